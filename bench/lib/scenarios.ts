@@ -1,0 +1,134 @@
+// The workloads. Each runs once against a target (direct services or the tunnel's public ports)
+// and returns its metrics plus the work done, so CPU time can be given per byte / per request.
+import { bulk } from './load-bulk.js'
+import { httpLoad } from './load-http.js'
+import { requestResponse } from './load-rr.js'
+import { udpRate, udpRequestResponse } from './load-udp.js'
+import { wrk } from './load-wrk.js'
+import type { BenchOptions, ScenarioName } from './options.js'
+import type { ProcessGroup } from './procs.js'
+import type { Ports } from './targets.js'
+
+const MIB = 1024 * 1024
+/** Extra time a run may take past its time cap before it is failed. */
+const RUN_SLACK_MS = 20_000
+
+export interface MetricSpec {
+  key: string
+  label: string
+  /** Unit of the stored value. */
+  /** '%' values are fractions (0.98 = 98 %). */
+  unit: 'B/s' | 'µs' | '1/s' | '%'
+  /** Rates: true (ratio = tunnel/direct). Latencies: false (ratio = direct/tunnel). */
+  higherIsBetter: boolean
+}
+
+export interface Measurement {
+  metrics: Record<string, number>
+  /** Work done between the CPU snapshots, in the scenario's work unit (for CPU per unit). */
+  work: number
+  /** Free-form notes (e.g. wrk's socket errors). */
+  notes?: string[]
+}
+
+export interface Target {
+  host: string
+  ports: Ports
+}
+
+export interface Scenario {
+  name: ScenarioName
+  description: string
+  workUnit: 'B' | 'round trip' | 'request'
+  metrics: MetricSpec[]
+  run: (target: Target) => Promise<Measurement>
+}
+
+export interface ScenarioSizes {
+  seconds: number
+  mib: number
+  rrCount: number
+  rrWarmup: number
+}
+
+export function makeScenarios (options: BenchOptions, group: ProcessGroup): Map<ScenarioName, (sizes: ScenarioSizes) => Scenario> {
+  const timeoutMs = (s: ScenarioSizes): number => s.seconds * 1000 + RUN_SLACK_MS
+  const bulkScenario = (name: 'tcp1' | 'tcp8', streams: number) => (s: ScenarioSizes): Scenario => ({
+    name,
+    description: streams === 1
+      ? 'one bulk stream, 64 KiB writes with back-pressure, to a sink that replies its byte count'
+      : `${streams} parallel bulk streams to the sink, aggregate`,
+    workUnit: 'B',
+    metrics: [{ key: name, label: streams === 1 ? 'tcp1 throughput' : `tcp${streams} aggregate`, unit: 'B/s', higherIsBetter: true }],
+    run: async (t) => {
+      const r = await bulk(t.host, t.ports.sink, streams, { maxBytes: s.mib * MIB, maxMs: s.seconds * 1000, timeoutMs: timeoutMs(s) })
+      return { metrics: { [name]: r.bytes / r.seconds }, work: r.bytes }
+    },
+  })
+  return new Map<ScenarioName, (sizes: ScenarioSizes) => Scenario>([
+    ['tcp1', bulkScenario('tcp1', 1)],
+    ['tcp8', bulkScenario('tcp8', options.streams)],
+    ['rr', (s) => ({
+      name: 'rr',
+      description: `${options.rrSize} B request, ${options.rrSize} B reply, one connection, sequential, to an echo service`,
+      workUnit: 'round trip',
+      metrics: [
+        { key: 'rr-p50', label: 'rr latency p50', unit: 'µs', higherIsBetter: false },
+        { key: 'rr-p99', label: 'rr latency p99', unit: 'µs', higherIsBetter: false },
+        { key: 'rr-rate', label: 'rr round trips', unit: '1/s', higherIsBetter: true },
+      ],
+      run: async (t) => {
+        const r = await requestResponse(t.host, t.ports.echo, { size: options.rrSize, warmup: s.rrWarmup, maxCount: s.rrCount, maxMs: s.seconds * 1000, timeoutMs: timeoutMs(s) })
+        return { metrics: { 'rr-p50': r.p50Us, 'rr-p99': r.p99Us, 'rr-rate': r.count / r.seconds }, work: r.total }
+      },
+    })],
+    ['http', (s) => ({
+      name: 'http',
+      description: `keep-alive GET to a node:http server, ${options.httpConnections} connections, one request in flight each (raw-socket generator)`,
+      workUnit: 'request',
+      metrics: [{ key: 'http', label: 'http keep-alive', unit: '1/s', higherIsBetter: true }],
+      run: async (t) => {
+        const warmupMs = Math.min(500, s.seconds * 200)
+        const r = await httpLoad(t.host, t.ports.http, { connections: options.httpConnections, warmupMs, maxMs: s.seconds * 1000, maxRequests: 50_000_000, timeoutMs: timeoutMs(s) })
+        return { metrics: { http: r.count / r.seconds }, work: r.total }
+      },
+    })],
+    ['udp', (s) => ({
+      name: 'udp',
+      description: `${options.udpSize} B datagrams offered at ${options.udpRate.toLocaleString('en-US')}/s (${(options.udpRate * options.udpSize * 8 / 1e6).toFixed(0)} Mbit/s) to a sink that counts what arrives`,
+      workUnit: 'B',
+      metrics: [
+        { key: 'udp', label: 'udp received', unit: 'B/s', higherIsBetter: true },
+        { key: 'udp-delivered', label: 'udp delivered (1 - loss)', unit: '%', higherIsBetter: true },
+      ],
+      run: async (t) => {
+        const r = await udpRate(t.host, t.ports.udpSink, { ratePerSecond: options.udpRate, size: options.udpSize, maxMs: s.seconds * 1000, timeoutMs: timeoutMs(s) })
+        const notes = r.skipped > 0 ? [`the generator could not offer ${r.skipped} of ${r.sent + r.skipped} datagrams in time (offered ${Math.round(r.sent / r.seconds).toLocaleString('en-US')}/s)`] : []
+        return { metrics: { udp: r.receivedBytes / r.seconds, 'udp-delivered': r.received / Math.max(1, r.sent) }, work: r.receivedBytes, notes }
+      },
+    })],
+    ['udprr', (s) => ({
+      name: 'udprr',
+      description: `${options.rrSize} B datagram to a udp echo and back, sequential, one flow`,
+      workUnit: 'round trip',
+      metrics: [
+        { key: 'udprr-p50', label: 'udp rr latency p50', unit: 'µs', higherIsBetter: false },
+        { key: 'udprr-p99', label: 'udp rr latency p99', unit: 'µs', higherIsBetter: false },
+      ],
+      run: async (t) => {
+        const r = await udpRequestResponse(t.host, t.ports.udpEcho, { size: options.rrSize, warmup: s.rrWarmup, maxCount: s.rrCount, maxMs: s.seconds * 1000, timeoutMs: timeoutMs(s) })
+        return { metrics: { 'udprr-p50': r.p50Us, 'udprr-p99': r.p99Us }, work: r.total, ...(r.lost > 0 ? { notes: [`${r.lost} round trips lost (resent after 200 ms)`] } : {}) }
+      },
+    })],
+    ['wrk', (s) => ({
+      name: 'wrk',
+      description: `wrk -t2 -c${options.httpConnections} against the same node:http server`,
+      workUnit: 'request',
+      metrics: [{ key: 'wrk', label: 'http keep-alive (wrk)', unit: '1/s', higherIsBetter: true }],
+      run: async (t) => {
+        const r = await wrk(group, t.host, t.ports.http, { connections: options.httpConnections, threads: 2, seconds: s.seconds })
+        return { metrics: { wrk: r.requestsPerSecond }, work: r.requests, ...(r.socketErrors === undefined ? {} : { notes: [`wrk socket errors: ${r.socketErrors}`] }) }
+      },
+    })],
+  ])
+}

@@ -1,0 +1,92 @@
+// Starts what the load is aimed at: the services process (direct baseline) and a real relay and
+// client process of the CLI in front of the same services (tunnel: encrypted, the client pinning
+// the relay's key; plain: the same with transport.insecurePlaintext on both sides), all on loopback.
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { newKeyPair } from '../../shared/transport/keys.js'
+import type { Child, ProcessGroup } from './procs.js'
+
+export const LOOPBACK = '127.0.0.1'
+const READY_TIMEOUT_MS = 15_000
+
+export interface Ports {
+  sink: number
+  echo: number
+  http: number
+  udpEcho: number
+  udpSink: number
+}
+
+export type ServiceName = keyof Ports
+const SERVICE_NAMES: readonly ServiceName[] = ['sink', 'echo', 'http', 'udpEcho', 'udpSink']
+const UDP_SERVICES: ReadonlySet<ServiceName> = new Set(['udpEcho', 'udpSink'])
+
+export interface Services {
+  child: Child
+  ports: Ports
+}
+
+export interface Tunnel {
+  relay: Child
+  client: Child
+  /** The relay's public ports, one per service. */
+  ports: Ports
+  /** Temporary directory holding frps.yml and frpc.yml. */
+  dir: string
+  /** Removes the temporary config directory. */
+  cleanup: () => Promise<void>
+}
+
+export async function startServices (group: ProcessGroup, servicesJs: string): Promise<Services> {
+  const child = group.spawn('services', process.execPath, [servicesJs], { stdinPipe: true })
+  const ports = await child.waitFor((json) => {
+    if (json?.['msg'] !== 'services listening') return undefined
+    return { sink: Number(json['sink']), echo: Number(json['echo']), http: Number(json['http']), udpEcho: Number(json['udpEcho']), udpSink: Number(json['udpSink']) }
+  }, READY_TIMEOUT_MS, 'services listening line')
+  return { child, ports }
+}
+
+export interface TunnelOptions {
+  cliJs: string
+  logLevel: string
+  services: Ports
+  /** transport.insecurePlaintext on both sides (the baseline that shows what encryption costs). */
+  plaintext?: boolean
+}
+
+/** Spawns `tunnel server` and `tunnel client` with one tcp or udp proxy per service, remotePort 0. */
+export async function startTunnel (group: ProcessGroup, options: TunnelOptions): Promise<Tunnel> {
+  const dir = await mkdtemp(join(tmpdir(), 'tunnel-bench-'))
+  const plain = options.plaintext === true
+  const prefix = plain ? 'plain-' : ''
+  const transport = plain ? 'transport:\n  insecurePlaintext: true\n' : ''
+  const keys = newKeyPair()
+  const cleanup = async (): Promise<void> => { await rm(dir, { recursive: true, force: true }) }
+  try {
+    const token = randomBytes(16).toString('hex')
+    const frps = join(dir, 'frps.yml')
+    await writeFile(frps, `bindAddr: "${LOOPBACK}"\nbindPort: 0\nauth:\n  token: "${token}"\n  privateKey: "${keys.privateKey}"\n${transport}`, { mode: 0o600 })
+    const relay = group.spawn(`${prefix}relay`, process.execPath, [options.cliJs, 'server', '-c', frps, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'])
+    const relayPort = await relay.waitFor((json) => json?.['msg'] === 'relay listening' ? Number(json['port']) : undefined, READY_TIMEOUT_MS, '"relay listening" log line')
+
+    const frpc = join(dir, 'frpc.yml')
+    const proxies = SERVICE_NAMES.map((name) =>
+      `  - name: ${name}\n    type: ${UDP_SERVICES.has(name) ? 'udp' : 'tcp'}\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services[name]}\n    remotePort: 0\n`).join('')
+    await writeFile(frpc, `serverAddr: "${LOOPBACK}"\nserverPort: ${relayPort}\nauth:\n  token: "${token}"\n  serverKey: "${keys.publicKey}"\n${transport}proxies:\n${proxies}`)
+    const client = group.spawn(`${prefix}client`, process.execPath, [options.cliJs, 'client', '-c', frpc, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'])
+    const registered = new Map<string, number>()
+    const ports = await client.waitFor((json): Ports | undefined => {
+      if (json?.['msg'] !== 'proxy registered') return undefined
+      registered.set(String(json['proxy']), Number(json['remotePort']))
+      if (!SERVICE_NAMES.every((n) => registered.has(n))) return undefined
+      const port = (n: ServiceName): number => registered.get(n) ?? 0
+      return { sink: port('sink'), echo: port('echo'), http: port('http'), udpEcho: port('udpEcho'), udpSink: port('udpSink') }
+    }, READY_TIMEOUT_MS, `"proxy registered" log lines for ${SERVICE_NAMES.join(', ')}`)
+    return { relay, client, ports, dir, cleanup }
+  } catch (err) {
+    await cleanup()
+    throw err
+  }
+}

@@ -1,0 +1,257 @@
+// `npm run bench` / `node dist/bench/run.js`: direct loopback vs the tunnel (real relay and client
+// processes), interleaved repetitions, medians and ratios; selected scenarios also through a
+// second tunnel with transport.insecurePlaintext, so the cost of encryption is measured in the
+// same run. See docs/bench.md.
+import { rmSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { costRows, resultRows } from './lib/aggregate.js'
+import { environment } from './lib/env.js'
+import { measureHandshake } from './lib/handshake-cost.js'
+import { measure, type Mode, type Pids, type Sample } from './lib/measure.js'
+import { parseOptions, UsageError, USAGE, type BenchOptions, type ScenarioName } from './lib/options.js'
+import { readMemory } from './lib/proc-stats.js'
+import { parseJsonLine, type Child, ProcessGroup } from './lib/procs.js'
+import { formatReport, formatValue, type Report } from './lib/report.js'
+import { makeScenarios, type Scenario, type ScenarioSizes, type Target } from './lib/scenarios.js'
+import { LOOPBACK, startServices, startTunnel, type Tunnel } from './lib/targets.js'
+import { wrkVersion } from './lib/load-wrk.js'
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const CLI_JS = fileURLToPath(new URL('../cli/main.js', import.meta.url))
+const SERVICES_JS = fileURLToPath(new URL('./services.js', import.meta.url))
+const STOP_GRACE_MS = 3_000
+const MAX_PRODUCT_LOG_LINES = 100
+/** pino's level number for warn. */
+const PINO_WARN = 40
+
+/** Busy cores outside our processes above which a run is flagged as disturbed (wrk runs excepted). */
+const NOISY_OTHER_CORES = 0.25
+
+const otherCores = (s: Sample): number =>
+  (s.machineBusyNs - s.cpuNs.bench - s.cpuNs.services - s.cpuNs.relay - s.cpuNs.client) / 1e9 / s.wallSeconds
+
+const progress = (text: string): void => { process.stderr.write(`${text}\n`) }
+
+/** Collects the warn/error lines a relay or client logs (none are expected during a benchmark). */
+function watchLog (child: Child, into: string[]): void {
+  child.on('line', (_source, text) => {
+    const json = parseJsonLine(text)
+    const level = json?.['level']
+    if ((typeof level === 'number' && level >= PINO_WARN) || (json === undefined && text.trim() !== '')) {
+      if (into.length < MAX_PRODUCT_LOG_LINES) into.push(`${child.name}: ${text}`)
+    }
+  })
+}
+
+function describe (sample: Sample, scenario: Scenario): string {
+  return scenario.metrics.map((m) => `${m.key} ${formatValue(sample.metrics[m.key] ?? NaN, m.unit)}`).join(', ')
+}
+
+function checkAlive (...children: Child[]): void {
+  for (const c of children) {
+    if (!c.running) throw new Error(`${c.name} (pid ${c.pid}) exited (${String(c.exitStatus)}) during the benchmark:\n${c.describeTail()}`)
+  }
+}
+
+/** The scenarios to run: wrk only when it is installed (or required by --wrk). */
+function selectScenarios (options: BenchOptions, notes: string[]): { names: ScenarioName[], wrk: string | undefined } {
+  if (!options.scenarios.includes('wrk')) return { names: options.scenarios, wrk: undefined }
+  const wrk = options.wrk === 'off' ? undefined : wrkVersion()
+  if (options.wrk === 'on' && wrk === undefined) throw new UsageError('--wrk: wrk is not installed (command -v wrk)')
+  if (wrk !== undefined) return { names: options.scenarios, wrk }
+  if (options.wrk === 'auto') notes.push('wrk row skipped: wrk is not installed')
+  return { names: options.scenarios.filter((n) => n !== 'wrk'), wrk: undefined }
+}
+
+interface Bed {
+  /** `plain` only when some scenario runs through the insecurePlaintext tunnel. */
+  targets: Partial<Record<Mode, Target>>
+  /** Per mode: direct runs count the encrypted tunnel's relay and client (their idle cost). */
+  pids: Partial<Record<Mode, Pids>>
+  children: Child[]
+}
+
+const HANDSHAKE_RUNS = 50
+
+/** The modes a scenario runs in, rotated per repetition so none always runs on a warmer machine. */
+function modesFor (name: ScenarioName, options: BenchOptions, turn: number): Mode[] {
+  const modes: Mode[] = options.plain.includes(name) ? ['direct', 'tunnel', 'plain'] : ['direct', 'tunnel']
+  const k = turn % modes.length
+  return [...modes.slice(k), ...modes.slice(0, k)]
+}
+
+function targetOf (bed: Bed, mode: Mode): { target: Target, pids: Pids } {
+  const target = bed.targets[mode]
+  const pids = bed.pids[mode]
+  if (target === undefined || pids === undefined) throw new Error(`no ${mode} target`)
+  return { target, pids }
+}
+
+/** The optional discarded pass, then every repetition: each scenario direct and tunnel, interleaved. */
+async function runRepetitions (options: BenchOptions, build: (sizes: ScenarioSizes) => Scenario[], bed: Bed, notes: string[]): Promise<Sample[]> {
+  if (options.warmup) {
+    progress('warm-up pass (discarded)')
+    for (const sc of build({ seconds: Math.min(0.3, options.seconds), mib: Math.min(64, options.mib), rrCount: 500, rrWarmup: 50 })) {
+      for (const mode of modesFor(sc.name, options, 0)) await sc.run(targetOf(bed, mode).target)
+    }
+  }
+  const scenarios = build({ seconds: options.seconds, mib: options.mib, rrCount: options.rrCount, rrWarmup: options.rrWarmup })
+  const samples: Sample[] = []
+  for (let rep = 1; rep <= options.reps; rep++) {
+    for (const [i, sc] of scenarios.entries()) {
+      for (const mode of modesFor(sc.name, options, rep + i)) {
+        const { target, pids } = targetOf(bed, mode)
+        const sample = await measure(sc, mode, rep, target, pids)
+        checkAlive(...bed.children)
+        samples.push(sample)
+        for (const n of sample.notes ?? []) notes.push(`${sc.name} ${mode} rep ${rep}: ${n}`)
+        progress(`rep ${rep}/${options.reps} ${sc.name.padEnd(4)} ${mode.padEnd(6)} ${describe(sample, sc)}`)
+      }
+    }
+  }
+  return samples
+}
+
+function disturbedNote (samples: readonly Sample[]): string | undefined {
+  const noisy = samples.filter((x) => x.scenario !== 'wrk' && otherCores(x) > NOISY_OTHER_CORES)
+  if (noisy.length === 0) return undefined
+  return `${noisy.length} of ${samples.length} runs had more than ${NOISY_OTHER_CORES} cores busy outside the benchmark's processes ` +
+    `(other users of the machine): ${noisy.map((x) => `${x.scenario} ${x.mode} rep ${x.rep}`).join(', ')}`
+}
+
+async function runBench (options: BenchOptions, group: ProcessGroup, tempDirs: string[]): Promise<Report> {
+  const started = performance.now()
+  const notes: string[] = []
+  const { names, wrk } = selectScenarios(options, notes)
+  const env = environment(ROOT, wrk)
+  const services = await startServices(group, SERVICES_JS)
+  progress(`services pid ${services.child.pid}: sink ${services.ports.sink}, echo ${services.ports.echo}, http ${services.ports.http}, udp echo ${services.ports.udpEcho}, udp sink ${services.ports.udpSink}`)
+  const tunnel = await startTunnel(group, { cliJs: CLI_JS, logLevel: options.logLevel, services: services.ports })
+  tempDirs.push(tunnel.dir)
+  let plain: Tunnel | undefined
+  try {
+    if (options.plain.length > 0) {
+      plain = await startTunnel(group, { cliJs: CLI_JS, logLevel: options.logLevel, services: services.ports, plaintext: true })
+      tempDirs.push(plain.dir)
+      progress(`plaintext tunnel: relay pid ${plain.relay.pid}, client pid ${plain.client.pid}`)
+    }
+    const { relay, client } = tunnel
+    progress(`relay pid ${relay.pid}, client pid ${client.pid}: sink ${tunnel.ports.sink}, echo ${tunnel.ports.echo}, http ${tunnel.ports.http}`)
+    const productLog: string[] = []
+    watchLog(relay, productLog)
+    watchLog(client, productLog)
+    const idle = { relay: readMemory(relay.pid), client: readMemory(client.pid) }
+    if (plain !== undefined) { watchLog(plain.relay, productLog); watchLog(plain.client, productLog) }
+    const base = { bench: process.pid, services: services.child.pid }
+    const tunnelPids = { ...base, relay: relay.pid, client: client.pid }
+    const bed: Bed = {
+      targets: { direct: { host: LOOPBACK, ports: services.ports }, tunnel: { host: LOOPBACK, ports: tunnel.ports } },
+      pids: { direct: tunnelPids, tunnel: tunnelPids },
+      children: [relay, client, services.child],
+    }
+    if (plain !== undefined) {
+      bed.targets.plain = { host: LOOPBACK, ports: plain.ports }
+      bed.pids.plain = { ...base, relay: plain.relay.pid, client: plain.client.pid }
+      bed.children.push(plain.relay, plain.client)
+    }
+    const handshake = measureHandshake(options.smoke ? 5 : HANDSHAKE_RUNS)
+    progress(`handshake CPU: relay ${handshake.relayMs.toFixed(2)} ms, client ${handshake.clientMs.toFixed(2)} ms (median of ${handshake.runs})`)
+    const factories = makeScenarios(options, group)
+    const build = (sizes: ScenarioSizes): Scenario[] => names.flatMap((n) => {
+      const f = factories.get(n)
+      return f === undefined ? [] : [f(sizes)]
+    })
+    const samples = await runRepetitions(options, build, bed, notes)
+    const disturbed = options.smoke ? undefined : disturbedNote(samples)
+    if (disturbed !== undefined) notes.push(disturbed)
+    const end = { relay: readMemory(relay.pid), client: readMemory(client.pid) }
+    const maxRss = (which: 'relay' | 'client'): number => Math.max(...samples.filter((s) => s.mode === 'tunnel').map((s) => s.rssBytes[which]))
+    const scenarios = build({ seconds: options.seconds, mib: options.mib, rrCount: options.rrCount, rrWarmup: options.rrWarmup })
+    return {
+      tool: 'tunnel-bench',
+      env,
+      options: { ...options, scenarios: names },
+      results: resultRows(scenarios, samples),
+      costs: costRows(scenarios, samples),
+      memory: {
+        relay: { idleRssBytes: idle.relay.rssBytes, maxRssBytes: maxRss('relay'), peakRssBytes: end.relay.peakRssBytes },
+        client: { idleRssBytes: idle.client.rssBytes, maxRssBytes: maxRss('client'), peakRssBytes: end.client.peakRssBytes },
+      },
+      productLog,
+      handshake,
+      notes,
+      samples,
+      totalSeconds: (performance.now() - started) / 1000,
+    }
+  } finally {
+    await group.stopAll(STOP_GRACE_MS)
+    await tunnel.cleanup()
+    await plain?.cleanup()
+  }
+}
+
+/** Every headline number must be a positive finite figure, or the run counts as failed. */
+function invalidResults (report: Report): string[] {
+  return report.results
+    .filter((r) => !(r.direct > 0 && r.tunnel > 0 && r.ratio > 0 && Number.isFinite(r.ratio)) ||
+      (r.plain !== undefined && !(r.plain > 0 && Number.isFinite(r.encryptedOverPlain))))
+    .map((r) => `${r.metric}: direct ${r.direct}, tunnel ${r.tunnel}, ratio ${r.ratio}${r.plain === undefined ? '' : `, plain ${r.plain}`}`)
+}
+
+async function main (argv: readonly string[]): Promise<number> {
+  let options: BenchOptions | undefined
+  try {
+    options = parseOptions(argv)
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err
+    process.stderr.write(`bench: ${err.message}\n${USAGE}`)
+    return 2
+  }
+  if (options === undefined) {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  const group = new ProcessGroup()
+  const tempDirs: string[] = []
+  const killEverything = (): void => {
+    group.killAllNow()
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true })
+  }
+  process.on('exit', killEverything)
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      progress(`bench: ${signal}: killing pids ${group.pids.join(', ') || '(none)'}`)
+      killEverything()
+      process.exit(code)
+    })
+  }
+  const timeoutSeconds = options.timeoutSeconds
+  const watchdog = setTimeout(() => {
+    progress(`bench: not finished within --timeout ${timeoutSeconds} s: killing pids ${group.pids.join(', ') || '(none)'}`)
+    killEverything()
+    process.exit(1)
+  }, timeoutSeconds * 1000)
+  watchdog.unref()
+  try {
+    const report = await runBench(options, group, tempDirs)
+    process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`)
+    const invalid = invalidResults(report)
+    if (invalid.length > 0) {
+      progress(`bench: invalid results:\n  ${invalid.join('\n  ')}`)
+      return 1
+    }
+    return 0
+  } catch (err) {
+    if (err instanceof UsageError) {
+      progress(`bench: ${err.message}`)
+      return 2
+    }
+    progress(`bench: failed: ${err instanceof Error ? err.message : String(err)}`)
+    return 1
+  } finally {
+    clearTimeout(watchdog)
+    await group.stopAll(STOP_GRACE_MS)
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2))

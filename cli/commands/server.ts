@@ -1,0 +1,42 @@
+// `tunnel server -c frps.yml`: run the relay until a signal.
+import type { CommandModule } from 'yargs'
+import { loadServerConfig } from '../../shared/config/index.js'
+import { TunnelError } from '../../shared/errors.js'
+import { Relay } from '../../server/index.js'
+import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
+import { DEFAULT_GRACE_MS, untilSignal } from '../run-until-signal.js'
+
+interface Args extends LogArgs {
+  config: string
+  grace: number
+}
+
+export async function runServer (args: Args): Promise<number> {
+  const loaded = await loadOrReport(async () => await loadServerConfig(args.config))
+  if (loaded === undefined) return 2
+  const { config, warnings } = loaded
+  const log = makeLogger(args, config.log.level)
+  logWarnings(log, warnings)
+  const relay = new Relay(config, log)
+  const signalled = untilSignal(log)
+  try {
+    await relay.start()
+  } catch (err) {
+    log.error({ code: (err as TunnelError).code }, (err as Error).message)
+    return 1
+  }
+  await signalled
+  await relay.close(args.grace * 1000)
+  log.info('relay stopped')
+  return 0
+}
+
+export const serverCommand: CommandModule<object, Args> = {
+  command: 'server',
+  describe: 'Run the public relay: accepts clients on bindPort and opens their remote ports',
+  builder: (y) => withLogOptions(y)
+    .option('config', { alias: 'c', type: 'string', default: './frps.yml', describe: 'frps.yml (frp v1 YAML keys: bindAddr, bindPort, auth.token, allowPorts, ...)' })
+    .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
+    .example('$0 server -c frps.yml', 'relay on the port in frps.yml (7000 by default)') as never,
+  handler: async (args) => { process.exitCode = await runServer(args) },
+}

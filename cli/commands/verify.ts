@@ -1,0 +1,38 @@
+// `tunnel verify -c FILE`: detect server or client, load, report. Exit 0 when valid (warnings
+// go to stderr), 2 on any config error, or on warnings with --strict. Writes one line per call.
+
+import { ConfigError } from '../../shared/errors.js'
+import {
+  detectConfigKind,
+  formatConfigWarning,
+  parseClientConfig,
+  parseServerConfig,
+  readConfigFile,
+} from '../../shared/config/index.js'
+import type { ConfigWarning } from '../../shared/config/index.js'
+
+export interface VerifyOutput {
+  stdout: (s: string) => void
+  stderr: (s: string) => void
+}
+
+export async function runVerify (file: string, out: VerifyOutput, opts: { strict?: boolean }): Promise<number> {
+  let warnings: ConfigWarning[]
+  let kind: string
+  try {
+    const text = await readConfigFile(file)
+    kind = detectConfigKind(text, file)
+    warnings = kind === 'server' ? parseServerConfig(text, file).warnings : parseClientConfig(text, file).warnings
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    for (const line of err.message.split('\n')) out.stderr(line)
+    return 2
+  }
+  for (const w of warnings) out.stderr(formatConfigWarning(w))
+  if (opts.strict === true && warnings.length > 0) {
+    out.stderr(`tunnel: ${file} has ${warnings.length} warning${warnings.length === 1 ? '' : 's'}, which --strict treats as errors`)
+    return 2
+  }
+  out.stdout(`tunnel: ${file} is valid (${kind} config)`)
+  return 0
+}

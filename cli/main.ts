@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// The composition root: yargs commands; usage errors exit 2, crashes exit 1.
+import './v8-tuning.js'
+import yargs from 'yargs'
+import { hideBin } from 'yargs/helpers'
+import { benchCommand } from './commands/bench-command.js'
+import { clientCommand } from './commands/client.js'
+import { demoCommand } from './commands/demo.js'
+import { diagCommand } from './commands/diag-command.js'
+import { echoCommand } from './commands/echo-command.js'
+import { keygenCommand } from './commands/keygen.js'
+import { serverCommand } from './commands/server.js'
+import { verifyCommand } from './commands/verify-command.js'
+
+process.on('uncaughtException', (err) => {
+  process.stderr.write(`tunnel: internal error: ${err.stack ?? String(err)}\n`)
+  process.exit(1)
+})
+
+await yargs(hideBin(process.argv))
+  .scriptName('tunnel')
+  .usage('$0 <command> [options]\n\nAn frp-style tunnel: a public relay and a client behind NAT share one\nmultiplexed control connection. Config files use frp v1 YAML key names.')
+  .command(serverCommand)
+  .command(clientCommand)
+  .command(verifyCommand)
+  .command(keygenCommand)
+  .command(demoCommand)
+  .command(benchCommand)
+  .command(echoCommand)
+  .command(diagCommand)
+  .demandCommand(1, 'Name a command: server, client, verify, keygen, demo, bench, echo or diag (see --help).')
+  .recommendCommands()
+  .strict()
+  .example('$0 demo', 'try it: relay + client + demo service on loopback')
+  .example('$0 server -c frps.yml', 'on the public host')
+  .example('$0 client -c frpc.yml', 'on the machine behind NAT')
+  .example('$0 keygen', 'a relay key pair: private key for frps.yml, public key for frpc.yml')
+  .epilogue('Exit codes: 0 ok, 1 runtime failure, 2 bad usage, bad config or refused login,\n3 a `tunnel bench` threshold exceeded or a `tunnel diag --strict` finding.\nDocs: README.md and docs/ in the package.')
+  .fail((msg, err) => {
+    if (err !== undefined && err !== null) throw err
+    process.stderr.write(`tunnel: ${msg}\nRun 'tunnel --help' for usage.\n`)
+    process.exit(2)
+  })
+  .help()
+  .alias('h', 'help')
+  .version()
+  .wrap(Math.min(100, process.stdout.columns ?? 100))
+  .parseAsync()
+
+// The command has finished its own graceful shutdown: exit now rather than wait on any
+// handle a peer keeps half-open (Node would otherwise linger in its exit clean-up).
+process.exit(process.exitCode ?? 0)

@@ -1,0 +1,24 @@
+// Signals: the first SIGINT/SIGTERM starts a graceful stop; a second one exits at once (130).
+// Install the handlers before anything announces readiness, so a supervisor that signals as
+// soon as it sees "listening" still gets a graceful stop.
+import type { Logger } from 'pino'
+
+export const DEFAULT_GRACE_MS = 10_000
+
+/** Installs the handlers now; the promise resolves with the first signal's name. */
+export function untilSignal (log: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let seen = false
+    const handler = (signal: NodeJS.Signals): void => {
+      if (seen) {
+        log.warn({ signal }, 'second signal: exiting now')
+        process.exit(130)
+      }
+      seen = true
+      log.info({ signal }, 'shutting down gracefully (send the signal again to exit now)')
+      resolve(signal)
+    }
+    process.on('SIGINT', handler)
+    process.on('SIGTERM', handler)
+  })
+}

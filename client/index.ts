@@ -1,0 +1,5 @@
+// The client agent's public face.
+export { Client, type ClientEvents, type ClientOptions } from './client.js'
+export { isPermanent, PERMANENT_ERROR_CODES } from './permanent.js'
+export { TcpForwarder } from './tcp-forwarder.js'
+export { UdpForwarder } from './udp-forwarder.js'

@@ -1,0 +1,151 @@
+// The client's UDP flows of one session: DGRAM+SYN opens a flow (a local socket of the proxy
+// named in the flow-open block), DGRAM carries datagrams to it, FIN closes it. Replies from the
+// local service go back on the flow's id. Flows expire when idle (a little after the relay, which
+// normally closes them first), the proxy's flow cap evicts the least recently used, and every
+// flow ends with the session.
+import type { Logger } from 'pino'
+import type { Session } from '../shared/mux/session.js'
+import { formatHostPort } from '../shared/net/address.js'
+import { flowFields, type FlowCloseReason } from '../shared/udp/counters.js'
+import { FlowTable } from '../shared/udp/flow-table.js'
+import { decodeFlowOpen } from '../shared/wire/dgram.js'
+import { Flag } from '../shared/wire/frame.js'
+import type { LocalFlow, LocalFlowHooks, UdpForwarder } from './udp-forwarder.js'
+
+/** The client expires an idle flow this long after the relay would: the relay's FIN comes first. */
+export const CLIENT_IDLE_GRACE_MS = 1_000
+/** Ids answered with a FIN because they were unknown, remembered so each is answered once. */
+const FINNED_IDS_MAX = 4096
+
+export class UdpFlows {
+  readonly #session: Session
+  readonly #forwarders: ReadonlyMap<string, UdpForwarder>
+  readonly #log: Logger
+  readonly #flows = new Map<number, { flow: LocalFlow, fwd: UdpForwarder }>()
+  readonly #tables = new Map<UdpForwarder, FlowTable<number, LocalFlow>>()
+  readonly #finned = new Set<number>()
+  readonly #hooks: LocalFlowHooks
+  readonly #sweep: NodeJS.Timeout
+  #closed = false
+  /** Flows opened in this session (totals are logged at the end only when there were some). */
+  #opened = 0
+  /** Datagrams for flows this side does not know (answered with a FIN). */
+  unknownFlow = 0
+  /** Flows opened for a proxy name this client does not have (answered with a FIN). */
+  unknownProxy = 0
+
+  constructor (session: Session, forwarders: ReadonlyMap<string, UdpForwarder>, log: Logger) {
+    this.#session = session
+    this.#forwarders = forwarders
+    this.#log = log
+    let shortest = Infinity
+    for (const fwd of forwarders.values()) {
+      const idleMs = fwd.proxy.idleTimeout * 1000 + CLIENT_IDLE_GRACE_MS
+      this.#tables.set(fwd, new FlowTable({ maxFlows: fwd.proxy.maxFlows, idleMs }))
+      shortest = Math.min(shortest, idleMs)
+    }
+    this.#hooks = {
+      reply: (flow, datagram) => { this.#reply(flow, datagram) },
+      failed: (flow) => { this.#closeId(flow.id, 'error', true) },
+    }
+    this.#sweep = setInterval(() => { this.#expire() }, Math.max(100, Math.min(5_000, Math.floor(shortest / 4)))).unref()
+    session.on('datagram', (id, flags, payload) => { this.#onDatagram(id, flags, payload) })
+    session.once('close', () => { this.close() })
+  }
+
+  get size (): number { return this.#flows.size }
+
+  #onDatagram (id: number, flags: number, payload: Buffer): void {
+    if (this.#closed) return
+    if ((flags & Flag.FIN) !== 0) { this.#closeId(id, 'peer', false); return }
+    if ((flags & Flag.SYN) !== 0) { this.#open(id, payload); return }
+    const entry = this.#flows.get(id)
+    if (entry === undefined) {
+      this.unknownFlow++
+      this.#finUnknown(id)
+      return
+    }
+    this.#tables.get(entry.fwd)?.touch(id, entry.flow, performance.now())
+    entry.flow.send(payload)
+  }
+
+  #open (id: number, payload: Buffer): void {
+    const { open, dataOffset } = decodeFlowOpen(payload) // malformed: ProtocolError, the session ends
+    this.#finned.delete(id)
+    const fwd = this.#forwarders.get(open.proxy)
+    const table = fwd === undefined ? undefined : this.#tables.get(fwd)
+    if (fwd === undefined || table === undefined) {
+      this.unknownProxy++
+      this.#session.closeFlow(id)
+      return
+    }
+    if (this.#flows.has(id)) this.#closeId(id, 'replaced', false)
+    const now = performance.now()
+    const visitor = formatHostPort(open.visitor.address, open.visitor.port)
+    const flow = fwd.open(id, visitor, now, this.#hooks)
+    const { evicted } = table.add(id, flow, now)
+    if (evicted !== undefined) this.#closeId(evicted.id, 'evicted', true)
+    this.#flows.set(id, { flow, fwd })
+    this.#opened++
+    fwd.counters.flowsOpened++
+    fwd.counters.activeFlows = table.size
+    fwd.log.debug({ flowId: id, visitor }, 'udp flow opened')
+    flow.send(payload.subarray(dataOffset))
+  }
+
+  #reply (flow: LocalFlow, datagram: Buffer): void {
+    const entry = this.#flows.get(flow.id)
+    if (entry === undefined || entry.flow !== flow) return
+    const result = this.#session.sendDatagram(flow.id, datagram)
+    if (result !== 'queued') { entry.fwd.drop(result, flow); return }
+    this.#tables.get(entry.fwd)?.touch(flow.id, flow, performance.now())
+    flow.tally.datagramsOut++
+    flow.tally.bytesOut += datagram.length
+    entry.fwd.counters.datagramsOut++
+    entry.fwd.counters.bytesOut += datagram.length
+  }
+
+  /** Answers a datagram for an unknown flow with one FIN, so the relay drops its side too. */
+  #finUnknown (id: number): void {
+    if (this.#finned.has(id)) return
+    if (this.#finned.size >= FINNED_IDS_MAX) this.#finned.clear()
+    this.#finned.add(id)
+    this.#session.closeFlow(id)
+  }
+
+  #closeId (id: number, reason: FlowCloseReason, tellPeer: boolean): void {
+    const entry = this.#flows.get(id)
+    if (entry === undefined) return
+    this.#tables.get(entry.fwd)?.delete(id)
+    this.#finish(entry.flow, entry.fwd, reason, tellPeer)
+  }
+
+  #finish (flow: LocalFlow, fwd: UdpForwarder, reason: FlowCloseReason, tellPeer: boolean): void {
+    this.#flows.delete(flow.id)
+    flow.close()
+    if (tellPeer && !this.#session.closed) this.#session.closeFlow(flow.id)
+    fwd.counters.flowsClosed++
+    fwd.counters.activeFlows = this.#tables.get(fwd)?.size ?? 0
+    fwd.log.debug({ flowId: flow.id, visitor: flow.visitor, reason, ageMs: Math.round(performance.now() - flow.openedAt), ...flowFields(flow.tally) }, 'udp flow closed')
+  }
+
+  #expire (): void {
+    const now = performance.now()
+    for (const [fwd, table] of this.#tables) {
+      for (const [, flow] of table.expire(now)) this.#finish(flow, fwd, 'idle', true)
+    }
+  }
+
+  /** The session ended: every flow goes (the relay forgets them too); totals are logged. */
+  close (): void {
+    if (this.#closed) return
+    this.#closed = true
+    clearInterval(this.#sweep)
+    for (const [fwd, table] of this.#tables) {
+      for (const [, flow] of table.clear()) this.#finish(flow, fwd, 'closed', false)
+      if (this.#opened > 0) fwd.logSummary() // not after every failed reconnect attempt
+    }
+    this.#flows.clear()
+    if (this.unknownFlow > 0 || this.unknownProxy > 0) this.#log.debug({ unknownFlow: this.unknownFlow, unknownProxy: this.unknownProxy }, 'udp frames for unknown flows')
+  }
+}

@@ -1,0 +1,159 @@
+// Client side of one UDP proxy: one connected dgram socket per flow toward localIP:localPort, so
+// the local service sees one source port per visitor (as behind a NAT) and its replies map back
+// to the flow. Counts what it forwards and drops. ICMP port unreachable (ECONNREFUSED on a
+// connected socket) is counted and the flow kept: the service may come back.
+import { createSocket, type Socket } from 'node:dgram'
+import type { Logger } from 'pino'
+import type { UdpProxyConfig } from '../shared/config/types.js'
+import { formatHostPort } from '../shared/net/address.js'
+import { maxDatagramBytesTo, udpTypeFor } from '../shared/net/udp.js'
+import { DropWarner, dropsSummary, newFlowTally, newUdpCounters, type FlowTally, type UdpCounters, type UdpDropReason } from '../shared/udp/counters.js'
+
+/** Datagrams held while a new flow's socket connects, at most (bytes). */
+export const CONNECT_BACKLOG_BYTES = 64 * 1024
+/** Datagrams toward the service are dropped while a flow's socket queue holds more than this. */
+export const FLOW_SEND_QUEUE_BYTES = 256 * 1024
+/** At most one "local service unreachable" warning per proxy in this window. */
+export const UNREACHABLE_WARN_INTERVAL_MS = 10_000
+
+export interface LocalFlowHooks {
+  /** A datagram from the local service. */
+  reply (flow: LocalFlow, datagram: Buffer): void
+  /** The socket could not be set up (the local address does not resolve, no route...). */
+  failed (flow: LocalFlow): void
+}
+
+export class LocalFlow {
+  readonly id: number
+  readonly visitor: string
+  readonly tally: FlowTally = newFlowTally()
+  readonly openedAt: number
+  lastSeen: number
+  readonly #fwd: UdpForwarder
+  readonly #socket: Socket
+  readonly #maxOut: number
+  #connected = false
+  #backlog: Buffer[] = []
+  #backlogBytes = 0
+  #closed = false
+
+  constructor (fwd: UdpForwarder, id: number, visitor: string, now: number, hooks: LocalFlowHooks) {
+    this.#fwd = fwd
+    this.id = id
+    this.visitor = visitor
+    this.openedAt = now
+    this.lastSeen = now
+    const { localIP, localPort } = fwd.proxy
+    this.#maxOut = maxDatagramBytesTo(localIP)
+    this.#socket = createSocket({ type: udpTypeFor(localIP) })
+    this.#socket.on('message', (msg) => { if (!this.#closed) hooks.reply(this, msg) })
+    this.#socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (this.#closed) return
+      if (!this.#connected) {
+        fwd.unreachable(err, visitor)
+        hooks.failed(this)
+      } else if (err.code === 'ECONNREFUSED') {
+        fwd.drop('refused', this)
+        fwd.unreachable(err, visitor)
+      } else {
+        fwd.drop('sendError', this)
+      }
+    })
+    this.#socket.connect(localPort, localIP, () => { this.#onConnect() })
+  }
+
+  get closed (): boolean { return this.#closed }
+
+  /** Sends a datagram from the visitor to the local service (or drops and counts it). */
+  send (datagram: Buffer): void {
+    if (this.#closed) return
+    if (datagram.length > this.#maxOut) { this.#fwd.drop('tooBig', this); return }
+    if (!this.#connected) {
+      if (this.#backlogBytes + datagram.length > CONNECT_BACKLOG_BYTES) { this.#fwd.drop('notConnected', this); return }
+      this.#backlog.push(Buffer.from(datagram)) // a copy: the original may pin a whole 64 KiB read
+      this.#backlogBytes += datagram.length
+      return
+    }
+    this.#send(datagram)
+  }
+
+  #send (datagram: Buffer): void {
+    if (this.#socket.getSendQueueSize() > FLOW_SEND_QUEUE_BYTES) { this.#fwd.drop('sendQueueFull', this); return }
+    try {
+      this.#socket.send(datagram)
+    } catch {
+      this.#fwd.drop('sendError', this)
+      return
+    }
+    this.tally.datagramsIn++
+    this.tally.bytesIn += datagram.length
+    this.#fwd.counters.datagramsIn++
+    this.#fwd.counters.bytesIn += datagram.length
+  }
+
+  #onConnect (): void {
+    if (this.#closed) return
+    this.#connected = true
+    const backlog = this.#backlog
+    this.#backlog = []
+    this.#backlogBytes = 0
+    for (const d of backlog) this.#send(d)
+  }
+
+  /** The local source port the service sees (0 until connected). */
+  get localPort (): number {
+    try { return this.#socket.address().port } catch { return 0 }
+  }
+
+  close (): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#backlog = []
+    try { this.#socket.close() } catch { /* already closed */ }
+  }
+}
+
+export class UdpForwarder {
+  readonly proxy: UdpProxyConfig
+  /** Cumulative over every session of this client. */
+  readonly counters: UdpCounters = newUdpCounters()
+  readonly #log: Logger
+  readonly #warner: DropWarner
+  #lastUnreachableWarn = -Infinity
+  #suppressed = 0
+
+  constructor (proxy: UdpProxyConfig, log: Logger) {
+    this.proxy = proxy
+    this.#log = log
+    this.#warner = new DropWarner(log)
+  }
+
+  get log (): Logger { return this.#log }
+
+  /** A new flow for `visitor` (normalised `host:port`, for logs). */
+  open (id: number, visitor: string, now: number, hooks: LocalFlowHooks): LocalFlow {
+    return new LocalFlow(this, id, visitor, now, hooks)
+  }
+
+  drop (reason: UdpDropReason, flow: LocalFlow | undefined): void {
+    this.counters.drops[reason]++
+    if (flow !== undefined) flow.tally.drops++
+    if (reason !== 'refused') this.#warner.note(this.counters)
+  }
+
+  /** The local service did not answer (ICMP port unreachable, or the address is unusable). */
+  unreachable (err: NodeJS.ErrnoException, visitor: string): void {
+    const now = performance.now()
+    if (now - this.#lastUnreachableWarn < UNREACHABLE_WARN_INTERVAL_MS) { this.#suppressed++; return }
+    this.#lastUnreachableWarn = now
+    const target = formatHostPort(this.proxy.localIP, this.proxy.localPort)
+    this.#log.warn({ code: 'TUN_LOCAL_DIAL', local: target, remote: visitor, errno: err.code, suppressed: this.#suppressed }, `cannot reach the local udp service ${target}: ${err.message}`)
+    this.#suppressed = 0
+  }
+
+  /** One line with the totals, when a session ends. */
+  logSummary (): void {
+    const c = this.counters
+    this.#log.info({ datagramsIn: c.datagramsIn, bytesIn: c.bytesIn, datagramsOut: c.datagramsOut, bytesOut: c.bytesOut, flowsOpened: c.flowsOpened, drops: dropsSummary(c.drops) }, 'udp proxy closed')
+  }
+}

@@ -1,0 +1,181 @@
+// The relay: accepts client control connections on bindAddr:bindPort, admits each to a bounded
+// handshake table (handshake-gate.ts), runs the Noise handshake within transport.handshakeTimeout
+// (secure-accept.ts), and hands the encrypted link to a ControlSession. close() stops accepting,
+// sends go-away, drains up to a grace period.
+import { createServer, type Server, type Socket } from 'node:net'
+import type { Logger } from 'pino'
+import type { ServerConfig } from '../shared/config/types.js'
+import { TunnelError } from '../shared/errors.js'
+import { formatHostPort, normalizeAddress } from '../shared/net/address.js'
+import { listenError, listenTcp } from '../shared/net/listen.js'
+import { encodeRefusal, Refusal } from '../shared/transport/handshake.js'
+import { derivePsk, formatKeyId, relayKeyPair } from '../shared/transport/keys.js'
+import type { KeyPair } from '../shared/transport/noise.js'
+import type { RecordLimits } from '../shared/transport/record.js'
+import { ReplayGuard } from '../shared/transport/replay.js'
+import { ControlSession } from './control-session.js'
+import { HandshakeGate, type GateOptions, type GateTicket } from './handshake-gate.js'
+import { logRefusal } from './refusal-log.js'
+import { LogLimiter } from './log-limiter.js'
+import { Registry } from './registry.js'
+import { acceptSecureConnection } from './secure-accept.js'
+
+/** TCP keepalive on control connections: a backstop under the heartbeat. */
+export const CONTROL_KEEPALIVE_MS = 30_000
+
+export interface RelayAddress {
+  address: string
+  port: number
+}
+
+export interface RelayOptions {
+  /** Wall clock for handshake timestamps (tests inject one). */
+  now?: () => number
+  gate?: GateOptions
+  recordLimits?: RecordLimits
+}
+
+export class Relay {
+  readonly #config: ServerConfig
+  readonly #log: Logger
+  readonly #server: Server
+  readonly #registry = new Registry<ControlSession>()
+  readonly #sessions = new Set<ControlSession>()
+  readonly #reserved = new Set<number>()
+  readonly #handshaking = new Set<Socket>()
+  readonly #psk: Uint8Array
+  readonly #staticKey: KeyPair | undefined
+  readonly #guard: ReplayGuard
+  readonly #gate: HandshakeGate
+  readonly #limiter = new LogLimiter()
+  readonly #options: RelayOptions
+  #address: RelayAddress | undefined
+  #closed = false
+
+  constructor (config: ServerConfig, log: Logger, options: RelayOptions = {}) {
+    this.#config = config
+    this.#log = log
+    this.#options = options
+    // Derived once here, never per handshake.
+    this.#psk = derivePsk(config.auth.token)
+    this.#staticKey = config.auth.privateKey === null ? undefined : relayKeyPair(config.auth.privateKey.reveal())
+    this.#guard = new ReplayGuard({ maxSkewMs: config.transport.maxClockSkew * 1000 })
+    this.#gate = new HandshakeGate(options.gate)
+    this.#server = createServer({ noDelay: true })
+    this.#server.on('connection', (socket) => { this.#onConnection(socket) })
+  }
+
+  /** Handshakes in progress (admitted, not yet logged in). */
+  get pendingHandshakes (): number { return this.#gate.pending }
+
+  get address (): RelayAddress | undefined { return this.#address }
+  get sessionCount (): number { return this.#sessions.size }
+
+  async start (): Promise<RelayAddress> {
+    const { bindAddr, bindPort } = this.#config
+    try {
+      const addr = await listenTcp(this.#server, bindAddr, bindPort)
+      this.#address = { address: addr.address, port: addr.port }
+      this.#reserved.add(addr.port)
+      this.#log.info({ addr: addr.address, port: addr.port, keyId: this.#staticKey === undefined ? undefined : formatKeyId(this.#staticKey.publicKey) }, 'relay listening')
+      this.#startupWarnings()
+      return this.#address
+    } catch (err) {
+      throw listenError(err, bindAddr, bindPort)
+    }
+  }
+
+  #startupWarnings (): void {
+    const { auth, transport } = this.#config
+    if (this.#staticKey === undefined) {
+      this.#log.warn({}, 'no auth.privateKey: clients cannot authenticate this relay (only unpinned clients can log in) and a weak auth.token can be guessed offline from recorded traffic; run tunnel keygen')
+    }
+    if (auth.token === '') this.#log.warn({}, 'auth.token is empty: anyone who can reach this relay can log in')
+    if (transport.insecurePlaintext) this.#log.warn({}, 'transport.insecurePlaintext is on: after the handshake, tunnelled bytes are NOT encrypted or authenticated')
+  }
+
+  #onConnection (socket: Socket): void {
+    // Errors surface through 'close'; without a listener an 'error' would crash the relay.
+    socket.on('error', () => {})
+    if (this.#closed) { socket.destroy(); return }
+    socket.setNoDelay(true)
+    socket.setKeepAlive(true, CONTROL_KEEPALIVE_MS)
+    const source = normalizeAddress(socket.remoteAddress ?? '')
+    const remote = formatHostPort(source, socket.remotePort ?? 0)
+    const ticket = this.#gate.admit(source, () => {
+      logRefusal(this.#log, this.#limiter, { code: 'TUN_RELAY_BUSY', reason: 'evicted', source }, 'handshake dropped to make room')
+      socket.destroy()
+    })
+    if (typeof ticket === 'string') {
+      logRefusal(this.#log, this.#limiter, { code: 'TUN_RELAY_BUSY', reason: ticket === 'rate' ? 'per-source rate' : 'per-source cap', source }, 'handshake refused')
+      socket.end(encodeRefusal(Refusal.BUSY, Buffer.alloc(4)))
+      setTimeout(() => socket.destroy(), 1_000).unref()
+      return
+    }
+    this.#handshaking.add(socket)
+    this.#handshake(socket, source, remote, ticket).catch((err: unknown) => {
+      // Never expected: one connection's bug must not take the relay down.
+      this.#log.error({ source, err: String(err) }, 'handshake failed unexpectedly')
+      this.#handshaking.delete(socket)
+      ticket.release()
+      socket.destroy()
+    })
+  }
+
+  async #handshake (socket: Socket, source: string, remote: string, ticket: GateTicket): Promise<void> {
+    const deadlineMs = this.#config.transport.handshakeTimeout * 1000
+    const started = performance.now()
+    const deadline = AbortSignal.timeout(deadlineMs)
+    const result = await acceptSecureConnection(socket, {
+      staticKey: this.#staticKey,
+      psk: this.#psk,
+      plaintext: this.#config.transport.insecurePlaintext,
+      guard: this.#guard,
+      now: this.#options.now ?? Date.now,
+      signal: deadline,
+      logger: this.#log.child({ remote }),
+      ...(this.#options.recordLimits === undefined ? {} : { limits: this.#options.recordLimits }),
+    })
+    this.#handshaking.delete(socket)
+    if (!result.ok) {
+      ticket.release()
+      socket.destroy()
+      logRefusal(this.#log, this.#limiter, { code: result.error.code, reason: result.error, source, clientId: result.clientId }, 'handshake refused')
+      return
+    }
+    if (this.#closed) { ticket.release(); socket.destroy(); return }
+    const { link } = result
+    if (!link.pinned && this.#staticKey !== undefined) {
+      logRefusal(this.#log, this.#limiter, { code: undefined, reason: 'unpinned', source, clientId: link.clientId }, 'client did not pin the relay key (auth.serverKey): the relay is not authenticated to it')
+    }
+    const control = new ControlSession(link, remote, {
+      config: this.#config,
+      registry: this.#registry,
+      reservedPorts: this.#reserved,
+      log: this.#log,
+    }, { loginDeadlineMs: deadlineMs - (performance.now() - started), onActive: ticket.release })
+    this.#sessions.add(control)
+    control.session.once('close', () => { ticket.release(); this.#sessions.delete(control) })
+  }
+
+  /** Graceful stop: no new clients or visitors, go-away to every client, drain up to graceMs. */
+  async close (graceMs = 10_000): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#server.close()
+    for (const s of this.#handshaking) s.destroy()
+    for (const c of this.#sessions) c.goAway()
+    const deadline = AbortSignal.timeout(graceMs)
+    await Promise.all([...this.#sessions].map(async (c) => { await c.session.drained(deadline) }))
+    this.destroy()
+  }
+
+  /** Immediate stop. */
+  destroy (): void {
+    this.#closed = true
+    this.#server.close()
+    for (const s of [...this.#handshaking]) s.destroy()
+    for (const c of [...this.#sessions]) c.session.close(new TunnelError('TUN_GOAWAY', 'relay shutting down'))
+    this.#sessions.clear()
+  }
+}

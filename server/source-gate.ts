@@ -1,0 +1,31 @@
+// The relay's per-proxy source filter in front of a public listener: counts refused visitors and
+// logs them at most once per source per 10 s (a stranger decides how often this happens), with the
+// number suppressed since the last line.
+import type { Logger } from 'pino'
+import { normalizeAddress } from '../shared/net/address.js'
+import { SourceFilter } from '../shared/net/source-filter.js'
+import type { SourceSpec } from '../shared/wire/messages.js'
+import { LogLimiter } from './log-limiter.js'
+
+export class SourceGate {
+  readonly #filter: SourceFilter
+  readonly #log: Logger
+  readonly #limiter = new LogLimiter()
+  /** Visitors (TCP connections, UDP datagrams of no flow yet) refused by the filter. */
+  refused = 0
+
+  constructor (spec: SourceSpec, log: Logger) {
+    this.#filter = new SourceFilter(spec.allowSources ?? [], spec.denySources ?? [])
+    this.#log = log
+  }
+
+  /** Whether `address` (raw or normalised) may use the proxy; a refusal is counted and maybe logged. */
+  admits (address: string): boolean {
+    if (this.#filter.admits(address)) return true
+    this.refused++
+    const source = normalizeAddress(address)
+    const suppressed = this.#limiter.allow(source)
+    if (suppressed !== undefined) this.#log.warn({ remote: source, refused: this.refused, suppressed }, 'visitor refused by the proxy\'s source filter')
+    return false
+  }
+}

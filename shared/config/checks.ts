@@ -1,0 +1,148 @@
+// Checks that span several fields (unique proxy names and ports, start <= end, heartbeat
+// timeout vs interval) and the warnings a valid file can still deserve. They run on the raw
+// data next to the schema check and look only at values of the right type, so every problem
+// in a file is reported in one pass.
+
+import type { ConfigIssue, ConfigLocation } from '../errors.js'
+import { CLIENT_DEFAULTS } from './types.js'
+import { FRP_KEYS } from './schema.js'
+import { keyIssues } from './keys.js'
+import { formatPath, locate } from './locate.js'
+import type { ConfigPath } from './locate.js'
+import { isRecord, valueAt } from './validate.js'
+import type { CheckContext } from './validate.js'
+
+export interface ConfigWarning {
+  message: string
+  location: ConfigLocation
+}
+
+const isInt = (v: unknown): v is number => Number.isSafeInteger(v)
+/** Our keys that mean something only on a udp proxy. */
+const UDP_ONLY_KEYS = ['idleTimeout', 'maxFlows'] as const
+
+function at (ctx: CheckContext, path: ConfigPath, key = false): ConfigLocation {
+  return locate(ctx.doc, ctx.map, path, { key })
+}
+
+function proxiesOf (data: unknown): Array<[number, Record<string, unknown>]> {
+  const list = valueAt(data, ['proxies'])
+  if (!Array.isArray(list)) return []
+  return list.flatMap((p, i): Array<[number, Record<string, unknown>]> => (isRecord(p) ? [[i, p]] : []))
+}
+
+function proxyIssues (ctx: CheckContext): ConfigIssue[] {
+  const issues: ConfigIssue[] = []
+  const names = new Map<string, number>()
+  const ports = new Map<string, number>()
+  for (const [i, p] of proxiesOf(ctx.data)) {
+    if (typeof p.name === 'string' && p.name !== '') {
+      const first = names.get(p.name)
+      if (first === undefined) names.set(p.name, i)
+      else {
+        const line = at(ctx, ['proxies', first, 'name']).line
+        issues.push({ code: 'TUN_CONFIG_INVALID', message: `proxy name ${p.name} is already used by proxies[${first}] (line ${line}); names must be unique`, location: at(ctx, ['proxies', i, 'name']) })
+      }
+    }
+    for (const key of UDP_ONLY_KEYS) {
+      if (Object.hasOwn(p, key) && p.type === 'tcp') {
+        issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type udp proxies; remove it`, location: at(ctx, ['proxies', i, key], true) })
+      }
+    }
+    if (p.type === 'udp' && isRecord(p.transport) && Object.hasOwn(p.transport, 'proxyProtocolVersion')) {
+      issues.push({ code: 'TUN_CONFIG_INVALID', message: 'transport.proxyProtocolVersion applies only to type tcp proxies (udp flows get no PROXY header); remove it', location: at(ctx, ['proxies', i, 'transport', 'proxyProtocolVersion'], true) })
+    }
+    if (p.enabled === false || !isInt(p.remotePort) || p.remotePort <= 0) continue
+    // TCP and UDP ports are separate: a tcp and a udp proxy may share a number (DNS does).
+    const slot = `${String(p.type)}/${p.remotePort}`
+    const first = ports.get(slot)
+    if (first === undefined) ports.set(slot, i)
+    else {
+      issues.push({ code: 'TUN_CONFIG_INVALID', message: `remotePort ${p.remotePort} is already used by proxies[${first}]; give each proxy its own port or 0`, location: at(ctx, ['proxies', i, 'remotePort']) })
+    }
+  }
+  return issues
+}
+
+function allowPortsIssues (ctx: CheckContext): ConfigIssue[] {
+  const list = valueAt(ctx.data, ['allowPorts'])
+  if (!Array.isArray(list)) return []
+  return list.flatMap((r: unknown, i): ConfigIssue[] => {
+    if (!isRecord(r) || !isInt(r.start) || !isInt(r.end) || r.start <= r.end) return []
+    return [{ code: 'TUN_CONFIG_INVALID', message: `start ${r.start} is after end ${r.end}; swap them`, location: at(ctx, ['allowPorts', i]) }]
+  })
+}
+
+function heartbeatIssues (ctx: CheckContext): ConfigIssue[] {
+  const t = valueAt(ctx.data, ['transport'])
+  const interval = isRecord(t) && Object.hasOwn(t, 'heartbeatInterval') ? t.heartbeatInterval : CLIENT_DEFAULTS.heartbeatInterval
+  const timeout = isRecord(t) && Object.hasOwn(t, 'heartbeatTimeout') ? t.heartbeatTimeout : CLIENT_DEFAULTS.heartbeatTimeout
+  if (!isInt(interval) || !isInt(timeout) || timeout <= 0 || timeout >= interval) return []
+  const key = isRecord(t) && Object.hasOwn(t, 'heartbeatTimeout') ? 'heartbeatTimeout' : 'heartbeatInterval'
+  return [{
+    code: 'TUN_CONFIG_INVALID',
+    message: `heartbeatTimeout ${timeout} is shorter than heartbeatInterval ${interval}; the connection would time out between pings (make the timeout several intervals, or <= 0 to disable)`,
+    location: at(ctx, ['transport', key]),
+  }]
+}
+
+/** Problems that involve more than one field. */
+export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
+  return ctx.side === 'server'
+    ? [...allowPortsIssues(ctx), ...keyIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...keyIssues(ctx)]
+}
+
+/** Every present key of an `ignore` row, as concrete paths (`proxies[]` expanded). */
+function ignoredPresent (ctx: CheckContext): Array<{ path: ConfigPath, why: string }> {
+  const out: Array<{ path: ConfigPath, why: string }> = []
+  for (const row of FRP_KEYS) {
+    if (row.action !== 'ignore' || !row.sides.includes(ctx.side)) continue
+    const segs = row.path.split('.')
+    const bases: ConfigPath[] = segs[0] === 'proxies[]' ? proxiesOf(ctx.data).map(([i]) => ['proxies', i]) : [[]]
+    const rest = segs[0] === 'proxies[]' ? segs.slice(1) : segs
+    for (const base of bases) {
+      const path = [...base, ...rest]
+      const parent = valueAt(ctx.data, path.slice(0, -1))
+      if (isRecord(parent) && Object.hasOwn(parent, String(path.at(-1)))) out.push({ path, why: row.why })
+    }
+  }
+  return out
+}
+
+function heartbeatWarnings (ctx: CheckContext): ConfigWarning[] {
+  const keys = ctx.side === 'server' ? ['heartbeatTimeout'] : ['heartbeatInterval', 'heartbeatTimeout']
+  return keys.flatMap((key) => {
+    const v = valueAt(ctx.data, ['transport', key])
+    if (!isInt(v) || v > 0) return []
+    const what = key === 'heartbeatInterval' ? 'no pings are sent' : 'a silent peer is never timed out'
+    return [{ message: `transport.${key} is ${v}: ${what}, so a dead connection is noticed only when TCP gives up`, location: at(ctx, ['transport', key]) }]
+  })
+}
+
+/** Warnings for a file that is otherwise valid. Never includes a secret's value. */
+export function configWarnings (ctx: CheckContext): ConfigWarning[] {
+  const warnings: ConfigWarning[] = ignoredPresent(ctx).map(({ path, why }) => ({
+    message: `${formatPath(path)} is an frp setting this tunnel ignores: ${why}`,
+    location: at(ctx, path, true),
+  }))
+  warnings.push(...heartbeatWarnings(ctx))
+  if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {
+    warnings.push({ message: 'transport.insecurePlaintext is true: after the handshake, tunnelled bytes cross the network unencrypted and unauthenticated; use it only for benchmarks or a link you trust', location: at(ctx, ['transport', 'insecurePlaintext']) })
+  }
+  const token = valueAt(ctx.data, ['auth', 'token'])
+  if (token === undefined || token === '') {
+    const relay = ctx.side === 'server' ? 'this relay' : 'the relay'
+    warnings.push({ message: `auth.token is empty: anyone who can reach ${relay} can connect; set the same token on both sides`, location: at(ctx, ['auth', 'token']) })
+  }
+  if (ctx.side === 'client' && !proxiesOf(ctx.data).some(([, p]) => p.enabled !== false)) {
+    warnings.push({ message: 'no proxies: the client will connect but expose nothing (add entries under proxies:)', location: at(ctx, ['proxies']) })
+  }
+  return warnings
+}
+
+/** `frpc.yml:3:1 warning: transport.tcpMux is an frp setting this tunnel ignores: …` */
+export function formatConfigWarning (w: ConfigWarning): string {
+  const { file, line, col } = w.location
+  return `${line > 0 ? `${file}:${line}:${col}` : file} warning: ${w.message}`
+}

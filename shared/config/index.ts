@@ -1,0 +1,31 @@
+// The config module's public face: load and check frps.yml / frpc.yml, detect which one a
+// file is, and the JSON Schemas editors use. Types and defaults come from types.ts.
+
+import { jsonSchemaFor } from './schema.js'
+
+export type { ConfigWarning } from './checks.js'
+export type { Env } from './env.js'
+export type { ConfigKind, Loaded } from './load.js'
+export {
+  defaultClientID,
+  detectConfigKind,
+  loadClientConfig,
+  loadServerConfig,
+  parseClientConfig,
+  parseServerConfig,
+  readConfigFile,
+} from './load.js'
+export { formatConfigWarning } from './checks.js'
+export { FRP_KEYS, LOG_LEVELS, PROXY_NAME } from './schema.js'
+export type { FrpKey } from './schema.js'
+export * from './types.js'
+
+/** The JSON Schema of frps.yml (committed as configs/frps.schema.json). */
+export function serverConfigJsonSchema (): object {
+  return jsonSchemaFor('server')
+}
+
+/** The JSON Schema of frpc.yml (committed as configs/frpc.schema.json). */
+export function clientConfigJsonSchema (): object {
+  return jsonSchemaFor('client')
+}

@@ -1,0 +1,279 @@
+// Reading frps.yml / frpc.yml: env templating → YAML (positions kept) → zod + cross-field
+// checks → frp-style defaults (`Complete()`). Throws ConfigError with every issue found.
+
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { hostname } from 'node:os'
+import { basename, resolve } from 'node:path'
+import { isAlias, isCollection, isScalar, parseDocument, visit } from 'yaml'
+import type { Document } from 'yaml'
+import type { z } from 'zod'
+import { ConfigError } from '../errors.js'
+import type { ConfigIssue, ConfigLocation } from '../errors.js'
+import { substituteEnv } from './env.js'
+import type { Env } from './env.js'
+import { SourceMap } from './locate.js'
+import { SECRET_KEYS, clientSchema, serverSchema } from './schema.js'
+import type { ClientInput, ServerInput, Side } from './schema.js'
+import { isRecord, mapZodIssues, unsupportedProxies } from './validate.js'
+import type { CheckContext } from './validate.js'
+import { configWarnings, crossFieldIssues } from './checks.js'
+import { loadPrivateKey, loadServerKey } from './keys.js'
+import type { ConfigWarning } from './checks.js'
+import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
+import type { ClientConfig, PortRange, ProxyConfig, ServerConfig } from './types.js'
+
+export interface Loaded<T> {
+  config: T
+  warnings: ConfigWarning[]
+}
+
+export type ConfigKind = 'server' | 'client'
+
+const YAML_MESSAGES: Record<string, string> = {
+  DUPLICATE_KEY: 'this key appears twice in the same mapping; keep one',
+  MULTIPLE_DOCS: 'the file holds more than one YAML document; keep one (remove the extra ---)',
+  BAD_INDENT: 'the indentation is wrong here; align keys of one mapping in one column',
+  TAB_AS_INDENT: 'tabs cannot indent YAML; use spaces',
+}
+
+/** Drops top-level `.keys` (frp: anchor holders) and `key: null` entries (frp treats them as unset). */
+function clean (value: unknown, top: boolean): unknown {
+  if (Array.isArray(value)) return value.map((v) => clean(v, false))
+  if (!isRecord(value) || Object.getPrototypeOf(value) !== Object.prototype) return value
+  return Object.fromEntries(Object.entries(value)
+    .filter(([k, v]) => v !== null && !(top && k.startsWith('.')))
+    .map(([k, v]) => [k, clean(v, false)]))
+}
+
+/** Keys must be plain scalars; collection or alias keys become issues and are removed. */
+function complexKeys (doc: Document, map: SourceMap): ConfigIssue[] {
+  const issues: ConfigIssue[] = []
+  visit(doc, {
+    Pair (_, pair) {
+      const k = pair.key
+      if (k === null || (isScalar(k) && (typeof k.value !== 'object' || k.value === null))) return undefined
+      const offset = isScalar(k) || isCollection(k) || isAlias(k) ? k.range?.[0] ?? 0 : 0
+      issues.push({ code: 'TUN_CONFIG_INVALID', message: 'a key must be a plain name, not a list, mapping, alias or tagged value', location: map.at(offset, '') })
+      return visit.REMOVE
+    },
+  })
+  return issues
+}
+
+// ------------------------------------------------------------------ secrets out of messages
+
+const SECRET_LINE = new RegExp(`(?:^|[\\s{,])["']?(?:${[...SECRET_KEYS].join('|')})["']?\\s*:([^\\n]*)`, 'g')
+
+/** Redaction of secret values in messages, from the raw text (for syntax errors) and parsed data. */
+class Redactor {
+  readonly #secrets = new Set<string>()
+  readonly #lines: Array<[number, number]> = []
+
+  constructor (text: string) {
+    for (const m of text.matchAll(SECRET_LINE)) {
+      const start = m.index
+      this.#lines.push([start, start + m[0].length])
+      const raw = (m[1] ?? '').trim()
+      for (const piece of [raw, ...raw.split(/[\s,{}[\]"'#|>]+/)]) this.add(piece)
+    }
+  }
+
+  add (secret: string): void {
+    if (secret.length >= 3) this.#secrets.add(secret)
+  }
+
+  /** Every string under a secret key, wherever it is in the data. */
+  addFrom (data: unknown, underSecret = false): void {
+    if (typeof data === 'string' && underSecret) this.add(data)
+    else if (Array.isArray(data)) data.forEach((v) => this.addFrom(v, underSecret))
+    else if (isRecord(data)) for (const [k, v] of Object.entries(data)) this.addFrom(v, underSecret || SECRET_KEYS.has(k))
+  }
+
+  onSecretLine (offset: number): boolean {
+    return this.#lines.some(([a, b]) => offset >= a && offset <= b)
+  }
+
+  readonly text = (message: string): string => {
+    let out = message
+    for (const s of [...this.#secrets].sort((a, b) => b.length - a.length)) out = out.replaceAll(s, '***')
+    return out
+  }
+}
+
+// ------------------------------------------------------------------ defaults (frp's Complete)
+
+/** `{user or client}-{12 hex}`: stable for one config file on one host, different across files. */
+export function defaultClientID (user: string, file: string): string {
+  const hash = createHash('sha256').update(hostname() + '\0' + resolve(file)).digest('hex').slice(0, 12)
+  return `${user === '' ? 'client' : user}-${hash}`
+}
+
+function completeServer (d: ServerInput, file: string): ServerConfig {
+  const bindAddr = d.bindAddr ?? SERVER_DEFAULTS.bindAddr
+  const allowPorts = (d.allowPorts ?? []).map((r): PortRange => ('single' in r ? { start: r.single, end: r.single } : { start: r.start, end: r.end }))
+  return {
+    source: file,
+    bindAddr,
+    bindPort: d.bindPort ?? SERVER_DEFAULTS.bindPort,
+    proxyBindAddr: d.proxyBindAddr ?? bindAddr,
+    auth: { method: 'token', token: d.auth?.token ?? '', privateKey: loadPrivateKey(d.auth, file) },
+    allowPorts,
+    maxPortsPerClient: d.maxPortsPerClient ?? 0,
+    transport: {
+      heartbeatTimeout: d.transport?.heartbeatTimeout ?? SERVER_DEFAULTS.heartbeatTimeout,
+      handshakeTimeout: d.transport?.handshakeTimeout ?? SERVER_DEFAULTS.handshakeTimeout,
+      maxClockSkew: d.transport?.maxClockSkew ?? SERVER_DEFAULTS.maxClockSkew,
+      insecurePlaintext: d.transport?.insecurePlaintext ?? false,
+    },
+    log: { level: d.log?.level ?? SERVER_DEFAULTS.logLevel },
+  }
+}
+
+function completeClient (d: ClientInput, file: string): ClientConfig {
+  const user = d.user ?? ''
+  return {
+    source: file,
+    serverAddr: d.serverAddr ?? CLIENT_DEFAULTS.serverAddr,
+    serverPort: d.serverPort ?? CLIENT_DEFAULTS.serverPort,
+    user,
+    clientID: d.clientID !== undefined && d.clientID !== '' ? d.clientID : defaultClientID(user, file),
+    loginFailExit: d.loginFailExit ?? CLIENT_DEFAULTS.loginFailExit,
+    auth: { method: 'token', token: d.auth?.token ?? '', serverKey: loadServerKey(d.auth?.serverKey) },
+    transport: {
+      heartbeatInterval: d.transport?.heartbeatInterval ?? CLIENT_DEFAULTS.heartbeatInterval,
+      heartbeatTimeout: d.transport?.heartbeatTimeout ?? CLIENT_DEFAULTS.heartbeatTimeout,
+      dialServerTimeout: d.transport?.dialServerTimeout ?? CLIENT_DEFAULTS.dialServerTimeout,
+      handshakeTimeout: d.transport?.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
+      insecurePlaintext: d.transport?.insecurePlaintext ?? false,
+    },
+    log: { level: d.log?.level ?? CLIENT_DEFAULTS.logLevel },
+    proxies: (d.proxies ?? []).filter((p) => p.enabled !== false).map((p): ProxyConfig => {
+      const common = {
+        name: p.name,
+        localIP: p.localIP ?? CLIENT_DEFAULTS.localIP,
+        localPort: p.localPort,
+        remotePort: p.remotePort ?? 0,
+        allowSources: p.allowSources ?? [],
+        denySources: p.denySources ?? [],
+      }
+      if (p.type === 'tcp') return { ...common, type: 'tcp', proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null }
+      return { ...common, type: 'udp', idleTimeout: p.idleTimeout ?? CLIENT_DEFAULTS.udpIdleTimeout, maxFlows: p.maxFlows ?? CLIENT_DEFAULTS.udpMaxFlows }
+    }),
+  }
+}
+
+// ------------------------------------------------------------------ the pipeline
+
+/** In file order, problems without a line last; the same problem reported twice only once. */
+function byPlace<T extends { message: string, location: ConfigLocation }> (items: readonly T[]): T[] {
+  const seen = new Set<string>()
+  return items
+    .filter((i) => { const k = `${i.location.path}\0${i.message}`; const dup = seen.has(k); seen.add(k); return !dup })
+    .sort((a, b) => (a.location.line || Infinity) - (b.location.line || Infinity) || a.location.col - b.location.col)
+}
+
+function throwIfAny (issues: ConfigIssue[]): void {
+  if (issues.length > 0) throw new ConfigError(byPlace(issues))
+}
+
+interface Parsed { ctx: CheckContext, yamlWarnings: ConfigWarning[] }
+
+/**
+ * Env substitution and YAML; throws on templating or syntax problems. Text the YAML library
+ * writes can quote the source, so it goes through the Redactor; our own messages never show
+ * a value under a secret key in the first place.
+ */
+function parseYaml (side: Side, text: string, file: string, env: Env): Parsed {
+  const sub = substituteEnv(text, env)
+  const map = new SourceMap(file, text, sub.replacements)
+  throwIfAny(sub.problems.map((p) => ({ code: p.code, message: p.message, location: map.atOriginal(p.offset, '') })))
+  const doc = parseDocument(sub.text, { uniqueKeys: true, merge: true, prettyErrors: false })
+  const redact = new Redactor(sub.text)
+  throwIfAny(doc.errors.map((e) => {
+    const generic = redact.onSecretLine(e.pos[0]) ? 'YAML syntax error on a line holding a secret' : redact.text(e.message.split('\n')[0] ?? e.code)
+    return { code: 'TUN_CONFIG_SYNTAX', message: YAML_MESSAGES[e.code] ?? generic, location: map.at(e.pos[0], '') }
+  }))
+  throwIfAny(complexKeys(doc, map))
+  let js: unknown
+  try {
+    js = doc.toJS({ maxAliasCount: 100 })
+  } catch (err) {
+    const why = redact.text(err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err))
+    throwIfAny([{ code: 'TUN_CONFIG_SYNTAX', message: `the YAML cannot be read: ${why}`, location: map.whole('') }])
+  }
+  if (js !== undefined && js !== null && !isRecord(js)) {
+    const location = map.at(doc.contents?.range?.[0] ?? 0, '')
+    throwIfAny([{ code: 'TUN_CONFIG_INVALID', message: 'the file must be a mapping of settings (key: value), like the examples in configs/', location }])
+  }
+  const data = clean(js ?? {}, true)
+  redact.addFrom(data)
+  const yamlWarnings = doc.warnings.map((w) => ({ message: redact.text(w.message.split('\n')[0] ?? w.code), location: map.at(w.pos[0], '') }))
+  return { ctx: { side, doc, map, data }, yamlWarnings }
+}
+
+function finish<I, T> (parsed: Parsed, schema: z.ZodType<I>, complete: (input: I) => T): Loaded<T> {
+  const { ctx } = parsed
+  let result = schema.safeParse(ctx.data)
+  throwIfAny([...(result.success ? [] : mapZodIssues(ctx, result.error.issues)), ...crossFieldIssues(ctx)])
+  if (!result.success) result = schema.safeParse(withoutSkippedProxies(ctx.data))
+  if (!result.success) throw new ConfigError(mapZodIssues(ctx, result.error.issues))
+  return { config: complete(result.data), warnings: byPlace([...parsed.yamlWarnings, ...configWarnings(ctx)]) }
+}
+
+/** The data without disabled proxies of unsupported types (whose issues were dropped). */
+function withoutSkippedProxies (data: unknown): unknown {
+  const skip = unsupportedProxies(data)
+  if (!isRecord(data) || !Array.isArray(data.proxies)) return data
+  return { ...data, proxies: data.proxies.filter((_, i) => skip.get(i) !== true) }
+}
+
+export function parseServerConfig (text: string, file: string, env: Env = process.env): Loaded<ServerConfig> {
+  const parsed = parseYaml('server', text, file, env)
+  return finish(parsed, serverSchema, (d) => completeServer(d, file))
+}
+
+export function parseClientConfig (text: string, file: string, env: Env = process.env): Loaded<ClientConfig> {
+  const parsed = parseYaml('client', text, file, env)
+  return finish(parsed, clientSchema, (d) => completeClient(d, file))
+}
+
+const READ_REASONS: Record<string, string> = {
+  ENOENT: 'no such file; check the path given with -c',
+  EACCES: 'permission denied; check the file mode and owner',
+  EISDIR: 'it is a directory, not a file',
+}
+
+/** The file's text, or ConfigError TUN_CONFIG_READ. */
+export async function readConfigFile (file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? ''
+    const why = READ_REASONS[code] ?? (err instanceof Error ? err.message : String(err))
+    throw new ConfigError([{ code: 'TUN_CONFIG_READ', message: `cannot read the file: ${why}`, location: { file, line: 0, col: 0, path: '' } }], { cause: err })
+  }
+}
+
+export async function loadServerConfig (file: string, env: Env = process.env): Promise<Loaded<ServerConfig>> {
+  return parseServerConfig(await readConfigFile(file), file, env)
+}
+
+export async function loadClientConfig (file: string, env: Env = process.env): Promise<Loaded<ClientConfig>> {
+  return parseClientConfig(await readConfigFile(file), file, env)
+}
+
+const CLIENT_KEYS = new Set(['serverAddr', 'serverPort', 'proxies', 'visitors', 'loginFailExit', 'clientID', 'user'])
+const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPorts', 'maxPortsPerClient', 'vhostHTTPPort', 'vhostHTTPSPort', 'kcpBindPort', 'quicBindPort', 'subDomainHost'])
+
+/**
+ * Server or client, from the top-level keys (read line by line, so it works on files with
+ * templates or syntax errors); then from the name (frps* / frpc*); else client.
+ */
+export function detectConfigKind (text: string, file: string): ConfigKind {
+  const keys = [...text.matchAll(/^["']?([A-Za-z][A-Za-z0-9]*)["']?[ \t]*:/gm)].map((m) => m[1] ?? '')
+  if (keys.some((k) => CLIENT_KEYS.has(k))) return 'client'
+  if (keys.some((k) => SERVER_KEYS.has(k))) return 'server'
+  const name = basename(file).toLowerCase()
+  return name.startsWith('frps') ? 'server' : 'client'
+}

@@ -1,0 +1,222 @@
+// The shapes of frps.yml and frpc.yml as zod 4 schemas: the single source for runtime checks,
+// input types and the JSON Schemas in configs/. Key names are frp v1's. Defaults are applied
+// afterwards (load.ts), so the schemas describe what a user may write, not what we fill in.
+
+import { z } from 'zod'
+import { isCidr } from '../net/source-filter.js'
+import { MAX_SOURCE_RULES } from '../wire/messages.js'
+import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
+
+export type Side = 'server' | 'client'
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
+/** frp's proxy name rule, bounded so names fit in logs and wire messages. */
+export const PROXY_NAME = /^[A-Za-z0-9._-]{1,64}$/
+/** Keys whose values are secrets: their values never appear in messages. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey'])
+
+const port = (min: 0 | 1): z.ZodNumber => z.int().min(min).max(65535)
+/** Durations in seconds, frp's unit; <= 0 often means "disabled". Bounded to a day. */
+const seconds = (): z.ZodNumber => z.int().min(-86400).max(86400)
+
+// ---------------------------------------------------------------------------------------------
+// frp v1 keys this version knows but does not implement. One table: `ignore` rows are accepted
+// (typed, so the JSON Schema completes them) and produce a warning; `refuse` rows are errors with
+// a reason instead of a bare "unknown key". `path` uses `proxies[]` for every proxy.
+// ---------------------------------------------------------------------------------------------
+
+export interface FrpKey {
+  action: 'ignore' | 'refuse'
+  sides: readonly Side[]
+  path: string
+  why: string
+  schema?: z.ZodType
+}
+
+const BOTH: readonly Side[] = ['server', 'client']
+const SERVER: readonly Side[] = ['server']
+const CLIENT: readonly Side[] = ['client']
+
+const ignore = (sides: readonly Side[], path: string, schema: z.ZodType, why: string): FrpKey =>
+  ({ action: 'ignore', sides, path, why, schema })
+const refuse = (sides: readonly Side[], paths: readonly string[], why: string): FrpKey[] =>
+  paths.map((path) => ({ action: 'refuse', sides, path, why }))
+
+const webServer = z.looseObject({
+  addr: z.string().optional(),
+  port: port(0).optional(),
+  user: z.string().optional(),
+  password: z.string().optional(),
+  assetsDir: z.string().optional(),
+  pprofEnable: z.boolean().optional(),
+  tls: z.looseObject({}).optional(),
+})
+const tls = z.looseObject({
+  enable: z.boolean().optional(),
+  force: z.boolean().optional(),
+  certFile: z.string().optional(),
+  keyFile: z.string().optional(),
+  trustedCaFile: z.string().optional(),
+  serverName: z.string().optional(),
+  disableCustomTLSFirstByte: z.boolean().optional(),
+})
+const stringMap = z.record(z.string(), z.string())
+
+const UNSUPPORTED_PROXY_KEYS = ['customDomains', 'subdomain', 'locations', 'httpUser', 'httpPassword',
+  'hostHeaderRewrite', 'requestHeaders', 'responseHeaders', 'routeByHTTPUser', 'multiplexer',
+  'secretKey', 'allowUsers', 'natTraversal'].map((k) => `proxies[].${k}`)
+
+export const FRP_KEYS: readonly FrpKey[] = [
+  ignore(BOTH, 'webServer', webServer, 'this version has no web dashboard or admin API'),
+  ignore(BOTH, 'transport.tcpMux', z.boolean(), 'the control connection always multiplexes streams'),
+  ignore(BOTH, 'transport.tcpMuxKeepaliveInterval', seconds(), 'liveness is checked by transport.heartbeatTimeout'),
+  ignore(BOTH, 'transport.tls', tls, 'the control connection is always encrypted by its own handshake, not TLS'),
+  ignore(BOTH, 'transport.quic', z.looseObject({}), 'it applies only to transport.protocol quic, which is not supported'),
+  ignore(CLIENT, 'transport.poolCount', z.int(), 'streams open on demand over one connection; there is no connection pool'),
+  ignore(SERVER, 'transport.maxPoolCount', z.int(), 'streams open on demand over one connection; there is no connection pool'),
+  ignore(SERVER, 'transport.tcpKeepalive', seconds(), 'a dead client is detected by transport.heartbeatTimeout'),
+  ignore(CLIENT, 'transport.dialServerKeepalive', seconds(), 'a dead relay is detected by transport.heartbeatTimeout'),
+  ignore(CLIENT, 'transport.wireProtocol', z.string(), 'tunnel speaks its own wire protocol'),
+  ignore(BOTH, 'log.to', z.string(), 'logs always go to stderr; redirect them or use journald'),
+  ignore(BOTH, 'log.maxDays', z.int(), 'logs are not written to files, so there is nothing to rotate'),
+  ignore(BOTH, 'log.disablePrintColor', z.boolean(), 'colour is used only when stderr is a terminal'),
+  ignore(BOTH, 'auth.additionalScopes', z.array(z.string()), 'heartbeats and new streams always ride the authenticated session'),
+  ignore(SERVER, 'enablePrometheus', z.boolean(), 'there is no metrics endpoint yet'),
+  ignore(SERVER, 'detailedErrorsToClient', z.boolean(), 'clients always get an error code and reason'),
+  ignore(SERVER, 'userConnTimeout', seconds(), 'there are no work connections to wait for'),
+  ignore(SERVER, 'natholeAnalysisDataReserveHours', z.int(), 'xtcp is not supported'),
+  ignore(CLIENT, 'natHoleStunServer', z.string(), 'xtcp is not supported'),
+  ignore(BOTH, 'udpPacketSize', z.int(), 'datagrams are never cut: each travels whole, up to 65,527 bytes'),
+  ignore(CLIENT, 'metadatas', stringMap, 'there are no server plugins to receive them'),
+  ignore(CLIENT, 'proxies[].metadatas', stringMap, 'there are no server plugins to receive them'),
+  ignore(CLIENT, 'proxies[].annotations', stringMap, 'there is no dashboard to show them'),
+  ignore(CLIENT, 'proxies[].transport.useEncryption', z.boolean(), 'every stream rides the encrypted control connection'),
+  ignore(CLIENT, 'proxies[].transport.useCompression', z.boolean(), 'compression is not offered'),
+  ...refuse(CLIENT, ['includes'], 'put every proxy in this file'),
+  ...refuse(CLIENT, ['visitors'], 'stcp, sudp and xtcp visitors are not supported'),
+  ...refuse(CLIENT, ['start'], 'remove it and set `enabled: false` on proxies that should not run'),
+  ...refuse(CLIENT, ['dnsServer'], 'the system resolver is used; remove it'),
+  ...refuse(CLIENT, ['featureGates', 'virtualNet', 'store'], 'remove it'),
+  ...refuse(BOTH, ['auth.tokenSource'], 'put the token in auth.token, or use {{ .Envs.NAME }}'),
+  ...refuse(BOTH, ['auth.oidc'], 'only auth.method token is supported'),
+  ...refuse(CLIENT, ['transport.proxyURL', 'transport.connectServerLocalIP'], 'remove it; the relay is dialled directly'),
+  ...refuse(SERVER, ['kcpBindPort', 'quicBindPort'], 'clients connect over tcp only'),
+  ...refuse(SERVER, ['vhostHTTPPort', 'vhostHTTPSPort', 'vhostHTTPTimeout', 'subDomainHost', 'custom404Page',
+    'tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'http, https and tcpmux proxies are not supported'),
+  ...refuse(SERVER, ['httpPlugins'], 'server plugins are not supported'),
+  ...refuse(SERVER, ['sshTunnelGateway'], 'the ssh tunnel gateway is not supported'),
+  ...refuse(CLIENT, ['proxies[].plugin'], 'proxy plugins are not supported; point localIP/localPort at the service'),
+  ...refuse(CLIENT, ['proxies[].healthCheck', 'proxies[].loadBalancer'], 'health checks and load-balancing groups are not supported'),
+  ...refuse(CLIENT, ['proxies[].transport.bandwidthLimit', 'proxies[].transport.bandwidthLimitMode'], 'bandwidth limits are not supported'),
+  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type other than tcp and udp'),
+]
+
+/** Optional zod entries for the `ignore` rows whose parent is `parent` (e.g. `transport`). */
+function ignoredAt (side: Side, parent: string): Record<string, z.ZodType> {
+  const shape: Record<string, z.ZodType> = {}
+  for (const row of FRP_KEYS) {
+    if (row.action !== 'ignore' || row.schema === undefined || !row.sides.includes(side)) continue
+    const dot = row.path.lastIndexOf('.')
+    if ((dot === -1 ? '' : row.path.slice(0, dot)) !== parent) continue
+    shape[row.path.slice(dot + 1)] = row.schema.optional().describe(`frp setting that tunnel ignores: ${row.why}.`)
+  }
+  return shape
+}
+
+// Our keys (frp has none): the relay's X25519 key pair, base64 as printed by `tunnel keygen`.
+const relayKeys = {
+  privateKey: z.string().optional().describe('The relay\'s X25519 private key (base64, from tunnel keygen). Secret: prefer privateKeyFile or {{ .Envs.NAME }}.'),
+  privateKeyFile: z.string().min(1).optional().describe('A file holding the private key (base64); it must not be readable by group or others (chmod 600). Relative to this file\'s directory.'),
+}
+const clientKeys = {
+  serverKey: z.string().optional().describe('The relay\'s public key (base64, from tunnel keygen): pins the relay (Noise NKpsk0). Without it the relay is not authenticated (warning).'),
+}
+
+const auth = (side: Side) => z.strictObject({
+  method: z.literal('token').optional().describe('Only token is supported. Default token.'),
+  token: z.string().optional().describe('Shared secret; must match on both sides. Use {{ .Envs.NAME }} to keep it out of the file.'),
+  ...ignoredAt(side, 'auth'),
+})
+
+const log = (side: Side) => z.strictObject({
+  level: z.enum(LOG_LEVELS).optional().describe(`Default ${SERVER_DEFAULTS.logLevel}.`),
+  ...ignoredAt(side, 'log'),
+})
+
+const portRange = z.union([
+  z.strictObject({ start: port(1), end: port(1) }),
+  z.strictObject({ single: port(1) }),
+])
+
+export const serverSchema = z.strictObject({
+  bindAddr: z.string().min(1).optional().describe(`Address clients connect to. Default ${SERVER_DEFAULTS.bindAddr} (dual-stack).`),
+  bindPort: port(0).optional().describe(`Port clients connect to. Default ${SERVER_DEFAULTS.bindPort}; 0 picks a free port.`),
+  proxyBindAddr: z.string().min(1).optional().describe('Address public proxy ports bind to. Default: bindAddr.'),
+  auth: auth('server').extend(relayKeys).optional(),
+  allowPorts: z.array(portRange).optional().describe('Ports clients may ask for. Empty means 1-65535.'),
+  maxPortsPerClient: z.int().min(0).max(65535).optional().describe('0 means unlimited.'),
+  transport: z.strictObject({
+    heartbeatTimeout: seconds().optional().describe(`Seconds of silence before a client session is closed; <= 0 disables. Default ${SERVER_DEFAULTS.heartbeatTimeout}.`),
+    handshakeTimeout: z.int().min(1).max(3600).optional().describe(`Seconds from accept to the client's login (handshake and first record); then the connection is closed. Default ${SERVER_DEFAULTS.handshakeTimeout}.`),
+    maxClockSkew: z.int().min(1).max(86400).optional().describe(`Seconds a client's clock may differ from the relay's. Default ${SERVER_DEFAULTS.maxClockSkew}.`),
+    insecurePlaintext: z.boolean().optional().describe('true: no encryption after the handshake (benchmarks, trusted links only); clients must set the same. Default false.'),
+    ...ignoredAt('server', 'transport'),
+  }).optional(),
+  log: log('server').optional(),
+  ...ignoredAt('server', ''),
+}).describe('frps.yml: the tunnel relay (frp v1 key names).')
+
+const sourceList = z.array(z.string().refine(isCidr, { message: 'must be a CIDR like 10.0.0.0/8 or 2001:db8::/32, or a single IP address' })).max(MAX_SOURCE_RULES)
+
+const proxy = z.strictObject({
+  name: z.string().regex(PROXY_NAME).describe('Unique name: 1-64 of A-Z a-z 0-9 . _ -'),
+  type: z.enum(['tcp', 'udp']).describe('tcp or udp.'),
+  enabled: z.boolean().optional().describe('false skips this proxy. Default true.'),
+  localIP: z.string().min(1).optional().describe(`Address of the local service. Default ${CLIENT_DEFAULTS.localIP}.`),
+  localPort: port(1).describe('Port of the local service.'),
+  remotePort: port(0).optional().describe('Public port on the relay; 0 lets the relay pick. Default 0.'),
+  idleTimeout: z.int().min(1).max(86400).optional().describe(`udp only: seconds without a datagram before a flow expires. Default ${CLIENT_DEFAULTS.udpIdleTimeout}.`),
+  maxFlows: z.int().min(1).max(65536).optional().describe(`udp only: flows (visitor address + port) at once at most. Default ${CLIENT_DEFAULTS.udpMaxFlows}.`),
+  transport: z.strictObject({
+    proxyProtocolVersion: z.enum(['v1', 'v2']).optional().describe('tcp only: send the local service a PROXY protocol header (v1 text or v2 binary) with the visitor\'s address and the relay\'s listening address before any data. Default: none.'),
+    ...ignoredAt('client', 'proxies[].transport'),
+  }).optional(),
+  allowSources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay admits, as CIDRs (IPv4 or IPv6, e.g. 203.0.113.0/24, 2001:db8::/32) or single addresses. Empty or absent admits everyone. IPv4-mapped visitors match IPv4 rules.'),
+  denySources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay refuses, as CIDRs or single addresses; wins over allowSources.'),
+  ...ignoredAt('client', 'proxies[]'),
+})
+
+export const clientSchema = z.strictObject({
+  serverAddr: z.string().min(1).optional().describe(`Relay address (bare IPv6 without brackets). Default ${CLIENT_DEFAULTS.serverAddr}.`),
+  serverPort: port(1).optional().describe(`Relay port. Default ${CLIENT_DEFAULTS.serverPort}.`),
+  user: z.string().optional().describe('Prefix for proxy names ({user}.{name}).'),
+  clientID: z.string().optional().describe('Stable identity; default derived from user, host name and config path.'),
+  loginFailExit: z.boolean().optional().describe(`true: exit when the first login fails for a network reason. Default ${CLIENT_DEFAULTS.loginFailExit}.`),
+  auth: auth('client').extend(clientKeys).optional(),
+  transport: z.strictObject({
+    protocol: z.literal('tcp').optional().describe('Only tcp is supported.'),
+    heartbeatInterval: seconds().optional().describe(`Seconds between pings; <= 0 disables. Default ${CLIENT_DEFAULTS.heartbeatInterval}.`),
+    heartbeatTimeout: seconds().optional().describe(`Seconds of silence before reconnecting; <= 0 disables. Default ${CLIENT_DEFAULTS.heartbeatTimeout}.`),
+    dialServerTimeout: z.int().min(1).max(3600).optional().describe(`Seconds to wait for the TCP connect. Default ${CLIENT_DEFAULTS.dialServerTimeout}.`),
+    handshakeTimeout: z.int().min(1).max(3600).optional().describe(`Seconds to wait for the relay's handshake answer. Default ${CLIENT_DEFAULTS.handshakeTimeout}.`),
+    insecurePlaintext: z.boolean().optional().describe('true: no encryption after the handshake (benchmarks, trusted links only); the relay must set the same. Default false.'),
+    ...ignoredAt('client', 'transport'),
+  }).optional(),
+  log: log('client').optional(),
+  proxies: z.array(proxy).optional(),
+  ...ignoredAt('client', ''),
+}).describe('frpc.yml: a tunnel client (frp v1 key names).')
+
+export type ServerInput = z.output<typeof serverSchema>
+export type ClientInput = z.output<typeof clientSchema>
+
+export function schemaFor (side: Side): z.ZodType {
+  return side === 'server' ? serverSchema : clientSchema
+}
+
+/** The JSON Schema an editor uses (`# yaml-language-server: $schema=./frps.schema.json`). */
+export function jsonSchemaFor (side: Side): Record<string, unknown> {
+  const schema = z.toJSONSchema(schemaFor(side), { target: 'draft-07', io: 'input' }) as Record<string, unknown>
+  // Top-level keys starting with '.' are dropped before validation (frp allows them for anchors).
+  return { ...schema, title: side === 'server' ? 'frps.yml' : 'frpc.yml', patternProperties: { '^\\.': {} } }
+}

@@ -1,0 +1,127 @@
+// The one catalogue of error codes. Every code is documented in docs/errors.md; a test keeps
+// the two in step. Recognise errors by `code` or `instanceof`, never by message text.
+
+export const ERROR_CODES = {
+  TUN_CONFIG_INVALID: 'a config file has a wrong value, type or shape',
+  TUN_CONFIG_UNKNOWN_KEY: 'a config file has a key this version does not know',
+  TUN_CONFIG_RANGE: 'a number in a config file is outside its allowed range',
+  TUN_CONFIG_SYNTAX: 'a config file is not valid YAML',
+  TUN_CONFIG_READ: 'a config file could not be read',
+  TUN_CONFIG_ENV: 'a config file names an environment variable that is not set',
+  TUN_USAGE: 'the command line is wrong',
+  TUN_BENCH_TARGET: '`tunnel bench` could not resolve the host name of --target',
+  TUN_BENCH_THRESHOLD: '`tunnel bench` measured more errors or a higher p99 than --max-error-rate / --max-p99-ms allow',
+  TUN_DIAG_SOURCE: 'a diagnostic source (ss, a /proc file, a sysctl) could not be read; the report names it and says why',
+  TUN_DIAG_PARSE: 'the output of ss or a /proc file had an unexpected shape; the report names it',
+  TUN_DIAG_FINDINGS: '`tunnel diag --strict` found something to fix (a finding of severity warn or error)',
+  TUN_FRAME_TOO_LARGE: 'a peer sent a frame longer than the protocol allows',
+  TUN_FRAME_INVALID: 'a peer sent a frame with a bad version, type or flags',
+  TUN_PROTOCOL: 'a peer broke the mux protocol (window, stream ids, message order)',
+  TUN_FLOW_CONTROL: 'a peer sent more stream data than its window allowed',
+  TUN_AUTH_REFUSED: 'the relay refused the login: auth.token differs from the relay\'s',
+  TUN_LOGIN_TIMEOUT: 'the login did not finish in time',
+  TUN_HEARTBEAT_TIMEOUT: 'the peer sent nothing within the heartbeat timeout',
+  TUN_SESSION_CLOSED: 'the control connection closed',
+  TUN_SESSION_REPLACED: 'a newer session of the same client replaced this one',
+  TUN_GOAWAY: 'the peer is shutting down the control connection',
+  TUN_TOO_MANY_STREAMS: 'the session reached its limit of open streams',
+  TUN_STREAM_RESET: 'the peer reset a stream',
+  TUN_LOCAL_DIAL: 'the client could not connect to the local service',
+  TUN_PORT_NOT_ALLOWED: 'the remote port is outside the relay\'s allowPorts',
+  TUN_PORT_IN_USE: 'the remote port is already in use on the relay',
+  TUN_PROXY_EXISTS: 'another session already registered a proxy with this name',
+  TUN_PROXY_INVALID: 'a proxy registration was malformed or of an unsupported type',
+  TUN_LISTEN: 'a listener could not be opened',
+  TUN_CONNECT: 'the connection to the relay failed',
+  TUN_SERVER_KEY_MISMATCH: 'the relay does not hold the key pinned in auth.serverKey (wrong key, or a man in the middle)',
+  TUN_CLOCK_SKEW: 'the client\'s clock differs from the relay\'s by more than transport.maxClockSkew',
+  TUN_REPLAY: 'a handshake was replayed, or is not newer than the last login of the same clientID',
+  TUN_RELAY_BUSY: 'the relay has too many handshakes in progress (overall or from this source)',
+  TUN_TRANSPORT_MISMATCH: 'transport.insecurePlaintext differs between client and relay',
+  TUN_HANDSHAKE_INVALID: 'a peer sent a malformed handshake (not a tunnel peer, or another version)',
+  TUN_HANDSHAKE_TIMEOUT: 'the handshake did not finish within transport.handshakeTimeout',
+  TUN_RECORD_AUTH: 'a record on the control connection failed authentication (corrupted or tampered)',
+  TUN_RECORD_LIMIT: 'a record counter reached its limit; the session must be set up again',
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export class TunnelError extends Error {
+  readonly code: ErrorCode
+  constructor (code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+  }
+}
+
+/** Where in a config file a problem is. line and col are 1-based; 0 when unknown. */
+export interface ConfigLocation {
+  file: string
+  line: number
+  col: number
+  path: string
+}
+
+/** One problem found in a config file. */
+export interface ConfigIssue {
+  code: ErrorCode
+  message: string
+  location: ConfigLocation
+}
+
+/**
+ * A config file that cannot be used. `message` is the whole human text, one line per issue:
+ * `frpc.yml:12:5 proxies[0].remotePort: 70000 is outside 1-65535 (TUN_CONFIG_RANGE)`.
+ * `code` is the first issue's code.
+ */
+export class ConfigError extends TunnelError {
+  readonly issues: readonly ConfigIssue[]
+  constructor (issues: readonly ConfigIssue[], options?: ErrorOptions) {
+    const first = issues[0]
+    super(first?.code ?? 'TUN_CONFIG_INVALID', issues.map(formatConfigIssue).join('\n'), options)
+    this.issues = issues
+  }
+}
+
+export function formatConfigIssue (issue: ConfigIssue): string {
+  const { file, line, col, path } = issue.location
+  const where = line > 0 ? `${file}:${line}:${col}` : file
+  return `${where} ${path === '' ? '' : path + ': '}${issue.message} (${issue.code})`
+}
+
+/** Thrown by the frame decoder and the mux: the session must end with GOAWAY(protocol). */
+export class ProtocolError extends TunnelError {}
+
+export interface HandshakeErrorOptions extends ErrorOptions {
+  /** A short machine-readable reason for logs (`decrypt`, `key id`, `stale`, …). */
+  reason: string
+  /**
+   * True when the refusal came inside an authenticated handshake message (the relay proved it
+   * knows the token and key). An unauthenticated refusal could be forged by anyone on the path.
+   */
+  authenticated?: boolean
+}
+
+/** A handshake that failed or was refused; `code` says why in user terms. */
+export class HandshakeError extends TunnelError {
+  readonly reason: string
+  readonly authenticated: boolean
+  constructor (code: ErrorCode, message: string, options: HandshakeErrorOptions) {
+    super(code, message, options)
+    this.reason = options.reason
+    this.authenticated = options.authenticated ?? false
+  }
+}
+
+/** Per-proxy refusals and login refusals the relay reports back to the client. */
+export class RelayRefusal extends TunnelError {}
+
+export function isErrorCode (value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value)
+}
+
+/** A code for any thrown value: its own when it is ours, else the fallback. */
+export function errorCode (err: unknown, fallback: ErrorCode): ErrorCode {
+  return err instanceof TunnelError ? err.code : fallback
+}

@@ -1,0 +1,402 @@
+// A mux session over one connection: stream table (relay opens even ids, client odd), a send
+// scheduler that puts control frames first and round-robins streams, batches everything queued
+// in one event-loop turn into one write, ping/RTT, heartbeat timeout and go-away.
+import { EventEmitter } from 'node:events'
+import type { Logger } from 'pino'
+import { ProtocolError, TunnelError } from '../errors.js'
+import { FrameDecoder } from '../wire/decode.js'
+import { encodeHeader, Flag, FrameType, GoAwayCode, HEADER_BYTES, MAX_DATA_BYTES, ResetCode, type FrameHeader } from '../wire/frame.js'
+import { decodeOpen, encodeOpen, type OpenHeader } from '../wire/open.js'
+import { INITIAL_WINDOW_BYTES, MuxStream, type StreamHost } from './stream.js'
+import { SESSION_WINDOW_BUDGET_BYTES } from './window.js'
+import { DatagramQueue, type DatagramQueueLimits, type DatagramQueueStats, type QueueDropReason } from './datagram-queue.js'
+import type { Wire } from './wire.js'
+
+export const DEFAULT_MAX_STREAMS = 4096
+/** Frames go to the wire only while it holds less than this (keeps our own queue shallow). */
+export const SEND_BUDGET_BYTES = 256 * 1024
+/** Control frames waiting while the wire is congested; past it the peer is not reading. */
+export const MAX_CONTROL_QUEUE_BYTES = 8 * 1024 * 1024
+const DRAIN_POLL_MS = 50
+/** Wire bytes of datagrams sent per turn of the scheduler (the datagram queue is one participant). */
+export const DATAGRAM_QUANTUM_BYTES = 64 * 1024
+
+export interface SessionOptions {
+  role: 'client' | 'server'
+  logger: Logger
+  maxStreams?: number
+  /** Milliseconds between pings; 0 disables. */
+  heartbeatIntervalMs?: number
+  /** Milliseconds without any frame before the session fails; 0 disables. */
+  heartbeatTimeoutMs?: number
+  /** Bounds of the datagram send queue (tests shrink them). */
+  datagramLimits?: DatagramQueueLimits
+}
+
+export interface SessionEvents {
+  stream: [stream: MuxStream]
+  control: [message: Record<string, unknown>]
+  /** A DGRAM frame: `flags` SYN = flow-open block first, FIN = the flow is closed. */
+  datagram: [id: number, flags: number, payload: Buffer]
+  goaway: [code: number]
+  close: [err: TunnelError | undefined]
+}
+
+export class Session extends EventEmitter<SessionEvents> {
+  readonly #wire: Wire
+  readonly #log: Logger
+  readonly #role: 'client' | 'server'
+  readonly #maxStreams: number
+  readonly #decoder: FrameDecoder
+  readonly #streams = new Map<number, MuxStream>()
+  readonly #host: StreamHost
+  #nextId: number
+  #control: Buffer[] = []
+  #controlBytes = 0
+  #ready: MuxStream[] = []
+  readonly #dgrams: DatagramQueue
+  /** Stream frames sent since the datagram queue's last turn (persists across flushes). */
+  #streamTurnsSinceDgram = 0
+  #flushScheduled = false
+  #waitingDrain = false
+  #windowGrowth = 0
+  #pings = new Map<number, { sent: number, resolve: (rttMs: number) => void }>()
+  #pingSeq = 0
+  #timers: NodeJS.Timeout[] = []
+  #closed = false
+  #goAwaySent = false
+  remoteGoAway: number | undefined
+  lastRttMs = NaN
+  minRttMs = Infinity
+  lastReceivedAt = performance.now()
+  bytesIn = 0
+  bytesOut = 0
+
+  constructor (wire: Wire, options: SessionOptions) {
+    super()
+    this.#wire = wire
+    this.#log = options.logger
+    this.#role = options.role
+    this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS
+    this.#nextId = options.role === 'client' ? 1 : 2
+    this.#dgrams = new DatagramQueue(options.datagramLimits)
+    this.#decoder = new FrameDecoder((h, p, final) => { this.#onFrame(h, p, final) })
+    this.#host = this.#makeHost()
+    wire.onData((chunk) => { this.#receive(chunk) })
+    wire.onDrain(() => { this.#onDrain() })
+    wire.onClose((err) => { this.close(err ?? new TunnelError('TUN_SESSION_CLOSED', 'the control connection closed')) })
+    this.#startHeartbeat(options.heartbeatIntervalMs ?? 0, options.heartbeatTimeoutMs ?? 0)
+  }
+
+  get closed (): boolean { return this.#closed }
+  get streamCount (): number { return this.#streams.size }
+  /** Datagrams queued, sent and dropped by this session's send queue. */
+  get datagramStats (): Readonly<DatagramQueueStats> { return this.#dgrams.stats }
+  get datagramQueueBytes (): number { return this.#dgrams.bytes }
+
+  /**
+   * Queues one datagram of flow `id` (with its flow-open block on the first one), or drops it
+   * when the wire is congested or the queue is full. Never throws, never blocks.
+   */
+  sendDatagram (id: number, payload: Buffer, open?: Buffer): 'queued' | QueueDropReason {
+    if (this.#closed) return 'closed'
+    const result = this.#dgrams.offer(id, payload, open, this.#wire.pendingBytes())
+    if (result === 'queued' && !this.#waitingDrain) this.#scheduleFlush()
+    return result
+  }
+
+  /** Tells the peer flow `id` is closed (DGRAM+FIN). Goes with the control frames: never dropped. */
+  closeFlow (id: number): void {
+    this.#queueControl(encodeHeader(FrameType.DGRAM, Flag.FIN, id, 0))
+  }
+
+  /** Opens a stream toward the peer (the relay does this for every visitor). */
+  openStream (open: OpenHeader): MuxStream {
+    if (this.#closed) throw new TunnelError('TUN_SESSION_CLOSED', 'session is closed')
+    if (this.#streams.size >= this.#maxStreams) throw new TunnelError('TUN_TOO_MANY_STREAMS', `session has ${this.#streams.size} open streams (limit ${this.#maxStreams})`)
+    const id = this.#nextId
+    this.#nextId += 2
+    const stream = new MuxStream(this.#host, id)
+    this.#streams.set(id, stream)
+    const payload = encodeOpen(open)
+    this.#queueControl(encodeHeader(FrameType.DATA, Flag.SYN, id, payload.length), payload)
+    return stream
+  }
+
+  sendControl (message: Record<string, unknown>): void {
+    if (this.#closed) return
+    const payload = Buffer.from(JSON.stringify(message), 'utf8')
+    this.#queueControl(encodeHeader(FrameType.CONTROL, 0, 0, payload.length), payload)
+  }
+
+  /** Round-trip time in ms; rejects when the session closes first. */
+  ping (): Promise<number> {
+    return new Promise((resolve, reject) => {
+      if (this.#closed) { reject(new TunnelError('TUN_SESSION_CLOSED', 'session is closed')); return }
+      const seq = (this.#pingSeq = (this.#pingSeq + 1) >>> 0)
+      this.#pings.set(seq, { sent: performance.now(), resolve })
+      this.#queueControl(encodeHeader(FrameType.PING, Flag.SYN, 0, seq))
+    })
+  }
+
+  /** Tells the peer no new streams will be opened; existing streams go on. */
+  goAway (code: number = GoAwayCode.NORMAL): void {
+    if (this.#closed || this.#goAwaySent) return
+    this.#goAwaySent = true
+    this.#queueControl(encodeHeader(FrameType.GOAWAY, 0, 0, code))
+  }
+
+  /**
+   * Resolves when every stream has closed (or at once when none is open), or when the signal
+   * aborts. The poll timer is not unref'd: a graceful stop must not end early because the
+   * only handles left are paused sockets.
+   */
+  async drained (signal?: AbortSignal): Promise<void> {
+    while (this.#streams.size > 0 && !this.#closed && signal?.aborted !== true) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS))
+    }
+  }
+
+  /** Ends the session: streams fail with `err`, the connection is flushed and closed. */
+  close (err?: TunnelError): void {
+    if (this.#closed) return
+    this.#closed = true
+    for (const t of this.#timers) clearInterval(t)
+    for (const s of [...this.#streams.values()]) s.abort(err ?? new TunnelError('TUN_SESSION_CLOSED', 'session closed'))
+    this.#streams.clear()
+    this.#dgrams.clear()
+    for (const p of this.#pings.values()) p.resolve(NaN)
+    this.#pings.clear()
+    this.#flushNow()
+    this.#wire.close(false)
+    this.emit('close', err)
+  }
+
+  // ---- receiving ----
+
+  #receive (chunk: Buffer): void {
+    if (this.#closed) return
+    this.bytesIn += chunk.length
+    this.lastReceivedAt = performance.now()
+    try {
+      this.#decoder.push(chunk)
+    } catch (err) {
+      this.#protocolFailure(err)
+    }
+  }
+
+  #protocolFailure (err: unknown): void {
+    const e = err instanceof TunnelError ? err : new ProtocolError('TUN_PROTOCOL', `internal error while handling a frame: ${String(err)}`, { cause: err })
+    this.#log.warn({ code: e.code, err: e.message }, 'closing session: peer broke the protocol')
+    this.goAway(e instanceof ProtocolError ? GoAwayCode.PROTOCOL : GoAwayCode.INTERNAL)
+    this.close(e)
+  }
+
+  #onFrame (h: FrameHeader, payload: Buffer, final: boolean): void {
+    switch (h.type) {
+      case FrameType.DATA: this.#onDataFrame(h, payload, final); break
+      case FrameType.WINDOW_UPDATE: this.#onWindowUpdate(h); break
+      case FrameType.PING: this.#onPing(h); break
+      case FrameType.GOAWAY:
+        this.remoteGoAway = h.length
+        this.emit('goaway', h.length)
+        break
+      case FrameType.RESET: this.#streams.get(h.id)?.onReset(h.length); break
+      case FrameType.CONTROL: this.#onControl(payload); break
+      case FrameType.DGRAM: this.emit('datagram', h.id, h.flags, payload); break
+      default: break
+    }
+  }
+
+  #onDataFrame (h: FrameHeader, payload: Buffer, final: boolean): void {
+    if ((h.flags & Flag.SYN) !== 0) { this.#onSyn(h, payload); return }
+    const stream = this.#streams.get(h.id)
+    if (stream === undefined) {
+      // Late data for a stream we closed or never had: tell the peer once, at the end.
+      if (final && !this.#isOwnId(h.id)) this.#queueControl(encodeHeader(FrameType.RESET, 0, h.id, ResetCode.CANCEL))
+      return
+    }
+    if (!stream.onData(payload)) {
+      this.#log.warn({ streamId: h.id, code: 'TUN_FLOW_CONTROL' }, 'peer sent beyond the stream window: resetting the stream')
+      stream.reset(ResetCode.FLOW_CONTROL)
+      return
+    }
+    if (final && (h.flags & Flag.FIN) !== 0) stream.onFin()
+  }
+
+  #onSyn (h: FrameHeader, payload: Buffer): void {
+    if (this.#isOwnId(h.id) || this.#streams.has(h.id)) {
+      throw new ProtocolError('TUN_PROTOCOL', `peer opened stream ${h.id}, an id it may not use or that is in use`)
+    }
+    const open = decodeOpen(payload)
+    if (this.#streams.size >= this.#maxStreams || this.remoteGoAway !== undefined || this.#goAwaySent) {
+      this.#queueControl(encodeHeader(FrameType.RESET, 0, h.id, ResetCode.TOO_MANY_STREAMS))
+      return
+    }
+    const stream = new MuxStream(this.#host, h.id, open)
+    this.#streams.set(h.id, stream)
+    if ((h.flags & Flag.FIN) !== 0) stream.onFin()
+    this.emit('stream', stream)
+  }
+
+  #onWindowUpdate (h: FrameHeader): void {
+    const stream = this.#streams.get(h.id)
+    if (stream === undefined || h.length === 0) return
+    stream.onWindowUpdate(h.length)
+  }
+
+  #onPing (h: FrameHeader): void {
+    if ((h.flags & Flag.SYN) !== 0) {
+      this.#queueControl(encodeHeader(FrameType.PING, Flag.ACK, 0, h.length))
+      return
+    }
+    const p = this.#pings.get(h.length)
+    if (p === undefined) return
+    this.#pings.delete(h.length)
+    const rtt = performance.now() - p.sent
+    this.lastRttMs = rtt
+    this.minRttMs = Math.min(this.minRttMs, rtt)
+    p.resolve(rtt)
+  }
+
+  #onControl (payload: Buffer): void {
+    let message: unknown
+    try {
+      message = JSON.parse(payload.toString('utf8'))
+    } catch {
+      throw new ProtocolError('TUN_PROTOCOL', 'control message is not valid JSON')
+    }
+    if (message === null || typeof message !== 'object' || Array.isArray(message)) {
+      throw new ProtocolError('TUN_PROTOCOL', 'control message is not a JSON object')
+    }
+    this.emit('control', message as Record<string, unknown>)
+  }
+
+  #isOwnId (id: number): boolean {
+    return (id % 2 === 1) === (this.#role === 'client')
+  }
+
+  // ---- sending ----
+
+  #queueControl (header: Buffer, payload?: Buffer): void {
+    if (this.#closed) return
+    this.#control.push(header)
+    this.#controlBytes += header.length
+    if (payload !== undefined && payload.length > 0) {
+      this.#control.push(payload)
+      this.#controlBytes += payload.length
+    }
+    if (this.#controlBytes > MAX_CONTROL_QUEUE_BYTES) {
+      this.close(new TunnelError('TUN_SESSION_CLOSED', `peer is not reading: ${this.#controlBytes} bytes of control frames queued`))
+      return
+    }
+    this.#scheduleFlush()
+  }
+
+  #scheduleFlush (): void {
+    if (this.#flushScheduled || this.#closed) return
+    this.#flushScheduled = true
+    setImmediate(() => {
+      this.#flushScheduled = false
+      this.#flushNow()
+    })
+  }
+
+  /**
+   * One batch: every control frame, then stream frames round-robin while the wire has room. The
+   * datagram queue takes one turn (a quantum) per round of the ready streams, so a UDP flood gets
+   * one stream's share and cannot starve TCP, nor TCP starve UDP.
+   */
+  #flushNow (): void {
+    const out = this.#control
+    let bytes = this.#controlBytes
+    this.#control = []
+    this.#controlBytes = 0
+    const budget = SEND_BUDGET_BYTES - this.#wire.pendingBytes()
+    while (bytes < budget) {
+      if (!this.#dgrams.empty && this.#streamTurnsSinceDgram >= this.#ready.length) {
+        bytes += this.#dgrams.take(out, Math.min(DATAGRAM_QUANTUM_BYTES, budget - bytes))
+        this.#streamTurnsSinceDgram = 0
+        continue
+      }
+      const stream = this.#ready.shift()
+      if (stream === undefined) break
+      this.#streamTurnsSinceDgram++
+      stream.inReady = false
+      const frame = stream.takeFrame(MAX_DATA_BYTES)
+      if (frame !== undefined) {
+        const len = frame.payload?.length ?? 0
+        out.push(encodeHeader(FrameType.DATA, frame.fin ? Flag.FIN : 0, stream.id, len))
+        if (frame.payload !== undefined) out.push(frame.payload)
+        bytes += HEADER_BYTES + len
+      }
+      if (stream.sendable()) {
+        stream.inReady = true
+        this.#ready.push(stream)
+      }
+    }
+    if (out.length > 0) {
+      this.bytesOut += bytes
+      this.#wire.write(out)
+    }
+    if ((this.#ready.length > 0 || !this.#dgrams.empty) && !this.#closed) {
+      if (this.#wire.pendingBytes() >= SEND_BUDGET_BYTES) this.#waitingDrain = true
+      else this.#scheduleFlush()
+    }
+  }
+
+  #onDrain (): void {
+    if (!this.#waitingDrain) return
+    this.#waitingDrain = false
+    this.#scheduleFlush()
+  }
+
+  #makeHost (): StreamHost {
+    return {
+      scheduleSend: (stream) => {
+        if (stream.inReady || this.#closed) return
+        stream.inReady = true
+        this.#ready.push(stream)
+        if (!this.#waitingDrain) this.#scheduleFlush()
+      },
+      sendWindowUpdate: (stream, delta, ack) => {
+        this.#queueControl(encodeHeader(FrameType.WINDOW_UPDATE, ack ? Flag.ACK : 0, stream.id, delta))
+      },
+      sendReset: (stream, code) => {
+        this.#queueControl(encodeHeader(FrameType.RESET, 0, stream.id, code))
+      },
+      streamClosed: (stream) => {
+        this.#streams.delete(stream.id)
+      },
+      reserveWindow: (bytes) => {
+        if (this.#windowGrowth + bytes > SESSION_WINDOW_BUDGET_BYTES) return false
+        this.#windowGrowth += bytes
+        return true
+      },
+      releaseWindow: (bytes) => { this.#windowGrowth -= bytes },
+      minRttMs: () => (Number.isFinite(this.minRttMs) ? this.minRttMs : 0),
+    }
+  }
+
+  // ---- liveness ----
+
+  #startHeartbeat (intervalMs: number, timeoutMs: number): void {
+    // One ping at once: the RTT feeds window tuning and diagnostics.
+    void this.ping().catch(() => {})
+    if (intervalMs > 0) {
+      this.#timers.push(setInterval(() => { void this.ping().catch(() => {}) }, intervalMs).unref())
+    }
+    if (timeoutMs > 0) {
+      const check = Math.max(100, Math.min(1000, timeoutMs / 4))
+      this.#timers.push(setInterval(() => {
+        const silent = performance.now() - this.lastReceivedAt
+        if (silent > timeoutMs) {
+          this.goAway(GoAwayCode.HEARTBEAT_TIMEOUT)
+          this.close(new TunnelError('TUN_HEARTBEAT_TIMEOUT', `nothing received from the peer for ${Math.round(silent)} ms (heartbeatTimeout ${timeoutMs} ms)`))
+        }
+      }, check).unref())
+    }
+  }
+}
+
+export { INITIAL_WINDOW_BYTES }

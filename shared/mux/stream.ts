@@ -1,0 +1,237 @@
+// One multiplexed stream: send queue bounded by the peer's credit, receive window whose credit
+// is returned only when the consumer has really taken the bytes, FIN in each direction, RESET.
+import { TunnelError } from '../errors.js'
+import { ResetCode } from '../wire/frame.js'
+import type { OpenHeader } from '../wire/open.js'
+import { nextWindow } from './window.js'
+
+/** What the session does for its streams. */
+export interface StreamHost {
+  scheduleSend (stream: MuxStream): void
+  sendWindowUpdate (stream: MuxStream, delta: number, ack: boolean): void
+  sendReset (stream: MuxStream, code: number): void
+  streamClosed (stream: MuxStream): void
+  /** May this stream's receive window grow by `bytes`? Reserves them when it may. */
+  reserveWindow (bytes: number): boolean
+  releaseWindow (bytes: number): void
+  minRttMs (): number
+}
+
+/** The consumer of a stream's events; attach() delivers what arrived before it. */
+export interface StreamHandler {
+  data (chunk: Buffer): void
+  /** The peer half-closed (FIN). */
+  end (): void
+  /** The queue fell below the high-water mark after write() returned false. */
+  drain (): void
+  /** The stream is gone: normally (both FINs) when err is undefined. */
+  close (err?: TunnelError): void
+}
+
+export const INITIAL_WINDOW_BYTES = 256 * 1024
+/** write() returns false once this much is queued (the caller pauses its source). */
+export const STREAM_SEND_HWM_BYTES = 128 * 1024
+
+export class MuxStream {
+  readonly id: number
+  /** The open header, for streams the peer opened. */
+  readonly open: OpenHeader | undefined
+  readonly #host: StreamHost
+
+  // send side
+  #sendWindow = INITIAL_WINDOW_BYTES
+  #queue: Buffer[] = []
+  #queueBytes = 0
+  #blocked = false
+  #ending = false
+  #finSent = false
+  /** For the scheduler: already in the ready list. */
+  inReady = false
+
+  // receive side
+  #recvWindow = INITIAL_WINDOW_BYTES
+  #windowSize = INITIAL_WINDOW_BYTES
+  #unacked = 0
+  #epochStart = performance.now()
+  #remoteEnded = false
+
+  #handler: StreamHandler | undefined
+  #inbox: Buffer[] = []
+  #endPending = false
+  #closed = false
+  #closeError: TunnelError | undefined
+  bytesIn = 0
+  bytesOut = 0
+
+  constructor (host: StreamHost, id: number, open?: OpenHeader) {
+    this.#host = host
+    this.id = id
+    this.open = open
+  }
+
+  get closed (): boolean { return this.#closed }
+  get queuedBytes (): number { return this.#queueBytes }
+  get receiveWindowBytes (): number { return this.#windowSize }
+
+  attach (handler: StreamHandler): void {
+    this.#handler = handler
+    const inbox = this.#inbox
+    this.#inbox = []
+    for (const chunk of inbox) handler.data(chunk)
+    if (this.#endPending) handler.end()
+    if (this.#closed) handler.close(this.#closeError)
+  }
+
+  /** Queues bytes; false means "pause your source until drain". */
+  write (chunk: Buffer): boolean {
+    if (this.#closed || this.#ending) return false
+    if (chunk.length > 0) {
+      this.#queue.push(chunk)
+      this.#queueBytes += chunk.length
+      this.#host.scheduleSend(this)
+    }
+    if (this.#queueBytes >= STREAM_SEND_HWM_BYTES) this.#blocked = true
+    return !this.#blocked
+  }
+
+  /** Half-close: FIN goes out after the queued bytes. */
+  end (): void {
+    if (this.#closed || this.#ending) return
+    this.#ending = true
+    this.#host.scheduleSend(this)
+  }
+
+  /** Abort both directions and tell the peer why. */
+  reset (code: number = ResetCode.CANCEL): void {
+    if (this.#closed) return
+    this.#host.sendReset(this, code)
+    this.#finish(new TunnelError('TUN_STREAM_RESET', `stream ${this.id} reset locally (code ${code})`))
+  }
+
+  /** Accept a stream the peer opened (ACK), granting the initial window. */
+  accept (): void {
+    if (!this.#closed) this.#host.sendWindowUpdate(this, 0, true)
+  }
+
+  /** The consumer has taken `bytes` of received data: return credit, maybe grow the window. */
+  consume (bytes: number): void {
+    if (this.#closed || this.#remoteEnded) return
+    this.#unacked += bytes
+    if (this.#unacked < this.#windowSize / 2) return
+    const now = performance.now()
+    const grow = nextWindow(this.#windowSize, now - this.#epochStart, this.#host.minRttMs())
+    let delta = this.#unacked
+    if (grow > this.#windowSize && this.#host.reserveWindow(grow - this.#windowSize)) {
+      delta += grow - this.#windowSize
+      this.#windowSize = grow
+    }
+    this.#epochStart = now
+    this.#unacked = 0
+    this.#recvWindow += delta
+    this.#host.sendWindowUpdate(this, delta, false)
+  }
+
+  // ---- called by the session ----
+
+  /** Has something to send now (data within credit, or the FIN). */
+  sendable (): boolean {
+    if (this.#closed || this.#finSent) return false
+    if (this.#queueBytes > 0) return this.#sendWindow > 0
+    return this.#ending
+  }
+
+  /** Takes up to `max` bytes within credit; `fin` when this is the last piece. */
+  takeFrame (max: number): { payload: Buffer | undefined, fin: boolean } | undefined {
+    if (!this.sendable()) return undefined
+    let payload: Buffer | undefined
+    const limit = Math.min(max, this.#sendWindow)
+    if (this.#queueBytes > 0 && limit > 0) payload = this.#dequeue(limit)
+    const fin = this.#ending && this.#queueBytes === 0
+    if (fin) this.#finSent = true
+    if (payload !== undefined) {
+      this.#sendWindow -= payload.length
+      this.bytesOut += payload.length
+    }
+    if (this.#blocked && this.#queueBytes < STREAM_SEND_HWM_BYTES / 2) {
+      this.#blocked = false
+      this.#handler?.drain()
+    }
+    if (fin && this.#remoteEnded) this.#finish(undefined)
+    return { payload, fin }
+  }
+
+  #dequeue (limit: number): Buffer {
+    const first = this.#queue[0] as Buffer
+    if (first.length <= limit) {
+      this.#queue.shift()
+      // Merge small queued writes into one frame so keystroke traffic costs one header.
+      if (first.length < limit && this.#queue.length > 0) return this.#gather(first, limit)
+      this.#queueBytes -= first.length
+      return first
+    }
+    this.#queue[0] = first.subarray(limit)
+    this.#queueBytes -= limit
+    return first.subarray(0, limit)
+  }
+
+  #gather (first: Buffer, limit: number): Buffer {
+    const parts = [first]
+    let size = first.length
+    while (this.#queue.length > 0) {
+      const next = this.#queue[0] as Buffer
+      if (size + next.length > limit) break
+      parts.push(next)
+      size += next.length
+      this.#queue.shift()
+    }
+    this.#queueBytes -= size
+    return parts.length === 1 ? first : Buffer.concat(parts, size)
+  }
+
+  /** DATA from the peer; false when it broke the window (the session resets the stream). */
+  onData (payload: Buffer): boolean {
+    if (this.#closed) return true
+    if (payload.length > this.#recvWindow) return false
+    this.#recvWindow -= payload.length
+    this.bytesIn += payload.length
+    if (payload.length === 0) return true
+    if (this.#handler === undefined) this.#inbox.push(payload)
+    else this.#handler.data(payload)
+    return true
+  }
+
+  onFin (): void {
+    if (this.#closed || this.#remoteEnded) return
+    this.#remoteEnded = true
+    if (this.#handler === undefined) this.#endPending = true
+    else this.#handler.end()
+    if (this.#finSent) this.#finish(undefined)
+  }
+
+  onWindowUpdate (delta: number): void {
+    if (this.#closed) return
+    this.#sendWindow += delta
+    if (this.sendable()) this.#host.scheduleSend(this)
+  }
+
+  onReset (code: number): void {
+    if (this.#closed) return
+    const name = Object.entries(ResetCode).find(([, v]) => v === code)?.[0] ?? String(code)
+    this.#finish(new TunnelError(code === ResetCode.REFUSED ? 'TUN_LOCAL_DIAL' : 'TUN_STREAM_RESET', `stream ${this.id} reset by peer (${name})`))
+  }
+
+  /** The session is gone: fail the stream with its reason. */
+  abort (err: TunnelError): void {
+    if (!this.#closed) this.#finish(err)
+  }
+
+  #finish (err: TunnelError | undefined): void {
+    this.#closed = true
+    this.#closeError = err
+    this.#queue = []
+    this.#queueBytes = 0
+    this.#host.releaseWindow(this.#windowSize - INITIAL_WINDOW_BYTES)
+    this.#host.streamClosed(this)
+    if (this.#handler !== undefined) this.#handler.close(err)
+  }
+}

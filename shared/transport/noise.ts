@@ -1,0 +1,309 @@
+// The Noise Protocol Framework (revision 34) for the two-message patterns tunnel uses:
+// NN, NK, NNpsk0, NKpsk0 (and NKpsk2, kept for the test vectors), suite 25519_ChaChaPoly_SHA256.
+// Pure and synchronous: no sockets, no clock. X25519 is tweetnacl's scalarMult; HMAC/HKDF,
+// SHA-256 and ChaCha20-Poly1305 come from node:crypto. The ephemeral key pair can be injected
+// (test vectors); otherwise it comes from nacl.randomBytes.
+import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto'
+import nacl from 'tweetnacl'
+import { HandshakeError } from '../errors.js'
+
+export const DH_BYTES = 32
+export const TAG_BYTES = 16
+export const HASH_BYTES = 32
+/** Noise caps every message at 65,535 bytes (§3). */
+export const MAX_NOISE_MESSAGE_BYTES = 65_535
+
+export interface KeyPair {
+  publicKey: Uint8Array
+  secretKey: Uint8Array
+}
+
+export type PatternName = 'NN' | 'NK' | 'NNpsk0' | 'NKpsk0' | 'NKpsk2'
+type Token = 'e' | 'es' | 'ee' | 'psk'
+
+interface Pattern {
+  /** The responder's static key is known to the initiator before the handshake (NK). */
+  responderStaticKnown: boolean
+  messages: readonly (readonly Token[])[]
+  psk: boolean
+}
+
+export const PATTERNS: Readonly<Record<PatternName, Pattern>> = {
+  NN: { responderStaticKnown: false, psk: false, messages: [['e'], ['e', 'ee']] },
+  NK: { responderStaticKnown: true, psk: false, messages: [['e', 'es'], ['e', 'ee']] },
+  NNpsk0: { responderStaticKnown: false, psk: true, messages: [['psk', 'e'], ['e', 'ee']] },
+  NKpsk0: { responderStaticKnown: true, psk: true, messages: [['psk', 'e', 'es'], ['e', 'ee']] },
+  NKpsk2: { responderStaticKnown: true, psk: true, messages: [['e', 'es'], ['e', 'ee', 'psk']] },
+}
+
+export function protocolName (pattern: PatternName): string {
+  return `Noise_${pattern}_25519_ChaChaPoly_SHA256`
+}
+
+export function generateKeyPair (): KeyPair {
+  const kp = nacl.box.keyPair()
+  return { publicKey: kp.publicKey, secretKey: kp.secretKey }
+}
+
+export function keyPairFromSecret (secretKey: Uint8Array): KeyPair {
+  const kp = nacl.box.keyPair.fromSecretKey(secretKey)
+  return { publicKey: kp.publicKey, secretKey: kp.secretKey }
+}
+
+/** X25519. An all-zero result (a low-order point) fails the handshake, as in WireGuard. */
+export function dh (secretKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
+  const out = nacl.scalarMult(secretKey, publicKey)
+  if (out.every((b) => b === 0)) throw new HandshakeError('TUN_HANDSHAKE_INVALID', 'the peer sent an invalid public key', { reason: 'low-order key' })
+  return out
+}
+
+function sha256 (...parts: Uint8Array[]): Buffer {
+  const h = createHash('sha256')
+  for (const p of parts) h.update(p)
+  return h.digest()
+}
+
+/** Noise HKDF (§4.3) with empty info equals RFC 5869 with salt = chaining key. */
+function hkdf (ck: Uint8Array, ikm: Uint8Array, outputs: 2 | 3): Buffer[] {
+  const okm = Buffer.from(hkdfSync('sha256', ikm, ck, Buffer.alloc(0), HASH_BYTES * outputs))
+  const out: Buffer[] = []
+  for (let i = 0; i < outputs; i++) out.push(okm.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES))
+  return out
+}
+
+const REKEY_NONCE = Buffer.from([0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])
+const ZEROS_32 = Buffer.alloc(32)
+const TWO_32 = 2 ** 32
+
+/** The ChaChaPoly nonce for counter n: 4 zero bytes, then n as a little-endian u64 (§12.3). */
+export function nonceBytes (n: number): Buffer {
+  const b = Buffer.alloc(12)
+  b.writeUInt32LE(n % TWO_32, 4)
+  b.writeUInt32LE(Math.floor(n / TWO_32), 8)
+  return b
+}
+
+/**
+ * A Noise CipherState: one key and a counter. `n` is a JS number, exact up to 2^53 - 1, far
+ * below Noise's reserved 2^64 - 1; the record layer closes the session long before.
+ */
+export class CipherState {
+  #key: KeyObject
+  n = 0
+
+  constructor (key: Uint8Array) {
+    this.#key = createSecretKey(Buffer.from(key))
+  }
+
+  get key (): KeyObject { return this.#key }
+
+  encryptWithAd (ad: Uint8Array, plaintext: Uint8Array): Buffer {
+    const c = createCipheriv('chacha20-poly1305', this.#key, nonceBytes(this.n), { authTagLength: TAG_BYTES })
+    c.setAAD(ad, { plaintextLength: plaintext.length })
+    const out = Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()])
+    this.n++
+    return out
+  }
+
+  /** Throws DecryptError when the tag does not verify; n is then unchanged. */
+  decryptWithAd (ad: Uint8Array, ciphertext: Uint8Array): Buffer {
+    if (ciphertext.length < TAG_BYTES) throw new HandshakeError('TUN_HANDSHAKE_INVALID', 'a ciphertext is shorter than its tag', { reason: 'short ciphertext' })
+    const body = ciphertext.subarray(0, ciphertext.length - TAG_BYTES)
+    const d = createDecipheriv('chacha20-poly1305', this.#key, nonceBytes(this.n), { authTagLength: TAG_BYTES })
+    d.setAAD(ad, { plaintextLength: body.length })
+    d.setAuthTag(ciphertext.subarray(ciphertext.length - TAG_BYTES))
+    let out: Buffer
+    try {
+      out = Buffer.concat([d.update(body), d.final()])
+    } catch {
+      throw new DecryptError()
+    }
+    this.n++
+    return out
+  }
+
+  /** Noise Rekey() (§11.3): k = first 32 bytes of ENCRYPT(k, 2^64 - 1, empty, zeros). n is kept. */
+  rekey (): void {
+    const c = createCipheriv('chacha20-poly1305', this.#key, REKEY_NONCE, { authTagLength: TAG_BYTES })
+    const next = Buffer.concat([c.update(ZEROS_32), c.final()])
+    this.#key = createSecretKey(next.subarray(0, 32))
+  }
+}
+
+/** A tag that did not verify: the caller decides what it means (wrong token, wrong key, tampering). */
+export class DecryptError extends HandshakeError {
+  constructor () {
+    super('TUN_AUTH_REFUSED', 'a handshake message did not authenticate', { reason: 'decrypt' })
+  }
+}
+
+class SymmetricState {
+  ck: Buffer
+  h: Buffer
+  cipher: CipherState | undefined
+
+  constructor (name: string) {
+    const bytes = Buffer.from(name, 'ascii')
+    this.h = bytes.length <= HASH_BYTES ? Buffer.concat([bytes, Buffer.alloc(HASH_BYTES - bytes.length)]) : sha256(bytes)
+    this.ck = this.h
+  }
+
+  mixHash (data: Uint8Array): void { this.h = sha256(this.h, data) }
+
+  mixKey (ikm: Uint8Array): void {
+    const [ck, k] = hkdf(this.ck, ikm, 2) as [Buffer, Buffer]
+    this.ck = ck
+    this.cipher = new CipherState(k)
+  }
+
+  mixKeyAndHash (ikm: Uint8Array): void {
+    const [ck, h, k] = hkdf(this.ck, ikm, 3) as [Buffer, Buffer, Buffer]
+    this.ck = ck
+    this.mixHash(h)
+    this.cipher = new CipherState(k)
+  }
+
+  encryptAndHash (plaintext: Uint8Array): Buffer {
+    const out = this.cipher === undefined ? Buffer.from(plaintext) : this.cipher.encryptWithAd(this.h, plaintext)
+    this.mixHash(out)
+    return out
+  }
+
+  decryptAndHash (ciphertext: Uint8Array): Buffer {
+    const out = this.cipher === undefined ? Buffer.from(ciphertext) : this.cipher.decryptWithAd(this.h, ciphertext)
+    this.mixHash(ciphertext)
+    return out
+  }
+
+  split (): [CipherState, CipherState] {
+    const [k1, k2] = hkdf(this.ck, Buffer.alloc(0), 2) as [Buffer, Buffer]
+    return [new CipherState(k1), new CipherState(k2)]
+  }
+}
+
+export interface HandshakeOptions {
+  pattern: PatternName
+  initiator: boolean
+  prologue: Uint8Array
+  /** The responder's static key pair (responder side of NK*). */
+  staticKey?: KeyPair
+  /** The responder's static public key (initiator side of NK*). */
+  remoteStaticKey?: Uint8Array
+  psk?: Uint8Array
+  /** Test vectors only: a fixed ephemeral key pair instead of a random one. */
+  ephemeral?: KeyPair
+}
+
+export interface TransportKeys {
+  /** Our sending and receiving CipherStates after Split(). */
+  send: CipherState
+  recv: CipherState
+  /** The handshake hash h: the channel binding (session id). */
+  handshakeHash: Buffer
+}
+
+/** One side of a two-message Noise handshake. writeMessage/readMessage alternate, initiator first. */
+export class HandshakeState {
+  readonly #pattern: Pattern
+  readonly #initiator: boolean
+  readonly #ss: SymmetricState
+  readonly #s: KeyPair | undefined
+  #rs: Uint8Array | undefined
+  #e: KeyPair | undefined
+  #re: Uint8Array | undefined
+  readonly #psk: Uint8Array | undefined
+  readonly #fixedEphemeral: KeyPair | undefined
+  #index = 0
+
+  constructor (o: HandshakeOptions) {
+    this.#pattern = PATTERNS[o.pattern]
+    this.#initiator = o.initiator
+    this.#s = o.staticKey
+    this.#rs = o.remoteStaticKey
+    this.#psk = o.psk
+    this.#fixedEphemeral = o.ephemeral
+    if (this.#pattern.psk && (o.psk === undefined || o.psk.length !== 32)) throw new TypeError(`${o.pattern} needs a 32-byte psk`)
+    this.#ss = new SymmetricState(protocolName(o.pattern))
+    this.#ss.mixHash(o.prologue)
+    if (this.#pattern.responderStaticKnown) {
+      const s = o.initiator ? o.remoteStaticKey : o.staticKey?.publicKey
+      if (s === undefined || s.length !== DH_BYTES) throw new TypeError(`${o.pattern} needs the responder's static key`)
+      this.#ss.mixHash(s)
+    }
+  }
+
+  get finished (): boolean { return this.#index >= this.#pattern.messages.length }
+  get handshakeHash (): Buffer { return this.#ss.h }
+  /** The remote ephemeral public key, once read. */
+  get remoteEphemeral (): Uint8Array | undefined { return this.#re }
+
+  #tokens (sending: boolean): readonly Token[] {
+    const tokens = this.#pattern.messages[this.#index]
+    const initiatorTurn = this.#index % 2 === 0
+    if (tokens === undefined || initiatorTurn !== (this.#initiator === sending)) throw new TypeError('handshake message out of turn')
+    return tokens
+  }
+
+  writeMessage (payload: Uint8Array): Buffer {
+    const parts: Buffer[] = []
+    for (const t of this.#tokens(true)) {
+      if (t === 'e') {
+        this.#e = this.#fixedEphemeral ?? generateKeyPair()
+        parts.push(Buffer.from(this.#e.publicKey))
+        this.#ss.mixHash(this.#e.publicKey)
+        if (this.#pattern.psk) this.#ss.mixKey(this.#e.publicKey)
+      } else {
+        this.#mixToken(t)
+      }
+    }
+    parts.push(this.#ss.encryptAndHash(payload))
+    this.#index++
+    return Buffer.concat(parts)
+  }
+
+  readMessage (message: Uint8Array): Buffer {
+    let at = 0
+    for (const t of this.#tokens(false)) {
+      if (t === 'e') {
+        if (message.length - at < DH_BYTES) throw new HandshakeError('TUN_HANDSHAKE_INVALID', 'a handshake message is too short', { reason: 'short message' })
+        this.#re = Uint8Array.from(message.subarray(at, at + DH_BYTES))
+        at += DH_BYTES
+        this.#ss.mixHash(this.#re)
+        if (this.#pattern.psk) this.#ss.mixKey(this.#re)
+      } else {
+        this.#mixToken(t)
+      }
+    }
+    const payload = this.#ss.decryptAndHash(message.subarray(at))
+    this.#index++
+    return payload
+  }
+
+  #mixToken (t: Exclude<Token, 'e'>): void {
+    if (t === 'psk') { this.#ss.mixKeyAndHash(this.#psk as Uint8Array); return }
+    const e = this.#e
+    const re = this.#re
+    if (t === 'ee') {
+      if (e === undefined || re === undefined) throw new TypeError('ee before both ephemerals')
+      this.#ss.mixKey(dh(e.secretKey, re))
+      return
+    }
+    // es: the initiator's ephemeral with the responder's static.
+    if (this.#initiator) {
+      if (e === undefined || this.#rs === undefined) throw new TypeError('es without keys')
+      this.#ss.mixKey(dh(e.secretKey, this.#rs))
+    } else {
+      if (this.#s === undefined || re === undefined) throw new TypeError('es without keys')
+      this.#ss.mixKey(dh(this.#s.secretKey, re))
+    }
+  }
+
+  /** After the last message: the transport CipherStates for this side. */
+  split (): TransportKeys {
+    if (!this.finished) throw new TypeError('split before the handshake finished')
+    const [c1, c2] = this.#ss.split()
+    return this.#initiator
+      ? { send: c1, recv: c2, handshakeHash: this.#ss.h }
+      : { send: c2, recv: c1, handshakeHash: this.#ss.h }
+  }
+}

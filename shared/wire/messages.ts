@@ -1,0 +1,164 @@
+// Control messages (CONTROL frames, UTF-8 JSON): rare, so debuggable beats compact. The
+// `type` strings are wire values pinned by test/unit/wire-numbers.test.ts. Every message from a
+// peer goes through a parser here before use; a malformed one is a protocol error.
+import { isErrorCode, ProtocolError, type ErrorCode } from '../errors.js'
+import { isCidr } from '../net/source-filter.js'
+
+export const CONTROL_PROTOCOL_VERSION = 1
+
+export const MessageType = {
+  LOGIN: 'login',
+  LOGIN_RESULT: 'loginResult',
+  REGISTER: 'register',
+  PROXY_RESULT: 'proxyResult',
+} as const
+
+export interface Login {
+  type: 'login'
+  version: number
+  clientId: string
+  user: string
+  hostname: string
+}
+
+export interface LoginResult {
+  type: 'loginResult'
+  ok: boolean
+  sessionId?: string
+  code?: ErrorCode
+  message?: string
+}
+
+/**
+ * Visitor filtering (CIDRs or single addresses), sent only when non-empty. A relay that predates
+ * these fields ignores them (and so filters nothing).
+ */
+export interface SourceSpec {
+  allowSources?: string[]
+  denySources?: string[]
+}
+
+/** At most this many rules per list; the config schema has the same bound. */
+export const MAX_SOURCE_RULES = 256
+
+export interface TcpProxySpec extends SourceSpec {
+  name: string
+  type: 'tcp'
+  remotePort: number
+}
+
+export interface UdpProxySpec extends SourceSpec {
+  name: string
+  type: 'udp'
+  remotePort: number
+  /** Seconds without a datagram before a flow expires. */
+  idleTimeout: number
+  /** Flows at most at once. */
+  maxFlows: number
+}
+
+export type ProxySpec = TcpProxySpec | UdpProxySpec
+
+/** Bounds the relay enforces on what a client asks for a UDP proxy. */
+export const UDP_LIMITS = { idleTimeout: { min: 1, max: 86_400 }, maxFlows: { min: 1, max: 65_536 } } as const
+
+export interface Register {
+  type: 'register'
+  proxies: ProxySpec[]
+}
+
+export interface ProxyResult {
+  type: 'proxyResult'
+  name: string
+  ok: boolean
+  remotePort?: number
+  code?: ErrorCode
+  message?: string
+}
+
+const MAX_PROXIES_PER_REGISTER = 1024
+
+function fail (what: string): never {
+  throw new ProtocolError('TUN_PROTOCOL', `malformed control message: ${what}`)
+}
+
+function str (m: Record<string, unknown>, key: string, max = 256): string {
+  const v = m[key]
+  if (typeof v !== 'string' || v.length > max) fail(`${key} must be a string of at most ${max} characters`)
+  return v
+}
+
+function port (m: Record<string, unknown>, key: string): number {
+  const v = m[key]
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) fail(`${key} must be a port number`)
+  return v
+}
+
+function int (m: Record<string, unknown>, key: string, range: { min: number, max: number }): number {
+  const v = m[key]
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < range.min || v > range.max) fail(`${key} must be a whole number from ${range.min} to ${range.max}`)
+  return v
+}
+
+function optSources (m: Record<string, unknown>): SourceSpec {
+  const out: SourceSpec = {}
+  for (const key of ['allowSources', 'denySources'] as const) {
+    const v = m[key]
+    if (v === undefined) continue
+    if (!Array.isArray(v) || v.length > MAX_SOURCE_RULES) fail(`${key} must be a list of at most ${MAX_SOURCE_RULES} CIDRs`)
+    const rules = v.map((r: unknown) => {
+      if (typeof r !== 'string' || !isCidr(r)) fail(`${key} holds ${String(r).slice(0, 80)}, which is not a CIDR or IP address`)
+      return r
+    })
+    if (rules.length > 0) out[key] = rules
+  }
+  return out
+}
+
+function optCode (m: Record<string, unknown>): { code?: ErrorCode } {
+  const v = m.code
+  return isErrorCode(v) ? { code: v } : {}
+}
+
+function optMessage (m: Record<string, unknown>): { message?: string } {
+  return typeof m.message === 'string' ? { message: m.message.slice(0, 1024) } : {}
+}
+
+export function parseLogin (m: Record<string, unknown>): Login {
+  if (m.type !== MessageType.LOGIN) fail('expected login')
+  const version = m.version
+  if (typeof version !== 'number') fail('version must be a number')
+  return { type: 'login', version, clientId: str(m, 'clientId', 128), user: str(m, 'user', 128), hostname: str(m, 'hostname', 256) }
+}
+
+export function parseLoginResult (m: Record<string, unknown>): LoginResult {
+  if (m.type !== MessageType.LOGIN_RESULT || typeof m.ok !== 'boolean') fail('expected loginResult')
+  return { type: 'loginResult', ok: m.ok, ...(typeof m.sessionId === 'string' ? { sessionId: m.sessionId } : {}), ...optCode(m), ...optMessage(m) }
+}
+
+export function parseRegister (m: Record<string, unknown>): Register {
+  if (m.type !== MessageType.REGISTER || !Array.isArray(m.proxies)) fail('expected register')
+  if (m.proxies.length > MAX_PROXIES_PER_REGISTER) fail(`more than ${MAX_PROXIES_PER_REGISTER} proxies in one registration`)
+  const proxies = m.proxies.map((p: unknown): ProxySpec => {
+    if (p === null || typeof p !== 'object') fail('proxy must be an object')
+    const r = p as Record<string, unknown>
+    if (r.type === 'udp') {
+      return { name: str(r, 'name', 200), type: 'udp', remotePort: port(r, 'remotePort'), idleTimeout: int(r, 'idleTimeout', UDP_LIMITS.idleTimeout), maxFlows: int(r, 'maxFlows', UDP_LIMITS.maxFlows), ...optSources(r) }
+    }
+    if (r.type !== 'tcp') fail(`proxy type ${String(r.type)} is not supported`)
+    return { name: str(r, 'name', 200), type: 'tcp', remotePort: port(r, 'remotePort'), ...optSources(r) }
+  })
+  return { type: 'register', proxies }
+}
+
+export function parseProxyResult (m: Record<string, unknown>): ProxyResult {
+  if (m.type !== MessageType.PROXY_RESULT || typeof m.ok !== 'boolean') fail('expected proxyResult')
+  return {
+    type: 'proxyResult',
+    name: str(m, 'name', 200),
+    ok: m.ok,
+    ...(typeof m.remotePort === 'number' ? { remotePort: m.remotePort } : {}),
+    ...optCode(m),
+    ...optMessage(m),
+  }
+}

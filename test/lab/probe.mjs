@@ -1,0 +1,90 @@
+// Lab probe, run inside a network namespace with `ip netns exec NS node probe.mjs ...`
+// (the test process itself cannot open sockets in another namespace).
+//   echo PORT                      TCP echo server (half-close aware) until killed; prints {"listening":PORT}
+//   check HOST PORT BYTES [MS]     send BYTES random bytes, read the echo back, compare; prints JSON, exit 0/1
+//   udpecho PORT                   UDP echo server until killed; prints {"listening":PORT}
+//   udpcheck HOST PORT COUNT [MS]  send COUNT numbered datagrams (16 in flight), expect each echoed back; prints JSON, exit 0/1
+import { createHash, randomBytes } from 'node:crypto'
+import { createSocket } from 'node:dgram'
+import { isIP } from 'node:net'
+import { createServer, connect } from 'node:net'
+
+const [mode, ...args] = process.argv.slice(2)
+
+if (mode === 'echo') {
+  const port = Number(args[0])
+  const server = createServer({ allowHalfOpen: true }, (s) => {
+    s.on('error', () => {})
+    s.pipe(s)
+  })
+  server.listen(port, '::', () => { process.stdout.write(JSON.stringify({ listening: server.address().port }) + '\n') })
+  process.on('SIGTERM', () => process.exit(0))
+} else if (mode === 'check') {
+  const [host, portText, bytesText, msText] = args
+  const total = Number(bytesText)
+  const deadline = Number(msText ?? 20000)
+  const started = performance.now()
+  const sent = createHash('sha256')
+  const got = createHash('sha256')
+  let received = 0
+  const finish = (ok, why) => {
+    process.stdout.write(JSON.stringify({ ok, why, received, ms: Math.round(performance.now() - started) }) + '\n')
+    process.exit(ok ? 0 : 1)
+  }
+  const timer = setTimeout(() => finish(false, 'timeout'), deadline)
+  const s = connect({ host, port: Number(portText), allowHalfOpen: true })
+  s.on('error', (err) => finish(false, err.code ?? err.message))
+  s.on('data', (c) => { received += c.length; got.update(c) })
+  s.on('end', () => {
+    clearTimeout(timer)
+    const a = sent.digest('hex')
+    const b = got.digest('hex')
+    finish(received === total && a === b, received === total ? (a === b ? 'match' : 'mismatch') : 'short')
+  })
+  s.on('connect', async () => {
+    let left = total
+    while (left > 0) {
+      const chunk = randomBytes(Math.min(65536, left))
+      left -= chunk.length
+      sent.update(chunk)
+      if (!s.write(chunk)) await new Promise((resolve) => s.once('drain', resolve))
+    }
+    s.end()
+  })
+} else if (mode === 'udpecho') {
+  const sock = createSocket({ type: 'udp6' })
+  sock.on('error', () => {})
+  sock.on('message', (msg, rinfo) => { sock.send(msg, rinfo.port, rinfo.address) })
+  sock.bind(Number(args[0]), '::', () => { process.stdout.write(JSON.stringify({ listening: sock.address().port }) + '\n') })
+  process.on('SIGTERM', () => process.exit(0))
+} else if (mode === 'udpcheck') {
+  const [host, portText, countText, msText] = args
+  const count = Number(countText)
+  const started = performance.now()
+  const sock = createSocket({ type: isIP(host) === 6 ? 'udp6' : 'udp4' })
+  const seen = new Set()
+  const finish = (ok, why) => {
+    process.stdout.write(JSON.stringify({ ok, why, received: seen.size, ms: Math.round(performance.now() - started) }) + '\n')
+    process.exit(ok ? 0 : 1)
+  }
+  setTimeout(() => finish(false, 'timeout'), Number(msText ?? 5000))
+  sock.on('error', (err) => finish(false, err.code ?? err.message))
+  // At most WINDOW datagrams in flight: UDP through any tunnel drops bursts beyond its queues.
+  const WINDOW = 16
+  let next = 0
+  const sendNext = () => {
+    if (next >= count) return
+    const d = Buffer.alloc(1200)
+    d.writeUInt32BE(next++, 0)
+    sock.send(d)
+  }
+  sock.on('message', (msg) => {
+    seen.add(msg.readUInt32BE(0))
+    if (seen.size === count) finish(true, 'all')
+    sendNext()
+  })
+  sock.connect(Number(portText), host, () => { for (let i = 0; i < WINDOW; i++) sendNext() })
+} else {
+  process.stderr.write('usage: probe.mjs echo PORT | check HOST PORT BYTES [MS]\n')
+  process.exit(2)
+}

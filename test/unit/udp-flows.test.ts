@@ -1,0 +1,111 @@
+// The relay's UdpProxy and the client's UdpFlows joined by a real mux session pair, in process,
+// so their counters can be asserted: the same path as the e2e tests, without the CLI.
+import { afterEach, describe, expect, it } from 'vitest'
+import { UdpFlows } from '../../client/udp-flows.js'
+import { UdpForwarder } from '../../client/udp-forwarder.js'
+import { UdpHub } from '../../server/udp-hub.js'
+import { UdpProxy } from '../../server/udp-proxy.js'
+import type { UdpProxyConfig } from '../../shared/config/types.js'
+import { silentLogger } from '../../shared/log.js'
+import { muxPair, type MuxPair } from '../helpers/mux-pair.js'
+import { closeUdp, freeUdpPort, startUdpEcho, udpVisitor } from '../helpers/udp.js'
+
+interface Rig { pair: MuxPair, proxy: UdpProxy, fwd: UdpForwarder, flows: UdpFlows, hub: UdpHub }
+
+let rig: Rig | undefined
+
+afterEach(async () => {
+  rig?.proxy.destroy()
+  rig?.pair.close()
+  rig = undefined
+  await closeUdp()
+})
+
+async function setUp (localPort: number, maxFlows = 16, idleTimeout = 120): Promise<Rig> {
+  const pair = await muxPair()
+  const log = silentLogger()
+  const hub = new UdpHub(pair.server, log)
+  const config: UdpProxyConfig = { name: 'p', type: 'udp', localIP: '127.0.0.1', localPort, remotePort: 0, idleTimeout, maxFlows, allowSources: [], denySources: [] }
+  const fwd = new UdpForwarder(config, log)
+  const flows = new UdpFlows(pair.client, new Map([['p', fwd]]), log)
+  const proxy = await UdpProxy.open('p', '127.0.0.1', 0, pair.server, hub, log, { idleTimeoutMs: idleTimeout * 1000, maxFlows })
+  rig = { pair, proxy, fwd, flows, hub }
+  return rig
+}
+
+/** Sends `n` datagrams and waits for their `n` echoes. */
+async function converse (port: number, n: number): Promise<Awaited<ReturnType<typeof udpVisitor>>> {
+  const v = await udpVisitor(port)
+  for (let i = 0; i < n; i++) {
+    v.send(`d${i}`)
+    await v.waitFor(i + 1)
+  }
+  return v
+}
+
+describe('udp proxy and client flows in one process', () => {
+  it('counts datagrams and bytes each way on both sides, one flow per visitor', async () => {
+    const echo = await startUdpEcho()
+    const { proxy, fwd, flows } = await setUp(echo.port)
+    await converse(proxy.port, 3)
+    await converse(proxy.port, 2)
+    expect(proxy.counters).toMatchObject({ datagramsIn: 5, bytesIn: 10, datagramsOut: 5, bytesOut: 10, flowsOpened: 2, activeFlows: 2 })
+    expect(fwd.counters).toMatchObject({ datagramsIn: 5, datagramsOut: 5, flowsOpened: 2, activeFlows: 2 })
+    expect(proxy.activeFlows).toBe(2)
+    expect(flows.size).toBe(2)
+    expect(echo.sources.size).toBe(2)
+  })
+
+  it('at the flow cap evicts a one-off flow (closing it on the client too) but never an established one', async () => {
+    const echo = await startUdpEcho()
+    const { proxy, fwd, flows } = await setUp(echo.port, 2)
+    await converse(proxy.port, 2) // established: two each way
+    await converse(proxy.port, 1) // a one-off
+    await converse(proxy.port, 1) // evicts the one-off
+    expect(proxy.counters.flowsOpened).toBe(3)
+    expect(proxy.counters.flowsClosed).toBe(1)
+    await expect.poll(() => fwd.counters.flowsClosed).toBe(1) // the relay's FIN closed it there
+    expect(flows.size).toBe(2)
+    // A fourth visitor evicts the third (a one-off too) and converses: now both flows are
+    // established, and a fifth visitor is dropped and counted.
+    await converse(proxy.port, 2)
+    expect(proxy.counters.flowsClosed).toBe(2)
+    const last = await udpVisitor(proxy.port)
+    last.send('no room')
+    await expect.poll(() => proxy.counters.drops.flowLimit).toBeGreaterThan(0)
+    expect(proxy.activeFlows).toBe(2)
+  })
+
+  it('counts ICMP port unreachable from a missing service, keeps the flow, and never throws', async () => {
+    const { proxy, fwd, flows } = await setUp(await freeUdpPort())
+    const v = await udpVisitor(proxy.port)
+    for (let i = 0; i < 3; i++) {
+      v.send(`ping ${i}`)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await expect.poll(() => fwd.counters.drops.refused).toBeGreaterThan(0)
+    expect(flows.size).toBe(1)
+    expect(fwd.counters.datagramsIn).toBe(3)
+  })
+
+  it('closes flows on both sides when the relay closes the proxy, and answers unknown flows with a FIN', async () => {
+    const echo = await startUdpEcho()
+    const { pair, proxy, flows, hub } = await setUp(echo.port)
+    await converse(proxy.port, 1)
+    // A datagram for a flow the client never saw: it answers with a FIN (which the hub ignores).
+    pair.server.sendDatagram(1_000_000, Buffer.from('stray'))
+    await expect.poll(() => flows.unknownFlow).toBe(1)
+    proxy.close()
+    await expect.poll(() => flows.size).toBe(0)
+    expect(hub.size).toBe(0)
+  })
+
+  it('expires idle flows on the relay and tells the client', async () => {
+    const echo = await startUdpEcho()
+    const { proxy, fwd } = await setUp(echo.port, 16, 1)
+    await converse(proxy.port, 1)
+    await expect.poll(() => proxy.activeFlows, { timeout: 3_000 }).toBe(0)
+    await expect.poll(() => fwd.counters.activeFlows).toBe(0)
+    expect(fwd.counters.flowsClosed).toBe(1)
+  })
+})

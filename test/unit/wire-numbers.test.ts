@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest'
+import { Flag, FrameType, GoAwayCode, HEADER_BYTES, MAX_CONTROL_BYTES, MAX_DATA_BYTES, MAX_DATAGRAM_BYTES, MAX_DGRAM_BYTES, MAX_FLOW_OPEN_BYTES, PROTOCOL_VERSION, ResetCode } from '../../shared/wire/frame.js'
+import { AddressFamily } from '../../shared/wire/dgram.js'
+import { CONTROL_PROTOCOL_VERSION, MessageType } from '../../shared/wire/messages.js'
+
+// Changing any of these numbers changes the wire: do it on purpose, bump the version.
+describe('wire numbers', () => {
+  it('keeps the frame header layout and version', () => {
+    expect(PROTOCOL_VERSION).toBe(1)
+    expect(HEADER_BYTES).toBe(12)
+    expect(MAX_DATA_BYTES).toBe(65536)
+    expect(MAX_CONTROL_BYTES).toBe(65536)
+  })
+
+  it('keeps the datagram limits and the flow-open block layout', () => {
+    expect(MAX_DATAGRAM_BYTES).toBe(65527)
+    expect(MAX_FLOW_OPEN_BYTES).toBe(275)
+    expect(MAX_DGRAM_BYTES).toBe(65802)
+    expect(AddressFamily).toEqual({ IPV4: 4, IPV6: 6 })
+  })
+
+  it('keeps frame types, flags and codes stable', () => {
+    expect(FrameType).toEqual({ DATA: 0, WINDOW_UPDATE: 1, PING: 2, GOAWAY: 3, RESET: 4, DGRAM: 5, CONTROL: 6 })
+    expect(Flag).toEqual({ SYN: 1, ACK: 2, FIN: 4 })
+    expect(GoAwayCode).toEqual({ NORMAL: 0, PROTOCOL: 1, INTERNAL: 2, AUTH: 3, RESTARTING: 4, REPLACED: 5, HEARTBEAT_TIMEOUT: 6 })
+    expect(ResetCode).toEqual({ CANCEL: 0, REFUSED: 1, FLOW_CONTROL: 2, TIMEOUT: 3, TOO_MANY_STREAMS: 4, INTERNAL: 5, SOCKET_ERROR: 6 })
+  })
+
+  it('keeps control message types stable', () => {
+    expect(CONTROL_PROTOCOL_VERSION).toBe(1)
+    expect(MessageType).toEqual({ LOGIN: 'login', LOGIN_RESULT: 'loginResult', REGISTER: 'register', PROXY_RESULT: 'proxyResult' })
+  })
+})
