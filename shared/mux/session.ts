@@ -9,6 +9,7 @@ import { encodeHeader, Flag, FrameType, GoAwayCode, HEADER_BYTES, MAX_DATA_BYTES
 import { decodeOpen, encodeOpen, type OpenHeader } from '../wire/open.js'
 import { INITIAL_WINDOW_BYTES, MuxStream, type StreamHost } from './stream.js'
 import { SESSION_WINDOW_BUDGET_BYTES } from './window.js'
+import { RttFilter } from './rtt-filter.js'
 import { DatagramQueue, type DatagramQueueLimits, type DatagramQueueStats, type QueueDropReason } from './datagram-queue.js'
 import type { Wire } from './wire.js'
 
@@ -67,7 +68,12 @@ export class Session extends EventEmitter<SessionEvents> {
   #goAwaySent = false
   remoteGoAway: number | undefined
   lastRttMs = NaN
+  /** Smallest RTT seen in the session's life (diagnostics); tuning uses #rtt instead. */
   minRttMs = Infinity
+  readonly #rtt = new RttFilter()
+  #probing = false
+  /** Pings sent because window tuning needed a fresh RTT (not heartbeats). */
+  rttProbes = 0
   lastReceivedAt = performance.now()
   bytesIn = 0
   bytesOut = 0
@@ -256,6 +262,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const rtt = performance.now() - p.sent
     this.lastRttMs = rtt
     this.minRttMs = Math.min(this.minRttMs, rtt)
+    this.#rtt.add(rtt, performance.now())
     p.resolve(rtt)
   }
 
@@ -374,8 +381,18 @@ export class Session extends EventEmitter<SessionEvents> {
         return true
       },
       releaseWindow: (bytes) => { this.#windowGrowth -= bytes },
-      minRttMs: () => (Number.isFinite(this.minRttMs) ? this.minRttMs : 0),
+      tuningRttMs: () => this.#tuningRtt(),
     }
+  }
+
+  /** The RTT for window tuning; asks for a fresh sample (one probe at a time) when it is old. */
+  #tuningRtt (): number {
+    if (!this.#probing && !this.#closed && this.#rtt.stale(performance.now())) {
+      this.#probing = true
+      this.rttProbes++
+      void this.ping().catch(() => {}).finally(() => { this.#probing = false })
+    }
+    return this.#rtt.min
   }
 
   // ---- liveness ----

@@ -14,7 +14,8 @@ export interface StreamHost {
   /** May this stream's receive window grow by `bytes`? Reserves them when it may. */
   reserveWindow (bytes: number): boolean
   releaseWindow (bytes: number): void
-  minRttMs (): number
+  /** The RTT window tuning goes by (recent ping samples; 0 before the first). */
+  tuningRttMs (): number
 }
 
 /** The consumer of a stream's events; attach() delivers what arrived before it. */
@@ -119,7 +120,7 @@ export class MuxStream {
     this.#unacked += bytes
     if (this.#unacked < this.#windowSize / 2) return
     const now = performance.now()
-    const grow = nextWindow(this.#windowSize, now - this.#epochStart, this.#host.minRttMs())
+    const grow = nextWindow(this.#windowSize, now - this.#epochStart, this.#host.tuningRttMs())
     let delta = this.#unacked
     if (grow > this.#windowSize && this.#host.reserveWindow(grow - this.#windowSize)) {
       delta += grow - this.#windowSize

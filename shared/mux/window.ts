@@ -1,6 +1,6 @@
 // Receive-window auto-tuning (pure): when a stream consumed half its window within a few
-// minimum RTTs, the window was the bottleneck, so it doubles, up to a cap. Min RTT (not a
-// smoothed one) keeps bufferbloat from feeding window growth.
+// minimum RTTs, the window was the bottleneck, so it doubles, up to a cap. A recent minimum RTT
+// (rtt-filter.ts, not a smoothed one) keeps one queued-up sample from feeding window growth.
 
 export const MAX_STREAM_WINDOW_BYTES = 16 * 1024 * 1024
 /** Sum of window growth over all streams of a session (bounds receive memory). */

@@ -112,16 +112,24 @@ describe.skipIf(unavailable !== undefined)('through a carrier NAT', () => {
   }, 90_000)
 
   it('keeps one stream within a small factor of a direct TCP connection over 40 ms RTT and 1 % loss', async () => {
+    // The impairment comes first, so the control connection is born on the slow path as it is in
+    // the field: a connection that saw 0.06 ms first keeps that min RTT in the kernel's BBR (and,
+    // before rtt-filter.ts, in our window tuning) for ~10 s and measures that instead.
+    netlab('impair', '--delay', '20', '--loss', '1', '--seed', '7')
     await startEcho(NS.public, 9000)
     const { remotePort } = await startTunnel({ localPort: ECHO_PORT })
-    netlab('impair', '--delay', '20', '--loss', '1', '--seed', '7')
     const bytes = 4 * 1024 * 1024
-    const direct = await echoCheck(NS.home, RELAY_V4, 9000, bytes, 60_000)
-    const tunnel = await echoCheck(NS.visitor, RELAY_V4, remotePort, bytes, 60_000)
-    expect(direct.ok && tunnel.ok).toBe(true)
-    const factor = direct.ms / tunnel.ms
-    console.log(`lab: 40 ms RTT, 1 % loss, ${bytes / 1048576} MiB echoed: direct ${direct.ms} ms, tunnel ${tunnel.ms} ms, tunnel/direct throughput ${factor.toFixed(2)}`)
-    expect(factor).toBeGreaterThan(0.33)
+    const factors: number[] = []
+    for (let i = 0; i < 3; i++) { // random loss makes one run noisy: median of three pairs
+      const direct = await echoCheck(NS.home, RELAY_V4, 9000, bytes, 60_000)
+      const tunnel = await echoCheck(NS.visitor, RELAY_V4, remotePort, bytes, 60_000)
+      expect(direct.ok && tunnel.ok).toBe(true)
+      factors.push(direct.ms / tunnel.ms)
+      console.log(`lab: 40 ms RTT, 1 % loss, ${bytes / 1048576} MiB echoed: direct ${direct.ms} ms, tunnel ${tunnel.ms} ms, tunnel/direct throughput ${(direct.ms / tunnel.ms).toFixed(2)}`)
+    }
+    const median = [...factors].sort((a, b) => a - b)[1] as number
+    console.log(`lab: median tunnel/direct throughput ${median.toFixed(2)}`)
+    expect(median).toBeGreaterThan(0.33)
   }, 150_000)
 
   it('re-registers 20 clients after a relay restart, spread out by jitter, without duplicate proxies', async () => {

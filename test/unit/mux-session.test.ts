@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { TunnelError } from '../../shared/errors.js'
 import type { MuxStream } from '../../shared/mux/stream.js'
 import { STREAM_SEND_HWM_BYTES } from '../../shared/mux/stream.js'
+import { RTT_REFRESH_MS } from '../../shared/mux/rtt-filter.js'
 import { encodeHeader, FrameType } from '../../shared/wire/frame.js'
 import { muxPair, type MuxPair } from '../helpers/mux-pair.js'
 
@@ -157,6 +158,21 @@ describe('mux session', () => {
     const rtt = await pair.client.ping()
     expect(rtt).toBeGreaterThan(0)
     expect(pair.client.minRttMs).toBeLessThanOrEqual(rtt)
+  })
+
+  it('refreshes the RTT while a stream window is tuning, so a changed path is followed', async () => {
+    pair = await muxPair()
+    await pair.client.ping()
+    await new Promise((resolve) => setTimeout(resolve, RTT_REFRESH_MS + 50)) // that sample is now old
+    const accepted = nextStream(pair)
+    const s = pair.server.openStream(open)
+    const c = await accepted
+    const cIn = collect(c)
+    const data = randomBytes(8 * 1024 * 1024)
+    await writeAll(s, data)
+    await expect.poll(() => cIn.ended, { timeout: 10_000, interval: 5 }).toBe(true)
+    expect(cIn.data.equals(data)).toBe(true)
+    expect(pair.client.rttProbes).toBeGreaterThan(0)
   })
 
   it('resets a stream whose peer sends beyond the window, and keeps the session', async () => {
