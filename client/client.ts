@@ -1,7 +1,6 @@
 // The client agent: dial the relay, log in, register proxies, serve streams; on any loss,
 // reconnect with exponential backoff and full jitter. A refused login is permanent.
-import { hostname } from 'node:os'
-import { connect, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import { backoffDelay, sleep, type BackoffPolicy, DEFAULT_BACKOFF } from '../shared/backoff.js'
@@ -12,14 +11,15 @@ import type { Wire } from '../shared/mux/wire.js'
 import { derivePsk, formatKeyId } from '../shared/transport/keys.js'
 import { formatHostPort } from '../shared/net/address.js'
 import { GoAwayCode, ResetCode } from '../shared/wire/frame.js'
-import { CONTROL_PROTOCOL_VERSION, MessageType, parseLoginResult, parseProxyResult, type ProxyResult } from '../shared/wire/messages.js'
+import { MessageType, parseProxyResult, type ProxyResult } from '../shared/wire/messages.js'
 import { isPermanent } from './permanent.js'
+import { dial } from './dial.js'
+import { login } from './login.js'
 import { secureConnect } from './secure-connect.js'
 import { TcpForwarder } from './tcp-forwarder.js'
 import { UdpFlows } from './udp-flows.js'
 import { UdpForwarder } from './udp-forwarder.js'
 
-export const LOGIN_TIMEOUT_MS = 10_000
 export const CONTROL_KEEPALIVE_MS = 30_000
 
 export interface ClientEvents {
@@ -171,35 +171,12 @@ export class Client extends EventEmitter<ClientEvents> {
     if (transport.insecurePlaintext) this.#log.warn({}, 'transport.insecurePlaintext is on: after the handshake, tunnelled bytes are NOT encrypted or authenticated')
   }
 
-  #login (session: Session): Promise<void> {
+  async #login (session: Session): Promise<void> {
     const { user, clientID } = this.#config
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { done(new TunnelError('TUN_LOGIN_TIMEOUT', `the relay did not answer the login within ${LOGIN_TIMEOUT_MS} ms`)) }, LOGIN_TIMEOUT_MS)
-      const onControl = (m: Record<string, unknown>): void => {
-        if (m.type !== MessageType.LOGIN_RESULT) return
-        const r = parseLoginResult(m)
-        if (r.ok) {
-          this.#log.info({ sessionId: r.sessionId, relay: formatHostPort(this.#config.serverAddr, this.#config.serverPort) }, 'logged in')
-          this.emit('login', r.sessionId ?? '')
-          done(undefined)
-        } else {
-          done(new TunnelError(r.code ?? 'TUN_AUTH_REFUSED', r.message ?? 'the relay refused the login'))
-        }
-      }
-      const onClose = (err: TunnelError | undefined): void => {
-        done(err ?? new TunnelError('TUN_SESSION_CLOSED', 'the relay closed the connection during login'))
-      }
-      const done = (err: TunnelError | undefined): void => {
-        clearTimeout(timer)
-        session.off('control', onControl)
-        session.off('close', onClose)
-        if (err === undefined) resolve()
-        else reject(err)
-      }
-      session.on('control', onControl)
-      session.on('close', onClose)
-      session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, clientId: clientID, user, hostname: hostname() })
-    })
+    const r = await login(session, { clientId: clientID, user })
+    if (!r.ok) throw new TunnelError(r.code ?? 'TUN_AUTH_REFUSED', r.message ?? 'the relay refused the login')
+    this.#log.info({ sessionId: r.sessionId, relay: formatHostPort(this.#config.serverAddr, this.#config.serverPort) }, 'logged in')
+    this.emit('login', r.sessionId ?? '')
   }
 
   #register (session: Session): void {
@@ -241,23 +218,3 @@ function closedOrStopped (session: Session, signal: AbortSignal): Promise<Tunnel
   })
 }
 
-function dial (host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port })
-    const fail = (err: Error): void => {
-      cleanup()
-      socket.destroy()
-      reject(new TunnelError('TUN_CONNECT', `cannot connect to the relay at ${formatHostPort(host, port)}: ${err.message}`, { cause: err }))
-    }
-    const onAbort = (): void => { fail(new Error('stopped')) }
-    const timer = setTimeout(() => { fail(new Error(`no answer within ${timeoutMs} ms`)) }, timeoutMs)
-    const cleanup = (): void => {
-      clearTimeout(timer)
-      socket.off('error', fail)
-      signal.removeEventListener('abort', onAbort)
-    }
-    socket.once('error', fail)
-    signal.addEventListener('abort', onAbort, { once: true })
-    socket.once('connect', () => { cleanup(); resolve(socket) })
-  })
-}

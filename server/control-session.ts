@@ -20,8 +20,15 @@ export interface ControlContext {
   registry: Registry<ControlSession>
   /** Ports the relay itself listens on (never given to a proxy). */
   reservedPorts: ReadonlySet<number>
+  /** NAT probes (tunnel diag nat-timeout) running on the relay, bounded by MAX_NAT_PROBES. */
+  natProbes: { active: number }
   log: Logger
 }
+
+/** NAT probe connections held at once across the relay (each is one idle socket). */
+export const MAX_NAT_PROBES = 64
+/** How long a probe connection stays after natProbe was sent, for the client to read it. */
+export const PROBE_LINGER_MS = 5_000
 
 export interface ControlOptions {
   /** What is left of the handshake deadline for the login (the client's first record). */
@@ -45,6 +52,8 @@ export class ControlSession implements RegistryMember {
   /** Flow ids and routing of the session's UDP flows, made with the first UDP proxy. */
   #udpHub: UdpHub | undefined
   #loginTimer: NodeJS.Timeout | undefined
+  #probeTimer: NodeJS.Timeout | undefined
+  #probe = false
   #closing = false
 
   constructor (link: SecureLink, remote: string, ctx: ControlContext, options: ControlOptions) {
@@ -78,6 +87,7 @@ export class ControlSession implements RegistryMember {
       this.#handleLogin(parseLogin(m))
       return
     }
+    if (this.#probe) return // a probe registers nothing
     if (m.type === MessageType.REGISTER) {
       void this.#handleRegister(parseRegister(m).proxies)
       return
@@ -96,6 +106,10 @@ export class ControlSession implements RegistryMember {
       return
     }
     // The login decrypted: the client holds the handshake's keys (no replay gets here).
+    if (login.probeIdleMs !== undefined) {
+      this.#startNatProbe(login, login.probeIdleMs)
+      return
+    }
     this.#login = login
     this.clientId = login.clientId
     this.#link.commit()
@@ -104,6 +118,33 @@ export class ControlSession implements RegistryMember {
     if (old !== undefined && old !== this) this.#log.info({ replaced: old.sessionId }, 'session replaced an older one of the same client')
     this.session.sendControl({ type: MessageType.LOGIN_RESULT, ok: true, sessionId: this.sessionId })
     this.#log.info({ user: login.user, hostname: login.hostname }, 'client logged in')
+  }
+
+  /**
+   * tunnel diag nat-timeout: an authenticated connection that registers nothing, takes over
+   * nothing, and on which this relay sends nothing (no heartbeat, no TCP keepalive) for idleMs;
+   * then one natProbe message. Whether it reaches the client tells whether the NAT in between
+   * still holds the mapping after that much silence.
+   */
+  #startNatProbe (login: Login, idleMs: number): void {
+    const probes = this.#ctx.natProbes
+    if (probes.active >= MAX_NAT_PROBES) {
+      this.#refuse('TUN_RELAY_BUSY', `${probes.active} NAT probes are already running on this relay: try again later`)
+      return
+    }
+    probes.active++
+    this.#probe = true
+    this.#login = login
+    this.#link.commit()
+    this.#onActive?.()
+    this.#link.noKeepAlive()
+    this.session.stopHeartbeat()
+    this.session.sendControl({ type: MessageType.LOGIN_RESULT, ok: true, sessionId: this.sessionId })
+    this.#log.debug({ idleMs }, 'NAT probe: staying silent')
+    this.#probeTimer = setTimeout(() => {
+      this.session.sendControl({ type: MessageType.NAT_PROBE, idleMs })
+      this.#probeTimer = setTimeout(() => { this.session.close() }, PROBE_LINGER_MS)
+    }, idleMs)
   }
 
   #refuse (code: ErrorCode, message: string): void {
@@ -211,6 +252,12 @@ export class ControlSession implements RegistryMember {
   #onClose (err: TunnelError | undefined): void {
     this.#closing = true
     clearTimeout(this.#loginTimer)
+    clearTimeout(this.#probeTimer)
+    if (this.#probe) {
+      this.#probe = false
+      this.#ctx.natProbes.active--
+      return
+    }
     for (const proxy of this.#proxies.values()) proxy.destroy()
     this.#proxies.clear()
     this.#ctx.registry.remove(this)

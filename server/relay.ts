@@ -48,6 +48,7 @@ export class Relay {
   readonly #guard: ReplayGuard
   readonly #gate: HandshakeGate
   readonly #limiter = new LogLimiter()
+  readonly #natProbes = { active: 0 }
   readonly #options: RelayOptions
   #address: RelayAddress | undefined
   #closed = false
@@ -152,6 +153,7 @@ export class Relay {
       config: this.#config,
       registry: this.#registry,
       reservedPorts: this.#reserved,
+      natProbes: this.#natProbes,
       log: this.#log,
     }, { loginDeadlineMs: deadlineMs - (performance.now() - started), onActive: ticket.release })
     this.#sessions.add(control)

@@ -34,6 +34,8 @@ export interface SecureLink {
   pinned: boolean
   /** Records the login timestamp: call when the session becomes active. */
   commit: () => void
+  /** Turns TCP keepalive off (a NAT probe must stay silent while idle). */
+  noKeepAlive: () => void
 }
 
 export type AcceptResult =
@@ -91,7 +93,7 @@ export async function acceptSecureConnection (socket: Socket, o: AcceptOptions):
     logger: o.logger,
     ...(o.limits === undefined ? {} : { limits: o.limits }),
   })
-  return { ok: true, link: { wire, clientId: outcome.clientId, sessionId: outcome.sessionId, pinned: outcome.pinned, commit: outcome.commit } }
+  return { ok: true, link: { wire, clientId: outcome.clientId, sessionId: outcome.sessionId, pinned: outcome.pinned, commit: outcome.commit, noKeepAlive: () => { socket.setKeepAlive(false) } } }
 }
 
 /** The one empty record a plaintext-mode client sends first (key confirmation); returns what follows it. */

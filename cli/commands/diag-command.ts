@@ -14,6 +14,8 @@ import type { Logger } from '../../shared/log.js'
 import { DEFAULT_BACKLOG } from '../../shared/net/listen.js'
 import { normalizeAddress } from '../../shared/net/address.js'
 import { logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
+import { FINDINGS_EXIT_CODE } from './diag-exit.js'
+import { natTimeoutCommand } from './nat-timeout-command.js'
 
 interface Args extends LogArgs {
   config: string | undefined
@@ -24,8 +26,7 @@ interface Args extends LogArgs {
   ss: string
 }
 
-/** Exit code of --strict when something should be fixed (like bench's thresholds). */
-export const FINDINGS_EXIT_CODE = 3
+export { FINDINGS_EXIT_CODE }
 const DNS_TIMEOUT_MS = 3_000
 
 export function portsTarget (ports: readonly number[]): DiagTarget {
@@ -141,8 +142,9 @@ export async function runDiag (args: Args): Promise<number> {
   return 0
 }
 
-export const diagCommand: CommandModule<object, Args> = {
-  command: 'diag',
+/** `tunnel diag` itself: the default subcommand, so nat-timeout does not inherit its flags. */
+const reportCommand: CommandModule<object, Args> = {
+  command: '$0',
   describe: 'Report MSS/path MTU, backlog, keepalive, connection states and fds of a relay or client, with advice',
   builder: (y) => withLogOptions(y)
     .option('config', { alias: 'c', type: 'string', describe: 'frps.yml or frpc.yml of the relay or client running here (kind detected from its keys)' })
@@ -153,6 +155,14 @@ export const diagCommand: CommandModule<object, Args> = {
     .option('ss', { type: 'string', default: 'ss', describe: 'The ss binary (iproute2)' })
     .example('$0 diag -c frps.yml', 'beside the relay: control connections, listeners, advice')
     .example('$0 diag -c frpc.yml --json', 'beside the client, as JSON')
-    .example('$0 diag --port 8080 --watch 10', 'any listener: accept queue and overflow growth over 10 s') as never,
+    .example('$0 diag --port 8080 --watch 10', 'any listener: accept queue and overflow growth over 10 s')
+    .example('$0 diag nat-timeout -c frpc.yml', 'how long the NAT keeps an idle mapping; the heartbeat to use') as never,
   handler: async (args) => { process.exitCode = await runDiag(args) },
+}
+
+export const diagCommand: CommandModule = {
+  command: 'diag',
+  describe: 'Report MSS/path MTU, backlog, keepalive, connection states and fds of a relay or client, with advice; diag nat-timeout measures the NAT',
+  builder: (y) => y.command(reportCommand).command(natTimeoutCommand),
+  handler: () => {},
 }

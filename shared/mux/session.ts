@@ -145,6 +145,12 @@ export class Session extends EventEmitter<SessionEvents> {
     })
   }
 
+  /** Stops heartbeat pings and the silence check (a NAT probe connection must stay idle). */
+  stopHeartbeat (): void {
+    for (const t of this.#timers) clearInterval(t)
+    this.#timers = []
+  }
+
   /** Tells the peer no new streams will be opened; existing streams go on. */
   goAway (code: number = GoAwayCode.NORMAL): void {
     if (this.#closed || this.#goAwaySent) return

@@ -11,6 +11,8 @@ export const MessageType = {
   LOGIN_RESULT: 'loginResult',
   REGISTER: 'register',
   PROXY_RESULT: 'proxyResult',
+  /** Relay -> client on a NAT probe connection, once its idle time is over. */
+  NAT_PROBE: 'natProbe',
 } as const
 
 export interface Login {
@@ -19,6 +21,12 @@ export interface Login {
   clientId: string
   user: string
   hostname: string
+  /**
+   * Set on a `tunnel diag nat-timeout` probe connection: the relay registers nothing, stays silent
+   * this long, then sends natProbe. A relay that predates the field logs the probe in as a client
+   * with no proxies, and the probe reports that it cannot measure.
+   */
+  probeIdleMs?: number
 }
 
 export interface LoginResult {
@@ -76,6 +84,9 @@ export interface ProxyResult {
   message?: string
 }
 
+/** How long a NAT probe may ask the relay to stay silent. */
+export const PROBE_IDLE_MS = { min: 1_000, max: 900_000 } as const
+
 const MAX_PROXIES_PER_REGISTER = 1024
 
 function fail (what: string): never {
@@ -128,7 +139,9 @@ export function parseLogin (m: Record<string, unknown>): Login {
   if (m.type !== MessageType.LOGIN) fail('expected login')
   const version = m.version
   if (typeof version !== 'number') fail('version must be a number')
-  return { type: 'login', version, clientId: str(m, 'clientId', 128), user: str(m, 'user', 128), hostname: str(m, 'hostname', 256) }
+  const login: Login = { type: 'login', version, clientId: str(m, 'clientId', 128), user: str(m, 'user', 128), hostname: str(m, 'hostname', 256) }
+  if (m.probeIdleMs !== undefined) login.probeIdleMs = int(m, 'probeIdleMs', PROBE_IDLE_MS)
+  return login
 }
 
 export function parseLoginResult (m: Record<string, unknown>): LoginResult {

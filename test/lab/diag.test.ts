@@ -1,14 +1,16 @@
 // `tunnel diag` in the carrier-NAT lab: with a 1400-byte MTU on the NAT link both ends of the
 // control connection report MSS 1348 and the path-MTU warning; a listener with backlog 8 whose
 // process blocks its event loop, flooded from the visitor, shows a full accept queue, grown
-// overflow counters and the advice. Run by `npm run test:lab` (root).
+// overflow counters and the advice; with conntrack forgetting idle mappings after 5 s, `diag
+// nat-timeout` brackets that within a second and advises a heartbeat. Run by `npm run test:lab` (root).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { DiagReport } from '../../shared/diag/index.js'
 import { parseNetstat } from '../../shared/diag/proc-parse.js'
 import { parseSs } from '../../shared/diag/ss-parse.js'
 import { cleanupCli, spawnCli, type CliHandle } from '../helpers/cli.js'
-import { echoCheck, killProbes, labDown, labUnavailable, labUp, netlab, NS, nsRun, RELAY_V4, startEcho, startTunnel } from './lab.js'
+import { echoCheck, killProbes, labDown, labUnavailable, labUp, netlab, NS, nsRun, RELAY_V4, startEcho, startTunnel, sysctl } from './lab.js'
+import type { NatTimeoutReport } from '../../shared/diag/nat-timeout.js'
 
 const unavailable = labUnavailable()
 if (unavailable !== undefined) console.warn(`lab suite not run: ${unavailable}`)
@@ -125,5 +127,34 @@ describe.skipIf(unavailable !== undefined)('tunnel diag in the lab', () => {
     })
     expect(report.findings[1]?.what).toMatch(/^ListenOverflows grew by \d+ in 3\.\d s/)
     expect(report.states.counts).toMatchObject({ LISTEN: 1, ESTAB: STUCK_BACKLOG + 1 })
+  }, 60_000)
+
+  it('finds a 5 s NAT timeout with nat-timeout, within a second or two, and advises a heartbeat below it', async () => {
+    sysctl(NS.cgnat, 'net.netfilter.nf_conntrack_tcp_timeout_established=5')
+    await startEcho(NS.home, ECHO_PORT)
+    const { client } = await startTunnel({ localPort: ECHO_PORT, heartbeatInterval: 1, heartbeatTimeout: 4 })
+    const frpc = client.args[2] as string
+    const started = performance.now()
+    const h = spawnCli(['diag', 'nat-timeout', '-c', frpc, '--max', '30', '--json', '--log-format', 'json'], { netns: NS.home })
+    const { code } = await h.exit
+    expect(code, h.stderr()).toBe(0)
+    const r = JSON.parse(h.stdout()) as NatTimeoutReport
+    console.log(`lab: conntrack established timeout 5 s; nat-timeout says between ${r.aliveUpToS} s and ${r.deadFromS} s, in ${Math.round(performance.now() - started)} ms`)
+    expect(r.deadFromS).toBeGreaterThanOrEqual(5)
+    expect(r.deadFromS).toBeLessThanOrEqual(7)
+    expect(r.aliveUpToS).toBeGreaterThanOrEqual(4)
+    expect(r.aliveUpToS).toBeLessThan(r.deadFromS as number)
+    // Longer idle times were cancelled, not waited for: the run ends soon after the first failure.
+    expect(r.probes.filter((p) => p.idleS > (r.deadFromS as number)).every((p) => p.outcome === 'cancelled')).toBe(true)
+    expect(performance.now() - started).toBeLessThan(20_000)
+    // heartbeatInterval 1 fits; the same NAT with the default 10 s does not.
+    expect(r.findings[0]).toMatchObject({ id: 'nat.timeout', severity: 'info' })
+    const frpcSlow = frpc.replace(/\.yml$/, '-slow.yml')
+    const { readFileSync, writeFileSync } = await import('node:fs')
+    writeFileSync(frpcSlow, readFileSync(frpc, 'utf8').replace(/heartbeatInterval: 1\b/, 'heartbeatInterval: 10').replace(/heartbeatTimeout: 4\b/, 'heartbeatTimeout: 40'))
+    const slow = spawnCli(['diag', 'nat-timeout', '-c', frpcSlow, '--idle', '3', '--idle', '6'], { netns: NS.home })
+    expect((await slow.exit).code, slow.stderr()).toBe(0)
+    expect(slow.stdout()).toMatch(/timeout: between 3 s and 6 s/)
+    expect(slow.stdout()).toMatch(/set transport\.heartbeatInterval to 1 s/)
   }, 60_000)
 })

@@ -1,0 +1,26 @@
+// A TCP connection to the relay, bounded by a timeout and the caller's abort signal; every
+// failure is a TUN_CONNECT error naming the address.
+import { connect, type Socket } from 'node:net'
+import { TunnelError } from '../shared/errors.js'
+import { formatHostPort } from '../shared/net/address.js'
+
+export function dial (host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port })
+    const fail = (err: Error): void => {
+      cleanup()
+      socket.destroy()
+      reject(new TunnelError('TUN_CONNECT', `cannot connect to the relay at ${formatHostPort(host, port)}: ${err.message}`, { cause: err }))
+    }
+    const onAbort = (): void => { fail(new Error('stopped')) }
+    const timer = setTimeout(() => { fail(new Error(`no answer within ${timeoutMs} ms`)) }, timeoutMs)
+    const cleanup = (): void => {
+      clearTimeout(timer)
+      socket.off('error', fail)
+      signal.removeEventListener('abort', onAbort)
+    }
+    socket.once('error', fail)
+    signal.addEventListener('abort', onAbort, { once: true })
+    socket.once('connect', () => { cleanup(); resolve(socket) })
+  })
+}

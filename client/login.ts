@@ -1,0 +1,45 @@
+// Sends the login (the client's first record: key confirmation) and waits for the relay's
+// answer. Used by the client agent and by NAT probes; the caller decides what a refusal means.
+import { hostname } from 'node:os'
+import { TunnelError } from '../shared/errors.js'
+import type { Session } from '../shared/mux/session.js'
+import { CONTROL_PROTOCOL_VERSION, MessageType, parseLoginResult, type LoginResult } from '../shared/wire/messages.js'
+
+export const LOGIN_TIMEOUT_MS = 10_000
+
+export interface LoginFields {
+  clientId: string
+  user: string
+  probeIdleMs?: number
+}
+
+/** Resolves with the relay's answer (ok or refused); rejects on timeout or a closed session. */
+export function login (session: Session, fields: LoginFields, timeoutMs = LOGIN_TIMEOUT_MS): Promise<LoginResult> {
+  return new Promise<LoginResult>((resolve, reject) => {
+    const timer = setTimeout(() => { done(new TunnelError('TUN_LOGIN_TIMEOUT', `the relay did not answer the login within ${timeoutMs} ms`)) }, timeoutMs)
+    const onControl = (m: Record<string, unknown>): void => {
+      if (m.type !== MessageType.LOGIN_RESULT) return
+      let r: LoginResult
+      try {
+        r = parseLoginResult(m)
+      } catch (err) {
+        done(err instanceof TunnelError ? err : new TunnelError('TUN_PROTOCOL', String(err)))
+        return
+      }
+      done(undefined, r)
+    }
+    const onClose = (err: TunnelError | undefined): void => {
+      done(err ?? new TunnelError('TUN_SESSION_CLOSED', 'the relay closed the connection during login'))
+    }
+    const done = (err: TunnelError | undefined, r?: LoginResult): void => {
+      clearTimeout(timer)
+      session.off('control', onControl)
+      session.off('close', onClose)
+      if (r !== undefined) resolve(r)
+      else reject(err)
+    }
+    session.on('control', onControl)
+    session.on('close', onClose)
+    session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, clientId: fields.clientId, user: fields.user, hostname: hostname(), ...(fields.probeIdleMs === undefined ? {} : { probeIdleMs: fields.probeIdleMs }) })
+  })
+}
