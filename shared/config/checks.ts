@@ -4,6 +4,7 @@
 // in a file is reported in one pass.
 
 import type { ConfigIssue, ConfigLocation } from '../errors.js'
+import { parseHost } from '../net/address.js'
 import { CLIENT_DEFAULTS } from './types.js'
 import { FRP_KEYS } from './schema.js'
 import { keyIssues } from './keys.js'
@@ -86,11 +87,24 @@ function heartbeatIssues (ctx: CheckContext): ConfigIssue[] {
   }]
 }
 
+/** Host keys: an IP (IPv6 bare or in brackets) or a DNS name, never with a port. */
+function addressIssues (ctx: CheckContext): ConfigIssue[] {
+  const paths: ConfigPath[] = ctx.side === 'server'
+    ? [['bindAddr'], ['proxyBindAddr']]
+    : [['serverAddr'], ...proxiesOf(ctx.data).map(([i]): ConfigPath => ['proxies', i, 'localIP'])]
+  return paths.flatMap((path): ConfigIssue[] => {
+    const v = valueAt(ctx.data, path)
+    if (typeof v !== 'string' || v === '') return [] // the schema reports wrong types and empty strings
+    const r = parseHost(v)
+    return 'error' in r ? [{ code: 'TUN_CONFIG_INVALID', message: r.error, location: at(ctx, path) }] : []
+  })
+}
+
 /** Problems that involve more than one field. */
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
-    ? [...allowPortsIssues(ctx), ...keyIssues(ctx)]
-    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...keyIssues(ctx)]
+    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx)]
 }
 
 /** Every present key of an `ignore` row, as concrete paths (`proxies[]` expanded). */

@@ -10,6 +10,7 @@ import type { Document } from 'yaml'
 import type { z } from 'zod'
 import { ConfigError } from '../errors.js'
 import type { ConfigIssue, ConfigLocation } from '../errors.js'
+import { unbracket } from '../net/address.js'
 import { substituteEnv } from './env.js'
 import type { Env } from './env.js'
 import { SourceMap } from './locate.js'
@@ -110,13 +111,13 @@ export function defaultClientID (user: string, file: string): string {
 }
 
 function completeServer (d: ServerInput, file: string): ServerConfig {
-  const bindAddr = d.bindAddr ?? SERVER_DEFAULTS.bindAddr
+  const bindAddr = unbracket(d.bindAddr ?? SERVER_DEFAULTS.bindAddr)
   const allowPorts = (d.allowPorts ?? []).map((r): PortRange => ('single' in r ? { start: r.single, end: r.single } : { start: r.start, end: r.end }))
   return {
     source: file,
     bindAddr,
     bindPort: d.bindPort ?? SERVER_DEFAULTS.bindPort,
-    proxyBindAddr: d.proxyBindAddr ?? bindAddr,
+    proxyBindAddr: d.proxyBindAddr === undefined ? bindAddr : unbracket(d.proxyBindAddr),
     auth: { method: 'token', token: d.auth?.token ?? '', privateKey: loadPrivateKey(d.auth, file) },
     allowPorts,
     maxPortsPerClient: d.maxPortsPerClient ?? 0,
@@ -134,7 +135,7 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
   const user = d.user ?? ''
   return {
     source: file,
-    serverAddr: d.serverAddr ?? CLIENT_DEFAULTS.serverAddr,
+    serverAddr: unbracket(d.serverAddr ?? CLIENT_DEFAULTS.serverAddr),
     serverPort: d.serverPort ?? CLIENT_DEFAULTS.serverPort,
     user,
     clientID: d.clientID !== undefined && d.clientID !== '' ? d.clientID : defaultClientID(user, file),
@@ -151,7 +152,7 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
     proxies: (d.proxies ?? []).filter((p) => p.enabled !== false).map((p): ProxyConfig => {
       const common = {
         name: p.name,
-        localIP: p.localIP ?? CLIENT_DEFAULTS.localIP,
+        localIP: unbracket(p.localIP ?? CLIENT_DEFAULTS.localIP),
         localPort: p.localPort,
         remotePort: p.remotePort ?? 0,
         allowSources: p.allowSources ?? [],

@@ -1,12 +1,12 @@
-// The tunnel behind a real carrier NAT (network namespaces): exposure, NAT mapping expiry,
-// conntrack flush, link flap, path MTU black hole, delay + loss, and a relay restart under 20
-// clients. Run by `npm run test:lab` (root); the suite says why and skips where namespaces
+// The tunnel behind a real carrier NAT (network namespaces): exposure, visitor addresses through
+// PROXY v2, NAT mapping expiry, conntrack flush, link flap, path MTU black hole, delay + loss,
+// and a relay restart under 20 clients. Run by `npm run test:lab` (root); the suite says why and skips where namespaces
 // cannot be made.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { cleanupCli, logMsg, type CliHandle } from '../helpers/cli.js'
 import {
   echoCheck, echoWorksWithin, fdCount, killProbes, labDown, labUnavailable, labUp, NAT_WAN, netlab, NS, nsRun,
-  RELAY_V4, RELAY_V6, startEcho, startLabClient, startLabRelay, startTunnel, sysctl, udpEchoCheck,
+  readLine, RELAY_V4, RELAY_V6, startEcho, startLabClient, startLabRelay, startTunnel, sysctl, udpEchoCheck,
 } from './lab.js'
 
 const unavailable = labUnavailable()
@@ -14,6 +14,9 @@ if (unavailable !== undefined) console.warn(`lab suite not run: ${unavailable}`)
 
 const ECHO_PORT = 8000
 const UDP_PORT = 5353
+const PROXY_PORT = 8100
+const VISITOR_V4 = '10.200.3.20'
+const VISITOR_V6 = 'fd77:200:3::20'
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const count = (h: CliHandle, msg: string): number => h.logs.filter((l) => l.msg === msg).length
 
@@ -42,6 +45,16 @@ describe.skipIf(unavailable !== undefined)('through a carrier NAT', () => {
     // The home service itself stays unreachable from outside.
     expect((await echoCheck(NS.visitor, '192.168.77.10', ECHO_PORT, 16, 1500)).ok).toBe(false)
   })
+
+  it('delivers the visitor\'s own IPv6 (and IPv4) address to the IPv4-only home service through PROXY v2', async () => {
+    await startEcho(NS.home, PROXY_PORT, 'proxyecho')
+    const { remotePort } = await startTunnel({ localPort: PROXY_PORT, proxyProtocol: 'v2' })
+    const v6 = await readLine(NS.visitor, RELAY_V6, remotePort)
+    expect(v6.ok, v6.why).toBe(true)
+    expect(JSON.parse(v6.line)).toEqual({ version: 'v2', family: 'tcp6', source: { address: VISITOR_V6, port: expect.any(Number) }, destination: { address: RELAY_V6, port: remotePort } })
+    const v4 = await readLine(NS.visitor, RELAY_V4, remotePort)
+    expect(JSON.parse(v4.line)).toMatchObject({ version: 'v2', family: 'tcp4', source: { address: VISITOR_V4 }, destination: { address: RELAY_V4, port: remotePort } })
+  }, 60_000)
 
   it('keeps an idle tunnel alive across a NAT timeout shorter than idle when the heartbeat is shorter still', async () => {
     sysctl(NS.cgnat, 'net.netfilter.nf_conntrack_tcp_timeout_established=3')

@@ -65,7 +65,7 @@ export function sysctl (ns: string, setting: string): void {
 const probes = new Set<ChildProcess>()
 
 /** A TCP (or UDP) echo server inside `ns`; resolves once it listens. */
-export function startEcho (ns: string, port: number, kind: 'echo' | 'udpecho' = 'echo'): Promise<ChildProcess> {
+export function startEcho (ns: string, port: number, kind: 'echo' | 'udpecho' | 'proxyecho' = 'echo'): Promise<ChildProcess> {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, PROBE, kind, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] })
   probes.add(child)
   child.once('exit', () => probes.delete(child))
@@ -78,7 +78,7 @@ export function startEcho (ns: string, port: number, kind: 'echo' | 'udpecho' = 
 export interface CheckResult { ok: boolean, why: string, received: number, ms: number }
 
 /** Runs probe.mjs inside `ns` and returns the JSON line it prints. */
-function runProbe (ns: string, args: string[]): Promise<CheckResult> {
+function runProbe<T extends { ok: boolean, why: string } = CheckResult> (ns: string, args: string[]): Promise<T> {
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, PROBE, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
   probes.add(child)
   let out = ''
@@ -86,7 +86,8 @@ function runProbe (ns: string, args: string[]): Promise<CheckResult> {
   return new Promise((resolve) => {
     child.once('exit', () => {
       probes.delete(child)
-      try { resolve(JSON.parse(out) as CheckResult) } catch { resolve({ ok: false, why: `no result: ${out}`, received: 0, ms: 0 }) }
+      // A probe that printed nothing parseable failed: ok false, with what it printed.
+      try { resolve(JSON.parse(out) as T) } catch { resolve({ ok: false, why: `no result: ${out}`, received: 0, ms: 0, line: '' } as unknown as T) }
     })
   })
 }
@@ -94,6 +95,13 @@ function runProbe (ns: string, args: string[]): Promise<CheckResult> {
 /** From inside `ns`: send `bytes` to host:port, expect them echoed back byte-exact. */
 export function echoCheck (ns: string, host: string, port: number, bytes: number, timeoutMs = 20_000): Promise<CheckResult> {
   return runProbe(ns, ['check', host, String(port), String(bytes), String(timeoutMs)])
+}
+
+export interface LineResult { ok: boolean, why: string, line: string }
+
+/** From inside `ns`: connect to host:port and read the one line the service answers. */
+export function readLine (ns: string, host: string, port: number, timeoutMs = 5_000): Promise<LineResult> {
+  return runProbe<LineResult>(ns, ['readline', host, String(port), String(timeoutMs)])
 }
 
 /** From inside `ns`: `count` numbered datagrams to host:port, every one echoed back. */
@@ -132,6 +140,8 @@ export interface TunnelOptions {
   remotePort?: number
   /** Also expose a UDP service on this local port (remote port: the same as localPort). */
   udpLocalPort?: number
+  /** transport.proxyProtocolVersion of the TCP proxy. */
+  proxyProtocol?: 'v1' | 'v2'
 }
 
 /** A relay in the public host and a client in the home behind the NAT, one TCP proxy. */
@@ -162,6 +172,7 @@ export async function startLabClient (o: TunnelOptions, clientID = 'home'): Prom
     '    localIP: 127.0.0.1',
     `    localPort: ${o.localPort}`,
     `    remotePort: ${o.remotePort ?? 6000}`,
+    ...(o.proxyProtocol === undefined ? [] : ['    transport:', `      proxyProtocolVersion: ${o.proxyProtocol}`]),
     ...(o.udpLocalPort === undefined
       ? []
       : [`  - name: udp-${clientID}`, '    type: udp', '    localIP: 127.0.0.1', `    localPort: ${o.udpLocalPort}`, `    remotePort: ${o.udpLocalPort}`]),

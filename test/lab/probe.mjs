@@ -4,6 +4,9 @@
 //   check HOST PORT BYTES [MS]     send BYTES random bytes, read the echo back, compare; prints JSON, exit 0/1
 //   udpecho PORT                   UDP echo server until killed; prints {"listening":PORT}
 //   udpcheck HOST PORT COUNT [MS]  send COUNT numbered datagrams (16 in flight), expect each echoed back; prints JSON, exit 0/1
+//   proxyecho PORT                 TCP server that parses the PROXY header (v1/v2, with tunnel's own parser from dist/)
+//                                  and answers one JSON line {version, family, source, destination}; until killed
+//   readline HOST PORT [MS]        connect, read one line, print {ok, line}; exit 0/1
 import { createHash, randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { isIP } from 'node:net'
@@ -51,6 +54,31 @@ if (mode === 'echo') {
     }
     s.end()
   })
+} else if (mode === 'proxyecho') {
+  const { parseProxyHeader } = await import(new URL('../../dist/shared/net/proxy-protocol.js', import.meta.url).href)
+  const server = createServer((s) => {
+    s.on('error', () => {})
+    let buf = Buffer.alloc(0)
+    s.on('data', (c) => {
+      buf = Buffer.concat([buf, c])
+      let h
+      try { h = parseProxyHeader(buf) } catch (err) { s.end(JSON.stringify({ error: err.message }) + '\n'); return }
+      if (h === undefined) return
+      s.end(JSON.stringify({ version: h.version, family: h.family, source: h.source, destination: h.destination }) + '\n')
+    })
+  })
+  server.listen(Number(args[0]), '::', () => { process.stdout.write(JSON.stringify({ listening: server.address().port }) + '\n') })
+  process.on('SIGTERM', () => process.exit(0))
+} else if (mode === 'readline') {
+  const [host, portText, msText] = args
+  let out = ''
+  const finish = (ok, why) => { process.stdout.write(JSON.stringify({ ok, why, line: out.trim() }) + '\n'); process.exit(ok ? 0 : 1) }
+  setTimeout(() => finish(false, 'timeout'), Number(msText ?? 5000))
+  const s = connect({ host, port: Number(portText) })
+  s.setEncoding('utf8')
+  s.on('error', (err) => finish(false, err.code ?? err.message))
+  s.on('data', (t) => { out += t; if (out.includes('\n')) finish(true, 'line') })
+  s.on('end', () => finish(out.length > 0, 'end'))
 } else if (mode === 'udpecho') {
   const sock = createSocket({ type: 'udp6' })
   sock.on('error', () => {})

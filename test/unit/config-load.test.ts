@@ -52,6 +52,18 @@ describe('defaults', () => {
     expect(server('bindAddr: 10.0.0.1\nproxyBindAddr: 0.0.0.0').config.proxyBindAddr).toBe('0.0.0.0')
   })
 
+  it('takes IPv6 hosts bare or in URL brackets, and refuses a host with a port or a bad name where it stands', () => {
+    expect(server('bindAddr: "[::1]"').config).toMatchObject({ bindAddr: '::1', proxyBindAddr: '::1' })
+    expect(client('serverAddr: "[2001:db8::1]"\nproxies:\n  - { name: a, type: tcp, localIP: "[::1]", localPort: 1 }').config).toMatchObject({ serverAddr: '2001:db8::1', proxies: [{ localIP: '::1' }] })
+    expect(client('serverAddr: relay.example.net').config.serverAddr).toBe('relay.example.net')
+    const e = issuesOf(() => client('serverAddr: "relay.example.net:7000"\nproxies:\n  - { name: a, type: tcp, localIP: "no such host!", localPort: 1 }'))
+    expect(e.issues.map((i) => [i.location.line, i.message])).toEqual([
+      [1, 'relay.example.net:7000 includes a port (7000); give the host alone and the port in its own key'],
+      [3, 'no such host! is not a valid host name (letters, digits and hyphens between dots)'],
+    ])
+    expect(issuesOf(() => server('proxyBindAddr: 300.1.1.1')).issues[0]?.message).toBe('300.1.1.1 is not a valid IPv4 address')
+  })
+
   it('allowPorts single becomes a one-port range', () => {
     const { config } = server('allowPorts:\n  - { single: 5353 }\n  - { start: 6000, end: 6100 }')
     expect(config.allowPorts).toEqual([{ start: 5353, end: 5353 }, { start: 6000, end: 6100 }])
@@ -286,7 +298,7 @@ describe('environment templating', () => {
   })
 
   it('errors after a substituted value point at the original columns', () => {
-    const e = issuesOf(() => client('serverAddr: "{{ .Envs.HOST }}"\nauth: { token: "{{ .Envs.T }}", bogus: 1 }\nserverPort: {{ .Envs.BIG }}', { HOST: 'h'.repeat(300), T: 't', BIG: '99999' }))
+    const e = issuesOf(() => client('serverAddr: "{{ .Envs.HOST }}"\nauth: { token: "{{ .Envs.T }}", bogus: 1 }\nserverPort: {{ .Envs.BIG }}', { HOST: 'h'.repeat(60) + '.example.net', T: 't', BIG: '99999' }))
     expect(e.issues.map((i) => `${at(e, e.issues.indexOf(i))} ${i.location.path}`)).toEqual([
       '2:33 auth.bogus',
       '3:13 serverPort',
@@ -306,7 +318,7 @@ describe('environment templating', () => {
   })
 
   it('leaves templates in comments alone', () => {
-    expect(client('# {{ .Envs.UNSET }}\nserverAddr: "a # b" # {{ .Envs.UNSET }}').config.serverAddr).toBe('a # b')
+    expect(client('# {{ .Envs.UNSET }}\nuser: "a # b" # {{ .Envs.UNSET }}').config.user).toBe('a # b')
   })
 })
 
