@@ -1,6 +1,7 @@
 // Signals: the first SIGINT/SIGTERM starts a graceful stop; a second one exits at once (130).
-// Install the handlers before anything announces readiness, so a supervisor that signals as
-// soon as it sees "listening" still gets a graceful stop.
+// SIGHUP never ends the process: onHangup() gives it a job (the client reloads, the relay says
+// it cannot). Install the handlers before anything announces readiness, so a supervisor that
+// signals as soon as it sees "listening" still gets a graceful stop (or a reload).
 import type { Logger } from 'pino'
 
 export const DEFAULT_GRACE_MS = 10_000
@@ -21,4 +22,13 @@ export function untilSignal (log: Logger): Promise<NodeJS.Signals> {
     process.on('SIGINT', handler)
     process.on('SIGTERM', handler)
   })
+}
+
+/**
+ * Runs `handler` on every SIGHUP instead of Node's default (exit). Returns the function that
+ * removes it.
+ */
+export function onHangup (handler: () => void): () => void {
+  process.on('SIGHUP', handler)
+  return () => { process.off('SIGHUP', handler) }
 }

@@ -1,26 +1,35 @@
 // The client agent: dial the relay, log in, register proxies, serve streams; on any loss,
-// reconnect with exponential backoff and full jitter. A refused login is permanent.
+// reconnect with exponential backoff and full jitter. A refused login is permanent. reload()
+// applies a new proxy list on the live session (register / unregister one proxy at a time)
+// without touching the others (docs/operations.md, "Reloading the client's proxies").
 import type { Socket } from 'node:net'
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import { backoffDelay, sleep, type BackoffPolicy, DEFAULT_BACKOFF } from '../shared/backoff.js'
 import type { ClientConfig, ProxyConfig } from '../shared/config/types.js'
 import { TunnelError } from '../shared/errors.js'
+import type { ReloadOutcome } from '../shared/reload-outcome.js'
 import { Session } from '../shared/mux/session.js'
 import type { Wire } from '../shared/mux/wire.js'
 import { derivePsk, formatKeyId } from '../shared/transport/keys.js'
 import { formatHostPort } from '../shared/net/address.js'
 import { GoAwayCode, ResetCode } from '../shared/wire/frame.js'
-import { MessageType, parseProxyResult, type ProxyResult } from '../shared/wire/messages.js'
-import { isPermanent } from './permanent.js'
+import { MessageType, parseProxyResult, parseUnregisterResult, type ProxyResult } from '../shared/wire/messages.js'
+import { ControlRequests } from './control-requests.js'
 import { dial } from './dial.js'
 import { login } from './login.js'
+import { isPermanent } from './permanent.js'
+import { diffProxies, type ProxyDiff } from './proxy-diff.js'
+import { proxySpec, wireName } from './proxy-spec.js'
+import { fixedSettingChanges } from './settings-diff.js'
 import { secureConnect } from './secure-connect.js'
 import { TcpForwarder } from './tcp-forwarder.js'
 import { UdpFlows } from './udp-flows.js'
 import { UdpForwarder } from './udp-forwarder.js'
 
 export const CONTROL_KEEPALIVE_MS = 30_000
+/** How long a reload waits for the relay's answer to one register or unregister. */
+export const RELOAD_ANSWER_TIMEOUT_MS = 10_000
 
 export interface ClientEvents {
   /** One per proxy after each login. */
@@ -31,16 +40,29 @@ export interface ClientEvents {
 
 export interface ClientOptions {
   backoff?: BackoffPolicy
+  /** How long a reload waits for each answer of the relay (default RELOAD_ANSWER_TIMEOUT_MS). */
+  reloadAnswerTimeoutMs?: number
 }
 
 export class Client extends EventEmitter<ClientEvents> {
-  readonly #config: ClientConfig
+  /** The running config: a reload replaces its proxies. */
+  #config: ClientConfig
   readonly #log: Logger
   readonly #backoff: BackoffPolicy
   readonly #forwarders = new Map<string, TcpForwarder>()
   readonly #udpForwarders = new Map<string, UdpForwarder>()
   readonly #stop = new AbortController()
   #session: Session | undefined
+  /** The current session's UDP flows. */
+  #udpFlows: UdpFlows | undefined
+  /** The session whose registration went out: a reload registers and unregisters on it. */
+  #live: Session | undefined
+  /** Registered names the relay refused (retried by the next reload, and at every login). */
+  readonly #refused = new Set<string>()
+  /** A reload's registers and unregisters waiting for the relay's answer. */
+  readonly #requests: ControlRequests
+  /** The reload in progress: the next one waits for it. */
+  #reloading: Promise<unknown> = Promise.resolve()
   #graceMs = 0
   /** The token as the handshake's PSK, derived once. */
   readonly #psk: Uint8Array
@@ -53,12 +75,13 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#config = config
     this.#log = log
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF
+    this.#requests = new ControlRequests(options.reloadAnswerTimeoutMs ?? RELOAD_ANSWER_TIMEOUT_MS)
     this.#psk = derivePsk(config.auth.token)
-    for (const p of config.proxies) {
-      if (p.type === 'udp') this.#udpForwarders.set(wireName(config, p), new UdpForwarder(p, log.child({ proxy: p.name, udp: true })))
-      else this.#forwarders.set(wireName(config, p), new TcpForwarder(p, log.child({ proxy: p.name })))
-    }
+    for (const p of config.proxies) this.#startProxy(p)
   }
+
+  /** The proxies of the running config (a reload replaces them). */
+  get proxies (): readonly ProxyConfig[] { return this.#config.proxies }
 
   /**
    * Runs until close(). Rejects with a TunnelError for permanent failures: a refused login,
@@ -131,7 +154,8 @@ export class Client extends EventEmitter<ClientEvents> {
       if (fwd === undefined) { stream.reset(ResetCode.REFUSED); return }
       fwd.handle(stream)
     })
-    if (this.#udpForwarders.size > 0) new UdpFlows(session, this.#udpForwarders, this.#log) // lives as long as the session
+    // Lives as long as the session; reads the live map, so proxies a reload adds work too.
+    this.#udpFlows = new UdpFlows(session, this.#udpForwarders, this.#log)
     session.on('goaway', (code) => {
       this.#log.info({ goAway: code }, 'relay is going away')
     })
@@ -181,28 +205,148 @@ export class Client extends EventEmitter<ClientEvents> {
 
   #register (session: Session): void {
     session.on('control', (m) => {
-      if (m.type !== MessageType.PROXY_RESULT) return
-      const r = parseProxyResult(m)
-      if (r.ok) this.#log.info({ proxy: r.name, remotePort: r.remotePort }, 'proxy registered')
-      else this.#log.error({ proxy: r.name, code: r.code }, `proxy refused by the relay: ${r.message ?? ''}`)
-      this.emit('proxy', r)
+      if (m.type === MessageType.PROXY_RESULT) this.#onProxyResult(parseProxyResult(m))
+      else if (m.type === MessageType.UNREGISTER_RESULT) this.#requests.answer(parseUnregisterResult(m))
     })
-    const proxies = this.#config.proxies.map((p) => {
-      const sources = {
-        ...(p.allowSources.length > 0 ? { allowSources: p.allowSources } : {}),
-        ...(p.denySources.length > 0 ? { denySources: p.denySources } : {}),
-      }
-      return p.type === 'udp'
-        ? { name: wireName(this.#config, p), type: p.type, remotePort: p.remotePort, idleTimeout: p.idleTimeout, maxFlows: p.maxFlows, ...sources }
-        : { name: wireName(this.#config, p), type: p.type, remotePort: p.remotePort, ...sources }
+    session.once('close', () => {
+      if (this.#live === session) this.#live = undefined
+      this.#requests.sessionClosed()
     })
-    session.sendControl({ type: MessageType.REGISTER, proxies })
+    this.#refused.clear()
+    this.#live = session
+    const { user, proxies } = this.#config
+    session.sendControl({ type: MessageType.REGISTER, proxies: proxies.map((p) => proxySpec(user, p)) })
   }
-}
 
-/** frp registers `{user}.{name}` when user is set. */
-function wireName (config: ClientConfig, proxy: ProxyConfig): string {
-  return config.user === '' ? proxy.name : `${config.user}.${proxy.name}`
+  #onProxyResult (r: ProxyResult): void {
+    if (r.ok) {
+      this.#refused.delete(r.name)
+      this.#log.info({ proxy: r.name, remotePort: r.remotePort }, 'proxy registered')
+    } else {
+      this.#refused.add(r.name)
+      this.#log.error({ proxy: r.name, code: r.code }, `proxy refused by the relay: ${r.message ?? ''}`)
+    }
+    this.emit('proxy', r)
+    this.#requests.answer(r)
+  }
+
+  // ---- reload ----
+
+  /**
+   * Applies `next`'s proxies: added ones come up, removed ones go down (their streams and flows
+   * are closed), changed ones restart; the others and their streams are not touched. Any other
+   * setting that differs refuses the whole reload (it needs a restart). While disconnected, the
+   * new list is what the next login registers. Reloads run one at a time, in call order.
+   */
+  reload (next: ClientConfig): Promise<ReloadOutcome> {
+    const run = this.#reloading.then(async () => await this.#reload(next))
+    this.#reloading = run.catch(() => {})
+    return run
+  }
+
+  async #reload (next: ClientConfig): Promise<ReloadOutcome> {
+    const fixed = fixedSettingChanges(this.#config, next)
+    if (fixed.length > 0) {
+      const message = `${fixed.join(', ')} changed: only proxies can change on a running client; restart it for the rest, or put them back and reload (nothing was applied)`
+      this.#log.error({ code: 'TUN_RELOAD_REFUSED', settings: fixed }, `reload refused: ${message}`)
+      return { ok: false, added: [], removed: [], changed: [], errors: [`${message} (TUN_RELOAD_REFUSED)`] }
+    }
+    if (this.#stop.signal.aborted) {
+      return { ok: false, added: [], removed: [], changed: [], errors: ['the client is stopping: nothing was applied (TUN_RELOAD_REFUSED)'] }
+    }
+    const { user } = this.#config
+    const diff = diffProxies(this.#config.proxies, next.proxies)
+    // Unchanged proxies the relay refused get another try (the operator may have freed the port).
+    const refused = new Set(this.#refused)
+    const retried = diff.unchanged.filter((p) => refused.has(wireName(user, p)))
+    this.#config = { ...this.#config, proxies: next.proxies }
+    // The local side changes at once, before any answer: a visitor of a changed proxy reaches
+    // the new local service from here on.
+    for (const p of diff.removed) this.#stopProxy(p)
+    for (const c of diff.changed) { this.#stopProxy(c.before); this.#startProxy(c.after) }
+    for (const p of diff.added) this.#startProxy(p)
+    const session = this.#live
+    const connected = session !== undefined && !session.closed
+    const pending = connected ? this.#applyOnRelay(session, diff, refused, retried) : []
+    const errors = (await Promise.all(pending)).filter((e): e is string => e !== undefined)
+    const outcome: ReloadOutcome = {
+      ok: errors.length === 0,
+      added: [...diff.added, ...retried].map((p) => p.name),
+      removed: diff.removed.map((p) => p.name),
+      changed: diff.changed.map((c) => c.after.name),
+      errors,
+    }
+    const fields = { added: outcome.added, removed: outcome.removed, changed: outcome.changed, connected }
+    if (outcome.ok) this.#log.info(fields, 'reloaded')
+    else this.#log.warn({ ...fields, errors }, 'reloaded')
+    return outcome
+  }
+
+  /** Sends every register and unregister the diff needs at once; each promise is an error line or undefined. */
+  #applyOnRelay (session: Session, diff: ProxyDiff, refused: ReadonlySet<string>, retried: readonly ProxyConfig[]): Array<Promise<string | undefined>> {
+    const { user } = this.#config
+    const pending = diff.removed.map(async (p) => await this.#unregister(session, p))
+    for (const c of diff.changed) {
+      // Only the local side changed: the public port stays open (unless the relay refused it).
+      if (!c.relay && !refused.has(wireName(user, c.before))) continue
+      // Sent back to back: the relay handles them in order, so the name and port are free again.
+      const gone = this.#unregister(session, c.before)
+      const back = this.#registerOne(session, c.after)
+      pending.push(gone.then(async (err) => err ?? await back))
+    }
+    for (const p of [...diff.added, ...retried]) pending.push(this.#registerOne(session, p))
+    return pending
+  }
+
+  #startProxy (p: ProxyConfig): void {
+    const name = wireName(this.#config.user, p)
+    if (p.type === 'udp') this.#udpForwarders.set(name, new UdpForwarder(p, this.#log.child({ proxy: p.name, udp: true })))
+    else this.#forwarders.set(name, new TcpForwarder(p, this.#log.child({ proxy: p.name })))
+  }
+
+  /** Takes the proxy's local side away: its streams are reset, its UDP flows closed. */
+  #stopProxy (p: ProxyConfig): void {
+    const name = wireName(this.#config.user, p)
+    this.#refused.delete(name)
+    const tcp = this.#forwarders.get(name)
+    if (tcp !== undefined) {
+      this.#forwarders.delete(name)
+      tcp.close()
+    }
+    const udp = this.#udpForwarders.get(name)
+    if (udp !== undefined) {
+      this.#udpForwarders.delete(name)
+      this.#udpFlows?.retire(udp)
+    }
+  }
+
+  /** Registers one proxy; resolves with an error line, or undefined when the relay opened it. */
+  async #registerOne (session: Session, p: ProxyConfig): Promise<string | undefined> {
+    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.REGISTER, proxies: [proxySpec(this.#config.user, p)], id }))
+    if (answer instanceof TunnelError) {
+      return answer.code === 'TUN_SESSION_CLOSED'
+        ? `proxy ${p.name}: ${answer.message}; it is registered at the next login (${answer.code})`
+        : `proxy ${p.name}: ${answer.message} (${answer.code})`
+    }
+    if (answer.ok) return undefined
+    return `proxy ${p.name}: ${answer.message ?? 'refused by the relay'} (${answer.code ?? 'TUN_LISTEN'})`
+  }
+
+  /**
+   * Unregisters one proxy. A relay that does not hold it (it refused it before), or a session
+   * that ended (the relay freed everything), leaves the proxy gone as asked: no error.
+   */
+  async #unregister (session: Session, p: ProxyConfig): Promise<string | undefined> {
+    const name = wireName(this.#config.user, p)
+    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.UNREGISTER, name, id }))
+    if (answer instanceof TunnelError) return answer.code === 'TUN_SESSION_CLOSED' ? undefined : `proxy ${p.name}: ${answer.message} (${answer.code})`
+    if (answer.ok) return undefined
+    if (answer.code === 'TUN_PROXY_UNKNOWN') {
+      this.#log.debug({ proxy: name }, 'the relay did not hold the proxy')
+      return undefined
+    }
+    return `proxy ${p.name}: ${answer.message ?? 'the relay could not close it'} (${answer.code ?? 'TUN_PROTOCOL'})`
+  }
 }
 
 function closedOrStopped (session: Session, signal: AbortSignal): Promise<TunnelError | undefined> {

@@ -1,8 +1,9 @@
 // Client side of a TCP proxy: each stream the relay opens is dialled to localIP:localPort and
 // bridged. A refused or timed-out local dial resets only that stream. With
 // transport.proxyProtocolVersion the local service first gets a PROXY header (visitor → relay
-// listener, from the stream's open header).
-import { connect } from 'node:net'
+// listener, from the stream's open header). close() (a reload removed or changed the proxy)
+// resets every stream it holds, connected or still dialling, and refuses new ones.
+import { connect, type Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { TcpProxyConfig } from '../shared/config/types.js'
 import { bridge } from '../shared/mux/bridge.js'
@@ -20,6 +21,9 @@ export class TcpForwarder {
   readonly #log: Logger
   #lastWarn = -Infinity
   #suppressed = 0
+  /** Every stream this forwarder holds, from the dial on, with its local socket. */
+  readonly #streams = new Map<MuxStream, Socket>()
+  #closed = false
   active = 0
   dialFailures = 0
 
@@ -28,13 +32,18 @@ export class TcpForwarder {
     this.#log = log
   }
 
+  get closed (): boolean { return this.#closed }
+
   handle (stream: MuxStream): void {
+    if (this.#closed) { stream.reset(ResetCode.REFUSED); return }
     const { localIP, localPort } = this.#proxy
     const visitor = stream.open === undefined ? '' : `${stream.open.visitor.address}:${stream.open.visitor.port}`
     const socket = connect({ host: localIP, port: localPort, noDelay: true, allowHalfOpen: true })
+    this.#streams.set(stream, socket)
     socket.setTimeout(LOCAL_DIAL_TIMEOUT_MS)
     const onEarlyError = (err: Error): void => {
       clearEarly()
+      this.#streams.delete(stream)
       this.dialFailures++
       this.#warnDial(err, visitor)
       socket.destroy()
@@ -60,10 +69,24 @@ export class TcpForwarder {
       this.active++
       this.#log.debug({ streamId: stream.id, remote: visitor }, 'stream connected to local service')
       bridge(stream, socket, (r) => {
+        this.#streams.delete(stream)
         this.active--
         this.#log.debug({ streamId: stream.id, bytesIn: r.bytesToSocket, bytesOut: r.bytesFromSocket, code: r.error?.code }, 'stream closed')
       })
     })
+  }
+
+  /** Resets every stream (the visitors see a reset) and refuses new ones; idempotent. */
+  close (): void {
+    if (this.#closed) return
+    this.#closed = true
+    const streams = [...this.#streams]
+    this.#streams.clear()
+    for (const [stream, socket] of streams) {
+      stream.reset(ResetCode.CANCEL)
+      socket.destroy()
+    }
+    if (streams.length > 0) this.#log.info({ streams: streams.length }, 'proxy stopped: its streams were reset')
   }
 
   #warnDial (err: Error, visitor: string): void {

@@ -2,7 +2,8 @@
 // named in the flow-open block), DGRAM carries datagrams to it, FIN closes it. Replies from the
 // local service go back on the flow's id. Flows expire when idle (a little after the relay, which
 // normally closes them first), the proxy's flow cap evicts the least recently used, and every
-// flow ends with the session.
+// flow ends with the session. The forwarders map is live: a reload adds proxies to it, and
+// retire() closes the flows of one it took out (a removed or changed proxy).
 import type { Logger } from 'pino'
 import type { Session } from '../shared/mux/session.js'
 import { formatHostPort } from '../shared/net/address.js'
@@ -25,7 +26,8 @@ export class UdpFlows {
   readonly #tables = new Map<UdpForwarder, FlowTable<number, LocalFlow>>()
   readonly #finned = new Set<number>()
   readonly #hooks: LocalFlowHooks
-  readonly #sweep: NodeJS.Timeout
+  #sweep: NodeJS.Timeout | undefined
+  #sweepMs = Infinity
   #closed = false
   /** Flows opened in this session (totals are logged at the end only when there were some). */
   #opened = 0
@@ -38,22 +40,45 @@ export class UdpFlows {
     this.#session = session
     this.#forwarders = forwarders
     this.#log = log
-    let shortest = Infinity
-    for (const fwd of forwarders.values()) {
-      const idleMs = fwd.proxy.idleTimeout * 1000 + CLIENT_IDLE_GRACE_MS
-      this.#tables.set(fwd, new FlowTable({ maxFlows: fwd.proxy.maxFlows, idleMs }))
-      shortest = Math.min(shortest, idleMs)
-    }
+    for (const fwd of forwarders.values()) this.#tableFor(fwd)
     this.#hooks = {
       reply: (flow, datagram) => { this.#reply(flow, datagram) },
       failed: (flow) => { this.#closeId(flow.id, 'error', true) },
     }
-    this.#sweep = setInterval(() => { this.#expire() }, Math.max(100, Math.min(5_000, Math.floor(shortest / 4)))).unref()
     session.on('datagram', (id, flags, payload) => { this.#onDatagram(id, flags, payload) })
     session.once('close', () => { this.close() })
   }
 
   get size (): number { return this.#flows.size }
+
+  /** The flow table of a forwarder, made on first use; the sweep keeps up with its idle timeout. */
+  #tableFor (fwd: UdpForwarder): FlowTable<number, LocalFlow> {
+    let table = this.#tables.get(fwd)
+    if (table !== undefined) return table
+    const idleMs = fwd.proxy.idleTimeout * 1000 + CLIENT_IDLE_GRACE_MS
+    table = new FlowTable({ maxFlows: fwd.proxy.maxFlows, idleMs })
+    this.#tables.set(fwd, table)
+    const sweepMs = Math.max(100, Math.min(5_000, Math.floor(idleMs / 4)))
+    if (sweepMs < this.#sweepMs && !this.#closed) {
+      clearInterval(this.#sweep)
+      this.#sweepMs = sweepMs
+      this.#sweep = setInterval(() => { this.#expire() }, sweepMs).unref()
+    }
+    return table
+  }
+
+  /**
+   * A reload took `fwd` out of the map: its flows close (the relay is told, so the visitor's next
+   * datagram opens a flow on whatever now has the name) and its totals are logged.
+   */
+  retire (fwd: UdpForwarder): void {
+    const table = this.#tables.get(fwd)
+    if (table === undefined) return
+    this.#tables.delete(fwd)
+    const flows = table.clear()
+    for (const [, flow] of flows) this.#finish(flow, fwd, 'closed', true)
+    if (fwd.counters.flowsOpened > 0) fwd.logSummary()
+  }
 
   #onDatagram (id: number, flags: number, payload: Buffer): void {
     if (this.#closed) return
@@ -73,7 +98,7 @@ export class UdpFlows {
     const { open, dataOffset } = decodeFlowOpen(payload) // malformed: ProtocolError, the session ends
     this.#finned.delete(id)
     const fwd = this.#forwarders.get(open.proxy)
-    const table = fwd === undefined ? undefined : this.#tables.get(fwd)
+    const table = fwd === undefined || this.#closed ? undefined : this.#tableFor(fwd)
     if (fwd === undefined || table === undefined) {
       this.unknownProxy++
       this.#session.closeFlow(id)

@@ -1,13 +1,16 @@
 // The relay's side of one client's control connection after the handshake (secure-accept.ts):
 // the login must arrive within the handshake deadline as the first record (key confirmation);
 // only then does the session become active and may take over an older session of the same
-// client; then proxy registration, and clean-up.
+// client; then proxy registration (at login and, for a reload, at any time later), unregistering
+// one proxy at a time, and clean-up. Registers and unregisters run one after another in the
+// order they arrived, so "unregister X, register X" re-opens X, and a result carries the
+// request's id.
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/types.js'
 import { errorCode, TunnelError, type ErrorCode } from '../shared/errors.js'
 import { Session } from '../shared/mux/session.js'
 import { GoAwayCode, ResetCode } from '../shared/wire/frame.js'
-import { CONTROL_PROTOCOL_VERSION, MessageType, parseLogin, parseRegister, type Login, type ProxySpec } from '../shared/wire/messages.js'
+import { CONTROL_PROTOCOL_VERSION, MessageType, parseLogin, parseRegister, parseUnregister, type Login, type ProxySpec } from '../shared/wire/messages.js'
 import { candidatePorts, describeRanges, isPortAllowed } from './ports.js'
 import type { Registry, RegistryMember } from './registry.js'
 import type { SecureLink } from './secure-accept.js'
@@ -55,6 +58,8 @@ export class ControlSession implements RegistryMember {
   #probeTimer: NodeJS.Timeout | undefined
   #probe = false
   #closing = false
+  /** Registers and unregisters, one after another in arrival order. */
+  #ops: Promise<void> = Promise.resolve()
 
   constructor (link: SecureLink, remote: string, ctx: ControlContext, options: ControlOptions) {
     this.#ctx = ctx
@@ -88,11 +93,24 @@ export class ControlSession implements RegistryMember {
       return
     }
     if (this.#probe) return // a probe registers nothing
+    // Parsed here, at once: a malformed message is a protocol error that ends the session.
     if (m.type === MessageType.REGISTER) {
-      void this.#handleRegister(parseRegister(m).proxies)
+      const r = parseRegister(m)
+      this.#enqueue(async () => { await this.#handleRegister(r.proxies, r.id) })
       return
     }
-    this.#log.debug({ type: String(m.type) }, 'ignoring unknown control message')
+    if (m.type === MessageType.UNREGISTER) {
+      const u = parseUnregister(m)
+      this.#enqueue(async () => { this.#handleUnregister(u.name, u.id) })
+      return
+    }
+    this.#log.debug({ type: String(m.type).slice(0, 64) }, 'ignoring unknown control message')
+  }
+
+  #enqueue (op: () => Promise<void>): void {
+    this.#ops = this.#ops.then(op).catch((err: unknown) => {
+      this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'control request failed')
+    })
   }
 
   #handleLogin (login: Login): void {
@@ -154,25 +172,54 @@ export class ControlSession implements RegistryMember {
     this.session.close(new TunnelError(code, message))
   }
 
-  async #handleRegister (specs: ProxySpec[]): Promise<void> {
+  async #handleRegister (specs: ProxySpec[], id: number | undefined): Promise<void> {
+    const tag = id === undefined ? {} : { id }
     for (const spec of specs) {
       if (this.#closing) return
       try {
         const proxy = await this.#openProxy(spec)
         this.#log.info({ proxy: spec.name, type: spec.type, remotePort: proxy.port }, 'proxy listening')
-        this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: true, remotePort: proxy.port })
+        this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: true, remotePort: proxy.port, ...tag })
       } catch (err) {
         const code = errorCode(err, 'TUN_LISTEN')
         const message = (err as Error).message
         this.#log.warn({ proxy: spec.name, remotePort: spec.remotePort, code }, `proxy refused: ${message}`)
-        this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: false, code, message })
+        this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: false, code, message, ...tag })
       }
     }
   }
 
+  /**
+   * Closes one of this session's proxies: the public port is free at once, its visitors are
+   * reset and its UDP flows closed; the name is free for anyone. A name this session does not
+   * hold (another client's, or none) is refused and nothing changes.
+   */
+  #handleUnregister (name: string, id: number | undefined): void {
+    if (this.#closing) return
+    const tag = id === undefined ? {} : { id }
+    const proxy = this.#proxies.get(name)
+    if (proxy === undefined) {
+      const message = `this client holds no proxy named "${name}"`
+      this.#log.debug({ proxy: name, code: 'TUN_PROXY_UNKNOWN' }, `unregister refused: ${message}`)
+      this.session.sendControl({ type: MessageType.UNREGISTER_RESULT, name, ok: false, code: 'TUN_PROXY_UNKNOWN', message, ...tag })
+      return
+    }
+    this.#proxies.delete(name)
+    this.#ctx.registry.releaseProxy(name, this)
+    const visitors = proxy instanceof TcpProxy ? proxy.activeVisitors : proxy.activeFlows
+    // TCP visitors are reset; UDP flows are closed with a FIN to the client.
+    if (proxy instanceof TcpProxy) proxy.reset()
+    else proxy.close()
+    this.#log.info({ proxy: name, remotePort: proxy.port, visitors }, 'proxy closed')
+    this.session.sendControl({ type: MessageType.UNREGISTER_RESULT, name, ok: true, ...tag })
+  }
+
   async #openProxy (spec: ProxySpec): Promise<TcpProxy | UdpProxy> {
     const { config, registry } = this.#ctx
-    if (this.#proxies.has(spec.name) || !registry.claimProxy(spec.name, this)) {
+    if (this.#proxies.has(spec.name)) {
+      throw new TunnelError('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by this client`)
+    }
+    if (!registry.claimProxy(spec.name, this)) {
       throw new TunnelError('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by another client: choose another name (or set user)`)
     }
     try {

@@ -84,4 +84,14 @@ export class TcpProxy {
     for (const s of this.#visitors) s.destroy()
     this.#visitors.clear()
   }
+
+  /**
+   * Unregistered (a client's reload removed or changed it): stops accepting and resets every
+   * open visitor, so none mistakes the cut for a clean end of its data.
+   */
+  reset (): void {
+    this.close()
+    for (const s of this.#visitors) s.resetAndDestroy()
+    this.#visitors.clear()
+  }
 }

@@ -1,10 +1,11 @@
-// `tunnel client -c frpc.yml`: run the client agent until a signal or a permanent error.
+// `tunnel client -c frpc.yml`: run the client agent until a signal or a permanent error. SIGHUP
+// reloads the proxies from the same file (reloadFromFile: an invalid file changes nothing).
 import type { CommandModule } from 'yargs'
-import { Client, PERMANENT_ERROR_CODES } from '../../client/index.js'
+import { Client, PERMANENT_ERROR_CODES, reloadFromFile } from '../../client/index.js'
 import { loadClientConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
 import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
-import { DEFAULT_GRACE_MS, untilSignal } from '../run-until-signal.js'
+import { DEFAULT_GRACE_MS, onHangup, untilSignal } from '../run-until-signal.js'
 
 interface Args extends LogArgs {
   config: string
@@ -20,6 +21,10 @@ export async function runClient (args: Args): Promise<number> {
   logWarnings(log, warnings)
   const client = new Client(config, log)
   const signalled = untilSignal(log).then(() => { client.close(args.grace * 1000) })
+  onHangup(() => {
+    log.debug({ signal: 'SIGHUP' }, 'reload requested')
+    void reloadFromFile(client, args.config, log)
+  })
   try {
     await client.run()
   } catch (err) {
@@ -39,6 +44,7 @@ export const clientCommand: CommandModule<object, Args> = {
   builder: (y) => withLogOptions(y)
     .option('config', { alias: 'c', type: 'string', default: './frpc.yml', describe: 'frpc.yml (frp v1 YAML keys: serverAddr, serverPort, auth.token, proxies, ...)' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
-    .example('$0 client -c frpc.yml', 'expose the proxies of frpc.yml through the relay') as never,
+    .example('$0 client -c frpc.yml', 'expose the proxies of frpc.yml through the relay')
+    .epilogue('SIGHUP reloads the proxies from the same file: added ones come up, removed ones go down, changed ones restart, the others keep their connections. An invalid file is refused with its errors and nothing changes; other settings (serverAddr, auth, transport, ...) need a restart. SIGTERM/SIGINT stop gracefully.') as never,
   handler: async (args) => { process.exitCode = await runClient(args) },
 }

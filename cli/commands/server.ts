@@ -4,7 +4,7 @@ import { loadServerConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
 import { Relay } from '../../server/index.js'
 import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
-import { DEFAULT_GRACE_MS, untilSignal } from '../run-until-signal.js'
+import { DEFAULT_GRACE_MS, onHangup, untilSignal } from '../run-until-signal.js'
 
 interface Args extends LogArgs {
   config: string
@@ -19,6 +19,9 @@ export async function runServer (args: Args): Promise<number> {
   logWarnings(log, warnings)
   const relay = new Relay(config, log)
   const signalled = untilSignal(log)
+  onHangup(() => {
+    log.warn({ signal: 'SIGHUP' }, 'relay reload is not supported: frps.yml is read only at start; restart the relay to apply changes (SIGTERM drains connections first)')
+  })
   try {
     await relay.start()
   } catch (err) {

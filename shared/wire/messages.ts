@@ -13,6 +13,8 @@ export const MessageType = {
   PROXY_RESULT: 'proxyResult',
   /** Relay -> client on a NAT probe connection, once its idle time is over. */
   NAT_PROBE: 'natProbe',
+  UNREGISTER: 'unregister',
+  UNREGISTER_RESULT: 'unregisterResult',
 } as const
 
 export interface Login {
@@ -70,9 +72,15 @@ export type ProxySpec = TcpProxySpec | UdpProxySpec
 /** Bounds the relay enforces on what a client asks for a UDP proxy. */
 export const UDP_LIMITS = { idleTimeout: { min: 1, max: 86_400 }, maxFlows: { min: 1, max: 65_536 } } as const
 
+/**
+ * `id` (optional, on every request below): a number the relay copies into each result, so a
+ * client that registers and unregisters on a live session (a reload) can tell which request a
+ * result answers. The login's registration carries none.
+ */
 export interface Register {
   type: 'register'
   proxies: ProxySpec[]
+  id?: number
 }
 
 export interface ProxyResult {
@@ -82,10 +90,29 @@ export interface ProxyResult {
   remotePort?: number
   code?: ErrorCode
   message?: string
+  id?: number
 }
 
 /** How long a NAT probe may ask the relay to stay silent. */
 export const PROBE_IDLE_MS = { min: 1_000, max: 900_000 } as const
+/** Closes one proxy of this session: its public port, its visitors and flows; frees the name. */
+export interface Unregister {
+  type: 'unregister'
+  name: string
+  id?: number
+}
+
+export interface UnregisterResult {
+  type: 'unregisterResult'
+  name: string
+  ok: boolean
+  code?: ErrorCode
+  message?: string
+  id?: number
+}
+
+/** Largest request id (ids are unsigned 32-bit numbers). */
+export const MAX_REQUEST_ID = 0xffff_ffff
 
 const MAX_PROXIES_PER_REGISTER = 1024
 
@@ -126,6 +153,13 @@ function optSources (m: Record<string, unknown>): SourceSpec {
   return out
 }
 
+function optId (m: Record<string, unknown>): { id?: number } {
+  const v = m.id
+  if (v === undefined) return {}
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_REQUEST_ID) fail(`id must be a whole number from 0 to ${MAX_REQUEST_ID}`)
+  return { id: v }
+}
+
 function optCode (m: Record<string, unknown>): { code?: ErrorCode } {
   const v = m.code
   return isErrorCode(v) ? { code: v } : {}
@@ -161,7 +195,7 @@ export function parseRegister (m: Record<string, unknown>): Register {
     if (r.type !== 'tcp') fail(`proxy type ${String(r.type)} is not supported`)
     return { name: str(r, 'name', 200), type: 'tcp', remotePort: port(r, 'remotePort'), ...optSources(r) }
   })
-  return { type: 'register', proxies }
+  return { type: 'register', proxies, ...optId(m) }
 }
 
 export function parseProxyResult (m: Record<string, unknown>): ProxyResult {
@@ -173,5 +207,16 @@ export function parseProxyResult (m: Record<string, unknown>): ProxyResult {
     ...(typeof m.remotePort === 'number' ? { remotePort: m.remotePort } : {}),
     ...optCode(m),
     ...optMessage(m),
+    ...optId(m),
   }
+}
+
+export function parseUnregister (m: Record<string, unknown>): Unregister {
+  if (m.type !== MessageType.UNREGISTER) fail('expected unregister')
+  return { type: 'unregister', name: str(m, 'name', 200), ...optId(m) }
+}
+
+export function parseUnregisterResult (m: Record<string, unknown>): UnregisterResult {
+  if (m.type !== MessageType.UNREGISTER_RESULT || typeof m.ok !== 'boolean') fail('expected unregisterResult')
+  return { type: 'unregisterResult', name: str(m, 'name', 200), ok: m.ok, ...optCode(m), ...optMessage(m), ...optId(m) }
 }

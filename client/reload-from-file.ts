@@ -1,0 +1,59 @@
+// One reload from frpc.yml, for SIGHUP and the admin API alike: read and check the file with the
+// same loader as at start (so every problem carries file:line:col), then Client.reload. A file
+// that does not load is refused with its errors and nothing changes. Reloads of one client run
+// one at a time, file read included, so the last request sees the last file.
+import type { Logger } from 'pino'
+import { loadClientConfig, type Loaded } from '../shared/config/index.js'
+import type { ClientConfig } from '../shared/config/types.js'
+import { ConfigError, formatConfigIssue, TunnelError } from '../shared/errors.js'
+import type { ReloadOutcome } from '../shared/reload-outcome.js'
+import type { Client } from './client.js'
+
+export type ClientConfigLoader = (file: string) => Promise<Loaded<ClientConfig>>
+
+const queues = new WeakMap<Client, Promise<unknown>>()
+
+/** Never rejects: every failure is in the outcome's errors (and logged at error level). */
+export function reloadFromFile (client: Client, configPath: string, log: Logger, load: ClientConfigLoader = loadClientConfig): Promise<ReloadOutcome> {
+  const run = (queues.get(client) ?? Promise.resolve()).then(async () => await reloadOnce(client, configPath, log, load))
+  queues.set(client, run.catch(() => {}))
+  return run
+}
+
+async function reloadOnce (client: Client, configPath: string, log: Logger, load: ClientConfigLoader): Promise<ReloadOutcome> {
+  log.info({ file: configPath }, 'reloading the proxies')
+  let loaded: Loaded<ClientConfig>
+  try {
+    loaded = await load(configPath)
+  } catch (err) {
+    const errors = describeLoadError(err, log)
+    log.error({ file: configPath, errors }, 'reload refused: the file is invalid; the running proxies are unchanged')
+    return { ok: false, added: [], removed: [], changed: [], errors }
+  }
+  for (const w of loaded.warnings) {
+    const { file, line, col, path } = w.location
+    log.warn({ file, line, col, path }, w.message)
+  }
+  try {
+    return await client.reload(loaded.config)
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err)
+    log.error({ err: message }, 'reload failed')
+    return { ok: false, added: [], removed: [], changed: [], errors: [message] }
+  }
+}
+
+/** One line per problem, each also logged at error level with its place in the file. */
+function describeLoadError (err: unknown, log: Logger): string[] {
+  if (err instanceof ConfigError) {
+    return err.issues.map((issue) => {
+      const text = formatConfigIssue(issue)
+      const { file, line, col, path } = issue.location
+      log.error({ code: issue.code, file, line, col, path }, text)
+      return text
+    })
+  }
+  const text = err instanceof TunnelError ? `${err.message} (${err.code})` : String(err)
+  log.error({}, text)
+  return [text]
+}

@@ -1,0 +1,159 @@
+// A relay and clients in one process (no CLI), for tests of the control protocol and of
+// Client.reload: a relay on a free loopback port, a Client driven by its events, a bare control
+// session that sends whatever control messages a test wants (a raw peer), and a logger that
+// keeps its lines. Everything made here is closed by closeInProcess().
+import { connect } from 'node:net'
+import { Writable } from 'node:stream'
+import { pino, type Logger } from 'pino'
+import { Client, type ClientOptions } from '../../client/index.js'
+import { secureConnect } from '../../client/secure-connect.js'
+import { Relay } from '../../server/index.js'
+import { parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
+import type { ClientConfig } from '../../shared/config/types.js'
+import type { TunnelError } from '../../shared/errors.js'
+import { silentLogger } from '../../shared/log.js'
+import { Session } from '../../shared/mux/session.js'
+import type { MuxStream } from '../../shared/mux/stream.js'
+import { derivePsk } from '../../shared/transport/keys.js'
+import { CONTROL_PROTOCOL_VERSION, MessageType, type ProxyResult } from '../../shared/wire/messages.js'
+
+export const IN_PROCESS_TOKEN = 'in-process-token'
+const WAIT_MS = 5_000
+
+const relays: Relay[] = []
+const clients: Array<{ client: Client, running: Promise<void> }> = []
+const raws: RawControl[] = []
+
+export async function closeInProcess (): Promise<void> {
+  for (const r of raws.splice(0)) r.session.close()
+  await Promise.all(clients.splice(0).map(async ({ client, running }) => {
+    client.close(0)
+    await running.catch(() => {})
+  }))
+  for (const r of relays.splice(0)) r.destroy()
+}
+
+export interface MemoryLogger {
+  log: Logger
+  lines: Array<Record<string, unknown>>
+}
+
+/** A pino logger at `level` whose lines are parsed into `lines`. */
+export function memoryLogger (level = 'debug'): MemoryLogger {
+  const lines: Array<Record<string, unknown>> = []
+  const sink = new Writable({
+    write (chunk: Buffer, _enc, done) {
+      for (const text of chunk.toString('utf8').split('\n')) if (text !== '') lines.push(JSON.parse(text) as Record<string, unknown>)
+      done()
+    },
+  })
+  return { log: pino({ level }, sink), lines }
+}
+
+export async function startRelayInProcess (extraYaml = '', log: Logger = silentLogger(), bindPort = 0): Promise<{ relay: Relay, port: number }> {
+  const config = parseServerConfig(`bindAddr: 127.0.0.1\nbindPort: ${bindPort}\nauth:\n  token: ${IN_PROCESS_TOKEN}\n${extraYaml}`, 'frps.yml', {}).config
+  const relay = new Relay(config, log)
+  relays.push(relay)
+  return { relay, port: (await relay.start()).port }
+}
+
+/** A client config from frpc.yml text (serverAddr, serverPort and auth are added). */
+export function clientConfig (port: number, yaml: string, file = 'frpc.yml'): ClientConfig {
+  return parseClientConfig(`serverAddr: 127.0.0.1\nserverPort: ${port}\nauth:\n  token: ${IN_PROCESS_TOKEN}\n${yaml}`, file, {}).config
+}
+
+export interface RunningClient {
+  client: Client
+  /** Every proxy result so far, in order. */
+  results: ProxyResult[]
+  /** Waits for the result of `name` after the `from`-th result. */
+  result: (name: string, from?: number) => Promise<ProxyResult>
+}
+
+/** Runs a Client until closeInProcess(); resolves after its login and one result per proxy. */
+export async function startClientInProcess (config: ClientConfig, log: Logger = silentLogger(), options: ClientOptions = {}): Promise<RunningClient> {
+  const client = new Client(config, log, { backoff: { baseMs: 10, capMs: 50, fastRetries: 0 }, ...options })
+  const results: ProxyResult[] = []
+  client.on('proxy', (r) => { results.push(r) })
+  const loggedIn = new Promise<void>((resolve) => { client.once('login', () => { resolve() }) })
+  const running = client.run()
+  clients.push({ client, running })
+  await withTimeout(loggedIn, 'login')
+  const result = async (name: string, from = 0): Promise<ProxyResult> => await withTimeout(new Promise<ProxyResult>((resolve) => {
+    const check = (): boolean => {
+      const found = results.slice(from).find((r) => r.name === name)
+      if (found === undefined) return false
+      client.off('proxy', check)
+      resolve(found)
+      return true
+    }
+    if (!check()) client.on('proxy', check)
+  }), `proxy result of ${name}`)
+  for (const p of config.proxies) await result(p.name)
+  return { client, results, result }
+}
+
+export interface RawControl {
+  session: Session
+  /** Streams the relay opened (one per visitor), echoed back byte for byte. */
+  streams: MuxStream[]
+  /** Control messages from the relay, in order. */
+  messages: Array<Record<string, unknown>>
+  closed: Promise<TunnelError | undefined>
+  /** The first message at index >= `from` that matches. */
+  waitFor: (match: (m: Record<string, unknown>) => boolean, from?: number) => Promise<Record<string, unknown>>
+}
+
+/** A logged-in control session that sends only what the test sends (a raw, possibly hostile peer). */
+export async function rawControl (port: number, clientId: string): Promise<RawControl> {
+  const socket = connect({ host: '127.0.0.1', port })
+  socket.on('error', () => {})
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  const logger = silentLogger()
+  const { wire } = await secureConnect(socket, {
+    clientId, psk: derivePsk(IN_PROCESS_TOKEN), serverKey: undefined, plaintext: false,
+    timestampMs: Date.now(), timeoutMs: WAIT_MS, signal: new AbortController().signal, logger,
+  })
+  const session = new Session(wire, { role: 'client', logger })
+  const streams: MuxStream[] = []
+  session.on('stream', (stream) => {
+    streams.push(stream)
+    stream.accept()
+    stream.attach({
+      data (chunk) { stream.write(chunk); stream.consume(chunk.length) },
+      end () { stream.end() },
+      drain () {},
+      close () {},
+    })
+  })
+  const messages: Array<Record<string, unknown>> = []
+  const wakers = new Set<() => void>()
+  session.on('control', (m) => { messages.push(m); for (const w of [...wakers]) w() })
+  const closed = new Promise<TunnelError | undefined>((resolve) => { session.once('close', resolve) })
+  const waitFor = async (match: (m: Record<string, unknown>) => boolean, from = 0): Promise<Record<string, unknown>> => await withTimeout(new Promise((resolve) => {
+    const check = (): void => {
+      const found = messages.slice(from).find(match)
+      if (found === undefined) return
+      wakers.delete(check)
+      resolve(found)
+    }
+    wakers.add(check)
+    check()
+  }), 'control message')
+  const raw: RawControl = { session, streams, messages, closed, waitFor }
+  raws.push(raw)
+  session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, clientId, user: '', hostname: 'test' })
+  const login = await waitFor((m) => m.type === MessageType.LOGIN_RESULT)
+  if (login.ok !== true) throw new Error(`login refused: ${JSON.stringify(login)}`)
+  return raw
+}
+
+async function withTimeout<T> (p: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`${what}: not seen within ${ms} ms`)) }, ms) })
+  try {
+    return await Promise.race([p, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
