@@ -7,6 +7,7 @@ import type { Logger } from 'pino'
 import { backoffDelay, sleep, type BackoffPolicy, DEFAULT_BACKOFF } from '../shared/backoff.js'
 import type { ClientConfig, ProxyConfig } from '../shared/config/types.js'
 import { TunnelError } from '../shared/errors.js'
+import { formatBandwidth } from '../shared/limit/bandwidth.js'
 import { Session } from '../shared/mux/session.js'
 import type { Wire } from '../shared/mux/wire.js'
 import { derivePsk, formatKeyId } from '../shared/transport/keys.js'
@@ -202,11 +203,21 @@ export class Client extends EventEmitter<ClientEvents> {
     })
   }
 
+  /** Where the proxy's bandwidth limit applies, for the "proxy registered" line. */
+  #limitFields (name: string): Record<string, string | number> {
+    const p = this.#config.proxies.find((q) => wireName(this.#config, q) === name)
+    if (p === undefined) return {}
+    return {
+      ...(p.bandwidthLimit > 0 ? { bandwidthLimit: formatBandwidth(p.bandwidthLimit), bandwidthLimitMode: p.bandwidthLimitMode } : {}),
+      ...(p.type === 'tcp' && p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}),
+    }
+  }
+
   #register (session: Session): void {
     session.on('control', (m) => {
       if (m.type !== MessageType.PROXY_RESULT) return
       const r = parseProxyResult(m)
-      if (r.ok) this.#log.info({ proxy: r.name, remotePort: r.remotePort }, 'proxy registered')
+      if (r.ok) this.#log.info({ proxy: r.name, remotePort: r.remotePort, ...this.#limitFields(r.name) }, 'proxy registered')
       else this.#log.error({ proxy: r.name, code: r.code }, `proxy refused by the relay: ${r.message ?? ''}`)
       this.emit('proxy', r)
     })
@@ -215,9 +226,11 @@ export class Client extends EventEmitter<ClientEvents> {
         ...(p.allowSources.length > 0 ? { allowSources: p.allowSources } : {}),
         ...(p.denySources.length > 0 ? { denySources: p.denySources } : {}),
       }
+      // The relay applies the bandwidth limit only in server mode (frp's bandwidthLimitMode).
+      const limits = p.bandwidthLimit > 0 && p.bandwidthLimitMode === 'server' ? { bandwidthLimit: p.bandwidthLimit } : {}
       return p.type === 'udp'
-        ? { name: wireName(this.#config, p), type: p.type, remotePort: p.remotePort, idleTimeout: p.idleTimeout, maxFlows: p.maxFlows, ...sources }
-        : { name: wireName(this.#config, p), type: p.type, remotePort: p.remotePort, ...sources }
+        ? { name: wireName(this.#config, p), type: p.type, remotePort: p.remotePort, idleTimeout: p.idleTimeout, maxFlows: p.maxFlows, ...sources, ...limits }
+        : { name: wireName(this.#config, p), type: p.type, remotePort: p.remotePort, ...sources, ...limits, ...(p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}) }
     })
     session.sendControl({ type: MessageType.REGISTER, proxies })
   }
