@@ -9,6 +9,7 @@ import { backoffDelay, sleep, type BackoffPolicy, DEFAULT_BACKOFF } from '../sha
 import type { ClientConfig, ProxyConfig } from '../shared/config/types.js'
 import { TunnelError } from '../shared/errors.js'
 import type { ReloadOutcome } from '../shared/reload-outcome.js'
+import { formatBandwidth } from '../shared/limit/bandwidth.js'
 import { Session } from '../shared/mux/session.js'
 import type { Wire } from '../shared/mux/wire.js'
 import { derivePsk, formatKeyId } from '../shared/transport/keys.js'
@@ -203,6 +204,16 @@ export class Client extends EventEmitter<ClientEvents> {
     this.emit('login', r.sessionId ?? '')
   }
 
+  /** Where the proxy's bandwidth limit applies, for the "proxy registered" line. */
+  #limitFields (name: string): Record<string, string | number> {
+    const p = this.#config.proxies.find((q) => wireName(this.#config.user, q) === name)
+    if (p === undefined) return {}
+    return {
+      ...(p.bandwidthLimit > 0 ? { bandwidthLimit: formatBandwidth(p.bandwidthLimit), bandwidthLimitMode: p.bandwidthLimitMode } : {}),
+      ...(p.type === 'tcp' && p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}),
+    }
+  }
+
   #register (session: Session): void {
     session.on('control', (m) => {
       if (m.type === MessageType.PROXY_RESULT) this.#onProxyResult(parseProxyResult(m))
@@ -221,7 +232,7 @@ export class Client extends EventEmitter<ClientEvents> {
   #onProxyResult (r: ProxyResult): void {
     if (r.ok) {
       this.#refused.delete(r.name)
-      this.#log.info({ proxy: r.name, remotePort: r.remotePort }, 'proxy registered')
+      this.#log.info({ proxy: r.name, remotePort: r.remotePort, ...this.#limitFields(r.name) }, 'proxy registered')
     } else {
       this.#refused.add(r.name)
       this.#log.error({ proxy: r.name, code: r.code }, `proxy refused by the relay: ${r.message ?? ''}`)

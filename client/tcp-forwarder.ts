@@ -1,11 +1,14 @@
 // Client side of a TCP proxy: each stream the relay opens is dialled to localIP:localPort and
 // bridged. A refused or timed-out local dial resets only that stream. With
 // transport.proxyProtocolVersion the local service first gets a PROXY header (visitor → relay
-// listener, from the stream's open header). close() (a reload removed or changed the proxy)
-// resets every stream it holds, connected or still dialling, and refuses new ones.
+// listener, from the stream's open header). With transport.bandwidthLimit in client mode (frp's
+// default) every stream of the proxy shares one token bucket, both directions together.
+// close() (a reload removed or changed the proxy) resets every stream it holds, connected or
+// still dialling, and refuses new ones.
 import { connect, type Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { TcpProxyConfig } from '../shared/config/types.js'
+import { TokenBucket, type TokenBucketStats } from '../shared/limit/token-bucket.js'
 import { bridge } from '../shared/mux/bridge.js'
 import type { MuxStream } from '../shared/mux/stream.js'
 import { formatHostPort } from '../shared/net/address.js'
@@ -19,6 +22,7 @@ export const DIAL_WARN_INTERVAL_MS = 10_000
 export class TcpForwarder {
   readonly #proxy: TcpProxyConfig
   readonly #log: Logger
+  readonly #limiter: TokenBucket | undefined
   #lastWarn = -Infinity
   #suppressed = 0
   /** Every stream this forwarder holds, from the dial on, with its local socket. */
@@ -30,6 +34,15 @@ export class TcpForwarder {
   constructor (proxy: TcpProxyConfig, log: Logger) {
     this.#proxy = proxy
     this.#log = log
+    this.#limiter = proxy.bandwidthLimit > 0 && proxy.bandwidthLimitMode === 'client' ? new TokenBucket(proxy.bandwidthLimit) : undefined
+  }
+
+  /** Bytes per second of the bandwidth limit applied on this side, or 0. */
+  get bandwidthLimit (): number { return this.#limiter?.rate ?? 0 }
+
+  /** Plain numbers, for logs and metrics. */
+  get stats (): { active: number, dialFailures: number, bandwidth: TokenBucketStats | null } {
+    return { active: this.active, dialFailures: this.dialFailures, bandwidth: this.#limiter?.stats ?? null }
   }
 
   get closed (): boolean { return this.#closed }
@@ -72,7 +85,7 @@ export class TcpForwarder {
         this.#streams.delete(stream)
         this.active--
         this.#log.debug({ streamId: stream.id, bytesIn: r.bytesToSocket, bytesOut: r.bytesFromSocket, code: r.error?.code }, 'stream closed')
-      })
+      }, { limiter: this.#limiter })
     })
   }
 

@@ -121,6 +121,7 @@ export class UdpFlows {
   #reply (flow: LocalFlow, datagram: Buffer): void {
     const entry = this.#flows.get(flow.id)
     if (entry === undefined || entry.flow !== flow) return
+    if (!entry.fwd.admit(datagram.length)) { entry.fwd.drop('bandwidth', flow); return }
     const result = this.#session.sendDatagram(flow.id, datagram)
     if (result !== 'queued') { entry.fwd.drop(result, flow); return }
     this.#tables.get(entry.fwd)?.touch(flow.id, flow, performance.now())

@@ -1,10 +1,13 @@
 // Client side of one UDP proxy: one connected dgram socket per flow toward localIP:localPort, so
 // the local service sees one source port per visitor (as behind a NAT) and its replies map back
 // to the flow. Counts what it forwards and drops. ICMP port unreachable (ECONNREFUSED on a
-// connected socket) is counted and the flow kept: the service may come back.
+// connected socket) is counted and the flow kept: the service may come back. With
+// transport.bandwidthLimit in client mode, datagrams over the limit (either way) are dropped and
+// counted (`bandwidth`).
 import { createSocket, type Socket } from 'node:dgram'
 import type { Logger } from 'pino'
 import type { UdpProxyConfig } from '../shared/config/types.js'
+import { TokenBucket, type TokenBucketStats } from '../shared/limit/token-bucket.js'
 import { formatHostPort } from '../shared/net/address.js'
 import { maxDatagramBytesTo, udpTypeFor } from '../shared/net/udp.js'
 import { DropWarner, dropsSummary, newFlowTally, newUdpCounters, type FlowTally, type UdpCounters, type UdpDropReason } from '../shared/udp/counters.js'
@@ -68,6 +71,7 @@ export class LocalFlow {
   send (datagram: Buffer): void {
     if (this.#closed) return
     if (datagram.length > this.#maxOut) { this.#fwd.drop('tooBig', this); return }
+    if (!this.#fwd.admit(datagram.length)) { this.#fwd.drop('bandwidth', this); return }
     if (!this.#connected) {
       if (this.#backlogBytes + datagram.length > CONNECT_BACKLOG_BYTES) { this.#fwd.drop('notConnected', this); return }
       this.#backlog.push(Buffer.from(datagram)) // a copy: the original may pin a whole 64 KiB read
@@ -119,6 +123,7 @@ export class UdpForwarder {
   readonly counters: UdpCounters = newUdpCounters()
   readonly #log: Logger
   readonly #warner: DropWarner
+  readonly #limiter: TokenBucket | undefined
   #lastUnreachableWarn = -Infinity
   #suppressed = 0
 
@@ -126,6 +131,23 @@ export class UdpForwarder {
     this.proxy = proxy
     this.#log = log
     this.#warner = new DropWarner(log)
+    this.#limiter = proxy.bandwidthLimit > 0 && proxy.bandwidthLimitMode === 'client' ? new TokenBucket(proxy.bandwidthLimit) : undefined
+  }
+
+  /** Bytes per second of the bandwidth limit applied on this side, or 0. */
+  get bandwidthLimit (): number { return this.#limiter?.rate ?? 0 }
+
+  /**
+   * Whether a datagram of `bytes` (either direction) fits the proxy's bandwidth limit (client
+   * mode); taken from the bucket when it does. Always true without a limit.
+   */
+  admit (bytes: number): boolean {
+    return this.#limiter === undefined || this.#limiter.admit(bytes)
+  }
+
+  /** Plain numbers, for logs and metrics (drops by reason include `bandwidth`). */
+  get stats (): UdpCounters & { bandwidth: TokenBucketStats | null } {
+    return { ...this.counters, drops: { ...this.counters.drops }, bandwidth: this.#limiter?.stats ?? null }
   }
 
   get log (): Logger { return this.#log }

@@ -8,9 +8,11 @@
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/types.js'
 import { errorCode, TunnelError, type ErrorCode } from '../shared/errors.js'
+import { formatBandwidth } from '../shared/limit/bandwidth.js'
 import { Session } from '../shared/mux/session.js'
 import { GoAwayCode, ResetCode } from '../shared/wire/frame.js'
 import { CONTROL_PROTOCOL_VERSION, MessageType, parseLogin, parseRegister, parseUnregister, type Login, type ProxySpec } from '../shared/wire/messages.js'
+import type { ConnectionBudget } from './connection-budget.js'
 import { candidatePorts, describeRanges, isPortAllowed } from './ports.js'
 import type { Registry, RegistryMember } from './registry.js'
 import type { SecureLink } from './secure-accept.js'
@@ -26,6 +28,8 @@ export interface ControlContext {
   /** NAT probes (tunnel diag nat-timeout) running on the relay, bounded by MAX_NAT_PROBES. */
   natProbes: { active: number }
   log: Logger
+  /** The relay's visitor budget (fd limit, maxConnections); absent = unlimited. */
+  budget?: ConnectionBudget
 }
 
 /** NAT probe connections held at once across the relay (each is one idle socket). */
@@ -178,7 +182,11 @@ export class ControlSession implements RegistryMember {
       if (this.#closing) return
       try {
         const proxy = await this.#openProxy(spec)
-        this.#log.info({ proxy: spec.name, type: spec.type, remotePort: proxy.port }, 'proxy listening')
+        const limits = {
+          ...(proxy.bandwidthLimit > 0 ? { bandwidthLimit: formatBandwidth(proxy.bandwidthLimit) } : {}),
+          ...(spec.type === 'tcp' && spec.maxVisitors !== undefined ? { maxVisitors: spec.maxVisitors } : {}),
+        }
+        this.#log.info({ proxy: spec.name, type: spec.type, remotePort: proxy.port, ...limits }, 'proxy listening')
         this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: true, remotePort: proxy.port, ...tag })
       } catch (err) {
         const code = errorCode(err, 'TUN_LISTEN')
@@ -248,10 +256,12 @@ export class ControlSession implements RegistryMember {
   /** Opens the public side of a proxy on `port` (0 = any free port). */
   async #bind (spec: ProxySpec, port: number): Promise<TcpProxy | UdpProxy> {
     const host = this.#ctx.config.proxyBindAddr
-    // The spec carries the proxy's allowSources/denySources (SourceSpec).
-    if (spec.type === 'tcp') return await TcpProxy.open(spec.name, host, port, this.session, this.#log, spec)
+    const budget = this.#ctx.budget
+    // The spec carries the proxy's allowSources/denySources (SourceSpec) and its limits.
+    const common = { sources: spec, bandwidthLimit: spec.bandwidthLimit, ...(budget === undefined ? {} : { budget }) }
+    if (spec.type === 'tcp') return await TcpProxy.open(spec.name, host, port, this.session, this.#log, { ...common, maxVisitors: spec.maxVisitors })
     this.#udpHub ??= new UdpHub(this.session, this.#log)
-    return await UdpProxy.open(spec.name, host, port, this.session, this.#udpHub, this.#log, { idleTimeoutMs: spec.idleTimeout * 1000, maxFlows: spec.maxFlows, sources: spec })
+    return await UdpProxy.open(spec.name, host, port, this.session, this.#udpHub, this.#log, { ...common, idleTimeoutMs: spec.idleTimeout * 1000, maxFlows: spec.maxFlows })
   }
 
   async #openAnyPort (spec: ProxySpec): Promise<TcpProxy | UdpProxy> {

@@ -1,11 +1,13 @@
 // The relay: accepts client control connections on bindAddr:bindPort, admits each to a bounded
 // handshake table (handshake-gate.ts), runs the Noise handshake within transport.handshakeTimeout
-// (secure-accept.ts), and hands the encrypted link to a ControlSession. close() stops accepting,
-// sends go-away, drains up to a grace period.
+// (secure-accept.ts), and hands the encrypted link to a ControlSession. Every socket counts
+// against a budget derived from the fd limit (connection-budget.ts), which the proxies consult
+// before admitting a visitor. close() stops accepting, sends go-away, drains up to a grace period.
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/types.js'
 import { TunnelError } from '../shared/errors.js'
+import { readFdFacts, type FdFacts } from '../shared/limit/fd-limit.js'
 import { formatHostPort, normalizeAddress } from '../shared/net/address.js'
 import { listenError, listenTcp } from '../shared/net/listen.js'
 import { encodeRefusal, Refusal } from '../shared/transport/handshake.js'
@@ -13,6 +15,7 @@ import { derivePsk, formatKeyId, relayKeyPair } from '../shared/transport/keys.j
 import type { KeyPair } from '../shared/transport/noise.js'
 import type { RecordLimits } from '../shared/transport/record.js'
 import { ReplayGuard } from '../shared/transport/replay.js'
+import { ConnectionBudget, type BudgetStats } from './connection-budget.js'
 import { ControlSession } from './control-session.js'
 import { HandshakeGate, type GateOptions, type GateTicket } from './handshake-gate.js'
 import { logRefusal } from './refusal-log.js'
@@ -33,6 +36,17 @@ export interface RelayOptions {
   now?: () => number
   gate?: GateOptions
   recordLimits?: RecordLimits
+  /** The fd limit and fds open now (tests inject them); default: read from /proc/self. */
+  fds?: FdFacts
+}
+
+/** Below this fd limit the relay warns at start: it can hold only a few hundred visitors. */
+export const LOW_FD_LIMIT = 4096
+
+/** Plain numbers, for logs and metrics. */
+export interface RelayStats extends BudgetStats {
+  sessions: number
+  pendingHandshakes: number
 }
 
 export class Relay {
@@ -50,6 +64,7 @@ export class Relay {
   readonly #limiter = new LogLimiter()
   readonly #natProbes = { active: 0 }
   readonly #options: RelayOptions
+  readonly #budget: ConnectionBudget
   #address: RelayAddress | undefined
   #closed = false
 
@@ -62,6 +77,8 @@ export class Relay {
     this.#staticKey = config.auth.privateKey === null ? undefined : relayKeyPair(config.auth.privateKey.reveal())
     this.#guard = new ReplayGuard({ maxSkewMs: config.transport.maxClockSkew * 1000 })
     this.#gate = new HandshakeGate(options.gate)
+    const fds = options.fds ?? readFdFacts()
+    this.#budget = new ConnectionBudget({ fdLimit: fds.limit, fdsAtStart: fds.open ?? 0, maxConnections: config.maxConnections, handshakeRoom: this.#gate.maxPending })
     this.#server = createServer({ noDelay: true })
     this.#server.on('connection', (socket) => { this.#onConnection(socket) })
   }
@@ -72,14 +89,21 @@ export class Relay {
   get address (): RelayAddress | undefined { return this.#address }
   get sessionCount (): number { return this.#sessions.size }
 
+  /** Visitors and sockets against the fd budget, and what was shed. */
+  get stats (): RelayStats {
+    return { ...this.#budget.stats, sessions: this.#sessions.size, pendingHandshakes: this.#gate.pending }
+  }
+
   async start (): Promise<RelayAddress> {
     const { bindAddr, bindPort } = this.#config
     try {
       const addr = await listenTcp(this.#server, bindAddr, bindPort)
       this.#address = { address: addr.address, port: addr.port }
       this.#reserved.add(addr.port)
+      this.#budget.holdSocket()
       this.#log.info({ addr: addr.address, port: addr.port, keyId: this.#staticKey === undefined ? undefined : formatKeyId(this.#staticKey.publicKey) }, 'relay listening')
       this.#startupWarnings()
+      this.#logBudget()
       return this.#address
     } catch (err) {
       throw listenError(err, bindAddr, bindPort)
@@ -95,10 +119,28 @@ export class Relay {
     if (transport.insecurePlaintext) this.#log.warn({}, 'transport.insecurePlaintext is on: after the handshake, tunnelled bytes are NOT encrypted or authenticated')
   }
 
+  #logBudget (): void {
+    const b = this.#budget
+    const derived = b.derivedAtStart
+    const fields = { fdLimit: b.fdLimit ?? null, reserve: b.reserve, maxConnections: Number.isFinite(b.maxVisitors) ? b.maxVisitors : null }
+    this.#log.info(fields, 'visitor connection limit')
+    if (derived !== undefined && b.configured > derived) {
+      this.#log.warn({ ...fields, configured: b.configured }, `maxConnections ${b.configured} is more than the fd limit allows: at most ${derived} visitors are admitted; raise the limit (ulimit -n, LimitNOFILE= in the systemd unit)`)
+    } else if (b.fdLimit !== undefined && b.fdLimit < LOW_FD_LIMIT) {
+      this.#log.warn(fields, `the fd limit is ${b.fdLimit}: the relay can hold about ${derived ?? 0} visitor connections at once and sheds the rest; raise it (ulimit -n, LimitNOFILE= in the systemd unit)`)
+    }
+  }
+
   #onConnection (socket: Socket): void {
     // Errors surface through 'close'; without a listener an 'error' would crash the relay.
     socket.on('error', () => {})
     if (this.#closed) { socket.destroy(); return }
+    if (!this.#budget.admitControl()) {
+      logRefusal(this.#log, this.#limiter, { code: 'TUN_RELAY_BUSY', reason: 'fd limit', source: normalizeAddress(socket.remoteAddress ?? '') }, 'connection refused: nearly every fd is in use')
+      socket.resetAndDestroy()
+      return
+    }
+    socket.once('close', () => { this.#budget.releaseSocket() })
     socket.setNoDelay(true)
     socket.setKeepAlive(true, CONTROL_KEEPALIVE_MS)
     const source = normalizeAddress(socket.remoteAddress ?? '')
@@ -155,6 +197,7 @@ export class Relay {
       reservedPorts: this.#reserved,
       natProbes: this.#natProbes,
       log: this.#log,
+      budget: this.#budget,
     }, { loginDeadlineMs: deadlineMs - (performance.now() - started), onActive: ticket.release })
     this.#sessions.add(control)
     control.session.once('close', () => { ticket.release(); this.#sessions.delete(control) })
@@ -164,7 +207,7 @@ export class Relay {
   async close (graceMs = 10_000): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    this.#server.close()
+    this.#closeListener()
     for (const s of this.#handshaking) s.destroy()
     for (const c of this.#sessions) c.goAway()
     const deadline = AbortSignal.timeout(graceMs)
@@ -172,10 +215,16 @@ export class Relay {
     this.destroy()
   }
 
+  #closeListener (): void {
+    if (!this.#server.listening) return
+    this.#server.close()
+    this.#budget.releaseSocket()
+  }
+
   /** Immediate stop. */
   destroy (): void {
     this.#closed = true
-    this.#server.close()
+    this.#closeListener()
     for (const s of [...this.#handshaking]) s.destroy()
     for (const c of [...this.#sessions]) c.session.close(new TunnelError('TUN_GOAWAY', 'relay shutting down'))
     this.#sessions.clear()

@@ -1,14 +1,46 @@
 // A public TCP listener for one proxy: every visitor connection becomes a mux stream on the
 // owning client's session, carrying the proxy name and the visitor's normalised address.
-// Visitors the proxy's source filter refuses are closed at once (counted in `refused`).
+// Visitors the proxy's source filter refuses are closed at once (counted in `refused`). Past the
+// proxy's maxVisitors, or the relay's connection budget (its fd limit), a visitor is shed: reset
+// at once, counted, and warned about (rate-limited). With a bandwidth limit (bandwidthLimitMode
+// server) every visitor of the proxy shares one token bucket.
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Logger } from 'pino'
+import { formatBandwidth } from '../shared/limit/bandwidth.js'
+import { TokenBucket, type TokenBucketStats } from '../shared/limit/token-bucket.js'
 import { normalizeAddress } from '../shared/net/address.js'
 import { listenError, listenTcp } from '../shared/net/listen.js'
 import { bridge } from '../shared/mux/bridge.js'
 import type { Session } from '../shared/mux/session.js'
 import type { SourceSpec } from '../shared/wire/messages.js'
+import { ConnectionBudget, type ShedReason } from './connection-budget.js'
+import { ShedWarner } from './shed-warner.js'
 import { SourceGate } from './source-gate.js'
+
+export interface TcpProxyOptions {
+  sources?: SourceSpec
+  /** Visitor connections open at once; 0 or absent = no cap of its own. */
+  maxVisitors?: number | undefined
+  /** Bytes per second for the whole proxy (both directions); 0 or absent = none. */
+  bandwidthLimit?: number | undefined
+  /** The relay's visitor budget (fd limit); absent = unlimited. */
+  budget?: ConnectionBudget
+}
+
+/** Plain numbers, for logs and metrics. */
+export interface TcpProxyStats {
+  /** Visitors admitted since the proxy opened. */
+  connections: number
+  activeVisitors: number
+  /** Refused by the source filter. */
+  refused: number
+  /** Reset at once, by reason. */
+  shed: Record<ShedReason, number>
+  /** This proxy's own cap (0 = none). */
+  maxVisitors: number
+  /** The bandwidth limit's bucket (server mode), or null. */
+  bandwidth: TokenBucketStats | null
+}
 
 export class TcpProxy {
   readonly name: string
@@ -17,26 +49,37 @@ export class TcpProxy {
   readonly #session: Session
   readonly #log: Logger
   readonly #gate: SourceGate
+  readonly #budget: ConnectionBudget
+  readonly #maxVisitors: number
+  readonly #limiter: TokenBucket | undefined
+  readonly #shedWarners: Record<ShedReason, ShedWarner>
   readonly #visitors = new Set<Socket>()
+  readonly #shed: Record<ShedReason, number> = { maxVisitors: 0, maxConnections: 0 }
   #closed = false
   connections = 0
 
-  private constructor (name: string, server: Server, port: number, session: Session, log: Logger, sources: SourceSpec) {
+  private constructor (name: string, server: Server, port: number, session: Session, log: Logger, options: TcpProxyOptions) {
     this.name = name
-    this.#gate = new SourceGate(sources, log)
+    this.#gate = new SourceGate(options.sources ?? {}, log)
     this.#server = server
     this.port = port
     this.#session = session
     this.#log = log
+    this.#budget = options.budget ?? ConnectionBudget.unlimited()
+    this.#maxVisitors = options.maxVisitors ?? 0
+    const rate = options.bandwidthLimit ?? 0
+    this.#limiter = rate > 0 ? new TokenBucket(rate) : undefined
+    this.#shedWarners = { maxVisitors: new ShedWarner(log), maxConnections: new ShedWarner(log) }
+    this.#budget.holdSocket()
     server.on('connection', (socket) => { this.#onVisitor(socket) })
   }
 
   /** Listens on host:port (0 = any free port); throws TunnelError naming the address. */
-  static async open (name: string, host: string, port: number, session: Session, log: Logger, sources: SourceSpec = {}): Promise<TcpProxy> {
+  static async open (name: string, host: string, port: number, session: Session, log: Logger, options: TcpProxyOptions = {}): Promise<TcpProxy> {
     const server = createServer({ allowHalfOpen: true, noDelay: true })
     try {
       const addr = await listenTcp(server, host, port)
-      return new TcpProxy(name, server, addr.port, session, log.child({ proxy: name, remotePort: addr.port }), sources)
+      return new TcpProxy(name, server, addr.port, session, log.child({ proxy: name, remotePort: addr.port }), options)
     } catch (err) {
       server.close()
       throw listenError(err, host, port)
@@ -48,9 +91,34 @@ export class TcpProxy {
   /** Visitors refused by the source filter. */
   get refused (): number { return this.#gate.refused }
 
+  /** Bytes per second of the bandwidth limit applied here, or 0. */
+  get bandwidthLimit (): number { return this.#limiter?.rate ?? 0 }
+
+  get stats (): TcpProxyStats {
+    return {
+      connections: this.connections,
+      activeVisitors: this.#visitors.size,
+      refused: this.#gate.refused,
+      shed: { ...this.#shed },
+      maxVisitors: this.#maxVisitors,
+      bandwidth: this.#limiter?.stats ?? null,
+    }
+  }
+
   #onVisitor (socket: Socket): void {
+    socket.on('error', () => { /* reported through 'close' */ })
     if (this.#closed || this.#session.closed) { socket.destroy(); return }
     if (!this.#gate.admits(socket.remoteAddress ?? '')) { socket.resetAndDestroy(); return }
+    if (this.#maxVisitors > 0 && this.#visitors.size >= this.#maxVisitors) {
+      this.#budget.countShed('maxVisitors')
+      this.#shedVisitor(socket, 'maxVisitors', this.#maxVisitors)
+      return
+    }
+    if (!this.#budget.admitVisitor()) {
+      this.#shedVisitor(socket, 'maxConnections', this.#budget.maxVisitors)
+      return
+    }
+    socket.once('close', () => { this.#budget.releaseVisitor() })
     this.connections++
     socket.setNoDelay(true)
     const visitor = { address: normalizeAddress(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 }
@@ -68,7 +136,18 @@ export class TcpProxy {
     bridge(stream, socket, (r) => {
       this.#visitors.delete(socket)
       this.#log.debug({ streamId: stream.id, bytesIn: r.bytesFromSocket, bytesOut: r.bytesToSocket, code: r.error?.code }, 'visitor closed')
-    })
+    }, { limiter: this.#limiter })
+  }
+
+  /** Resets the visitor at once (RST: no lingering fd, no half-open state) and counts it. */
+  #shedVisitor (socket: Socket, reason: ShedReason, limit: number): void {
+    this.#shed[reason]++
+    const remote = normalizeAddress(socket.remoteAddress ?? '')
+    socket.resetAndDestroy()
+    const message = reason === 'maxVisitors'
+      ? 'visitor shed: the proxy is at its maxVisitors'
+      : 'visitor shed: the relay is at maxConnections (derived from its fd limit unless set)'
+    this.#shedWarners[reason].note({ reason, limit, shed: this.#shed[reason], relayShed: this.#budget.shed[reason], activeVisitors: this.#visitors.size, remote }, message)
   }
 
   /** Stops accepting at once (the port is free for a new owner); open visitors go on. */
@@ -76,6 +155,11 @@ export class TcpProxy {
     if (this.#closed) return
     this.#closed = true
     this.#server.close()
+    this.#budget.releaseSocket()
+    const s = this.#shed
+    if (s.maxVisitors + s.maxConnections > 0 || this.#limiter !== undefined) {
+      this.#log.info({ connections: this.connections, shed: { ...s }, bandwidthLimit: this.#limiter === undefined ? undefined : formatBandwidth(this.#limiter.rate), bandwidthWaits: this.#limiter?.stats.waits }, 'proxy closed')
+    }
   }
 
   /** Also drops every open visitor connection. */

@@ -11,8 +11,10 @@ import { formatHostPort, normalizeAddress } from '../shared/net/address.js'
 import { bindUdp, maxDatagramBytesTo, readKernelUdpDrops } from '../shared/net/udp.js'
 import { DropWarner, dropsSummary, flowFields, newFlowTally, newUdpCounters, type FlowCloseReason, type FlowTally, type UdpCounters, type UdpDropReason } from '../shared/udp/counters.js'
 import { FlowTable } from '../shared/udp/flow-table.js'
+import { TokenBucket, type TokenBucketStats } from '../shared/limit/token-bucket.js'
 import { encodeFlowOpen } from '../shared/wire/dgram.js'
 import type { SourceSpec } from '../shared/wire/messages.js'
+import { ConnectionBudget } from './connection-budget.js'
 import { SourceGate } from './source-gate.js'
 import type { UdpHub } from './udp-hub.js'
 
@@ -31,6 +33,10 @@ export interface UdpProxyOptions {
   idleTimeoutMs: number
   maxFlows: number
   sources?: SourceSpec
+  /** Bytes per second for the whole proxy, both directions (bandwidthLimitMode server); 0 = none. */
+  bandwidthLimit?: number | undefined
+  /** The relay's socket count (this proxy's socket is one fd). */
+  budget?: ConnectionBudget
 }
 
 interface RelayFlow {
@@ -68,6 +74,8 @@ export class UdpProxy {
   readonly #sweep: NodeJS.Timeout
   readonly #family: 'IPv4' | 'IPv6'
   readonly #kernelDropsBase: number
+  readonly #limiter: TokenBucket | undefined
+  readonly #budget: ConnectionBudget
   #kernelDropsReadAt = -Infinity
   #closed = false
 
@@ -84,6 +92,10 @@ export class UdpProxy {
     this.#table = new FlowTable({ maxFlows: options.maxFlows, idleMs: options.idleTimeoutMs })
     this.#warner = new DropWarner(log)
     this.#gate = new SourceGate(options.sources ?? {}, log)
+    const rate = options.bandwidthLimit ?? 0
+    this.#limiter = rate > 0 ? new TokenBucket(rate) : undefined
+    this.#budget = options.budget ?? ConnectionBudget.unlimited()
+    this.#budget.holdSocket()
     socket.on('message', (msg, rinfo) => { this.#onMessage(msg, rinfo) })
     socket.on('error', (err) => { this.#onError(err) })
     this.#sweep = setInterval(() => { this.#expire() }, sweepIntervalMs(options.idleTimeoutMs)).unref()
@@ -99,6 +111,14 @@ export class UdpProxy {
 
   get activeFlows (): number { return this.#table.size }
 
+  /** Bytes per second of the bandwidth limit applied here, or 0. */
+  get bandwidthLimit (): number { return this.#limiter?.rate ?? 0 }
+
+  /** Plain numbers, for logs and metrics (drops by reason include `bandwidth`). */
+  get stats (): UdpCounters & { bandwidth: TokenBucketStats | null } {
+    return { ...this.counters, drops: { ...this.counters.drops }, bandwidth: this.#limiter?.stats ?? null }
+  }
+
   /** Datagrams from visitors the source filter refused (no flow was opened for them). */
   get refused (): number { return this.#gate.refused }
 
@@ -107,6 +127,8 @@ export class UdpProxy {
     const now = performance.now()
     const key = this.#prefix(rinfo.address) + rinfo.port
     let flow = this.#table.get(key)
+    // Over the bandwidth limit: dropped before it can open a flow.
+    if (this.#limiter !== undefined && !this.#limiter.admit(msg.length)) { this.#drop('bandwidth', flow); return }
     if (flow === undefined) {
       flow = this.#openFlow(key, rinfo, now)
       if (flow === undefined) return
@@ -171,6 +193,7 @@ export class UdpProxy {
     if (this.#closed) return
     if (payload.length > flow.maxOut) { this.#drop('tooBig', flow); return }
     if (this.#socket.getSendQueueSize() > PUBLIC_SEND_QUEUE_BYTES) { this.#drop('sendQueueFull', flow); return }
+    if (this.#limiter !== undefined && !this.#limiter.admit(payload.length)) { this.#drop('bandwidth', flow); return }
     try {
       this.#socket.send(payload, flow.port, flow.address)
     } catch {
@@ -244,6 +267,7 @@ export class UdpProxy {
     clearInterval(this.#sweep)
     this.#readKernelDrops(performance.now())
     try { this.#socket.close() } catch { /* already closed */ }
+    this.#budget.releaseSocket()
     for (const [, flow] of this.#table.clear()) this.#finish(flow, 'closed', tellPeer)
     const c = this.counters
     this.#log.info({ datagramsIn: c.datagramsIn, bytesIn: c.bytesIn, datagramsOut: c.datagramsOut, bytesOut: c.bytesOut, flowsOpened: c.flowsOpened, drops: dropsSummary(c.drops) }, 'udp proxy closed')

@@ -39,12 +39,13 @@ export const ERROR_CODES = {
   TUN_SERVER_KEY_MISMATCH: 'the relay does not hold the key pinned in auth.serverKey (wrong key, or a man in the middle)',
   TUN_CLOCK_SKEW: 'the client\'s clock differs from the relay\'s by more than transport.maxClockSkew',
   TUN_REPLAY: 'a handshake was replayed, or is not newer than the last login of the same clientID',
-  TUN_RELAY_BUSY: 'the relay has too many handshakes in progress (overall or from this source)',
+  TUN_RELAY_BUSY: 'the relay has too many handshakes in progress (overall or from this source), or nearly all its fds in use',
   TUN_TRANSPORT_MISMATCH: 'transport.insecurePlaintext differs between client and relay',
   TUN_HANDSHAKE_INVALID: 'a peer sent a malformed handshake (not a tunnel peer, or another version)',
   TUN_HANDSHAKE_TIMEOUT: 'the handshake did not finish within transport.handshakeTimeout',
   TUN_RECORD_AUTH: 'a record on the control connection failed authentication (corrupted or tampered)',
   TUN_RECORD_LIMIT: 'a record counter reached its limit; the session must be set up again',
+  TUN_VISITOR_SHED: 'the relay closed a visitor connection at once: its proxy\'s maxVisitors or the relay\'s maxConnections (from the fd limit) was reached',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -30,7 +30,8 @@ export async function runServer (args: Args): Promise<number> {
   }
   await signalled
   await relay.close(args.grace * 1000)
-  log.info('relay stopped')
+  const { shed, shedControl } = relay.stats
+  log.info({ shed, shedControl }, 'relay stopped')
   return 0
 }
 

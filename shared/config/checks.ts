@@ -21,6 +21,8 @@ export interface ConfigWarning {
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v)
 /** Our keys that mean something only on a udp proxy. */
 const UDP_ONLY_KEYS = ['idleTimeout', 'maxFlows'] as const
+/** Our keys that mean something only on a tcp proxy, with what to use on udp instead. */
+const TCP_ONLY_KEYS = [['maxVisitors', 'udp proxies cap visitors with maxFlows']] as const
 
 function at (ctx: CheckContext, path: ConfigPath, key = false): ConfigLocation {
   return locate(ctx.doc, ctx.map, path, { key })
@@ -48,6 +50,11 @@ function proxyIssues (ctx: CheckContext): ConfigIssue[] {
     for (const key of UDP_ONLY_KEYS) {
       if (Object.hasOwn(p, key) && p.type === 'tcp') {
         issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type udp proxies; remove it`, location: at(ctx, ['proxies', i, key], true) })
+      }
+    }
+    for (const [key, instead] of TCP_ONLY_KEYS) {
+      if (Object.hasOwn(p, key) && p.type === 'udp') {
+        issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type tcp proxies (${instead}); remove it`, location: at(ctx, ['proxies', i, key], true) })
       }
     }
     if (p.type === 'udp' && isRecord(p.transport) && Object.hasOwn(p.transport, 'proxyProtocolVersion')) {

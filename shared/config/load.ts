@@ -9,6 +9,7 @@ import { isAlias, isCollection, isScalar, parseDocument, visit } from 'yaml'
 import type { Document } from 'yaml'
 import type { z } from 'zod'
 import { ConfigError } from '../errors.js'
+import { parseBandwidth } from '../limit/bandwidth.js'
 import type { ConfigIssue, ConfigLocation } from '../errors.js'
 import { unbracket } from '../net/address.js'
 import { substituteEnv } from './env.js'
@@ -121,6 +122,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     auth: { method: 'token', token: d.auth?.token ?? '', privateKey: loadPrivateKey(d.auth, file) },
     allowPorts,
     maxPortsPerClient: d.maxPortsPerClient ?? 0,
+    maxConnections: d.maxConnections ?? 0,
     transport: {
       heartbeatTimeout: d.transport?.heartbeatTimeout ?? SERVER_DEFAULTS.heartbeatTimeout,
       handshakeTimeout: d.transport?.handshakeTimeout ?? SERVER_DEFAULTS.handshakeTimeout,
@@ -157,11 +159,21 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
         remotePort: p.remotePort ?? 0,
         allowSources: p.allowSources ?? [],
         denySources: p.denySources ?? [],
+        bandwidthLimit: bandwidthBytes(p.transport?.bandwidthLimit),
+        bandwidthLimitMode: p.transport?.bandwidthLimitMode ?? 'client',
       }
-      if (p.type === 'tcp') return { ...common, type: 'tcp', proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null }
+      if (p.type === 'tcp') return { ...common, type: 'tcp', proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null, maxVisitors: p.maxVisitors ?? 0 }
       return { ...common, type: 'udp', idleTimeout: p.idleTimeout ?? CLIENT_DEFAULTS.udpIdleTimeout, maxFlows: p.maxFlows ?? CLIENT_DEFAULTS.udpMaxFlows }
     }),
   }
+}
+
+/** A bandwidthLimit the schema already checked, in bytes per second (0 = none). */
+function bandwidthBytes (text: string | undefined): number {
+  if (text === undefined) return 0
+  const r = parseBandwidth(text)
+  if ('problem' in r) throw new TypeError(`bandwidthLimit ${r.problem}`) // the schema refused it already
+  return r.bytes
 }
 
 // ------------------------------------------------------------------ the pipeline
@@ -265,7 +277,7 @@ export async function loadClientConfig (file: string, env: Env = process.env): P
 }
 
 const CLIENT_KEYS = new Set(['serverAddr', 'serverPort', 'proxies', 'visitors', 'loginFailExit', 'clientID', 'user'])
-const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPorts', 'maxPortsPerClient', 'vhostHTTPPort', 'vhostHTTPSPort', 'kcpBindPort', 'quicBindPort', 'subDomainHost'])
+const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPorts', 'maxPortsPerClient', 'maxConnections', 'vhostHTTPPort', 'vhostHTTPSPort', 'kcpBindPort', 'quicBindPort', 'subDomainHost'])
 
 /**
  * Server or client, from the top-level keys (read line by line, so it works on files with

@@ -3,6 +3,7 @@
 // afterwards (load.ts), so the schemas describe what a user may write, not what we fill in.
 
 import { z } from 'zod'
+import { parseBandwidth } from '../limit/bandwidth.js'
 import { isCidr } from '../net/source-filter.js'
 import { MAX_SOURCE_RULES } from '../wire/messages.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
@@ -15,6 +16,8 @@ export const PROXY_NAME = /^[A-Za-z0-9._-]{1,64}$/
 /** Keys whose values are secrets: their values never appear in messages. */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey'])
 
+/** Upper bound of maxConnections / maxVisitors: far above any fd limit a host allows. */
+const MAX_CONNECTIONS = 16_777_216
 const port = (min: 0 | 1): z.ZodNumber => z.int().min(min).max(65535)
 /** Durations in seconds, frp's unit; <= 0 often means "disabled". Bounded to a day. */
 const seconds = (): z.ZodNumber => z.int().min(-86400).max(86400)
@@ -107,7 +110,6 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(SERVER, ['sshTunnelGateway'], 'the ssh tunnel gateway is not supported'),
   ...refuse(CLIENT, ['proxies[].plugin'], 'proxy plugins are not supported; point localIP/localPort at the service'),
   ...refuse(CLIENT, ['proxies[].healthCheck', 'proxies[].loadBalancer'], 'health checks and load-balancing groups are not supported'),
-  ...refuse(CLIENT, ['proxies[].transport.bandwidthLimit', 'proxies[].transport.bandwidthLimitMode'], 'bandwidth limits are not supported'),
   ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type other than tcp and udp'),
 ]
 
@@ -155,6 +157,7 @@ export const serverSchema = z.strictObject({
   auth: auth('server').extend(relayKeys).optional(),
   allowPorts: z.array(portRange).optional().describe('Ports clients may ask for. Empty means 1-65535.'),
   maxPortsPerClient: z.int().min(0).max(65535).optional().describe('0 means unlimited.'),
+  maxConnections: z.int().min(0).max(MAX_CONNECTIONS).optional().describe('Our key (frp has none): visitor connections open at once over all tcp proxies; more are closed at once and counted (shed). 0 (default) derives it from the fd limit (ulimit -n) minus a reserve; a larger value is lowered to that.'),
   transport: z.strictObject({
     heartbeatTimeout: seconds().optional().describe(`Seconds of silence before a client session is closed; <= 0 disables. Default ${SERVER_DEFAULTS.heartbeatTimeout}.`),
     handshakeTimeout: z.int().min(1).max(3600).optional().describe(`Seconds from accept to the client's login (handshake and first record); then the connection is closed. Default ${SERVER_DEFAULTS.handshakeTimeout}.`),
@@ -165,6 +168,12 @@ export const serverSchema = z.strictObject({
   log: log('server').optional(),
   ...ignoredAt('server', ''),
 }).describe('frps.yml: the tunnel relay (frp v1 key names).')
+
+/** frp's "1MB" / "500KB" per second; checked with a message naming what is wrong. */
+const bandwidth = z.string().superRefine((value, ctx) => {
+  const r = parseBandwidth(value)
+  if ('problem' in r) ctx.addIssue({ code: 'custom', message: r.problem })
+})
 
 const sourceList = z.array(z.string().refine(isCidr, { message: 'must be a CIDR like 10.0.0.0/8 or 2001:db8::/32, or a single IP address' })).max(MAX_SOURCE_RULES)
 
@@ -179,8 +188,11 @@ const proxy = z.strictObject({
   maxFlows: z.int().min(1).max(65536).optional().describe(`udp only: flows (visitor address + port) at once at most. Default ${CLIENT_DEFAULTS.udpMaxFlows}.`),
   transport: z.strictObject({
     proxyProtocolVersion: z.enum(['v1', 'v2']).optional().describe('tcp only: send the local service a PROXY protocol header (v1 text or v2 binary) with the visitor\'s address and the relay\'s listening address before any data. Default: none.'),
+    bandwidthLimit: bandwidth.optional().describe('frp\'s bandwidth limit per proxy: a number and KB or MB per second (1KB = 1024 bytes), like 500KB or 1MB. One budget for both directions and every visitor of the proxy together; 0 or absent = no limit. tcp: connections slow down; udp: datagrams over the limit are dropped (counted).'),
+    bandwidthLimitMode: z.enum(['client', 'server']).optional().describe('Where bandwidthLimit applies: client (frp\'s default, on this client) or server (on the relay). Default client.'),
     ...ignoredAt('client', 'proxies[].transport'),
   }).optional(),
+  maxVisitors: z.int().min(0).max(MAX_CONNECTIONS).optional().describe('Our key (frp has none), tcp only, enforced by the relay: visitor connections open at once on this proxy; more are closed at once (reset) and counted. 0 or absent = no cap of its own (the relay\'s maxConnections still applies).'),
   allowSources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay admits, as CIDRs (IPv4 or IPv6, e.g. 203.0.113.0/24, 2001:db8::/32) or single addresses. Empty or absent admits everyone. IPv4-mapped visitors match IPv4 rules.'),
   denySources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay refuses, as CIDRs or single addresses; wins over allowSources.'),
   ...ignoredAt('client', 'proxies[]'),

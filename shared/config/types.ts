@@ -33,6 +33,11 @@ export interface ServerConfig {
   allowPorts: PortRange[]
   /** 0 = unlimited. */
   maxPortsPerClient: number
+  /**
+   * Visitor connections open at once over all tcp proxies (our key); 0 = derived from the fd
+   * limit at start. The relay never goes above what its fd limit allows, whatever this says.
+   */
+  maxConnections: number
   transport: {
     /** Seconds without any frame from a client before its session is closed; <= 0 disables. */
     heartbeatTimeout: number
@@ -54,7 +59,15 @@ export interface SourceRules {
   denySources: string[]
 }
 
-export interface TcpProxyConfig extends SourceRules {
+/** frp's transport.bandwidthLimit / bandwidthLimitMode, parsed. */
+export interface BandwidthRules {
+  /** Bytes per second for both directions and every visitor together; 0 = no limit. */
+  bandwidthLimit: number
+  /** Where the limit applies: this client (frp's default) or the relay. */
+  bandwidthLimitMode: 'client' | 'server'
+}
+
+export interface TcpProxyConfig extends SourceRules, BandwidthRules {
   name: string
   type: 'tcp'
   localIP: string
@@ -63,9 +76,11 @@ export interface TcpProxyConfig extends SourceRules {
   remotePort: number
   /** frp's transport.proxyProtocolVersion: a PROXY header to the local service, or null for none. */
   proxyProtocolVersion: 'v1' | 'v2' | null
+  /** Visitor connections open at once, enforced by the relay (our key); 0 = no cap of its own. */
+  maxVisitors: number
 }
 
-export interface UdpProxyConfig extends SourceRules {
+export interface UdpProxyConfig extends SourceRules, BandwidthRules {
   name: string
   type: 'udp'
   localIP: string

@@ -2,8 +2,15 @@
 // the socket is paused while the stream's queue is full, and credit for received bytes is
 // returned only once the socket took them (held while the socket's buffer is over its mark).
 // Half-close travels as FIN both ways; an error or abrupt close travels as RESET / TCP RST.
+//
+// With a bandwidth limiter (a token bucket shared by the proxy's connections) both directions
+// are paced without extra buffering: bytes read from the socket are charged and the socket
+// stays paused while the bucket is in debt; bytes from the stream wait in a queue that the
+// stream's receive window bounds (their credit is returned only after they are written), and
+// are written as the bucket allows.
 import type { Socket } from 'node:net'
 import type { TunnelError } from '../errors.js'
+import type { TokenBucket } from '../limit/token-bucket.js'
 import { ResetCode } from '../wire/frame.js'
 import type { MuxStream } from './stream.js'
 
@@ -13,7 +20,13 @@ export interface BridgeResult {
   error: TunnelError | undefined
 }
 
-export function bridge (stream: MuxStream, socket: Socket, done?: (result: BridgeResult) => void): void {
+export interface BridgeOptions {
+  /** Paces both directions (frp's transport.bandwidthLimit); shared by the proxy's connections. */
+  limiter?: TokenBucket | undefined
+}
+
+export function bridge (stream: MuxStream, socket: Socket, done?: (result: BridgeResult) => void, options: BridgeOptions = {}): void {
+  const limiter = options.limiter
   let held = 0
   let socketEnded = false
   let bytesToSocket = 0
@@ -22,6 +35,13 @@ export function bridge (stream: MuxStream, socket: Socket, done?: (result: Bridg
   let finished = false
   let streamClosed = false
   let socketClosed = false
+  // Why reading from the socket is paused: the stream's queue is full, or the limiter is in debt.
+  let streamBlocked = false
+  let readTimer: NodeJS.Timeout | undefined
+  // Limited only: bytes from the stream not yet written, and whether its FIN waits behind them.
+  let pending: Buffer[] = []
+  let endAfterPending = false
+  let writeTimer: NodeJS.Timeout | undefined
 
   const finish = (): void => {
     if (finished || !streamClosed || !socketClosed) return
@@ -29,9 +49,31 @@ export function bridge (stream: MuxStream, socket: Socket, done?: (result: Bridg
     done?.({ bytesToSocket, bytesFromSocket, error: streamError })
   }
 
+  const resumeReading = (): void => {
+    if (!streamBlocked && readTimer === undefined && !socket.destroyed) socket.resume()
+  }
+
+  // Limited only: the bucket was in debt; read again once it is not (another connection may
+  // have pushed it deeper meanwhile, so look again when the timer fires).
+  const onReadTimer = (): void => {
+    readTimer = undefined
+    const more = limiter?.delayMs() ?? 0
+    if (more > 0) readTimer = setTimeout(onReadTimer, more)
+    else resumeReading()
+  }
+
   socket.on('data', (chunk: Buffer) => {
     bytesFromSocket += chunk.length
-    if (!stream.write(chunk)) socket.pause()
+    if (!stream.write(chunk)) {
+      streamBlocked = true
+      socket.pause()
+    }
+    if (limiter === undefined) return
+    const wait = limiter.charge(chunk.length)
+    if (wait > 0 && readTimer === undefined) {
+      socket.pause()
+      readTimer = setTimeout(onReadTimer, wait)
+    }
   })
   socket.on('end', () => {
     socketEnded = true
@@ -46,6 +88,11 @@ export function bridge (stream: MuxStream, socket: Socket, done?: (result: Bridg
   socket.on('error', () => { /* reported through 'close' with hadError */ })
   socket.on('close', (hadError) => {
     socketClosed = true
+    clearTimeout(readTimer)
+    clearTimeout(writeTimer)
+    readTimer = undefined
+    writeTimer = undefined
+    pending = []
     // A clean close after both FINs needs nothing; anything else aborts the stream.
     if (hadError || !socketEnded) stream.reset(hadError ? ResetCode.SOCKET_ERROR : ResetCode.CANCEL)
     finish()
@@ -58,28 +105,59 @@ export function bridge (stream: MuxStream, socket: Socket, done?: (result: Bridg
     corked = false
     socket.uncork()
   }
+  const writeToSocket = (chunk: Buffer): void => {
+    bytesToSocket += chunk.length
+    if (!corked) {
+      corked = true
+      socket.cork()
+      queueMicrotask(uncork)
+    }
+    if (socket.write(chunk) && held === 0) stream.consume(chunk.length)
+    else held += chunk.length
+  }
+  // Limited only: writes what the bucket allows, then waits for it to refill.
+  const pump = (): void => {
+    writeTimer = undefined
+    if (socket.destroyed || limiter === undefined) return
+    while (pending.length > 0) {
+      const wait = limiter.delayMs()
+      if (wait > 0) {
+        writeTimer = setTimeout(pump, wait)
+        return
+      }
+      const chunk = pending.shift() as Buffer
+      limiter.charge(chunk.length)
+      writeToSocket(chunk)
+    }
+    if (endAfterPending) {
+      endAfterPending = false
+      socket.end()
+    }
+  }
+
   stream.attach({
     data (chunk) {
       if (socket.destroyed) return
-      bytesToSocket += chunk.length
-      if (!corked) {
-        corked = true
-        socket.cork()
-        queueMicrotask(uncork)
-      }
-      if (socket.write(chunk) && held === 0) stream.consume(chunk.length)
-      else held += chunk.length
+      if (limiter === undefined) { writeToSocket(chunk); return }
+      pending.push(chunk)
+      if (writeTimer === undefined) pump()
     },
     end () {
-      if (!socket.destroyed) socket.end()
+      if (socket.destroyed) return
+      if (pending.length > 0) endAfterPending = true
+      else socket.end()
     },
     drain () {
-      if (!socket.destroyed) socket.resume()
+      streamBlocked = false
+      resumeReading()
     },
     close (err) {
       streamClosed = true
       streamError = err
       if (err !== undefined && !socket.destroyed) {
+        pending = []
+        clearTimeout(writeTimer)
+        writeTimer = undefined
         // Tell the socket's peer the way TCP does: a reset, not a clean end.
         if (socket.readyState === 'opening') socket.destroy()
         else socket.resetAndDestroy()

@@ -31,6 +31,8 @@ export const UDP_DROP_REASONS = [
    * because the relay could not keep up (read from /proc/net/udp*, Linux only, every few seconds).
    */
   'rcvbuf',
+  /** Over the proxy's transport.bandwidthLimit (a datagram cannot wait, so it is dropped). */
+  'bandwidth',
 ] as const
 export type UdpDropReason = typeof UDP_DROP_REASONS[number]
 

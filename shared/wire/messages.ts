@@ -51,13 +51,24 @@ export interface SourceSpec {
 /** At most this many rules per list; the config schema has the same bound. */
 export const MAX_SOURCE_RULES = 256
 
-export interface TcpProxySpec extends SourceSpec {
+/**
+ * Limits the relay applies (sent only when set). A relay that predates these fields ignores
+ * them, so upgrade the relay first.
+ */
+export interface LimitSpec {
+  /** Bytes per second for the whole proxy, both directions (bandwidthLimitMode server only). */
+  bandwidthLimit?: number
+}
+
+export interface TcpProxySpec extends SourceSpec, LimitSpec {
   name: string
   type: 'tcp'
   remotePort: number
+  /** Visitor connections open at once on this proxy. */
+  maxVisitors?: number
 }
 
-export interface UdpProxySpec extends SourceSpec {
+export interface UdpProxySpec extends SourceSpec, LimitSpec {
   name: string
   type: 'udp'
   remotePort: number
@@ -71,6 +82,8 @@ export type ProxySpec = TcpProxySpec | UdpProxySpec
 
 /** Bounds the relay enforces on what a client asks for a UDP proxy. */
 export const UDP_LIMITS = { idleTimeout: { min: 1, max: 86_400 }, maxFlows: { min: 1, max: 65_536 } } as const
+/** Bounds of the optional limits (bytes per second: up to 1 TiB/s; visitors: 2^24). */
+export const PROXY_LIMITS = { bandwidthLimit: { min: 1, max: 2 ** 40 }, maxVisitors: { min: 1, max: 2 ** 24 } } as const
 
 /**
  * `id` (optional, on every request below): a number the relay copies into each result, so a
@@ -160,6 +173,12 @@ function optId (m: Record<string, unknown>): { id?: number } {
   return { id: v }
 }
 
+function optLimits (m: Record<string, unknown>, keys: ReadonlyArray<keyof typeof PROXY_LIMITS>): LimitSpec & { maxVisitors?: number } {
+  const out: LimitSpec & { maxVisitors?: number } = {}
+  for (const key of keys) if (m[key] !== undefined) out[key] = int(m, key, PROXY_LIMITS[key])
+  return out
+}
+
 function optCode (m: Record<string, unknown>): { code?: ErrorCode } {
   const v = m.code
   return isErrorCode(v) ? { code: v } : {}
@@ -190,10 +209,10 @@ export function parseRegister (m: Record<string, unknown>): Register {
     if (p === null || typeof p !== 'object') fail('proxy must be an object')
     const r = p as Record<string, unknown>
     if (r.type === 'udp') {
-      return { name: str(r, 'name', 200), type: 'udp', remotePort: port(r, 'remotePort'), idleTimeout: int(r, 'idleTimeout', UDP_LIMITS.idleTimeout), maxFlows: int(r, 'maxFlows', UDP_LIMITS.maxFlows), ...optSources(r) }
+      return { name: str(r, 'name', 200), type: 'udp', remotePort: port(r, 'remotePort'), idleTimeout: int(r, 'idleTimeout', UDP_LIMITS.idleTimeout), maxFlows: int(r, 'maxFlows', UDP_LIMITS.maxFlows), ...optSources(r), ...optLimits(r, ['bandwidthLimit']) }
     }
     if (r.type !== 'tcp') fail(`proxy type ${String(r.type)} is not supported`)
-    return { name: str(r, 'name', 200), type: 'tcp', remotePort: port(r, 'remotePort'), ...optSources(r) }
+    return { name: str(r, 'name', 200), type: 'tcp', remotePort: port(r, 'remotePort'), ...optSources(r), ...optLimits(r, ['bandwidthLimit', 'maxVisitors']) }
   })
   return { type: 'register', proxies, ...optId(m) }
 }

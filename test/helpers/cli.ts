@@ -59,13 +59,23 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv
   /** Run inside this network namespace (`ip netns exec` execs in place: the PID is node's). */
   netns?: string
+  /**
+   * Run with this fd limit (soft and hard): `bash -c 'ulimit -n N && exec …'`, so the PID is
+   * still node's.
+   */
+  ulimitNofile?: number
 }
 
 export function spawnCli (args: readonly string[], options: SpawnOptions = {}): CliHandle {
   const argv = [CLI_PATH, ...args]
-  const [command, commandArgs] = options.netns === undefined
+  let [command, commandArgs]: [string, string[]] = options.netns === undefined
     ? [process.execPath, argv]
     : ['ip', ['netns', 'exec', options.netns, process.execPath, ...argv]]
+  if (options.ulimitNofile !== undefined) {
+    if (!Number.isSafeInteger(options.ulimitNofile) || options.ulimitNofile <= 0) throw new Error(`ulimitNofile must be a positive integer, got ${options.ulimitNofile}`)
+    commandArgs = ['-c', `ulimit -n ${options.ulimitNofile} && exec "$@"`, 'tunnel-ulimit', command, ...commandArgs]
+    command = 'bash'
+  }
   const child = spawn(command, commandArgs, {
     cwd: options.cwd ?? process.cwd(),
     env: { ...hermeticEnv(), NO_COLOR: '1', ...options.env },
@@ -249,6 +259,8 @@ export interface RelayOptions {
   token?: string
   /** Reuse this config file instead of writing one. */
   configPath?: string
+  /** Run the relay with this fd limit (ulimit -n). */
+  ulimitNofile?: number
 }
 
 export interface RelayHandle {
@@ -270,7 +282,7 @@ export function relayYaml (options: { bindPort?: number, token?: string, extraYa
 /** Starts `tunnel server` and waits for "relay listening" to read its port. */
 export async function startRelay (options: RelayOptions = {}): Promise<RelayHandle> {
   const configPath = options.configPath ?? await writeTempFile(`frps-${++configSeq}.yml`, relayYaml(options))
-  const handle = spawnCli(['server', '-c', configPath, '--log-format', 'json'])
+  const handle = spawnCli(['server', '-c', configPath, '--log-format', 'json'], options.ulimitNofile === undefined ? {} : { ulimitNofile: options.ulimitNofile })
   const line = await handle.waitForLog(logMsg('relay listening'))
   const port = line.port
   if (typeof port !== 'number') throw new Error(`relay listening without a port: ${JSON.stringify(line)}`)

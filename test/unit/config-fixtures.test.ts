@@ -70,6 +70,7 @@ const INVALID: Record<string, { code: ErrorCode, at: string, says?: string, issu
   'frpc-after-env-substitution.yml': { code: 'TUN_CONFIG_UNKNOWN_KEY', at: '2:42', says: 'did you mean token?' },
   'frpc-login-fail-exit-yes.yml': { code: 'TUN_CONFIG_INVALID', at: '2:16', says: 'must be true or false' },
   'frpc-snake-case.yml': { code: 'TUN_CONFIG_UNKNOWN_KEY', at: '1:1', says: 'did you mean serverAddr?' },
+  'frpc-bandwidth-unit.yml': { code: 'TUN_CONFIG_INVALID', at: '7:23', says: 'proxies[0].transport.bandwidthLimit: the unit must be KB or MB', issues: 1 },
 }
 
 describe('configs/ examples', () => {

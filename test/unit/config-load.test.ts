@@ -42,6 +42,7 @@ describe('defaults', () => {
       auth: { method: 'token', token: '', privateKey: null },
       allowPorts: [],
       maxPortsPerClient: 0,
+      maxConnections: 0,
       transport: { heartbeatTimeout: SERVER_DEFAULTS.heartbeatTimeout, handshakeTimeout: 10, maxClockSkew: 60, insecurePlaintext: false },
       log: { level: 'info' },
     })
@@ -71,7 +72,7 @@ describe('defaults', () => {
 
   it('a client proxy gets localIP 127.0.0.1 and remotePort 0 by default', () => {
     const { config } = client('proxies:\n  - { name: web, type: tcp, localPort: 80 }')
-    expect(config.proxies).toEqual([{ name: 'web', type: 'tcp', localIP: CLIENT_DEFAULTS.localIP, localPort: 80, remotePort: 0, allowSources: [], denySources: [], proxyProtocolVersion: null }])
+    expect(config.proxies).toEqual([{ name: 'web', type: 'tcp', localIP: CLIENT_DEFAULTS.localIP, localPort: 80, remotePort: 0, allowSources: [], denySources: [], proxyProtocolVersion: null, maxVisitors: 0, bandwidthLimit: 0, bandwidthLimitMode: 'client' }])
     expect(config.transport).toEqual({ heartbeatInterval: 10, heartbeatTimeout: 40, dialServerTimeout: 10, handshakeTimeout: 10, insecurePlaintext: false })
     expect(config.serverAddr).toBe(CLIENT_DEFAULTS.serverAddr)
     expect(config.loginFailExit).toBe(false)
@@ -111,8 +112,8 @@ describe('defaults', () => {
   it('a udp proxy gets frp\'s keys plus idleTimeout 120 s and maxFlows 4096 by default', () => {
     const { config } = client('proxies:\n  - { name: dns, type: udp, localPort: 53, remotePort: 5353 }\n  - { name: wg, type: udp, localPort: 51820, idleTimeout: 30, maxFlows: 16 }')
     expect(config.proxies).toEqual([
-      { name: 'dns', type: 'udp', localIP: '127.0.0.1', localPort: 53, remotePort: 5353, idleTimeout: CLIENT_DEFAULTS.udpIdleTimeout, maxFlows: CLIENT_DEFAULTS.udpMaxFlows, allowSources: [], denySources: [] },
-      { name: 'wg', type: 'udp', localIP: '127.0.0.1', localPort: 51820, remotePort: 0, idleTimeout: 30, maxFlows: 16, allowSources: [], denySources: [] },
+      { name: 'dns', type: 'udp', localIP: '127.0.0.1', localPort: 53, remotePort: 5353, idleTimeout: CLIENT_DEFAULTS.udpIdleTimeout, maxFlows: CLIENT_DEFAULTS.udpMaxFlows, allowSources: [], denySources: [], bandwidthLimit: 0, bandwidthLimitMode: 'client' },
+      { name: 'wg', type: 'udp', localIP: '127.0.0.1', localPort: 51820, remotePort: 0, idleTimeout: 30, maxFlows: 16, allowSources: [], denySources: [], bandwidthLimit: 0, bandwidthLimitMode: 'client' },
     ])
     expect(CLIENT_DEFAULTS.udpIdleTimeout).toBe(120)
   })
@@ -159,7 +160,7 @@ describe('frp compatibility', () => {
       '    name: web',
       '    localPort: 80',
     ].join('\n'))
-    expect(config.proxies[0]).toEqual({ name: 'web', type: 'tcp', localIP: '10.1.1.1', localPort: 80, remotePort: 0, allowSources: [], denySources: [], proxyProtocolVersion: null })
+    expect(config.proxies[0]).toEqual({ name: 'web', type: 'tcp', localIP: '10.1.1.1', localPort: 80, remotePort: 0, allowSources: [], denySources: [], proxyProtocolVersion: null, maxVisitors: 0, bandwidthLimit: 0, bandwidthLimitMode: 'client' })
   })
 
   it('treats a key with no value as unset, as frp does', () => {
@@ -327,7 +328,7 @@ describe('files', () => {
     const s = await loadServerConfig(join(ROOT, 'configs', 'frps.yml'), {})
     const c = await loadClientConfig(join(ROOT, 'configs', 'frpc.yml'), {})
     expect(s.config.bindPort).toBe(7000)
-    expect(c.config.proxies).toEqual([{ name: 'ssh', type: 'tcp', localIP: '127.0.0.1', localPort: 22, remotePort: 6000, allowSources: [], denySources: [], proxyProtocolVersion: null }])
+    expect(c.config.proxies).toEqual([{ name: 'ssh', type: 'tcp', localIP: '127.0.0.1', localPort: 22, remotePort: 6000, allowSources: [], denySources: [], proxyProtocolVersion: null, maxVisitors: 0, bandwidthLimit: 0, bandwidthLimitMode: 'client' }])
     expect(c.config.auth.token).toBe(s.config.auth.token)
   })
 

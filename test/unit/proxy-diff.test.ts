@@ -8,11 +8,11 @@ import { parseClientConfig } from '../../shared/config/index.js'
 import type { ClientConfig, ProxyConfig, TcpProxyConfig, UdpProxyConfig } from '../../shared/config/types.js'
 
 function tcp (name: string, over: Partial<TcpProxyConfig> = {}): TcpProxyConfig {
-  return { name, type: 'tcp', localIP: '127.0.0.1', localPort: 8000, remotePort: 0, allowSources: [], denySources: [], proxyProtocolVersion: null, ...over }
+  return { name, type: 'tcp', localIP: '127.0.0.1', localPort: 8000, remotePort: 0, allowSources: [], denySources: [], proxyProtocolVersion: null, bandwidthLimit: 0, bandwidthLimitMode: 'client', maxVisitors: 0, ...over }
 }
 
 function udp (name: string, over: Partial<UdpProxyConfig> = {}): UdpProxyConfig {
-  return { name, type: 'udp', localIP: '127.0.0.1', localPort: 53, remotePort: 0, allowSources: [], denySources: [], idleTimeout: 120, maxFlows: 4096, ...over }
+  return { name, type: 'udp', localIP: '127.0.0.1', localPort: 53, remotePort: 0, allowSources: [], denySources: [], idleTimeout: 120, maxFlows: 4096, bandwidthLimit: 0, bandwidthLimitMode: 'client', ...over }
 }
 
 const names = (ps: readonly ProxyConfig[]): string[] => ps.map((p) => p.name)

@@ -21,14 +21,16 @@ afterEach(async () => {
   await closeUdp()
 })
 
-async function setUp (localPort: number, maxFlows = 16, idleTimeout = 120): Promise<Rig> {
+async function setUp (localPort: number, maxFlows = 16, idleTimeout = 120, limit: { bandwidthLimit: number, bandwidthLimitMode: 'client' | 'server' } = { bandwidthLimit: 0, bandwidthLimitMode: 'client' }): Promise<Rig> {
   const pair = await muxPair()
   const log = silentLogger()
   const hub = new UdpHub(pair.server, log)
-  const config: UdpProxyConfig = { name: 'p', type: 'udp', localIP: '127.0.0.1', localPort, remotePort: 0, idleTimeout, maxFlows, allowSources: [], denySources: [] }
+  const config: UdpProxyConfig = { name: 'p', type: 'udp', localIP: '127.0.0.1', localPort, remotePort: 0, idleTimeout, maxFlows, allowSources: [], denySources: [], ...limit }
   const fwd = new UdpForwarder(config, log)
   const flows = new UdpFlows(pair.client, new Map([['p', fwd]]), log)
-  const proxy = await UdpProxy.open('p', '127.0.0.1', 0, pair.server, hub, log, { idleTimeoutMs: idleTimeout * 1000, maxFlows })
+  // As the client registers it: the relay gets the limit only in server mode.
+  const relayLimit = limit.bandwidthLimitMode === 'server' ? limit.bandwidthLimit : 0
+  const proxy = await UdpProxy.open('p', '127.0.0.1', 0, pair.server, hub, log, { idleTimeoutMs: idleTimeout * 1000, maxFlows, bandwidthLimit: relayLimit })
   rig = { pair, proxy, fwd, flows, hub }
   return rig
 }
@@ -74,6 +76,42 @@ describe('udp proxy and client flows in one process', () => {
     last.send('no room')
     await expect.poll(() => proxy.counters.drops.flowLimit).toBeGreaterThan(0)
     expect(proxy.activeFlows).toBe(2)
+  })
+
+  it('bandwidthLimit in server mode: the relay drops datagrams over the limit (counted), then lets them through again', async () => {
+    const echo = await startUdpEcho()
+    const { proxy, fwd } = await setUp(echo.port, 16, 120, { bandwidthLimit: 16 * 1024, bandwidthLimitMode: 'server' })
+    expect(proxy.bandwidthLimit).toBe(16 * 1024)
+    expect(fwd.bandwidthLimit).toBe(0)
+    const v = await udpVisitor(proxy.port)
+    const datagram = Buffer.alloc(1000, 1)
+    for (let i = 0; i < 40; i++) v.send(datagram)
+    // One bucket for both directions: each of the 40 was dropped on the way in, or its echo was
+    // dropped or sent on the way out.
+    await expect.poll(() => proxy.counters.drops.bandwidth + proxy.counters.datagramsOut).toBe(40)
+    // The burst (16 KiB) lets about 17 through; the rest is dropped, never queued.
+    expect(proxy.counters.drops.bandwidth).toBeGreaterThan(15)
+    expect(proxy.counters.datagramsIn).toBeLessThanOrEqual(17)
+    expect(fwd.counters.drops.bandwidth).toBe(0)
+    expect(proxy.stats.bandwidth?.waits).toBeGreaterThan(0)
+    // A second later the bucket has refilled: a datagram goes through and is echoed.
+    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    const before = v.received.length
+    v.send('again')
+    await v.waitFor(before + 1)
+  })
+
+  it('bandwidthLimit in client mode: the client drops datagrams over the limit, the relay none', async () => {
+    const echo = await startUdpEcho()
+    const { proxy, fwd } = await setUp(echo.port, 16, 120, { bandwidthLimit: 16 * 1024, bandwidthLimitMode: 'client' })
+    expect(proxy.bandwidthLimit).toBe(0)
+    const v = await udpVisitor(proxy.port)
+    const datagram = Buffer.alloc(1000, 2)
+    for (let i = 0; i < 40; i++) v.send(datagram)
+    await expect.poll(() => fwd.counters.drops.bandwidth + fwd.counters.datagramsOut).toBe(40)
+    expect(fwd.counters.drops.bandwidth).toBeGreaterThan(15)
+    expect(proxy.counters.drops.bandwidth).toBe(0)
+    expect(fwd.stats.drops.bandwidth).toBe(fwd.counters.drops.bandwidth)
   })
 
   it('counts ICMP port unreachable from a missing service, keeps the flow, and never throws', async () => {
