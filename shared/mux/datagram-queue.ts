@@ -5,9 +5,9 @@
 import { Flag, FrameType, HEADER_BYTES, writeHeader } from '../wire/frame.js'
 
 /** Bytes of datagrams (plus per-entry overhead) waiting in one session's queue at most. */
-export const DATAGRAM_QUEUE_BYTES = 256 * 1024
+export const DATAGRAM_QUEUE_BYTES = 1024 * 1024
 /** Of which one flow may hold at most this much (two datagrams of the largest size). */
-export const DATAGRAM_FLOW_QUEUE_BYTES = 128 * 1024
+export const DATAGRAM_FLOW_QUEUE_BYTES = 512 * 1024
 /** New datagrams are dropped while the wire holds more than this unsent. */
 export const DATAGRAM_WIRE_BUDGET_BYTES = 1024 * 1024
 /** Bookkeeping charged per queued datagram, so that empty datagrams are bounded too. */
