@@ -13,7 +13,7 @@ import { formatBandwidth } from '../shared/limit/bandwidth.js'
 import { Session } from '../shared/mux/session.js'
 import type { Wire } from '../shared/mux/wire.js'
 import { derivePsk, formatKeyId } from '../shared/transport/keys.js'
-import { formatHostPort } from '../shared/net/address.js'
+import { formatHostPort, normalizeAddress } from '../shared/net/address.js'
 import { GoAwayCode, ResetCode } from '../shared/wire/frame.js'
 import { MessageType, parseProxyResult, parseUnregisterResult, type ProxyResult } from '../shared/wire/messages.js'
 import { ControlRequests } from './control-requests.js'
@@ -156,7 +156,7 @@ export class Client extends EventEmitter<ClientEvents> {
       fwd.handle(stream)
     })
     // Lives as long as the session; reads the live map, so proxies a reload adds work too.
-    this.#udpFlows = new UdpFlows(session, this.#udpForwarders, this.#log)
+    this.#udpFlows = new UdpFlows(session, this.#udpForwarders, this.#log, normalizeAddress(socket.remoteAddress ?? ''))
     session.on('goaway', (code) => {
       this.#log.info({ goAway: code }, 'relay is going away')
     })
@@ -230,6 +230,8 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   #onProxyResult (r: ProxyResult): void {
+    const udp = this.#udpForwarders.get(r.name)
+    if (udp !== undefined) udp.publicPort = r.ok ? r.remotePort ?? 0 : 0
     if (r.ok) {
       this.#refused.delete(r.name)
       this.#log.info({ proxy: r.name, remotePort: r.remotePort, ...this.#limitFields(r.name) }, 'proxy registered')

@@ -36,7 +36,13 @@ export class UdpFlows {
   /** Flows opened for a proxy name this client does not have (answered with a FIN). */
   unknownProxy = 0
 
-  constructor (session: Session, forwarders: ReadonlyMap<string, UdpForwarder>, log: Logger) {
+  readonly #relayAddress: string
+  /**
+   * `relayAddress`: the relay's address as this client reached it, the destination of PROXY v2
+   * headers (with the proxy's public port).
+   */
+  constructor (session: Session, forwarders: ReadonlyMap<string, UdpForwarder>, log: Logger, relayAddress = '') {
+    this.#relayAddress = relayAddress
     this.#session = session
     this.#forwarders = forwarders
     this.#log = log
@@ -107,7 +113,7 @@ export class UdpFlows {
     if (this.#flows.has(id)) this.#closeId(id, 'replaced', false)
     const now = performance.now()
     const visitor = formatHostPort(open.visitor.address, open.visitor.port)
-    const flow = fwd.open(id, visitor, now, this.#hooks)
+    const flow = fwd.open(id, visitor, now, this.#hooks, fwd.proxyHeader(open.visitor, this.#relayAddress))
     const { evicted } = table.add(id, flow, now)
     if (evicted !== undefined) this.#closeId(evicted.id, 'evicted', true)
     this.#flows.set(id, { flow, fwd })

@@ -3,12 +3,14 @@
 // to the flow. Counts what it forwards and drops. ICMP port unreachable (ECONNREFUSED on a
 // connected socket) is counted and the flow kept: the service may come back. With
 // transport.bandwidthLimit in client mode, datagrams over the limit (either way) are dropped and
-// counted (`bandwidth`).
+// counted (`bandwidth`). With transport.proxyProtocolVersion v2, every datagram to the service
+// starts with a PROXY v2 header (SOCK_DGRAM: the visitor, and the relay's public address).
 import { createSocket, type Socket } from 'node:dgram'
 import type { Logger } from 'pino'
 import type { UdpProxyConfig } from '../shared/config/types.js'
 import { TokenBucket, type TokenBucketStats } from '../shared/limit/token-bucket.js'
 import { formatHostPort } from '../shared/net/address.js'
+import { encodeProxyHeader, type ProxyEndpoint } from '../shared/net/proxy-protocol.js'
 import { maxDatagramBytesTo, udpTypeFor } from '../shared/net/udp.js'
 import { DropWarner, dropsSummary, newFlowTally, newUdpCounters, type FlowTally, type UdpCounters, type UdpDropReason } from '../shared/udp/counters.js'
 
@@ -39,8 +41,11 @@ export class LocalFlow {
   #backlog: Buffer[] = []
   #backlogBytes = 0
   #closed = false
+  /** PROXY v2 header sent in front of every datagram (transport.proxyProtocolVersion v2). */
+  readonly #header: Buffer | undefined
 
-  constructor (fwd: UdpForwarder, id: number, visitor: string, now: number, hooks: LocalFlowHooks) {
+  constructor (fwd: UdpForwarder, id: number, visitor: string, now: number, hooks: LocalFlowHooks, header?: Buffer) {
+    this.#header = header
     this.#fwd = fwd
     this.id = id
     this.visitor = visitor
@@ -70,7 +75,7 @@ export class LocalFlow {
   /** Sends a datagram from the visitor to the local service (or drops and counts it). */
   send (datagram: Buffer): void {
     if (this.#closed) return
-    if (datagram.length > this.#maxOut) { this.#fwd.drop('tooBig', this); return }
+    if (datagram.length + (this.#header?.length ?? 0) > this.#maxOut) { this.#fwd.drop('tooBig', this); return }
     if (!this.#fwd.admit(datagram.length)) { this.#fwd.drop('bandwidth', this); return }
     if (!this.#connected) {
       if (this.#backlogBytes + datagram.length > CONNECT_BACKLOG_BYTES) { this.#fwd.drop('notConnected', this); return }
@@ -84,7 +89,7 @@ export class LocalFlow {
   #send (datagram: Buffer): void {
     if (this.#socket.getSendQueueSize() > FLOW_SEND_QUEUE_BYTES) { this.#fwd.drop('sendQueueFull', this); return }
     try {
-      this.#socket.send(datagram)
+      this.#socket.send(this.#header === undefined ? datagram : [this.#header, datagram])
     } catch {
       this.#fwd.drop('sendError', this)
       return
@@ -153,8 +158,17 @@ export class UdpForwarder {
   get log (): Logger { return this.#log }
 
   /** A new flow for `visitor` (normalised `host:port`, for logs). */
-  open (id: number, visitor: string, now: number, hooks: LocalFlowHooks): LocalFlow {
-    return new LocalFlow(this, id, visitor, now, hooks)
+  open (id: number, visitor: string, now: number, hooks: LocalFlowHooks, header?: Buffer): LocalFlow {
+    return new LocalFlow(this, id, visitor, now, hooks, header)
+  }
+
+  /** The relay's public port for this proxy, once registered (0 before). */
+  publicPort = 0
+
+  /** The PROXY v2 (SOCK_DGRAM) header for a flow from `visitor`, or undefined when not configured. */
+  proxyHeader (visitor: ProxyEndpoint, relayAddress: string): Buffer | undefined {
+    if (this.proxy.proxyProtocolVersion !== 'v2') return undefined
+    return encodeProxyHeader('v2', visitor, { address: relayAddress, port: this.publicPort || this.proxy.remotePort }, 'dgram')
   }
 
   drop (reason: UdpDropReason, flow: LocalFlow | undefined): void {

@@ -57,8 +57,8 @@ function proxyIssues (ctx: CheckContext): ConfigIssue[] {
         issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type tcp proxies (${instead}); remove it`, location: at(ctx, ['proxies', i, key], true) })
       }
     }
-    if (p.type === 'udp' && isRecord(p.transport) && Object.hasOwn(p.transport, 'proxyProtocolVersion')) {
-      issues.push({ code: 'TUN_CONFIG_INVALID', message: 'transport.proxyProtocolVersion applies only to type tcp proxies (udp flows get no PROXY header); remove it', location: at(ctx, ['proxies', i, 'transport', 'proxyProtocolVersion'], true) })
+    if (p.type === 'udp' && isRecord(p.transport) && p.transport.proxyProtocolVersion === 'v1') {
+      issues.push({ code: 'TUN_CONFIG_INVALID', message: 'PROXY protocol v1 describes TCP connections only: use v2 on a udp proxy (a header in front of every datagram), or remove it', location: at(ctx, ['proxies', i, 'transport', 'proxyProtocolVersion']) })
     }
     if (p.enabled === false || !isInt(p.remotePort) || p.remotePort <= 0) continue
     // TCP and UDP ports are separate: a tcp and a udp proxy may share a number (DNS does).

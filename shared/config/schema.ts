@@ -187,7 +187,7 @@ const proxy = z.strictObject({
   idleTimeout: z.int().min(1).max(86400).optional().describe(`udp only: seconds without a datagram before a flow expires. Default ${CLIENT_DEFAULTS.udpIdleTimeout}.`),
   maxFlows: z.int().min(1).max(65536).optional().describe(`udp only: flows (visitor address + port) at once at most. Default ${CLIENT_DEFAULTS.udpMaxFlows}.`),
   transport: z.strictObject({
-    proxyProtocolVersion: z.enum(['v1', 'v2']).optional().describe('tcp only: send the local service a PROXY protocol header (v1 text or v2 binary) with the visitor\'s address and the relay\'s listening address before any data. Default: none.'),
+    proxyProtocolVersion: z.enum(['v1', 'v2']).optional().describe('Send the local service a PROXY protocol header with the visitor\'s address and the relay\'s public address: tcp: v1 (text) or v2 (binary) before any data; udp: v2 only, in front of every datagram (the service must expect it). Default: none.'),
     bandwidthLimit: bandwidth.optional().describe('frp\'s bandwidth limit per proxy: a number and KB or MB per second (1KB = 1024 bytes), like 500KB or 1MB. One budget for both directions and every visitor of the proxy together; 0 or absent = no limit. tcp: connections slow down; udp: datagrams over the limit are dropped (counted).'),
     bandwidthLimitMode: z.enum(['client', 'server']).optional().describe('Where bandwidthLimit applies: client (frp\'s default, on this client) or server (on the relay). Default client.'),
     ...ignoredAt('client', 'proxies[].transport'),

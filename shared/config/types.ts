@@ -91,6 +91,8 @@ export interface UdpProxyConfig extends SourceRules, BandwidthRules {
   idleTimeout: number
   /** Flows (visitor address + port) at once at most (our key; frp has none). */
   maxFlows: number
+  /** A PROXY v2 header (SOCK_DGRAM) in front of every datagram to the local service, or null. */
+  proxyProtocolVersion: 'v2' | null
 }
 
 export type ProxyConfig = TcpProxyConfig | UdpProxyConfig

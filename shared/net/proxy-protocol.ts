@@ -16,8 +16,11 @@ export interface ProxyEndpoint {
 }
 
 export interface ProxyHeader {
-  /** 'unknown': the sender did not know the addresses (v1 UNKNOWN, v2 AF_UNSPEC or LOCAL). */
-  family: 'tcp4' | 'tcp6' | 'unknown'
+  /**
+   * 'unknown': the sender did not know the addresses (v1 UNKNOWN, v2 AF_UNSPEC or LOCAL).
+   * udp4/udp6: v2 only (SOCK_DGRAM), one header at the start of every datagram.
+   */
+  family: 'tcp4' | 'tcp6' | 'udp4' | 'udp6' | 'unknown'
   source?: ProxyEndpoint
   destination?: ProxyEndpoint
 }
@@ -56,11 +59,15 @@ function validPort (port: number): boolean {
   return Number.isInteger(port) && port >= 0 && port <= 65535
 }
 
-export function encodeProxyHeader (version: ProxyProtocolVersion, source: ProxyEndpoint, destination: ProxyEndpoint): Buffer {
+/** What the header describes: a TCP connection, or UDP datagrams (v2 only). */
+export type ProxyTransport = 'stream' | 'dgram'
+
+export function encodeProxyHeader (version: ProxyProtocolVersion, source: ProxyEndpoint, destination: ProxyEndpoint, transport: ProxyTransport = 'stream'): Buffer {
+  if (transport === 'dgram' && version === 'v1') throw new RangeError('PROXY protocol v1 describes TCP connections only; UDP needs v2')
   const src = stripZone(normalizeAddress(source.address))
   const dst = stripZone(normalizeAddress(destination.address))
   const family = validPort(source.port) && validPort(destination.port) ? familyOf(src, dst) : undefined
-  return version === 'v1' ? encodeV1(family, src, dst, source.port, destination.port) : encodeV2(family, src, dst, source.port, destination.port)
+  return version === 'v1' ? encodeV1(family, src, dst, source.port, destination.port) : encodeV2(family, src, dst, source.port, destination.port, transport)
 }
 
 function encodeV1 (family: 4 | 6 | undefined, src: string, dst: string, sport: number, dport: number): Buffer {
@@ -69,12 +76,13 @@ function encodeV1 (family: 4 | 6 | undefined, src: string, dst: string, sport: n
   return Buffer.from(`PROXY TCP${family} ${s} ${d} ${sport} ${dport}\r\n`, 'latin1')
 }
 
-function encodeV2 (family: 4 | 6 | undefined, src: string, dst: string, sport: number, dport: number): Buffer {
+function encodeV2 (family: 4 | 6 | undefined, src: string, dst: string, sport: number, dport: number, transport: ProxyTransport): Buffer {
   const addrLen = family === 4 ? 12 : family === 6 ? 36 : 0
   const b = Buffer.alloc(16 + addrLen)
   V2_SIGNATURE.copy(b, 0)
   b[12] = 0x21 // version 2, PROXY command
-  b[13] = family === 4 ? 0x11 : family === 6 ? 0x21 : 0x00 // AF_INET/AF_INET6 + STREAM, or AF_UNSPEC
+  const proto = transport === 'stream' ? 0x1 : 0x2 // SOCK_STREAM or SOCK_DGRAM
+  b[13] = family === 4 ? 0x10 | proto : family === 6 ? 0x20 | proto : 0x00 // AF_INET/AF_INET6, or AF_UNSPEC
   b.writeUInt16BE(addrLen, 14)
   if (family === 4) {
     ipv4Bytes(src).forEach((v, i) => { b[16 + i] = v })
@@ -157,21 +165,21 @@ function parseV2 (buf: Buffer): ParsedProxyHeader | undefined {
   if (buf.length < 16 + len) return undefined
   const length = 16 + len
   if (cmd === 0 || fam === 0x00) return { version: 'v2', family: 'unknown', length }
-  if (fam === 0x11) {
+  if (fam === 0x11 || fam === 0x12) {
     if (len < 12) throw new ProxyHeaderError('v2 AF_INET address block too short')
     return {
       version: 'v2',
-      family: 'tcp4',
+      family: fam === 0x11 ? 'tcp4' : 'udp4',
       source: { address: [...buf.subarray(16, 20)].join('.'), port: buf.readUInt16BE(24) },
       destination: { address: [...buf.subarray(20, 24)].join('.'), port: buf.readUInt16BE(26) },
       length,
     }
   }
-  if (fam === 0x21) {
+  if (fam === 0x21 || fam === 0x22) {
     if (len < 36) throw new ProxyHeaderError('v2 AF_INET6 address block too short')
     return {
       version: 'v2',
-      family: 'tcp6',
+      family: fam === 0x21 ? 'tcp6' : 'udp6',
       source: { address: ipv6Text(buf.subarray(16, 32)), port: buf.readUInt16BE(48) },
       destination: { address: ipv6Text(buf.subarray(32, 48)), port: buf.readUInt16BE(50) },
       length,

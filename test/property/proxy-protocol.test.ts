@@ -23,6 +23,16 @@ describe('PROXY protocol header', () => {
     expect(buf.subarray(parsed?.length)).toEqual(Buffer.from(data))
   })
 
+  test.prop([endpoint, endpoint])('v2 for UDP round-trips as udp4/udp6 (SOCK_DGRAM), and v1 has no UDP form', (src, dst) => {
+    const header = encodeProxyHeader('v2', src, dst, 'dgram')
+    const source = { address: normalizeAddress(src.address), port: src.port }
+    const destination = { address: normalizeAddress(dst.address), port: dst.port }
+    const fam = family(source.address, destination.address) === 'tcp4' ? 'udp4' : 'udp6'
+    expect(header[13]).toBe(fam === 'udp4' ? 0x12 : 0x22)
+    expect(parseProxyHeader(header)).toEqual({ version: 'v2', family: fam, source, destination, length: header.length })
+    expect(() => encodeProxyHeader('v1', src, dst, 'dgram')).toThrow(/v1 describes TCP connections only/)
+  })
+
   test.prop([version, endpoint, endpoint])('asks for more bytes on every proper prefix', (v, src, dst) => {
     const header = encodeProxyHeader(v, src, dst)
     for (let n = 1; n < header.length; n++) expect(parseProxyHeader(header.subarray(0, n))).toBeUndefined()

@@ -88,15 +88,17 @@ describe('defaults', () => {
     expect(config.proxies[1]).toMatchObject({ allowSources: [], denySources: ['::1'] })
   })
 
-  it('refuses proxyProtocolVersion on udp, unknown versions and malformed CIDRs', () => {
+  it('takes proxyProtocolVersion v2 on udp and refuses v1 there, unknown versions and malformed CIDRs', () => {
+    expect(client('proxies:\n  - { name: u, type: udp, localPort: 1, transport: { proxyProtocolVersion: v2 } }').config.proxies[0]).toMatchObject({ type: 'udp', proxyProtocolVersion: 'v2' })
     const err = issuesOf(() => client([
       'proxies:',
-      '  - { name: a, type: udp, localPort: 1, transport: { proxyProtocolVersion: v2 } }',
+      '  - { name: a, type: udp, localPort: 1, transport: { proxyProtocolVersion: v1 } }',
       '  - { name: b, type: tcp, localPort: 2, transport: { proxyProtocolVersion: v3 } }',
       '  - { name: c, type: tcp, localPort: 3, allowSources: [10.0.0.0/33] }',
     ].join('\n')))
     expect(err.issues.map((i) => i.location.path).sort()).toEqual(['proxies[0].transport.proxyProtocolVersion', 'proxies[1].transport.proxyProtocolVersion', 'proxies[2].allowSources[0]'])
     expect(err.issues.find((i) => i.location.path === 'proxies[2].allowSources[0]')?.message).toContain('must be a CIDR')
+    expect(err.issues.find((i) => i.location.path === 'proxies[0].transport.proxyProtocolVersion')?.message).toMatch(/^PROXY protocol v1 describes TCP connections only: use v2/)
   })
 
   it('a proxy with enabled: false is dropped', () => {
@@ -112,8 +114,8 @@ describe('defaults', () => {
   it('a udp proxy gets frp\'s keys plus idleTimeout 120 s and maxFlows 4096 by default', () => {
     const { config } = client('proxies:\n  - { name: dns, type: udp, localPort: 53, remotePort: 5353 }\n  - { name: wg, type: udp, localPort: 51820, idleTimeout: 30, maxFlows: 16 }')
     expect(config.proxies).toEqual([
-      { name: 'dns', type: 'udp', localIP: '127.0.0.1', localPort: 53, remotePort: 5353, idleTimeout: CLIENT_DEFAULTS.udpIdleTimeout, maxFlows: CLIENT_DEFAULTS.udpMaxFlows, allowSources: [], denySources: [], bandwidthLimit: 0, bandwidthLimitMode: 'client' },
-      { name: 'wg', type: 'udp', localIP: '127.0.0.1', localPort: 51820, remotePort: 0, idleTimeout: 30, maxFlows: 16, allowSources: [], denySources: [], bandwidthLimit: 0, bandwidthLimitMode: 'client' },
+      { name: 'dns', type: 'udp', localIP: '127.0.0.1', localPort: 53, remotePort: 5353, idleTimeout: CLIENT_DEFAULTS.udpIdleTimeout, maxFlows: CLIENT_DEFAULTS.udpMaxFlows, allowSources: [], denySources: [], bandwidthLimit: 0, bandwidthLimitMode: 'client', proxyProtocolVersion: null },
+      { name: 'wg', type: 'udp', localIP: '127.0.0.1', localPort: 51820, remotePort: 0, idleTimeout: 30, maxFlows: 16, allowSources: [], denySources: [], bandwidthLimit: 0, bandwidthLimitMode: 'client', proxyProtocolVersion: null },
     ])
     expect(CLIENT_DEFAULTS.udpIdleTimeout).toBe(120)
   })

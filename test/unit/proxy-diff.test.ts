@@ -12,7 +12,7 @@ function tcp (name: string, over: Partial<TcpProxyConfig> = {}): TcpProxyConfig 
 }
 
 function udp (name: string, over: Partial<UdpProxyConfig> = {}): UdpProxyConfig {
-  return { name, type: 'udp', localIP: '127.0.0.1', localPort: 53, remotePort: 0, allowSources: [], denySources: [], idleTimeout: 120, maxFlows: 4096, bandwidthLimit: 0, bandwidthLimitMode: 'client', ...over }
+  return { name, type: 'udp', localIP: '127.0.0.1', localPort: 53, remotePort: 0, allowSources: [], denySources: [], idleTimeout: 120, maxFlows: 4096, bandwidthLimit: 0, bandwidthLimitMode: 'client', proxyProtocolVersion: null, ...over }
 }
 
 const names = (ps: readonly ProxyConfig[]): string[] => ps.map((p) => p.name)

@@ -7,7 +7,9 @@ import { UdpHub } from '../../server/udp-hub.js'
 import { UdpProxy } from '../../server/udp-proxy.js'
 import type { UdpProxyConfig } from '../../shared/config/types.js'
 import { silentLogger } from '../../shared/log.js'
+import { parseProxyHeader } from '../../shared/net/proxy-protocol.js'
 import { muxPair, type MuxPair } from '../helpers/mux-pair.js'
+import { createSocket } from 'node:dgram'
 import { closeUdp, freeUdpPort, startUdpEcho, udpVisitor } from '../helpers/udp.js'
 
 interface Rig { pair: MuxPair, proxy: UdpProxy, fwd: UdpForwarder, flows: UdpFlows, hub: UdpHub }
@@ -21,13 +23,13 @@ afterEach(async () => {
   await closeUdp()
 })
 
-async function setUp (localPort: number, maxFlows = 16, idleTimeout = 120, limit: { bandwidthLimit: number, bandwidthLimitMode: 'client' | 'server' } = { bandwidthLimit: 0, bandwidthLimitMode: 'client' }): Promise<Rig> {
+async function setUp (localPort: number, maxFlows = 16, idleTimeout = 120, limit: { bandwidthLimit: number, bandwidthLimitMode: 'client' | 'server' } = { bandwidthLimit: 0, bandwidthLimitMode: 'client' }, proxyProtocolVersion: 'v2' | null = null): Promise<Rig> {
   const pair = await muxPair()
   const log = silentLogger()
   const hub = new UdpHub(pair.server, log)
-  const config: UdpProxyConfig = { name: 'p', type: 'udp', localIP: '127.0.0.1', localPort, remotePort: 0, idleTimeout, maxFlows, allowSources: [], denySources: [], ...limit }
+  const config: UdpProxyConfig = { name: 'p', type: 'udp', localIP: '127.0.0.1', localPort, remotePort: 0, idleTimeout, maxFlows, allowSources: [], denySources: [], proxyProtocolVersion, ...limit }
   const fwd = new UdpForwarder(config, log)
-  const flows = new UdpFlows(pair.client, new Map([['p', fwd]]), log)
+  const flows = new UdpFlows(pair.client, new Map([['p', fwd]]), log, '203.0.113.9')
   // As the client registers it: the relay gets the limit only in server mode.
   const relayLimit = limit.bandwidthLimitMode === 'server' ? limit.bandwidthLimit : 0
   const proxy = await UdpProxy.open('p', '127.0.0.1', 0, pair.server, hub, log, { idleTimeoutMs: idleTimeout * 1000, maxFlows, bandwidthLimit: relayLimit })
@@ -56,6 +58,33 @@ describe('udp proxy and client flows in one process', () => {
     expect(proxy.activeFlows).toBe(2)
     expect(flows.size).toBe(2)
     expect(echo.sources.size).toBe(2)
+  })
+
+  it('with proxyProtocolVersion v2 puts a PROXY v2 (UDP) header in front of every datagram to the service, and none on replies', async () => {
+    // A service that understands the header: it answers with the payload and who sent it.
+    const service = createSocket('udp4')
+    const seen: Array<{ family: string, source: unknown, destination: unknown, payload: string }> = []
+    service.on('message', (msg, rinfo) => {
+      const h = parseProxyHeader(msg)
+      if (h === undefined) return
+      seen.push({ family: h.family, source: h.source, destination: h.destination, payload: msg.subarray(h.length).toString() })
+      service.send(msg.subarray(h.length), rinfo.port, rinfo.address)
+    })
+    await new Promise<void>((resolve) => service.bind(0, '127.0.0.1', resolve))
+    try {
+      const { proxy, fwd } = await setUp(service.address().port, 16, 120, undefined, 'v2')
+      fwd.publicPort = proxy.port // as the relay's proxyResult sets it
+      const v = await udpVisitor(proxy.port)
+      v.send('one')
+      await v.waitFor(1)
+      v.send('two')
+      await v.waitFor(2)
+      expect(v.received.map(String)).toEqual(['one', 'two'])
+      const visitor = { address: '127.0.0.1', port: v.socket.address().port }
+      expect(seen).toEqual(['one', 'two'].map((payload) => ({ family: 'udp4', source: visitor, destination: { address: '203.0.113.9', port: proxy.port }, payload })))
+    } finally {
+      service.close()
+    }
   })
 
   it('at the flow cap evicts a one-off flow (closing it on the client too) but never an established one', async () => {
