@@ -10,6 +10,7 @@ import { GoAwayCode, ResetCode } from '../shared/wire/frame.js'
 import { CONTROL_PROTOCOL_VERSION, MessageType, parseLogin, parseRegister, type Login, type ProxySpec } from '../shared/wire/messages.js'
 import { candidatePorts, describeRanges, isPortAllowed } from './ports.js'
 import type { Registry, RegistryMember } from './registry.js'
+import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
 import { TcpProxy } from './tcp-proxy.js'
 import { UdpHub } from './udp-hub.js'
@@ -21,6 +22,8 @@ export interface ControlContext {
   /** Ports the relay itself listens on (never given to a proxy). */
   reservedPorts: ReadonlySet<number>
   log: Logger
+  /** Logins and refusals, for the admin API. */
+  stats: RelayStats
 }
 
 export interface ControlOptions {
@@ -36,6 +39,10 @@ export class ControlSession implements RegistryMember {
   /** First 8 bytes of the handshake hash (the same on the client): channel binding. */
   readonly sessionId: string
   clientId = ''
+  /** When the login was accepted (ms since the epoch); 0 before. */
+  loggedInAt = 0
+  /** Logins of this client id since the relay started, this one included. */
+  logins = 0
   readonly #ctx: ControlContext
   readonly #link: SecureLink
   readonly #onActive: (() => void) | undefined
@@ -61,6 +68,7 @@ export class ControlSession implements RegistryMember {
       heartbeatTimeoutMs: timeoutS > 0 ? timeoutS * 1000 : 0,
     })
     this.#loginTimer = setTimeout(() => {
+      ctx.stats.noteError('TUN_LOGIN_TIMEOUT', `no login from ${remote} within the handshake deadline`)
       this.#log.warn({ code: 'TUN_LOGIN_TIMEOUT' }, 'no login within the handshake deadline: closing')
       this.session.close(new TunnelError('TUN_LOGIN_TIMEOUT', 'no login within the handshake deadline'))
     }, Math.max(0, options.loginDeadlineMs)).unref()
@@ -72,6 +80,10 @@ export class ControlSession implements RegistryMember {
   }
 
   get proxyCount (): number { return this.#proxies.size }
+  /** The login (user, hostname), once accepted. */
+  get login (): Login | undefined { return this.#login }
+  /** The public listeners and sockets this session holds now. */
+  proxies (): Array<TcpProxy | UdpProxy> { return [...this.#proxies.values()] }
 
   #onControl (m: Record<string, unknown>): void {
     if (this.#login === undefined) {
@@ -98,15 +110,21 @@ export class ControlSession implements RegistryMember {
     // The login decrypted: the client holds the handshake's keys (no replay gets here).
     this.#login = login
     this.clientId = login.clientId
+    this.loggedInAt = Date.now()
+    this.logins = this.#ctx.stats.noteLogin(login.clientId)
     this.#link.commit()
     this.#onActive?.()
     const old = this.#ctx.registry.activate(this)
-    if (old !== undefined && old !== this) this.#log.info({ replaced: old.sessionId }, 'session replaced an older one of the same client')
+    if (old !== undefined && old !== this) {
+      this.#ctx.stats.replaced++
+      this.#log.info({ replaced: old.sessionId }, 'session replaced an older one of the same client')
+    }
     this.session.sendControl({ type: MessageType.LOGIN_RESULT, ok: true, sessionId: this.sessionId })
     this.#log.info({ user: login.user, hostname: login.hostname }, 'client logged in')
   }
 
   #refuse (code: ErrorCode, message: string): void {
+    this.#ctx.stats.noteError(code, message)
     this.#log.warn({ code }, message)
     this.session.sendControl({ type: MessageType.LOGIN_RESULT, ok: false, code, message })
     this.session.goAway(code === 'TUN_AUTH_REFUSED' ? GoAwayCode.AUTH : GoAwayCode.PROTOCOL)
@@ -123,6 +141,7 @@ export class ControlSession implements RegistryMember {
       } catch (err) {
         const code = errorCode(err, 'TUN_LISTEN')
         const message = (err as Error).message
+        this.#ctx.stats.noteError(code, `proxy ${spec.name}: ${message}`)
         this.#log.warn({ proxy: spec.name, remotePort: spec.remotePort, code }, `proxy refused: ${message}`)
         this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: false, code, message })
       }

@@ -1,6 +1,9 @@
 // `tunnel client -c frpc.yml`: run the client agent until a signal or a permanent error.
 import type { CommandModule } from 'yargs'
 import { Client, PERMANENT_ERROR_CODES } from '../../client/index.js'
+import { clientAdminRoutes } from '../../client/admin.js'
+import { ClientStatus } from '../../client/status.js'
+import { startAdminServer } from '../admin-server.js'
 import { loadClientConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
 import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
@@ -19,16 +22,25 @@ export async function runClient (args: Args): Promise<number> {
   const log = makeLogger(args, config.log.level)
   logWarnings(log, warnings)
   const client = new Client(config, log)
+  const status = new ClientStatus(client)
   const signalled = untilSignal(log).then(() => { client.close(args.grace * 1000) })
+  // Hot reload plugs in here, as the third argument of clientAdminRoutes:
+  //   { reload: reloadFromFile(args.config, async (next) => await client.reload(next)) }
+  // (cli/reload-handler.ts). Without it the client has no POST /api/reload (404), and
+  // `tunnel reload` says the process does not offer reload.
+  const admin = await startAdminServer(config.webServer, () => clientAdminRoutes(client, status), log)
+  if (!admin.ok) return admin.exitCode
   try {
     await client.run()
   } catch (err) {
     const e = err instanceof TunnelError ? err : new TunnelError('TUN_CONNECT', String(err))
     log.error({ code: e.code }, e.message)
     process.stderr.write(`tunnel: ${e.message} (${e.code})\n`)
+    await admin.server?.close()
     return PERMANENT_ERROR_CODES.has(e.code) ? 2 : 1
   }
   await signalled
+  await admin.server?.close()
   log.info('client stopped')
   return 0
 }
@@ -39,6 +51,7 @@ export const clientCommand: CommandModule<object, Args> = {
   builder: (y) => withLogOptions(y)
     .option('config', { alias: 'c', type: 'string', default: './frpc.yml', describe: 'frpc.yml (frp v1 YAML keys: serverAddr, serverPort, auth.token, proxies, ...)' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
-    .example('$0 client -c frpc.yml', 'expose the proxies of frpc.yml through the relay') as never,
+    .example('$0 client -c frpc.yml', 'expose the proxies of frpc.yml through the relay')
+    .epilogue('With webServer.port in frpc.yml the client also serves its admin API (GET /api/status, /api/diag, /metrics): see `tunnel status --help`.') as never,
   handler: async (args) => { process.exitCode = await runClient(args) },
 }
