@@ -9,7 +9,9 @@ import { demoCommand } from './commands/demo.js'
 import { diagCommand } from './commands/diag-command.js'
 import { echoCommand } from './commands/echo-command.js'
 import { keygenCommand } from './commands/keygen.js'
+import { reloadCommand } from './commands/reload-command.js'
 import { serverCommand } from './commands/server.js'
+import { statusCommand } from './commands/status-command.js'
 import { verifyCommand } from './commands/verify-command.js'
 
 process.on('uncaughtException', (err) => {
@@ -28,13 +30,16 @@ await yargs(hideBin(process.argv))
   .command(benchCommand)
   .command(echoCommand)
   .command(diagCommand)
-  .demandCommand(1, 'Name a command: server, client, verify, keygen, demo, bench, echo or diag (see --help).')
+  .command(statusCommand)
+  .command(reloadCommand)
+  .demandCommand(1, 'Name a command: server, client, verify, keygen, demo, bench, echo, diag, status or reload (see --help).')
   .recommendCommands()
   .strict()
   .example('$0 demo', 'try it: relay + client + demo service on loopback')
   .example('$0 server -c frps.yml', 'on the public host')
   .example('$0 client -c frpc.yml', 'on the machine behind NAT')
   .example('$0 keygen', 'a relay key pair: private key for frps.yml, public key for frpc.yml')
+  .example('$0 status -c frpc.yml', 'a running client\'s proxies and traffic (needs webServer.port)')
   .epilogue('Exit codes: 0 ok, 1 runtime failure, 2 bad usage, bad config or refused login,\n3 a `tunnel bench` threshold exceeded or a `tunnel diag --strict` finding.\nDocs: README.md and docs/ in the package.')
   .fail((msg, err) => {
     if (err !== undefined && err !== null) throw err

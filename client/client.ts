@@ -37,7 +37,14 @@ export interface ClientEvents {
   proxy: [result: ProxyResult]
   login: [sessionId: string]
   disconnect: [err: TunnelError | undefined]
+  /** A connection or login attempt failed; the client retries (unless it is permanent). */
+  attemptFailed: [err: TunnelError]
 }
+
+/** One configured proxy and the forwarder that serves it, for status and metrics. */
+export type ForwarderEntry =
+  | { name: string, type: 'tcp', forwarder: TcpForwarder }
+  | { name: string, type: 'udp', forwarder: UdpForwarder }
 
 export interface ClientOptions {
   backoff?: BackoffPolicy
@@ -64,6 +71,8 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #requests: ControlRequests
   /** The reload in progress: the next one waits for it. */
   #reloading: Promise<unknown> = Promise.resolve()
+  /** The relay's address as connected (normalised), for diagnostics. */
+  #relayPeer: string | undefined
   #graceMs = 0
   /** The token as the handshake's PSK, derived once. */
   readonly #psk: Uint8Array
@@ -108,6 +117,7 @@ export class Client extends EventEmitter<ClientEvents> {
       } catch (err) {
         session?.close()
         const e = err instanceof TunnelError ? err : new TunnelError('TUN_CONNECT', String(err), { cause: err })
+        if (!signal.aborted) this.emit('attemptFailed', e)
         if (isPermanent(e, everLoggedIn)) throw e
         if (!everLoggedIn && this.#config.loginFailExit) throw e
         if (signal.aborted) break
@@ -120,6 +130,20 @@ export class Client extends EventEmitter<ClientEvents> {
       await sleep(delay, signal)
     }
     await this.#shutdownSession()
+  }
+
+  get config (): ClientConfig { return this.#config }
+  /** The current (or last) control session. */
+  get session (): Session | undefined { return this.#session }
+  /** The relay's address of the current connection (normalised), once connected. */
+  get relayPeer (): string | undefined { return this.#relayPeer }
+
+  /** The proxies served now, by registered name ({user}.{name}). */
+  forwarders (): ForwarderEntry[] {
+    return [
+      ...[...this.#forwarders].map(([name, forwarder]): ForwarderEntry => ({ name, type: 'tcp', forwarder })),
+      ...[...this.#udpForwarders].map(([name, forwarder]): ForwarderEntry => ({ name, type: 'udp', forwarder })),
+    ]
   }
 
   /** Graceful stop: go-away (the relay frees our ports at once), drain up to graceMs. */
@@ -142,6 +166,7 @@ export class Client extends EventEmitter<ClientEvents> {
     const socket = await dial(serverAddr, serverPort, transport.dialServerTimeout * 1000, signal)
     socket.setNoDelay(true)
     socket.setKeepAlive(true, CONTROL_KEEPALIVE_MS)
+    this.#relayPeer = normalizeAddress(socket.remoteAddress ?? '')
     const wire = await this.#handshake(socket, signal)
     const session = new Session(wire, {
       role: 'client',

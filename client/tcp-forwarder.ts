@@ -19,16 +19,30 @@ export const LOCAL_DIAL_TIMEOUT_MS = 10_000
 /** At most one "local service unreachable" warning per proxy in this window. */
 export const DIAL_WARN_INTERVAL_MS = 10_000
 
+/** A TCP proxy's counters on the client. Directions are the visitor's: in = visitor → service. */
+export interface TcpForwarderTraffic {
+  bytesIn: number
+  bytesOut: number
+  active: number
+  /** Streams connected to the local service. */
+  total: number
+  dialFailures: number
+}
+
 export class TcpForwarder {
   readonly #proxy: TcpProxyConfig
   readonly #log: Logger
   readonly #limiter: TokenBucket | undefined
+  /** Byte counts of streams that have finished (live ones are read from the streams). */
+  #doneIn = 0
+  #doneOut = 0
   #lastWarn = -Infinity
   #suppressed = 0
   /** Every stream this forwarder holds, from the dial on, with its local socket. */
   readonly #streams = new Map<MuxStream, Socket>()
   #closed = false
   active = 0
+  total = 0
   dialFailures = 0
 
   constructor (proxy: TcpProxyConfig, log: Logger) {
@@ -46,6 +60,19 @@ export class TcpForwarder {
   }
 
   get closed (): boolean { return this.#closed }
+
+  get proxy (): TcpProxyConfig { return this.#proxy }
+
+  /** Counters now: finished streams plus the live ones (nothing is counted per chunk). */
+  traffic (): TcpForwarderTraffic {
+    let bytesIn = this.#doneIn
+    let bytesOut = this.#doneOut
+    for (const s of this.#streams.keys()) {
+      bytesIn += s.bytesIn
+      bytesOut += s.bytesOut
+    }
+    return { bytesIn, bytesOut, active: this.active, total: this.total, dialFailures: this.dialFailures }
+  }
 
   handle (stream: MuxStream): void {
     if (this.#closed) { stream.reset(ResetCode.REFUSED); return }
@@ -80,10 +107,13 @@ export class TcpForwarder {
       }
       stream.accept()
       this.active++
+      this.total++
       this.#log.debug({ streamId: stream.id, remote: visitor }, 'stream connected to local service')
       bridge(stream, socket, (r) => {
         this.#streams.delete(stream)
         this.active--
+        this.#doneIn += stream.bytesIn
+        this.#doneOut += stream.bytesOut
         this.#log.debug({ streamId: stream.id, bytesIn: r.bytesToSocket, bytesOut: r.bytesFromSocket, code: r.error?.code }, 'stream closed')
       }, { limiter: this.#limiter })
     })

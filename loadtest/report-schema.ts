@@ -3,6 +3,7 @@
 // docs/loadtest-report.schema.json (generated from it) come from. Bump REPORT_VERSION on any
 // change that is not an added field.
 import { z } from 'zod'
+import { UDP_DROP_REASONS } from '../shared/udp/counters.js'
 import { ERROR_KINDS } from './error-kinds.js'
 
 export const REPORT_VERSION = 1
@@ -20,6 +21,30 @@ const latency = z.strictObject({
   p99_9: num.describe('99.9th percentile'),
   max: num,
 }).describe('latency distribution in milliseconds, from an HDR histogram (3 significant digits)')
+
+const relay = z.strictObject({
+  admin: z.string().describe('the admin API asked (without credentials)'),
+  role: z.enum(['relay', 'client']).describe('what answered: our relay, or a client'),
+  proxies: z.array(z.string()).describe('proxies whose public port is the target\'s; empty = none matched and the figures are totals of all proxies'),
+  sessions: count.describe('control sessions after the run'),
+  streams: count.describe('tcp visitors the proxy carried during the run'),
+  flows: count.describe('udp flows opened during the run'),
+  bytesIn: count.describe('payload bytes visitor to service during the run, as the relay counted them'),
+  bytesOut: count.describe('payload bytes service to visitor during the run'),
+  visitorsRefused: count.describe('visitors refused by allowSources/denySources'),
+  visitorsDropped: count.describe('tcp visitors closed without a stream (session closing, stream limit)'),
+  udpDrops: z.partialRecord(z.enum(UDP_DROP_REASONS), count).describe('datagrams the relay dropped during the run, by reason (non-zero only)'),
+  listenOverflows: count.nullable().describe('growth of ListenOverflows in the relay\'s network namespace (full accept queues); null where unreadable'),
+  listenDrops: count.nullable().describe('growth of ListenDrops in that namespace'),
+  errors: z.record(z.string(), count).describe('refusals and failures the relay counted during the run, by error code'),
+  controlRttMs: z.strictObject({
+    before: num.nullable(),
+    max: num.nullable().describe('highest RTT seen while the load ran (polled every second)'),
+    after: num.nullable(),
+    samples: count.describe('RTT samples taken during the run'),
+  }).describe('the control connection\'s RTT (of the session owning the proxy) in ms'),
+  notes: z.array(z.string()).describe('plain-language notes on what the relay saw'),
+})
 
 const errorCounts = z.strictObject(Object.fromEntries(ERROR_KINDS.map((k) => [k, count])) as Record<typeof ERROR_KINDS[number], typeof count>)
 
@@ -89,6 +114,7 @@ export const benchReportSchema = z.strictObject({
     receivedPerSecond: num,
   }).nullable(),
   findings: z.array(z.string()).describe('plain-language hints on where the limit is'),
+  relay: relay.nullable().describe('with --admin: what the relay saw during the run; null without it'),
   thresholds: z.strictObject({
     maxErrorRate: num.nullable(),
     maxP99Ms: num.nullable(),
@@ -103,6 +129,7 @@ export const benchReportSchema = z.strictObject({
 })
 
 export type BenchReport = z.infer<typeof benchReportSchema>
+export type RelaySection = z.infer<typeof relay>
 
 /** The JSON Schema of the report (draft 2020-12), for docs/loadtest-report.schema.json. */
 export function benchReportJsonSchema (): Record<string, unknown> {

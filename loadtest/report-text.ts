@@ -1,7 +1,8 @@
 // The human form of a report (stdout without --json).
 import { ERROR_KINDS } from './error-kinds.js'
 import type { LatencySummary } from './histogram.js'
-import type { BenchReport } from './report-schema.js'
+import type { BenchReport, RelaySection } from './report-schema.js'
+import { formatBytes } from '../shared/admin/status-text.js'
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US')
 const fixed = (n: number, digits = 1): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
@@ -50,9 +51,28 @@ export function formatReport (r: BenchReport): string {
   const errs = ERROR_KINDS.filter((k) => r.errors[k] > 0).map((k) => `${k} ${int(r.errors[k])}${r.errorExamples[k] === undefined ? '' : ` (${r.errorExamples[k]})`}`)
   if (errs.length > 0) out.push(`${'errors'.padEnd(11)}${errs.join(', ')}`)
   for (const f of r.findings) out.push(`note: ${f}`)
+  if (r.relay !== null) out.push(...relayLines(r.relay))
   const th = r.thresholds
   if (th.maxErrorRate !== null || th.maxP99Ms !== null) {
     out.push(th.passed ? 'thresholds: passed' : `thresholds: FAILED: ${th.violations.join('; ')}`)
   }
   return out.join('\n')
+}
+
+const rtt = (n: number | null): string => (n === null ? '-' : ms(n))
+
+/** What the relay saw (--admin): a few lines after the generator's own figures. */
+function relayLines (x: RelaySection): string[] {
+  const who = x.proxies.length === 0 ? 'all proxies' : `proxy ${x.proxies.join(', ')}`
+  const carried = x.flows > 0 || x.streams === 0 ? `${int(x.flows)} flow(s)` : `${int(x.streams)} stream(s)`
+  const lines = [
+    `${x.role.padEnd(11)}${who} (${x.admin}): ${carried}, in ${formatBytes(x.bytesIn)}, out ${formatBytes(x.bytesOut)}, refused ${int(x.visitorsRefused)}, dropped ${int(x.visitorsDropped)}`,
+    `${''.padEnd(11)}control RTT ms before ${rtt(x.controlRttMs.before)}, max during ${rtt(x.controlRttMs.max)} (${x.controlRttMs.samples} samples), after ${rtt(x.controlRttMs.after)}; accept-queue overflows ${x.listenOverflows ?? '-'}, drops ${x.listenDrops ?? '-'}`,
+  ]
+  const udp = Object.entries(x.udpDrops).map(([k, n]) => `${k} ${int(n)}`)
+  if (udp.length > 0) lines.push(`${''.padEnd(11)}udp drops: ${udp.join(', ')}`)
+  const errs = Object.entries(x.errors).map(([k, n]) => `${k} ${int(n)}`)
+  if (errs.length > 0) lines.push(`${''.padEnd(11)}errors: ${errs.join(', ')}`)
+  for (const n of x.notes) lines.push(`${x.role} note: ${n}`)
+  return lines
 }

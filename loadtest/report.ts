@@ -69,6 +69,7 @@ export function buildReport (plan: BenchPlan, state: RunState, startedAt: Date, 
         },
     udp: result.udp ?? null,
     findings: findings({ plan, state, bulkUnverified }),
+    relay: null,
     thresholds: checkThresholds(plan.thresholds, { errorRate, finished, latencySamples: latency?.count ?? 0, p99Ms: latency?.p99 ?? 0 }),
     env: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: availableParallelism() },
   }

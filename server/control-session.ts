@@ -15,6 +15,7 @@ import { CONTROL_PROTOCOL_VERSION, MessageType, parseLogin, parseRegister, parse
 import type { ConnectionBudget } from './connection-budget.js'
 import { candidatePorts, describeRanges, isPortAllowed } from './ports.js'
 import type { Registry, RegistryMember } from './registry.js'
+import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
 import { TcpProxy } from './tcp-proxy.js'
 import { UdpHub } from './udp-hub.js'
@@ -30,6 +31,8 @@ export interface ControlContext {
   log: Logger
   /** The relay's visitor budget (fd limit, maxConnections); absent = unlimited. */
   budget?: ConnectionBudget
+  /** Logins and refusals, for the admin API. */
+  stats: RelayStats
 }
 
 /** NAT probe connections held at once across the relay (each is one idle socket). */
@@ -50,6 +53,10 @@ export class ControlSession implements RegistryMember {
   /** First 8 bytes of the handshake hash (the same on the client): channel binding. */
   readonly sessionId: string
   clientId = ''
+  /** When the login was accepted (ms since the epoch); 0 before. */
+  loggedInAt = 0
+  /** Logins of this client id since the relay started, this one included. */
+  logins = 0
   readonly #ctx: ControlContext
   readonly #link: SecureLink
   readonly #onActive: (() => void) | undefined
@@ -79,6 +86,7 @@ export class ControlSession implements RegistryMember {
       heartbeatTimeoutMs: timeoutS > 0 ? timeoutS * 1000 : 0,
     })
     this.#loginTimer = setTimeout(() => {
+      ctx.stats.noteError('TUN_LOGIN_TIMEOUT', `no login from ${remote} within the handshake deadline`)
       this.#log.warn({ code: 'TUN_LOGIN_TIMEOUT' }, 'no login within the handshake deadline: closing')
       this.session.close(new TunnelError('TUN_LOGIN_TIMEOUT', 'no login within the handshake deadline'))
     }, Math.max(0, options.loginDeadlineMs)).unref()
@@ -90,6 +98,10 @@ export class ControlSession implements RegistryMember {
   }
 
   get proxyCount (): number { return this.#proxies.size }
+  /** The login (user, hostname), once accepted. */
+  get login (): Login | undefined { return this.#login }
+  /** The public listeners and sockets this session holds now. */
+  proxies (): Array<TcpProxy | UdpProxy> { return [...this.#proxies.values()] }
 
   #onControl (m: Record<string, unknown>): void {
     if (this.#login === undefined) {
@@ -134,10 +146,15 @@ export class ControlSession implements RegistryMember {
     }
     this.#login = login
     this.clientId = login.clientId
+    this.loggedInAt = Date.now()
+    this.logins = this.#ctx.stats.noteLogin(login.clientId)
     this.#link.commit()
     this.#onActive?.()
     const old = this.#ctx.registry.activate(this)
-    if (old !== undefined && old !== this) this.#log.info({ replaced: old.sessionId }, 'session replaced an older one of the same client')
+    if (old !== undefined && old !== this) {
+      this.#ctx.stats.replaced++
+      this.#log.info({ replaced: old.sessionId }, 'session replaced an older one of the same client')
+    }
     this.session.sendControl({ type: MessageType.LOGIN_RESULT, ok: true, sessionId: this.sessionId })
     this.#log.info({ user: login.user, hostname: login.hostname }, 'client logged in')
   }
@@ -170,6 +187,7 @@ export class ControlSession implements RegistryMember {
   }
 
   #refuse (code: ErrorCode, message: string): void {
+    this.#ctx.stats.noteError(code, message)
     this.#log.warn({ code }, message)
     this.session.sendControl({ type: MessageType.LOGIN_RESULT, ok: false, code, message })
     this.session.goAway(code === 'TUN_AUTH_REFUSED' ? GoAwayCode.AUTH : GoAwayCode.PROTOCOL)
@@ -191,6 +209,7 @@ export class ControlSession implements RegistryMember {
       } catch (err) {
         const code = errorCode(err, 'TUN_LISTEN')
         const message = (err as Error).message
+        this.#ctx.stats.noteError(code, `proxy ${spec.name}: ${message}`)
         this.#log.warn({ proxy: spec.name, remotePort: spec.remotePort, code }, `proxy refused: ${message}`)
         this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: false, code, message, ...tag })
       }

@@ -21,6 +21,7 @@ import { HandshakeGate, type GateOptions, type GateTicket } from './handshake-ga
 import { logRefusal } from './refusal-log.js'
 import { LogLimiter } from './log-limiter.js'
 import { Registry } from './registry.js'
+import { RelayStats } from './relay-stats.js'
 import { acceptSecureConnection } from './secure-accept.js'
 
 /** TCP keepalive on control connections: a backstop under the heartbeat. */
@@ -44,7 +45,7 @@ export interface RelayOptions {
 export const LOW_FD_LIMIT = 4096
 
 /** Plain numbers, for logs and metrics. */
-export interface RelayStats extends BudgetStats {
+export interface RelayBudgetStats extends BudgetStats {
   sessions: number
   pendingHandshakes: number
 }
@@ -65,6 +66,10 @@ export class Relay {
   readonly #natProbes = { active: 0 }
   readonly #options: RelayOptions
   readonly #budget: ConnectionBudget
+  /** Logins and refusals by code, for the admin API. */
+  readonly stats = new RelayStats()
+  /** When start() was called (ms since the epoch). */
+  startedAt = 0
   #address: RelayAddress | undefined
   #closed = false
 
@@ -88,14 +93,21 @@ export class Relay {
 
   get address (): RelayAddress | undefined { return this.#address }
   get sessionCount (): number { return this.#sessions.size }
+  get config (): ServerConfig { return this.#config }
+
+  /** Sessions whose login was accepted, oldest first. */
+  sessions (): ControlSession[] {
+    return [...this.#sessions].filter((c) => c.loggedInAt > 0)
+  }
 
   /** Visitors and sockets against the fd budget, and what was shed. */
-  get stats (): RelayStats {
+  get budgetStats (): RelayBudgetStats {
     return { ...this.#budget.stats, sessions: this.#sessions.size, pendingHandshakes: this.#gate.pending }
   }
 
   async start (): Promise<RelayAddress> {
     const { bindAddr, bindPort } = this.#config
+    this.startedAt = Date.now()
     try {
       const addr = await listenTcp(this.#server, bindAddr, bindPort)
       this.#address = { address: addr.address, port: addr.port }
@@ -150,6 +162,7 @@ export class Relay {
       socket.destroy()
     })
     if (typeof ticket === 'string') {
+      this.stats.noteError('TUN_RELAY_BUSY', `handshake from ${source} refused: ${ticket === 'rate' ? 'per-source rate' : 'per-source cap'}`)
       logRefusal(this.#log, this.#limiter, { code: 'TUN_RELAY_BUSY', reason: ticket === 'rate' ? 'per-source rate' : 'per-source cap', source }, 'handshake refused')
       socket.end(encodeRefusal(Refusal.BUSY, Buffer.alloc(4)))
       setTimeout(() => socket.destroy(), 1_000).unref()
@@ -183,6 +196,7 @@ export class Relay {
     if (!result.ok) {
       ticket.release()
       socket.destroy()
+      this.stats.noteError(result.error.code, `handshake from ${source} refused: ${result.error.message}`)
       logRefusal(this.#log, this.#limiter, { code: result.error.code, reason: result.error, source, clientId: result.clientId }, 'handshake refused')
       return
     }
@@ -198,6 +212,7 @@ export class Relay {
       natProbes: this.#natProbes,
       log: this.#log,
       budget: this.#budget,
+      stats: this.stats,
     }, { loginDeadlineMs: deadlineMs - (performance.now() - started), onActive: ticket.release })
     this.#sessions.add(control)
     control.session.once('close', () => { ticket.release(); this.#sessions.delete(control) })

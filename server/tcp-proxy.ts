@@ -3,7 +3,9 @@
 // Visitors the proxy's source filter refuses are closed at once (counted in `refused`). Past the
 // proxy's maxVisitors, or the relay's connection budget (its fd limit), a visitor is shed: reset
 // at once, counted, and warned about (rate-limited). With a bandwidth limit (bandwidthLimitMode
-// server) every visitor of the proxy shares one token bucket.
+// server) every visitor of the proxy shares one token bucket. Traffic is counted here, where frp
+// counts it: the live streams' own byte counters plus the totals of finished ones (nothing is
+// added per chunk), read by the admin API's status.
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { formatBandwidth } from '../shared/limit/bandwidth.js'
@@ -12,6 +14,7 @@ import { normalizeAddress } from '../shared/net/address.js'
 import { listenError, listenTcp } from '../shared/net/listen.js'
 import { bridge } from '../shared/mux/bridge.js'
 import type { Session } from '../shared/mux/session.js'
+import type { MuxStream } from '../shared/mux/stream.js'
 import type { SourceSpec } from '../shared/wire/messages.js'
 import { ConnectionBudget, type ShedReason } from './connection-budget.js'
 import { ShedWarner } from './shed-warner.js'
@@ -42,7 +45,21 @@ export interface TcpProxyStats {
   bandwidth: TokenBucketStats | null
 }
 
+/** A TCP proxy's counters. Directions are the visitor's: in = visitor → service. */
+export interface TcpProxyTraffic {
+  bytesIn: number
+  bytesOut: number
+  activeStreams: number
+  /** Visitors that became streams. */
+  streamsTotal: number
+  /** Visitors refused by the source filter. */
+  refused: number
+  /** Visitors closed at once: shed (maxVisitors, maxConnections) or no stream could be opened. */
+  dropped: number
+}
+
 export class TcpProxy {
+  readonly type = 'tcp'
   readonly name: string
   readonly port: number
   readonly #server: Server
@@ -53,10 +70,15 @@ export class TcpProxy {
   readonly #maxVisitors: number
   readonly #limiter: TokenBucket | undefined
   readonly #shedWarners: Record<ShedReason, ShedWarner>
-  readonly #visitors = new Set<Socket>()
+  /** Open visitor connections and their streams. */
+  readonly #visitors = new Map<Socket, MuxStream>()
   readonly #shed: Record<ShedReason, number> = { maxVisitors: 0, maxConnections: 0 }
   #closed = false
+  /** Bytes of streams that have finished (live ones are read from the streams). */
+  #doneIn = 0
+  #doneOut = 0
   connections = 0
+  dropped = 0
 
   private constructor (name: string, server: Server, port: number, session: Session, log: Logger, options: TcpProxyOptions) {
     this.name = name
@@ -105,9 +127,21 @@ export class TcpProxy {
     }
   }
 
+  /** Counters now: finished streams plus the live ones (bounded by open connections). */
+  traffic (): TcpProxyTraffic {
+    let bytesIn = this.#doneIn
+    let bytesOut = this.#doneOut
+    for (const stream of this.#visitors.values()) {
+      bytesIn += stream.bytesOut
+      bytesOut += stream.bytesIn
+    }
+    const shed = this.#shed.maxVisitors + this.#shed.maxConnections
+    return { bytesIn, bytesOut, activeStreams: this.#visitors.size, streamsTotal: this.connections, refused: this.refused, dropped: this.dropped + shed }
+  }
+
   #onVisitor (socket: Socket): void {
     socket.on('error', () => { /* reported through 'close' */ })
-    if (this.#closed || this.#session.closed) { socket.destroy(); return }
+    if (this.#closed || this.#session.closed) { this.dropped++; socket.destroy(); return }
     if (!this.#gate.admits(socket.remoteAddress ?? '')) { socket.resetAndDestroy(); return }
     if (this.#maxVisitors > 0 && this.#visitors.size >= this.#maxVisitors) {
       this.#budget.countShed('maxVisitors')
@@ -127,14 +161,18 @@ export class TcpProxy {
     try {
       stream = this.#session.openStream({ proxy: this.name, visitor, listener })
     } catch (err) {
+      this.dropped++
       this.#log.warn({ remote: visitor.address, err: (err as Error).message }, 'visitor refused')
       socket.destroy()
       return
     }
-    this.#visitors.add(socket)
+    this.#visitors.set(socket, stream)
     this.#log.debug({ streamId: stream.id, remote: `${visitor.address}:${visitor.port}` }, 'visitor connected')
     bridge(stream, socket, (r) => {
       this.#visitors.delete(socket)
+      // The relay sends the visitor's bytes on the stream and receives the service's.
+      this.#doneIn += stream.bytesOut
+      this.#doneOut += stream.bytesIn
       this.#log.debug({ streamId: stream.id, bytesIn: r.bytesFromSocket, bytesOut: r.bytesToSocket, code: r.error?.code }, 'visitor closed')
     }, { limiter: this.#limiter })
   }
@@ -165,7 +203,7 @@ export class TcpProxy {
   /** Also drops every open visitor connection. */
   destroy (): void {
     this.close()
-    for (const s of this.#visitors) s.destroy()
+    for (const s of [...this.#visitors.keys()]) s.destroy()
     this.#visitors.clear()
   }
 
@@ -175,7 +213,7 @@ export class TcpProxy {
    */
   reset (): void {
     this.close()
-    for (const s of this.#visitors) s.resetAndDestroy()
+    for (const s of [...this.#visitors.keys()]) s.resetAndDestroy()
     this.#visitors.clear()
   }
 }

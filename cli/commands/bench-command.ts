@@ -3,7 +3,9 @@
 // 2 bad usage, 3 a --max-* threshold exceeded, 130/143 interrupted (the partial report is printed).
 import type { CommandModule } from 'yargs'
 import { TunnelError, type ErrorCode } from '../../shared/errors.js'
-import { formatReport, LIMITS as L, planBench, PROTOCOLS, runBench, TCP_MODES, type BenchPlan, type ProgressMode } from '../../loadtest/index.js'
+import { parseAdminUrl, type AdminTarget } from '../../shared/admin/target.js'
+import { formatReport, LIMITS as L, planBench, PROTOCOLS, RelayWatch, runBench, TCP_MODES, type BenchPlan, type ProgressMode } from '../../loadtest/index.js'
+import { ADMIN_OPTIONS, reportAdminFailure } from '../admin-target.js'
 import { makeLogger, withLogOptions, type LogArgs } from '../common.js'
 
 /** Exit code when a threshold given by flags is exceeded. */
@@ -30,6 +32,8 @@ interface Args extends LogArgs {
   maxP99Ms: number | undefined
   json: boolean
   progress: string
+  admin: string | undefined
+  adminToken: string | undefined
 }
 
 function progressMode (choice: string): ProgressMode {
@@ -39,14 +43,24 @@ function progressMode (choice: string): ProgressMode {
 
 export async function runBenchCommand (args: Args): Promise<number> {
   let plan: BenchPlan
+  let admin: AdminTarget | undefined
   try {
     plan = planBench(args)
+    if (args.admin !== undefined) admin = parseAdminUrl(args.admin, args.adminToken)
   } catch (err) {
     if (!(err instanceof TunnelError)) throw err
     process.stderr.write(`tunnel bench: ${err.message} (${err.code})\nRun 'tunnel bench --help' for usage.\n`)
     return 2
   }
   const log = makeLogger(args, 'info')
+  let watch: RelayWatch | undefined
+  if (admin !== undefined) {
+    try {
+      watch = await RelayWatch.start(admin, plan)
+    } catch (err) {
+      return reportAdminFailure('bench', err)
+    }
+  }
   const abort = new AbortController()
   let signalled: NodeJS.Signals | undefined
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -67,11 +81,13 @@ export async function runBenchCommand (args: Args): Promise<number> {
     if (!(err instanceof TunnelError)) throw err
     log.error({ code: err.code }, err.message)
     process.stderr.write(`tunnel bench: ${err.message} (${err.code})\n`)
+    await watch?.finish()
     return 1
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
+  if (watch !== undefined) report = { ...report, relay: await watch.finish() }
   process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`)
   if (signalled !== undefined) return signalled === 'SIGINT' ? 130 : 143
   if (!report.thresholds.passed) {
@@ -104,11 +120,14 @@ export const benchCommand: CommandModule<object, Args> = {
     .option('max-p99-ms', { type: 'number', describe: 'Exit 3 when the p99 latency is above this many ms' })
     .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON (shape: docs/loadtest.md)' })
     .option('progress', { type: 'string', choices: ['auto', 'bar', 'json', 'none'], default: 'auto', describe: 'Live progress on stderr: bar on a TTY, one JSON line per second otherwise' })
+    .option('admin', { type: 'string', describe: 'The relay\'s admin API, http://[USER:PASSWORD@]HOST:PORT: the report adds what the relay saw during the run (streams, bytes, drops, accept-queue overflows, control RTT)' })
+    .option('admin-token', ADMIN_OPTIONS['admin-token'])
     .example('$0 bench tcp -t 127.0.0.1:6000 -c 50 -d 30', 'request/response latency at 50 connections')
     .example('$0 bench tcp -t relay.example:6000 --rate 2000 --max-p99-ms 50', 'fixed rate; exit 3 when p99 > 50 ms')
     .example('$0 bench tcp -t 127.0.0.1:6000 --mode connect -c 100', 'new connections per second')
     .example('$0 bench tcp -t 127.0.0.1:6000 --mode bulk --streams 4', 'throughput over 4 streams to a sink')
     .example('$0 bench udp -t 127.0.0.1:6001 --rate 20000 --size 1200', 'UDP loss, reordering and latency')
-    .example('$0 bench http -t 127.0.0.1:8080 --path /health -c 20 --json', 'HTTP GET, report as JSON') as never,
+    .example('$0 bench http -t 127.0.0.1:8080 --path /health -c 20 --json', 'HTTP GET, report as JSON')
+    .example('$0 bench tcp -t relay.example:6000 --admin http://127.0.0.1:7500', 'also report what the relay saw (its webServer)') as never,
   handler: async (args) => { process.exitCode = await runBenchCommand(args) },
 }

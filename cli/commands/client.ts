@@ -2,6 +2,9 @@
 // reloads the proxies from the same file (reloadFromFile: an invalid file changes nothing).
 import type { CommandModule } from 'yargs'
 import { Client, PERMANENT_ERROR_CODES, reloadFromFile } from '../../client/index.js'
+import { clientAdminRoutes } from '../../client/admin.js'
+import { ClientStatus } from '../../client/status.js'
+import { startAdminServer } from '../admin-server.js'
 import { loadClientConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
 import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
@@ -20,20 +23,26 @@ export async function runClient (args: Args): Promise<number> {
   const log = makeLogger(args, config.log.level)
   logWarnings(log, warnings)
   const client = new Client(config, log)
+  const status = new ClientStatus(client)
   const signalled = untilSignal(log).then(() => { client.close(args.grace * 1000) })
   onHangup(() => {
     log.debug({ signal: 'SIGHUP' }, 'reload requested')
     void reloadFromFile(client, args.config, log)
   })
+  // POST /api/reload (tunnel reload) does what SIGHUP does; reloads run one at a time.
+  const admin = await startAdminServer(config.webServer, () => clientAdminRoutes(client, status, { reload: async () => await reloadFromFile(client, args.config, log) }), log)
+  if (!admin.ok) return admin.exitCode
   try {
     await client.run()
   } catch (err) {
     const e = err instanceof TunnelError ? err : new TunnelError('TUN_CONNECT', String(err))
     log.error({ code: e.code }, e.message)
     process.stderr.write(`tunnel: ${e.message} (${e.code})\n`)
+    await admin.server?.close()
     return PERMANENT_ERROR_CODES.has(e.code) ? 2 : 1
   }
   await signalled
+  await admin.server?.close()
   log.info('client stopped')
   return 0
 }
@@ -45,6 +54,6 @@ export const clientCommand: CommandModule<object, Args> = {
     .option('config', { alias: 'c', type: 'string', default: './frpc.yml', describe: 'frpc.yml (frp v1 YAML keys: serverAddr, serverPort, auth.token, proxies, ...)' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
     .example('$0 client -c frpc.yml', 'expose the proxies of frpc.yml through the relay')
-    .epilogue('SIGHUP reloads the proxies from the same file: added ones come up, removed ones go down, changed ones restart, the others keep their connections. An invalid file is refused with its errors and nothing changes; other settings (serverAddr, auth, transport, ...) need a restart. SIGTERM/SIGINT stop gracefully.') as never,
+    .epilogue('SIGHUP (or `tunnel reload`) reloads the proxies from the same file: added ones come up, removed ones go down, changed ones restart, the others keep their connections. An invalid file is refused with its errors and nothing changes; other settings (serverAddr, auth, transport, ...) need a restart. SIGTERM/SIGINT stop gracefully. With webServer.port in frpc.yml the client also serves its admin API (GET /api/status, /api/diag, /metrics, POST /api/reload): see `tunnel status --help`.') as never,
   handler: async (args) => { process.exitCode = await runClient(args) },
 }

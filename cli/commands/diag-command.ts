@@ -1,17 +1,21 @@
 // `tunnel diag [-c FILE] [--port N ...] [--json]`: kernel facts about the tunnel's sockets and
 // plain advice, run beside a relay or a client (same host or network namespace). The config
-// says which ports and connections are ours; --port adds any other listener. Results on stdout,
-// logs on stderr; exit 0 whatever is found, or 3 with --strict when a finding is warn or error.
+// says which ports and connections are ours; --port adds any other listener. With --admin the
+// running relay or client makes the report itself (GET /api/diag) for the sockets it really
+// owns. Results on stdout, logs on stderr; exit 0 whatever is found, or 3 with --strict when a
+// finding is warn or error.
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import type { CommandModule } from 'yargs'
-import { CONTROL_KEEPALIVE_MS as CLIENT_CONTROL_KEEPALIVE_MS } from '../../client/client.js'
-import { CONTROL_KEEPALIVE_MS as RELAY_CONTROL_KEEPALIVE_MS } from '../../server/relay.js'
-import { detectConfigKind, loadClientConfig, loadServerConfig, readConfigFile, type ClientConfig, type ServerConfig } from '../../shared/config/index.js'
-import { buildReport, collectFacts, hasProblems, MAX_WINDOW_MS, renderReport, type DiagTarget, type ListenTarget } from '../../shared/diag/index.js'
+import { clientTarget } from '../../client/diag-target.js'
+import { relayTarget } from '../../server/diag-target.js'
+import { detectConfigKind, loadClientConfig, loadServerConfig, readConfigFile } from '../../shared/config/index.js'
+import { buildReport, collectFacts, hasProblems, MAX_WINDOW_MS, portsTarget, renderReport, type DiagReport, type DiagTarget } from '../../shared/diag/index.js'
+import { MAX_API_DIAG_WATCH_S } from '../../shared/admin/endpoints.js'
+import { fetchDiag } from '../../shared/admin/queries.js'
+import { ADMIN_OPTIONS, reportAdminFailure, resolveAdminTarget } from '../admin-target.js'
 import { ConfigError, TunnelError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log.js'
-import { DEFAULT_BACKLOG } from '../../shared/net/listen.js'
 import { normalizeAddress } from '../../shared/net/address.js'
 import { logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
 import { FINDINGS_EXIT_CODE } from './diag-exit.js'
@@ -19,6 +23,8 @@ import { natTimeoutCommand } from './nat-timeout-command.js'
 
 interface Args extends LogArgs {
   config: string | undefined
+  admin: string | undefined
+  adminToken: string | undefined
   port: number[] | undefined
   json: boolean
   watch: number
@@ -29,44 +35,7 @@ interface Args extends LogArgs {
 export { FINDINGS_EXIT_CODE }
 const DNS_TIMEOUT_MS = 3_000
 
-export function portsTarget (ports: readonly number[]): DiagTarget {
-  return {
-    role: 'ports',
-    config: null,
-    listen: ports.map((port) => ({ port, role: 'port', backlogAsked: null })),
-    control: null,
-    ownedListenerBacklog: null,
-    ports,
-    heartbeat: null,
-    sockets: [],
-  }
-}
-
-export function relayTarget (config: ServerConfig, ports: readonly number[]): DiagTarget {
-  const listen: ListenTarget[] = config.bindPort === 0 ? [] : [{ port: config.bindPort, role: 'control', backlogAsked: DEFAULT_BACKLOG }]
-  return {
-    ...portsTarget(ports),
-    role: 'relay',
-    config: { file: config.source, kind: 'server' },
-    listen: [...listen, ...portsTarget(ports).listen],
-    control: config.bindPort === 0 ? null : { by: 'local-port', port: config.bindPort },
-    ownedListenerBacklog: DEFAULT_BACKLOG,
-    heartbeat: { intervalS: null, timeoutS: config.transport.heartbeatTimeout },
-    sockets: [{ kind: 'control', keepAliveMs: RELAY_CONTROL_KEEPALIVE_MS }, { kind: 'visitor', keepAliveMs: null }],
-  }
-}
-
-/** `hosts`: serverAddr's addresses (null = match the port alone). */
-export function clientTarget (config: ClientConfig, hosts: readonly string[] | null, ports: readonly number[]): DiagTarget {
-  return {
-    ...portsTarget(ports),
-    role: 'client',
-    config: { file: config.source, kind: 'client' },
-    control: { by: 'peer', port: config.serverPort, hosts },
-    heartbeat: { intervalS: config.transport.heartbeatInterval, timeoutS: config.transport.heartbeatTimeout },
-    sockets: [{ kind: 'control', keepAliveMs: CLIENT_CONTROL_KEEPALIVE_MS }, { kind: 'local-service', keepAliveMs: null }],
-  }
-}
+export { clientTarget, portsTarget, relayTarget }
 
 /** serverAddr as the normalised addresses ss will print; null when it cannot be resolved. */
 async function serverHosts (serverAddr: string, log: Logger): Promise<string[] | null> {
@@ -105,8 +74,29 @@ function checkArgs (args: Args): number[] {
   return ports
 }
 
+/** The report made by the running process itself, through its admin API. */
+async function remoteReport (args: Args): Promise<DiagReport | number> {
+  if (args.port !== undefined && args.port.length > 0) {
+    process.stderr.write('tunnel diag: --port looks at listeners beside this command; with --admin the process reports on its own sockets (drop --port)\n')
+    return 2
+  }
+  if (!Number.isFinite(args.watch) || args.watch < 0 || args.watch > MAX_API_DIAG_WATCH_S) {
+    process.stderr.write(`tunnel diag: --watch ${args.watch}: expected 0 to ${MAX_API_DIAG_WATCH_S} seconds with --admin (TUN_USAGE)\n`)
+    return 2
+  }
+  try {
+    return await fetchDiag(await resolveAdminTarget(args), args.watch)
+  } catch (err) {
+    return reportAdminFailure('diag', err)
+  }
+}
+
 export async function runDiag (args: Args): Promise<number> {
   const log = makeLogger(args, 'warn')
+  if (args.admin !== undefined) {
+    const report = await remoteReport(args)
+    return typeof report === 'number' ? report : printReport(report, args, log)
+  }
   let target: DiagTarget
   try {
     target = await targetFor(args, checkArgs(args), log)
@@ -131,7 +121,10 @@ export async function runDiag (args: Args): Promise<number> {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
-  const report = buildReport(facts)
+  return printReport(buildReport(facts), args, log)
+}
+
+function printReport (report: DiagReport, args: Args, log: Logger): number {
   for (const u of report.unavailable) log.warn({ fact: u.fact, code: u.code }, `not available: ${u.reason}`)
   process.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : renderReport(report))
   if (args.strict && hasProblems(report)) {
@@ -153,10 +146,14 @@ const reportCommand: CommandModule<object, Args> = {
     .option('watch', { type: 'number', default: 1, describe: 'Seconds to sample over (queues, counter growth); 0 = one sample' })
     .option('strict', { type: 'boolean', default: false, describe: `Exit ${FINDINGS_EXIT_CODE} when a finding is warn or error` })
     .option('ss', { type: 'string', default: 'ss', describe: 'The ss binary (iproute2)' })
+    .option('admin', { type: 'string', describe: 'Ask the running relay or client for its own report (GET /api/diag): --admin http://[USER:PASSWORD@]HOST:PORT, or --admin alone with -c FILE to use its webServer block' })
+    .option('admin-token', ADMIN_OPTIONS['admin-token'])
     .example('$0 diag -c frps.yml', 'beside the relay: control connections, listeners, advice')
     .example('$0 diag -c frpc.yml --json', 'beside the client, as JSON')
     .example('$0 diag --port 8080 --watch 10', 'any listener: accept queue and overflow growth over 10 s')
-    .example('$0 diag nat-timeout -c frpc.yml', 'how long the NAT keeps an idle mapping; the heartbeat to use') as never,
+    .example('$0 diag nat-timeout -c frpc.yml', 'how long the NAT keeps an idle mapping; the heartbeat to use')
+    .example('$0 diag -c frps.yml --admin', 'the running relay\'s own report, through its admin API (webServer in frps.yml)')
+    .example('$0 diag --admin http://127.0.0.1:7400 --json', 'a running client\'s report through its admin API') as never,
   handler: async (args) => { process.exitCode = await runDiag(args) },
 }
 

@@ -3,6 +3,8 @@ import type { CommandModule } from 'yargs'
 import { loadServerConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
 import { Relay } from '../../server/index.js'
+import { relayAdminRoutes } from '../../server/admin.js'
+import { startAdminServer } from '../admin-server.js'
 import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
 import { DEFAULT_GRACE_MS, onHangup, untilSignal } from '../run-until-signal.js'
 
@@ -28,9 +30,15 @@ export async function runServer (args: Args): Promise<number> {
     log.error({ code: (err as TunnelError).code }, (err as Error).message)
     return 1
   }
+  const admin = await startAdminServer(config.webServer, () => relayAdminRoutes(relay), log)
+  if (!admin.ok) {
+    relay.destroy()
+    return admin.exitCode
+  }
   await signalled
+  await admin.server?.close()
   await relay.close(args.grace * 1000)
-  const { shed, shedControl } = relay.stats
+  const { shed, shedControl } = relay.budgetStats
   log.info({ shed, shedControl }, 'relay stopped')
   return 0
 }
@@ -41,6 +49,7 @@ export const serverCommand: CommandModule<object, Args> = {
   builder: (y) => withLogOptions(y)
     .option('config', { alias: 'c', type: 'string', default: './frps.yml', describe: 'frps.yml (frp v1 YAML keys: bindAddr, bindPort, auth.token, allowPorts, ...)' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
-    .example('$0 server -c frps.yml', 'relay on the port in frps.yml (7000 by default)') as never,
+    .example('$0 server -c frps.yml', 'relay on the port in frps.yml (7000 by default)')
+    .epilogue('With webServer.port in frps.yml the relay also serves its admin API (GET /api/status, /api/diag, and /metrics with enablePrometheus): see `tunnel status --help`.') as never,
   handler: async (args) => { process.exitCode = await runServer(args) },
 }

@@ -11,6 +11,7 @@ import { keyIssues } from './keys.js'
 import { formatPath, locate } from './locate.js'
 import type { ConfigPath } from './locate.js'
 import { isRecord, valueAt } from './validate.js'
+import { adminBindProblem } from '../admin/bind-policy.js'
 import type { CheckContext } from './validate.js'
 
 export interface ConfigWarning {
@@ -107,11 +108,40 @@ function addressIssues (ctx: CheckContext): ConfigIssue[] {
   })
 }
 
+const str = (v: unknown): string => (typeof v === 'string' ? v : '')
+
+/** webServer: credentials on a non-loopback address; a user needs a password. */
+function adminIssues (ctx: CheckContext): ConfigIssue[] {
+  const w = valueAt(ctx.data, ['webServer'])
+  if (!isRecord(w)) return []
+  const issues: ConfigIssue[] = []
+  if (str(w.user) !== '' && str(w.password) === '') {
+    issues.push({ code: 'TUN_CONFIG_INVALID', message: 'webServer.user is set without webServer.password: set a password (or remove user)', location: at(ctx, ['webServer', 'user']) })
+  }
+  if (!Number.isInteger(w.port) || typeof w.addr !== 'string') return issues
+  const problem = adminBindProblem({ addr: w.addr, password: str(w.password), token: str(w.token) })
+  if (problem !== undefined) issues.push({ code: 'TUN_ADMIN_INSECURE', message: problem, location: at(ctx, ['webServer', 'addr']) })
+  return issues
+}
+
 /** Problems that involve more than one field. */
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
-    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx)]
-    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx)]
+    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx)]
+}
+
+function adminWarnings (ctx: CheckContext): ConfigWarning[] {
+  const w = valueAt(ctx.data, ['webServer'])
+  const hasPort = isRecord(w) && Number.isInteger(w.port)
+  const out: ConfigWarning[] = []
+  if (isRecord(w) && !hasPort && Object.keys(w).length > 0) {
+    out.push({ message: 'webServer has no port: the admin API stays off (set webServer.port)', location: at(ctx, ['webServer'], true) })
+  }
+  if (ctx.side === 'server' && valueAt(ctx.data, ['enablePrometheus']) === true && !hasPort) {
+    out.push({ message: 'enablePrometheus needs the admin API: set webServer.port to serve /metrics', location: at(ctx, ['enablePrometheus'], true) })
+  }
+  return out
 }
 
 /** Every present key of an `ignore` row, as concrete paths (`proxies[]` expanded). */
@@ -147,7 +177,7 @@ export function configWarnings (ctx: CheckContext): ConfigWarning[] {
     message: `${formatPath(path)} is an frp setting this tunnel ignores: ${why}`,
     location: at(ctx, path, true),
   }))
-  warnings.push(...heartbeatWarnings(ctx))
+  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {
     warnings.push({ message: 'transport.insecurePlaintext is true: after the handshake, tunnelled bytes cross the network unencrypted and unauthenticated; use it only for benchmarks or a link you trust', location: at(ctx, ['transport', 'insecurePlaintext']) })
   }

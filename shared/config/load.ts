@@ -23,7 +23,7 @@ import { configWarnings, crossFieldIssues } from './checks.js'
 import { loadPrivateKey, loadServerKey } from './keys.js'
 import type { ConfigWarning } from './checks.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
-import type { ClientConfig, PortRange, ProxyConfig, ServerConfig } from './types.js'
+import type { AdminConfig, ClientConfig, PortRange, ProxyConfig, ServerConfig } from './types.js'
 
 export interface Loaded<T> {
   config: T
@@ -130,7 +130,15 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
       insecurePlaintext: d.transport?.insecurePlaintext ?? false,
     },
     log: { level: d.log?.level ?? SERVER_DEFAULTS.logLevel },
+    webServer: completeAdmin(d.webServer),
+    enablePrometheus: d.enablePrometheus ?? false,
   }
+}
+
+/** The admin API settings; null (off) unless webServer.port is set. */
+function completeAdmin (w: ServerInput['webServer'] | ClientInput['webServer']): AdminConfig | null {
+  if (w?.port === undefined) return null
+  return { addr: w.addr ?? SERVER_DEFAULTS.adminAddr, port: w.port, user: w.user ?? '', password: w.password ?? '', token: w.token ?? '' }
 }
 
 function completeClient (d: ClientInput, file: string): ClientConfig {
@@ -165,6 +173,7 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
       if (p.type === 'tcp') return { ...common, type: 'tcp', proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null, maxVisitors: p.maxVisitors ?? 0 }
       return { ...common, type: 'udp', proxyProtocolVersion: p.transport?.proxyProtocolVersion === 'v2' ? 'v2' : null, idleTimeout: p.idleTimeout ?? CLIENT_DEFAULTS.udpIdleTimeout, maxFlows: p.maxFlows ?? CLIENT_DEFAULTS.udpMaxFlows }
     }),
+    webServer: completeAdmin(d.webServer),
   }
 }
 

@@ -45,15 +45,6 @@ const ignore = (sides: readonly Side[], path: string, schema: z.ZodType, why: st
 const refuse = (sides: readonly Side[], paths: readonly string[], why: string): FrpKey[] =>
   paths.map((path) => ({ action: 'refuse', sides, path, why }))
 
-const webServer = z.looseObject({
-  addr: z.string().optional(),
-  port: port(0).optional(),
-  user: z.string().optional(),
-  password: z.string().optional(),
-  assetsDir: z.string().optional(),
-  pprofEnable: z.boolean().optional(),
-  tls: z.looseObject({}).optional(),
-})
 const tls = z.looseObject({
   enable: z.boolean().optional(),
   force: z.boolean().optional(),
@@ -70,7 +61,8 @@ const UNSUPPORTED_PROXY_KEYS = ['customDomains', 'subdomain', 'locations', 'http
   'secretKey', 'allowUsers', 'natTraversal'].map((k) => `proxies[].${k}`)
 
 export const FRP_KEYS: readonly FrpKey[] = [
-  ignore(BOTH, 'webServer', webServer, 'this version has no web dashboard or admin API'),
+  ignore(BOTH, 'webServer.assetsDir', z.string(), 'there is no web dashboard; the admin API serves JSON and metrics only'),
+  ignore(BOTH, 'webServer.pprofEnable', z.boolean(), 'Go profiling does not apply; profile with node --cpu-prof or --inspect'),
   ignore(BOTH, 'transport.tcpMux', z.boolean(), 'the control connection always multiplexes streams'),
   ignore(BOTH, 'transport.tcpMuxKeepaliveInterval', seconds(), 'liveness is checked by transport.heartbeatTimeout'),
   ignore(BOTH, 'transport.tls', tls, 'the control connection is always encrypted by its own handshake, not TLS'),
@@ -84,7 +76,6 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ignore(BOTH, 'log.maxDays', z.int(), 'logs are not written to files, so there is nothing to rotate'),
   ignore(BOTH, 'log.disablePrintColor', z.boolean(), 'colour is used only when stderr is a terminal'),
   ignore(BOTH, 'auth.additionalScopes', z.array(z.string()), 'heartbeats and new streams always ride the authenticated session'),
-  ignore(SERVER, 'enablePrometheus', z.boolean(), 'there is no metrics endpoint yet'),
   ignore(SERVER, 'detailedErrorsToClient', z.boolean(), 'clients always get an error code and reason'),
   ignore(SERVER, 'userConnTimeout', seconds(), 'there are no work connections to wait for'),
   ignore(SERVER, 'natholeAnalysisDataReserveHours', z.int(), 'xtcp is not supported'),
@@ -100,6 +91,7 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(CLIENT, ['start'], 'remove it and set `enabled: false` on proxies that should not run'),
   ...refuse(CLIENT, ['dnsServer'], 'the system resolver is used; remove it'),
   ...refuse(CLIENT, ['featureGates', 'virtualNet', 'store'], 'remove it'),
+  ...refuse(BOTH, ['webServer.tls'], 'the admin API speaks plain HTTP: keep it on loopback, or put a TLS proxy in front of it'),
   ...refuse(BOTH, ['auth.tokenSource'], 'put the token in auth.token, or use {{ .Envs.NAME }}'),
   ...refuse(BOTH, ['auth.oidc'], 'only auth.method token is supported'),
   ...refuse(CLIENT, ['transport.proxyURL', 'transport.connectServerLocalIP'], 'remove it; the relay is dialled directly'),
@@ -145,6 +137,18 @@ const log = (side: Side) => z.strictObject({
   ...ignoredAt(side, 'log'),
 })
 
+/** frp's webServer block: the admin API (status, diag, /metrics, reload). Off unless port is set. */
+const webServer = (side: Side) => z.strictObject({
+  addr: z.string().min(1).optional().describe(`Address of the admin API. Default ${SERVER_DEFAULTS.adminAddr}; any non-loopback address needs password or token.`),
+  port: port(0).optional().describe('Port of the admin API; the API is off unless this is set. 0 picks a free port (logged as "admin listening").'),
+  user: z.string().optional().describe('Basic auth user name (with password).'),
+  password: z.string().optional().describe('Basic auth password; turns authentication on. Secret: use {{ .Envs.NAME }}.'),
+  token: z.string().optional().describe('Our key (frp has none): a bearer token (Authorization: Bearer TOKEN); turns authentication on. Secret.'),
+  ...ignoredAt(side, 'webServer'),
+}).describe(side === 'server'
+  ? 'The admin API: GET /api/status, /api/diag and (with enablePrometheus) /metrics.'
+  : 'The admin API: GET /api/status, /api/diag, /metrics and POST /api/reload.')
+
 const portRange = z.union([
   z.strictObject({ start: port(1), end: port(1) }),
   z.strictObject({ single: port(1) }),
@@ -166,6 +170,8 @@ export const serverSchema = z.strictObject({
     ...ignoredAt('server', 'transport'),
   }).optional(),
   log: log('server').optional(),
+  webServer: webServer('server').optional(),
+  enablePrometheus: z.boolean().optional().describe('true: serve Prometheus metrics at /metrics on the admin API (needs webServer.port). Default false.'),
   ...ignoredAt('server', ''),
 }).describe('frps.yml: the tunnel relay (frp v1 key names).')
 
@@ -215,6 +221,7 @@ export const clientSchema = z.strictObject({
     ...ignoredAt('client', 'transport'),
   }).optional(),
   log: log('client').optional(),
+  webServer: webServer('client').optional(),
   proxies: z.array(proxy).optional(),
   ...ignoredAt('client', ''),
 }).describe('frpc.yml: a tunnel client (frp v1 key names).')

@@ -14,6 +14,23 @@ export interface PortRange {
   end: number
 }
 
+/**
+ * The admin API (frp's webServer block, plus our `token`): status, diagnostics, metrics and
+ * (client) reload over HTTP. null when webServer.port is not set: the API is off.
+ */
+export interface AdminConfig {
+  /** Default 127.0.0.1. A non-loopback address needs password or token (checked at load). */
+  addr: string
+  /** 0 = any free port (logged as `admin listening`). */
+  port: number
+  /** Basic auth user ('' allowed, as in frp). */
+  user: string
+  /** Basic auth password; '' = basic auth off. Secret: never logged. */
+  password: string
+  /** Bearer token (our key); '' = off. Secret: never logged. */
+  token: string
+}
+
 export interface ServerConfig {
   /** The file the config came from, for messages ('<builtin>' for the demo). */
   source: string
@@ -49,6 +66,10 @@ export interface ServerConfig {
     insecurePlaintext: boolean
   }
   log: LogConfig
+  /** The admin API, or null when off. */
+  webServer: AdminConfig | null
+  /** frp's enablePrometheus: serve /metrics on the admin API. */
+  enablePrometheus: boolean
 }
 
 /** Visitor filtering the relay applies to a proxy (our keys; frp has none). CIDRs or addresses. */
@@ -127,6 +148,8 @@ export interface ClientConfig {
   }
   log: LogConfig
   proxies: ProxyConfig[]
+  /** The admin API (status, diag, metrics, reload), or null when off. */
+  webServer: AdminConfig | null
 }
 
 export const SERVER_DEFAULTS = {
@@ -136,6 +159,7 @@ export const SERVER_DEFAULTS = {
   handshakeTimeout: 10,
   maxClockSkew: 60,
   logLevel: 'info',
+  adminAddr: '127.0.0.1',
 } as const
 
 export const CLIENT_DEFAULTS = {
@@ -151,4 +175,5 @@ export const CLIENT_DEFAULTS = {
   /** RFC 4787 asks NATs for at least 2 minutes; Linux conntrack uses 120 s for UDP streams. */
   udpIdleTimeout: 120,
   udpMaxFlows: 4096,
+  adminAddr: '127.0.0.1',
 } as const

@@ -29,3 +29,17 @@ export interface DiagTarget {
   /** The keepalive delay each kind of socket is given with setKeepAlive (null = not enabled). */
   sockets: ReadonlyArray<{ kind: KeepaliveSocket['kind'], keepAliveMs: number | null }>
 }
+
+/** Bare ports (`tunnel diag --port N`): their listeners and connection states, nothing else. */
+export function portsTarget (ports: readonly number[]): DiagTarget {
+  return {
+    role: 'ports',
+    config: null,
+    listen: ports.map((port) => ({ port, role: 'port', backlogAsked: null })),
+    control: null,
+    ownedListenerBacklog: null,
+    ports,
+    heartbeat: null,
+    sockets: [],
+  }
+}

@@ -45,6 +45,8 @@ describe('defaults', () => {
       maxConnections: 0,
       transport: { heartbeatTimeout: SERVER_DEFAULTS.heartbeatTimeout, handshakeTimeout: 10, maxClockSkew: 60, insecurePlaintext: false },
       log: { level: 'info' },
+      webServer: null,
+      enablePrometheus: false,
     })
   })
 
@@ -170,10 +172,10 @@ describe('frp compatibility', () => {
   })
 
   it('warns, without failing, for each frp key it ignores, naming the key and why', () => {
-    const { warnings } = client('transport:\n  tcpMux: true\nwebServer:\n  port: 7400\nauth: { token: x }\nproxies: [{ name: a, type: tcp, localPort: 1 }]')
+    const { warnings } = client('transport:\n  tcpMux: true\nwebServer:\n  port: 7400\n  pprofEnable: true\nauth: { token: x }\nproxies: [{ name: a, type: tcp, localPort: 1 }]')
     expect(warnings.map((w) => `${w.location.line}:${w.location.col} ${w.message}`)).toEqual([
       '2:3 transport.tcpMux is an frp setting this tunnel ignores: the control connection always multiplexes streams',
-      '3:1 webServer is an frp setting this tunnel ignores: this version has no web dashboard or admin API',
+      '5:3 webServer.pprofEnable is an frp setting this tunnel ignores: Go profiling does not apply; profile with node --cpu-prof or --inspect',
     ])
   })
 

@@ -94,11 +94,11 @@ describe('the relay\'s budget at start', () => {
       expect(lines.find((l) => l.msg === 'visitor connection limit')).toMatchObject({ fdLimit: 256, reserve: 20 + FD_SPARE + 64, maxConnections: 139 })
       const warn = lines.find((l) => String(l.msg).startsWith('maxConnections 5000 is more than the fd limit allows'))
       expect(warn?.level).toBe(40)
-      expect(relay.stats).toMatchObject({ fdLimit: 256, maxConnections: 139, visitors: 0, otherSockets: 1, sessions: 0, shed: { maxVisitors: 0, maxConnections: 0 } })
+      expect(relay.budgetStats).toMatchObject({ fdLimit: 256, maxConnections: 139, visitors: 0, otherSockets: 1, sessions: 0, shed: { maxVisitors: 0, maxConnections: 0 } })
     } finally {
       relay.destroy()
     }
-    expect(relay.stats.otherSockets).toBe(0)
+    expect(relay.budgetStats.otherSockets).toBe(0)
   })
 
   it('a high fd limit and a lower maxConnections: the configured cap, no warning', async () => {

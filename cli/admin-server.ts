@@ -1,0 +1,31 @@
+// Starting the admin API of a relay or client (webServer in its config): off when the config has
+// none. The bind rules were checked when the config loaded; AdminServer checks them again.
+import type { Logger } from 'pino'
+import { AdminServer, type AdminRoute } from '../shared/admin/server.js'
+import type { AdminConfig } from '../shared/config/types.js'
+import { TunnelError } from '../shared/errors.js'
+
+export type AdminStart = { ok: true, server: AdminServer | undefined } | { ok: false, exitCode: number }
+
+/** Starts the API, or says which exit code the command should end with (2 refused, 1 bind failure). */
+export async function startAdminServer (admin: AdminConfig | null, routes: () => AdminRoute[], log: Logger): Promise<AdminStart> {
+  if (admin === null) return { ok: true, server: undefined }
+  const built = routes()
+  const server = new AdminServer({
+    addr: admin.addr,
+    port: admin.port,
+    credentials: { user: admin.user, password: admin.password, token: admin.token },
+    routes: built,
+    log,
+    logFields: { endpoints: built.map((r) => `${r.method} ${r.path}`) },
+  })
+  try {
+    await server.start()
+    return { ok: true, server }
+  } catch (err) {
+    if (!(err instanceof TunnelError)) throw err
+    log.error({ code: err.code }, `admin API: ${err.message}`)
+    process.stderr.write(`tunnel: admin API: ${err.message} (${err.code})\n`)
+    return { ok: false, exitCode: err.code === 'TUN_ADMIN_INSECURE' ? 2 : 1 }
+  }
+}

@@ -1,0 +1,29 @@
+// The client's admin API: status, diagnostics of its control connection, /metrics (frp's client
+// has no enablePrometheus, so it is always on with the admin API), and reload when a handler is
+// given (the composition root decides how a reload is applied).
+import type { ReloadHandler } from '../shared/admin/reload.js'
+import { diagRoute, metricsRoute, reloadRoute, statusRoute } from '../shared/admin/routes.js'
+import type { AdminRoute } from '../shared/admin/server.js'
+import { TunnelMetrics } from '../shared/metrics/tunnel-metrics.js'
+import type { Client } from './client.js'
+import { clientTarget } from './diag-target.js'
+import type { ClientStatus } from './status.js'
+
+export interface ClientAdminOptions {
+  /** POST /api/reload; without it the endpoint does not exist (404). */
+  reload?: ReloadHandler
+}
+
+export function clientAdminRoutes (client: Client, status: ClientStatus, options: ClientAdminOptions = {}): AdminRoute[] {
+  const report = async (): ReturnType<ClientStatus['report']> => await status.report()
+  const routes = [
+    statusRoute(report),
+    diagRoute(async () => {
+      const peer = client.relayPeer
+      return await Promise.resolve(clientTarget(client.config, peer === undefined ? null : [peer], []))
+    }),
+    metricsRoute(new TunnelMetrics({ processMetrics: true }), report),
+  ]
+  if (options.reload !== undefined) routes.push(reloadRoute(options.reload))
+  return routes
+}

@@ -1,0 +1,67 @@
+// The admin API's endpoints, built from what the relay or client provides: a status report,
+// a diagnostics target, the metrics, a reload handler. The composition root picks which exist.
+//   GET  /api/status   the status report (shared/admin/status.ts)
+//   GET  /api/diag     the diagnostics report of this process's own sockets (?watch=S, 0-60)
+//   GET  /metrics      Prometheus text exposition
+//   POST /api/reload   the reload outcome: 200 when ok, 422 when refused
+import { buildReport, collectFacts, type DiagTarget } from '../diag/index.js'
+import type { TunnelMetrics } from '../metrics/tunnel-metrics.js'
+import { DEFAULT_API_DIAG_WATCH_S, DIAG_PATH, MAX_API_DIAG_WATCH_S, METRICS_PATH, RELOAD_PATH, STATUS_PATH } from './endpoints.js'
+import { errorResponse, json, text, type AdminResponse } from './http.js'
+import type { ReloadHandler } from './reload.js'
+import type { AdminRequest, AdminRoute } from './server.js'
+import type { StatusReport } from './status.js'
+
+
+export function statusRoute (report: () => Promise<StatusReport>): AdminRoute {
+  return { method: 'GET', path: STATUS_PATH, handle: async () => json(200, await report()) }
+}
+
+export function metricsRoute (metrics: TunnelMetrics, report: () => Promise<StatusReport>): AdminRoute {
+  return { method: 'GET', path: METRICS_PATH, handle: async () => text(200, await metrics.render(report), metrics.contentType) }
+}
+
+export function reloadRoute (reload: ReloadHandler): AdminRoute {
+  let running: Promise<AdminResponse> | undefined
+  return {
+    method: 'POST',
+    path: RELOAD_PATH,
+    handle: async () => {
+      // Two reloads at once would race on the same config: the second waits for the first's answer.
+      running ??= reload().then((o) => json(o.ok ? 200 : 422, o)).finally(() => { running = undefined })
+      return await running
+    },
+  }
+}
+
+/** `?watch=S` as milliseconds, or an error answer naming the bounds. */
+export function parseWatch (req: AdminRequest): number | AdminResponse {
+  const raw = req.query.get('watch')
+  if (raw === null || raw === '') return DEFAULT_API_DIAG_WATCH_S * 1000
+  const s = Number(raw)
+  if (!Number.isFinite(s) || s < 0 || s > MAX_API_DIAG_WATCH_S) {
+    return errorResponse(400, 'TUN_ADMIN_REQUEST', `watch=${raw.slice(0, 20)}: expected 0 to ${MAX_API_DIAG_WATCH_S} seconds`)
+  }
+  return Math.round(s * 1000)
+}
+
+/** One diagnostic at a time (each spawns ss); a second request meanwhile gets 429. */
+export function diagRoute (target: () => Promise<DiagTarget>): AdminRoute {
+  let busy = false
+  return {
+    method: 'GET',
+    path: DIAG_PATH,
+    handle: async (req) => {
+      const windowMs = parseWatch(req)
+      if (typeof windowMs !== 'number') return windowMs
+      if (busy) return errorResponse(429, 'TUN_ADMIN_REQUEST', 'a diagnostic is already running; try again when it is done', { 'retry-after': '1' })
+      busy = true
+      try {
+        const facts = await collectFacts(await target(), { windowMs, signal: req.signal })
+        return json(200, buildReport(facts))
+      } finally {
+        busy = false
+      }
+    },
+  }
+}

@@ -1,0 +1,173 @@
+// The admin API's HTTP server, generic: routing by method and path, authentication, request
+// limits, the bind rules, and safe error answers. What a route answers is decided by the
+// composition root (relay or client); this module knows nothing about either.
+//
+// Order of checks for every request: Host (a loopback-bound API answers only loopback names, so
+// a web page cannot reach it through DNS rebinding), Origin (browsers are refused: no cross-site
+// requests), credentials (401 + WWW-Authenticate, before anything about the routes is revealed),
+// route (404, or 405 with Allow), body size (413), then the handler (500 on a crash, logged
+// without the request's headers).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Logger } from 'pino'
+import { TunnelError } from '../errors.js'
+import { formatHostPort } from '../net/address.js'
+import { listenError, listenTcp } from '../net/listen.js'
+import { authorize, authSchemes, challenges, type AdminCredentials } from './auth.js'
+import { adminBindProblem, isLoopbackHost } from './bind-policy.js'
+import { errorResponse, readBody, writeResponse, type AdminResponse } from './http.js'
+
+/** Connections at once; the admin API is for a handful of operators and one scraper. */
+export const MAX_ADMIN_CONNECTIONS = 32
+export const MAX_HEADER_BYTES = 16 * 1024
+export const HEADERS_TIMEOUT_MS = 10_000
+export const REQUEST_TIMEOUT_MS = 15_000
+
+export type Method = 'GET' | 'POST'
+
+export interface AdminRequest {
+  method: Method
+  path: string
+  query: URLSearchParams
+  body: Buffer
+  /** Aborted when the caller goes away (a long diagnostic can stop early). */
+  signal: AbortSignal
+}
+
+export interface AdminRoute {
+  method: Method
+  path: string
+  handle: (req: AdminRequest) => AdminResponse | Promise<AdminResponse>
+}
+
+export interface AdminServerOptions {
+  addr: string
+  /** 0 = any free port (the bound port is in `address` and the log line). */
+  port: number
+  credentials: AdminCredentials
+  routes: readonly AdminRoute[]
+  log: Logger
+  /** Extra fields for the `admin listening` line (e.g. which routes are on). */
+  logFields?: Record<string, unknown>
+}
+
+export interface AdminAddress {
+  address: string
+  port: number
+}
+
+export class AdminServer {
+  readonly #options: AdminServerOptions
+  readonly #server: Server
+  readonly #routes = new Map<string, Map<Method, AdminRoute>>()
+  readonly #loopbackOnly: boolean
+  #address: AdminAddress | undefined
+
+  constructor (options: AdminServerOptions) {
+    this.#options = options
+    for (const r of options.routes) {
+      const byMethod = this.#routes.get(r.path) ?? new Map<Method, AdminRoute>()
+      byMethod.set(r.method, r)
+      this.#routes.set(r.path, byMethod)
+    }
+    this.#loopbackOnly = isLoopbackHost(options.addr)
+    this.#server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
+      this.#onRequest(req, res).catch((err: unknown) => {
+        this.#options.log.warn({ err: (err as Error).message }, 'admin request failed')
+        if (!res.headersSent) writeResponse(res, errorResponse(500, 'TUN_ADMIN_REQUEST', 'internal error'))
+        else res.destroy()
+      })
+    })
+    this.#server.maxConnections = MAX_ADMIN_CONNECTIONS
+    this.#server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+      socket.destroy()
+    })
+  }
+
+  get address (): AdminAddress | undefined { return this.#address }
+
+  /** Binds addr:port; throws TunnelError TUN_ADMIN_INSECURE (bind rules) or TUN_LISTEN / TUN_PORT_IN_USE. */
+  async start (): Promise<AdminAddress> {
+    const { addr, port, credentials, log } = this.#options
+    const problem = adminBindProblem({ addr, password: credentials.password, token: credentials.token })
+    if (problem !== undefined) throw new TunnelError('TUN_ADMIN_INSECURE', problem)
+    try {
+      const bound = await listenTcp(this.#server, addr, port)
+      this.#address = { address: bound.address, port: bound.port }
+    } catch (err) {
+      throw listenError(err, addr, port)
+    }
+    const auth = authSchemes(credentials)
+    log.info({ addr: this.#address.address, port: this.#address.port, auth: auth.length === 0 ? 'none' : auth.join('+'), ...this.#options.logFields }, 'admin listening')
+    return this.#address
+  }
+
+  /** `http://127.0.0.1:7500`, for messages and tests. */
+  get url (): string | undefined {
+    const a = this.#address
+    return a === undefined ? undefined : `http://${formatHostPort(a.address, a.port)}`
+  }
+
+  async close (): Promise<void> {
+    if (!this.#server.listening) return
+    await new Promise<void>((resolve) => {
+      this.#server.close(() => { resolve() })
+      this.#server.closeAllConnections()
+    })
+  }
+
+  async #onRequest (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now()
+    const r = await this.#answer(req, res)
+    writeResponse(res, r)
+    this.#options.log.debug({ method: req.method, path: (req.url ?? '').split('?')[0], status: r.status, ms: Math.round(performance.now() - started) }, 'admin request')
+  }
+
+  async #answer (req: IncomingMessage, res: ServerResponse): Promise<AdminResponse> {
+    if (this.#loopbackOnly && !isLoopbackHost(hostOf(req.headers.host))) {
+      return errorResponse(421, 'TUN_ADMIN_REQUEST', 'this admin API answers only requests addressed to a loopback name (Host: 127.0.0.1, [::1] or localhost)')
+    }
+    if (req.headers.origin !== undefined) {
+      return errorResponse(403, 'TUN_ADMIN_REQUEST', 'requests from web pages (with an Origin header) are refused')
+    }
+    const { credentials } = this.#options
+    if (!authorize(req.headers.authorization, credentials)) {
+      return errorResponse(401, 'TUN_ADMIN_AUTH', 'authentication required: basic auth (webServer.user/password) or a bearer token (webServer.token)', { 'www-authenticate': challenges(credentials) })
+    }
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://admin.invalid')
+    } catch {
+      return errorResponse(400, 'TUN_ADMIN_REQUEST', 'malformed request target')
+    }
+    const byMethod = this.#routes.get(url.pathname)
+    if (byMethod === undefined) return errorResponse(404, 'TUN_ADMIN_REQUEST', `no such endpoint: ${url.pathname.slice(0, 200)} (see docs/operations.md)`)
+    const route = byMethod.get(req.method as Method)
+    if (route === undefined) {
+      const allow = [...byMethod.keys()].join(', ')
+      return errorResponse(405, 'TUN_ADMIN_REQUEST', `${url.pathname} takes ${allow}`, { allow })
+    }
+    const body = await readBody(req)
+    if (!body.ok) return errorResponse(413, 'TUN_ADMIN_REQUEST', 'request body too large')
+    const gone = new AbortController()
+    const onClose = (): void => { if (!res.writableFinished) gone.abort() }
+    res.once('close', onClose)
+    try {
+      return await route.handle({ method: route.method, path: url.pathname, query: url.searchParams, body: body.body, signal: gone.signal })
+    } catch (err) {
+      if (err instanceof TunnelError) return errorResponse(500, err.code, err.message)
+      throw err
+    }
+  }
+}
+
+/** The host part of a Host header (`127.0.0.1:7500` → `127.0.0.1`, `[::1]:7500` → `[::1]`). */
+export function hostOf (header: string | undefined): string {
+  if (header === undefined) return ''
+  if (header.startsWith('[')) {
+    const end = header.indexOf(']')
+    return end === -1 ? header : header.slice(0, end + 1)
+  }
+  const colon = header.indexOf(':')
+  return colon === -1 ? header : header.slice(0, colon)
+}

@@ -1,0 +1,76 @@
+// The human form of a status report (`tunnel status` without --json): a header line, sessions,
+// proxies and the errors so far, as aligned plain-text tables.
+import { renderTable } from '../diag/render.js'
+import type { ProxyStatus, StatusReport } from './status.js'
+
+export function formatBytes (n: number): string {
+  if (n < 1024) return `${n} B`
+  const units = ['KiB', 'MiB', 'GiB', 'TiB']
+  let v = n / 1024
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++ }
+  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i] ?? 'TiB'}`
+}
+
+export function formatDuration (seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+  return `${Math.floor(s / 86_400)}d${String(Math.floor((s % 86_400) / 3600)).padStart(2, '0')}h`
+}
+
+const since = (iso: string, now: number): string => formatDuration((now - Date.parse(iso)) / 1000)
+
+function counts (p: ProxyStatus): string {
+  if (p.streams !== null) return `${p.streams.active}/${p.streams.total}`
+  if (p.flows !== null) return `${p.flows.active}/${p.flows.total}`
+  return '-'
+}
+
+function drops (p: ProxyStatus): string {
+  const parts: string[] = []
+  if (p.refused > 0) parts.push(`refused ${p.refused}`)
+  if (p.dropped > 0) parts.push(`dropped ${p.dropped}`)
+  if (p.udpDrops !== null) {
+    for (const [reason, n] of Object.entries(p.udpDrops)) if (n > 0) parts.push(`${reason} ${n}`)
+  }
+  return parts.length === 0 ? '-' : parts.join(', ')
+}
+
+export function renderStatus (r: StatusReport, now = Date.now()): string {
+  const p = r.process
+  const fds = p.openFds === null ? '-' : `${p.openFds}/${p.maxFds ?? 'unlimited'}`
+  const where = r.role === 'relay' ? `listening on ${r.controlAddr ?? '-'}` : `relay ${r.controlAddr ?? '-'}`
+  const lines = [
+    `tunnel ${r.role} (pid ${p.pid}, up ${formatDuration(p.uptimeS)}), ${where}; fds ${fds}, rss ${formatBytes(p.rssBytes)}, node ${p.node}`,
+    '',
+    `Sessions (${r.sessions.length}; logins ${r.logins}, ${r.role === 'relay' ? 'replaced' : 'reconnects'} ${r.reconnects})`,
+  ]
+  if (r.sessions.length === 0) lines.push(r.role === 'client' ? '  not connected' : '  none')
+  else {
+    lines.push(...renderTable(['client', 'session', 'remote', 'up', 'rtt ms', 'streams', 'proxies', 'bytes in', 'bytes out', 'reconnects'], r.sessions.map((s) => [
+      s.clientId, s.id, s.remote, since(s.since, now), s.rttMs === null ? null : s.rttMs.toFixed(s.rttMs < 10 ? 2 : 0),
+      s.streams, s.proxies, formatBytes(s.bytesIn), formatBytes(s.bytesOut), s.reconnects,
+    ])))
+  }
+  lines.push('', `Proxies (${r.proxies.length})`)
+  if (r.proxies.length === 0) lines.push('  none')
+  else {
+    const head = r.role === 'relay'
+      ? ['name', 'type', 'state', 'public address', 'client', 'streams/flows', 'bytes in', 'bytes out', 'refused/dropped', 'error']
+      : ['name', 'type', 'state', 'public address', 'local', 'streams/flows', 'bytes in', 'bytes out', 'refused/dropped', 'error']
+    lines.push(...renderTable(head, r.proxies.map((x) => [
+      x.name, x.type, x.state, x.publicAddr, r.role === 'relay' ? x.clientId : x.local, counts(x),
+      formatBytes(x.bytesIn), formatBytes(x.bytesOut), drops(x), x.error === null ? null : `${x.error.code}: ${x.error.message}`,
+    ])))
+    lines.push('  (bytes in = visitor to service; streams/flows = open now/total)')
+  }
+  const errs = Object.entries(r.errors)
+  lines.push('', 'Errors since start')
+  lines.push(errs.length === 0 ? '  none' : `  ${errs.map(([code, n]) => `${code} ${n}`).join(', ')}`)
+  if (r.lastError !== null) lines.push(`  last: ${r.lastError.code} at ${r.lastError.at}: ${r.lastError.message}`)
+  const k = r.kernel
+  if (k.listenOverflows !== null) lines.push('', `Kernel (this network namespace): ListenOverflows ${k.listenOverflows}, ListenDrops ${k.listenDrops ?? '-'}`)
+  return lines.join('\n') + '\n'
+}

@@ -1,0 +1,93 @@
+// The shape of GET /api/status (and `tunnel status --json`), the same for a relay and a client:
+// the process, its control sessions, its proxies with their public address and state, traffic,
+// refusals and errors. A zod schema so that the CLI and `tunnel bench --admin` can check what
+// they are given; fields are only ever added within a schema version (objects are not strict,
+// so an older CLI reads a newer process).
+import { z } from 'zod'
+import { UDP_DROP_REASONS } from '../udp/counters.js'
+
+export const STATUS_SCHEMA = 1
+
+const count = z.number().int().min(0)
+const udpDrops = z.object(Object.fromEntries(UDP_DROP_REASONS.map((r) => [r, count])) as Record<typeof UDP_DROP_REASONS[number], typeof count>)
+
+export const PROXY_STATES = ['listening', 'registered', 'pending', 'refused', 'offline'] as const
+export type ProxyState = typeof PROXY_STATES[number]
+
+export const sessionStatusSchema = z.object({
+  /** The session id both sides log (first bytes of the handshake hash). */
+  id: z.string(),
+  clientId: z.string(),
+  user: z.string(),
+  /** relay: the client's address; client: the relay's. */
+  remote: z.string(),
+  /** ISO 8601 time of the login. */
+  since: z.string(),
+  /** Control connection round trip (a ping on the mux), null when none has been answered. */
+  rttMs: z.number().min(0).nullable(),
+  streams: count,
+  proxies: count,
+  /** Control connection bytes (encrypted records) each way, from this side. */
+  bytesIn: count,
+  bytesOut: count,
+  /** relay: logins of this client id since the relay started minus one; client: reconnects. */
+  reconnects: count,
+})
+export type SessionStatus = z.infer<typeof sessionStatusSchema>
+
+export const proxyStatusSchema = z.object({
+  name: z.string(),
+  type: z.enum(['tcp', 'udp']),
+  state: z.enum(PROXY_STATES),
+  /** host:port visitors connect to (relay: its bound address; client: serverAddr:remotePort), null before registration. */
+  publicAddr: z.string().nullable(),
+  /** localIP:localPort (client), null on the relay. */
+  local: z.string().nullable(),
+  /** relay: the owning client id; client: null. */
+  clientId: z.string().nullable(),
+  /** tcp: visitors as streams (active now, total); null for udp. */
+  streams: z.object({ active: count, total: count }).nullable(),
+  /** udp: flows (active now, total); null for tcp. */
+  flows: z.object({ active: count, total: count }).nullable(),
+  /** Payload bytes; in = visitor → service, out = service → visitor. */
+  bytesIn: count,
+  bytesOut: count,
+  /** Visitors (tcp) or datagrams (udp) refused by allowSources/denySources. */
+  refused: count,
+  /** tcp: visitors closed for want of a stream (relay) or a reachable local service (client). */
+  dropped: count,
+  udpDrops: udpDrops.nullable(),
+  /** Why the proxy is refused or offline. */
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+})
+export type ProxyStatus = z.infer<typeof proxyStatusSchema>
+
+export const statusReportSchema = z.object({
+  schema: z.literal(STATUS_SCHEMA),
+  role: z.enum(['relay', 'client']),
+  generatedAt: z.string(),
+  process: z.object({
+    pid: count,
+    node: z.string(),
+    uptimeS: z.number().min(0),
+    rssBytes: count,
+    heapUsedBytes: count,
+    /** From /proc/self/fd and /proc/self/limits; null where unreadable. */
+    openFds: count.nullable(),
+    maxFds: count.nullable(),
+  }),
+  /** relay: where clients connect; client: the relay it dials. */
+  controlAddr: z.string().nullable(),
+  sessions: z.array(sessionStatusSchema),
+  proxies: z.array(proxyStatusSchema),
+  /** relay: logins accepted; client: logins made. */
+  logins: count,
+  /** relay: sessions replaced by a newer one of the same client; client: reconnect attempts. */
+  reconnects: count,
+  /** Refusals and failures since start, by error code. */
+  errors: z.record(z.string(), count),
+  lastError: z.object({ code: z.string(), message: z.string(), at: z.string() }).nullable(),
+  /** Namespace-wide TCP accept-queue counters (/proc/net/netstat), null where unreadable. */
+  kernel: z.object({ listenOverflows: count.nullable(), listenDrops: count.nullable() }),
+})
+export type StatusReport = z.infer<typeof statusReportSchema>

@@ -1,0 +1,102 @@
+// The Prometheus metrics of a relay or a client, read from the same status report the admin API
+// serves (one source of truth): each scrape takes a fresh report and every metric's collect()
+// reads it. One Registry per process object, never prom-client's global one, so several relays
+// in one test process do not clash. Labels stay bounded: proxy names, session client ids (live
+// ones only), error codes from the catalogue and drop reasons; never visitor addresses.
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import type { StatusReport } from '../admin/status.js'
+import { UDP_DROP_REASONS } from '../udp/counters.js'
+
+export interface TunnelMetricsOptions {
+  /** Also export prom-client's process and Node.js metrics (fds, memory, event loop, GC). */
+  processMetrics: boolean
+}
+
+type Labels = Record<string, string>
+type Sample = [Labels, number]
+type Read = (r: StatusReport) => Sample[]
+
+export class TunnelMetrics {
+  readonly registry = new Registry()
+  #current: StatusReport | undefined
+  #queue: Promise<unknown> = Promise.resolve()
+
+  constructor (options: TunnelMetricsOptions) {
+    if (options.processMetrics) collectDefaultMetrics({ register: this.registry })
+    this.#define()
+  }
+
+  get contentType (): string { return this.registry.contentType }
+
+  /** The text exposition of `report` (scrapes are serialised: each sees its own report). */
+  async render (report: () => Promise<StatusReport>): Promise<string> {
+    const run = this.#queue.then(async () => {
+      this.#current = await report()
+      try {
+        return await this.registry.metrics()
+      } finally {
+        this.#current = undefined
+      }
+    })
+    this.#queue = run.catch(() => undefined)
+    return await run
+  }
+
+  #counter (name: string, help: string, labelNames: readonly string[], read: Read): void {
+    const metrics = this
+    new Counter({
+      name, help, labelNames, registers: [this.registry],
+      collect () {
+        this.reset()
+        const r = metrics.#current
+        if (r !== undefined) for (const [labels, v] of read(r)) this.inc(labels, v)
+      },
+    })
+  }
+
+  #gauge (name: string, help: string, labelNames: readonly string[], read: Read): void {
+    const metrics = this
+    new Gauge({
+      name, help, labelNames, registers: [this.registry],
+      collect () {
+        this.reset()
+        const r = metrics.#current
+        if (r !== undefined) for (const [labels, v] of read(r)) this.set(labels, v)
+      },
+    })
+  }
+
+  #define (): void {
+    const per = <T>(list: (r: StatusReport) => T[], each: (x: T) => Sample[]): Read => (r) => list(r).flatMap(each)
+    const proxies = (r: StatusReport): StatusReport['proxies'] => r.proxies
+    const sessions = (r: StatusReport): StatusReport['sessions'] => r.sessions
+
+    this.#gauge('tunnel_sessions', 'Control sessions logged in now.', [], (r) => [[{}, r.sessions.length]])
+    this.#counter('tunnel_logins_total', 'Logins (relay: accepted; client: made).', [], (r) => [[{}, r.logins]])
+    this.#counter('tunnel_reconnects_total', 'Relay: sessions replaced by a newer one of the same client; client: reconnect attempts.', [], (r) => [[{}, r.reconnects]])
+    this.#counter('tunnel_errors_total', 'Refusals and failures since start, by error code (docs/errors.md).', ['code'], (r) => Object.entries(r.errors).map(([code, n]) => [{ code }, n]))
+
+    this.#gauge('tunnel_session_rtt_seconds', 'Control connection round trip (a mux ping), per logged-in client.', ['client'],
+      per(sessions, (s) => (s.rttMs === null ? [] : [[{ client: s.clientId }, s.rttMs / 1000]])))
+    this.#gauge('tunnel_session_streams', 'Streams open on the control connection.', ['client'], per(sessions, (s) => [[{ client: s.clientId }, s.streams]]))
+    this.#counter('tunnel_session_bytes_total', 'Control connection bytes (records, framing included) per direction.', ['client', 'direction'],
+      per(sessions, (s) => [[{ client: s.clientId, direction: 'in' }, s.bytesIn], [{ client: s.clientId, direction: 'out' }, s.bytesOut]]))
+    this.#counter('tunnel_session_reconnects_total', 'Relay: earlier logins of this client id since the relay started; client: reconnects.', ['client'],
+      per(sessions, (s) => [[{ client: s.clientId }, s.reconnects]]))
+
+    this.#gauge('tunnel_proxy_up', '1 when the proxy is listening (relay) or registered (client), else 0.', ['proxy', 'type'],
+      per(proxies, (p) => [[{ proxy: p.name, type: p.type }, p.state === 'listening' || p.state === 'registered' ? 1 : 0]]))
+    this.#counter('tunnel_proxy_bytes_total', 'Payload bytes through the proxy; in = visitor to service, out = service to visitor.', ['proxy', 'type', 'direction'],
+      per(proxies, (p) => [[{ proxy: p.name, type: p.type, direction: 'in' }, p.bytesIn], [{ proxy: p.name, type: p.type, direction: 'out' }, p.bytesOut]]))
+    this.#counter('tunnel_proxy_streams_total', 'TCP visitors carried as streams.', ['proxy'], per(proxies, (p) => (p.streams === null ? [] : [[{ proxy: p.name }, p.streams.total]])))
+    this.#gauge('tunnel_proxy_streams', 'TCP visitors open now.', ['proxy'], per(proxies, (p) => (p.streams === null ? [] : [[{ proxy: p.name }, p.streams.active]])))
+    this.#counter('tunnel_proxy_flows_total', 'UDP flows (visitor address and port) opened.', ['proxy'], per(proxies, (p) => (p.flows === null ? [] : [[{ proxy: p.name }, p.flows.total]])))
+    this.#gauge('tunnel_proxy_flows', 'UDP flows open now.', ['proxy'], per(proxies, (p) => (p.flows === null ? [] : [[{ proxy: p.name }, p.flows.active]])))
+    this.#counter('tunnel_proxy_visitors_refused_total', 'Visitors (tcp) or datagrams (udp) refused by allowSources/denySources.', ['proxy', 'type'],
+      per(proxies, (p) => [[{ proxy: p.name, type: p.type }, p.refused]]))
+    this.#counter('tunnel_proxy_visitors_dropped_total', 'TCP visitors closed without being served (no stream could be opened, or the local service was unreachable).', ['proxy', 'type'],
+      per(proxies, (p) => [[{ proxy: p.name, type: p.type }, p.dropped]]))
+    this.#counter('tunnel_proxy_udp_drops_total', 'UDP datagrams dropped, by reason (README: UDP).', ['proxy', 'reason'],
+      per(proxies, (p) => (p.udpDrops === null ? [] : UDP_DROP_REASONS.map((reason): Sample => [{ proxy: p.name, reason }, p.udpDrops?.[reason] ?? 0]))))
+  }
+}

@@ -1,0 +1,207 @@
+// The admin API of real relay and client processes: /metrics after known traffic, 401s, the
+// bind rule at start, `tunnel status` (table and --json), `tunnel diag --admin`, and what the
+// status commands say when the API is missing, unreachable or refuses them.
+import { afterEach, describe, expect, it } from 'vitest'
+import { statusReportSchema, type StatusReport } from '../../shared/admin/status.js'
+import type { DiagReport } from '../../shared/diag/index.js'
+import { cleanupCli, clientYaml, E2E_TEST_TIMEOUT_MS, logMsg, pollUntil, spawnCli, startClient, startRelay, writeTempFile, type CliHandle } from '../helpers/cli.js'
+import { basic, rawRequest } from '../helpers/admin.js'
+import { closeServices, exchange, getFreePort, startEchoServer, startHashSinkServer } from '../helpers/services.js'
+
+afterEach(async () => {
+  await cleanupCli()
+  await closeServices()
+})
+
+const RELAY_ADMIN = 'webServer:\n  port: 0\n  user: admin\n  password: relay-pw\n'
+const CLIENT_ADMIN = 'webServer:\n  port: 0\n  token: client-tok\n'
+
+async function adminPort (h: CliHandle): Promise<number> {
+  const line = await h.waitForLog(logMsg('admin listening'))
+  return Number(line.port)
+}
+
+/** `name{labels} value` → value, from a Prometheus text exposition. */
+function metric (text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '))
+  return line === undefined ? undefined : Number(line.slice(series.length + 1))
+}
+
+async function cli (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> {
+  const h = spawnCli(args)
+  const { code } = await h.exit
+  return { code, stdout: h.stdout(), stderr: h.stderr() }
+}
+
+describe('admin API of running processes', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
+  it('a metrics scrape after known traffic through a tcp proxy shows its byte counts, on the relay and on the client', async () => {
+    const UP = 300_000
+    const DOWN = 200_000
+    const sink = await startHashSinkServer(DOWN)
+    const relay = await startRelay({ extraYaml: `${RELAY_ADMIN}enablePrometheus: true\n` })
+    const relayAdmin = await adminPort(relay.handle)
+    const client = await startClient(clientYaml({ serverPort: relay.port, proxies: [{ name: 'sink', localPort: sink.port, remotePort: 0 }], extraYaml: CLIENT_ADMIN }))
+    const clientAdmin = await adminPort(client.handle)
+    const { sent, reply } = await exchange(client.ports.get('sink') ?? 0, UP, { timeoutMs: 15_000 })
+    expect(sent.bytes).toBe(UP)
+    expect(reply.bytes).toBeGreaterThan(DOWN) // the digest line, then DOWN bytes
+
+    const scrape = async (port: number, authorization: string): Promise<string> => {
+      const r = await rawRequest(port, { path: '/metrics', headers: { authorization } })
+      expect(r.status).toBe(200)
+      expect(r.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8')
+      return r.text
+    }
+    const series = (dir: string): string => `tunnel_proxy_bytes_total{proxy="sink",type="tcp",direction="${dir}"}`
+    // The counters settle once the stream has closed on both sides; then they are exact (payload bytes).
+    const relayText = await pollUntil(async () => {
+      const t = await scrape(relayAdmin, basic('admin', 'relay-pw'))
+      return metric(t, series('out')) === reply.bytes ? t : undefined
+    }, { timeoutMs: 5_000, intervalMs: 50 })
+    expect(metric(relayText, series('in'))).toBe(UP)
+    expect(metric(relayText, 'tunnel_proxy_streams_total{proxy="sink"}')).toBe(1)
+    expect(metric(relayText, 'tunnel_proxy_streams{proxy="sink"}')).toBe(0)
+    expect(metric(relayText, 'tunnel_proxy_up{proxy="sink",type="tcp"}')).toBe(1)
+    expect(metric(relayText, 'tunnel_sessions')).toBe(1)
+    expect(relayText).toMatch(/^tunnel_session_rtt_seconds\{client="[^"]+"\} \d/m)
+    expect(metric(relayText, 'process_open_fds')).toBeGreaterThan(0)
+    expect(metric(relayText, 'process_resident_memory_bytes')).toBeGreaterThan(0)
+    // The control connection carried the payload plus framing and record overhead, each way.
+    const controlIn = relayText.match(/^tunnel_session_bytes_total\{client="[^"]+",direction="in"\} (\d+)$/m)?.[1]
+    expect(Number(controlIn)).toBeGreaterThan(reply.bytes)
+    expect(Number(controlIn)).toBeLessThan(reply.bytes * 1.05 + 10_000)
+
+    const clientText = await pollUntil(async () => {
+      const t = await scrape(clientAdmin, 'Bearer client-tok')
+      return metric(t, series('in')) === UP ? t : undefined
+    }, { timeoutMs: 5_000, intervalMs: 50 })
+    expect(metric(clientText, series('out'))).toBe(reply.bytes)
+    expect(metric(clientText, 'tunnel_proxy_streams_total{proxy="sink"}')).toBe(1)
+    expect(metric(clientText, 'tunnel_logins_total')).toBe(1)
+  })
+
+  it('refuses unauthenticated requests with 401 and WWW-Authenticate; /metrics needs enablePrometheus on the relay', async () => {
+    const relay = await startRelay({ extraYaml: RELAY_ADMIN })
+    const port = await adminPort(relay.handle)
+    const anon = await rawRequest(port)
+    expect(anon.status).toBe(401)
+    expect(anon.distinct['www-authenticate']).toEqual(['Basic realm="tunnel", charset="UTF-8"'])
+    expect((await rawRequest(port, { headers: { authorization: basic('admin', 'wrong') } })).status).toBe(401)
+    const ok = await rawRequest(port, { headers: { authorization: basic('admin', 'relay-pw') } })
+    expect(ok.status).toBe(200)
+    expect(statusReportSchema.safeParse(ok.json).success).toBe(true)
+    expect((await rawRequest(port, { path: '/metrics', headers: { authorization: basic('admin', 'relay-pw') } })).status).toBe(404)
+    expect(relay.handle.stderr()).not.toContain('relay-pw')
+  })
+
+  it('`tunnel status` prints the relay\'s sessions and proxies (public address, state, bytes, RTT), and --json', async () => {
+    const echo = await startEchoServer()
+    const adminPortFixed = await getFreePort()
+    const relay = await startRelay({ extraYaml: `webServer:\n  port: ${adminPortFixed}\n  user: admin\n  password: relay-pw\n` })
+    const client = await startClient(clientYaml({ serverPort: relay.port, proxies: [{ name: 'echo', localPort: echo.port, remotePort: 0 }], extraYaml: CLIENT_ADMIN }))
+    const publicPort = client.ports.get('echo') ?? 0
+    await exchange(publicPort, Buffer.alloc(1000, 1))
+
+    const table = await cli(['status', '-c', relay.configPath])
+    expect(table.stderr).toBe('')
+    expect(table.code).toBe(0)
+    expect(table.stdout).toMatch(/^tunnel relay \(pid \d+, up \d+s\), listening on 127\.0\.0\.1:\d+/)
+    expect(table.stdout).toMatch(/Sessions \(1; logins 1, replaced 0\)/)
+    expect(table.stdout).toMatch(new RegExp(`echo\\s+tcp\\s+listening\\s+127\\.0\\.0\\.1:${publicPort}\\s+\\S+\\s+0/1\\s+1000 B\\s+1000 B`))
+    expect(table.stdout).toMatch(/rtt ms/)
+
+    const j = await cli(['status', '-c', relay.configPath, '--json'])
+    const report = statusReportSchema.parse(JSON.parse(j.stdout)) as StatusReport
+    expect(report.role).toBe('relay')
+    expect(report.controlAddr).toBe(`127.0.0.1:${relay.port}`)
+    expect(report.sessions).toHaveLength(1)
+    expect(report.sessions[0]?.rttMs).toBeGreaterThan(0)
+    expect(report.proxies).toEqual([expect.objectContaining({ name: 'echo', type: 'tcp', state: 'listening', publicAddr: `127.0.0.1:${publicPort}`, bytesIn: 1000, bytesOut: 1000, streams: { active: 0, total: 1 } })])
+    expect(report.process.pid).toBe(relay.handle.pid)
+
+    const c = await cli(['status', '--admin', `http://127.0.0.1:${await adminPort(client.handle)}`, '--admin-token', 'client-tok', '--json'])
+    const cr = statusReportSchema.parse(JSON.parse(c.stdout))
+    expect(cr.role).toBe('client')
+    expect(cr.proxies[0]).toMatchObject({ name: 'echo', state: 'registered', publicAddr: `127.0.0.1:${publicPort}`, local: `127.0.0.1:${echo.port}`, bytesIn: 1000, bytesOut: 1000 })
+    expect(cr.sessions[0]?.id).toBe(report.sessions[0]?.id)
+  })
+
+  it('the client\'s status follows its proxies: registered, refused with the relay\'s reason, offline when the relay is gone', async () => {
+    const echo = await startEchoServer()
+    const busy = await getFreePort()
+    const relay = await startRelay({ extraYaml: `allowPorts:\n  - { start: 1024, end: ${busy - 1} }\n  - { start: ${busy + 1}, end: 65535 }\n` })
+    const client = await startClient(clientYaml({
+      serverPort: relay.port,
+      proxies: [{ name: 'ok', localPort: echo.port, remotePort: 0 }, { name: 'nope', localPort: echo.port, remotePort: busy }],
+      extraYaml: CLIENT_ADMIN,
+    }))
+    const url = `http://127.0.0.1:${await adminPort(client.handle)}`
+    const status = async (): Promise<StatusReport> => statusReportSchema.parse(JSON.parse((await cli(['status', '--admin', url, '--admin-token', 'client-tok', '--json'])).stdout))
+    const first = await status()
+    expect(first.sessions).toHaveLength(1)
+    expect(first.proxies.map((p) => [p.name, p.state, p.error?.code ?? null])).toEqual([['ok', 'registered', null], ['nope', 'refused', 'TUN_PORT_NOT_ALLOWED']])
+    expect(first.errors).toEqual({ TUN_PORT_NOT_ALLOWED: 1 })
+    relay.handle.kill('SIGKILL')
+    await relay.handle.exit
+    const gone = await pollUntil(async () => {
+      const r = await status()
+      return r.sessions.length === 0 ? r : undefined
+    }, { timeoutMs: 10_000, intervalMs: 200 })
+    expect(gone.proxies.map((p) => p.state)).toEqual(['offline', 'offline'])
+    expect(gone.proxies[0]?.error?.code).toMatch(/^TUN_/)
+    expect(gone.lastError).not.toBeNull()
+    const table = await cli(['status', '--admin', url, '--admin-token', 'client-tok'])
+    expect(table.stdout).toContain('not connected')
+    expect(table.stdout).toMatch(/ok\s+tcp\s+offline/)
+  })
+
+  it('refuses to start with the admin API on a non-loopback address without credentials (exit 2, with the place)', async () => {
+    const relay = spawnCli(['server', '-c', await writeTempFile('frps-insecure.yml', 'bindAddr: 127.0.0.1\nbindPort: 0\nauth:\n  token: t\nwebServer:\n  addr: 0.0.0.0\n  port: 0\n'), '--log-format', 'json'])
+    expect((await relay.exit).code).toBe(2)
+    expect(relay.stderr()).toMatch(/frps-insecure\.yml:6:9 webServer\.addr: webServer\.addr 0\.0\.0\.0 is not a loopback address .*\(TUN_ADMIN_INSECURE\)/)
+    expect(relay.logs.some((l) => l.msg === 'relay listening')).toBe(false)
+    const client = spawnCli(['client', '-c', await writeTempFile('frpc-insecure.yml', 'serverAddr: 127.0.0.1\nwebServer:\n  addr: "::"\n  port: 0\nproxies: []\n'), '--log-format', 'json'])
+    expect((await client.exit).code).toBe(2)
+    expect(client.stderr()).toContain('TUN_ADMIN_INSECURE')
+  })
+
+  it('`tunnel diag --admin` prints the report the running relay and client make of their own sockets', async () => {
+    const echo = await startEchoServer()
+    const relay = await startRelay({ extraYaml: RELAY_ADMIN })
+    const relayAdmin = await adminPort(relay.handle)
+    const client = await startClient(clientYaml({ serverPort: relay.port, proxies: [{ name: 'echo', localPort: echo.port, remotePort: 0 }], extraYaml: CLIENT_ADMIN }))
+    const r = await cli(['diag', '--admin', `http://admin:relay-pw@127.0.0.1:${relayAdmin}`, '--json', '--watch', '0'])
+    expect(r.code).toBe(0)
+    const report = JSON.parse(r.stdout) as DiagReport
+    expect(report.role).toBe('relay')
+    expect(report.control).toHaveLength(1)
+    expect(report.control[0]?.pid).toBe(relay.handle.pid)
+    expect(report.listeners.map((l) => [l.port, l.role])).toEqual(expect.arrayContaining([[relay.port, 'control'], [client.ports.get('echo'), 'proxy']]))
+    const human = await cli(['diag', '--admin', `127.0.0.1:${await adminPort(client.handle)}`, '--admin-token', 'client-tok', '--watch', '0'])
+    expect(human.code).toBe(0)
+    expect(human.stdout).toMatch(/^tunnel diag: client \(/)
+    expect(human.stdout).toMatch(new RegExp(`Control connection \\(established to 127\\.0\\.0\\.1 port ${relay.port}\\)`))
+    const bad = await cli(['diag', '--admin', `127.0.0.1:${relayAdmin}`, '--port', '80'])
+    expect(bad.code).toBe(2)
+  })
+
+  it('status: no admin API in the file, nothing listening, or wrong credentials, each with its code', async () => {
+    const relay = await startRelay({ extraYaml: RELAY_ADMIN })
+    const port = await adminPort(relay.handle)
+    const none = await cli(['status', '-c', await writeTempFile('frpc-none.yml', 'serverAddr: 127.0.0.1\nproxies: []\n')])
+    expect(none.code).toBe(2)
+    expect(none.stderr).toContain('has no webServer.port')
+    expect(none.stderr).toContain('TUN_ADMIN_NOT_CONFIGURED')
+    const zero = await cli(['status', '-c', relay.configPath])
+    expect(zero.code).toBe(2)
+    expect(zero.stderr).toContain('admin listening')
+    const away = await cli(['status', '--admin', `127.0.0.1:${await getFreePort()}`])
+    expect(away.code).toBe(1)
+    expect(away.stderr).toContain('TUN_ADMIN_UNREACHABLE')
+    const wrong = await cli(['status', '--admin', `http://admin:nope@127.0.0.1:${port}`])
+    expect(wrong.code).toBe(2)
+    expect(wrong.stderr).toContain('TUN_ADMIN_AUTH')
+    expect(wrong.stderr).not.toContain('nope')
+  })
+})
+

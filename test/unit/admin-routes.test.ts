@@ -1,0 +1,68 @@
+// The admin endpoints' own rules, called directly: reload answers 200/422 and runs one at a
+// time, /api/diag bounds its window and runs one at a time, status and metrics answer JSON and
+// the Prometheus text format.
+import { describe, expect, it } from 'vitest'
+import { diagRoute, metricsRoute, parseWatch, reloadRoute, statusRoute } from '../../shared/admin/routes.js'
+import type { AdminRequest } from '../../shared/admin/server.js'
+import { portsTarget } from '../../shared/diag/index.js'
+import { TunnelMetrics } from '../../shared/metrics/tunnel-metrics.js'
+import { statusFixture } from '../helpers/status-fixture.js'
+
+const req = (query = ''): AdminRequest => ({ method: 'GET', path: '/', query: new URLSearchParams(query), body: Buffer.alloc(0), signal: new AbortController().signal })
+const outcome = (ok: boolean): { ok: boolean, added: string[], removed: string[], changed: string[], errors: string[] } => ({ ok, added: ok ? ['a'] : [], removed: [], changed: [], errors: ok ? [] : ['frpc.yml:3:1 nope'] })
+
+describe('admin routes', () => {
+  it('reload: 200 with the outcome when ok, 422 when refused', async () => {
+    expect(await reloadRoute(async () => await Promise.resolve(outcome(true))).handle(req())).toEqual({ status: 200, json: outcome(true) })
+    expect(await reloadRoute(async () => await Promise.resolve(outcome(false))).handle(req())).toEqual({ status: 422, json: outcome(false) })
+  })
+
+  it('reload: a second request while one runs shares its answer instead of starting another', async () => {
+    let calls = 0
+    let release: (() => void) | undefined
+    const route = reloadRoute(async () => {
+      calls++
+      await new Promise<void>((resolve) => { release = resolve })
+      return outcome(true)
+    })
+    const first = route.handle(req())
+    const second = route.handle(req())
+    await Promise.resolve()
+    release?.()
+    expect(await first).toEqual(await second)
+    expect(calls).toBe(1)
+    // Once it is done, the next request runs a new reload.
+    const third = route.handle(req())
+    await Promise.resolve()
+    release?.()
+    await third
+    expect(calls).toBe(2)
+  })
+
+  it('diag: watch defaults to 1 s and must be 0-60', () => {
+    expect(parseWatch(req())).toBe(1000)
+    expect(parseWatch(req('watch=0'))).toBe(0)
+    expect(parseWatch(req('watch=2.5'))).toBe(2500)
+    for (const bad of ['watch=-1', 'watch=61', 'watch=abc']) expect(parseWatch(req(bad)), bad).toMatchObject({ status: 400 })
+  })
+
+  it('diag: a report of the target; a second request meanwhile gets 429', async () => {
+    let release: (() => void) | undefined
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    const route = diagRoute(async () => { await gate; return portsTarget([]) })
+    const first = route.handle(req('watch=0'))
+    const busy = await route.handle(req('watch=0'))
+    expect(busy).toMatchObject({ status: 429 })
+    release?.()
+    const done = await first
+    expect(done).toMatchObject({ status: 200, json: { schema: 1, role: 'ports' } })
+  })
+
+  it('status answers the report as JSON; metrics the text format with its content type', async () => {
+    const report = statusFixture()
+    expect(await statusRoute(async () => await Promise.resolve(report)).handle(req())).toEqual({ status: 200, json: report })
+    const m = await metricsRoute(new TunnelMetrics({ processMetrics: false }), async () => await Promise.resolve(report)).handle(req())
+    expect(m).toMatchObject({ status: 200, contentType: 'text/plain; version=0.0.4; charset=utf-8' })
+    expect('text' in m ? m.text : '').toContain('tunnel_sessions 1')
+  })
+})

@@ -1,0 +1,151 @@
+// The generic admin HTTP server, in process: authentication (401 + WWW-Authenticate, basic and
+// bearer), routing (404, 405 + Allow), request limits (413), the Host and Origin checks, the
+// bind rules at start, crash answers, and what it logs (never a secret).
+import { Writable } from 'node:stream'
+import { pino } from 'pino'
+import { afterEach, describe, expect, it } from 'vitest'
+import { json } from '../../shared/admin/http.js'
+import { AdminServer, hostOf, type AdminRoute } from '../../shared/admin/server.js'
+import { TunnelError } from '../../shared/errors.js'
+import { silentLogger } from '../../shared/log.js'
+import { basic, closeAdminServers, rawRequest, startAdmin } from '../helpers/admin.js'
+
+afterEach(async () => { await closeAdminServers() })
+
+const echoRoutes: AdminRoute[] = [
+  { method: 'GET', path: '/api/status', handle: (req) => json(200, { ok: true, q: req.query.get('q') }) },
+  { method: 'POST', path: '/api/reload', handle: (req) => json(200, { got: req.body.length }) },
+]
+
+const CREDS = { user: 'admin', password: 'pa55word', token: 'tok-123' }
+
+describe('admin server: authentication', () => {
+  it('answers without credentials when none are configured (loopback)', async () => {
+    const { port } = await startAdmin({ routes: echoRoutes })
+    const r = await rawRequest(port, { path: '/api/status?q=7' })
+    expect(r.status).toBe(200)
+    expect(r.json).toEqual({ ok: true, q: '7' })
+    expect(r.headers['content-type']).toBe('application/json; charset=utf-8')
+  })
+
+  it('refuses a request without credentials with 401 and one challenge per scheme', async () => {
+    const { port } = await startAdmin({ routes: echoRoutes, credentials: CREDS })
+    const r = await rawRequest(port)
+    expect(r.status).toBe(401)
+    expect(r.json).toMatchObject({ code: 'TUN_ADMIN_AUTH' })
+    expect(r.distinct['www-authenticate']).toEqual(['Basic realm="tunnel", charset="UTF-8"', 'Bearer realm="tunnel"'])
+    expect(r.text).not.toContain(CREDS.password)
+  })
+
+  it('accepts the right basic credentials and the right bearer token, and nothing else', async () => {
+    const { port } = await startAdmin({ routes: echoRoutes, credentials: CREDS })
+    const status = async (authorization: string): Promise<number> => (await rawRequest(port, { headers: { authorization } })).status
+    expect(await status(basic('admin', 'pa55word'))).toBe(200)
+    expect(await status('Bearer tok-123')).toBe(200)
+    expect(await status('bearer tok-123')).toBe(200)
+    expect(await status(basic('admin', 'wrong'))).toBe(401)
+    expect(await status(basic('root', 'pa55word'))).toBe(401)
+    expect(await status(basic('admin', 'pa55word2'))).toBe(401)
+    expect(await status('Bearer tok-1234')).toBe(401)
+    expect(await status('Bearer')).toBe(401)
+    expect(await status('Digest abc')).toBe(401)
+    expect(await status(`Basic ${Buffer.from('no-colon').toString('base64')}`)).toBe(401)
+  })
+
+  it('with only a token configured, basic auth is refused and the challenge is Bearer alone', async () => {
+    const { port } = await startAdmin({ routes: echoRoutes, credentials: { user: '', password: '', token: 't' } })
+    const r = await rawRequest(port, { headers: { authorization: basic('', 't') } })
+    expect(r.status).toBe(401)
+    expect(r.distinct['www-authenticate']).toEqual(['Bearer realm="tunnel"'])
+  })
+
+  it('checks credentials before revealing whether an endpoint exists', async () => {
+    const { port } = await startAdmin({ routes: echoRoutes, credentials: CREDS })
+    expect((await rawRequest(port, { path: '/nope' })).status).toBe(401)
+    expect((await rawRequest(port, { path: '/nope', headers: { authorization: 'Bearer tok-123' } })).status).toBe(404)
+  })
+})
+
+describe('admin server: routing and limits', () => {
+  it('404 for an unknown path, 405 with Allow for a known path and wrong method', async () => {
+    const { port } = await startAdmin({ routes: echoRoutes })
+    const missing = await rawRequest(port, { path: '/api/nothing' })
+    expect(missing.status).toBe(404)
+    expect(missing.json).toMatchObject({ code: 'TUN_ADMIN_REQUEST' })
+    const wrong = await rawRequest(port, { method: 'DELETE', path: '/api/status' })
+    expect(wrong.status).toBe(405)
+    expect(wrong.headers.allow).toBe('GET')
+    const post = await rawRequest(port, { method: 'GET', path: '/api/reload' })
+    expect(post.status).toBe(405)
+    expect(post.headers.allow).toBe('POST')
+  })
+
+  it('reads a small body and refuses a body over 64 KiB with 413', async () => {
+    const { port } = await startAdmin({ routes: echoRoutes })
+    expect((await rawRequest(port, { method: 'POST', path: '/api/reload', body: 'x'.repeat(100) })).json).toEqual({ got: 100 })
+    const big = await rawRequest(port, { method: 'POST', path: '/api/reload', body: Buffer.alloc(65 * 1024) })
+    expect(big.status).toBe(413)
+  })
+
+  it('refuses a Host that is not a loopback name (DNS rebinding) and any request with an Origin (browsers)', async () => {
+    const { port } = await startAdmin({ routes: echoRoutes })
+    const rebound = await rawRequest(port, { headers: { host: `evil.example:${port}` } })
+    expect(rebound.status).toBe(421)
+    expect((await rawRequest(port, { headers: { host: `localhost:${port}` } })).status).toBe(200)
+    const browser = await rawRequest(port, { headers: { origin: 'http://evil.example' } })
+    expect(browser.status).toBe(403)
+  })
+
+  it('answers 500 without the details of a crash, and TunnelError codes as they are', async () => {
+    const { port } = await startAdmin({
+      routes: [
+        { method: 'GET', path: '/crash', handle: () => { throw new Error('secret internals') } },
+        { method: 'GET', path: '/coded', handle: () => { throw new TunnelError('TUN_DIAG_SOURCE', 'no ss') } },
+      ],
+    })
+    const crash = await rawRequest(port, { path: '/crash' })
+    expect(crash.status).toBe(500)
+    expect(crash.text).not.toContain('secret internals')
+    const coded = await rawRequest(port, { path: '/coded' })
+    expect(coded.json).toEqual({ error: 'no ss', code: 'TUN_DIAG_SOURCE' })
+  })
+
+  it('hostOf takes the host out of a Host header', () => {
+    expect(hostOf('127.0.0.1:7500')).toBe('127.0.0.1')
+    expect(hostOf('[::1]:7500')).toBe('[::1]')
+    expect(hostOf('localhost')).toBe('localhost')
+    expect(hostOf(undefined)).toBe('')
+  })
+})
+
+describe('admin server: start', () => {
+  it('refuses to listen on a non-loopback address without credentials (TUN_ADMIN_INSECURE)', async () => {
+    for (const addr of ['0.0.0.0', '::', '192.0.2.1', 'admin.example']) {
+      const server = new AdminServer({ addr, port: 0, credentials: { user: '', password: '', token: '' }, routes: [], log: silentLogger() })
+      await expect(server.start()).rejects.toMatchObject({ code: 'TUN_ADMIN_INSECURE' })
+      expect(server.address).toBeUndefined()
+    }
+  })
+
+  it('listens on a wildcard address once credentials are set, and answers on loopback with them', async () => {
+    const { port } = await startAdmin({ addr: '0.0.0.0', routes: echoRoutes, credentials: { user: '', password: '', token: 'tok' } })
+    expect((await rawRequest(port, { headers: { authorization: 'Bearer tok', host: 'admin.example' } })).status).toBe(200)
+  })
+
+  it('logs "admin listening" with addr, port and the auth schemes, never a secret', async () => {
+    const lines: string[] = []
+    const sink = new Writable({ write (chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done() } })
+    const log = pino({ level: 'info' }, sink)
+    const { port } = await startAdmin({ routes: echoRoutes, credentials: CREDS, log })
+    const line = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'admin listening')
+    expect(line).toMatchObject({ addr: '127.0.0.1', port, auth: 'basic+bearer' })
+    expect(lines.join('')).not.toContain(CREDS.password)
+    expect(lines.join('')).not.toContain(CREDS.token)
+  })
+
+  it('a port in use is a listen error naming the address', async () => {
+    const { port } = await startAdmin({ routes: [] })
+    const again = new AdminServer({ addr: '127.0.0.1', port, credentials: { user: '', password: '', token: '' }, routes: [], log: silentLogger() })
+    await expect(again.start()).rejects.toMatchObject({ code: 'TUN_PORT_IN_USE' })
+  })
+})
