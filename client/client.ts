@@ -14,6 +14,7 @@ import { formatHostPort } from '../shared/net/address.js'
 import { GoAwayCode, ResetCode } from '../shared/wire/frame.js'
 import { CONTROL_PROTOCOL_VERSION, MessageType, parseLoginResult, parseProxyResult, type ProxyResult } from '../shared/wire/messages.js'
 import { isPermanent } from './permanent.js'
+import { proxySpec, registerBatches } from './proxy-spec.js'
 import { secureConnect } from './secure-connect.js'
 import { TcpForwarder } from './tcp-forwarder.js'
 import { UdpFlows } from './udp-flows.js'
@@ -206,20 +207,12 @@ export class Client extends EventEmitter<ClientEvents> {
     session.on('control', (m) => {
       if (m.type !== MessageType.PROXY_RESULT) return
       const r = parseProxyResult(m)
-      if (r.ok) this.#log.info({ proxy: r.name, remotePort: r.remotePort }, 'proxy registered')
+      if (r.ok) this.#log.info({ proxy: r.name, remotePort: r.remotePort, ...(r.domains === undefined ? {} : { domains: r.domains }) }, 'proxy registered')
       else this.#log.error({ proxy: r.name, code: r.code }, `proxy refused by the relay: ${r.message ?? ''}`)
       this.emit('proxy', r)
     })
-    const proxies = this.#config.proxies.map((p) => {
-      const sources = {
-        ...(p.allowSources.length > 0 ? { allowSources: p.allowSources } : {}),
-        ...(p.denySources.length > 0 ? { denySources: p.denySources } : {}),
-      }
-      return p.type === 'udp'
-        ? { name: wireName(this.#config, p), type: p.type, remotePort: p.remotePort, idleTimeout: p.idleTimeout, maxFlows: p.maxFlows, ...sources }
-        : { name: wireName(this.#config, p), type: p.type, remotePort: p.remotePort, ...sources }
-    })
-    session.sendControl({ type: MessageType.REGISTER, proxies })
+    const specs = this.#config.proxies.map((p) => proxySpec(wireName(this.#config, p), p))
+    for (const proxies of registerBatches(specs)) session.sendControl({ type: MessageType.REGISTER, proxies })
   }
 }
 

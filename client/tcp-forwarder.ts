@@ -1,4 +1,4 @@
-// Client side of a TCP proxy: each stream the relay opens is dialled to localIP:localPort and
+// Client side of a TCP proxy (and of http/https ones, whose streams are TCP too): each stream the relay opens is dialled to localIP:localPort and
 // bridged. A refused or timed-out local dial resets only that stream. With
 // transport.proxyProtocolVersion the local service first gets a PROXY header (visitor → relay
 // listener, from the stream's open header).
@@ -15,15 +15,18 @@ export const LOCAL_DIAL_TIMEOUT_MS = 10_000
 /** At most one "local service unreachable" warning per proxy in this window. */
 export const DIAL_WARN_INTERVAL_MS = 10_000
 
+/** What the forwarder needs of a tcp, http or https proxy. */
+export type ForwardTarget = Pick<TcpProxyConfig, 'localIP' | 'localPort'> & { proxyProtocolVersion?: TcpProxyConfig['proxyProtocolVersion'] }
+
 export class TcpForwarder {
-  readonly #proxy: TcpProxyConfig
+  readonly #proxy: ForwardTarget
   readonly #log: Logger
   #lastWarn = -Infinity
   #suppressed = 0
   active = 0
   dialFailures = 0
 
-  constructor (proxy: TcpProxyConfig, log: Logger) {
+  constructor (proxy: ForwardTarget, log: Logger) {
     this.#proxy = proxy
     this.#log = log
   }
@@ -51,7 +54,7 @@ export class TcpForwarder {
     socket.once('connect', () => {
       clearEarly()
       // The PROXY header goes first, before any byte of the stream (bridge starts after it).
-      const version = this.#proxy.proxyProtocolVersion
+      const version = this.#proxy.proxyProtocolVersion ?? null
       if (version !== null) {
         const open = stream.open ?? { visitor: { address: '', port: 0 }, listener: { address: '', port: 0 } }
         socket.write(encodeProxyHeader(version, open.visitor, open.listener))

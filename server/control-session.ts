@@ -14,6 +14,10 @@ import type { SecureLink } from './secure-accept.js'
 import { TcpProxy } from './tcp-proxy.js'
 import { UdpHub } from './udp-hub.js'
 import { UdpProxy } from './udp-proxy.js'
+import { isVhostSpec, type VhostProxy, type Vhosts } from './vhost/vhosts.js'
+
+/** The proxies that hold a public port of their own. */
+type PortSpec = Extract<ProxySpec, { remotePort: number }>
 
 export interface ControlContext {
   config: ServerConfig
@@ -21,6 +25,8 @@ export interface ControlContext {
   /** Ports the relay itself listens on (never given to a proxy). */
   reservedPorts: ReadonlySet<number>
   log: Logger
+  /** The relay's http/https virtual hosts; undefined when frps.yml sets no vhost port. */
+  vhosts?: Vhosts | undefined
 }
 
 export interface ControlOptions {
@@ -41,7 +47,7 @@ export class ControlSession implements RegistryMember {
   readonly #onActive: (() => void) | undefined
   #log: Logger
   #login: Login | undefined
-  readonly #proxies = new Map<string, TcpProxy | UdpProxy>()
+  readonly #proxies = new Map<string, TcpProxy | UdpProxy | VhostProxy>()
   /** Flow ids and routing of the session's UDP flows, made with the first UDP proxy. */
   #udpHub: UdpHub | undefined
   #loginTimer: NodeJS.Timeout | undefined
@@ -118,27 +124,36 @@ export class ControlSession implements RegistryMember {
       if (this.#closing) return
       try {
         const proxy = await this.#openProxy(spec)
-        this.#log.info({ proxy: spec.name, type: spec.type, remotePort: proxy.port }, 'proxy listening')
-        this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: true, remotePort: proxy.port })
+        const domains = 'domains' in proxy ? { domains: [...proxy.domains] } : {}
+        this.#log.info({ proxy: spec.name, type: spec.type, remotePort: proxy.port, ...domains }, 'proxy listening')
+        this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: true, remotePort: proxy.port, ...domains })
       } catch (err) {
         const code = errorCode(err, 'TUN_LISTEN')
         const message = (err as Error).message
-        this.#log.warn({ proxy: spec.name, remotePort: spec.remotePort, code }, `proxy refused: ${message}`)
+        this.#log.warn({ proxy: spec.name, remotePort: 'remotePort' in spec ? spec.remotePort : undefined, code }, `proxy refused: ${message}`)
         this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: false, code, message })
       }
     }
   }
 
-  async #openProxy (spec: ProxySpec): Promise<TcpProxy | UdpProxy> {
+  async #openProxy (spec: ProxySpec): Promise<TcpProxy | UdpProxy | VhostProxy> {
     const { config, registry } = this.#ctx
     if (this.#proxies.has(spec.name) || !registry.claimProxy(spec.name, this)) {
       throw new TunnelError('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by another client: choose another name (or set user)`)
     }
     try {
-      if (config.maxPortsPerClient > 0 && this.#proxies.size >= config.maxPortsPerClient) {
-        throw new TunnelError('TUN_PORT_NOT_ALLOWED', `this client already holds ${this.#proxies.size} ports (maxPortsPerClient ${config.maxPortsPerClient})`)
+      let proxy: TcpProxy | UdpProxy | VhostProxy
+      if (isVhostSpec(spec)) {
+        // http/https proxies share the relay's vhost ports: they hold domains, not ports.
+        if (this.#ctx.vhosts === undefined) throw new TunnelError('TUN_VHOST_UNAVAILABLE', `this relay serves no ${spec.type} proxies: its frps.yml sets neither vhostHTTPPort nor vhostHTTPSPort`)
+        proxy = this.#ctx.vhosts.open(spec, this.session, this.#log)
+      } else {
+        const held = [...this.#proxies.values()].filter((p) => !('domains' in p)).length
+        if (config.maxPortsPerClient > 0 && held >= config.maxPortsPerClient) {
+          throw new TunnelError('TUN_PORT_NOT_ALLOWED', `this client already holds ${held} ports (maxPortsPerClient ${config.maxPortsPerClient})`)
+        }
+        proxy = spec.remotePort === 0 ? await this.#openAnyPort(spec) : await this.#openPort(spec, spec.remotePort)
       }
-      const proxy = spec.remotePort === 0 ? await this.#openAnyPort(spec) : await this.#openPort(spec, spec.remotePort)
       if (this.#closing) { proxy.destroy(); throw new TunnelError('TUN_SESSION_CLOSED', 'session closed during registration') }
       this.#proxies.set(spec.name, proxy)
       return proxy
@@ -148,7 +163,7 @@ export class ControlSession implements RegistryMember {
     }
   }
 
-  async #openPort (spec: ProxySpec, port: number): Promise<TcpProxy | UdpProxy> {
+  async #openPort (spec: PortSpec, port: number): Promise<TcpProxy | UdpProxy> {
     const { config, reservedPorts } = this.#ctx
     if (!isPortAllowed(port, config.allowPorts)) {
       throw new TunnelError('TUN_PORT_NOT_ALLOWED', `remotePort ${port} is not in the relay's allowPorts (${describeRanges(config.allowPorts)})`)
@@ -158,7 +173,7 @@ export class ControlSession implements RegistryMember {
   }
 
   /** Opens the public side of a proxy on `port` (0 = any free port). */
-  async #bind (spec: ProxySpec, port: number): Promise<TcpProxy | UdpProxy> {
+  async #bind (spec: PortSpec, port: number): Promise<TcpProxy | UdpProxy> {
     const host = this.#ctx.config.proxyBindAddr
     // The spec carries the proxy's allowSources/denySources (SourceSpec).
     if (spec.type === 'tcp') return await TcpProxy.open(spec.name, host, port, this.session, this.#log, spec)
@@ -166,7 +181,7 @@ export class ControlSession implements RegistryMember {
     return await UdpProxy.open(spec.name, host, port, this.session, this.#udpHub, this.#log, { idleTimeoutMs: spec.idleTimeout * 1000, maxFlows: spec.maxFlows, sources: spec })
   }
 
-  async #openAnyPort (spec: ProxySpec): Promise<TcpProxy | UdpProxy> {
+  async #openAnyPort (spec: PortSpec): Promise<TcpProxy | UdpProxy> {
     const { config, reservedPorts } = this.#ctx
     let last: unknown
     for (const port of candidatePorts(config.allowPorts, reservedPorts)) {

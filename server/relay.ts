@@ -19,6 +19,8 @@ import { logRefusal } from './refusal-log.js'
 import { LogLimiter } from './log-limiter.js'
 import { Registry } from './registry.js'
 import { acceptSecureConnection } from './secure-accept.js'
+import type { VhostStats } from './vhost/stats.js'
+import { Vhosts } from './vhost/vhosts.js'
 
 /** TCP keepalive on control connections: a backstop under the heartbeat. */
 export const CONTROL_KEEPALIVE_MS = 30_000
@@ -49,6 +51,8 @@ export class Relay {
   readonly #gate: HandshakeGate
   readonly #limiter = new LogLimiter()
   readonly #options: RelayOptions
+  /** http/https virtual hosts (vhostHTTPPort / vhostHTTPSPort), when configured. */
+  readonly #vhosts: Vhosts | undefined
   #address: RelayAddress | undefined
   #closed = false
 
@@ -63,7 +67,11 @@ export class Relay {
     this.#gate = new HandshakeGate(options.gate)
     this.#server = createServer({ noDelay: true })
     this.#server.on('connection', (socket) => { this.#onConnection(socket) })
+    this.#vhosts = Vhosts.fromConfig(config, log)
   }
+
+  /** Counters of the vhost ports (plain numbers); undefined when none is configured. */
+  get vhostStats (): VhostStats | undefined { return this.#vhosts?.stats }
 
   /** Handshakes in progress (admitted, not yet logged in). */
   get pendingHandshakes (): number { return this.#gate.pending }
@@ -78,11 +86,17 @@ export class Relay {
       this.#address = { address: addr.address, port: addr.port }
       this.#reserved.add(addr.port)
       this.#log.info({ addr: addr.address, port: addr.port, keyId: this.#staticKey === undefined ? undefined : formatKeyId(this.#staticKey.publicKey) }, 'relay listening')
-      this.#startupWarnings()
-      return this.#address
     } catch (err) {
       throw listenError(err, bindAddr, bindPort)
     }
+    try {
+      for (const port of await this.#vhosts?.start() ?? []) this.#reserved.add(port)
+    } catch (err) {
+      this.#server.close()
+      throw err
+    }
+    this.#startupWarnings()
+    return this.#address
   }
 
   #startupWarnings (): void {
@@ -153,6 +167,7 @@ export class Relay {
       registry: this.#registry,
       reservedPorts: this.#reserved,
       log: this.#log,
+      vhosts: this.#vhosts,
     }, { loginDeadlineMs: deadlineMs - (performance.now() - started), onActive: ticket.release })
     this.#sessions.add(control)
     control.session.once('close', () => { ticket.release(); this.#sessions.delete(control) })
@@ -163,6 +178,7 @@ export class Relay {
     if (this.#closed) return
     this.#closed = true
     this.#server.close()
+    this.#vhosts?.close()
     for (const s of this.#handshaking) s.destroy()
     for (const c of this.#sessions) c.goAway()
     const deadline = AbortSignal.timeout(graceMs)
@@ -174,6 +190,7 @@ export class Relay {
   destroy (): void {
     this.#closed = true
     this.#server.close()
+    this.#vhosts?.destroy()
     for (const s of [...this.#handshaking]) s.destroy()
     for (const c of [...this.#sessions]) c.session.close(new TunnelError('TUN_GOAWAY', 'relay shutting down'))
     this.#sessions.clear()

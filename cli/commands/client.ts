@@ -37,7 +37,7 @@ export const clientCommand: CommandModule<object, Args> = {
   command: 'client',
   describe: 'Run the client behind NAT: connects to the relay and exposes local services',
   builder: (y) => withLogOptions(y)
-    .option('config', { alias: 'c', type: 'string', default: './frpc.yml', describe: 'frpc.yml (frp v1 YAML keys: serverAddr, serverPort, auth.token, proxies, ...)' })
+    .option('config', { alias: 'c', type: 'string', default: './frpc.yml', describe: 'frpc.yml (frp v1 YAML keys: serverAddr, serverPort, auth.token, proxies of type tcp, udp, http, https, ...)' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
     .example('$0 client -c frpc.yml', 'expose the proxies of frpc.yml through the relay') as never,
   handler: async (args) => { process.exitCode = await runClient(args) },

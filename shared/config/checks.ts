@@ -11,6 +11,7 @@ import { formatPath, locate } from './locate.js'
 import type { ConfigPath } from './locate.js'
 import { isRecord, valueAt } from './validate.js'
 import type { CheckContext } from './validate.js'
+import { vhostIssues } from './vhost-checks.js'
 
 export interface ConfigWarning {
   message: string
@@ -45,7 +46,7 @@ function proxyIssues (ctx: CheckContext): ConfigIssue[] {
       }
     }
     for (const key of UDP_ONLY_KEYS) {
-      if (Object.hasOwn(p, key) && p.type === 'tcp') {
+      if (Object.hasOwn(p, key) && typeof p.type === 'string' && ['tcp', 'http', 'https'].includes(p.type)) {
         issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type udp proxies; remove it`, location: at(ctx, ['proxies', i, key], true) })
       }
     }
@@ -89,8 +90,8 @@ function heartbeatIssues (ctx: CheckContext): ConfigIssue[] {
 /** Problems that involve more than one field. */
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
-    ? [...allowPortsIssues(ctx), ...keyIssues(ctx)]
-    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...keyIssues(ctx)]
+    ? [...allowPortsIssues(ctx), ...keyIssues(ctx), ...vhostIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...keyIssues(ctx), ...vhostIssues(ctx)]
 }
 
 /** Every present key of an `ignore` row, as concrete paths (`proxies[]` expanded). */

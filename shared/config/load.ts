@@ -21,6 +21,7 @@ import { configWarnings, crossFieldIssues } from './checks.js'
 import { loadPrivateKey, loadServerKey } from './keys.js'
 import type { ConfigWarning } from './checks.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
+import { completeVhostProxy, completeVhostServer } from './vhost-load.js'
 import type { ClientConfig, PortRange, ProxyConfig, ServerConfig } from './types.js'
 
 export interface Loaded<T> {
@@ -120,6 +121,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     auth: { method: 'token', token: d.auth?.token ?? '', privateKey: loadPrivateKey(d.auth, file) },
     allowPorts,
     maxPortsPerClient: d.maxPortsPerClient ?? 0,
+    ...completeVhostServer(d, file),
     transport: {
       heartbeatTimeout: d.transport?.heartbeatTimeout ?? SERVER_DEFAULTS.heartbeatTimeout,
       handshakeTimeout: d.transport?.handshakeTimeout ?? SERVER_DEFAULTS.handshakeTimeout,
@@ -156,6 +158,10 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
         remotePort: p.remotePort ?? 0,
         allowSources: p.allowSources ?? [],
         denySources: p.denySources ?? [],
+      }
+      if (p.type === 'http' || p.type === 'https') {
+        const { remotePort: _unused, ...vhostCommon } = common
+        return completeVhostProxy({ ...p, type: p.type }, vhostCommon)
       }
       if (p.type === 'tcp') return { ...common, type: 'tcp', proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null }
       return { ...common, type: 'udp', idleTimeout: p.idleTimeout ?? CLIENT_DEFAULTS.udpIdleTimeout, maxFlows: p.maxFlows ?? CLIENT_DEFAULTS.udpMaxFlows }

@@ -3,8 +3,11 @@
 // afterwards (load.ts), so the schemas describe what a user may write, not what we fill in.
 
 import { z } from 'zod'
+import { isHeaderValue } from '../http/headers.js'
+import { isSubdomainLabel, normalizeDomain, normalizeHostName } from '../http/host.js'
+import { normalizeLocation } from '../http/path.js'
 import { isCidr } from '../net/source-filter.js'
-import { MAX_SOURCE_RULES } from '../wire/messages.js'
+import { MAX_SOURCE_RULES, VHOST_LIMITS } from '../wire/messages.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
 
 export type Side = 'server' | 'client'
@@ -62,9 +65,7 @@ const tls = z.looseObject({
 })
 const stringMap = z.record(z.string(), z.string())
 
-const UNSUPPORTED_PROXY_KEYS = ['customDomains', 'subdomain', 'locations', 'httpUser', 'httpPassword',
-  'hostHeaderRewrite', 'requestHeaders', 'responseHeaders', 'routeByHTTPUser', 'multiplexer',
-  'secretKey', 'allowUsers', 'natTraversal'].map((k) => `proxies[].${k}`)
+const UNSUPPORTED_PROXY_KEYS = ['routeByHTTPUser', 'multiplexer', 'secretKey', 'allowUsers', 'natTraversal'].map((k) => `proxies[].${k}`)
 
 export const FRP_KEYS: readonly FrpKey[] = [
   ignore(BOTH, 'webServer', webServer, 'this version has no web dashboard or admin API'),
@@ -101,14 +102,13 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(BOTH, ['auth.oidc'], 'only auth.method token is supported'),
   ...refuse(CLIENT, ['transport.proxyURL', 'transport.connectServerLocalIP'], 'remove it; the relay is dialled directly'),
   ...refuse(SERVER, ['kcpBindPort', 'quicBindPort'], 'clients connect over tcp only'),
-  ...refuse(SERVER, ['vhostHTTPPort', 'vhostHTTPSPort', 'vhostHTTPTimeout', 'subDomainHost', 'custom404Page',
-    'tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'http, https and tcpmux proxies are not supported'),
+  ...refuse(SERVER, ['tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'tcpmux proxies are not supported'),
   ...refuse(SERVER, ['httpPlugins'], 'server plugins are not supported'),
   ...refuse(SERVER, ['sshTunnelGateway'], 'the ssh tunnel gateway is not supported'),
   ...refuse(CLIENT, ['proxies[].plugin'], 'proxy plugins are not supported; point localIP/localPort at the service'),
   ...refuse(CLIENT, ['proxies[].healthCheck', 'proxies[].loadBalancer'], 'health checks and load-balancing groups are not supported'),
   ...refuse(CLIENT, ['proxies[].transport.bandwidthLimit', 'proxies[].transport.bandwidthLimitMode'], 'bandwidth limits are not supported'),
-  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type other than tcp and udp'),
+  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http and https'),
 ]
 
 /** Optional zod entries for the `ignore` rows whose parent is `parent` (e.g. `transport`). */
@@ -148,6 +148,35 @@ const portRange = z.union([
   z.strictObject({ single: port(1) }),
 ])
 
+// Virtual hosts (frp's keys): http proxies routed by Host and path, https proxies by TLS SNI.
+const vhostServerKeys = {
+  vhostHTTPPort: port(0).optional().describe('Public port of http proxies (routed by Host and path); 0 or absent: none. Binds proxyBindAddr.'),
+  vhostHTTPSPort: port(0).optional().describe('Public port of https proxies (routed by TLS server name, TLS passed through to the service); 0 or absent: none.'),
+  vhostHTTPTimeout: z.int().min(1).max(86400).optional().describe(`Seconds an http proxy's service has to send its response header (then 504). Default ${SERVER_DEFAULTS.vhostHTTPTimeout}.`),
+  subDomainHost: z.string().refine((v) => normalizeHostName(v) !== undefined, { message: 'must be a domain like example.com' }).optional().describe('Proxies with `subdomain: x` are served as x.{subDomainHost}.'),
+  custom404Page: z.string().min(1).optional().describe('A file (HTML, at most 64 KiB) sent as the body of the relay\'s 404 page. Relative to this file\'s directory.'),
+}
+
+const domain = z.string().refine((v) => normalizeDomain(v) !== undefined, { message: 'must be a domain: a host name like www.example.com, *.example.com, or *' })
+const location = z.string().refine((v) => !('problem' in normalizeLocation(v)), { message: 'must be a path prefix starting with / (no ?, # or spaces)' })
+const headerSet = z.strictObject({
+  set: z.record(
+    z.string(), // names are checked in vhost-checks.ts (a message naming the key's place)
+    z.string().refine(isHeaderValue, { message: `must be at most ${VHOST_LIMITS.headerValueChars} characters without line breaks` }),
+  ).refine((m) => Object.keys(m).length <= VHOST_LIMITS.headers, { message: `at most ${VHOST_LIMITS.headers} headers` }).optional(),
+})
+
+const vhostProxyKeys = {
+  customDomains: z.array(domain).max(VHOST_LIMITS.domains).optional().describe('http/https: domains served by this proxy (www.example.com, *.example.com, or * for every other name).'),
+  subdomain: z.string().refine(isSubdomainLabel, { message: 'must be one label (letters, digits, -), without dots or *' }).optional().describe('http/https: served as {subdomain}.{the relay\'s subDomainHost}.'),
+  locations: z.array(location).max(VHOST_LIMITS.locations).optional().describe('http only: path prefixes served by this proxy; the longest matching one wins. Default: every path.'),
+  hostHeaderRewrite: z.string().max(VHOST_LIMITS.domainChars).optional().describe('http only: the Host header the service gets instead of the visitor\'s.'),
+  requestHeaders: headerSet.optional().describe('http only: `set:` headers (name: value) set on every request to the service.'),
+  responseHeaders: headerSet.optional().describe('http only: `set:` headers (name: value) set on every response to the visitor.'),
+  httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http only: basic-auth user the relay asks visitors for.'),
+  httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http only: basic-auth password (secret; use {{ .Envs.NAME }}).'),
+}
+
 export const serverSchema = z.strictObject({
   bindAddr: z.string().min(1).optional().describe(`Address clients connect to. Default ${SERVER_DEFAULTS.bindAddr} (dual-stack).`),
   bindPort: port(0).optional().describe(`Port clients connect to. Default ${SERVER_DEFAULTS.bindPort}; 0 picks a free port.`),
@@ -155,6 +184,7 @@ export const serverSchema = z.strictObject({
   auth: auth('server').extend(relayKeys).optional(),
   allowPorts: z.array(portRange).optional().describe('Ports clients may ask for. Empty means 1-65535.'),
   maxPortsPerClient: z.int().min(0).max(65535).optional().describe('0 means unlimited.'),
+  ...vhostServerKeys,
   transport: z.strictObject({
     heartbeatTimeout: seconds().optional().describe(`Seconds of silence before a client session is closed; <= 0 disables. Default ${SERVER_DEFAULTS.heartbeatTimeout}.`),
     handshakeTimeout: z.int().min(1).max(3600).optional().describe(`Seconds from accept to the client's login (handshake and first record); then the connection is closed. Default ${SERVER_DEFAULTS.handshakeTimeout}.`),
@@ -170,19 +200,20 @@ const sourceList = z.array(z.string().refine(isCidr, { message: 'must be a CIDR 
 
 const proxy = z.strictObject({
   name: z.string().regex(PROXY_NAME).describe('Unique name: 1-64 of A-Z a-z 0-9 . _ -'),
-  type: z.enum(['tcp', 'udp']).describe('tcp or udp.'),
+  type: z.enum(['tcp', 'udp', 'http', 'https']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort) or https (by TLS server name on vhostHTTPSPort).'),
   enabled: z.boolean().optional().describe('false skips this proxy. Default true.'),
   localIP: z.string().min(1).optional().describe(`Address of the local service. Default ${CLIENT_DEFAULTS.localIP}.`),
   localPort: port(1).describe('Port of the local service.'),
-  remotePort: port(0).optional().describe('Public port on the relay; 0 lets the relay pick. Default 0.'),
+  remotePort: port(0).optional().describe('tcp/udp: public port on the relay; 0 lets the relay pick. Default 0.'),
   idleTimeout: z.int().min(1).max(86400).optional().describe(`udp only: seconds without a datagram before a flow expires. Default ${CLIENT_DEFAULTS.udpIdleTimeout}.`),
   maxFlows: z.int().min(1).max(65536).optional().describe(`udp only: flows (visitor address + port) at once at most. Default ${CLIENT_DEFAULTS.udpMaxFlows}.`),
   transport: z.strictObject({
-    proxyProtocolVersion: z.enum(['v1', 'v2']).optional().describe('tcp only: send the local service a PROXY protocol header (v1 text or v2 binary) with the visitor\'s address and the relay\'s listening address before any data. Default: none.'),
+    proxyProtocolVersion: z.enum(['v1', 'v2']).optional().describe('tcp and https: send the local service a PROXY protocol header (v1 text or v2 binary) with the visitor\'s address and the relay\'s listening address before any data. Default: none.'),
     ...ignoredAt('client', 'proxies[].transport'),
   }).optional(),
   allowSources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay admits, as CIDRs (IPv4 or IPv6, e.g. 203.0.113.0/24, 2001:db8::/32) or single addresses. Empty or absent admits everyone. IPv4-mapped visitors match IPv4 rules.'),
   denySources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay refuses, as CIDRs or single addresses; wins over allowSources.'),
+  ...vhostProxyKeys,
   ...ignoredAt('client', 'proxies[]'),
 })
 
