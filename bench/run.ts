@@ -136,7 +136,7 @@ async function runBench (options: BenchOptions, group: ProcessGroup, tempDirs: s
       progress(`plaintext tunnel: relay pid ${plain.relay.pid}, client pid ${plain.client.pid}`)
     }
     const { relay, client } = tunnel
-    progress(`relay pid ${relay.pid}, client pid ${client.pid}: sink ${tunnel.ports.sink}, echo ${tunnel.ports.echo}, http ${tunnel.ports.http}`)
+    progress(`relay pid ${relay.pid}, client pid ${client.pid}: sink ${tunnel.ports.sink}, echo ${tunnel.ports.echo}, http ${tunnel.ports.http}, vhost ${tunnel.ports.vhost}`)
     const productLog: string[] = []
     watchLog(relay, productLog)
     watchLog(client, productLog)
@@ -145,7 +145,7 @@ async function runBench (options: BenchOptions, group: ProcessGroup, tempDirs: s
     const base = { bench: process.pid, services: services.child.pid }
     const tunnelPids = { ...base, relay: relay.pid, client: client.pid }
     const bed: Bed = {
-      targets: { direct: { host: LOOPBACK, ports: services.ports }, tunnel: { host: LOOPBACK, ports: tunnel.ports } },
+      targets: { direct: { host: LOOPBACK, ports: { ...services.ports, vhost: services.ports.http } }, tunnel: { host: LOOPBACK, ports: tunnel.ports } },
       pids: { direct: tunnelPids, tunnel: tunnelPids },
       children: [relay, client, services.child],
     }

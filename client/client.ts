@@ -21,7 +21,7 @@ import { dial } from './dial.js'
 import { login } from './login.js'
 import { isPermanent } from './permanent.js'
 import { diffProxies, type ProxyDiff } from './proxy-diff.js'
-import { proxySpec, wireName } from './proxy-spec.js'
+import { proxySpec, registerBatches, wireName } from './proxy-spec.js'
 import { fixedSettingChanges } from './settings-diff.js'
 import { secureConnect } from './secure-connect.js'
 import { TcpForwarder } from './tcp-forwarder.js'
@@ -43,7 +43,7 @@ export interface ClientEvents {
 
 /** One configured proxy and the forwarder that serves it, for status and metrics. */
 export type ForwarderEntry =
-  | { name: string, type: 'tcp', forwarder: TcpForwarder }
+  | { name: string, type: 'tcp' | 'http' | 'https', forwarder: TcpForwarder }
   | { name: string, type: 'udp', forwarder: UdpForwarder }
 
 export interface ClientOptions {
@@ -141,7 +141,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** The proxies served now, by registered name ({user}.{name}). */
   forwarders (): ForwarderEntry[] {
     return [
-      ...[...this.#forwarders].map(([name, forwarder]): ForwarderEntry => ({ name, type: 'tcp', forwarder })),
+      ...[...this.#forwarders].map(([name, forwarder]): ForwarderEntry => ({ name, type: forwarder.proxy.type, forwarder })),
       ...[...this.#udpForwarders].map(([name, forwarder]): ForwarderEntry => ({ name, type: 'udp', forwarder })),
     ]
   }
@@ -251,7 +251,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#refused.clear()
     this.#live = session
     const { user, proxies } = this.#config
-    session.sendControl({ type: MessageType.REGISTER, proxies: proxies.map((p) => proxySpec(user, p)) })
+    for (const batch of registerBatches(proxies.map((p) => proxySpec(user, p)))) session.sendControl({ type: MessageType.REGISTER, proxies: batch })
   }
 
   #onProxyResult (r: ProxyResult): void {

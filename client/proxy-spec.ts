@@ -1,8 +1,14 @@
 // What the relay is told about a proxy (pure): its registered name (`{user}.{name}` when user is
-// set, as frp does) and the register spec. localIP, localPort and the PROXY header stay on the
-// client: the relay never sees them. Bandwidth limits go along only in server mode.
+// set, as frp does) and the register spec (frp's keys; http/https with their domains and
+// settings; bandwidth limits only in server mode), in REGISTER messages that each stay well under
+// the control frame limit however many proxies a file has. localIP, localPort and the PROXY
+// header stay on the client: the relay never sees them.
 import type { ProxyConfig } from '../shared/config/types.js'
+import { MAX_CONTROL_BYTES } from '../shared/wire/frame.js'
 import type { ProxySpec } from '../shared/wire/messages.js'
+
+/** Bytes of proxy specs per REGISTER message at most (the frame limit leaves room for the rest). */
+export const REGISTER_BATCH_BYTES = MAX_CONTROL_BYTES / 2
 
 /** frp registers `{user}.{name}` when user is set. */
 export function wireName (user: string, proxy: ProxyConfig): string {
@@ -10,13 +16,48 @@ export function wireName (user: string, proxy: ProxyConfig): string {
 }
 
 export function proxySpec (user: string, p: ProxyConfig): ProxySpec {
+  const name = wireName(user, p)
   const sources = {
     ...(p.allowSources.length > 0 ? { allowSources: p.allowSources } : {}),
     ...(p.denySources.length > 0 ? { denySources: p.denySources } : {}),
   }
   // The relay applies the bandwidth limit only in server mode (frp's bandwidthLimitMode).
   const limits = p.bandwidthLimit > 0 && p.bandwidthLimitMode === 'server' ? { bandwidthLimit: p.bandwidthLimit } : {}
-  return p.type === 'udp'
-    ? { name: wireName(user, p), type: p.type, remotePort: p.remotePort, idleTimeout: p.idleTimeout, maxFlows: p.maxFlows, ...sources, ...limits }
-    : { name: wireName(user, p), type: p.type, remotePort: p.remotePort, ...sources, ...limits, ...(p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}) }
+  switch (p.type) {
+    case 'tcp': return { name, type: p.type, remotePort: p.remotePort, ...sources, ...limits, ...(p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}) }
+    case 'udp': return { name, type: p.type, remotePort: p.remotePort, idleTimeout: p.idleTimeout, maxFlows: p.maxFlows, ...sources, ...limits }
+    case 'https': return { name, type: p.type, customDomains: p.customDomains, ...(p.subdomain === '' ? {} : { subdomain: p.subdomain }), ...sources }
+    case 'http': return {
+      name,
+      type: p.type,
+      customDomains: p.customDomains,
+      ...(p.subdomain === '' ? {} : { subdomain: p.subdomain }),
+      locations: p.locations,
+      ...(p.hostHeaderRewrite === '' ? {} : { hostHeaderRewrite: p.hostHeaderRewrite }),
+      ...(Object.keys(p.requestHeaders).length === 0 ? {} : { requestHeaders: p.requestHeaders }),
+      ...(Object.keys(p.responseHeaders).length === 0 ? {} : { responseHeaders: p.responseHeaders }),
+      ...(p.httpUser === '' ? {} : { httpUser: p.httpUser }),
+      ...(p.httpPassword === null ? {} : { httpPassword: Buffer.from(p.httpPassword.reveal()).toString('utf8') }),
+      ...sources,
+    }
+  }
+}
+
+/** Specs in order, cut into lists of at most `maxBytes` of JSON each (one spec always fits alone). */
+export function registerBatches (specs: readonly ProxySpec[], maxBytes = REGISTER_BATCH_BYTES): ProxySpec[][] {
+  const batches: ProxySpec[][] = []
+  let current: ProxySpec[] = []
+  let bytes = 0
+  for (const spec of specs) {
+    const size = Buffer.byteLength(JSON.stringify(spec)) + 1
+    if (current.length > 0 && bytes + size > maxBytes) {
+      batches.push(current)
+      current = []
+      bytes = 0
+    }
+    current.push(spec)
+    bytes += size
+  }
+  if (current.length > 0) batches.push(current)
+  return batches
 }

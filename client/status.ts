@@ -106,9 +106,9 @@ export class ClientStatus {
       clientId: null,
       error: track.error,
     }
-    if (f.type === 'tcp') {
+    if (f.type !== 'udp') {
       const t = f.forwarder.traffic()
-      return { ...common, type: 'tcp', streams: { active: t.active, total: t.total }, flows: null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, refused: 0, dropped: t.dialFailures, udpDrops: null }
+      return { ...common, type: f.type, streams: { active: t.active, total: t.total }, flows: null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, refused: 0, dropped: t.dialFailures, udpDrops: null }
     }
     const c = f.forwarder.counters
     return { ...common, type: 'udp', streams: null, flows: { active: c.activeFlows, total: c.flowsOpened }, bytesIn: c.bytesIn, bytesOut: c.bytesOut, refused: 0, dropped: 0, udpDrops: { ...c.drops } }

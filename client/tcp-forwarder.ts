@@ -1,4 +1,4 @@
-// Client side of a TCP proxy: each stream the relay opens is dialled to localIP:localPort and
+// Client side of a TCP proxy (and of http/https ones, whose streams are TCP too): each stream the relay opens is dialled to localIP:localPort and
 // bridged. A refused or timed-out local dial resets only that stream. With
 // transport.proxyProtocolVersion the local service first gets a PROXY header (visitor → relay
 // listener, from the stream's open header). With transport.bandwidthLimit in client mode (frp's
@@ -7,7 +7,7 @@
 // still dialling, and refuses new ones.
 import { connect, type Socket } from 'node:net'
 import type { Logger } from 'pino'
-import type { TcpProxyConfig } from '../shared/config/types.js'
+import type { HttpProxyConfig, HttpsProxyConfig, TcpProxyConfig } from '../shared/config/types.js'
 import { TokenBucket, type TokenBucketStats } from '../shared/limit/token-bucket.js'
 import { bridge } from '../shared/mux/bridge.js'
 import type { MuxStream } from '../shared/mux/stream.js'
@@ -29,8 +29,11 @@ export interface TcpForwarderTraffic {
   dialFailures: number
 }
 
+/** What the forwarder needs of a tcp, http or https proxy. */
+export type ForwardTarget = TcpProxyConfig | HttpProxyConfig | HttpsProxyConfig
+
 export class TcpForwarder {
-  readonly #proxy: TcpProxyConfig
+  readonly #proxy: ForwardTarget
   readonly #log: Logger
   readonly #limiter: TokenBucket | undefined
   /** Byte counts of streams that have finished (live ones are read from the streams). */
@@ -45,7 +48,7 @@ export class TcpForwarder {
   total = 0
   dialFailures = 0
 
-  constructor (proxy: TcpProxyConfig, log: Logger) {
+  constructor (proxy: ForwardTarget, log: Logger) {
     this.#proxy = proxy
     this.#log = log
     this.#limiter = proxy.bandwidthLimit > 0 && proxy.bandwidthLimitMode === 'client' ? new TokenBucket(proxy.bandwidthLimit) : undefined
@@ -61,7 +64,7 @@ export class TcpForwarder {
 
   get closed (): boolean { return this.#closed }
 
-  get proxy (): TcpProxyConfig { return this.#proxy }
+  get proxy (): ForwardTarget { return this.#proxy }
 
   /** Counters now: finished streams plus the live ones (nothing is counted per chunk). */
   traffic (): TcpForwarderTraffic {
@@ -100,7 +103,7 @@ export class TcpForwarder {
     socket.once('connect', () => {
       clearEarly()
       // The PROXY header goes first, before any byte of the stream (bridge starts after it).
-      const version = this.#proxy.proxyProtocolVersion
+      const version = this.#proxy.type === 'http' ? null : this.#proxy.proxyProtocolVersion
       if (version !== null) {
         const open = stream.open ?? { visitor: { address: '', port: 0 }, listener: { address: '', port: 0 } }
         socket.write(encodeProxyHeader(version, open.visitor, open.listener))

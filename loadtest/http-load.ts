@@ -91,7 +91,7 @@ class HttpConnection {
 
 export function httpRequestBytes (plan: BenchPlan): Buffer {
   const connection = plan.keepAlive ? 'keep-alive' : 'close'
-  return Buffer.from(`GET ${plan.path} HTTP/1.1\r\nHost: ${plan.targetName}\r\nUser-Agent: tunnel-bench\r\nAccept: */*\r\nConnection: ${connection}\r\n\r\n`, 'latin1')
+  return Buffer.from(`GET ${plan.path} HTTP/1.1\r\nHost: ${plan.hostHeader}\r\nUser-Agent: tunnel-bench\r\nAccept: */*\r\nConnection: ${connection}\r\n\r\n`, 'latin1')
 }
 
 async function httpWorker (plan: BenchPlan, state: RunState, request: Buffer): Promise<void> {

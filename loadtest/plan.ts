@@ -1,6 +1,7 @@
 // The validated plan of one `tunnel bench` run: defaults applied, every bound checked against
 // the hard caps in limits.ts. Pure: the CLI turns flags into a PlanInput, this module decides.
 import { TunnelError } from '../shared/errors.js'
+import { hostFromHeader } from '../shared/http/host.js'
 import * as L from './limits.js'
 import { formatTarget, parseTarget, type Target } from './target.js'
 
@@ -41,6 +42,8 @@ export interface BenchPlan {
   direction: Direction
   bytesPerStream: number
   path: string
+  /** http: the Host header (--host, e.g. a website behind a relay's vhostHTTPPort); default targetName. */
+  hostHeader: string
   keepAlive: boolean
   thresholds: Thresholds
 }
@@ -60,6 +63,7 @@ export interface PlanInput {
   direction?: string | undefined
   bytes?: number | undefined
   path?: string | undefined
+  host?: string | undefined
   keepAlive?: boolean | undefined
   maxErrorRate?: number | undefined
   maxP99Ms?: number | undefined
@@ -110,6 +114,8 @@ export function planBench (input: PlanInput): BenchPlan {
   const path = input.path ?? '/'
   if (!/^\/[\x21-\x7e]*$/.test(path)) throw usage(`--path ${path}: expected an absolute path without spaces, e.g. /health`)
   if (maxP99Ms !== null && workload === 'bulk') throw usage('--max-p99-ms does not apply to bulk (it measures throughput, not latency)')
+  if (input.host !== undefined && workload !== 'http') throw usage('--host applies to http only (it is the Host header)')
+  if (input.host !== undefined && hostFromHeader(input.host) === undefined) throw usage(`--host ${input.host.slice(0, 80)}: expected a host name, optionally with :port, e.g. blog.example.com`)
   return {
     protocol,
     workload,
@@ -126,6 +132,7 @@ export function planBench (input: PlanInput): BenchPlan {
     direction: choose('direction', input.direction, ['up', 'down'] as const, 'up'),
     bytesPerStream: bounded('bytes', input.bytes, L.MAX_BULK_BYTES, 1, L.MAX_BULK_BYTES),
     path,
+    hostHeader: input.host ?? formatTarget(target),
     keepAlive: input.keepAlive ?? true,
     thresholds: { maxErrorRate, maxP99Ms },
   }

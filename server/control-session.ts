@@ -20,6 +20,10 @@ import type { SecureLink } from './secure-accept.js'
 import { TcpProxy } from './tcp-proxy.js'
 import { UdpHub } from './udp-hub.js'
 import { UdpProxy } from './udp-proxy.js'
+import { isVhostSpec, type VhostProxy, type Vhosts } from './vhost/vhosts.js'
+
+/** The proxies that hold a public port of their own. */
+type PortSpec = Extract<ProxySpec, { remotePort: number }>
 
 export interface ControlContext {
   config: ServerConfig
@@ -33,6 +37,8 @@ export interface ControlContext {
   budget?: ConnectionBudget
   /** Logins and refusals, for the admin API. */
   stats: RelayStats
+  /** The relay's http/https virtual hosts; undefined when frps.yml sets no vhost port. */
+  vhosts?: Vhosts | undefined
 }
 
 /** NAT probe connections held at once across the relay (each is one idle socket). */
@@ -62,7 +68,7 @@ export class ControlSession implements RegistryMember {
   readonly #onActive: (() => void) | undefined
   #log: Logger
   #login: Login | undefined
-  readonly #proxies = new Map<string, TcpProxy | UdpProxy>()
+  readonly #proxies = new Map<string, TcpProxy | UdpProxy | VhostProxy>()
   /** Flow ids and routing of the session's UDP flows, made with the first UDP proxy. */
   #udpHub: UdpHub | undefined
   #loginTimer: NodeJS.Timeout | undefined
@@ -101,7 +107,7 @@ export class ControlSession implements RegistryMember {
   /** The login (user, hostname), once accepted. */
   get login (): Login | undefined { return this.#login }
   /** The public listeners and sockets this session holds now. */
-  proxies (): Array<TcpProxy | UdpProxy> { return [...this.#proxies.values()] }
+  proxies (): Array<TcpProxy | UdpProxy> { return [...this.#proxies.values()].filter((p): p is TcpProxy | UdpProxy => p.type === 'tcp' || p.type === 'udp') }
 
   #onControl (m: Record<string, unknown>): void {
     if (this.#login === undefined) {
@@ -201,16 +207,17 @@ export class ControlSession implements RegistryMember {
       try {
         const proxy = await this.#openProxy(spec)
         const limits = {
-          ...(proxy.bandwidthLimit > 0 ? { bandwidthLimit: formatBandwidth(proxy.bandwidthLimit) } : {}),
+          ...('bandwidthLimit' in proxy && proxy.bandwidthLimit > 0 ? { bandwidthLimit: formatBandwidth(proxy.bandwidthLimit) } : {}),
           ...(spec.type === 'tcp' && spec.maxVisitors !== undefined ? { maxVisitors: spec.maxVisitors } : {}),
         }
-        this.#log.info({ proxy: spec.name, type: spec.type, remotePort: proxy.port, ...limits }, 'proxy listening')
-        this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: true, remotePort: proxy.port, ...tag })
+        const domains = 'domains' in proxy ? { domains: [...proxy.domains] } : {}
+        this.#log.info({ proxy: spec.name, type: spec.type, remotePort: proxy.port, ...limits, ...domains }, 'proxy listening')
+        this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: true, remotePort: proxy.port, ...domains, ...tag })
       } catch (err) {
         const code = errorCode(err, 'TUN_LISTEN')
         const message = (err as Error).message
         this.#ctx.stats.noteError(code, `proxy ${spec.name}: ${message}`)
-        this.#log.warn({ proxy: spec.name, remotePort: spec.remotePort, code }, `proxy refused: ${message}`)
+        this.#log.warn({ proxy: spec.name, remotePort: 'remotePort' in spec ? spec.remotePort : undefined, code }, `proxy refused: ${message}`)
         this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: false, code, message, ...tag })
       }
     }
@@ -233,15 +240,17 @@ export class ControlSession implements RegistryMember {
     }
     this.#proxies.delete(name)
     this.#ctx.registry.releaseProxy(name, this)
-    const visitors = proxy instanceof TcpProxy ? proxy.activeVisitors : proxy.activeFlows
-    // TCP visitors are reset; UDP flows are closed with a FIN to the client.
+    const visitors = proxy instanceof TcpProxy ? proxy.activeVisitors : proxy instanceof UdpProxy ? proxy.activeFlows : undefined
+    // TCP visitors are reset; UDP flows are closed with a FIN to the client; a vhost proxy's
+    // routes go at once and its requests in flight are cut.
     if (proxy instanceof TcpProxy) proxy.reset()
-    else proxy.close()
+    else if (proxy instanceof UdpProxy) proxy.close()
+    else proxy.destroy()
     this.#log.info({ proxy: name, remotePort: proxy.port, visitors }, 'proxy closed')
     this.session.sendControl({ type: MessageType.UNREGISTER_RESULT, name, ok: true, ...tag })
   }
 
-  async #openProxy (spec: ProxySpec): Promise<TcpProxy | UdpProxy> {
+  async #openProxy (spec: ProxySpec): Promise<TcpProxy | UdpProxy | VhostProxy> {
     const { config, registry } = this.#ctx
     if (this.#proxies.has(spec.name)) {
       throw new TunnelError('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by this client`)
@@ -250,10 +259,18 @@ export class ControlSession implements RegistryMember {
       throw new TunnelError('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by another client: choose another name (or set user)`)
     }
     try {
-      if (config.maxPortsPerClient > 0 && this.#proxies.size >= config.maxPortsPerClient) {
-        throw new TunnelError('TUN_PORT_NOT_ALLOWED', `this client already holds ${this.#proxies.size} ports (maxPortsPerClient ${config.maxPortsPerClient})`)
+      let proxy: TcpProxy | UdpProxy | VhostProxy
+      if (isVhostSpec(spec)) {
+        // http/https proxies share the relay's vhost ports: they hold domains, not ports.
+        if (this.#ctx.vhosts === undefined) throw new TunnelError('TUN_VHOST_UNAVAILABLE', `this relay serves no ${spec.type} proxies: its frps.yml sets neither vhostHTTPPort nor vhostHTTPSPort`)
+        proxy = this.#ctx.vhosts.open(spec, this.session, this.#log)
+      } else {
+        const held = [...this.#proxies.values()].filter((p) => !('domains' in p)).length
+        if (config.maxPortsPerClient > 0 && held >= config.maxPortsPerClient) {
+          throw new TunnelError('TUN_PORT_NOT_ALLOWED', `this client already holds ${held} ports (maxPortsPerClient ${config.maxPortsPerClient})`)
+        }
+        proxy = spec.remotePort === 0 ? await this.#openAnyPort(spec) : await this.#openPort(spec, spec.remotePort)
       }
-      const proxy = spec.remotePort === 0 ? await this.#openAnyPort(spec) : await this.#openPort(spec, spec.remotePort)
       if (this.#closing) { proxy.destroy(); throw new TunnelError('TUN_SESSION_CLOSED', 'session closed during registration') }
       this.#proxies.set(spec.name, proxy)
       return proxy
@@ -263,7 +280,7 @@ export class ControlSession implements RegistryMember {
     }
   }
 
-  async #openPort (spec: ProxySpec, port: number): Promise<TcpProxy | UdpProxy> {
+  async #openPort (spec: PortSpec, port: number): Promise<TcpProxy | UdpProxy> {
     const { config, reservedPorts } = this.#ctx
     if (!isPortAllowed(port, config.allowPorts)) {
       throw new TunnelError('TUN_PORT_NOT_ALLOWED', `remotePort ${port} is not in the relay's allowPorts (${describeRanges(config.allowPorts)})`)
@@ -273,7 +290,7 @@ export class ControlSession implements RegistryMember {
   }
 
   /** Opens the public side of a proxy on `port` (0 = any free port). */
-  async #bind (spec: ProxySpec, port: number): Promise<TcpProxy | UdpProxy> {
+  async #bind (spec: PortSpec, port: number): Promise<TcpProxy | UdpProxy> {
     const host = this.#ctx.config.proxyBindAddr
     const budget = this.#ctx.budget
     // The spec carries the proxy's allowSources/denySources (SourceSpec) and its limits.
@@ -283,7 +300,7 @@ export class ControlSession implements RegistryMember {
     return await UdpProxy.open(spec.name, host, port, this.session, this.#udpHub, this.#log, { ...common, idleTimeoutMs: spec.idleTimeout * 1000, maxFlows: spec.maxFlows })
   }
 
-  async #openAnyPort (spec: ProxySpec): Promise<TcpProxy | UdpProxy> {
+  async #openAnyPort (spec: PortSpec): Promise<TcpProxy | UdpProxy> {
     const { config, reservedPorts } = this.#ctx
     let last: unknown
     for (const port of candidatePorts(config.allowPorts, reservedPorts)) {

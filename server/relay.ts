@@ -23,6 +23,8 @@ import { LogLimiter } from './log-limiter.js'
 import { Registry } from './registry.js'
 import { RelayStats } from './relay-stats.js'
 import { acceptSecureConnection } from './secure-accept.js'
+import type { VhostStats } from './vhost/stats.js'
+import { Vhosts } from './vhost/vhosts.js'
 
 /** TCP keepalive on control connections: a backstop under the heartbeat. */
 export const CONTROL_KEEPALIVE_MS = 30_000
@@ -70,6 +72,8 @@ export class Relay {
   readonly stats = new RelayStats()
   /** When start() was called (ms since the epoch). */
   startedAt = 0
+  /** http/https virtual hosts (vhostHTTPPort / vhostHTTPSPort), when configured. */
+  readonly #vhosts: Vhosts | undefined
   #address: RelayAddress | undefined
   #closed = false
 
@@ -86,7 +90,11 @@ export class Relay {
     this.#budget = new ConnectionBudget({ fdLimit: fds.limit, fdsAtStart: fds.open ?? 0, maxConnections: config.maxConnections, handshakeRoom: this.#gate.maxPending })
     this.#server = createServer({ noDelay: true })
     this.#server.on('connection', (socket) => { this.#onConnection(socket) })
+    this.#vhosts = Vhosts.fromConfig(config, log)
   }
+
+  /** Counters of the vhost ports (plain numbers); undefined when none is configured. */
+  get vhostStats (): VhostStats | undefined { return this.#vhosts?.stats }
 
   /** Handshakes in progress (admitted, not yet logged in). */
   get pendingHandshakes (): number { return this.#gate.pending }
@@ -108,18 +116,29 @@ export class Relay {
   async start (): Promise<RelayAddress> {
     const { bindAddr, bindPort } = this.#config
     this.startedAt = Date.now()
+    let address: RelayAddress
     try {
       const addr = await listenTcp(this.#server, bindAddr, bindPort)
-      this.#address = { address: addr.address, port: addr.port }
+      address = { address: addr.address, port: addr.port }
+      this.#address = address
       this.#reserved.add(addr.port)
       this.#budget.holdSocket()
       this.#log.info({ addr: addr.address, port: addr.port, keyId: this.#staticKey === undefined ? undefined : formatKeyId(this.#staticKey.publicKey) }, 'relay listening')
-      this.#startupWarnings()
-      this.#logBudget()
-      return this.#address
     } catch (err) {
       throw listenError(err, bindAddr, bindPort)
     }
+    try {
+      for (const port of await this.#vhosts?.start() ?? []) {
+        this.#reserved.add(port)
+        this.#budget.holdSocket()
+      }
+    } catch (err) {
+      this.#closeListener()
+      throw err
+    }
+    this.#startupWarnings()
+    this.#logBudget()
+    return address
   }
 
   #startupWarnings (): void {
@@ -213,6 +232,7 @@ export class Relay {
       log: this.#log,
       budget: this.#budget,
       stats: this.stats,
+      vhosts: this.#vhosts,
     }, { loginDeadlineMs: deadlineMs - (performance.now() - started), onActive: ticket.release })
     this.#sessions.add(control)
     control.session.once('close', () => { ticket.release(); this.#sessions.delete(control) })
@@ -223,6 +243,7 @@ export class Relay {
     if (this.#closed) return
     this.#closed = true
     this.#closeListener()
+    this.#vhosts?.close()
     for (const s of this.#handshaking) s.destroy()
     for (const c of this.#sessions) c.goAway()
     const deadline = AbortSignal.timeout(graceMs)
@@ -240,6 +261,7 @@ export class Relay {
   destroy (): void {
     this.#closed = true
     this.#closeListener()
+    this.#vhosts?.destroy()
     for (const s of [...this.#handshaking]) s.destroy()
     for (const c of [...this.#sessions]) c.session.close(new TunnelError('TUN_GOAWAY', 'relay shutting down'))
     this.#sessions.clear()

@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   TUN_PROXY_INVALID: 'a proxy registration was malformed or of an unsupported type',
   TUN_PROXY_UNKNOWN: 'an unregister named a proxy this session does not hold',
   TUN_RELOAD_TIMEOUT: 'the relay did not answer a reload\'s register or unregister in time',
+  TUN_VHOST_CONFLICT: 'an http/https domain (and location) is already served by another proxy',
+  TUN_VHOST_UNAVAILABLE: 'the relay does not serve this proxy type: its frps.yml sets no vhostHTTPPort / vhostHTTPSPort',
   TUN_LISTEN: 'a listener could not be opened',
   TUN_CONNECT: 'the connection to the relay failed',
   TUN_SERVER_KEY_MISMATCH: 'the relay does not hold the key pinned in auth.serverKey (wrong key, or a man in the middle)',

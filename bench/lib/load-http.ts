@@ -13,6 +13,8 @@ export interface HttpLimits {
   maxRequests: number
   /** Fail if the run has not finished this long after the start. */
   timeoutMs: number
+  /** The Host header to send (default host:port). */
+  hostHeader?: string
 }
 
 export interface HttpResult {
@@ -40,7 +42,7 @@ export function responseLength (buf: Buffer): number {
 
 export function httpLoad (host: string, port: number, limits: HttpLimits): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
-    const request = Buffer.from(`GET / HTTP/1.1\r\nHost: ${host}:${port}\r\nUser-Agent: tunnel-bench\r\n\r\n`, 'latin1')
+    const request = Buffer.from(`GET / HTTP/1.1\r\nHost: ${limits.hostHeader ?? `${host}:${port}`}\r\nUser-Agent: tunnel-bench\r\n\r\n`, 'latin1')
     const sockets: Socket[] = []
     let connected = 0
     let open = 0

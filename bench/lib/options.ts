@@ -1,7 +1,7 @@
 // Command-line options of `node dist/bench/run.js`, with the full-run and --smoke defaults.
 import { parseArgs } from 'node:util'
 
-export const SCENARIO_NAMES = ['tcp1', 'tcp8', 'rr', 'http', 'wrk', 'udp', 'udprr'] as const
+export const SCENARIO_NAMES = ['tcp1', 'tcp8', 'rr', 'http', 'vhost', 'wrk', 'udp', 'udprr'] as const
 export type ScenarioName = typeof SCENARIO_NAMES[number]
 
 export interface BenchOptions {
@@ -45,7 +45,7 @@ relay and client processes), interleaved, and prints medians and tunnel/direct r
   --streams N         parallel streams of tcp8 (default 8)
   --rr-size N         request and reply size of rr in bytes (default 64)
   --rr-count N        measured round trips of rr at most (default 20000; smoke 300)
-  --http-conns N      keep-alive connections of http and wrk (default 50)
+  --http-conns N      keep-alive connections of http, vhost and wrk (default 50)
   --udp-rate N        offered datagrams per second of udp (default 100000 ≈ 0.96 Gbit/s at
                       1,200 B, the peers' "1G offered"; smoke 20000)
   --udp-size N        payload bytes per udp datagram (default 1200; at most 65507)

@@ -7,7 +7,7 @@ import { udpRate, udpRequestResponse } from './load-udp.js'
 import { wrk } from './load-wrk.js'
 import type { BenchOptions, ScenarioName } from './options.js'
 import type { ProcessGroup } from './procs.js'
-import type { Ports } from './targets.js'
+import { VHOST_HOST, type TargetPorts } from './targets.js'
 
 const MIB = 1024 * 1024
 /** Extra time a run may take past its time cap before it is failed. */
@@ -33,7 +33,7 @@ export interface Measurement {
 
 export interface Target {
   host: string
-  ports: Ports
+  ports: TargetPorts
 }
 
 export interface Scenario {
@@ -91,6 +91,17 @@ export function makeScenarios (options: BenchOptions, group: ProcessGroup): Map<
         const warmupMs = Math.min(500, s.seconds * 200)
         const r = await httpLoad(t.host, t.ports.http, { connections: options.httpConnections, warmupMs, maxMs: s.seconds * 1000, maxRequests: 50_000_000, timeoutMs: timeoutMs(s) })
         return { metrics: { http: r.count / r.seconds }, work: r.total }
+      },
+    })],
+    ['vhost', (s) => ({
+      name: 'vhost',
+      description: `the http scenario by name (Host: ${VHOST_HOST}): direct to the service, or through the relay's vhostHTTPPort (an http proxy: the relay parses, routes and forwards every request)`,
+      workUnit: 'request',
+      metrics: [{ key: 'vhost', label: 'http via vhost', unit: '1/s', higherIsBetter: true }],
+      run: async (t) => {
+        const warmupMs = Math.min(500, s.seconds * 200)
+        const r = await httpLoad(t.host, t.ports.vhost, { connections: options.httpConnections, warmupMs, maxMs: s.seconds * 1000, maxRequests: 50_000_000, timeoutMs: timeoutMs(s), hostHeader: VHOST_HOST })
+        return { metrics: { vhost: r.count / r.seconds }, work: r.total }
       },
     })],
     ['udp', (s) => ({

@@ -1,7 +1,9 @@
 // Starts what the load is aimed at: the services process (direct baseline) and a real relay and
 // client process of the CLI in front of the same services (tunnel: encrypted, the client pinning
 // the relay's key; plain: the same with transport.insecurePlaintext on both sides), all on loopback.
+// The http service is also behind the relay's vhostHTTPPort as an http proxy (VHOST_HOST).
 import { randomBytes } from 'node:crypto'
+import { createServer, type AddressInfo } from 'node:net'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,6 +21,17 @@ export interface Ports {
   udpSink: number
 }
 
+/** A target's ports: the services' own, and the http service by name on a vhost port. */
+export interface TargetPorts extends Ports {
+  /** Where VHOST_HOST is served: the relay's vhostHTTPPort, or the http service itself (direct). */
+  vhost: number
+}
+
+/** The Host the vhost scenario sends (the http proxy's customDomains). */
+export const VHOST_HOST = 'bench.example.test'
+/** Tries at a free vhostHTTPPort (another program may take the one picked before the relay binds it). */
+const VHOST_START_ATTEMPTS = 3
+
 export type ServiceName = keyof Ports
 const SERVICE_NAMES: readonly ServiceName[] = ['sink', 'echo', 'http', 'udpEcho', 'udpSink']
 const UDP_SERVICES: ReadonlySet<ServiceName> = new Set(['udpEcho', 'udpSink'])
@@ -31,8 +44,8 @@ export interface Services {
 export interface Tunnel {
   relay: Child
   client: Child
-  /** The relay's public ports, one per service. */
-  ports: Ports
+  /** The relay's public ports, one per service, and its vhostHTTPPort. */
+  ports: TargetPorts
   /** Temporary directory holding frps.yml and frpc.yml. */
   dir: string
   /** Removes the temporary config directory. */
@@ -67,26 +80,61 @@ export async function startTunnel (group: ProcessGroup, options: TunnelOptions):
   try {
     const token = randomBytes(16).toString('hex')
     const frps = join(dir, 'frps.yml')
-    await writeFile(frps, `bindAddr: "${LOOPBACK}"\nbindPort: 0\nauth:\n  token: "${token}"\n  privateKey: "${keys.privateKey}"\n${transport}`, { mode: 0o600 })
-    const relay = group.spawn(`${prefix}relay`, process.execPath, [options.cliJs, 'server', '-c', frps, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'])
-    const relayPort = await relay.waitFor((json) => json?.['msg'] === 'relay listening' ? Number(json['port']) : undefined, READY_TIMEOUT_MS, '"relay listening" log line')
+    const { relay, relayPort, vhostPort } = await startRelay(group, options, prefix, async (vhost) => {
+      await writeFile(frps, `bindAddr: "${LOOPBACK}"\nbindPort: 0\nvhostHTTPPort: ${vhost}\nauth:\n  token: "${token}"\n  privateKey: "${keys.privateKey}"\n${transport}`, { mode: 0o600 })
+      return frps
+    })
 
     const frpc = join(dir, 'frpc.yml')
     const proxies = SERVICE_NAMES.map((name) =>
-      `  - name: ${name}\n    type: ${UDP_SERVICES.has(name) ? 'udp' : 'tcp'}\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services[name]}\n    remotePort: 0\n`).join('')
+      `  - name: ${name}\n    type: ${UDP_SERVICES.has(name) ? 'udp' : 'tcp'}\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services[name]}\n    remotePort: 0\n`).join('') +
+      `  - name: web\n    type: http\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services.http}\n    customDomains: [${VHOST_HOST}]\n`
     await writeFile(frpc, `serverAddr: "${LOOPBACK}"\nserverPort: ${relayPort}\nauth:\n  token: "${token}"\n  serverKey: "${keys.publicKey}"\n${transport}proxies:\n${proxies}`)
     const client = group.spawn(`${prefix}client`, process.execPath, [options.cliJs, 'client', '-c', frpc, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'])
     const registered = new Map<string, number>()
-    const ports = await client.waitFor((json): Ports | undefined => {
+    const ports = await client.waitFor((json): TargetPorts | undefined => {
       if (json?.['msg'] !== 'proxy registered') return undefined
       registered.set(String(json['proxy']), Number(json['remotePort']))
       if (!SERVICE_NAMES.every((n) => registered.has(n))) return undefined
       const port = (n: ServiceName): number => registered.get(n) ?? 0
-      return { sink: port('sink'), echo: port('echo'), http: port('http'), udpEcho: port('udpEcho'), udpSink: port('udpSink') }
-    }, READY_TIMEOUT_MS, `"proxy registered" log lines for ${SERVICE_NAMES.join(', ')}`)
+      if (!registered.has('web')) return undefined
+      return { sink: port('sink'), echo: port('echo'), http: port('http'), udpEcho: port('udpEcho'), udpSink: port('udpSink'), vhost: vhostPort }
+    }, READY_TIMEOUT_MS, `"proxy registered" log lines for ${SERVICE_NAMES.join(', ')}, web`)
     return { relay, client, ports, dir, cleanup }
   } catch (err) {
     await cleanup()
     throw err
   }
+}
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, LOOPBACK, resolve) })
+  const port = (server.address() as AddressInfo).port
+  await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+  return port
+}
+
+/** Starts the relay with a free vhostHTTPPort (written into frps.yml by `writeConfig`), retrying if it was taken. */
+async function startRelay (group: ProcessGroup, options: TunnelOptions, prefix: string, writeConfig: (vhostPort: number) => Promise<string>): Promise<{ relay: Child, relayPort: number, vhostPort: number }> {
+  let last: unknown
+  for (let attempt = 1; attempt <= VHOST_START_ATTEMPTS; attempt++) {
+    const vhostPort = await freePort()
+    const frps = await writeConfig(vhostPort)
+    const relay = group.spawn(`${prefix}relay`, process.execPath, [options.cliJs, 'server', '-c', frps, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'])
+    try {
+      // "relay listening" comes first, "vhost listening" after it (maybe in the same read).
+      let relayPort: number | undefined
+      await relay.waitFor((json) => {
+        if (json?.['msg'] === 'relay listening') relayPort = Number(json['port'])
+        return json?.['msg'] === 'vhost listening' ? true : undefined
+      }, READY_TIMEOUT_MS, '"relay listening" and "vhost listening" log lines')
+      if (relayPort === undefined) throw new Error('relay: "vhost listening" without "relay listening" before it')
+      return { relay, relayPort, vhostPort }
+    } catch (err) {
+      last = err
+      if (relay.running) throw err
+    }
+  }
+  throw new Error(`the relay did not start in ${VHOST_START_ATTEMPTS} attempts: ${String(last)}`)
 }

@@ -27,6 +27,7 @@ interface Args extends LogArgs {
   direction: string | undefined
   bytes: number | undefined
   path: string | undefined
+  host: string | undefined
   keepAlive: boolean
   maxErrorRate: number | undefined
   maxP99Ms: number | undefined
@@ -115,6 +116,7 @@ export const benchCommand: CommandModule<object, Args> = {
     .option('direction', { type: 'string', choices: ['up', 'down'], describe: 'bulk: up = write to a sink (`tunnel echo --mode sink`), down = read from a source (default up)' })
     .option('bytes', { type: 'number', describe: 'bulk: bytes per stream at most (default: until the duration ends)' })
     .option('path', { type: 'string', describe: 'http: request path (default /)' })
+    .option('host', { type: 'string', describe: 'http: the Host header (default: --target), e.g. a website served on the relay\'s vhostHTTPPort' })
     .option('keep-alive', { type: 'boolean', default: true, describe: 'http: reuse connections (--no-keep-alive: one new connection per request)' })
     .option('max-error-rate', { type: 'number', describe: 'Exit 3 when failed / finished operations is above this (0-1, e.g. 0.01)' })
     .option('max-p99-ms', { type: 'number', describe: 'Exit 3 when the p99 latency is above this many ms' })
@@ -128,6 +130,7 @@ export const benchCommand: CommandModule<object, Args> = {
     .example('$0 bench tcp -t 127.0.0.1:6000 --mode bulk --streams 4', 'throughput over 4 streams to a sink')
     .example('$0 bench udp -t 127.0.0.1:6001 --rate 20000 --size 1200', 'UDP loss, reordering and latency')
     .example('$0 bench http -t 127.0.0.1:8080 --path /health -c 20 --json', 'HTTP GET, report as JSON')
-    .example('$0 bench tcp -t relay.example:6000 --admin http://127.0.0.1:7500', 'also report what the relay saw (its webServer)') as never,
+    .example('$0 bench tcp -t relay.example:6000 --admin http://127.0.0.1:7500', 'also report what the relay saw (its webServer)')
+    .example('$0 bench http -t relay.example.com:80 --host blog.example.com', 'a website behind the relay\'s vhostHTTPPort (an http proxy)') as never,
   handler: async (args) => { process.exitCode = await runBenchCommand(args) },
 }

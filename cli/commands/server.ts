@@ -45,9 +45,9 @@ export async function runServer (args: Args): Promise<number> {
 
 export const serverCommand: CommandModule<object, Args> = {
   command: 'server',
-  describe: 'Run the public relay: accepts clients on bindPort and opens their remote ports',
+  describe: 'Run the public relay: accepts clients on bindPort, opens their remote ports and serves their websites on vhostHTTPPort/vhostHTTPSPort',
   builder: (y) => withLogOptions(y)
-    .option('config', { alias: 'c', type: 'string', default: './frps.yml', describe: 'frps.yml (frp v1 YAML keys: bindAddr, bindPort, auth.token, allowPorts, ...)' })
+    .option('config', { alias: 'c', type: 'string', default: './frps.yml', describe: 'frps.yml (frp v1 YAML keys: bindAddr, bindPort, auth.token, allowPorts, vhostHTTPPort, ...)' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
     .example('$0 server -c frps.yml', 'relay on the port in frps.yml (7000 by default)')
     .epilogue('With webServer.port in frps.yml the relay also serves its admin API (GET /api/status, /api/diag, and /metrics with enablePrometheus): see `tunnel status --help`.') as never,

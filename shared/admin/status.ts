@@ -37,7 +37,7 @@ export type SessionStatus = z.infer<typeof sessionStatusSchema>
 
 export const proxyStatusSchema = z.object({
   name: z.string(),
-  type: z.enum(['tcp', 'udp']),
+  type: z.enum(['tcp', 'udp', 'http', 'https']),
   state: z.enum(PROXY_STATES),
   /** host:port visitors connect to (relay: its bound address; client: serverAddr:remotePort), null before registration. */
   publicAddr: z.string().nullable(),

@@ -13,6 +13,7 @@ import type { ConfigPath } from './locate.js'
 import { isRecord, valueAt } from './validate.js'
 import { adminBindProblem } from '../admin/bind-policy.js'
 import type { CheckContext } from './validate.js'
+import { vhostIssues } from './vhost-checks.js'
 
 export interface ConfigWarning {
   message: string
@@ -49,14 +50,19 @@ function proxyIssues (ctx: CheckContext): ConfigIssue[] {
       }
     }
     for (const key of UDP_ONLY_KEYS) {
-      if (Object.hasOwn(p, key) && p.type === 'tcp') {
+      if (Object.hasOwn(p, key) && typeof p.type === 'string' && ['tcp', 'http', 'https'].includes(p.type)) {
         issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type udp proxies; remove it`, location: at(ctx, ['proxies', i, key], true) })
       }
     }
     for (const [key, instead] of TCP_ONLY_KEYS) {
       if (Object.hasOwn(p, key) && p.type === 'udp') {
         issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type tcp proxies (${instead}); remove it`, location: at(ctx, ['proxies', i, key], true) })
+      } else if (Object.hasOwn(p, key) && (p.type === 'http' || p.type === 'https')) {
+        issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type tcp proxies (the relay's maxConnections bounds vhost visitors); remove it`, location: at(ctx, ['proxies', i, key], true) })
       }
+    }
+    if ((p.type === 'http' || p.type === 'https') && isRecord(p.transport) && p.transport.bandwidthLimitMode === 'server') {
+      issues.push({ code: 'TUN_CONFIG_INVALID', message: `bandwidthLimitMode server is not offered on ${p.type} proxies: the relay does not meter vhost traffic; use client (the default)`, location: at(ctx, ['proxies', i, 'transport', 'bandwidthLimitMode']) })
     }
     if (p.type === 'udp' && isRecord(p.transport) && p.transport.proxyProtocolVersion === 'v1') {
       issues.push({ code: 'TUN_CONFIG_INVALID', message: 'PROXY protocol v1 describes TCP connections only: use v2 on a udp proxy (a header in front of every datagram), or remove it', location: at(ctx, ['proxies', i, 'transport', 'proxyProtocolVersion']) })
@@ -127,8 +133,8 @@ function adminIssues (ctx: CheckContext): ConfigIssue[] {
 /** Problems that involve more than one field. */
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
-    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx)]
-    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx)]
+    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx)]
 }
 
 function adminWarnings (ctx: CheckContext): ConfigWarning[] {

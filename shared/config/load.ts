@@ -23,6 +23,7 @@ import { configWarnings, crossFieldIssues } from './checks.js'
 import { loadPrivateKey, loadServerKey } from './keys.js'
 import type { ConfigWarning } from './checks.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
+import { completeVhostProxy, completeVhostServer } from './vhost-load.js'
 import type { AdminConfig, ClientConfig, PortRange, ProxyConfig, ServerConfig } from './types.js'
 
 export interface Loaded<T> {
@@ -123,6 +124,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     allowPorts,
     maxPortsPerClient: d.maxPortsPerClient ?? 0,
     maxConnections: d.maxConnections ?? 0,
+    ...completeVhostServer(d, file),
     transport: {
       heartbeatTimeout: d.transport?.heartbeatTimeout ?? SERVER_DEFAULTS.heartbeatTimeout,
       handshakeTimeout: d.transport?.handshakeTimeout ?? SERVER_DEFAULTS.handshakeTimeout,
@@ -169,6 +171,10 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
         denySources: p.denySources ?? [],
         bandwidthLimit: bandwidthBytes(p.transport?.bandwidthLimit),
         bandwidthLimitMode: p.transport?.bandwidthLimitMode ?? 'client',
+      }
+      if (p.type === 'http' || p.type === 'https') {
+        const { remotePort: _unused, ...vhostCommon } = common
+        return completeVhostProxy({ ...p, type: p.type }, vhostCommon)
       }
       if (p.type === 'tcp') return { ...common, type: 'tcp', proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null, maxVisitors: p.maxVisitors ?? 0 }
       return { ...common, type: 'udp', proxyProtocolVersion: p.transport?.proxyProtocolVersion === 'v2' ? 'v2' : null, idleTimeout: p.idleTimeout ?? CLIENT_DEFAULTS.udpIdleTimeout, maxFlows: p.maxFlows ?? CLIENT_DEFAULTS.udpMaxFlows }

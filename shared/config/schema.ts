@@ -4,8 +4,11 @@
 
 import { z } from 'zod'
 import { parseBandwidth } from '../limit/bandwidth.js'
+import { isHeaderValue } from '../http/headers.js'
+import { isSubdomainLabel, normalizeDomain, normalizeHostName } from '../http/host.js'
+import { normalizeLocation } from '../http/path.js'
 import { isCidr } from '../net/source-filter.js'
-import { MAX_SOURCE_RULES } from '../wire/messages.js'
+import { MAX_SOURCE_RULES, VHOST_LIMITS } from '../wire/messages.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
 
 export type Side = 'server' | 'client'
@@ -56,9 +59,7 @@ const tls = z.looseObject({
 })
 const stringMap = z.record(z.string(), z.string())
 
-const UNSUPPORTED_PROXY_KEYS = ['customDomains', 'subdomain', 'locations', 'httpUser', 'httpPassword',
-  'hostHeaderRewrite', 'requestHeaders', 'responseHeaders', 'routeByHTTPUser', 'multiplexer',
-  'secretKey', 'allowUsers', 'natTraversal'].map((k) => `proxies[].${k}`)
+const UNSUPPORTED_PROXY_KEYS = ['routeByHTTPUser', 'multiplexer', 'secretKey', 'allowUsers', 'natTraversal'].map((k) => `proxies[].${k}`)
 
 export const FRP_KEYS: readonly FrpKey[] = [
   ignore(BOTH, 'webServer.assetsDir', z.string(), 'there is no web dashboard; the admin API serves JSON and metrics only'),
@@ -96,13 +97,12 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(BOTH, ['auth.oidc'], 'only auth.method token is supported'),
   ...refuse(CLIENT, ['transport.proxyURL', 'transport.connectServerLocalIP'], 'remove it; the relay is dialled directly'),
   ...refuse(SERVER, ['kcpBindPort', 'quicBindPort'], 'clients connect over tcp only'),
-  ...refuse(SERVER, ['vhostHTTPPort', 'vhostHTTPSPort', 'vhostHTTPTimeout', 'subDomainHost', 'custom404Page',
-    'tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'http, https and tcpmux proxies are not supported'),
+  ...refuse(SERVER, ['tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'tcpmux proxies are not supported'),
   ...refuse(SERVER, ['httpPlugins'], 'server plugins are not supported'),
   ...refuse(SERVER, ['sshTunnelGateway'], 'the ssh tunnel gateway is not supported'),
   ...refuse(CLIENT, ['proxies[].plugin'], 'proxy plugins are not supported; point localIP/localPort at the service'),
   ...refuse(CLIENT, ['proxies[].healthCheck', 'proxies[].loadBalancer'], 'health checks and load-balancing groups are not supported'),
-  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type other than tcp and udp'),
+  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http and https'),
 ]
 
 /** Optional zod entries for the `ignore` rows whose parent is `parent` (e.g. `transport`). */
@@ -154,6 +154,35 @@ const portRange = z.union([
   z.strictObject({ single: port(1) }),
 ])
 
+// Virtual hosts (frp's keys): http proxies routed by Host and path, https proxies by TLS SNI.
+const vhostServerKeys = {
+  vhostHTTPPort: port(0).optional().describe('Public port of http proxies (routed by Host and path); 0 or absent: none. Binds proxyBindAddr.'),
+  vhostHTTPSPort: port(0).optional().describe('Public port of https proxies (routed by TLS server name, TLS passed through to the service); 0 or absent: none.'),
+  vhostHTTPTimeout: z.int().min(1).max(86400).optional().describe(`Seconds an http proxy's service has to send its response header (then 504). Default ${SERVER_DEFAULTS.vhostHTTPTimeout}.`),
+  subDomainHost: z.string().refine((v) => normalizeHostName(v) !== undefined, { message: 'must be a domain like example.com' }).optional().describe('Proxies with `subdomain: x` are served as x.{subDomainHost}.'),
+  custom404Page: z.string().min(1).optional().describe('A file (HTML, at most 64 KiB) sent as the body of the relay\'s 404 page. Relative to this file\'s directory.'),
+}
+
+const domain = z.string().refine((v) => normalizeDomain(v) !== undefined, { message: 'must be a domain: a host name like www.example.com, *.example.com, or *' })
+const location = z.string().refine((v) => !('problem' in normalizeLocation(v)), { message: 'must be a path prefix starting with / (no ?, # or spaces)' })
+const headerSet = z.strictObject({
+  set: z.record(
+    z.string(), // names are checked in vhost-checks.ts (a message naming the key's place)
+    z.string().refine(isHeaderValue, { message: `must be at most ${VHOST_LIMITS.headerValueChars} characters without line breaks` }),
+  ).refine((m) => Object.keys(m).length <= VHOST_LIMITS.headers, { message: `at most ${VHOST_LIMITS.headers} headers` }).optional(),
+})
+
+const vhostProxyKeys = {
+  customDomains: z.array(domain).max(VHOST_LIMITS.domains).optional().describe('http/https: domains served by this proxy (www.example.com, *.example.com, or * for every other name).'),
+  subdomain: z.string().refine(isSubdomainLabel, { message: 'must be one label (letters, digits, -), without dots or *' }).optional().describe('http/https: served as {subdomain}.{the relay\'s subDomainHost}.'),
+  locations: z.array(location).max(VHOST_LIMITS.locations).optional().describe('http only: path prefixes served by this proxy; the longest matching one wins. Default: every path.'),
+  hostHeaderRewrite: z.string().max(VHOST_LIMITS.domainChars).optional().describe('http only: the Host header the service gets instead of the visitor\'s.'),
+  requestHeaders: headerSet.optional().describe('http only: `set:` headers (name: value) set on every request to the service.'),
+  responseHeaders: headerSet.optional().describe('http only: `set:` headers (name: value) set on every response to the visitor.'),
+  httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http only: basic-auth user the relay asks visitors for.'),
+  httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http only: basic-auth password (secret; use {{ .Envs.NAME }}).'),
+}
+
 export const serverSchema = z.strictObject({
   bindAddr: z.string().min(1).optional().describe(`Address clients connect to. Default ${SERVER_DEFAULTS.bindAddr} (dual-stack).`),
   bindPort: port(0).optional().describe(`Port clients connect to. Default ${SERVER_DEFAULTS.bindPort}; 0 picks a free port.`),
@@ -162,6 +191,7 @@ export const serverSchema = z.strictObject({
   allowPorts: z.array(portRange).optional().describe('Ports clients may ask for. Empty means 1-65535.'),
   maxPortsPerClient: z.int().min(0).max(65535).optional().describe('0 means unlimited.'),
   maxConnections: z.int().min(0).max(MAX_CONNECTIONS).optional().describe('Our key (frp has none): visitor connections open at once over all tcp proxies; more are closed at once and counted (shed). 0 (default) derives it from the fd limit (ulimit -n) minus a reserve; a larger value is lowered to that.'),
+  ...vhostServerKeys,
   transport: z.strictObject({
     heartbeatTimeout: seconds().optional().describe(`Seconds of silence before a client session is closed; <= 0 disables. Default ${SERVER_DEFAULTS.heartbeatTimeout}.`),
     handshakeTimeout: z.int().min(1).max(3600).optional().describe(`Seconds from accept to the client's login (handshake and first record); then the connection is closed. Default ${SERVER_DEFAULTS.handshakeTimeout}.`),
@@ -185,22 +215,23 @@ const sourceList = z.array(z.string().refine(isCidr, { message: 'must be a CIDR 
 
 const proxy = z.strictObject({
   name: z.string().regex(PROXY_NAME).describe('Unique name: 1-64 of A-Z a-z 0-9 . _ -'),
-  type: z.enum(['tcp', 'udp']).describe('tcp or udp.'),
+  type: z.enum(['tcp', 'udp', 'http', 'https']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort) or https (by TLS server name on vhostHTTPSPort).'),
   enabled: z.boolean().optional().describe('false skips this proxy. Default true.'),
   localIP: z.string().min(1).optional().describe(`Address of the local service. Default ${CLIENT_DEFAULTS.localIP}.`),
   localPort: port(1).describe('Port of the local service.'),
-  remotePort: port(0).optional().describe('Public port on the relay; 0 lets the relay pick. Default 0.'),
+  remotePort: port(0).optional().describe('tcp/udp: public port on the relay; 0 lets the relay pick. Default 0.'),
   idleTimeout: z.int().min(1).max(86400).optional().describe(`udp only: seconds without a datagram before a flow expires. Default ${CLIENT_DEFAULTS.udpIdleTimeout}.`),
   maxFlows: z.int().min(1).max(65536).optional().describe(`udp only: flows (visitor address + port) at once at most. Default ${CLIENT_DEFAULTS.udpMaxFlows}.`),
   transport: z.strictObject({
-    proxyProtocolVersion: z.enum(['v1', 'v2']).optional().describe('Send the local service a PROXY protocol header with the visitor\'s address and the relay\'s public address: tcp: v1 (text) or v2 (binary) before any data; udp: v2 only, in front of every datagram (the service must expect it). Default: none.'),
-    bandwidthLimit: bandwidth.optional().describe('frp\'s bandwidth limit per proxy: a number and KB or MB per second (1KB = 1024 bytes), like 500KB or 1MB. One budget for both directions and every visitor of the proxy together; 0 or absent = no limit. tcp: connections slow down; udp: datagrams over the limit are dropped (counted).'),
-    bandwidthLimitMode: z.enum(['client', 'server']).optional().describe('Where bandwidthLimit applies: client (frp\'s default, on this client) or server (on the relay). Default client.'),
+    proxyProtocolVersion: z.enum(['v1', 'v2']).optional().describe('Send the local service a PROXY protocol header with the visitor\'s address and the relay\'s public address: tcp and https: v1 (text) or v2 (binary) before any data; udp: v2 only, in front of every datagram (the service must expect it); not on http. Default: none.'),
+    bandwidthLimit: bandwidth.optional().describe('frp\'s bandwidth limit per proxy: a number and KB or MB per second (1KB = 1024 bytes), like 500KB or 1MB. One budget for both directions and every visitor of the proxy together; 0 or absent = no limit. tcp, http, https: connections slow down; udp: datagrams over the limit are dropped (counted).'),
+    bandwidthLimitMode: z.enum(['client', 'server']).optional().describe('Where bandwidthLimit applies: client (frp\'s default, on this client) or server (on the relay; tcp and udp only). Default client.'),
     ...ignoredAt('client', 'proxies[].transport'),
   }).optional(),
   maxVisitors: z.int().min(0).max(MAX_CONNECTIONS).optional().describe('Our key (frp has none), tcp only, enforced by the relay: visitor connections open at once on this proxy; more are closed at once (reset) and counted. 0 or absent = no cap of its own (the relay\'s maxConnections still applies).'),
   allowSources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay admits, as CIDRs (IPv4 or IPv6, e.g. 203.0.113.0/24, 2001:db8::/32) or single addresses. Empty or absent admits everyone. IPv4-mapped visitors match IPv4 rules.'),
   denySources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay refuses, as CIDRs or single addresses; wins over allowSources.'),
+  ...vhostProxyKeys,
   ...ignoredAt('client', 'proxies[]'),
 })
 

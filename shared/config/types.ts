@@ -55,6 +55,16 @@ export interface ServerConfig {
    * limit at start. The relay never goes above what its fd limit allows, whatever this says.
    */
   maxConnections: number
+  /** frp's vhostHTTPPort: the public port of http proxies (Host routing); 0 = none. */
+  vhostHTTPPort: number
+  /** frp's vhostHTTPSPort: the public port of https proxies (SNI routing, TLS passed through); 0 = none. */
+  vhostHTTPSPort: number
+  /** Seconds an http proxy's service has to send its response header. */
+  vhostHTTPTimeout: number
+  /** `subdomain` proxies are served as {subdomain}.{subDomainHost}; '' = subdomain not offered. */
+  subDomainHost: string
+  /** A file whose contents are the relay's 404 page (resolved against frps.yml's folder); null = built-in. */
+  custom404Page: string | null
   transport: {
     /** Seconds without any frame from a client before its session is closed; <= 0 disables. */
     heartbeatTimeout: number
@@ -116,7 +126,39 @@ export interface UdpProxyConfig extends SourceRules, BandwidthRules {
   proxyProtocolVersion: 'v2' | null
 }
 
-export type ProxyConfig = TcpProxyConfig | UdpProxyConfig
+/** What http and https proxies share: the domains they are served under (frp's keys). */
+export interface VhostDomains {
+  customDomains: string[]
+  /** '' = none; served as {subdomain}.{the relay's subDomainHost}. */
+  subdomain: string
+}
+
+export interface HttpProxyConfig extends SourceRules, VhostDomains, BandwidthRules {
+  name: string
+  type: 'http'
+  localIP: string
+  localPort: number
+  /** Path prefixes (frp's locations); empty = every path. */
+  locations: string[]
+  /** '' = the Host the visitor sent. */
+  hostHeaderRewrite: string
+  /** requestHeaders.set / responseHeaders.set. */
+  requestHeaders: Record<string, string>
+  responseHeaders: Record<string, string>
+  /** Basic auth the relay asks for; both '' = none. */
+  httpUser: string
+  httpPassword: Secret | null
+}
+
+export interface HttpsProxyConfig extends SourceRules, VhostDomains, BandwidthRules {
+  name: string
+  type: 'https'
+  localIP: string
+  localPort: number
+  proxyProtocolVersion: 'v1' | 'v2' | null
+}
+
+export type ProxyConfig = TcpProxyConfig | UdpProxyConfig | HttpProxyConfig | HttpsProxyConfig
 
 export interface ClientConfig {
   source: string
@@ -155,6 +197,7 @@ export interface ClientConfig {
 export const SERVER_DEFAULTS = {
   bindAddr: '::',
   bindPort: 7000,
+  vhostHTTPTimeout: 60,
   heartbeatTimeout: 90,
   handshakeTimeout: 10,
   maxClockSkew: 60,

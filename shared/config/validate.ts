@@ -141,11 +141,13 @@ function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): Config
 
 // ------------------------------------------------------------------ one zod issue → ours
 
-const FRP_PROXY_TYPES = new Set(['http', 'https', 'tcpmux', 'stcp', 'sudp', 'xtcp'])
+const FRP_PROXY_TYPES = new Set(['tcpmux', 'stcp', 'sudp', 'xtcp'])
+/** The proxy types this version runs. */
+const PROXY_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https'])
 const TRANSPORTS = new Set(['kcp', 'quic', 'websocket', 'wss'])
 const MISSING_HINTS: Record<string, string> = {
   'proxies[].name': 'every proxy needs a name',
-  'proxies[].type': 'add `type: tcp` or `type: udp`',
+  'proxies[].type': 'add `type: tcp`, `udp`, `http` or `https`',
   'proxies[].localPort': 'add the port of the local service',
   'allowPorts[].start': 'a range needs both start and end',
   'allowPorts[].end': 'a range needs both start and end',
@@ -156,8 +158,8 @@ function valueMessage (path: ConfigPath, value: unknown, values: readonly unknow
   const v = typeof value === 'string' ? value : shown(path, value)
   switch (patternPath(path)) {
     case 'proxies[].type':
-      if (FRP_PROXY_TYPES.has(v)) return `type ${v} is an frp proxy type this version does not support; only tcp and udp are`
-      return `type ${v} is not a proxy type; use tcp or udp`
+      if (FRP_PROXY_TYPES.has(v)) return `type ${v} is an frp proxy type this version does not support; only tcp, udp, http and https are`
+      return `type ${v} is not a proxy type; use tcp, udp, http or https`
     case 'auth.method':
       return v === 'oidc' ? 'oidc is not supported; use token' : `must be token${got(path, value)}`
     case 'transport.protocol':
@@ -254,7 +256,7 @@ export function fromZod (ctx: CheckContext, iss: ZodIssue, prefix: ConfigPath = 
 // ------------------------------------------------------------------ the whole file
 
 /**
- * Proxies whose type is a string other than tcp and udp, index → disabled (`enabled: false`). Other
+ * Proxies whose type is a string other than tcp, udp, http and https, index → disabled (`enabled: false`). Other
  * issues under such a proxy are noise; a disabled one is skipped entirely, so an frp file
  * can keep, say, a udp proxy switched off.
  */
@@ -262,7 +264,7 @@ export function unsupportedProxies (data: unknown): Map<number, boolean> {
   const out = new Map<number, boolean>()
   const proxies = valueAt(data, ['proxies'])
   if (Array.isArray(proxies)) {
-    proxies.forEach((p, i) => { if (isRecord(p) && typeof p.type === 'string' && p.type !== 'tcp' && p.type !== 'udp') out.set(i, p.enabled === false) })
+    proxies.forEach((p, i) => { if (isRecord(p) && typeof p.type === 'string' && !PROXY_TYPES.has(p.type)) out.set(i, p.enabled === false) })
   }
   return out
 }

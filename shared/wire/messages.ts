@@ -78,7 +78,40 @@ export interface UdpProxySpec extends SourceSpec, LimitSpec {
   maxFlows: number
 }
 
-export type ProxySpec = TcpProxySpec | UdpProxySpec
+/**
+ * An http proxy (frp's keys): served on the relay's vhostHTTPPort for its domains and path
+ * prefixes. The relay checks the domains, locations and header names itself (a bad one refuses
+ * this proxy alone); here only the shape and the sizes are checked.
+ */
+export interface HttpProxySpec extends SourceSpec {
+  name: string
+  type: 'http'
+  customDomains: string[]
+  /** Prefixed to the relay's subDomainHost. */
+  subdomain?: string
+  /** Path prefixes; empty means every path. */
+  locations: string[]
+  hostHeaderRewrite?: string
+  /** requestHeaders.set / responseHeaders.set: name → value. */
+  requestHeaders?: Record<string, string>
+  responseHeaders?: Record<string, string>
+  httpUser?: string
+  /** Secret: travels only inside the encrypted control connection, never logged. */
+  httpPassword?: string
+}
+
+/** An https proxy: TLS connections on vhostHTTPSPort routed by SNI, passed through untouched. */
+export interface HttpsProxySpec extends SourceSpec {
+  name: string
+  type: 'https'
+  customDomains: string[]
+  subdomain?: string
+}
+
+export type ProxySpec = TcpProxySpec | UdpProxySpec | HttpProxySpec | HttpsProxySpec
+
+/** Bounds on what an http/https proxy may ask for (the config schema has the same). */
+export const VHOST_LIMITS = { domains: 64, locations: 64, headers: 16, domainChars: 256, locationChars: 256, headerNameChars: 64, headerValueChars: 512, credentialChars: 256 } as const
 
 /** Bounds the relay enforces on what a client asks for a UDP proxy. */
 export const UDP_LIMITS = { idleTimeout: { min: 1, max: 86_400 }, maxFlows: { min: 1, max: 65_536 } } as const
@@ -101,6 +134,8 @@ export interface ProxyResult {
   name: string
   ok: boolean
   remotePort?: number
+  /** http/https: the domains the proxy is served under (customDomains and subdomain.subDomainHost). */
+  domains?: string[]
   code?: ErrorCode
   message?: string
   id?: number
@@ -179,6 +214,60 @@ function optLimits (m: Record<string, unknown>, keys: ReadonlyArray<keyof typeof
   return out
 }
 
+function strList (m: Record<string, unknown>, key: string, maxItems: number, maxChars: number): string[] {
+  const v = m[key] ?? []
+  if (!Array.isArray(v) || v.length > maxItems) fail(`${key} must be a list of at most ${maxItems} strings`)
+  return v.map((x: unknown) => {
+    if (typeof x !== 'string' || x.length > maxChars) fail(`${key} must hold strings of at most ${maxChars} characters`)
+    return x
+  })
+}
+
+function optStr (m: Record<string, unknown>, key: string, max: number): string | undefined {
+  return m[key] === undefined ? undefined : str(m, key, max)
+}
+
+function optHeaders (m: Record<string, unknown>, key: string): Record<string, string> | undefined {
+  const v = m[key]
+  if (v === undefined) return undefined
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) fail(`${key} must be an object`)
+  const entries = Object.entries(v)
+  if (entries.length > VHOST_LIMITS.headers) fail(`${key} has more than ${VHOST_LIMITS.headers} headers`)
+  const out: Record<string, string> = {}
+  for (const [name, value] of entries) {
+    if (name.length > VHOST_LIMITS.headerNameChars || typeof value !== 'string' || value.length > VHOST_LIMITS.headerValueChars) fail(`${key} holds a header name or value that is too long`)
+    out[name] = value
+  }
+  return out
+}
+
+/** Only the fields that are present: exactOptionalPropertyTypes forbids `key: undefined`. */
+function defined<T extends Record<string, unknown>> (o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> }
+}
+
+function parseVhostSpec (r: Record<string, unknown>): HttpProxySpec | HttpsProxySpec {
+  const common = {
+    name: str(r, 'name', 200),
+    customDomains: strList(r, 'customDomains', VHOST_LIMITS.domains, VHOST_LIMITS.domainChars),
+    ...defined({ subdomain: optStr(r, 'subdomain', 64) }),
+    ...optSources(r),
+  }
+  if (r.type === 'https') return { ...common, type: 'https' }
+  return {
+    ...common,
+    type: 'http',
+    locations: strList(r, 'locations', VHOST_LIMITS.locations, VHOST_LIMITS.locationChars),
+    ...defined({
+      hostHeaderRewrite: optStr(r, 'hostHeaderRewrite', VHOST_LIMITS.domainChars),
+      requestHeaders: optHeaders(r, 'requestHeaders'),
+      responseHeaders: optHeaders(r, 'responseHeaders'),
+      httpUser: optStr(r, 'httpUser', VHOST_LIMITS.credentialChars),
+      httpPassword: optStr(r, 'httpPassword', VHOST_LIMITS.credentialChars),
+    }),
+  }
+}
+
 function optCode (m: Record<string, unknown>): { code?: ErrorCode } {
   const v = m.code
   return isErrorCode(v) ? { code: v } : {}
@@ -211,6 +300,7 @@ export function parseRegister (m: Record<string, unknown>): Register {
     if (r.type === 'udp') {
       return { name: str(r, 'name', 200), type: 'udp', remotePort: port(r, 'remotePort'), idleTimeout: int(r, 'idleTimeout', UDP_LIMITS.idleTimeout), maxFlows: int(r, 'maxFlows', UDP_LIMITS.maxFlows), ...optSources(r), ...optLimits(r, ['bandwidthLimit']) }
     }
+    if (r.type === 'http' || r.type === 'https') return parseVhostSpec(r)
     if (r.type !== 'tcp') fail(`proxy type ${String(r.type)} is not supported`)
     return { name: str(r, 'name', 200), type: 'tcp', remotePort: port(r, 'remotePort'), ...optSources(r), ...optLimits(r, ['bandwidthLimit', 'maxVisitors']) }
   })
@@ -224,6 +314,7 @@ export function parseProxyResult (m: Record<string, unknown>): ProxyResult {
     name: str(m, 'name', 200),
     ok: m.ok,
     ...(typeof m.remotePort === 'number' ? { remotePort: m.remotePort } : {}),
+    ...(Array.isArray(m.domains) ? { domains: m.domains.filter((d): d is string => typeof d === 'string').slice(0, VHOST_LIMITS.domains + 1).map((d) => d.slice(0, VHOST_LIMITS.domainChars)) } : {}),
     ...optCode(m),
     ...optMessage(m),
     ...optId(m),

@@ -43,6 +43,11 @@ describe('defaults', () => {
       allowPorts: [],
       maxPortsPerClient: 0,
       maxConnections: 0,
+      vhostHTTPPort: 0,
+      vhostHTTPSPort: 0,
+      vhostHTTPTimeout: 60,
+      subDomainHost: '',
+      custom404Page: null,
       transport: { heartbeatTimeout: SERVER_DEFAULTS.heartbeatTimeout, handshakeTimeout: 10, maxClockSkew: 60, insecurePlaintext: false },
       log: { level: 'info' },
       webServer: null,
@@ -246,7 +251,7 @@ describe('errors', () => {
 
   it('ports: 0 is allowed for bindPort and remotePort only', () => {
     expect(server('bindPort: 0').config.bindPort).toBe(0)
-    expect(client('proxies: [{ name: a, type: tcp, localPort: 1, remotePort: 0 }]').config.proxies[0]?.remotePort).toBe(0)
+    expect(client('proxies: [{ name: a, type: tcp, localPort: 1, remotePort: 0 }]').config.proxies[0]).toMatchObject({ remotePort: 0 })
     expect(issuesOf(() => client('proxies: [{ name: a, type: tcp, localPort: 0 }]')).message).toContain('0 is outside 1-65535 (TUN_CONFIG_RANGE)')
     expect(issuesOf(() => client('serverPort: 0')).code).toBe('TUN_CONFIG_RANGE')
   })
@@ -256,9 +261,9 @@ describe('errors', () => {
   })
 
   it('a proxy of an unsupported type gets one issue, not one per frp key of that type', () => {
-    const e = issuesOf(() => client('proxies:\n  - { name: w, type: https, localPort: 443, customDomains: [a.example], subdomain: x }'))
+    const e = issuesOf(() => client('proxies:\n  - { name: w, type: stcp, localPort: 22, secretKey: x, allowUsers: [a] }'))
     expect(e.issues).toHaveLength(1)
-    expect(e.message).toContain('type https is an frp proxy type this version does not support')
+    expect(e.message).toContain('type stcp is an frp proxy type this version does not support')
   })
 
   it('a key that is a list or mapping is refused', () => {

@@ -1,0 +1,122 @@
+// The relay's HTTPS virtual-host port (frp's vhostHTTPSPort): TLS is not terminated. The relay
+// reads the ClientHello (bounded in bytes and time, records split anywhere), routes by its server
+// name, and passes every byte, the hello included, to the owning client's service, which keeps
+// its own certificate. An unknown name gets a fatal unrecognized_name alert; anything that is not
+// a ClientHello is closed at once. All counted.
+import { createServer, type Server, type Socket } from 'node:net'
+import type { Logger } from 'pino'
+import { bridge } from '../../shared/mux/bridge.js'
+import { readClientHello } from '../../shared/http/sni.js'
+import { normalizeAddress } from '../../shared/net/address.js'
+import { listenError, listenTcp } from '../../shared/net/listen.js'
+import { VhostRouter } from './router.js'
+import type { HttpsVhostStats } from './stats.js'
+import type { HttpsRoute } from './vhost-route.js'
+
+/** The ClientHello must have arrived this long after the connection. */
+export const HELLO_TIMEOUT_MS = 10_000
+/** TLS alert record: fatal (2) unrecognized_name (112), record version TLS 1.0 as in hellos. */
+export const ALERT_UNRECOGNIZED_NAME = Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x70])
+const LINGER_MS = 2_000
+
+export class HttpsVhost {
+  readonly router = new VhostRouter<HttpsRoute>()
+  readonly #server: Server
+  readonly #stats: HttpsVhostStats
+  readonly #log: Logger
+  readonly #sockets = new Set<Socket>()
+  port = 0
+
+  constructor (stats: HttpsVhostStats, log: Logger) {
+    this.#stats = stats
+    this.#log = log
+    this.#server = createServer({ allowHalfOpen: true, noDelay: true })
+    this.#server.on('connection', (socket) => { this.#onConnection(socket) })
+  }
+
+  async listen (host: string, port: number): Promise<number> {
+    try {
+      const addr = await listenTcp(this.#server, host, port)
+      this.port = addr.port
+      return addr.port
+    } catch (err) {
+      this.#server.close()
+      throw listenError(err, host, port)
+    }
+  }
+
+  close (): void { this.#server.close() }
+
+  destroy (): void {
+    this.#server.close()
+    for (const s of this.#sockets) s.destroy()
+    this.#sockets.clear()
+  }
+
+  #onConnection (socket: Socket): void {
+    this.#stats.connections++
+    this.#sockets.add(socket)
+    socket.on('error', () => {})
+    socket.once('close', () => { this.#sockets.delete(socket) })
+    let buf: Buffer = Buffer.alloc(0)
+    const done = (): void => {
+      clearTimeout(timer)
+      socket.off('data', onData)
+      socket.off('end', onEnd)
+    }
+    const refuse = (reason: string): void => {
+      done()
+      this.#stats.badHello++
+      this.#log.debug({ remote: normalizeAddress(socket.remoteAddress ?? ''), reason }, 'https vhost: not a usable ClientHello')
+      socket.destroy()
+    }
+    const onData = (chunk: Buffer): void => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk])
+      const r = readClientHello(buf)
+      if (r.kind === 'more') return
+      if (r.kind === 'invalid') { refuse(r.reason); return }
+      done()
+      this.#route(socket, buf, r.serverName ?? '')
+    }
+    const onEnd = (): void => { refuse('closed before a complete ClientHello') }
+    const timer = setTimeout(() => { refuse(`no ClientHello within ${HELLO_TIMEOUT_MS} ms`) }, HELLO_TIMEOUT_MS)
+    socket.on('data', onData)
+    socket.once('end', onEnd)
+  }
+
+  #route (socket: Socket, hello: Buffer, serverName: string): void {
+    const visitor = { address: normalizeAddress(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 }
+    const hit = this.router.lookup(serverName, '/')
+    if (hit === undefined) {
+      this.#stats.unknownHost++
+      this.#log.debug({ serverName, remote: visitor.address }, 'https vhost: no proxy for this server name')
+      socket.end(ALERT_UNRECOGNIZED_NAME)
+      setTimeout(() => { socket.destroy() }, LINGER_MS).unref()
+      return
+    }
+    const route = hit.target
+    if (!route.gate.admits(visitor.address)) {
+      this.#stats.forbidden++
+      socket.resetAndDestroy()
+      return
+    }
+    const listener = { address: normalizeAddress(socket.localAddress ?? ''), port: socket.localPort ?? 0 }
+    let stream
+    try {
+      stream = route.session.openStream({ proxy: route.name, visitor, listener })
+    } catch (err) {
+      this.#stats.backendDown++
+      route.log.warn({ remote: visitor.address, err: (err as Error).message }, 'visitor refused')
+      socket.destroy()
+      return
+    }
+    this.#stats.routed++
+    route.connections++
+    route.log.debug({ streamId: stream.id, serverName, remote: `${visitor.address}:${visitor.port}` }, 'https visitor connected')
+    stream.write(hello)
+    bridge(stream, socket, (r) => {
+      if (r.error?.code === 'TUN_LOCAL_DIAL') this.#stats.backendDown++
+      route.log.debug({ streamId: stream.id, bytesIn: r.bytesFromSocket + hello.length, bytesOut: r.bytesToSocket, code: r.error?.code }, 'https visitor closed')
+    })
+  }
+}

@@ -1,0 +1,31 @@
+// What the vhost ports know about one registered http or https proxy: its owner's session, the
+// way to its service, and the per-proxy settings the relay applies to each request.
+import type { Logger } from 'pino'
+import type { BasicAuth } from '../../shared/http/basic-auth.js'
+import type { Session } from '../../shared/mux/session.js'
+import type { SourceGate } from '../source-gate.js'
+import type { Upstream } from './upstream.js'
+
+export interface HttpRoute {
+  readonly kind: 'http'
+  /** The proxy's wire name (`{user}.{name}` when the client has a user). */
+  readonly name: string
+  readonly session: Session
+  readonly upstream: Upstream
+  readonly auth: BasicAuth | undefined
+  readonly hostHeaderRewrite: string | undefined
+  readonly requestHeaders: Readonly<Record<string, string>>
+  readonly responseHeaders: Readonly<Record<string, string>>
+  readonly gate: SourceGate
+  readonly log: Logger
+  requests: number
+}
+
+export interface HttpsRoute {
+  readonly kind: 'https'
+  readonly name: string
+  readonly session: Session
+  readonly gate: SourceGate
+  readonly log: Logger
+  connections: number
+}

@@ -1,0 +1,212 @@
+// The relay's virtual hosts: the HTTP port (vhostHTTPPort) and the HTTPS port (vhostHTTPSPort),
+// their routing tables and counters, and the registration of http/https proxies into them. A
+// proxy holds its (domain, location) pairs until its session closes, goes away or is replaced.
+import { readFile } from 'node:fs/promises'
+import type { Logger } from 'pino'
+import type { ServerConfig } from '../../shared/config/types.js'
+import { TunnelError } from '../../shared/errors.js'
+import { BasicAuth } from '../../shared/http/basic-auth.js'
+import type { Session } from '../../shared/mux/session.js'
+import { normalizeAddress } from '../../shared/net/address.js'
+import type { HttpProxySpec, HttpsProxySpec } from '../../shared/wire/messages.js'
+import { SourceGate } from '../source-gate.js'
+import { HttpVhost } from './http-vhost.js'
+import { HttpsVhost } from './https-vhost.js'
+import { MAX_CUSTOM_PAGE_BYTES } from './pages.js'
+import type { ClaimResult } from './router.js'
+import { checkHeaders, checkHostRewrite, resolveDomains, resolveLocations } from './spec-check.js'
+import { newVhostStats, type VhostStats } from './stats.js'
+import { Upstream } from './upstream.js'
+import type { HttpRoute, HttpsRoute } from './vhost-route.js'
+
+export type VhostSpec = HttpProxySpec | HttpsProxySpec
+
+export function isVhostSpec (spec: { type: string }): spec is VhostSpec {
+  return spec.type === 'http' || spec.type === 'https'
+}
+
+/** One registered http or https proxy, as its control session holds it. */
+export class VhostProxy {
+  readonly name: string
+  readonly type: 'http' | 'https'
+  /** The vhost port it is served on. */
+  readonly port: number
+  readonly domains: readonly string[]
+  readonly locations: readonly string[]
+  readonly #release: () => void
+  readonly #destroy: () => void
+  #closed = false
+
+  constructor (fields: { name: string, type: 'http' | 'https', port: number, domains: string[], locations: string[] }, release: () => void, destroy: () => void) {
+    this.name = fields.name
+    this.type = fields.type
+    this.port = fields.port
+    this.domains = fields.domains
+    this.locations = fields.locations
+    this.#release = release
+    this.#destroy = destroy
+  }
+
+  /** Its routes go at once (another client may claim them); requests in flight finish. */
+  close (): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#release()
+  }
+
+  /** Also cuts the requests and connections in flight. */
+  destroy (): void {
+    this.close()
+    this.#destroy()
+  }
+}
+
+/** What the vhost ports need of frps.yml. */
+export interface VhostSettings {
+  /** proxyBindAddr. */
+  host: string
+  /** null = not served; 0 = any free port (tests). */
+  httpPort: number | null
+  httpsPort: number | null
+  subDomainHost: string
+  /** vhostHTTPTimeout in ms. */
+  responseHeaderTimeoutMs: number
+  /** A file holding the 404 page, or null for the built-in one. */
+  custom404Page: string | null
+}
+
+export class Vhosts {
+  readonly #settings: VhostSettings
+  readonly #log: Logger
+  readonly #stats: VhostStats = newVhostStats()
+  #http: HttpVhost | undefined
+  #https: HttpsVhost | undefined
+
+  constructor (settings: VhostSettings, log: Logger) {
+    this.#settings = settings
+    this.#log = log
+  }
+
+  /** Undefined when frps.yml sets neither vhostHTTPPort nor vhostHTTPSPort (0 means off there, as in frp). */
+  static fromConfig (config: ServerConfig, log: Logger): Vhosts | undefined {
+    if (config.vhostHTTPPort === 0 && config.vhostHTTPSPort === 0) return undefined
+    return new Vhosts({
+      host: config.proxyBindAddr,
+      httpPort: config.vhostHTTPPort === 0 ? null : config.vhostHTTPPort,
+      httpsPort: config.vhostHTTPSPort === 0 ? null : config.vhostHTTPSPort,
+      subDomainHost: config.subDomainHost,
+      responseHeaderTimeoutMs: config.vhostHTTPTimeout * 1000,
+      custom404Page: config.custom404Page,
+    }, log)
+  }
+
+  /** The counters, as a copy of plain numbers. */
+  get stats (): VhostStats {
+    return { http: { ...this.#stats.http }, https: { ...this.#stats.https } }
+  }
+
+  /** Opens the configured ports; throws TunnelError naming the address (and closes what it opened). */
+  async start (): Promise<number[]> {
+    const { host, httpPort, httpsPort, responseHeaderTimeoutMs } = this.#settings
+    const ports: number[] = []
+    try {
+      if (httpPort !== null) {
+        const notFoundPage = await this.#custom404()
+        this.#http = new HttpVhost({ responseHeaderTimeoutMs, notFoundPage }, this.#stats.http, this.#log.child({ vhost: 'http' }))
+        const port = await this.#http.listen(host, httpPort)
+        ports.push(port)
+        this.#log.info({ protocol: 'http', port }, 'vhost listening')
+      }
+      if (httpsPort !== null) {
+        this.#https = new HttpsVhost(this.#stats.https, this.#log.child({ vhost: 'https' }))
+        const port = await this.#https.listen(host, httpsPort)
+        ports.push(port)
+        this.#log.info({ protocol: 'https', port }, 'vhost listening')
+      }
+    } catch (err) {
+      this.destroy()
+      throw err
+    }
+    return ports
+  }
+
+  async #custom404 (): Promise<string | undefined> {
+    const path = this.#settings.custom404Page
+    if (path === null) return undefined
+    let text: Buffer
+    try {
+      text = await readFile(path)
+    } catch (err) {
+      throw new TunnelError('TUN_CONFIG_READ', `custom404Page ${path}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`, { cause: err })
+    }
+    if (text.length > MAX_CUSTOM_PAGE_BYTES) throw new TunnelError('TUN_CONFIG_INVALID', `custom404Page ${path} is ${text.length} bytes; at most ${MAX_CUSTOM_PAGE_BYTES}`)
+    return text.toString('utf8')
+  }
+
+  /** Registers an http or https proxy of `session`; throws TunnelError for this proxy alone. */
+  open (spec: VhostSpec, session: Session, log: Logger): VhostProxy {
+    return spec.type === 'http' ? this.#openHttp(spec, session, log) : this.#openHttps(spec, session, log)
+  }
+
+  #openHttp (spec: HttpProxySpec, session: Session, log: Logger): VhostProxy {
+    const vhost = this.#http
+    if (vhost === undefined) throw new TunnelError('TUN_VHOST_UNAVAILABLE', 'this relay serves no http proxies: its frps.yml does not set vhostHTTPPort')
+    const domains = resolveDomains(spec, this.#settings.subDomainHost)
+    const locations = resolveLocations(spec.locations)
+    const user = spec.httpUser ?? ''
+    const password = spec.httpPassword ?? ''
+    const plog = log.child({ proxy: spec.name })
+    const route: HttpRoute = {
+      kind: 'http',
+      name: spec.name,
+      session,
+      upstream: new Upstream(session, spec.name, { address: normalizeAddress(this.#settings.host), port: vhost.port }),
+      auth: user === '' && password === '' ? undefined : new BasicAuth(user, password),
+      hostHeaderRewrite: checkHostRewrite(spec.hostHeaderRewrite),
+      requestHeaders: checkHeaders('requestHeaders.set', spec.requestHeaders),
+      responseHeaders: checkHeaders('responseHeaders.set', spec.responseHeaders),
+      gate: new SourceGate(spec, plog),
+      log: plog,
+      requests: 0,
+    }
+    refuseConflict(vhost.router.claim(domains, locations, route), session, 'http')
+    return new VhostProxy({ name: spec.name, type: 'http', port: vhost.port, domains, locations },
+      () => { vhost.router.release(route); route.upstream.closeIdle() },
+      () => { route.upstream.destroy() })
+  }
+
+  #openHttps (spec: HttpsProxySpec, session: Session, log: Logger): VhostProxy {
+    const vhost = this.#https
+    if (vhost === undefined) throw new TunnelError('TUN_VHOST_UNAVAILABLE', 'this relay serves no https proxies: its frps.yml does not set vhostHTTPSPort')
+    const domains = resolveDomains(spec, this.#settings.subDomainHost)
+    const plog = log.child({ proxy: spec.name })
+    const route: HttpsRoute = { kind: 'https', name: spec.name, session, gate: new SourceGate(spec, plog), log: plog, connections: 0 }
+    refuseConflict(vhost.router.claim(domains, ['/'], route), session, 'https')
+    // Open TLS connections are streams of the session: they end with it.
+    return new VhostProxy({ name: spec.name, type: 'https', port: vhost.port, domains, locations: [] },
+      () => { vhost.router.release(route) },
+      () => {})
+  }
+
+  /** The ports listened on (after start). */
+  get httpPort (): number | undefined { return this.#http?.port }
+  get httpsPort (): number | undefined { return this.#https?.port }
+
+  /** Stops accepting on the vhost ports; requests and connections in flight go on. */
+  close (): void {
+    this.#http?.close()
+    this.#https?.close()
+  }
+
+  destroy (): void {
+    this.#http?.destroy()
+    this.#https?.destroy()
+  }
+}
+
+function refuseConflict (claim: ClaimResult<HttpRoute | HttpsRoute>, session: Session, type: string): void {
+  if (claim.ok) return
+  const where = type === 'http' ? `${claim.domain} (location ${claim.location})` : claim.domain
+  const who = claim.holder.session === session ? `proxy ${claim.holder.name} of this client` : 'a proxy of another client'
+  throw new TunnelError('TUN_VHOST_CONFLICT', `${type} ${where} is already served by ${who}; each domain and location can have one owner`)
+}

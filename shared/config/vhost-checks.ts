@@ -1,0 +1,112 @@
+// Cross-field checks for virtual hosts: which keys belong to which proxy type, a domain (and
+// location) claimed twice in one frpc.yml, and in frps.yml vhost ports that collide with bindPort
+// or each other. Same contract as checks.ts: look only at values of the right type, report all.
+import type { ConfigIssue, ConfigLocation } from '../errors.js'
+import { isHeaderName } from '../http/headers.js'
+import { normalizeDomain } from '../http/host.js'
+import { normalizeLocation } from '../http/path.js'
+import { locate, type ConfigPath } from './locate.js'
+import { SERVER_DEFAULTS } from './types.js'
+import { isRecord, valueAt, type CheckContext } from './validate.js'
+
+const HTTP_ONLY_KEYS = ['locations', 'hostHeaderRewrite', 'requestHeaders', 'responseHeaders', 'httpUser', 'httpPassword'] as const
+const VHOST_KEYS = ['customDomains', 'subdomain'] as const
+const VHOST_TYPES: ReadonlySet<unknown> = new Set(['http', 'https'])
+
+function at (ctx: CheckContext, path: ConfigPath, key = false): ConfigLocation {
+  return locate(ctx.doc, ctx.map, path, { key })
+}
+
+function issue (ctx: CheckContext, path: ConfigPath, message: string, key = false): ConfigIssue {
+  return { code: 'TUN_CONFIG_INVALID', message, location: at(ctx, path, key) }
+}
+
+/** The keys of one proxy that do not fit its type. */
+function keyIssues (ctx: CheckContext, i: number, p: Record<string, unknown>): ConfigIssue[] {
+  const issues: ConfigIssue[] = []
+  const base: ConfigPath = ['proxies', i]
+  const vhost = VHOST_TYPES.has(p.type)
+  if (typeof p.type !== 'string' || !['tcp', 'udp', 'http', 'https'].includes(p.type)) return issues
+  for (const key of HTTP_ONLY_KEYS) {
+    if (Object.hasOwn(p, key) && p.type !== 'http') issues.push(issue(ctx, [...base, key], `${key} applies only to type http proxies; remove it`, true))
+  }
+  for (const key of VHOST_KEYS) {
+    if (Object.hasOwn(p, key) && !vhost) issues.push(issue(ctx, [...base, key], `${key} applies only to type http and https proxies; remove it`, true))
+  }
+  for (const key of ['requestHeaders', 'responseHeaders']) {
+    const set = valueAt(p, [key, 'set'])
+    if (!isRecord(set)) continue
+    for (const name of Object.keys(set)) {
+      if (!isHeaderName(name)) issues.push(issue(ctx, [...base, key, 'set', name], `${JSON.stringify(name.slice(0, 80))} is not a header name (letters, digits and !#$%&'*+-.^_\`|~, at most 64)`, true))
+    }
+  }
+  if (!vhost) return issues
+  if (Object.hasOwn(p, 'remotePort')) {
+    issues.push(issue(ctx, [...base, 'remotePort'], `an ${p.type} proxy has no port of its own: it is served on the relay's ${p.type === 'http' ? 'vhostHTTPPort' : 'vhostHTTPSPort'} by its domains; remove remotePort`, true))
+  }
+  const domains = valueAt(p, ['customDomains'])
+  const sub = valueAt(p, ['subdomain'])
+  if ((!Array.isArray(domains) || domains.length === 0) && (typeof sub !== 'string' || sub === '')) {
+    issues.push(issue(ctx, [...base, 'type'], `an ${p.type} proxy needs customDomains (e.g. [www.example.com]) or subdomain`))
+  }
+  if (p.type === 'http' && isRecord(p.transport) && Object.hasOwn(p.transport, 'proxyProtocolVersion')) {
+    issues.push(issue(ctx, [...base, 'transport', 'proxyProtocolVersion'], 'http proxies get the visitor\'s address in X-Forwarded-For and X-Real-IP, not a PROXY header (their connections to the service carry many visitors\' requests); remove it', true))
+  }
+  return issues
+}
+
+/** Two enabled proxies of this file claiming the same domain (and location, for http). */
+function duplicateIssues (ctx: CheckContext, proxies: Array<[number, Record<string, unknown>]>): ConfigIssue[] {
+  const issues: ConfigIssue[] = []
+  const claimed = new Map<string, number>()
+  for (const [i, p] of proxies) {
+    if (!VHOST_TYPES.has(p.type) || p.enabled === false || !Array.isArray(p.customDomains)) continue
+    const locations = p.type === 'http' && Array.isArray(p.locations) && p.locations.length > 0 ? p.locations : ['/']
+    p.customDomains.forEach((d: unknown, j) => {
+      const domain = typeof d === 'string' ? normalizeDomain(d) : undefined
+      if (domain === undefined) return
+      for (const l of locations) {
+        const n = typeof l === 'string' ? normalizeLocation(l) : undefined
+        if (n === undefined || 'problem' in n) continue
+        const slot = `${String(p.type)} ${domain} ${n.location}`
+        const first = claimed.get(slot)
+        if (first === undefined) { claimed.set(slot, i); continue }
+        if (first === i) continue
+        const what = p.type === 'http' ? `${domain} (location ${n.location})` : domain
+        issues.push(issue(ctx, ['proxies', i, 'customDomains', j], `${what} is already served by proxies[${first}]; each domain and location can have one proxy`))
+      }
+    })
+  }
+  return issues
+}
+
+function clientIssues (ctx: CheckContext): ConfigIssue[] {
+  const list = valueAt(ctx.data, ['proxies'])
+  if (!Array.isArray(list)) return []
+  const proxies = list.flatMap((p, i): Array<[number, Record<string, unknown>]> => (isRecord(p) ? [[i, p]] : []))
+  return [...proxies.flatMap(([i, p]) => keyIssues(ctx, i, p)), ...duplicateIssues(ctx, proxies)]
+}
+
+function serverIssues (ctx: CheckContext): ConfigIssue[] {
+  const issues: ConfigIssue[] = []
+  const num = (key: string): number | undefined => {
+    const v = valueAt(ctx.data, [key])
+    return Number.isSafeInteger(v) && (v as number) > 0 ? v as number : undefined
+  }
+  const bindPort = valueAt(ctx.data, ['bindPort']) === undefined ? SERVER_DEFAULTS.bindPort : num('bindPort')
+  const http = num('vhostHTTPPort')
+  const https = num('vhostHTTPSPort')
+  for (const [key, port] of [['vhostHTTPPort', http], ['vhostHTTPSPort', https]] as const) {
+    if (port !== undefined && port === bindPort) issues.push(issue(ctx, [key], `${key} ${port} is also bindPort; give the vhost port a port of its own (clients and visitors do not share one here)`))
+  }
+  if (http !== undefined && http === https) issues.push(issue(ctx, ['vhostHTTPSPort'], `vhostHTTPSPort ${https} is also vhostHTTPPort; use two ports (usually 443 and 80)`))
+  const sub = valueAt(ctx.data, ['subDomainHost'])
+  if (typeof sub === 'string' && sub !== '' && http === undefined && https === undefined) {
+    issues.push(issue(ctx, ['subDomainHost'], 'subDomainHost needs vhostHTTPPort or vhostHTTPSPort: without one no proxy is served by name'))
+  }
+  return issues
+}
+
+export function vhostIssues (ctx: CheckContext): ConfigIssue[] {
+  return ctx.side === 'server' ? serverIssues(ctx) : clientIssues(ctx)
+}

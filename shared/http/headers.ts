@@ -1,0 +1,100 @@
+// Header lists as node:http gives them (`rawHeaders`: name, value, name, value, ...) and what a
+// reverse proxy does to them: drop hop-by-hop headers (and those named in Connection), then
+// set its own. Names keep their spelling and order; pure functions.
+
+/** Hop-by-hop headers (RFC 9110 section 7.6.1) and the proxy-only ones; never forwarded as such. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authorization', 'proxy-authenticate',
+])
+
+/** RFC 9110 token characters. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/** No CR, LF or NUL; other control characters except tab are refused too. */
+const VALUE = /^[^\x00-\x08\x0a-\x1f\x7f]*$/
+
+export const MAX_HEADER_NAME_CHARS = 64
+export const MAX_HEADER_VALUE_CHARS = 512
+
+export function isHeaderName (name: string): boolean {
+  return name.length > 0 && name.length <= MAX_HEADER_NAME_CHARS && TOKEN.test(name)
+}
+
+export function isHeaderValue (value: string): boolean {
+  return value.length <= MAX_HEADER_VALUE_CHARS && VALUE.test(value)
+}
+
+/** The value of the first header called `name` (lower case), or undefined. */
+export function headerValue (raw: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if ((raw[i] as string).toLowerCase() === name) return raw[i + 1]
+  }
+  return undefined
+}
+
+/** Every value of `name` (lower case), in order. */
+export function headerValues (raw: readonly string[], name: string): string[] {
+  const out: string[] = []
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if ((raw[i] as string).toLowerCase() === name) out.push(raw[i + 1] as string)
+  }
+  return out
+}
+
+/** Lower-case names listed in Connection headers (`Connection: close, X-Foo`). */
+function connectionTokens (raw: readonly string[]): Set<string> {
+  const out = new Set<string>()
+  for (const v of headerValues(raw, 'connection')) {
+    for (const t of v.split(',')) {
+      const name = t.trim().toLowerCase()
+      if (name !== '') out.add(name)
+    }
+  }
+  return out
+}
+
+/**
+ * `raw` without hop-by-hop headers, headers named in Connection, and `drop` (lower-case names).
+ * A Transfer-Encoding header is dropped too: node:http frames the forwarded body itself.
+ */
+export function endToEnd (raw: readonly string[], drop: ReadonlySet<string> = new Set()): string[] {
+  const listed = connectionTokens(raw)
+  const out: string[] = []
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string
+    const lower = name.toLowerCase()
+    if (HOP_BY_HOP.has(lower) || listed.has(lower) || drop.has(lower)) continue
+    out.push(name, raw[i + 1] as string)
+  }
+  return out
+}
+
+/** Replaces every header called `name` (any case) by one `name: value`, at the first one's place. */
+export function setHeader (raw: string[], name: string, value: string): string[] {
+  const lower = name.toLowerCase()
+  const out: string[] = []
+  let placed = false
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if ((raw[i] as string).toLowerCase() !== lower) {
+      out.push(raw[i] as string, raw[i + 1] as string)
+    } else if (!placed) {
+      out.push(raw[i] as string, value)
+      placed = true
+    }
+  }
+  if (!placed) out.push(name, value)
+  return out
+}
+
+/** Sets every header of `headers` (name → value) on `raw`. */
+export function setHeaders (raw: string[], headers: Readonly<Record<string, string>>): string[] {
+  let out = raw
+  for (const [name, value] of Object.entries(headers)) out = setHeader(out, name, value)
+  return out
+}
+
+/** X-Forwarded-For with the visitor appended to what earlier proxies wrote (one header). */
+export function appendForwardedFor (raw: readonly string[], visitor: string): string {
+  const earlier = headerValues(raw, 'x-forwarded-for').map((v) => v.trim()).filter((v) => v !== '')
+  return [...earlier, visitor].join(', ')
+}

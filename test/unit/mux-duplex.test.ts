@@ -1,0 +1,143 @@
+// A mux stream as a node Duplex under node:http: bytes and ends both ways, back-pressure,
+// net.Socket's timeout semantics, and no listener growth over many keep-alive requests.
+import { request } from 'node:http'
+import { afterEach, describe, expect, it } from 'vitest'
+import { TcpForwarder } from '../../client/tcp-forwarder.js'
+import { Upstream, UPSTREAM_HOST, UPSTREAM_PORT } from '../../server/vhost/upstream.js'
+import { MuxDuplex } from '../../shared/mux/duplex.js'
+import { silentLogger } from '../../shared/log.js'
+import type { MuxStream } from '../../shared/mux/stream.js'
+import { closeHttp, startHttpService } from '../helpers/http.js'
+import { muxPair, type MuxPair } from '../helpers/mux-pair.js'
+import type { TcpProxyConfig } from '../../shared/config/types.js'
+
+/** The forwarder's view of a tcp proxy to 127.0.0.1:localPort (no limits, no PROXY header). */
+const tcpTarget = (localPort: number): TcpProxyConfig => ({ name: 'p', type: 'tcp', localIP: '127.0.0.1', localPort, remotePort: 0, allowSources: [], denySources: [], proxyProtocolVersion: null, maxVisitors: 0, bandwidthLimit: 0, bandwidthLimitMode: 'client' })
+
+const log = silentLogger()
+let pair: MuxPair | undefined
+const pairs: MuxPair[] = []
+
+afterEach(async () => {
+  for (const p of pairs.splice(0)) p.close()
+  pair = undefined
+  await closeHttp()
+})
+
+async function newPair (): Promise<MuxPair> {
+  pair = await muxPair()
+  pairs.push(pair)
+  return pair
+}
+
+const endpoint = { address: '127.0.0.1', port: 1 }
+
+async function streamPair (): Promise<{ relay: MuxDuplex, client: MuxStream }> {
+  const p = await newPair()
+  const accepted = new Promise<MuxStream>((resolve) => { p.client.once('stream', resolve) })
+  const relay = new MuxDuplex(p.server.openStream({ proxy: 'p', visitor: endpoint, listener: endpoint }))
+  // Like a socket's: the session's end fails the stream with an error at clean-up.
+  relay.on('error', () => {})
+  const client = await accepted
+  client.accept()
+  return { relay, client }
+}
+
+describe('MuxDuplex', () => {
+  it('carries bytes and ends both ways, closing when both sides are done', async () => {
+    const { relay, client } = await streamPair()
+    const got: Buffer[] = []
+    let clientEnded = false
+    client.attach({ data: (c) => { got.push(c); client.consume(c.length) }, end: () => { clientEnded = true; client.end() }, drain: () => {}, close: () => {} })
+    const fromClient: Buffer[] = []
+    relay.on('data', (c: Buffer) => fromClient.push(c))
+    const closed = new Promise((resolve) => relay.once('close', resolve))
+    client.write(Buffer.from('pong'))
+    relay.end(Buffer.alloc(300_000, 1))
+    await closed
+    expect(clientEnded).toBe(true)
+    expect(Buffer.concat(got).length).toBe(300_000)
+    expect(Buffer.concat(fromClient).toString()).toBe('pong')
+  })
+
+  it('ends its writable side when the peer ends (no half-open keep-alive connection)', async () => {
+    const { relay, client } = await streamPair()
+    client.attach({ data: () => {}, end: () => {}, drain: () => {}, close: () => {} })
+    relay.resume()
+    const finished = new Promise((resolve) => relay.once('finish', resolve))
+    client.end()
+    await finished
+    expect(relay.writableEnded).toBe(true)
+  })
+
+  it('resets the stream when destroyed, and is destroyed with the error when the peer resets', async () => {
+    const { relay, client } = await streamPair()
+    let clientClosedWith: string | undefined
+    client.attach({ data: () => {}, end: () => {}, drain: () => {}, close: (err) => { clientClosedWith = err?.code } })
+    relay.destroy()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(clientClosedWith).toBe('TUN_STREAM_RESET')
+
+    const second = await streamPair()
+    const failed = new Promise<Error>((resolve) => second.relay.once('error', resolve))
+    second.client.reset()
+    expect(await failed).toMatchObject({ code: 'TUN_STREAM_RESET' })
+  })
+
+  it('has net.Socket\'s timeout: emitted after inactivity, off with 0, which also removes the callback', async () => {
+    const { relay } = await streamPair()
+    const cb = (): void => {}
+    relay.setTimeout(30, cb)
+    expect(relay.listenerCount('timeout')).toBe(1)
+    await new Promise((resolve) => relay.once('timeout', resolve))
+    relay.setTimeout(0, cb)
+    expect(relay.listenerCount('timeout')).toBe(0)
+    expect(relay.timeout).toBe(0)
+  })
+})
+
+describe('Upstream', () => {
+  it('serves many keep-alive requests over one stream without piling up listeners', async () => {
+    pair = await newPair()
+    const svc = await startHttpService('a')
+    const fwd = new TcpForwarder(tcpTarget(svc.port), log)
+    pair.client.on('stream', (s) => { fwd.handle(s) })
+    const upstream = new Upstream(pair.server, 'p', endpoint)
+    for (let i = 0; i < 30; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const req = request({ agent: upstream, host: UPSTREAM_HOST, port: UPSTREAM_PORT, path: `/${i}`, headers: { Host: 'a.test' } }, (res) => { res.resume(); res.on('end', resolve) })
+        req.on('error', reject)
+        req.end()
+      })
+      // the stream goes back to the pool on the next tick
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(upstream.opened).toBe(1)
+    expect(svc.connections).toBe(1)
+    const idle = Object.values(upstream.freeSockets).flat()
+    expect(idle).toHaveLength(1)
+    for (const s of idle) for (const event of ['timeout', 'data', 'end', 'close', 'error']) expect(s?.listenerCount(event), event).toBeLessThanOrEqual(2)
+    upstream.closeIdle()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(Object.values(upstream.freeSockets).flat()).toHaveLength(0)
+    expect(pair.server.streamCount).toBe(0)
+  })
+
+  it('an idle stream whose session ends is dropped without an unhandled error', async () => {
+    pair = await newPair()
+    const svc = await startHttpService('a')
+    const fwd = new TcpForwarder(tcpTarget(svc.port), log)
+    pair.client.on('stream', (s) => { fwd.handle(s) })
+    const upstream = new Upstream(pair.server, 'p', endpoint)
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ agent: upstream, host: UPSTREAM_HOST, port: UPSTREAM_PORT, path: '/', headers: { Host: 'a.test' } }, (res) => { res.resume(); res.on('end', resolve) })
+      req.on('error', reject)
+      req.end()
+    })
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(Object.values(upstream.freeSockets).flat()).toHaveLength(1)
+    pair.server.close()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(Object.values(upstream.freeSockets).flat()).toHaveLength(0)
+  })
+})

@@ -1,0 +1,51 @@
+// http/https proxy registrations on the wire: shapes and sizes checked before the relay looks
+// at the values; a malformed one is a protocol error like any malformed control message.
+import { describe, expect, it } from 'vitest'
+import { Relay } from '../../server/relay.js'
+import { parseServerConfig } from '../../shared/config/index.js'
+import { ProtocolError } from '../../shared/errors.js'
+import { silentLogger } from '../../shared/log.js'
+import { parseRegister, VHOST_LIMITS } from '../../shared/wire/messages.js'
+import { closeServices, holdPort, probePort } from '../helpers/services.js'
+import { afterEach } from 'vitest'
+
+afterEach(async () => { await closeServices() })
+
+const register = (proxy: Record<string, unknown>): ReturnType<typeof parseRegister> => parseRegister({ type: 'register', proxies: [proxy] })
+
+describe('vhost proxy specs on the wire', () => {
+  it('parses http and https specs, dropping absent optional fields', () => {
+    expect(register({ name: 'w', type: 'http', customDomains: ['a.test'], locations: ['/'], httpUser: 'u', httpPassword: 'p', requestHeaders: { A: 'b' } }).proxies[0])
+      .toEqual({ name: 'w', type: 'http', customDomains: ['a.test'], locations: ['/'], httpUser: 'u', httpPassword: 'p', requestHeaders: { A: 'b' } })
+    expect(register({ name: 's', type: 'https', customDomains: [], subdomain: 'x', allowSources: ['10.0.0.0/8'] }).proxies[0])
+      .toEqual({ name: 's', type: 'https', customDomains: [], subdomain: 'x', allowSources: ['10.0.0.0/8'] })
+  })
+
+  it('refuses wrong shapes and oversized lists as protocol errors', () => {
+    const bad: Array<Record<string, unknown>> = [
+      { name: 'w', type: 'http', customDomains: 'a.test', locations: [] },
+      { name: 'w', type: 'http', customDomains: [1], locations: [] },
+      { name: 'w', type: 'http', customDomains: Array(VHOST_LIMITS.domains + 1).fill('a.test'), locations: [] },
+      { name: 'w', type: 'http', customDomains: ['x'.repeat(VHOST_LIMITS.domainChars + 1)], locations: [] },
+      { name: 'w', type: 'http', customDomains: [], locations: ['/'.repeat(VHOST_LIMITS.locationChars + 1)] },
+      { name: 'w', type: 'http', customDomains: [], locations: [], requestHeaders: ['a'] },
+      { name: 'w', type: 'http', customDomains: [], locations: [], responseHeaders: { a: 'x'.repeat(VHOST_LIMITS.headerValueChars + 1) } },
+      { name: 'w', type: 'http', customDomains: [], locations: [], httpPassword: 5 },
+      { name: 'w', type: 'tcpmux', customDomains: [] },
+    ]
+    for (const p of bad) expect(() => register(p), JSON.stringify(p).slice(0, 80)).toThrow(ProtocolError)
+  })
+})
+
+describe('relay start with vhost ports', () => {
+  it('fails with TUN_PORT_IN_USE when a vhost port is taken, and leaves its control port closed', async () => {
+    const held = await holdPort()
+    const { config } = parseServerConfig(`bindAddr: 127.0.0.1\nbindPort: 0\nvhostHTTPPort: ${held.port}\n`, 'frps.yml', {})
+    const relay = new Relay(config, silentLogger())
+    await expect(relay.start()).rejects.toMatchObject({ code: 'TUN_PORT_IN_USE', message: expect.stringContaining(String(held.port)) })
+    const port = relay.address?.port ?? 0
+    expect(await probePort(port)).toBe('refused')
+    expect(relay.vhostStats).toEqual({ http: expect.objectContaining({ requests: 0 }), https: expect.objectContaining({ connections: 0 }) })
+    relay.destroy()
+  })
+})
