@@ -23,6 +23,7 @@ import { LogLimiter } from './log-limiter.js'
 import { Registry } from './registry.js'
 import { RelayStats } from './relay-stats.js'
 import { acceptSecureConnection } from './secure-accept.js'
+import { budgetAdmission } from './visitor-admission.js'
 import type { VhostStats } from './vhost/stats.js'
 import { Vhosts } from './vhost/vhosts.js'
 
@@ -123,12 +124,11 @@ export class Relay {
       this.#address = address
       this.#reserved.add(addr.port)
       this.#budget.holdSocket()
-      this.#log.info({ addr: addr.address, port: addr.port, keyId: this.#staticKey === undefined ? undefined : formatKeyId(this.#staticKey.publicKey) }, 'relay listening')
     } catch (err) {
       throw listenError(err, bindAddr, bindPort)
     }
     try {
-      for (const port of await this.#vhosts?.start() ?? []) {
+      for (const port of await this.#vhosts?.start(budgetAdmission(this.#budget, this.#log.child({ vhost: true }))) ?? []) {
         this.#reserved.add(port)
         this.#budget.holdSocket()
       }
@@ -136,6 +136,8 @@ export class Relay {
       this.#closeListener()
       throw err
     }
+    // The ready line comes once every port (vhosts too) is open.
+    this.#log.info({ addr: address.address, port: address.port, keyId: this.#staticKey === undefined ? undefined : formatKeyId(this.#staticKey.publicKey) }, 'relay listening')
     this.#startupWarnings()
     this.#logBudget()
     return address

@@ -17,6 +17,7 @@ import { hostFromHeader } from '../../shared/http/host.js'
 import { routingPath } from '../../shared/http/path.js'
 import { normalizeAddress } from '../../shared/net/address.js'
 import { listenError, listenTcp } from '../../shared/net/listen.js'
+import type { VisitorAdmission } from '../visitor-admission.js'
 import { DETAILS, statusPage } from './pages.js'
 import { VhostRouter } from './router.js'
 import type { HttpVhostStats } from './stats.js'
@@ -62,7 +63,7 @@ export class HttpVhost {
   readonly #upgraded = new Set<Duplex>()
   port = 0
 
-  constructor (options: HttpVhostOptions, stats: HttpVhostStats, log: Logger) {
+  constructor (options: HttpVhostOptions, stats: HttpVhostStats, log: Logger, admit?: VisitorAdmission) {
     this.#options = options
     this.#stats = stats
     this.#log = log
@@ -76,6 +77,8 @@ export class HttpVhost {
       // A missing Host gets our own 400 page.
       requireHostHeader: false,
     })
+    // Runs after http's own connection listener: a shed socket is reset before any byte is read.
+    if (admit !== undefined) this.#server.on('connection', (socket: Socket) => { admit(socket) })
     this.#server.on('request', (req, res) => { this.#onRequest(req, res, false) })
     this.#server.on('checkContinue', (req, res) => { this.#onRequest(req, res, true) })
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => { this.#onUpgrade(req, socket, head) })

@@ -9,6 +9,7 @@ import { bridge } from '../../shared/mux/bridge.js'
 import { readClientHello } from '../../shared/http/sni.js'
 import { normalizeAddress } from '../../shared/net/address.js'
 import { listenError, listenTcp } from '../../shared/net/listen.js'
+import type { VisitorAdmission } from '../visitor-admission.js'
 import { VhostRouter } from './router.js'
 import type { HttpsVhostStats } from './stats.js'
 import type { HttpsRoute } from './vhost-route.js'
@@ -27,11 +28,14 @@ export class HttpsVhost {
   readonly #sockets = new Set<Socket>()
   port = 0
 
-  constructor (stats: HttpsVhostStats, log: Logger) {
+  constructor (stats: HttpsVhostStats, log: Logger, admit?: VisitorAdmission) {
     this.#stats = stats
     this.#log = log
     this.#server = createServer({ allowHalfOpen: true, noDelay: true })
-    this.#server.on('connection', (socket) => { this.#onConnection(socket) })
+    this.#server.on('connection', (socket) => {
+      socket.on('error', () => {})
+      if (admit === undefined || admit(socket)) this.#onConnection(socket)
+    })
   }
 
   async listen (host: string, port: number): Promise<number> {

@@ -17,6 +17,7 @@ import type { ClaimResult } from './router.js'
 import { checkHeaders, checkHostRewrite, resolveDomains, resolveLocations } from './spec-check.js'
 import { newVhostStats, type VhostStats } from './stats.js'
 import { Upstream } from './upstream.js'
+import type { VisitorAdmission } from '../visitor-admission.js'
 import type { HttpRoute, HttpsRoute } from './vhost-route.js'
 
 export type VhostSpec = HttpProxySpec | HttpsProxySpec
@@ -106,19 +107,19 @@ export class Vhosts {
   }
 
   /** Opens the configured ports; throws TunnelError naming the address (and closes what it opened). */
-  async start (): Promise<number[]> {
+  async start (admit?: VisitorAdmission): Promise<number[]> {
     const { host, httpPort, httpsPort, responseHeaderTimeoutMs } = this.#settings
     const ports: number[] = []
     try {
       if (httpPort !== null) {
         const notFoundPage = await this.#custom404()
-        this.#http = new HttpVhost({ responseHeaderTimeoutMs, notFoundPage }, this.#stats.http, this.#log.child({ vhost: 'http' }))
+        this.#http = new HttpVhost({ responseHeaderTimeoutMs, notFoundPage }, this.#stats.http, this.#log.child({ vhost: 'http' }), admit)
         const port = await this.#http.listen(host, httpPort)
         ports.push(port)
         this.#log.info({ protocol: 'http', port }, 'vhost listening')
       }
       if (httpsPort !== null) {
-        this.#https = new HttpsVhost(this.#stats.https, this.#log.child({ vhost: 'https' }))
+        this.#https = new HttpsVhost(this.#stats.https, this.#log.child({ vhost: 'https' }), admit)
         const port = await this.#https.listen(host, httpsPort)
         ports.push(port)
         this.#log.info({ protocol: 'https', port }, 'vhost listening')

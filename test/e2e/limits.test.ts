@@ -14,7 +14,7 @@ import {
   type CliHandle,
   type LogLine,
 } from '../helpers/cli.js'
-import { closeServices, connectTo, echoOnce, startEchoServer } from '../helpers/services.js'
+import { closeServices, connectTo, echoOnce, getFreePort, startEchoServer } from '../helpers/services.js'
 
 afterEach(async () => {
   await cleanupCli()
@@ -27,7 +27,7 @@ type Outcome = { kind: 'admitted', socket: Socket } | { kind: 'shed', ms: number
  * A visitor that sends one byte to an echo service behind the tunnel: admitted when the byte
  * comes back (the socket stays open), shed when the connection closes first.
  */
-async function visit (port: number, timeoutMs: number): Promise<Outcome> {
+async function visit (port: number, timeoutMs: number, hello = 'x'): Promise<Outcome> {
   const started = performance.now()
   let socket: Socket
   try {
@@ -50,7 +50,7 @@ async function visit (port: number, timeoutMs: number): Promise<Outcome> {
     socket.once('data', onData)
     socket.on('error', onError)
     socket.once('close', onClose)
-    socket.write('x')
+    socket.write(hello)
   })
 }
 
@@ -114,6 +114,23 @@ describe('relay limits', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     expect(stopped.shed).toEqual({ maxVisitors: 1, maxConnections: 0 })
     const closed = relay.handle.logs.find((l) => l.msg === 'proxy closed' && l.proxy === 'capped')
     expect(closed).toMatchObject({ connections: 4, shed: { maxVisitors: 1, maxConnections: 0 } })
+  })
+
+  it('vhost visitors count against maxConnections: past it they are reset at once, and one leaving lets the next in', async () => {
+    const vhostPort = await getFreePort()
+    const relay = await startRelay({ extraYaml: `maxConnections: 2\nvhostHTTPPort: ${vhostPort}` })
+    // No site is registered: an admitted visitor gets the relay's own 404 page.
+    const get = 'GET / HTTP/1.1\r\nHost: nobody.example.test\r\n\r\n'
+    const first = await Promise.all([visit(vhostPort, 5_000, get), visit(vhostPort, 5_000, get)])
+    expect(first.map((o) => o.kind)).toEqual(['admitted', 'admitted'])
+    const third = await visit(vhostPort, 5_000, get)
+    expect(third.kind).toBe('shed')
+    const warn = await relay.handle.waitForLog(logMsg('visitor shed: the relay is at maxConnections (derived from its fd limit unless set)'))
+    expect(warn).toMatchObject({ code: 'TUN_VISITOR_SHED', port: vhostPort, limit: 2 })
+    const leaving = first[0]
+    if (leaving?.kind === 'admitted') leaving.socket.destroy()
+    await expect.poll(async () => (await visit(vhostPort, 5_000, get)).kind, { timeout: 5_000, interval: 100 }).toBe('admitted')
+    for (const o of first) if (o.kind === 'admitted') o.socket.destroy()
   })
 
   it('under ulimit -n 256 with 400 visitors: stays up, keeps the control connection, sheds visibly and promptly, then serves again', async () => {
