@@ -1,4 +1,5 @@
-// The client's admin API: status, diagnostics of its control connection, /metrics (frp's client
+// The client's admin API: status, diagnostics of its control connection (both ends: the relay's
+// side is asked over the connection), /metrics (frp's client
 // has no enablePrometheus, so it is always on with the admin API), and reload when a handler is
 // given (the composition root decides how a reload is applied).
 import type { ReloadHandler } from '../shared/admin/reload.js'
@@ -7,6 +8,7 @@ import type { AdminRoute } from '../shared/admin/server.js'
 import { TunnelMetrics } from '../shared/metrics/tunnel-metrics.js'
 import type { Client } from './client.js'
 import { clientTarget } from './diag-target.js'
+import { TunnelError } from '../shared/errors.js'
 import type { ClientStatus } from './status.js'
 
 export interface ClientAdminOptions {
@@ -21,6 +23,10 @@ export function clientAdminRoutes (client: Client, status: ClientStatus, options
     diagRoute(async () => {
       const peer = client.relayPeer
       return await Promise.resolve(clientTarget(client.config, peer === undefined ? null : [peer], []))
+    }, async () => {
+      // The other end of the same connection, asked over it: both sides' MSS, path MTU, RTT.
+      const view = await client.relayView()
+      return { relaySide: view instanceof TunnelError ? { error: `${view.message} (${view.code})` } : view }
     }),
     metricsRoute(new TunnelMetrics({ processMetrics: true }), report),
   ]

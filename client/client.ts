@@ -15,7 +15,8 @@ import type { Wire } from '../shared/mux/wire.js'
 import { derivePsk, formatKeyId } from '../shared/transport/keys.js'
 import { formatHostPort, normalizeAddress } from '../shared/net/address.js'
 import { GoAwayCode, ResetCode } from '../shared/wire/frame.js'
-import { MessageType, parseProxyResult, parseUnregisterResult, type ProxyResult } from '../shared/wire/messages.js'
+import { MessageType, parseDiagResult, parseProxyResult, parseUnregisterResult, type ProxyResult } from '../shared/wire/messages.js'
+import { parsePeerView, type PeerView } from '../shared/diag/peer-view.js'
 import { ControlRequests } from './control-requests.js'
 import { dial } from './dial.js'
 import { login } from './login.js'
@@ -29,6 +30,8 @@ import { UdpFlows } from './udp-flows.js'
 import { UdpForwarder } from './udp-forwarder.js'
 
 export const CONTROL_KEEPALIVE_MS = 30_000
+/** How long relayView() waits for the relay's side of the control connection. */
+export const RELAY_VIEW_TIMEOUT_MS = 5_000
 /** How long a reload waits for the relay's answer to one register or unregister. */
 export const RELOAD_ANSWER_TIMEOUT_MS = 10_000
 
@@ -146,6 +149,24 @@ export class Client extends EventEmitter<ClientEvents> {
     ]
   }
 
+  /**
+   * The relay's side of the control connection (MSS, path MTU, RTT, retransmits, cwnd, as its
+   * kernel sees them), asked over the connection itself; a TunnelError when not connected, when
+   * the relay cannot tell, or after `timeoutMs`.
+   */
+  async relayView (timeoutMs = RELAY_VIEW_TIMEOUT_MS): Promise<PeerView | TunnelError> {
+    const session = this.#live
+    if (session === undefined || session.closed) return new TunnelError('TUN_SESSION_CLOSED', 'not connected to the relay')
+    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.DIAG_REQUEST, id }), {
+      ms: timeoutMs,
+      error: () => new TunnelError('TUN_DIAG_SOURCE', `the relay did not report its side within ${timeoutMs} ms (a relay older than this client?)`),
+    })
+    if (answer instanceof TunnelError) return answer
+    if (answer.type !== 'diagResult') return new TunnelError('TUN_PROTOCOL', 'the relay answered a diagRequest with something else')
+    if (!answer.ok) return new TunnelError(answer.code ?? 'TUN_DIAG_SOURCE', answer.message ?? 'the relay could not report its side')
+    return parsePeerView(answer.view)
+  }
+
   /** Graceful stop: go-away (the relay frees our ports at once), drain up to graceMs. */
   close (graceMs = 10_000): void {
     this.#graceMs = graceMs
@@ -243,6 +264,7 @@ export class Client extends EventEmitter<ClientEvents> {
     session.on('control', (m) => {
       if (m.type === MessageType.PROXY_RESULT) this.#onProxyResult(parseProxyResult(m))
       else if (m.type === MessageType.UNREGISTER_RESULT) this.#requests.answer(parseUnregisterResult(m))
+      else if (m.type === MessageType.DIAG_RESULT) this.#requests.answer(parseDiagResult(m))
     })
     session.once('close', () => {
       if (this.#live === session) this.#live = undefined

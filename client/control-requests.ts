@@ -1,13 +1,18 @@
 // Requests the client sends on a live session that wait for the relay's answer (a reload's
-// register and unregister): each gets a fresh id, which the relay copies into its result, so an
+// register and unregister, a diagRequest): each gets a fresh id, which the relay copies into its result, so an
 // answer is matched to its request even when several for one name are under way. Each waits at
 // most `timeoutMs`; the session's end answers every pending request with TUN_SESSION_CLOSED.
 import { TunnelError } from '../shared/errors.js'
 import type { Session } from '../shared/mux/session.js'
-import { MAX_REQUEST_ID, type ProxyResult, type UnregisterResult } from '../shared/wire/messages.js'
+import { MAX_REQUEST_ID, type DiagResult, type ProxyResult, type UnregisterResult } from '../shared/wire/messages.js'
 
 /** The relay's result, or why there is none (TUN_RELOAD_TIMEOUT, TUN_SESSION_CLOSED). */
-export type Answer = ProxyResult | UnregisterResult | TunnelError
+export type Answer = ProxyResult | UnregisterResult | DiagResult | TunnelError
+
+export interface RequestTimeout {
+  ms: number
+  error: () => TunnelError
+}
 
 export class ControlRequests {
   readonly #timeoutMs: number
@@ -21,13 +26,13 @@ export class ControlRequests {
   get pending (): number { return this.#waiting.size }
 
   /** Sends `make(id)` on `session` and resolves with the answer to it (never rejects). */
-  send (session: Session, make: (id: number) => Record<string, unknown>): Promise<Answer> {
+  send (session: Session, make: (id: number) => Record<string, unknown>, timeout?: RequestTimeout): Promise<Answer> {
     this.#lastId = this.#lastId >= MAX_REQUEST_ID ? 1 : this.#lastId + 1
     const id = this.#lastId
     return new Promise<Answer>((resolve) => {
       const timer = setTimeout(() => {
-        settle(new TunnelError('TUN_RELOAD_TIMEOUT', `the relay did not answer within ${this.#timeoutMs} ms (a relay older than reload?)`))
-      }, this.#timeoutMs)
+        settle(timeout?.error() ?? new TunnelError('TUN_RELOAD_TIMEOUT', `the relay did not answer within ${this.#timeoutMs} ms (a relay older than reload?)`))
+      }, timeout?.ms ?? this.#timeoutMs)
       const settle = (answer: Answer): void => {
         clearTimeout(timer)
         this.#waiting.delete(id)
@@ -40,7 +45,7 @@ export class ControlRequests {
   }
 
   /** A result from the relay: settles the request it names (results without an id are not ours). */
-  answer (result: ProxyResult | UnregisterResult): void {
+  answer (result: ProxyResult | UnregisterResult | DiagResult): void {
     if (result.id !== undefined) this.#waiting.get(result.id)?.(result)
   }
 

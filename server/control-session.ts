@@ -11,7 +11,7 @@ import { errorCode, TunnelError, type ErrorCode } from '../shared/errors.js'
 import { formatBandwidth } from '../shared/limit/bandwidth.js'
 import { Session } from '../shared/mux/session.js'
 import { GoAwayCode, ResetCode } from '../shared/wire/frame.js'
-import { CONTROL_PROTOCOL_VERSION, MessageType, parseLogin, parseRegister, parseUnregister, type Login, type ProxySpec } from '../shared/wire/messages.js'
+import { CONTROL_PROTOCOL_VERSION, MessageType, parseDiagRequest, parseLogin, parseRegister, parseUnregister, type Login, type ProxySpec } from '../shared/wire/messages.js'
 import type { ConnectionBudget } from './connection-budget.js'
 import { candidatePorts, describeRanges, isPortAllowed } from './ports.js'
 import type { Registry, RegistryMember } from './registry.js'
@@ -20,6 +20,8 @@ import type { SecureLink } from './secure-accept.js'
 import { TcpProxy } from './tcp-proxy.js'
 import { UdpHub } from './udp-hub.js'
 import { UdpProxy } from './udp-proxy.js'
+import type { PeerViewSource } from './peer-view.js'
+import { normalizeAddress, parseHostPort } from '../shared/net/address.js'
 import { isVhostSpec, type VhostProxy, type Vhosts } from './vhost/vhosts.js'
 
 /** The proxies that hold a public port of their own. */
@@ -32,6 +34,8 @@ export interface ControlContext {
   reservedPorts: ReadonlySet<number>
   /** NAT probes (tunnel diag nat-timeout) running on the relay, bounded by MAX_NAT_PROBES. */
   natProbes: { active: number }
+  /** The relay's view of one client's control connection (diagRequest); absent = not offered. */
+  peerView?: PeerViewSource
   log: Logger
   /** The relay's visitor budget (fd limit, maxConnections); absent = unlimited. */
   budget?: ConnectionBudget
@@ -124,6 +128,10 @@ export class ControlSession implements RegistryMember {
     if (m.type === MessageType.UNREGISTER) {
       const u = parseUnregister(m)
       this.#enqueue(async () => { this.#handleUnregister(u.name, u.id) })
+      return
+    }
+    if (m.type === MessageType.DIAG_REQUEST) {
+      void this.#handleDiag(parseDiagRequest(m).id)
       return
     }
     this.#log.debug({ type: String(m.type).slice(0, 64) }, 'ignoring unknown control message')
@@ -220,6 +228,21 @@ export class ControlSession implements RegistryMember {
         this.#log.warn({ proxy: spec.name, remotePort: 'remotePort' in spec ? spec.remotePort : undefined, code }, `proxy refused: ${message}`)
         this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: false, code, message, ...tag })
       }
+    }
+  }
+
+  /** The client asks for the relay's side of this control connection (tunnel diag). */
+  async #handleDiag (id: number): Promise<void> {
+    const source = this.#ctx.peerView
+    const peer = parseHostPort(this.remote)
+    const refuse = (code: ErrorCode, message: string): void => { this.session.sendControl({ type: MessageType.DIAG_RESULT, id, ok: false, code, message }) }
+    if (source === undefined || 'error' in peer) { refuse('TUN_DIAG_SOURCE', 'this relay cannot report on the connection'); return }
+    try {
+      const view = await source(normalizeAddress(peer.host), peer.port)
+      if (view === 'busy') { refuse('TUN_RELAY_BUSY', 'the relay is already reporting on another connection: ask again in a moment'); return }
+      if (!this.session.closed) this.session.sendControl({ type: MessageType.DIAG_RESULT, id, ok: true, view })
+    } catch (err) {
+      refuse('TUN_DIAG_SOURCE', `the relay could not read its side: ${(err as Error).message}`)
     }
   }
 

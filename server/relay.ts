@@ -24,6 +24,7 @@ import { Registry } from './registry.js'
 import { RelayStats } from './relay-stats.js'
 import { acceptSecureConnection } from './secure-accept.js'
 import { budgetAdmission } from './visitor-admission.js'
+import { relayPeerView, type PeerViewSource } from './peer-view.js'
 import type { VhostStats } from './vhost/stats.js'
 import { Vhosts } from './vhost/vhosts.js'
 
@@ -67,6 +68,8 @@ export class Relay {
   readonly #gate: HandshakeGate
   readonly #limiter = new LogLimiter()
   readonly #natProbes = { active: 0 }
+  /** Answers clients' diagRequests: the relay's side of their control connection. */
+  readonly #peerView: PeerViewSource
   readonly #options: RelayOptions
   readonly #budget: ConnectionBudget
   /** Logins and refusals by code, for the admin API. */
@@ -80,6 +83,7 @@ export class Relay {
 
   constructor (config: ServerConfig, log: Logger, options: RelayOptions = {}) {
     this.#config = config
+    this.#peerView = relayPeerView(config, () => this.#address?.port)
     this.#log = log
     this.#options = options
     // Derived once here, never per handshake.
@@ -231,6 +235,7 @@ export class Relay {
       registry: this.#registry,
       reservedPorts: this.#reserved,
       natProbes: this.#natProbes,
+      peerView: this.#peerView,
       log: this.#log,
       budget: this.#budget,
       stats: this.stats,

@@ -7,6 +7,7 @@ import { adminRequest, replyError, type AdminReply } from './client.js'
 import { parseReloadOutcome, type ReloadOutcome } from './reload.js'
 import { DIAG_PATH, MAX_API_DIAG_WATCH_S, RELOAD_PATH, STATUS_PATH } from './endpoints.js'
 import { statusReportSchema, type StatusReport } from './status.js'
+import { parsePeerView } from '../diag/peer-view.js'
 import type { AdminTarget } from './target.js'
 
 function unexpected (target: AdminTarget, what: string, reply: AdminReply): TunnelError {
@@ -33,7 +34,14 @@ export async function fetchDiag (target: AdminTarget, watchS: number): Promise<D
   if (d === null || typeof d !== 'object' || d.schema !== REPORT_SCHEMA || !Array.isArray(d.findings)) {
     throw new TunnelError('TUN_ADMIN_REQUEST', `the admin API at ${target.label} answered a diagnostics report of another shape; is it another version of tunnel?`)
   }
-  return d as DiagReport
+  const report = d as DiagReport
+  // The relay's side came from another process: checked field by field like any peer's answer.
+  const side: unknown = report.relaySide
+  if (side !== undefined) {
+    const error = side !== null && typeof side === 'object' && 'error' in side ? (side as { error: unknown }).error : undefined
+    report.relaySide = typeof error === 'string' ? { error: error.slice(0, 600) } : parsePeerView(side)
+  }
+  return report
 }
 
 /** POST /api/reload: the outcome (ok or refused); TUN_RELOAD_UNAVAILABLE when the process has no reload. */

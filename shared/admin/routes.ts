@@ -10,6 +10,7 @@ import { DEFAULT_API_DIAG_WATCH_S, DIAG_PATH, MAX_API_DIAG_WATCH_S, METRICS_PATH
 import { errorResponse, json, text, type AdminResponse } from './http.js'
 import type { ReloadHandler } from './reload.js'
 import type { AdminRequest, AdminRoute } from './server.js'
+import type { DiagReport } from '../diag/report.js'
 import type { StatusReport } from './status.js'
 
 
@@ -46,7 +47,8 @@ export function parseWatch (req: AdminRequest): number | AdminResponse {
 }
 
 /** One diagnostic at a time (each spawns ss); a second request meanwhile gets 429. */
-export function diagRoute (target: () => Promise<DiagTarget>): AdminRoute {
+/** `extra` adds to the report what only the running process can tell (the client: the relay's side). */
+export function diagRoute (target: () => Promise<DiagTarget>, extra?: () => Promise<Partial<DiagReport>>): AdminRoute {
   let busy = false
   return {
     method: 'GET',
@@ -58,7 +60,7 @@ export function diagRoute (target: () => Promise<DiagTarget>): AdminRoute {
       busy = true
       try {
         const facts = await collectFacts(await target(), { windowMs, signal: req.signal })
-        return json(200, buildReport(facts))
+        return json(200, { ...buildReport(facts), ...(await extra?.()) })
       } finally {
         busy = false
       }

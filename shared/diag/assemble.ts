@@ -14,6 +14,7 @@ export type Sysctls = Record<SysctlName, number | null>
 export function isControlSocket (s: SsSocket, match: ControlMatch): boolean {
   if (s.state !== 'ESTAB') return false
   if (match.by === 'local-port') return s.local.port === match.port
+  if (match.by === 'endpoint') return s.local.port === match.port && s.peer.port === match.peerPort && s.peer.host === match.peerHost
   return s.peer.port === match.port && (match.hosts === null || match.hosts.includes(s.peer.host))
 }
 

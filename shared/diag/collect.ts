@@ -191,6 +191,7 @@ function describeControl (target: DiagTarget): string | null {
   const c = target.control
   if (c === null) return null
   if (c.by === 'local-port') return `established on local port ${c.port}`
+  if (c.by === 'endpoint') return `established on local port ${c.port} with ${c.peerHost.includes(':') ? `[${c.peerHost}]` : c.peerHost}:${c.peerPort}`
   return `established to ${c.hosts === null ? 'any host' : c.hosts.join(' or ')} port ${c.port}`
 }
 

@@ -13,20 +13,30 @@ export function renderTable (head: readonly string[], rows: ReadonlyArray<readon
 
 export function renderReport (r: DiagReport): string {
   const lines: string[] = []
+  const controlRows = (list: DiagReport['control']): string[] => renderTable(['peer', 'mss', 'pmtu', 'rcvmss', 'path MTU', 'UDP max v4/v6', 'rtt ms', 'cwnd', 'retrans', 'keepalive'], list.map((c) => [
+    c.peer, c.mss, c.pmtu, c.rcvmss, c.pathMtu,
+    c.maxUdpPayload === null ? null : `${c.maxUdpPayload.ipv4}/${c.maxUdpPayload.ipv6}`,
+    c.rttMs === null ? null : `${c.rttMs}/${c.rttVarMs ?? '-'}`,
+    c.cwnd,
+    c.retransTotal === null ? null : `${c.retransCurrent ?? 0}/${c.retransTotal}`,
+    c.keepaliveTimer === null ? null : `${fmt(c.keepaliveTimer.remainingMs / 1000)} left`,
+  ]))
   const what = r.config === null ? `ports ${r.ports.join(', ') || '(none)'}` : `${r.role} (${r.config.file})`
   lines.push(`tunnel diag: ${what}; ${r.samples} sample(s) over ${(r.windowMs / 1000).toFixed(1)} s`)
   lines.push(`  ${r.host.platform} ${r.host.kernel ?? ''}, node ${r.host.node}, ss ${r.host.ss ?? 'not available'}`.replace(/\s+,/, ','))
   lines.push('', `Control connection (${r.controlExpected ?? 'none for bare ports'})`)
   if (r.control.length === 0) lines.push('  none found')
-  else {
-    lines.push(...renderTable(['peer', 'mss', 'pmtu', 'rcvmss', 'path MTU', 'UDP max v4/v6', 'rtt ms', 'cwnd', 'retrans', 'keepalive'], r.control.map((c) => [
-      c.peer, c.mss, c.pmtu, c.rcvmss, c.pathMtu,
-      c.maxUdpPayload === null ? null : `${c.maxUdpPayload.ipv4}/${c.maxUdpPayload.ipv6}`,
-      c.rttMs === null ? null : `${c.rttMs}/${c.rttVarMs ?? '-'}`,
-      c.cwnd,
-      c.retransTotal === null ? null : `${c.retransCurrent ?? 0}/${c.retransTotal}`,
-      c.keepaliveTimer === null ? null : `${fmt(c.keepaliveTimer.remainingMs / 1000)} left`,
-    ])))
+  else lines.push(...controlRows(r.control))
+  if (r.relaySide !== undefined) {
+    lines.push('', 'Control connection, seen from the relay (asked over the connection)')
+    const side = r.relaySide
+    if ('error' in side) lines.push(`  not available: ${side.error}`)
+    else {
+      if (side.control.length === 0) lines.push('  none found')
+      else lines.push(...controlRows(side.control).map((l, i) => (i === 0 ? l.replace('peer', 'peer (this client as the relay sees it)') : l)))
+      for (const f of side.findings) lines.push(...renderFinding(f))
+      for (const u of side.unavailable) lines.push(`  not available on the relay: ${u.fact}: ${u.reason} (${u.code})`)
+    }
   }
   lines.push('', 'Listeners (backlog)')
   if (r.listeners.length === 0) lines.push('  none found')

@@ -1,6 +1,7 @@
 // The shape of `tunnel diag --json` (schema 1, documented in docs/diagnostics.md). Every fact
 // is present; a number that could not be read is null and `unavailable` says why. Fields are
 // only ever added within a schema version.
+import type { PeerView } from './peer-view.js'
 import type { ErrorCode } from '../errors.js'
 
 export const REPORT_SCHEMA = 1
@@ -163,6 +164,11 @@ export interface DiagReport {
   fds: Fds
   findings: Finding[]
   unavailable: Unavailable[]
+  /**
+   * A running client's report (its admin API) adds the relay's side of the control connection,
+   * asked over the connection itself; absent elsewhere.
+   */
+  relaySide?: PeerView | { error: string }
 }
 
 /** Everything but the findings: what the advice rules read. */

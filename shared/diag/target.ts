@@ -15,6 +15,8 @@ export interface ListenTarget {
 export type ControlMatch =
   | { by: 'local-port', port: number }
   | { by: 'peer', port: number, hosts: readonly string[] | null }
+  /** One connection: local port `port` to peerHost:peerPort (the relay asked about one client's). */
+  | { by: 'endpoint', port: number, peerHost: string, peerPort: number }
 
 export interface DiagTarget {
   role: Role

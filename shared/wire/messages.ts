@@ -13,6 +13,9 @@ export const MessageType = {
   PROXY_RESULT: 'proxyResult',
   /** Relay -> client on a NAT probe connection, once its idle time is over. */
   NAT_PROBE: 'natProbe',
+  /** Client -> relay: your side of this control connection, please (tunnel diag). */
+  DIAG_REQUEST: 'diagRequest',
+  DIAG_RESULT: 'diagResult',
   UNREGISTER: 'unregister',
   UNREGISTER_RESULT: 'unregisterResult',
 } as const
@@ -329,4 +332,33 @@ export function parseUnregister (m: Record<string, unknown>): Unregister {
 export function parseUnregisterResult (m: Record<string, unknown>): UnregisterResult {
   if (m.type !== MessageType.UNREGISTER_RESULT || typeof m.ok !== 'boolean') fail('expected unregisterResult')
   return { type: 'unregisterResult', name: str(m, 'name', 200), ok: m.ok, ...optCode(m), ...optMessage(m), ...optId(m) }
+}
+
+export interface DiagRequest {
+  type: 'diagRequest'
+  id: number
+}
+
+/** `view` is the relay's PeerView (shared/diag/peer-view.ts), checked by parsePeerView. */
+export interface DiagResult {
+  type: 'diagResult'
+  id: number
+  ok: boolean
+  view?: unknown
+  code?: ErrorCode
+  message?: string
+}
+
+export function parseDiagRequest (m: Record<string, unknown>): DiagRequest {
+  if (m.type !== MessageType.DIAG_REQUEST) fail('expected diagRequest')
+  const { id } = optId(m)
+  if (id === undefined) fail('diagRequest needs an id')
+  return { type: 'diagRequest', id }
+}
+
+export function parseDiagResult (m: Record<string, unknown>): DiagResult {
+  if (m.type !== MessageType.DIAG_RESULT || typeof m.ok !== 'boolean') fail('expected diagResult')
+  const { id } = optId(m)
+  if (id === undefined) fail('diagResult needs an id')
+  return { type: 'diagResult', id, ok: m.ok, ...(m.view === undefined ? {} : { view: m.view }), ...optCode(m), ...optMessage(m) }
 }

@@ -181,6 +181,15 @@ describe('admin API of running processes', { timeout: E2E_TEST_TIMEOUT_MS }, () 
     expect(human.code).toBe(0)
     expect(human.stdout).toMatch(/^tunnel diag: client \(/)
     expect(human.stdout).toMatch(new RegExp(`Control connection \\(established to 127\\.0\\.0\\.1 port ${relay.port}\\)`))
+    // The client's report carries the relay's side of the same connection, asked over it: the
+    // relay's socket is local port relay.port, its peer the client's own end.
+    expect(human.stdout).toContain('Control connection, seen from the relay (asked over the connection)')
+    const j = await cli(['diag', '--admin', `127.0.0.1:${await adminPort(client.handle)}`, '--admin-token', 'client-tok', '--watch', '0', '--json'])
+    const clientReport = JSON.parse(j.stdout) as DiagReport
+    const mine = clientReport.control[0]
+    const theirs = clientReport.relaySide !== undefined && 'control' in clientReport.relaySide ? clientReport.relaySide.control : []
+    expect(theirs).toHaveLength(1)
+    expect(theirs[0]).toMatchObject({ local: mine?.peer, peer: mine?.local, pid: relay.handle.pid, mss: expect.any(Number) })
     const bad = await cli(['diag', '--admin', `127.0.0.1:${relayAdmin}`, '--port', '80'])
     expect(bad.code).toBe(2)
   })

@@ -16,6 +16,7 @@ const unavailable = labUnavailable()
 if (unavailable !== undefined) console.warn(`lab suite not run: ${unavailable}`)
 
 const ECHO_PORT = 8000
+const CLIENT_ADMIN_PORT = 7400
 const STUCK_PORT = 7200
 const STUCK_BACKLOG = 8
 const FLOOD_CONNECTS = 30
@@ -84,7 +85,7 @@ describe.skipIf(unavailable !== undefined)('tunnel diag in the lab', () => {
   it('reports MSS 1348 and the path-MTU warning at both ends of the control connection over a 1400-byte NAT link', async () => {
     await startEcho(NS.home, ECHO_PORT)
     netlab('mtu', '1400')
-    const { relay, client, remotePort } = await startTunnel({ localPort: ECHO_PORT })
+    const { relay, client, remotePort } = await startTunnel({ localPort: ECHO_PORT, adminPort: CLIENT_ADMIN_PORT })
     const r = await echoCheck(NS.visitor, RELAY_V4, remotePort, 4 * 1024 * 1024)
     expect(r.ok).toBe(true)
     const frps = relay.args[2] as string
@@ -98,6 +99,12 @@ describe.skipIf(unavailable !== undefined)('tunnel diag in the lab', () => {
       expect(warning?.advice).toMatch(/^UDP datagrams above 1372 bytes \(IPv4\)/)
       expect(report.unavailable).toEqual([])
     }
+    // The client asks the relay for its side over the control connection itself (admin API).
+    const asked = spawnCli(['diag', '--admin', `127.0.0.1:${CLIENT_ADMIN_PORT}`, '--json', '--watch', '0'], { netns: NS.home })
+    expect((await asked.exit).code, asked.stderr()).toBe(0)
+    const side = (JSON.parse(asked.stdout()) as DiagReport).relaySide
+    expect(side !== undefined && 'control' in side ? side.control : []).toEqual([expect.objectContaining({ mss: 1348, pathMtu: 1400, pid: relay.pid })])
+    expect(side !== undefined && 'findings' in side ? side.findings.map((f) => f.id) : []).toContain('path.mtu-below-1500')
     const human = spawnCli(['diag', '-c', frps, '--watch', '0'], { netns: NS.public })
     await human.exit
     expect(human.stdout()).toMatch(/^ {2}WARN +MSS 1348 implies a path MTU of 1400 < 1500 \(control connection 10\.200\.1\.2:\d+\)$/m)

@@ -142,6 +142,8 @@ export interface TunnelOptions {
   udpLocalPort?: number
   /** transport.proxyProtocolVersion of the TCP proxy. */
   proxyProtocol?: 'v1' | 'v2'
+  /** webServer.port of the client (its admin API on 127.0.0.1 in the home namespace). */
+  adminPort?: number
 }
 
 /** A relay in the public host and a client in the home behind the NAT, one TCP proxy. */
@@ -166,6 +168,7 @@ export async function startLabClient (o: TunnelOptions, clientID = 'home'): Prom
     `clientID: ${clientID}`,
     `auth:\n  token: ${TOKEN}`,
     `transport:\n  heartbeatInterval: ${o.heartbeatInterval ?? 10}\n  heartbeatTimeout: ${o.heartbeatTimeout ?? 40}`,
+    ...(o.adminPort === undefined ? [] : [`webServer:\n  port: ${o.adminPort}`]),
     'proxies:',
     `  - name: echo-${clientID}`,
     '    type: tcp',

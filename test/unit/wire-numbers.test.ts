@@ -28,6 +28,6 @@ describe('wire numbers', () => {
 
   it('keeps control message types stable', () => {
     expect(CONTROL_PROTOCOL_VERSION).toBe(1)
-    expect(MessageType).toEqual({ LOGIN: 'login', LOGIN_RESULT: 'loginResult', REGISTER: 'register', PROXY_RESULT: 'proxyResult', NAT_PROBE: 'natProbe', UNREGISTER: 'unregister', UNREGISTER_RESULT: 'unregisterResult' })
+    expect(MessageType).toEqual({ LOGIN: 'login', LOGIN_RESULT: 'loginResult', REGISTER: 'register', PROXY_RESULT: 'proxyResult', NAT_PROBE: 'natProbe', DIAG_REQUEST: 'diagRequest', DIAG_RESULT: 'diagResult', UNREGISTER: 'unregister', UNREGISTER_RESULT: 'unregisterResult' })
   })
 })
