@@ -7,6 +7,7 @@ import { formatHostPort, normalizeAddress } from '../shared/net/address.js'
 import type { ControlSession } from './control-session.js'
 import type { Relay } from './relay.js'
 import type { TcpProxy } from './tcp-proxy.js'
+import type { VhostProxy } from './vhost/vhosts.js'
 import type { UdpProxy } from './udp-proxy.js'
 
 export async function relayStatus (relay: Relay): Promise<StatusReport> {
@@ -25,7 +26,7 @@ export async function relayStatus (relay: Relay): Promise<StatusReport> {
     process: proc,
     controlAddr: address === undefined ? null : formatHostPort(normalizeAddress(address.address), address.port),
     sessions: sessions.map((c, i) => sessionStatus(c, rtts[i] ?? null)),
-    proxies: sessions.flatMap((c) => c.proxies().map((p) => proxyStatus(p, c.clientId, bindHost))),
+    proxies: sessions.flatMap((c) => [...c.proxies().map((p) => proxyStatus(p, c.clientId, bindHost)), ...c.vhostProxies().map((p) => vhostStatus(p, c.clientId))]),
     logins: relay.stats.logins,
     reconnects: relay.stats.replaced,
     errors: relay.stats.errorCounts(),
@@ -58,4 +59,25 @@ function proxyStatus (p: TcpProxy | UdpProxy, clientId: string, bindHost: string
   }
   const c = p.counters
   return { ...common, type: 'udp', streams: null, flows: { active: p.activeFlows, total: c.flowsOpened }, bytesIn: c.bytesIn, bytesOut: c.bytesOut, refused: p.refused, dropped: 0, udpDrops: { ...c.drops } }
+}
+
+/** An http/https proxy: its public address is each domain on the vhost port. */
+function vhostStatus (p: VhostProxy, clientId: string): ProxyStatus {
+  const t = p.traffic()
+  return {
+    name: p.name,
+    type: p.type,
+    state: 'listening',
+    publicAddr: p.domains.map((d) => formatHostPort(d, p.port)).join(' '),
+    local: null,
+    clientId,
+    error: null,
+    streams: { active: t.active, total: t.total },
+    flows: null,
+    bytesIn: t.bytesIn,
+    bytesOut: t.bytesOut,
+    refused: t.refused,
+    dropped: 0,
+    udpDrops: null,
+  }
 }

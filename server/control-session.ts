@@ -111,6 +111,8 @@ export class ControlSession implements RegistryMember {
   /** The login (user, hostname), once accepted. */
   get login (): Login | undefined { return this.#login }
   /** The public listeners and sockets this session holds now. */
+  /** The http/https proxies this session holds now. */
+  vhostProxies (): VhostProxy[] { return [...this.#proxies.values()].filter((p): p is VhostProxy => p.type === 'http' || p.type === 'https') }
   proxies (): Array<TcpProxy | UdpProxy> { return [...this.#proxies.values()].filter((p): p is TcpProxy | UdpProxy => p.type === 'tcp' || p.type === 'udp') }
 
   #onControl (m: Record<string, unknown>): void {

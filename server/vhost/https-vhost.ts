@@ -118,7 +118,9 @@ export class HttpsVhost {
     route.connections++
     route.log.debug({ streamId: stream.id, serverName, remote: `${visitor.address}:${visitor.port}` }, 'https visitor connected')
     stream.write(hello)
+    const ended = route.tally.track(stream)
     bridge(stream, socket, (r) => {
+      ended()
       if (r.error?.code === 'TUN_LOCAL_DIAL') this.#stats.backendDown++
       route.log.debug({ streamId: stream.id, bytesIn: r.bytesFromSocket + hello.length, bytesOut: r.bytesToSocket, code: r.error?.code }, 'https visitor closed')
     })

@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream'
 import { MuxDuplex } from '../../shared/mux/duplex.js'
 import type { Session } from '../../shared/mux/session.js'
 import type { Endpoint } from '../../shared/wire/open.js'
+import { StreamTally } from '../stream-tally.js'
 
 /** Idle streams kept per proxy, and how long each waits for a request (the service may say less). */
 export const UPSTREAM_MAX_IDLE = 128
@@ -22,6 +23,8 @@ export class Upstream extends Agent {
   /** The visitor whose request opens the next stream (for the open header; requests are pooled). */
   visitor: Endpoint = { address: '', port: 0 }
   opened = 0
+  /** Bytes of every stream this upstream opened, for the admin API. */
+  readonly tally = new StreamTally()
   #closing = false
 
   constructor (session: Session, proxy: string, listener: Endpoint) {
@@ -51,6 +54,7 @@ export class Upstream extends Agent {
       const stream = this.#session.openStream({ proxy: this.#proxy, visitor: this.visitor, listener: this.#listener })
       this.opened++
       const duplex = new MuxDuplex(stream)
+      duplex.once('close', this.tally.track(stream))
       // An idle stream that fails (its session ended) has no request to tell: nothing to crash.
       duplex.on('error', () => {})
       return duplex

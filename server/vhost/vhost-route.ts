@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import type { BasicAuth } from '../../shared/http/basic-auth.js'
 import type { Session } from '../../shared/mux/session.js'
 import type { SourceGate } from '../source-gate.js'
+import type { StreamTally } from '../stream-tally.js'
 import type { Upstream } from './upstream.js'
 
 export interface HttpRoute {
@@ -27,5 +28,7 @@ export interface HttpsRoute {
   readonly session: Session
   readonly gate: SourceGate
   readonly log: Logger
+  /** Bytes of the TLS connections passed through, for the admin API. */
+  readonly tally: StreamTally
   connections: number
 }

@@ -18,6 +18,7 @@ import { checkHeaders, checkHostRewrite, resolveDomains, resolveLocations } from
 import { newVhostStats, type VhostStats } from './stats.js'
 import { Upstream } from './upstream.js'
 import type { VisitorAdmission } from '../visitor-admission.js'
+import { StreamTally, type StreamTraffic } from '../stream-tally.js'
 import type { HttpRoute, HttpsRoute } from './vhost-route.js'
 
 export type VhostSpec = HttpProxySpec | HttpsProxySpec
@@ -36,9 +37,11 @@ export class VhostProxy {
   readonly locations: readonly string[]
   readonly #release: () => void
   readonly #destroy: () => void
+  readonly #traffic: () => VhostTraffic
   #closed = false
 
-  constructor (fields: { name: string, type: 'http' | 'https', port: number, domains: string[], locations: string[] }, release: () => void, destroy: () => void) {
+  constructor (fields: { name: string, type: 'http' | 'https', port: number, domains: string[], locations: string[] }, release: () => void, destroy: () => void, traffic: () => VhostTraffic) {
+    this.#traffic = traffic
     this.name = fields.name
     this.type = fields.type
     this.port = fields.port
@@ -60,6 +63,16 @@ export class VhostProxy {
     this.close()
     this.#destroy()
   }
+
+  /** Bytes and streams so far (http: pooled streams to the service; https: one per connection). */
+  traffic (): VhostTraffic { return this.#traffic() }
+}
+
+export interface VhostTraffic extends StreamTraffic {
+  /** http: requests routed to it; https: connections. */
+  requests: number
+  /** Visitors refused by its allowSources/denySources. */
+  refused: number
 }
 
 /** What the vhost ports need of frps.yml. */
@@ -173,7 +186,8 @@ export class Vhosts {
     refuseConflict(vhost.router.claim(domains, locations, route), session, 'http')
     return new VhostProxy({ name: spec.name, type: 'http', port: vhost.port, domains, locations },
       () => { vhost.router.release(route); route.upstream.closeIdle() },
-      () => { route.upstream.destroy() })
+      () => { route.upstream.destroy() },
+      () => ({ ...route.upstream.tally.traffic(), requests: route.requests, refused: route.gate.refused }))
   }
 
   #openHttps (spec: HttpsProxySpec, session: Session, log: Logger): VhostProxy {
@@ -181,12 +195,13 @@ export class Vhosts {
     if (vhost === undefined) throw new TunnelError('TUN_VHOST_UNAVAILABLE', 'this relay serves no https proxies: its frps.yml does not set vhostHTTPSPort')
     const domains = resolveDomains(spec, this.#settings.subDomainHost)
     const plog = log.child({ proxy: spec.name })
-    const route: HttpsRoute = { kind: 'https', name: spec.name, session, gate: new SourceGate(spec, plog), log: plog, connections: 0 }
+    const route: HttpsRoute = { kind: 'https', name: spec.name, session, gate: new SourceGate(spec, plog), log: plog, tally: new StreamTally(), connections: 0 }
     refuseConflict(vhost.router.claim(domains, ['/'], route), session, 'https')
     // Open TLS connections are streams of the session: they end with it.
     return new VhostProxy({ name: spec.name, type: 'https', port: vhost.port, domains, locations: [] },
       () => { vhost.router.release(route) },
-      () => {})
+      () => {},
+      () => ({ ...route.tally.traffic(), requests: route.connections, refused: route.gate.refused }))
   }
 
   /** The ports listened on (after start). */

@@ -7,7 +7,9 @@ import { createHash, randomBytes } from 'node:crypto'
 import { request } from 'node:http'
 import { connect as tlsConnect } from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanupCli, E2E_TEST_TIMEOUT_MS, logMsg, startClient, startRelay } from '../helpers/cli.js'
+import { cleanupCli, E2E_TEST_TIMEOUT_MS, logMsg, pollUntil, startClient, startRelay } from '../helpers/cli.js'
+import { rawRequest } from '../helpers/admin.js'
+import type { StatusReport } from '../../shared/admin/status.js'
 import { closeHttp, httpRequest, keepAliveRequests, secureExampleCert, seenOf, startHttpService, startHttpsService, startWebSocketEcho, webSocketEcho, type Seen } from '../helpers/http.js'
 import { closeServices, getFreePort } from '../helpers/services.js'
 import { bench } from '../helpers/loadtest.js'
@@ -114,8 +116,8 @@ describe('http and https virtual hosts', { timeout: E2E_TEST_TIMEOUT_MS }, () =>
     expect((await httpRequest(relay.http, 'a.example.test')).status).toBe(404)
   })
 
-  it('passes a WebSocket echo and large streamed bodies both ways', async () => {
-    const relay = await startVhostRelay()
+  it('passes a WebSocket echo and large streamed bodies both ways, and the relay\'s status counts their bytes', async () => {
+    const relay = await startVhostRelay('webServer:\n  port: 0\n  token: vt\n')
     const ws = await startWebSocketEcho()
     const files = await startHttpService('files')
     await startClient(vhostClientYaml(relay.port, [
@@ -130,6 +132,19 @@ describe('http and https virtual hosts', { timeout: E2E_TEST_TIMEOUT_MS }, () =>
     const up = await streamUpload(relay.http, 'files.example.test', BULK_BYTES)
     expect(up.seen).toMatchObject({ service: 'files', method: 'POST', bodyBytes: BULK_BYTES, bodySha256: up.sha256 })
     expect(await streamDownload(relay.http, 'files.example.test', BULK_BYTES)).toEqual({ bytes: BULK_BYTES, ok: true })
+
+    const admin = Number((await relay.handle.waitForLog(logMsg('admin listening'))).port)
+    const status = await pollUntil(async () => {
+      const r = await rawRequest(admin, { headers: { authorization: 'Bearer vt' } })
+      const p = (r.json as StatusReport).proxies.find((x) => x.name === 'files')
+      return p !== undefined && p.streams?.active === 0 ? p : undefined // the pooled streams have ended
+    }, { timeoutMs: 40_000, intervalMs: 200 })
+    expect(status).toMatchObject({ type: 'http', state: 'listening', publicAddr: `files.example.test:${relay.http}` })
+    // Payload plus the HTTP heads (a few hundred bytes a request).
+    expect(status.bytesIn).toBeGreaterThan(BULK_BYTES)
+    expect(status.bytesIn).toBeLessThan(BULK_BYTES + 64 * 1024)
+    expect(status.bytesOut).toBeGreaterThan(BULK_BYTES)
+    expect(status.streams?.total).toBeGreaterThan(0)
   })
 
   it('answers an unknown host with a 404 page naming it, a dead service with 502, and asks for basic auth', async () => {
