@@ -11,7 +11,7 @@ import type { Logger } from 'pino'
 import { formatBandwidth } from '../shared/limit/bandwidth.js'
 import { TokenBucket, type TokenBucketStats } from '../shared/limit/token-bucket.js'
 import { normalizeAddress } from '../shared/net/address.js'
-import { listenError, listenTcp } from '../shared/net/listen.js'
+import { listenOrClose } from '../shared/net/listen.js'
 import { bridge } from '../shared/mux/bridge.js'
 import type { Session } from '../shared/mux/session.js'
 import type { MuxStream } from '../shared/mux/stream.js'
@@ -99,13 +99,8 @@ export class TcpProxy {
   /** Listens on host:port (0 = any free port); throws TunnelError naming the address. */
   static async open (name: string, host: string, port: number, session: Session, log: Logger, options: TcpProxyOptions = {}): Promise<TcpProxy> {
     const server = createServer({ allowHalfOpen: true, noDelay: true })
-    try {
-      const addr = await listenTcp(server, host, port)
-      return new TcpProxy(name, server, addr.port, session, log.child({ proxy: name, remotePort: addr.port }), options)
-    } catch (err) {
-      server.close()
-      throw listenError(err, host, port)
-    }
+    const addr = await listenOrClose(server, host, port)
+    return new TcpProxy(name, server, addr.port, session, log.child({ proxy: name, remotePort: addr.port }), options)
   }
 
   get activeVisitors (): number { return this.#visitors.size }

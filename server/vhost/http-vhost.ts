@@ -16,7 +16,7 @@ import { appendForwardedFor, endToEnd, headerValues, setHeader, setHeaders } fro
 import { hostFromHeader } from '../../shared/http/host.js'
 import { routingPath } from '../../shared/http/path.js'
 import { normalizeAddress } from '../../shared/net/address.js'
-import { listenError, listenTcp } from '../../shared/net/listen.js'
+import { listenOrClose } from '../../shared/net/listen.js'
 import type { VisitorAdmission } from '../visitor-admission.js'
 import { DETAILS, statusPage } from './pages.js'
 import { VhostRouter } from './router.js'
@@ -85,14 +85,8 @@ export class HttpVhost {
   }
 
   async listen (host: string, port: number): Promise<number> {
-    try {
-      const addr = await listenTcp(this.#server, host, port)
-      this.port = addr.port
-      return addr.port
-    } catch (err) {
-      this.#server.close()
-      throw listenError(err, host, port)
-    }
+    this.port = (await listenOrClose(this.#server, host, port)).port
+    return this.port
   }
 
   /** Stops accepting (idle keep-alive connections close); requests in flight finish. */

@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import { bridge } from '../../shared/mux/bridge.js'
 import { readClientHello } from '../../shared/http/sni.js'
 import { normalizeAddress } from '../../shared/net/address.js'
-import { listenError, listenTcp } from '../../shared/net/listen.js'
+import { listenOrClose } from '../../shared/net/listen.js'
 import type { VisitorAdmission } from '../visitor-admission.js'
 import { VhostRouter } from './router.js'
 import type { HttpsVhostStats } from './stats.js'
@@ -39,14 +39,8 @@ export class HttpsVhost {
   }
 
   async listen (host: string, port: number): Promise<number> {
-    try {
-      const addr = await listenTcp(this.#server, host, port)
-      this.port = addr.port
-      return addr.port
-    } catch (err) {
-      this.#server.close()
-      throw listenError(err, host, port)
-    }
+    this.port = (await listenOrClose(this.#server, host, port)).port
+    return this.port
   }
 
   close (): void { this.#server.close() }

@@ -39,3 +39,16 @@ export function listenError (err: unknown, host: string, port: number): TunnelEr
   if (code === 'EACCES') return new TunnelError('TUN_LISTEN', `${where}: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)`, { cause: err })
   return new TunnelError('TUN_LISTEN', `cannot listen on ${where}: ${(err as Error).message}`, { cause: err })
 }
+
+/**
+ * listenTcp for a server that is no use unbound: on failure it is closed and the error is a
+ * TunnelError naming the address (TUN_PORT_IN_USE, TUN_LISTEN).
+ */
+export async function listenOrClose (server: Server, host: string, port: number): Promise<AddressInfo> {
+  try {
+    return await listenTcp(server, host, port)
+  } catch (err) {
+    server.close()
+    throw listenError(err, host, port)
+  }
+}
