@@ -123,13 +123,8 @@ async function startRelay (group: ProcessGroup, options: TunnelOptions, prefix: 
     const frps = await writeConfig(vhostPort)
     const relay = group.spawn(`${prefix}relay`, process.execPath, [options.cliJs, 'server', '-c', frps, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'])
     try {
-      // "relay listening" comes first, "vhost listening" after it (maybe in the same read).
-      let relayPort: number | undefined
-      await relay.waitFor((json) => {
-        if (json?.['msg'] === 'relay listening') relayPort = Number(json['port'])
-        return json?.['msg'] === 'vhost listening' ? true : undefined
-      }, READY_TIMEOUT_MS, '"relay listening" and "vhost listening" log lines')
-      if (relayPort === undefined) throw new Error('relay: "vhost listening" without "relay listening" before it')
+      // "relay listening" comes once every port is open, the vhost port included.
+      const relayPort = await relay.waitFor((json) => (json?.['msg'] === 'relay listening' ? Number(json['port']) : undefined), READY_TIMEOUT_MS, 'the "relay listening" log line')
       return { relay, relayPort, vhostPort }
     } catch (err) {
       last = err

@@ -1,7 +1,7 @@
 // Relays with vhost ports for e2e tests, and frpc.yml text for http/https proxies. frp's vhost
 // ports are fixed numbers (0 means off), so a free pair is picked and the start retried (bounded)
 // when another test took one of them in the meantime.
-import { logMsg, startRelay, TEST_TOKEN, type RelayHandle } from './cli.js'
+import { startRelay, TEST_TOKEN, type RelayHandle } from './cli.js'
 import { getFreePort } from './services.js'
 
 const START_ATTEMPTS = 4
@@ -17,13 +17,14 @@ export async function startVhostRelay (extraYaml = ''): Promise<VhostRelay> {
     const http = await getFreePort()
     const https = await getFreePort()
     if (http === https) continue
-    const relay = await startRelay({ extraYaml: `vhostHTTPPort: ${http}\nvhostHTTPSPort: ${https}\n${extraYaml}` })
+    // "relay listening" comes once the vhost ports are open too; a port taken meanwhile makes
+    // the relay exit before it (exit 1), and the next attempt picks other ports.
     try {
-      await relay.handle.waitForLog(logMsg('vhost listening', { protocol: 'https', port: https }))
+      const relay = await startRelay({ extraYaml: `vhostHTTPPort: ${http}\nvhostHTTPSPort: ${https}\n${extraYaml}` })
       return { ...relay, http, https }
     } catch (err) {
       last = err
-      if (!relay.handle.exited) throw err
+      if (!String(err).includes('TUN_PORT_IN_USE')) throw err
     }
   }
   throw new Error(`no relay with vhost ports after ${START_ATTEMPTS} attempts: ${String(last)}`)
