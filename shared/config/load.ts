@@ -5,8 +5,8 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { basename, resolve } from 'node:path'
-import { isAlias, isCollection, isScalar, parseDocument, visit } from 'yaml'
-import type { Document } from 'yaml'
+import { parse as parseTomlText, TomlDate, TomlError } from 'smol-toml'
+import { Document, isAlias, isCollection, isScalar, parseDocument, visit } from 'yaml'
 import type { z } from 'zod'
 import { ConfigError } from '../errors.js'
 import { parseBandwidth } from '../limit/bandwidth.js'
@@ -15,6 +15,7 @@ import { unbracket } from '../net/address.js'
 import { substituteEnv } from './env.js'
 import type { Env } from './env.js'
 import { SourceMap } from './locate.js'
+import { tomlPathOffsets } from './toml-paths.js'
 import { SECRET_KEYS, clientSchema, serverSchema } from './schema.js'
 import type { ClientInput, ServerInput, Side } from './schema.js'
 import { isRecord, mapZodIssues, unsupportedProxies } from './validate.js'
@@ -66,7 +67,8 @@ function complexKeys (doc: Document, map: SourceMap): ConfigIssue[] {
 
 // ------------------------------------------------------------------ secrets out of messages
 
-const SECRET_LINE = new RegExp(`(?:^|[\\s{,])["']?(?:${[...SECRET_KEYS].join('|')})["']?\\s*:([^\\n]*)`, 'g')
+// `token: x` (YAML) and `token = "x"` / `auth.token = "x"` (TOML).
+const SECRET_LINE = new RegExp(`(?:^|[\\s{,.])["']?(?:${[...SECRET_KEYS].join('|')})["']?\\s*[:=]([^\\n]*)`, 'g')
 
 /** Redaction of secret values in messages, from the raw text (for syntax errors) and parsed data. */
 class Redactor {
@@ -240,6 +242,54 @@ function parseYaml (side: Side, text: string, file: string, env: Env): Parsed {
   return { ctx: { side, doc, map, data }, yamlWarnings }
 }
 
+/** TOML (frp's documented format): the same pipeline, with positions from toml-paths.ts. */
+function parseToml (side: Side, text: string, file: string, env: Env): Parsed {
+  const sub = substituteEnv(text, env)
+  const map = new SourceMap(file, text, sub.replacements)
+  throwIfAny(sub.problems.map((p) => ({ code: p.code, message: p.message, location: map.atOriginal(p.offset, '') })))
+  const redact = new Redactor(sub.text)
+  let js: unknown
+  try {
+    js = plain(parseTomlText(sub.text))
+  } catch (err) {
+    const line = err instanceof TomlError ? err.line : 0
+    const col = err instanceof TomlError ? err.column : 0
+    const offset = offsetOfLine(sub.text, line, col)
+    const first = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)
+    const message = redact.onSecretLine(offset) ? 'TOML syntax error on a line holding a secret' : redact.text(first.replace(/^Invalid TOML document: /, 'TOML: '))
+    throwIfAny([{ code: 'TUN_CONFIG_SYNTAX', message, location: line > 0 ? map.at(offset, '') : map.whole('') }])
+  }
+  const data = clean(js ?? {}, true)
+  redact.addFrom(data)
+  map.useTomlPaths(tomlPathOffsets(sub.text))
+  // The checks read values from the data; a YAML document made from it keeps their interface.
+  return { ctx: { side, doc: new Document(data), map, data }, yamlWarnings: [] }
+}
+
+/** Plain objects (the TOML library makes null-prototype ones) and strings for TOML dates. */
+function plain (v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plain)
+  if (v instanceof TomlDate) return v.toISOString()
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]))
+  return v
+}
+
+/** Offset of a 1-based line and column in `text` (0 when line is 0). */
+function offsetOfLine (text: string, line: number, col: number): number {
+  let offset = 0
+  for (let l = 1; l < line; l++) {
+    const next = text.indexOf('\n', offset)
+    if (next === -1) break
+    offset = next + 1
+  }
+  return offset + Math.max(0, col - 1)
+}
+
+/** frp picks the format by the file's extension; so do we (JSON is read as YAML, its superset). */
+export function isTomlFile (file: string): boolean {
+  return file.toLowerCase().endsWith('.toml')
+}
+
 function finish<I, T> (parsed: Parsed, schema: z.ZodType<I>, complete: (input: I) => T): Loaded<T> {
   const { ctx } = parsed
   let result = schema.safeParse(ctx.data)
@@ -257,12 +307,12 @@ function withoutSkippedProxies (data: unknown): unknown {
 }
 
 export function parseServerConfig (text: string, file: string, env: Env = process.env): Loaded<ServerConfig> {
-  const parsed = parseYaml('server', text, file, env)
+  const parsed = (isTomlFile(file) ? parseToml : parseYaml)('server', text, file, env)
   return finish(parsed, serverSchema, (d) => completeServer(d, file))
 }
 
 export function parseClientConfig (text: string, file: string, env: Env = process.env): Loaded<ClientConfig> {
-  const parsed = parseYaml('client', text, file, env)
+  const parsed = (isTomlFile(file) ? parseToml : parseYaml)('client', text, file, env)
   return finish(parsed, clientSchema, (d) => completeClient(d, file))
 }
 
@@ -299,7 +349,9 @@ const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPort
  * templates or syntax errors); then from the name (frps* / frpc*); else client.
  */
 export function detectConfigKind (text: string, file: string): ConfigKind {
-  const keys = [...text.matchAll(/^["']?([A-Za-z][A-Za-z0-9]*)["']?[ \t]*:/gm)].map((m) => m[1] ?? '')
+  // `key:` (YAML) or `key =` (TOML); `[[proxies]]` names a client too.
+  const keys = [...text.matchAll(/^["']?([A-Za-z][A-Za-z0-9]*)["']?[ \t]*[:=]/gm)].map((m) => m[1] ?? '')
+  if (/^\[\[\s*proxies\s*\]\]/m.test(text)) return 'client'
   if (keys.some((k) => CLIENT_KEYS.has(k))) return 'client'
   if (keys.some((k) => SERVER_KEYS.has(k))) return 'server'
   const name = basename(file).toLowerCase()

@@ -4,6 +4,7 @@
 import { LineCounter, isAlias, isMap, isScalar, isSeq } from 'yaml'
 import type { Document, Node, Pair } from 'yaml'
 import type { ConfigLocation } from '../errors.js'
+import { tomlOffsetOf, type PathOffsets } from './toml-paths.js'
 
 /** One `{{ .Envs.NAME }}` that env substitution replaced: [start, end) in each text. */
 export interface Replacement {
@@ -18,6 +19,8 @@ export class SourceMap {
   readonly file: string
   readonly #lines = new LineCounter()
   readonly #replacements: readonly Replacement[]
+  /** A TOML file's key positions (toml-paths.ts); YAML files locate through their document. */
+  #toml: ReadonlyMap<string, PathOffsets> | undefined
 
   constructor (file: string, original: string, replacements: readonly Replacement[] = []) {
     this.file = file
@@ -49,6 +52,9 @@ export class SourceMap {
   at (outOffset: number, path: string): ConfigLocation {
     return this.atOriginal(this.originalOffset(outOffset), path)
   }
+
+  useTomlPaths (offsets: ReadonlyMap<string, PathOffsets>): void { this.#toml = offsets }
+  get tomlPaths (): ReadonlyMap<string, PathOffsets> | undefined { return this.#toml }
 
   /** A location with no line: the problem is about the file as a whole or a key it lacks. */
   whole (path: string): ConfigLocation {
@@ -138,6 +144,7 @@ export function offsetOf (doc: Document, path: ConfigPath, opts: { key?: boolean
 
 /** Where `path` is in the file, as a ConfigLocation with its dotted path. */
 export function locate (doc: Document, map: SourceMap, path: ConfigPath, opts: { key?: boolean } = {}): ConfigLocation {
-  const offset = offsetOf(doc, path, opts)
+  const toml = map.tomlPaths
+  const offset = toml === undefined ? offsetOf(doc, path, opts) : tomlOffsetOf(toml, formatPath(path), opts.key === true)
   return offset === undefined ? map.whole(formatPath(path)) : map.at(offset, formatPath(path))
 }

@@ -339,6 +339,9 @@ describe('files', () => {
     expect(s.config.bindPort).toBe(7000)
     expect(c.config.proxies).toEqual([{ name: 'ssh', type: 'tcp', localIP: '127.0.0.1', localPort: 22, remotePort: 6000, allowSources: [], denySources: [], proxyProtocolVersion: null, maxVisitors: 0, bandwidthLimit: 0, bandwidthLimitMode: 'client' }])
     expect(c.config.auth.token).toBe(s.config.auth.token)
+    // The TOML example is the same client.
+    const t = await loadClientConfig(join(ROOT, 'configs', 'frpc.toml'), {})
+    expect({ ...t.config, source: '', clientID: '' }).toEqual({ ...c.config, source: '', clientID: '', log: t.config.log, webServer: t.config.webServer })
   })
 
   it('an unreadable file is TUN_CONFIG_READ naming the file', async () => {
