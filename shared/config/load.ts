@@ -215,6 +215,7 @@ interface Parsed { ctx: CheckContext, yamlWarnings: ConfigWarning[] }
  * a value under a secret key in the first place.
  */
 function parseYaml (side: Side, text: string, file: string, env: Env): Parsed {
+  refuseLegacyIni(text, file)
   const sub = substituteEnv(text, env)
   const map = new SourceMap(file, text, sub.replacements)
   throwIfAny(sub.problems.map((p) => ({ code: p.code, message: p.message, location: map.atOriginal(p.offset, '') })))
@@ -240,6 +241,14 @@ function parseYaml (side: Side, text: string, file: string, env: Env): Parsed {
   redact.addFrom(data)
   const yamlWarnings = doc.warnings.map((w) => ({ message: redact.text(w.message.split('\n')[0] ?? w.code), location: map.at(w.pos[0], '') }))
   return { ctx: { side, doc, map, data }, yamlWarnings }
+}
+
+/** frp's old INI format (a `[common]` section, frp's own test for it) has other key names. */
+function refuseLegacyIni (text: string, file: string): void {
+  const m = /^[ \t]*\[common\][ \t]*$/m.exec(text)
+  if (m === null) return
+  const map = new SourceMap(file, text)
+  throwIfAny([{ code: 'TUN_CONFIG_INVALID', message: 'this is frp\'s legacy INI format ([common], snake_case keys), which frp itself deprecated: write it as frp v1 YAML or TOML (server_addr -> serverAddr, [ssh] -> a proxies entry with name: ssh; see configs/)', location: map.atOriginal(m.index, '') }])
 }
 
 /** TOML (frp's documented format): the same pipeline, with positions from toml-paths.ts. */

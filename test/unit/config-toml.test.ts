@@ -103,3 +103,12 @@ describe('toml-paths', () => {
     expect(tomlOffsetOf(offsets, 'nowhere.at.all', false)).toBeUndefined()
   })
 })
+
+describe('frp legacy INI', () => {
+  it('is refused with a pointer to the v1 names, at the [common] line', () => {
+    const e = issuesOf(() => parseClientConfig('# old frpc.ini\n[common]\nserver_addr = 1.2.3.4\n\n[ssh]\ntype = tcp\nlocal_port = 22\n', 'frpc.ini', {}))
+    expect(e.issues).toHaveLength(1)
+    expect(e.issues[0]).toMatchObject({ code: 'TUN_CONFIG_INVALID', location: { line: 2, col: 1 } })
+    expect(e.issues[0]?.message).toMatch(/^this is frp's legacy INI format/)
+  })
+})
