@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../../shared/log.js'
-import { DATAGRAM_ENTRY_OVERHEAD_BYTES, DatagramQueue } from '../../shared/mux/datagram-queue.js'
+import { DATAGRAM_ENTRY_OVERHEAD_BYTES, DATAGRAM_FLOW_QUEUE_BYTES, DATAGRAM_FLOW_QUEUE_MIN, DatagramQueue } from '../../shared/mux/datagram-queue.js'
 import { Session, SEND_BUDGET_BYTES } from '../../shared/mux/session.js'
 import type { Wire } from '../../shared/mux/wire.js'
 import { FrameDecoder } from '../../shared/wire/decode.js'
@@ -39,6 +39,21 @@ const session = (wire: Wire, limits?: { queueBytes: number, flowQueueBytes: numb
   new Session(wire, { role: 'server', logger: silentLogger(), ...(limits === undefined ? {} : { datagramLimits: limits }) })
 
 describe('session datagram drop policy', () => {
+  it('lets a flow of large datagrams queue a burst of them, while small ones stay bounded by bytes', () => {
+    const q = new DatagramQueue()
+    const count = (id: number, size: number): number => {
+      let n = 0
+      while (q.offer(id, Buffer.alloc(size), undefined, 0) === 'queued') n++
+      return n
+    }
+    // 32 KB datagrams (iperf3's default): DATAGRAM_FLOW_QUEUE_MIN of them, far above 128 KiB.
+    expect(count(1, 32 * KIB)).toBe(DATAGRAM_FLOW_QUEUE_MIN)
+    // 1,200-byte datagrams: about 128 KiB worth, not 16 x 1,200 nor 512 KiB.
+    const small = count(2, 1200)
+    expect(small).toBe(Math.floor(DATAGRAM_FLOW_QUEUE_BYTES / (1200 + DATAGRAM_ENTRY_OVERHEAD_BYTES)))
+    expect(q.stats.dropped.flowQueueFull).toBe(2)
+  })
+
   it('drops and counts datagrams while the wire is congested, without queueing them', () => {
     const wire = new FakeWire()
     const s = session(wire)
