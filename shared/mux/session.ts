@@ -32,15 +32,7 @@ export interface SessionOptions {
   heartbeatTimeoutMs?: number
   /** Bounds of the datagram send queue (tests shrink them). */
   datagramLimits?: DatagramQueueLimits
-  /** Bytes queued for sending across all streams before every stream pauses its source. */
-  streamQueueBudgetBytes?: number
 }
-
-/**
- * Each stream pauses its source at STREAM_SEND_HWM_BYTES queued; this bounds the sum, so a
- * session with thousands of busy streams and a slow peer holds at most this much in memory.
- */
-export const STREAM_QUEUE_BUDGET_BYTES = 32 * 1024 * 1024
 
 export interface SessionEvents {
   stream: [stream: MuxStream]
@@ -64,10 +56,6 @@ export class Session extends EventEmitter<SessionEvents> {
   #controlBytes = 0
   #ready: MuxStream[] = []
   readonly #dgrams: DatagramQueue
-  readonly #queueBudget: number
-  /** Bytes queued in all streams, and the streams paused because the sum went over budget. */
-  #streamQueued = 0
-  readonly #starved = new Set<MuxStream>()
   /** Stream frames sent since the datagram queue's last turn (persists across flushes). */
   #streamTurnsSinceDgram = 0
   #flushScheduled = false
@@ -98,7 +86,6 @@ export class Session extends EventEmitter<SessionEvents> {
     this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS
     this.#nextId = options.role === 'client' ? 1 : 2
     this.#dgrams = new DatagramQueue(options.datagramLimits)
-    this.#queueBudget = options.streamQueueBudgetBytes ?? STREAM_QUEUE_BUDGET_BYTES
     this.#decoder = new FrameDecoder((h, p, final) => { this.#onFrame(h, p, final) })
     this.#host = this.#makeHost()
     wire.onData((chunk) => { this.#receive(chunk) })
@@ -393,21 +380,6 @@ export class Session extends EventEmitter<SessionEvents> {
       },
       streamClosed: (stream) => {
         this.#streams.delete(stream.id)
-        this.#starved.delete(stream)
-      },
-      queued: (stream, delta) => {
-        this.#streamQueued += delta
-        if (delta > 0) {
-          if (this.#streamQueued < this.#queueBudget) return true
-          this.#starved.add(stream)
-          return false
-        }
-        if (this.#starved.size > 0 && this.#streamQueued < this.#queueBudget / 2) {
-          const waiting = [...this.#starved]
-          this.#starved.clear()
-          for (const s of waiting) s.budgetFreed()
-        }
-        return true
       },
       reserveWindow: (bytes) => {
         if (this.#windowGrowth + bytes > SESSION_WINDOW_BUDGET_BYTES) return false

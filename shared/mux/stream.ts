@@ -11,11 +11,6 @@ export interface StreamHost {
   sendWindowUpdate (stream: MuxStream, delta: number, ack: boolean): void
   sendReset (stream: MuxStream, code: number): void
   streamClosed (stream: MuxStream): void
-  /**
-   * Bytes entered (delta > 0) or left (delta < 0) the stream's send queue. On entry, false means
-   * the session's budget is spent: the stream pauses its source until budgetFreed().
-   */
-  queued (stream: MuxStream, delta: number): boolean
   /** May this stream's receive window grow by `bytes`? Reserves them when it may. */
   reserveWindow (bytes: number): boolean
   releaseWindow (bytes: number): void
@@ -94,18 +89,10 @@ export class MuxStream {
     if (chunk.length > 0) {
       this.#queue.push(chunk)
       this.#queueBytes += chunk.length
-      if (!this.#host.queued(this, chunk.length)) this.#blocked = true
       this.#host.scheduleSend(this)
     }
     if (this.#queueBytes >= STREAM_SEND_HWM_BYTES) this.#blocked = true
     return !this.#blocked
-  }
-
-  /** The session's queue budget has room again: resume the source unless this queue is full. */
-  budgetFreed (): void {
-    if (this.#closed || !this.#blocked || this.#queueBytes >= STREAM_SEND_HWM_BYTES / 2) return
-    this.#blocked = false
-    this.#handler?.drain()
   }
 
   /** Half-close: FIN goes out after the queued bytes. */
@@ -165,7 +152,6 @@ export class MuxStream {
     if (payload !== undefined) {
       this.#sendWindow -= payload.length
       this.bytesOut += payload.length
-      this.#host.queued(this, -payload.length)
     }
     if (this.#blocked && this.#queueBytes < STREAM_SEND_HWM_BYTES / 2) {
       this.#blocked = false
@@ -244,7 +230,6 @@ export class MuxStream {
     this.#closed = true
     this.#closeError = err
     this.#queue = []
-    if (this.#queueBytes > 0) this.#host.queued(this, -this.#queueBytes)
     this.#queueBytes = 0
     this.#host.releaseWindow(this.#windowSize - INITIAL_WINDOW_BYTES)
     this.#host.streamClosed(this)

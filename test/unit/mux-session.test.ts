@@ -175,34 +175,6 @@ describe('mux session', () => {
     expect(pair.client.rttProbes).toBeGreaterThan(0)
   })
 
-  it('pauses every stream once the session queue budget is spent, and resumes them as it drains', async () => {
-    pair = await muxPair({ streamQueueBudgetBytes: 100 * 1024 })
-    const drains = { a: 0, b: 0 }
-    const openOne = async (name: 'a' | 'b'): Promise<{ s: MuxStream, peer: MuxStream }> => {
-      const accepted = nextStream(pair as MuxPair)
-      const s = (pair as MuxPair).server.openStream(open)
-      s.attach({ data () {}, end () {}, drain () { drains[name]++ }, close () {} })
-      const peer = await accepted
-      peer.attach({ data () {}, end () {}, drain () {}, close () {} }) // takes, never consumes: no credit comes back
-      return { s, peer }
-    }
-    const a = await openOne('a')
-    const b = await openOne('b')
-    const credit = 256 * 1024
-    // Each stream first spends its whole credit (sent at once), then queues: a 70 KiB, b 40 KiB.
-    a.s.write(Buffer.alloc(credit))
-    b.s.write(Buffer.alloc(credit))
-    await expect.poll(() => a.s.queuedBytes + b.s.queuedBytes, { timeout: 5_000, interval: 10 }).toBe(0)
-    expect(a.s.write(Buffer.alloc(70 * 1024))).toBe(true)
-    // b's own queue is small (far under its 128 KiB mark), but the session's is over budget.
-    expect(b.s.write(Buffer.alloc(40 * 1024))).toBe(false)
-    const before = drains.b
-    // The peer consumes a's bytes: credit returns, a's queue drains, the budget frees, b resumes.
-    a.peer.consume(credit)
-    await expect.poll(() => drains.b, { timeout: 5_000, interval: 10 }).toBe(before + 1)
-    expect(a.s.queuedBytes).toBe(0)
-  })
-
   it('resets a stream whose peer sends beyond the window, and keeps the session', async () => {
     pair = await muxPair()
     const accepted = nextStream(pair)
