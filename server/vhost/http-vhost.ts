@@ -82,6 +82,12 @@ export class HttpVhost {
     this.#server.on('request', (req, res) => { this.#onRequest(req, res, false) })
     this.#server.on('checkContinue', (req, res) => { this.#onRequest(req, res, true) })
     this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => { this.#onUpgrade(req, socket, head) })
+    // Unparsable requests and heads over the size limit: counted, and answered with our page.
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      this.#stats.badRequest++
+      if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return }
+      this.#rawPage(socket, err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400, '', {}, DETAILS.malformed)
+    })
   }
 
   async listen (host: string, port: number): Promise<number> {
@@ -203,8 +209,9 @@ export class HttpVhost {
       return
     }
     let responded = false
+    let visitorGone = false
     let timer: NodeJS.Timeout | undefined
-    const onVisitorGone = (): void => { if (!res.writableFinished) ureq.destroy() }
+    const onVisitorGone = (): void => { if (!res.writableFinished) { visitorGone = true; ureq.destroy() } }
     res.once('close', onVisitorGone)
     ureq.once('finish', () => {
       // The response-header clock starts when the whole request is out (unless it is already here).
@@ -219,10 +226,10 @@ export class HttpVhost {
     })
     ureq.on('error', (err) => {
       clearTimeout(timer)
-      if (responded) { res.destroy(); return }
+      if (responded || visitorGone) { res.destroy(); return } // not the service's fault: no 502 counted
       // An idle pooled stream the service closed just as it was taken: try once on a new one,
       // when nothing of the request is lost (no body).
-      if (attempt === 0 && ureq.reusedSocket && !hasBody(req) && !res.headersSent && !res.destroyed) {
+      if (attempt === 0 && ureq.reusedSocket && !hasBody(req) && IDEMPOTENT.has(req.method ?? '') && isStaleStream(err) && !res.headersSent && !res.destroyed) {
         res.off('close', onVisitorGone)
         this.#forward(req, res, t, visitor, 1)
         return
@@ -280,6 +287,13 @@ export class HttpVhost {
     const visitor = normalizeAddress((socket as Socket).remoteAddress ?? '')
     const t = this.#admit(req, visitor, (status, host, headers) => { this.#rawPage(socket, status, host, headers) })
     if (t === undefined) return
+    // An upgrade carries no body (h2c with a POST body is not passed on): a body would be lost,
+    // and the service would wait for it until the 504.
+    if (hasBody(req)) {
+      this.#stats.badRequest++
+      this.#rawPage(socket, 400, t.host, {}, DETAILS.upgradeWithBody)
+      return
+    }
     let headers = this.#requestHeaders(req, t, visitor)
     headers = setHeader(headers, 'Connection', 'Upgrade')
     headers = setHeader(headers, 'Upgrade', req.headers.upgrade ?? '')
@@ -312,6 +326,9 @@ export class HttpVhost {
       const h = setHeader(setHeaders(endToEnd(ures.rawHeaders), t.route.responseHeaders), 'Connection', 'close')
       socket.write(responseHead(ures, h))
       ures.on('error', () => { socket.destroy() })
+      socket.once('close', () => { ures.destroy() })
+      // The visitor may keep its half open (allowHalfOpen): it goes a moment after the answer.
+      ures.once('end', () => { setTimeout(() => { socket.destroy() }, RAW_LINGER_MS).unref() })
       ures.pipe(socket)
     })
     ureq.on('error', (err) => {
@@ -341,9 +358,9 @@ export class HttpVhost {
     service.pipe(visitor)
   }
 
-  #rawPage (socket: Duplex, status: number, host: string, headers: Record<string, string> = {}): void {
+  #rawPage (socket: Duplex, status: number, host: string, headers: Record<string, string> = {}, detail?: string): void {
     if (socket.destroyed) return
-    const body = this.#pageBody(status, host)
+    const body = detail === undefined ? this.#pageBody(status, host) : statusPage(status, host, detail)
     const lines = [
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
       'Content-Type: text/html; charset=utf-8',
@@ -355,6 +372,15 @@ export class HttpVhost {
     socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`)
     setTimeout(() => { socket.destroy() }, RAW_LINGER_MS).unref()
   }
+}
+
+/** Methods that may be sent again when a pooled stream turned out dead (as Go's Transport does). */
+const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
+
+/** The service closed the idle stream as it was taken (not a timeout, not a malformed answer). */
+function isStaleStream (err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code
+  return !(err instanceof ResponseTimeout) && (code === 'ECONNRESET' || err.message === 'socket hang up')
 }
 
 /** Whether the visitor's request carries a body (node:http frames it by these two headers). */

@@ -22,4 +22,6 @@ export const DETAILS = {
   unauthorized: 'This site needs a user name and password.',
   forbidden: 'Your address may not visit this site.',
   badRequest: 'The request has no usable Host or path.',
+  malformed: 'The request could not be read as HTTP/1.1, or its header was too large.',
+  upgradeWithBody: 'A protocol upgrade cannot carry a request body here.',
 } as const

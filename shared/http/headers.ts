@@ -41,13 +41,20 @@ export function headerValues (raw: readonly string[], name: string): string[] {
   return out
 }
 
+/**
+ * Headers a Connection header may not remove: the message framing and the target. A visitor
+ * that lists Content-Length there would otherwise have its body forwarded unframed, and the
+ * service would read it as a second request nobody routed or checked (request smuggling).
+ */
+const NOT_DROPPABLE: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'host'])
+
 /** Lower-case names listed in Connection headers (`Connection: close, X-Foo`). */
 function connectionTokens (raw: readonly string[]): Set<string> {
   const out = new Set<string>()
   for (const v of headerValues(raw, 'connection')) {
     for (const t of v.split(',')) {
       const name = t.trim().toLowerCase()
-      if (name !== '') out.add(name)
+      if (name !== '' && !NOT_DROPPABLE.has(name)) out.add(name)
     }
   }
   return out

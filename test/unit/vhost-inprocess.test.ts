@@ -382,3 +382,68 @@ describe('https vhost (SNI)', () => {
     expect(ALERT_UNRECOGNIZED_NAME[6]).toBe(112)
   })
 })
+
+describe('http vhost against hostile or odd requests', () => {
+  it('keeps Content-Length when the visitor names it in Connection: the body cannot become a second request', async () => {
+    const b = await bed()
+    const a = await startHttpService('a')
+    b.add(http('a', ['a.example.test']), a.port)
+    const inner = 'GET /admin/secret HTTP/1.1\r\nHost: a.example.test\r\nX-Real-IP: 6.6.6.6\r\n\r\n'
+    const outer = `GET /outer HTTP/1.1\r\nHost: a.example.test\r\nConnection: content-length\r\nContent-Length: ${inner.length}\r\n\r\n${inner}`
+    const [body] = await keepAliveRequests(b.http, [outer])
+    expect((JSON.parse(body ?? '{}') as Seen)).toMatchObject({ url: '/outer', bodyBytes: inner.length })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(a.requests.map((r) => r.url)).toEqual(['/outer'])
+  })
+
+  it('does not send a request again after its response timed out, and answers 504 after one timeout', async () => {
+    const b = await bed({ responseHeaderTimeoutMs: 300 })
+    const seen: string[] = []
+    const svc = await startHttpService('h')
+    svc.server.removeAllListeners('request')
+    svc.server.on('request', (req, res) => { seen.push(req.url ?? ''); if (req.url === '/warm') res.end('ok') })
+    b.add(http('h', ['h.example.test']), svc.port)
+    const started = performance.now()
+    const replies = await keepAliveRequests(b.http, ['GET /warm HTTP/1.1\r\nHost: h.example.test\r\n\r\n', 'GET /hang HTTP/1.1\r\nHost: h.example.test\r\n\r\n'])
+    expect(replies[0]).toBe('ok')
+    expect(replies[1]).toContain('did not answer in time')
+    expect(performance.now() - started).toBeLessThan(2 * 300 + 400)
+    expect(seen).toEqual(['/warm', '/hang'])
+    expect(b.vhosts.stats.http.gatewayTimeout).toBe(1)
+  })
+
+  it('refuses an upgrade that carries a body (400) instead of dropping the body', async () => {
+    const b = await bed()
+    const a = await startHttpService('a')
+    b.add(http('a', ['a.example.test']), a.port)
+    const req = 'POST /up HTTP/1.1\r\nHost: a.example.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nContent-Length: 5\r\n\r\nhello'
+    const [reply] = await keepAliveRequests(b.http, [req]).catch((err: Error) => [err.message])
+    expect(reply).toContain('cannot carry a request body')
+    expect(a.requests).toEqual([])
+    expect(b.vhosts.stats.http.badRequest).toBe(1)
+  })
+
+  it('answers and counts what cannot be parsed as HTTP, and does not count a visitor that leaves as a 502', async () => {
+    const b = await bed()
+    const raw = connect({ host: '127.0.0.1', port: b.http })
+    const chunks: Buffer[] = []
+    raw.on('data', (c: Buffer) => chunks.push(c))
+    raw.write('NOT HTTP AT ALL\r\n\r\n')
+    await new Promise((resolve) => raw.once('close', resolve))
+    expect(Buffer.concat(chunks).toString()).toMatch(/^HTTP\/1\.1 400 [\s\S]*could not be read as HTTP\/1\.1/)
+    expect(b.vhosts.stats.http.badRequest).toBe(1)
+
+    const slow = await startHttpService('slow')
+    slow.server.removeAllListeners('request')
+    slow.server.on('request', () => { /* answers never */ })
+    b.add(http('slow', ['slow.example.test']), slow.port)
+    const leaver = connect({ host: '127.0.0.1', port: b.http })
+    leaver.on('error', () => {})
+    leaver.write('GET / HTTP/1.1\r\nHost: slow.example.test\r\n\r\n')
+    await waitUntil(() => b.vhosts.stats.http.requests >= 1)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    leaver.destroy()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(b.vhosts.stats.http.badGateway).toBe(0)
+  })
+})
