@@ -323,7 +323,14 @@ export class Client extends EventEmitter<ClientEvents> {
     // The local side changes at once, before any answer: a visitor of a changed proxy reaches
     // the new local service from here on.
     for (const p of diff.removed) this.#stopProxy(p)
-    for (const c of diff.changed) { this.#stopProxy(c.before); this.#startProxy(c.after) }
+    for (const c of diff.changed) {
+      const publicPort = this.#udpForwarders.get(wireName(user, c.before))?.publicPort ?? 0
+      this.#stopProxy(c.before)
+      this.#startProxy(c.after)
+      // A change only the client sees keeps the relay's port: no new proxyResult will say it again.
+      const udp = this.#udpForwarders.get(wireName(user, c.after))
+      if (!c.relay && udp !== undefined) udp.publicPort = publicPort
+    }
     for (const p of diff.added) this.#startProxy(p)
     const session = this.#live
     const connected = session !== undefined && !session.closed

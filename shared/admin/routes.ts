@@ -22,15 +22,18 @@ export function metricsRoute (metrics: TunnelMetrics, report: () => Promise<Stat
   return { method: 'GET', path: METRICS_PATH, handle: async () => text(200, await metrics.render(report), metrics.contentType) }
 }
 
+/**
+ * Every request runs its own reload: the handler queues them (client/reload-from-file.ts), and
+ * each reads the file when its turn comes, so a request made after an edit applies that edit
+ * (sharing a running reload's answer would not).
+ */
 export function reloadRoute (reload: ReloadHandler): AdminRoute {
-  let running: Promise<AdminResponse> | undefined
   return {
     method: 'POST',
     path: RELOAD_PATH,
     handle: async () => {
-      // Two reloads at once would race on the same config: the second waits for the first's answer.
-      running ??= reload().then((o) => json(o.ok ? 200 : 422, o)).finally(() => { running = undefined })
-      return await running
+      const o = await reload()
+      return json(o.ok ? 200 : 422, o)
     },
   }
 }

@@ -26,10 +26,17 @@ export function parseAdminUrl (text: string, token?: string): AdminTarget {
     throw usage(`--admin ${redactUserinfo(text)}: expected http://HOST:PORT (e.g. http://127.0.0.1:7500)`)
   }
   if (url.protocol !== 'http:') throw usage(`--admin: the admin API speaks plain http (${url.protocol} given); put it behind an SSH tunnel or a TLS proxy you trust`)
-  if (url.port === '') throw usage(`--admin ${redactUserinfo(text)}: name the port (webServer.port), e.g. http://127.0.0.1:7500`)
+  // URL drops the default port: an explicit :80 is fine, no port at all is not.
+  if (url.port === '' && !/:80(?:[/?#]|$)/.test(text.replace(/^[a-z][a-z0-9+.-]*:\/\/[^@/]*@/i, ''))) throw usage(`--admin ${redactUserinfo(text)}: name the port (webServer.port), e.g. http://127.0.0.1:7500`)
   if (url.pathname !== '/' || url.search !== '' || url.hash !== '') throw usage(`--admin ${redactUserinfo(text)}: give the address only, without a path`)
-  const user = decodeURIComponent(url.username)
-  const password = decodeURIComponent(url.password)
+  let user: string
+  let password: string
+  try {
+    user = decodeURIComponent(url.username)
+    password = decodeURIComponent(url.password)
+  } catch {
+    throw usage(`--admin ${redactUserinfo(text)}: the user or password holds a % that does not start an escape (write %25 for a percent sign)`)
+  }
   url.username = ''
   url.password = ''
   const label = url.origin
@@ -57,5 +64,6 @@ export function adminTargetFromConfig (admin: AdminConfig | null, file: string):
 
 /** `http://***@host:port` for an URL given with credentials (messages must not repeat them). */
 export function redactUserinfo (text: string): string {
-  return text.replace(/\/\/[^/@]*@/, '//***@')
+  // Everything up to the last @ before the host (a password may hold / or @).
+  return text.replace(/\/\/.*@/, '//***@')
 }

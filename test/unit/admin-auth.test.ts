@@ -73,6 +73,13 @@ describe('admin targets', () => {
     expect(() => parseAdminUrl('http://u:hunter2@127.0.0.1:7500/api')).toThrow(/without a path/)
     try { parseAdminUrl('http://u:hunter2@127.0.0.1:7500/api') } catch (err) { expect((err as Error).message).not.toContain('hunter2') }
     expect(redactUserinfo('http://u:p@h:1')).toBe('http://***@h:1')
+    expect(redactUserinfo('http://u:pa/ss@h:1')).toBe('http://***@h:1')
+    // A bad percent escape in the password is a usage error (TUN_USAGE), not a crash, and not echoed.
+    expect(() => parseAdminUrl('http://admin:50%off@127.0.0.1:7500')).toThrow(expect.objectContaining({ code: 'TUN_USAGE' }))
+    try { parseAdminUrl('http://admin:50%off@127.0.0.1:7500') } catch (err) { expect((err as Error).message).not.toContain('50%off') }
+    // Port 80 is a port like any other, even though URL leaves the default out.
+    expect(parseAdminUrl('http://127.0.0.1:80')).toMatchObject({ label: 'http://127.0.0.1' })
+    expect(parseAdminUrl('u:p@127.0.0.1:80').authorization).toBe(`Basic ${b64('u:p')}`)
   })
 
   it('from a config: wildcard binds are dialled on loopback; no port or port 0 is TUN_ADMIN_NOT_CONFIGURED', () => {
