@@ -167,6 +167,9 @@ describe('Client.reload on a live session', () => {
     expect(echo2.received).toBeGreaterThan(0)
     expect(echo1.received).toBe(1)
     expect(c.results.length).toBe(mark) // a local-only change: the relay kept the port
+    // ...and the new forwarder still knows it (PROXY v2 headers name it as the destination).
+    const fwd = c.client.forwarders().find((f) => f.name === 'u')
+    expect(fwd?.type === 'udp' ? fwd.forwarder.publicPort : undefined).toBe(uPort)
 
     expect((await c.client.reload(clientConfig(port, 'proxies:\n' + tcp('t', tcpEcho.port)))).removed).toEqual(['u'])
     await expect.poll(() => relayLog.lines.some((l) => l.msg === 'proxy closed' && l.proxy === 'u')).toBe(true)
