@@ -24,5 +24,14 @@ export function formatReloadOutcome (o: ReloadOutcome): string {
     const nothing = o.added.length + o.removed.length + o.changed.length === 0
     return nothing ? 'reload: ok, nothing changed\n' : `reload: ok\n  added    ${list(o.added)}\n  removed  ${list(o.removed)}\n  changed  ${list(o.changed)}\n`
   }
+  if (isPartial(o)) {
+    // The new list is in force; only the proxies named in the errors did not come up (or down).
+    return `reload applied in part:\n  added    ${list(o.added)}\n  removed  ${list(o.removed)}\n  changed  ${list(o.changed)}\n  failed:\n${o.errors.map((e) => `    ${e}`).join('\n')}\n`
+  }
   return `reload refused; the running config stays:\n${o.errors.map((e) => `  ${e}`).join('\n')}\n`
+}
+
+/** Not ok, but changes were applied: some proxy was refused by the relay or not answered. */
+export function isPartial (o: ReloadOutcome): boolean {
+  return !o.ok && o.added.length + o.removed.length + o.changed.length > 0
 }

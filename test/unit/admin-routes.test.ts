@@ -3,6 +3,7 @@
 // the Prometheus text format.
 import { describe, expect, it } from 'vitest'
 import { diagRoute, metricsRoute, parseWatch, reloadRoute, statusRoute } from '../../shared/admin/routes.js'
+import { formatReloadOutcome, isPartial } from '../../shared/admin/reload.js'
 import type { AdminRequest } from '../../shared/admin/server.js'
 import { portsTarget } from '../../shared/diag/index.js'
 import { TunnelMetrics } from '../../shared/metrics/tunnel-metrics.js'
@@ -32,6 +33,18 @@ describe('admin routes', () => {
     expect(await first).toMatchObject({ status: 200, json: { added: ['run1'] } })
     expect(await second).toMatchObject({ status: 200, json: { added: ['run2'] } })
     expect(calls).toBe(2)
+  })
+
+  it('reload outcome: applied, nothing to do, refused as a whole, or applied except some proxy', () => {
+    const base = { ok: true, added: [], removed: [], changed: [], errors: [] }
+    expect(formatReloadOutcome(base)).toBe('reload: ok, nothing changed\n')
+    expect(formatReloadOutcome({ ...base, added: ['web'] })).toBe('reload: ok\n  added    web\n  removed  -\n  changed  -\n')
+    const refused = { ...base, ok: false, errors: ['frpc.yml:3:1 nope'] }
+    expect(isPartial(refused)).toBe(false)
+    expect(formatReloadOutcome(refused)).toBe('reload refused; the running config stays:\n  frpc.yml:3:1 nope\n')
+    const partial = { ok: false, added: ['b'], removed: ['a'], changed: [], errors: ['b: port 6000 is in use (TUN_PORT_IN_USE)'] }
+    expect(isPartial(partial)).toBe(true)
+    expect(formatReloadOutcome(partial)).toBe('reload applied in part:\n  added    b\n  removed  a\n  changed  -\n  failed:\n    b: port 6000 is in use (TUN_PORT_IN_USE)\n')
   })
 
   it('diag: watch defaults to 1 s and must be 0-60', () => {
