@@ -28,8 +28,8 @@ import { secureConnect } from './secure-connect.js'
 import { TcpForwarder } from './tcp-forwarder.js'
 import { UdpFlows } from './udp-flows.js'
 import { UdpForwarder } from './udp-forwarder.js'
+import { CONTROL_KEEPALIVE_MS } from '../shared/timing.js'
 
-export const CONTROL_KEEPALIVE_MS = 30_000
 /** How long relayView() waits for the relay's side of the control connection. */
 export const RELAY_VIEW_TIMEOUT_MS = 5_000
 /** How long a reload waits for the relay's answer to one register or unregister. */

@@ -4,7 +4,7 @@
 // (with the address it really connected to).
 import type { ClientConfig } from '../shared/config/types.js'
 import { portsTarget, type DiagTarget } from '../shared/diag/target.js'
-import { CONTROL_KEEPALIVE_MS } from './client.js'
+import { CONTROL_KEEPALIVE_MS } from '../shared/timing.js'
 
 export function clientTarget (config: ClientConfig, hosts: readonly string[] | null, ports: readonly number[]): DiagTarget {
   return {

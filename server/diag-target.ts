@@ -5,7 +5,7 @@
 import type { ServerConfig } from '../shared/config/types.js'
 import { portsTarget, type DiagTarget, type ListenTarget } from '../shared/diag/target.js'
 import { DEFAULT_BACKLOG } from '../shared/net/listen.js'
-import { CONTROL_KEEPALIVE_MS } from './relay.js'
+import { CONTROL_KEEPALIVE_MS } from '../shared/timing.js'
 
 export function relayTarget (config: ServerConfig, ports: readonly number[], boundPort = config.bindPort): DiagTarget {
   const listen: ListenTarget[] = boundPort === 0 ? [] : [{ port: boundPort, role: 'control', backlogAsked: DEFAULT_BACKLOG }]

@@ -27,9 +27,7 @@ import { budgetAdmission } from './visitor-admission.js'
 import { relayPeerView, type PeerViewSource } from './peer-view.js'
 import type { VhostStats } from './vhost/stats.js'
 import { Vhosts } from './vhost/vhosts.js'
-
-/** TCP keepalive on control connections: a backstop under the heartbeat. */
-export const CONTROL_KEEPALIVE_MS = 30_000
+import { CONTROL_KEEPALIVE_MS } from '../shared/timing.js'
 
 export interface RelayAddress {
   address: string

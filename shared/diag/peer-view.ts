@@ -2,15 +2,9 @@
 // when the client asks (diagRequest → diagResult): the kernel's view from the other end (MSS,
 // path MTU, RTT, retransmits, cwnd) and the findings about it. The client shows it beside its own.
 // What arrives is checked field by field and bounded: a peer is authenticated, not trusted.
-import type { ControlConnection, Finding, Severity, Unavailable } from './report.js'
+import type { ControlConnection, Finding, PeerView, Severity, Unavailable } from './report.js'
 
-export interface PeerView {
-  /** The relay's view of this connection (normally one; none when ss cannot see it). */
-  control: ControlConnection[]
-  /** Findings about the connection seen from the relay (path MTU, keepalive, ...). */
-  findings: Finding[]
-  unavailable: Unavailable[]
-}
+export type { PeerView }
 
 const MAX_ITEMS = 8
 const MAX_TEXT = 600

@@ -1,7 +1,6 @@
 // The shape of `tunnel diag --json` (schema 1, documented in docs/diagnostics.md). Every fact
 // is present; a number that could not be read is null and `unavailable` says why. Fields are
 // only ever added within a schema version.
-import type { PeerView } from './peer-view.js'
 import type { ErrorCode } from '../errors.js'
 
 export const REPORT_SCHEMA = 1
@@ -44,6 +43,15 @@ export interface Unavailable {
   fact: string
   code: Extract<ErrorCode, 'TUN_DIAG_SOURCE' | 'TUN_DIAG_PARSE'>
   reason: string
+}
+
+/** The relay's side of a client's control connection (diagRequest → diagResult; parsed in peer-view.ts). */
+export interface PeerView {
+  /** The relay's view of this connection (normally one; none when ss cannot see it). */
+  control: ControlConnection[]
+  /** Findings about the connection seen from the relay (path MTU, keepalive, ...). */
+  findings: Finding[]
+  unavailable: Unavailable[]
 }
 
 export interface ControlConnection {
