@@ -15,6 +15,14 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Only with --coverage (npm run coverage, test/tools/coverage.mjs merges the spawned CLIs' share).
+    coverage: {
+      provider: 'v8',
+      include: ['{cli,server,client,shared,loadtest}/**/*.ts'],
+      reporter: ['json'],
+      reportsDirectory: 'coverage/in-process',
+      reportOnFailure: true,
+    },
     projects: [
       { extends: true, test: { name: 'suite', include: ['test/**/*.test.ts'], exclude: [...EXCLUDE, ...MEASURING] } },
       { extends: true, test: { name: 'measuring', include: MEASURING, exclude: EXCLUDE, sequence: { groupOrder: 1 } } },

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url'
 import { parse as parseYaml } from 'yaml'
 
 /** The built CLI; E2E_TUNNEL_CLI points the suite at another build (an installed package, a mutant). */
+/** Set by test/tools/coverage.mjs: where spawned CLI processes write their V8 coverage. */
+export const CHILD_COVERAGE_ENV = 'TEST_CHILD_V8_COVERAGE'
 export const CLI_PATH = process.env.E2E_TUNNEL_CLI ?? fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url))
 export const TEST_TOKEN = 'e2e-test-token'
 export const DEFAULT_WAIT_MS = 10_000
@@ -183,7 +185,11 @@ export function spawnCli (args: readonly string[], options: SpawnOptions = {}): 
  * .env('TUNNEL')), so a stray one in the test runner's environment would change every run.
  */
 function hermeticEnv (): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TUNNEL_')))
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TUNNEL_')))
+  // `npm run coverage` sets this: spawned relays and clients write V8 coverage there on exit.
+  const childCoverage = process.env[CHILD_COVERAGE_ENV]
+  if (childCoverage !== undefined && childCoverage !== '') env.NODE_V8_COVERAGE = childCoverage
+  return env
 }
 
 function tail (text: string, lines = 20): string {
@@ -219,6 +225,7 @@ export async function exitWithin (handle: CliHandle, ms: number): Promise<ExitIn
 /** Kills (SIGKILL, by PID) every process still running and removes temp dirs. For afterEach. */
 export async function cleanupCli (): Promise<void> {
   const handles = [...live]
+  if (process.env[CHILD_COVERAGE_ENV] !== undefined) await exitForCoverage(handles)
   for (const h of handles) h.kill('SIGKILL')
   await Promise.all(handles.map(async (h) => {
     await Promise.race([h.exit, new Promise((resolve) => setTimeout(resolve, 5_000).unref())])
@@ -226,6 +233,19 @@ export async function cleanupCli (): Promise<void> {
   const dirs = [...tempDirs]
   tempDirs.clear()
   await Promise.all(dirs.map(async (d) => { await rm(d, { recursive: true, force: true }) }))
+}
+
+/**
+ * Under `npm run coverage`: a process killed by SIGKILL writes no coverage, so ask twice with
+ * SIGTERM first (the CLI exits at once on the second signal) and give it a moment.
+ */
+async function exitForCoverage (handles: readonly CliHandle[]): Promise<void> {
+  for (const h of handles) h.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  for (const h of handles) h.kill('SIGTERM')
+  await Promise.all(handles.map(async (h) => {
+    await Promise.race([h.exit, new Promise((resolve) => setTimeout(resolve, 2_000).unref())])
+  }))
 }
 
 // A last resort if a test run dies without its hooks: kill survivors by PID.
