@@ -1,7 +1,7 @@
 // `tunnel server -c frps.yml`: run the relay until a signal.
 import type { CommandModule } from 'yargs'
 import { loadServerConfig } from '../../shared/config/index.js'
-import { TunnelError } from '../../shared/errors.js'
+import type { TunnelError } from '../../shared/errors.js'
 import { Relay } from '../../server/index.js'
 import { relayAdminRoutes } from '../../server/admin.js'
 import { startAdminServer } from '../admin-server.js'

@@ -3,7 +3,7 @@
 // with the socket closing, or with the parser refusing the bytes. The socket is left paused
 // with its listeners removed, and bytes past the message are handed back for the next reader.
 import type { Socket } from 'node:net'
-import { HandshakeError, TunnelError } from '../errors.js'
+import { HandshakeError, type TunnelError } from '../errors.js'
 
 export type Parser<T> = (buf: Buffer) => { value: T, used: number } | undefined
 
