@@ -27,7 +27,7 @@ export async function runClient (args: Args): Promise<number> {
   const signalled = untilSignal(log).then(() => { client.close(args.grace * 1000) })
   onHangup(() => {
     log.debug({ signal: 'SIGHUP' }, 'reload requested')
-    void reloadFromFile(client, args.config, log)
+    void reloadFromFile(client, args.config, log) // never rejects: failures are logged and in its outcome
   })
   // POST /api/reload (tunnel reload) does what SIGHUP does; reloads run one at a time.
   const admin = await startAdminServer(config.webServer, () => clientAdminRoutes(client, status, { reload: async () => await reloadFromFile(client, args.config, log) }), log)
