@@ -79,7 +79,7 @@ export async function startOurTunnel (group: ProcessGroup, cliJs: string, servic
       const want = udp ? ['echo', 'sink', 'echo-udp'] : ['echo', 'sink']
       try {
         await client.waitFor((j) => {
-          const name = String(j?.['proxy'] ?? '')
+          const name = typeof j?.['proxy'] === 'string' ? j['proxy'] : ''
           if (j?.['msg'] === 'proxy registered') seen.set(name, Number(j['remotePort']))
           else if (typeof j?.['msg'] === 'string' && j['msg'].startsWith('proxy refused')) seen.set(name, String(j['code']))
           return want.every((n) => seen.has(n)) ? true : undefined

@@ -209,7 +209,7 @@ async function main (argv: string[]): Promise<number> {
     process.once(signal, () => {
       progress(`peers: ${signal}: killing pids ${group.pids.join(', ') || '(none)'}`)
       killEverything()
-      for (const d of cleanups) void d()
+      for (const d of cleanups) void d() // best effort: the process exits on the next line
       process.exit(code)
     })
   }

@@ -26,17 +26,17 @@ export function login (session: Session, fields: LoginFields, timeoutMs = LOGIN_
         done(err instanceof TunnelError ? err : new TunnelError('TUN_PROTOCOL', String(err)))
         return
       }
-      done(undefined, r)
+      done(r)
     }
     const onClose = (err: TunnelError | undefined): void => {
       done(err ?? new TunnelError('TUN_SESSION_CLOSED', 'the relay closed the connection during login'))
     }
-    const done = (err: TunnelError | undefined, r?: LoginResult): void => {
+    const done = (outcome: LoginResult | TunnelError): void => {
       clearTimeout(timer)
       session.off('control', onControl)
       session.off('close', onClose)
-      if (r !== undefined) resolve(r)
-      else reject(err)
+      if (outcome instanceof TunnelError) reject(outcome)
+      else resolve(outcome)
     }
     session.on('control', onControl)
     session.on('close', onClose)

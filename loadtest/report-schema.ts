@@ -133,5 +133,5 @@ export type RelaySection = z.infer<typeof relay>
 
 /** The JSON Schema of the report (draft 2020-12), for docs/loadtest-report.schema.json. */
 export function benchReportJsonSchema (): Record<string, unknown> {
-  return z.toJSONSchema(benchReportSchema) as Record<string, unknown>
+  return z.toJSONSchema(benchReportSchema)
 }

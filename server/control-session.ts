@@ -133,7 +133,11 @@ export class ControlSession implements RegistryMember {
       return
     }
     if (m.type === MessageType.DIAG_REQUEST) {
-      void this.#handleDiag(parseDiagRequest(m).id)
+      // Not queued (it waits on the kernel, not on registrations); a throw past its own
+      // catch would be an unhandled rejection, which ends the relay: log it instead.
+      this.#handleDiag(parseDiagRequest(m).id).catch((err: unknown) => {
+        this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'diag request failed')
+      })
       return
     }
     this.#log.debug({ type: String(m.type).slice(0, 64) }, 'ignoring unknown control message')
@@ -244,7 +248,7 @@ export class ControlSession implements RegistryMember {
       if (view === 'busy') { refuse('TUN_RELAY_BUSY', 'the relay is already reporting on another connection: ask again in a moment'); return }
       if (!this.session.closed) this.session.sendControl({ type: MessageType.DIAG_RESULT, id, ok: true, view })
     } catch (err) {
-      refuse('TUN_DIAG_SOURCE', `the relay could not read its side: ${(err as Error).message}`)
+      refuse('TUN_DIAG_SOURCE', `the relay could not read its side: ${err instanceof Error ? err.message : String(err)}`)
     }
   }
 

@@ -3,7 +3,7 @@
 // line per (code, reason, source) per 10 s, with the count suppressed since the last one.
 // A peer that closes early or does not speak the protocol at all (a port scanner) is debug.
 import type { Logger } from 'pino'
-import { HandshakeError, TunnelError, type ErrorCode } from '../shared/errors.js'
+import { HandshakeError, type TunnelError, type ErrorCode } from '../shared/errors.js'
 import type { LogLimiter } from './log-limiter.js'
 
 const QUIET_REASONS = new Set(['closed', 'magic'])

@@ -64,7 +64,7 @@ export function readSyscalls (pid: number): SyscallCounts {
 
 /** Busy CPU time of the whole machine (user, nice, system, irq, softirq, steal; /proc/stat), ns. */
 export function readMachineBusyNs (): number {
-  let text = ''
+  let text: string
   try {
     text = readFileSync('/proc/stat', 'latin1')
   } catch {

@@ -110,7 +110,7 @@ export class ProcessGroup {
     })
     const child = new Child(name, proc)
     this.#children.set(child.pid, child)
-    void child.exited.then(() => { this.#children.delete(child.pid) })
+    void child.exited.then(() => { this.#children.delete(child.pid) }) // exited never rejects
     proc.on('error', () => { /* reported through 'exit' or the spawn check above */ })
     return child
   }

@@ -27,7 +27,7 @@ export async function runClient (args: Args): Promise<number> {
   const signalled = untilSignal(log).then(() => { client.close(args.grace * 1000) })
   onHangup(() => {
     log.debug({ signal: 'SIGHUP' }, 'reload requested')
-    void reloadFromFile(client, args.config, log)
+    void reloadFromFile(client, args.config, log) // never rejects: failures are logged and in its outcome
   })
   // POST /api/reload (tunnel reload) does what SIGHUP does; reloads run one at a time.
   const admin = await startAdminServer(config.webServer, () => clientAdminRoutes(client, status, { reload: async () => await reloadFromFile(client, args.config, log) }), log)
@@ -54,6 +54,6 @@ export const clientCommand: CommandModule<object, Args> = {
     .option('config', { alias: 'c', type: 'string', default: './frpc.yml', describe: 'frpc.yml (frp v1 keys: serverAddr, serverPort, auth.token, proxies of type tcp, udp, http, https, ...); a .toml file is read as TOML (frp\u2019s documented format)' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
     .example('$0 client -c frpc.yml', 'expose the proxies of frpc.yml through the relay')
-    .epilogue('SIGHUP (or `tunnel reload`) reloads the proxies from the same file: added ones come up, removed ones go down, changed ones restart, the others keep their connections. An invalid file is refused with its errors and nothing changes; other settings (serverAddr, auth, transport, ...) need a restart. SIGTERM/SIGINT stop gracefully. With webServer.port in frpc.yml the client also serves its admin API (GET /api/status, /api/diag, /metrics, POST /api/reload): see `tunnel status --help`.') as never,
+    .epilogue('SIGHUP (or `tunnel reload`) reloads the proxies from the same file: added ones come up, removed ones go down, changed ones restart, the others keep their connections. An invalid file is refused with its errors and nothing changes; other settings (serverAddr, auth, transport, ...) need a restart. SIGTERM/SIGINT stop gracefully. With webServer.port in frpc.yml the client also serves its admin API (GET /api/status, /api/diag, /metrics, POST /api/reload): see `tunnel status --help`.'),
   handler: async (args) => { process.exitCode = await runClient(args) },
 }

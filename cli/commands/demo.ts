@@ -41,7 +41,10 @@ export async function runDemo (args: Args): Promise<number> {
   ].join('\n'), '<demo frpc.yml>', env).config
   const agent = new Client(client, log.child({ side: 'client' }))
   const registered = new Promise<number>((resolve, reject) => {
-    agent.once('proxy', (r) => { r.ok ? resolve(r.remotePort ?? 0) : reject(new Error(r.message ?? 'proxy refused')) })
+    agent.once('proxy', (r) => {
+      if (r.ok) resolve(r.remotePort ?? 0)
+      else reject(new Error(r.message ?? 'proxy refused'))
+    })
   })
   const running = agent.run()
   running.catch(() => {})

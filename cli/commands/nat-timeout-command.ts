@@ -85,6 +85,6 @@ export const natTimeoutCommand: CommandModule<object, Args> = {
     .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' })
     .option('strict', { type: 'boolean', default: false, describe: `Exit ${FINDINGS_EXIT_CODE} when the advice is to change something` })
     .example('$0 diag nat-timeout -c frpc.yml', 'probe idle times from 1 s to 300 s; stops at the first that fails')
-    .example('$0 diag nat-timeout -c frpc.yml --max 900 --json', 'up to 15 minutes, as JSON') as never,
+    .example('$0 diag nat-timeout -c frpc.yml --max 900 --json', 'up to 15 minutes, as JSON'),
   handler: async (args) => { process.exitCode = await runNatTimeout(args) },
 }

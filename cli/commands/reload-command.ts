@@ -41,6 +41,6 @@ export const reloadCommand: CommandModule<object, Args> = {
     .option('admin-token', ADMIN_OPTIONS['admin-token'])
     .option('json', { type: 'boolean', default: false, describe: 'Print the outcome as JSON: {ok, added, removed, changed, errors}' })
     .example('$0 reload -c frpc.yml', 'apply the edited frpc.yml without restarting the client')
-    .epilogue('The client reads the file it was started with; an invalid file is refused with its errors and the running config stays.\nExit codes: 0 applied, 1 not reachable, 2 refused, bad usage or config, or no reload in that process, 3 applied except some proxy (the relay refused it or did not answer).') as never,
+    .epilogue('The client reads the file it was started with; an invalid file is refused with its errors and the running config stays.\nExit codes: 0 applied, 1 not reachable, 2 refused, bad usage or config, or no reload in that process, 3 applied except some proxy (the relay refused it or did not answer).'),
   handler: async (args) => { process.exitCode = await runReload(args) },
 }

@@ -1,7 +1,7 @@
 // `tunnel server -c frps.yml`: run the relay until a signal.
 import type { CommandModule } from 'yargs'
 import { loadServerConfig } from '../../shared/config/index.js'
-import { TunnelError } from '../../shared/errors.js'
+import type { TunnelError } from '../../shared/errors.js'
 import { Relay } from '../../server/index.js'
 import { relayAdminRoutes } from '../../server/admin.js'
 import { startAdminServer } from '../admin-server.js'
@@ -50,6 +50,6 @@ export const serverCommand: CommandModule<object, Args> = {
     .option('config', { alias: 'c', type: 'string', default: './frps.yml', describe: 'frps.yml (frp v1 keys: bindAddr, bindPort, auth.token, allowPorts, vhostHTTPPort, ...); a .toml file is read as TOML (frp\u2019s documented format)' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
     .example('$0 server -c frps.yml', 'relay on the port in frps.yml (7000 by default)')
-    .epilogue('With webServer.port in frps.yml the relay also serves its admin API (GET /api/status, /api/diag, and /metrics with enablePrometheus): see `tunnel status --help`.') as never,
+    .epilogue('With webServer.port in frps.yml the relay also serves its admin API (GET /api/status, /api/diag, and /metrics with enablePrometheus): see `tunnel status --help`.'),
   handler: async (args) => { process.exitCode = await runServer(args) },
 }

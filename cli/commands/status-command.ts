@@ -31,6 +31,6 @@ export const statusCommand: CommandModule<object, Args> = {
     .example('$0 status -c frpc.yml', 'the client\'s proxies: state, public address, traffic')
     .example('$0 status -c frps.yml --json', 'the relay\'s sessions and proxies as JSON')
     .example('$0 status --admin http://127.0.0.1:7500', 'ask an admin API directly')
-    .epilogue('The process needs webServer.port in its config (the admin API is off otherwise).\nExit codes: 0 ok, 1 not reachable, 2 bad usage or config, no admin API, or credentials refused.') as never,
+    .epilogue('The process needs webServer.port in its config (the admin API is off otherwise).\nExit codes: 0 ok, 1 not reachable, 2 bad usage or config, no admin API, or credentials refused.'),
   handler: async (args) => { process.exitCode = await runStatus(args) },
 }

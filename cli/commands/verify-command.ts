@@ -13,7 +13,7 @@ export const verifyCommand: CommandModule<object, Args> = {
   builder: (y) => y
     .option('config', { alias: 'c', type: 'string', demandOption: 'name the file to check with -c FILE', describe: 'The config file to check' })
     .option('strict', { type: 'boolean', default: false, describe: 'Treat warnings as errors' })
-    .example('$0 verify -c frpc.yml', 'prints "frpc.yml is valid" or file:line:col errors') as never,
+    .example('$0 verify -c frpc.yml', 'prints "frpc.yml is valid" or file:line:col errors'),
   handler: async (args) => {
     process.exitCode = await runVerify(args.config, {
       stdout: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),

@@ -38,7 +38,7 @@ export async function fetchDiag (target: AdminTarget, watchS: number): Promise<D
   // The relay's side came from another process: checked field by field like any peer's answer.
   const side: unknown = report.relaySide
   if (side !== undefined) {
-    const error = side !== null && typeof side === 'object' && 'error' in side ? (side as { error: unknown }).error : undefined
+    const error = side !== null && typeof side === 'object' && 'error' in side ? side.error : undefined
     report.relaySide = typeof error === 'string' ? { error: error.slice(0, 600) } : parsePeerView(side)
   }
   return report

@@ -140,6 +140,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
 }
 
 /** The admin API settings; null (off) unless webServer.port is set. */
+// eslint-disable-next-line @typescript-eslint/no-duplicate-type-constituents -- one shape on both sides today; the union keeps taking both if one side's block grows a key
 function completeAdmin (w: ServerInput['webServer'] | ClientInput['webServer']): AdminConfig | null {
   if (w?.port === undefined) return null
   return { addr: w.addr ?? SERVER_DEFAULTS.adminAddr, port: w.port, user: w.user ?? '', password: w.password ?? '', token: w.token ?? '' }

@@ -159,22 +159,22 @@ const vhostServerKeys = {
   vhostHTTPPort: port(0).optional().describe('Public port of http proxies (routed by Host and path); 0 or absent: none. Binds proxyBindAddr.'),
   vhostHTTPSPort: port(0).optional().describe('Public port of https proxies (routed by TLS server name, TLS passed through to the service); 0 or absent: none.'),
   vhostHTTPTimeout: z.int().min(1).max(86400).optional().describe(`Seconds an http proxy's service has to send its response header (then 504). Default ${SERVER_DEFAULTS.vhostHTTPTimeout}.`),
-  subDomainHost: z.string().refine((v) => normalizeHostName(v) !== undefined, { message: 'must be a domain like example.com' }).optional().describe('Proxies with `subdomain: x` are served as x.{subDomainHost}.'),
+  subDomainHost: z.string().refine((v) => normalizeHostName(v) !== undefined, { error: 'must be a domain like example.com' }).optional().describe('Proxies with `subdomain: x` are served as x.{subDomainHost}.'),
   custom404Page: z.string().min(1).optional().describe('A file (HTML, at most 64 KiB) sent as the body of the relay\'s 404 page. Relative to this file\'s directory.'),
 }
 
-const domain = z.string().refine((v) => normalizeDomain(v) !== undefined, { message: 'must be a domain: a host name like www.example.com, *.example.com, or *' })
-const location = z.string().refine((v) => !('problem' in normalizeLocation(v)), { message: 'must be a path prefix starting with / (no ?, # or spaces)' })
+const domain = z.string().refine((v) => normalizeDomain(v) !== undefined, { error: 'must be a domain: a host name like www.example.com, *.example.com, or *' })
+const location = z.string().refine((v) => !('problem' in normalizeLocation(v)), { error: 'must be a path prefix starting with / (no ?, # or spaces)' })
 const headerSet = z.strictObject({
   set: z.record(
     z.string(), // names are checked in vhost-checks.ts (a message naming the key's place)
-    z.string().refine(isHeaderValue, { message: `must be at most ${VHOST_LIMITS.headerValueChars} characters without line breaks` }),
-  ).refine((m) => Object.keys(m).length <= VHOST_LIMITS.headers, { message: `at most ${VHOST_LIMITS.headers} headers` }).optional(),
+    z.string().refine(isHeaderValue, { error: `must be at most ${VHOST_LIMITS.headerValueChars} characters without line breaks` }),
+  ).refine((m) => Object.keys(m).length <= VHOST_LIMITS.headers, { error: `at most ${VHOST_LIMITS.headers} headers` }).optional(),
 })
 
 const vhostProxyKeys = {
   customDomains: z.array(domain).max(VHOST_LIMITS.domains).optional().describe('http/https: domains served by this proxy (www.example.com, *.example.com, or * for every other name).'),
-  subdomain: z.string().refine(isSubdomainLabel, { message: 'must be one label (letters, digits, -), without dots or *' }).optional().describe('http/https: served as {subdomain}.{the relay\'s subDomainHost}.'),
+  subdomain: z.string().refine(isSubdomainLabel, { error: 'must be one label (letters, digits, -), without dots or *' }).optional().describe('http/https: served as {subdomain}.{the relay\'s subDomainHost}.'),
   locations: z.array(location).max(VHOST_LIMITS.locations).optional().describe('http only: path prefixes served by this proxy; the longest matching one wins. Default: every path.'),
   hostHeaderRewrite: z.string().max(VHOST_LIMITS.domainChars).optional().describe('http only: the Host header the service gets instead of the visitor\'s.'),
   requestHeaders: headerSet.optional().describe('http only: `set:` headers (name: value) set on every request to the service.'),
@@ -211,7 +211,7 @@ const bandwidth = z.string().superRefine((value, ctx) => {
   if ('problem' in r) ctx.addIssue({ code: 'custom', message: r.problem })
 })
 
-const sourceList = z.array(z.string().refine(isCidr, { message: 'must be a CIDR like 10.0.0.0/8 or 2001:db8::/32, or a single IP address' })).max(MAX_SOURCE_RULES)
+const sourceList = z.array(z.string().refine(isCidr, { error: 'must be a CIDR like 10.0.0.0/8 or 2001:db8::/32, or a single IP address' })).max(MAX_SOURCE_RULES)
 
 const proxy = z.strictObject({
   name: z.string().regex(PROXY_NAME).describe('Unique name: 1-64 of A-Z a-z 0-9 . _ -'),

@@ -41,6 +41,7 @@ function shown (path: ConfigPath, value: unknown): string {
   if (Array.isArray(value)) return 'a list'
   if (typeof value === 'object') return 'a mapping'
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a number, boolean or bigint from YAML/TOML by now; TypeScript only knows `{}`
   return String(value)
 }
 const got = (path: ConfigPath, value: unknown): string => {

@@ -11,6 +11,7 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
 /** RFC 9110 token characters. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 /** No CR, LF or NUL; other control characters except tab are refused too. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it refuses
 const VALUE = /^[^\x00-\x08\x0a-\x1f\x7f]*$/
 
 export const MAX_HEADER_NAME_CHARS = 64

@@ -43,24 +43,26 @@ export class TunnelMetrics {
   }
 
   #counter (name: string, help: string, labelNames: readonly string[], read: Read): void {
-    const metrics = this
+    // collect() runs with `this` bound to the prom-client metric, so the report comes in here.
+    const current = (): StatusReport | undefined => this.#current
     new Counter({
       name, help, labelNames, registers: [this.registry],
       collect () {
         this.reset()
-        const r = metrics.#current
+        const r = current()
         if (r !== undefined) for (const [labels, v] of read(r)) this.inc(labels, v)
       },
     })
   }
 
   #gauge (name: string, help: string, labelNames: readonly string[], read: Read): void {
-    const metrics = this
+    // collect() runs with `this` bound to the prom-client metric, so the report comes in here.
+    const current = (): StatusReport | undefined => this.#current
     new Gauge({
       name, help, labelNames, registers: [this.registry],
       collect () {
         this.reset()
-        const r = metrics.#current
+        const r = current()
         if (r !== undefined) for (const [labels, v] of read(r)) this.set(labels, v)
       },
     })

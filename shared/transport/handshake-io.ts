@@ -3,7 +3,7 @@
 // with the socket closing, or with the parser refusing the bytes. The socket is left paused
 // with its listeners removed, and bytes past the message are handed back for the next reader.
 import type { Socket } from 'node:net'
-import { HandshakeError, TunnelError } from '../errors.js'
+import { HandshakeError, type TunnelError } from '../errors.js'
 
 export type Parser<T> = (buf: Buffer) => { value: T, used: number } | undefined
 
@@ -25,7 +25,7 @@ export function readHandshakeMessage<T> (
   return new Promise((resolve, reject) => {
     let buf = options.initial ?? Buffer.alloc(0)
     let done = false
-    const finish = (err: unknown, result?: ReadResult<T>): void => {
+    const finish = (outcome: ReadResult<T> | Error): void => {
       if (done) return
       done = true
       socket.off('data', onData)
@@ -33,19 +33,20 @@ export function readHandshakeMessage<T> (
       socket.off('end', onClose)
       options.signal.removeEventListener('abort', onAbort)
       socket.pause()
-      if (result !== undefined) resolve(result)
-      else reject(err)
+      if (outcome instanceof Error) reject(outcome)
+      else resolve(outcome)
     }
     const attempt = (): void => {
       let parsed: ReturnType<Parser<T>>
       try {
         parsed = parse(buf)
       } catch (err) {
-        finish(err)
+        // Parsers throw a HandshakeError; anything else is a parser bug, still a refusal.
+        finish(err instanceof Error ? err : new HandshakeError('TUN_HANDSHAKE_INVALID', String(err), { reason: 'parser failed' }))
         return
       }
       if (parsed !== undefined) {
-        finish(undefined, { value: parsed.value, rest: buf.subarray(parsed.used) })
+        finish({ value: parsed.value, rest: buf.subarray(parsed.used) })
         return
       }
       if (buf.length >= options.maxBytes) finish(new HandshakeError('TUN_HANDSHAKE_INVALID', 'the handshake message is too long', { reason: 'too long' }))

@@ -111,7 +111,7 @@ describe('admin API of running processes', { timeout: E2E_TEST_TIMEOUT_MS }, () 
     expect(table.stdout).toMatch(/rtt ms/)
 
     const j = await cli(['status', '-c', relay.configPath, '--json'])
-    const report = statusReportSchema.parse(JSON.parse(j.stdout)) as StatusReport
+    const report = statusReportSchema.parse(JSON.parse(j.stdout))
     expect(report.role).toBe('relay')
     expect(report.controlAddr).toBe(`127.0.0.1:${relay.port}`)
     expect(report.sessions).toHaveLength(1)

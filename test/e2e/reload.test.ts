@@ -64,7 +64,7 @@ async function hangUp (handle: CliHandle, expect: 'reloaded' | 'refused'): Promi
 
 /** Error-level lines logged after `mark` that point into `file`. */
 function fileErrors (handle: CliHandle, file: string, mark: number): LogLine[] {
-  return handle.logs.slice(mark).filter((l) => l.level === 50 && l.file === file && typeof l.line === 'number' && (l.line as number) > 0)
+  return handle.logs.slice(mark).filter((l) => l.level === 50 && l.file === file && typeof l.line === 'number' && l.line > 0)
 }
 
 describe('reload (SIGHUP)', { timeout: E2E_TEST_TIMEOUT_MS }, () => {

@@ -208,7 +208,7 @@ describe('http and https virtual hosts', { timeout: E2E_TEST_TIMEOUT_MS }, () =>
 
     const unknown = await new Promise<string>((resolve) => {
       const s = tlsConnect({ host: '127.0.0.1', port: relay.https, servername: 'other.example.test', rejectUnauthorized: false })
-      s.on('error', (err) => { resolve(err.message) })
+      s.on('error', (err: Error) => { resolve(err.message) })
       s.on('secureConnect', () => { resolve('connected'); s.destroy() })
     })
     expect(unknown).toMatch(/unrecognized name/i)

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { inspect } from 'node:util'
 import { parse as parseYaml } from 'yaml'
 
 /** The built CLI; E2E_TUNNEL_CLI points the suite at another build (an installed package, a mutant). */
@@ -438,5 +439,5 @@ export async function pollUntil<T> (attempt: () => Promise<T | undefined>, optio
     const wait = Math.min(interval, deadline - performance.now())
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
   }
-  throw new Error(`condition not met within ${options.timeoutMs} ms${last === undefined ? '' : `: ${String(last)}`}`)
+  throw new Error(`condition not met within ${options.timeoutMs} ms${last === undefined ? '' : `: ${last instanceof Error ? last.message : inspect(last)}`}`, { cause: last })
 }

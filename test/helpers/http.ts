@@ -5,12 +5,13 @@
 import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer, request, type IncomingMessage, type Server } from 'node:http'
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { connect, type AddressInfo, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
 
 export const LOOPBACK = '127.0.0.1'
 
@@ -97,7 +98,7 @@ export async function startHttpService (name: string, options: { keepAliveTimeou
 }
 
 /** Streams `total` random bytes (chunked), the digest in the X-Sha256 header sent first. */
-function sendBytes (res: import('node:http').ServerResponse, total: number): void {
+function sendBytes (res: ServerResponse, total: number): void {
   const block = randomBytes(64 * 1024)
   // Deterministic content from one block: its digest is computable before sending.
   const hash = createHash('sha256')
@@ -321,7 +322,7 @@ export function secureExampleCert (): TestCert {
 export async function startHttpsService (name: string, cert: TestCert): Promise<{ port: number }> {
   const server = createHttpsServer({ key: cert.key, cert: cert.cert }, (req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json' })
-    res.end(JSON.stringify({ service: name, servername: (req.socket as import('node:tls').TLSSocket).servername, url: req.url }))
+    res.end(JSON.stringify({ service: name, servername: (req.socket as TLSSocket).servername, url: req.url }))
   })
   return { port: await listen(server) }
 }

@@ -2,7 +2,7 @@
 // unregister and their results carry. A malformed message is a protocol error, never a crash.
 import { describe, expect, it } from 'vitest'
 import { ProtocolError } from '../../shared/errors.js'
-import { MAX_REQUEST_ID, MessageType, parseProxyResult, parseRegister, parseUnregister, parseUnregisterResult } from '../../shared/wire/messages.js'
+import { MAX_REQUEST_ID, parseProxyResult, parseRegister, parseUnregister, parseUnregisterResult } from '../../shared/wire/messages.js'
 
 describe('unregister and request ids', () => {
   it('parses an unregister with and without an id', () => {

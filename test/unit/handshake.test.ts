@@ -247,7 +247,7 @@ describe('handshake: replays', () => {
     expect(replay.ok).toBe(false)
     if (replay.ok) return
     expect(replay.error.code).toBe('TUN_REPLAY')
-    expect((replay.error as HandshakeError).reason).toBe('ephemeral seen')
+    expect(replay.error.reason).toBe('ephemeral seen')
     expect(parseResponse(replay.reply)?.response).toMatchObject({ kind: 'refuse', code: Refusal.REPLAY })
     talk(keys, first) // counters of the live session still advance in step
     talk(keys, first)

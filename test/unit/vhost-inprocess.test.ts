@@ -367,7 +367,7 @@ describe('https vhost (SNI)', () => {
     const b = await bed()
     const alert = await new Promise<string>((resolve) => {
       const s = tlsConnect({ host: '127.0.0.1', port: b.https, servername: 'unknown.test', rejectUnauthorized: false })
-      s.on('error', (err) => { resolve(err.message) })
+      s.on('error', (err: Error) => { resolve(err.message) })
     })
     expect(alert).toMatch(/unrecognized name/i)
     const closed = await new Promise<Buffer>((resolve) => {
