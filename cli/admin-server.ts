@@ -1,5 +1,6 @@
 // Starting the admin API of a relay or client (webServer in its config): off when the config has
 // none. The bind rules were checked when the config loaded; AdminServer checks them again.
+import { ExitCode } from './exit-codes.js'
 import type { Logger } from 'pino'
 import { AdminServer, type AdminRoute } from '../shared/admin/server.js'
 import type { AdminConfig } from '../shared/config/types.js'
@@ -26,6 +27,6 @@ export async function startAdminServer (admin: AdminConfig | null, routes: () =>
     if (!(err instanceof TunnelError)) throw err
     log.error({ code: err.code }, `admin API: ${err.message}`)
     process.stderr.write(`tunnel: admin API: ${err.message} (${err.code})\n`)
-    return { ok: false, exitCode: err.code === 'TUN_ADMIN_INSECURE' ? 2 : 1 }
+    return { ok: false, exitCode: err.code === 'TUN_ADMIN_INSECURE' ? ExitCode.REFUSED : ExitCode.FAILED }
   }
 }

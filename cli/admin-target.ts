@@ -2,6 +2,7 @@
 // --admin-token), or the webServer block of the config file given with -c (the same file the
 // relay or client runs with; its kind is detected from its keys). Also the exit code each
 // admin failure means for these commands: 1 when the process cannot be reached, else 2.
+import { ExitCode } from './exit-codes.js'
 import { adminTargetFromConfig, parseAdminUrl, type AdminTarget } from '../shared/admin/target.js'
 import { detectConfigKind, loadClientConfig, loadServerConfig, readConfigFile } from '../shared/config/index.js'
 import { ConfigError, TunnelError } from '../shared/errors.js'
@@ -23,15 +24,15 @@ export async function resolveAdminTarget (args: AdminArgs): Promise<AdminTarget>
   return { ...target, authorization: `Bearer ${args.adminToken}` }
 }
 
-/** Prints why and returns the exit code: 1 unreachable, 2 everything else (usage, config, auth, refusal). */
-export function reportAdminFailure (command: string, err: unknown): number {
+/** Prints why and returns the exit code: FAILED when unreachable, REFUSED for everything else (usage, config, auth, refusal). */
+export function reportAdminFailure (command: string, err: unknown): ExitCode {
   if (err instanceof ConfigError) {
     process.stderr.write(`tunnel ${command}: invalid config\n${err.message}\n`)
-    return 2
+    return ExitCode.REFUSED
   }
   if (!(err instanceof TunnelError)) throw err
   process.stderr.write(`tunnel ${command}: ${err.message} (${err.code})\n`)
-  return err.code === 'TUN_ADMIN_UNREACHABLE' ? 1 : 2
+  return err.code === 'TUN_ADMIN_UNREACHABLE' ? ExitCode.FAILED : ExitCode.REFUSED
 }
 
 /** The yargs options every admin-client command shares. */

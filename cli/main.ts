@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The composition root: yargs commands; usage errors exit 2, crashes exit 1.
 import './v8-tuning.js'
+import { ExitCode, exitCodesHelp } from './exit-codes.js'
 import yargs from 'yargs'
 import { hideBin } from 'yargs/helpers'
 import { benchCommand } from './commands/bench-command.js'
@@ -16,7 +17,7 @@ import { verifyCommand } from './commands/verify-command.js'
 
 process.on('uncaughtException', (err) => {
   process.stderr.write(`tunnel: internal error: ${err.stack ?? String(err)}\n`)
-  process.exit(1)
+  process.exit(ExitCode.FAILED)
 })
 
 await yargs(hideBin(process.argv))
@@ -40,11 +41,11 @@ await yargs(hideBin(process.argv))
   .example('$0 client -c frpc.yml', 'on the machine behind NAT')
   .example('$0 keygen', 'a relay key pair: private key for frps.yml, public key for frpc.yml')
   .example('$0 status -c frpc.yml', 'a running client\'s proxies and traffic (needs webServer.port)')
-  .epilogue('Exit codes: 0 ok, 1 runtime failure, 2 bad usage, bad config or refused login,\n3 a `tunnel bench` threshold exceeded or a `tunnel diag --strict` finding.\nDocs: README.md and docs/ in the package.')
+  .epilogue(exitCodesHelp({ [ExitCode.OK]: true, [ExitCode.FAILED]: 'runtime failure', [ExitCode.REFUSED]: 'bad usage, bad config or a refusal (login, credentials, reload)', [ExitCode.ATTENTION]: 'finished, but needs attention: each command\'s --help says what', [ExitCode.INTERRUPTED]: true }) + '\nDocs: README.md and docs/ in the package.')
   .fail((msg, err) => {
     if (err !== undefined && err !== null) throw err
     process.stderr.write(`tunnel: ${msg}\nRun 'tunnel --help' for usage.\n`)
-    process.exit(2)
+    process.exit(ExitCode.REFUSED)
   })
   .help()
   .alias('h', 'help')

@@ -2,6 +2,7 @@
 // SIGHUP never ends the process: onHangup() gives it a job (the client reloads, the relay says
 // it cannot). Install the handlers before anything announces readiness, so a supervisor that
 // signals as soon as it sees "listening" still gets a graceful stop (or a reload).
+import { ExitCode } from './exit-codes.js'
 import type { Logger } from 'pino'
 
 export const DEFAULT_GRACE_MS = 10_000
@@ -13,7 +14,7 @@ export function untilSignal (log: Logger): Promise<NodeJS.Signals> {
     const handler = (signal: NodeJS.Signals): void => {
       if (seen) {
         log.warn({ signal }, 'second signal: exiting now')
-        process.exit(130)
+        process.exit(ExitCode.INTERRUPTED)
       }
       seen = true
       log.info({ signal }, 'shutting down gracefully (send the signal again to exit now)')

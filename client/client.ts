@@ -1,7 +1,7 @@
-// The client agent: dial the relay, log in, register proxies, serve streams; on any loss,
-// reconnect with exponential backoff and full jitter. A refused login is permanent. reload()
-// applies a new proxy list on the live session (register / unregister one proxy at a time)
-// without touching the others (docs/operations.md, "Reloading the client's proxies").
+// The client agent: dial the relay, run the handshake, log in (protocol version and
+// capabilities), hand the session to the proxy manager, and on any loss reconnect with
+// exponential backoff and full jitter. A refused login is permanent. Everything about proxies
+// (forwarders, phases, registration, reload) lives in proxy/manager.ts.
 import type { Socket } from 'node:net'
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
@@ -9,26 +9,21 @@ import { backoffDelay, sleep, type BackoffPolicy, DEFAULT_BACKOFF } from '../sha
 import type { ClientConfig, ProxyConfig } from '../shared/config/types.js'
 import { TunnelError } from '../shared/errors.js'
 import type { ReloadOutcome } from '../shared/reload-outcome.js'
-import { formatBandwidth } from '../shared/limit/bandwidth.js'
-import { Session } from '../shared/mux/session.js'
+import { Session, type ClientSession } from '../shared/mux/session.js'
 import type { Wire } from '../shared/mux/wire.js'
 import { derivePsk, formatKeyId } from '../shared/transport/keys.js'
 import { formatHostPort, normalizeAddress } from '../shared/net/address.js'
-import { GoAwayCode, ResetCode } from '../shared/wire/frame.js'
-import { MessageType, parseDiagResult, parseProxyResult, parseUnregisterResult, type ProxyResult } from '../shared/wire/messages.js'
+import { GoAwayCode } from '../shared/wire/frame.js'
+import { Capability, MessageType, type ProxyResult, type RelayMessage } from '../shared/wire/control.js'
 import { parsePeerView, type PeerView } from '../shared/diag/peer-view.js'
+import { CONTROL_KEEPALIVE_MS } from '../shared/timing.js'
 import { ControlRequests } from './control-requests.js'
 import { dial } from './dial.js'
 import { login } from './login.js'
 import { isPermanent } from './permanent.js'
-import { diffProxies, type ProxyDiff } from './proxy-diff.js'
-import { proxySpec, registerBatches, wireName } from './proxy-spec.js'
-import { fixedSettingChanges } from './settings-diff.js'
+import { ProxyManager } from './proxy/manager.js'
+import type { ProxyEntry } from './proxy/proxy-entry.js'
 import { secureConnect } from './secure-connect.js'
-import { TcpForwarder } from './tcp-forwarder.js'
-import { UdpFlows } from './udp-flows.js'
-import { UdpForwarder } from './udp-forwarder.js'
-import { CONTROL_KEEPALIVE_MS } from '../shared/timing.js'
 
 /** How long relayView() waits for the relay's side of the control connection. */
 export const RELAY_VIEW_TIMEOUT_MS = 5_000
@@ -36,18 +31,13 @@ export const RELAY_VIEW_TIMEOUT_MS = 5_000
 export const RELOAD_ANSWER_TIMEOUT_MS = 10_000
 
 export interface ClientEvents {
-  /** One per proxy after each login. */
+  /** One per proxy after each login, and per register of a reload. */
   proxy: [result: ProxyResult]
   login: [sessionId: string]
   disconnect: [err: TunnelError | undefined]
   /** A connection or login attempt failed; the client retries (unless it is permanent). */
   attemptFailed: [err: TunnelError]
 }
-
-/** One configured proxy and the forwarder that serves it, for status and metrics. */
-export type ForwarderEntry =
-  | { name: string, type: 'tcp' | 'http' | 'https', forwarder: TcpForwarder }
-  | { name: string, type: 'udp', forwarder: UdpForwarder }
 
 export interface ClientOptions {
   backoff?: BackoffPolicy
@@ -56,24 +46,17 @@ export interface ClientOptions {
 }
 
 export class Client extends EventEmitter<ClientEvents> {
-  /** The running config: a reload replaces its proxies. */
-  #config: ClientConfig
   readonly #log: Logger
   readonly #backoff: BackoffPolicy
-  readonly #forwarders = new Map<string, TcpForwarder>()
-  readonly #udpForwarders = new Map<string, UdpForwarder>()
   readonly #stop = new AbortController()
-  #session: Session | undefined
-  /** The current session's UDP flows. */
-  #udpFlows: UdpFlows | undefined
-  /** The session whose registration went out: a reload registers and unregisters on it. */
-  #live: Session | undefined
-  /** Registered names the relay refused (retried by the next reload, and at every login). */
-  readonly #refused = new Set<string>()
-  /** A reload's registers and unregisters waiting for the relay's answer. */
+  readonly #proxies: ProxyManager
+  #session: ClientSession | undefined
+  /** Requests that wait for the relay's answer (a reload's register and unregister, diagRequest). */
   readonly #requests: ControlRequests
-  /** The reload in progress: the next one waits for it. */
-  #reloading: Promise<unknown> = Promise.resolve()
+  /** The capabilities both sides have, from the current login. */
+  #capabilities: ReadonlySet<string> = new Set()
+  /** The session whose login was accepted (until it closes). */
+  #loggedIn: ClientSession | undefined
   /** The relay's address as connected (normalised), for diagnostics. */
   #relayPeer: string | undefined
   #graceMs = 0
@@ -85,16 +68,26 @@ export class Client extends EventEmitter<ClientEvents> {
 
   constructor (config: ClientConfig, log: Logger, options: ClientOptions = {}) {
     super()
-    this.#config = config
     this.#log = log
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF
     this.#requests = new ControlRequests(options.reloadAnswerTimeoutMs ?? RELOAD_ANSWER_TIMEOUT_MS)
     this.#psk = derivePsk(config.auth.token)
-    for (const p of config.proxies) this.#startProxy(p)
+    this.#proxies = new ProxyManager(config, log, this.#requests)
+    this.#proxies.on('result', (r) => { this.emit('proxy', r) })
   }
 
-  /** The proxies of the running config (a reload replaces them). */
-  get proxies (): readonly ProxyConfig[] { return this.#config.proxies }
+  /** The running config: a reload replaces its proxies. */
+  get config (): ClientConfig { return this.#proxies.config }
+  /** The proxies of the running config. */
+  get proxies (): readonly ProxyConfig[] { return this.#proxies.proxies }
+  /** Every configured proxy with its forwarder and phase. */
+  proxyEntries (): ProxyEntry[] { return this.#proxies.entries() }
+  /** The current (or last) control session. */
+  get session (): ClientSession | undefined { return this.#session }
+  /** The relay's address of the current connection (normalised), once connected. */
+  get relayPeer (): string | undefined { return this.#relayPeer }
+  /** The capabilities both sides have (empty before the first login). */
+  get capabilities (): ReadonlySet<string> { return this.#capabilities }
 
   /**
    * Runs until close(). Rejects with a TunnelError for permanent failures: a refused login,
@@ -106,13 +99,13 @@ export class Client extends EventEmitter<ClientEvents> {
     let everLoggedIn = false
     this.#startupWarnings()
     while (!signal.aborted) {
-      let session: Session | undefined
+      let session: ClientSession | undefined
       try {
         session = await this.#connect(signal)
         await this.#login(session)
         everLoggedIn = true
         attempt = 0
-        this.#register(session)
+        this.#proxies.attach(session, this.#capabilities)
         const err = await closedOrStopped(session, signal)
         if (signal.aborted) break
         this.emit('disconnect', err)
@@ -122,7 +115,7 @@ export class Client extends EventEmitter<ClientEvents> {
         const e = err instanceof TunnelError ? err : new TunnelError('TUN_CONNECT', String(err), { cause: err })
         if (!signal.aborted) this.emit('attemptFailed', e)
         if (isPermanent(e, everLoggedIn)) throw e
-        if (!everLoggedIn && this.#config.loginFailExit) throw e
+        if (!everLoggedIn && this.config.loginFailExit) throw e
         if (signal.aborted) break
         this.#log.warn({ code: e.code, reason: e.message }, 'cannot reach the relay')
         if (everLoggedIn && isPermanent(e, false)) this.#log.error({ code: e.code }, 'the relay refused us in cleartext (unauthenticated, so retried): check the configs on both sides')
@@ -132,21 +125,16 @@ export class Client extends EventEmitter<ClientEvents> {
       this.#log.info({ delayMs: delay, attempt }, 'reconnecting')
       await sleep(delay, signal)
     }
+    this.#proxies.stop()
     await this.#shutdownSession()
   }
 
-  get config (): ClientConfig { return this.#config }
-  /** The current (or last) control session. */
-  get session (): Session | undefined { return this.#session }
-  /** The relay's address of the current connection (normalised), once connected. */
-  get relayPeer (): string | undefined { return this.#relayPeer }
-
-  /** The proxies served now, by registered name ({user}.{name}). */
-  forwarders (): ForwarderEntry[] {
-    return [
-      ...[...this.#forwarders].map(([name, forwarder]): ForwarderEntry => ({ name, type: forwarder.proxy.type, forwarder })),
-      ...[...this.#udpForwarders].map(([name, forwarder]): ForwarderEntry => ({ name, type: 'udp', forwarder })),
-    ]
+  /**
+   * Applies `next`'s proxies on the running client (see ProxyManager.reload); any other setting
+   * that differs refuses the whole reload.
+   */
+  reload (next: ClientConfig): Promise<ReloadOutcome> {
+    return this.#proxies.reload(next)
   }
 
   /**
@@ -155,14 +143,15 @@ export class Client extends EventEmitter<ClientEvents> {
    * the relay cannot tell, or after `timeoutMs`.
    */
   async relayView (timeoutMs = RELAY_VIEW_TIMEOUT_MS): Promise<PeerView | TunnelError> {
-    const session = this.#live
+    const session = this.#loggedIn
     if (session === undefined || session.closed) return new TunnelError('TUN_SESSION_CLOSED', 'not connected to the relay')
+    if (!this.#capabilities.has(Capability.DIAG)) return new TunnelError('TUN_DIAG_SOURCE', 'the relay does not offer its side of the connection (no diag capability)')
     const answer = await this.#requests.send(session, (id) => ({ type: MessageType.DIAG_REQUEST, id }), {
       ms: timeoutMs,
-      error: () => new TunnelError('TUN_DIAG_SOURCE', `the relay did not report its side within ${timeoutMs} ms (a relay older than this client?)`),
+      error: () => new TunnelError('TUN_DIAG_SOURCE', `the relay did not report its side within ${timeoutMs} ms`),
     })
     if (answer instanceof TunnelError) return answer
-    if (answer.type !== 'diagResult') return new TunnelError('TUN_PROTOCOL', 'the relay answered a diagRequest with something else')
+    if (answer.type !== MessageType.DIAG_RESULT) return new TunnelError('TUN_PROTOCOL', `the relay answered a diagRequest with ${answer.type}`)
     if (!answer.ok) return new TunnelError(answer.code ?? 'TUN_DIAG_SOURCE', answer.message ?? 'the relay could not report its side')
     return parsePeerView(answer.view)
   }
@@ -181,28 +170,28 @@ export class Client extends EventEmitter<ClientEvents> {
     session.close()
   }
 
-  async #connect (signal: AbortSignal): Promise<Session> {
-    const { serverAddr, serverPort, transport } = this.#config
+  async #connect (signal: AbortSignal): Promise<ClientSession> {
+    const { serverAddr, serverPort, transport } = this.config
     const target = formatHostPort(serverAddr, serverPort)
     const socket = await dial(serverAddr, serverPort, transport.dialServerTimeout * 1000, signal)
     socket.setNoDelay(true)
     socket.setKeepAlive(true, CONTROL_KEEPALIVE_MS)
     this.#relayPeer = normalizeAddress(socket.remoteAddress ?? '')
     const wire = await this.#handshake(socket, signal)
-    const session = new Session(wire, {
+    const session: ClientSession = new Session(wire, {
       role: 'client',
       logger: this.#log,
       heartbeatIntervalMs: Math.max(0, transport.heartbeatInterval * 1000),
       heartbeatTimeoutMs: Math.max(0, transport.heartbeatTimeout * 1000),
     })
     this.#session = session
-    session.on('stream', (stream) => {
-      const fwd = stream.open === undefined ? undefined : this.#forwarders.get(stream.open.proxy)
-      if (fwd === undefined) { stream.reset(ResetCode.REFUSED); return }
-      fwd.handle(stream)
+    this.#capabilities = new Set()
+    session.on('control', (m) => { this.#onControl(m) })
+    session.once('close', () => {
+      if (this.#loggedIn === session) this.#loggedIn = undefined
+      this.#requests.sessionClosed()
     })
-    // Lives as long as the session; reads the live map, so proxies a reload adds work too.
-    this.#udpFlows = new UdpFlows(session, this.#udpForwarders, this.#log, normalizeAddress(socket.remoteAddress ?? ''))
+    this.#proxies.serve(session, this.#relayPeer)
     session.on('goaway', (code) => {
       this.#log.info({ goAway: code }, 'relay is going away')
     })
@@ -210,9 +199,26 @@ export class Client extends EventEmitter<ClientEvents> {
     return session
   }
 
+  /** The relay's messages after the session's checks (login() waits for the loginResult itself). */
+  #onControl (m: RelayMessage): void {
+    switch (m.type) {
+      case MessageType.PROXY_RESULT:
+        this.#proxies.onResult(m)
+        this.#requests.answer(m)
+        return
+      case MessageType.UNREGISTER_RESULT:
+      case MessageType.DIAG_RESULT:
+        this.#requests.answer(m)
+        return
+      case MessageType.LOGIN_RESULT:
+      case MessageType.NAT_PROBE:
+        // The login waiter reads the first; natProbe comes only on a probe connection (nat-probe.ts).
+    }
+  }
+
   /** The Noise handshake on a fresh socket; the socket is destroyed when it fails. */
   async #handshake (socket: Socket, signal: AbortSignal): Promise<Wire> {
-    const { clientID, auth, transport } = this.#config
+    const { clientID, auth, transport } = this.config
     this.#lastTimestampMs = Math.max(Date.now(), this.#lastTimestampMs + 1)
     try {
       const secure = await secureConnect(socket, {
@@ -233,7 +239,7 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   #startupWarnings (): void {
-    const { auth, transport } = this.#config
+    const { auth, transport } = this.config
     if (auth.serverKey === null) {
       this.#log.warn({}, 'auth.serverKey is not set: the relay is not authenticated (anyone in the middle could pose as it) and a weak auth.token can be guessed offline from recorded traffic; pin the key from tunnel keygen')
     } else {
@@ -242,181 +248,18 @@ export class Client extends EventEmitter<ClientEvents> {
     if (transport.insecurePlaintext) this.#log.warn({}, 'transport.insecurePlaintext is on: after the handshake, tunnelled bytes are NOT encrypted or authenticated')
   }
 
-  async #login (session: Session): Promise<void> {
-    const { user, clientID } = this.#config
+  async #login (session: ClientSession): Promise<void> {
+    const { user, clientID, serverAddr, serverPort } = this.config
     const r = await login(session, { clientId: clientID, user })
     if (!r.ok) throw new TunnelError(r.code ?? 'TUN_AUTH_REFUSED', r.message ?? 'the relay refused the login')
-    this.#log.info({ sessionId: r.sessionId, relay: formatHostPort(this.#config.serverAddr, this.#config.serverPort) }, 'logged in')
+    this.#capabilities = new Set(r.capabilities ?? [])
+    this.#loggedIn = session
+    this.#log.info({ sessionId: r.sessionId, relay: formatHostPort(serverAddr, serverPort), version: r.version, capabilities: [...this.#capabilities] }, 'logged in')
     this.emit('login', r.sessionId ?? '')
-  }
-
-  /** Where the proxy's bandwidth limit applies, for the "proxy registered" line. */
-  #limitFields (name: string): Record<string, string | number> {
-    const p = this.#config.proxies.find((q) => wireName(this.#config.user, q) === name)
-    if (p === undefined) return {}
-    return {
-      ...(p.bandwidthLimit > 0 ? { bandwidthLimit: formatBandwidth(p.bandwidthLimit), bandwidthLimitMode: p.bandwidthLimitMode } : {}),
-      ...(p.type === 'tcp' && p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}),
-    }
-  }
-
-  #register (session: Session): void {
-    session.on('control', (m) => {
-      if (m.type === MessageType.PROXY_RESULT) this.#onProxyResult(parseProxyResult(m))
-      else if (m.type === MessageType.UNREGISTER_RESULT) this.#requests.answer(parseUnregisterResult(m))
-      else if (m.type === MessageType.DIAG_RESULT) this.#requests.answer(parseDiagResult(m))
-    })
-    session.once('close', () => {
-      if (this.#live === session) this.#live = undefined
-      this.#requests.sessionClosed()
-    })
-    this.#refused.clear()
-    this.#live = session
-    const { user, proxies } = this.#config
-    for (const batch of registerBatches(proxies.map((p) => proxySpec(user, p)))) session.sendControl({ type: MessageType.REGISTER, proxies: batch })
-  }
-
-  #onProxyResult (r: ProxyResult): void {
-    const udp = this.#udpForwarders.get(r.name)
-    if (udp !== undefined) udp.publicPort = r.ok ? r.remotePort ?? 0 : 0
-    if (r.ok) {
-      this.#refused.delete(r.name)
-      this.#log.info({ proxy: r.name, remotePort: r.remotePort, ...this.#limitFields(r.name) }, 'proxy registered')
-    } else {
-      this.#refused.add(r.name)
-      this.#log.error({ proxy: r.name, code: r.code }, `proxy refused by the relay: ${r.message ?? ''}`)
-    }
-    this.emit('proxy', r)
-    this.#requests.answer(r)
-  }
-
-  // ---- reload ----
-
-  /**
-   * Applies `next`'s proxies: added ones come up, removed ones go down (their streams and flows
-   * are closed), changed ones restart; the others and their streams are not touched. Any other
-   * setting that differs refuses the whole reload (it needs a restart). While disconnected, the
-   * new list is what the next login registers. Reloads run one at a time, in call order.
-   */
-  reload (next: ClientConfig): Promise<ReloadOutcome> {
-    const run = this.#reloading.then(async () => await this.#reload(next))
-    this.#reloading = run.catch(() => {})
-    return run
-  }
-
-  async #reload (next: ClientConfig): Promise<ReloadOutcome> {
-    const fixed = fixedSettingChanges(this.#config, next)
-    if (fixed.length > 0) {
-      const message = `${fixed.join(', ')} changed: only proxies can change on a running client; restart it for the rest, or put them back and reload (nothing was applied)`
-      this.#log.error({ code: 'TUN_RELOAD_REFUSED', settings: fixed }, `reload refused: ${message}`)
-      return { ok: false, added: [], removed: [], changed: [], errors: [`${message} (TUN_RELOAD_REFUSED)`] }
-    }
-    if (this.#stop.signal.aborted) {
-      return { ok: false, added: [], removed: [], changed: [], errors: ['the client is stopping: nothing was applied (TUN_RELOAD_REFUSED)'] }
-    }
-    const { user } = this.#config
-    const diff = diffProxies(this.#config.proxies, next.proxies)
-    // Unchanged proxies the relay refused get another try (the operator may have freed the port).
-    const refused = new Set(this.#refused)
-    const retried = diff.unchanged.filter((p) => refused.has(wireName(user, p)))
-    this.#config = { ...this.#config, proxies: next.proxies }
-    // The local side changes at once, before any answer: a visitor of a changed proxy reaches
-    // the new local service from here on.
-    for (const p of diff.removed) this.#stopProxy(p)
-    for (const c of diff.changed) {
-      const publicPort = this.#udpForwarders.get(wireName(user, c.before))?.publicPort ?? 0
-      this.#stopProxy(c.before)
-      this.#startProxy(c.after)
-      // A change only the client sees keeps the relay's port: no new proxyResult will say it again.
-      const udp = this.#udpForwarders.get(wireName(user, c.after))
-      if (!c.relay && udp !== undefined) udp.publicPort = publicPort
-    }
-    for (const p of diff.added) this.#startProxy(p)
-    const session = this.#live
-    const connected = session !== undefined && !session.closed
-    const pending = connected ? this.#applyOnRelay(session, diff, refused, retried) : []
-    const errors = (await Promise.all(pending)).filter((e): e is string => e !== undefined)
-    const outcome: ReloadOutcome = {
-      ok: errors.length === 0,
-      added: [...diff.added, ...retried].map((p) => p.name),
-      removed: diff.removed.map((p) => p.name),
-      changed: diff.changed.map((c) => c.after.name),
-      errors,
-    }
-    const fields = { added: outcome.added, removed: outcome.removed, changed: outcome.changed, connected }
-    if (outcome.ok) this.#log.info(fields, 'reloaded')
-    else this.#log.warn({ ...fields, errors }, 'reloaded')
-    return outcome
-  }
-
-  /** Sends every register and unregister the diff needs at once; each promise is an error line or undefined. */
-  #applyOnRelay (session: Session, diff: ProxyDiff, refused: ReadonlySet<string>, retried: readonly ProxyConfig[]): Array<Promise<string | undefined>> {
-    const { user } = this.#config
-    const pending = diff.removed.map(async (p) => await this.#unregister(session, p))
-    for (const c of diff.changed) {
-      // Only the local side changed: the public port stays open (unless the relay refused it).
-      if (!c.relay && !refused.has(wireName(user, c.before))) continue
-      // Sent back to back: the relay handles them in order, so the name and port are free again.
-      const gone = this.#unregister(session, c.before)
-      const back = this.#registerOne(session, c.after)
-      pending.push(gone.then(async (err) => err ?? await back))
-    }
-    for (const p of [...diff.added, ...retried]) pending.push(this.#registerOne(session, p))
-    return pending
-  }
-
-  #startProxy (p: ProxyConfig): void {
-    const name = wireName(this.#config.user, p)
-    if (p.type === 'udp') this.#udpForwarders.set(name, new UdpForwarder(p, this.#log.child({ proxy: p.name, udp: true })))
-    else this.#forwarders.set(name, new TcpForwarder(p, this.#log.child({ proxy: p.name })))
-  }
-
-  /** Takes the proxy's local side away: its streams are reset, its UDP flows closed. */
-  #stopProxy (p: ProxyConfig): void {
-    const name = wireName(this.#config.user, p)
-    this.#refused.delete(name)
-    const tcp = this.#forwarders.get(name)
-    if (tcp !== undefined) {
-      this.#forwarders.delete(name)
-      tcp.close()
-    }
-    const udp = this.#udpForwarders.get(name)
-    if (udp !== undefined) {
-      this.#udpForwarders.delete(name)
-      this.#udpFlows?.retire(udp)
-    }
-  }
-
-  /** Registers one proxy; resolves with an error line, or undefined when the relay opened it. */
-  async #registerOne (session: Session, p: ProxyConfig): Promise<string | undefined> {
-    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.REGISTER, proxies: [proxySpec(this.#config.user, p)], id }))
-    if (answer instanceof TunnelError) {
-      return answer.code === 'TUN_SESSION_CLOSED'
-        ? `proxy ${p.name}: ${answer.message}; it is registered at the next login (${answer.code})`
-        : `proxy ${p.name}: ${answer.message} (${answer.code})`
-    }
-    if (answer.ok) return undefined
-    return `proxy ${p.name}: ${answer.message ?? 'refused by the relay'} (${answer.code ?? 'TUN_LISTEN'})`
-  }
-
-  /**
-   * Unregisters one proxy. A relay that does not hold it (it refused it before), or a session
-   * that ended (the relay freed everything), leaves the proxy gone as asked: no error.
-   */
-  async #unregister (session: Session, p: ProxyConfig): Promise<string | undefined> {
-    const name = wireName(this.#config.user, p)
-    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.UNREGISTER, name, id }))
-    if (answer instanceof TunnelError) return answer.code === 'TUN_SESSION_CLOSED' ? undefined : `proxy ${p.name}: ${answer.message} (${answer.code})`
-    if (answer.ok) return undefined
-    if (answer.code === 'TUN_PROXY_UNKNOWN') {
-      this.#log.debug({ proxy: name }, 'the relay did not hold the proxy')
-      return undefined
-    }
-    return `proxy ${p.name}: ${answer.message ?? 'the relay could not close it'} (${answer.code ?? 'TUN_PROTOCOL'})`
   }
 }
 
-function closedOrStopped (session: Session, signal: AbortSignal): Promise<TunnelError | undefined> {
+function closedOrStopped (session: ClientSession, signal: AbortSignal): Promise<TunnelError | undefined> {
   return new Promise((resolve) => {
     // Already stopped (close() during the login): the abort event has fired and will not again.
     if (session.closed || signal.aborted) { resolve(undefined); return }
@@ -428,4 +271,3 @@ function closedOrStopped (session: Session, signal: AbortSignal): Promise<Tunnel
     })
   })
 }
-

@@ -3,8 +3,8 @@
 // answer is matched to its request even when several for one name are under way. Each waits at
 // most `timeoutMs`; the session's end answers every pending request with TUN_SESSION_CLOSED.
 import { TunnelError } from '../shared/errors.js'
-import type { Session } from '../shared/mux/session.js'
-import { MAX_REQUEST_ID, type DiagResult, type ProxyResult, type UnregisterResult } from '../shared/wire/messages.js'
+import type { ClientSession } from '../shared/mux/session.js'
+import { MAX_REQUEST_ID, type ClientMessage, type DiagResult, type ProxyResult, type UnregisterResult } from '../shared/wire/control.js'
 
 /** The relay's result, or why there is none (TUN_RELOAD_TIMEOUT, TUN_SESSION_CLOSED). */
 export type Answer = ProxyResult | UnregisterResult | DiagResult | TunnelError
@@ -26,7 +26,7 @@ export class ControlRequests {
   get pending (): number { return this.#waiting.size }
 
   /** Sends `make(id)` on `session` and resolves with the answer to it (never rejects). */
-  send (session: Session, make: (id: number) => Record<string, unknown>, timeout?: RequestTimeout): Promise<Answer> {
+  send (session: ClientSession, make: (id: number) => ClientMessage, timeout?: RequestTimeout): Promise<Answer> {
     this.#lastId = this.#lastId >= MAX_REQUEST_ID ? 1 : this.#lastId + 1
     const id = this.#lastId
     return new Promise<Answer>((resolve) => {

@@ -2,8 +2,8 @@
 // answer. Used by the client agent and by NAT probes; the caller decides what a refusal means.
 import { hostname } from 'node:os'
 import { TunnelError } from '../shared/errors.js'
-import type { Session } from '../shared/mux/session.js'
-import { CONTROL_PROTOCOL_VERSION, MessageType, parseLoginResult, type LoginResult } from '../shared/wire/messages.js'
+import type { ClientSession } from '../shared/mux/session.js'
+import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, MessageType, type LoginResult, type RelayMessage } from '../shared/wire/control.js'
 
 export const LOGIN_TIMEOUT_MS = 10_000
 
@@ -14,19 +14,11 @@ export interface LoginFields {
 }
 
 /** Resolves with the relay's answer (ok or refused); rejects on timeout or a closed session. */
-export function login (session: Session, fields: LoginFields, timeoutMs = LOGIN_TIMEOUT_MS): Promise<LoginResult> {
+export function login (session: ClientSession, fields: LoginFields, timeoutMs = LOGIN_TIMEOUT_MS): Promise<LoginResult> {
   return new Promise<LoginResult>((resolve, reject) => {
     const timer = setTimeout(() => { done(new TunnelError('TUN_LOGIN_TIMEOUT', `the relay did not answer the login within ${timeoutMs} ms`)) }, timeoutMs)
-    const onControl = (m: Record<string, unknown>): void => {
-      if (m.type !== MessageType.LOGIN_RESULT) return
-      let r: LoginResult
-      try {
-        r = parseLoginResult(m)
-      } catch (err) {
-        done(err instanceof TunnelError ? err : new TunnelError('TUN_PROTOCOL', String(err)))
-        return
-      }
-      done(r)
+    const onControl = (m: RelayMessage): void => {
+      if (m.type === MessageType.LOGIN_RESULT) done(m)
     }
     const onClose = (err: TunnelError | undefined): void => {
       done(err ?? new TunnelError('TUN_SESSION_CLOSED', 'the relay closed the connection during login'))
@@ -40,6 +32,6 @@ export function login (session: Session, fields: LoginFields, timeoutMs = LOGIN_
     }
     session.on('control', onControl)
     session.on('close', onClose)
-    session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, clientId: fields.clientId, user: fields.user, hostname: hostname(), ...(fields.probeIdleMs === undefined ? {} : { probeIdleMs: fields.probeIdleMs }) })
+    session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...ALL_CAPABILITIES], clientId: fields.clientId, user: fields.user, hostname: hostname(), ...(fields.probeIdleMs === undefined ? {} : { probeIdleMs: fields.probeIdleMs }) })
   })
 }

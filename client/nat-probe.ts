@@ -10,9 +10,9 @@ import type { ClientConfig } from '../shared/config/types.js'
 import type { ProbeOutcome, ProbeResult } from '../shared/diag/nat-timeout.js'
 import { sleep } from '../shared/backoff.js'
 import { TunnelError } from '../shared/errors.js'
-import { Session } from '../shared/mux/session.js'
+import { Session, type ClientSession } from '../shared/mux/session.js'
 import { derivePsk } from '../shared/transport/keys.js'
-import { MessageType, PROBE_IDLE_MS } from '../shared/wire/messages.js'
+import { MessageType, PROBE_IDLE_MS, type RelayMessage } from '../shared/wire/control.js'
 import { dial } from './dial.js'
 import { login } from './login.js'
 import { isPermanent } from './permanent.js'
@@ -89,11 +89,11 @@ export async function probeNatTimeout (config: ClientConfig, o: NatProbeOptions)
   return [...results.values()].sort((a, b) => a.idleS - b.idleS)
 }
 
-async function openProbe (config: ClientConfig, psk: Uint8Array, clientId: string, timestampMs: number, idleMs: number, o: NatProbeOptions): Promise<Session> {
+async function openProbe (config: ClientConfig, psk: Uint8Array, clientId: string, timestampMs: number, idleMs: number, o: NatProbeOptions): Promise<ClientSession> {
   const { serverAddr, serverPort, transport, auth } = config
   const socket = await dial(serverAddr, serverPort, transport.dialServerTimeout * 1000, o.signal)
   socket.setNoDelay(true) // and no TCP keepalive: it would refresh the mapping being measured
-  let session: Session
+  let session: ClientSession
   try {
     const secure = await secureConnect(socket, {
       clientId,
@@ -119,7 +119,7 @@ async function openProbe (config: ClientConfig, psk: Uint8Array, clientId: strin
   return session
 }
 
-function watchProbe (session: Session, idleS: number, o: NatProbeOptions, running: Map<number, { cancel: () => void }>, record: (r: ProbeResult) => void): Promise<void> {
+function watchProbe (session: ClientSession, idleS: number, o: NatProbeOptions, running: Map<number, { cancel: () => void }>, record: (r: ProbeResult) => void): Promise<void> {
   return new Promise<void>((resolve) => {
     const finish = (outcome: ProbeOutcome, detail = ''): void => {
       clearTimeout(timer)
@@ -131,7 +131,7 @@ function watchProbe (session: Session, idleS: number, o: NatProbeOptions, runnin
       resolve()
     }
     const timer = setTimeout(() => { finish('dead') }, idleS * 1000 + o.graceMs)
-    const onControl = (m: Record<string, unknown>): void => { if (m.type === MessageType.NAT_PROBE) finish('alive') }
+    const onControl = (m: RelayMessage): void => { if (m.type === MessageType.NAT_PROBE) finish('alive') }
     const onClose = (err: TunnelError | undefined): void => {
       // A reset during the silence is the NAT (or a middlebox) killing the mapping actively.
       finish('dead', err === undefined ? 'the relay closed the connection' : err.message)

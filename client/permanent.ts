@@ -12,6 +12,7 @@ export const PERMANENT_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(
   'TUN_CLOCK_SKEW',
   'TUN_TRANSPORT_MISMATCH',
   'TUN_PROTOCOL',
+  'TUN_PROTOCOL_VERSION',
 ])
 
 export function isPermanent (err: TunnelError, everLoggedIn: boolean): boolean {
@@ -19,5 +20,5 @@ export function isPermanent (err: TunnelError, everLoggedIn: boolean): boolean {
   if (!everLoggedIn) return true
   if (err instanceof HandshakeError) return err.authenticated
   // Refusals inside the encrypted session (a login result) are authenticated too.
-  return err.code === 'TUN_AUTH_REFUSED'
+  return err.code === 'TUN_AUTH_REFUSED' || err.code === 'TUN_PROTOCOL_VERSION'
 }

@@ -5,8 +5,8 @@
 import type { Logger } from 'pino'
 import { loadClientConfig, type Loaded } from '../shared/config/index.js'
 import type { ClientConfig } from '../shared/config/types.js'
-import { ConfigError, formatConfigIssue, TunnelError } from '../shared/errors.js'
-import type { ReloadOutcome } from '../shared/reload-outcome.js'
+import { ConfigError, formatConfigIssue, placeConfigIssue, TunnelError } from '../shared/errors.js'
+import { refusedReload, type ReloadError, type ReloadOutcome } from '../shared/reload-outcome.js'
 import type { Client } from './client.js'
 
 export type ClientConfigLoader = (file: string) => Promise<Loaded<ClientConfig>>
@@ -27,8 +27,8 @@ async function reloadOnce (client: Client, configPath: string, log: Logger, load
     loaded = await load(configPath)
   } catch (err) {
     const errors = describeLoadError(err, log)
-    log.error({ file: configPath, errors }, 'reload refused: the file is invalid; the running proxies are unchanged')
-    return { ok: false, added: [], removed: [], changed: [], errors }
+    log.error({ file: configPath, errors: errors.map((e) => `${e.message} (${e.code})`) }, 'reload refused: the file is invalid; the running proxies are unchanged')
+    return refusedReload(errors)
   }
   for (const w of loaded.warnings) {
     const { file, line, col, path } = w.location
@@ -39,21 +39,21 @@ async function reloadOnce (client: Client, configPath: string, log: Logger, load
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err)
     log.error({ err: message }, 'reload failed')
-    return { ok: false, added: [], removed: [], changed: [], errors: [message] }
+    return refusedReload([{ proxy: null, code: err instanceof TunnelError ? err.code : 'TUN_RELOAD_REFUSED', message }])
   }
 }
 
-/** One line per problem, each also logged at error level with its place in the file. */
-function describeLoadError (err: unknown, log: Logger): string[] {
+/** One error per problem (its place in the file in the message), each also logged at error level. */
+function describeLoadError (err: unknown, log: Logger): ReloadError[] {
   if (err instanceof ConfigError) {
     return err.issues.map((issue) => {
-      const text = formatConfigIssue(issue)
       const { file, line, col, path } = issue.location
-      log.error({ code: issue.code, file, line, col, path }, text)
-      return text
+      log.error({ code: issue.code, file, line, col, path }, formatConfigIssue(issue))
+      return { proxy: null, code: issue.code, message: placeConfigIssue(issue) }
     })
   }
-  const text = err instanceof TunnelError ? `${err.message} (${err.code})` : String(err)
-  log.error({}, text)
-  return [text]
+  const code = err instanceof TunnelError ? err.code : 'TUN_CONFIG_READ'
+  const message = err instanceof Error ? err.message : String(err)
+  log.error({ code }, message)
+  return [{ proxy: null, code, message }]
 }

@@ -6,18 +6,25 @@ import { probeRtt, roundMs } from '../shared/admin/rtt.js'
 import { STATUS_SCHEMA, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/status.js'
 import type { ErrorCode, TunnelError } from '../shared/errors.js'
 import { formatHostPort } from '../shared/net/address.js'
-import type { Client, ForwarderEntry } from './client.js'
+import type { Client } from './client.js'
+import type { ClientProxyPhase, ProxyEntry } from './proxy/proxy-entry.js'
 
-interface ProxyTrack {
-  state: ProxyState
-  remotePort: number | null
-  error: { code: string, message: string } | null
+/** The coarser state of schema 1, from the phase. */
+function stateOf (e: ProxyEntry): ProxyState {
+  const phases: Record<ClientProxyPhase, ProxyState> = {
+    running: 'registered',
+    refused: 'refused',
+    pending: e.problem === null ? 'pending' : 'offline',
+    registering: 'pending',
+    retrying: 'pending',
+    closed: 'offline',
+  }
+  return phases[e.phase]
 }
 
 export class ClientStatus {
   readonly #client: Client
   readonly #startedAt = Date.now()
-  readonly #proxies = new Map<string, ProxyTrack>()
   readonly #errors = new Map<ErrorCode, number>()
   #lastError: StatusReport['lastError'] = null
   #logins = 0
@@ -30,20 +37,12 @@ export class ClientStatus {
       this.#logins++
       this.#sessionId = sessionId
       this.#since = Date.now()
-      for (const t of this.#proxies.values()) { t.state = 'pending'; t.error = null }
     })
     client.on('proxy', (r) => {
-      this.#proxies.set(r.name, r.ok
-        ? { state: 'registered', remotePort: r.remotePort ?? null, error: null }
-        : { state: 'refused', remotePort: null, error: { code: r.code ?? 'TUN_PROXY_INVALID', message: r.message ?? '' } })
       if (!r.ok) this.#noteError(r.code ?? 'TUN_PROXY_INVALID', `proxy ${r.name}: ${r.message ?? 'refused'}`)
     })
     client.on('disconnect', (err) => {
       this.#sessionId = undefined
-      for (const t of this.#proxies.values()) {
-        t.state = 'offline'
-        t.error = err === undefined ? null : { code: err.code, message: err.message }
-      }
       if (err !== undefined) this.#noteError(err.code, err.message)
     })
     client.on('attemptFailed', (err: TunnelError) => { this.#noteError(err.code, err.message) })
@@ -63,6 +62,7 @@ export class ClientStatus {
       kernelFacts(),
       live === undefined ? Promise.resolve(null) : probeRtt(live),
     ])
+    const entries = this.#client.proxyEntries()
     const sessions: SessionStatus[] = live === undefined
       ? []
       : [{
@@ -73,7 +73,7 @@ export class ClientStatus {
           since: new Date(this.#since).toISOString(),
           rttMs: roundMs(rtt),
           streams: live.streamCount,
-          proxies: [...this.#proxies.values()].filter((t) => t.state === 'registered').length,
+          proxies: entries.filter((e) => e.phase === 'running').length,
           bytesIn: live.bytesIn,
           bytesOut: live.bytesOut,
           reconnects: this.#client.reconnects,
@@ -85,7 +85,7 @@ export class ClientStatus {
       process: proc,
       controlAddr: formatHostPort(config.serverAddr, config.serverPort),
       sessions,
-      proxies: this.#client.forwarders().map((f) => this.#proxyStatus(f)),
+      proxies: entries.map((e) => this.#proxyStatus(e)),
       logins: this.#logins,
       reconnects: this.#client.reconnects,
       errors: Object.fromEntries([...this.#errors].sort(([a], [b]) => a.localeCompare(b))),
@@ -94,23 +94,25 @@ export class ClientStatus {
     }
   }
 
-  #proxyStatus (f: ForwarderEntry): ProxyStatus {
-    const config = this.#client.config
-    const track = this.#proxies.get(f.name) ?? { state: 'pending', remotePort: null, error: null }
-    const proxy = f.forwarder.proxy
+  #proxyStatus (e: ProxyEntry): ProxyStatus {
+    const { serverAddr } = this.#client.config
+    const p = e.config
+    const publicAddr = e.remotePort === null ? null : e.domains.length > 0 ? e.domains.map((d) => formatHostPort(d, e.remotePort ?? 0)).join(' ') : formatHostPort(serverAddr, e.remotePort)
     const common = {
-      name: f.name,
-      state: track.state,
-      publicAddr: track.remotePort === null ? null : formatHostPort(config.serverAddr, track.remotePort),
-      local: formatHostPort(proxy.localIP, proxy.localPort),
+      name: e.wireName,
+      type: p.type,
+      state: stateOf(e),
+      phase: e.phase,
+      publicAddr,
+      local: formatHostPort(p.localIP, p.localPort),
       clientId: null,
-      error: track.error,
+      error: e.problem,
     }
-    if (f.type !== 'udp') {
-      const t = f.forwarder.traffic()
-      return { ...common, type: f.type, streams: { active: t.active, total: t.total }, flows: null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, refused: 0, dropped: t.dialFailures, udpDrops: null }
+    if (e.local.kind === 'tcp') {
+      const t = e.local.forwarder.traffic()
+      return { ...common, streams: { active: t.active, total: t.total }, flows: null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, refused: 0, dropped: t.dialFailures, udpDrops: null }
     }
-    const c = f.forwarder.counters
-    return { ...common, type: 'udp', streams: null, flows: { active: c.activeFlows, total: c.flowsOpened }, bytesIn: c.bytesIn, bytesOut: c.bytesOut, refused: 0, dropped: 0, udpDrops: { ...c.drops } }
+    const c = e.local.forwarder.counters
+    return { ...common, streams: null, flows: { active: c.activeFlows, total: c.flowsOpened }, bytesIn: c.bytesIn, bytesOut: c.bytesOut, refused: 0, dropped: 0, udpDrops: { ...c.drops } }
   }
 }

@@ -1,14 +1,13 @@
 // The relay's answer to GET /api/status: its listener, every logged-in session (with a fresh
-// RTT), every public listener with its traffic and refusals, and the refusals it counted.
+// RTT), every proxy of every session (through the proxy interface: its endpoint, phase and
+// counters, whatever its type), and the refusals it counted.
 import { kernelFacts, processFacts } from '../shared/admin/process-facts.js'
 import { probeRtt, roundMs } from '../shared/admin/rtt.js'
 import { STATUS_SCHEMA, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/status.js'
 import { formatHostPort, normalizeAddress } from '../shared/net/address.js'
 import type { ControlSession } from './control-session.js'
+import type { RelayProxy } from './proxy/relay-proxy.js'
 import type { Relay } from './relay.js'
-import type { TcpProxy } from './tcp-proxy.js'
-import type { VhostProxy } from './vhost/vhosts.js'
-import type { UdpProxy } from './udp-proxy.js'
 
 export async function relayStatus (relay: Relay): Promise<StatusReport> {
   const sessions = relay.sessions()
@@ -26,7 +25,7 @@ export async function relayStatus (relay: Relay): Promise<StatusReport> {
     process: proc,
     controlAddr: address === undefined ? null : formatHostPort(normalizeAddress(address.address), address.port),
     sessions: sessions.map((c, i) => sessionStatus(c, rtts[i] ?? null)),
-    proxies: sessions.flatMap((c) => [...c.proxies().map((p) => proxyStatus(p, c.clientId, bindHost)), ...c.vhostProxies().map((p) => vhostStatus(p, c.clientId))]),
+    proxies: sessions.flatMap((c) => c.proxies().map((p) => proxyStatus(p, c.clientId, bindHost))),
     logins: relay.stats.logins,
     reconnects: relay.stats.replaced,
     errors: relay.stats.errorCounts(),
@@ -51,33 +50,9 @@ function sessionStatus (c: ControlSession, rttMs: number | null): SessionStatus 
   }
 }
 
-function proxyStatus (p: TcpProxy | UdpProxy, clientId: string, bindHost: string): ProxyStatus {
-  const common = { name: p.name, state: 'listening' as const, publicAddr: formatHostPort(bindHost, p.port), local: null, clientId, error: null }
-  if (p.type === 'tcp') {
-    const t = p.traffic()
-    return { ...common, type: 'tcp', streams: { active: t.activeStreams, total: t.streamsTotal }, flows: null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, refused: t.refused, dropped: t.dropped, udpDrops: null }
-  }
-  const c = p.counters
-  return { ...common, type: 'udp', streams: null, flows: { active: p.activeFlows, total: c.flowsOpened }, bytesIn: c.bytesIn, bytesOut: c.bytesOut, refused: p.refused, dropped: 0, udpDrops: { ...c.drops } }
-}
-
-/** An http/https proxy: its public address is each domain on the vhost port. */
-function vhostStatus (p: VhostProxy, clientId: string): ProxyStatus {
-  const t = p.traffic()
-  return {
-    name: p.name,
-    type: p.type,
-    state: 'listening',
-    publicAddr: p.domains.map((d) => formatHostPort(d, p.port)).join(' '),
-    local: null,
-    clientId,
-    error: null,
-    streams: { active: t.active, total: t.total },
-    flows: null,
-    bytesIn: t.bytesIn,
-    bytesOut: t.bytesOut,
-    refused: t.refused,
-    dropped: 0,
-    udpDrops: null,
-  }
+/** A port proxy's public address is the bind address and its port; a vhost proxy's is each domain on the vhost port. */
+function proxyStatus (p: RelayProxy, clientId: string, bindHost: string): ProxyStatus {
+  const { remotePort, domains } = p.describe()
+  const publicAddr = domains === undefined ? formatHostPort(bindHost, remotePort) : domains.map((d) => formatHostPort(d, remotePort)).join(' ')
+  return { name: p.name, type: p.type, state: 'listening', phase: p.status(), publicAddr, local: null, clientId, error: null, ...p.metrics() }
 }

@@ -1,39 +1,39 @@
 // The relay's side of one client's control connection after the handshake (secure-accept.ts):
-// the login must arrive within the handshake deadline as the first record (key confirmation);
-// only then does the session become active and may take over an older session of the same
-// client; then proxy registration (at login and, for a reload, at any time later), unregistering
-// one proxy at a time, and clean-up. Registers and unregisters run one after another in the
-// order they arrived, so "unregister X, register X" re-opens X, and a result carries the
-// request's id.
+// the login must arrive within the handshake deadline as the first record (key confirmation)
+// and names a control protocol version this relay speaks and the client's capabilities; only
+// then does the session become active and may take over an older session of the same client.
+// After the login every control message is dispatched by type: proxies go to the session's
+// proxy table (proxy/session-proxies.ts), diagnostics to diag-answer.ts; a NAT probe login
+// turns the session into a silent probe (nat-probe-mode.ts).
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/types.js'
-import { errorCode, TunnelError, type ErrorCode } from '../shared/errors.js'
-import { formatBandwidth } from '../shared/limit/bandwidth.js'
-import { Session } from '../shared/mux/session.js'
+import { TunnelError, type ErrorCode } from '../shared/errors.js'
+import { Session, type RelaySession } from '../shared/mux/session.js'
 import { GoAwayCode, ResetCode } from '../shared/wire/frame.js'
-import { CONTROL_PROTOCOL_VERSION, MessageType, parseDiagRequest, parseLogin, parseRegister, parseUnregister, type Login, type ProxySpec } from '../shared/wire/messages.js'
+import { Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/control.js'
 import type { ConnectionBudget } from './connection-budget.js'
-import { candidatePorts, describeRanges, isPortAllowed } from './ports.js'
+import { answerDiag } from './diag-answer.js'
+import { startNatProbe, type NatProbes } from './nat-probe-mode.js'
+import type { PeerViewSource } from './peer-view.js'
+import type { ProxyKinds } from './proxy/kinds.js'
+import type { PortAllocator } from './proxy/port-allocator.js'
+import type { RelayProxy } from './proxy/relay-proxy.js'
+import { SessionProxies } from './proxy/session-proxies.js'
 import type { Registry, RegistryMember } from './registry.js'
 import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
-import { TcpProxy } from './tcp-proxy.js'
 import { UdpHub } from './udp-hub.js'
-import { UdpProxy } from './udp-proxy.js'
-import type { PeerViewSource } from './peer-view.js'
-import { normalizeAddress, parseHostPort } from '../shared/net/address.js'
-import { isVhostSpec, type VhostProxy, type Vhosts } from './vhost/vhosts.js'
-
-/** The proxies that hold a public port of their own. */
-type PortSpec = Extract<ProxySpec, { remotePort: number }>
+import type { Vhosts } from './vhost/vhosts.js'
 
 export interface ControlContext {
   config: ServerConfig
   registry: Registry<ControlSession>
-  /** Ports the relay itself listens on (never given to a proxy). */
-  reservedPorts: ReadonlySet<number>
+  /** The proxy types this relay serves. */
+  kinds: ProxyKinds
+  /** Public ports: allowPorts and the relay's own ports. */
+  ports: PortAllocator
   /** NAT probes (tunnel diag nat-timeout) running on the relay, bounded by MAX_NAT_PROBES. */
-  natProbes: { active: number }
+  natProbes: NatProbes
   /** The relay's view of one client's control connection (diagRequest); absent = not offered. */
   peerView?: PeerViewSource
   log: Logger
@@ -41,14 +41,11 @@ export interface ControlContext {
   budget?: ConnectionBudget
   /** Logins and refusals, for the admin API. */
   stats: RelayStats
+  /** Control protocol versions this relay speaks. */
+  controlVersions: readonly number[]
   /** The relay's http/https virtual hosts; undefined when frps.yml sets no vhost port. */
   vhosts?: Vhosts | undefined
 }
-
-/** NAT probe connections held at once across the relay (each is one idle socket). */
-export const MAX_NAT_PROBES = 64
-/** How long a probe connection stays after natProbe was sent, for the client to read it. */
-export const PROBE_LINGER_MS = 5_000
 
 export interface ControlOptions {
   /** What is left of the handshake deadline for the login (the client's first record). */
@@ -57,8 +54,11 @@ export interface ControlOptions {
   onActive?: () => void
 }
 
+/** Capabilities of this relay that are not proxy types. */
+const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE]
+
 export class ControlSession implements RegistryMember {
-  readonly session: Session
+  readonly session: RelaySession
   readonly remote: string
   /** First 8 bytes of the handshake hash (the same on the client): channel binding. */
   readonly sessionId: string
@@ -67,20 +67,19 @@ export class ControlSession implements RegistryMember {
   loggedInAt = 0
   /** Logins of this client id since the relay started, this one included. */
   logins = 0
+  /** The capabilities both sides have (set at login). */
+  capabilities: ReadonlySet<string> = new Set()
   readonly #ctx: ControlContext
   readonly #link: SecureLink
   readonly #onActive: (() => void) | undefined
-  #log: Logger
+  readonly #log: Logger
   #login: Login | undefined
-  readonly #proxies = new Map<string, TcpProxy | UdpProxy | VhostProxy>()
+  #proxies: SessionProxies | undefined
   /** Flow ids and routing of the session's UDP flows, made with the first UDP proxy. */
   #udpHub: UdpHub | undefined
   #loginTimer: NodeJS.Timeout | undefined
-  #probeTimer: NodeJS.Timeout | undefined
-  #probe = false
-  #closing = false
-  /** Registers and unregisters, one after another in arrival order. */
-  #ops: Promise<void> = Promise.resolve()
+  /** Set while the session is a NAT probe: ends the probe's timers. */
+  #endProbe: (() => void) | undefined
 
   constructor (link: SecureLink, remote: string, ctx: ControlContext, options: ControlOptions) {
     this.#ctx = ctx
@@ -107,284 +106,141 @@ export class ControlSession implements RegistryMember {
     this.session.on('close', (err) => { this.#onClose(err) })
   }
 
-  get proxyCount (): number { return this.#proxies.size }
+  get proxyCount (): number { return this.#proxies?.size ?? 0 }
   /** The login (user, hostname), once accepted. */
   get login (): Login | undefined { return this.#login }
-  /** The public listeners and sockets this session holds now. */
-  /** The http/https proxies this session holds now. */
-  vhostProxies (): VhostProxy[] { return [...this.#proxies.values()].filter((p): p is VhostProxy => p.type === 'http' || p.type === 'https') }
-  proxies (): Array<TcpProxy | UdpProxy> { return [...this.#proxies.values()].filter((p): p is TcpProxy | UdpProxy => p.type === 'tcp' || p.type === 'udp') }
+  /** The proxies this session holds now. */
+  proxies (): RelayProxy[] { return this.#proxies?.list() ?? [] }
 
-  #onControl (m: Record<string, unknown>): void {
-    if (this.#login === undefined) {
-      this.#handleLogin(parseLogin(m))
+  /** Every message from the client after the session's checks: a login first, then requests. */
+  #onControl (m: ClientMessage): void {
+    if (this.#login === undefined && m.type !== MessageType.LOGIN) {
+      this.#refuse('TUN_PROTOCOL', `the first control message must be a login, not "${m.type}"`)
       return
     }
-    if (this.#probe) return // a probe registers nothing
-    // Parsed here, at once: a malformed message is a protocol error that ends the session.
-    if (m.type === MessageType.REGISTER) {
-      const r = parseRegister(m)
-      this.#enqueue(async () => { await this.#handleRegister(r.proxies, r.id) })
-      return
+    if (this.#endProbe !== undefined) return // a probe registers and answers nothing
+    switch (m.type) {
+      case MessageType.LOGIN:
+        if (this.#login !== undefined) { this.#refuse('TUN_PROTOCOL', 'a second login on one session'); return }
+        this.#handleLogin(m)
+        return
+      case MessageType.REGISTER:
+        this.#proxies?.register(m)
+        return
+      case MessageType.UNREGISTER:
+        this.#proxies?.unregister(m)
+        return
+      case MessageType.DIAG_REQUEST:
+        answerDiag(this.session, this.#ctx.peerView, this.remote, m.id, this.#log)
     }
-    if (m.type === MessageType.UNREGISTER) {
-      const u = parseUnregister(m)
-      this.#enqueue(async () => { this.#handleUnregister(u.name, u.id) })
-      return
-    }
-    if (m.type === MessageType.DIAG_REQUEST) {
-      // Not queued (it waits on the kernel, not on registrations); a throw past its own
-      // catch would be an unhandled rejection, which ends the relay: log it instead.
-      this.#handleDiag(parseDiagRequest(m).id).catch((err: unknown) => {
-        this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'diag request failed')
-      })
-      return
-    }
-    this.#log.debug({ type: String(m.type).slice(0, 64) }, 'ignoring unknown control message')
-  }
-
-  #enqueue (op: () => Promise<void>): void {
-    this.#ops = this.#ops.then(op).catch((err: unknown) => {
-      this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'control request failed')
-    })
   }
 
   #handleLogin (login: Login): void {
     clearTimeout(this.#loginTimer)
-    if (login.version !== CONTROL_PROTOCOL_VERSION) {
-      this.#refuse('TUN_PROTOCOL', `client speaks control protocol ${login.version}, this relay ${CONTROL_PROTOCOL_VERSION}: upgrade the older side`)
+    const versions = this.#ctx.controlVersions
+    if (!versions.includes(login.version)) {
+      this.#refuse('TUN_PROTOCOL_VERSION', `the client speaks control protocol ${login.version}, this relay ${versions.join(', ')}: upgrade the older side`, { version: login.version })
       return
     }
     if (login.clientId !== this.#link.clientId) {
       this.#refuse('TUN_PROTOCOL', `the login names clientID ${login.clientId} but the handshake ${this.#link.clientId}`)
       return
     }
+    const mine = new Set([...BASE_CAPABILITIES, ...this.#ctx.kinds.capabilities()])
+    this.capabilities = new Set(login.capabilities.filter((c) => mine.has(c)))
     // The login decrypted: the client holds the handshake's keys (no replay gets here).
+    this.#login = login
     if (login.probeIdleMs !== undefined) {
-      this.#startNatProbe(login, login.probeIdleMs)
+      this.#endProbe = startNatProbe(this.session, this.#link, this.#ctx.natProbes, login.probeIdleMs, {
+        accepted: () => { this.#activate(); this.#sendLoginOk() },
+        refuse: (code, message) => { this.#refuse(code, message) },
+        log: this.#log,
+      })
       return
     }
-    this.#login = login
     this.clientId = login.clientId
     this.loggedInAt = Date.now()
     this.logins = this.#ctx.stats.noteLogin(login.clientId)
-    this.#link.commit()
-    this.#onActive?.()
+    this.#activate()
+    this.#proxies = this.#makeProxies()
     const old = this.#ctx.registry.activate(this)
     if (old !== undefined && old !== this) {
       this.#ctx.stats.replaced++
       this.#log.info({ replaced: old.sessionId }, 'session replaced an older one of the same client')
     }
-    this.session.sendControl({ type: MessageType.LOGIN_RESULT, ok: true, sessionId: this.sessionId })
-    this.#log.info({ user: login.user, hostname: login.hostname }, 'client logged in')
+    this.#sendLoginOk()
+    this.#log.info({ user: login.user, hostname: login.hostname, version: login.version, capabilities: [...this.capabilities] }, 'client logged in')
   }
 
-  /**
-   * tunnel diag nat-timeout: an authenticated connection that registers nothing, takes over
-   * nothing, and on which this relay sends nothing (no heartbeat, no TCP keepalive) for idleMs;
-   * then one natProbe message. Whether it reaches the client tells whether the NAT in between
-   * still holds the mapping after that much silence.
-   */
-  #startNatProbe (login: Login, idleMs: number): void {
-    const probes = this.#ctx.natProbes
-    if (probes.active >= MAX_NAT_PROBES) {
-      this.#refuse('TUN_RELAY_BUSY', `${probes.active} NAT probes are already running on this relay: try again later`)
-      return
-    }
-    probes.active++
-    this.#probe = true
-    this.#login = login
+  #activate (): void {
     this.#link.commit()
     this.#onActive?.()
-    this.#link.noKeepAlive()
-    this.session.stopHeartbeat()
-    this.session.sendControl({ type: MessageType.LOGIN_RESULT, ok: true, sessionId: this.sessionId })
-    this.#log.debug({ idleMs }, 'NAT probe: staying silent')
-    this.#probeTimer = setTimeout(() => {
-      this.session.sendControl({ type: MessageType.NAT_PROBE, idleMs })
-      this.#probeTimer = setTimeout(() => { this.session.close() }, PROBE_LINGER_MS)
-    }, idleMs)
   }
 
-  #refuse (code: ErrorCode, message: string): void {
+  #sendLoginOk (): void {
+    this.session.sendControl({ type: MessageType.LOGIN_RESULT, ok: true, version: CONTROL_PROTOCOL_VERSION, capabilities: [...this.capabilities], sessionId: this.sessionId })
+  }
+
+  #makeProxies (): SessionProxies {
+    const { config, registry, kinds, stats, ports, budget, vhosts } = this.#ctx
+    return new SessionProxies({
+      session: this.session,
+      log: this.#log,
+      kinds,
+      capabilities: this.capabilities,
+      registry: registry,
+      owner: this,
+      stats,
+      maxPorts: config.maxPortsPerClient,
+      context: {
+        config,
+        ports,
+        budget,
+        vhosts,
+        udpHub: () => (this.#udpHub ??= new UdpHub(this.session, this.#log)),
+      },
+    })
+  }
+
+  #refuse (code: ErrorCode, message: string, extra: { version?: number } = {}): void {
     this.#ctx.stats.noteError(code, message)
-    this.#log.warn({ code }, message)
-    this.session.sendControl({ type: MessageType.LOGIN_RESULT, ok: false, code, message })
+    this.#log.warn({ code, ...extra }, message)
+    this.session.sendControl({ type: MessageType.LOGIN_RESULT, ok: false, version: CONTROL_PROTOCOL_VERSION, code, message })
     this.session.goAway(code === 'TUN_AUTH_REFUSED' ? GoAwayCode.AUTH : GoAwayCode.PROTOCOL)
     this.session.close(new TunnelError(code, message))
-  }
-
-  async #handleRegister (specs: ProxySpec[], id: number | undefined): Promise<void> {
-    const tag = id === undefined ? {} : { id }
-    for (const spec of specs) {
-      if (this.#closing) return
-      try {
-        const proxy = await this.#openProxy(spec)
-        const limits = {
-          ...('bandwidthLimit' in proxy && proxy.bandwidthLimit > 0 ? { bandwidthLimit: formatBandwidth(proxy.bandwidthLimit) } : {}),
-          ...(spec.type === 'tcp' && spec.maxVisitors !== undefined ? { maxVisitors: spec.maxVisitors } : {}),
-        }
-        const domains = 'domains' in proxy ? { domains: [...proxy.domains] } : {}
-        this.#log.info({ proxy: spec.name, type: spec.type, remotePort: proxy.port, ...limits, ...domains }, 'proxy listening')
-        this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: true, remotePort: proxy.port, ...domains, ...tag })
-      } catch (err) {
-        const code = errorCode(err, 'TUN_LISTEN')
-        const message = (err as Error).message
-        this.#ctx.stats.noteError(code, `proxy ${spec.name}: ${message}`)
-        this.#log.warn({ proxy: spec.name, remotePort: 'remotePort' in spec ? spec.remotePort : undefined, code }, `proxy refused: ${message}`)
-        this.session.sendControl({ type: MessageType.PROXY_RESULT, name: spec.name, ok: false, code, message, ...tag })
-      }
-    }
-  }
-
-  /** The client asks for the relay's side of this control connection (tunnel diag). */
-  async #handleDiag (id: number): Promise<void> {
-    const source = this.#ctx.peerView
-    const peer = parseHostPort(this.remote)
-    const refuse = (code: ErrorCode, message: string): void => { this.session.sendControl({ type: MessageType.DIAG_RESULT, id, ok: false, code, message }) }
-    if (source === undefined || 'error' in peer) { refuse('TUN_DIAG_SOURCE', 'this relay cannot report on the connection'); return }
-    try {
-      const view = await source(normalizeAddress(peer.host), peer.port)
-      if (view === 'busy') { refuse('TUN_RELAY_BUSY', 'the relay is already reporting on another connection: ask again in a moment'); return }
-      if (!this.session.closed) this.session.sendControl({ type: MessageType.DIAG_RESULT, id, ok: true, view })
-    } catch (err) {
-      refuse('TUN_DIAG_SOURCE', `the relay could not read its side: ${err instanceof Error ? err.message : String(err)}`)
-    }
-  }
-
-  /**
-   * Closes one of this session's proxies: the public port is free at once, its visitors are
-   * reset and its UDP flows closed; the name is free for anyone. A name this session does not
-   * hold (another client's, or none) is refused and nothing changes.
-   */
-  #handleUnregister (name: string, id: number | undefined): void {
-    if (this.#closing) return
-    const tag = id === undefined ? {} : { id }
-    const proxy = this.#proxies.get(name)
-    if (proxy === undefined) {
-      const message = `this client holds no proxy named "${name}"`
-      this.#log.debug({ proxy: name, code: 'TUN_PROXY_UNKNOWN' }, `unregister refused: ${message}`)
-      this.session.sendControl({ type: MessageType.UNREGISTER_RESULT, name, ok: false, code: 'TUN_PROXY_UNKNOWN', message, ...tag })
-      return
-    }
-    this.#proxies.delete(name)
-    this.#ctx.registry.releaseProxy(name, this)
-    const visitors = proxy instanceof TcpProxy ? proxy.activeVisitors : proxy instanceof UdpProxy ? proxy.activeFlows : undefined
-    // TCP visitors are reset; UDP flows are closed with a FIN to the client; a vhost proxy's
-    // routes go at once and its requests in flight are cut.
-    if (proxy instanceof TcpProxy) proxy.reset()
-    else if (proxy instanceof UdpProxy) proxy.close()
-    else proxy.destroy()
-    this.#log.info({ proxy: name, remotePort: proxy.port, visitors }, 'proxy closed')
-    this.session.sendControl({ type: MessageType.UNREGISTER_RESULT, name, ok: true, ...tag })
-  }
-
-  async #openProxy (spec: ProxySpec): Promise<TcpProxy | UdpProxy | VhostProxy> {
-    const { config, registry } = this.#ctx
-    if (this.#proxies.has(spec.name)) {
-      throw new TunnelError('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by this client`)
-    }
-    if (!registry.claimProxy(spec.name, this)) {
-      throw new TunnelError('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by another client: choose another name (or set user)`)
-    }
-    try {
-      let proxy: TcpProxy | UdpProxy | VhostProxy
-      if (isVhostSpec(spec)) {
-        // http/https proxies share the relay's vhost ports: they hold domains, not ports.
-        if (this.#ctx.vhosts === undefined) throw new TunnelError('TUN_VHOST_UNAVAILABLE', `this relay serves no ${spec.type} proxies: its frps.yml sets neither vhostHTTPPort nor vhostHTTPSPort`)
-        proxy = this.#ctx.vhosts.open(spec, this.session, this.#log)
-      } else {
-        const held = [...this.#proxies.values()].filter((p) => !('domains' in p)).length
-        if (config.maxPortsPerClient > 0 && held >= config.maxPortsPerClient) {
-          throw new TunnelError('TUN_PORT_NOT_ALLOWED', `this client already holds ${held} ports (maxPortsPerClient ${config.maxPortsPerClient})`)
-        }
-        proxy = spec.remotePort === 0 ? await this.#openAnyPort(spec) : await this.#openPort(spec, spec.remotePort)
-      }
-      if (this.#closing) { proxy.destroy(); throw new TunnelError('TUN_SESSION_CLOSED', 'session closed during registration') }
-      this.#proxies.set(spec.name, proxy)
-      return proxy
-    } catch (err) {
-      registry.releaseProxy(spec.name, this)
-      throw err
-    }
-  }
-
-  async #openPort (spec: PortSpec, port: number): Promise<TcpProxy | UdpProxy> {
-    const { config, reservedPorts } = this.#ctx
-    if (!isPortAllowed(port, config.allowPorts)) {
-      throw new TunnelError('TUN_PORT_NOT_ALLOWED', `remotePort ${port} is not in the relay's allowPorts (${describeRanges(config.allowPorts)})`)
-    }
-    if (reservedPorts.has(port)) throw new TunnelError('TUN_PORT_IN_USE', `remotePort ${port} is the relay's own port`)
-    return await this.#bind(spec, port)
-  }
-
-  /** Opens the public side of a proxy on `port` (0 = any free port). */
-  async #bind (spec: PortSpec, port: number): Promise<TcpProxy | UdpProxy> {
-    const host = this.#ctx.config.proxyBindAddr
-    const budget = this.#ctx.budget
-    // The spec carries the proxy's allowSources/denySources (SourceSpec) and its limits.
-    const common = { sources: spec, bandwidthLimit: spec.bandwidthLimit, ...(budget === undefined ? {} : { budget }) }
-    if (spec.type === 'tcp') return await TcpProxy.open(spec.name, host, port, this.session, this.#log, { ...common, maxVisitors: spec.maxVisitors })
-    this.#udpHub ??= new UdpHub(this.session, this.#log)
-    return await UdpProxy.open(spec.name, host, port, this.session, this.#udpHub, this.#log, { ...common, idleTimeoutMs: spec.idleTimeout * 1000, maxFlows: spec.maxFlows })
-  }
-
-  async #openAnyPort (spec: PortSpec): Promise<TcpProxy | UdpProxy> {
-    const { config, reservedPorts } = this.#ctx
-    let last: unknown
-    for (const port of candidatePorts(config.allowPorts, reservedPorts)) {
-      try {
-        return await this.#bind(spec, port)
-      } catch (err) {
-        last = err
-        if (errorCode(err, 'TUN_LISTEN') !== 'TUN_PORT_IN_USE') throw err
-      }
-    }
-    throw new TunnelError('TUN_PORT_IN_USE', `no free port in allowPorts (${describeRanges(config.allowPorts)})`, { cause: last })
   }
 
   /** The client is leaving: free its ports now, let open streams finish. */
   #onGoAway (code: number): void {
     this.#log.info({ goAway: code }, 'client is going away: releasing its ports')
-    this.#closeProxies()
+    this.#proxies?.stopAll('drain')
     this.#ctx.registry.remove(this)
   }
 
   replaceBy (): void {
-    this.#closing = true
-    this.#closeProxies()
+    this.#proxies?.close()
+    this.#proxies?.stopAll('drain')
     this.session.goAway(GoAwayCode.REPLACED)
     this.session.close(new TunnelError('TUN_SESSION_REPLACED', 'a newer session of this client took over'))
   }
 
   /** Relay shutdown: stop accepting visitors and tell the client. */
   goAway (): void {
-    this.#closeProxies()
+    this.#proxies?.stopAll('drain')
     this.session.goAway(GoAwayCode.RESTARTING)
   }
 
-  #closeProxies (): void {
-    for (const [name, proxy] of this.#proxies) {
-      proxy.close()
-      this.#ctx.registry.releaseProxy(name, this)
-    }
-    this.#proxies.clear()
-  }
-
   #onClose (err: TunnelError | undefined): void {
-    this.#closing = true
     clearTimeout(this.#loginTimer)
-    clearTimeout(this.#probeTimer)
-    if (this.#probe) {
-      this.#probe = false
-      this.#ctx.natProbes.active--
+    if (this.#endProbe !== undefined) {
+      this.#endProbe()
       return
     }
-    for (const proxy of this.#proxies.values()) proxy.destroy()
-    this.#proxies.clear()
+    this.#proxies?.stopAll('drop')
     this.#ctx.registry.remove(this)
     if (this.#login !== undefined) {
       this.#log.info({ code: err?.code, reason: err?.message }, 'client session closed')
     }
   }
 }
+

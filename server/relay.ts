@@ -15,11 +15,15 @@ import { derivePsk, formatKeyId, relayKeyPair } from '../shared/transport/keys.j
 import type { KeyPair } from '../shared/transport/noise.js'
 import type { RecordLimits } from '../shared/transport/record.js'
 import { ReplayGuard } from '../shared/transport/replay.js'
+import { SUPPORTED_CONTROL_VERSIONS } from '../shared/wire/control.js'
 import { ConnectionBudget, type BudgetStats } from './connection-budget.js'
 import { ControlSession } from './control-session.js'
 import { HandshakeGate, type GateOptions, type GateTicket } from './handshake-gate.js'
 import { logRefusal } from './refusal-log.js'
 import { LogLimiter } from './log-limiter.js'
+import { BUILTIN_PROXY_KINDS, ProxyKinds } from './proxy/kinds.js'
+import { PortAllocator } from './proxy/port-allocator.js'
+import type { ProxyKind } from './proxy/relay-proxy.js'
 import { Registry } from './registry.js'
 import { RelayStats } from './relay-stats.js'
 import { acceptSecureConnection } from './secure-accept.js'
@@ -41,6 +45,10 @@ export interface RelayOptions {
   recordLimits?: RecordLimits
   /** The fd limit and fds open now (tests inject them); default: read from /proc/self. */
   fds?: FdFacts
+  /** The proxy types served (default: tcp, udp, http, https). */
+  proxyKinds?: readonly ProxyKind[]
+  /** Control protocol versions accepted from clients (default: SUPPORTED_CONTROL_VERSIONS; tests pin others). */
+  controlVersions?: readonly number[]
 }
 
 /** Below this fd limit the relay warns at start: it can hold only a few hundred visitors. */
@@ -66,6 +74,8 @@ export class Relay {
   readonly #gate: HandshakeGate
   readonly #limiter = new LogLimiter()
   readonly #natProbes = { active: 0 }
+  readonly #kinds: ProxyKinds
+  readonly #ports: PortAllocator
   /** Answers clients' diagRequests: the relay's side of their control connection. */
   readonly #peerView: PeerViewSource
   readonly #options: RelayOptions
@@ -89,6 +99,8 @@ export class Relay {
     this.#staticKey = config.auth.privateKey === null ? undefined : relayKeyPair(config.auth.privateKey.reveal())
     this.#guard = new ReplayGuard({ maxSkewMs: config.transport.maxClockSkew * 1000 })
     this.#gate = new HandshakeGate(options.gate)
+    this.#kinds = new ProxyKinds(options.proxyKinds ?? BUILTIN_PROXY_KINDS)
+    this.#ports = new PortAllocator(config.allowPorts, config.proxyBindAddr, this.#reserved)
     const fds = options.fds ?? readFdFacts()
     this.#budget = new ConnectionBudget({ fdLimit: fds.limit, fdsAtStart: fds.open ?? 0, maxConnections: config.maxConnections, handshakeRoom: this.#gate.maxPending })
     this.#server = createServer({ noDelay: true })
@@ -211,6 +223,7 @@ export class Relay {
       plaintext: this.#config.transport.insecurePlaintext,
       guard: this.#guard,
       now: this.#options.now ?? Date.now,
+      controlVersions: this.#options.controlVersions ?? SUPPORTED_CONTROL_VERSIONS,
       signal: deadline,
       logger: this.#log.child({ remote }),
       ...(this.#options.recordLimits === undefined ? {} : { limits: this.#options.recordLimits }),
@@ -231,8 +244,10 @@ export class Relay {
     const control = new ControlSession(link, remote, {
       config: this.#config,
       registry: this.#registry,
-      reservedPorts: this.#reserved,
+      kinds: this.#kinds,
+      ports: this.#ports,
       natProbes: this.#natProbes,
+      controlVersions: this.#options.controlVersions ?? SUPPORTED_CONTROL_VERSIONS,
       peerView: this.#peerView,
       log: this.#log,
       budget: this.#budget,

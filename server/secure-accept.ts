@@ -21,6 +21,8 @@ export interface AcceptOptions {
   guard: ReplayGuard
   /** Wall clock, ms (injected for tests). */
   now: () => number
+  /** Control protocol versions the relay speaks. */
+  controlVersions: readonly number[]
   /** Aborts at the handshake deadline. */
   signal: AbortSignal
   limits?: RecordLimits
@@ -64,7 +66,7 @@ export async function acceptSecureConnection (socket: Socket, o: AcceptOptions):
     refuseAndClose(socket, err instanceof HandshakeError && err.reason === 'version' ? encodeRefusal(Refusal.VERSION, relayKeyId(o)) : Buffer.alloc(0))
     return { ok: false, error, clientId: undefined }
   }
-  const ctx: RelayHandshakeContext = { staticKey: o.staticKey, psk: o.psk, plaintext: o.plaintext, guard: o.guard, nowMs: o.now() }
+  const ctx: RelayHandshakeContext = { staticKey: o.staticKey, psk: o.psk, plaintext: o.plaintext, guard: o.guard, nowMs: o.now(), controlVersions: o.controlVersions }
   let outcome: ReturnType<typeof answerHello>
   try {
     outcome = answerHello(hello, ctx)

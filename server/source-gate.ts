@@ -4,7 +4,7 @@
 import type { Logger } from 'pino'
 import { normalizeAddress } from '../shared/net/address.js'
 import { SourceFilter } from '../shared/net/source-filter.js'
-import type { SourceSpec } from '../shared/wire/messages.js'
+import type { SourceSpec } from '../shared/wire/proxy-spec.js'
 import { LogLimiter } from './log-limiter.js'
 
 export class SourceGate {

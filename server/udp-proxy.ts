@@ -13,7 +13,7 @@ import { DropWarner, dropsSummary, flowFields, newFlowTally, newUdpCounters, typ
 import { FlowTable } from '../shared/udp/flow-table.js'
 import { TokenBucket, type TokenBucketStats } from '../shared/limit/token-bucket.js'
 import { encodeFlowOpen } from '../shared/wire/dgram.js'
-import type { SourceSpec } from '../shared/wire/messages.js'
+import type { SourceSpec } from '../shared/wire/proxy-spec.js'
 import { ConnectionBudget } from './connection-budget.js'
 import { SourceGate } from './source-gate.js'
 import type { UdpHub } from './udp-hub.js'

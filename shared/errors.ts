@@ -23,7 +23,8 @@ export const ERROR_CODES = {
   TUN_RELOAD_REFUSED: 'a reload was refused (an invalid file, or a setting other than proxies changed, which needs a restart); the running config stays',
   TUN_FRAME_TOO_LARGE: 'a peer sent a frame longer than the protocol allows',
   TUN_FRAME_INVALID: 'a peer sent a frame with a bad version, type or flags',
-  TUN_PROTOCOL: 'a peer broke the mux protocol (window, stream ids, message order)',
+  TUN_PROTOCOL: 'a peer broke the protocol: a malformed or unknown control message, a bad window, stream id or message order',
+  TUN_PROTOCOL_VERSION: 'the client and the relay speak different control protocol versions (both sides log which): upgrade the older side',
   TUN_FLOW_CONTROL: 'a peer sent more stream data than its window allowed',
   TUN_AUTH_REFUSED: 'the relay refused the login: auth.token differs from the relay\'s',
   TUN_LOGIN_TIMEOUT: 'the login did not finish in time',
@@ -97,13 +98,29 @@ export class ConfigError extends TunnelError {
 }
 
 export function formatConfigIssue (issue: ConfigIssue): string {
-  const { file, line, col, path } = issue.location
-  const where = line > 0 ? `${file}:${line}:${col}` : file
-  return `${where} ${path === '' ? '' : path + ': '}${issue.message} (${issue.code})`
+  return `${placeConfigIssue(issue)} (${issue.code})`
 }
 
-/** Thrown by the frame decoder and the mux: the session must end with GOAWAY(protocol). */
-export class ProtocolError extends TunnelError {}
+/** `file:line:col path: message`, without the code (for outputs that carry the code apart). */
+export function placeConfigIssue (issue: ConfigIssue): string {
+  const { file, line, col, path } = issue.location
+  const where = line > 0 ? `${file}:${line}:${col}` : file
+  return `${where} ${path === '' ? '' : path + ': '}${issue.message}`
+}
+
+export interface ProtocolErrorOptions extends ErrorOptions {
+  /** The control message type at fault (for logs), when the error is about one. */
+  messageType?: string
+}
+
+/** Thrown by the frame decoder, the mux and the control-message checks: the session must end with GOAWAY(protocol). */
+export class ProtocolError extends TunnelError {
+  readonly messageType: string | undefined
+  constructor (code: ErrorCode, message: string, options: ProtocolErrorOptions = {}) {
+    super(code, message, options)
+    this.messageType = options.messageType
+  }
+}
 
 export interface HandshakeErrorOptions extends ErrorOptions {
   /** A short machine-readable reason for logs (`decrypt`, `key id`, `stale`, …). */

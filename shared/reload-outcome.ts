@@ -1,11 +1,28 @@
 // What a reload of the client's proxies did (SIGHUP, `tunnel reload`, POST /api/reload).
-// `ok` is false when the new file was refused or a proxy could not be applied; `errors` says why,
-// one line each. The names are proxy names as written in frpc.yml.
+// status: applied (everything in force), partial (the new list is in force but some proxy in it
+// failed: refused by the relay or not answered), refused (the file or a setting was refused;
+// nothing changed). Every error keeps its code: the CLI, the API and scripts decide by `code`,
+// never by message text. `proxy` names the proxy as written in frpc.yml, or is null for an
+// error about the whole file.
+import type { ErrorCode } from './errors.js'
+
+export type ReloadStatus = 'applied' | 'partial' | 'refused'
+
+export interface ReloadError {
+  proxy: string | null
+  code: ErrorCode
+  message: string
+}
 
 export interface ReloadOutcome {
-  ok: boolean
+  status: ReloadStatus
   added: string[]
   removed: string[]
   changed: string[]
-  errors: string[]
+  errors: ReloadError[]
+}
+
+/** A refused reload: nothing was applied. */
+export function refusedReload (errors: ReloadError[]): ReloadOutcome {
+  return { status: 'refused', added: [], removed: [], changed: [], errors }
 }

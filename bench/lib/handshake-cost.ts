@@ -1,6 +1,7 @@
 // CPU of one handshake, measured in-process on the pure handshake code (no sockets): what the
 // relay spends per client login (NKpsk0 and NNpsk0), what the client spends, and one X25519
 // scalarMult of tweetnacl for scale. Bounded by count.
+import { SUPPORTED_CONTROL_VERSIONS } from '../../shared/wire/control.js'
 import { parseHello, parseResponse } from '../../shared/transport/handshake.js'
 import { ClientHandshake } from '../../shared/transport/handshake-client.js'
 import { answerHello } from '../../shared/transport/handshake-relay.js'
@@ -38,7 +39,7 @@ export function measureHandshake (runs: number): HandshakeCost {
       t = process.hrtime.bigint()
       const hello = parseHello(c.hello)
       if (hello === undefined) throw new Error('incomplete hello')
-      const outcome = answerHello(hello.hello, { staticKey: relayKey, psk, plaintext: false, guard, nowMs: Date.now() })
+      const outcome = answerHello(hello.hello, { staticKey: relayKey, psk, plaintext: false, guard, nowMs: Date.now(), controlVersions: SUPPORTED_CONTROL_VERSIONS })
       if (!outcome.ok) throw outcome.error
       ;(pinned ? relay : unpinned).push(ms(t))
       t = process.hrtime.bigint()

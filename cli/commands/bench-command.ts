@@ -1,6 +1,7 @@
 // `tunnel bench tcp|udp|http --target HOST:PORT`: load-test a mapped port. The report goes to
 // stdout (--json for machines), progress and logs to stderr. Exit codes: 0 done, 1 failure,
 // 2 bad usage, 3 a --max-* threshold exceeded, 130/143 interrupted (the partial report is printed).
+import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import type { CommandModule } from 'yargs'
 import { TunnelError, type ErrorCode } from '../../shared/errors.js'
 import { parseAdminUrl, type AdminTarget } from '../../shared/admin/target.js'
@@ -8,8 +9,6 @@ import { formatReport, LIMITS as L, planBench, PROTOCOLS, RelayWatch, runBench, 
 import { ADMIN_OPTIONS, reportAdminFailure } from '../admin-target.js'
 import { makeLogger, withLogOptions, type LogArgs } from '../common.js'
 
-/** Exit code when a threshold given by flags is exceeded. */
-export const EXIT_THRESHOLD = 3
 const THRESHOLD_CODE: ErrorCode = 'TUN_BENCH_THRESHOLD'
 
 interface Args extends LogArgs {
@@ -51,7 +50,7 @@ export async function runBenchCommand (args: Args): Promise<number> {
   } catch (err) {
     if (!(err instanceof TunnelError)) throw err
     process.stderr.write(`tunnel bench: ${err.message} (${err.code})\nRun 'tunnel bench --help' for usage.\n`)
-    return 2
+    return ExitCode.REFUSED
   }
   const log = makeLogger(args, 'info')
   let watch: RelayWatch | undefined
@@ -65,7 +64,7 @@ export async function runBenchCommand (args: Args): Promise<number> {
   const abort = new AbortController()
   let signalled: NodeJS.Signals | undefined
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (signalled !== undefined) process.exit(130)
+    if (signalled !== undefined) process.exit(ExitCode.INTERRUPTED)
     signalled = signal
     log.warn({ signal }, 'stopping the load test (send the signal again to exit now)')
     abort.abort()
@@ -83,7 +82,7 @@ export async function runBenchCommand (args: Args): Promise<number> {
     log.error({ code: err.code }, err.message)
     process.stderr.write(`tunnel bench: ${err.message} (${err.code})\n`)
     await watch?.finish()
-    return 1
+    return ExitCode.FAILED
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
@@ -93,9 +92,9 @@ export async function runBenchCommand (args: Args): Promise<number> {
   if (signalled !== undefined) return signalled === 'SIGINT' ? 130 : 143
   if (!report.thresholds.passed) {
     log.error({ code: THRESHOLD_CODE, violations: report.thresholds.violations }, 'threshold exceeded')
-    return EXIT_THRESHOLD
+    return ExitCode.ATTENTION
   }
-  return 0
+  return ExitCode.OK
 }
 
 export const benchCommand: CommandModule<object, Args> = {
@@ -118,8 +117,8 @@ export const benchCommand: CommandModule<object, Args> = {
     .option('path', { type: 'string', describe: 'http: request path (default /)' })
     .option('host', { type: 'string', describe: 'http: the Host header (default: --target), e.g. a website served on the relay\'s vhostHTTPPort' })
     .option('keep-alive', { type: 'boolean', default: true, describe: 'http: reuse connections (--no-keep-alive: one new connection per request)' })
-    .option('max-error-rate', { type: 'number', describe: 'Exit 3 when failed / finished operations is above this (0-1, e.g. 0.01)' })
-    .option('max-p99-ms', { type: 'number', describe: 'Exit 3 when the p99 latency is above this many ms' })
+    .option('max-error-rate', { type: 'number', describe: `Exit ${ExitCode.ATTENTION} when failed / finished operations is above this (0-1, e.g. 0.01)` })
+    .option('max-p99-ms', { type: 'number', describe: `Exit ${ExitCode.ATTENTION} when the p99 latency is above this many ms` })
     .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON (shape: docs/loadtest.md)' })
     .option('progress', { type: 'string', choices: ['auto', 'bar', 'json', 'none'], default: 'auto', describe: 'Live progress on stderr: bar on a TTY, one JSON line per second otherwise' })
     .option('admin', { type: 'string', describe: 'The relay\'s admin API, http://[USER:PASSWORD@]HOST:PORT: the report adds what the relay saw during the run (streams, bytes, drops, accept-queue overflows, control RTT)' })
@@ -131,6 +130,7 @@ export const benchCommand: CommandModule<object, Args> = {
     .example('$0 bench udp -t 127.0.0.1:6001 --rate 20000 --size 1200', 'UDP loss, reordering and latency')
     .example('$0 bench http -t 127.0.0.1:8080 --path /health -c 20 --json', 'HTTP GET, report as JSON')
     .example('$0 bench tcp -t relay.example:6000 --admin http://127.0.0.1:7500', 'also report what the relay saw (its webServer)')
-    .example('$0 bench http -t relay.example.com:80 --host blog.example.com', 'a website behind the relay\'s vhostHTTPPort (an http proxy)') as never,
+    .example('$0 bench http -t relay.example.com:80 --host blog.example.com', 'a website behind the relay\'s vhostHTTPPort (an http proxy)')
+    .epilogue(exitCodesHelp({ [ExitCode.OK]: true, [ExitCode.FAILED]: 'the run could not be made', [ExitCode.REFUSED]: 'bad usage', [ExitCode.ATTENTION]: 'a --max-error-rate or --max-p99-ms threshold was exceeded', [ExitCode.INTERRUPTED]: true })) as never,
   handler: async (args) => { process.exitCode = await runBenchCommand(args) },
 }

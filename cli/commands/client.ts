@@ -1,5 +1,6 @@
 // `tunnel client -c frpc.yml`: run the client agent until a signal or a permanent error. SIGHUP
 // reloads the proxies from the same file (reloadFromFile: an invalid file changes nothing).
+import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import type { CommandModule } from 'yargs'
 import { Client, PERMANENT_ERROR_CODES, reloadFromFile } from '../../client/index.js'
 import { clientAdminRoutes } from '../../client/admin.js'
@@ -18,7 +19,7 @@ interface Args extends LogArgs {
 /** Exit codes: 0 stopped by a signal, 2 refused login or bad config, 1 other failures. */
 export async function runClient (args: Args): Promise<number> {
   const loaded = await loadOrReport(async () => await loadClientConfig(args.config))
-  if (loaded === undefined) return 2
+  if (loaded === undefined) return ExitCode.REFUSED
   const { config, warnings } = loaded
   const log = makeLogger(args, config.log.level)
   logWarnings(log, warnings)
@@ -39,12 +40,12 @@ export async function runClient (args: Args): Promise<number> {
     log.error({ code: e.code }, e.message)
     process.stderr.write(`tunnel: ${e.message} (${e.code})\n`)
     await admin.server?.close()
-    return PERMANENT_ERROR_CODES.has(e.code) ? 2 : 1
+    return PERMANENT_ERROR_CODES.has(e.code) ? ExitCode.REFUSED : ExitCode.FAILED
   }
   await signalled
   await admin.server?.close()
   log.info('client stopped')
-  return 0
+  return ExitCode.OK
 }
 
 export const clientCommand: CommandModule<object, Args> = {
@@ -54,6 +55,6 @@ export const clientCommand: CommandModule<object, Args> = {
     .option('config', { alias: 'c', type: 'string', default: './frpc.yml', describe: 'frpc.yml (frp v1 keys: serverAddr, serverPort, auth.token, proxies of type tcp, udp, http, https, ...); a .toml file is read as TOML (frp\u2019s documented format)' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
     .example('$0 client -c frpc.yml', 'expose the proxies of frpc.yml through the relay')
-    .epilogue('SIGHUP (or `tunnel reload`) reloads the proxies from the same file: added ones come up, removed ones go down, changed ones restart, the others keep their connections. An invalid file is refused with its errors and nothing changes; other settings (serverAddr, auth, transport, ...) need a restart. SIGTERM/SIGINT stop gracefully. With webServer.port in frpc.yml the client also serves its admin API (GET /api/status, /api/diag, /metrics, POST /api/reload): see `tunnel status --help`.'),
+    .epilogue('SIGHUP (or `tunnel reload`) reloads the proxies from the same file: added ones come up, removed ones go down, changed ones restart, the others keep their connections. An invalid file is refused with its errors and nothing changes; other settings (serverAddr, auth, transport, ...) need a restart. SIGTERM/SIGINT stop gracefully. With webServer.port in frpc.yml the client also serves its admin API (GET /api/status, /api/diag, /metrics, POST /api/reload): see `tunnel status --help`.\n' + exitCodesHelp({ [ExitCode.OK]: 'stopped by a signal', [ExitCode.FAILED]: 'runtime failure (with loginFailExit: the first connection failed)', [ExitCode.REFUSED]: 'bad config, or the relay refused the login (token, key, clock, protocol version)', [ExitCode.INTERRUPTED]: true })),
   handler: async (args) => { process.exitCode = await runClient(args) },
 }

@@ -1,5 +1,6 @@
 // `tunnel demo`: a relay, a client and a small HTTP service, all on loopback in one process,
 // wired exactly as `tunnel server` + `tunnel client` would be. Prints the mapped address.
+import { ExitCode } from '../exit-codes.js'
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -54,7 +55,7 @@ export async function runDemo (args: Args): Promise<number> {
   } catch (err) {
     process.stderr.write(`tunnel demo: ${(err as Error).message}\n`)
     relay.destroy(); service.close()
-    return 1
+    return ExitCode.FAILED
   }
   process.stdout.write([
     'tunnel demo is running (relay, client and demo service, all on loopback):',
@@ -72,7 +73,7 @@ export async function runDemo (args: Args): Promise<number> {
   await relay.close(1000)
   service.closeAllConnections()
   service.close()
-  return 0
+  return ExitCode.OK
 }
 
 function startDemoService (): Promise<Server> {

@@ -4,6 +4,7 @@
 // running relay or client makes the report itself (GET /api/diag) for the sockets it really
 // owns. Results on stdout, logs on stderr; exit 0 whatever is found, or 3 with --strict when a
 // finding is warn or error.
+import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import type { CommandModule } from 'yargs'
@@ -18,7 +19,6 @@ import { ConfigError, TunnelError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log.js'
 import { normalizeAddress } from '../../shared/net/address.js'
 import { logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
-import { FINDINGS_EXIT_CODE } from './diag-exit.js'
 import { natTimeoutCommand } from './nat-timeout-command.js'
 
 interface Args extends LogArgs {
@@ -32,7 +32,6 @@ interface Args extends LogArgs {
   ss: string
 }
 
-export { FINDINGS_EXIT_CODE }
 const DNS_TIMEOUT_MS = 3_000
 
 export { clientTarget, portsTarget, relayTarget }
@@ -78,11 +77,11 @@ function checkArgs (args: Args): number[] {
 async function remoteReport (args: Args): Promise<DiagReport | number> {
   if (args.port !== undefined && args.port.length > 0) {
     process.stderr.write('tunnel diag: --port looks at listeners beside this command; with --admin the process reports on its own sockets (drop --port)\n')
-    return 2
+    return ExitCode.REFUSED
   }
   if (!Number.isFinite(args.watch) || args.watch < 0 || args.watch > MAX_API_DIAG_WATCH_S) {
     process.stderr.write(`tunnel diag: --watch ${args.watch}: expected 0 to ${MAX_API_DIAG_WATCH_S} seconds with --admin (TUN_USAGE)\n`)
-    return 2
+    return ExitCode.REFUSED
   }
   try {
     return await fetchDiag(await resolveAdminTarget(args), args.watch)
@@ -103,11 +102,11 @@ export async function runDiag (args: Args): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`tunnel diag: invalid config\n${err.message}\n`)
-      return 2
+      return ExitCode.REFUSED
     }
     if (!(err instanceof TunnelError)) throw err
     process.stderr.write(`tunnel diag: ${err.message} (${err.code})\n`)
-    return 2
+    return ExitCode.REFUSED
   }
   // Ctrl-C during --watch ends the sampling early and still prints the report.
   const stop = new AbortController()
@@ -130,9 +129,9 @@ function printReport (report: DiagReport, args: Args, log: Logger): number {
   if (args.strict && hasProblems(report)) {
     const n = report.findings.filter((f) => f.severity !== 'info').length
     log.error({ code: 'TUN_DIAG_FINDINGS', findings: n }, `${n} finding(s) to fix (--strict)`)
-    return FINDINGS_EXIT_CODE
+    return ExitCode.ATTENTION
   }
-  return 0
+  return ExitCode.OK
 }
 
 /** `tunnel diag` itself: the default subcommand, so nat-timeout does not inherit its flags. */
@@ -144,7 +143,7 @@ const reportCommand: CommandModule<object, Args> = {
     .option('port', { alias: 'p', type: 'number', array: true, describe: 'Also examine the listener and connections on this port (repeatable)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON (shape in docs/diagnostics.md)' })
     .option('watch', { type: 'number', default: 1, describe: 'Seconds to sample over (queues, counter growth); 0 = one sample' })
-    .option('strict', { type: 'boolean', default: false, describe: `Exit ${FINDINGS_EXIT_CODE} when a finding is warn or error` })
+    .option('strict', { type: 'boolean', default: false, describe: `Exit ${ExitCode.ATTENTION} when a finding is warn or error` })
     .option('ss', { type: 'string', default: 'ss', describe: 'The ss binary (iproute2)' })
     .option('admin', { type: 'string', describe: 'Ask the running relay or client for its own report (GET /api/diag): --admin http://[USER:PASSWORD@]HOST:PORT, or --admin alone with -c FILE to use its webServer block' })
     .option('admin-token', ADMIN_OPTIONS['admin-token'])
@@ -153,7 +152,8 @@ const reportCommand: CommandModule<object, Args> = {
     .example('$0 diag --port 8080 --watch 10', 'any listener: accept queue and overflow growth over 10 s')
     .example('$0 diag nat-timeout -c frpc.yml', 'how long the NAT keeps an idle mapping; the heartbeat to use')
     .example('$0 diag -c frps.yml --admin', 'the running relay\'s own report, through its admin API (webServer in frps.yml)')
-    .example('$0 diag --admin http://127.0.0.1:7400 --json', 'a running client\'s report through its admin API') as never,
+    .example('$0 diag --admin http://127.0.0.1:7400 --json', 'a running client\'s report through its admin API')
+    .epilogue(exitCodesHelp({ [ExitCode.OK]: true, [ExitCode.FAILED]: 'the admin API is not reachable', [ExitCode.REFUSED]: 'bad usage or config', [ExitCode.ATTENTION]: 'with --strict, a finding of severity warn or error' })) as never,
   handler: async (args) => { process.exitCode = await runDiag(args) },
 }
 

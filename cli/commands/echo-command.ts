@@ -1,5 +1,6 @@
 // `tunnel echo`: a TCP + UDP echo / sink / source service to put behind a tunnel client, so a
 // mapped port can be load-tested end to end (`tunnel bench`). Runs until SIGTERM/SIGINT (exit 0).
+import { ExitCode } from '../exit-codes.js'
 import type { CommandModule } from 'yargs'
 import { TunnelError } from '../../shared/errors.js'
 import { ECHO_MODES, EchoService, MAX_UDP_BURST, type EchoMode } from '../../loadtest/index.js'
@@ -51,7 +52,7 @@ export async function runEcho (args: Args): Promise<number> {
   } catch (err) {
     if (!(err instanceof TunnelError)) throw err
     process.stderr.write(`tunnel echo: ${err.message} (${err.code})\n`)
-    return 2
+    return ExitCode.REFUSED
   }
   const signalled = untilSignal(log)
   let ports
@@ -59,13 +60,13 @@ export async function runEcho (args: Args): Promise<number> {
     ports = await service.start()
   } catch (err) {
     log.error({ code: (err as TunnelError).code }, (err as Error).message)
-    return 1
+    return ExitCode.FAILED
   }
   log.info({ host: args.host, tcpPort: ports.tcpPort, udpPort: ports.udpPort, mode: args.mode, delayMs: args.delayMs }, 'echo listening')
   await signalled
   await service.close()
   log.info({ ...service.counters }, 'echo stopped')
-  return 0
+  return ExitCode.OK
 }
 
 export const echoCommand: CommandModule<object, Args> = {

@@ -2,6 +2,7 @@
 // frps.yml (private key) and every frpc.yml (public key, which pins the relay). With
 // --private-key-file the private key goes to a new file with mode 0600 instead of stdout.
 // With --token it also prints a random auth.token (32 bytes, base64url).
+import { ExitCode } from '../exit-codes.js'
 import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -29,7 +30,7 @@ export function runKeygen (args: Args, out: KeygenOutput): number {
       writeFileSync(path, `${keys.privateKey}\n`, { mode: 0o600, flag: 'wx' })
     } catch (err) {
       out.stderr(`tunnel keygen: cannot create ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)} (it must not exist yet)`)
-      return 1
+      return ExitCode.FAILED
     }
     lines.push(`# frps.yml (the relay). The private key is in ${path} (mode 0600).`, 'auth:', `  privateKeyFile: ${JSON.stringify(path)}`)
   } else {
@@ -39,7 +40,7 @@ export function runKeygen (args: Args, out: KeygenOutput): number {
   lines.push('', '# frpc.yml (every client): pins the relay, so a client talks only to the holder of the private key.', 'auth:', `  serverKey: "${keys.publicKey}"`)
   if (token !== undefined) lines.push(`  token: "${token}"`)
   out.stdout(lines.join('\n') + '\n')
-  return 0
+  return ExitCode.OK
 }
 
 export const keygenCommand: CommandModule<object, Args> = {

@@ -2,6 +2,7 @@
 // relay keeps an idle TCP mapping (client/nat-probe.ts) and advises a heartbeat interval.
 // Results on stdout, progress on stderr; exit 0, 2 on bad input or a refused login (wrong token
 // or key), 1 when nothing could be measured, 3 with --strict when the advice says to change something.
+import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import type { CommandModule } from 'yargs'
 import { DEFAULT_IDLE_SCHEDULE_S, checkSchedule, probeNatTimeout, scheduleUpTo } from '../../client/nat-probe.js'
 import { isPermanent } from '../../client/permanent.js'
@@ -9,7 +10,6 @@ import { loadClientConfig } from '../../shared/config/index.js'
 import { natTimeoutReport, renderNatTimeout } from '../../shared/diag/nat-timeout.js'
 import { TunnelError } from '../../shared/errors.js'
 import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
-import { FINDINGS_EXIT_CODE } from './diag-exit.js'
 
 interface Args extends LogArgs {
   config: string
@@ -39,10 +39,10 @@ export async function runNatTimeout (args: Args): Promise<number> {
   } catch (err) {
     if (!(err instanceof TunnelError)) throw err
     process.stderr.write(`tunnel diag nat-timeout: ${err.message} (${err.code})\n`)
-    return 2
+    return ExitCode.REFUSED
   }
   const loaded = await loadOrReport(async () => await loadClientConfig(args.config))
-  if (loaded === undefined) return 2
+  if (loaded === undefined) return ExitCode.REFUSED
   logWarnings(log, loaded.warnings)
   const { config } = loaded
   const stop = new AbortController()
@@ -62,16 +62,16 @@ export async function runNatTimeout (args: Args): Promise<number> {
   } catch (err) {
     if (!(err instanceof TunnelError)) throw err
     process.stderr.write(`tunnel diag nat-timeout: ${err.message} (${err.code})\n`)
-    return err.code === 'TUN_USAGE' || isPermanent(err, false) ? 2 : 1
+    return err.code === 'TUN_USAGE' || isPermanent(err, false) ? ExitCode.REFUSED : ExitCode.FAILED
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
   const report = natTimeoutReport(probes, config.transport.heartbeatInterval)
   process.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : renderNatTimeout(report))
-  if (report.aliveUpToS === null && report.deadFromS === null) return 1
-  if (args.strict && report.findings.some((f) => f.severity !== 'info')) return FINDINGS_EXIT_CODE
-  return 0
+  if (report.aliveUpToS === null && report.deadFromS === null) return ExitCode.FAILED
+  if (args.strict && report.findings.some((f) => f.severity !== 'info')) return ExitCode.ATTENTION
+  return ExitCode.OK
 }
 
 export const natTimeoutCommand: CommandModule<object, Args> = {
@@ -83,8 +83,9 @@ export const natTimeoutCommand: CommandModule<object, Args> = {
     .option('idle', { type: 'number', array: true, describe: 'Idle times to try instead of the built-in schedule (seconds, repeatable)' })
     .option('grace', { type: 'number', default: 2, describe: 'Seconds after an idle time for the relay\'s message to arrive (raise it on slow paths)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print the result as JSON' })
-    .option('strict', { type: 'boolean', default: false, describe: `Exit ${FINDINGS_EXIT_CODE} when the advice is to change something` })
+    .option('strict', { type: 'boolean', default: false, describe: `Exit ${ExitCode.ATTENTION} when the advice is to change something` })
     .example('$0 diag nat-timeout -c frpc.yml', 'probe idle times from 1 s to 300 s; stops at the first that fails')
-    .example('$0 diag nat-timeout -c frpc.yml --max 900 --json', 'up to 15 minutes, as JSON'),
+    .example('$0 diag nat-timeout -c frpc.yml --max 900 --json', 'up to 15 minutes, as JSON')
+    .epilogue(exitCodesHelp({ [ExitCode.OK]: true, [ExitCode.FAILED]: 'nothing could be measured', [ExitCode.REFUSED]: 'bad usage or config, or the relay refused the login', [ExitCode.ATTENTION]: 'with --strict, the advice is to change something' })),
   handler: async (args) => { process.exitCode = await runNatTimeout(args) },
 }

@@ -1,32 +1,31 @@
 // `tunnel reload -c frpc.yml | --admin URL`: asks a running client to re-read its config file
 // (POST /api/reload) and prints what it added, removed and changed, or why it refused.
-// Exit 0 applied; 1 not reachable; 2 refused (invalid file, or no reload in that process);
-// 3 applied in part (a proxy the relay refused or did not answer).
 import type { CommandModule } from 'yargs'
 import { postReload } from '../../shared/admin/queries.js'
-import { formatReloadOutcome, isPartial } from '../../shared/admin/reload.js'
-
-/** The new proxy list is in force, but some proxy in it failed. */
-export const PARTIAL_EXIT_CODE = 3
+import { formatReloadOutcome } from '../../shared/admin/reload.js'
 import { ADMIN_OPTIONS, reportAdminFailure, resolveAdminTarget, type AdminArgs } from '../admin-target.js'
+import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 
 interface Args extends AdminArgs {
   json: boolean
 }
 
-export async function runReload (args: Args): Promise<number> {
+export async function runReload (args: Args): Promise<ExitCode> {
   try {
     const outcome = await postReload(await resolveAdminTarget(args))
     if (args.json) process.stdout.write(JSON.stringify(outcome, null, 2) + '\n')
-    else if (outcome.ok) process.stdout.write(formatReloadOutcome(outcome))
+    else if (outcome.status === 'applied') process.stdout.write(formatReloadOutcome(outcome))
     else process.stderr.write(formatReloadOutcome(outcome))
-    if (outcome.ok) return 0
-    if (isPartial(outcome)) {
-      process.stderr.write('tunnel reload: applied, but not every proxy (see above)\n')
-      return PARTIAL_EXIT_CODE
+    switch (outcome.status) {
+      case 'applied':
+        return ExitCode.OK
+      case 'partial':
+        if (!args.json) process.stderr.write('tunnel reload: applied, but not every proxy (see above)\n')
+        return ExitCode.ATTENTION
+      case 'refused':
+        if (!args.json) process.stderr.write('tunnel reload: refused (TUN_RELOAD_REFUSED)\n')
+        return ExitCode.REFUSED
     }
-    process.stderr.write('tunnel reload: refused (TUN_RELOAD_REFUSED)\n')
-    return 2
   } catch (err) {
     return reportAdminFailure('reload', err)
   }
@@ -39,8 +38,13 @@ export const reloadCommand: CommandModule<object, Args> = {
     .option('config', { alias: 'c', type: 'string', describe: 'frpc.yml of the running client (its webServer block says where the admin API is)' })
     .option('admin', ADMIN_OPTIONS.admin)
     .option('admin-token', ADMIN_OPTIONS['admin-token'])
-    .option('json', { type: 'boolean', default: false, describe: 'Print the outcome as JSON: {ok, added, removed, changed, errors}' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print the outcome as JSON: {status: applied|partial|refused, added, removed, changed, errors: [{proxy, code, message}]}' })
     .example('$0 reload -c frpc.yml', 'apply the edited frpc.yml without restarting the client')
-    .epilogue('The client reads the file it was started with; an invalid file is refused with its errors and the running config stays.\nExit codes: 0 applied, 1 not reachable, 2 refused, bad usage or config, or no reload in that process, 3 applied except some proxy (the relay refused it or did not answer).'),
+    .epilogue('The client reads the file it was started with; an invalid file is refused with its errors and the running config stays.\n' + exitCodesHelp({
+      [ExitCode.OK]: 'applied',
+      [ExitCode.FAILED]: 'the admin API is not reachable',
+      [ExitCode.REFUSED]: 'refused (an invalid file, a setting that needs a restart), bad usage or config, or no reload in that process',
+      [ExitCode.ATTENTION]: 'applied except some proxy (the relay refused it or did not answer)',
+    })),
   handler: async (args) => { process.exitCode = await runReload(args) },
 }

@@ -1,4 +1,5 @@
 // `tunnel server -c frps.yml`: run the relay until a signal.
+import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import type { CommandModule } from 'yargs'
 import { loadServerConfig } from '../../shared/config/index.js'
 import type { TunnelError } from '../../shared/errors.js'
@@ -15,7 +16,7 @@ interface Args extends LogArgs {
 
 export async function runServer (args: Args): Promise<number> {
   const loaded = await loadOrReport(async () => await loadServerConfig(args.config))
-  if (loaded === undefined) return 2
+  if (loaded === undefined) return ExitCode.REFUSED
   const { config, warnings } = loaded
   const log = makeLogger(args, config.log.level)
   logWarnings(log, warnings)
@@ -28,7 +29,7 @@ export async function runServer (args: Args): Promise<number> {
     await relay.start()
   } catch (err) {
     log.error({ code: (err as TunnelError).code }, (err as Error).message)
-    return 1
+    return ExitCode.FAILED
   }
   const admin = await startAdminServer(config.webServer, () => relayAdminRoutes(relay), log)
   if (!admin.ok) {
@@ -40,7 +41,7 @@ export async function runServer (args: Args): Promise<number> {
   await relay.close(args.grace * 1000)
   const { shed, shedControl } = relay.budgetStats
   log.info({ shed, shedControl }, 'relay stopped')
-  return 0
+  return ExitCode.OK
 }
 
 export const serverCommand: CommandModule<object, Args> = {
@@ -50,6 +51,6 @@ export const serverCommand: CommandModule<object, Args> = {
     .option('config', { alias: 'c', type: 'string', default: './frps.yml', describe: 'frps.yml (frp v1 keys: bindAddr, bindPort, auth.token, allowPorts, vhostHTTPPort, ...); a .toml file is read as TOML (frp\u2019s documented format)' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
     .example('$0 server -c frps.yml', 'relay on the port in frps.yml (7000 by default)')
-    .epilogue('With webServer.port in frps.yml the relay also serves its admin API (GET /api/status, /api/diag, and /metrics with enablePrometheus): see `tunnel status --help`.'),
+    .epilogue('With webServer.port in frps.yml the relay also serves its admin API (GET /api/status, /api/diag, and /metrics with enablePrometheus): see `tunnel status --help`.\n' + exitCodesHelp({ [ExitCode.OK]: 'stopped by a signal', [ExitCode.FAILED]: 'a port could not be bound', [ExitCode.REFUSED]: 'bad config', [ExitCode.INTERRUPTED]: true })),
   handler: async (args) => { process.exitCode = await runServer(args) },
 }

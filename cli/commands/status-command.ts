@@ -1,6 +1,7 @@
 // `tunnel status -c FILE | --admin URL [--json]`: asks a running relay or client through its
 // admin API and prints its sessions, proxies (public address, state, traffic) and errors.
 // Exit 0; 1 when it cannot be reached; 2 bad usage, bad config, no admin API or refused credentials.
+import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import type { CommandModule } from 'yargs'
 import { fetchStatus } from '../../shared/admin/queries.js'
 import { renderStatus } from '../../shared/admin/status-text.js'
@@ -14,7 +15,7 @@ export async function runStatus (args: Args): Promise<number> {
   try {
     const report = await fetchStatus(await resolveAdminTarget(args))
     process.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : renderStatus(report))
-    return 0
+    return ExitCode.OK
   } catch (err) {
     return reportAdminFailure('status', err)
   }
@@ -31,6 +32,6 @@ export const statusCommand: CommandModule<object, Args> = {
     .example('$0 status -c frpc.yml', 'the client\'s proxies: state, public address, traffic')
     .example('$0 status -c frps.yml --json', 'the relay\'s sessions and proxies as JSON')
     .example('$0 status --admin http://127.0.0.1:7500', 'ask an admin API directly')
-    .epilogue('The process needs webServer.port in its config (the admin API is off otherwise).\nExit codes: 0 ok, 1 not reachable, 2 bad usage or config, no admin API, or credentials refused.'),
+    .epilogue('The process needs webServer.port in its config (the admin API is off otherwise).\n' + exitCodesHelp({ [ExitCode.OK]: true, [ExitCode.FAILED]: 'not reachable', [ExitCode.REFUSED]: 'bad usage or config, no admin API, or credentials refused' })),
   handler: async (args) => { process.exitCode = await runStatus(args) },
 }

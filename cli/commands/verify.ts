@@ -1,5 +1,6 @@
 // `tunnel verify -c FILE`: detect server or client, load, report. Exit 0 when valid (warnings
 // go to stderr), 2 on any config error, or on warnings with --strict. Writes one line per call.
+import { ExitCode } from '../exit-codes.js'
 
 import { ConfigError } from '../../shared/errors.js'
 import {
@@ -26,13 +27,13 @@ export async function runVerify (file: string, out: VerifyOutput, opts: { strict
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     for (const line of err.message.split('\n')) out.stderr(line)
-    return 2
+    return ExitCode.REFUSED
   }
   for (const w of warnings) out.stderr(formatConfigWarning(w))
   if (opts.strict === true && warnings.length > 0) {
     out.stderr(`tunnel: ${file} has ${warnings.length} warning${warnings.length === 1 ? '' : 's'}, which --strict treats as errors`)
-    return 2
+    return ExitCode.REFUSED
   }
   out.stdout(`tunnel: ${file} is valid (${kind} config)`)
-  return 0
+  return ExitCode.OK
 }

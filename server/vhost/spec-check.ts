@@ -5,7 +5,7 @@ import { TunnelError } from '../../shared/errors.js'
 import { isHeaderName, isHeaderValue } from '../../shared/http/headers.js'
 import { isSubdomainLabel, normalizeDomain, normalizeHostName } from '../../shared/http/host.js'
 import { normalizeLocation } from '../../shared/http/path.js'
-import type { HttpProxySpec, HttpsProxySpec } from '../../shared/wire/messages.js'
+import type { HttpProxySpec, HttpsProxySpec } from '../../shared/wire/proxy-spec.js'
 
 const invalid = (message: string): TunnelError => new TunnelError('TUN_PROXY_INVALID', message)
 

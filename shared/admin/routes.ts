@@ -3,7 +3,7 @@
 //   GET  /api/status   the status report (shared/admin/status.ts)
 //   GET  /api/diag     the diagnostics report of this process's own sockets (?watch=S, 0-60)
 //   GET  /metrics      Prometheus text exposition
-//   POST /api/reload   the reload outcome: 200 when ok, 422 when refused
+//   POST /api/reload   the reload outcome: 200 when applied (in full or in part), 422 when refused
 import { buildReport, collectFacts, type DiagTarget } from '../diag/index.js'
 import type { TunnelMetrics } from '../metrics/tunnel-metrics.js'
 import { DEFAULT_API_DIAG_WATCH_S, DIAG_PATH, MAX_API_DIAG_WATCH_S, METRICS_PATH, RELOAD_PATH, STATUS_PATH } from './endpoints.js'
@@ -12,7 +12,6 @@ import type { ReloadHandler } from './reload.js'
 import type { AdminRequest, AdminRoute } from './server.js'
 import type { DiagReport } from '../diag/report.js'
 import type { StatusReport } from './status.js'
-
 
 export function statusRoute (report: () => Promise<StatusReport>): AdminRoute {
   return { method: 'GET', path: STATUS_PATH, handle: async () => json(200, await report()) }
@@ -33,7 +32,7 @@ export function reloadRoute (reload: ReloadHandler): AdminRoute {
     path: RELOAD_PATH,
     handle: async () => {
       const o = await reload()
-      return json(o.ok ? 200 : 422, o)
+      return json(o.status === 'refused' ? 422 : 200, o)
     },
   }
 }

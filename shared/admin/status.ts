@@ -14,6 +14,15 @@ const udpDrops = z.object(Object.fromEntries(UDP_DROP_REASONS.map((r) => [r, cou
 export const PROXY_STATES = ['listening', 'registered', 'pending', 'refused', 'offline'] as const
 export type ProxyState = typeof PROXY_STATES[number]
 
+/**
+ * A proxy's lifecycle phase. Client: pending (not sent: not connected yet), registering (sent,
+ * no answer yet), running (the relay serves it), refused (with the relay's code), retrying
+ * (refused or lost before, sent again), closed (removed by a reload). Relay: starting,
+ * listening, closed.
+ */
+export const PROXY_PHASES = ['pending', 'registering', 'running', 'refused', 'retrying', 'closed', 'starting', 'listening'] as const
+export type ProxyPhase = typeof PROXY_PHASES[number]
+
 export const sessionStatusSchema = z.object({
   /** The session id both sides log (first bytes of the handshake hash). */
   id: z.string(),
@@ -37,8 +46,11 @@ export type SessionStatus = z.infer<typeof sessionStatusSchema>
 
 export const proxyStatusSchema = z.object({
   name: z.string(),
-  type: z.enum(['tcp', 'udp', 'http', 'https']),
+  /** tcp, udp, http, https, or a type a newer version added. */
+  type: z.string(),
+  /** The older, coarser view of the phase (kept for readers of schema 1). */
   state: z.enum(PROXY_STATES),
+  phase: z.enum(PROXY_PHASES),
   /** host:port visitors connect to (relay: its bound address; client: serverAddr:remotePort), null before registration. */
   publicAddr: z.string().nullable(),
   /** localIP:localPort (client), null on the relay. */

@@ -8,7 +8,7 @@ import { isHeaderValue } from '../http/headers.js'
 import { isSubdomainLabel, normalizeDomain, normalizeHostName } from '../http/host.js'
 import { normalizeLocation } from '../http/path.js'
 import { isCidr } from '../net/source-filter.js'
-import { MAX_SOURCE_RULES, VHOST_LIMITS } from '../wire/messages.js'
+import { MAX_SOURCE_RULES, VHOST_LIMITS } from '../wire/proxy-spec.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
 
 export type Side = 'server' | 'client'

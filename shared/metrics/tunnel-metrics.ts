@@ -4,7 +4,7 @@
 // in one test process do not clash. Labels stay bounded: proxy names, session client ids (live
 // ones only), error codes from the catalogue and drop reasons; never visitor addresses.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
-import type { StatusReport } from '../admin/status.js'
+import { PROXY_PHASES, type StatusReport } from '../admin/status.js'
 import { UDP_DROP_REASONS } from '../udp/counters.js'
 
 export interface TunnelMetricsOptions {
@@ -88,6 +88,8 @@ export class TunnelMetrics {
 
     this.#gauge('tunnel_proxy_up', '1 when the proxy is listening (relay) or registered (client), else 0.', ['proxy', 'type'],
       per(proxies, (p) => [[{ proxy: p.name, type: p.type }, p.state === 'listening' || p.state === 'registered' ? 1 : 0]]))
+    this.#gauge('tunnel_proxy_phase', 'The proxy\'s lifecycle phase: 1 for the phase it is in, 0 for the others (docs/operations.md, "Proxy phases").', ['proxy', 'type', 'phase'],
+      per(proxies, (p) => PROXY_PHASES.map((phase): Sample => [{ proxy: p.name, type: p.type, phase }, p.phase === phase ? 1 : 0])))
     this.#counter('tunnel_proxy_bytes_total', 'Payload bytes through the proxy; in = visitor to service, out = service to visitor.', ['proxy', 'type', 'direction'],
       per(proxies, (p) => [[{ proxy: p.name, type: p.type, direction: 'in' }, p.bytesIn], [{ proxy: p.name, type: p.type, direction: 'out' }, p.bytesOut]]))
     this.#counter('tunnel_proxy_streams_total', 'TCP visitors carried as streams.', ['proxy'], per(proxies, (p) => (p.streams === null ? [] : [[{ proxy: p.name }, p.streams.total]])))

@@ -7,6 +7,7 @@ import { ProtocolError, TunnelError } from '../errors.js'
 import { FrameDecoder } from '../wire/decode.js'
 import { encodeHeader, Flag, FrameType, GoAwayCode, HEADER_BYTES, MAX_DATA_BYTES, ResetCode, type FrameHeader } from '../wire/frame.js'
 import { decodeOpen, encodeOpen, type OpenHeader } from '../wire/open.js'
+import { decodeControlMessage, encodeControlMessage, MESSAGE_SENDER, type ClientMessage, type ControlMessage, type RelayMessage } from '../wire/control.js'
 import { INITIAL_WINDOW_BYTES, MuxStream, type StreamHost } from './stream.js'
 import { SESSION_WINDOW_BUDGET_BYTES } from './window.js'
 import { RttFilter } from './rtt-filter.js'
@@ -34,16 +35,21 @@ export interface SessionOptions {
   datagramLimits?: DatagramQueueLimits
 }
 
-export interface SessionEvents {
+export interface SessionEvents<In extends ControlMessage = ControlMessage> {
   stream: [stream: MuxStream]
-  control: [message: Record<string, unknown>]
+  /** A control message from the peer, checked (shared/wire/control.ts) and sent by the peer's role. */
+  control: [message: In]
   /** A DGRAM frame: `flags` SYN = flow-open block first, FIN = the flow is closed. */
   datagram: [id: number, flags: number, payload: Buffer]
   goaway: [code: number]
   close: [err: TunnelError | undefined]
 }
 
-export class Session extends EventEmitter<SessionEvents> {
+/**
+ * `In` and `Out` are the control messages this side receives and sends: the relay runs a
+ * `Session<ClientMessage, RelayMessage>`, the client the reverse (RelaySession, ClientSession).
+ */
+export class Session<In extends ControlMessage = ControlMessage, Out extends ControlMessage = ControlMessage> extends EventEmitter<SessionEvents<In>> {
   readonly #wire: Wire
   readonly #log: Logger
   readonly #role: 'client' | 'server'
@@ -129,9 +135,9 @@ export class Session extends EventEmitter<SessionEvents> {
     return stream
   }
 
-  sendControl (message: Record<string, unknown>): void {
+  sendControl (message: Out): void {
     if (this.#closed) return
-    const payload = Buffer.from(JSON.stringify(message), 'utf8')
+    const payload = encodeControlMessage(message)
     this.#queueControl(encodeHeader(FrameType.CONTROL, 0, 0, payload.length), payload)
   }
 
@@ -199,7 +205,8 @@ export class Session extends EventEmitter<SessionEvents> {
 
   #protocolFailure (err: unknown): void {
     const e = err instanceof TunnelError ? err : new ProtocolError('TUN_PROTOCOL', `internal error while handling a frame: ${String(err)}`, { cause: err })
-    this.#log.warn({ code: e.code, err: e.message }, 'closing session: peer broke the protocol')
+    const messageType = e instanceof ProtocolError ? e.messageType : undefined
+    this.#log.warn({ code: e.code, err: e.message, ...(messageType === undefined ? {} : { messageType }) }, 'closing session: peer broke the protocol')
     this.goAway(e instanceof ProtocolError ? GoAwayCode.PROTOCOL : GoAwayCode.INTERNAL)
     this.close(e)
   }
@@ -272,17 +279,14 @@ export class Session extends EventEmitter<SessionEvents> {
     p.resolve(rtt)
   }
 
+  /** Checks the message once, here: a malformed one, or one only this side may send, ends the session. */
   #onControl (payload: Buffer): void {
-    let message: unknown
-    try {
-      message = JSON.parse(payload.toString('utf8'))
-    } catch {
-      throw new ProtocolError('TUN_PROTOCOL', 'control message is not valid JSON')
+    const message = decodeControlMessage(payload)
+    const mine = this.#role === 'server' ? 'relay' : 'client'
+    if (MESSAGE_SENDER[message.type] === mine) {
+      throw new ProtocolError('TUN_PROTOCOL', `control message "${message.type}" may only be sent by the ${mine}, not to it`, { messageType: message.type })
     }
-    if (message === null || typeof message !== 'object' || Array.isArray(message)) {
-      throw new ProtocolError('TUN_PROTOCOL', 'control message is not a JSON object')
-    }
-    this.emit('control', message as Record<string, unknown>)
+    this.emit('control', message as In)
   }
 
   #isOwnId (id: number): boolean {
@@ -423,3 +427,8 @@ export class Session extends EventEmitter<SessionEvents> {
 }
 
 export { INITIAL_WINDOW_BYTES }
+
+/** The relay's end of a control connection: receives the client's messages, sends its own. */
+export type RelaySession = Session<ClientMessage, RelayMessage>
+/** The client's end of a control connection. */
+export type ClientSession = Session<RelayMessage, ClientMessage>

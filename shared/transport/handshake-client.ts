@@ -2,7 +2,7 @@
 // NKpsk0 when the relay key is pinned, NNpsk0 otherwise), then turn the relay's answer into
 // transport keys or a HandshakeError whose code and one-line message say what to change.
 import { HandshakeError } from '../errors.js'
-import { CONTROL_PROTOCOL_VERSION } from '../wire/messages.js'
+import { CONTROL_PROTOCOL_VERSION } from '../wire/control.js'
 import {
   computeMac1, decodeAcceptPayload, encodeHelloHeader, encodeHelloPayload, HelloFlag, prologueOf, Refusal, type Response,
 } from './handshake.js'
@@ -64,8 +64,8 @@ export class ClientHandshake {
         ? new HandshakeError('TUN_SERVER_KEY_MISMATCH', 'the relay\'s answer did not authenticate against auth.serverKey: the relay holds another key, or someone is in the middle', { reason: 'answer decrypt' })
         : new HandshakeError('TUN_AUTH_REFUSED', 'the relay\'s answer did not authenticate with auth.token: the relay uses another token, or someone is in the middle', { reason: 'answer decrypt' })
     }
-    const { result, relayTimeMs } = decodeAcceptPayload(payload)
-    if (result !== Refusal.OK) throw this.#refusedInside(result, relayTimeMs)
+    const { result, relayTimeMs, controlVersion } = decodeAcceptPayload(payload)
+    if (result !== Refusal.OK) throw this.#refusedInside(result, relayTimeMs, controlVersion)
     const keys = this.#state.split()
     return { send: keys.send, recv: keys.recv, sessionId: keys.handshakeHash.subarray(0, 8).toString('hex'), relayTimeMs }
   }
@@ -97,7 +97,7 @@ export class ClientHandshake {
   }
 
   /** A refusal inside message 2: the relay proved it knows the token (and the pinned key). */
-  #refusedInside (result: number, relayTimeMs: number): HandshakeError {
+  #refusedInside (result: number, relayTimeMs: number, relayVersion: number): HandshakeError {
     const opts = { reason: `refused ${result}`, authenticated: true }
     switch (result) {
       case Refusal.CLOCK: {
@@ -107,8 +107,10 @@ export class ClientHandshake {
       }
       case Refusal.REPLAY:
         return new HandshakeError('TUN_REPLAY', `the relay has a newer login of clientID ${this.#options.clientId}: another client uses the same clientID, or this clock went back; retrying`, opts)
-      case Refusal.VERSION:
-        return new HandshakeError('TUN_PROTOCOL', 'the relay speaks another control protocol version: upgrade the older side', opts)
+      case Refusal.VERSION: {
+        const theirs = relayVersion === 0 ? 'another control protocol version' : `control protocol ${relayVersion}`
+        return new HandshakeError('TUN_PROTOCOL_VERSION', `the relay speaks ${theirs}, this client ${CONTROL_PROTOCOL_VERSION}: upgrade the older side`, opts)
+      }
       default:
         return new HandshakeError('TUN_HANDSHAKE_INVALID', `the relay refused the login with unknown code ${result}`, opts)
     }

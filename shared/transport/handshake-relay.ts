@@ -10,7 +10,6 @@
 //   7. message 2 and Split(). The caller activates the session only after the client's first
 //      transport record decrypts, then calls commit() to record the timestamp.
 import { HandshakeError } from '../errors.js'
-import { CONTROL_PROTOCOL_VERSION } from '../wire/messages.js'
 import {
   DecryptError, HandshakeState, type CipherState, type KeyPair,
 } from './noise.js'
@@ -27,6 +26,8 @@ export interface RelayHandshakeContext {
   plaintext: boolean
   guard: ReplayGuard
   nowMs: number
+  /** Control protocol versions this relay speaks (the client's is in message 1). */
+  controlVersions: readonly number[]
   /** Tests only. */
   ephemeral?: KeyPair
 }
@@ -104,7 +105,7 @@ export function answerHello (hello: Hello, ctx: RelayHandshakeContext): RelayOut
   ctx.guard.remember(ephemeral, ctx.nowMs)
   const { timestampMs, controlVersion } = decodeHelloPayload(payload)
   const result = verdict(ctx, hello.clientId, timestampMs, controlVersion)
-  const message2 = state.writeMessage(encodeAcceptPayload({ result: result.code, relayTimeMs: ctx.nowMs }))
+  const message2 = state.writeMessage(encodeAcceptPayload({ result: result.code, relayTimeMs: ctx.nowMs, controlVersion: Math.max(...ctx.controlVersions) }))
   const reply = encodeAccept(message2)
   if (result.error !== undefined) return { ok: false, reply, error: result.error, clientId: hello.clientId }
   const keys = state.split()
@@ -123,8 +124,8 @@ export function answerHello (hello: Hello, ctx: RelayHandshakeContext): RelayOut
 
 function verdict (ctx: RelayHandshakeContext, clientId: string, timestampMs: number, controlVersion: number): { code: Refusal, error?: HandshakeError } {
   const authenticated = { authenticated: true }
-  if (controlVersion !== CONTROL_PROTOCOL_VERSION) {
-    return { code: Refusal.VERSION, error: new HandshakeError('TUN_PROTOCOL', `the client speaks control protocol ${controlVersion}, this relay ${CONTROL_PROTOCOL_VERSION}`, { reason: 'control version', ...authenticated }) }
+  if (!ctx.controlVersions.includes(controlVersion)) {
+    return { code: Refusal.VERSION, error: new HandshakeError('TUN_PROTOCOL_VERSION', `the client speaks control protocol ${controlVersion}, this relay ${ctx.controlVersions.join(', ')}: upgrade the older side`, { reason: 'control version', ...authenticated }) }
   }
   const fresh = ctx.guard.freshness(timestampMs, ctx.nowMs)
   if (fresh !== 'ok') {

@@ -216,16 +216,20 @@ export function decodeHelloPayload (b: Buffer): HelloPayload {
 export interface AcceptPayload {
   result: Refusal
   relayTimeMs: number
+  /** The relay's control protocol version (0 from a relay that predates the field). */
+  controlVersion: number
 }
 
+/** result u8 | reserved u8 | controlVersion u16 | reserved 4 B | relayTimeMs u64. */
 export function encodeAcceptPayload (p: AcceptPayload): Buffer {
   const b = Buffer.alloc(PAYLOAD_BYTES)
   b[0] = p.result
+  b.writeUInt16BE(p.controlVersion, 2)
   b.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(p.relayTimeMs))), 8)
   return b
 }
 
-export function decodeAcceptPayload (b: Buffer): { result: number, relayTimeMs: number } {
+export function decodeAcceptPayload (b: Buffer): { result: number, relayTimeMs: number, controlVersion: number } {
   if (b.length !== PAYLOAD_BYTES) throw invalid('bad answer payload length', 'payload')
-  return { result: b[0] as number, relayTimeMs: Number(b.readBigUInt64BE(8)) }
+  return { result: b[0] as number, relayTimeMs: Number(b.readBigUInt64BE(8)), controlVersion: b.readUInt16BE(2) }
 }

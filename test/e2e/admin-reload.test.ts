@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { statusRoute } from '../../shared/admin/routes.js'
 import { cleanupCli, clientYaml, E2E_TEST_TIMEOUT_MS, spawnCli, startClient, startRelay, type CliHandle } from '../helpers/cli.js'
 import { closeAdminServers, startAdmin } from '../helpers/admin.js'
-import { closeServices, echoOnce, getFreePort, probePort, startEchoServer } from '../helpers/services.js'
+import { closeServices, echoOnce, getFreePort, holdPort, probePort, startEchoServer } from '../helpers/services.js'
 import { statusFixture } from '../helpers/status-fixture.js'
 
 afterEach(async () => {
@@ -23,7 +23,7 @@ async function cli (args: string[]): Promise<{ code: number | null, stdout: stri
 
 const reload = async (args: string[]): Promise<{ code: number | null, stdout: string, stderr: string }> => await cli(['reload', ...args])
 
-interface StatusProxy { name: string, state: string, remotePort?: number | null }
+interface StatusProxy { name: string, state: string, phase: string, remotePort?: number | null }
 
 describe('tunnel reload', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
   it('adds and removes proxies through the admin API; status shows them; a broken file is refused with its place (exit 2)', async () => {
@@ -39,7 +39,7 @@ describe('tunnel reload', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     const r = await cli(['reload', '-c', file])
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
-    expect(r.stdout).toBe('reload: ok\n  added    web\n  removed  ssh\n  changed  -\n')
+    expect(r.stdout).toBe('reload: applied\n  added    web\n  removed  ssh\n  changed  -\n')
     expect(await echoOnce(webPort)).toBe(true)
     expect(await probePort(sshPort)).toBe('refused')
 
@@ -48,8 +48,23 @@ describe('tunnel reload', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     const proxies = (JSON.parse(status.stdout) as { proxies: StatusProxy[] }).proxies
     expect(proxies.map((p) => p.name)).toEqual(['web'])
     expect(proxies[0]?.state).toBe('registered')
+    expect(proxies[0]?.phase).toBe('running')
     const table = await cli(['status', '-c', file])
-    expect(table.stdout).toMatch(/web\s.*registered/)
+    expect(table.stdout).toMatch(/web\s+tcp\s+running/)
+
+    // One proxy the relay refuses (its port is taken): the rest is applied, --json says partial
+    // with the proxy and its code, exit 3; status shows the refused phase with the code.
+    const busy = await holdPort()
+    await writeFile(file, clientYaml({ serverPort: relay.port, extraYaml, proxies: [{ name: 'web', localPort: echo.port, remotePort: webPort }, { name: 'taken', localPort: echo.port, remotePort: busy.port }] }))
+    const partial = await cli(['reload', '-c', file, '--json'])
+    expect(partial.code).toBe(3)
+    expect(JSON.parse(partial.stdout)).toEqual({ status: 'partial', added: ['taken'], removed: [], changed: [], errors: [{ proxy: 'taken', code: 'TUN_PORT_IN_USE', message: expect.stringContaining(String(busy.port)) }] })
+    const refusedStatus = JSON.parse((await cli(['status', '-c', file, '--json'])).stdout) as { proxies: StatusProxy[] }
+    expect(refusedStatus.proxies.find((p) => p.name === 'taken')).toMatchObject({ phase: 'refused', error: { code: 'TUN_PORT_IN_USE' } })
+    expect(await echoOnce(webPort)).toBe(true)
+    await busy.close()
+    await writeFile(file, clientYaml({ serverPort: relay.port, extraYaml, proxies: [{ name: 'web', localPort: echo.port, remotePort: webPort }] }))
+    expect((await cli(['reload', '-c', file])).code).toBe(0)
 
     const good = await readFile(file, 'utf8')
     await writeFile(file, good.replace(`localPort: ${echo.port}`, 'localPort: 70000'))
@@ -64,8 +79,8 @@ describe('tunnel reload', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     expect(bad.stderr).toContain('reload refused; the running config stays:')
     expect(bad.stderr).toMatch(place)
     expect(await echoOnce(webPort)).toBe(true)
-    // One reload applied (the refused one changed nothing), and the client never reconnected.
-    expect(client.handle.logs.filter((l) => l.msg === 'reloaded')).toHaveLength(1)
+    // Three reloads applied (the refused one changed nothing), and the client never reconnected.
+    expect(client.handle.logs.filter((l) => l.msg === 'reloaded')).toHaveLength(3)
     expect(client.handle.logs.some((l) => l.msg === 'reconnecting')).toBe(false)
 
     const wrong = await cli(['reload', '--admin', `127.0.0.1:${admin}`, '--admin-token', 'nope'])

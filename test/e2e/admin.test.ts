@@ -126,7 +126,7 @@ describe('admin API of running processes', { timeout: E2E_TEST_TIMEOUT_MS }, () 
     expect(cr.sessions[0]?.id).toBe(report.sessions[0]?.id)
   })
 
-  it('the client\'s status follows its proxies: registered, refused with the relay\'s reason, offline when the relay is gone', async () => {
+  it('the client\'s status follows its proxies\' phases: running, refused with the relay\'s reason, pending again when the relay is gone', async () => {
     const echo = await startEchoServer()
     const busy = await getFreePort()
     const relay = await startRelay({ extraYaml: `allowPorts:\n  - { start: 1024, end: ${busy - 1} }\n  - { start: ${busy + 1}, end: 65535 }\n` })
@@ -139,7 +139,7 @@ describe('admin API of running processes', { timeout: E2E_TEST_TIMEOUT_MS }, () 
     const status = async (): Promise<StatusReport> => statusReportSchema.parse(JSON.parse((await cli(['status', '--admin', url, '--admin-token', 'client-tok', '--json'])).stdout))
     const first = await status()
     expect(first.sessions).toHaveLength(1)
-    expect(first.proxies.map((p) => [p.name, p.state, p.error?.code ?? null])).toEqual([['ok', 'registered', null], ['nope', 'refused', 'TUN_PORT_NOT_ALLOWED']])
+    expect(first.proxies.map((p) => [p.name, p.phase, p.state, p.error?.code ?? null])).toEqual([['ok', 'running', 'registered', null], ['nope', 'refused', 'refused', 'TUN_PORT_NOT_ALLOWED']])
     expect(first.errors).toEqual({ TUN_PORT_NOT_ALLOWED: 1 })
     relay.handle.kill('SIGKILL')
     await relay.handle.exit
@@ -147,12 +147,12 @@ describe('admin API of running processes', { timeout: E2E_TEST_TIMEOUT_MS }, () 
       const r = await status()
       return r.sessions.length === 0 ? r : undefined
     }, { timeoutMs: 10_000, intervalMs: 200 })
-    expect(gone.proxies.map((p) => p.state)).toEqual(['offline', 'offline'])
+    expect(gone.proxies.map((p) => [p.phase, p.state])).toEqual([['pending', 'offline'], ['pending', 'offline']])
     expect(gone.proxies[0]?.error?.code).toMatch(/^TUN_/)
     expect(gone.lastError).not.toBeNull()
     const table = await cli(['status', '--admin', url, '--admin-token', 'client-tok'])
     expect(table.stdout).toContain('not connected')
-    expect(table.stdout).toMatch(/ok\s+tcp\s+offline/)
+    expect(table.stdout).toMatch(/ok\s+tcp\s+pending\s.*TUN_/)
   })
 
   it('refuses to start with the admin API on a non-loopback address without credentials (exit 2, with the place)', async () => {

@@ -12,10 +12,10 @@ import { parseClientConfig, parseServerConfig } from '../../shared/config/index.
 import type { ClientConfig } from '../../shared/config/types.js'
 import type { TunnelError } from '../../shared/errors.js'
 import { silentLogger } from '../../shared/log.js'
-import { Session } from '../../shared/mux/session.js'
+import { Session, type ClientSession } from '../../shared/mux/session.js'
 import type { MuxStream } from '../../shared/mux/stream.js'
 import { derivePsk } from '../../shared/transport/keys.js'
-import { CONTROL_PROTOCOL_VERSION, MessageType, type ProxyResult } from '../../shared/wire/messages.js'
+import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type ProxyResult } from '../../shared/wire/control.js'
 
 export const IN_PROCESS_TOKEN = 'in-process-token'
 const WAIT_MS = 5_000
@@ -94,7 +94,9 @@ export async function startClientInProcess (config: ClientConfig, log: Logger = 
 }
 
 export interface RawControl {
-  session: Session
+  session: ClientSession
+  /** Sends any JSON value as a control message, unchecked (for hostile-input tests). */
+  send: (message: unknown) => void
   /** Streams the relay opened (one per visitor), echoed back byte for byte. */
   streams: MuxStream[]
   /** Control messages from the relay, in order. */
@@ -114,7 +116,7 @@ export async function rawControl (port: number, clientId: string): Promise<RawCo
     clientId, psk: derivePsk(IN_PROCESS_TOKEN), serverKey: undefined, plaintext: false,
     timestampMs: Date.now(), timeoutMs: WAIT_MS, signal: new AbortController().signal, logger,
   })
-  const session = new Session(wire, { role: 'client', logger })
+  const session: ClientSession = new Session(wire, { role: 'client', logger })
   const streams: MuxStream[] = []
   session.on('stream', (stream) => {
     streams.push(stream)
@@ -140,9 +142,11 @@ export async function rawControl (port: number, clientId: string): Promise<RawCo
     wakers.add(check)
     check()
   }), 'control message')
-  const raw: RawControl = { session, streams, messages, closed, waitFor }
+  // sendControl only encodes its argument: a test may hand it anything, typed or not.
+  const send = (message: unknown): void => { session.sendControl(message as ClientMessage) }
+  const raw: RawControl = { session, send, streams, messages, closed, waitFor }
   raws.push(raw)
-  session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, clientId, user: '', hostname: 'test' })
+  session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...ALL_CAPABILITIES], clientId, user: '', hostname: 'test' })
   const login = await waitFor((m) => m.type === MessageType.LOGIN_RESULT)
   if (login.ok !== true) throw new Error(`login refused: ${JSON.stringify(login)}`)
   return raw

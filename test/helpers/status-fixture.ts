@@ -7,11 +7,11 @@ export function sessionFixture (over: Partial<SessionStatus> = {}): SessionStatu
 }
 
 export function tcpProxyFixture (over: Partial<ProxyStatus> = {}): ProxyStatus {
-  return { name: 'web', type: 'tcp', state: 'listening', publicAddr: '127.0.0.1:6000', local: null, clientId: 'alice-1', streams: { active: 1, total: 10 }, flows: null, bytesIn: 100, bytesOut: 200, refused: 0, dropped: 0, udpDrops: null, error: null, ...over }
+  return { name: 'web', type: 'tcp', state: 'listening', phase: 'listening', publicAddr: '127.0.0.1:6000', local: null, clientId: 'alice-1', streams: { active: 1, total: 10 }, flows: null, bytesIn: 100, bytesOut: 200, refused: 0, dropped: 0, udpDrops: null, error: null, ...over }
 }
 
 export function udpProxyFixture (over: Partial<ProxyStatus> = {}): ProxyStatus {
-  return { name: 'dns', type: 'udp', state: 'listening', publicAddr: '127.0.0.1:5353', local: null, clientId: 'alice-1', streams: null, flows: { active: 0, total: 3 }, bytesIn: 30, bytesOut: 60, refused: 0, dropped: 0, udpDrops: { ...newUdpCounters().drops }, error: null, ...over }
+  return { name: 'dns', type: 'udp', state: 'listening', phase: 'listening', publicAddr: '127.0.0.1:5353', local: null, clientId: 'alice-1', streams: null, flows: { active: 0, total: 3 }, bytesIn: 30, bytesOut: 60, refused: 0, dropped: 0, udpDrops: { ...newUdpCounters().drops }, error: null, ...over }
 }
 
 export function statusFixture (over: Partial<StatusReport> = {}): StatusReport {

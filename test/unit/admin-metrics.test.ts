@@ -18,7 +18,7 @@ describe('tunnel metrics', () => {
     proxies: [
       tcpProxyFixture({ name: 'web', bytesIn: 1234, bytesOut: 5678, streams: { active: 2, total: 9 }, refused: 4, dropped: 1 }),
       udpProxyFixture({ name: 'dns', bytesIn: 30, bytesOut: 60, udpDrops: { ...udpProxyFixture().udpDrops!, queueFull: 7, tooBig: 2 } }),
-      tcpProxyFixture({ name: 'down', state: 'offline' }),
+      tcpProxyFixture({ name: 'down', state: 'offline', phase: 'refused' }),
     ],
     errors: { TUN_AUTH_REFUSED: 2 },
     logins: 5,
@@ -45,6 +45,11 @@ describe('tunnel metrics', () => {
     expect(s.get('tunnel_proxy_udp_drops_total{proxy="dns",reason="congested"}')).toBe(0)
     expect(s.get('tunnel_proxy_up{proxy="web",type="tcp"}')).toBe(1)
     expect(s.get('tunnel_proxy_up{proxy="down",type="tcp"}')).toBe(0)
+    // One phase is 1 per proxy, every other phase 0.
+    expect(s.get('tunnel_proxy_phase{proxy="web",type="tcp",phase="listening"}')).toBe(1)
+    expect(s.get('tunnel_proxy_phase{proxy="web",type="tcp",phase="refused"}')).toBe(0)
+    expect(s.get('tunnel_proxy_phase{proxy="down",type="tcp",phase="refused"}')).toBe(1)
+    expect(s.get('tunnel_proxy_phase{proxy="down",type="tcp",phase="listening"}')).toBe(0)
     expect(text).toContain('# TYPE tunnel_proxy_bytes_total counter')
     expect(text).toContain('# TYPE tunnel_proxy_streams gauge')
   })

@@ -3,18 +3,21 @@
 // the Prometheus text format.
 import { describe, expect, it } from 'vitest'
 import { diagRoute, metricsRoute, parseWatch, reloadRoute, statusRoute } from '../../shared/admin/routes.js'
-import { formatReloadOutcome, isPartial } from '../../shared/admin/reload.js'
+import { formatReloadOutcome, parseReloadOutcome } from '../../shared/admin/reload.js'
+import type { ReloadOutcome } from '../../shared/reload-outcome.js'
 import type { AdminRequest } from '../../shared/admin/server.js'
 import { portsTarget } from '../../shared/diag/index.js'
 import { TunnelMetrics } from '../../shared/metrics/tunnel-metrics.js'
 import { statusFixture } from '../helpers/status-fixture.js'
 
 const req = (query = ''): AdminRequest => ({ method: 'GET', path: '/', query: new URLSearchParams(query), body: Buffer.alloc(0), signal: new AbortController().signal })
-const outcome = (ok: boolean): { ok: boolean, added: string[], removed: string[], changed: string[], errors: string[] } => ({ ok, added: ok ? ['a'] : [], removed: [], changed: [], errors: ok ? [] : ['frpc.yml:3:1 nope'] })
+const outcome = (ok: boolean): ReloadOutcome => ({ status: ok ? 'applied' : 'refused', added: ok ? ['a'] : [], removed: [], changed: [], errors: ok ? [] : [{ proxy: null, code: 'TUN_CONFIG_INVALID', message: 'frpc.yml:3:1 nope' }] })
 
 describe('admin routes', () => {
-  it('reload: 200 with the outcome when ok, 422 when refused', async () => {
+  it('reload: 200 with the outcome when applied (in full or in part), 422 when refused', async () => {
+    const partial: ReloadOutcome = { status: 'partial', added: ['b'], removed: [], changed: [], errors: [{ proxy: 'b', code: 'TUN_PORT_IN_USE', message: 'port 6000 is in use' }] }
     expect(await reloadRoute(async () => await Promise.resolve(outcome(true))).handle(req())).toEqual({ status: 200, json: outcome(true) })
+    expect(await reloadRoute(async () => await Promise.resolve(partial)).handle(req())).toEqual({ status: 200, json: partial })
     expect(await reloadRoute(async () => await Promise.resolve(outcome(false))).handle(req())).toEqual({ status: 422, json: outcome(false) })
   })
 
@@ -36,15 +39,21 @@ describe('admin routes', () => {
   })
 
   it('reload outcome: applied, nothing to do, refused as a whole, or applied except some proxy', () => {
-    const base = { ok: true, added: [], removed: [], changed: [], errors: [] }
-    expect(formatReloadOutcome(base)).toBe('reload: ok, nothing changed\n')
-    expect(formatReloadOutcome({ ...base, added: ['web'] })).toBe('reload: ok\n  added    web\n  removed  -\n  changed  -\n')
-    const refused = { ...base, ok: false, errors: ['frpc.yml:3:1 nope'] }
-    expect(isPartial(refused)).toBe(false)
-    expect(formatReloadOutcome(refused)).toBe('reload refused; the running config stays:\n  frpc.yml:3:1 nope\n')
-    const partial = { ok: false, added: ['b'], removed: ['a'], changed: [], errors: ['b: port 6000 is in use (TUN_PORT_IN_USE)'] }
-    expect(isPartial(partial)).toBe(true)
-    expect(formatReloadOutcome(partial)).toBe('reload applied in part:\n  added    b\n  removed  a\n  changed  -\n  failed:\n    b: port 6000 is in use (TUN_PORT_IN_USE)\n')
+    const base: ReloadOutcome = { status: 'applied', added: [], removed: [], changed: [], errors: [] }
+    expect(formatReloadOutcome(base)).toBe('reload: applied, nothing changed\n')
+    expect(formatReloadOutcome({ ...base, added: ['web'] })).toBe('reload: applied\n  added    web\n  removed  -\n  changed  -\n')
+    expect(formatReloadOutcome(outcome(false))).toBe('reload refused; the running config stays:\n  frpc.yml:3:1 nope (TUN_CONFIG_INVALID)\n')
+    const partial: ReloadOutcome = { status: 'partial', added: ['b'], removed: ['a'], changed: [], errors: [{ proxy: 'b', code: 'TUN_PORT_IN_USE', message: 'port 6000 is in use' }] }
+    expect(formatReloadOutcome(partial)).toBe('reload applied in part:\n  added    b\n  removed  a\n  changed  -\n  failed:\n    proxy b: port 6000 is in use (TUN_PORT_IN_USE)\n')
+  })
+
+  it('reload outcome from JSON: the structured shape or nothing; an unknown code becomes a generic refusal', () => {
+    const partial = { status: 'partial', added: ['b'], removed: [], changed: [], errors: [{ proxy: 'b', code: 'TUN_PORT_IN_USE', message: 'in use' }] }
+    expect(parseReloadOutcome(partial)).toEqual(partial)
+    expect(parseReloadOutcome({ ...partial, errors: [{ proxy: null, code: 'TUN_FROM_THE_FUTURE', message: 'x' }] })?.errors[0]?.code).toBe('TUN_RELOAD_REFUSED')
+    for (const bad of [{ ...partial, status: 'ok' }, { ...partial, errors: ['a string'] }, { ok: true, added: [], removed: [], changed: [], errors: [] }, null]) {
+      expect(parseReloadOutcome(bad)).toBeUndefined()
+    }
   })
 
   it('diag: watch defaults to 1 s and must be 0-60', () => {

@@ -38,7 +38,7 @@ describe('status text', () => {
     const r = statusFixture({
       role: 'client',
       sessions: [],
-      proxies: [tcpProxyFixture({ name: 'ssh', state: 'refused', publicAddr: null, local: '127.0.0.1:22', clientId: null, error: { code: 'TUN_PORT_IN_USE', message: '0.0.0.0:6000 is already in use' } })],
+      proxies: [tcpProxyFixture({ name: 'ssh', state: 'refused', phase: 'refused', publicAddr: null, local: '127.0.0.1:22', clientId: null, error: { code: 'TUN_PORT_IN_USE', message: '0.0.0.0:6000 is already in use' } })],
     })
     const text = renderStatus(r)
     expect(text).toContain('relay 127.0.0.1:7000')

@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest'
 import { describe, expect, it } from 'vitest'
 import { backoffDelay, DEFAULT_BACKOFF, sleep } from '../../shared/backoff.js'
-import { candidatePorts, describeRanges, isPortAllowed } from '../../server/ports.js'
+import { candidatePorts, describeRanges, isPortAllowed } from '../../server/proxy/ports.js'
 import { nextWindow, MAX_STREAM_WINDOW_BYTES } from '../../shared/mux/window.js'
 
 describe('backoff with full jitter', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { parseClientConfig } from '../../shared/config/index.js'
 import { ConfigError } from '../../shared/errors.js'
 import { formatBandwidth, parseBandwidth } from '../../shared/limit/bandwidth.js'
-import { parseRegister } from '../../shared/wire/messages.js'
+import { tcpSpecSchema, udpSpecSchema } from '../../shared/wire/proxy-spec.js'
 
 const bytes = (s: string): number | string => {
   const r = parseBandwidth(s)
@@ -108,18 +108,14 @@ describe('transport.bandwidthLimit / bandwidthLimitMode and maxVisitors in frpc.
   })
 })
 
-describe('register message limits', () => {
+describe('proxy spec limits', () => {
   it('carries bandwidthLimit (both types) and maxVisitors (tcp); refuses bad values', () => {
-    const r = parseRegister({ type: 'register', proxies: [
-      { name: 'a', type: 'tcp', remotePort: 0, bandwidthLimit: 524_288, maxVisitors: 3 },
-      { name: 'b', type: 'udp', remotePort: 0, idleTimeout: 60, maxFlows: 10, bandwidthLimit: 1_024, maxVisitors: 3 },
-      { name: 'c', type: 'tcp', remotePort: 0 },
-    ] })
-    expect(r.proxies[0]).toEqual({ name: 'a', type: 'tcp', remotePort: 0, bandwidthLimit: 524_288, maxVisitors: 3 })
-    expect(r.proxies[1]).toEqual({ name: 'b', type: 'udp', remotePort: 0, idleTimeout: 60, maxFlows: 10, bandwidthLimit: 1_024 })
-    expect(r.proxies[2]).toEqual({ name: 'c', type: 'tcp', remotePort: 0 })
+    expect(tcpSpecSchema.parse({ name: 'a', type: 'tcp', remotePort: 0, bandwidthLimit: 524_288, maxVisitors: 3 })).toEqual({ name: 'a', type: 'tcp', remotePort: 0, bandwidthLimit: 524_288, maxVisitors: 3 })
+    // A udp spec has no maxVisitors (maxFlows caps it): the field is dropped, not carried.
+    expect(udpSpecSchema.parse({ name: 'b', type: 'udp', remotePort: 0, idleTimeout: 60, maxFlows: 10, bandwidthLimit: 1_024, maxVisitors: 3 })).toEqual({ name: 'b', type: 'udp', remotePort: 0, idleTimeout: 60, maxFlows: 10, bandwidthLimit: 1_024 })
+    expect(tcpSpecSchema.parse({ name: 'c', type: 'tcp', remotePort: 0 })).toEqual({ name: 'c', type: 'tcp', remotePort: 0 })
     for (const bad of [{ bandwidthLimit: 0 }, { bandwidthLimit: 1.5 }, { bandwidthLimit: '1MB' }, { maxVisitors: 0 }, { maxVisitors: 2 ** 30 }]) {
-      expect(() => parseRegister({ type: 'register', proxies: [{ name: 'a', type: 'tcp', remotePort: 0, ...bad }] })).toThrow(/malformed control message/)
+      expect(tcpSpecSchema.safeParse({ name: 'a', type: 'tcp', remotePort: 0, ...bad }).success, JSON.stringify(bad)).toBe(false)
     }
   })
 })

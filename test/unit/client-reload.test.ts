@@ -45,7 +45,7 @@ describe('Client.reload on a live session', () => {
 
     const mark = c.results.length
     const outcome = await c.client.reload(clientConfig(port, 'proxies:\n' + tcp('a', echo.port) + tcp('b', echo.port)))
-    expect(outcome).toEqual({ ok: true, added: ['b'], removed: ['c'], changed: [], errors: [] })
+    expect(outcome).toEqual({ status: 'applied', added: ['b'], removed: ['c'], changed: [], errors: [] })
     const bPort = (await c.result('b', mark)).remotePort as number
     expect(await echoOnce(bPort)).toBe(true)
     expect(await probePort(cPort)).toBe('refused')
@@ -69,7 +69,7 @@ describe('Client.reload on a live session', () => {
     await expect.poll(() => slow.connections).toBe(1)
 
     const outcome = await c.client.reload(clientConfig(port, 'proxies:\n' + tcp('p', two) + tcp('q', two)))
-    expect(outcome).toEqual({ ok: true, added: [], removed: [], changed: ['p', 'q'], errors: [] })
+    expect(outcome).toEqual({ status: 'applied', added: [], removed: [], changed: ['p', 'q'], errors: [] })
     expect(await banner(pPort)).toBe('two')
     expect(await banner(qPort)).toBe('two')
     expect((await heldClosed).closedBy).not.toBe('end')
@@ -83,7 +83,7 @@ describe('Client.reload on a live session', () => {
     expect(await echoOnce(first)).toBe(true)
     const mark = c.results.length
     const outcome = await c.client.reload(clientConfig(port, 'proxies:\n' + tcp('p', echo.port, second)))
-    expect(outcome).toEqual({ ok: true, added: [], removed: [], changed: ['p'], errors: [] })
+    expect(outcome).toEqual({ status: 'applied', added: [], removed: [], changed: ['p'], errors: [] })
     expect(await c.result('p', mark)).toMatchObject({ ok: true, remotePort: second })
     expect(await echoOnce(second)).toBe(true)
     expect(await probePort(first)).toBe('refused')
@@ -96,15 +96,14 @@ describe('Client.reload on a live session', () => {
     const c = await startClientInProcess(clientConfig(port, 'proxies:\n' + tcp('a', echo.port)))
     const next = clientConfig(port, 'proxies:\n' + tcp('a', echo.port) + tcp('b', echo.port, busy.port) + tcp('c', echo.port))
     const outcome = await c.client.reload(next)
-    expect(outcome.ok).toBe(false)
+    expect(outcome.status).toBe('partial')
     expect(outcome.added).toEqual(['b', 'c'])
-    expect(outcome.errors).toHaveLength(1)
-    expect(outcome.errors[0]).toMatch(/^proxy b: .*\(TUN_PORT_IN_USE\)$/)
+    expect(outcome.errors).toEqual([{ proxy: 'b', code: 'TUN_PORT_IN_USE', message: expect.stringContaining(String(busy.port)) }])
     expect(await echoOnce((await c.result('c')).remotePort as number)).toBe(true)
 
     await busy.close()
     const again = await c.client.reload(next)
-    expect(again).toEqual({ ok: true, added: ['b'], removed: [], changed: [], errors: [] })
+    expect(again).toEqual({ status: 'applied', added: ['b'], removed: [], changed: [], errors: [] })
     expect(await echoOnce(busy.port)).toBe(true)
   })
 
@@ -115,10 +114,9 @@ describe('Client.reload on a live session', () => {
     const c = await startClientInProcess(clientConfig(port, 'proxies:\n' + tcp('a', echo.port)), log)
     const next = clientConfig(port, 'user: bob\ntransport:\n  heartbeatInterval: 3\nproxies:\n' + tcp('b', echo.port))
     const outcome = await c.client.reload(next)
-    expect(outcome.ok).toBe(false)
+    expect(outcome.status).toBe('refused')
     expect(outcome.added).toEqual([])
-    expect(outcome.errors).toHaveLength(1)
-    expect(outcome.errors[0]).toMatch(/^user, clientID, transport\.heartbeatInterval changed: .*restart.*\(TUN_RELOAD_REFUSED\)$/)
+    expect(outcome.errors).toEqual([{ proxy: null, code: 'TUN_RELOAD_REFUSED', message: expect.stringMatching(/^user, clientID, transport\.heartbeatInterval changed: .*restart/) }])
     expect(c.client.proxies.map((p) => p.name)).toEqual(['a'])
     expect(c.results.map((r) => r.name)).toEqual(['a'])
     expect(lines.some((l) => l.level === 50 && l.code === 'TUN_RELOAD_REFUSED')).toBe(true)
@@ -134,8 +132,8 @@ describe('Client.reload on a live session', () => {
     const second = c.client.reload(clientConfig(port, 'proxies:\n' + tcp('c', echo.port))).then((o) => { order.push('second'); return o })
     // Neither has started: a reload begins only after the one before it has finished.
     expect(c.client.proxies.map((p) => p.name)).toEqual(['a'])
-    expect(await first).toEqual({ ok: true, added: ['b'], removed: [], changed: [], errors: [] })
-    expect(await second).toEqual({ ok: true, added: ['c'], removed: ['a', 'b'], changed: [], errors: [] })
+    expect(await first).toEqual({ status: 'applied', added: ['b'], removed: [], changed: [], errors: [] })
+    expect(await second).toEqual({ status: 'applied', added: ['c'], removed: ['a', 'b'], changed: [], errors: [] })
     expect(order).toEqual(['first', 'second'])
     expect(await echoOnce((await c.result('c')).remotePort as number)).toBe(true)
   })
@@ -168,8 +166,9 @@ describe('Client.reload on a live session', () => {
     expect(echo1.received).toBe(1)
     expect(c.results.length).toBe(mark) // a local-only change: the relay kept the port
     // ...and the new forwarder still knows it (PROXY v2 headers name it as the destination).
-    const fwd = c.client.forwarders().find((f) => f.name === 'u')
-    expect(fwd?.type === 'udp' ? fwd.forwarder.publicPort : undefined).toBe(uPort)
+    const entry = c.client.proxyEntries().find((e) => e.wireName === 'u')
+    expect(entry?.local.kind === 'udp' ? entry.local.forwarder.publicPort : undefined).toBe(uPort)
+    expect(entry?.phase).toBe('running')
 
     expect((await c.client.reload(clientConfig(port, 'proxies:\n' + tcp('t', tcpEcho.port)))).removed).toEqual(['u'])
     await expect.poll(() => relayLog.lines.some((l) => l.msg === 'proxy closed' && l.proxy === 'u')).toBe(true)
@@ -201,9 +200,9 @@ describe('Client.reload when the relay does not answer', () => {
     const c = await startClientInProcess(clientConfig(link.port, 'proxies:\n' + tcp('a', echo.port)), undefined, { reloadAnswerTimeoutMs: 300 })
     link.stall()
     const outcome = await c.client.reload(clientConfig(link.port, 'proxies:\n' + tcp('b', echo.port)))
-    expect(outcome).toMatchObject({ ok: false, added: ['b'], removed: ['a'], changed: [] })
+    expect(outcome).toMatchObject({ status: 'partial', added: ['b'], removed: ['a'], changed: [] })
     expect(outcome.errors).toHaveLength(2)
-    for (const e of outcome.errors) expect(e).toMatch(/^proxy [ab]: the relay did not answer within 300 ms.*\(TUN_RELOAD_TIMEOUT\)$/)
+    for (const e of outcome.errors) expect(e).toMatchObject({ proxy: expect.stringMatching(/^[ab]$/), code: 'TUN_RELOAD_TIMEOUT', message: expect.stringMatching(/^the relay did not answer within 300 ms/) })
     expect(c.client.proxies.map((p) => p.name)).toEqual(['b'])
   })
 })
@@ -217,7 +216,7 @@ describe('Client.reload while disconnected', () => {
     relay.destroy()
     await lost
     const outcome = await c.client.reload(clientConfig(port, 'proxies:\n' + tcp('b', echo.port)))
-    expect(outcome).toEqual({ ok: true, added: ['b'], removed: ['a'], changed: [], errors: [] })
+    expect(outcome).toEqual({ status: 'applied', added: ['b'], removed: ['a'], changed: [], errors: [] })
     const mark = c.results.length
     await startRelayInProcess('', undefined, port)
     const b = await c.result('b', mark)
@@ -238,19 +237,19 @@ describe('reloadFromFile', () => {
 
     await writeFile(file, head + tcp('a', echo.port) + '  - name: b\n\ttype: tcp\n')
     const syntax = await reloadFromFile(c.client, file, log)
-    expect(syntax).toMatchObject({ ok: false, added: [], removed: [], changed: [] })
-    expect(syntax.errors).toEqual([`${file}:8:1 tabs cannot indent YAML; use spaces (TUN_CONFIG_SYNTAX)`])
+    expect(syntax).toMatchObject({ status: 'refused', added: [], removed: [], changed: [] })
+    expect(syntax.errors).toEqual([{ proxy: null, code: 'TUN_CONFIG_SYNTAX', message: `${file}:8:1 tabs cannot indent YAML; use spaces` }])
 
     await writeFile(file, head + tcp('a', echo.port) + tcp('b', echo.port, 70000))
     const schema = await reloadFromFile(c.client, file, log)
-    expect(schema).toMatchObject({ ok: false, added: [], removed: [], changed: [] })
-    expect(schema.errors.join('\n')).toMatch(new RegExp(`^${file}:7:\\d+ proxies\\[1\\]\\.remotePort: .*\\(TUN_CONFIG_RANGE\\)$`, 'm'))
+    expect(schema).toMatchObject({ status: 'refused', added: [], removed: [], changed: [] })
+    expect(schema.errors).toContainEqual({ proxy: null, code: 'TUN_CONFIG_RANGE', message: expect.stringMatching(new RegExp(`^${file}:7:\\d+ proxies\\[1\\]\\.remotePort: `)) })
     const errorLines = lines.filter((l) => l.level === 50 && l.file === file && typeof l.line === 'number')
     expect(errorLines.map((l) => l.line)).toEqual([8, 7])
     expect(c.client.proxies.map((p) => p.name)).toEqual(['a'])
 
     await writeFile(file, head + tcp('a', echo.port) + tcp('b', echo.port))
-    expect(await reloadFromFile(c.client, file, log)).toEqual({ ok: true, added: ['b'], removed: [], changed: [], errors: [] })
+    expect(await reloadFromFile(c.client, file, log)).toEqual({ status: 'applied', added: ['b'], removed: [], changed: [], errors: [] })
     expect(lines.some((l) => l.msg === 'reloaded')).toBe(true)
   })
 })

@@ -2,11 +2,12 @@
 // name the place.
 import { describe, expect, it } from 'vitest'
 import { runVerify } from '../../cli/commands/verify.js'
-import { proxySpec, registerBatches } from '../../client/proxy-spec.js'
+import { proxySpec, registerBatches } from '../../client/proxy/proxy-spec.js'
 import { parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
 import { ConfigError } from '../../shared/errors.js'
 import { MAX_CONTROL_BYTES } from '../../shared/wire/frame.js'
-import { MessageType, parseProxyResult, parseRegister, type ProxySpec } from '../../shared/wire/messages.js'
+import { MessageType, parseControlMessage } from '../../shared/wire/control.js'
+import { PROXY_SPEC_SCHEMAS, type ProxySpec } from '../../shared/wire/proxy-spec.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -63,9 +64,10 @@ describe('frpc.yml http and https proxies', () => {
     const { config } = client(HTTP_PROXY)
     const specs = config.proxies.map((p) => proxySpec(p.name, p))
     expect(specs[0]).toMatchObject({ type: 'http', httpUser: 'alice', httpPassword: 'hunter2', subdomain: 'home', locations: ['/', '/api/'] })
-    const wire = JSON.parse(JSON.stringify({ type: MessageType.REGISTER, proxies: specs })) as Record<string, unknown>
-    expect(parseRegister(wire).proxies).toEqual(specs)
-    expect(parseProxyResult({ type: 'proxyResult', name: 'web', ok: true, remotePort: 80, domains: ['www.example.com'] }).domains).toEqual(['www.example.com'])
+    const wire = parseControlMessage(JSON.parse(JSON.stringify({ type: MessageType.REGISTER, proxies: specs })))
+    if (wire.type !== MessageType.REGISTER) throw new Error('not a register')
+    expect(wire.proxies.map((p) => PROXY_SPEC_SCHEMAS[p.type as ProxySpec['type']].parse(p))).toEqual(specs)
+    expect(parseControlMessage({ type: 'proxyResult', name: 'web', ok: true, remotePort: 80, domains: ['www.example.com'] })).toMatchObject({ domains: ['www.example.com'] })
   })
 
   it('cuts a long proxy list into REGISTER messages under the control frame limit', () => {

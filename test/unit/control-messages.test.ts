@@ -1,46 +1,102 @@
-// The reload's control messages: unregister and its result, and the request id that register,
-// unregister and their results carry. A malformed message is a protocol error, never a crash.
+// The typed control plane (shared/wire/control.ts): every message type parses to its typed
+// value; an unknown type, a missing field, a field of the wrong type or size is a ProtocolError
+// that names the message type; a peer's unknown error codes and over-long texts are dropped or
+// cut, not refused. Proxy specs (shared/wire/proxy-spec.ts) are checked per type.
 import { describe, expect, it } from 'vitest'
 import { ProtocolError } from '../../shared/errors.js'
-import { MAX_REQUEST_ID, parseProxyResult, parseRegister, parseUnregister, parseUnregisterResult } from '../../shared/wire/messages.js'
+import {
+  ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, decodeControlMessage, MAX_MESSAGE_CHARS, MAX_PROXIES_PER_REGISTER, MAX_REQUEST_ID, MESSAGE_SENDER, MessageType,
+  parseControlMessage, PROBE_IDLE_MS, type ControlMessage,
+} from '../../shared/wire/control.js'
 
-describe('unregister and request ids', () => {
-  it('parses an unregister with and without an id', () => {
-    expect(parseUnregister({ type: 'unregister', name: 'ssh' })).toEqual({ type: 'unregister', name: 'ssh' })
-    expect(parseUnregister({ type: 'unregister', name: 'bob.ssh', id: 7 })).toEqual({ type: 'unregister', name: 'bob.ssh', id: 7 })
-    expect(parseUnregister({ type: 'unregister', name: 'x', id: MAX_REQUEST_ID }).id).toBe(MAX_REQUEST_ID)
-  })
+const login = { type: 'login', version: CONTROL_PROTOCOL_VERSION, capabilities: [...ALL_CAPABILITIES], clientId: 'home', user: '', hostname: 'box' }
 
-  it('refuses a malformed unregister with a protocol error', () => {
-    const bad: Array<Record<string, unknown>> = [
-      { type: 'register', name: 'x' },
-      { type: 'unregister' },
-      { type: 'unregister', name: 42 },
-      { type: 'unregister', name: null },
-      { type: 'unregister', name: 'x'.repeat(201) },
-      { type: 'unregister', name: 'x', id: -1 },
-      { type: 'unregister', name: 'x', id: 1.5 },
-      { type: 'unregister', name: 'x', id: '3' },
-      { type: 'unregister', name: 'x', id: MAX_REQUEST_ID + 1 },
+/** The ProtocolError a value raises (fails the test when it parses). */
+function refusal (value: unknown): ProtocolError {
+  try {
+    parseControlMessage(value)
+  } catch (err) {
+    if (err instanceof ProtocolError) return err
+    throw err
+  }
+  throw new Error(`parsed: ${JSON.stringify(value).slice(0, 120)}`)
+}
+
+describe('control messages', () => {
+  it('parses one valid example of every message type, unchanged', () => {
+    const examples: ControlMessage[] = [
+      login as ControlMessage,
+      { type: 'login', version: 2, capabilities: [], clientId: 'p', user: 'u', hostname: 'h', probeIdleMs: 5_000 },
+      { type: 'loginResult', ok: true, version: 2, capabilities: ['proxy.tcp'], sessionId: 'abcd' },
+      { type: 'loginResult', ok: false, code: 'TUN_AUTH_REFUSED', message: 'no' },
+      { type: 'register', proxies: [{ name: 'ssh', type: 'tcp', remotePort: 6000 }], id: 3 },
+      { type: 'proxyResult', name: 'ssh', ok: true, remotePort: 6000, id: 3 },
+      { type: 'proxyResult', name: 'web', ok: true, remotePort: 80, domains: ['a.test'] },
+      { type: 'unregister', name: 'ssh', id: MAX_REQUEST_ID },
+      { type: 'unregisterResult', name: 'ssh', ok: false, code: 'TUN_PROXY_UNKNOWN', message: 'none' },
+      { type: 'diagRequest', id: 0 },
+      { type: 'diagResult', id: 9, ok: true, view: { control: [] } },
+      { type: 'natProbe', idleMs: 5_000 },
     ]
-    for (const m of bad) expect(() => parseUnregister(m), JSON.stringify(m)).toThrow(ProtocolError)
+    const seen = new Set<string>()
+    for (const m of examples) {
+      expect(parseControlMessage(JSON.parse(JSON.stringify(m)))).toEqual(m)
+      seen.add(m.type)
+    }
+    expect([...seen].sort()).toEqual(Object.values(MessageType).sort())
   })
 
-  it('parses unregister results, keeping only known error codes', () => {
-    expect(parseUnregisterResult({ type: 'unregisterResult', name: 'a', ok: true, id: 3 })).toEqual({ type: 'unregisterResult', name: 'a', ok: true, id: 3 })
-    expect(parseUnregisterResult({ type: 'unregisterResult', name: 'a', ok: false, code: 'TUN_PROXY_UNKNOWN', message: 'no such proxy' }))
-      .toEqual({ type: 'unregisterResult', name: 'a', ok: false, code: 'TUN_PROXY_UNKNOWN', message: 'no such proxy' })
-    expect(parseUnregisterResult({ type: 'unregisterResult', name: 'a', ok: false, code: 'NOT_A_CODE' })).toEqual({ type: 'unregisterResult', name: 'a', ok: false })
-    expect(() => parseUnregisterResult({ type: 'unregisterResult', name: 'a' })).toThrow(ProtocolError)
-    expect(() => parseUnregisterResult({ type: 'unregisterResult', name: 'a', ok: true, id: 'x' })).toThrow(ProtocolError)
+  it('refuses an unknown or missing type, naming it', () => {
+    expect(refusal({ type: 'frobnicate' }).message).toMatch(/unknown control message type "frobnicate"/)
+    expect(refusal({ type: 42 }).message).toMatch(/unknown control message type 42/)
+    expect(refusal({ name: 'x' }).message).toMatch(/unknown control message type undefined/)
+    expect(refusal(['login']).message).toMatch(/not a JSON object/)
+    expect(refusal(null).message).toMatch(/not a JSON object/)
+    expect(() => decodeControlMessage(Buffer.from('{not json'))).toThrow(/not valid JSON/)
   })
 
-  it('carries the id on register and proxy results, and none when absent', () => {
-    const proxies = [{ name: 'a', type: 'tcp', remotePort: 0 }]
-    expect(parseRegister({ type: 'register', proxies }).id).toBeUndefined()
-    expect(parseRegister({ type: 'register', proxies, id: 12 }).id).toBe(12)
-    expect(() => parseRegister({ type: 'register', proxies, id: -3 })).toThrow(ProtocolError)
-    expect(parseProxyResult({ type: 'proxyResult', name: 'a', ok: true, remotePort: 6000, id: 12 })).toMatchObject({ id: 12, remotePort: 6000 })
-    expect(parseProxyResult({ type: 'proxyResult', name: 'a', ok: true, remotePort: 6000 })).not.toHaveProperty('id')
+  it('refuses a missing field, a wrong field type and an oversized field, naming the type and the field', () => {
+    const cases: Array<[unknown, string, RegExp]> = [
+      [{ ...login, clientId: undefined }, 'login', /clientId/],
+      [{ ...login, clientId: 7 }, 'login', /clientId/],
+      [{ ...login, user: 'x'.repeat(60_000) }, 'login', /user/],
+      [{ ...login, capabilities: 'all' }, 'login', /capabilities/],
+      [{ ...login, probeIdleMs: PROBE_IDLE_MS.max + 1 }, 'login', /probeIdleMs/],
+      [{ ...login, probeIdleMs: 1500.5 }, 'login', /probeIdleMs/],
+      [{ type: 'register' }, 'register', /proxies/],
+      [{ type: 'register', proxies: {} }, 'register', /proxies/],
+      [{ type: 'register', proxies: [{ type: 'tcp' }] }, 'register', /proxies\.0\.name/],
+      [{ type: 'register', proxies: Array(MAX_PROXIES_PER_REGISTER + 1).fill({ name: 'a', type: 'tcp' }) }, 'register', /proxies/],
+      [{ type: 'register', proxies: [], id: -1 }, 'register', /id/],
+      [{ type: 'unregister' }, 'unregister', /name/],
+      [{ type: 'unregister', name: 42 }, 'unregister', /name/],
+      [{ type: 'unregister', name: 'x'.repeat(300) }, 'unregister', /name/],
+      [{ type: 'unregister', name: 'x', id: 1.5 }, 'unregister', /id/],
+      [{ type: 'unregister', name: 'x', id: MAX_REQUEST_ID + 1 }, 'unregister', /id/],
+      [{ type: 'diagRequest' }, 'diagRequest', /id/],
+      [{ type: 'loginResult' }, 'loginResult', /ok/],
+      [{ type: 'proxyResult', name: 'a', ok: 'yes' }, 'proxyResult', /ok/],
+      [{ type: 'proxyResult', name: 'a', ok: true, remotePort: 70_000 }, 'proxyResult', /remotePort/],
+      [{ type: 'natProbe' }, 'natProbe', /idleMs/],
+    ]
+    for (const [value, type, field] of cases) {
+      const err = refusal(value)
+      expect(err.code).toBe('TUN_PROTOCOL')
+      expect(err.messageType).toBe(type)
+      expect(err.message).toContain(`"${type}"`)
+      expect(err.message).toMatch(field)
+    }
+  })
+
+  it('keeps a peer\'s unknown error codes out and cuts long explanations', () => {
+    const m = parseControlMessage({ type: 'unregisterResult', name: 'a', ok: false, code: 'NOT_A_CODE', message: 'x'.repeat(5_000) })
+    expect(m).toEqual({ type: 'unregisterResult', name: 'a', ok: false, message: 'x'.repeat(MAX_MESSAGE_CHARS) })
+    expect(m).not.toHaveProperty('code')
+  })
+
+  it('names the sender of every type, so a message from the wrong side can be refused', () => {
+    expect(Object.keys(MESSAGE_SENDER).sort()).toEqual(Object.values(MessageType).sort())
+    expect(MESSAGE_SENDER.register).toBe('client')
+    expect(MESSAGE_SENDER.proxyResult).toBe('relay')
   })
 })

@@ -99,7 +99,7 @@ describe('session datagram drop policy', () => {
     await turn()
     wire.batches.length = 0
     for (let i = 0; i < 20; i++) s.sendDatagram(2, Buffer.alloc(500, i))
-    s.sendControl({ type: 'hello' })
+    s.sendControl({ type: 'diagRequest', id: 1 })
     void s.ping()
     s.closeFlow(4)
     await turn()

@@ -2,7 +2,8 @@
 // exit codes and output on loopback (a relay and a client it starts, ports it opens).
 import { createServer, type Server } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { clientTarget, FINDINGS_EXIT_CODE, portsTarget, relayTarget } from '../../cli/commands/diag-command.js'
+import { clientTarget, portsTarget, relayTarget } from '../../cli/commands/diag-command.js'
+import { ExitCode } from '../../cli/exit-codes.js'
 import { parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
 import type { DiagReport } from '../../shared/diag/index.js'
 import { cleanupCli, clientYaml, spawnCli, startClient, startRelay, writeTempFile } from '../helpers/cli.js'
@@ -87,7 +88,7 @@ describe('tunnel diag (built CLI, loopback)', () => {
     const port = portOf(server)
     await new Promise((resolve) => server.close(resolve))
     const r = await diag(['--port', String(port), '--watch', '0', '--strict'])
-    expect(r.code).toBe(FINDINGS_EXIT_CODE)
+    expect(r.code).toBe(ExitCode.ATTENTION)
     expect(r.stdout).toMatch(new RegExp(`WARN +nothing listens on port ${port} here`))
     expect(r.stderr).toMatch(/TUN_DIAG_FINDINGS/)
     expect((await diag(['--port', String(port), '--watch', '0'])).code).toBe(0)

@@ -2,6 +2,7 @@
 // token, a wrong pinned key, a stale or future timestamp and a replay are refused with the right
 // code on both sides; a replay never disturbs the live session; hostile bytes never throw
 // anything but a HandshakeError.
+import { SUPPORTED_CONTROL_VERSIONS } from '../../shared/wire/control.js'
 import { fc, it as fcIt } from '@fast-check/vitest'
 import { describe, expect, it } from 'vitest'
 import { HandshakeError, TunnelError } from '../../shared/errors.js'
@@ -29,7 +30,7 @@ function relay (relayKey: KeyPair | null = generateKeyPair()): Setup {
 }
 
 function ctx (s: Setup, over: Partial<RelayHandshakeContext> = {}): RelayHandshakeContext {
-  return { staticKey: s.relayKey, psk: derivePsk(TOKEN), plaintext: false, guard: s.guard, nowMs: s.now, ...over }
+  return { staticKey: s.relayKey, psk: derivePsk(TOKEN), plaintext: false, guard: s.guard, nowMs: s.now, controlVersions: SUPPORTED_CONTROL_VERSIONS, ...over }
 }
 
 interface ClientOver {

@@ -2,8 +2,8 @@
 // a change needs the relay), and which start-only settings differ.
 import { fc, test } from '@fast-check/vitest'
 import { describe, expect, it } from 'vitest'
-import { diffProxies, relayChanged } from '../../client/proxy-diff.js'
-import { fixedSettingChanges } from '../../client/settings-diff.js'
+import { diffProxies, relayChanged } from '../../client/proxy/proxy-diff.js'
+import { fixedSettingChanges } from '../../client/proxy/settings-diff.js'
 import { parseClientConfig } from '../../shared/config/index.js'
 import type { ClientConfig, ProxyConfig, TcpProxyConfig, UdpProxyConfig } from '../../shared/config/types.js'
 

@@ -4,7 +4,7 @@
 // run in arrival order and results carry the request's id.
 import { afterEach, describe, expect, it } from 'vitest'
 import { Flag } from '../../shared/wire/frame.js'
-import { MessageType } from '../../shared/wire/messages.js'
+import { MessageType } from '../../shared/wire/control.js'
 import { closeInProcess, rawControl, startRelayInProcess, type RawControl } from '../helpers/in-process.js'
 import { closeServices, connectTo, getFreePort, probePort, readAll } from '../helpers/services.js'
 import { closeUdp, udpVisitor } from '../helpers/udp.js'
@@ -22,7 +22,7 @@ const result = (type: string, name: string, id?: number) => (m: Msg): boolean =>
 
 async function register (raw: RawControl, name: string, id: number, extra: Msg = {}): Promise<Msg> {
   const from = raw.messages.length
-  raw.session.sendControl({ type: MessageType.REGISTER, id, proxies: [{ name, type: 'tcp', remotePort: 0, ...extra }] })
+  raw.send({ type: MessageType.REGISTER, id, proxies: [{ name, type: 'tcp', remotePort: 0, ...extra }] })
   return await raw.waitFor(result(MessageType.PROXY_RESULT, name, id), from)
 }
 
@@ -96,7 +96,7 @@ describe('relay: unregister on a live session', () => {
     for (const bad of [{ type: MessageType.UNREGISTER }, { type: MessageType.UNREGISTER, name: 42 }, { type: MessageType.UNREGISTER, name: 'x', id: -1 }, { type: MessageType.UNREGISTER, name: 'x'.repeat(300) }]) {
       const b = await rawControl(port, 'client-b')
       await register(b, 'b-proxy', 1)
-      b.session.sendControl(bad)
+      b.send(bad)
       await b.closed
       expect(b.session.remoteGoAway).toBeDefined()
     }
@@ -104,13 +104,18 @@ describe('relay: unregister on a live session', () => {
     expect(await roundTrip(aProxy.remotePort as number, 'unaffected')).toBe('unaffected')
   })
 
-  it('ignores control messages of unknown types and keeps the session', async () => {
-    const { port } = await startRelayInProcess()
+  it('ends only the sender\'s session on a control message of an unknown type', async () => {
+    const { relay, port } = await startRelayInProcess()
     const a = await rawControl(port, 'client-a')
-    a.session.sendControl({ type: 'frobnicate', name: 'x' })
-    a.session.sendControl({ type: 42 })
-    expect(await register(a, 'after', 1)).toMatchObject({ ok: true })
-    expect(a.session.closed).toBe(false)
+    const aProxy = await register(a, 'mine', 1)
+    for (const bad of [{ type: 'frobnicate', name: 'x' }, { type: 42 }, { name: 'no type' }, ['not', 'an', 'object']]) {
+      const b = await rawControl(port, 'client-b')
+      b.send(bad)
+      await b.closed
+      expect(b.session.remoteGoAway).toBeDefined()
+    }
+    expect(relay.sessionCount).toBe(1)
+    expect(await roundTrip(aProxy.remotePort as number, 'unaffected')).toBe('unaffected')
   })
 
   it('handles requests in arrival order: unregister + register re-opens the same port, register + unregister leaves it closed', async () => {
@@ -119,15 +124,15 @@ describe('relay: unregister on a live session', () => {
     const fixed = await getFreePort()
     expect(await register(a, 'p', 1, { remotePort: fixed })).toMatchObject({ ok: true, remotePort: fixed })
     const from = a.messages.length
-    a.session.sendControl({ type: MessageType.UNREGISTER, name: 'p', id: 2 })
-    a.session.sendControl({ type: MessageType.REGISTER, id: 3, proxies: [{ name: 'p', type: 'tcp', remotePort: fixed }] })
+    a.send({ type: MessageType.UNREGISTER, name: 'p', id: 2 })
+    a.send({ type: MessageType.REGISTER, id: 3, proxies: [{ name: 'p', type: 'tcp', remotePort: fixed }] })
     expect(await a.waitFor(result(MessageType.UNREGISTER_RESULT, 'p', 2), from)).toMatchObject({ ok: true })
     expect(await a.waitFor(result(MessageType.PROXY_RESULT, 'p', 3), from)).toMatchObject({ ok: true, remotePort: fixed })
     expect(await roundTrip(fixed, 'reopened')).toBe('reopened')
 
     const from2 = a.messages.length
-    a.session.sendControl({ type: MessageType.REGISTER, id: 4, proxies: [{ name: 'q', type: 'tcp', remotePort: 0 }] })
-    a.session.sendControl({ type: MessageType.UNREGISTER, name: 'q', id: 5 })
+    a.send({ type: MessageType.REGISTER, id: 4, proxies: [{ name: 'q', type: 'tcp', remotePort: 0 }] })
+    a.send({ type: MessageType.UNREGISTER, name: 'q', id: 5 })
     const q = await a.waitFor(result(MessageType.PROXY_RESULT, 'q', 4), from2)
     expect(await a.waitFor(result(MessageType.UNREGISTER_RESULT, 'q', 5), from2)).toMatchObject({ ok: true })
     expect(await probePort(q.remotePort as number)).toBe('refused')

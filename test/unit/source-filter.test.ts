@@ -1,8 +1,7 @@
 import { fc, test } from '@fast-check/vitest'
 import { describe, expect, it } from 'vitest'
-import { ProtocolError } from '../../shared/errors.js'
 import { parseCidr, SourceFilter } from '../../shared/net/source-filter.js'
-import { MAX_SOURCE_RULES, parseRegister } from '../../shared/wire/messages.js'
+import { MAX_SOURCE_RULES, tcpSpecSchema } from '../../shared/wire/proxy-spec.js'
 
 describe('parseCidr', () => {
   it('reads IPv4 and IPv6 CIDRs and single addresses', () => {
@@ -54,17 +53,17 @@ describe('SourceFilter', () => {
   })
 })
 
-describe('register: source lists', () => {
-  const reg = (extra: Record<string, unknown>): ReturnType<typeof parseRegister> =>
-    parseRegister({ type: 'register', proxies: [{ name: 'p', type: 'tcp', remotePort: 0, ...extra }] })
+describe('proxy spec: source lists', () => {
+  const spec = (extra: Record<string, unknown>): ReturnType<typeof tcpSpecSchema.safeParse> =>
+    tcpSpecSchema.safeParse({ name: 'p', type: 'tcp', remotePort: 0, ...extra })
 
-  it('carries valid lists and omits empty ones', () => {
-    expect(reg({ allowSources: ['127.0.0.0/8', '::1'], denySources: [] }).proxies[0]).toEqual({ name: 'p', type: 'tcp', remotePort: 0, allowSources: ['127.0.0.0/8', '::1'] })
+  it('carries valid lists', () => {
+    expect(spec({ allowSources: ['127.0.0.0/8', '::1'] }).data).toEqual({ name: 'p', type: 'tcp', remotePort: 0, allowSources: ['127.0.0.0/8', '::1'] })
   })
 
   it('refuses malformed lists', () => {
     for (const bad of [{ allowSources: '10.0.0.0/8' }, { allowSources: [7] }, { denySources: ['nope'] }, { denySources: new Array(MAX_SOURCE_RULES + 1).fill('::1') }]) {
-      expect(() => reg(bad)).toThrow(ProtocolError)
+      expect(spec(bad).success, JSON.stringify(bad).slice(0, 60)).toBe(false)
     }
   })
 })

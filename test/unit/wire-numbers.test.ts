@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { Flag, FrameType, GoAwayCode, HEADER_BYTES, MAX_CONTROL_BYTES, MAX_DATA_BYTES, MAX_DATAGRAM_BYTES, MAX_DGRAM_BYTES, MAX_FLOW_OPEN_BYTES, PROTOCOL_VERSION, ResetCode } from '../../shared/wire/frame.js'
 import { AddressFamily } from '../../shared/wire/dgram.js'
-import { CONTROL_PROTOCOL_VERSION, MessageType } from '../../shared/wire/messages.js'
+import { Capability, CONTROL_PROTOCOL_VERSION, MessageType } from '../../shared/wire/control.js'
 
 // Changing any of these numbers changes the wire: do it on purpose, bump the version.
 describe('wire numbers', () => {
@@ -27,7 +27,8 @@ describe('wire numbers', () => {
   })
 
   it('keeps control message types stable', () => {
-    expect(CONTROL_PROTOCOL_VERSION).toBe(1)
+    expect(CONTROL_PROTOCOL_VERSION).toBe(2)
+    expect(Capability).toEqual({ TCP: 'proxy.tcp', UDP: 'proxy.udp', HTTP: 'proxy.http', HTTPS: 'proxy.https', UNREGISTER: 'unregister', DIAG: 'diag', NAT_PROBE: 'natProbe' })
     expect(MessageType).toEqual({ LOGIN: 'login', LOGIN_RESULT: 'loginResult', REGISTER: 'register', PROXY_RESULT: 'proxyResult', NAT_PROBE: 'natProbe', DIAG_REQUEST: 'diagRequest', DIAG_RESULT: 'diagResult', UNREGISTER: 'unregister', UNREGISTER_RESULT: 'unregisterResult' })
   })
 })

@@ -1,0 +1,273 @@
+// The client's proxies: one ProxyEntry per configured proxy (its forwarder and its phase), the
+// registration at every login, the relay's answers, and reloads. A reload applies a new proxy
+// list on the live session (register / unregister one proxy at a time) without touching the
+// others (docs/operations.md, "Reloading the client's proxies"): added proxies come up, removed
+// ones go down (their streams and flows are closed), changed ones restart; any other setting
+// that differs refuses the whole reload. Reloads run one at a time, in call order.
+import { EventEmitter } from 'node:events'
+import type { Logger } from 'pino'
+import type { ClientConfig, ProxyConfig } from '../../shared/config/types.js'
+import { TunnelError, type ErrorCode } from '../../shared/errors.js'
+import { formatBandwidth } from '../../shared/limit/bandwidth.js'
+import type { ClientSession } from '../../shared/mux/session.js'
+import type { MuxStream } from '../../shared/mux/stream.js'
+import { refusedReload, type ReloadError, type ReloadOutcome } from '../../shared/reload-outcome.js'
+import { Capability, MessageType, type ProxyResult } from '../../shared/wire/control.js'
+import { ResetCode } from '../../shared/wire/frame.js'
+import type { ControlRequests } from '../control-requests.js'
+import { TcpForwarder } from '../tcp-forwarder.js'
+import { UdpFlows } from '../udp-flows.js'
+import { UdpForwarder } from '../udp-forwarder.js'
+import { ProxyEntry } from './proxy-entry.js'
+import { diffProxies, type ProxyDiff } from './proxy-diff.js'
+import { proxySpec, registerBatches, wireName } from './proxy-spec.js'
+import { fixedSettingChanges } from './settings-diff.js'
+
+export interface ProxyManagerEvents {
+  /** The relay's answer for one proxy (at login or by a reload). */
+  result: [result: ProxyResult]
+}
+
+/** The capability a proxy type needs on the relay. */
+const TYPE_CAPABILITY: Readonly<Record<ProxyConfig['type'], string>> = {
+  tcp: Capability.TCP,
+  udp: Capability.UDP,
+  http: Capability.HTTP,
+  https: Capability.HTTPS,
+}
+
+export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
+  #config: ClientConfig
+  readonly #log: Logger
+  readonly #requests: ControlRequests
+  /** By wire name, in config order. */
+  readonly #entries = new Map<string, ProxyEntry>()
+  /** UDP forwarders by wire name: the live map the session's UdpFlows reads. */
+  readonly #udp = new Map<string, UdpForwarder>()
+  /** The session whose registration went out: a reload registers and unregisters on it. */
+  #live: ClientSession | undefined
+  #capabilities: ReadonlySet<string> = new Set()
+  #udpFlows: UdpFlows | undefined
+  #reloading: Promise<unknown> = Promise.resolve()
+  #stopped = false
+
+  constructor (config: ClientConfig, log: Logger, requests: ControlRequests) {
+    super()
+    this.#config = config
+    this.#log = log
+    this.#requests = requests
+    for (const p of config.proxies) this.#start(p)
+  }
+
+  /** The proxies of the running config (a reload replaces them). */
+  get proxies (): readonly ProxyConfig[] { return this.#config.proxies }
+  get config (): ClientConfig { return this.#config }
+
+  entries (): ProxyEntry[] { return [...this.#entries.values()] }
+
+  /** Serves `session`'s streams and UDP flows (from the connection on, before the login). */
+  serve (session: ClientSession, relayAddress: string): void {
+    session.on('stream', (stream) => { this.#onStream(stream) })
+    this.#udpFlows = new UdpFlows(session, this.#udp, this.#log, relayAddress)
+  }
+
+  /** After a login: registers every proxy on `session` with the capabilities both sides have. */
+  attach (session: ClientSession, capabilities: ReadonlySet<string>): void {
+    this.#live = session
+    this.#capabilities = capabilities
+    session.once('close', (err) => {
+      if (this.#live === session) this.#live = undefined
+      for (const e of this.#entries.values()) e.disconnected(err === undefined ? null : { code: err.code, message: err.message })
+    })
+    const specs = []
+    for (const e of this.#entries.values()) {
+      if (!this.#servable(e)) continue
+      e.sent()
+      specs.push(proxySpec(this.#config.user, e.config))
+    }
+    for (const batch of registerBatches(specs)) session.sendControl({ type: MessageType.REGISTER, proxies: batch })
+  }
+
+  /** Stops serving: no reload applies from now on. */
+  stop (): void { this.#stopped = true }
+
+  /** A proxyResult from the relay (the login's registration, or a reload's). */
+  onResult (r: ProxyResult): void {
+    const e = this.#entries.get(r.name)
+    if (e !== undefined && e.phase !== 'closed') {
+      if (r.ok) {
+        e.running(r.remotePort ?? 0, r.domains ?? [])
+        if (e.local.kind === 'udp') e.local.forwarder.publicPort = r.remotePort ?? 0
+        this.#log.info({ proxy: r.name, remotePort: r.remotePort, ...limitFields(e.config) }, 'proxy registered')
+      } else {
+        e.refused({ code: r.code ?? 'TUN_PROXY_INVALID', message: r.message ?? 'refused by the relay' })
+        if (e.local.kind === 'udp') e.local.forwarder.publicPort = 0
+        this.#log.error({ proxy: r.name, code: r.code }, `proxy refused by the relay: ${r.message ?? ''}`)
+      }
+    }
+    this.emit('result', r)
+  }
+
+  /** A type the relay lacks is refused here, with the reason, instead of being sent. */
+  #servable (e: ProxyEntry): boolean {
+    const need = TYPE_CAPABILITY[e.config.type]
+    if (this.#capabilities.has(need)) return true
+    e.refused({ code: 'TUN_PROXY_INVALID', message: `the relay does not serve ${e.config.type} proxies (it lacks capability ${need}): upgrade it or change its frps.yml` })
+    this.#log.error({ proxy: e.wireName, code: 'TUN_PROXY_INVALID' }, `proxy not registered: ${e.problem?.message ?? ''}`)
+    return false
+  }
+
+  #onStream (stream: MuxStream): void {
+    const e = stream.open === undefined ? undefined : this.#entries.get(stream.open.proxy)
+    if (e === undefined || e.local.kind !== 'tcp') { stream.reset(ResetCode.REFUSED); return }
+    e.local.forwarder.handle(stream)
+  }
+
+  #start (p: ProxyConfig): void {
+    const name = wireName(this.#config.user, p)
+    if (p.type === 'udp') {
+      const forwarder = new UdpForwarder(p, this.#log.child({ proxy: p.name, udp: true }))
+      this.#udp.set(name, forwarder)
+      this.#entries.set(name, new ProxyEntry(p, name, { kind: 'udp', forwarder }))
+    } else {
+      this.#entries.set(name, new ProxyEntry(p, name, { kind: 'tcp', forwarder: new TcpForwarder(p, this.#log.child({ proxy: p.name })) }))
+    }
+  }
+
+  /** Takes the proxy's local side away: its streams are reset, its UDP flows closed. */
+  #stop (p: ProxyConfig): void {
+    const name = wireName(this.#config.user, p)
+    const e = this.#entries.get(name)
+    if (e === undefined) return
+    this.#entries.delete(name)
+    e.close()
+    if (e.local.kind === 'udp') {
+      this.#udp.delete(name)
+      this.#udpFlows?.retire(e.local.forwarder)
+    }
+  }
+
+  // ---- reload ----
+
+  /**
+   * Applies `next`'s proxies. While disconnected, the new list is what the next login registers.
+   * Reloads run one at a time, in call order.
+   */
+  reload (next: ClientConfig): Promise<ReloadOutcome> {
+    const run = this.#reloading.then(async () => await this.#reload(next))
+    this.#reloading = run.catch(() => {})
+    return run
+  }
+
+  async #reload (next: ClientConfig): Promise<ReloadOutcome> {
+    const fixed = fixedSettingChanges(this.#config, next)
+    if (fixed.length > 0) {
+      const message = `${fixed.join(', ')} changed: only proxies can change on a running client; restart it for the rest, or put them back and reload (nothing was applied)`
+      this.#log.error({ code: 'TUN_RELOAD_REFUSED', settings: fixed }, `reload refused: ${message}`)
+      return refusedReload([{ proxy: null, code: 'TUN_RELOAD_REFUSED', message }])
+    }
+    if (this.#stopped) return refusedReload([{ proxy: null, code: 'TUN_RELOAD_REFUSED', message: 'the client is stopping: nothing was applied' }])
+    const diff = diffProxies(this.#config.proxies, next.proxies)
+    // Unchanged proxies the relay refused get another try (the operator may have freed the port).
+    const refused = new Set(this.entries().filter((e) => e.phase === 'refused').map((e) => e.config.name))
+    const retried = diff.unchanged.filter((p) => refused.has(p.name))
+    this.#config = { ...this.#config, proxies: next.proxies }
+    this.#applyLocally(diff)
+    const session = this.#live
+    const connected = session !== undefined && !session.closed
+    const pending = connected ? this.#applyOnRelay(session, diff, refused, retried) : []
+    const errors = (await Promise.all(pending)).filter((e): e is ReloadError => e !== undefined)
+    const outcome: ReloadOutcome = {
+      status: errors.length === 0 ? 'applied' : 'partial',
+      added: [...diff.added, ...retried].map((p) => p.name),
+      removed: diff.removed.map((p) => p.name),
+      changed: diff.changed.map((c) => c.after.name),
+      errors,
+    }
+    const fields = { added: outcome.added, removed: outcome.removed, changed: outcome.changed, connected }
+    if (errors.length === 0) this.#log.info(fields, 'reloaded')
+    else this.#log.warn({ ...fields, errors: errors.map((e) => `${e.proxy ?? '-'}: ${e.message} (${e.code})`) }, 'reloaded')
+    return outcome
+  }
+
+  /**
+   * The local side changes at once, before any answer: a visitor of a changed proxy reaches the
+   * new local service from here on. A change only the client sees keeps the relay's port (no new
+   * proxyResult will say it again), and so its phase.
+   */
+  #applyLocally (diff: ProxyDiff): void {
+    const { user } = this.#config
+    for (const p of diff.removed) this.#stop(p)
+    for (const c of diff.changed) {
+      const before = this.#entries.get(wireName(user, c.before))
+      const kept = !c.relay && before?.phase === 'running' ? { port: before.remotePort ?? 0, domains: before.domains } : undefined
+      this.#stop(c.before)
+      this.#start(c.after)
+      const after = this.#entries.get(wireName(user, c.after))
+      if (kept !== undefined && after !== undefined) {
+        after.running(kept.port, kept.domains)
+        if (after.local.kind === 'udp') after.local.forwarder.publicPort = kept.port
+      }
+    }
+    for (const p of diff.added) this.#start(p)
+  }
+
+  /** Sends every register and unregister the diff needs at once; each promise is an error or undefined. */
+  #applyOnRelay (session: ClientSession, diff: ProxyDiff, refused: ReadonlySet<string>, retried: readonly ProxyConfig[]): Array<Promise<ReloadError | undefined>> {
+    const pending = diff.removed.map(async (p) => await this.#unregister(session, p))
+    for (const c of diff.changed) {
+      // Only the local side changed: the public port stays open (unless the relay refused it).
+      if (!c.relay && !refused.has(c.before.name)) continue
+      // Sent back to back: the relay handles them in order, so the name and port are free again.
+      const gone = this.#unregister(session, c.before)
+      const back = this.#registerOne(session, c.after)
+      pending.push(gone.then(async (err) => err ?? await back))
+    }
+    for (const p of [...diff.added, ...retried]) pending.push(this.#registerOne(session, p))
+    return pending
+  }
+
+  /** Registers one proxy; resolves with an error, or undefined when the relay opened it. */
+  async #registerOne (session: ClientSession, p: ProxyConfig): Promise<ReloadError | undefined> {
+    const e = this.#entries.get(wireName(this.#config.user, p))
+    if (e !== undefined && !this.#servable(e)) return problem(p, e.problem?.code ?? 'TUN_PROXY_INVALID', e.problem?.message ?? 'not served by the relay')
+    e?.sent()
+    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.REGISTER, proxies: [proxySpec(this.#config.user, p)], id }))
+    if (answer instanceof TunnelError) {
+      const later = answer.code === 'TUN_SESSION_CLOSED' ? '; it is registered at the next login' : ''
+      return problem(p, answer.code, `${answer.message}${later}`)
+    }
+    if (answer.type !== MessageType.PROXY_RESULT) return problem(p, 'TUN_PROTOCOL', `the relay answered a register with ${answer.type}`)
+    if (answer.ok) return undefined
+    return problem(p, answer.code ?? 'TUN_LISTEN', answer.message ?? 'refused by the relay')
+  }
+
+  /**
+   * Unregisters one proxy. A relay that does not hold it (it refused it before), or a session
+   * that ended (the relay freed everything), leaves the proxy gone as asked: no error.
+   */
+  async #unregister (session: ClientSession, p: ProxyConfig): Promise<ReloadError | undefined> {
+    const name = wireName(this.#config.user, p)
+    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.UNREGISTER, name, id }))
+    if (answer instanceof TunnelError) return answer.code === 'TUN_SESSION_CLOSED' ? undefined : problem(p, answer.code, answer.message)
+    if (answer.type !== MessageType.UNREGISTER_RESULT) return problem(p, 'TUN_PROTOCOL', `the relay answered an unregister with ${answer.type}`)
+    if (answer.ok) return undefined
+    if (answer.code === 'TUN_PROXY_UNKNOWN') {
+      this.#log.debug({ proxy: name }, 'the relay did not hold the proxy')
+      return undefined
+    }
+    return problem(p, answer.code ?? 'TUN_PROTOCOL', answer.message ?? 'the relay could not close it')
+  }
+}
+
+function problem (p: ProxyConfig, code: ErrorCode, message: string): ReloadError {
+  return { proxy: p.name, code, message }
+}
+
+/** Where the proxy's limits apply, for the "proxy registered" line. */
+function limitFields (p: ProxyConfig): Record<string, string | number> {
+  return {
+    ...(p.bandwidthLimit > 0 ? { bandwidthLimit: formatBandwidth(p.bandwidthLimit), bandwidthLimitMode: p.bandwidthLimitMode } : {}),
+    ...(p.type === 'tcp' && p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}),
+  }
+}

@@ -1,0 +1,13 @@
+// The http proxy type: routes by Host (and path prefix) on the relay's vhostHTTPPort.
+import { Capability } from '../../shared/wire/control.js'
+import { httpSpecSchema } from '../../shared/wire/proxy-spec.js'
+import { defineProxyKind } from './relay-proxy.js'
+import { VhostRelayProxy } from './vhost-relay-proxy.js'
+
+export const httpProxyKind = defineProxyKind({
+  type: 'http',
+  capability: Capability.HTTP,
+  schema: httpSpecSchema,
+  holdsPort: false,
+  create: (spec, ctx) => new VhostRelayProxy(spec, ctx),
+})

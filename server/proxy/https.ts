@@ -1,0 +1,13 @@
+// The https proxy type: TLS connections on the relay's vhostHTTPSPort, routed by SNI and passed through.
+import { Capability } from '../../shared/wire/control.js'
+import { httpsSpecSchema } from '../../shared/wire/proxy-spec.js'
+import { defineProxyKind } from './relay-proxy.js'
+import { VhostRelayProxy } from './vhost-relay-proxy.js'
+
+export const httpsProxyKind = defineProxyKind({
+  type: 'https',
+  capability: Capability.HTTPS,
+  schema: httpsSpecSchema,
+  holdsPort: false,
+  create: (spec, ctx) => new VhostRelayProxy(spec, ctx),
+})

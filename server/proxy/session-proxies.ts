@@ -1,0 +1,158 @@
+// The proxies one client session holds on the relay: registration (at login, and at any time
+// later for a reload) and unregistering one proxy at a time, in the order they arrived (so
+// "unregister X, register X" re-opens X), each answered with the request's id. Every spec is
+// checked against its type's schema here; a bad one refuses that proxy alone. Proxy names are
+// claimed relay-wide in the registry.
+import type { Logger } from 'pino'
+import { errorCode, TunnelError, type ErrorCode } from '../../shared/errors.js'
+import type { RelaySession } from '../../shared/mux/session.js'
+import { MessageType, type Register, type Unregister } from '../../shared/wire/control.js'
+import { describeIssues } from '../../shared/wire/proxy-spec.js'
+import type { Registry, RegistryMember } from '../registry.js'
+import type { RelayStats } from '../relay-stats.js'
+import type { ProxyKinds } from './kinds.js'
+import type { ProxyContext, ProxyKind, RelayProxy, StopMode } from './relay-proxy.js'
+
+export interface SessionProxiesOptions {
+  session: RelaySession
+  log: Logger
+  kinds: ProxyKinds
+  /** The capabilities agreed at login: a type outside them is refused. */
+  capabilities: ReadonlySet<string>
+  /** Proxy names are claimed relay-wide in the registry, by `owner`. */
+  registry: Registry<RegistryMember>
+  owner: RegistryMember
+  stats: RelayStats
+  /** frps.yml's maxPortsPerClient (0 = no cap). */
+  maxPorts: number
+  context: Omit<ProxyContext, 'session' | 'log'>
+}
+
+type Spec = Register['proxies'][number]
+
+export class SessionProxies {
+  readonly #o: SessionProxiesOptions
+  readonly #proxies = new Map<string, { proxy: RelayProxy, kind: ProxyKind }>()
+  readonly #ctx: ProxyContext
+  /** Registers and unregisters, one after another in arrival order. */
+  #ops: Promise<void> = Promise.resolve()
+  #closed = false
+
+  constructor (options: SessionProxiesOptions) {
+    this.#o = options
+    this.#ctx = { ...options.context, session: options.session, log: options.log }
+  }
+
+  get size (): number { return this.#proxies.size }
+
+  list (): RelayProxy[] { return [...this.#proxies.values()].map((e) => e.proxy) }
+
+  register (m: Register): void {
+    this.#enqueue(async () => {
+      for (const spec of m.proxies) {
+        if (this.#closed) return
+        await this.#registerOne(spec, m.id)
+      }
+    })
+  }
+
+  unregister (m: Unregister): void {
+    this.#enqueue(async () => { this.#unregisterOne(m.name, m.id) })
+  }
+
+  /** Stops every proxy (drain: go-away or replaced; drop: the session is gone) and frees their names. */
+  stopAll (mode: StopMode): void {
+    if (mode === 'drop') this.#closed = true
+    for (const [name, { proxy }] of this.#proxies) {
+      proxy.stop(mode)
+      this.#o.registry.releaseProxy(name, this.#o.owner)
+    }
+    this.#proxies.clear()
+  }
+
+  /** No registration may complete from now on (the session is being replaced or closed). */
+  close (): void { this.#closed = true }
+
+  #enqueue (op: () => Promise<void>): void {
+    this.#ops = this.#ops.then(op).catch((err: unknown) => {
+      this.#o.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'control request failed')
+    })
+  }
+
+  async #registerOne (raw: Spec, id: number | undefined): Promise<void> {
+    const tag = id === undefined ? {} : { id }
+    const { session, log } = this.#o
+    try {
+      const proxy = await this.#open(raw)
+      const { remotePort, domains, limits } = proxy.describe()
+      const shown = domains === undefined ? {} : { domains: [...domains] }
+      log.info({ proxy: proxy.name, type: proxy.type, remotePort, ...limits, ...shown }, 'proxy listening')
+      session.sendControl({ type: MessageType.PROXY_RESULT, name: proxy.name, ok: true, remotePort, ...shown, ...tag })
+    } catch (err) {
+      const code = errorCode(err, 'TUN_LISTEN')
+      const message = err instanceof Error ? err.message : String(err)
+      this.#o.stats.noteError(code, `proxy ${raw.name}: ${message}`)
+      log.warn({ proxy: raw.name, type: raw.type, remotePort: typeof raw.remotePort === 'number' ? raw.remotePort : undefined, code }, `proxy refused: ${message}`)
+      session.sendControl({ type: MessageType.PROXY_RESULT, name: raw.name, ok: false, code, message, ...tag })
+    }
+  }
+
+  /** Checks the spec, claims the name and starts the proxy; throws a TunnelError for this proxy alone. */
+  async #open (raw: Spec): Promise<RelayProxy> {
+    const kind = this.#o.kinds.get(raw.type)
+    if (kind === undefined || !this.#o.capabilities.has(kind.capability)) {
+      throw refusal('TUN_PROXY_INVALID', `proxy type ${JSON.stringify(raw.type)} is not served by this relay`)
+    }
+    const checked = kind.schema.safeParse(raw)
+    if (!checked.success) throw refusal('TUN_PROXY_INVALID', `malformed ${kind.type} proxy spec: ${describeIssues(checked.error)}`)
+    const spec = checked.data
+    const { registry, owner, maxPorts } = this.#o
+    if (this.#proxies.has(spec.name)) throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by this client`)
+    if (kind.holdsPort && maxPorts > 0) {
+      const held = [...this.#proxies.values()].filter((e) => e.kind.holdsPort).length
+      if (held >= maxPorts) throw refusal('TUN_PORT_NOT_ALLOWED', `this client already holds ${held} ports (maxPortsPerClient ${maxPorts})`)
+    }
+    if (!registry.claimProxy(spec.name, owner)) {
+      throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by another client: choose another name (or set user)`)
+    }
+    const proxy = kind.create(spec, this.#ctx)
+    try {
+      await proxy.start()
+      if (this.#closed) throw refusal('TUN_SESSION_CLOSED', 'session closed during registration')
+    } catch (err) {
+      proxy.stop('drop')
+      registry.releaseProxy(spec.name, owner)
+      throw err
+    }
+    this.#proxies.set(spec.name, { proxy, kind })
+    return proxy
+  }
+
+  /**
+   * Closes one proxy: the public port is free at once, its visitors are reset and its UDP flows
+   * closed; the name is free for anyone. A name this session does not hold (another client's,
+   * or none) is refused and nothing changes.
+   */
+  #unregisterOne (name: string, id: number | undefined): void {
+    if (this.#closed) return
+    const tag = id === undefined ? {} : { id }
+    const { session, log, registry, owner } = this.#o
+    const entry = this.#proxies.get(name)
+    if (entry === undefined) {
+      const message = `this client holds no proxy named "${name}"`
+      log.debug({ proxy: name, code: 'TUN_PROXY_UNKNOWN' }, `unregister refused: ${message}`)
+      session.sendControl({ type: MessageType.UNREGISTER_RESULT, name, ok: false, code: 'TUN_PROXY_UNKNOWN', message, ...tag })
+      return
+    }
+    this.#proxies.delete(name)
+    registry.releaseProxy(name, owner)
+    const m = entry.proxy.metrics()
+    entry.proxy.stop('reset')
+    log.info({ proxy: name, remotePort: entry.proxy.describe().remotePort, visitors: m.streams?.active ?? m.flows?.active }, 'proxy closed')
+    session.sendControl({ type: MessageType.UNREGISTER_RESULT, name, ok: true, ...tag })
+  }
+}
+
+function refusal (code: ErrorCode, message: string): TunnelError {
+  return new TunnelError(code, message)
+}

@@ -1,0 +1,50 @@
+// http and https proxies hold domains (and locations) on the relay's shared vhost ports, not a
+// port of their own: start() claims their routes in the vhost router, stop() releases them.
+import { TunnelError } from '../../shared/errors.js'
+import type { HttpProxySpec, HttpsProxySpec } from '../../shared/wire/proxy-spec.js'
+import type { VhostProxy } from '../vhost/vhosts.js'
+import type { ProxyContext, ProxyEndpoint, ProxyMetrics, RelayProxy, RelayProxyPhase, StopMode } from './relay-proxy.js'
+
+export class VhostRelayProxy implements RelayProxy {
+  readonly name: string
+  readonly type: 'http' | 'https'
+  readonly #spec: HttpProxySpec | HttpsProxySpec
+  readonly #ctx: ProxyContext
+  #routes: VhostProxy | undefined
+  #phase: RelayProxyPhase = 'starting'
+
+  constructor (spec: HttpProxySpec | HttpsProxySpec, ctx: ProxyContext) {
+    this.name = spec.name
+    this.type = spec.type
+    this.#spec = spec
+    this.#ctx = ctx
+  }
+
+  async start (): Promise<void> {
+    const vhosts = this.#ctx.vhosts
+    if (vhosts === undefined) throw new TunnelError('TUN_VHOST_UNAVAILABLE', `this relay serves no ${this.type} proxies: its frps.yml sets neither vhostHTTPPort nor vhostHTTPSPort`)
+    this.#routes = vhosts.open(this.#spec, this.#ctx.session, this.#ctx.log)
+    this.#phase = 'listening'
+    return await Promise.resolve()
+  }
+
+  /** drain: the routes go at once, requests in flight finish; reset and drop also cut those. */
+  stop (mode: StopMode): void {
+    if (this.#phase === 'closed') return
+    this.#phase = 'closed'
+    if (mode === 'drain') this.#routes?.close()
+    else this.#routes?.destroy()
+  }
+
+  status (): RelayProxyPhase { return this.#phase }
+
+  describe (): ProxyEndpoint {
+    const r = this.#routes
+    return { remotePort: r?.port ?? 0, domains: r?.domains ?? [] }
+  }
+
+  metrics (): ProxyMetrics {
+    const t = this.#routes?.traffic()
+    return { streams: { active: t?.active ?? 0, total: t?.total ?? 0 }, flows: null, bytesIn: t?.bytesIn ?? 0, bytesOut: t?.bytesOut ?? 0, refused: t?.refused ?? 0, dropped: 0, udpDrops: null }
+  }
+}

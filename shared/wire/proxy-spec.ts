@@ -1,0 +1,105 @@
+// What a client asks the relay to serve for one proxy, inside a register message: one zod
+// schema per proxy type (frp's keys; the relay never sees localIP, localPort or the PROXY
+// header). The relay's proxy registry (server/proxy) checks each spec against its type's schema
+// when the register arrives, so one bad spec refuses that proxy alone (TUN_PROXY_INVALID) and
+// the session goes on. Bounds here are the relay's defence against what a token holder sends;
+// the config schema has the same ones, so a valid frpc.yml never hits them.
+import { z } from 'zod'
+import { isCidr } from '../net/source-filter.js'
+
+/** At most this many rules per allow/deny list; the config schema has the same bound. */
+export const MAX_SOURCE_RULES = 256
+/** Bounds on what an http/https proxy may ask for (the config schema has the same). */
+export const VHOST_LIMITS = { domains: 64, locations: 64, headers: 16, domainChars: 256, locationChars: 256, headerNameChars: 64, headerValueChars: 512, credentialChars: 256 } as const
+/** Bounds the relay enforces on what a client asks for a UDP proxy. */
+export const UDP_LIMITS = { idleTimeout: { min: 1, max: 86_400 }, maxFlows: { min: 1, max: 65_536 } } as const
+/** Bounds of the optional limits (bytes per second: up to 1 TiB/s; visitors: 2^24). */
+export const PROXY_LIMITS = { bandwidthLimit: { min: 1, max: 2 ** 40 }, maxVisitors: { min: 1, max: 2 ** 24 } } as const
+export const MAX_PROXY_NAME_CHARS = 200
+
+const int = (range: { min: number, max: number }): z.ZodNumber => z.number().int().min(range.min).max(range.max)
+const rules = z.array(z.string().max(64).refine(isCidr, { error: 'not a CIDR or IP address' })).max(MAX_SOURCE_RULES)
+const strings = (items: number, chars: number): z.ZodDefault<z.ZodArray<z.ZodString>> => z.array(z.string().max(chars)).max(items).default([])
+const headers = z.record(z.string().max(VHOST_LIMITS.headerNameChars), z.string().max(VHOST_LIMITS.headerValueChars))
+  .refine((h) => Object.keys(h).length <= VHOST_LIMITS.headers, { error: `at most ${VHOST_LIMITS.headers} headers` })
+
+/** Fields every spec has. allowSources/denySources are sent only when non-empty. */
+const base = {
+  name: z.string().min(1).max(MAX_PROXY_NAME_CHARS),
+  allowSources: rules.optional(),
+  denySources: rules.optional(),
+}
+
+export const tcpSpecSchema = z.object({
+  ...base,
+  type: z.literal('tcp'),
+  remotePort: int({ min: 0, max: 65535 }),
+  /** Bytes per second for the whole proxy, both directions (bandwidthLimitMode server only). */
+  bandwidthLimit: int(PROXY_LIMITS.bandwidthLimit).optional(),
+  /** Visitor connections open at once on this proxy. */
+  maxVisitors: int(PROXY_LIMITS.maxVisitors).optional(),
+})
+
+export const udpSpecSchema = z.object({
+  ...base,
+  type: z.literal('udp'),
+  remotePort: int({ min: 0, max: 65535 }),
+  /** Seconds without a datagram before a flow expires. */
+  idleTimeout: int(UDP_LIMITS.idleTimeout),
+  /** Flows at most at once. */
+  maxFlows: int(UDP_LIMITS.maxFlows),
+  bandwidthLimit: int(PROXY_LIMITS.bandwidthLimit).optional(),
+})
+
+/**
+ * Served on the relay's vhostHTTPPort for its domains and path prefixes. The relay checks the
+ * domains, locations and header names itself (a bad one refuses this proxy alone); the schema
+ * checks the shape and the sizes.
+ */
+export const httpSpecSchema = z.object({
+  ...base,
+  type: z.literal('http'),
+  customDomains: strings(VHOST_LIMITS.domains, VHOST_LIMITS.domainChars),
+  /** Prefixed to the relay's subDomainHost. */
+  subdomain: z.string().max(64).optional(),
+  /** Path prefixes; empty means every path. */
+  locations: strings(VHOST_LIMITS.locations, VHOST_LIMITS.locationChars),
+  hostHeaderRewrite: z.string().max(VHOST_LIMITS.domainChars).optional(),
+  /** requestHeaders.set / responseHeaders.set: name → value. */
+  requestHeaders: headers.optional(),
+  responseHeaders: headers.optional(),
+  httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional(),
+  /** Secret: travels only inside the encrypted control connection, never logged. */
+  httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional(),
+})
+
+/** TLS connections on vhostHTTPSPort routed by SNI, passed through untouched. */
+export const httpsSpecSchema = z.object({
+  ...base,
+  type: z.literal('https'),
+  customDomains: strings(VHOST_LIMITS.domains, VHOST_LIMITS.domainChars),
+  subdomain: z.string().max(64).optional(),
+})
+
+export type TcpProxySpec = z.output<typeof tcpSpecSchema>
+export type UdpProxySpec = z.output<typeof udpSpecSchema>
+export type HttpProxySpec = z.output<typeof httpSpecSchema>
+export type HttpsProxySpec = z.output<typeof httpsSpecSchema>
+/** The spec of a built-in proxy type (what a client of this build sends). */
+export type ProxySpec = TcpProxySpec | UdpProxySpec | HttpProxySpec | HttpsProxySpec
+export type ProxyType = ProxySpec['type']
+/** Visitor filtering: CIDRs or single addresses. */
+export type SourceSpec = Pick<TcpProxySpec, 'allowSources' | 'denySources'>
+
+/** The built-in types' schemas, for the relay's registry. */
+export const PROXY_SPEC_SCHEMAS = {
+  tcp: tcpSpecSchema,
+  udp: udpSpecSchema,
+  http: httpSpecSchema,
+  https: httpsSpecSchema,
+} as const satisfies Record<ProxyType, z.ZodType>
+
+/** The first few problems of a spec that fails its schema, as one line (`remotePort: too big; ...`). */
+export function describeIssues (error: z.ZodError, max = 3): string {
+  return error.issues.slice(0, max).map((i) => `${i.path.length === 0 ? '(spec)' : i.path.join('.')}: ${i.message}`).join('; ')
+}
