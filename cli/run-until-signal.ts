@@ -5,7 +5,7 @@
 import { ExitCode } from './exit-codes.js'
 import type { Logger } from 'pino'
 
-export const DEFAULT_GRACE_MS = 10_000
+export { DEFAULT_GRACE_MS } from '../shared/timing.js'
 
 /** Installs the handlers now; the promise resolves with the first signal's name. */
 export function untilSignal (log: Logger): Promise<NodeJS.Signals> {

@@ -16,7 +16,7 @@ import { formatHostPort, normalizeAddress } from '../shared/net/address.js'
 import { GoAwayCode } from '../shared/wire/frame.js'
 import { Capability, MessageType, type ProxyResult, type RelayMessage } from '../shared/wire/control.js'
 import { parsePeerView, type PeerView } from '../shared/diag/peer-view.js'
-import { CONTROL_KEEPALIVE_MS } from '../shared/timing.js'
+import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
 import { ControlRequests } from './control-requests.js'
 import { dial } from './dial.js'
 import { login } from './login.js'
@@ -157,7 +157,7 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   /** Graceful stop: go-away (the relay frees our ports at once), drain up to graceMs. */
-  close (graceMs = 10_000): void {
+  close (graceMs = DEFAULT_GRACE_MS): void {
     this.#graceMs = graceMs
     this.#stop.abort()
   }

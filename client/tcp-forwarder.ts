@@ -5,6 +5,7 @@
 // default) every stream of the proxy shares one token bucket, both directions together.
 // close() (a reload removed or changed the proxy) resets every stream it holds, connected or
 // still dialling, and refuses new ones.
+import { WARN_INTERVAL_MS } from '../shared/timing.js'
 import { connect, type Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { HttpProxyConfig, HttpsProxyConfig, TcpProxyConfig } from '../shared/config/types.js'
@@ -17,7 +18,7 @@ import { ResetCode } from '../shared/wire/frame.js'
 
 export const LOCAL_DIAL_TIMEOUT_MS = 10_000
 /** At most one "local service unreachable" warning per proxy in this window. */
-export const DIAL_WARN_INTERVAL_MS = 10_000
+export const DIAL_WARN_INTERVAL_MS = WARN_INTERVAL_MS
 
 /** A TCP proxy's counters on the client. Directions are the visitor's: in = visitor → service. */
 export interface TcpForwarderTraffic {

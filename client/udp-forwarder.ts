@@ -5,6 +5,7 @@
 // transport.bandwidthLimit in client mode, datagrams over the limit (either way) are dropped and
 // counted (`bandwidth`). With transport.proxyProtocolVersion v2, every datagram to the service
 // starts with a PROXY v2 header (SOCK_DGRAM: the visitor, and the relay's public address).
+import { WARN_INTERVAL_MS } from '../shared/timing.js'
 import { createSocket, type Socket } from 'node:dgram'
 import type { Logger } from 'pino'
 import type { UdpProxyConfig } from '../shared/config/types.js'
@@ -19,7 +20,7 @@ export const CONNECT_BACKLOG_BYTES = 64 * 1024
 /** Datagrams toward the service are dropped while a flow's socket queue holds more than this. */
 export const FLOW_SEND_QUEUE_BYTES = 256 * 1024
 /** At most one "local service unreachable" warning per proxy in this window. */
-export const UNREACHABLE_WARN_INTERVAL_MS = 10_000
+export const UNREACHABLE_WARN_INTERVAL_MS = WARN_INTERVAL_MS
 
 export interface LocalFlowHooks {
   /** A datagram from the local service. */

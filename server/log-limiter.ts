@@ -1,8 +1,9 @@
 // Rate limit for log lines a stranger can trigger (refused handshakes): at most one line per key
 // (reason + source) per interval, and the next line says how many were suppressed. The key table
 // is bounded; when full, events share one overflow key.
+import { WARN_INTERVAL_MS } from '../shared/timing.js'
 
-export const LOG_INTERVAL_MS = 10_000
+export const LOG_INTERVAL_MS = WARN_INTERVAL_MS
 export const MAX_LOG_KEYS = 1024
 const OVERFLOW_KEY = '\0overflow'
 

@@ -31,7 +31,7 @@ import { budgetAdmission } from './visitor-admission.js'
 import { relayPeerView, type PeerViewSource } from './peer-view.js'
 import type { VhostStats } from './vhost/stats.js'
 import { Vhosts } from './vhost/vhosts.js'
-import { CONTROL_KEEPALIVE_MS } from '../shared/timing.js'
+import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
 
 export interface RelayAddress {
   address: string
@@ -259,7 +259,7 @@ export class Relay {
   }
 
   /** Graceful stop: no new clients or visitors, go-away to every client, drain up to graceMs. */
-  async close (graceMs = 10_000): Promise<void> {
+  async close (graceMs = DEFAULT_GRACE_MS): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     this.#closeListener()

@@ -1,9 +1,10 @@
 // Rate-limited warning for shed visitors (a stranger decides how often it happens): the first
 // shed is reported at once, later ones at most once per interval, each line with the total so far
 // and how many were shed since the last line.
+import { WARN_INTERVAL_MS } from '../shared/timing.js'
 import type { Logger } from 'pino'
 
-export const SHED_WARN_INTERVAL_MS = 10_000
+export const SHED_WARN_INTERVAL_MS = WARN_INTERVAL_MS
 
 export class ShedWarner {
   readonly #log: Logger

@@ -380,7 +380,8 @@ const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT'
 /** The service closed the idle stream as it was taken (not a timeout, not a malformed answer). */
 function isStaleStream (err: Error): boolean {
   const code = (err as NodeJS.ErrnoException).code
-  return !(err instanceof ResponseTimeout) && (code === 'ECONNRESET' || err.message === 'socket hang up')
+  // node:http's "socket hang up" carries ECONNRESET too: recognised by code, not by its text.
+  return !(err instanceof ResponseTimeout) && code === 'ECONNRESET'
 }
 
 /** Whether the visitor's request carries a body (node:http frames it by these two headers). */

@@ -1,6 +1,7 @@
 // Counters of one UDP proxy on one side. Directions are the visitor's: "in" = visitor → service,
 // "out" = service → visitor. Each side counts the datagrams it handed on, and the ones it dropped
 // by reason (received = handed on + dropped).
+import { WARN_INTERVAL_MS } from '../timing.js'
 import type { Logger } from 'pino'
 
 export const UDP_DROP_REASONS = [
@@ -90,7 +91,7 @@ export function newFlowTally (): FlowTally {
 }
 
 /** At most one "udp datagrams dropped" warning per proxy in this window. */
-export const DROP_WARN_INTERVAL_MS = 10_000
+export const DROP_WARN_INTERVAL_MS = WARN_INTERVAL_MS
 
 /**
  * Rate-limited warning about drops: the first drop is reported at once, later ones at most once
