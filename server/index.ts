@@ -1,3 +1,4 @@
 // The relay's public face.
-export { Relay, type RelayAddress } from './relay.js'
-export { isPortAllowed, candidatePorts, describeRanges } from './proxy/ports.js'
+export { Relay, type RelayAddress, type RelayOptions } from './relay.js'
+export { relayStatus } from './admin-status.js'
+export * from './proxy/index.js'

@@ -2,7 +2,7 @@
 // before a byte of payload is buffered; DATA payloads are handed on in pieces as they arrive
 // (no copy to reassemble a 64 KiB frame across two socket reads).
 import { ProtocolError } from '../errors.js'
-import { FrameType, Flag, HEADER_BYTES, KNOWN_FLAGS, PROTOCOL_VERSION, hasPayload, maxPayloadBytes, type FrameHeader } from './frame.js'
+import { FrameType, Flag, HEADER_BYTES, KNOWN_FLAGS, PROTOCOL_VERSION, frameTypeName, hasPayload, maxPayloadBytes, type FrameHeader } from './frame.js'
 
 /**
  * Receives decoded frames. For DATA without SYN, `payload` may be one piece of the frame:
@@ -131,7 +131,7 @@ export function validateHeader (h: FrameHeader): void {
   if (hasPayload(h.type)) {
     const max = maxPayloadBytes(h.type, h.flags)
     if (h.length > max) {
-      throw new ProtocolError('TUN_FRAME_TOO_LARGE', `frame type ${h.type} length ${h.length} exceeds the limit of ${max} bytes`)
+      throw new ProtocolError('TUN_FRAME_TOO_LARGE', `a ${frameTypeName(h.type)} frame of ${h.length} bytes exceeds the limit of ${max} bytes`, { messageType: `${frameTypeName(h.type)} frame` })
     }
   }
   const sessionLevel = h.type === FrameType.PING || h.type === FrameType.GOAWAY || h.type === FrameType.CONTROL

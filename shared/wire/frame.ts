@@ -117,8 +117,13 @@ export function maxPayloadBytes (type: number, flags: number): number {
 
 const TYPE_NAMES = Object.fromEntries(Object.entries(FrameType).map(([k, v]) => [v, k])) as Record<number, string>
 
+/** `CONTROL`, `DATA`, ... or `0x9` for a type this version does not know. */
+export function frameTypeName (type: number): string {
+  return TYPE_NAMES[type] ?? `0x${type.toString(16)}`
+}
+
 /** For logs and tests: `DATA[SYN|FIN] id=3 len=10`. */
 export function formatHeader (h: FrameHeader): string {
   const flags = Object.entries(Flag).filter(([, v]) => (h.flags & v) !== 0).map(([k]) => k).join('|')
-  return `${TYPE_NAMES[h.type] ?? `0x${h.type.toString(16)}`}${flags === '' ? '' : `[${flags}]`} id=${h.id} len=${h.length}`
+  return `${frameTypeName(h.type)}${flags === '' ? '' : `[${flags}]`} id=${h.id} len=${h.length}`
 }

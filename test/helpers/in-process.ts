@@ -7,7 +7,7 @@ import { Writable } from 'node:stream'
 import { pino, type Logger } from 'pino'
 import { Client, type ClientOptions } from '../../client/index.js'
 import { secureConnect } from '../../client/secure-connect.js'
-import { Relay } from '../../server/index.js'
+import { Relay, type RelayOptions } from '../../server/index.js'
 import { parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
 import type { ClientConfig } from '../../shared/config/types.js'
 import type { TunnelError } from '../../shared/errors.js'
@@ -50,9 +50,9 @@ export function memoryLogger (level = 'debug'): MemoryLogger {
   return { log: pino({ level }, sink), lines }
 }
 
-export async function startRelayInProcess (extraYaml = '', log: Logger = silentLogger(), bindPort = 0): Promise<{ relay: Relay, port: number }> {
+export async function startRelayInProcess (extraYaml = '', log: Logger = silentLogger(), bindPort = 0, options: RelayOptions = {}): Promise<{ relay: Relay, port: number }> {
   const config = parseServerConfig(`bindAddr: 127.0.0.1\nbindPort: ${bindPort}\nauth:\n  token: ${IN_PROCESS_TOKEN}\n${extraYaml}`, 'frps.yml', {}).config
-  const relay = new Relay(config, log)
+  const relay = new Relay(config, log, options)
   relays.push(relay)
   return { relay, port: (await relay.start()).port }
 }
@@ -107,13 +107,13 @@ export interface RawControl {
 }
 
 /** A logged-in control session that sends only what the test sends (a raw, possibly hostile peer). */
-export async function rawControl (port: number, clientId: string): Promise<RawControl> {
+export async function rawControl (port: number, clientId: string, capabilities: readonly string[] = ALL_CAPABILITIES, token = IN_PROCESS_TOKEN): Promise<RawControl> {
   const socket = connect({ host: '127.0.0.1', port })
   socket.on('error', () => {})
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
   const logger = silentLogger()
   const { wire } = await secureConnect(socket, {
-    clientId, psk: derivePsk(IN_PROCESS_TOKEN), serverKey: undefined, plaintext: false,
+    clientId, psk: derivePsk(token), serverKey: undefined, plaintext: false,
     timestampMs: Date.now(), timeoutMs: WAIT_MS, signal: new AbortController().signal, logger,
   })
   const session: ClientSession = new Session(wire, { role: 'client', logger })
@@ -146,7 +146,7 @@ export async function rawControl (port: number, clientId: string): Promise<RawCo
   const send = (message: unknown): void => { session.sendControl(message as ClientMessage) }
   const raw: RawControl = { session, send, streams, messages, closed, waitFor }
   raws.push(raw)
-  session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...ALL_CAPABILITIES], clientId, user: '', hostname: 'test' })
+  session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...capabilities], clientId, user: '', hostname: 'test' })
   const login = await waitFor((m) => m.type === MessageType.LOGIN_RESULT)
   if (login.ok !== true) throw new Error(`login refused: ${JSON.stringify(login)}`)
   return raw

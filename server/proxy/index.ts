@@ -1,0 +1,8 @@
+// The relay's proxy layer, for the relay and for anyone adding a proxy type.
+export { BUILTIN_PROXY_KINDS, ProxyKinds } from './kinds.js'
+export { PortAllocator } from './port-allocator.js'
+export { candidatePorts, describeRanges, isPortAllowed } from './ports.js'
+export {
+  defineProxyKind,
+  type ProxyContext, type ProxyEndpoint, type ProxyKind, type ProxyMetrics, type RelayProxy, type RelayProxyPhase, type SpecBase, type StopMode,
+} from './relay-proxy.js'
