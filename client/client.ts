@@ -51,6 +51,8 @@ export type ForwarderEntry =
 
 export interface ClientOptions {
   backoff?: BackoffPolicy
+  /** The jitter of the reconnect backoff, uniform in [0, 1) (tests inject one); default Math.random. */
+  random?: () => number
   /** How long a reload waits for each answer of the relay (default RELOAD_ANSWER_TIMEOUT_MS). */
   reloadAnswerTimeoutMs?: number
 }
@@ -60,6 +62,7 @@ export class Client extends EventEmitter<ClientEvents> {
   #config: ClientConfig
   readonly #log: Logger
   readonly #backoff: BackoffPolicy
+  readonly #random: () => number
   readonly #forwarders = new Map<string, TcpForwarder>()
   readonly #udpForwarders = new Map<string, UdpForwarder>()
   readonly #stop = new AbortController()
@@ -88,6 +91,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#config = config
     this.#log = log
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF
+    this.#random = options.random ?? Math.random
     this.#requests = new ControlRequests(options.reloadAnswerTimeoutMs ?? RELOAD_ANSWER_TIMEOUT_MS)
     this.#psk = derivePsk(config.auth.token)
     for (const p of config.proxies) this.#startProxy(p)
@@ -127,7 +131,7 @@ export class Client extends EventEmitter<ClientEvents> {
         this.#log.warn({ code: e.code, reason: e.message }, 'cannot reach the relay')
         if (everLoggedIn && isPermanent(e, false)) this.#log.error({ code: e.code }, 'the relay refused us in cleartext (unauthenticated, so retried): check the configs on both sides')
       }
-      const delay = backoffDelay(attempt++, this.#backoff)
+      const delay = backoffDelay(attempt++, this.#backoff, this.#random)
       this.reconnects++
       this.#log.info({ delayMs: delay, attempt }, 'reconnecting')
       await sleep(delay, signal)
