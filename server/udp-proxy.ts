@@ -95,7 +95,7 @@ export class UdpProxy {
     this.#now = options.now ?? (() => performance.now())
     this.#table = new FlowTable({ maxFlows: options.maxFlows, idleMs: options.idleTimeoutMs })
     this.#warner = new DropWarner(log)
-    this.#gate = new SourceGate(options.sources ?? {}, log)
+    this.#gate = new SourceGate(options.sources ?? {}, log, this.#now)
     const rate = options.bandwidthLimit ?? 0
     this.#limiter = rate > 0 ? new TokenBucket(rate, { now: this.#now }) : undefined
     this.#budget = options.budget ?? ConnectionBudget.unlimited()
