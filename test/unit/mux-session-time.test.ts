@@ -116,6 +116,36 @@ describe('heartbeat timeout on simulated time', () => {
   })
 })
 
+describe('graceful drain on simulated time', () => {
+  const open = { proxy: 'p', visitor: { address: '127.0.0.1', port: 1 }, listener: { address: '127.0.0.1', port: 2 } }
+
+  it('waits while a stream is open, resolves once the last one closed, and stops waiting when its signal aborts', async () => {
+    const wire = new FakeWire()
+    const s = session(wire)
+    const stream = s.openStream(open)
+    let drained = false
+    const waiting = s.drained().then(() => { drained = true })
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(drained).toBe(false)
+    stream.reset()
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(drained).toBe(true)
+    await waiting
+
+    const other = s.openStream(open)
+    const stop = new AbortController()
+    let gaveUp = false
+    const cut = s.drained(stop.signal).then(() => { gaveUp = true })
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect(gaveUp).toBe(false)
+    stop.abort()
+    await vi.advanceTimersByTimeAsync(60_000)
+    await cut
+    expect(gaveUp).toBe(true)
+    expect(other.closed).toBe(false)
+  })
+})
+
 describe('fresh RTT samples for window tuning on simulated time', () => {
   const open = { proxy: 'p', visitor: { address: '127.0.0.1', port: 1 }, listener: { address: '127.0.0.1', port: 2 } }
 
