@@ -8,7 +8,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { connect } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanupCli, clientYaml, E2E_TEST_TIMEOUT_MS, logMsg, startClient, startRelay } from '../helpers/cli.js'
-import { closeUdp, FLOOD_SCRIPT, SLOW_SERVICE_SCRIPT, spawnScript } from '../helpers/udp.js'
+import { closeUdp, FLOOD_SCRIPT, SLOW_SERVICE_SCRIPT, spawnScript, udpReceiveQueueBytes } from '../helpers/udp.js'
 
 const MB = 1024 * 1024
 const DATAGRAMS = 200_000
@@ -103,6 +103,9 @@ describe('udp flood', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     flood.command(`send ${DATAGRAMS}`)
     const floodSent = Number((await flood.waitForLine((l) => l.sent === DATAGRAMS, FLOOD_DEADLINE_MS)).sent)
     const tcpDuring = tcpSink.bytes() - tcpBefore
+    // Every datagram is now in the relay's socket queue or counted in its kernel drops; once the
+    // relay has read the queue empty, each one is counted by the relay (forwarded or dropped).
+    await waitFor(() => udpReceiveQueueBytes(udpPort) === 0)
     clearInterval(sampler)
     const tcp = await writer.stop()
     console.info(`flood of ${floodSent} datagrams; TCP moved ${(tcpDuring / MB).toFixed(0)} MB meanwhile (see the bench's flood scenario for the share); ` +
