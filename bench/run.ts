@@ -24,7 +24,7 @@ const MAX_PRODUCT_LOG_LINES = 100
 /** pino's level number for warn. */
 const PINO_WARN = 40
 
-/** Busy cores outside our processes above which a run is flagged as disturbed (wrk runs excepted). */
+/** Busy cores outside our processes above which a run is flagged as disturbed (wrk and flood runs excepted: their generators are processes of their own). */
 const NOISY_OTHER_CORES = 0.25
 
 const otherCores = (s: Sample): number =>
@@ -113,7 +113,7 @@ async function runRepetitions (options: BenchOptions, build: (sizes: ScenarioSiz
 }
 
 function disturbedNote (samples: readonly Sample[]): string | undefined {
-  const noisy = samples.filter((x) => x.scenario !== 'wrk' && otherCores(x) > NOISY_OTHER_CORES)
+  const noisy = samples.filter((x) => x.scenario !== 'wrk' && x.scenario !== 'flood' && otherCores(x) > NOISY_OTHER_CORES)
   if (noisy.length === 0) return undefined
   return `${noisy.length} of ${samples.length} runs had more than ${NOISY_OTHER_CORES} cores busy outside the benchmark's processes ` +
     `(other users of the machine): ${noisy.map((x) => `${x.scenario} ${x.mode} rep ${x.rep}`).join(', ')}`

@@ -41,6 +41,8 @@ export interface ClientEvents {
 
 export interface ClientOptions {
   backoff?: BackoffPolicy
+  /** The jitter of the reconnect backoff, uniform in [0, 1) (tests inject one); default Math.random. */
+  random?: () => number
   /** How long a reload waits for each answer of the relay (default RELOAD_ANSWER_TIMEOUT_MS). */
   reloadAnswerTimeoutMs?: number
 }
@@ -48,6 +50,7 @@ export interface ClientOptions {
 export class Client extends EventEmitter<ClientEvents> {
   readonly #log: Logger
   readonly #backoff: BackoffPolicy
+  readonly #random: () => number
   readonly #stop = new AbortController()
   readonly #proxies: ProxyManager
   #session: ClientSession | undefined
@@ -70,6 +73,7 @@ export class Client extends EventEmitter<ClientEvents> {
     super()
     this.#log = log
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF
+    this.#random = options.random ?? Math.random
     this.#requests = new ControlRequests(options.reloadAnswerTimeoutMs ?? RELOAD_ANSWER_TIMEOUT_MS)
     this.#psk = derivePsk(config.auth.token)
     this.#proxies = new ProxyManager(config, log, this.#requests)
@@ -120,7 +124,7 @@ export class Client extends EventEmitter<ClientEvents> {
         this.#log.warn({ code: e.code, reason: e.message }, 'cannot reach the relay')
         if (everLoggedIn && isPermanent(e, false)) this.#log.error({ code: e.code }, 'the relay refused us in cleartext (unauthenticated, so retried): check the configs on both sides')
       }
-      const delay = backoffDelay(attempt++, this.#backoff)
+      const delay = backoffDelay(attempt++, this.#backoff, this.#random)
       this.reconnects++
       this.#log.info({ delayMs: delay, attempt }, 'reconnecting')
       await sleep(delay, signal)

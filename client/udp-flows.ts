@@ -18,6 +18,11 @@ export const CLIENT_IDLE_GRACE_MS = 1_000
 /** Ids answered with a FIN because they were unknown, remembered so each is answered once. */
 const FINNED_IDS_MAX = 4096
 
+export interface UdpFlowsOptions {
+  /** Monotonic milliseconds for flow idle times (tests inject one); default performance.now. */
+  now?: () => number
+}
+
 export class UdpFlows {
   readonly #session: Session
   readonly #forwarders: ReadonlyMap<string, UdpForwarder>
@@ -26,6 +31,7 @@ export class UdpFlows {
   readonly #tables = new Map<UdpForwarder, FlowTable<number, LocalFlow>>()
   readonly #finned = new Set<number>()
   readonly #hooks: LocalFlowHooks
+  readonly #now: () => number
   #sweep: NodeJS.Timeout | undefined
   #sweepMs = Infinity
   #closed = false
@@ -41,8 +47,9 @@ export class UdpFlows {
    * `relayAddress`: the relay's address as this client reached it, the destination of PROXY v2
    * headers (with the proxy's public port).
    */
-  constructor (session: Session, forwarders: ReadonlyMap<string, UdpForwarder>, log: Logger, relayAddress = '') {
+  constructor (session: Session, forwarders: ReadonlyMap<string, UdpForwarder>, log: Logger, relayAddress = '', options: UdpFlowsOptions = {}) {
     this.#relayAddress = relayAddress
+    this.#now = options.now ?? (() => performance.now())
     this.#session = session
     this.#forwarders = forwarders
     this.#log = log
@@ -96,7 +103,7 @@ export class UdpFlows {
       this.#finUnknown(id)
       return
     }
-    this.#tables.get(entry.fwd)?.touch(id, entry.flow, performance.now())
+    this.#tables.get(entry.fwd)?.touch(id, entry.flow, this.#now())
     entry.flow.send(payload)
   }
 
@@ -111,7 +118,7 @@ export class UdpFlows {
       return
     }
     if (this.#flows.has(id)) this.#closeId(id, 'replaced', false)
-    const now = performance.now()
+    const now = this.#now()
     const visitor = formatHostPort(open.visitor.address, open.visitor.port)
     const flow = fwd.open(id, visitor, now, this.#hooks, fwd.proxyHeader(open.visitor, this.#relayAddress))
     const { evicted } = table.add(id, flow, now)
@@ -130,7 +137,7 @@ export class UdpFlows {
     if (!entry.fwd.admit(datagram.length)) { entry.fwd.drop('bandwidth', flow); return }
     const result = this.#session.sendDatagram(flow.id, datagram)
     if (result !== 'queued') { entry.fwd.drop(result, flow); return }
-    this.#tables.get(entry.fwd)?.touch(flow.id, flow, performance.now())
+    this.#tables.get(entry.fwd)?.touch(flow.id, flow, this.#now())
     flow.tally.datagramsOut++
     flow.tally.bytesOut += datagram.length
     entry.fwd.counters.datagramsOut++
@@ -158,11 +165,11 @@ export class UdpFlows {
     if (tellPeer && !this.#session.closed) this.#session.closeFlow(flow.id)
     fwd.counters.flowsClosed++
     fwd.counters.activeFlows = this.#tables.get(fwd)?.size ?? 0
-    fwd.log.debug({ flowId: flow.id, visitor: flow.visitor, reason, ageMs: Math.round(performance.now() - flow.openedAt), ...flowFields(flow.tally) }, 'udp flow closed')
+    fwd.log.debug({ flowId: flow.id, visitor: flow.visitor, reason, ageMs: Math.round(this.#now() - flow.openedAt), ...flowFields(flow.tally) }, 'udp flow closed')
   }
 
   #expire (): void {
-    const now = performance.now()
+    const now = this.#now()
     for (const [fwd, table] of this.#tables) {
       for (const [, flow] of table.expire(now)) this.#finish(flow, fwd, 'idle', true)
     }

@@ -26,7 +26,7 @@ import { PortAllocator } from './proxy/port-allocator.js'
 import type { ProxyKind } from './proxy/relay-proxy.js'
 import { Registry } from './registry.js'
 import { RelayStats } from './relay-stats.js'
-import { acceptSecureConnection } from './secure-accept.js'
+import { acceptSecureConnection, type AcceptResult } from './secure-accept.js'
 import { budgetAdmission } from './visitor-admission.js'
 import { relayPeerView, type PeerViewSource } from './peer-view.js'
 import type { VhostStats } from './vhost/stats.js'
@@ -216,18 +216,25 @@ export class Relay {
   async #handshake (socket: Socket, source: string, remote: string, ticket: GateTicket): Promise<void> {
     const deadlineMs = this.#config.transport.handshakeTimeout * 1000
     const started = performance.now()
-    const deadline = AbortSignal.timeout(deadlineMs)
-    const result = await acceptSecureConnection(socket, {
-      staticKey: this.#staticKey,
-      psk: this.#psk,
-      plaintext: this.#config.transport.insecurePlaintext,
-      guard: this.#guard,
-      now: this.#options.now ?? Date.now,
-      controlVersions: this.#options.controlVersions ?? SUPPORTED_CONTROL_VERSIONS,
-      signal: deadline,
-      logger: this.#log.child({ remote }),
-      ...(this.#options.recordLimits === undefined ? {} : { limits: this.#options.recordLimits }),
-    })
+    // A plain (unref'd) timer rather than AbortSignal.timeout(): fake timers can drive it.
+    const deadline = new AbortController()
+    const timer = setTimeout(() => { deadline.abort() }, deadlineMs).unref()
+    let result: AcceptResult
+    try {
+      result = await acceptSecureConnection(socket, {
+        staticKey: this.#staticKey,
+        psk: this.#psk,
+        plaintext: this.#config.transport.insecurePlaintext,
+        guard: this.#guard,
+        now: this.#options.now ?? Date.now,
+        controlVersions: this.#options.controlVersions ?? SUPPORTED_CONTROL_VERSIONS,
+        signal: deadline.signal,
+        logger: this.#log.child({ remote }),
+        ...(this.#options.recordLimits === undefined ? {} : { limits: this.#options.recordLimits }),
+      })
+    } finally {
+      clearTimeout(timer)
+    }
     this.#handshaking.delete(socket)
     if (!result.ok) {
       ticket.release()

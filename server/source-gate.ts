@@ -5,18 +5,20 @@ import type { Logger } from 'pino'
 import { normalizeAddress } from '../shared/net/address.js'
 import { SourceFilter } from '../shared/net/source-filter.js'
 import type { SourceSpec } from '../shared/wire/proxy-spec.js'
-import { LogLimiter } from './log-limiter.js'
+import { LOG_INTERVAL_MS, LogLimiter, MAX_LOG_KEYS } from './log-limiter.js'
 
 export class SourceGate {
   readonly #filter: SourceFilter
   readonly #log: Logger
-  readonly #limiter = new LogLimiter()
+  readonly #limiter: LogLimiter
   /** Visitors (TCP connections, UDP datagrams of no flow yet) refused by the filter. */
   refused = 0
 
-  constructor (spec: SourceSpec, log: Logger) {
+  /** `now`: monotonic milliseconds for the log rate limit (tests inject one); default performance.now. */
+  constructor (spec: SourceSpec, log: Logger, now?: () => number) {
     this.#filter = new SourceFilter(spec.allowSources ?? [], spec.denySources ?? [])
     this.#log = log
+    this.#limiter = new LogLimiter(LOG_INTERVAL_MS, MAX_LOG_KEYS, now)
   }
 
   /** Whether `address` (raw or normalised) may use the proxy; a refusal is counted and maybe logged. */

@@ -37,6 +37,8 @@ export interface UdpProxyOptions {
   bandwidthLimit?: number | undefined
   /** The relay's socket count (this proxy's socket is one fd). */
   budget?: ConnectionBudget
+  /** Monotonic milliseconds for flow idle times and the bandwidth bucket (tests inject one); default performance.now. */
+  now?: () => number
 }
 
 interface RelayFlow {
@@ -76,6 +78,7 @@ export class UdpProxy {
   readonly #kernelDropsBase: number
   readonly #limiter: TokenBucket | undefined
   readonly #budget: ConnectionBudget
+  readonly #now: () => number
   #kernelDropsReadAt = -Infinity
   #closed = false
 
@@ -89,11 +92,12 @@ export class UdpProxy {
     this.#session = session
     this.#hub = hub
     this.#log = log
+    this.#now = options.now ?? (() => performance.now())
     this.#table = new FlowTable({ maxFlows: options.maxFlows, idleMs: options.idleTimeoutMs })
     this.#warner = new DropWarner(log)
-    this.#gate = new SourceGate(options.sources ?? {}, log)
+    this.#gate = new SourceGate(options.sources ?? {}, log, this.#now)
     const rate = options.bandwidthLimit ?? 0
-    this.#limiter = rate > 0 ? new TokenBucket(rate) : undefined
+    this.#limiter = rate > 0 ? new TokenBucket(rate, { now: this.#now }) : undefined
     this.#budget = options.budget ?? ConnectionBudget.unlimited()
     this.#budget.holdSocket()
     socket.on('message', (msg, rinfo) => { this.#onMessage(msg, rinfo) })
@@ -124,7 +128,7 @@ export class UdpProxy {
 
   #onMessage (msg: Buffer, rinfo: RemoteInfo): void {
     if (this.#closed) return
-    const now = performance.now()
+    const now = this.#now()
     const key = this.#prefix(rinfo.address) + rinfo.port
     let flow = this.#table.get(key)
     // Over the bandwidth limit: dropped before it can open a flow.
@@ -200,7 +204,7 @@ export class UdpProxy {
       this.#drop('sendError', flow)
       return
     }
-    this.#table.touch(flow.key, flow, performance.now())
+    this.#table.touch(flow.key, flow, this.#now())
     flow.tally.datagramsOut++
     flow.tally.bytesOut += payload.length
     this.counters.datagramsOut++
@@ -231,11 +235,11 @@ export class UdpProxy {
     if (tellPeer && !this.#session.closed) this.#session.closeFlow(flow.id)
     this.counters.flowsClosed++
     this.counters.activeFlows = this.#table.size
-    this.#log.debug({ flowId: flow.id, visitor: flow.key, reason, ageMs: Math.round(performance.now() - flow.openedAt), ...flowFields(flow.tally) }, 'udp flow closed')
+    this.#log.debug({ flowId: flow.id, visitor: flow.key, reason, ageMs: Math.round(this.#now() - flow.openedAt), ...flowFields(flow.tally) }, 'udp flow closed')
   }
 
   #expire (): void {
-    const now = performance.now()
+    const now = this.#now()
     for (const [, flow] of this.#table.expire(now)) this.#finish(flow, 'idle', true)
     if (now - this.#kernelDropsReadAt >= KERNEL_DROPS_POLL_MS) this.#readKernelDrops(now)
   }
@@ -265,7 +269,7 @@ export class UdpProxy {
     if (this.#closed) return
     this.#closed = true
     clearInterval(this.#sweep)
-    this.#readKernelDrops(performance.now())
+    this.#readKernelDrops(this.#now())
     try { this.#socket.close() } catch { /* already closed */ }
     this.#budget.releaseSocket()
     for (const [, flow] of this.#table.clear()) this.#finish(flow, 'closed', tellPeer)

@@ -43,7 +43,7 @@ export interface UdpRateResult {
   seconds: number
 }
 
-async function open (host: string, port: number): Promise<Socket> {
+export async function openUdp (host: string, port: number): Promise<Socket> {
   const socket = createSocket('udp4')
   socket.on('error', () => { /* ICMP and the like: loss is what we measure */ })
   await new Promise<void>((resolve) => { socket.connect(port, host, resolve) })
@@ -52,7 +52,7 @@ async function open (host: string, port: number): Promise<Socket> {
 
 /** One control request to the sink; resolves with its JSON answer. */
 async function control (host: string, port: number, command: 'reset' | 'report'): Promise<{ count: number, bytes: number }> {
-  const socket = await open(host, port)
+  const socket = await openUdp(host, port)
   try {
     for (let attempt = 0; attempt < CONTROL_ATTEMPTS; attempt++) {
       const answer = await new Promise<Buffer | undefined>((resolve) => {
@@ -71,19 +71,26 @@ async function control (host: string, port: number, command: 'reset' | 'report')
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Offers `ratePerSecond` datagrams of `size` bytes for `maxMs`, then reads the sink's count. */
-export async function udpRate (host: string, port: number, limits: UdpRateLimits): Promise<UdpRateResult> {
-  const deadline = performance.now() + limits.timeoutMs
-  await control(host, port, 'reset')
-  const socket = await open(host, port)
-  const payload = Buffer.alloc(limits.size, 0x5a)
-  const perMs = limits.ratePerSecond / 1000
+export interface Offered {
+  sent: number
+  skipped: number
+  seconds: number
+}
+
+/**
+ * Sends `size`-byte datagrams on a connected socket at `ratePerSecond` for `maxMs`, paced in
+ * 1 ms steps; datagrams the loop was too late for, or that found the socket queue full, are
+ * skipped and counted.
+ */
+export async function offerDatagrams (socket: Socket, size: number, ratePerSecond: number, maxMs: number): Promise<Offered> {
+  const payload = Buffer.alloc(size, 0x5a)
+  const perMs = ratePerSecond / 1000
   let sent = 0
   let skipped = 0
   const start = performance.now()
   await new Promise<void>((resolve) => {
     const tick = (): void => {
-      const elapsed = Math.min(performance.now() - start, limits.maxMs)
+      const elapsed = Math.min(performance.now() - start, maxMs)
       const due = Math.floor(elapsed * perMs)
       const behind = due - (sent + skipped) - Math.ceil(MAX_CATCH_UP_MS * perMs)
       if (behind > 0) skipped += behind
@@ -91,12 +98,20 @@ export async function udpRate (host: string, port: number, limits: UdpRateLimits
         if (socket.getSendQueueSize() > SEND_QUEUE_BYTES) skipped++
         else { socket.send(payload); sent++ }
       }
-      if (elapsed >= limits.maxMs) resolve()
+      if (elapsed >= maxMs) resolve()
       else setTimeout(tick, 1)
     }
     tick()
   })
-  const seconds = (performance.now() - start) / 1000
+  return { sent, skipped, seconds: (performance.now() - start) / 1000 }
+}
+
+/** Offers `ratePerSecond` datagrams of `size` bytes for `maxMs`, then reads the sink's count. */
+export async function udpRate (host: string, port: number, limits: UdpRateLimits): Promise<UdpRateResult> {
+  const deadline = performance.now() + limits.timeoutMs
+  await control(host, port, 'reset')
+  const socket = await openUdp(host, port)
+  const { sent, skipped, seconds } = await offerDatagrams(socket, limits.size, limits.ratePerSecond, limits.maxMs)
   socket.close()
   let last = await control(host, port, 'report')
   for (let waited = 0; waited < SETTLE_MAX_MS && performance.now() < deadline; waited += SETTLE_STEP_MS) {
@@ -128,7 +143,7 @@ export interface UdpRrResult {
 
 /** Sequential request/response with small datagrams over one flow; each carries a sequence number. */
 export async function udpRequestResponse (host: string, port: number, limits: UdpRrLimits): Promise<UdpRrResult> {
-  const socket = await open(host, port)
+  const socket = await openUdp(host, port)
   const request = Buffer.alloc(Math.max(limits.size, 4), 0x61)
   const latencies = new Float64Array(limits.maxCount)
   let count = 0

@@ -1,7 +1,7 @@
 // Command-line options of `node dist/bench/run.js`, with the full-run and --smoke defaults.
 import { parseArgs } from 'node:util'
 
-export const SCENARIO_NAMES = ['tcp1', 'tcp8', 'rr', 'http', 'vhost', 'wrk', 'udp', 'udprr'] as const
+export const SCENARIO_NAMES = ['tcp1', 'tcp8', 'rr', 'http', 'vhost', 'wrk', 'udp', 'udprr', 'flood'] as const
 export type ScenarioName = typeof SCENARIO_NAMES[number]
 
 export interface BenchOptions {
@@ -17,7 +17,7 @@ export interface BenchOptions {
   rrCount: number
   rrWarmup: number
   httpConnections: number
-  /** Offered datagrams per second of the udp scenario, and their size. */
+  /** Offered datagrams per second of the udp and flood scenarios, and their size. */
   udpRate: number
   udpSize: number
   scenarios: ScenarioName[]
@@ -46,8 +46,8 @@ relay and client processes), interleaved, and prints medians and tunnel/direct r
   --rr-size N         request and reply size of rr in bytes (default 64)
   --rr-count N        measured round trips of rr at most (default 20000; smoke 300)
   --http-conns N      keep-alive connections of http, vhost and wrk (default 50)
-  --udp-rate N        offered datagrams per second of udp (default 100000 ≈ 0.96 Gbit/s at
-                      1,200 B, the peers' "1G offered"; smoke 20000)
+  --udp-rate N        offered datagrams per second of udp and of flood's flood (default
+                      100000 ≈ 0.96 Gbit/s at 1,200 B, the peers' "1G offered"; smoke 20000)
   --udp-size N        payload bytes per udp datagram (default 1200; at most 65507)
   --scenarios LIST    comma-separated subset of ${SCENARIO_NAMES.join(',')} (default all)
   --plain LIST        scenarios also run through a tunnel with transport.insecurePlaintext, to

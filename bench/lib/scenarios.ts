@@ -1,5 +1,6 @@
 // The workloads. Each runs once against a target (direct services or the tunnel's public ports)
 // and returns its metrics plus the work done, so CPU time can be given per byte / per request.
+import { fileURLToPath } from 'node:url'
 import { bulk } from './load-bulk.js'
 import { httpLoad } from './load-http.js'
 import { requestResponse } from './load-rr.js'
@@ -12,6 +13,13 @@ import { VHOST_HOST, type TargetPorts } from './targets.js'
 const MIB = 1024 * 1024
 /** Extra time a run may take past its time cap before it is failed. */
 const RUN_SLACK_MS = 20_000
+/**
+ * Byte cap of each bulk slice of the flood scenario: far above what a slice moves, so its time
+ * cap decides (a slice cut short by --mib would overlap the flood for a moment only).
+ */
+const FLOOD_SLICE_MAX_BYTES = 64 * 1024 * MIB
+const FLOOD_JS = fileURLToPath(new URL('../flood.js', import.meta.url))
+const FLOOD_READY_MS = 15_000
 
 export interface MetricSpec {
   key: string
@@ -129,6 +137,40 @@ export function makeScenarios (options: BenchOptions, group: ProcessGroup): Map<
       run: async (t) => {
         const r = await udpRequestResponse(t.host, t.ports.udpEcho, { size: options.rrSize, warmup: s.rrWarmup, maxCount: s.rrCount, maxMs: s.seconds * 1000, timeoutMs: timeoutMs(s) })
         return { metrics: { 'udprr-p50': r.p50Us, 'udprr-p99': r.p99Us }, work: r.total, ...(r.lost > 0 ? { notes: [`${r.lost} round trips lost (resent after 200 ms)`] } : {}) }
+      },
+    })],
+    ['flood', (s) => ({
+      name: 'flood',
+      description: `tcp1's bulk stream alone, then while ${options.udpSize} B datagrams are offered at ${options.udpRate.toLocaleString('en-US')}/s to the udp sink, ` +
+        'then alone again (each slice for the time cap): TCP throughput during the flood over the mean of the two solo slices of the same run',
+      workUnit: 'B',
+      metrics: [
+        { key: 'flood-share', label: 'tcp share during a udp flood', unit: '%', higherIsBetter: true },
+        { key: 'flood-tcp', label: 'tcp during a udp flood', unit: 'B/s', higherIsBetter: true },
+      ],
+      run: async (t) => {
+        const limits = { maxBytes: FLOOD_SLICE_MAX_BYTES, maxMs: s.seconds * 1000, timeoutMs: timeoutMs(s) }
+        const before = await bulk(t.host, t.ports.sink, 1, limits)
+        // The generator is its own process, started and connected before the slice begins.
+        const flood = group.spawn('flood', process.execPath, [FLOOD_JS, t.host, String(t.ports.udpSink), String(options.udpRate), String(options.udpSize), String(s.seconds * 1000)], { stdinPipe: true })
+        let offered: Record<string, unknown>
+        let during: Awaited<ReturnType<typeof bulk>>
+        try {
+          await flood.waitFor((json) => (json?.['msg'] === 'flood ready' ? true : undefined), FLOOD_READY_MS, 'the "flood ready" line')
+          const done = flood.waitFor((json) => (json?.['msg'] === 'flood done' ? json : undefined), timeoutMs(s), 'the "flood done" line')
+          flood.process.stdin?.write('go\n')
+          during = await bulk(t.host, t.ports.sink, 1, limits)
+          offered = await done
+        } finally {
+          await group.stop(flood, 1_000)
+        }
+        const after = await bulk(t.host, t.ports.sink, 1, limits)
+        const rate = (r: { bytes: number, seconds: number }): number => r.bytes / r.seconds
+        const alone = (rate(before) + rate(after)) / 2
+        const sent = Number(offered['sent'])
+        const skipped = Number(offered['skipped'])
+        const notes = skipped > 0 ? [`the flood generator could not offer ${skipped} of ${sent + skipped} datagrams in time (offered ${Math.round(sent / Number(offered['seconds'])).toLocaleString('en-US')}/s)`] : []
+        return { metrics: { 'flood-share': rate(during) / alone, 'flood-tcp': rate(during) }, work: before.bytes + during.bytes + after.bytes, notes }
       },
     })],
     ['wrk', (s) => ({

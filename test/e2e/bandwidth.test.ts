@@ -1,16 +1,21 @@
-// frp's transport.bandwidthLimit through the real CLI: a proxy limited to 512KB moves about
-// 512 KiB per second (both directions together, as frp counts), byte-exact, whether the client
-// (bandwidthLimitMode client, frp's default) or the relay (server) applies it.
+// frp's transport.bandwidthLimit through the real CLI: a proxy limited to 512KB cannot move its
+// bytes (both directions together, as frp counts) faster than the bucket allows, and moves them
+// byte-exact, whether the client (bandwidthLimitMode client, frp's default) or the relay (server)
+// applies it. Only that lower bound on time is checked: a busy machine makes a transfer slower,
+// never faster. The exact pacing per simulated second is tested in bridge-limit.test.ts.
 import { afterEach, describe, expect, it } from 'vitest'
+import { TokenBucket } from '../../shared/limit/token-bucket.js'
 import { cleanupCli, clientYaml, E2E_TEST_TIMEOUT_MS, exitWithin, startClient, startRelay } from '../helpers/cli.js'
 import { closeServices, exchange, startEchoServer } from '../helpers/services.js'
 
 const LIMIT = 512 * 1024
 /** Each way through an echo service: 2 × 640 KiB = 1.25 MiB through the bucket, about 2.5 s. */
 const BYTES_EACH_WAY = 640 * 1024
-/** Generous band: timers on a busy shared machine run late (slower), the burst makes it faster. */
-const MIN_RATIO = 0.5
-const MAX_RATIO = 1.3
+/**
+ * The least time the bucket allows for them: all but its burst and the debt its two sources (the
+ * socket's reads and the stream's frames, 64 KiB at most each) may run into, at the rate.
+ */
+const MIN_SECONDS = (2 * BYTES_EACH_WAY - new TokenBucket(LIMIT).burst - 2 * 64 * 1024) / LIMIT
 
 afterEach(async () => {
   await cleanupCli()
@@ -18,7 +23,7 @@ afterEach(async () => {
 })
 
 describe('bandwidth limit', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
-  it('a 512KB proxy moves about 512 KiB/s, data intact, in client mode and in server mode', async () => {
+  it('a 512KB proxy moves its data intact and no faster than 512 KiB/s, in client mode and in server mode', async () => {
     const echo = await startEchoServer()
     const relay = await startRelay()
     const client = await startClient(clientYaml({
@@ -37,22 +42,20 @@ describe('bandwidth limit', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     expect(await listening('by-relay')).toMatchObject({ bandwidthLimit: '512KB' })
     expect(await listening('by-client')).not.toHaveProperty('bandwidthLimit')
 
-    const timed = async (name: string): Promise<{ rate: number, intact: boolean }> => {
+    const timed = async (name: string): Promise<{ seconds: number, intact: boolean }> => {
       const started = performance.now()
       const { sent, reply } = await exchange(client.ports.get(name) ?? 0, BYTES_EACH_WAY, { timeoutMs: 20_000 })
       const seconds = (performance.now() - started) / 1000
-      return { rate: (sent.bytes + reply.bytes) / seconds, intact: reply.sha256 === sent.sha256 && reply.bytes === sent.bytes }
+      return { seconds, intact: reply.sha256 === sent.sha256 && reply.bytes === sent.bytes }
     }
     const [byClient, byRelay, free] = await Promise.all([timed('by-client'), timed('by-relay'), timed('free')])
-    const kib = (r: number): string => `${(r / 1024).toFixed(0)} KiB/s`
-    console.info(`limit 512 KiB/s (both directions): client mode ${kib(byClient.rate)} (${(byClient.rate / LIMIT).toFixed(2)}x), server mode ${kib(byRelay.rate)} (${(byRelay.rate / LIMIT).toFixed(2)}x), unlimited ${kib(free.rate)}`)
+    const kib = (r: { seconds: number }): string => `${(2 * BYTES_EACH_WAY / r.seconds / 1024).toFixed(0)} KiB/s`
+    console.info(`limit 512 KiB/s (both directions), at least ${MIN_SECONDS.toFixed(2)} s: client mode ${byClient.seconds.toFixed(2)} s (${kib(byClient)}), server mode ${byRelay.seconds.toFixed(2)} s (${kib(byRelay)}), unlimited ${free.seconds.toFixed(2)} s (${kib(free)})`)
     for (const r of [byClient, byRelay]) {
       expect(r.intact).toBe(true)
-      expect(r.rate).toBeGreaterThan(LIMIT * MIN_RATIO)
-      expect(r.rate).toBeLessThan(LIMIT * MAX_RATIO)
+      expect(r.seconds).toBeGreaterThanOrEqual(MIN_SECONDS)
     }
     expect(free.intact).toBe(true)
-    expect(free.rate).toBeGreaterThan(LIMIT * MAX_RATIO)
 
     // The relay's bucket for the server-mode proxy made sources wait; the client-mode proxy has none there.
     relay.handle.kill('SIGTERM')

@@ -7,7 +7,7 @@ import { join, dirname } from 'node:path'
 import { connect, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { newKeyPair } from '../../shared/transport/keys.js'
-import { cleanupCli, clientYaml, E2E_TEST_TIMEOUT_MS, exitWithin, logMsg, spawnCli, startClient, startRelay, writeTempFile } from '../helpers/cli.js'
+import { cleanupCli, clientYaml, E2E_TEST_TIMEOUT_MS, exitWithin, logMsg, pollUntil, spawnCli, startClient, startRelay, writeTempFile } from '../helpers/cli.js'
 import { closeServices, echoOnce, startEchoServer } from '../helpers/services.js'
 
 const trickling: Socket[] = []
@@ -67,7 +67,8 @@ describe('handshake defences', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     // table (64) is overrun.
     const prefix = Buffer.from('TUNL\x01\x01\x00\x00\x00\x00\x08slowlori', 'latin1')
     const closedAfter: number[] = []
-    const started = performance.now()
+    /** Bytes of the prefix each socket had sent when the relay closed it. */
+    const sentAtClose: number[] = []
     await Promise.all(Array.from({ length: 200 }, async (_, i) => {
       const socket = connect({ host: '127.0.0.1', port: relay.port, localAddress: `127.0.0.${10 + (i % 25)}` })
       trickling.push(socket)
@@ -77,20 +78,27 @@ describe('handshake defences', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
       let sent = 0
       const timer = setInterval(() => { if (sent < prefix.length) socket.write(prefix.subarray(sent, ++sent)) }, 1_000)
       socket.write(prefix.subarray(0, ++sent))
-      socket.once('close', () => { clearInterval(timer); closedAfter.push(performance.now() - opened) })
+      socket.once('close', () => { clearInterval(timer); closedAfter.push(performance.now() - opened); sentAtClose.push(sent) })
     }))
     const echo = await startEchoServer()
     const t0 = performance.now()
-    const client = await startClient(clientYaml({ serverPort: relay.port, proxies: [{ name: 'echo', localPort: echo.port, remotePort: 0 }] }), { waitFor: 'login', timeoutMs: 5_000 })
+    const client = await startClient(clientYaml({ serverPort: relay.port, proxies: [{ name: 'echo', localPort: echo.port, remotePort: 0 }] }), { waitFor: 'login' })
     const loginMs = performance.now() - t0
-    expect(loginMs).toBeLessThan(2_000)
-    // Every trickling socket is closed by the deadline (+1 s of slack), none lingers.
-    const limitMs = (DEADLINE_S + 1) * 1000
-    while (closedAfter.length < 200 && performance.now() - started < limitMs + 2_000) await new Promise((resolve) => setTimeout(resolve, 100))
+    // Not kept out: its first handshake was admitted. A refusal would show as a retry on the
+    // client and a refused handshake from 127.0.0.1 on the relay, whenever the client came (on a
+    // slow machine it may come after the deadline; that can only make this pass, never flake).
+    expect(client.handle.logs.filter(logMsg('cannot reach the relay'))).toEqual([])
+    expect(client.handle.logs.filter(logMsg('reconnecting'))).toEqual([])
+    const refused = (l: { msg?: unknown }): boolean => l.msg === 'handshake refused' || l.msg === 'handshake dropped to make room'
+    expect(relay.handle.logs.filter((l) => refused(l) && l.source === '127.0.0.1')).toEqual([])
+    // Every trickling socket is closed by the relay long before it could finish its hello (one
+    // byte a second): by the deadline, however late the machine runs its timers. The wait is a
+    // generous "finished at all" bound.
+    await pollUntil(async () => await Promise.resolve(closedAfter.length === 200 ? true : undefined), { timeoutMs: 15_000, intervalMs: 100 })
     expect(closedAfter).toHaveLength(200)
-    expect(Math.max(...closedAfter)).toBeLessThan(limitMs)
+    expect(Math.max(...sentAtClose)).toBeLessThan(prefix.length)
     // The relay said so, rate-limited (far fewer lines than sockets), with the source address.
-    const refusals = relay.handle.logs.filter((l) => l.msg === 'handshake refused' || l.msg === 'handshake dropped to make room')
+    const refusals = relay.handle.logs.filter(refused)
     expect(refusals.length).toBeGreaterThan(0)
     expect(refusals.length).toBeLessThan(200)
     expect(refusals.every((l) => typeof l.source === 'string' && String(l.source).startsWith('127.0.0.'))).toBe(true)

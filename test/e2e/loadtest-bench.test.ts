@@ -11,10 +11,13 @@ import { cleanupCli, clientYaml, E2E_TEST_TIMEOUT_MS, exitWithin, spawnCli, star
 import { closeServices, getFreePort, LOOPBACK, startServer } from '../helpers/services.js'
 import { bench, startEcho } from '../helpers/loadtest.js'
 
-/** Scheduling noise allowed on a shared 2-core machine above a fixed service delay. */
-const SLACK_MS = 40
+// Latency is checked from below only: a fixed service delay is a floor a busy machine can only
+// raise. Upper bounds on latency or elapsed time, and throughput floors, would measure the
+// machine (bench/ measures speed; docs/bench.md).
 /** Node's timers may fire up to about a millisecond early against performance.now(). */
 const EARLY_MS = 1.5
+/** "Finished at all" for a bench process that exits on its own (well under a second when idle). */
+const EXIT_DEADLINE_MS = 15_000
 const pythonPids = new Set<number>()
 
 afterEach(async () => {
@@ -37,26 +40,24 @@ describe('tunnel bench tcp', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     expect(report.counts).toEqual({ issued: 60, ok: 60, failed: 0, abandoned: 0 })
     expect(report.latencyMs?.count).toBe(60)
     expect(report.latencyMs?.p50).toBeGreaterThanOrEqual(40 - EARLY_MS)
-    expect(report.latencyMs?.p50).toBeLessThan(40 + SLACK_MS)
     expect(report.latencyMs?.min).toBeGreaterThanOrEqual(40 - EARLY_MS)
     expect(report.throughput.bytesSent).toBe(60 * 64)
     expect(report.throughput.bytesReceived).toBe(60 * 64)
-    // 4 connections, 40 ms each: about 100 requests per second at most.
-    expect(report.throughput.opsPerSecond).toBeLessThanOrEqual(100)
-    expect(report.throughput.opsPerSecond).toBeGreaterThan(50)
+    // 4 connections, each request at least 40 ms: at most 100 requests per second (a ceiling a busy machine only lowers).
+    expect(report.throughput.opsPerSecond).toBeLessThanOrEqual(4 * 1000 / (40 - EARLY_MS))
     expect(report.connectMs?.count).toBe(4)
   })
 
-  it('stops at its duration and exits soon after', async () => {
+  it('stops at its duration, not at its count, and accounts for every request it issued', async () => {
     const echo = await startEcho()
-    const { code, report, ms } = await bench(['tcp', ...target(echo.tcpPort), '-c', '2', '-d', '1'])
+    const { code, report } = await bench(['tcp', ...target(echo.tcpPort), '-c', '2', '-d', '1'])
     expect(code).toBe(0)
     expect(report.stoppedBy).toBe('duration')
+    expect(report.settings.durationS).toBe(1)
     expect(report.elapsedS).toBeGreaterThanOrEqual(0.99)
-    expect(report.elapsedS).toBeLessThan(1.5)
-    expect(report.counts.ok).toBeGreaterThan(100)
+    expect(report.counts.ok).toBeGreaterThan(0)
+    expect(report.counts.issued).toBeLessThan(report.settings.maxOps)
     expect(report.counts.issued).toBe(report.counts.ok + report.counts.failed + report.counts.abandoned)
-    expect(ms).toBeLessThan(6_000)
   })
 
   it('at a fixed rate measures from the scheduled send time (coordinated omission), unlike a closed loop', async () => {
@@ -65,7 +66,11 @@ describe('tunnel bench tcp', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     // so the k-th request waits about 50·k ms before it can even be sent.
     const open = await bench(['tcp', ...target(echo.tcpPort), '-c', '1', '--rate', '20', '-d', '1.5'])
     const closed = await bench(['tcp', ...target(echo.tcpPort), '-c', '1', '-d', '1.5'])
-    expect(closed.report.latencyMs?.p50).toBeLessThan(100 + SLACK_MS)
+    // A closed loop measures from the actual send: no schedule, no lag, the service's delay.
+    expect(closed.report.settings.rate).toBeNull()
+    expect(closed.report.sendLagMs).toBeNull()
+    expect(closed.report.latencyMs?.p50).toBeGreaterThanOrEqual(100 - EARLY_MS)
+    // The open loop counts the wait behind the stalled service (floors: a busy machine only adds).
     expect(open.report.latencyMs?.p50).toBeGreaterThan(200)
     expect(open.report.latencyMs?.p99).toBeGreaterThan(400)
     expect(open.report.settings.rate).toBe(20)
@@ -73,13 +78,18 @@ describe('tunnel bench tcp', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     expect(open.report.findings.some((f) => f.includes('cannot keep up'))).toBe(true)
   })
 
-  it('keeps a fixed rate against a fast service: about rate × duration requests', async () => {
+  it('keeps a fixed rate against a fast service: never more than rate × duration, and a count takes count / rate at least', async () => {
     const echo = await startEcho()
     const { report } = await bench(['tcp', ...target(echo.tcpPort), '-c', '4', '--rate', '200', '-d', '1'])
     expect(report.stoppedBy).toBe('duration')
-    expect(report.counts.issued).toBeGreaterThanOrEqual(180)
+    expect(report.counts.issued).toBeGreaterThan(0)
     expect(report.counts.issued).toBeLessThanOrEqual(200)
     expect(report.counts.failed).toBe(0)
+    // 100 requests at 200/s: the last is due 495 ms after the first, however fast the machine.
+    const counted = await bench(['tcp', ...target(echo.tcpPort), '-c', '4', '--rate', '200', '-n', '100', '-d', '30'])
+    expect(counted.report.stoppedBy).toBe('count')
+    expect(counted.report.counts).toEqual({ issued: 100, ok: 100, failed: 0, abandoned: 0 })
+    expect(counted.report.elapsedS).toBeGreaterThanOrEqual(99 / 200 - EARLY_MS / 1000)
   })
 
   it('classifies a closed port as refused, and exits 3 when --max-error-rate is exceeded', async () => {
@@ -151,8 +161,10 @@ describe('tunnel bench tcp', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     const source = await startEcho(['--mode', 'source', '--no-udp'])
     const { report } = await bench(['tcp', ...target(source.tcpPort), '--mode', 'bulk', '--direction', 'down', '--bytes', '3000000', '-d', '5'])
     expect(report.counts.ok).toBe(1)
+    // It stopped at --bytes (one read past it at most), not at the 5 s duration.
     expect(report.bulk?.streams[0]?.bytes).toBeGreaterThanOrEqual(3_000_000)
-    expect(report.elapsedS).toBeLessThan(4)
+    expect(report.bulk?.streams[0]?.bytes).toBeLessThanOrEqual(3_000_000 + 64 * 1024)
+    expect(report.stoppedBy).not.toBe('duration')
   })
 
   it('exits 3 when --max-p99-ms is exceeded and 0 when it is not', async () => {
@@ -160,7 +172,7 @@ describe('tunnel bench tcp', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     const over = await bench(['tcp', ...target(echo.tcpPort), '-n', '20', '--max-p99-ms', '5'])
     expect(over.code).toBe(3)
     expect(over.report.thresholds.violations[0]).toContain('--max-p99-ms')
-    const under = await bench(['tcp', ...target(echo.tcpPort), '-n', '20', '--max-p99-ms', '2000', '--max-error-rate', '0'])
+    const under = await bench(['tcp', ...target(echo.tcpPort), '-n', '20', '--max-p99-ms', '60000', '--max-error-rate', '0'])
     expect(under.code).toBe(0)
     expect(under.report.thresholds.passed).toBe(true)
   })
@@ -168,7 +180,7 @@ describe('tunnel bench tcp', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
   it('exits 2 on usage errors: a bad target, a bound above its cap, a mode of another protocol', async () => {
     for (const args of [['tcp', '--target', 'nohost'], ['tcp', '--target', '127.0.0.1:1', '--duration', '99999'], ['udp', '--target', '127.0.0.1:1', '--mode', 'bulk'], ['tcp']]) {
       const h = spawnCli(['bench', ...args])
-      expect(await exitWithin(h, 5_000)).toEqual({ code: 2, signal: null })
+      expect(await exitWithin(h, EXIT_DEADLINE_MS)).toEqual({ code: 2, signal: null })
       expect(h.stdout()).toBe('')
     }
   })
@@ -178,7 +190,7 @@ describe('tunnel bench tcp', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     const h = spawnCli(['bench', 'tcp', ...target(echo.tcpPort), '-d', '30', '--json', '--progress', 'json', '--log-format', 'json'])
     await h.waitForLog((l) => l.msg === 'bench progress')
     h.kill('SIGINT')
-    expect(await exitWithin(h, 5_000)).toEqual({ code: 130, signal: null })
+    expect(await exitWithin(h, EXIT_DEADLINE_MS)).toEqual({ code: 130, signal: null })
     const report = JSON.parse(h.stdout()) as { stoppedBy: string, counts: { ok: number } }
     expect(report.stoppedBy).toBe('aborted')
     expect(report.counts.ok).toBeGreaterThan(0)
@@ -197,7 +209,6 @@ describe('tunnel bench udp', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     expect(u?.duplicates).toBe(0)
     expect(report.errors.timeout).toBe(u?.lost)
     expect(report.latencyMs?.p50).toBeGreaterThanOrEqual(30 - EARLY_MS)
-    expect(report.latencyMs?.p50).toBeLessThan(30 + SLACK_MS)
     expect(report.throughput.bytesSent).toBe(200 * 300)
   })
 

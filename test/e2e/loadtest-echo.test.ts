@@ -6,7 +6,8 @@ import { cleanupCli, E2E_TEST_TIMEOUT_MS, exitWithin, logMsg, spawnCli } from '.
 import { closeServices, connectTo, exchange, LOOPBACK } from '../helpers/services.js'
 import { startEcho } from '../helpers/loadtest.js'
 
-const EXIT_DEADLINE_MS = 5_000
+/** "Finished at all": the echo exits within a fraction of a second on an idle machine. */
+const EXIT_DEADLINE_MS = 15_000
 
 afterEach(async () => {
   await cleanupCli()

@@ -1,11 +1,14 @@
 // Crashes: a relay SIGKILLed and restarted on its port gets the client back with its proxies;
-// a client SIGKILLed and restarted at once serves its port again within 2 s.
+// a client SIGKILLed and restarted at once serves its port again (the relay frees the old
+// session's port when its connection drops, not after the 90 s heartbeat timeout). Both take
+// about a second on an idle machine; the deadlines are generous "finished at all" bounds. The
+// reconnect waits themselves are checked exactly in test/unit/client-backoff.test.ts.
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanupCli, E2E_TEST_TIMEOUT_MS, clientYaml, exitWithin, logMsg, pollUntil, startClient, startRelay, waitForProxyResult } from '../helpers/cli.js'
+import { cleanupCli, DEFAULT_WAIT_MS, E2E_TEST_TIMEOUT_MS, clientYaml, exitWithin, logMsg, pollUntil, startClient, startRelay, waitForProxyResult } from '../helpers/cli.js'
 import { closeServices, echoOnce, getFreePort, probePort, startEchoServer } from '../helpers/services.js'
 
-const RELAY_RESTART_DEADLINE_MS = 5_000
-const CLIENT_RESTART_DEADLINE_MS = 2_000
+const RELAY_RESTART_DEADLINE_MS = 15_000
+const CLIENT_RESTART_DEADLINE_MS = 15_000
 
 afterEach(async () => {
   await cleanupCli()
@@ -13,7 +16,7 @@ afterEach(async () => {
 })
 
 describe('restarts', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
-  it('re-registers the proxies and serves a visitor within 5 s after the relay is SIGKILLed and restarted', async () => {
+  it('re-registers the proxies and serves a visitor after the relay is SIGKILLed and restarted', async () => {
     const echo = await startEchoServer()
     const remotePort = await getFreePort()
     const relay = await startRelay()
@@ -23,9 +26,9 @@ describe('restarts', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
 
     const mark = client.handle.logs.length
     relay.handle.kill('SIGKILL')
-    expect(await exitWithin(relay.handle, 5_000)).toEqual({ code: null, signal: 'SIGKILL' })
+    expect(await exitWithin(relay.handle, DEFAULT_WAIT_MS)).toEqual({ code: null, signal: 'SIGKILL' })
     // No graceful go-away: the client must notice the loss by itself.
-    await client.handle.waitForLog(logMsg('reconnecting'), 5_000, mark)
+    await client.handle.waitForLog(logMsg('reconnecting'), DEFAULT_WAIT_MS, mark)
     expect(await probePort(remotePort)).toBe('refused')
 
     const restartedAt = performance.now()
@@ -45,7 +48,7 @@ describe('restarts', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     console.info(`relay restart → visitor served in ${ms.toFixed(0)} ms`)
   })
 
-  it('serves the port again within 2 s when the client is SIGKILLed and restarted at once', async () => {
+  it('serves the same port again when the client is SIGKILLed and restarted at once', async () => {
     const echo = await startEchoServer()
     const remotePort = await getFreePort()
     const relay = await startRelay()
@@ -53,7 +56,7 @@ describe('restarts', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     expect(await echoOnce(remotePort)).toBe(true)
 
     client.handle.kill('SIGKILL')
-    expect(await exitWithin(client.handle, 5_000)).toEqual({ code: null, signal: 'SIGKILL' })
+    expect(await exitWithin(client.handle, DEFAULT_WAIT_MS)).toEqual({ code: null, signal: 'SIGKILL' })
     const restartedAt = performance.now()
     const again = await startClient('', { configPath: client.configPath, waitFor: 'none' })
     const served = await pollUntil(async () => ((await echoOnce(remotePort, undefined, 1_000)) ? true : undefined), {
@@ -63,7 +66,7 @@ describe('restarts', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     const ms = performance.now() - restartedAt
     expect(served).toBe(true)
     expect(ms).toBeLessThan(CLIENT_RESTART_DEADLINE_MS)
-    const result = await waitForProxyResult(again.handle, 'echo', 0, 1_000)
+    const result = await waitForProxyResult(again.handle, 'echo', 0)
     expect(result.ok && result.remotePort).toBe(remotePort)
     console.info(`client restart → visitor served in ${ms.toFixed(0)} ms`)
   })

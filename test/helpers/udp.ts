@@ -4,6 +4,7 @@
 // by closeUdp().
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createSocket, type Socket } from 'node:dgram'
+import { readFileSync } from 'node:fs'
 
 export const LOOPBACK4 = '127.0.0.1'
 export const LOOPBACK6 = '::1'
@@ -179,8 +180,9 @@ export function spawnScript (source: string, args: readonly string[] = []): Scri
 
 /**
  * A flood sender: `node - PORT RATE_PER_MS SIZE`. Command on stdin: `send N` sends N datagrams of
- * SIZE bytes at RATE_PER_MS to 127.0.0.1:PORT, then prints {"sent":TOTAL,"ms":M} (M = how long
- * the N took). Prints {"ready":true} first.
+ * SIZE bytes at RATE_PER_MS to 127.0.0.1:PORT, then, once every one of them has been handed to
+ * the kernel (so each is in the receiver's queue or counted in its drops), prints
+ * {"sent":TOTAL,"ms":M} (M = how long the N took). Prints {"ready":true} first.
  */
 export const FLOOD_SCRIPT = `
 import { createSocket } from 'node:dgram'
@@ -191,15 +193,23 @@ s.on('error', () => {})
 await new Promise((r) => s.connect(port, '127.0.0.1', r))
 const buf = Buffer.alloc(size, 0x46)
 let sent = 0
+let handed = 0
 const burst = (n) => {
   const start = performance.now()
   const end = sent + n
   const base = sent
+  let scheduled = false
+  const report = () => {
+    if (scheduled || sent < end || handed < end) return
+    scheduled = true
+    console.log(JSON.stringify({ sent, ms: performance.now() - start }))
+  }
+  const onHanded = () => { handed++; report() }
   const tick = () => {
     const due = Math.min(end, base + Math.floor((performance.now() - start) * perMs))
-    while (sent < due) { s.send(buf); sent++ }
+    while (sent < due) { s.send(buf, onHanded); sent++ }
     if (sent < end) setTimeout(tick, 1)
-    else console.log(JSON.stringify({ sent, ms: performance.now() - start }))
+    else report()
   }
   tick()
 }
@@ -215,6 +225,26 @@ console.log(JSON.stringify({ ready: true }))
  * so it takes about 20,000 datagrams/s and the kernel drops the rest at its socket. Prints
  * {"port":P}; on `count` prints {"received":N}.
  */
+/**
+ * Bytes waiting in the receive queue of the unconnected UDP socket(s) bound to `port`, from the
+ * rx_queue column of /proc/net/udp and /proc/net/udp6 (undefined where /proc is unreadable).
+ */
+export function udpReceiveQueueBytes (port: number): number | undefined {
+  let total: number | undefined
+  const local = `:${port.toString(16).toUpperCase().padStart(4, '0')}`
+  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
+    let text: string
+    try { text = readFileSync(table, 'latin1') } catch { continue }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/)
+      if (!(fields[1] ?? '').endsWith(local) || !/^0+:0000$/.test(fields[2] ?? '')) continue
+      const rx = Number.parseInt((fields[4] ?? '').split(':')[1] ?? '', 16)
+      if (Number.isFinite(rx)) total = (total ?? 0) + rx
+    }
+  }
+  return total
+}
+
 export const SLOW_SERVICE_SCRIPT = `
 import { createSocket } from 'node:dgram'
 import { createInterface } from 'node:readline'

@@ -87,11 +87,17 @@ describe('tunnel metrics', () => {
 
   it('concurrent scrapes each see their own report', async () => {
     const m = new TunnelMetrics({ processMetrics: false })
+    // The first scrape's report arrives only once the second scrape has started.
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => { release = resolve })
     const slow = async (): Promise<ReturnType<typeof statusFixture>> => {
-      await new Promise((resolve) => setTimeout(resolve, 20))
+      await gate
       return statusFixture({ logins: 1 })
     }
-    const [x, y] = await Promise.all([m.render(slow), m.render(async () => await Promise.resolve(statusFixture({ logins: 2 })))])
+    const first = m.render(slow)
+    const second = m.render(async () => await Promise.resolve(statusFixture({ logins: 2 })))
+    release()
+    const [x, y] = await Promise.all([first, second])
     expect(samples(x).get('tunnel_logins_total')).toBe(1)
     expect(samples(y).get('tunnel_logins_total')).toBe(2)
   })

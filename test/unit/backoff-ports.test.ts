@@ -1,5 +1,5 @@
 import { fc, test } from '@fast-check/vitest'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { backoffDelay, DEFAULT_BACKOFF, sleep } from '../../shared/backoff.js'
 import { candidatePorts, describeRanges, isPortAllowed } from '../../server/proxy/ports.js'
 import { nextWindow, MAX_STREAM_WINDOW_BYTES } from '../../shared/mux/window.js'
@@ -21,12 +21,23 @@ describe('backoff with full jitter', () => {
     expect(backoffDelay(6, DEFAULT_BACKOFF, () => 0.5)).toBe(4000)
   })
 
-  it('sleep resolves false at once when aborted', async () => {
-    const ac = new AbortController()
-    const p = sleep(60_000, ac.signal)
-    ac.abort()
-    expect(await p).toBe(false)
-    expect(await sleep(1)).toBe(true)
+  it('sleep resolves true after exactly its time, and false at once when aborted', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      let done: boolean | undefined
+      void sleep(1_000).then((r) => { done = r })
+      await vi.advanceTimersByTimeAsync(999)
+      expect(done).toBeUndefined()
+      await vi.advanceTimersByTimeAsync(1)
+      expect(done).toBe(true)
+      const ac = new AbortController()
+      const p = sleep(60_000, ac.signal)
+      ac.abort()
+      expect(await p).toBe(false)
+      expect(vi.getTimerCount()).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
 

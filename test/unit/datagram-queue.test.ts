@@ -3,38 +3,11 @@ import { silentLogger } from '../../shared/log.js'
 import { DATAGRAM_ENTRY_OVERHEAD_BYTES, DATAGRAM_FLOW_QUEUE_BYTES, DATAGRAM_FLOW_QUEUE_MIN, DatagramQueue } from '../../shared/mux/datagram-queue.js'
 import { Session, SEND_BUDGET_BYTES } from '../../shared/mux/session.js'
 import type { Wire } from '../../shared/mux/wire.js'
-import { FrameDecoder } from '../../shared/wire/decode.js'
-import { Flag, FrameType, type FrameHeader } from '../../shared/wire/frame.js'
+import { Flag, FrameType } from '../../shared/wire/frame.js'
+import { FakeWire, turn } from '../helpers/fake-wire.js'
 
 const KIB = 1024
 
-/** A wire whose unsent byte count the test sets; it records every batch written. */
-class FakeWire implements Wire {
-  pending = 0
-  readonly batches: Buffer[][] = []
-  #drain: () => void = () => {}
-  write (chunks: Buffer[]): void { this.batches.push(chunks) }
-  pendingBytes (): number { return this.pending }
-  onData (): void {}
-  onDrain (cb: () => void): void { this.#drain = cb }
-  onClose (): void {}
-  close (): void {}
-  drain (): void { this.pending = 0; this.#drain() }
-  /** Every frame written so far, decoded, in order. */
-  frames (): Array<{ h: FrameHeader, payload: Buffer }> {
-    const out: Array<{ h: FrameHeader, payload: Buffer }> = []
-    const parts: Buffer[] = []
-    const dec = new FrameDecoder((h, p, final) => {
-      parts.push(p)
-      if (!final) return
-      out.push({ h, payload: Buffer.concat(parts.splice(0)) })
-    })
-    for (const b of this.batches) for (const c of b) dec.push(c)
-    return out
-  }
-}
-
-const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 const session = (wire: Wire, limits?: { queueBytes: number, flowQueueBytes: number, wireBudgetBytes: number }): Session =>
   new Session(wire, { role: 'server', logger: silentLogger(), ...(limits === undefined ? {} : { datagramLimits: limits }) })
 

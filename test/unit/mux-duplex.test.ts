@@ -1,7 +1,7 @@
 // A mux stream as a node Duplex under node:http: bytes and ends both ways, back-pressure,
 // net.Socket's timeout semantics, and no listener growth over many keep-alive requests.
 import { request } from 'node:http'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { TcpForwarder } from '../../client/tcp-forwarder.js'
 import { Upstream, UPSTREAM_HOST, UPSTREAM_PORT } from '../../server/vhost/upstream.js'
 import { MuxDuplex } from '../../shared/mux/duplex.js'
@@ -75,8 +75,7 @@ describe('MuxDuplex', () => {
     let clientClosedWith: string | undefined
     client.attach({ data: () => {}, end: () => {}, drain: () => {}, close: (err) => { clientClosedWith = err?.code } })
     relay.destroy()
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(clientClosedWith).toBe('TUN_STREAM_RESET')
+    await expect.poll(() => clientClosedWith).toBe('TUN_STREAM_RESET')
 
     const second = await streamPair()
     const failed = new Promise<Error>((resolve) => second.relay.once('error', resolve))
@@ -84,12 +83,22 @@ describe('MuxDuplex', () => {
     expect(await failed).toMatchObject({ code: 'TUN_STREAM_RESET' })
   })
 
-  it('has net.Socket\'s timeout: emitted after inactivity, off with 0, which also removes the callback', async () => {
+  it('has net.Socket\'s timeout: emitted after exactly the inactivity (activity restarts it), off with 0, which also removes the callback', async () => {
     const { relay } = await streamPair()
-    const cb = (): void => {}
-    relay.setTimeout(30, cb)
-    expect(relay.listenerCount('timeout')).toBe(1)
-    await new Promise((resolve) => relay.once('timeout', resolve))
+    const cb = vi.fn()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      relay.setTimeout(30, cb)
+      expect(relay.listenerCount('timeout')).toBe(1)
+      vi.advanceTimersByTime(20)
+      relay.write(Buffer.from('x')) // activity starts the inactivity over
+      vi.advanceTimersByTime(29)
+      expect(cb).not.toHaveBeenCalled()
+      vi.advanceTimersByTime(1)
+      expect(cb).toHaveBeenCalledTimes(1)
+    } finally {
+      vi.useRealTimers()
+    }
     relay.setTimeout(0, cb)
     expect(relay.listenerCount('timeout')).toBe(0)
     expect(relay.timeout).toBe(0)
@@ -137,7 +146,6 @@ describe('Upstream', () => {
     await new Promise((resolve) => setImmediate(resolve))
     expect(Object.values(upstream.freeSockets).flat()).toHaveLength(1)
     pair.server.close()
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(Object.values(upstream.freeSockets).flat()).toHaveLength(0)
+    await expect.poll(() => Object.values(upstream.freeSockets).flat()).toHaveLength(0)
   })
 })

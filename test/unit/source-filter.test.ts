@@ -1,5 +1,9 @@
+import { Writable } from 'node:stream'
 import { fc, test } from '@fast-check/vitest'
+import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
+import { LOG_INTERVAL_MS } from '../../server/log-limiter.js'
+import { SourceGate } from '../../server/source-gate.js'
 import { parseCidr, SourceFilter } from '../../shared/net/source-filter.js'
 import { MAX_SOURCE_RULES, tcpSpecSchema } from '../../shared/wire/proxy-spec.js'
 
@@ -65,5 +69,27 @@ describe('proxy spec: source lists', () => {
     for (const bad of [{ allowSources: '10.0.0.0/8' }, { allowSources: [7] }, { denySources: ['nope'] }, { denySources: new Array(MAX_SOURCE_RULES + 1).fill('::1') }]) {
       expect(spec(bad).success, JSON.stringify(bad).slice(0, 60)).toBe(false)
     }
+  })
+})
+
+describe('SourceGate (the relay\'s filter in front of a proxy)', () => {
+  it('counts every refused visitor but logs a source at most once per interval, with how many were left out', () => {
+    const lines: Array<Record<string, unknown>> = []
+    const sink = new Writable({ write (chunk: Buffer, _enc, cb) { lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>); cb() } })
+    let t = 0
+    const gate = new SourceGate({ allowSources: ['10.0.0.0/8'] }, pino(sink), () => t)
+    expect(gate.admits('10.1.2.3')).toBe(true)
+    for (let i = 0; i < 5; i++) { expect(gate.admits('192.0.2.7')).toBe(false); t += 1_000 }
+    expect(gate.admits('::ffff:198.51.100.1')).toBe(false) // another source: a line of its own
+    t = LOG_INTERVAL_MS - 1
+    expect(gate.admits('192.0.2.7')).toBe(false)
+    t = LOG_INTERVAL_MS
+    expect(gate.admits('192.0.2.7')).toBe(false)
+    expect(gate.refused).toBe(8)
+    expect(lines.map((l) => [l.remote, l.refused, l.suppressed])).toEqual([
+      ['192.0.2.7', 1, 0],
+      ['198.51.100.1', 6, 0],
+      ['192.0.2.7', 8, 5],
+    ])
   })
 })

@@ -74,6 +74,23 @@ describe('TokenBucket', () => {
     expect(moved).toBeLessThanOrEqual(expected + b.burst + chunk)
   })
 
+  it('a paced source moves exactly the rate in every simulated second once the burst is spent', () => {
+    const clock = manualClock()
+    const b = new TokenBucket(100_000, { burst: 10_000, now: clock.now })
+    const start = clock.now()
+    const perSecond = [0, 0, 0, 0, 0]
+    let resumeAt = start
+    // A source of 10,000-byte chunks that resumes exactly when told, on a 1 ms clock.
+    for (let ms = 0; ms < 5_000; ms++, clock.advance(1)) {
+      while (clock.now() >= resumeAt) {
+        const s = Math.floor(ms / 1_000)
+        perSecond[s] = (perSecond[s] ?? 0) + 10_000
+        resumeAt = clock.now() + b.charge(10_000)
+      }
+    }
+    expect(perSecond).toEqual([110_000, 100_000, 100_000, 100_000, 100_000])
+  })
+
   it('two sources sharing one bucket get the rate between them, not each', () => {
     const clock = manualClock()
     const rate = 100_000

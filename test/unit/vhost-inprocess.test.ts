@@ -4,7 +4,7 @@
 import { connect as tlsConnect } from 'node:tls'
 import { connect } from 'node:net'
 import { request } from 'node:http'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { TcpForwarder } from '../../client/tcp-forwarder.js'
 import { Vhosts, type VhostSettings } from '../../server/vhost/vhosts.js'
 import { ALERT_UNRECOGNIZED_NAME } from '../../server/vhost/https-vhost.js'
@@ -23,9 +23,25 @@ const log = silentLogger()
 const beds: Array<{ pair: MuxPair, vhosts: Vhosts }> = []
 
 afterEach(async () => {
+  vi.useRealTimers()
   for (const b of beds.splice(0)) { b.vhosts.destroy(); b.pair.close() }
   await closeHttp()
 })
+
+/**
+ * Fake setTimeout for the relay's response-header timer; the bytes still move for real. Waits
+ * for them with setImmediate turns (expect.poll would move the fake clock while it waits).
+ */
+function fakeTimeouts (): { settled: (cond: () => boolean) => Promise<void> } {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+  return {
+    settled: async (cond) => {
+      const giveUp = performance.now() + 10_000
+      while (!cond() && performance.now() < giveUp) await new Promise((resolve) => setImmediate(resolve))
+      expect(cond()).toBe(true)
+    },
+  }
+}
 
 async function bed (settings: Partial<VhostSettings> = {}) {
   const pair = await muxPair()
@@ -194,11 +210,14 @@ describe('http vhost routing', () => {
       res.writeHead(200, { 'Content-Type': 'text/plain' })
       res.write('start;')
       req.resume()
-      req.on('end', () => { setTimeout(() => { res.end('done') }, 400) })
+      req.on('end', () => { res.end('done') })
     })
     b.add(http('early', ['early.test']), svc.port)
-    const reply = await new Promise<string>((resolve, reject) => {
+    const time = fakeTimeouts()
+    let began = false
+    const reply = new Promise<string>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: b.http, method: 'POST', path: '/', agent: false, headers: { Host: 'early.test', 'Transfer-Encoding': 'chunked' } }, (res) => {
+        began = true
         let text = ''
         res.setEncoding('utf8')
         res.on('data', (c: string) => { text += c })
@@ -207,10 +226,15 @@ describe('http vhost routing', () => {
       })
       req.on('error', reject)
       req.write('a')
-      setTimeout(() => { req.write('b') }, 100)
-      setTimeout(() => { req.end('c') }, 200)
+      // The response began; the body then takes many response-header timeouts to complete.
+      void time.settled(() => began).then(async () => {
+        await vi.advanceTimersByTimeAsync(1_000)
+        req.write('b')
+        await vi.advanceTimersByTimeAsync(1_000)
+        req.end('c')
+      })
     })
-    expect(reply).toBe('start;done')
+    expect(await reply).toBe('start;done')
     expect(b.vhosts.stats.http.gatewayTimeout).toBe(0)
   })
 
@@ -221,7 +245,7 @@ describe('http vhost routing', () => {
     for (let i = 0; i < 5; i++) expect((await httpRequest(b.http, 'a.example.test')).status).toBe(200)
     expect(a.connections).toBe(1)
     a.server.closeIdleConnections()
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await expect.poll(() => b.pair.server.streamCount).toBe(0) // the relay saw the stream close
     expect((await httpRequest(b.http, 'a.example.test')).status).toBe(200)
     expect(a.connections).toBe(2)
   })
@@ -403,11 +427,17 @@ describe('http vhost against hostile or odd requests', () => {
     svc.server.removeAllListeners('request')
     svc.server.on('request', (req, res) => { seen.push(req.url ?? ''); if (req.url === '/warm') res.end('ok') })
     b.add(http('h', ['h.example.test']), svc.port)
-    const started = performance.now()
-    const replies = await keepAliveRequests(b.http, ['GET /warm HTTP/1.1\r\nHost: h.example.test\r\n\r\n', 'GET /hang HTTP/1.1\r\nHost: h.example.test\r\n\r\n'])
-    expect(replies[0]).toBe('ok')
-    expect(replies[1]).toContain('did not answer in time')
-    expect(performance.now() - started).toBeLessThan(2 * 300 + 400)
+    const time = fakeTimeouts()
+    let replies: string[] | undefined
+    const done = keepAliveRequests(b.http, ['GET /warm HTTP/1.1\r\nHost: h.example.test\r\n\r\n', 'GET /hang HTTP/1.1\r\nHost: h.example.test\r\n\r\n']).then((r) => { replies = r })
+    await time.settled(() => seen.length === 2)
+    await vi.advanceTimersByTimeAsync(299)
+    expect(replies).toBeUndefined()
+    // One timeout, then the 504: the request was not sent again (which would need a second timeout).
+    await vi.advanceTimersByTimeAsync(1)
+    await done
+    expect(replies?.[0]).toBe('ok')
+    expect(replies?.[1]).toContain('did not answer in time')
     expect(seen).toEqual(['/warm', '/hang'])
     expect(b.vhosts.stats.http.gatewayTimeout).toBe(1)
   })
@@ -435,15 +465,15 @@ describe('http vhost against hostile or odd requests', () => {
 
     const slow = await startHttpService('slow')
     slow.server.removeAllListeners('request')
-    slow.server.on('request', () => { /* answers never */ })
+    let reached = false
+    slow.server.on('request', () => { reached = true /* and answers never */ })
     b.add(http('slow', ['slow.example.test']), slow.port)
     const leaver = connect({ host: '127.0.0.1', port: b.http })
     leaver.on('error', () => {})
     leaver.write('GET / HTTP/1.1\r\nHost: slow.example.test\r\n\r\n')
-    await waitUntil(() => b.vhosts.stats.http.requests >= 1)
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await waitUntil(() => reached) // the request is at the service, its stream open
     leaver.destroy()
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await waitUntil(() => b.pair.server.streamCount === 0) // the relay has seen the visitor go
     expect(b.vhosts.stats.http.badGateway).toBe(0)
   })
 })
