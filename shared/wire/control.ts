@@ -155,7 +155,8 @@ export const natProbeSchema = z.object({
   idleMs: z.number().int().min(0).max(PROBE_IDLE_MS.max),
 })
 
-const SCHEMAS = {
+/** The schema of every message type (docs/protocol.md lists their fields; a test keeps the two in step). */
+export const CONTROL_MESSAGE_SCHEMAS = {
   [MessageType.LOGIN]: loginSchema,
   [MessageType.LOGIN_RESULT]: loginResultSchema,
   [MessageType.REGISTER]: registerSchema,
@@ -198,7 +199,7 @@ export const MESSAGE_SENDER: Readonly<Record<MessageTypeName, 'client' | 'relay'
   natProbe: 'relay',
 }
 
-const isMessageType = (v: unknown): v is MessageTypeName => typeof v === 'string' && Object.hasOwn(SCHEMAS, v)
+const isMessageType = (v: unknown): v is MessageTypeName => typeof v === 'string' && Object.hasOwn(CONTROL_MESSAGE_SCHEMAS, v)
 
 /** The ProtocolError for a message that fails its schema; names the type and the first fields at fault. */
 function malformed (type: string, error: z.ZodError): ProtocolError {
@@ -216,7 +217,7 @@ export function parseControlMessage (value: unknown): ControlMessage {
     const shown = typeof type === 'string' ? `"${type.slice(0, 64)}"` : String(type).slice(0, 64)
     throw new ProtocolError('TUN_PROTOCOL', `unknown control message type ${shown}`, { messageType: typeof type === 'string' ? type.slice(0, 64) : 'none' })
   }
-  const result = SCHEMAS[type].safeParse(value)
+  const result = CONTROL_MESSAGE_SCHEMAS[type].safeParse(value)
   if (!result.success) throw malformed(type, result.error)
   return withoutUndefined<ControlMessage>(result.data)
 }
