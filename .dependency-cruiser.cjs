@@ -67,6 +67,20 @@ module.exports = {
       to: { path: '^\\.\\./' },
     },
     {
+      name: 'through-index-from-a-folder',
+      severity: 'error',
+      comment: "A folder's index.ts is its public face: code outside the folder imports it, not the modules behind it.",
+      from: { path: '^((?:cli|server|client|shared|loadtest)/[^/]+)/' },
+      to: { path: '^(?:shared|server|client)/[^/]+/', pathNot: ['^$1/', '/index\\.ts$'] },
+    },
+    {
+      name: 'through-index-from-the-top',
+      severity: 'error',
+      comment: "A folder's index.ts is its public face: code outside the folder imports it, not the modules behind it.",
+      from: { path: '^(?:cli|server|client|shared|loadtest)/[^/]+\\.ts$' },
+      to: { path: '^(?:shared|server|client)/[^/]+/', pathNot: '/index\\.ts$' },
+    },
+    {
       name: 'no-unresolvable',
       severity: 'error',
       comment: 'An import that does not resolve fails at run time.',

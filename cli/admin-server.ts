@@ -2,8 +2,8 @@
 // none. The bind rules were checked when the config loaded; AdminServer checks them again.
 import { ExitCode } from './exit-codes.js'
 import type { Logger } from 'pino'
-import { AdminServer, type AdminRoute } from '../shared/admin/server.js'
-import type { AdminConfig } from '../shared/config/types.js'
+import { AdminServer, type AdminRoute } from '../shared/admin/index.js'
+import type { AdminConfig } from '../shared/config/index.js'
 import { TunnelError } from '../shared/errors.js'
 
 export type AdminStart = { ok: true, server: AdminServer | undefined } | { ok: false, exitCode: number }

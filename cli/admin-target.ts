@@ -3,7 +3,7 @@
 // relay or client runs with; its kind is detected from its keys). Also the exit code each
 // admin failure means for these commands: 1 when the process cannot be reached, else 2.
 import { ExitCode } from './exit-codes.js'
-import { adminTargetFromConfig, parseAdminUrl, type AdminTarget } from '../shared/admin/target.js'
+import { adminTargetFromConfig, parseAdminUrl, type AdminTarget } from '../shared/admin/index.js'
 import { detectConfigKind, loadClientConfig, loadServerConfig, readConfigFile } from '../shared/config/index.js'
 import { ConfigError, TunnelError } from '../shared/errors.js'
 

@@ -2,10 +2,10 @@
 // side is asked over the connection), /metrics (frp's client
 // has no enablePrometheus, so it is always on with the admin API), and reload when a handler is
 // given (the composition root decides how a reload is applied).
-import type { ReloadHandler } from '../shared/admin/reload.js'
-import { diagRoute, metricsRoute, reloadRoute, statusRoute } from '../shared/admin/routes.js'
-import type { AdminRoute } from '../shared/admin/server.js'
-import { TunnelMetrics } from '../shared/metrics/tunnel-metrics.js'
+import type { ReloadHandler } from '../shared/admin/index.js'
+import { diagRoute, metricsRoute, reloadRoute, statusRoute } from '../shared/admin/index.js'
+import type { AdminRoute } from '../shared/admin/index.js'
+import { TunnelMetrics } from '../shared/metrics/index.js'
 import type { Client } from './client.js'
 import { clientTarget } from './diag-target.js'
 import { TunnelError } from '../shared/errors.js'

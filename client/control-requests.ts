@@ -3,8 +3,8 @@
 // answer is matched to its request even when several for one name are under way. Each waits at
 // most `timeoutMs`; the session's end answers every pending request with TUN_SESSION_CLOSED.
 import { TunnelError } from '../shared/errors.js'
-import type { ClientSession } from '../shared/mux/session.js'
-import { MAX_REQUEST_ID, type ClientMessage, type DiagResult, type ProxyResult, type UnregisterResult } from '../shared/wire/control.js'
+import type { ClientSession } from '../shared/mux/index.js'
+import { MAX_REQUEST_ID, type ClientMessage, type DiagResult, type ProxyResult, type UnregisterResult } from '../shared/wire/index.js'
 
 /** The relay's result, or why there is none (TUN_RELOAD_TIMEOUT, TUN_SESSION_CLOSED). */
 export type Answer = ProxyResult | UnregisterResult | DiagResult | TunnelError

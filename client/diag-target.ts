@@ -2,8 +2,8 @@
 // (`hosts`: the relay's addresses; null = any host on that port), the heartbeat and keepalive.
 // Used by `tunnel diag -c frpc.yml` beside a client and by the client itself for GET /api/diag
 // (with the address it really connected to).
-import type { ClientConfig } from '../shared/config/types.js'
-import { portsTarget, type DiagTarget } from '../shared/diag/target.js'
+import type { ClientConfig } from '../shared/config/index.js'
+import { portsTarget, type DiagTarget } from '../shared/diag/index.js'
 import { CONTROL_KEEPALIVE_MS } from '../shared/timing.js'
 
 export function clientTarget (config: ClientConfig, hosts: readonly string[] | null, ports: readonly number[]): DiagTarget {

@@ -2,7 +2,7 @@
 // failure is a TUN_CONNECT error naming the address.
 import { connect, type Socket } from 'node:net'
 import { TunnelError } from '../shared/errors.js'
-import { formatHostPort } from '../shared/net/address.js'
+import { formatHostPort } from '../shared/net/index.js'
 
 export function dial (host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 // The client agent's public face.
 export { Client, type ClientEvents, type ClientOptions } from './client.js'
 export { isPermanent, PERMANENT_ERROR_CODES } from './permanent.js'
-export { diffProxies, relayChanged, type ProxyChange, type ProxyDiff } from './proxy/proxy-diff.js'
+export { diffProxies, relayChanged, type ProxyChange, type ProxyDiff } from './proxy/index.js'
 export { reloadFromFile, type ClientConfigLoader } from './reload-from-file.js'
 export { TcpForwarder } from './tcp-forwarder.js'
 export { UdpForwarder } from './udp-forwarder.js'

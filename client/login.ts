@@ -2,8 +2,8 @@
 // answer. Used by the client agent and by NAT probes; the caller decides what a refusal means.
 import { hostname } from 'node:os'
 import { TunnelError } from '../shared/errors.js'
-import type { ClientSession } from '../shared/mux/session.js'
-import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, MessageType, type LoginResult, type RelayMessage } from '../shared/wire/control.js'
+import type { ClientSession } from '../shared/mux/index.js'
+import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, MessageType, type LoginResult, type RelayMessage } from '../shared/wire/index.js'
 
 export const LOGIN_TIMEOUT_MS = 10_000
 

@@ -4,7 +4,7 @@
 // one at a time, file read included, so the last request sees the last file.
 import type { Logger } from 'pino'
 import { loadClientConfig, type Loaded } from '../shared/config/index.js'
-import type { ClientConfig } from '../shared/config/types.js'
+import type { ClientConfig } from '../shared/config/index.js'
 import { ConfigError, formatConfigIssue, placeConfigIssue, TunnelError } from '../shared/errors.js'
 import { refusedReload, type ReloadError, type ReloadOutcome } from '../shared/reload-outcome.js'
 import type { Client } from './client.js'

@@ -5,11 +5,11 @@
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { HandshakeError } from '../shared/errors.js'
-import { ACCEPT_BYTES, parseResponse } from '../shared/transport/handshake.js'
-import { ClientHandshake } from '../shared/transport/handshake-client.js'
-import { readHandshakeMessage } from '../shared/transport/handshake-io.js'
-import { RecordSealer, type RecordLimits } from '../shared/transport/record.js'
-import { recordWire, type RecordWire } from '../shared/transport/record-wire.js'
+import { ACCEPT_BYTES, parseResponse } from '../shared/transport/index.js'
+import { ClientHandshake } from '../shared/transport/index.js'
+import { readHandshakeMessage } from '../shared/transport/index.js'
+import { RecordSealer, type RecordLimits } from '../shared/transport/index.js'
+import { recordWire, type RecordWire } from '../shared/transport/index.js'
 
 export interface SecureConnectOptions {
   clientId: string

@@ -8,13 +8,13 @@
 import { WARN_INTERVAL_MS } from '../shared/timing.js'
 import { connect, type Socket } from 'node:net'
 import type { Logger } from 'pino'
-import type { HttpProxyConfig, HttpsProxyConfig, TcpProxyConfig } from '../shared/config/types.js'
-import { TokenBucket, type TokenBucketStats } from '../shared/limit/token-bucket.js'
-import { bridge } from '../shared/mux/bridge.js'
-import type { MuxStream } from '../shared/mux/stream.js'
-import { formatHostPort } from '../shared/net/address.js'
-import { encodeProxyHeader } from '../shared/net/proxy-protocol.js'
-import { ResetCode } from '../shared/wire/frame.js'
+import type { HttpProxyConfig, HttpsProxyConfig, TcpProxyConfig } from '../shared/config/index.js'
+import { TokenBucket, type TokenBucketStats } from '../shared/limit/index.js'
+import { bridge } from '../shared/mux/index.js'
+import type { MuxStream } from '../shared/mux/index.js'
+import { formatHostPort } from '../shared/net/index.js'
+import { encodeProxyHeader } from '../shared/net/index.js'
+import { ResetCode } from '../shared/wire/index.js'
 
 export const LOCAL_DIAL_TIMEOUT_MS = 10_000
 /** At most one "local service unreachable" warning per proxy in this window. */

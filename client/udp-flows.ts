@@ -5,12 +5,12 @@
 // flow ends with the session. The forwarders map is live: a reload adds proxies to it, and
 // retire() closes the flows of one it took out (a removed or changed proxy).
 import type { Logger } from 'pino'
-import type { Session } from '../shared/mux/session.js'
-import { formatHostPort } from '../shared/net/address.js'
-import { flowFields, type FlowCloseReason } from '../shared/udp/counters.js'
-import { FlowTable } from '../shared/udp/flow-table.js'
-import { decodeFlowOpen } from '../shared/wire/dgram.js'
-import { Flag } from '../shared/wire/frame.js'
+import type { Session } from '../shared/mux/index.js'
+import { formatHostPort } from '../shared/net/index.js'
+import { flowFields, type FlowCloseReason } from '../shared/udp/index.js'
+import { FlowTable } from '../shared/udp/index.js'
+import { decodeFlowOpen } from '../shared/wire/index.js'
+import { Flag } from '../shared/wire/index.js'
 import type { LocalFlow, LocalFlowHooks, UdpForwarder } from './udp-forwarder.js'
 
 /** The client expires an idle flow this long after the relay would: the relay's FIN comes first. */

@@ -8,12 +8,12 @@
 import { WARN_INTERVAL_MS } from '../shared/timing.js'
 import { createSocket, type Socket } from 'node:dgram'
 import type { Logger } from 'pino'
-import type { UdpProxyConfig } from '../shared/config/types.js'
-import { TokenBucket, type TokenBucketStats } from '../shared/limit/token-bucket.js'
-import { formatHostPort } from '../shared/net/address.js'
-import { encodeProxyHeader, type ProxyEndpoint } from '../shared/net/proxy-protocol.js'
-import { maxDatagramBytesTo, udpTypeFor } from '../shared/net/udp.js'
-import { DropWarner, dropsSummary, newFlowTally, newUdpCounters, type FlowTally, type UdpCounters, type UdpDropReason } from '../shared/udp/counters.js'
+import type { UdpProxyConfig } from '../shared/config/index.js'
+import { TokenBucket, type TokenBucketStats } from '../shared/limit/index.js'
+import { formatHostPort } from '../shared/net/index.js'
+import { encodeProxyHeader, type ProxyEndpoint } from '../shared/net/index.js'
+import { maxDatagramBytesTo, udpTypeFor } from '../shared/net/index.js'
+import { DropWarner, dropsSummary, newFlowTally, newUdpCounters, type FlowTally, type UdpCounters, type UdpDropReason } from '../shared/udp/index.js'
 
 /** Datagrams held while a new flow's socket connects, at most (bytes). */
 export const CONNECT_BACKLOG_BYTES = 64 * 1024

@@ -3,7 +3,7 @@
 // load-tested end to end without a real service. close() is idempotent.
 import type { Socket as UdpSocket } from 'node:dgram'
 import type { Server, Socket } from 'node:net'
-import { listenError, listenTcp } from '../shared/net/listen.js'
+import { listenError, listenTcp } from '../shared/net/index.js'
 import type { Logger } from '../shared/log.js'
 import { createTcpEcho } from './echo-tcp.js'
 import { bindUdpEcho, serveUdpEcho } from './echo-udp.js'

@@ -1,7 +1,7 @@
 // The validated plan of one `tunnel bench` run: defaults applied, every bound checked against
 // the hard caps in limits.ts. Pure: the CLI turns flags into a PlanInput, this module decides.
 import { TunnelError } from '../shared/errors.js'
-import { hostFromHeader } from '../shared/http/host.js'
+import { hostFromHeader } from '../shared/http/index.js'
 import * as L from './limits.js'
 import { formatTarget, parseTarget, type Target } from './target.js'
 

@@ -3,7 +3,7 @@
 // docs/loadtest-report.schema.json (generated from it) come from. Bump REPORT_VERSION on any
 // change that is not an added field.
 import { z } from 'zod'
-import { UDP_DROP_REASONS } from '../shared/udp/counters.js'
+import { UDP_DROP_REASONS } from '../shared/udp/index.js'
 import { ERROR_KINDS } from './error-kinds.js'
 
 export const REPORT_VERSION = 1

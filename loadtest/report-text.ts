@@ -2,7 +2,7 @@
 import { ERROR_KINDS } from './error-kinds.js'
 import type { LatencySummary } from './histogram.js'
 import type { BenchReport, RelaySection } from './report-schema.js'
-import { formatBytes } from '../shared/admin/status-text.js'
+import { formatBytes } from '../shared/admin/index.js'
 
 const int = (n: number): string => Math.round(n).toLocaleString('en-US')
 const fixed = (n: number, digits = 1): string => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })

@@ -1,6 +1,6 @@
 // `--target HOST:PORT`: a host name, an IPv4 address, or `[v6]:port` (shared/net/address.ts).
 import { TunnelError } from '../shared/errors.js'
-import { formatHostPort, parseHostPort, type HostPort } from '../shared/net/address.js'
+import { formatHostPort, parseHostPort, type HostPort } from '../shared/net/index.js'
 
 export type Target = HostPort
 

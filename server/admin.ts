@@ -1,8 +1,8 @@
 // The relay's admin API: which endpoints it serves and where their answers come from. Status
 // and diagnostics always; /metrics with enablePrometheus; no reload (the relay does not reload).
-import { diagRoute, metricsRoute, statusRoute } from '../shared/admin/routes.js'
-import type { AdminRoute } from '../shared/admin/server.js'
-import { TunnelMetrics } from '../shared/metrics/tunnel-metrics.js'
+import { diagRoute, metricsRoute, statusRoute } from '../shared/admin/index.js'
+import type { AdminRoute } from '../shared/admin/index.js'
+import { TunnelMetrics } from '../shared/metrics/index.js'
 import { relayStatus } from './admin-status.js'
 import { relayTarget } from './diag-target.js'
 import type { Relay } from './relay.js'

@@ -6,24 +6,24 @@
 // proxy table (proxy/session-proxies.ts), diagnostics to diag-answer.ts; a NAT probe login
 // turns the session into a silent probe (nat-probe-mode.ts).
 import type { Logger } from 'pino'
-import type { ServerConfig } from '../shared/config/types.js'
+import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError, type ErrorCode } from '../shared/errors.js'
-import { Session, type RelaySession } from '../shared/mux/session.js'
-import { GoAwayCode, ResetCode } from '../shared/wire/frame.js'
-import { Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/control.js'
+import { Session, type RelaySession } from '../shared/mux/index.js'
+import { GoAwayCode, ResetCode } from '../shared/wire/index.js'
+import { Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/index.js'
 import type { ConnectionBudget } from './connection-budget.js'
 import { answerDiag } from './diag-answer.js'
 import { startNatProbe, type NatProbes } from './nat-probe-mode.js'
 import type { PeerViewSource } from './peer-view.js'
-import type { ProxyKinds } from './proxy/kinds.js'
-import type { PortAllocator } from './proxy/port-allocator.js'
-import type { RelayProxy } from './proxy/relay-proxy.js'
-import { SessionProxies } from './proxy/session-proxies.js'
+import type { ProxyKinds } from './proxy/index.js'
+import type { PortAllocator } from './proxy/index.js'
+import type { RelayProxy } from './proxy/index.js'
+import { SessionProxies } from './proxy/index.js'
 import type { Registry, RegistryMember } from './registry.js'
 import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
 import { UdpHub } from './udp-hub.js'
-import type { Vhosts } from './vhost/vhosts.js'
+import type { Vhosts } from './vhost/index.js'
 
 export interface ControlContext {
   config: ServerConfig

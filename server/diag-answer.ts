@@ -2,9 +2,9 @@
 // connection (peer-view.ts), or why it cannot give it. Never throws: every failure is an answer.
 import type { Logger } from 'pino'
 import type { ErrorCode } from '../shared/errors.js'
-import type { RelaySession } from '../shared/mux/session.js'
-import { normalizeAddress, parseHostPort } from '../shared/net/address.js'
-import { MessageType } from '../shared/wire/control.js'
+import type { RelaySession } from '../shared/mux/index.js'
+import { normalizeAddress, parseHostPort } from '../shared/net/index.js'
+import { MessageType } from '../shared/wire/index.js'
 import type { PeerViewSource } from './peer-view.js'
 
 export function answerDiag (session: RelaySession, source: PeerViewSource | undefined, remote: string, id: number, log: Logger): void {

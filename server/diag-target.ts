@@ -2,9 +2,9 @@
 // connections ending on it, its other listeners (the proxies, found by owner), the heartbeat
 // timeout and the keepalive each kind of socket gets. Used by `tunnel diag -c frps.yml` beside a
 // relay and by the relay itself for GET /api/diag (with the port it really bound).
-import type { ServerConfig } from '../shared/config/types.js'
-import { portsTarget, type DiagTarget, type ListenTarget } from '../shared/diag/target.js'
-import { DEFAULT_BACKLOG } from '../shared/net/listen.js'
+import type { ServerConfig } from '../shared/config/index.js'
+import { portsTarget, type DiagTarget, type ListenTarget } from '../shared/diag/index.js'
+import { DEFAULT_BACKLOG } from '../shared/net/index.js'
 import { CONTROL_KEEPALIVE_MS } from '../shared/timing.js'
 
 export function relayTarget (config: ServerConfig, ports: readonly number[], boundPort = config.bindPort): DiagTarget {

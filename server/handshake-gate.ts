@@ -9,7 +9,7 @@
 // the relay spend its CPU on Diffie-Hellman for it. Pure bookkeeping with an injected clock;
 // the caller closes sockets.
 import { isIP } from 'node:net'
-import { ipv6Bytes, normalizeAddress } from '../shared/net/address.js'
+import { ipv6Bytes, normalizeAddress } from '../shared/net/index.js'
 
 export const MAX_PENDING_HANDSHAKES = 64
 export const MAX_PENDING_HANDSHAKES_PER_SOURCE = 8

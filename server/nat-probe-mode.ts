@@ -4,8 +4,8 @@
 // whether the NAT in between still holds the mapping after that much silence.
 import type { Logger } from 'pino'
 import type { ErrorCode } from '../shared/errors.js'
-import type { RelaySession } from '../shared/mux/session.js'
-import { MessageType } from '../shared/wire/control.js'
+import type { RelaySession } from '../shared/mux/index.js'
+import { MessageType } from '../shared/wire/index.js'
 import type { SecureLink } from './secure-accept.js'
 
 /** NAT probe connections held at once across the relay (each is one idle socket). */

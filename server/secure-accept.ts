@@ -5,14 +5,14 @@
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { HandshakeError, TunnelError } from '../shared/errors.js'
-import { encodeRefusal, MAX_HELLO_BYTES, parseHello, Refusal, type Hello } from '../shared/transport/handshake.js'
-import { readHandshakeMessage } from '../shared/transport/handshake-io.js'
-import { answerHello, relayKeyId, type RelayHandshakeContext } from '../shared/transport/handshake-relay.js'
-import type { KeyPair } from '../shared/transport/noise.js'
-import { RecordOpener, RECORD_HEADER_BYTES, type RecordLimits } from '../shared/transport/record.js'
-import { recordWire, type RecordWire } from '../shared/transport/record-wire.js'
-import type { ReplayGuard } from '../shared/transport/replay.js'
-import { TAG_BYTES } from '../shared/transport/noise.js'
+import { encodeRefusal, MAX_HELLO_BYTES, parseHello, Refusal, type Hello } from '../shared/transport/index.js'
+import { readHandshakeMessage } from '../shared/transport/index.js'
+import { answerHello, relayKeyId, type RelayHandshakeContext } from '../shared/transport/index.js'
+import type { KeyPair } from '../shared/transport/index.js'
+import { RecordOpener, RECORD_HEADER_BYTES, type RecordLimits } from '../shared/transport/index.js'
+import { recordWire, type RecordWire } from '../shared/transport/index.js'
+import type { ReplayGuard } from '../shared/transport/index.js'
+import { TAG_BYTES } from '../shared/transport/index.js'
 
 export interface AcceptOptions {
   staticKey: KeyPair | undefined

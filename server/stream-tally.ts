@@ -2,7 +2,7 @@
 // streams are summed when they end, live ones are read from their own counters (nothing is added
 // per chunk). Directions are the visitor's: in = visitor → service (what the relay sends on the
 // stream), out = service → visitor.
-import type { MuxStream } from '../shared/mux/stream.js'
+import type { MuxStream } from '../shared/mux/index.js'
 
 export interface StreamTraffic {
   bytesIn: number

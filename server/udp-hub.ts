@@ -2,9 +2,9 @@
 // even), so one hub allocates them for all of the session's UDP proxies and routes the client's
 // DGRAM frames (replies, FINs) to the flow they belong to.
 import type { Logger } from 'pino'
-import type { Session } from '../shared/mux/session.js'
-import { nextFlowId } from '../shared/udp/flow-table.js'
-import { Flag } from '../shared/wire/frame.js'
+import type { Session } from '../shared/mux/index.js'
+import { nextFlowId } from '../shared/udp/index.js'
+import { Flag } from '../shared/wire/index.js'
 
 export interface HubFlow {
   /** A datagram from the local service, for the visitor. */

@@ -4,7 +4,7 @@
 // (rate-limited); an admitted one gives its slot back when it closes.
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
-import { normalizeAddress } from '../shared/net/address.js'
+import { normalizeAddress } from '../shared/net/index.js'
 import type { ConnectionBudget } from './connection-budget.js'
 import { ShedWarner } from './shed-warner.js'
 

@@ -4,7 +4,7 @@
 import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import type { CommandModule } from 'yargs'
 import { TunnelError, type ErrorCode } from '../../shared/errors.js'
-import { parseAdminUrl, type AdminTarget } from '../../shared/admin/target.js'
+import { parseAdminUrl, type AdminTarget } from '../../shared/admin/index.js'
 import { formatReport, LIMITS as L, planBench, PROTOCOLS, RelayWatch, runBench, TCP_MODES, type BenchPlan, type ProgressMode } from '../../loadtest/index.js'
 import { ADMIN_OPTIONS, reportAdminFailure } from '../admin-target.js'
 import { makeLogger, withLogOptions, type LogArgs } from '../common.js'

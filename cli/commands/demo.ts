@@ -8,7 +8,7 @@ import type { CommandModule } from 'yargs'
 import { Client } from '../../client/index.js'
 import { Relay } from '../../server/index.js'
 import { parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
-import { newKeyPair } from '../../shared/transport/keys.js'
+import { newKeyPair } from '../../shared/transport/index.js'
 import { makeLogger, withLogOptions, type LogArgs } from '../common.js'
 import { untilSignal } from '../run-until-signal.js'
 

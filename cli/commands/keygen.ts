@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { CommandModule } from 'yargs'
-import { formatKeyId, newKeyPair } from '../../shared/transport/keys.js'
+import { formatKeyId, newKeyPair } from '../../shared/transport/index.js'
 
 interface Args {
   privateKeyFile: string | undefined

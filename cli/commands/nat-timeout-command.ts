@@ -7,7 +7,7 @@ import type { CommandModule } from 'yargs'
 import { DEFAULT_IDLE_SCHEDULE_S, checkSchedule, probeNatTimeout, scheduleUpTo } from '../../client/nat-probe.js'
 import { isPermanent } from '../../client/permanent.js'
 import { loadClientConfig } from '../../shared/config/index.js'
-import { natTimeoutReport, renderNatTimeout } from '../../shared/diag/nat-timeout.js'
+import { natTimeoutReport, renderNatTimeout } from '../../shared/diag/index.js'
 import { TunnelError } from '../../shared/errors.js'
 import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
 

@@ -3,7 +3,7 @@
 // register spec differs: type, remotePort, sources, UDP limits) or only a new local side
 // (localIP, localPort, PROXY header), which keeps its public port open.
 import { isDeepStrictEqual } from 'node:util'
-import type { ProxyConfig } from '../../shared/config/types.js'
+import type { ProxyConfig } from '../../shared/config/index.js'
 import { proxySpec } from './proxy-spec.js'
 
 export interface ProxyChange {

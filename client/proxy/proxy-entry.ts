@@ -6,7 +6,7 @@
 //   refused      the relay (or the negotiated capabilities) refused it, with a code
 //   retrying     refused or unanswered before, sent again
 //   closed       a reload removed it (its streams and flows were reset)
-import type { ProxyConfig } from '../../shared/config/types.js'
+import type { ProxyConfig } from '../../shared/config/index.js'
 import type { ErrorCode } from '../../shared/errors.js'
 import type { TcpForwarder } from '../tcp-forwarder.js'
 import type { UdpForwarder } from '../udp-forwarder.js'

@@ -4,7 +4,7 @@
 // refused as a whole. Any top-level setting is covered, including ones added later: a setting
 // nobody taught reload about needs a restart.
 import { isDeepStrictEqual } from 'node:util'
-import type { ClientConfig } from '../../shared/config/types.js'
+import type { ClientConfig } from '../../shared/config/index.js'
 
 /** Not settings: where the file is, and the list a reload applies. */
 const RELOADABLE = new Set(['source', 'proxies'])

@@ -6,3 +6,4 @@ export {
   defineProxyKind,
   type ProxyContext, type ProxyEndpoint, type ProxyKind, type ProxyMetrics, type RelayProxy, type RelayProxyPhase, type SpecBase, type StopMode,
 } from './relay-proxy.js'
+export { SessionProxies } from './session-proxies.js'

@@ -2,7 +2,7 @@
 // is not one of the relay's own ports; for `remotePort: 0`, a free one (the OS picks, or random
 // candidates from allowPorts are tried until one binds).
 import { errorCode, TunnelError } from '../../shared/errors.js'
-import type { PortRange } from '../../shared/config/types.js'
+import type { PortRange } from '../../shared/config/index.js'
 import { candidatePorts, describeRanges, isPortAllowed } from './ports.js'
 
 export class PortAllocator {

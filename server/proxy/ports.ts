@@ -1,6 +1,6 @@
 // Which remote ports a client may claim (pure): frp's allowPorts ranges, and candidate
 // ports for `remotePort: 0` when allowPorts restricts the choice.
-import type { PortRange } from '../../shared/config/types.js'
+import type { PortRange } from '../../shared/config/index.js'
 
 export function isPortAllowed (port: number, allow: readonly PortRange[]): boolean {
   if (allow.length === 0) return port >= 1 && port <= 65535

@@ -5,12 +5,12 @@
 // proxies through this interface.
 import type { Logger } from 'pino'
 import type { z } from 'zod'
-import type { ServerConfig } from '../../shared/config/types.js'
-import type { RelaySession } from '../../shared/mux/session.js'
-import type { UdpDropReason } from '../../shared/udp/counters.js'
+import type { ServerConfig } from '../../shared/config/index.js'
+import type { RelaySession } from '../../shared/mux/index.js'
+import type { UdpDropReason } from '../../shared/udp/index.js'
 import type { ConnectionBudget } from '../connection-budget.js'
 import type { UdpHub } from '../udp-hub.js'
-import type { Vhosts } from '../vhost/vhosts.js'
+import type { Vhosts } from '../vhost/index.js'
 import type { PortAllocator } from './port-allocator.js'
 
 /**

@@ -5,9 +5,9 @@
 // claimed relay-wide in the registry.
 import type { Logger } from 'pino'
 import { errorCode, TunnelError, type ErrorCode } from '../../shared/errors.js'
-import type { RelaySession } from '../../shared/mux/session.js'
-import { MessageType, type Register, type Unregister } from '../../shared/wire/control.js'
-import { describeIssues } from '../../shared/wire/proxy-spec.js'
+import type { RelaySession } from '../../shared/mux/index.js'
+import { MessageType, type Register, type Unregister } from '../../shared/wire/index.js'
+import { describeIssues } from '../../shared/wire/index.js'
 import type { Registry, RegistryMember } from '../registry.js'
 import type { RelayStats } from '../relay-stats.js'
 import type { ProxyKinds } from './kinds.js'

@@ -1,8 +1,8 @@
 // http and https proxies hold domains (and locations) on the relay's shared vhost ports, not a
 // port of their own: start() claims their routes in the vhost router, stop() releases them.
 import { TunnelError } from '../../shared/errors.js'
-import type { HttpProxySpec, HttpsProxySpec } from '../../shared/wire/proxy-spec.js'
-import type { VhostProxy } from '../vhost/vhosts.js'
+import type { HttpProxySpec, HttpsProxySpec } from '../../shared/wire/index.js'
+import type { VhostProxy } from '../vhost/index.js'
 import type { ProxyContext, ProxyEndpoint, ProxyMetrics, RelayProxy, RelayProxyPhase, StopMode } from './relay-proxy.js'
 
 export class VhostRelayProxy implements RelayProxy {

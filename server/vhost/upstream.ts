@@ -4,9 +4,9 @@
 // the same proxy (a new local connection per request would cost a connect each time).
 import { Agent, type ClientRequestArgs } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { MuxDuplex } from '../../shared/mux/duplex.js'
-import type { Session } from '../../shared/mux/session.js'
-import type { Endpoint } from '../../shared/wire/open.js'
+import { MuxDuplex } from '../../shared/mux/index.js'
+import type { Session } from '../../shared/mux/index.js'
+import type { Endpoint } from '../../shared/wire/index.js'
 import { StreamTally } from '../stream-tally.js'
 
 /** Idle streams kept per proxy, and how long each waits for a request (the service may say less). */

@@ -1,8 +1,8 @@
 // What the vhost ports know about one registered http or https proxy: its owner's session, the
 // way to its service, and the per-proxy settings the relay applies to each request.
 import type { Logger } from 'pino'
-import type { BasicAuth } from '../../shared/http/basic-auth.js'
-import type { Session } from '../../shared/mux/session.js'
+import type { BasicAuth } from './basic-auth.js'
+import type { Session } from '../../shared/mux/index.js'
 import type { SourceGate } from '../source-gate.js'
 import type { StreamTally } from '../stream-tally.js'
 import type { Upstream } from './upstream.js'

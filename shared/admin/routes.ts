@@ -5,19 +5,24 @@
 //   GET  /metrics      Prometheus text exposition
 //   POST /api/reload   the reload outcome: 200 when applied (in full or in part), 422 when refused
 import { buildReport, collectFacts, type DiagTarget } from '../diag/index.js'
-import type { TunnelMetrics } from '../metrics/tunnel-metrics.js'
 import { DEFAULT_API_DIAG_WATCH_S, DIAG_PATH, MAX_API_DIAG_WATCH_S, METRICS_PATH, RELOAD_PATH, STATUS_PATH } from './endpoints.js'
 import { errorResponse, json, text, type AdminResponse } from './http.js'
 import type { ReloadHandler } from './reload.js'
 import type { AdminRequest, AdminRoute } from './server.js'
-import type { DiagReport } from '../diag/report.js'
+import type { DiagReport } from '../diag/index.js'
 import type { StatusReport } from './status.js'
 
 export function statusRoute (report: () => Promise<StatusReport>): AdminRoute {
   return { method: 'GET', path: STATUS_PATH, handle: async () => json(200, await report()) }
 }
 
-export function metricsRoute (metrics: TunnelMetrics, report: () => Promise<StatusReport>): AdminRoute {
+/** What GET /metrics needs of the metrics (shared/metrics/TunnelMetrics): the exposition of a report. */
+export interface MetricsSource {
+  readonly contentType: string
+  render: (report: () => Promise<StatusReport>) => Promise<string>
+}
+
+export function metricsRoute (metrics: MetricsSource, report: () => Promise<StatusReport>): AdminRoute {
   return { method: 'GET', path: METRICS_PATH, handle: async () => text(200, await metrics.render(report), metrics.contentType) }
 }
 

@@ -1,6 +1,6 @@
 // A fresh control-connection RTT for the admin API: one ping on the mux, bounded in time. The
 // relay never pings on its own after the first, so its sessions' RTT would otherwise be stale.
-import type { Session } from '../mux/session.js'
+import type { Session } from '../mux/index.js'
 
 export const RTT_PROBE_TIMEOUT_MS = 1_000
 

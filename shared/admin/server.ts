@@ -10,10 +10,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { TunnelError } from '../errors.js'
-import { formatHostPort } from '../net/address.js'
-import { listenError, listenTcp } from '../net/listen.js'
+import { formatHostPort } from '../net/index.js'
+import { listenError, listenTcp } from '../net/index.js'
 import { authorize, authSchemes, challenges, type AdminCredentials } from './auth.js'
-import { adminBindProblem, isLoopbackHost } from './bind-policy.js'
+import { adminBindProblem, isLoopbackHost } from '../config/index.js'
 import { errorResponse, readBody, writeResponse, type AdminResponse } from './http.js'
 
 /** Connections at once; the admin API is for a handful of operators and one scraper. */

@@ -1,6 +1,6 @@
 // The human form of a status report (`tunnel status` without --json): a header line, sessions,
 // proxies and the errors so far, as aligned plain-text tables.
-import { renderTable } from '../diag/render.js'
+import { renderTable } from '../diag/index.js'
 import type { ProxyStatus, StatusReport } from './status.js'
 
 export function formatBytes (n: number): string {

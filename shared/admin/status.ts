@@ -4,7 +4,7 @@
 // they are given; fields are only ever added within a schema version (objects are not strict,
 // so an older CLI reads a newer process).
 import { z } from 'zod'
-import { UDP_DROP_REASONS } from '../udp/counters.js'
+import { UDP_DROP_REASONS } from '../udp/index.js'
 
 export const STATUS_SCHEMA = 1
 

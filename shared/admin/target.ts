@@ -1,9 +1,9 @@
 // Where an admin API is and how to authenticate to it: from `--admin URL` (userinfo = basic auth,
 // --admin-token = bearer) or from the webServer block of the config file the process runs with.
 // `label` is the address without credentials, safe for messages.
-import type { AdminConfig } from '../config/types.js'
+import type { AdminConfig } from '../config/index.js'
 import { TunnelError } from '../errors.js'
-import { formatHostPort } from '../net/address.js'
+import { formatHostPort } from '../net/index.js'
 import { authorizationHeader } from './auth.js'
 
 export interface AdminTarget {

@@ -4,14 +4,14 @@
 // in a file is reported in one pass.
 
 import type { ConfigIssue, ConfigLocation } from '../errors.js'
-import { parseHost } from '../net/address.js'
+import { parseHost } from '../net/index.js'
 import { CLIENT_DEFAULTS } from './types.js'
 import { FRP_KEYS } from './schema.js'
 import { keyIssues } from './keys.js'
 import { formatPath, locate } from './locate.js'
 import type { ConfigPath } from './locate.js'
 import { isRecord, valueAt } from './validate.js'
-import { adminBindProblem } from '../admin/bind-policy.js'
+import { adminBindProblem } from './admin-bind.js'
 import type { CheckContext } from './validate.js'
 import { vhostIssues } from './vhost-checks.js'
 

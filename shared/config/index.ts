@@ -29,3 +29,4 @@ export function serverConfigJsonSchema (): object {
 export function clientConfigJsonSchema (): object {
   return jsonSchemaFor('client')
 }
+export { adminBindProblem, DEFAULT_ADMIN_ADDR, isLoopbackHost, type AdminBindSettings } from './admin-bind.js'

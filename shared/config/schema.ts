@@ -3,12 +3,12 @@
 // afterwards (load.ts), so the schemas describe what a user may write, not what we fill in.
 
 import { z } from 'zod'
-import { parseBandwidth } from '../limit/bandwidth.js'
-import { isHeaderValue } from '../http/headers.js'
-import { isSubdomainLabel, normalizeDomain, normalizeHostName } from '../http/host.js'
-import { normalizeLocation } from '../http/path.js'
-import { isCidr } from '../net/source-filter.js'
-import { MAX_SOURCE_RULES, VHOST_LIMITS } from '../wire/proxy-spec.js'
+import { parseBandwidth } from '../limit/index.js'
+import { isHeaderValue } from '../http/index.js'
+import { isSubdomainLabel, normalizeDomain, normalizeHostName } from '../http/index.js'
+import { normalizeLocation } from '../http/index.js'
+import { isCidr } from '../net/index.js'
+import { MAX_SOURCE_RULES, VHOST_LIMITS } from '../wire/index.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
 
 export type Side = 'server' | 'client'

@@ -2,7 +2,7 @@
 // `127.0.0.53%lo:53`, `[fe80::1%eth0]:22`, and the unbracketed IPv6 of old iproute2,
 // `::ffff:127.0.0.1:7000` / `:::7000`) into a normalised host, a port and the wire family.
 import { isIP } from 'node:net'
-import { normalizeAddress } from '../net/address.js'
+import { normalizeAddress } from '../net/index.js'
 
 export type WireFamily = 'ipv4' | 'ipv6'
 

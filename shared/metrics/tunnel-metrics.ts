@@ -4,8 +4,8 @@
 // in one test process do not clash. Labels stay bounded: proxy names, session client ids (live
 // ones only), error codes from the catalogue and drop reasons; never visitor addresses.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
-import { PROXY_PHASES, type StatusReport } from '../admin/status.js'
-import { UDP_DROP_REASONS } from '../udp/counters.js'
+import { PROXY_PHASES, type StatusReport } from '../admin/index.js'
+import { UDP_DROP_REASONS } from '../udp/index.js'
 
 export interface TunnelMetricsOptions {
   /** Also export prom-client's process and Node.js metrics (fds, memory, event loop, GC). */

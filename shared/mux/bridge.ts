@@ -10,8 +10,8 @@
 // are written as the bucket allows.
 import type { Socket } from 'node:net'
 import type { TunnelError } from '../errors.js'
-import type { TokenBucket } from '../limit/token-bucket.js'
-import { ResetCode } from '../wire/frame.js'
+import type { TokenBucket } from '../limit/index.js'
+import { ResetCode } from '../wire/index.js'
 import type { MuxStream } from './stream.js'
 
 export interface BridgeResult {

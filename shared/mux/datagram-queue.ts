@@ -2,7 +2,7 @@
 // when the control connection is congested or the queue is full they are dropped and counted
 // (UDP's contract; buffering would only add latency). Bounded per session and per flow, so one
 // flooding visitor cannot take the whole queue from the others.
-import { Flag, FrameType, HEADER_BYTES, writeHeader } from '../wire/frame.js'
+import { Flag, FrameType, HEADER_BYTES, writeHeader } from '../wire/index.js'
 
 /** Bytes of datagrams (plus per-entry overhead) waiting in one session's queue at most. */
 export const DATAGRAM_QUEUE_BYTES = 1024 * 1024

@@ -8,7 +8,7 @@
 // setTimeout is a real inactivity timer (the agent closes idle connections with it).
 import { Duplex } from 'node:stream'
 import { TunnelError } from '../errors.js'
-import { ResetCode } from '../wire/frame.js'
+import { ResetCode } from '../wire/index.js'
 import type { MuxStream } from './stream.js'
 
 /** Readable buffer before credit is held back (the peer may still send up to its window). */

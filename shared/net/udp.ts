@@ -3,8 +3,10 @@
 import { createSocket, type Socket, type SocketType } from 'node:dgram'
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
-import { MAX_DATAGRAM_BYTES } from '../wire/frame.js'
 import { listenError } from './listen.js'
+
+/** Largest UDP payload on any path without jumbograms: 65,535 − 8 (IPv6; IPv4 carries 65,507). */
+export const MAX_UDP_PAYLOAD_BYTES = 65_527
 
 /** Largest UDP payload IPv4 can carry: 65,535 − 20 (IP header) − 8 (UDP header). */
 export const MAX_IPV4_DATAGRAM_BYTES = 65_507
@@ -12,7 +14,7 @@ export const MAX_IPV4_DATAGRAM_BYTES = 65_507
 /** Largest datagram that can be sent to `address` (IPv4 and IPv4-mapped: 65,507; IPv6: 65,527). */
 export function maxDatagramBytesTo (address: string): number {
   if (isIP(address) === 4 || address.toLowerCase().startsWith('::ffff:')) return MAX_IPV4_DATAGRAM_BYTES
-  return MAX_DATAGRAM_BYTES
+  return MAX_UDP_PAYLOAD_BYTES
 }
 
 /** The socket type for an address: udp6 for IPv6 literals, else udp4 (host names resolve as IPv4). */

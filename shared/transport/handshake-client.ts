@@ -2,7 +2,7 @@
 // NKpsk0 when the relay key is pinned, NNpsk0 otherwise), then turn the relay's answer into
 // transport keys or a HandshakeError whose code and one-line message say what to change.
 import { HandshakeError } from '../errors.js'
-import { CONTROL_PROTOCOL_VERSION } from '../wire/control.js'
+import { CONTROL_PROTOCOL_VERSION } from '../wire/index.js'
 import {
   computeMac1, decodeAcceptPayload, encodeHelloHeader, encodeHelloPayload, HelloFlag, prologueOf, Refusal, type Response,
 } from './handshake.js'

@@ -9,3 +9,6 @@ export { CipherState, HandshakeState, PATTERNS, protocolName, type KeyPair, type
 export { DEFAULT_RECORD_LIMITS, MAX_RECORD_PLAINTEXT, RecordOpener, RecordSealer, type RecordLimits } from './record.js'
 export { recordWire, type RecordStats, type RecordWire, type TransportCiphers } from './record-wire.js'
 export { ReplayGuard, type Freshness, type ReplayGuardOptions } from './replay.js'
+export { ACCEPT_BYTES } from './handshake.js'
+export { TAG_BYTES } from './noise.js'
+export { RECORD_HEADER_BYTES } from './record.js'

@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { TunnelError } from '../errors.js'
-import { closeReason, closeSocket, type Wire } from '../mux/wire.js'
+import { closeReason, closeSocket, type Wire } from '../mux/index.js'
 import type { CipherState } from './noise.js'
 import { DEFAULT_RECORD_LIMITS, RecordOpener, RecordSealer, type RecordLimits } from './record.js'
 

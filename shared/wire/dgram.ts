@@ -4,7 +4,7 @@
 // Addresses travel normalised: an IPv4-mapped IPv6 visitor is sent as family 4.
 import { isIP } from 'node:net'
 import { ProtocolError, TunnelError } from '../errors.js'
-import { ipv6Bytes, normalizeAddress } from '../net/address.js'
+import { ipv6Bytes, normalizeAddress } from '../net/index.js'
 import { MAX_FLOW_OPEN_BYTES } from './frame.js'
 
 export const AddressFamily = {

@@ -4,6 +4,8 @@
 //
 //  0       1       2               4                       8                       12
 //  | ver=1 | type  | flags (u16)   | stream / flow id (u32) | length (u32)          | payload…
+import { MAX_UDP_PAYLOAD_BYTES } from '../net/index.js'
+
 
 export const PROTOCOL_VERSION = 1
 export const HEADER_BYTES = 12
@@ -66,8 +68,8 @@ export const MAX_DATA_BYTES = 64 * 1024
 export const MAX_OPEN_BYTES = 1024
 /** Largest CONTROL payload. */
 export const MAX_CONTROL_BYTES = 64 * 1024
-/** Largest UDP payload on any path without jumbograms: 65,535 − 8 (IPv6; IPv4 carries 65,507). */
-export const MAX_DATAGRAM_BYTES = 65_527
+/** Largest datagram a DGRAM frame carries: the largest UDP payload (net/udp.ts). */
+export const MAX_DATAGRAM_BYTES = MAX_UDP_PAYLOAD_BYTES
 /** Largest flow-open block: u8 name length, 255 B name, u8 family, 16 B address, u16 port. */
 export const MAX_FLOW_OPEN_BYTES = 1 + 255 + 1 + 16 + 2
 /** Largest DGRAM payload: a whole datagram plus (on SYN) its flow-open block. */

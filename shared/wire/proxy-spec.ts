@@ -5,7 +5,7 @@
 // the session goes on. Bounds here are the relay's defence against what a token holder sends;
 // the config schema has the same ones, so a valid frpc.yml never hits them.
 import { z } from 'zod'
-import { isCidr } from '../net/source-filter.js'
+import { isCidr } from '../net/index.js'
 
 /** At most this many rules per allow/deny list; the config schema has the same bound. */
 export const MAX_SOURCE_RULES = 256

@@ -94,6 +94,17 @@ describe('layering rules', () => {
     })).toEqual(['product-not-bench-or-test'])
   })
 
+  it('refuse an import past a folder\'s index.ts from outside the folder, and allow it inside', async () => {
+    expect(await violations({
+      'shared/mux/session.ts': 'export const s = 1\n',
+      'shared/mux/index.ts': "export { s } from './session.js'\n",
+      'shared/mux/stream.ts': "import { s } from './session.js'\nexport const t = s\n",
+      'server/relay.ts': "import { s } from '../shared/mux/session.js'\nexport const r = s\n",
+      'server/vhost/x.ts': "import { s } from '../../shared/mux/session.js'\nexport const x = s\n",
+      'client/c.ts': "import { s } from '../shared/mux/index.js'\nexport const c = s\n",
+    }).then((names) => names.sort())).toEqual(['through-index-from-a-folder', 'through-index-from-the-top'])
+  })
+
   it('refuse an import from outside the repository', async () => {
     expect(await violations({
       'test/t.ts': "import { v } from '../../outside/v.js'\nexport const t = v\n",

@@ -5,7 +5,7 @@ import { fc, test } from '@fast-check/vitest'
 import { createServer } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { describe, expect, it } from 'vitest'
-import { MAX_CLIENT_HELLO_BYTES, readClientHello } from '../../shared/http/sni.js'
+import { MAX_CLIENT_HELLO_BYTES, readClientHello } from '../../server/vhost/sni.js'
 
 function u16 (n: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b }
 function u24 (n: number): Buffer { return Buffer.from([(n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]) }

@@ -1,7 +1,7 @@
 // Credentials, bind rules and admin addresses: the pure parts of the admin API.
 import { describe, expect, it } from 'vitest'
 import { authorizationHeader, authorize, challenges, safeEqual } from '../../shared/admin/auth.js'
-import { adminBindProblem, isLoopbackHost } from '../../shared/admin/bind-policy.js'
+import { adminBindProblem, isLoopbackHost } from '../../shared/config/admin-bind.js'
 import { adminTargetFromConfig, dialHost, parseAdminUrl, redactUserinfo } from '../../shared/admin/target.js'
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64')

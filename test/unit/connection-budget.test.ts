@@ -6,7 +6,7 @@ import { ConnectionBudget, FD_SPARE } from '../../server/connection-budget.js'
 import { Relay } from '../../server/relay.js'
 import { parseServerConfig } from '../../shared/config/index.js'
 import { ShedWarner } from '../../server/shed-warner.js'
-import { readFdFacts } from '../../shared/limit/fd-limit.js'
+import { readFdFacts } from '../../server/fd-limit.js'
 
 describe('ConnectionBudget', () => {
   it('derives the visitor cap from the fd limit minus fds at start, a spare and the handshake room', () => {

@@ -1,7 +1,8 @@
 // Header lists a reverse proxy forwards, and the relay's basic-auth check.
 import { describe, expect, it } from 'vitest'
-import { BasicAuth, basicChallenge, parseBasicAuth } from '../../shared/http/basic-auth.js'
-import { appendForwardedFor, endToEnd, isHeaderName, isHeaderValue, setHeader, setHeaders } from '../../shared/http/headers.js'
+import { BasicAuth, basicChallenge, parseBasicAuth } from '../../server/vhost/basic-auth.js'
+import { isHeaderName, isHeaderValue } from '../../shared/http/headers.js'
+import { appendForwardedFor, endToEnd, setHeader, setHeaders } from '../../server/vhost/header-rewrite.js'
 
 describe('headers', () => {
   it('drops hop-by-hop headers and those Connection names, keeping order and spelling', () => {

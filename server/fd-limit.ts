@@ -2,7 +2,7 @@
 // fds it holds now (entries of /proc/self/fd). Linux only; elsewhere both are undefined and no
 // limit is derived. Read synchronously, once at start: both are small /proc files.
 import { readdirSync, readFileSync } from 'node:fs'
-import { parseLimits } from '../diag/proc-parse.js'
+import { parseLimits } from '../shared/diag/index.js'
 
 export interface FdFacts {
   /** Soft limit; undefined when unknown or unlimited. */

@@ -9,7 +9,7 @@
 // ClientHello body:  version u16 | random 32 | session_id <0..32> | cipher_suites <2..2^16-2>
 //                    | compression_methods <1..2^8-1> | extensions <0..2^16-1> (absent in SSLv3)
 // server_name ext 0: list <1..2^16-1> of { name_type u8 (0 = host_name) | name <1..2^16-1> }
-import { normalizeHostName } from './host.js'
+import { normalizeHostName } from '../../shared/http/index.js'
 
 /** Bytes the relay reads at most before deciding (a ClientHello with post-quantum key shares is ~2 KB). */
 export const MAX_CLIENT_HELLO_BYTES = 16 * 1024

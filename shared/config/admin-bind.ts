@@ -2,7 +2,7 @@
 // (0.0.0.0, ::, a LAN address, a host name) is refused unless a password or a token is set.
 // Used by the config checks (file:line:col at load) and again by the server before it binds.
 import { isIP } from 'node:net'
-import { normalizeAddress } from '../net/address.js'
+import { normalizeAddress } from '../net/index.js'
 
 /** The admin API's default address (frp's too). */
 export const DEFAULT_ADMIN_ADDR = '127.0.0.1'
