@@ -112,8 +112,11 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
   #servable (e: ProxyEntry): boolean {
     const need = TYPE_CAPABILITY[e.config.type]
     if (this.#capabilities.has(need)) return true
-    e.refused({ code: 'TUN_PROXY_INVALID', message: `the relay does not serve ${e.config.type} proxies (it lacks capability ${need}): upgrade it or change its frps.yml` })
-    this.#log.error({ proxy: e.wireName, code: 'TUN_PROXY_INVALID' }, `proxy not registered: ${e.problem?.message ?? ''}`)
+    const message = `the relay does not serve ${e.config.type} proxies (it lacks capability ${need}): upgrade it or change its frps.yml`
+    e.refused({ code: 'TUN_PROXY_INVALID', message })
+    this.#log.error({ proxy: e.wireName, code: 'TUN_PROXY_INVALID' }, `proxy not registered: ${message}`)
+    // Reported like the relay's own refusals (status, metrics and the proxy event see one kind).
+    this.emit('result', { type: MessageType.PROXY_RESULT, name: e.wireName, ok: false, code: 'TUN_PROXY_INVALID', message })
     return false
   }
 

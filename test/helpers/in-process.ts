@@ -108,6 +108,15 @@ export interface RawControl {
 
 /** A logged-in control session that sends only what the test sends (a raw, possibly hostile peer). */
 export async function rawControl (port: number, clientId: string, capabilities: readonly string[] = ALL_CAPABILITIES, token = IN_PROCESS_TOKEN): Promise<RawControl> {
+  const raw = await rawSession(port, clientId, token)
+  raw.session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...capabilities], clientId, user: '', hostname: 'test' })
+  const login = await raw.waitFor((m) => m.type === MessageType.LOGIN_RESULT)
+  if (login.ok !== true) throw new Error(`login refused: ${JSON.stringify(login)}`)
+  return raw
+}
+
+/** A control session right after the handshake, before any login: the test sends what it likes. */
+export async function rawSession (port: number, clientId: string, token = IN_PROCESS_TOKEN): Promise<RawControl> {
   const socket = connect({ host: '127.0.0.1', port })
   socket.on('error', () => {})
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
@@ -146,9 +155,6 @@ export async function rawControl (port: number, clientId: string, capabilities: 
   const send = (message: unknown): void => { session.sendControl(message as ClientMessage) }
   const raw: RawControl = { session, send, streams, messages, closed, waitFor }
   raws.push(raw)
-  session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...capabilities], clientId, user: '', hostname: 'test' })
-  const login = await waitFor((m) => m.type === MessageType.LOGIN_RESULT)
-  if (login.ok !== true) throw new Error(`login refused: ${JSON.stringify(login)}`)
   return raw
 }
 

@@ -6,7 +6,7 @@
 // statements and branches and merge cleanly. Fails when a folder falls below its floor in
 // test/tools/coverage-floors.json. Arguments go to vitest (e.g. a test file). Run after a build.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import v8Coverage from '@bcoe/v8-coverage'
@@ -38,6 +38,8 @@ for (const file of children.files()) {
   if (map.files().includes(file)) alignEnds(map.fileCoverageFor(file).toJSON(), child)
   map.merge({ [file]: child })
 }
+mkdirSync(join(OUT, 'merged'), { recursive: true })
+writeFileSync(join(OUT, 'merged', 'coverage-final.json'), JSON.stringify(map.toJSON()))
 printAndCheck(map)
 if (testsFailed) {
   console.error(`coverage: vitest exited with ${vitest.status ?? vitest.signal}`)

@@ -329,3 +329,50 @@ describe('handshake: hostile bytes', () => {
     expect(() => c.finish(r.response)).toThrow(HandshakeError)
   })
 })
+
+describe('handshake: what the client makes of every refusal', () => {
+  const s = relay()
+  const cleartext: Array<[number, string, RegExp]> = [
+    [Refusal.AUTH, 'TUN_AUTH_REFUSED', /auth\.token does not match/],
+    [Refusal.KEY, 'TUN_SERVER_KEY_MISMATCH', /is not the one pinned in auth\.serverKey/],
+    [Refusal.NO_KEY, 'TUN_SERVER_KEY_MISMATCH', /the relay has no private key/],
+    [Refusal.TRANSPORT, 'TUN_TRANSPORT_MISMATCH', /insecurePlaintext is false here but true on the relay/],
+    [Refusal.REPLAY, 'TUN_REPLAY', /saw this handshake before/],
+    [Refusal.BUSY, 'TUN_RELAY_BUSY', /too many handshakes/],
+    [Refusal.VERSION, 'TUN_PROTOCOL', /another handshake version/],
+    [Refusal.CLOCK, 'TUN_CLOCK_SKEW', /clock differs too much/],
+    [77, 'TUN_HANDSHAKE_INVALID', /unknown code 77/],
+  ]
+  for (const [code, expected, text] of cleartext) {
+    it(`a cleartext refusal ${code} is ${expected}, and not authenticated`, () => {
+      const err = (() => { try { client(s).finish({ kind: 'refuse', code, relayKeyId: Buffer.alloc(4) }) } catch (e) { return e } })()
+      expect(err).toBeInstanceOf(HandshakeError)
+      expect(err).toMatchObject({ code: expected, authenticated: false, message: expect.stringMatching(text) })
+    })
+  }
+
+  it('a relay that does not speak the client\'s control protocol refuses inside message 2, naming its version', () => {
+    const c = client(s)
+    const outcome = answerHello(hello(c.hello), ctx(s, { controlVersions: [7] }))
+    expect(outcome.ok).toBe(false)
+    if (!outcome.ok) expect(outcome.error).toMatchObject({ code: 'TUN_PROTOCOL_VERSION', message: expect.stringMatching(/the client speaks control protocol 2, this relay 7/) })
+    const err = finish(c, outcome)
+    expect(err).toBeInstanceOf(HandshakeError)
+    expect(err).toMatchObject({ code: 'TUN_PROTOCOL_VERSION', authenticated: true, message: 'the relay speaks control protocol 7, this client 2: upgrade the older side' })
+  })
+
+  it('a relay that speaks several versions accepts any of them', () => {
+    const c = client(s)
+    const outcome = answerHello(hello(c.hello), ctx(s, { controlVersions: [1, 2, 3] }))
+    expect(outcome.ok).toBe(true)
+    expect(finish(c, outcome)).not.toBeInstanceOf(HandshakeError)
+  })
+
+  it('an answer that is not the tunnel\'s, of an unknown kind or of the wrong length is refused with a code', () => {
+    expect(() => parseResponse(Buffer.from('HTTP/1.1 400'))).toThrow(expect.objectContaining({ code: 'TUN_PROTOCOL' }))
+    expect(() => parseResponse(Buffer.from([...Buffer.from('TUNL'), 9]))).toThrow(expect.objectContaining({ code: 'TUN_HANDSHAKE_INVALID' }))
+    expect(() => parseResponse(Buffer.from([...Buffer.from('TUNL'), 1, 0, 63]))).toThrow(expect.objectContaining({ code: 'TUN_HANDSHAKE_INVALID' }))
+    expect(parseResponse(Buffer.from([...Buffer.from('TUNL'), 2, 1]))).toBeUndefined()
+    expect(parseResponse(Buffer.from([...Buffer.from('TUNL'), 1, 0]))).toBeUndefined()
+  })
+})

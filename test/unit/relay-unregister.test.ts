@@ -4,8 +4,8 @@
 // run in arrival order and results carry the request's id.
 import { afterEach, describe, expect, it } from 'vitest'
 import { Flag } from '../../shared/wire/frame.js'
-import { MessageType } from '../../shared/wire/control.js'
-import { closeInProcess, rawControl, startRelayInProcess, type RawControl } from '../helpers/in-process.js'
+import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, MessageType } from '../../shared/wire/control.js'
+import { closeInProcess, rawControl, rawSession, startRelayInProcess, type RawControl } from '../helpers/in-process.js'
 import { closeServices, connectTo, getFreePort, probePort, readAll } from '../helpers/services.js'
 import { closeUdp, udpVisitor } from '../helpers/udp.js'
 
@@ -162,5 +162,41 @@ describe('relay: unregister on a live session', () => {
     await expect.poll(() => opened.length).toBe(1)
     expect(await unregister(a, 'dns', 2)).toMatchObject({ ok: true })
     await expect.poll(() => finned).toEqual(opened)
+  })
+})
+
+describe('relay: the login comes first, once, with the handshake\'s client id', () => {
+  const login = { type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...ALL_CAPABILITIES], user: '', hostname: 'test' }
+
+  it('closes a session whose first message is not a login, or that logs in twice, or under another client id', async () => {
+    const { relay, port } = await startRelayInProcess()
+    const first = await rawSession(port, 'raw-a')
+    first.send({ type: MessageType.REGISTER, proxies: [] })
+    expect(await first.waitFor((m) => m.type === MessageType.LOGIN_RESULT)).toMatchObject({ ok: false, code: 'TUN_PROTOCOL', message: expect.stringMatching(/first control message must be a login, not "register"/) })
+    await first.closed
+
+    const twice = await rawSession(port, 'raw-b')
+    twice.send({ ...login, clientId: 'raw-b' })
+    expect(await twice.waitFor((m) => m.type === MessageType.LOGIN_RESULT)).toMatchObject({ ok: true })
+    const from = twice.messages.length
+    twice.send({ ...login, clientId: 'raw-b' })
+    expect(await twice.waitFor((m) => m.type === MessageType.LOGIN_RESULT, from)).toMatchObject({ ok: false, code: 'TUN_PROTOCOL', message: expect.stringMatching(/second login/) })
+    await twice.closed
+
+    const other = await rawSession(port, 'raw-c')
+    other.send({ ...login, clientId: 'someone-else' })
+    expect(await other.waitFor((m) => m.type === MessageType.LOGIN_RESULT)).toMatchObject({ ok: false, code: 'TUN_PROTOCOL', message: expect.stringMatching(/names clientID someone-else but the handshake raw-c/) })
+    await other.closed
+    expect(relay.sessionCount).toBe(0)
+  })
+
+  it('answers the login with its version and the capabilities both sides have', async () => {
+    const { port } = await startRelayInProcess()
+    const raw = await rawSession(port, 'caps')
+    raw.send({ ...login, clientId: 'caps', capabilities: ['proxy.tcp', 'diag', 'teleport'] })
+    expect(await raw.waitFor((m) => m.type === MessageType.LOGIN_RESULT)).toEqual({ type: MessageType.LOGIN_RESULT, ok: true, version: CONTROL_PROTOCOL_VERSION, capabilities: ['proxy.tcp', 'diag'], sessionId: expect.any(String) })
+    // A type outside the common set is refused alone; the session goes on.
+    expect(await register(raw, 'u', 1, { type: 'udp', idleTimeout: 10, maxFlows: 4 })).toMatchObject({ ok: false, code: 'TUN_PROXY_INVALID' })
+    expect(await register(raw, 't', 2)).toMatchObject({ ok: true })
   })
 })
