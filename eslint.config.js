@@ -37,6 +37,8 @@ export default defineConfig(
       '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
       // Deprecated APIs (Node, zod, ...) are the ones that break on the next major version.
       '@typescript-eslint/no-deprecated': 'error',
+      // One import statement per module (a folder's index.ts is imported once, not per name).
+      'no-duplicate-imports': ['error', { allowSeparateTypeImports: true }],
       // `const { secret: _unused, ...rest } = x` is how a key is left out of a copy.
       '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }],
       // Off: in this code base it is wrong more often than right. TypeScript keeps a narrowing

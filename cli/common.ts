@@ -3,8 +3,7 @@
 import type { Argv } from 'yargs'
 import { ConfigError } from '../shared/errors.js'
 import { createLogger, type LogFormat, type Logger } from '../shared/log.js'
-import type { ConfigWarning } from '../shared/config/index.js'
-import type { LogLevel } from '../shared/config/index.js'
+import type { ConfigWarning, LogLevel } from '../shared/config/index.js'
 
 export interface LogArgs {
   logLevel: string | undefined

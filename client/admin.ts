@@ -2,9 +2,7 @@
 // side is asked over the connection), /metrics (frp's client
 // has no enablePrometheus, so it is always on with the admin API), and reload when a handler is
 // given (the composition root decides how a reload is applied).
-import type { ReloadHandler } from '../shared/admin/index.js'
-import { diagRoute, metricsRoute, reloadRoute, statusRoute } from '../shared/admin/index.js'
-import type { AdminRoute } from '../shared/admin/index.js'
+import { type ReloadHandler, diagRoute, metricsRoute, reloadRoute, statusRoute, type AdminRoute } from '../shared/admin/index.js'
 import { TunnelMetrics } from '../shared/metrics/index.js'
 import type { Client } from './client.js'
 import { clientTarget } from './diag-target.js'

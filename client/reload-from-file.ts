@@ -3,8 +3,7 @@
 // that does not load is refused with its errors and nothing changes. Reloads of one client run
 // one at a time, file read included, so the last request sees the last file.
 import type { Logger } from 'pino'
-import { loadClientConfig, type Loaded } from '../shared/config/index.js'
-import type { ClientConfig } from '../shared/config/index.js'
+import { loadClientConfig, type Loaded, type ClientConfig } from '../shared/config/index.js'
 import { ConfigError, formatConfigIssue, placeConfigIssue, TunnelError } from '../shared/errors.js'
 import { refusedReload, type ReloadError, type ReloadOutcome } from '../shared/reload-outcome.js'
 import type { Client } from './client.js'

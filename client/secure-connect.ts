@@ -5,11 +5,7 @@
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { HandshakeError } from '../shared/errors.js'
-import { ACCEPT_BYTES, parseResponse } from '../shared/transport/index.js'
-import { ClientHandshake } from '../shared/transport/index.js'
-import { readHandshakeMessage } from '../shared/transport/index.js'
-import { RecordSealer, type RecordLimits } from '../shared/transport/index.js'
-import { recordWire, type RecordWire } from '../shared/transport/index.js'
+import { ACCEPT_BYTES, parseResponse, ClientHandshake, readHandshakeMessage, RecordSealer, type RecordLimits, recordWire, type RecordWire } from '../shared/transport/index.js'
 
 export interface SecureConnectOptions {
   clientId: string

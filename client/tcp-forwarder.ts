@@ -10,10 +10,8 @@ import { connect, type Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { HttpProxyConfig, HttpsProxyConfig, TcpProxyConfig } from '../shared/config/index.js'
 import { TokenBucket, type TokenBucketStats } from '../shared/limit/index.js'
-import { bridge } from '../shared/mux/index.js'
-import type { MuxStream } from '../shared/mux/index.js'
-import { formatHostPort } from '../shared/net/index.js'
-import { encodeProxyHeader } from '../shared/net/index.js'
+import { bridge, type MuxStream } from '../shared/mux/index.js'
+import { formatHostPort, encodeProxyHeader } from '../shared/net/index.js'
 import { ResetCode } from '../shared/wire/index.js'
 
 export const LOCAL_DIAL_TIMEOUT_MS = 10_000

@@ -7,10 +7,8 @@
 import type { Logger } from 'pino'
 import type { Session } from '../shared/mux/index.js'
 import { formatHostPort } from '../shared/net/index.js'
-import { flowFields, type FlowCloseReason } from '../shared/udp/index.js'
-import { FlowTable } from '../shared/udp/index.js'
-import { decodeFlowOpen } from '../shared/wire/index.js'
-import { Flag } from '../shared/wire/index.js'
+import { flowFields, type FlowCloseReason, FlowTable } from '../shared/udp/index.js'
+import { decodeFlowOpen, Flag } from '../shared/wire/index.js'
 import type { LocalFlow, LocalFlowHooks, UdpForwarder } from './udp-forwarder.js'
 
 /** The client expires an idle flow this long after the relay would: the relay's FIN comes first. */

@@ -10,9 +10,7 @@ import { createSocket, type Socket } from 'node:dgram'
 import type { Logger } from 'pino'
 import type { UdpProxyConfig } from '../shared/config/index.js'
 import { TokenBucket, type TokenBucketStats } from '../shared/limit/index.js'
-import { formatHostPort } from '../shared/net/index.js'
-import { encodeProxyHeader, type ProxyEndpoint } from '../shared/net/index.js'
-import { maxDatagramBytesTo, udpTypeFor } from '../shared/net/index.js'
+import { formatHostPort, encodeProxyHeader, type ProxyEndpoint, maxDatagramBytesTo, udpTypeFor } from '../shared/net/index.js'
 import { DropWarner, dropsSummary, newFlowTally, newUdpCounters, type FlowTally, type UdpCounters, type UdpDropReason } from '../shared/udp/index.js'
 
 /** Datagrams held while a new flow's socket connects, at most (bytes). */

@@ -3,9 +3,7 @@
 // load), and after. The report's `relay` section is the difference: streams or flows, bytes,
 // refused and dropped visitors, UDP drops, accept-queue overflows, new errors, RTT. Every poll
 // is bounded (one at a time, one per interval, stopped with the run).
-import { fetchStatus } from '../shared/admin/index.js'
-import type { ProxyStatus, StatusReport } from '../shared/admin/index.js'
-import type { AdminTarget } from '../shared/admin/index.js'
+import { fetchStatus, type ProxyStatus, type StatusReport, type AdminTarget } from '../shared/admin/index.js'
 import { UDP_DROP_REASONS, type UdpDropReason } from '../shared/udp/index.js'
 import type { BenchPlan } from './plan.js'
 import type { RelaySection } from './report-schema.js'

@@ -1,7 +1,6 @@
 // The relay's admin API: which endpoints it serves and where their answers come from. Status
 // and diagnostics always; /metrics with enablePrometheus; no reload (the relay does not reload).
-import { diagRoute, metricsRoute, statusRoute } from '../shared/admin/index.js'
-import type { AdminRoute } from '../shared/admin/index.js'
+import { diagRoute, metricsRoute, statusRoute, type AdminRoute } from '../shared/admin/index.js'
 import { TunnelMetrics } from '../shared/metrics/index.js'
 import { relayStatus } from './admin-status.js'
 import { relayTarget } from './diag-target.js'

@@ -2,8 +2,7 @@
 // control connection (ss on the relay's end of it) and the path findings about it. One at a
 // time per relay (each runs ss), the others are told to ask again.
 import type { ServerConfig } from '../shared/config/index.js'
-import { buildReport, collectFacts, type DiagTarget } from '../shared/diag/index.js'
-import type { PeerView } from '../shared/diag/index.js'
+import { buildReport, collectFacts, type DiagTarget, type PeerView } from '../shared/diag/index.js'
 import { relayTarget } from './diag-target.js'
 
 /** Finding ids about the connection itself (not the relay's listeners or fds). */

@@ -5,14 +5,7 @@
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { HandshakeError, TunnelError } from '../shared/errors.js'
-import { encodeRefusal, MAX_HELLO_BYTES, parseHello, Refusal, type Hello } from '../shared/transport/index.js'
-import { readHandshakeMessage } from '../shared/transport/index.js'
-import { answerHello, relayKeyId, type RelayHandshakeContext } from '../shared/transport/index.js'
-import type { KeyPair } from '../shared/transport/index.js'
-import { RecordOpener, RECORD_HEADER_BYTES, type RecordLimits } from '../shared/transport/index.js'
-import { recordWire, type RecordWire } from '../shared/transport/index.js'
-import type { ReplayGuard } from '../shared/transport/index.js'
-import { TAG_BYTES } from '../shared/transport/index.js'
+import { encodeRefusal, MAX_HELLO_BYTES, parseHello, Refusal, type Hello, readHandshakeMessage, answerHello, relayKeyId, type RelayHandshakeContext, type KeyPair, RecordOpener, RECORD_HEADER_BYTES, type RecordLimits, recordWire, type RecordWire, type ReplayGuard, TAG_BYTES } from '../shared/transport/index.js'
 
 export interface AcceptOptions {
   staticKey: KeyPair | undefined

@@ -2,8 +2,7 @@
 // logs them at most once per source per 10 s (a stranger decides how often this happens), with the
 // number suppressed since the last line.
 import type { Logger } from 'pino'
-import { normalizeAddress } from '../shared/net/index.js'
-import { SourceFilter } from '../shared/net/index.js'
+import { normalizeAddress, SourceFilter } from '../shared/net/index.js'
 import type { SourceSpec } from '../shared/wire/index.js'
 import { LOG_INTERVAL_MS, LogLimiter, MAX_LOG_KEYS } from './log-limiter.js'
 

@@ -1,8 +1,7 @@
 // `tunnel reload -c frpc.yml | --admin URL`: asks a running client to re-read its config file
 // (POST /api/reload) and prints what it added, removed and changed, or why it refused.
 import type { CommandModule } from 'yargs'
-import { postReload } from '../../shared/admin/index.js'
-import { formatReloadOutcome } from '../../shared/admin/index.js'
+import { postReload, formatReloadOutcome } from '../../shared/admin/index.js'
 import { ADMIN_OPTIONS, reportAdminFailure, resolveAdminTarget, type AdminArgs } from '../admin-target.js'
 import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 

@@ -3,8 +3,7 @@
 // Exit 0; 1 when it cannot be reached; 2 bad usage, bad config, no admin API or refused credentials.
 import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import type { CommandModule } from 'yargs'
-import { fetchStatus } from '../../shared/admin/index.js'
-import { renderStatus } from '../../shared/admin/index.js'
+import { fetchStatus, renderStatus } from '../../shared/admin/index.js'
 import { ADMIN_OPTIONS, reportAdminFailure, resolveAdminTarget, type AdminArgs } from '../admin-target.js'
 
 interface Args extends AdminArgs {

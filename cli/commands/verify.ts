@@ -3,14 +3,7 @@
 import { ExitCode } from '../exit-codes.js'
 
 import { ConfigError } from '../../shared/errors.js'
-import {
-  detectConfigKind,
-  formatConfigWarning,
-  parseClientConfig,
-  parseServerConfig,
-  readConfigFile,
-} from '../../shared/config/index.js'
-import type { ConfigWarning } from '../../shared/config/index.js'
+import { detectConfigKind, formatConfigWarning, parseClientConfig, parseServerConfig, readConfigFile, type ConfigWarning } from '../../shared/config/index.js'
 
 export interface VerifyOutput {
   stdout: (s: string) => void

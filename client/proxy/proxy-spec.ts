@@ -4,8 +4,7 @@
 // the control frame limit however many proxies a file has. localIP, localPort and the PROXY
 // header stay on the client: the relay never sees them.
 import type { ProxyConfig } from '../../shared/config/index.js'
-import { MAX_CONTROL_BYTES } from '../../shared/wire/index.js'
-import type { ProxySpec } from '../../shared/wire/index.js'
+import { MAX_CONTROL_BYTES, type ProxySpec } from '../../shared/wire/index.js'
 
 /** Bytes of proxy specs per REGISTER message at most (the frame limit leaves room for the rest). */
 export const REGISTER_BATCH_BYTES = MAX_CONTROL_BYTES / 2

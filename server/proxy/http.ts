@@ -1,6 +1,5 @@
 // The http proxy type: routes by Host (and path prefix) on the relay's vhostHTTPPort.
-import { Capability } from '../../shared/wire/index.js'
-import { httpSpecSchema } from '../../shared/wire/index.js'
+import { Capability, httpSpecSchema } from '../../shared/wire/index.js'
 import { defineProxyKind } from './relay-proxy.js'
 import { VhostRelayProxy } from './vhost-relay-proxy.js'
 

@@ -1,6 +1,5 @@
 // The https proxy type: TLS connections on the relay's vhostHTTPSPort, routed by SNI and passed through.
-import { Capability } from '../../shared/wire/index.js'
-import { httpsSpecSchema } from '../../shared/wire/index.js'
+import { Capability, httpsSpecSchema } from '../../shared/wire/index.js'
 import { defineProxyKind } from './relay-proxy.js'
 import { VhostRelayProxy } from './vhost-relay-proxy.js'
 

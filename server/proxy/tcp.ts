@@ -1,8 +1,7 @@
 // The tcp proxy type: a public TCP port whose every visitor becomes a stream to the client
 // (tcp-proxy.ts does the listening and bridging).
 import { formatBandwidth } from '../../shared/limit/index.js'
-import { Capability } from '../../shared/wire/index.js'
-import { tcpSpecSchema, type TcpProxySpec } from '../../shared/wire/index.js'
+import { Capability, tcpSpecSchema, type TcpProxySpec } from '../../shared/wire/index.js'
 import { TcpProxy } from '../tcp-proxy.js'
 import { defineProxyKind, type ProxyContext, type ProxyEndpoint, type ProxyMetrics, type RelayProxy, type RelayProxyPhase, type StopMode } from './relay-proxy.js'
 

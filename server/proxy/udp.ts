@@ -1,8 +1,7 @@
 // The udp proxy type: a public UDP port whose visitors become flows of whole datagrams to the
 // client (udp-proxy.ts does the receiving, flow table and replies).
 import { formatBandwidth } from '../../shared/limit/index.js'
-import { Capability } from '../../shared/wire/index.js'
-import { udpSpecSchema, type UdpProxySpec } from '../../shared/wire/index.js'
+import { Capability, udpSpecSchema, type UdpProxySpec } from '../../shared/wire/index.js'
 import { UdpProxy } from '../udp-proxy.js'
 import { defineProxyKind, type ProxyContext, type ProxyEndpoint, type ProxyMetrics, type RelayProxy, type RelayProxyPhase, type StopMode } from './relay-proxy.js'
 

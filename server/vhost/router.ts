@@ -3,8 +3,7 @@
 // parents, then `*` (host.ts lookupOrder); within a domain the longest location that is a prefix
 // of the path wins; a domain whose locations all miss falls through to the next candidate, as
 // in frp. One (domain, location) has one owner: a second claim is refused, not queued. Pure.
-import { lookupOrder } from '../../shared/http/index.js'
-import { locationMatches } from '../../shared/http/index.js'
+import { lookupOrder, locationMatches } from '../../shared/http/index.js'
 
 export interface Route<T> {
   domain: string

@@ -2,9 +2,7 @@
 // domain, location or header refuses that proxy alone with a message naming the value (the
 // client's config check catches the same things earlier, but the relay trusts nothing it is sent).
 import { TunnelError } from '../../shared/errors.js'
-import { isHeaderName, isHeaderValue } from '../../shared/http/index.js'
-import { isSubdomainLabel, normalizeDomain, normalizeHostName } from '../../shared/http/index.js'
-import { normalizeLocation } from '../../shared/http/index.js'
+import { isHeaderName, isHeaderValue, isSubdomainLabel, normalizeDomain, normalizeHostName, normalizeLocation } from '../../shared/http/index.js'
 import type { HttpProxySpec, HttpsProxySpec } from '../../shared/wire/index.js'
 
 const invalid = (message: string): TunnelError => new TunnelError('TUN_PROXY_INVALID', message)

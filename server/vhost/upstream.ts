@@ -4,8 +4,7 @@
 // the same proxy (a new local connection per request would cost a connect each time).
 import { Agent, type ClientRequestArgs } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { MuxDuplex } from '../../shared/mux/index.js'
-import type { Session } from '../../shared/mux/index.js'
+import { MuxDuplex, type Session } from '../../shared/mux/index.js'
 import type { Endpoint } from '../../shared/wire/index.js'
 import { StreamTally } from '../stream-tally.js'
 

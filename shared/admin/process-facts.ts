@@ -1,8 +1,7 @@
 // The parts of a status report every process shares: its own fds and memory, and the network
 // namespace's accept-queue counters. Read from /proc (cheap file reads, no ss); null where not
 // Linux or unreadable.
-import { parseLimits, parseNetstat } from '../diag/index.js'
-import { readFdCount, readProc } from '../diag/index.js'
+import { parseLimits, parseNetstat, readFdCount, readProc } from '../diag/index.js'
 import type { StatusReport } from './status.js'
 
 export async function processFacts (startedAtMs: number): Promise<StatusReport['process']> {

@@ -1,13 +1,11 @@
 // The admin API's endpoints as typed calls: each checks the status code and the shape of the
 // answer, and turns anything unexpected into a TunnelError that says what happened.
-import type { DiagReport } from '../diag/index.js'
-import { REPORT_SCHEMA } from '../diag/index.js'
+import { type DiagReport, REPORT_SCHEMA, parsePeerView } from '../diag/index.js'
 import { TunnelError } from '../errors.js'
 import { adminRequest, replyError, type AdminReply } from './client.js'
 import { parseReloadOutcome, type ReloadOutcome } from './reload.js'
 import { DIAG_PATH, MAX_API_DIAG_WATCH_S, RELOAD_PATH, STATUS_PATH } from './endpoints.js'
 import { statusReportSchema, type StatusReport } from './status.js'
-import { parsePeerView } from '../diag/index.js'
 import type { AdminTarget } from './target.js'
 
 function unexpected (target: AdminTarget, what: string, reply: AdminReply): TunnelError {

@@ -4,12 +4,11 @@
 //   GET  /api/diag     the diagnostics report of this process's own sockets (?watch=S, 0-60)
 //   GET  /metrics      Prometheus text exposition
 //   POST /api/reload   the reload outcome: 200 when applied (in full or in part), 422 when refused
-import { buildReport, collectFacts, type DiagTarget } from '../diag/index.js'
+import { buildReport, collectFacts, type DiagTarget, type DiagReport } from '../diag/index.js'
 import { DEFAULT_API_DIAG_WATCH_S, DIAG_PATH, MAX_API_DIAG_WATCH_S, METRICS_PATH, RELOAD_PATH, STATUS_PATH } from './endpoints.js'
 import { errorResponse, json, text, type AdminResponse } from './http.js'
 import type { ReloadHandler } from './reload.js'
 import type { AdminRequest, AdminRoute } from './server.js'
-import type { DiagReport } from '../diag/index.js'
 import type { StatusReport } from './status.js'
 
 export function statusRoute (report: () => Promise<StatusReport>): AdminRoute {

@@ -8,11 +8,9 @@ import { parseHost } from '../net/index.js'
 import { CLIENT_DEFAULTS } from './types.js'
 import { FRP_KEYS } from './schema.js'
 import { keyIssues } from './keys.js'
-import { formatPath, locate } from './locate.js'
-import type { ConfigPath } from './locate.js'
-import { isRecord, valueAt } from './validate.js'
+import { formatPath, locate, type ConfigPath } from './locate.js'
+import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
-import type { CheckContext } from './validate.js'
 import { vhostIssues } from './vhost-checks.js'
 
 export interface ConfigWarning {

@@ -7,8 +7,7 @@ import { ConfigError, type ConfigIssue } from '../errors.js'
 import { Secret } from '../secret.js'
 import { decodeKey } from '../transport/index.js'
 import { locate } from './locate.js'
-import type { CheckContext } from './validate.js'
-import { valueAt } from './validate.js'
+import { type CheckContext, valueAt } from './validate.js'
 
 /** Longest private key file we read (a key is 44 characters; comments and newlines allowed). */
 const MAX_KEY_FILE_BYTES = 4096

@@ -1,8 +1,7 @@
 // Where a config problem is: YAML node → offset in the parsed (env-substituted) text →
 // offset in the original file → 1-based line and column. Pure; no I/O.
 
-import { LineCounter, isAlias, isMap, isScalar, isSeq } from 'yaml'
-import type { Document, Node, Pair } from 'yaml'
+import { LineCounter, isAlias, isMap, isScalar, isSeq, type Document, type Node, type Pair } from 'yaml'
 import type { ConfigLocation } from '../errors.js'
 import { tomlOffsetOf, type PathOffsets } from './toml-paths.js'
 

@@ -4,9 +4,7 @@
 
 import { z } from 'zod'
 import { parseBandwidth } from '../limit/index.js'
-import { isHeaderValue } from '../http/index.js'
-import { isSubdomainLabel, normalizeDomain, normalizeHostName } from '../http/index.js'
-import { normalizeLocation } from '../http/index.js'
+import { isHeaderValue, isSubdomainLabel, normalizeDomain, normalizeHostName, normalizeLocation } from '../http/index.js'
 import { isCidr } from '../net/index.js'
 import { MAX_SOURCE_RULES, VHOST_LIMITS } from '../wire/index.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'

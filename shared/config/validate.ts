@@ -5,10 +5,8 @@
 import { z } from 'zod'
 import type { Document } from 'yaml'
 import type { ConfigIssue, ErrorCode } from '../errors.js'
-import { FRP_KEYS, SECRET_KEYS, schemaFor } from './schema.js'
-import type { Side } from './schema.js'
-import { locate, patternPath } from './locate.js'
-import type { ConfigPath, SourceMap } from './locate.js'
+import { FRP_KEYS, SECRET_KEYS, schemaFor, type Side } from './schema.js'
+import { locate, patternPath, type ConfigPath, type SourceMap } from './locate.js'
 
 type ZodIssue = z.core.$ZodIssue
 

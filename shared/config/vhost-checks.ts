@@ -2,9 +2,7 @@
 // location) claimed twice in one frpc.yml, and in frps.yml vhost ports that collide with bindPort
 // or each other. Same contract as checks.ts: look only at values of the right type, report all.
 import type { ConfigIssue, ConfigLocation } from '../errors.js'
-import { isHeaderName } from '../http/index.js'
-import { normalizeDomain } from '../http/index.js'
-import { normalizeLocation } from '../http/index.js'
+import { isHeaderName, normalizeDomain, normalizeLocation } from '../http/index.js'
 import { locate, type ConfigPath } from './locate.js'
 import { SERVER_DEFAULTS } from './types.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'

@@ -3,8 +3,7 @@
 import { Secret } from '../secret.js'
 import { keyFilePath } from './keys.js'
 import type { ClientInput, ServerInput } from './schema.js'
-import { SERVER_DEFAULTS } from './types.js'
-import type { BandwidthRules, HttpProxyConfig, HttpsProxyConfig, ServerConfig, SourceRules } from './types.js'
+import { SERVER_DEFAULTS, type BandwidthRules, type HttpProxyConfig, type HttpsProxyConfig, type ServerConfig, type SourceRules } from './types.js'
 
 type ProxyInput = NonNullable<ClientInput['proxies']>[number]
 type VhostServerKeys = Pick<ServerConfig, 'vhostHTTPPort' | 'vhostHTTPSPort' | 'vhostHTTPTimeout' | 'subDomainHost' | 'custom404Page'>

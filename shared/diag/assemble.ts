@@ -3,8 +3,7 @@
 // what keepalive and the heartbeat add up to.
 import { deadPeerDetection, nodeKeepalive, retransmitGiveUpS, type KeepaliveSysctls } from './keepalive.js'
 import { estimatePath, maxUdpPayload } from './path-mtu.js'
-import type { ControlConnection, CounterName, Keepalive, Listener, Overflow, States, SysctlName } from './report.js'
-import { COUNTERS } from './report.js'
+import { type ControlConnection, type CounterName, type Keepalive, type Listener, type Overflow, type States, type SysctlName, COUNTERS } from './report.js'
 import { formatEndpoint } from './ss-address.js'
 import { countStates, type SsSocket } from './ss-parse.js'
 import type { ControlMatch, DiagTarget, ListenTarget } from './target.js'

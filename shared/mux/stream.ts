@@ -1,8 +1,7 @@
 // One multiplexed stream: send queue bounded by the peer's credit, receive window whose credit
 // is returned only when the consumer has really taken the bytes, FIN in each direction, RESET.
 import { TunnelError } from '../errors.js'
-import { ResetCode } from '../wire/index.js'
-import type { OpenHeader } from '../wire/index.js'
+import { ResetCode, type OpenHeader } from '../wire/index.js'
 import { nextWindow } from './window.js'
 
 /** What the session does for its streams. */

@@ -4,8 +4,7 @@
 // arrives byte-exact. How much TCP throughput the flood leaves is a speed figure, measured by
 // the bench (`node dist/bench/run.js --scenarios flood`); that TCP gets its share is checked
 // frame by frame in test/unit/mux-scheduler.test.ts.
-import { createServer, type Server, type Socket } from 'node:net'
-import { connect } from 'node:net'
+import { createServer, type Server, type Socket, connect } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cleanupCli, clientYaml, E2E_TEST_TIMEOUT_MS, logMsg, startClient, startRelay } from '../helpers/cli.js'
 import { closeUdp, FLOOD_SCRIPT, SLOW_SERVICE_SCRIPT, spawnScript, udpReceiveQueueBytes } from '../helpers/udp.js'

@@ -9,8 +9,7 @@
 //   readline HOST PORT [MS]        connect, read one line, print {ok, line}; exit 0/1
 import { createHash, randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
-import { isIP } from 'node:net'
-import { createServer, connect } from 'node:net'
+import { connect, createServer, isIP } from 'node:net'
 
 const [mode, ...args] = process.argv.slice(2)
 

@@ -1,10 +1,8 @@
 import { describe, it, expect } from 'vitest'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { ConfigError } from '../../shared/errors.js'
-import type { ErrorCode } from '../../shared/errors.js'
-import { detectConfigKind, parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
-import type { ConfigWarning } from '../../shared/config/index.js'
+import { ConfigError, type ErrorCode } from '../../shared/errors.js'
+import { detectConfigKind, parseClientConfig, parseServerConfig, type ConfigWarning } from '../../shared/config/index.js'
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'configs')

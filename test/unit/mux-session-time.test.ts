@@ -2,8 +2,7 @@
 // session whose peer went quiet, and the fresh RTT sample window tuning asks for. A fake wire
 // stands in for the socket and vitest's fake timers (with the session's injected clock on the
 // same fake Date) move time; flushes still run on real event-loop turns.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { vi } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { TunnelError } from '../../shared/errors.js'
 import { silentLogger } from '../../shared/log.js'
 import { RTT_REFRESH_MS } from '../../shared/mux/rtt-filter.js'

@@ -1,12 +1,11 @@
 // http/https proxy registrations on the wire: shapes and sizes checked before the relay looks
 // at the values; a malformed one is a protocol error like any malformed control message.
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, afterEach } from 'vitest'
 import { Relay } from '../../server/relay.js'
 import { parseServerConfig } from '../../shared/config/index.js'
 import { silentLogger } from '../../shared/log.js'
 import { httpSpecSchema, httpsSpecSchema, VHOST_LIMITS } from '../../shared/wire/proxy-spec.js'
 import { closeServices, holdPort, probePort } from '../helpers/services.js'
-import { afterEach } from 'vitest'
 
 afterEach(async () => { await closeServices() })
 
