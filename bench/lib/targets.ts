@@ -48,6 +48,13 @@ export interface Tunnel {
   ports: TargetPorts
   /** Temporary directory holding frps.yml and frpc.yml. */
   dir: string
+  /** The relay's control port. */
+  relayPort: number
+  /** auth.token and the relay's public key (for raw clients of the attack bench). */
+  token: string
+  serverKey: string
+  /** The relay's admin API port (with TunnelOptions.admin), else undefined. */
+  adminPort: number | undefined
   /** Removes the temporary config directory. */
   cleanup: () => Promise<void>
 }
@@ -67,7 +74,12 @@ export interface TunnelOptions {
   services: Ports
   /** transport.insecurePlaintext on both sides (the baseline that shows what encryption costs). */
   plaintext?: boolean
+  /** The relay also serves its admin API on a free loopback port (token ADMIN_TOKEN). */
+  admin?: boolean
 }
+
+/** The relay admin API's bearer token when TunnelOptions.admin is set. */
+export const ADMIN_TOKEN = 'bench-admin-token'
 
 /** Spawns `tunnel server` and `tunnel client` with one tcp or udp proxy per service, remotePort 0. */
 export async function startTunnel (group: ProcessGroup, options: TunnelOptions): Promise<Tunnel> {
@@ -80,8 +92,9 @@ export async function startTunnel (group: ProcessGroup, options: TunnelOptions):
   try {
     const token = randomBytes(16).toString('hex')
     const frps = join(dir, 'frps.yml')
-    const { relay, relayPort, vhostPort } = await startRelay(group, options, prefix, async (vhost) => {
-      await writeFile(frps, `bindAddr: "${LOOPBACK}"\nbindPort: 0\nvhostHTTPPort: ${vhost}\nauth:\n  token: "${token}"\n  privateKey: "${keys.privateKey}"\n${transport}`, { mode: 0o600 })
+    const admin = options.admin === true ? `webServer:\n  addr: "${LOOPBACK}"\n  port: 0\n  token: "${ADMIN_TOKEN}"\n` : ''
+    const { relay, relayPort, vhostPort, adminPort } = await startRelay(group, options, prefix, async (vhost) => {
+      await writeFile(frps, `bindAddr: "${LOOPBACK}"\nbindPort: 0\nvhostHTTPPort: ${vhost}\nauth:\n  token: "${token}"\n  privateKey: "${keys.privateKey}"\n${transport}${admin}`, { mode: 0o600 })
       return frps
     })
 
@@ -100,7 +113,7 @@ export async function startTunnel (group: ProcessGroup, options: TunnelOptions):
       if (!registered.has('web')) return undefined
       return { sink: port('sink'), echo: port('echo'), http: port('http'), udpEcho: port('udpEcho'), udpSink: port('udpSink'), vhost: vhostPort }
     }, READY_TIMEOUT_MS, `"proxy registered" log lines for ${SERVICE_NAMES.join(', ')}, web`)
-    return { relay, client, ports, dir, cleanup }
+    return { relay, client, ports, dir, cleanup, relayPort, token, serverKey: keys.publicKey, adminPort }
   } catch (err) {
     await cleanup()
     throw err
@@ -116,7 +129,7 @@ async function freePort (): Promise<number> {
 }
 
 /** Starts the relay with a free vhostHTTPPort (written into frps.yml by `writeConfig`), retrying if it was taken. */
-async function startRelay (group: ProcessGroup, options: TunnelOptions, prefix: string, writeConfig: (vhostPort: number) => Promise<string>): Promise<{ relay: Child, relayPort: number, vhostPort: number }> {
+async function startRelay (group: ProcessGroup, options: TunnelOptions, prefix: string, writeConfig: (vhostPort: number) => Promise<string>): Promise<{ relay: Child, relayPort: number, vhostPort: number, adminPort: number | undefined }> {
   let last: unknown
   for (let attempt = 1; attempt <= VHOST_START_ATTEMPTS; attempt++) {
     const vhostPort = await freePort()
@@ -124,8 +137,10 @@ async function startRelay (group: ProcessGroup, options: TunnelOptions, prefix: 
     const relay = group.spawn(`${prefix}relay`, process.execPath, [options.cliJs, 'server', '-c', frps, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'])
     try {
       // "relay listening" comes once every port is open, the vhost port included.
+      const adminLine = options.admin === true ? relay.waitFor((json) => (json?.['msg'] === 'admin listening' ? Number(json['port']) : undefined), READY_TIMEOUT_MS, 'the "admin listening" log line') : undefined
+      adminLine?.catch(() => {}) // awaited below; a start that fails first rejects it unheard
       const relayPort = await relay.waitFor((json) => (json?.['msg'] === 'relay listening' ? Number(json['port']) : undefined), READY_TIMEOUT_MS, 'the "relay listening" log line')
-      return { relay, relayPort, vhostPort }
+      return { relay, relayPort, vhostPort, adminPort: await adminLine }
     } catch (err) {
       last = err
       if (relay.running) throw err

@@ -2,6 +2,7 @@
 // namespace's accept-queue counters. Read from /proc (cheap file reads, no ss); null where not
 // Linux or unreadable.
 import { parseLimits, parseNetstat, readFdCount, readProc } from '../diag/index.js'
+import { eventLoopDelay } from './event-loop.js'
 import type { StatusReport } from './status.js'
 
 export async function processFacts (startedAtMs: number): Promise<StatusReport['process']> {
@@ -16,6 +17,7 @@ export async function processFacts (startedAtMs: number): Promise<StatusReport['
     heapUsedBytes: mem.heapUsed,
     openFds: fds.ok ? fds.value : null,
     maxFds: max,
+    eventLoopDelayMs: eventLoopDelay(),
   }
 }
 

@@ -87,6 +87,8 @@ export const statusReportSchema = z.object({
     /** From /proc/self/fd and /proc/self/limits; null where unreadable. */
     openFds: count.nullable(),
     maxFds: count.nullable(),
+    /** How long the event loop was blocked over the last 10-20 s (p99, max); absent from older processes. */
+    eventLoopDelayMs: z.object({ p99Ms: z.number().min(0), maxMs: z.number().min(0) }).optional(),
   }),
   /** relay: where clients connect; client: the relay it dials. */
   controlAddr: z.string().nullable(),
