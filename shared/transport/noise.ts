@@ -1,5 +1,7 @@
-// The Noise Protocol Framework (revision 34) for the two-message patterns tunnel uses:
-// NN, NK, NNpsk0, NKpsk0 (and NKpsk2, kept for the test vectors), suite 25519_ChaChaPoly_SHA256.
+// The Noise Protocol Framework (revision 34) for the two-message patterns tunnel uses: IKpsk1
+// (the client knows the relay's static key) and INpsk1 (it does not), both of which carry the
+// client's static key, and the older NN/NK family kept for the test vectors; suite
+// 25519_ChaChaPoly_SHA256.
 // Pure and synchronous: no sockets, no clock. X25519 is tweetnacl's scalarMult; HMAC/HKDF,
 // SHA-256 and ChaCha20-Poly1305 come from node:crypto. The ephemeral key pair can be injected
 // (test vectors); otherwise it comes from nacl.randomBytes.
@@ -18,11 +20,11 @@ export interface KeyPair {
   secretKey: Uint8Array
 }
 
-export type PatternName = 'NN' | 'NK' | 'NNpsk0' | 'NKpsk0' | 'NKpsk2'
-type Token = 'e' | 'es' | 'ee' | 'psk'
+export type PatternName = 'NN' | 'NK' | 'NNpsk0' | 'NKpsk0' | 'NKpsk2' | 'IKpsk1' | 'INpsk1'
+type Token = 'e' | 's' | 'es' | 'se' | 'ss' | 'ee' | 'psk'
 
 interface Pattern {
-  /** The responder's static key is known to the initiator before the handshake (NK). */
+  /** The responder's static key is known to the initiator before the handshake (NK, IK). */
   responderStaticKnown: boolean
   messages: readonly (readonly Token[])[]
   psk: boolean
@@ -34,6 +36,8 @@ export const PATTERNS: Readonly<Record<PatternName, Pattern>> = {
   NNpsk0: { responderStaticKnown: false, psk: true, messages: [['psk', 'e'], ['e', 'ee']] },
   NKpsk0: { responderStaticKnown: true, psk: true, messages: [['psk', 'e', 'es'], ['e', 'ee']] },
   NKpsk2: { responderStaticKnown: true, psk: true, messages: [['e', 'es'], ['e', 'ee', 'psk']] },
+  IKpsk1: { responderStaticKnown: true, psk: true, messages: [['e', 'es', 's', 'ss', 'psk'], ['e', 'ee', 'se']] },
+  INpsk1: { responderStaticKnown: false, psk: true, messages: [['e', 's', 'psk'], ['e', 'ee', 'se']] },
 }
 
 export function protocolName (pattern: PatternName): string {
@@ -150,6 +154,8 @@ class SymmetricState {
 
   mixHash (data: Uint8Array): void { this.h = sha256(this.h, data) }
 
+  get hasKey (): boolean { return this.cipher !== undefined }
+
   mixKey (ikm: Uint8Array): void {
     const [ck, k] = hkdf(this.ck, ikm, 2) as [Buffer, Buffer]
     this.ck = ck
@@ -185,9 +191,9 @@ export interface HandshakeOptions {
   pattern: PatternName
   initiator: boolean
   prologue: Uint8Array
-  /** The responder's static key pair (responder side of NK*). */
+  /** This side's static key pair: the responder's in NK and IK, the initiator's in IK and IN. */
   staticKey?: KeyPair
-  /** The responder's static public key (initiator side of NK*). */
+  /** The responder's static public key (initiator side of NK and IK). */
   remoteStaticKey?: Uint8Array
   psk?: Uint8Array
   /** Test vectors only: a fixed ephemeral key pair instead of a random one. */
@@ -236,6 +242,8 @@ export class HandshakeState {
   get handshakeHash (): Buffer { return this.#ss.h }
   /** The remote ephemeral public key, once read. */
   get remoteEphemeral (): Uint8Array | undefined { return this.#re }
+  /** The remote static public key: known beforehand, or read from a message (IK/IN responder). */
+  get remoteStatic (): Uint8Array | undefined { return this.#rs }
 
   #tokens (sending: boolean): readonly Token[] {
     const tokens = this.#pattern.messages[this.#index]
@@ -252,6 +260,9 @@ export class HandshakeState {
         parts.push(Buffer.from(this.#e.publicKey))
         this.#ss.mixHash(this.#e.publicKey)
         if (this.#pattern.psk) this.#ss.mixKey(this.#e.publicKey)
+      } else if (t === 's') {
+        if (this.#s === undefined) throw new TypeError('s without a static key pair')
+        parts.push(this.#ss.encryptAndHash(this.#s.publicKey))
       } else {
         this.#mixToken(t)
       }
@@ -270,6 +281,12 @@ export class HandshakeState {
         at += DH_BYTES
         this.#ss.mixHash(this.#re)
         if (this.#pattern.psk) this.#ss.mixKey(this.#re)
+      } else if (t === 's') {
+        // 32 bytes, plus the tag once a key is set (always, in the psk patterns).
+        const len = DH_BYTES + (this.#ss.hasKey ? TAG_BYTES : 0)
+        if (message.length - at < len) throw new HandshakeError('TUN_HANDSHAKE_INVALID', 'a handshake message is too short', { reason: 'short message' })
+        this.#rs = Uint8Array.from(this.#ss.decryptAndHash(message.subarray(at, at + len)))
+        at += len
       } else {
         this.#mixToken(t)
       }
@@ -279,22 +296,30 @@ export class HandshakeState {
     return payload
   }
 
-  #mixToken (t: Exclude<Token, 'e'>): void {
+  #mixToken (t: Exclude<Token, 'e' | 's'>): void {
     if (t === 'psk') { this.#ss.mixKeyAndHash(this.#psk as Uint8Array); return }
     const e = this.#e
     const re = this.#re
-    if (t === 'ee') {
-      if (e === undefined || re === undefined) throw new TypeError('ee before both ephemerals')
-      this.#ss.mixKey(dh(e.secretKey, re))
-      return
+    const s = this.#s
+    const rs = this.#rs
+    const need = <T>(v: T | undefined): T => {
+      if (v === undefined) throw new TypeError(`${t} without the keys it needs`)
+      return v
     }
-    // es: the initiator's ephemeral with the responder's static.
-    if (this.#initiator) {
-      if (e === undefined || this.#rs === undefined) throw new TypeError('es without keys')
-      this.#ss.mixKey(dh(e.secretKey, this.#rs))
-    } else {
-      if (this.#s === undefined || re === undefined) throw new TypeError('es without keys')
-      this.#ss.mixKey(dh(this.#s.secretKey, re))
+    switch (t) {
+      case 'ee':
+        this.#ss.mixKey(dh(need(e).secretKey, need(re)))
+        return
+      case 'ss':
+        this.#ss.mixKey(dh(need(s).secretKey, need(rs)))
+        return
+      // es: the initiator's ephemeral with the responder's static; se: the initiator's static
+      // with the responder's ephemeral. Each side computes the same DH from its own halves.
+      case 'es':
+        this.#ss.mixKey(this.#initiator ? dh(need(e).secretKey, need(rs)) : dh(need(s).secretKey, need(re)))
+        return
+      case 'se':
+        this.#ss.mixKey(this.#initiator ? dh(need(s).secretKey, need(re)) : dh(need(e).secretKey, need(rs)))
     }
   }
 

@@ -13,6 +13,7 @@ interface Vector {
   init_prologue: string
   init_psks?: string[]
   init_ephemeral: string
+  init_static?: string
   init_remote_static?: string
   resp_prologue: string
   resp_psks?: string[]
@@ -29,7 +30,7 @@ describe('Noise core against the cacophony vectors', () => {
   it('the vectors file holds the patterns tunnel uses', () => {
     expect(vectors.length).toBeGreaterThan(0)
     const names = vectors.map((v) => v.protocol_name)
-    for (const p of ['NKpsk0', 'NNpsk0']) expect(names).toContain(`Noise_${p}_25519_ChaChaPoly_SHA256`)
+    for (const p of ['IKpsk1', 'INpsk1']) expect(names).toContain(`Noise_${p}_25519_ChaChaPoly_SHA256`)
   })
 
   for (const v of vectors) {
@@ -41,6 +42,7 @@ describe('Noise core against the cacophony vectors', () => {
         initiator: true,
         prologue: hex(v.init_prologue),
         ephemeral: keyPairFromSecret(hex(v.init_ephemeral)),
+        ...(v.init_static === undefined ? {} : { staticKey: keyPairFromSecret(hex(v.init_static)) }),
         ...(v.init_remote_static === undefined ? {} : { remoteStaticKey: hex(v.init_remote_static) }),
         ...(psk === undefined ? {} : { psk: hex(psk) }),
       })
