@@ -10,7 +10,7 @@ import type { ClientConfig, ProxyConfig } from '../shared/config/index.js'
 import { TunnelError } from '../shared/errors.js'
 import type { ReloadOutcome } from '../shared/reload-outcome.js'
 import { Session, type ClientSession, type Wire } from '../shared/mux/index.js'
-import { derivePsk, formatKeyId } from '../shared/transport/index.js'
+import { derivePsk, formatKeyId, generateKeyPair, keyPairFromSecret, type KeyPair } from '../shared/transport/index.js'
 import { formatHostPort, normalizeAddress } from '../shared/net/index.js'
 import { GoAwayCode, Capability, MessageType, type ProxyResult, type RelayMessage } from '../shared/wire/index.js'
 import { parsePeerView, type PeerView } from '../shared/diag/index.js'
@@ -37,6 +37,8 @@ export interface ClientEvents {
 }
 
 export interface ClientOptions {
+  /** This client's static key pair (its identity); default auth.clientKey, else a new key for this process. */
+  clientKey?: KeyPair
   backoff?: BackoffPolicy
   /** The jitter of the reconnect backoff, uniform in [0, 1) (tests inject one); default Math.random. */
   random?: () => number
@@ -62,6 +64,7 @@ export class Client extends EventEmitter<ClientEvents> {
   #graceMs = 0
   /** The token as the handshake's PSK, derived once. */
   readonly #psk: Uint8Array
+  readonly #clientKey: KeyPair
   /** Handshake timestamps strictly increase, even if the clock does not. */
   #lastTimestampMs = 0
   reconnects = 0
@@ -73,7 +76,9 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#random = options.random ?? Math.random
     this.#requests = new ControlRequests(options.reloadAnswerTimeoutMs ?? RELOAD_ANSWER_TIMEOUT_MS)
     this.#psk = derivePsk(config.auth.token)
-    this.#proxies = new ProxyManager(config, log, this.#requests)
+    const inline = config.auth.clientKey
+    this.#clientKey = options.clientKey ?? (inline === null ? generateKeyPair() : keyPairFromSecret(inline.reveal()))
+    this.#proxies = new ProxyManager(config, log, this.#requests, this.#random)
     this.#proxies.on('result', (r) => { this.emit('proxy', r) })
   }
 
@@ -224,6 +229,7 @@ export class Client extends EventEmitter<ClientEvents> {
     try {
       const secure = await secureConnect(socket, {
         clientId: clientID,
+        clientKey: this.#clientKey,
         psk: this.#psk,
         serverKey: auth.serverKey ?? undefined,
         plaintext: transport.insecurePlaintext,

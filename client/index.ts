@@ -5,3 +5,4 @@ export { diffProxies, relayChanged, type ProxyChange, type ProxyDiff } from './p
 export { reloadFromFile, type ClientConfigLoader } from './reload-from-file.js'
 export { TcpForwarder } from './tcp-forwarder.js'
 export { UdpForwarder } from './udp-forwarder.js'
+export { defaultClientKeyFile, loadOrCreateClientKey, logClientKey, type ClientKey } from './client-key.js'

@@ -4,14 +4,13 @@
 // sends one natProbe message. It arrives while the NAT still holds the mapping; once the mapping
 // is gone the NAT drops it. As soon as one idle time fails, longer ones cannot succeed and are
 // cancelled, so a run lasts about the first failing idle time plus the grace.
-import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { ClientConfig } from '../shared/config/index.js'
-import type { ProbeOutcome, ProbeResult } from '../shared/diag/index.js'
+import { natProbeClientId, type ProbeOutcome, type ProbeResult } from '../shared/diag/index.js'
 import { sleep } from '../shared/backoff.js'
 import { TunnelError } from '../shared/errors.js'
 import { Session, type ClientSession } from '../shared/mux/index.js'
-import { derivePsk } from '../shared/transport/index.js'
+import { derivePsk, type KeyPair } from '../shared/transport/index.js'
 import { MessageType, PROBE_IDLE_MS, type RelayMessage } from '../shared/wire/index.js'
 import { dial } from './dial.js'
 import { login } from './login.js'
@@ -25,6 +24,8 @@ export const PROBE_PACING_MS = 100
 export const DEFAULT_IDLE_SCHEDULE_S: readonly number[] = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 75, 90, 120, 150, 180, 240, 300, 420, 600, 900]
 
 export interface NatProbeOptions {
+  /** The client's static key pair (client-key.ts). */
+  clientKey: KeyPair
   /** Idle times in seconds, ascending; bounded by PROBE_IDLE_MS. */
   scheduleS: readonly number[]
   /** How long after its idle time a natProbe may still arrive (RTT, relay timer slack). */
@@ -55,7 +56,6 @@ export async function probeNatTimeout (config: ClientConfig, o: NatProbeOptions)
   const schedule = checkSchedule(o.scheduleS)
   const psk = derivePsk(config.auth.token)
   // Each probe has its own client id: no clash with the running client's session or timestamps.
-  const idBase = createHash('sha256').update(config.clientID).digest('hex').slice(0, 16)
   const results = new Map<number, ProbeResult>()
   const running = new Map<number, { cancel: () => void }>()
   let lastTimestamp = 0
@@ -77,7 +77,7 @@ export async function probeNatTimeout (config: ClientConfig, o: NatProbeOptions)
     if (o.signal.aborted) break
     lastTimestamp = Math.max(Date.now(), lastTimestamp + 1)
     try {
-      const session = await openProbe(config, psk, `natprobe-${idBase}-${idleS}`, lastTimestamp, idleS * 1000, o)
+      const session = await openProbe(config, psk, natProbeClientId(config.clientID, idleS), lastTimestamp, idleS * 1000, o)
       waits.push(watchProbe(session, idleS, o, running, record))
     } catch (err) {
       const e = err instanceof TunnelError ? err : new TunnelError('TUN_CONNECT', String(err))
@@ -97,6 +97,8 @@ async function openProbe (config: ClientConfig, psk: Uint8Array, clientId: strin
   try {
     const secure = await secureConnect(socket, {
       clientId,
+      // The client's own key (a relay with auth.clientKeys admits its probes), under a probe's own id.
+      clientKey: o.clientKey,
       psk,
       serverKey: auth.serverKey ?? undefined,
       plaintext: transport.insecurePlaintext,

@@ -13,6 +13,7 @@ export const PERMANENT_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(
   'TUN_TRANSPORT_MISMATCH',
   'TUN_PROTOCOL',
   'TUN_PROTOCOL_VERSION',
+  'TUN_CLIENT_KEY_REFUSED',
 ])
 
 export function isPermanent (err: TunnelError, everLoggedIn: boolean): boolean {
@@ -20,5 +21,5 @@ export function isPermanent (err: TunnelError, everLoggedIn: boolean): boolean {
   if (!everLoggedIn) return true
   if (err instanceof HandshakeError) return err.authenticated
   // Refusals inside the encrypted session (a login result) are authenticated too.
-  return err.code === 'TUN_AUTH_REFUSED' || err.code === 'TUN_PROTOCOL_VERSION'
+  return err.code === 'TUN_AUTH_REFUSED' || err.code === 'TUN_PROTOCOL_VERSION' || err.code === 'TUN_CLIENT_KEY_REFUSED'
 }

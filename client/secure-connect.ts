@@ -5,10 +5,12 @@
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { HandshakeError } from '../shared/errors.js'
-import { ACCEPT_BYTES, parseResponse, ClientHandshake, readHandshakeMessage, RecordSealer, type RecordLimits, recordWire, type RecordWire } from '../shared/transport/index.js'
+import { ACCEPT_BYTES, parseResponse, ClientHandshake, readHandshakeMessage, RecordSealer, type RecordLimits, recordWire, type RecordWire, type KeyPair } from '../shared/transport/index.js'
 
 export interface SecureConnectOptions {
   clientId: string
+  /** This client's static key pair: its identity on the relay. */
+  clientKey: KeyPair
   psk: Uint8Array
   serverKey: Uint8Array | undefined
   plaintext: boolean
@@ -27,7 +29,7 @@ export interface SecureConnection {
 }
 
 export async function secureConnect (socket: Socket, o: SecureConnectOptions): Promise<SecureConnection> {
-  const handshake = new ClientHandshake({ clientId: o.clientId, psk: o.psk, serverKey: o.serverKey, plaintext: o.plaintext, nowMs: o.timestampMs })
+  const handshake = new ClientHandshake({ clientId: o.clientId, clientKey: o.clientKey, psk: o.psk, serverKey: o.serverKey, plaintext: o.plaintext, nowMs: o.timestampMs })
   socket.write(handshake.hello)
   const deadline = AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs)])
   const { value, rest } = await readHandshakeMessage(socket, (buf) => {

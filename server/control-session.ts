@@ -9,7 +9,9 @@ import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError, type ErrorCode } from '../shared/errors.js'
 import { Session, type RelaySession } from '../shared/mux/index.js'
+import { clientKeyId, encodeKey } from '../shared/transport/index.js'
 import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/index.js'
+import type { ClientKeyPolicy } from './client-keys.js'
 import type { ConnectionBudget } from './connection-budget.js'
 import { answerDiag } from './diag-answer.js'
 import { startNatProbe, type NatProbes } from './nat-probe-mode.js'
@@ -39,6 +41,8 @@ export interface ControlContext {
   stats: RelayStats
   /** Control protocol versions this relay speaks. */
   controlVersions: readonly number[]
+  /** auth.clientKeys (absent: any key); the user binding is checked at login. */
+  clientKeys?: ClientKeyPolicy
   /** The relay's http/https virtual hosts; undefined when frps.yml sets no vhost port. */
   vhosts?: Vhosts | undefined
 }
@@ -58,6 +62,10 @@ export class ControlSession implements RegistryMember {
   readonly remote: string
   /** First 8 bytes of the handshake hash (the same on the client): channel binding. */
   readonly sessionId: string
+  /** The client's static public key (base64): who it is. Takeover and ownership hang on it. */
+  readonly identity: string
+  /** A short id of the client key, for logs and status. */
+  readonly keyId: string
   clientId = ''
   /** When the login was accepted (ms since the epoch); 0 before. */
   loggedInAt = 0
@@ -83,7 +91,9 @@ export class ControlSession implements RegistryMember {
     this.#onActive = options.onActive
     this.remote = remote
     this.sessionId = link.sessionId
-    this.#log = ctx.log.child({ sessionId: this.sessionId, remote, clientId: link.clientId })
+    this.identity = encodeKey(link.clientKey)
+    this.keyId = clientKeyId(link.clientKey)
+    this.#log = ctx.log.child({ sessionId: this.sessionId, remote, clientId: link.clientId, clientKey: this.keyId })
     const timeoutS = ctx.config.transport.heartbeatTimeout
     this.session = new Session(link.wire, {
       role: 'server',
@@ -102,6 +112,8 @@ export class ControlSession implements RegistryMember {
     this.session.on('close', (err) => { this.#onClose(err) })
   }
 
+  /** Who owns what this session registers (proxy names, ports, domains): its client key. */
+  get owner (): string { return this.identity }
   get proxyCount (): number { return this.#proxies?.size ?? 0 }
   /** The login (user, hostname), once accepted. */
   get login (): Login | undefined { return this.#login }
@@ -142,6 +154,10 @@ export class ControlSession implements RegistryMember {
       this.#refuse('TUN_PROTOCOL', `the login names clientID ${login.clientId} but the handshake ${this.#link.clientId}`)
       return
     }
+    if (this.#ctx.clientKeys !== undefined && !this.#ctx.clientKeys.allowsUser(this.#link.clientKey, login.user)) {
+      this.#refuse('TUN_CLIENT_KEY_REFUSED', `client key ${this.keyId} may not log in with user "${login.user}" (auth.clientKeys)`)
+      return
+    }
     const mine = new Set([...BASE_CAPABILITIES, ...this.#ctx.kinds.capabilities()])
     this.capabilities = new Set(login.capabilities.filter((c) => mine.has(c)))
     // The login decrypted: the client holds the handshake's keys (no replay gets here).
@@ -155,6 +171,12 @@ export class ControlSession implements RegistryMember {
       return
     }
     this.clientId = login.clientId
+    const holder = this.#ctx.registry.holder(login.clientId)
+    if (holder !== undefined && holder.identity !== this.identity) {
+      // Only the same key may replace a live session: the clientID alone proves nothing.
+      this.#refuse('TUN_CLIENT_ID_IN_USE', `clientID ${login.clientId} is held by a session with another client key (${holder.keyId}); this one has ${this.keyId}: use your own clientID, or wait for that session to end`)
+      return
+    }
     this.loggedInAt = Date.now()
     this.logins = this.#ctx.stats.noteLogin(login.clientId)
     this.#activate()
@@ -162,7 +184,7 @@ export class ControlSession implements RegistryMember {
     const old = this.#ctx.registry.activate(this)
     if (old !== undefined && old !== this) {
       this.#ctx.stats.replaced++
-      this.#log.info({ replaced: old.sessionId }, 'session replaced an older one of the same client')
+      this.#log.info({ replaced: old.sessionId }, 'session replaced an older one of the same client (same key)')
     }
     this.#sendLoginOk()
     this.#log.info({ user: login.user, hostname: login.hostname, version: login.version, capabilities: [...this.capabilities] }, 'client logged in')

@@ -1,13 +1,14 @@
-// Admission of unauthenticated handshakes on the control port, so a slowloris cannot keep a real
-// client out: at most `maxPerSource` in progress per source (an IPv4 address, an IPv6 /64),
-// refused beyond; at most `maxPending` overall. When the table is full a newcomer is not refused:
-// the oldest handshake among the sources holding the most slots is dropped instead (OpenSSH's
-// MaxStartups refuses newcomers at random; dropping from the heaviest source protects a client
-// with one connection against an attacker with many, and a real handshake finishes in
-// milliseconds, long before it is the oldest). Each source also has a token bucket of new
-// handshakes (20 per second, burst 20, as WireGuard's ratelimiter), so one address cannot make
-// the relay spend its CPU on Diffie-Hellman for it. Pure bookkeeping with an injected clock;
-// the caller closes sockets.
+// Admission of handshakes on the control port, so neither a slowloris nor many sources can keep a
+// real client out: at most `maxPerSource` in progress per source (an IPv4 /24, an IPv6 /64: one
+// network, not one address, since an attacker often has a whole block), refused beyond; at most
+// `maxPending` overall. When the table is full a newcomer is not refused: the oldest handshake
+// among the sources holding the most *unproven* slots is dropped instead. A handshake that has
+// proved the token (its hello decrypted) is never dropped: it waits for the client's first
+// record, which a client far away may take a round trip to send (issue 22, finding 1: dropping
+// the oldest dropped exactly the slow real client). When every slot is proven, newcomers are
+// refused until one frees. Each source also has a token bucket of new handshakes (20 per
+// second, burst 20, as WireGuard's ratelimiter). Pure bookkeeping with an injected clock; the
+// caller closes sockets.
 import { isIP } from 'node:net'
 import { ipv6Bytes, normalizeAddress } from '../shared/net/index.js'
 
@@ -27,7 +28,7 @@ export interface GateOptions {
   now?: () => number
 }
 
-export type Admission = GateTicket | 'per-source' | 'rate'
+export type Admission = GateTicket | 'per-source' | 'rate' | 'full'
 
 interface Bucket {
   tokens: number
@@ -37,6 +38,8 @@ interface Bucket {
 export interface GateTicket {
   /** The source group this handshake counts against. */
   readonly source: string
+  /** The handshake proved the token: never dropped to make room from now on. */
+  prove: () => void
   /** Frees the slot (idempotent): the handshake finished, failed, or the session became active. */
   release: () => void
 }
@@ -44,11 +47,13 @@ export interface GateTicket {
 interface Entry {
   source: string
   evict: () => void
+  proven: boolean
 }
 
-/** IPv4 (and IPv4-mapped IPv6) by address, IPv6 by /64. */
+/** IPv4 (and IPv4-mapped IPv6) by /24, IPv6 by /64. */
 export function sourceGroup (address: string): string {
   const a = normalizeAddress(address)
+  if (isIP(a) === 4) return `${a.split('.').slice(0, 3).join('.')}.0/24`
   if (isIP(a) !== 6) return a
   const bytes = ipv6Bytes(a.split('%')[0] ?? a)
   if (bytes === undefined) return a
@@ -70,6 +75,8 @@ export class HandshakeGate {
   refused = 0
   /** Handshakes dropped to make room. */
   evicted = 0
+  /** Newcomers refused because every slot held a proven handshake. */
+  full = 0
 
   constructor (options: GateOptions = {}) {
     this.maxPending = options.maxPending ?? MAX_PENDING_HANDSHAKES
@@ -92,11 +99,18 @@ export class HandshakeGate {
       this.refused++
       return 'rate'
     }
-    if (this.#entries.size >= this.maxPending) this.#evictOne()
+    if (this.#entries.size >= this.maxPending && !this.#evictOne()) {
+      this.full++
+      return 'full'
+    }
     const id = this.#seq++
-    this.#entries.set(id, { source, evict })
+    this.#entries.set(id, { source, evict, proven: false })
     this.#perSource.set(source, (this.#perSource.get(source) ?? 0) + 1)
-    return { source, release: () => { this.#remove(id) } }
+    return {
+      source,
+      prove: () => { const e = this.#entries.get(id); if (e !== undefined) e.proven = true },
+      release: () => { this.#remove(id) },
+    }
   }
 
   /** One token from the source's bucket (refilled at `rate` per second up to `burst`). */
@@ -126,16 +140,20 @@ export class HandshakeGate {
     return entry
   }
 
-  /** The oldest handshake among those of the sources holding the most slots. */
-  #evictOne (): void {
+  /** Drops the oldest unproven handshake among the sources holding the most unproven slots; false when all are proven. */
+  #evictOne (): boolean {
+    const unproven = new Map<string, number>()
+    for (const e of this.#entries.values()) if (!e.proven) unproven.set(e.source, (unproven.get(e.source) ?? 0) + 1)
     let most = 0
-    for (const n of this.#perSource.values()) most = Math.max(most, n)
+    for (const n of unproven.values()) most = Math.max(most, n)
+    if (most === 0) return false
     for (const [id, entry] of this.#entries) {
-      if (this.#perSource.get(entry.source) !== most) continue
+      if (entry.proven || unproven.get(entry.source) !== most) continue
       this.#remove(id)
       this.evicted++
       entry.evict()
-      return
+      return true
     }
+    return false
   }
 }

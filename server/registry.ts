@@ -1,9 +1,15 @@
 // Who holds what on the relay: client id → active control session, proxy name → owner.
-// A newer session of the same client id replaces the old one at once (no "port already in
-// use" after a reconnect): the old one releases its listeners before the new one registers.
+// A newer session of the same client id and the same client key replaces the old one at once
+// (no "port already in use" after a reconnect): the old one releases its listeners before the new
+// one registers. When a session ends, its proxy names stay reserved for its key for the
+// ownership grace, so nobody else takes them before it reconnects.
+import { Reservations } from './reservations.js'
 
 export interface RegistryMember {
   readonly clientId: string
+  /** Who the client is (its key): only a member of the same identity may replace another. */
+  readonly identity: string
+  readonly keyId: string
   /** Close listeners and the session because a newer session took over. */
   replaceBy (newer: RegistryMember): void
 }
@@ -11,8 +17,17 @@ export interface RegistryMember {
 export class Registry<M extends RegistryMember> {
   readonly #clients = new Map<string, M>()
   readonly #proxies = new Map<string, M>()
+  readonly #reserved: Reservations<string>
+
+  /** `graceMs`: how long a name stays reserved for its owner after its session ends. */
+  constructor (graceMs = 0, now?: () => number) {
+    this.#reserved = new Reservations(graceMs, now)
+  }
 
   get size (): number { return this.#clients.size }
+
+  /** The live session of `clientId`, if any. */
+  holder (clientId: string): M | undefined { return this.#clients.get(clientId) }
   sessions (): IterableIterator<M> { return this.#clients.values() }
 
   /** Makes `member` the active session of its client id; returns the one it replaced. */
@@ -26,15 +41,26 @@ export class Registry<M extends RegistryMember> {
     return old
   }
 
+  /** The session ended (or went away): its names are free, but reserved for its key a while. */
   remove (member: M): void {
     if (this.#clients.get(member.clientId) === member) this.#clients.delete(member.clientId)
-    this.releaseAll(member)
+    for (const [name, owner] of this.#proxies) {
+      if (owner !== member) continue
+      this.#proxies.delete(name)
+      this.#reserved.reserve(name, member.identity)
+    }
   }
 
-  /** Claims a proxy name; false when another live session holds it. */
-  claimProxy (name: string, member: M): boolean {
+  /**
+   * Claims a proxy name: true, or why not: another live session holds it, or it is reserved for
+   * another key (ms left of the grace).
+   */
+  claimProxy (name: string, member: M): true | 'held' | { reservedMs: number } {
     const owner = this.#proxies.get(name)
-    if (owner !== undefined && owner !== member) return false
+    if (owner !== undefined && owner !== member) return 'held'
+    const reservedMs = this.#reserved.blockedFor(name, member.identity)
+    if (reservedMs > 0) return { reservedMs }
+    this.#reserved.clear(name)
     this.#proxies.set(name, member)
     return true
   }

@@ -13,6 +13,8 @@ import { encodeRefusal, Refusal, derivePsk, formatKeyId, relayKeyPair, type KeyP
 import { SUPPORTED_CONTROL_VERSIONS } from '../shared/wire/index.js'
 import { ConnectionBudget, type BudgetStats } from './connection-budget.js'
 import { ControlSession } from './control-session.js'
+import { clientKeyPolicy, type ClientKeyPolicy } from './client-keys.js'
+import { DhBudget, type DhBudgetOptions } from './dh-budget.js'
 import { HandshakeGate, type GateOptions, type GateTicket } from './handshake-gate.js'
 import { logRefusal } from './refusal-log.js'
 import { LogLimiter } from './log-limiter.js'
@@ -41,6 +43,8 @@ export interface RelayOptions {
   proxyKinds?: readonly ProxyKind[]
   /** Control protocol versions accepted from clients (default: SUPPORTED_CONTROL_VERSIONS; tests pin others). */
   controlVersions?: readonly number[]
+  /** The relay-wide DH budget (tests shrink it and inject a clock). */
+  dh?: DhBudgetOptions
 }
 
 /** Below this fd limit the relay warns at start: it can hold only a few hundred visitors. */
@@ -56,7 +60,7 @@ export class Relay {
   readonly #config: ServerConfig
   readonly #log: Logger
   readonly #server: Server
-  readonly #registry = new Registry<ControlSession>()
+  readonly #registry: Registry<ControlSession>
   readonly #sessions = new Set<ControlSession>()
   readonly #reserved = new Set<number>()
   readonly #handshaking = new Set<Socket>()
@@ -64,6 +68,9 @@ export class Relay {
   readonly #staticKey: KeyPair | undefined
   readonly #guard: ReplayGuard
   readonly #gate: HandshakeGate
+  readonly #dh: DhBudget
+  /** auth.clientKeys as a check (undefined: any key). */
+  readonly #clientKeys: ClientKeyPolicy | undefined
   readonly #limiter = new LogLimiter()
   readonly #natProbes = { active: 0 }
   readonly #kinds: ProxyKinds
@@ -91,8 +98,11 @@ export class Relay {
     this.#staticKey = config.auth.privateKey === null ? undefined : relayKeyPair(config.auth.privateKey.reveal())
     this.#guard = new ReplayGuard({ maxSkewMs: config.transport.maxClockSkew * 1000 })
     this.#gate = new HandshakeGate(options.gate)
+    this.#dh = new DhBudget(options.dh)
+    this.#clientKeys = clientKeyPolicy(config.auth.clientKeys)
     this.#kinds = new ProxyKinds(options.proxyKinds ?? BUILTIN_PROXY_KINDS)
-    this.#ports = new PortAllocator(config.allowPorts, config.proxyBindAddr, this.#reserved)
+    this.#registry = new Registry<ControlSession>(config.ownershipGrace * 1000)
+    this.#ports = new PortAllocator(config.allowPorts, config.proxyBindAddr, this.#reserved, config.ownershipGrace * 1000)
     const fds = options.fds ?? readFdFacts()
     this.#budget = new ConnectionBudget({ fdLimit: fds.limit, fdsAtStart: fds.open ?? 0, maxConnections: config.maxConnections, handshakeRoom: this.#gate.maxPending })
     this.#server = createServer({ noDelay: true })
@@ -189,8 +199,9 @@ export class Relay {
       socket.destroy()
     })
     if (typeof ticket === 'string') {
-      this.stats.noteError('TUN_RELAY_BUSY', `handshake from ${source} refused: ${ticket === 'rate' ? 'per-source rate' : 'per-source cap'}`)
-      logRefusal(this.#log, this.#limiter, { code: 'TUN_RELAY_BUSY', reason: ticket === 'rate' ? 'per-source rate' : 'per-source cap', source }, 'handshake refused')
+      const why = ticket === 'rate' ? 'per-source rate' : ticket === 'full' ? 'every slot holds a proven handshake' : 'per-source cap'
+      this.stats.noteError('TUN_RELAY_BUSY', `handshake from ${source} refused: ${why}`)
+      logRefusal(this.#log, this.#limiter, { code: 'TUN_RELAY_BUSY', reason: why, source }, 'handshake refused')
       socket.end(encodeRefusal(Refusal.BUSY, Buffer.alloc(4)))
       setTimeout(() => socket.destroy(), 1_000).unref()
       return
@@ -220,6 +231,9 @@ export class Relay {
         guard: this.#guard,
         now: this.#options.now ?? Date.now,
         controlVersions: this.#options.controlVersions ?? SUPPORTED_CONTROL_VERSIONS,
+        ...(this.#clientKeys === undefined ? {} : { clientKeyAllowed: this.#clientKeys.allows }),
+        dhAllowed: () => this.#dh.take(ticket.source),
+        onProven: ticket.prove,
         signal: deadline.signal,
         logger: this.#log.child({ remote }),
         ...(this.#options.recordLimits === undefined ? {} : { limits: this.#options.recordLimits }),
@@ -252,7 +266,14 @@ export class Relay {
       budget: this.#budget,
       stats: this.stats,
       vhosts: this.#vhosts,
-    }, { loginDeadlineMs: deadlineMs - (performance.now() - started), onActive: ticket.release })
+      ...(this.#clientKeys === undefined ? {} : { clientKeys: this.#clientKeys }),
+    }, {
+      loginDeadlineMs: deadlineMs - (performance.now() - started),
+      onActive: () => {
+        ticket.release()
+        this.#dh.noteLogin(ticket.source)
+      },
+    })
     this.#sessions.add(control)
     control.session.once('close', () => { ticket.release(); this.#sessions.delete(control) })
   }

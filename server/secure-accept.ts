@@ -16,6 +16,12 @@ export interface AcceptOptions {
   now: () => number
   /** Control protocol versions the relay speaks. */
   controlVersions: readonly number[]
+  /** auth.clientKeys: whether a client key may log in as a client id; absent = any key. */
+  clientKeyAllowed?: (clientKey: Uint8Array, clientId: string) => boolean
+  /** The relay's DH budget: false refuses the handshake BUSY before any DH. */
+  dhAllowed?: () => boolean
+  /** The hello decrypted: the client knows the token (its gate slot is never dropped from now on). */
+  onProven?: () => void
   /** Aborts at the handshake deadline. */
   signal: AbortSignal
   limits?: RecordLimits
@@ -25,6 +31,8 @@ export interface AcceptOptions {
 export interface SecureLink {
   wire: RecordWire
   clientId: string
+  /** The client's static public key (its identity), proven in the handshake. */
+  clientKey: Uint8Array
   sessionId: string
   pinned: boolean
   /** Records the login timestamp: call when the session becomes active. */
@@ -59,7 +67,7 @@ export async function acceptSecureConnection (socket: Socket, o: AcceptOptions):
     refuseAndClose(socket, err instanceof HandshakeError && err.reason === 'version' ? encodeRefusal(Refusal.VERSION, relayKeyId(o)) : Buffer.alloc(0))
     return { ok: false, error, clientId: undefined }
   }
-  const ctx: RelayHandshakeContext = { staticKey: o.staticKey, psk: o.psk, plaintext: o.plaintext, guard: o.guard, nowMs: o.now(), controlVersions: o.controlVersions }
+  const ctx: RelayHandshakeContext = { staticKey: o.staticKey, psk: o.psk, plaintext: o.plaintext, guard: o.guard, nowMs: o.now(), controlVersions: o.controlVersions, ...(o.clientKeyAllowed === undefined ? {} : { clientKeyAllowed: o.clientKeyAllowed }), ...(o.dhAllowed === undefined ? {} : { dhAllowed: o.dhAllowed }) }
   let outcome: ReturnType<typeof answerHello>
   try {
     outcome = answerHello(hello, ctx)
@@ -72,6 +80,7 @@ export async function acceptSecureConnection (socket: Socket, o: AcceptOptions):
     refuseAndClose(socket, outcome.reply)
     return { ok: false, error: outcome.error, clientId: outcome.clientId }
   }
+  o.onProven?.()
   socket.write(outcome.reply)
   let initial = rest
   if (o.plaintext) {
@@ -88,7 +97,7 @@ export async function acceptSecureConnection (socket: Socket, o: AcceptOptions):
     logger: o.logger,
     ...(o.limits === undefined ? {} : { limits: o.limits }),
   })
-  return { ok: true, link: { wire, clientId: outcome.clientId, sessionId: outcome.sessionId, pinned: outcome.pinned, commit: outcome.commit, noKeepAlive: () => { socket.setKeepAlive(false) } } }
+  return { ok: true, link: { wire, clientId: outcome.clientId, clientKey: outcome.clientKey, sessionId: outcome.sessionId, pinned: outcome.pinned, commit: outcome.commit, noKeepAlive: () => { socket.setKeepAlive(false) } } }
 }
 
 /** The one empty record a plaintext-mode client sends first (key confirmation); returns what follows it. */

@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   TUN_REPLAY: 'a handshake was replayed, or is not newer than the last login of the same clientID',
   TUN_RELAY_BUSY: 'the relay has too many handshakes in progress (overall or from this source), or nearly all its fds in use',
   TUN_TRANSPORT_MISMATCH: 'transport.insecurePlaintext differs between client and relay',
+  TUN_CLIENT_KEY_REFUSED: 'the relay does not accept this client\'s key for its clientID or user (the relay\'s auth.clientKeys)',
+  TUN_CLIENT_ID_IN_USE: 'another client (with another key) holds this clientID on the relay: a session may only replace one of the same key',
   TUN_HANDSHAKE_INVALID: 'a peer sent a malformed handshake (not a tunnel peer, or another version)',
   TUN_HANDSHAKE_TIMEOUT: 'the handshake did not finish within transport.handshakeTimeout',
   TUN_RECORD_AUTH: 'a record on the control connection failed authentication (corrupted or tampered)',

@@ -25,6 +25,7 @@ const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6
 
 export function measureHandshake (runs: number): HandshakeCost {
   const relayKey = generateKeyPair()
+  const clientKey = generateKeyPair()
   const psk = derivePsk('bench-token')
   const guard = new ReplayGuard({ maxSkewMs: 60_000 })
   const relay: number[] = []
@@ -34,7 +35,7 @@ export function measureHandshake (runs: number): HandshakeCost {
   for (let i = 0; i < runs; i++) {
     for (const pinned of [true, false]) {
       let t = process.hrtime.bigint()
-      const c = new ClientHandshake({ clientId: `bench-${i}`, psk, serverKey: pinned ? relayKey.publicKey : undefined, plaintext: false, nowMs: Date.now() })
+      const c = new ClientHandshake({ clientId: `bench-${i}`, clientKey, psk, serverKey: pinned ? relayKey.publicKey : undefined, plaintext: false, nowMs: Date.now() })
       let clientTime = ms(t)
       t = process.hrtime.bigint()
       const hello = parseHello(c.hello)

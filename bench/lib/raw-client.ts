@@ -3,7 +3,7 @@
 // wants a peer that never reads (the socket stays paused: the relay's replies pile up on its side).
 import { connect, type Socket } from 'node:net'
 import { silentLogger } from '../../shared/log.js'
-import { derivePsk, decodeKey } from '../../shared/transport/index.js'
+import { derivePsk, decodeKey, generateKeyPair } from '../../shared/transport/index.js'
 import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, encodeControlMessage, encodeHeader, FrameType, MessageType, type ClientMessage } from '../../shared/wire/index.js'
 import { secureConnect } from '../../client/secure-connect.js'
 import type { RecordWire } from '../../shared/transport/index.js'
@@ -33,7 +33,7 @@ export async function rawClient (target: RawTarget, clientId: string, options: {
   const key = decodeKey(target.serverKey)
   if (typeof key === 'string') throw new Error(`serverKey ${key}`)
   const { wire } = await secureConnect(socket, {
-    clientId, psk: derivePsk(target.token), serverKey: key, plaintext: false,
+    clientId, clientKey: generateKeyPair(), psk: derivePsk(target.token), serverKey: key, plaintext: false,
     timestampMs: Date.now(), timeoutMs: 10_000, signal: new AbortController().signal, logger: silentLogger(),
   })
   // Reading starts only once a data callback is registered: an attack that never reads registers none.

@@ -8,7 +8,7 @@ import { ClientStatus } from '../../client/status.js'
 import { startAdminServer } from '../admin-server.js'
 import { loadClientConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
-import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
+import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs, clientKeyOrReport } from '../common.js'
 import { DEFAULT_GRACE_MS, onHangup, untilSignal } from '../run-until-signal.js'
 
 interface Args extends LogArgs {
@@ -23,7 +23,9 @@ export async function runClient (args: Args): Promise<number> {
   const { config, warnings } = loaded
   const log = makeLogger(args, config.log.level)
   logWarnings(log, warnings)
-  const client = new Client(config, log)
+  const clientKey = clientKeyOrReport(config, log)
+  if (clientKey === undefined) return ExitCode.REFUSED
+  const client = new Client(config, log, { clientKey })
   const status = new ClientStatus(client)
   const signalled = untilSignal(log).then(() => { client.close(args.grace * 1000) })
   onHangup(() => {

@@ -9,7 +9,7 @@ import { isPermanent } from '../../client/permanent.js'
 import { loadClientConfig } from '../../shared/config/index.js'
 import { natTimeoutReport, renderNatTimeout } from '../../shared/diag/index.js'
 import { TunnelError } from '../../shared/errors.js'
-import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
+import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs, clientKeyOrReport } from '../common.js'
 
 interface Args extends LogArgs {
   config: string
@@ -45,6 +45,8 @@ export async function runNatTimeout (args: Args): Promise<number> {
   if (loaded === undefined) return ExitCode.REFUSED
   logWarnings(log, loaded.warnings)
   const { config } = loaded
+  const clientKey = clientKeyOrReport(config, log)
+  if (clientKey === undefined) return ExitCode.REFUSED
   const stop = new AbortController()
   const onSignal = (): void => { stop.abort() }
   process.once('SIGINT', onSignal)
@@ -53,6 +55,7 @@ export async function runNatTimeout (args: Args): Promise<number> {
   let probes
   try {
     probes = await probeNatTimeout(config, {
+      clientKey,
       scheduleS: idle,
       graceMs: Math.round(args.grace * 1000),
       signal: stop.signal,

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import type { ClientConfig, ProxyConfig } from '../../shared/config/index.js'
+import { backoffDelay, type BackoffPolicy } from '../../shared/backoff.js'
 import { TunnelError, type ErrorCode } from '../../shared/errors.js'
 import { formatBandwidth } from '../../shared/limit/index.js'
 import type { ClientSession, MuxStream } from '../../shared/mux/index.js'
@@ -25,6 +26,15 @@ export interface ProxyManagerEvents {
   /** The relay's answer for one proxy (at login or by a reload). */
   result: [result: ProxyResult]
 }
+
+/**
+ * Refusals that may heal by themselves (a port or name another client holds, or holds reserved
+ * for a while, a busy relay): the proxy is registered again after a backoff, while the session
+ * lives, instead of waiting for a reload.
+ */
+export const RETRIABLE_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TUN_PORT_IN_USE', 'TUN_PROXY_EXISTS', 'TUN_VHOST_CONFLICT', 'TUN_RELAY_BUSY', 'TUN_LISTEN'])
+/** Retries of a refused proxy: up to a minute apart, with jitter. */
+export const REFUSED_RETRY_POLICY: BackoffPolicy = { baseMs: 2_000, capMs: 60_000, fastRetries: 1 }
 
 /** The capability a proxy type needs on the relay. */
 const TYPE_CAPABILITY: Readonly<Record<ProxyConfig['type'], string>> = {
@@ -48,12 +58,16 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
   #udpFlows: UdpFlows | undefined
   #reloading: Promise<unknown> = Promise.resolve()
   #stopped = false
+  /** Pending retries of refused proxies, by wire name. */
+  readonly #retries = new Map<string, NodeJS.Timeout>()
+  readonly #random: () => number
 
-  constructor (config: ClientConfig, log: Logger, requests: ControlRequests) {
+  constructor (config: ClientConfig, log: Logger, requests: ControlRequests, random: () => number = Math.random) {
     super()
     this.#config = config
     this.#log = log
     this.#requests = requests
+    this.#random = random
     for (const p of config.proxies) this.#start(p)
   }
 
@@ -75,6 +89,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     this.#capabilities = capabilities
     session.once('close', (err) => {
       if (this.#live === session) this.#live = undefined
+      this.#cancelRetries()
       for (const e of this.#entries.values()) e.disconnected(err === undefined ? null : { code: err.code, message: err.message })
     })
     const specs = []
@@ -86,8 +101,11 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     for (const batch of registerBatches(specs)) session.sendControl({ type: MessageType.REGISTER, proxies: batch })
   }
 
-  /** Stops serving: no reload applies from now on. */
-  stop (): void { this.#stopped = true }
+  /** Stops serving: no reload applies from now on, no refused proxy is tried again. */
+  stop (): void {
+    this.#stopped = true
+    this.#cancelRetries()
+  }
 
   /** A proxyResult from the relay (the login's registration, or a reload's). */
   onResult (r: ProxyResult): void {
@@ -100,10 +118,32 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
       } else {
         e.refused({ code: r.code ?? 'TUN_PROXY_INVALID', message: r.message ?? 'refused by the relay' })
         if (e.local.kind === 'udp') e.local.forwarder.publicPort = 0
-        this.#log.error({ proxy: r.name, code: r.code }, `proxy refused by the relay: ${r.message ?? ''}`)
+        const retryMs = this.#scheduleRetry(e)
+        this.#log.error({ proxy: r.name, code: r.code, ...(retryMs === undefined ? {} : { retryInMs: retryMs }) }, `proxy refused by the relay: ${r.message ?? ''}`)
       }
     }
     this.emit('result', r)
+  }
+
+  /** A refusal that may heal: send the proxy again after a backoff (while this session lives); the delay, or undefined. */
+  #scheduleRetry (e: ProxyEntry): number | undefined {
+    const session = this.#live
+    const code = e.problem?.code
+    if (session === undefined || this.#stopped || code === undefined || !RETRIABLE_REFUSALS.has(code) || this.#retries.has(e.wireName)) return undefined
+    const delay = backoffDelay(e.attempts, REFUSED_RETRY_POLICY, this.#random) + REFUSED_RETRY_POLICY.baseMs / 2
+    this.#retries.set(e.wireName, setTimeout(() => {
+      this.#retries.delete(e.wireName)
+      const now = this.#entries.get(e.wireName)
+      if (now !== e || e.phase !== 'refused' || this.#live !== session || session.closed) return
+      this.#log.info({ proxy: e.wireName, attempt: e.attempts }, 'registering a refused proxy again')
+      void this.#registerOne(session, e.config) // never rejects; its result comes through onResult
+    }, delay).unref())
+    return delay
+  }
+
+  #cancelRetries (): void {
+    for (const t of this.#retries.values()) clearTimeout(t)
+    this.#retries.clear()
   }
 
   /** A type the relay lacks is refused here, with the reason, instead of being sent. */
@@ -140,6 +180,8 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     const name = wireName(this.#config.user, p)
     const e = this.#entries.get(name)
     if (e === undefined) return
+    clearTimeout(this.#retries.get(name))
+    this.#retries.delete(name)
     this.#entries.delete(name)
     e.close()
     if (e.local.kind === 'udp') {

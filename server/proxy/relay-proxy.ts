@@ -67,6 +67,8 @@ export interface ProxyContext {
   session: RelaySession
   /** The session's logger. */
   log: Logger
+  /** Who owns what this proxy takes (the client's key): public ports are bound for it. */
+  owner: string
   config: ServerConfig
   ports: PortAllocator
   /** The relay's visitor budget (fd limit, maxConnections); undefined = unlimited. */

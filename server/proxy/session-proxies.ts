@@ -24,7 +24,7 @@ export interface SessionProxiesOptions {
   stats: RelayStats
   /** frps.yml's maxPortsPerClient (0 = no cap). */
   maxPorts: number
-  context: Omit<ProxyContext, 'session' | 'log'>
+  context: Omit<ProxyContext, 'session' | 'log' | 'owner'>
 }
 
 type Spec = Register['proxies'][number]
@@ -39,7 +39,7 @@ export class SessionProxies {
 
   constructor (options: SessionProxiesOptions) {
     this.#o = options
-    this.#ctx = { ...options.context, session: options.session, log: options.log }
+    this.#ctx = { ...options.context, session: options.session, log: options.log, owner: options.owner.identity }
   }
 
   get size (): number { return this.#proxies.size }
@@ -59,12 +59,16 @@ export class SessionProxies {
     this.#enqueue(async () => { this.#unregisterOne(m.name, m.id) })
   }
 
-  /** Stops every proxy (drain: go-away or replaced; drop: the session is gone) and frees their names. */
+  /**
+   * Stops every proxy (drain: go-away or replaced; drop: the session is gone). Their fixed public
+   * ports stay reserved for this client's key for the ownership grace; their names are freed (and
+   * reserved) by the registry when the session leaves it.
+   */
   stopAll (mode: StopMode): void {
     if (mode === 'drop') this.#closed = true
-    for (const [name, { proxy }] of this.#proxies) {
+    for (const { proxy, kind } of this.#proxies.values()) {
       proxy.stop(mode)
-      this.#o.registry.releaseProxy(name, this.#o.owner)
+      if (kind.holdsPort) this.#ctx.ports.reserve(proxy.describe().remotePort, this.#o.owner.identity)
     }
     this.#proxies.clear()
   }
@@ -111,9 +115,9 @@ export class SessionProxies {
       const held = [...this.#proxies.values()].filter((e) => e.kind.holdsPort).length
       if (held >= maxPorts) throw refusal('TUN_PORT_NOT_ALLOWED', `this client already holds ${held} ports (maxPortsPerClient ${maxPorts})`)
     }
-    if (!registry.claimProxy(spec.name, owner)) {
-      throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by another client: choose another name (or set user)`)
-    }
+    const claim = registry.claimProxy(spec.name, owner)
+    if (claim === 'held') throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by another client: choose another name (or set user)`)
+    if (claim !== true) throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is reserved for the client that held it until ${Math.ceil(claim.reservedMs / 1000)} s from now (ownershipGrace)`)
     const proxy = kind.create(spec, this.#ctx)
     try {
       await proxy.start()

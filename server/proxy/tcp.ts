@@ -22,7 +22,7 @@ class TcpRelayProxy implements RelayProxy {
   async start (): Promise<void> {
     const { session, log, budget } = this.#ctx
     const spec = this.#spec
-    this.#listener = await this.#ctx.ports.bind(spec.remotePort, async (host, port) => await TcpProxy.open(spec.name, host, port, session, log, {
+    this.#listener = await this.#ctx.ports.bind(spec.remotePort, this.#ctx.owner, async (host, port) => await TcpProxy.open(spec.name, host, port, session, log, {
       sources: spec,
       bandwidthLimit: spec.bandwidthLimit,
       maxVisitors: spec.maxVisitors,

@@ -23,7 +23,7 @@ class UdpRelayProxy implements RelayProxy {
     const { session, log, budget } = this.#ctx
     const spec = this.#spec
     const hub = this.#ctx.udpHub()
-    this.#socket = await this.#ctx.ports.bind(spec.remotePort, async (host, port) => await UdpProxy.open(spec.name, host, port, session, hub, log, {
+    this.#socket = await this.#ctx.ports.bind(spec.remotePort, this.#ctx.owner, async (host, port) => await UdpProxy.open(spec.name, host, port, session, hub, log, {
       sources: spec,
       bandwidthLimit: spec.bandwidthLimit,
       idleTimeoutMs: spec.idleTimeout * 1000,

@@ -30,3 +30,4 @@ export function clientConfigJsonSchema (): object {
   return jsonSchemaFor('client')
 }
 export { adminBindProblem, DEFAULT_ADMIN_ADDR, isLoopbackHost, type AdminBindSettings } from './admin-bind.js'
+export { keyFilePath, readKeyFile } from './keys.js'

@@ -5,6 +5,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { ConfigError, type ConfigIssue } from '../errors.js'
 import { Secret } from '../secret.js'
+import type { ClientKeyRule } from './types.js'
 import { decodeKey } from '../transport/index.js'
 import { locate } from './locate.js'
 import { type CheckContext, valueAt } from './validate.js'
@@ -56,7 +57,21 @@ export function keyIssues (ctx: CheckContext): ConfigIssue[] {
   }
   if (ctx.side === 'client') {
     check('serverKey', valueAt(ctx.data, ['auth', 'serverKey']), 'the relay\'s public key')
+    const inlineKey = valueAt(ctx.data, ['auth', 'clientKey'])
+    if (typeof inlineKey === 'string' && typeof valueAt(ctx.data, ['auth', 'clientKeyFile']) === 'string') {
+      issues.push(issue(ctx, ['auth', 'clientKeyFile'], 'set auth.clientKey or auth.clientKeyFile, not both'))
+    }
+    check('clientKey', inlineKey, 'the client key')
     return issues
+  }
+  const rules = valueAt(ctx.data, ['auth', 'clientKeys'])
+  if (Array.isArray(rules)) {
+    rules.forEach((r: unknown, i) => {
+      const text = r !== null && typeof r === 'object' ? (r as Record<string, unknown>).publicKey : undefined
+      if (typeof text !== 'string') return
+      const key32 = decodeKey(text)
+      if (typeof key32 === 'string') issues.push(issue(ctx, ['auth', 'clientKeys', String(i), 'publicKey'], `the client's public key ${key32}`))
+    })
   }
   const inline = valueAt(ctx.data, ['auth', 'privateKey'])
   const file = valueAt(ctx.data, ['auth', 'privateKeyFile'])
@@ -87,6 +102,23 @@ export function loadPrivateKey (auth: { privateKey?: string | undefined, private
   if (text === undefined) return null
   const key = decodeKey(text)
   if (typeof key === 'string') throw changed(configFile, 'auth.privateKeyFile', `the key ${key}`)
+  return new Secret(key)
+}
+
+/** auth.clientKeys from checked settings (keyIssues refused any bad key). */
+export function loadClientKeyRules (rules: ReadonlyArray<{ publicKey: string, user?: string | undefined, clientID?: string | undefined }> | undefined): ClientKeyRule[] {
+  return (rules ?? []).map((r) => {
+    const key = decodeKey(r.publicKey)
+    if (typeof key === 'string') throw new TypeError(`auth.clientKeys publicKey ${key}`) // refused by keyIssues already
+    return { publicKey: key, ...(r.user === undefined ? {} : { user: r.user }), ...(r.clientID === undefined ? {} : { clientID: r.clientID }) }
+  })
+}
+
+/** This client's inline key (auth.clientKey), checked by keyIssues. */
+export function loadClientKey (text: string | undefined): Secret | null {
+  if (text === undefined) return null
+  const key = decodeKey(text)
+  if (typeof key === 'string') throw new TypeError(`auth.clientKey ${key}`) // refused by keyIssues already
   return new Secret(key)
 }
 

@@ -17,7 +17,7 @@ import { tomlPathOffsets } from './toml-paths.js'
 import { SECRET_KEYS, clientSchema, serverSchema, type ClientInput, type ServerInput, type Side } from './schema.js'
 import { isRecord, mapZodIssues, unsupportedProxies, type CheckContext } from './validate.js'
 import { configWarnings, crossFieldIssues, type ConfigWarning } from './checks.js'
-import { loadPrivateKey, loadServerKey } from './keys.js'
+import { keyFilePath, loadClientKey, loadClientKeyRules, loadPrivateKey, loadServerKey } from './keys.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS, type AdminConfig, type ClientConfig, type PortRange, type ProxyConfig, type ServerConfig } from './types.js'
 import { completeVhostProxy, completeVhostServer } from './vhost-load.js'
 
@@ -116,9 +116,10 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     bindAddr,
     bindPort: d.bindPort ?? SERVER_DEFAULTS.bindPort,
     proxyBindAddr: d.proxyBindAddr === undefined ? bindAddr : unbracket(d.proxyBindAddr),
-    auth: { method: 'token', token: d.auth?.token ?? '', privateKey: loadPrivateKey(d.auth, file) },
+    auth: { method: 'token', token: d.auth?.token ?? '', privateKey: loadPrivateKey(d.auth, file), clientKeys: loadClientKeyRules(d.auth?.clientKeys) },
     allowPorts,
     maxPortsPerClient: d.maxPortsPerClient ?? 0,
+    ownershipGrace: d.ownershipGrace ?? SERVER_DEFAULTS.ownershipGrace,
     maxConnections: d.maxConnections ?? 0,
     ...completeVhostServer(d, file),
     transport: {
@@ -149,7 +150,13 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
     user,
     clientID: d.clientID !== undefined && d.clientID !== '' ? d.clientID : defaultClientID(user, file),
     loginFailExit: d.loginFailExit ?? CLIENT_DEFAULTS.loginFailExit,
-    auth: { method: 'token', token: d.auth?.token ?? '', serverKey: loadServerKey(d.auth?.serverKey) },
+    auth: {
+      method: 'token',
+      token: d.auth?.token ?? '',
+      serverKey: loadServerKey(d.auth?.serverKey),
+      clientKey: loadClientKey(d.auth?.clientKey),
+      clientKeyFile: d.auth?.clientKeyFile === undefined ? null : keyFilePath(file, d.auth.clientKeyFile),
+    },
     transport: {
       heartbeatInterval: d.transport?.heartbeatInterval ?? CLIENT_DEFAULTS.heartbeatInterval,
       heartbeatTimeout: d.transport?.heartbeatTimeout ?? CLIENT_DEFAULTS.heartbeatTimeout,
@@ -346,7 +353,7 @@ export async function loadClientConfig (file: string, env: Env = process.env): P
 }
 
 const CLIENT_KEYS = new Set(['serverAddr', 'serverPort', 'proxies', 'visitors', 'loginFailExit', 'clientID', 'user'])
-const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPorts', 'maxPortsPerClient', 'maxConnections', 'vhostHTTPPort', 'vhostHTTPSPort', 'kcpBindPort', 'quicBindPort', 'subDomainHost'])
+const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPorts', 'maxPortsPerClient', 'ownershipGrace', 'maxConnections', 'vhostHTTPPort', 'vhostHTTPSPort', 'kcpBindPort', 'quicBindPort', 'subDomainHost'])
 
 /**
  * Server or client, from the top-level keys (read line by line, so it works on files with

@@ -15,7 +15,9 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
 /** frp's proxy name rule, bounded so names fit in logs and wire messages. */
 export const PROXY_NAME = /^[A-Za-z0-9._-]{1,64}$/
 /** Keys whose values are secrets: their values never appear in messages. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey'])
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey', 'clientKey'])
+/** Entries of auth.clientKeys at most. */
+export const MAX_CLIENT_KEYS = 10_000
 
 /** Upper bound of maxConnections / maxVisitors: far above any fd limit a host allows. */
 const MAX_CONNECTIONS = 16_777_216
@@ -119,9 +121,16 @@ function ignoredAt (side: Side, parent: string): Record<string, z.ZodType> {
 const relayKeys = {
   privateKey: z.string().optional().describe('The relay\'s X25519 private key (base64, from tunnel keygen). Secret: prefer privateKeyFile or {{ .Envs.NAME }}.'),
   privateKeyFile: z.string().min(1).optional().describe('A file holding the private key (base64); it must not be readable by group or others (chmod 600). Relative to this file\'s directory.'),
+  clientKeys: z.array(z.strictObject({
+    publicKey: z.string().describe('A client\'s public key (base64, from tunnel keygen --client --show on the client).'),
+    user: z.string().max(128).optional().describe('This key may log in only with this user (frp\'s user: its proxies are named {user}.{name}).'),
+    clientID: z.string().max(128).optional().describe('This key may log in only as this clientID.'),
+  })).max(MAX_CLIENT_KEYS).optional().describe(`Only these client keys may log in (each optionally bound to a user and a clientID). Absent or empty: any client with the token. At most ${MAX_CLIENT_KEYS}.`),
 }
 const clientKeys = {
-  serverKey: z.string().optional().describe('The relay\'s public key (base64, from tunnel keygen): pins the relay (Noise NKpsk0). Without it the relay is not authenticated (warning).'),
+  serverKey: z.string().optional().describe('The relay\'s public key (base64, from tunnel keygen): pins the relay (Noise IKpsk1). Without it the relay is not authenticated (warning).'),
+  clientKey: z.string().optional().describe('This client\'s X25519 private key (base64): its identity on the relay. Secret: prefer clientKeyFile or {{ .Envs.NAME }}. Default: a key generated on first start into clientKeyFile.'),
+  clientKeyFile: z.string().min(1).optional().describe('The file holding this client\'s private key (chmod 600); created with a new key on first start when missing. Relative to this file\'s directory. Default: $STATE_DIRECTORY/<clientID>.key, else $XDG_STATE_HOME/tunnel/ or ~/.local/state/tunnel/.'),
 }
 
 const auth = (side: Side) => z.strictObject({
@@ -188,6 +197,7 @@ export const serverSchema = z.strictObject({
   auth: auth('server').extend(relayKeys).optional(),
   allowPorts: z.array(portRange).optional().describe('Ports clients may ask for. Empty means 1-65535.'),
   maxPortsPerClient: z.int().min(0).max(65535).optional().describe('0 means unlimited.'),
+  ownershipGrace: z.int().min(0).max(86400).optional().describe(`Our key (frp has none): seconds a client's proxy names, public ports and domains stay reserved for its key after its session ends, so it gets them back when it reconnects and no other client takes them meanwhile. 0 = none. Default ${SERVER_DEFAULTS.ownershipGrace}.`),
   maxConnections: z.int().min(0).max(MAX_CONNECTIONS).optional().describe('Our key (frp has none): visitor connections open at once over all tcp proxies; more are closed at once and counted (shed). 0 (default) derives it from the fd limit (ulimit -n) minus a reserve; a larger value is lowered to that.'),
   ...vhostServerKeys,
   transport: z.strictObject({

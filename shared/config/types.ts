@@ -31,6 +31,15 @@ export interface AdminConfig {
   token: string
 }
 
+/** One entry of the relay's auth.clientKeys. */
+export interface ClientKeyRule {
+  publicKey: Uint8Array
+  /** Only with this user (frp's prefix); undefined = any. */
+  user?: string
+  /** Only as this clientID; undefined = any. */
+  clientID?: string
+}
+
 export interface ServerConfig {
   /** The file the config came from, for messages ('<builtin>' for the demo). */
   source: string
@@ -45,11 +54,18 @@ export interface ServerConfig {
     token: string
     /** X25519 private key (auth.privateKey or auth.privateKeyFile); null = unpinned clients only. */
     privateKey: Secret | null
+    /** auth.clientKeys: the client keys that may log in; empty = any client with the token. */
+    clientKeys: ClientKeyRule[]
   }
   /** Empty means every port 1-65535. */
   allowPorts: PortRange[]
   /** 0 = unlimited. */
   maxPortsPerClient: number
+  /**
+   * Seconds a client's proxy names and public ports (and domains) stay reserved for its key after
+   * its session ends, so it gets them back when it reconnects (our key); 0 = none.
+   */
+  ownershipGrace: number
   /**
    * Visitor connections open at once over all tcp proxies (our key); 0 = derived from the fd
    * limit at start. The relay never goes above what its fd limit allows, whatever this says.
@@ -173,8 +189,12 @@ export interface ClientConfig {
   auth: {
     method: 'token'
     token: string
-    /** The relay's X25519 public key (auth.serverKey); null = not pinned (NNpsk0, warned). */
+    /** The relay's X25519 public key (auth.serverKey); null = not pinned (INpsk1, warned). */
     serverKey: Uint8Array | null
+    /** This client's private key given inline (auth.clientKey), else null. */
+    clientKey: Secret | null
+    /** Where the client key lives (auth.clientKeyFile, resolved), or null for the default state file. */
+    clientKeyFile: string | null
   }
   transport: {
     /** Seconds between pings on the control connection; <= 0 disables them. */
@@ -201,6 +221,7 @@ export const SERVER_DEFAULTS = {
   heartbeatTimeout: 90,
   handshakeTimeout: 10,
   maxClockSkew: 60,
+  ownershipGrace: 60,
   logLevel: 'info',
   adminAddr: '127.0.0.1',
 } as const

@@ -1,5 +1,6 @@
 // The result of `tunnel diag nat-timeout` (client/nat-probe.ts measures it): which idle times a
 // TCP mapping survived, the bracket the NAT's idle timeout lies in, and the heartbeat advice.
+import { createHash } from 'node:crypto'
 import type { Finding } from './report.js'
 
 export type ProbeOutcome = 'alive' | 'dead' | 'cancelled' | 'failed'
@@ -101,4 +102,18 @@ export function renderNatTimeout (r: NatTimeoutReport): string {
   else if (r.aliveUpToS !== null) lines.push(`timeout: above ${r.aliveUpToS} s (the longest tried)`)
   for (const f of r.findings) lines.push(`${f.severity.toUpperCase().padEnd(5)} ${f.what}`, `      -> ${f.advice}`)
   return lines.join('\n') + '\n'
+}
+
+/** The client id of one NAT probe connection of `clientID`: its own, so it takes nothing over. */
+export function natProbeClientId (clientID: string, idleS: number): string {
+  return `${natProbePrefix(clientID)}${idleS}`
+}
+
+/** Whether `id` is a NAT probe id of `clientID` (a relay's auth.clientKeys rule for clientID admits it). */
+export function isNatProbeOf (id: string, clientID: string): boolean {
+  return id.startsWith(natProbePrefix(clientID)) && /^\d+$/.test(id.slice(natProbePrefix(clientID).length))
+}
+
+function natProbePrefix (clientID: string): string {
+  return `natprobe-${createHash('sha256').update(clientID).digest('hex').slice(0, 16)}-`
 }

@@ -1,18 +1,21 @@
 // The client's half of the handshake, pure and synchronous: build the hello (Noise message 1 of
-// NKpsk0 when the relay key is pinned, NNpsk0 otherwise), then turn the relay's answer into
-// transport keys or a HandshakeError whose code and one-line message say what to change.
+// IKpsk1 when the relay key is pinned, INpsk1 otherwise; both carry the client's static key, its
+// identity), then turn the relay's answer into transport keys or a HandshakeError whose code and
+// one-line message say what to change.
 import { HandshakeError } from '../errors.js'
 import { CONTROL_PROTOCOL_VERSION } from '../wire/index.js'
 import {
   computeMac1, decodeAcceptPayload, encodeHelloHeader, encodeHelloPayload, HelloFlag, prologueOf, Refusal, type Response,
 } from './handshake.js'
-import { formatKeyId, keyId, mac1Key } from './keys.js'
+import { clientKeyId, formatKeyId, keyId, mac1Key } from './keys.js'
 import { DecryptError, HandshakeState, type CipherState, type KeyPair } from './noise.js'
 
 export interface ClientHandshakeOptions {
   clientId: string
   psk: Uint8Array
-  /** auth.serverKey; undefined = unpinned (NNpsk0). */
+  /** This client's static key pair (its identity: auth.clientKey, or the generated key file). */
+  clientKey: KeyPair
+  /** auth.serverKey; undefined = unpinned (INpsk1). */
   serverKey: Uint8Array | undefined
   plaintext: boolean
   /** Wall-clock time for the timestamp; the caller keeps it strictly increasing. */
@@ -40,16 +43,17 @@ export class ClientHandshake {
     const flags = (pinned ? HelloFlag.PINNED : 0) | (o.plaintext ? HelloFlag.PLAINTEXT : 0)
     const header = encodeHelloHeader(flags, keyId(o.serverKey), o.clientId)
     this.#state = new HandshakeState({
-      pattern: pinned ? 'NKpsk0' : 'NNpsk0',
+      pattern: pinned ? 'IKpsk1' : 'INpsk1',
       initiator: true,
       prologue: prologueOf(header),
       psk: o.psk,
+      staticKey: o.clientKey,
       ...(o.serverKey === undefined ? {} : { remoteStaticKey: o.serverKey }),
       ...(o.ephemeral === undefined ? {} : { ephemeral: o.ephemeral }),
     })
     const message1 = this.#state.writeMessage(encodeHelloPayload({ timestampMs: o.nowMs, controlVersion: CONTROL_PROTOCOL_VERSION }))
     const macInput = Buffer.concat([header, message1])
-    this.hello = Buffer.concat([macInput, computeMac1(mac1Key(o.serverKey), macInput)])
+    this.hello = Buffer.concat([macInput, computeMac1(mac1Key(o.serverKey, o.psk), macInput)])
   }
 
   /** Transport keys from an accept, or a HandshakeError for a refusal or a bad answer. */
@@ -107,6 +111,8 @@ export class ClientHandshake {
       }
       case Refusal.REPLAY:
         return new HandshakeError('TUN_REPLAY', `the relay has a newer login of clientID ${this.#options.clientId}: another client uses the same clientID, or this clock went back; retrying`, opts)
+      case Refusal.CLIENT_KEY:
+        return new HandshakeError('TUN_CLIENT_KEY_REFUSED', `the relay does not accept this client's key (id ${clientKeyId(this.#options.clientKey.publicKey)}) for clientID ${this.#options.clientId}: ask its operator to add the public key to auth.clientKeys (tunnel keygen --client --show)`, opts)
       case Refusal.VERSION: {
         const theirs = relayVersion === 0 ? 'another control protocol version' : `control protocol ${relayVersion}`
         return new HandshakeError('TUN_PROTOCOL_VERSION', `the relay speaks ${theirs}, this client ${CONTROL_PROTOCOL_VERSION}: upgrade the older side`, opts)

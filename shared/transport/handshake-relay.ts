@@ -1,14 +1,18 @@
 // The relay's half of the handshake, pure and synchronous (clock injected). Cheapest checks
-// first, and no Diffie-Hellman before the replay cache has been consulted:
+// first, and no Diffie-Hellman before the token is known to be right:
 //   1. key id: a client pinning another key (or any key when the relay has none) → refusal;
-//   2. mac1 over the header and message 1, keyed by the relay's public key → silent close;
+//   2. mac1 over the header and message 1, keyed by the relay's public key and the token: one
+//      HMAC; a wrong token (or a tampered hello) fails here → refusal, no DH done;
 //   3. transport.insecurePlaintext on both sides must agree → refusal;
 //   4. ephemeral key already seen within the window → refusal (replay), still no DH;
-//   5. Noise: psk, e, es (NKpsk0) and decrypt; a wrong token fails here → refusal;
-//   6. timestamp within ±maxSkew and newer than this client id's last login → else an
-//      encrypted message 2 carrying the reason (only the real client can read it);
-//   7. message 2 and Split(). The caller activates the session only after the client's first
-//      transport record decrypts, then calls commit() to record the timestamp.
+//   5. the caller's DH budget (dhAllowed) → refusal BUSY;
+//   6. Noise IKpsk1 (e, es, s, ss, psk) or INpsk1 (e, s, psk) and decrypt: the client's static
+//      key (its identity) and the payload;
+//   7. the client key against auth.clientKeys, the timestamp within ±maxSkew and newer than this
+//      client id's last login → else an encrypted message 2 carrying the reason;
+//   8. message 2 (e, ee, se: proves the client holds its static key's private half once its
+//      first record decrypts) and Split(). The caller activates the session only after that
+//      first transport record decrypts, then calls commit() to record the timestamp.
 import { HandshakeError } from '../errors.js'
 import {
   DecryptError, HandshakeState, type CipherState, type KeyPair,
@@ -16,7 +20,7 @@ import {
 import {
   decodeHelloPayload, encodeAccept, encodeAcceptPayload, encodeRefusal, HelloFlag, mac1Matches, Refusal, type Hello,
 } from './handshake.js'
-import { keyId, mac1Key } from './keys.js'
+import { clientKeyId, keyId, mac1Key } from './keys.js'
 import type { ReplayGuard } from './replay.js'
 
 export interface RelayHandshakeContext {
@@ -26,6 +30,10 @@ export interface RelayHandshakeContext {
   plaintext: boolean
   guard: ReplayGuard
   nowMs: number
+  /** Whether the client's static key may log in as this client id (auth.clientKeys); absent = any key. */
+  clientKeyAllowed?: (clientKey: Uint8Array, clientId: string) => boolean
+  /** Asked right before the Diffie-Hellman work; false = refuse BUSY (the relay's DH budget). */
+  dhAllowed?: () => boolean
   /** Control protocol versions this relay speaks (the client's is in message 1). */
   controlVersions: readonly number[]
   /** Tests only. */
@@ -36,6 +44,8 @@ export interface RelayAccepted {
   ok: true
   reply: Buffer
   clientId: string
+  /** The client's static public key: its identity. */
+  clientKey: Uint8Array
   pinned: boolean
   sessionId: string
   send: CipherState
@@ -73,8 +83,9 @@ export function answerHello (hello: Hello, ctx: RelayHandshakeContext): RelayOut
   if (pinned && !hello.keyId.equals(keyId(ownKey))) {
     return refuse(ctx, hello, Refusal.KEY, new HandshakeError('TUN_SERVER_KEY_MISMATCH', `the client pins another relay key (id ${hello.keyId.toString('hex')}, ours ${keyId(ownKey).toString('hex')})`, { reason: 'key id' }))
   }
-  if (!mac1Matches(mac1Key(pinned ? ownKey : undefined), hello)) {
-    return refuse(ctx, hello, Refusal.AUTH, new HandshakeError('TUN_HANDSHAKE_INVALID', 'the hello\'s mac1 does not verify', { reason: 'mac1' }), true)
+  if (!mac1Matches(mac1Key(pinned ? ownKey : undefined, ctx.psk), hello)) {
+    // One HMAC, no DH: a wrong token costs the relay next to nothing. The refusal is a cleartext hint.
+    return refuse(ctx, hello, Refusal.AUTH, new HandshakeError('TUN_AUTH_REFUSED', 'the hello\'s mac1 does not verify: the client\'s auth.token differs (or the hello was altered)', { reason: 'mac1' }))
   }
   const plaintext = (hello.flags & HelloFlag.PLAINTEXT) !== 0
   if (plaintext !== ctx.plaintext) {
@@ -84,8 +95,11 @@ export function answerHello (hello: Hello, ctx: RelayHandshakeContext): RelayOut
   if (ctx.guard.seen(ephemeral, ctx.nowMs)) {
     return refuse(ctx, hello, Refusal.REPLAY, new HandshakeError('TUN_REPLAY', 'a hello was replayed (its ephemeral key was seen before)', { reason: 'ephemeral seen' }))
   }
+  if (ctx.dhAllowed?.() === false) {
+    return refuse(ctx, hello, Refusal.BUSY, new HandshakeError('TUN_RELAY_BUSY', 'the relay\'s budget of handshakes is used up for now', { reason: 'dh budget' }))
+  }
   const state = new HandshakeState({
-    pattern: pinned ? 'NKpsk0' : 'NNpsk0',
+    pattern: pinned ? 'IKpsk1' : 'INpsk1',
     initiator: false,
     prologue: hello.prologue,
     psk: ctx.psk,
@@ -96,15 +110,16 @@ export function answerHello (hello: Hello, ctx: RelayHandshakeContext): RelayOut
   try {
     payload = state.readMessage(hello.noise)
   } catch (err) {
-    if (err instanceof DecryptError) {
-      return refuse(ctx, hello, Refusal.AUTH, new HandshakeError('TUN_AUTH_REFUSED', 'message 1 did not decrypt: the client\'s auth.token differs', { reason: 'decrypt' }))
-    }
+    // mac1 proved the token: a message that does not decrypt was made or altered by someone else.
+    if (err instanceof DecryptError) return refuse(ctx, hello, Refusal.AUTH, new HandshakeError('TUN_HANDSHAKE_INVALID', 'message 1 did not decrypt', { reason: 'decrypt' }), true)
     if (err instanceof HandshakeError) return refuse(ctx, hello, Refusal.AUTH, err, true)
     throw err
   }
+  const clientKey = state.remoteStatic
+  if (clientKey === undefined) throw new TypeError('message 1 carried no static key')
   ctx.guard.remember(ephemeral, ctx.nowMs)
   const { timestampMs, controlVersion } = decodeHelloPayload(payload)
-  const result = verdict(ctx, hello.clientId, timestampMs, controlVersion)
+  const result = verdict(ctx, hello.clientId, clientKey, timestampMs, controlVersion)
   const message2 = state.writeMessage(encodeAcceptPayload({ result: result.code, relayTimeMs: ctx.nowMs, controlVersion: Math.max(...ctx.controlVersions) }))
   const reply = encodeAccept(message2)
   if (result.error !== undefined) return { ok: false, reply, error: result.error, clientId: hello.clientId }
@@ -113,6 +128,7 @@ export function answerHello (hello: Hello, ctx: RelayHandshakeContext): RelayOut
     ok: true,
     reply,
     clientId: hello.clientId,
+    clientKey,
     pinned,
     sessionId: keys.handshakeHash.subarray(0, 8).toString('hex'),
     send: keys.send,
@@ -122,8 +138,11 @@ export function answerHello (hello: Hello, ctx: RelayHandshakeContext): RelayOut
   }
 }
 
-function verdict (ctx: RelayHandshakeContext, clientId: string, timestampMs: number, controlVersion: number): { code: Refusal, error?: HandshakeError } {
+function verdict (ctx: RelayHandshakeContext, clientId: string, clientKey: Uint8Array, timestampMs: number, controlVersion: number): { code: Refusal, error?: HandshakeError } {
   const authenticated = { authenticated: true }
+  if (ctx.clientKeyAllowed !== undefined && !ctx.clientKeyAllowed(clientKey, clientId)) {
+    return { code: Refusal.CLIENT_KEY, error: new HandshakeError('TUN_CLIENT_KEY_REFUSED', `client key ${clientKeyId(clientKey)} may not log in as clientID ${clientId} (auth.clientKeys)`, { reason: 'client key', ...authenticated }) }
+  }
   if (!ctx.controlVersions.includes(controlVersion)) {
     return { code: Refusal.VERSION, error: new HandshakeError('TUN_PROTOCOL_VERSION', `the client speaks control protocol ${controlVersion}, this relay ${ctx.controlVersions.join(', ')}: upgrade the older side`, { reason: 'control version', ...authenticated }) }
   }

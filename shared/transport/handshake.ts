@@ -6,8 +6,11 @@
 // Client → relay, the hello (the Noise "negotiation data" of §13, bound as the prologue, §6):
 //   magic "TUNL" | version u8 | flags u8 | keyId 4 B | idLen u8 | clientId (1-128 B UTF-8)
 //   | noiseLen u16 | Noise message 1 (noiseLen B) | mac1 16 B
-//   prologue = "tunnel/1" ‖ every byte before the Noise message
-//   mac1     = HMAC-SHA256(mac1Key(pinned relay key), every byte before mac1)[0..16]
+//   prologue = "tunnel/2" ‖ every byte before the Noise message
+//   mac1     = HMAC-SHA256(mac1Key(pinned relay key, token), every byte before mac1)[0..16]
+// Noise message 1 is IKpsk1 (the client pinned the relay's key) or INpsk1: e, the client's
+// static key (encrypted), the payload. mac1 needs the token: the relay checks it with one HMAC
+// before any Diffie-Hellman, so nobody without the token can make it do DH work.
 // Relay → client:
 //   accept:  magic | 1 | len u16 | Noise message 2 (len B)
 //   refuse:  magic | 2 | code u8 | the relay's keyId 4 B    (unauthenticated: a hint only)
@@ -17,11 +20,11 @@ import { DH_BYTES, TAG_BYTES } from './noise.js'
 import { KEY_ID_BYTES } from './keys.js'
 
 export const HANDSHAKE_MAGIC = Buffer.from('TUNL', 'ascii')
-export const HANDSHAKE_VERSION = 1
-export const PROLOGUE_LABEL = Buffer.from('tunnel/1', 'ascii')
+export const HANDSHAKE_VERSION = 2
+export const PROLOGUE_LABEL = Buffer.from('tunnel/2', 'ascii')
 
 export const HelloFlag = {
-  /** The client pinned auth.serverKey: Noise NKpsk0 (else NNpsk0). */
+  /** The client pinned auth.serverKey: Noise IKpsk1 (else INpsk1). */
   PINNED: 0x01,
   /** transport.insecurePlaintext: after the handshake, bytes travel unencrypted. */
   PLAINTEXT: 0x02,
@@ -49,19 +52,23 @@ export const Refusal = {
   TRANSPORT: 7,
   /** The timestamp is outside the relay's freshness window. */
   CLOCK: 8,
+  /** The client's static key is not among the relay's auth.clientKeys (or not for this clientID or user). */
+  CLIENT_KEY: 9,
 } as const
 export type Refusal = typeof Refusal[keyof typeof Refusal]
 
 export const MAC_BYTES = 16
 export const MAX_CLIENT_ID_BYTES = 128
-/** Message-1 and message-2 payloads are exactly this long in version 1. */
+/** Message-1 and message-2 payloads are exactly this long. */
 export const PAYLOAD_BYTES = 16
-/** e, then the encrypted payload with its tag. */
-export const NOISE_MESSAGE_BYTES = DH_BYTES + PAYLOAD_BYTES + TAG_BYTES
+/** Message 1: e, the client's static key with its tag, the payload with its tag. */
+export const MESSAGE1_BYTES = DH_BYTES + (DH_BYTES + TAG_BYTES) + PAYLOAD_BYTES + TAG_BYTES
+/** Message 2: e, the payload with its tag. */
+export const MESSAGE2_BYTES = DH_BYTES + PAYLOAD_BYTES + TAG_BYTES
 const HELLO_FIXED_BYTES = 4 + 1 + 1 + KEY_ID_BYTES + 1
-export const MAX_HELLO_BYTES = HELLO_FIXED_BYTES + MAX_CLIENT_ID_BYTES + 2 + NOISE_MESSAGE_BYTES + MAC_BYTES
+export const MAX_HELLO_BYTES = HELLO_FIXED_BYTES + MAX_CLIENT_ID_BYTES + 2 + MESSAGE1_BYTES + MAC_BYTES
 export const REFUSAL_BYTES = 4 + 1 + 1 + KEY_ID_BYTES
-export const ACCEPT_BYTES = 4 + 1 + 2 + NOISE_MESSAGE_BYTES
+export const ACCEPT_BYTES = 4 + 1 + 2 + MESSAGE2_BYTES
 
 export interface Hello {
   version: number
@@ -101,7 +108,7 @@ export function encodeHelloHeader (flags: number, keyId: Buffer, clientId: strin
   keyId.copy(b, 6)
   b[10] = id.length
   id.copy(b, 11)
-  b.writeUInt16BE(NOISE_MESSAGE_BYTES, 11 + id.length)
+  b.writeUInt16BE(MESSAGE1_BYTES, 11 + id.length)
   return b
 }
 
@@ -130,7 +137,7 @@ export function parseHello (buf: Buffer): { hello: Hello, used: number } | undef
   const headerLen = HELLO_FIXED_BYTES + idLen + 2
   if (buf.length < headerLen) return undefined
   const noiseLen = buf.readUInt16BE(headerLen - 2)
-  if (noiseLen !== NOISE_MESSAGE_BYTES) throw invalid('bad handshake message length', 'length')
+  if (noiseLen !== MESSAGE1_BYTES) throw invalid('bad handshake message length', 'length')
   const total = headerLen + noiseLen + MAC_BYTES
   if (buf.length < total) return undefined
   const idBytes = buf.subarray(11, 11 + idLen)
@@ -189,7 +196,7 @@ export function parseResponse (buf: Buffer): { response: Response, used: number 
   if (kind !== ResponseKind.ACCEPT) throw invalid('the relay sent an unknown handshake answer', 'kind')
   if (buf.length < 7) return undefined
   const len = buf.readUInt16BE(5)
-  if (len !== NOISE_MESSAGE_BYTES) throw invalid('the relay sent a handshake answer of the wrong length', 'length')
+  if (len !== MESSAGE2_BYTES) throw invalid('the relay sent a handshake answer of the wrong length', 'length')
   if (buf.length < ACCEPT_BYTES) return undefined
   return { used: ACCEPT_BYTES, response: { kind: 'accept', message2: Buffer.from(buf.subarray(7, ACCEPT_BYTES)) } }
 }

@@ -9,7 +9,7 @@ export const KEY_BYTES = 32
 export const KEY_TEXT = /^[A-Za-z0-9+/]{43}=$/
 export const KEY_ID_BYTES = 4
 export const PSK_SALT = 'tunnel/1/psk'
-const MAC1_LABEL = 'tunnel/1 mac1'
+const MAC1_LABEL = 'tunnel/2 mac1'
 
 export function encodeKey (key: Uint8Array): string {
   return Buffer.from(key).toString('base64')
@@ -52,11 +52,19 @@ export function keyId (publicKey: Uint8Array | undefined): Buffer {
   return createHash('sha256').update(publicKey).digest().subarray(0, KEY_ID_BYTES)
 }
 
-/** The key of the header's mac1: SHA-256("tunnel/1 mac1" ‖ relay public key, or nothing). */
-export function mac1Key (publicKey: Uint8Array | undefined): Buffer {
+/**
+ * The key of the hello's mac1: SHA-256("tunnel/2 mac1" ‖ relay public key (when pinned) ‖ psk).
+ * Knowing it takes the token, so a valid mac1 is checked with one HMAC, before any DH.
+ */
+export function mac1Key (publicKey: Uint8Array | undefined, psk: Uint8Array): Buffer {
   const h = createHash('sha256').update(MAC1_LABEL)
   if (publicKey !== undefined) h.update(publicKey)
-  return h.digest()
+  return h.update(psk).digest()
+}
+
+/** How logs and messages name a client key: the first 8 bytes of its SHA-256, hex. */
+export function clientKeyId (publicKey: Uint8Array): string {
+  return createHash('sha256').update(publicKey).digest().subarray(0, 8).toString('hex')
 }
 
 /** Hex of a key id, for messages: `a1b2c3d4`. */

@@ -62,15 +62,15 @@ describe('handshake defences', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     const DEADLINE_S = 2
     const keys = newKeyPair()
     const relay = await startRelay({ extraYaml: `  privateKey: "${keys.privateKey}"\ntransport:\n  handshakeTimeout: ${DEADLINE_S}` })
-    // A valid hello prefix ("TUNL", version 1, flags, ...), one byte at a time, from 25 loopback
-    // addresses (127.0.0.10-34), 8 each: the per-source cap is full everywhere and the global
-    // table (64) is overrun.
-    const prefix = Buffer.from('TUNL\x01\x01\x00\x00\x00\x00\x08slowlori', 'latin1')
+    // A valid hello prefix ("TUNL", version 2, flags, ...), one byte at a time, from 25 loopback
+    // networks (127.1-25.0.1: the relay counts an IPv4 /24 as one source), 8 each: the per-source
+    // cap is full everywhere and the global table (64) is overrun.
+    const prefix = Buffer.from('TUNL\x02\x01\x00\x00\x00\x00\x08slowlori', 'latin1')
     const closedAfter: number[] = []
     /** Bytes of the prefix each socket had sent when the relay closed it. */
     const sentAtClose: number[] = []
     await Promise.all(Array.from({ length: 200 }, async (_, i) => {
-      const socket = connect({ host: '127.0.0.1', port: relay.port, localAddress: `127.0.0.${10 + (i % 25)}` })
+      const socket = connect({ host: '127.0.0.1', port: relay.port, localAddress: `127.${1 + (i % 25)}.0.1` })
       trickling.push(socket)
       socket.on('error', () => {})
       await new Promise((resolve) => socket.once('connect', resolve))
@@ -101,7 +101,7 @@ describe('handshake defences', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     const refusals = relay.handle.logs.filter(refused)
     expect(refusals.length).toBeGreaterThan(0)
     expect(refusals.length).toBeLessThan(200)
-    expect(refusals.every((l) => typeof l.source === 'string' && String(l.source).startsWith('127.0.0.'))).toBe(true)
+    expect(refusals.every((l) => typeof l.source === 'string' && /^127\.([1-9]|1\d|2[0-5])\.0\.1$/.test(String(l.source)))).toBe(true)
     expect(client.handle.exited).toBe(false)
     console.log(`slowloris: real client logged in ${Math.round(loginMs)} ms after spawn; slow sockets closed after ≤ ${Math.round(Math.max(...closedAfter))} ms`)
   })

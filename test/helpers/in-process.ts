@@ -15,6 +15,7 @@ import { silentLogger } from '../../shared/log.js'
 import { Session, type ClientSession } from '../../shared/mux/session.js'
 import type { MuxStream } from '../../shared/mux/stream.js'
 import { derivePsk } from '../../shared/transport/keys.js'
+import { generateKeyPair } from '../../shared/transport/noise.js'
 import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type ProxyResult } from '../../shared/wire/control.js'
 
 export const IN_PROCESS_TOKEN = 'in-process-token'
@@ -122,7 +123,7 @@ export async function rawSession (port: number, clientId: string, token = IN_PRO
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
   const logger = silentLogger()
   const { wire } = await secureConnect(socket, {
-    clientId, psk: derivePsk(token), serverKey: undefined, plaintext: false,
+    clientId, clientKey: generateKeyPair(), psk: derivePsk(token), serverKey: undefined, plaintext: false,
     timestampMs: Date.now(), timeoutMs: WAIT_MS, signal: new AbortController().signal, logger,
   })
   const session: ClientSession = new Session(wire, { role: 'client', logger })

@@ -28,7 +28,7 @@ class ToyProxy implements RelayProxy {
   }
 
   async start (): Promise<void> {
-    this.#port = await this.#ctx.ports.bind(this.#spec.remotePort, async (host, port) => {
+    this.#port = await this.#ctx.ports.bind(this.#spec.remotePort, this.#ctx.owner, async (host, port) => {
       const server = createServer((socket) => { this.#greet(socket) })
       const bound = await listenOrClose(server, host, port)
       this.#server = server

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   ACCEPT_BYTES, HANDSHAKE_MAGIC, HANDSHAKE_VERSION, HelloFlag, MAC_BYTES, MAX_CLIENT_ID_BYTES, MAX_HELLO_BYTES,
-  NOISE_MESSAGE_BYTES, PAYLOAD_BYTES, PROLOGUE_LABEL, Refusal, REFUSAL_BYTES, ResponseKind,
+  MESSAGE1_BYTES, MESSAGE2_BYTES, PAYLOAD_BYTES, PROLOGUE_LABEL, Refusal, REFUSAL_BYTES, ResponseKind,
 } from '../../shared/transport/handshake.js'
 import { PSK_SALT } from '../../shared/transport/keys.js'
 import { protocolName } from '../../shared/transport/noise.js'
@@ -11,20 +11,20 @@ import { DEFAULT_RECORD_LIMITS, MAX_RECORD_BYTES, MAX_RECORD_PLAINTEXT, RECORD_H
 
 describe('handshake wire numbers', () => {
   it('keeps the Noise protocol names, so the cacophony vectors apply', () => {
-    expect(protocolName('NKpsk0')).toBe('Noise_NKpsk0_25519_ChaChaPoly_SHA256')
-    expect(protocolName('NNpsk0')).toBe('Noise_NNpsk0_25519_ChaChaPoly_SHA256')
+    expect(protocolName('IKpsk1')).toBe('Noise_IKpsk1_25519_ChaChaPoly_SHA256')
+    expect(protocolName('INpsk1')).toBe('Noise_INpsk1_25519_ChaChaPoly_SHA256')
   })
 
   it('keeps the hello and answer layout', () => {
     expect(HANDSHAKE_MAGIC.toString('ascii')).toBe('TUNL')
-    expect(HANDSHAKE_VERSION).toBe(1)
-    expect(PROLOGUE_LABEL.toString('ascii')).toBe('tunnel/1')
+    expect(HANDSHAKE_VERSION).toBe(2)
+    expect(PROLOGUE_LABEL.toString('ascii')).toBe('tunnel/2')
     expect(PSK_SALT).toBe('tunnel/1/psk')
     expect(HelloFlag).toEqual({ PINNED: 1, PLAINTEXT: 2 })
     expect(ResponseKind).toEqual({ ACCEPT: 1, REFUSE: 2 })
-    expect(Refusal).toEqual({ OK: 0, AUTH: 1, KEY: 2, NO_KEY: 3, REPLAY: 4, BUSY: 5, VERSION: 6, TRANSPORT: 7, CLOCK: 8 })
-    expect([PAYLOAD_BYTES, NOISE_MESSAGE_BYTES, MAC_BYTES, MAX_CLIENT_ID_BYTES]).toEqual([16, 64, 16, 128])
-    expect([MAX_HELLO_BYTES, ACCEPT_BYTES, REFUSAL_BYTES]).toEqual([221, 71, 10])
+    expect(Refusal).toEqual({ OK: 0, AUTH: 1, KEY: 2, NO_KEY: 3, REPLAY: 4, BUSY: 5, VERSION: 6, TRANSPORT: 7, CLOCK: 8, CLIENT_KEY: 9 })
+    expect([PAYLOAD_BYTES, MESSAGE1_BYTES, MESSAGE2_BYTES, MAC_BYTES, MAX_CLIENT_ID_BYTES]).toEqual([16, 112, 64, 16, 128])
+    expect([MAX_HELLO_BYTES, ACCEPT_BYTES, REFUSAL_BYTES]).toEqual([269, 71, 10])
   })
 
   it('keeps the record layout and the rekey schedule both sides must share', () => {

@@ -33,7 +33,10 @@ function ctx (s: Setup, over: Partial<RelayHandshakeContext> = {}): RelayHandsha
   return { staticKey: s.relayKey, psk: derivePsk(TOKEN), plaintext: false, guard: s.guard, nowMs: s.now, controlVersions: SUPPORTED_CONTROL_VERSIONS, ...over }
 }
 
+const CLIENT_KEY = generateKeyPair()
+
 interface ClientOver {
+  clientKey?: KeyPair
   token?: string
   serverKey?: Uint8Array | undefined
   clientId?: string
@@ -44,6 +47,7 @@ interface ClientOver {
 function client (s: Setup, o: ClientOver = {}): ClientHandshake {
   return new ClientHandshake({
     clientId: o.clientId ?? 'office-pc',
+    clientKey: o.clientKey ?? CLIENT_KEY,
     psk: derivePsk(o.token ?? TOKEN),
     serverKey: 'serverKey' in o ? o.serverKey : s.relayKey?.publicKey,
     plaintext: o.plaintext ?? false,
@@ -121,7 +125,7 @@ describe('handshake: success', () => {
 })
 
 describe('handshake: refusals', () => {
-  it('a wrong token is refused as TUN_AUTH_REFUSED on both sides, in cleartext, and its key is not cached', () => {
+  it('a wrong token fails mac1 (one HMAC, no DH): refused as TUN_AUTH_REFUSED on both sides, in cleartext, and its key is not cached', () => {
     const s = relay()
     const c = client(s, { token: 'wrong' })
     const h = hello(c.hello)
@@ -166,7 +170,7 @@ describe('handshake: refusals', () => {
     const impostor = relay()
     const h = hello(c.hello)
     const forgedKeyId = { ...h, keyId: keyId(impostor.relayKey?.publicKey) }
-    const macKey = mac1Key(impostor.relayKey?.publicKey)
+    const macKey = mac1Key(impostor.relayKey?.publicKey, derivePsk(TOKEN))
     const outcome = answerHello({ ...forgedKeyId, mac1: computeMac1(macKey, h.macInput) }, ctx(impostor))
     expect(outcome.ok).toBe(false)
     // Its best move is a made-up message 2.
@@ -183,18 +187,18 @@ describe('handshake: refusals', () => {
     expect(err.code).toBe('TUN_TRANSPORT_MISMATCH')
   })
 
-  it('a tampered header (client id) fails: mac1 drops it silently, and with mac1 recomputed the prologue differs', () => {
+  it('a tampered header (client id) fails: mac1 refuses it like a wrong token, and with mac1 recomputed the prologue differs and it is dropped', () => {
     const s = relay()
     const c = client(s)
     const bytes = Buffer.from(c.hello)
     bytes[11] = 'O'.charCodeAt(0) // office-pc → Office-pc
-    const silent = answerHello(hello(bytes), ctx(s))
-    expect(silent.ok).toBe(false)
-    expect(silent.reply.length).toBe(0)
+    const refused = answerHello(hello(bytes), ctx(s))
+    expect(!refused.ok && refused.error.code).toBe('TUN_AUTH_REFUSED')
     const h = hello(bytes)
-    const remac = { ...h, mac1: computeMac1(mac1Key(s.relayKey?.publicKey), h.macInput) }
+    const remac = { ...h, mac1: computeMac1(mac1Key(s.relayKey?.publicKey, derivePsk(TOKEN)), h.macInput) }
     const outcome = answerHello(remac, ctx(s))
-    expect(!outcome.ok && outcome.error.code).toBe('TUN_AUTH_REFUSED')
+    expect(!outcome.ok && outcome.error.code).toBe('TUN_HANDSHAKE_INVALID')
+    expect(outcome.reply.length).toBe(0)
   })
 
   it('an all-zero ephemeral key is dropped without an answer', () => {
@@ -204,7 +208,7 @@ describe('handshake: refusals', () => {
     const noise = Buffer.from(h.noise)
     noise.fill(0, 0, 32)
     const macInput = Buffer.concat([h.macInput.subarray(0, h.macInput.length - noise.length), noise])
-    const outcome = answerHello({ ...h, noise, macInput, mac1: computeMac1(mac1Key(s.relayKey?.publicKey), macInput) }, ctx(s))
+    const outcome = answerHello({ ...h, noise, macInput, mac1: computeMac1(mac1Key(s.relayKey?.publicKey, derivePsk(TOKEN)), macInput) }, ctx(s))
     expect(outcome.ok).toBe(false)
     expect(outcome.reply.length).toBe(0)
   })
@@ -374,5 +378,45 @@ describe('handshake: what the client makes of every refusal', () => {
     expect(() => parseResponse(Buffer.from([...Buffer.from('TUNL'), 1, 0, 63]))).toThrow(expect.objectContaining({ code: 'TUN_HANDSHAKE_INVALID' }))
     expect(parseResponse(Buffer.from([...Buffer.from('TUNL'), 2, 1]))).toBeUndefined()
     expect(parseResponse(Buffer.from([...Buffer.from('TUNL'), 1, 0]))).toBeUndefined()
+  })
+})
+
+describe('handshake: the client\'s identity', () => {
+  it('the relay learns the client\'s static key, pinned (IKpsk1) or not (INpsk1)', () => {
+    const s = relay()
+    for (const serverKey of [s.relayKey?.publicKey, undefined]) {
+      const c = client(s, { serverKey })
+      const outcome = answerHello(hello(c.hello), ctx(s))
+      expect(outcome.ok).toBe(true)
+      if (outcome.ok) expect(Buffer.from(outcome.clientKey)).toEqual(Buffer.from(CLIENT_KEY.publicKey))
+      expect(finish(c, outcome)).not.toBeInstanceOf(HandshakeError)
+    }
+  })
+
+  it('a key that does not hold the private half cannot finish: the relay\'s answer is keyed to the real key (se)', () => {
+    const s = relay()
+    const real = client(s)
+    const outcome = answerHello(hello(real.hello), ctx(s))
+    // An impostor replaying the hello (it has no private key for CLIENT_KEY) gets message 2 it cannot read.
+    const impostor = client(s, { clientKey: { publicKey: CLIENT_KEY.publicKey, secretKey: generateKeyPair().secretKey } })
+    expect(finish(impostor, outcome)).toBeInstanceOf(HandshakeError)
+  })
+
+  it('refuses a key auth.clientKeys does not allow, inside message 2', () => {
+    const s = relay()
+    const c = client(s)
+    const outcome = answerHello(hello(c.hello), ctx(s, { clientKeyAllowed: (key, id) => !Buffer.from(key).equals(Buffer.from(CLIENT_KEY.publicKey)) || id !== 'office-pc' }))
+    expect(!outcome.ok && outcome.error.code).toBe('TUN_CLIENT_KEY_REFUSED')
+    expect(finish(c, outcome)).toMatchObject({ code: 'TUN_CLIENT_KEY_REFUSED', authenticated: true, message: expect.stringMatching(/ask its operator to add the public key to auth\.clientKeys/) })
+  })
+
+  it('refuses BUSY before any Diffie-Hellman when the relay\'s DH budget says no, and remembers nothing', () => {
+    const s = relay()
+    const c = client(s)
+    const h = hello(c.hello)
+    const outcome = answerHello(h, ctx(s, { dhAllowed: () => false }))
+    expect(!outcome.ok && outcome.error.code).toBe('TUN_RELAY_BUSY')
+    expect(s.guard.seen(h.noise.subarray(0, 32), NOW)).toBe(false)
+    expect(finish(c, outcome)).toMatchObject({ code: 'TUN_RELAY_BUSY' })
   })
 })
