@@ -177,6 +177,11 @@ export class ControlSession implements RegistryMember {
       this.#refuse('TUN_CLIENT_ID_IN_USE', `clientID ${login.clientId} is held by a session with another client key (${holder.keyId}); this one has ${this.keyId}: use your own clientID, or wait for that session to end`)
       return
     }
+    const reservedMs = this.#ctx.registry.clientIdReservedFor(login.clientId, this.identity)
+    if (holder === undefined && reservedMs > 0) {
+      this.#refuse('TUN_CLIENT_ID_IN_USE', `clientID ${login.clientId} is reserved for the client key that held it, ${Math.ceil(reservedMs / 1000)} s more (ownershipGrace); this one has ${this.keyId}`)
+      return
+    }
     this.loggedInAt = Date.now()
     this.logins = this.#ctx.stats.noteLogin(login.clientId)
     this.#activate()

@@ -3,10 +3,11 @@
 // network, not one address, since an attacker often has a whole block), refused beyond; at most
 // `maxPending` overall. When the table is full a newcomer is not refused: the oldest handshake
 // among the sources holding the most *unproven* slots is dropped instead. A handshake that has
-// proved the token (its hello decrypted) is never dropped: it waits for the client's first
+// proved the token (its hello decrypted) is not dropped while it waits for the client's first
 // record, which a client far away may take a round trip to send (issue 22, finding 1: dropping
-// the oldest dropped exactly the slow real client). When every slot is proven, newcomers are
-// refused until one frees. Each source also has a token bucket of new handshakes (20 per
+// the oldest dropped exactly the slow real client), for up to PROVEN_GRACE_MS; one that waits
+// longer (a token holder sitting on slots) can be dropped again. When every slot is freshly
+// proven, newcomers are refused until one frees. Each source also has a token bucket of new handshakes (20 per
 // second, burst 20, as WireGuard's ratelimiter). Pure bookkeeping with an injected clock; the
 // caller closes sockets.
 import { isIP } from 'node:net'
@@ -16,6 +17,8 @@ export const MAX_PENDING_HANDSHAKES = 64
 export const MAX_PENDING_HANDSHAKES_PER_SOURCE = 8
 export const HANDSHAKES_PER_SECOND_PER_SOURCE = 20
 export const HANDSHAKE_BURST_PER_SOURCE = 20
+/** How long a proven handshake is safe from being dropped while it waits for the client's first record. */
+export const PROVEN_GRACE_MS = 3_000
 /** Sources whose bucket is remembered; the least recently seen is forgotten beyond it. */
 export const MAX_TRACKED_SOURCES = 4096
 
@@ -47,7 +50,8 @@ export interface GateTicket {
 interface Entry {
   source: string
   evict: () => void
-  proven: boolean
+  /** When it proved the token (monotonic ms), or undefined. */
+  provenAt: number | undefined
 }
 
 /** IPv4 (and IPv4-mapped IPv6) by /24, IPv6 by /64. */
@@ -104,11 +108,11 @@ export class HandshakeGate {
       return 'full'
     }
     const id = this.#seq++
-    this.#entries.set(id, { source, evict, proven: false })
+    this.#entries.set(id, { source, evict, provenAt: undefined })
     this.#perSource.set(source, (this.#perSource.get(source) ?? 0) + 1)
     return {
       source,
-      prove: () => { const e = this.#entries.get(id); if (e !== undefined) e.proven = true },
+      prove: () => { const e = this.#entries.get(id); if (e !== undefined) e.provenAt = this.#now() },
       release: () => { this.#remove(id) },
     }
   }
@@ -140,15 +144,20 @@ export class HandshakeGate {
     return entry
   }
 
-  /** Drops the oldest unproven handshake among the sources holding the most unproven slots; false when all are proven. */
+  /**
+   * Drops the oldest droppable handshake (unproven, or proven longer than PROVEN_GRACE_MS ago)
+   * among the sources holding the most droppable slots; false when none may be dropped.
+   */
   #evictOne (): boolean {
-    const unproven = new Map<string, number>()
-    for (const e of this.#entries.values()) if (!e.proven) unproven.set(e.source, (unproven.get(e.source) ?? 0) + 1)
+    const now = this.#now()
+    const droppable = (e: Entry): boolean => e.provenAt === undefined || now - e.provenAt > PROVEN_GRACE_MS
+    const count = new Map<string, number>()
+    for (const e of this.#entries.values()) if (droppable(e)) count.set(e.source, (count.get(e.source) ?? 0) + 1)
     let most = 0
-    for (const n of unproven.values()) most = Math.max(most, n)
+    for (const n of count.values()) most = Math.max(most, n)
     if (most === 0) return false
     for (const [id, entry] of this.#entries) {
-      if (entry.proven || unproven.get(entry.source) !== most) continue
+      if (!droppable(entry) || count.get(entry.source) !== most) continue
       this.#remove(id)
       this.evicted++
       entry.evict()

@@ -18,10 +18,17 @@ export class Registry<M extends RegistryMember> {
   readonly #clients = new Map<string, M>()
   readonly #proxies = new Map<string, M>()
   readonly #reserved: Reservations<string>
+  readonly #reservedIds: Reservations<string>
 
-  /** `graceMs`: how long a name stays reserved for its owner after its session ends. */
+  /** `graceMs`: how long a name (and a clientID) stays reserved for its owner after its session ends. */
   constructor (graceMs = 0, now?: () => number) {
     this.#reserved = new Reservations(graceMs, now)
+    this.#reservedIds = new Reservations(graceMs, now)
+  }
+
+  /** Milliseconds `clientId` stays reserved for the key that held it, when `identity` is another (0 = free). */
+  clientIdReservedFor (clientId: string, identity: string): number {
+    return this.#reservedIds.blockedFor(clientId, identity)
   }
 
   get size (): number { return this.#clients.size }
@@ -32,6 +39,7 @@ export class Registry<M extends RegistryMember> {
 
   /** Makes `member` the active session of its client id; returns the one it replaced. */
   activate (member: M): M | undefined {
+    this.#reservedIds.clear(member.clientId)
     const old = this.#clients.get(member.clientId)
     this.#clients.set(member.clientId, member)
     if (old !== undefined && old !== member) {
@@ -43,7 +51,10 @@ export class Registry<M extends RegistryMember> {
 
   /** The session ended (or went away): its names are free, but reserved for its key a while. */
   remove (member: M): void {
-    if (this.#clients.get(member.clientId) === member) this.#clients.delete(member.clientId)
+    if (this.#clients.get(member.clientId) === member) {
+      this.#clients.delete(member.clientId)
+      this.#reservedIds.reserve(member.clientId, member.identity)
+    }
     for (const [name, owner] of this.#proxies) {
       if (owner !== member) continue
       this.#proxies.delete(name)

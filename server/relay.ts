@@ -116,6 +116,11 @@ export class Relay {
   /** Handshakes in progress (admitted, not yet logged in). */
   get pendingHandshakes (): number { return this.#gate.pending }
 
+  /** Handshakes that got to their DH work, those refused for want of budget, and gate drops. */
+  get handshakeStats (): { dhAdmitted: number, dhRefused: number, evicted: number, full: number, refused: number } {
+    return { dhAdmitted: this.#dh.admitted, dhRefused: this.#dh.refused, evicted: this.#gate.evicted, full: this.#gate.full, refused: this.#gate.refused }
+  }
+
   get address (): RelayAddress | undefined { return this.#address }
   get sessionCount (): number { return this.#sessions.size }
   get config (): ServerConfig { return this.#config }

@@ -1,6 +1,6 @@
 // Admission of unauthenticated handshakes and the rate limit of refusal log lines.
 import { describe, expect, it } from 'vitest'
-import { HandshakeGate, sourceGroup, type Admission, type GateTicket } from '../../server/handshake-gate.js'
+import { HandshakeGate, PROVEN_GRACE_MS, sourceGroup, type Admission, type GateTicket } from '../../server/handshake-gate.js'
 import { LogLimiter } from '../../server/log-limiter.js'
 import { ReplayGuard } from '../../shared/transport/replay.js'
 
@@ -56,8 +56,9 @@ describe('handshake gate', () => {
 })
 
 describe('handshake gate: proven handshakes (issue 22, finding 1)', () => {
-  it('never drops a handshake that proved the token, however many sources come; newcomers are refused while every slot is proven', () => {
-    const gate = new HandshakeGate({ maxPending: 4, maxPerSource: 2 })
+  it('never drops a handshake that proved the token (within its grace), however many sources come; newcomers are refused while every slot is freshly proven', () => {
+    let now = 0
+    const gate = new HandshakeGate({ maxPending: 4, maxPerSource: 2, now: () => now })
     const dropped: string[] = []
     const real = ticket(gate.admit('198.51.100.7', () => { dropped.push('real') }))
     real.prove() // its hello decrypted; it waits for the client's first record (a slow path)
@@ -76,6 +77,10 @@ describe('handshake gate: proven handshakes (issue 22, finding 1)', () => {
     expect(gate.full).toBeGreaterThan(0)
     real.release()
     expect(typeof gate.admit('10.251.0.1', () => {})).not.toBe('string')
+    // A token holder that sits on proven slots past the grace loses them to newcomers.
+    now += PROVEN_GRACE_MS + 1
+    expect(typeof gate.admit('10.252.0.1', () => {})).not.toBe('string')
+    expect(dropped.filter((d) => d.startsWith('proven'))).toHaveLength(1)
   })
 })
 
