@@ -97,6 +97,8 @@ export function parseJsonLine (text: string): Record<string, unknown> | undefine
 export interface SpawnOptions {
   /** Keep stdin as a pipe: the child can treat its end as "the bench is gone". */
   stdinPipe?: boolean
+  /** Variables added to (or replacing) this process's environment. */
+  env?: NodeJS.ProcessEnv
 }
 
 /** Every process this benchmark started, so that all of them can be killed by PID. */
@@ -106,7 +108,7 @@ export class ProcessGroup {
   spawn (name: string, command: string, args: readonly string[], options: SpawnOptions = {}): Child {
     const proc = spawn(command, args, {
       stdio: [options.stdinPipe === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-      env: process.env,
+      env: options.env === undefined ? process.env : { ...process.env, ...options.env },
     })
     const child = new Child(name, proc)
     this.#children.set(child.pid, child)

@@ -103,7 +103,9 @@ export async function startTunnel (group: ProcessGroup, options: TunnelOptions):
       `  - name: ${name}\n    type: ${UDP_SERVICES.has(name) ? 'udp' : 'tcp'}\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services[name]}\n    remotePort: 0\n`).join('') +
       `  - name: web\n    type: http\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services.http}\n    customDomains: [${VHOST_HOST}]\n`
     await writeFile(frpc, `serverAddr: "${LOOPBACK}"\nserverPort: ${relayPort}\nauth:\n  token: "${token}"\n  serverKey: "${keys.publicKey}"\n${transport}proxies:\n${proxies}`)
-    const client = group.spawn(`${prefix}client`, process.execPath, [options.cliJs, 'client', '-c', frpc, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'])
+    const client = group.spawn(`${prefix}client`, process.execPath, [options.cliJs, 'client', '-c', frpc, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'],
+      // The client's key file goes to the bench's temp dir, not to the user's ~/.local/state.
+      { env: { XDG_STATE_HOME: dir, STATE_DIRECTORY: '' } })
     const registered = new Map<string, number>()
     const ports = await client.waitFor((json): TargetPorts | undefined => {
       if (json?.['msg'] !== 'proxy registered') return undefined

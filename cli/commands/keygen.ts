@@ -28,6 +28,19 @@ export interface KeygenOutput {
   stderr: (s: string) => void
 }
 
+/** Writes a private key to a new file readable by the owner only; its absolute path, or undefined (reported) when it cannot. */
+function writePrivateKey (file: string, privateKey: string, out: KeygenOutput): string | undefined {
+  const path = resolve(file)
+  try {
+    // 'wx': never overwrite an existing key; mode 0600: readable by the owner only.
+    writeFileSync(path, `${privateKey}\n`, { mode: 0o600, flag: 'wx' })
+    return path
+  } catch (err) {
+    out.stderr(`tunnel keygen: cannot create ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)} (it must not exist yet)`)
+    return undefined
+  }
+}
+
 /** The frps.yml auth.clientKeys entry for a client public key. */
 function clientKeysEntry (publicKey: string, clientID: string | undefined): string[] {
   return [
@@ -66,13 +79,8 @@ function newClientKey (args: Args, out: KeygenOutput): number {
   const keys = newKeyPair()
   const lines: string[] = [`# tunnel keygen --client: a client key pair (X25519): this client's identity on the relay, key id ${clientKeyId(Buffer.from(keys.publicKey, 'base64'))}`, '']
   if (args.privateKeyFile !== undefined) {
-    const path = resolve(args.privateKeyFile)
-    try {
-      writeFileSync(path, `${keys.privateKey}\n`, { mode: 0o600, flag: 'wx' })
-    } catch (err) {
-      out.stderr(`tunnel keygen: cannot create ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)} (it must not exist yet)`)
-      return ExitCode.FAILED
-    }
+    const path = writePrivateKey(args.privateKeyFile, keys.privateKey, out)
+    if (path === undefined) return ExitCode.FAILED
     lines.push(`# frpc.yml (this client). The private key is in ${path} (mode 0600).`, 'auth:', `  clientKeyFile: ${JSON.stringify(path)}`)
   } else {
     lines.push('# frpc.yml (this client). Keep this line secret (or use clientKeyFile). Without either, the client', '# creates a key file of its own on first start: tunnel keygen --client --show -c frpc.yml prints it.', 'auth:', `  clientKey: "${keys.privateKey}"`)
@@ -89,14 +97,8 @@ export async function runKeygen (args: Args, out: KeygenOutput): Promise<number>
   const token = args.token ? randomBytes(32).toString('base64url') : undefined
   const lines: string[] = [`# tunnel keygen: a relay key pair (X25519), key id ${formatKeyId(Buffer.from(keys.publicKey, 'base64'))}`, '']
   if (args.privateKeyFile !== undefined) {
-    const path = resolve(args.privateKeyFile)
-    try {
-      // 'wx': never overwrite an existing key; mode 0600: readable by the owner only.
-      writeFileSync(path, `${keys.privateKey}\n`, { mode: 0o600, flag: 'wx' })
-    } catch (err) {
-      out.stderr(`tunnel keygen: cannot create ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)} (it must not exist yet)`)
-      return ExitCode.FAILED
-    }
+    const path = writePrivateKey(args.privateKeyFile, keys.privateKey, out)
+    if (path === undefined) return ExitCode.FAILED
     lines.push(`# frps.yml (the relay). The private key is in ${path} (mode 0600).`, 'auth:', `  privateKeyFile: ${JSON.stringify(path)}`)
   } else {
     lines.push('# frps.yml (the relay). Keep this line secret; or save the key in a file (chmod 600)', '# and write  privateKeyFile: /path/to/file  instead.', 'auth:', `  privateKey: "${keys.privateKey}"`)

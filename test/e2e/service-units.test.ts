@@ -4,7 +4,7 @@
 // systemd-analyze exists, verified by systemd itself.
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -84,6 +84,20 @@ describe('systemd units', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     expect(get(client, 'Service', 'ExecReload')).toBe('/bin/kill -HUP $MAINPID')
     // SIGHUP reloads the client's proxies in place (test/e2e/reload.test.ts): no restart needed.
     expect(get(client, 'Service', 'RestartForceExitStatus')).toBeUndefined()
+  })
+
+  it(`${CLIENT_UNIT} gives the client a StateDirectory, and the client keeps its key there (the one file it writes)`, async () => {
+    const client = load(CLIENT_UNIT)
+    expect(get(client, 'Service', 'StateDirectory')).toBe('tunnel')
+    expect(get(client, 'Service', 'StateDirectoryMode')).toBe('0700')
+    // What systemd does for StateDirectory=: create the directory and name it in $STATE_DIRECTORY.
+    const state = await mkdtemp(join(tmpdir(), 'tunnel-state-'))
+    tempDirs.push(state)
+    const frpc = await writeTempFile('frpc-unit.yml', 'serverAddr: 127.0.0.1\nserverPort: 7000\nclientID: unit-test\n')
+    const show = spawnCli(['keygen', '--client', '--show', '-c', frpc], { env: { STATE_DIRECTORY: state } })
+    expect(await exitWithin(show, 10_000)).toEqual({ code: 0, signal: null })
+    expect(show.stdout()).toContain(`${join(state, 'unit-test.key')} (created now)`)
+    expect((await stat(join(state, 'unit-test.key'))).mode & 0o777).toBe(0o600)
   })
 
   it('exit code 2 (what RestartPreventExitStatus names) is what the CLI returns for a bad config', async () => {

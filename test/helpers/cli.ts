@@ -2,7 +2,7 @@
 // a buffer, waits on log lines (never on sleeps), RSS from /proc, and a registry so that every
 // process this module started is killed by its PID when the test ends (cleanupCli()).
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -190,7 +190,20 @@ function hermeticEnv (): NodeJS.ProcessEnv {
   // `npm run coverage` sets this: spawned relays and clients write V8 coverage there on exit.
   const childCoverage = process.env[CHILD_COVERAGE_ENV]
   if (childCoverage !== undefined && childCoverage !== '') env.NODE_V8_COVERAGE = childCoverage
+  // A client without auth.clientKeyFile creates its key in the state directory: a temp dir, not
+  // the home of whoever runs the tests.
+  delete env.STATE_DIRECTORY
+  env.XDG_STATE_HOME = stateDir()
   return env
+}
+
+let currentStateDir: string | undefined
+function stateDir (): string {
+  if (currentStateDir === undefined || !tempDirs.has(currentStateDir)) {
+    currentStateDir = mkdtempSync(join(tmpdir(), 'tunnel-e2e-state-'))
+    tempDirs.add(currentStateDir)
+  }
+  return currentStateDir
 }
 
 function tail (text: string, lines = 20): string {
