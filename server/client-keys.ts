@@ -9,8 +9,8 @@ import { encodeKey } from '../shared/transport/index.js'
 export interface ClientKeyPolicy {
   /** Whether `key` may log in as `clientId` (checked in the handshake). */
   allows: (key: Uint8Array, clientId: string) => boolean
-  /** Whether `key` may log in with `user` (checked at the login, which carries the user). */
-  allowsUser: (key: Uint8Array, user: string) => boolean
+  /** Whether one entry of `key` admits both `clientId` and `user` (checked at the login, which carries the user). */
+  allowsLogin: (key: Uint8Array, clientId: string, user: string) => boolean
 }
 
 /** The policy of a list of rules; undefined for an empty list (any key). */
@@ -22,8 +22,9 @@ export function clientKeyPolicy (rules: readonly ClientKeyRule[]): ClientKeyPoli
     byKey.set(k, [...(byKey.get(k) ?? []), r])
   }
   const rulesOf = (key: Uint8Array): ClientKeyRule[] => byKey.get(encodeKey(key)) ?? []
+  const idMatches = (r: ClientKeyRule, clientId: string): boolean => r.clientID === undefined || r.clientID === clientId || isNatProbeOf(clientId, r.clientID)
   return {
-    allows: (key, clientId) => rulesOf(key).some((r) => r.clientID === undefined || r.clientID === clientId || isNatProbeOf(clientId, r.clientID)),
-    allowsUser: (key, user) => rulesOf(key).some((r) => r.user === undefined || r.user === user),
+    allows: (key, clientId) => rulesOf(key).some((r) => idMatches(r, clientId)),
+    allowsLogin: (key, clientId, user) => rulesOf(key).some((r) => idMatches(r, clientId) && (r.user === undefined || r.user === user)),
   }
 }

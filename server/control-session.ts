@@ -154,8 +154,8 @@ export class ControlSession implements RegistryMember {
       this.#refuse('TUN_PROTOCOL', `the login names clientID ${login.clientId} but the handshake ${this.#link.clientId}`)
       return
     }
-    if (this.#ctx.clientKeys !== undefined && !this.#ctx.clientKeys.allowsUser(this.#link.clientKey, login.user)) {
-      this.#refuse('TUN_CLIENT_KEY_REFUSED', `client key ${this.keyId} may not log in with user "${login.user}" (auth.clientKeys)`)
+    if (this.#ctx.clientKeys !== undefined && !this.#ctx.clientKeys.allowsLogin(this.#link.clientKey, login.clientId, login.user)) {
+      this.#refuse('TUN_CLIENT_KEY_REFUSED', `client key ${this.keyId} may not log in as clientID ${login.clientId} with user "${login.user}" (auth.clientKeys)`)
       return
     }
     const mine = new Set([...BASE_CAPABILITIES, ...this.#ctx.kinds.capabilities()])
@@ -233,11 +233,14 @@ export class ControlSession implements RegistryMember {
     this.session.close(new TunnelError(code, message))
   }
 
-  /** The client is leaving: free its ports now, let open streams finish. */
+  /**
+   * The client is leaving: free its ports and names now (no ownership grace: it said goodbye, so
+   * another client, or its successor with a new key, may take them at once), let open streams finish.
+   */
   #onGoAway (code: number): void {
     this.#log.info({ goAway: code }, 'client is going away: releasing its ports')
-    this.#proxies?.stopAll('drain')
-    this.#ctx.registry.remove(this)
+    this.#proxies?.stopAll('drain', false)
+    this.#ctx.registry.remove(this, false)
   }
 
   replaceBy (): void {

@@ -49,16 +49,19 @@ export class Registry<M extends RegistryMember> {
     return old
   }
 
-  /** The session ended (or went away): its names are free, but reserved for its key a while. */
-  remove (member: M): void {
+  /**
+   * The session ended: its names are free, but (`reserve`, the default: it crashed or lost its
+   * link) reserved for its key a while. A client that said goodbye frees them outright.
+   */
+  remove (member: M, reserve = true): void {
     if (this.#clients.get(member.clientId) === member) {
       this.#clients.delete(member.clientId)
-      this.#reservedIds.reserve(member.clientId, member.identity)
+      if (reserve) this.#reservedIds.reserve(member.clientId, member.identity)
     }
     for (const [name, owner] of this.#proxies) {
       if (owner !== member) continue
       this.#proxies.delete(name)
-      this.#reserved.reserve(name, member.identity)
+      if (reserve) this.#reserved.reserve(name, member.identity)
     }
   }
 

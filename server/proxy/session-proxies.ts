@@ -61,14 +61,15 @@ export class SessionProxies {
 
   /**
    * Stops every proxy (drain: go-away or replaced; drop: the session is gone). Their fixed public
-   * ports stay reserved for this client's key for the ownership grace; their names are freed (and
-   * reserved) by the registry when the session leaves it.
+   * ports stay reserved for this client's key for the ownership grace unless `reserve` is false (the
+   * client said goodbye); their names are freed (and reserved) by the registry when the session
+   * leaves it.
    */
-  stopAll (mode: StopMode): void {
+  stopAll (mode: StopMode, reserve = true): void {
     if (mode === 'drop') this.#closed = true
     for (const { proxy, kind } of this.#proxies.values()) {
       proxy.stop(mode)
-      if (kind.holdsPort) this.#ctx.ports.reserve(proxy.describe().remotePort, this.#o.owner.identity)
+      if (kind.holdsPort && reserve) this.#ctx.ports.reserve(proxy.describe().remotePort, this.#o.owner.identity)
     }
     this.#proxies.clear()
   }

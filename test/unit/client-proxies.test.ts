@@ -1,6 +1,7 @@
 // The client's proxy manager against a relay that serves fewer proxy types than the client has:
 // the capabilities agreed at login decide, a proxy of a missing type is refused on the client
-// with the reason (never sent), and the rest run. Plus a reload whose file cannot be read.
+// with the reason (never sent), and the rest run. Plus a reload whose file cannot be read, and a
+// refusal that may heal (a port another client holds) registered again with backoff.
 import { rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { reloadFromFile } from '../../client/index.js'
 import { tcpProxyKind } from '../../server/proxy/tcp.js'
 import { clientConfig, closeInProcess, memoryLogger, startClientInProcess, startRelayInProcess } from '../helpers/in-process.js'
-import { closeServices, echoOnce, startEchoServer } from '../helpers/services.js'
+import { closeServices, echoOnce, getFreePort, startEchoServer } from '../helpers/services.js'
 
 afterEach(async () => {
   await closeInProcess()
@@ -40,5 +41,27 @@ describe('client proxies and the relay\'s capabilities', () => {
     const outcome = await reloadFromFile(c.client, file, log)
     expect(outcome).toMatchObject({ status: 'refused', errors: [{ proxy: null, code: 'TUN_CONFIG_READ' }] })
     expect(c.client.proxyEntries()[0]?.phase).toBe('running')
+  })
+
+  it('registers a proxy refused for a port another client holds again, with backoff, and gets the port once it is free; a refusal that cannot heal is not retried', async () => {
+    const echo = await startEchoServer()
+    const fixed = await getFreePort()
+    const { port } = await startRelayInProcess(`allowPorts:\n  - single: ${fixed}\n`)
+    const holder = await startClientInProcess(clientConfig(port, `clientID: holder\nproxies:\n  - name: a\n    type: tcp\n    localPort: ${echo.port}\n    remotePort: ${fixed}\n`))
+    expect((await holder.result('a')).ok).toBe(true)
+    const { log, lines } = memoryLogger()
+    // random() = 0: the retry comes after the fixed half-base (1 s), the least backoff there is.
+    const waiting = await startClientInProcess(clientConfig(port, `clientID: waiting\nproxies:\n  - name: b\n    type: tcp\n    localPort: ${echo.port}\n    remotePort: ${fixed}\n  - name: bad\n    type: tcp\n    localPort: ${echo.port}\n    remotePort: 1\n`), log, { random: () => 0 })
+    expect(lines.find((l) => l.proxy === 'b' && l.code === 'TUN_PORT_IN_USE')?.retryInMs).toBe(1_000)
+    const bad = lines.find((l) => l.proxy === 'bad' && l.code === 'TUN_PORT_NOT_ALLOWED')
+    expect(bad).toBeDefined()
+    expect(bad).not.toHaveProperty('retryInMs')
+    // The holder leaves (its goaway frees the port at once): the retry gets the port.
+    holder.client.close(0)
+    const from = waiting.results.findIndex((r) => r.name === 'b') + 1
+    expect(await waiting.result('b', from)).toMatchObject({ ok: true, remotePort: fixed })
+    expect(lines.filter((l) => l.msg === 'registering a refused proxy again').map((l) => l.proxy)).toEqual(['b'])
+    expect(waiting.client.proxyEntries().map((e) => [e.wireName, e.phase])).toEqual([['b', 'running'], ['bad', 'refused']])
+    expect(await echoOnce(fixed)).toBe(true)
   })
 })

@@ -29,12 +29,17 @@ describe('ownership grace', () => {
     expect(reg.claimProxy('web', mallory)).toBe(true)
   })
 
-  it('does not reserve what a client gave up on purpose (unregister)', () => {
+  it('does not reserve what a client gave up on purpose (unregister, or a goodbye)', () => {
     const reg = new Registry<RegistryMember>(60_000, () => 0)
     const alice = member('home', 'alice-key')
     expect(reg.claimProxy('web', alice)).toBe(true)
     reg.releaseProxy('web', alice)
     expect(reg.claimProxy('web', member('other', 'bob-key'))).toBe(true)
+    reg.activate(alice)
+    expect(reg.claimProxy('api', alice)).toBe(true)
+    reg.remove(alice, false) // went away with a goaway
+    expect(reg.clientIdReservedFor('home', 'bob-key')).toBe(0)
+    expect(reg.claimProxy('api', member('home', 'bob-key'))).toBe(true)
   })
 
   it('keeps a fixed public port for its owner\'s key, and skips reserved ports when picking a free one', async () => {
