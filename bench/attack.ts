@@ -1,5 +1,6 @@
 // The attack bench: a real relay and client (encrypted, with the relay's admin API) in front of
-// the bench services, then each attack of bench/attacks/ for a fixed time, one after another.
+// the bench services, then each attack of bench/attacks/ for a fixed time, one after another,
+// each in a worker thread (bench/attacks/worker.ts) so the attacker's CPU does not slow the probe.
 // While an attack runs, every half second: the relay's RSS (/proc), its event-loop delay (its
 // status report: p99 and max over the last seconds), and one echo round trip through the tunnel
 // by an honest visitor. The table puts each attack next to an idle baseline measured the same
@@ -7,11 +8,12 @@
 //   node dist/bench/attack.js [--seconds S] [--attacks a,b] [--json] [--smoke]
 import { connect } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
 import { fetchStatus, parseAdminUrl } from '../shared/admin/index.js'
 import { ATTACKS, type Attack, type AttackResult, type AttackTarget } from './attacks/index.js'
 import { readMemory } from './lib/proc-stats.js'
 import { ProcessGroup } from './lib/procs.js'
-import { ADMIN_TOKEN, LOOPBACK, startServices, startTunnel, VHOST_HOST, type Tunnel } from './lib/targets.js'
+import { ADMIN_TOKEN, BENCH_CLIENT_ID, LOOPBACK, startServices, startTunnel, VHOST_HOST, type Tunnel } from './lib/targets.js'
 
 const MIB = 1024 * 1024
 const SAMPLE_MS = 500
@@ -103,6 +105,23 @@ async function measure (tunnel: Tunnel, label: string, what: string, ms: number,
   }
 }
 
+/** Runs attack `name` in a worker thread (its CPU does not delay the probe here) until `signal` aborts. */
+async function inWorker (name: string, target: AttackTarget, signal: AbortSignal): Promise<AttackResult> {
+  const worker = new Worker(new URL('./attacks/worker.js', import.meta.url), { workerData: { name, target } })
+  try {
+    return await new Promise<AttackResult>((resolve, reject) => {
+      signal.addEventListener('abort', () => { worker.postMessage('stop') }, { once: true })
+      worker.once('message', (m: AttackResult | { error: string }) => { if ('error' in m) reject(new Error(m.error)); else resolve(m) })
+      worker.once('error', reject)
+      worker.once('exit', (code) => { reject(new Error(`the attack's worker exited (${code}) without a result`)) })
+    })
+  } finally {
+    // An attack that does not stop in time is ended with its thread (its sockets close with it).
+    const forced = setTimeout(() => { void worker.terminate() }, 10_000)
+    worker.once('exit', () => { clearTimeout(forced) })
+  }
+}
+
 function table (rows: readonly Row[]): string {
   const f = (n: number, d = 1): string => (Number.isFinite(n) ? n.toFixed(d) : '-')
   const head = '| attack | relay RSS max / after (MiB) | event loop p99 / max (ms) | honest rr p50 / max (ms), failed | attacker |\n|---|---|---|---|---|'
@@ -129,13 +148,13 @@ async function main (): Promise<void> {
     const services = await startServices(group, `${dist}bench/services.js`)
     tunnel = await startTunnel(group, { cliJs: `${dist}cli/main.js`, logLevel: 'info', services: services.ports, admin: true })
     const t = tunnel
-    const target: AttackTarget = { host: LOOPBACK, port: t.relayPort, token: t.token, serverKey: t.serverKey, tcpPort: t.ports.echo, udpPort: t.ports.udpEcho, vhostPort: t.ports.vhost, vhostDomain: VHOST_HOST }
+    const target: AttackTarget = { host: LOOPBACK, port: t.relayPort, token: t.token, serverKey: t.serverKey, tcpPort: t.ports.echo, udpPort: t.ports.udpEcho, vhostPort: t.ports.vhost, vhostDomain: VHOST_HOST, clientId: BENCH_CLIENT_ID }
     let reconnects = 0
     t.client.on('line', (_source, text) => { if (text.includes('"lost the relay: reconnecting"')) reconnects++ })
     const rows = [await measure(t, 'idle (baseline)', 'nothing but the honest probe', o.seconds * 1000)]
     for (const a of chosen) {
       process.stderr.write(`attack ${a.name}: ${a.what}\n`)
-      rows.push(await measure(t, a.name, a.what, o.seconds * 1000, async (signal) => await a.run(target, signal)))
+      rows.push(await measure(t, a.name, a.what, o.seconds * 1000, async (signal) => await inWorker(a.name, target, signal)))
     }
     const alive = t.relay.running && t.client.running
     if (o.json) process.stdout.write(JSON.stringify({ seconds: o.seconds, rows, honestClientReconnects: reconnects, alive }, null, 2) + '\n')

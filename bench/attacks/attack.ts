@@ -11,6 +11,8 @@ export interface AttackTarget extends RawTarget {
   /** The relay's vhostHTTPPort and a domain an http proxy serves there. */
   vhostPort: number
   vhostDomain: string
+  /** The honest client's clientID. */
+  clientId: string
 }
 
 export interface AttackResult {

@@ -1,9 +1,16 @@
 // Every attack of the attack bench, in the order it runs them.
 import type { Attack } from './attack.js'
+import { helloDh, helloWrongToken } from './hello-flood.js'
+import { loginLockout } from './login-lockout.js'
 import { pingNoRead } from './ping-no-read.js'
+import { takeover } from './takeover.js'
 
 export type { Attack, AttackResult, AttackTarget } from './attack.js'
 
 export const ATTACKS: readonly Attack[] = [
+  loginLockout,
+  takeover,
+  helloWrongToken,
+  helloDh,
   pingNoRead,
 ]

@@ -41,6 +41,9 @@ export interface Services {
   ports: Ports
 }
 
+/** The bench client's clientID (the attack bench's takeover attack poses as it). */
+export const BENCH_CLIENT_ID = 'bench-client'
+
 export interface Tunnel {
   relay: Child
   client: Child
@@ -102,7 +105,7 @@ export async function startTunnel (group: ProcessGroup, options: TunnelOptions):
     const proxies = SERVICE_NAMES.map((name) =>
       `  - name: ${name}\n    type: ${UDP_SERVICES.has(name) ? 'udp' : 'tcp'}\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services[name]}\n    remotePort: 0\n`).join('') +
       `  - name: web\n    type: http\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services.http}\n    customDomains: [${VHOST_HOST}]\n`
-    await writeFile(frpc, `serverAddr: "${LOOPBACK}"\nserverPort: ${relayPort}\nauth:\n  token: "${token}"\n  serverKey: "${keys.publicKey}"\n${transport}proxies:\n${proxies}`)
+    await writeFile(frpc, `serverAddr: "${LOOPBACK}"\nserverPort: ${relayPort}\nclientID: "${BENCH_CLIENT_ID}"\nauth:\n  token: "${token}"\n  serverKey: "${keys.publicKey}"\n${transport}proxies:\n${proxies}`)
     const client = group.spawn(`${prefix}client`, process.execPath, [options.cliJs, 'client', '-c', frpc, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'],
       // The client's key file goes to the bench's temp dir, not to the user's ~/.local/state.
       { env: { XDG_STATE_HOME: dir, STATE_DIRECTORY: '' } })
