@@ -1,9 +1,17 @@
 // Every attack of the attack bench, in the order it runs them.
 import type { Attack } from './attack.js'
+import { idleVisitorsOneSource } from './idle-visitors-one-source.js'
+import { noCredit } from './no-credit.js'
 import { pingNoRead } from './ping-no-read.js'
+import { udpSourcePorts } from './udp-source-ports.js'
+import { unknownDataNoRead } from './unknown-data-no-read.js'
 
 export type { Attack, AttackResult, AttackTarget } from './attack.js'
 
 export const ATTACKS: readonly Attack[] = [
   pingNoRead,
+  unknownDataNoRead,
+  noCredit,
+  idleVisitorsOneSource,
+  udpSourcePorts,
 ]
