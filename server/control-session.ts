@@ -8,7 +8,7 @@
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError, type ErrorCode } from '../shared/errors.js'
-import { Session, type RelaySession } from '../shared/mux/index.js'
+import { Session, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
 import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/index.js'
 import type { ConnectionBudget } from './connection-budget.js'
 import { answerDiag } from './diag-answer.js'
@@ -41,7 +41,12 @@ export interface ControlContext {
   controlVersions: readonly number[]
   /** The relay's http/https virtual hosts; undefined when frps.yml sets no vhost port. */
   vhosts?: Vhosts | undefined
+  /** Session bounds tests shrink (a peer's not-reading timeout, ...); absent = the defaults. */
+  sessionLimits?: SessionLimits
 }
+
+/** The mux session settings a relay may override (tests do; frps.yml sets the rest). */
+export type SessionLimits = Pick<SessionOptions, 'peerNotReadingTimeoutMs' | 'peerQueuePauseBytes'>
 
 export interface ControlOptions {
   /** What is left of the handshake deadline for the login (the client's first record). */
@@ -89,6 +94,7 @@ export class ControlSession implements RegistryMember {
       role: 'server',
       logger: this.#log,
       heartbeatTimeoutMs: timeoutS > 0 ? timeoutS * 1000 : 0,
+      ...ctx.sessionLimits,
     })
     this.#loginTimer = setTimeout(() => {
       ctx.stats.noteError('TUN_LOGIN_TIMEOUT', `no login from ${remote} within the handshake deadline`)
@@ -228,6 +234,7 @@ export class ControlSession implements RegistryMember {
 
   #onClose (err: TunnelError | undefined): void {
     clearTimeout(this.#loginTimer)
+    if (err?.code === 'TUN_PEER_NOT_READING') this.#ctx.stats.noteError(err.code, `client ${this.clientId === '' ? this.remote : this.clientId}: ${err.message}`)
     if (this.#endProbe !== undefined) {
       this.#endProbe()
       return

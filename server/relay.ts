@@ -12,7 +12,7 @@ import { formatHostPort, normalizeAddress, listenError, listenTcp } from '../sha
 import { encodeRefusal, Refusal, derivePsk, formatKeyId, relayKeyPair, type KeyPair, type RecordLimits, ReplayGuard } from '../shared/transport/index.js'
 import { SUPPORTED_CONTROL_VERSIONS } from '../shared/wire/index.js'
 import { ConnectionBudget, type BudgetStats } from './connection-budget.js'
-import { ControlSession } from './control-session.js'
+import { ControlSession, type SessionLimits } from './control-session.js'
 import { HandshakeGate, type GateOptions, type GateTicket } from './handshake-gate.js'
 import { logRefusal } from './refusal-log.js'
 import { LogLimiter } from './log-limiter.js'
@@ -41,6 +41,8 @@ export interface RelayOptions {
   proxyKinds?: readonly ProxyKind[]
   /** Control protocol versions accepted from clients (default: SUPPORTED_CONTROL_VERSIONS; tests pin others). */
   controlVersions?: readonly number[]
+  /** Bounds of every client's mux session that tests shrink (a not-reading peer's timeout, ...). */
+  sessionLimits?: SessionLimits
 }
 
 /** Below this fd limit the relay warns at start: it can hold only a few hundred visitors. */
@@ -252,6 +254,7 @@ export class Relay {
       budget: this.#budget,
       stats: this.stats,
       vhosts: this.#vhosts,
+      ...(this.#options.sessionLimits === undefined ? {} : { sessionLimits: this.#options.sessionLimits }),
     }, { loginDeadlineMs: deadlineMs - (performance.now() - started), onActive: ticket.release })
     this.#sessions.add(control)
     control.session.once('close', () => { ticket.release(); this.#sessions.delete(control) })

@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   TUN_AUTH_REFUSED: 'the relay refused the login: auth.token differs from the relay\'s',
   TUN_LOGIN_TIMEOUT: 'the login did not finish in time',
   TUN_HEARTBEAT_TIMEOUT: 'the peer sent nothing within the heartbeat timeout',
+  TUN_PEER_NOT_READING: 'the peer did not take what was queued for it: reading from it paused, and it took nothing within the timeout (30 s), or the queue passed its hard bound; the session is closed',
   TUN_SESSION_CLOSED: 'the control connection closed',
   TUN_SESSION_REPLACED: 'a newer session of the same client replaced this one',
   TUN_GOAWAY: 'the peer is shutting down the control connection',

@@ -1,5 +1,5 @@
 // The byte pipe under a mux session. The plain one writes to a TCP socket; the encrypted
-// record layer (next issue) implements the same interface.
+// record layer (shared/transport/record-wire.ts) implements the same interface.
 import type { Socket } from 'node:net'
 import { TunnelError } from '../errors.js'
 
@@ -11,6 +11,13 @@ export interface Wire {
   onData (cb: (chunk: Buffer) => void): void
   onDrain (cb: () => void): void
   onClose (cb: (err: TunnelError | undefined) => void): void
+  /**
+   * Stops reading from the peer (the session does so while the peer does not take what we send,
+   * so it cannot make us queue more replies); the bytes wait in the kernel, and TCP pushes back.
+   */
+  pauseReading (): void
+  /** Reads again after pauseReading(). */
+  resumeReading (): void
   /** Flush and end (abort = false) or drop everything at once (abort = true). */
   close (abort: boolean): void
 }
@@ -35,6 +42,8 @@ export function socketWire (socket: Socket): Wire {
     onClose (cb) {
       socket.on('close', () => { cb(closeReason(lastError)) })
     },
+    pauseReading () { socket.pause() },
+    resumeReading () { socket.resume() },
     close (abort) { closeSocket(socket, abort) },
   }
 }

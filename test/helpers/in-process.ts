@@ -2,7 +2,7 @@
 // Client.reload: a relay on a free loopback port, a Client driven by its events, a bare control
 // session that sends whatever control messages a test wants (a raw peer), and a logger that
 // keeps its lines. Everything made here is closed by closeInProcess().
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { Writable } from 'node:stream'
 import { pino, type Logger } from 'pino'
 import { Client, type ClientOptions } from '../../client/index.js'
@@ -15,7 +15,9 @@ import { silentLogger } from '../../shared/log.js'
 import { Session, type ClientSession } from '../../shared/mux/session.js'
 import type { MuxStream } from '../../shared/mux/stream.js'
 import { derivePsk } from '../../shared/transport/keys.js'
-import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type ProxyResult } from '../../shared/wire/control.js'
+import type { RecordWire } from '../../shared/transport/record-wire.js'
+import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, encodeControlMessage, MessageType, type ClientMessage, type ProxyResult } from '../../shared/wire/control.js'
+import { encodeHeader, FrameType } from '../../shared/wire/frame.js'
 
 export const IN_PROCESS_TOKEN = 'in-process-token'
 const WAIT_MS = 5_000
@@ -23,9 +25,11 @@ const WAIT_MS = 5_000
 const relays: Relay[] = []
 const clients: Array<{ client: Client, running: Promise<void> }> = []
 const raws: RawControl[] = []
+const writers: RawWire[] = []
 
 export async function closeInProcess (): Promise<void> {
   for (const r of raws.splice(0)) r.session.close()
+  for (const w of writers.splice(0)) w.close()
   await Promise.all(clients.splice(0).map(async ({ client, running }) => {
     client.close(0)
     await running.catch(() => {})
@@ -155,6 +159,34 @@ export async function rawSession (port: number, clientId: string, token = IN_PRO
   const send = (message: unknown): void => { session.sendControl(message as ClientMessage) }
   const raw: RawControl = { session, send, streams, messages, closed, waitFor }
   raws.push(raw)
+  return raw
+}
+
+export interface RawWire {
+  socket: Socket
+  wire: RecordWire
+  /** Writes frames (headers and payloads) as one batch. */
+  send: (chunks: Buffer[]) => void
+  close: () => void
+}
+
+/**
+ * A client that logs in (the real handshake and a login record) and then only writes: it never
+ * reads, so whatever the relay sends it stays queued on the relay's side (a hostile peer).
+ */
+export async function rawWriter (port: number, clientId: string, token = IN_PROCESS_TOKEN): Promise<RawWire> {
+  const socket = connect({ host: '127.0.0.1', port })
+  socket.on('error', () => {})
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  const { wire } = await secureConnect(socket, {
+    clientId, psk: derivePsk(token), serverKey: undefined, plaintext: false,
+    timestampMs: Date.now(), timeoutMs: WAIT_MS, signal: new AbortController().signal, logger: silentLogger(),
+  })
+  // No data callback is ever registered: the socket stays paused and nothing is read.
+  const login = encodeControlMessage({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...ALL_CAPABILITIES], clientId, user: '', hostname: 'test' })
+  wire.write([encodeHeader(FrameType.CONTROL, 0, 0, login.length), login])
+  const raw: RawWire = { socket, wire, send: (chunks) => { wire.write(chunks) }, close: () => { socket.destroy() } }
+  writers.push(raw)
   return raw
 }
 
