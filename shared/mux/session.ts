@@ -6,9 +6,10 @@
 // what the wire holds, data frames included) counts against one budget. A peer that does not
 // read cannot make us queue without bound by asking for replies (PINGs, DATA for unknown
 // streams): past PEER_QUEUE_PAUSE_BYTES we stop reading from it, so it can ask for nothing more,
-// resume once it has taken our bytes, and drop it (TUN_PEER_NOT_READING) if it has not within
-// PEER_NOT_READING_TIMEOUT_MS. One slow stream never triggers this: each stream is bounded by its
-// own window and the scheduler writes data frames only while the wire holds < SEND_BUDGET_BYTES.
+// and resume once it has taken our bytes. A peer that takes nothing at all for
+// PEER_NOT_READING_TIMEOUT_MS while we have bytes for it is dropped (TUN_PEER_NOT_READING),
+// paused or not. One slow stream never triggers any of this: each stream is bounded by its own
+// window and the scheduler writes data frames only while the wire holds < SEND_BUDGET_BYTES.
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import { ProtocolError, TunnelError } from '../errors.js'
@@ -30,7 +31,7 @@ export const SEND_BUDGET_BYTES = 256 * 1024
 export const PEER_QUEUE_PAUSE_BYTES = 2 * 1024 * 1024
 /** Reading resumes once the queue toward the peer is at most this (looked at when the wire drains). */
 export const PEER_QUEUE_RESUME_BYTES = 512 * 1024
-/** A peer that has not taken our bytes this long after reading was paused is dropped (TUN_PEER_NOT_READING). */
+/** A peer that takes none of our bytes for this long while we have some for it is dropped (TUN_PEER_NOT_READING). */
 export const PEER_NOT_READING_TIMEOUT_MS = 30_000
 /**
  * Past this the session closes at once, paused or not: what we still queue ourselves while the
@@ -55,7 +56,7 @@ export interface SessionOptions {
   now?: () => number
   /** Bytes queued toward the peer at which reading from it pauses (default PEER_QUEUE_PAUSE_BYTES; tests shrink it). */
   peerQueuePauseBytes?: number
-  /** Milliseconds a paused peer has to take our bytes (default PEER_NOT_READING_TIMEOUT_MS). */
+  /** Milliseconds a peer may take none of our bytes while we have some for it (default PEER_NOT_READING_TIMEOUT_MS). */
   peerNotReadingTimeoutMs?: number
 }
 
@@ -96,8 +97,11 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
   #timers: NodeJS.Timeout[] = []
   readonly #peerQueuePauseBytes: number
   readonly #peerNotReadingTimeoutMs: number
-  /** Set while reading from the peer is paused: fires the TUN_PEER_NOT_READING close. */
-  #notReadingTimer: NodeJS.Timeout | undefined
+  #readPaused = false
+  /** Armed while the wire holds bytes for the peer: fires the TUN_PEER_NOT_READING close if it took none meanwhile. */
+  #stallTimer: NodeJS.Timeout | undefined
+  /** The wire's takenBytes() when the stall timer was armed. */
+  #takenMark = 0
   /** Times reading from the peer was paused because it did not take our bytes. */
   readPauses = 0
   /** The most bytes ever queued toward the peer (control frames plus what the wire held). */
@@ -146,7 +150,7 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
   /** Bytes queued toward the peer now: control frames not yet written plus what the wire holds. */
   get peerQueuedBytes (): number { return this.#controlBytes + this.#wire.pendingBytes() }
   /** Reading from the peer is paused: it has not taken what we queued for it. */
-  get readPaused (): boolean { return this.#notReadingTimer !== undefined }
+  get readPaused (): boolean { return this.#readPaused }
 
   /**
    * Queues one datagram of flow `id` (with its flow-open block on the first one), or drops it
@@ -228,8 +232,8 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
     if (this.#closed) return
     this.#closed = true
     for (const t of this.#timers) clearInterval(t)
-    clearTimeout(this.#notReadingTimer)
-    this.#notReadingTimer = undefined
+    clearTimeout(this.#stallTimer)
+    this.#stallTimer = undefined
     for (const s of [...this.#streams.values()]) s.abort(err ?? new TunnelError('TUN_SESSION_CLOSED', 'session closed'))
     this.#streams.clear()
     this.#dgrams.clear()
@@ -375,23 +379,32 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
       this.#peerNotReading(`${queued} bytes queued for it`)
       return false
     }
-    if (queued >= this.#peerQueuePauseBytes && !this.readPaused) {
+    if (queued >= this.#peerQueuePauseBytes && !this.#readPaused) {
+      this.#readPaused = true
       this.readPauses++
       this.#wire.pauseReading()
       this.#log.debug({ queuedBytes: queued }, 'peer is not taking our bytes: reading from it paused')
-      this.#notReadingTimer = setTimeout(() => {
-        this.#peerNotReading(`it took nothing for ${this.#peerNotReadingTimeoutMs} ms after reading from it was paused with ${this.peerQueuedBytes} bytes queued for it`)
-      }, this.#peerNotReadingTimeoutMs)
-      this.#notReadingTimer.unref()
     }
     return true
   }
 
+  /** The wire holds bytes for the peer: it must take some within the timeout (checked then, again and again while it does). */
+  #watchStall (): void {
+    if (this.#stallTimer !== undefined || this.#closed || this.#wire.pendingBytes() === 0) return
+    this.#takenMark = this.#wire.takenBytes()
+    this.#stallTimer = setTimeout(() => {
+      this.#stallTimer = undefined
+      if (this.#closed || this.#wire.pendingBytes() === 0) return
+      if (this.#wire.takenBytes() > this.#takenMark) { this.#watchStall(); return }
+      this.#peerNotReading(`it took none of the ${this.peerQueuedBytes} bytes queued for it in ${this.#peerNotReadingTimeoutMs} ms`)
+    }, this.#peerNotReadingTimeoutMs)
+    this.#stallTimer.unref()
+  }
+
   /** The wire drained (or a flush wrote): read from the peer again once the queue is low. */
   #maybeResumeReading (): void {
-    if (!this.readPaused || this.#closed || this.peerQueuedBytes > PEER_QUEUE_RESUME_BYTES) return
-    clearTimeout(this.#notReadingTimer)
-    this.#notReadingTimer = undefined
+    if (!this.#readPaused || this.#closed || this.peerQueuedBytes > PEER_QUEUE_RESUME_BYTES) return
+    this.#readPaused = false
     // The silence while paused was ours: the heartbeat timeout counts from now.
     this.lastReceivedAt = this.#now()
     this.#wire.resumeReading()
@@ -450,6 +463,7 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
       this.#wire.write(out)
       if (!this.#checkPeerQueue()) return
       this.#maybeResumeReading()
+      this.#watchStall()
     }
     if ((this.#ready.length > 0 || !this.#dgrams.empty) && !this.#closed) {
       if (this.#wire.pendingBytes() >= SEND_BUDGET_BYTES) this.#waitingDrain = true

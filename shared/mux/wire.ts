@@ -8,6 +8,8 @@ export interface Wire {
   write (chunks: Buffer[]): void
   /** Bytes accepted but not yet handed to the kernel. */
   pendingBytes (): number
+  /** Bytes the kernel has taken so far (the peer's progress: it stops when the peer stops reading). */
+  takenBytes (): number
   onData (cb: (chunk: Buffer) => void): void
   onDrain (cb: () => void): void
   onClose (cb: (err: TunnelError | undefined) => void): void
@@ -37,6 +39,7 @@ export function socketWire (socket: Socket): Wire {
       socket.uncork()
     },
     pendingBytes: () => socket.writableLength,
+    takenBytes: () => socket.bytesWritten - socket.writableLength,
     onData (cb) { socket.on('data', cb) },
     onDrain (cb) { socket.on('drain', cb) },
     onClose (cb) {

@@ -92,6 +92,7 @@ export function recordWire (socket: Socket, options: RecordWireOptions): RecordW
       socket.uncork()
     },
     pendingBytes: () => socket.writableLength,
+    takenBytes: () => socket.bytesWritten - socket.writableLength,
     onData (cb) {
       const initial = options.initial
       setImmediate(() => {

@@ -25,6 +25,8 @@ export interface FakeWireOptions {
 export class FakeWire implements Wire {
   pending = 0
   readonly batches: Buffer[][] = []
+  /** Bytes written so far. */
+  written = 0
   closed: 'no' | 'flushed' | 'aborted' = 'no'
   /** The session asked the wire to stop reading from the peer (receive() still delivers: the test is the peer). */
   readingPaused = false
@@ -43,11 +45,14 @@ export class FakeWire implements Wire {
 
   write (chunks: Buffer[]): void {
     this.batches.push(chunks)
+    for (const c of chunks) this.written += c.length
     if (this.#busyAfterWrite) this.pending = SEND_BUDGET_BYTES
     if (this.#holdWrites) for (const c of chunks) this.pending += c.length
   }
 
   pendingBytes (): number { return this.pending }
+  /** Everything written except what is still pending. */
+  takenBytes (): number { return this.written - this.pending }
   onData (cb: (chunk: Buffer) => void): void { this.#data = cb }
   onDrain (cb: () => void): void { this.#drain = cb }
   onClose (cb: (err: TunnelError | undefined) => void): void { this.#close = cb }

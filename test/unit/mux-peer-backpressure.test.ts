@@ -1,7 +1,7 @@
 // The session's backpressure toward a peer that does not read (issue 22, finding 3), on a fake
 // wire that holds every byte written (the peer takes nothing) and on fake timers: reading pauses
 // once the queue toward the peer passes its bound, resumes when the peer has taken it, and a peer
-// that takes nothing within the timeout is dropped. A stream without credit never counts: its
+// that takes none of our bytes within the timeout is dropped, paused or not. A stream without credit never counts: its
 // bytes wait in the stream, not toward the peer.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { TunnelError } from '../../shared/errors.js'
@@ -90,6 +90,33 @@ describe('a peer that does not read', () => {
     expect(closedWith?.code).toBe('TUN_PEER_NOT_READING')
     // Nothing more is flushed toward a peer that takes nothing: the connection is dropped.
     expect(wire.closed).toBe('aborted')
+  })
+
+  it('keeps its session while it takes some of our bytes now and then, however slowly', async () => {
+    const wire = new FakeWire({ holdWrites: true })
+    const s = session(wire)
+    await floodUntilPaused(wire, 1000)
+    for (let i = 0; i < 4; i++) {
+      vi.advanceTimersByTime(PEER_NOT_READING_TIMEOUT_MS - 1)
+      wire.pending -= 1000 // the peer took a little
+    }
+    expect(s.closed).toBe(false)
+    expect(s.readPaused).toBe(true)
+  })
+
+  it('is dropped when it takes none of the data frames waiting for it, though they never reach the pause bound', async () => {
+    const wire = new FakeWire({ holdWrites: true })
+    const s = session(wire)
+    let closedWith: TunnelError | undefined
+    s.on('close', (err) => { closedWith = err })
+    const stream = s.openStream(OPEN)
+    stream.attach({ data () {}, end () {}, drain () {}, close () {} })
+    stream.write(Buffer.alloc(200 * 1024))
+    await turn()
+    expect(wire.pending).toBeGreaterThan(0)
+    expect(s.readPaused).toBe(false)
+    vi.advanceTimersByTime(PEER_NOT_READING_TIMEOUT_MS)
+    expect(closedWith?.code).toBe('TUN_PEER_NOT_READING')
   })
 
   it('uses the timeout the session was given', async () => {
