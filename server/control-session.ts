@@ -94,6 +94,7 @@ export class ControlSession implements RegistryMember {
       role: 'server',
       logger: this.#log,
       heartbeatTimeoutMs: timeoutS > 0 ? timeoutS * 1000 : 0,
+      maxBufferedBytes: ctx.config.maxBufferedBytesPerClient,
       ...ctx.sessionLimits,
     })
     this.#loginTimer = setTimeout(() => {

@@ -38,6 +38,12 @@ export const PEER_NOT_READING_TIMEOUT_MS = 30_000
  * peer does not read (stream opens and resets for visitors, flow closes) must stay bounded too.
  */
 export const PEER_QUEUE_CLOSE_BYTES = 8 * 1024 * 1024
+/**
+ * Bytes all streams of a session may hold in their send queues (on a relay: read from visitors,
+ * not yet sent) before a stream reads only what its credit lets it send at once. frps.yml's
+ * maxBufferedBytesPerClient sets it on the relay.
+ */
+export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024
 const DRAIN_POLL_MS = 50
 /** Wire bytes of datagrams sent per turn of the scheduler (the datagram queue is one participant). */
 export const DATAGRAM_QUANTUM_BYTES = 64 * 1024
@@ -58,6 +64,8 @@ export interface SessionOptions {
   peerQueuePauseBytes?: number
   /** Milliseconds a peer may take none of our bytes while we have some for it (default PEER_NOT_READING_TIMEOUT_MS). */
   peerNotReadingTimeoutMs?: number
+  /** The streams' send queues together (default DEFAULT_MAX_BUFFERED_BYTES; see stream.ts). */
+  maxBufferedBytes?: number
 }
 
 export interface SessionEvents<In extends ControlMessage = ControlMessage> {
@@ -104,6 +112,12 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
   #takenMark = 0
   /** Times reading from the peer was paused because it did not take our bytes. */
   readPauses = 0
+  readonly bufferLimitBytes: number
+  #buffered = 0
+  /** Times a stream paused its source because the streams held the session's buffer cap. */
+  bufferPauses = 0
+  /** The most bytes the streams' send queues ever held together. */
+  bufferedMaxBytes = 0
   /** The most bytes ever queued toward the peer (control frames plus what the wire held). */
   peerQueuedMaxBytes = 0
   #closed = false
@@ -130,6 +144,7 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
     this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS
     this.#peerQueuePauseBytes = options.peerQueuePauseBytes ?? PEER_QUEUE_PAUSE_BYTES
     this.#peerNotReadingTimeoutMs = options.peerNotReadingTimeoutMs ?? PEER_NOT_READING_TIMEOUT_MS
+    this.bufferLimitBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES
     this.#now = options.now ?? (() => performance.now())
     this.lastReceivedAt = this.#now()
     this.#nextId = options.role === 'client' ? 1 : 2
@@ -149,6 +164,8 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
   get datagramQueueBytes (): number { return this.#dgrams.bytes }
   /** Bytes queued toward the peer now: control frames not yet written plus what the wire holds. */
   get peerQueuedBytes (): number { return this.#controlBytes + this.#wire.pendingBytes() }
+  /** Bytes the streams' send queues hold now (a relay: read from visitors, not sent yet). */
+  get bufferedBytes (): number { return this.#buffered }
   /** Reading from the peer is paused: it has not taken what we queued for it. */
   get readPaused (): boolean { return this.#readPaused }
 
@@ -503,6 +520,12 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
       releaseWindow: (bytes) => { this.#windowGrowth -= bytes },
       tuningRttMs: () => this.#tuningRtt(),
       now: () => this.#now(),
+      buffered: (delta) => {
+        this.#buffered += delta
+        if (this.#buffered > this.bufferedMaxBytes) this.bufferedMaxBytes = this.#buffered
+      },
+      bufferFull: () => this.#buffered >= this.bufferLimitBytes,
+      bufferPaused: () => { this.bufferPauses++ },
     }
   }
 

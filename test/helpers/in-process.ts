@@ -111,8 +111,16 @@ export interface RawControl {
 }
 
 /** A logged-in control session that sends only what the test sends (a raw, possibly hostile peer). */
-export async function rawControl (port: number, clientId: string, capabilities: readonly string[] = ALL_CAPABILITIES, token = IN_PROCESS_TOKEN): Promise<RawControl> {
-  const raw = await rawSession(port, clientId, token)
+export interface RawOptions {
+  /**
+   * Streams of the proxies this names are accepted and their bytes taken, but never consumed: no
+   * credit goes back (a client whose service never reads, or a hostile one). Others are echoed.
+   */
+  hold?: (proxy: string) => boolean
+}
+
+export async function rawControl (port: number, clientId: string, capabilities: readonly string[] = ALL_CAPABILITIES, token = IN_PROCESS_TOKEN, options: RawOptions = {}): Promise<RawControl> {
+  const raw = await rawSession(port, clientId, token, options)
   raw.session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...capabilities], clientId, user: '', hostname: 'test' })
   const login = await raw.waitFor((m) => m.type === MessageType.LOGIN_RESULT)
   if (login.ok !== true) throw new Error(`login refused: ${JSON.stringify(login)}`)
@@ -120,7 +128,7 @@ export async function rawControl (port: number, clientId: string, capabilities: 
 }
 
 /** A control session right after the handshake, before any login: the test sends what it likes. */
-export async function rawSession (port: number, clientId: string, token = IN_PROCESS_TOKEN): Promise<RawControl> {
+export async function rawSession (port: number, clientId: string, token = IN_PROCESS_TOKEN, options: RawOptions = {}): Promise<RawControl> {
   const socket = connect({ host: '127.0.0.1', port })
   socket.on('error', () => {})
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
@@ -134,6 +142,10 @@ export async function rawSession (port: number, clientId: string, token = IN_PRO
   session.on('stream', (stream) => {
     streams.push(stream)
     stream.accept()
+    if (options.hold?.(stream.open?.proxy ?? '') === true) {
+      stream.attach({ data () {}, end () {}, drain () {}, close () {} })
+      return
+    }
     stream.attach({
       data (chunk) { stream.write(chunk); stream.consume(chunk.length) },
       end () { stream.end() },
