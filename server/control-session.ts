@@ -8,7 +8,7 @@
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError, type ErrorCode } from '../shared/errors.js'
-import { Session, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
+import { DEFAULT_MAX_STREAMS, Session, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
 import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/index.js'
 import type { ConnectionBudget } from './connection-budget.js'
 import { answerDiag } from './diag-answer.js'
@@ -18,6 +18,7 @@ import { type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies } 
 import type { Registry, RegistryMember } from './registry.js'
 import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
+import { SourceCounts } from './source-counts.js'
 import { UdpHub } from './udp-hub.js'
 import type { Vhosts } from './vhost/index.js'
 
@@ -54,6 +55,12 @@ export interface ControlOptions {
   /** The session became active (login decrypted and accepted). */
   onActive?: () => void
 }
+
+/**
+ * Visitors one source may hold open at once over all of one client's tcp proxies: a quarter of
+ * the streams a session allows, so one address never takes every stream of a client.
+ */
+export const CLIENT_STREAMS_PER_SOURCE = Math.floor(DEFAULT_MAX_STREAMS / 4)
 
 /** Capabilities of this relay that are not proxy types. */
 const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE]
@@ -201,6 +208,7 @@ export class ControlSession implements RegistryMember {
         budget,
         vhosts,
         udpHub: () => (this.#udpHub ??= new UdpHub(this.session, this.#log)),
+        clientSources: new SourceCounts(CLIENT_STREAMS_PER_SOURCE),
       },
     })
   }

@@ -96,7 +96,7 @@ export class Relay {
     this.#kinds = new ProxyKinds(options.proxyKinds ?? BUILTIN_PROXY_KINDS)
     this.#ports = new PortAllocator(config.allowPorts, config.proxyBindAddr, this.#reserved)
     const fds = options.fds ?? readFdFacts()
-    this.#budget = new ConnectionBudget({ fdLimit: fds.limit, fdsAtStart: fds.open ?? 0, maxConnections: config.maxConnections, handshakeRoom: this.#gate.maxPending })
+    this.#budget = new ConnectionBudget({ fdLimit: fds.limit, fdsAtStart: fds.open ?? 0, maxConnections: config.maxConnections, handshakeRoom: this.#gate.maxPending, maxPerSource: config.maxConnectionsPerSource })
     this.#server = createServer({ noDelay: true })
     this.#server.on('connection', (socket) => { this.#onConnection(socket) })
     this.#vhosts = Vhosts.fromConfig(config, log)

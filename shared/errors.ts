@@ -55,7 +55,7 @@ export const ERROR_CODES = {
   TUN_HANDSHAKE_TIMEOUT: 'the handshake did not finish within transport.handshakeTimeout',
   TUN_RECORD_AUTH: 'a record on the control connection failed authentication (corrupted or tampered)',
   TUN_RECORD_LIMIT: 'a record counter reached its limit; the session must be set up again',
-  TUN_VISITOR_SHED: 'the relay closed a visitor connection at once: its proxy\'s maxVisitors or the relay\'s maxConnections (from the fd limit) was reached',
+  TUN_VISITOR_SHED: 'the relay closed a visitor connection at once: its proxy\'s maxVisitors or the relay\'s maxConnections (from the fd limit) was reached, or its source held its share (maxVisitorsPerSource, a quarter of the client\'s streams, maxConnectionsPerSource)',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
