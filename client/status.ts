@@ -1,7 +1,7 @@
 // The client's answer to GET /api/status: follows the client's events (logins, proxy results,
 // disconnects, failed attempts) to know each proxy's state and the errors so far, and reads the
 // session and forwarders for RTT, streams, flows and bytes when asked. Create it before run().
-import { kernelFacts, processFacts, probeRtt, roundMs, STATUS_SCHEMA, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
+import { kernelFacts, processFacts, probeRtt, roundMs, sessionPressure, STATUS_SCHEMA, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
 import type { ErrorCode, TunnelError } from '../shared/errors.js'
 import { formatHostPort } from '../shared/net/index.js'
 import type { Client } from './client.js'
@@ -75,6 +75,7 @@ export class ClientStatus {
           bytesIn: live.bytesIn,
           bytesOut: live.bytesOut,
           reconnects: this.#client.reconnects,
+          ...sessionPressure(live),
         }]
     return {
       schema: STATUS_SCHEMA,

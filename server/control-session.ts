@@ -8,7 +8,7 @@
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError, type ErrorCode } from '../shared/errors.js'
-import { Session, type RelaySession } from '../shared/mux/index.js'
+import { DEFAULT_MAX_STREAMS, Session, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
 import { clientKeyId, encodeKey } from '../shared/transport/index.js'
 import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/index.js'
 import type { ClientKeyPolicy } from './client-keys.js'
@@ -20,6 +20,7 @@ import { type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies } 
 import type { Registry, RegistryMember } from './registry.js'
 import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
+import { SourceCounts } from './source-counts.js'
 import { UdpHub } from './udp-hub.js'
 import type { Vhosts } from './vhost/index.js'
 
@@ -45,7 +46,12 @@ export interface ControlContext {
   clientKeys?: ClientKeyPolicy
   /** The relay's http/https virtual hosts; undefined when frps.yml sets no vhost port. */
   vhosts?: Vhosts | undefined
+  /** Session bounds tests shrink (a peer's not-reading timeout, ...); absent = the defaults. */
+  sessionLimits?: SessionLimits
 }
+
+/** The mux session settings a relay may override (tests do; frps.yml sets the rest). */
+export type SessionLimits = Pick<SessionOptions, 'peerNotReadingTimeoutMs' | 'peerQueuePauseBytes'>
 
 export interface ControlOptions {
   /** What is left of the handshake deadline for the login (the client's first record). */
@@ -53,6 +59,12 @@ export interface ControlOptions {
   /** The session became active (login decrypted and accepted). */
   onActive?: () => void
 }
+
+/**
+ * Visitors one source may hold open at once over all of one client's tcp proxies: a quarter of
+ * the streams a session allows, so one address never takes every stream of a client.
+ */
+export const CLIENT_STREAMS_PER_SOURCE = Math.floor(DEFAULT_MAX_STREAMS / 4)
 
 /** Capabilities of this relay that are not proxy types. */
 const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE]
@@ -99,6 +111,8 @@ export class ControlSession implements RegistryMember {
       role: 'server',
       logger: this.#log,
       heartbeatTimeoutMs: timeoutS > 0 ? timeoutS * 1000 : 0,
+      maxBufferedBytes: ctx.config.maxBufferedBytesPerClient,
+      ...ctx.sessionLimits,
     })
     this.#loginTimer = setTimeout(() => {
       ctx.stats.noteError('TUN_LOGIN_TIMEOUT', `no login from ${remote} within the handshake deadline`)
@@ -221,6 +235,7 @@ export class ControlSession implements RegistryMember {
         budget,
         vhosts,
         udpHub: () => (this.#udpHub ??= new UdpHub(this.session, this.#log)),
+        clientSources: new SourceCounts(CLIENT_STREAMS_PER_SOURCE),
       },
     })
   }
@@ -258,6 +273,7 @@ export class ControlSession implements RegistryMember {
 
   #onClose (err: TunnelError | undefined): void {
     clearTimeout(this.#loginTimer)
+    if (err?.code === 'TUN_PEER_NOT_READING') this.#ctx.stats.noteError(err.code, `client ${this.clientId === '' ? this.remote : this.clientId}: ${err.message}`)
     if (this.#endProbe !== undefined) {
       this.#endProbe()
       return

@@ -12,7 +12,7 @@ import { formatHostPort, normalizeAddress, listenError, listenTcp } from '../sha
 import { encodeRefusal, Refusal, derivePsk, formatKeyId, relayKeyPair, type KeyPair, type RecordLimits, ReplayGuard } from '../shared/transport/index.js'
 import { SUPPORTED_CONTROL_VERSIONS } from '../shared/wire/index.js'
 import { ConnectionBudget, type BudgetStats } from './connection-budget.js'
-import { ControlSession } from './control-session.js'
+import { ControlSession, type SessionLimits } from './control-session.js'
 import { clientKeyPolicy, type ClientKeyPolicy } from './client-keys.js'
 import { DhBudget, type DhBudgetOptions } from './dh-budget.js'
 import { HandshakeGate, type GateOptions, type GateTicket } from './handshake-gate.js'
@@ -45,6 +45,8 @@ export interface RelayOptions {
   controlVersions?: readonly number[]
   /** The relay-wide DH budget (tests shrink it and inject a clock). */
   dh?: DhBudgetOptions
+  /** Bounds of every client's mux session that tests shrink (a not-reading peer's timeout, ...). */
+  sessionLimits?: SessionLimits
 }
 
 /** Below this fd limit the relay warns at start: it can hold only a few hundred visitors. */
@@ -104,7 +106,7 @@ export class Relay {
     this.#registry = new Registry<ControlSession>(config.ownershipGrace * 1000)
     this.#ports = new PortAllocator(config.allowPorts, config.proxyBindAddr, this.#reserved, config.ownershipGrace * 1000)
     const fds = options.fds ?? readFdFacts()
-    this.#budget = new ConnectionBudget({ fdLimit: fds.limit, fdsAtStart: fds.open ?? 0, maxConnections: config.maxConnections, handshakeRoom: this.#gate.maxPending })
+    this.#budget = new ConnectionBudget({ fdLimit: fds.limit, fdsAtStart: fds.open ?? 0, maxConnections: config.maxConnections, handshakeRoom: this.#gate.maxPending, maxPerSource: config.maxConnectionsPerSource })
     this.#server = createServer({ noDelay: true })
     this.#server.on('connection', (socket) => { this.#onConnection(socket) })
     this.#vhosts = Vhosts.fromConfig(config, log)
@@ -272,6 +274,7 @@ export class Relay {
       stats: this.stats,
       vhosts: this.#vhosts,
       ...(this.#clientKeys === undefined ? {} : { clientKeys: this.#clientKeys }),
+      ...(this.#options.sessionLimits === undefined ? {} : { sessionLimits: this.#options.sessionLimits }),
     }, {
       loginDeadlineMs: deadlineMs - (performance.now() - started),
       onActive: () => {

@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   TUN_AUTH_REFUSED: 'the relay refused the login: auth.token differs from the relay\'s',
   TUN_LOGIN_TIMEOUT: 'the login did not finish in time',
   TUN_HEARTBEAT_TIMEOUT: 'the peer sent nothing within the heartbeat timeout',
+  TUN_PEER_NOT_READING: 'the peer did not take what was queued for it: reading from it paused, and it took nothing within the timeout (30 s), or the queue passed its hard bound; the session is closed',
   TUN_SESSION_CLOSED: 'the control connection closed',
   TUN_SESSION_REPLACED: 'a newer session of the same client replaced this one',
   TUN_GOAWAY: 'the peer is shutting down the control connection',
@@ -56,7 +57,7 @@ export const ERROR_CODES = {
   TUN_HANDSHAKE_TIMEOUT: 'the handshake did not finish within transport.handshakeTimeout',
   TUN_RECORD_AUTH: 'a record on the control connection failed authentication (corrupted or tampered)',
   TUN_RECORD_LIMIT: 'a record counter reached its limit; the session must be set up again',
-  TUN_VISITOR_SHED: 'the relay closed a visitor connection at once: its proxy\'s maxVisitors or the relay\'s maxConnections (from the fd limit) was reached',
+  TUN_VISITOR_SHED: 'the relay closed a visitor connection at once: its proxy\'s maxVisitors or the relay\'s maxConnections (from the fd limit) was reached, or its source held its share (maxVisitorsPerSource, a quarter of the client\'s streams, maxConnectionsPerSource)',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -39,8 +39,8 @@ export async function runServer (args: Args): Promise<number> {
   await signalled
   await admin.server?.close()
   await relay.close(args.grace * 1000)
-  const { shed, shedControl } = relay.budgetStats
-  log.info({ shed, shedControl }, 'relay stopped')
+  const { shed, shedControl, shedBySource } = relay.budgetStats
+  log.info({ shed, shedControl, shedBySource }, 'relay stopped')
   return ExitCode.OK
 }
 

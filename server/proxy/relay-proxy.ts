@@ -9,6 +9,7 @@ import type { ServerConfig } from '../../shared/config/index.js'
 import type { RelaySession } from '../../shared/mux/index.js'
 import type { UdpDropReason } from '../../shared/udp/index.js'
 import type { ConnectionBudget } from '../connection-budget.js'
+import type { SourceCounts } from '../source-counts.js'
 import type { UdpHub } from '../udp-hub.js'
 import type { Vhosts } from '../vhost/index.js'
 import type { PortAllocator } from './port-allocator.js'
@@ -77,6 +78,8 @@ export interface ProxyContext {
   vhosts: Vhosts | undefined
   /** The session's UDP flow table (made on first use). */
   udpHub: () => UdpHub
+  /** Open visitors per source over all of this client's tcp proxies (a source's share of its streams). */
+  clientSources: SourceCounts
 }
 
 /** The fields every spec has (the register message checks them before the kind's schema runs). */

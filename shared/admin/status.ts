@@ -41,6 +41,17 @@ export const sessionStatusSchema = z.object({
   bytesOut: count,
   /** relay: logins of this client id since the relay started minus one; client: reconnects. */
   reconnects: count,
+  /**
+   * Bytes the streams hold, read from their sources and not yet sent (relay: from visitors), its
+   * cap (relay: maxBufferedBytesPerClient), and how often a stream paused its source at the cap.
+   * Absent from older processes.
+   */
+  bufferedBytes: count.optional(),
+  bufferLimitBytes: count.optional(),
+  bufferPauses: count.optional(),
+  /** Bytes queued toward the peer (control and data frames), and how often reading from it paused because it did not take them. */
+  peerQueuedBytes: count.optional(),
+  readPauses: count.optional(),
 })
 export type SessionStatus = z.infer<typeof sessionStatusSchema>
 

@@ -121,6 +121,10 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     maxPortsPerClient: d.maxPortsPerClient ?? 0,
     ownershipGrace: d.ownershipGrace ?? SERVER_DEFAULTS.ownershipGrace,
     maxConnections: d.maxConnections ?? 0,
+    maxConnectionsPerSource: d.maxConnectionsPerSource ?? SERVER_DEFAULTS.maxConnectionsPerSource,
+    maxVisitorsPerSource: d.maxVisitorsPerSource ?? SERVER_DEFAULTS.maxVisitorsPerSource,
+    maxFlowsPerSource: d.maxFlowsPerSource ?? SERVER_DEFAULTS.maxFlowsPerSource,
+    maxBufferedBytesPerClient: d.maxBufferedBytesPerClient ?? SERVER_DEFAULTS.maxBufferedBytesPerClient,
     ...completeVhostServer(d, file),
     transport: {
       heartbeatTimeout: d.transport?.heartbeatTimeout ?? SERVER_DEFAULTS.heartbeatTimeout,
@@ -353,7 +357,7 @@ export async function loadClientConfig (file: string, env: Env = process.env): P
 }
 
 const CLIENT_KEYS = new Set(['serverAddr', 'serverPort', 'proxies', 'visitors', 'loginFailExit', 'clientID', 'user'])
-const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPorts', 'maxPortsPerClient', 'ownershipGrace', 'maxConnections', 'vhostHTTPPort', 'vhostHTTPSPort', 'kcpBindPort', 'quicBindPort', 'subDomainHost'])
+const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPorts', 'maxPortsPerClient', 'ownershipGrace', 'maxConnections', 'maxConnectionsPerSource', 'maxVisitorsPerSource', 'maxFlowsPerSource', 'maxBufferedBytesPerClient', 'vhostHTTPPort', 'vhostHTTPSPort', 'kcpBindPort', 'quicBindPort', 'subDomainHost'])
 
 /**
  * Server or client, from the top-level keys (read line by line, so it works on files with

@@ -96,10 +96,13 @@ export interface UdpVisitor {
   close: () => void
 }
 
-/** A visitor socket (IPv4 or IPv6 loopback) that sends to `port` and keeps every reply. */
-export async function udpVisitor (port: number, family: 4 | 6 = 4): Promise<UdpVisitor> {
+/**
+ * A visitor socket (IPv4 or IPv6 loopback) that sends to `port` and keeps every reply; `from`
+ * binds it to another local address (127.0.0.2: another source than 127.0.0.1).
+ */
+export async function udpVisitor (port: number, family: 4 | 6 = 4, from?: string): Promise<UdpVisitor> {
   const host = family === 4 ? LOOPBACK4 : LOOPBACK6
-  const socket = await bind(family === 4 ? 'udp4' : 'udp6', host)
+  const socket = await bind(family === 4 ? 'udp4' : 'udp6', from ?? host)
   const received: Buffer[] = []
   const wakers = new Set<() => void>()
   socket.on('message', (msg) => {
