@@ -15,7 +15,7 @@ import { silentLogger } from '../../shared/log.js'
 import { Session, type ClientSession } from '../../shared/mux/session.js'
 import type { MuxStream } from '../../shared/mux/stream.js'
 import { derivePsk } from '../../shared/transport/keys.js'
-import { generateKeyPair } from '../../shared/transport/noise.js'
+import { generateKeyPair, type KeyPair } from '../../shared/transport/noise.js'
 import type { RecordWire } from '../../shared/transport/record-wire.js'
 import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, encodeControlMessage, MessageType, type ClientMessage, type ProxyResult } from '../../shared/wire/control.js'
 import { encodeHeader, FrameType } from '../../shared/wire/frame.js'
@@ -111,6 +111,18 @@ export interface RawControl {
   waitFor: (match: (m: Record<string, unknown>) => boolean, from?: number) => Promise<Record<string, unknown>>
 }
 
+/**
+ * One client key per clientID, as a real client keeps across reconnects: a raw session that comes
+ * back under the same clientID is the same client to the relay (not an impostor held off by the
+ * ownership grace). Tests of impostors make their own keys.
+ */
+const keys = new Map<string, KeyPair>()
+function keyOf (clientId: string): KeyPair {
+  let key = keys.get(clientId)
+  if (key === undefined) keys.set(clientId, key = generateKeyPair())
+  return key
+}
+
 /** A logged-in control session that sends only what the test sends (a raw, possibly hostile peer). */
 export interface RawOptions {
   /**
@@ -135,7 +147,7 @@ export async function rawSession (port: number, clientId: string, token = IN_PRO
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
   const logger = silentLogger()
   const { wire } = await secureConnect(socket, {
-    clientId, clientKey: generateKeyPair(), psk: derivePsk(token), serverKey: undefined, plaintext: false,
+    clientId, clientKey: keyOf(clientId), psk: derivePsk(token), serverKey: undefined, plaintext: false,
     timestampMs: Date.now(), timeoutMs: WAIT_MS, signal: new AbortController().signal, logger,
   })
   const session: ClientSession = new Session(wire, { role: 'client', logger })
@@ -192,7 +204,7 @@ export async function rawWriter (port: number, clientId: string, token = IN_PROC
   socket.on('error', () => {})
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
   const { wire } = await secureConnect(socket, {
-    clientId, clientKey: generateKeyPair(), psk: derivePsk(token), serverKey: undefined, plaintext: false,
+    clientId, clientKey: keyOf(clientId), psk: derivePsk(token), serverKey: undefined, plaintext: false,
     timestampMs: Date.now(), timeoutMs: WAIT_MS, signal: new AbortController().signal, logger: silentLogger(),
   })
   // No data callback is ever registered: the socket stays paused and nothing is read.
