@@ -11,6 +11,11 @@ export interface AttackTarget extends RawTarget {
   /** The relay's vhostHTTPPort and a domain an http proxy serves there. */
   vhostPort: number
   vhostDomain: string
+  /** The relay's vhostHTTPSPort (no proxy on it). */
+  vhostHttpsPort: number
+  /** The relay's admin API port and its bearer token. */
+  adminPort: number
+  adminToken: string
 }
 
 export interface AttackResult {

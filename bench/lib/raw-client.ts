@@ -4,7 +4,9 @@
 import { connect, type Socket } from 'node:net'
 import { silentLogger } from '../../shared/log.js'
 import { derivePsk, decodeKey } from '../../shared/transport/index.js'
-import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, encodeControlMessage, encodeHeader, FrameType, MessageType, type ClientMessage } from '../../shared/wire/index.js'
+import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, encodeControlMessage, encodeHeader, FrameType, MessageType, ResetCode, type ClientMessage } from '../../shared/wire/index.js'
+import { Session, type ClientSession } from '../../shared/mux/index.js'
+import { login } from '../../client/login.js'
 import { secureConnect } from '../../client/secure-connect.js'
 import type { RecordWire } from '../../shared/transport/index.js'
 
@@ -44,4 +46,33 @@ export async function rawClient (target: RawTarget, clientId: string, options: {
   }
   control({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...ALL_CAPABILITIES], clientId, user: '', hostname: 'attack' })
   return { socket, wire, send: (chunks) => { wire.write(chunks) }, control, close: () => { socket.destroy() } }
+}
+
+export interface RawSession {
+  session: ClientSession
+  /** Sends a control message (unchecked: attacks may send anything). */
+  control: (message: unknown) => void
+  close: () => void
+}
+
+/**
+ * A logged-in client whose control messages the attack writes itself, over the project's own mux
+ * session (so it reads and counts the relay's answers, and answers its heartbeats).
+ */
+export async function rawSession (target: RawTarget, clientId: string, options: { user?: string } = {}): Promise<RawSession> {
+  const socket = connect({ host: target.host, port: target.port })
+  socket.on('error', () => {})
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  const key = decodeKey(target.serverKey)
+  if (typeof key === 'string') throw new Error(`serverKey ${key}`)
+  const logger = silentLogger()
+  const { wire } = await secureConnect(socket, {
+    clientId, psk: derivePsk(target.token), serverKey: key, plaintext: false,
+    timestampMs: Date.now(), timeoutMs: 10_000, signal: new AbortController().signal, logger,
+  })
+  const session: ClientSession = new Session(wire, { role: 'client', logger })
+  session.on('stream', (s) => { s.reset(ResetCode.REFUSED) })
+  const r = await login(session, { clientId, user: options.user ?? '' })
+  if (!r.ok) { session.close(); throw new Error(`login refused: ${r.code ?? ''} ${r.message ?? ''}`) }
+  return { session, control: (m) => { session.sendControl(m as ClientMessage) }, close: () => { session.close() } }
 }
