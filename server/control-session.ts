@@ -14,7 +14,7 @@ import type { ConnectionBudget } from './connection-budget.js'
 import { answerDiag } from './diag-answer.js'
 import { startNatProbe, type NatProbes } from './nat-probe-mode.js'
 import type { PeerViewSource } from './peer-view.js'
-import { type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies } from './proxy/index.js'
+import { clientLimits, type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies, type UserFootprints, userLimits } from './proxy/index.js'
 import type { Registry, RegistryMember } from './registry.js'
 import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
@@ -41,6 +41,8 @@ export interface ControlContext {
   controlVersions: readonly number[]
   /** The relay's http/https virtual hosts; undefined when frps.yml sets no vhost port. */
   vhosts?: Vhosts | undefined
+  /** What each user's sessions hold, against the per-user caps. */
+  users: UserFootprints
 }
 
 export interface ControlOptions {
@@ -101,6 +103,12 @@ export class ControlSession implements RegistryMember {
     this.session.on('goaway', (code) => { this.#onGoAway(code) })
     this.session.on('close', (err) => { this.#onClose(err) })
   }
+
+  /**
+   * The client identity this session proves, which owns domains on the vhost ports (and keeps
+   * them reserved while it reconnects). The client id for now; read it as an opaque string.
+   */
+  get owner (): string { return this.clientId }
 
   get proxyCount (): number { return this.#proxies?.size ?? 0 }
   /** The login (user, hostname), once accepted. */
@@ -178,7 +186,7 @@ export class ControlSession implements RegistryMember {
   }
 
   #makeProxies (): SessionProxies {
-    const { config, registry, kinds, stats, ports, budget, vhosts } = this.#ctx
+    const { config, registry, kinds, stats, ports, budget, vhosts, users } = this.#ctx
     return new SessionProxies({
       session: this.session,
       log: this.#log,
@@ -187,8 +195,11 @@ export class ControlSession implements RegistryMember {
       registry: registry,
       owner: this,
       stats,
-      maxPorts: config.maxPortsPerClient,
+      user: this.#login?.user ?? '',
+      users,
+      limits: { client: clientLimits(config), user: userLimits(config) },
       context: {
+        owner: this.owner,
         config,
         ports,
         budget,

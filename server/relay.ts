@@ -16,13 +16,13 @@ import { ControlSession } from './control-session.js'
 import { HandshakeGate, type GateOptions, type GateTicket } from './handshake-gate.js'
 import { logRefusal } from './refusal-log.js'
 import { LogLimiter } from './log-limiter.js'
-import { BUILTIN_PROXY_KINDS, ProxyKinds, PortAllocator, type ProxyKind } from './proxy/index.js'
+import { BUILTIN_PROXY_KINDS, ProxyKinds, PortAllocator, type ProxyKind, UserFootprints } from './proxy/index.js'
 import { Registry } from './registry.js'
 import { RelayStats } from './relay-stats.js'
 import { acceptSecureConnection, type AcceptResult } from './secure-accept.js'
 import { budgetAdmission } from './visitor-admission.js'
 import { relayPeerView, type PeerViewSource } from './peer-view.js'
-import { type VhostStats, Vhosts } from './vhost/index.js'
+import { type RouterSize, type VhostStats, Vhosts } from './vhost/index.js'
 import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
 
 export interface RelayAddress {
@@ -41,6 +41,8 @@ export interface RelayOptions {
   proxyKinds?: readonly ProxyKind[]
   /** Control protocol versions accepted from clients (default: SUPPORTED_CONTROL_VERSIONS; tests pin others). */
   controlVersions?: readonly number[]
+  /** Wall clock of the vhost domains' reservations (domainGracePeriod); tests inject one. */
+  reservationClock?: () => number
 }
 
 /** Below this fd limit the relay warns at start: it can hold only a few hundred visitors. */
@@ -66,6 +68,8 @@ export class Relay {
   readonly #gate: HandshakeGate
   readonly #limiter = new LogLimiter()
   readonly #natProbes = { active: 0 }
+  /** What each user's sessions hold (per-user caps). */
+  readonly #users = new UserFootprints()
   readonly #kinds: ProxyKinds
   readonly #ports: PortAllocator
   /** Answers clients' diagRequests: the relay's side of their control connection. */
@@ -97,11 +101,14 @@ export class Relay {
     this.#budget = new ConnectionBudget({ fdLimit: fds.limit, fdsAtStart: fds.open ?? 0, maxConnections: config.maxConnections, handshakeRoom: this.#gate.maxPending })
     this.#server = createServer({ noDelay: true })
     this.#server.on('connection', (socket) => { this.#onConnection(socket) })
-    this.#vhosts = Vhosts.fromConfig(config, log)
+    this.#vhosts = Vhosts.fromConfig(config, log, options.reservationClock)
   }
 
   /** Counters of the vhost ports (plain numbers); undefined when none is configured. */
   get vhostStats (): VhostStats | undefined { return this.#vhosts?.stats }
+
+  /** The vhost routing tables' sizes; undefined when no vhost port is configured. */
+  get vhostTables (): { http: RouterSize, https: RouterSize } | undefined { return this.#vhosts?.tables }
 
   /** Handshakes in progress (admitted, not yet logged in). */
   get pendingHandshakes (): number { return this.#gate.pending }
@@ -252,6 +259,7 @@ export class Relay {
       budget: this.#budget,
       stats: this.stats,
       vhosts: this.#vhosts,
+      users: this.#users,
     }, { loginDeadlineMs: deadlineMs - (performance.now() - started), onActive: ticket.release })
     this.#sessions.add(control)
     control.session.once('close', () => { ticket.release(); this.#sessions.delete(control) })

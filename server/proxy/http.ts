@@ -1,5 +1,6 @@
 // The http proxy type: routes by Host (and path prefix) on the relay's vhostHTTPPort.
 import { Capability, httpSpecSchema } from '../../shared/wire/index.js'
+import { vhostClaims } from '../vhost/index.js'
 import { defineProxyKind } from './relay-proxy.js'
 import { VhostRelayProxy } from './vhost-relay-proxy.js'
 
@@ -8,5 +9,6 @@ export const httpProxyKind = defineProxyKind({
   capability: Capability.HTTP,
   schema: httpSpecSchema,
   holdsPort: false,
+  claims: (spec, config) => vhostClaims(spec, config.subDomainHost),
   create: (spec, ctx) => new VhostRelayProxy(spec, ctx),
 })

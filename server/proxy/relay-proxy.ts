@@ -65,6 +65,11 @@ export interface RelayProxy {
 export interface ProxyContext {
   /** The owning client's control session: visitors become its streams and flows. */
   session: RelaySession
+  /**
+   * The client identity the session proves (ControlSession.owner): what owns domains on the
+   * vhost ports. Compared, never interpreted.
+   */
+  owner: string
   /** The session's logger. */
   log: Logger
   config: ServerConfig
@@ -92,6 +97,12 @@ export interface ProxyKind<S extends SpecBase = SpecBase> {
   readonly schema: z.ZodType<S>
   /** Holds a public port of its own: counts against maxPortsPerClient. */
   readonly holdsPort: boolean
+  /**
+   * Set for proxies on the shared vhost ports: the domains and (domain, location) routes a spec
+   * would claim, counted against the per-client and per-user caps before the proxy is made;
+   * throws a TunnelError (TUN_PROXY_INVALID) for a spec that cannot be served.
+   */
+  readonly claims?: (spec: S, config: ServerConfig) => { domains: readonly string[], routes: number }
   create: (spec: S, ctx: ProxyContext) => RelayProxy
 }
 

@@ -9,7 +9,7 @@ import { bridge } from '../../shared/mux/index.js'
 import { readClientHello } from './sni.js'
 import { normalizeAddress, listenOrClose } from '../../shared/net/index.js'
 import type { VisitorAdmission } from '../visitor-admission.js'
-import { VhostRouter } from './router.js'
+import { VhostRouter, type RouterOptions } from './router.js'
 import type { HttpsVhostStats } from './stats.js'
 import type { HttpsRoute } from './vhost-route.js'
 
@@ -20,14 +20,15 @@ export const ALERT_UNRECOGNIZED_NAME = Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02
 const LINGER_MS = 2_000
 
 export class HttpsVhost {
-  readonly router = new VhostRouter<HttpsRoute>()
+  readonly router: VhostRouter<HttpsRoute>
   readonly #server: Server
   readonly #stats: HttpsVhostStats
   readonly #log: Logger
   readonly #sockets = new Set<Socket>()
   port = 0
 
-  constructor (stats: HttpsVhostStats, log: Logger, admit?: VisitorAdmission) {
+  constructor (stats: HttpsVhostStats, log: Logger, admit?: VisitorAdmission, routing?: RouterOptions) {
+    this.router = new VhostRouter<HttpsRoute>(routing)
     this.#stats = stats
     this.#log = log
     this.#server = createServer({ allowHalfOpen: true, noDelay: true })

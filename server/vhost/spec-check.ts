@@ -54,3 +54,13 @@ export function checkHostRewrite (value: string | undefined): string | undefined
   if (!isHeaderValue(value) || /[\s/@]/.test(value)) throw invalid(`hostHeaderRewrite: ${JSON.stringify(value.slice(0, 80))} is not a host`)
   return value
 }
+
+/**
+ * What an http or https proxy would claim: its domains and its (domain, location) routes, for
+ * the relay's per-client caps (checked before anything is claimed); throws like resolveDomains.
+ */
+export function vhostClaims (spec: HttpProxySpec | HttpsProxySpec, subDomainHost: string): { domains: string[], routes: number } {
+  const domains = resolveDomains(spec, subDomainHost)
+  const locations = spec.type === 'http' ? resolveLocations(spec.locations).length : 1
+  return { domains, routes: domains.length * locations }
+}

@@ -19,6 +19,9 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 's
 
 /** Upper bound of maxConnections / maxVisitors: far above any fd limit a host allows. */
 const MAX_CONNECTIONS = 16_777_216
+/** Upper bound of the per-client and per-user caps (maxProxiesPerClient, ...). */
+const MAX_CAP = 1_048_576
+const cap = (what: string, def: number): z.ZodOptional<z.ZodNumber> => z.int().min(0).max(MAX_CAP).optional().describe(`Our key (frp has none): ${what}; a proxy past it is refused alone (TUN_CLIENT_LIMIT). Default ${def}; 0 = no cap.`)
 const port = (min: 0 | 1): z.ZodNumber => z.int().min(min).max(65535)
 /** Durations in seconds, frp's unit; <= 0 often means "disabled". Bounded to a day. */
 const seconds = (): z.ZodNumber => z.int().min(-86400).max(86400)
@@ -159,6 +162,7 @@ const vhostServerKeys = {
   vhostHTTPTimeout: z.int().min(1).max(86400).optional().describe(`Seconds an http proxy's service has to send its response header (then 504). Default ${SERVER_DEFAULTS.vhostHTTPTimeout}.`),
   subDomainHost: z.string().refine((v) => normalizeHostName(v) !== undefined, { error: 'must be a domain like example.com' }).optional().describe('Proxies with `subdomain: x` are served as x.{subDomainHost}.'),
   custom404Page: z.string().min(1).optional().describe('A file (HTML, at most 64 KiB) sent as the body of the relay\'s 404 page. Relative to this file\'s directory.'),
+  domainGracePeriod: z.int().min(0).max(86400).optional().describe(`Our key (frp has none): seconds a client's http/https domains stay reserved for it after its session ended, so its reconnect gets them back and no other client can take them meanwhile. Default ${SERVER_DEFAULTS.domainGracePeriod}; 0 = freed at once.`),
 }
 
 const domain = z.string().refine((v) => normalizeDomain(v) !== undefined, { error: 'must be a domain: a host name like www.example.com, *.example.com, or *' })
@@ -188,6 +192,14 @@ export const serverSchema = z.strictObject({
   auth: auth('server').extend(relayKeys).optional(),
   allowPorts: z.array(portRange).optional().describe('Ports clients may ask for. Empty means 1-65535.'),
   maxPortsPerClient: z.int().min(0).max(65535).optional().describe('0 means unlimited.'),
+  maxProxiesPerClient: cap('proxies of any type one client session holds', SERVER_DEFAULTS.maxProxiesPerClient),
+  maxVhostProxiesPerClient: cap('http and https proxies one client session holds', SERVER_DEFAULTS.maxVhostProxiesPerClient),
+  maxDomainsPerClient: cap('distinct domains the http/https proxies of one client session claim', SERVER_DEFAULTS.maxDomainsPerClient),
+  maxLocationsPerClient: cap('(domain, location) pairs the http/https proxies of one client session claim (2 domains x 3 locations = 6; https counts 1 per domain)', SERVER_DEFAULTS.maxLocationsPerClient),
+  maxProxiesPerUser: cap('proxies of any type all sessions of one login `user` hold together (clients without user have only the per-client caps)', SERVER_DEFAULTS.maxProxiesPerUser),
+  maxVhostProxiesPerUser: cap('http and https proxies all sessions of one `user` hold together', SERVER_DEFAULTS.maxVhostProxiesPerUser),
+  maxDomainsPerUser: cap('distinct domains all sessions of one `user` claim together', SERVER_DEFAULTS.maxDomainsPerUser),
+  maxLocationsPerUser: cap('(domain, location) pairs all sessions of one `user` claim together', SERVER_DEFAULTS.maxLocationsPerUser),
   maxConnections: z.int().min(0).max(MAX_CONNECTIONS).optional().describe('Our key (frp has none): visitor connections open at once over all tcp proxies; more are closed at once and counted (shed). 0 (default) derives it from the fd limit (ulimit -n) minus a reserve; a larger value is lowered to that.'),
   ...vhostServerKeys,
   transport: z.strictObject({

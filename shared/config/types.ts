@@ -50,6 +50,16 @@ export interface ServerConfig {
   allowPorts: PortRange[]
   /** 0 = unlimited. */
   maxPortsPerClient: number
+  /** Our caps on what one client session holds (0 = none): proxies, http/https proxies, distinct domains, (domain, location) pairs. */
+  maxProxiesPerClient: number
+  maxVhostProxiesPerClient: number
+  maxDomainsPerClient: number
+  maxLocationsPerClient: number
+  /** The same over all sessions of one login `user` (clients without user: per client only). */
+  maxProxiesPerUser: number
+  maxVhostProxiesPerUser: number
+  maxDomainsPerUser: number
+  maxLocationsPerUser: number
   /**
    * Visitor connections open at once over all tcp proxies (our key); 0 = derived from the fd
    * limit at start. The relay never goes above what its fd limit allows, whatever this says.
@@ -65,6 +75,8 @@ export interface ServerConfig {
   subDomainHost: string
   /** A file whose contents are the relay's 404 page (resolved against frps.yml's folder); null = built-in. */
   custom404Page: string | null
+  /** Seconds an owner's domains stay reserved for it after its session ended; 0 = freed at once. */
+  domainGracePeriod: number
   transport: {
     /** Seconds without any frame from a client before its session is closed; <= 0 disables. */
     heartbeatTimeout: number
@@ -198,6 +210,16 @@ export const SERVER_DEFAULTS = {
   bindAddr: '::',
   bindPort: 7000,
   vhostHTTPTimeout: 60,
+  /** Seconds a client's domains stay reserved after its session ended (a restart, a reconnect). */
+  domainGracePeriod: 60,
+  maxProxiesPerClient: 1024,
+  maxVhostProxiesPerClient: 256,
+  maxDomainsPerClient: 256,
+  maxLocationsPerClient: 1024,
+  maxProxiesPerUser: 4096,
+  maxVhostProxiesPerUser: 1024,
+  maxDomainsPerUser: 1024,
+  maxLocationsPerUser: 4096,
   heartbeatTimeout: 90,
   handshakeTimeout: 10,
   maxClockSkew: 60,

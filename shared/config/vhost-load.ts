@@ -6,7 +6,7 @@ import type { ClientInput, ServerInput } from './schema.js'
 import { SERVER_DEFAULTS, type BandwidthRules, type HttpProxyConfig, type HttpsProxyConfig, type ServerConfig, type SourceRules } from './types.js'
 
 type ProxyInput = NonNullable<ClientInput['proxies']>[number]
-type VhostServerKeys = Pick<ServerConfig, 'vhostHTTPPort' | 'vhostHTTPSPort' | 'vhostHTTPTimeout' | 'subDomainHost' | 'custom404Page'>
+type VhostServerKeys = Pick<ServerConfig, 'vhostHTTPPort' | 'vhostHTTPSPort' | 'vhostHTTPTimeout' | 'subDomainHost' | 'custom404Page' | 'domainGracePeriod'>
 
 export function completeVhostServer (d: ServerInput, file: string): VhostServerKeys {
   return {
@@ -15,6 +15,7 @@ export function completeVhostServer (d: ServerInput, file: string): VhostServerK
     vhostHTTPTimeout: d.vhostHTTPTimeout ?? SERVER_DEFAULTS.vhostHTTPTimeout,
     subDomainHost: d.subDomainHost ?? '',
     custom404Page: d.custom404Page === undefined ? null : keyFilePath(file, d.custom404Page),
+    domainGracePeriod: d.domainGracePeriod ?? SERVER_DEFAULTS.domainGracePeriod,
   }
 }
 
