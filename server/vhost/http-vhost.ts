@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { basicChallenge } from './basic-auth.js'
 import { appendForwardedFor, endToEnd, headerValues, setHeader, setHeaders } from './header-rewrite.js'
-import { hostFromHeader, routingPath } from '../../shared/http/index.js'
+import { hostFromHeader, loosePath, routingPath } from '../../shared/http/index.js'
 import { normalizeAddress, listenOrClose } from '../../shared/net/index.js'
 import type { VisitorAdmission } from '../visitor-admission.js'
 import { DETAILS, statusPage } from './pages.js'
@@ -128,7 +128,7 @@ export class HttpVhost {
     const host = authority === undefined ? undefined : hostFromHeader(authority)
     const routing = routingPath(url)
     if (host === undefined || authority === undefined || routing === undefined) return { status: 400, host: host ?? '' }
-    const hit = this.router.lookup(host, routing)
+    const hit = this.router.lookup(host, routing, loosePath(url))
     if (hit === undefined) return { status: 404, host }
     return { route: hit.target, host, hostHeader: authority, path }
   }

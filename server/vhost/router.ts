@@ -11,11 +11,16 @@
 // else can take it meanwhile. A wildcard does not own the names under it: a more specific name
 // of another owner wins for that name, as in frp.
 //
+// Guarded routes (a proxy with credentials or a source filter) also take the paths whose loose
+// form falls under their location (shared/http/path.ts loosePath): `/ADMIN/`, `/admin;x/` and
+// `/x/..\admin/` go to a guarded `/admin/`, whose checks then apply, instead of reaching an
+// unguarded `/` whose backend would read them as `/admin/`.
+//
 // Cost: every operation is O(1) map work plus a binary-search insert or removal in one domain's
 // location list (longest first); releasing a proxy touches only its own routes, which it
 // remembers. Expired reservations are dropped oldest first as claims and releases go by (the
 // grace is one constant, so insertion order is expiry order). Pure; the clock is injected.
-import { lookupOrder, locationMatches } from '../../shared/http/index.js'
+import { lookupOrder, locationMatches, looseLocation } from '../../shared/http/index.js'
 
 /** Domains held in reserve for owners whose session ended, at most; the oldest goes first beyond it. */
 export const MAX_RESERVED_DOMAINS = 65_536
@@ -24,6 +29,8 @@ export interface Route<T> {
   readonly domain: string
   readonly location: string
   readonly target: T
+  /** The location in loose form, when the route is guarded; undefined otherwise. */
+  readonly loose: string | undefined
 }
 
 export type ClaimResult<T> =
@@ -109,7 +116,7 @@ export class VhostRouter<T> {
    * another owner holds one of the domains, or another target of this owner one of the pairs.
    * Claiming what `target` already holds again changes nothing.
    */
-  claim (domains: readonly string[], locations: readonly string[], target: T, owner: string): ClaimResult<T> {
+  claim (domains: readonly string[], locations: readonly string[], target: T, owner: string, guarded = false): ClaimResult<T> {
     this.#expire()
     for (const domain of domains) {
       const entry = this.#live(domain)
@@ -132,7 +139,7 @@ export class VhostRouter<T> {
       }
       for (const location of locations) {
         if (entry.byLocation.has(location)) continue
-        const route: Route<T> = { domain, location, target }
+        const route: Route<T> = { domain, location, target, loose: guarded ? looseLocation(location) : undefined }
         entry.byLocation.set(location, route)
         entry.ordered.splice(position(entry.ordered, location), 0, route)
         mine.push(route)
@@ -170,12 +177,18 @@ export class VhostRouter<T> {
     this.#expire()
   }
 
-  /** The route for a normalised host and a routing path, or undefined (404). */
-  lookup (host: string, path: string): Route<T> | undefined {
+  /**
+   * The route for a normalised host and a routing path, or undefined (404). `loose`, the path's
+   * loose form, is matched against guarded routes too.
+   */
+  lookup (host: string, path: string, loose?: string): Route<T> | undefined {
     for (const candidate of lookupOrder(host)) {
       const list = this.#domains.get(candidate)?.ordered
       if (list === undefined) continue
-      for (const r of list) if (locationMatches(r.location, path)) return r
+      for (const r of list) {
+        if (locationMatches(r.location, path)) return r
+        if (r.loose !== undefined && loose !== undefined && locationMatches(r.loose, loose)) return r
+      }
     }
     return undefined
   }

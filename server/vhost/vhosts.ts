@@ -209,7 +209,9 @@ export class Vhosts {
       log: plog,
       requests: 0,
     }
-    refuseConflict(vhost.router.claim(domains, locations, route, owner), session, 'http')
+    // Guarded locations also take the other spellings of their paths (router.ts).
+    const guarded = route.auth !== undefined || route.gate.filters
+    refuseConflict(vhost.router.claim(domains, locations, route, owner, guarded), session, 'http')
     return new VhostProxy({ name: spec.name, type: 'http', port: vhost.port, domains, locations },
       (reserve) => { vhost.router.release(route, reserve); route.upstream.closeIdle() },
       () => { route.upstream.destroy() },

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { VhostRouter } from '../../server/vhost/router.js'
 import { hostFromHeader, lookupOrder, normalizeDomain, normalizeHostName } from '../../shared/http/host.js'
-import { normalizeLocation, removeDotSegments, routingPath } from '../../shared/http/path.js'
+import { looseLocation, loosePath, normalizeLocation, removeDotSegments, routingPath } from '../../shared/http/path.js'
 
 describe('host names', () => {
   it('a Host header loses its port and case, keeps IP literals', () => {
@@ -55,6 +55,21 @@ describe('paths', () => {
   it('removes dot segments as RFC 3986 does', () => {
     expect(removeDotSegments('/a/b/c/./../../g')).toBe('/a/g')
     expect(removeDotSegments('/mid/content=5/../6')).toBe('/mid/6')
+  })
+
+  it('folds case, ;params, backslashes, repeated escapes, full-width letters and trailing dots in the loose form', () => {
+    expect(loosePath('/ADMIN/')).toBe('/admin/')
+    expect(loosePath('/admin;jsessionid=1/x;y')).toBe('/admin/x')
+    expect(loosePath('/x/..\\admin\\')).toBe('/admin/')
+    expect(loosePath('/%2561dmin/')).toBe('/admin/')
+    expect(loosePath('/%25252561dmin/')).toBe('/%61dmin/') // at most three rounds
+    expect(loosePath('/x/..%5cadmin/')).toBe('/admin/')
+    expect(loosePath('/admin.. /x/.. /y')).toBe('/admin/y')
+    expect(loosePath('/\uFF41dmin/')).toBe('/admin/')
+    expect(loosePath('/%25zz/')).toBe('/%zz/') // a second round that is not an escape stops
+    expect(loosePath('nope')).toBeUndefined()
+    expect(loosePath('/%zz')).toBeUndefined()
+    expect(looseLocation('/Admin;x/')).toBe('/admin/')
   })
 
   it('normalises locations and keeps a trailing slash', () => {
@@ -111,6 +126,23 @@ describe('VhostRouter', () => {
     expect(r.size).toBe(1)
     expect(r.lookup('a.test', '/x')).toBeUndefined()
     expect(r.lookup('c.test', '/')?.target).toBe('two')
+  })
+})
+
+describe('VhostRouter guarded routes', () => {
+  it('sends a path whose loose form falls under a guarded location to it, and only then', () => {
+    const r = new VhostRouter<string>()
+    r.claim(['s.test'], ['/'], 'open', 'o')
+    r.claim(['s.test'], ['/admin/'], 'guarded', 'o', true)
+    r.claim(['s.test'], ['/Docs/'], 'docs', 'o')
+    const route = (target: string): string | undefined => r.lookup('s.test', routingPath(target) ?? '', loosePath(target))?.target
+    expect(route('/ADMIN/')).toBe('guarded')
+    expect(route('/admin;x/')).toBe('guarded')
+    expect(route('/x/..\\admin/')).toBe('guarded')
+    expect(route('/admin/')).toBe('guarded')
+    expect(route('/docs/')).toBe('open') // an unguarded location keeps frp's exact matching
+    expect(route('/Docs/a')).toBe('docs')
+    expect(route('/administrator')).toBe('open')
   })
 })
 
