@@ -5,7 +5,7 @@
 import { fc, test } from '@fast-check/vitest'
 import { connect } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ClientHelloReader, MAX_CLIENT_HELLO_BYTES, MAX_HELLO_RECORDS, readClientHello } from '../../server/vhost/sni.js'
+import { ClientHelloReader, type HelloResult, MAX_CLIENT_HELLO_BYTES, MAX_HELLO_RECORDS, readClientHello } from '../../server/vhost/sni.js'
 import { closeInProcess } from '../helpers/in-process.js'
 import { startVhostRelayInProcess } from '../helpers/vhost-in-process.js'
 
@@ -35,7 +35,7 @@ function records (message: Buffer, size: number): Buffer {
 }
 
 /** Feeds `bytes` to a reader in chunks of `chunk` bytes; the result and the work done. */
-function feed (bytes: Buffer, chunk: number): { kind: string, reason?: string, serverName?: string, examined: number, records: number } {
+function feed (bytes: Buffer, chunk: number): HelloResult & { examined: number, records: number } {
   const reader = new ClientHelloReader()
   let r = reader.push(Buffer.alloc(0))
   for (let off = 0; off < bytes.length && r.kind === 'more'; off += chunk) r = reader.push(bytes.subarray(off, off + chunk))
