@@ -9,9 +9,11 @@ import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError, type ErrorCode } from '../shared/errors.js'
 import { Session, type RelaySession } from '../shared/mux/index.js'
+import { parseHostPort } from '../shared/net/index.js'
 import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/index.js'
 import type { ConnectionBudget } from './connection-budget.js'
 import { answerDiag } from './diag-answer.js'
+import { sourceGroup } from './handshake-gate.js'
 import { startNatProbe, type NatProbes } from './nat-probe-mode.js'
 import type { PeerViewSource } from './peer-view.js'
 import { clientLimits, type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies, type UserFootprints, userLimits } from './proxy/index.js'
@@ -28,7 +30,7 @@ export interface ControlContext {
   kinds: ProxyKinds
   /** Public ports: allowPorts and the relay's own ports. */
   ports: PortAllocator
-  /** NAT probes (tunnel diag nat-timeout) running on the relay, bounded by MAX_NAT_PROBES. */
+  /** NAT probes (tunnel diag nat-timeout) running on the relay, bounded in all, per source and per client. */
   natProbes: NatProbes
   /** The relay's view of one client's control connection (diagRequest); absent = not offered. */
   peerView?: PeerViewSource
@@ -155,7 +157,9 @@ export class ControlSession implements RegistryMember {
     // The login decrypted: the client holds the handshake's keys (no replay gets here).
     this.#login = login
     if (login.probeIdleMs !== undefined) {
-      this.#endProbe = startNatProbe(this.session, this.#link, this.#ctx.natProbes, login.probeIdleMs, {
+      const peer = parseHostPort(this.remote)
+      const source = sourceGroup('error' in peer ? this.remote : peer.host)
+      this.#endProbe = startNatProbe(this.session, this.#link, this.#ctx.natProbes, { source, clientId: login.clientId }, login.probeIdleMs, {
         accepted: () => { this.#activate(); this.#sendLoginOk() },
         refuse: (code, message) => { this.#refuse(code, message) },
         log: this.#log,

@@ -16,6 +16,7 @@ import { ControlSession } from './control-session.js'
 import { HandshakeGate, type GateOptions, type GateTicket } from './handshake-gate.js'
 import { logRefusal } from './refusal-log.js'
 import { LogLimiter } from './log-limiter.js'
+import { NatProbes } from './nat-probe-mode.js'
 import { BUILTIN_PROXY_KINDS, ProxyKinds, PortAllocator, type ProxyKind, UserFootprints } from './proxy/index.js'
 import { Registry } from './registry.js'
 import { RelayStats } from './relay-stats.js'
@@ -67,7 +68,7 @@ export class Relay {
   readonly #guard: ReplayGuard
   readonly #gate: HandshakeGate
   readonly #limiter = new LogLimiter()
-  readonly #natProbes = { active: 0 }
+  readonly #natProbes = new NatProbes()
   /** What each user's sessions hold (per-user caps). */
   readonly #users = new UserFootprints()
   readonly #kinds: ProxyKinds
