@@ -12,7 +12,7 @@ import { Session, type RelaySession } from '../shared/mux/index.js'
 import { parseHostPort } from '../shared/net/index.js'
 import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/index.js'
 import type { ConnectionBudget } from './connection-budget.js'
-import { answerDiag } from './diag-answer.js'
+import { answerDiag, DiagRateLimit } from './diag-answer.js'
 import { sourceGroup } from './handshake-gate.js'
 import { startNatProbe, type NatProbes } from './nat-probe-mode.js'
 import type { PeerViewSource } from './peer-view.js'
@@ -78,6 +78,8 @@ export class ControlSession implements RegistryMember {
   /** Flow ids and routing of the session's UDP flows, made with the first UDP proxy. */
   #udpHub: UdpHub | undefined
   #loginTimer: NodeJS.Timeout | undefined
+  /** diagRequests of this session (each runs ss on the relay). */
+  readonly #diagLimit = new DiagRateLimit()
   /** Set while the session is a NAT probe: ends the probe's timers. */
   #endProbe: (() => void) | undefined
 
@@ -137,7 +139,7 @@ export class ControlSession implements RegistryMember {
         this.#proxies?.unregister(m)
         return
       case MessageType.DIAG_REQUEST:
-        answerDiag(this.session, this.#ctx.peerView, this.remote, m.id, this.#log)
+        answerDiag(this.session, this.#ctx.peerView, this.remote, m.id, this.#log, this.#diagLimit)
     }
   }
 

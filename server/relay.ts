@@ -42,6 +42,8 @@ export interface RelayOptions {
   proxyKinds?: readonly ProxyKind[]
   /** Control protocol versions accepted from clients (default: SUPPORTED_CONTROL_VERSIONS; tests pin others). */
   controlVersions?: readonly number[]
+  /** What answers clients' diagRequests (default: ss on this relay's end); tests inject one. */
+  peerView?: PeerViewSource
   /** Wall clock of the vhost domains' reservations (domainGracePeriod); tests inject one. */
   reservationClock?: () => number
 }
@@ -88,7 +90,7 @@ export class Relay {
 
   constructor (config: ServerConfig, log: Logger, options: RelayOptions = {}) {
     this.#config = config
-    this.#peerView = relayPeerView(config, () => this.#address?.port)
+    this.#peerView = options.peerView ?? relayPeerView(config, () => this.#address?.port)
     this.#log = log
     this.#options = options
     // Derived once here, never per handshake.
