@@ -14,7 +14,7 @@ export interface Footprint {
   vhost: boolean
   /** The domains it claims (normalised, without repeats). */
   domains: readonly string[]
-  /** (domain, location) pairs it claims: domains x locations (https: x 1). */
+  /** (domain, location) pairs its spec lists: domains x locations (https: x 1), repeats included. */
   routes: number
 }
 

@@ -98,11 +98,14 @@ export interface ProxyKind<S extends SpecBase = SpecBase> {
   /** Holds a public port of its own: counts against maxPortsPerClient. */
   readonly holdsPort: boolean
   /**
-   * Set for proxies on the shared vhost ports: the domains and (domain, location) routes a spec
-   * would claim, counted against the per-client and per-user caps before the proxy is made;
-   * throws a TunnelError (TUN_PROXY_INVALID) for a spec that cannot be served.
+   * Set for proxies on the shared vhost ports (both or neither), counted against the per-client
+   * and per-user caps before the proxy is made. routes: the (domain, location) pairs the spec
+   * lists, cheap (checked first, so a flood is refused before it is normalised); domains: the
+   * distinct domains it claims, normalised; throws a TunnelError (TUN_PROXY_INVALID) for a spec
+   * that cannot be served.
    */
-  readonly claims?: (spec: S, config: ServerConfig) => { domains: readonly string[], routes: number }
+  readonly routes?: (spec: S) => number
+  readonly domains?: (spec: S, config: ServerConfig) => readonly string[]
   create: (spec: S, ctx: ProxyContext) => RelayProxy
 }
 

@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import { errorCode, TunnelError, type ErrorCode } from '../../shared/errors.js'
 import type { RelaySession } from '../../shared/mux/index.js'
 import { MessageType, type Register, type Unregister, describeIssues } from '../../shared/wire/index.js'
+import { LogLimiter } from '../log-limiter.js'
 import type { Registry, RegistryMember } from '../registry.js'
 import type { RelayStats } from '../relay-stats.js'
 import { FootprintTally, type Footprint, type FootprintLimits, type UserFootprints } from './footprint.js'
@@ -41,12 +42,17 @@ interface Entry {
 
 type Spec = Register['proxies'][number]
 
+/** Refused proxies of one session logged each on their own line; later ones are rate-limited. */
+export const MAX_REFUSAL_LINES = 32
+
 export class SessionProxies {
   readonly #o: SessionProxiesOptions
   readonly #proxies = new Map<string, Entry>()
   readonly #ctx: ProxyContext
   /** What this client's proxies hold (those being opened included). */
   readonly #tally = new FootprintTally('client', 'this client')
+  #refusals = 0
+  readonly #refusalLog = new LogLimiter()
   /** Registers and unregisters, one after another in arrival order. */
   #ops: Promise<void> = Promise.resolve()
   #closed = false
@@ -106,7 +112,12 @@ export class SessionProxies {
       const code = errorCode(err, 'TUN_LISTEN')
       const message = err instanceof Error ? err.message : String(err)
       this.#o.stats.noteError(code, `proxy ${raw.name}: ${message}`)
-      log.warn({ proxy: raw.name, type: raw.type, remotePort: typeof raw.remotePort === 'number' ? raw.remotePort : undefined, code }, `proxy refused: ${message}`)
+      // A client decides how many refusals there are: the first ones each get a line, then one
+      // line per code per interval with the number left out.
+      const suppressed = ++this.#refusals <= MAX_REFUSAL_LINES ? 0 : this.#refusalLog.allow(code)
+      if (suppressed !== undefined) {
+        log.warn({ proxy: raw.name, type: raw.type, remotePort: typeof raw.remotePort === 'number' ? raw.remotePort : undefined, code, ...(suppressed > 0 ? { suppressed } : {}) }, `proxy refused: ${message}`)
+      }
       session.sendControl({ type: MessageType.PROXY_RESULT, name: raw.name, ok: false, code, message, ...tag })
     }
   }
@@ -122,9 +133,12 @@ export class SessionProxies {
     const spec = checked.data
     const { registry, owner } = this.#o
     if (this.#proxies.has(spec.name)) throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by this client`)
-    const claims = kind.claims?.(spec, this.#ctx.config)
-    const footprint: Footprint = { port: kind.holdsPort, vhost: claims !== undefined, domains: claims?.domains ?? [], routes: claims?.routes ?? 0 }
-    this.#checkCaps(footprint)
+    // Counts first, then (only if they fit) the domains, which cost normalising every name.
+    const counted: Footprint = { port: kind.holdsPort, vhost: kind.routes !== undefined, domains: [], routes: kind.routes?.(spec) ?? 0 }
+    this.#checkCaps(counted)
+    const domains = kind.domains?.(spec, this.#ctx.config)
+    const footprint: Footprint = domains === undefined ? counted : { ...counted, domains }
+    if (domains !== undefined) this.#checkCaps(footprint)
     if (!registry.claimProxy(spec.name, owner)) {
       throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by another client: choose another name (or set user)`)
     }

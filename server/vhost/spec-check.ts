@@ -56,11 +56,11 @@ export function checkHostRewrite (value: string | undefined): string | undefined
 }
 
 /**
- * What an http or https proxy would claim: its domains and its (domain, location) routes, for
- * the relay's per-client caps (checked before anything is claimed); throws like resolveDomains.
+ * The (domain, location) pairs a spec lists, before any check: (customDomains, plus subdomain)
+ * x locations (at least one; https: one per domain). Repeats count: it bounds what the proxy
+ * claims and costs nothing to compute, so the relay's caps refuse a flood before normalising it.
  */
-export function vhostClaims (spec: HttpProxySpec | HttpsProxySpec, subDomainHost: string): { domains: string[], routes: number } {
-  const domains = resolveDomains(spec, subDomainHost)
-  const locations = spec.type === 'http' ? resolveLocations(spec.locations).length : 1
-  return { domains, routes: domains.length * locations }
+export function listedRoutes (spec: HttpProxySpec | HttpsProxySpec): number {
+  const domains = spec.customDomains.length + (spec.subdomain !== undefined && spec.subdomain !== '' ? 1 : 0)
+  return domains * (spec.type === 'http' ? Math.max(1, spec.locations.length) : 1)
 }
