@@ -185,6 +185,7 @@ export function spawnScript (source: string, args: readonly string[] = []): Scri
  * {"sent":TOTAL,"ms":M} (M = how long the N took). Prints {"ready":true} first.
  */
 export const FLOOD_SCRIPT = `
+import { createSocket } from 'node:dgram'
 import { createInterface } from 'node:readline'
 const [port, perMs, size] = process.argv.slice(-3).map(Number)
 const s = createSocket('udp4')
@@ -245,6 +246,8 @@ export function udpReceiveQueueBytes (port: number): number | undefined {
 }
 
 export const SLOW_SERVICE_SCRIPT = `
+import { createSocket } from 'node:dgram'
+import { createInterface } from 'node:readline'
 const s = createSocket('udp4')
 const nap = new Int32Array(new SharedArrayBuffer(4))
 let received = 0
