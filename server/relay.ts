@@ -110,6 +110,9 @@ export class Relay {
   /** Counters of the vhost ports (plain numbers); undefined when none is configured. */
   get vhostStats (): VhostStats | undefined { return this.#vhosts?.stats }
 
+  /** Users with a per-user tally (those holding at least one proxy). */
+  get userTables (): number { return this.#users.users }
+
   /** The vhost routing tables' sizes; undefined when no vhost port is configured. */
   get vhostTables (): { http: RouterSize, https: RouterSize } | undefined { return this.#vhosts?.tables }
 

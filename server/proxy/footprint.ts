@@ -121,6 +121,10 @@ export class FootprintTally {
   get empty (): boolean { return this.proxies === 0 }
 }
 
+function newUserTally (user: string): FootprintTally {
+  return new FootprintTally('user', `user ${JSON.stringify(user.slice(0, 64))}`)
+}
+
 /** The per-user tallies of the relay: one per user that holds at least one proxy. */
 export class UserFootprints {
   readonly #byUser = new Map<string, FootprintTally>()
@@ -130,10 +134,16 @@ export class UserFootprints {
     if (user === '') return undefined
     let t = this.#byUser.get(user)
     if (t === undefined) {
-      t = new FootprintTally('user', `user ${JSON.stringify(user)}`)
+      t = newUserTally(user)
       this.#byUser.set(user, t)
     }
     return t
+  }
+
+  /** The first per-user cap `fp` would pass for `user`; remembers nothing (a refused user leaves no tally behind). */
+  excess (user: string, fp: Footprint, limits: FootprintLimits): Excess | undefined {
+    if (user === '') return undefined
+    return (this.#byUser.get(user) ?? newUserTally(user)).excess(fp, limits)
   }
 
   /** Forgets a user's tally once it holds nothing (called after a remove). */

@@ -164,7 +164,7 @@ export class SessionProxies {
     const mine = this.#tally.excess(footprint, limits.client)
     // maxPortsPerClient keeps the code it always had.
     if (mine !== undefined) throw refusal(mine.cap === 'ports' ? 'TUN_PORT_NOT_ALLOWED' : 'TUN_CLIENT_LIMIT', mine.message)
-    const theirs = users.tally(user)?.excess(footprint, limits.user)
+    const theirs = users.excess(user, footprint, limits.user)
     if (theirs !== undefined) throw refusal('TUN_CLIENT_LIMIT', theirs.message)
   }
 

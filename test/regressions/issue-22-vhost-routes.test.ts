@@ -109,4 +109,16 @@ describe('issue 22: vhost registration cannot make the relay hold unbounded rout
     await expect.poll(() => relay.sessions().length).toBe(2)
     expect(await register(two, [wide('bob.d', 2, 4)])).toMatchObject([{ ok: true }])
   })
+
+  it('keeps no per-user table for users whose proxies were all refused', async () => {
+    const { relay, port } = await startVhostRelayInProcess('maxLocationsPerUser: 4\n', undefined, { gate: { ratePerSecond: 1_000, burst: 1_000 } })
+    for (let i = 0; i < 20; i++) {
+      const raw = await loginAs(port, `drifter-${i}`, `user-${i}`)
+      expect(await register(raw, [wide(`u${i}.a`, 2, 4)])).toMatchObject([{ ok: false, code: 'TUN_CLIENT_LIMIT' }])
+      raw.session.close()
+    }
+    const kept = await loginAs(port, 'keeper', 'kept')
+    expect(await register(kept, [wide('kept.a', 1, 4)])).toMatchObject([{ ok: true }])
+    expect(relay.userTables).toBe(1)
+  })
 })
