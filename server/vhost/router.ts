@@ -18,11 +18,13 @@
 //
 // Cost: every operation is O(1) map work plus a binary-search insert or removal in one domain's
 // location list (longest first); releasing a proxy touches only its own routes, which it
-// remembers. Expired reservations are dropped oldest first as claims and releases go by (the
-// grace is one constant, so insertion order is expiry order). Pure; the clock is injected.
+// remembers. Expired reservations are dropped oldest first as claims and releases go by; beyond
+// MAX_RESERVED_DOMAINS the owner holding the most loses its oldest (reservations.ts). Pure; the
+// clock is injected.
 import { lookupOrder, locationMatches, looseLocation } from '../../shared/http/index.js'
+import { Reservations } from './reservations.js'
 
-/** Domains held in reserve for owners whose session ended, at most; the oldest goes first beyond it. */
+/** Domains held in reserve for owners whose session ended, at most; beyond it the owner holding the most loses its oldest. */
 export const MAX_RESERVED_DOMAINS = 65_536
 
 export interface Route<T> {
@@ -81,8 +83,8 @@ export class VhostRouter<T> {
   readonly #domains = new Map<string, DomainEntry<T>>()
   /** Each target's routes, so a release touches nothing else. */
   readonly #byTarget = new Map<T, Array<Route<T>>>()
-  /** Domains without routes kept for their owner, oldest (= soonest to expire) first. */
-  readonly #reserved = new Map<string, DomainEntry<T>>()
+  /** Domains without routes kept for their owner. */
+  readonly #reserved = new Reservations<DomainEntry<T>>()
   readonly #graceMs: number
   readonly #now: () => number
   readonly #maxReserved: number
@@ -168,8 +170,7 @@ export class VhostRouter<T> {
       if (entry.byLocation.size > 0) continue
       if (reserve && this.#graceMs > 0) {
         entry.reservedUntil = this.#now() + this.#graceMs
-        this.#reserved.delete(entry.domain)
-        this.#reserved.set(entry.domain, entry)
+        this.#reserved.add(entry)
       } else {
         this.#domains.delete(entry.domain)
       }
@@ -201,12 +202,14 @@ export class VhostRouter<T> {
     return undefined
   }
 
-  /** Drops reservations that ran out, and the oldest beyond the cap. */
+  /** Drops reservations that ran out, and beyond the cap the heaviest owner's oldest. */
   #expire (): void {
     const now = this.#now()
-    for (const entry of this.#reserved.values()) {
-      if (entry.reservedUntil > now && this.#reserved.size <= this.#maxReserved) break
-      this.#drop(entry)
+    for (let e = this.#reserved.expiredAt(now); e !== undefined; e = this.#reserved.expiredAt(now)) this.#drop(e)
+    while (this.#reserved.size > this.#maxReserved) {
+      const e = this.#reserved.heaviest()
+      if (e === undefined) break
+      this.#drop(e)
     }
   }
 

@@ -197,7 +197,22 @@ describe('VhostRouter ownership', () => {
     expect(r.lookup('b.test', '/api/x')?.target).toBe('root')
   })
 
-  it('holds at most maxReserved reservations, dropping the oldest first', () => {
+  it('beyond maxReserved takes reservations from the owner holding the most, not from an owner with one', () => {
+    const r = new VhostRouter<string>({ graceMs: 60_000, now: () => 0, maxReserved: 4 })
+    r.claim(['bob.test'], ['/'], 'bob', 'bob')
+    r.release('bob', true)
+    for (let i = 0; i < 10; i++) {
+      r.claim([`m${i}.test`], ['/'], `m${i}`, 'mallory')
+      r.release(`m${i}`, true)
+    }
+    expect(r.reservedCount).toBe(4)
+    expect(r.ownerOf('bob.test')).toBe('bob')
+    expect(r.claim(['bob.test'], ['/'], 'grab', 'mallory')).toMatchObject({ ok: false, reason: 'owned' })
+    expect(['m7', 'm8', 'm9'].map((d) => r.ownerOf(`${d}.test`))).toEqual(['mallory', 'mallory', 'mallory'])
+    expect(r.ownerOf('m6.test')).toBeUndefined()
+  })
+
+  it('holds at most maxReserved reservations, dropping the oldest first among equals', () => {
     const r = new VhostRouter<string>({ graceMs: 60_000, now: () => 0, maxReserved: 3 })
     for (const d of ['a', 'b', 'c', 'd', 'e']) {
       r.claim([`${d}.test`], ['/'], d, `owner-${d}`)
