@@ -10,13 +10,15 @@ import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError, type ErrorCode } from '../shared/errors.js'
 import { DEFAULT_MAX_STREAMS, Session, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
 import { clientKeyId, encodeKey } from '../shared/transport/index.js'
+import { parseHostPort } from '../shared/net/index.js'
 import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/index.js'
 import type { ClientKeyPolicy } from './client-keys.js'
 import type { ConnectionBudget } from './connection-budget.js'
-import { answerDiag } from './diag-answer.js'
+import { answerDiag, DiagRateLimit } from './diag-answer.js'
+import { sourceGroup } from './handshake-gate.js'
 import { startNatProbe, type NatProbes } from './nat-probe-mode.js'
 import type { PeerViewSource } from './peer-view.js'
-import { type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies } from './proxy/index.js'
+import { clientLimits, type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies, type UserFootprints, userLimits } from './proxy/index.js'
 import type { Registry, RegistryMember } from './registry.js'
 import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
@@ -31,7 +33,7 @@ export interface ControlContext {
   kinds: ProxyKinds
   /** Public ports: allowPorts and the relay's own ports. */
   ports: PortAllocator
-  /** NAT probes (tunnel diag nat-timeout) running on the relay, bounded by MAX_NAT_PROBES. */
+  /** NAT probes (tunnel diag nat-timeout) running on the relay, bounded in all, per source and per client. */
   natProbes: NatProbes
   /** The relay's view of one client's control connection (diagRequest); absent = not offered. */
   peerView?: PeerViewSource
@@ -48,6 +50,8 @@ export interface ControlContext {
   vhosts?: Vhosts | undefined
   /** Session bounds tests shrink (a peer's not-reading timeout, ...); absent = the defaults. */
   sessionLimits?: SessionLimits
+  /** What each user's sessions hold, against the per-user caps. */
+  users: UserFootprints
 }
 
 /** The mux session settings a relay may override (tests do; frps.yml sets the rest). */
@@ -94,6 +98,8 @@ export class ControlSession implements RegistryMember {
   /** Flow ids and routing of the session's UDP flows, made with the first UDP proxy. */
   #udpHub: UdpHub | undefined
   #loginTimer: NodeJS.Timeout | undefined
+  /** diagRequests of this session (each runs ss on the relay). */
+  readonly #diagLimit = new DiagRateLimit()
   /** Set while the session is a NAT probe: ends the probe's timers. */
   #endProbe: (() => void) | undefined
 
@@ -128,6 +134,7 @@ export class ControlSession implements RegistryMember {
 
   /** Who owns what this session registers (proxy names, ports, domains): its client key. */
   get owner (): string { return this.identity }
+
   get proxyCount (): number { return this.#proxies?.size ?? 0 }
   /** The login (user, hostname), once accepted. */
   get login (): Login | undefined { return this.#login }
@@ -153,7 +160,7 @@ export class ControlSession implements RegistryMember {
         this.#proxies?.unregister(m)
         return
       case MessageType.DIAG_REQUEST:
-        answerDiag(this.session, this.#ctx.peerView, this.remote, m.id, this.#log)
+        answerDiag(this.session, this.#ctx.peerView, this.remote, m.id, this.#log, this.#diagLimit)
     }
   }
 
@@ -177,7 +184,9 @@ export class ControlSession implements RegistryMember {
     // The login decrypted: the client holds the handshake's keys (no replay gets here).
     this.#login = login
     if (login.probeIdleMs !== undefined) {
-      this.#endProbe = startNatProbe(this.session, this.#link, this.#ctx.natProbes, login.probeIdleMs, {
+      const peer = parseHostPort(this.remote)
+      const source = sourceGroup('error' in peer ? this.remote : peer.host)
+      this.#endProbe = startNatProbe(this.session, this.#link, this.#ctx.natProbes, { source, clientId: login.clientId }, login.probeIdleMs, {
         accepted: () => { this.#activate(); this.#sendLoginOk() },
         refuse: (code, message) => { this.#refuse(code, message) },
         log: this.#log,
@@ -219,7 +228,7 @@ export class ControlSession implements RegistryMember {
   }
 
   #makeProxies (): SessionProxies {
-    const { config, registry, kinds, stats, ports, budget, vhosts } = this.#ctx
+    const { config, registry, kinds, stats, ports, budget, vhosts, users } = this.#ctx
     return new SessionProxies({
       session: this.session,
       log: this.#log,
@@ -228,7 +237,9 @@ export class ControlSession implements RegistryMember {
       registry: registry,
       owner: this,
       stats,
-      maxPorts: config.maxPortsPerClient,
+      user: this.#login?.user ?? '',
+      users,
+      limits: { client: clientLimits(config), user: userLimits(config) },
       context: {
         config,
         ports,
@@ -260,6 +271,7 @@ export class ControlSession implements RegistryMember {
 
   replaceBy (): void {
     this.#proxies?.close()
+    // Reserved for the same key, which re-registers them at once: no other client slips in between.
     this.#proxies?.stopAll('drain')
     this.session.goAway(GoAwayCode.REPLACED)
     this.session.close(new TunnelError('TUN_SESSION_REPLACED', 'a newer session of this client took over'))

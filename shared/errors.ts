@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   TUN_PROXY_UNKNOWN: 'an unregister named a proxy this session does not hold',
   TUN_RELOAD_TIMEOUT: 'the relay did not answer a reload\'s register or unregister in time',
   TUN_VHOST_CONFLICT: 'an http/https domain (and location) is already served by another proxy',
+  TUN_DOMAIN_OWNED: 'an http/https domain belongs to another client (or is reserved for it while it reconnects): only its owner can add locations to it',
+  TUN_CLIENT_LIMIT: 'a proxy would pass one of the relay\'s per-client or per-user caps (maxProxiesPerClient, maxLocationsPerUser, ...)',
   TUN_VHOST_UNAVAILABLE: 'the relay does not serve this proxy type: its frps.yml sets no vhostHTTPPort / vhostHTTPSPort',
   TUN_LISTEN: 'a listener could not be opened',
   TUN_CONNECT: 'the connection to the relay failed',

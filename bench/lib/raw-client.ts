@@ -7,7 +7,8 @@ import { connect, type Socket } from 'node:net'
 import { silentLogger } from '../../shared/log.js'
 import { Session, type ClientSession } from '../../shared/mux/index.js'
 import { ClientHandshake, derivePsk, decodeKey, generateKeyPair, parseResponse, Refusal, type RecordWire } from '../../shared/transport/index.js'
-import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, encodeControlMessage, encodeHeader, FrameType, MessageType, type ClientMessage, type ProxyResult, type RelayMessage } from '../../shared/wire/index.js'
+import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, encodeControlMessage, encodeHeader, FrameType, MessageType, ResetCode, type ClientMessage, type ProxyResult, type RelayMessage } from '../../shared/wire/index.js'
+import { login } from '../../client/login.js'
 import { secureConnect } from '../../client/secure-connect.js'
 
 export interface RawTarget {
@@ -132,4 +133,24 @@ export async function rawSessionClient (target: RawTarget, clientId: string): Pr
     raw.control({ type: MessageType.REGISTER, proxies: [spec] })
   })
   return { session, socket: raw.socket, register, close: () => { session.close(); raw.close() } }
+}
+
+export interface RawSession {
+  session: ClientSession
+  /** Sends a control message (unchecked: attacks may send anything). */
+  control: (message: unknown) => void
+  close: () => void
+}
+
+/**
+ * A logged-in client whose control messages the attack writes itself, over the project's own mux
+ * session (so it reads and counts the relay's answers, and answers its heartbeats).
+ */
+export async function rawSession (target: RawTarget, clientId: string, options: { user?: string } = {}): Promise<RawSession> {
+  const { wire } = await handshake(target, clientId)
+  const session: ClientSession = new Session(wire, { role: 'client', logger: silentLogger() })
+  session.on('stream', (s) => { s.reset(ResetCode.REFUSED) })
+  const r = await login(session, { clientId, user: options.user ?? '' })
+  if (!r.ok) { session.close(); throw new Error(`login refused: ${r.code ?? ''} ${r.message ?? ''}`) }
+  return { session, control: (m) => { session.sendControl(m as ClientMessage) }, close: () => { session.close() } }
 }

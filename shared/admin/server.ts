@@ -7,7 +7,14 @@
 // requests), credentials (401 + WWW-Authenticate, before anything about the routes is revealed),
 // route (404, or 405 with Allow), body size (413), then the handler (500 on a crash, logged
 // without the request's headers).
+//
+// Connections: at most MAX_ADMIN_CONNECTIONS at once, and one with no request in flight (idle,
+// or still sending its headers) is closed after ADMIN_IDLE_TIMEOUT_MS. When the table is full a
+// new connection closes the connection idle the longest instead of being turned away, so idle
+// connections cannot keep an operator's request out; only when every connection is serving a
+// request is the newcomer closed.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { TunnelError } from '../errors.js'
 import { formatHostPort, listenError, listenTcp } from '../net/index.js'
@@ -17,6 +24,8 @@ import { errorResponse, readBody, writeResponse, type AdminResponse } from './ht
 
 /** Connections at once; the admin API is for a handful of operators and one scraper. */
 export const MAX_ADMIN_CONNECTIONS = 32
+/** A connection without a request in flight (idle keep-alive, or headers still coming) is closed after this. */
+export const ADMIN_IDLE_TIMEOUT_MS = 5_000
 export const MAX_HEADER_BYTES = 16 * 1024
 export const HEADERS_TIMEOUT_MS = 10_000
 export const REQUEST_TIMEOUT_MS = 15_000
@@ -59,7 +68,11 @@ export class AdminServer {
   readonly #server: Server
   readonly #routes = new Map<string, Map<Method, AdminRoute>>()
   readonly #loopbackOnly: boolean
+  /** Open connections, the one idle the longest first: requests in flight and the idle timer. */
+  readonly #connections = new Map<Socket, { busy: number, timer: NodeJS.Timeout | undefined }>()
   #address: AdminAddress | undefined
+  /** Connections closed for being idle, by the timer or to make room. */
+  idleClosed = 0
 
   constructor (options: AdminServerOptions) {
     this.#options = options
@@ -76,7 +89,9 @@ export class AdminServer {
         else res.destroy()
       })
     })
-    this.#server.maxConnections = MAX_ADMIN_CONNECTIONS
+    this.#server.keepAliveTimeout = ADMIN_IDLE_TIMEOUT_MS
+    this.#server.on('connection', (socket: Socket) => { this.#onConnection(socket) })
+    this.#server.on('request', (req: IncomingMessage, res: ServerResponse) => { this.#busy(req.socket, res) })
     this.#server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
       socket.destroy()
@@ -84,6 +99,54 @@ export class AdminServer {
   }
 
   get address (): AdminAddress | undefined { return this.#address }
+
+  /** Connections open now. */
+  get connections (): number { return this.#connections.size }
+
+  #onConnection (socket: Socket): void {
+    if (this.#connections.size >= MAX_ADMIN_CONNECTIONS) {
+      const idle = [...this.#connections].find(([, c]) => c.busy === 0)?.[0]
+      if (idle === undefined) { socket.destroy(); return } // every connection is serving a request
+      this.idleClosed++
+      idle.destroy()
+      this.#forget(idle)
+    }
+    this.#connections.set(socket, { busy: 0, timer: undefined })
+    this.#idle(socket)
+    socket.once('close', () => { this.#forget(socket) })
+  }
+
+  /** A request arrived on `socket`: no idle timer until its response is done. */
+  #busy (socket: Socket, res: ServerResponse): void {
+    const c = this.#connections.get(socket)
+    if (c === undefined) return
+    c.busy++
+    clearTimeout(c.timer)
+    c.timer = undefined
+    res.once('close', () => {
+      c.busy--
+      if (c.busy === 0 && this.#connections.has(socket)) this.#idle(socket)
+    })
+  }
+
+  /** Starts the idle timer and moves the connection to the end of the eviction order. */
+  #idle (socket: Socket): void {
+    const c = this.#connections.get(socket)
+    if (c === undefined) return
+    this.#connections.delete(socket)
+    this.#connections.set(socket, c)
+    clearTimeout(c.timer)
+    c.timer = setTimeout(() => {
+      this.idleClosed++
+      socket.destroy()
+    }, ADMIN_IDLE_TIMEOUT_MS)
+    c.timer.unref()
+  }
+
+  #forget (socket: Socket): void {
+    clearTimeout(this.#connections.get(socket)?.timer)
+    this.#connections.delete(socket)
+  }
 
   /** Binds addr:port; throws TunnelError TUN_ADMIN_INSECURE (bind rules) or TUN_LISTEN / TUN_PORT_IN_USE. */
   async start (): Promise<AdminAddress> {

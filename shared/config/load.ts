@@ -120,6 +120,14 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     allowPorts,
     maxPortsPerClient: d.maxPortsPerClient ?? 0,
     ownershipGrace: d.ownershipGrace ?? SERVER_DEFAULTS.ownershipGrace,
+    maxProxiesPerClient: d.maxProxiesPerClient ?? SERVER_DEFAULTS.maxProxiesPerClient,
+    maxVhostProxiesPerClient: d.maxVhostProxiesPerClient ?? SERVER_DEFAULTS.maxVhostProxiesPerClient,
+    maxDomainsPerClient: d.maxDomainsPerClient ?? SERVER_DEFAULTS.maxDomainsPerClient,
+    maxLocationsPerClient: d.maxLocationsPerClient ?? SERVER_DEFAULTS.maxLocationsPerClient,
+    maxProxiesPerUser: d.maxProxiesPerUser ?? SERVER_DEFAULTS.maxProxiesPerUser,
+    maxVhostProxiesPerUser: d.maxVhostProxiesPerUser ?? SERVER_DEFAULTS.maxVhostProxiesPerUser,
+    maxDomainsPerUser: d.maxDomainsPerUser ?? SERVER_DEFAULTS.maxDomainsPerUser,
+    maxLocationsPerUser: d.maxLocationsPerUser ?? SERVER_DEFAULTS.maxLocationsPerUser,
     maxConnections: d.maxConnections ?? 0,
     maxConnectionsPerSource: d.maxConnectionsPerSource ?? SERVER_DEFAULTS.maxConnectionsPerSource,
     maxVisitorsPerSource: d.maxVisitorsPerSource ?? SERVER_DEFAULTS.maxVisitorsPerSource,
@@ -357,7 +365,8 @@ export async function loadClientConfig (file: string, env: Env = process.env): P
 }
 
 const CLIENT_KEYS = new Set(['serverAddr', 'serverPort', 'proxies', 'visitors', 'loginFailExit', 'clientID', 'user'])
-const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPorts', 'maxPortsPerClient', 'ownershipGrace', 'maxConnections', 'maxConnectionsPerSource', 'maxVisitorsPerSource', 'maxFlowsPerSource', 'maxBufferedBytesPerClient', 'vhostHTTPPort', 'vhostHTTPSPort', 'kcpBindPort', 'quicBindPort', 'subDomainHost'])
+const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPorts', 'maxPortsPerClient', 'ownershipGrace', 'maxConnections', 'maxConnectionsPerSource', 'maxVisitorsPerSource', 'maxFlowsPerSource', 'maxBufferedBytesPerClient', 'vhostHTTPPort', 'vhostHTTPSPort', 'kcpBindPort', 'quicBindPort', 'subDomainHost',
+  'maxProxiesPerClient', 'maxVhostProxiesPerClient', 'maxDomainsPerClient', 'maxLocationsPerClient', 'maxProxiesPerUser', 'maxVhostProxiesPerUser', 'maxDomainsPerUser', 'maxLocationsPerUser'])
 
 /**
  * Server or client, from the top-level keys (read line by line, so it works on files with

@@ -61,6 +61,16 @@ export interface ServerConfig {
   allowPorts: PortRange[]
   /** 0 = unlimited. */
   maxPortsPerClient: number
+  /** Our caps on what one client session holds (0 = none): proxies, http/https proxies, distinct domains, (domain, location) pairs. */
+  maxProxiesPerClient: number
+  maxVhostProxiesPerClient: number
+  maxDomainsPerClient: number
+  maxLocationsPerClient: number
+  /** The same over all sessions of one login `user` (clients without user: per client only). */
+  maxProxiesPerUser: number
+  maxVhostProxiesPerUser: number
+  maxDomainsPerUser: number
+  maxLocationsPerUser: number
   /**
    * Seconds a client's proxy names and public ports (and domains) stay reserved for its key after
    * its session ends, so it gets them back when it reconnects (our key); 0 = none.
@@ -236,6 +246,14 @@ export const SERVER_DEFAULTS = {
   maxFlowsPerSource: 1024,
   maxBufferedBytesPerClient: 16 * 1024 * 1024,
   vhostHTTPTimeout: 60,
+  maxProxiesPerClient: 1024,
+  maxVhostProxiesPerClient: 256,
+  maxDomainsPerClient: 256,
+  maxLocationsPerClient: 1024,
+  maxProxiesPerUser: 4096,
+  maxVhostProxiesPerUser: 1024,
+  maxDomainsPerUser: 1024,
+  maxLocationsPerUser: 4096,
   heartbeatTimeout: 90,
   handshakeTimeout: 10,
   maxClockSkew: 60,
