@@ -3,17 +3,18 @@
 // composition root (relay or client); this module knows nothing about either.
 //
 // Order of checks for every request: Host (a loopback-bound API answers only loopback names, so
-// a web page cannot reach it through DNS rebinding), Origin (browsers are refused: no cross-site
-// requests), credentials (401 + WWW-Authenticate, before anything about the routes is revealed),
-// route (404, or 405 with Allow), body size (413), then the handler (500 on a crash, logged
-// without the request's headers).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+// a web page cannot reach it through DNS rebinding), Origin (only the API's own pages, the
+// dashboard, may call it from a browser: a request from any other origin is refused, and so is
+// one a browser marks cross-site), credentials (401 + WWW-Authenticate, before anything about
+// the routes is revealed), route (404, or 405 with Allow), body size (413), then the handler
+// (500 on a crash, logged without the request's headers).
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { TunnelError } from '../errors.js'
 import { formatHostPort, listenError, listenTcp } from '../net/index.js'
 import { authorize, authSchemes, challenges, type AdminCredentials } from './auth.js'
 import { adminBindProblem, isLoopbackHost } from '../config/index.js'
-import { errorResponse, readBody, writeResponse, type AdminResponse } from './http.js'
+import { errorResponse, MAX_BODY_BYTES, readBody, writeResponse, type AdminResponse } from './http.js'
 
 /** Connections at once; the admin API is for a handful of operators and one scraper. */
 export const MAX_ADMIN_CONNECTIONS = 32
@@ -28,6 +29,7 @@ export interface AdminRequest {
   path: string
   query: URLSearchParams
   body: Buffer
+  headers: IncomingHttpHeaders
   /** Aborted when the caller goes away (a long diagnostic can stop early). */
   signal: AbortSignal
 }
@@ -35,7 +37,15 @@ export interface AdminRequest {
 export interface AdminRoute {
   method: Method
   path: string
+  /** Largest body read (413 above); default MAX_BODY_BYTES. */
+  maxBodyBytes?: number
   handle: (req: AdminRequest) => AdminResponse | Promise<AdminResponse>
+}
+
+/** What a side serves, and what to stop when the server closes (history samplers). */
+export interface AdminRouteSet {
+  routes: AdminRoute[]
+  stop?: () => void
 }
 
 export interface AdminServerOptions {
@@ -47,6 +57,8 @@ export interface AdminServerOptions {
   log: Logger
   /** Extra fields for the `admin listening` line (e.g. which routes are on). */
   logFields?: Record<string, unknown>
+  /** Called once by close() (stops what the routes run in the background). */
+  onClose?: () => void
 }
 
 export interface AdminAddress {
@@ -108,6 +120,7 @@ export class AdminServer {
   }
 
   async close (): Promise<void> {
+    this.#options.onClose?.()
     if (!this.#server.listening) return
     await new Promise<void>((resolve) => {
       this.#server.close(() => { resolve() })
@@ -126,9 +139,8 @@ export class AdminServer {
     if (this.#loopbackOnly && !isLoopbackHost(hostOf(req.headers.host))) {
       return errorResponse(421, 'TUN_ADMIN_REQUEST', 'this admin API answers only requests addressed to a loopback name (Host: 127.0.0.1, [::1] or localhost)')
     }
-    if (req.headers.origin !== undefined) {
-      return errorResponse(403, 'TUN_ADMIN_REQUEST', 'requests from web pages (with an Origin header) are refused')
-    }
+    const foreign = foreignOrigin(req.headers)
+    if (foreign !== undefined) return errorResponse(403, 'TUN_ADMIN_REQUEST', foreign)
     const { credentials } = this.#options
     if (!authorize(req.headers.authorization, credentials)) {
       return errorResponse(401, 'TUN_ADMIN_AUTH', 'authentication required: basic auth (webServer.user/password) or a bearer token (webServer.token)', { 'www-authenticate': challenges(credentials) })
@@ -146,18 +158,35 @@ export class AdminServer {
       const allow = [...byMethod.keys()].join(', ')
       return errorResponse(405, 'TUN_ADMIN_REQUEST', `${url.pathname} takes ${allow}`, { allow })
     }
-    const body = await readBody(req)
+    const body = await readBody(req, route.maxBodyBytes ?? MAX_BODY_BYTES)
     if (!body.ok) return errorResponse(413, 'TUN_ADMIN_REQUEST', 'request body too large')
     const gone = new AbortController()
     const onClose = (): void => { if (!res.writableFinished) gone.abort() }
     res.once('close', onClose)
     try {
-      return await route.handle({ method: route.method, path: url.pathname, query: url.searchParams, body: body.body, signal: gone.signal })
+      return await route.handle({ method: route.method, path: url.pathname, query: url.searchParams, body: body.body, headers: req.headers, signal: gone.signal })
     } catch (err) {
       if (err instanceof TunnelError) return errorResponse(500, err.code, err.message)
       throw err
     }
   }
+}
+
+/**
+ * Why a request from a browser is refused, or undefined when it may pass: a request without
+ * Origin (curl, the CLI, a browser's own navigation or same-origin GET) passes, and so does one
+ * whose Origin is this API's own (`http://` + its Host: the dashboard's POSTs); anything else,
+ * `null` included, is another page's. Sec-Fetch-Site, which browsers send and pages cannot
+ * forge, must not say cross-site or same-site either.
+ */
+export function foreignOrigin (headers: IncomingHttpHeaders): string | undefined {
+  const site = headers['sec-fetch-site']
+  if (site === 'cross-site' || site === 'same-site') return `requests from other web sites are refused (Sec-Fetch-Site: ${site})`
+  const origin = headers.origin
+  if (origin === undefined) return undefined
+  const host = headers.host
+  if (host !== undefined && origin.toLowerCase() === `http://${host.toLowerCase()}`) return undefined
+  return 'requests from other web pages (an Origin other than this API\'s own) are refused'
 }
 
 /** The host part of a Host header (`127.0.0.1:7500` → `127.0.0.1`, `[::1]:7500` → `[::1]`). */
