@@ -30,8 +30,9 @@ export async function runClient (args: Args): Promise<number> {
     log.debug({ signal: 'SIGHUP' }, 'reload requested')
     void reloadFromFile(client, args.config, log) // never rejects: failures are logged and in its outcome
   })
-  // POST /api/reload (tunnel reload) does what SIGHUP does; reloads run one at a time.
-  const admin = await startAdminServer(config.webServer, () => clientAdminRoutes(client, status, { reload: async () => await reloadFromFile(client, args.config, log) }), log)
+  // POST /api/reload (tunnel reload) and the dashboard's apply do what SIGHUP does; reloads run one at a time.
+  const reload = async (): ReturnType<typeof reloadFromFile> => await reloadFromFile(client, args.config, log)
+  const admin = await startAdminServer(config.webServer, () => clientAdminRoutes(client, status, { reload, configFile: args.config, log }), log)
   if (!admin.ok) return admin.exitCode
   try {
     await client.run()
