@@ -16,6 +16,8 @@ export interface SeriesSpec {
   points?: boolean
   /** Join the line across missing values (curves sampled on another series' grid). */
   spanGaps?: boolean
+  /** A dashed line (to tell apart two series that often coincide, like an echo's in and out). */
+  dash?: number[]
 }
 
 export interface ChartSpec {
@@ -38,8 +40,13 @@ const DEFAULT_HEIGHT_PX = 180
 const MIN_WIDTH_PX = 200
 
 export function chartOptions (spec: ChartSpec, width: number): uPlot.Options {
-  // One point has no span: give a time axis a minute around it rather than uPlot's guess.
-  const timeRange: uPlot.Scale.Range = (_u, min, max) => (min === max ? [min - 30, max + 30] : [min, max])
+  // One point has no span: uPlot then draws a thousand days; a minute around it reads better.
+  const timeRange: uPlot.Scale.Range = (u, min, max) => {
+    const xs = u.data[0] ?? []
+    if (xs.length > 1) return [min, max]
+    const at = xs[0] ?? min
+    return [at - 30, at + 30]
+  }
   const scales: uPlot.Scales = { x: spec.time ? { time: true, range: timeRange } : { time: false } }
   const scaleNames = new Set(spec.series.map((s) => s.scale ?? 'y'))
   for (const name of scaleNames) scales[name] = { auto: true, range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] }
@@ -48,7 +55,7 @@ export function chartOptions (spec: ChartSpec, width: number): uPlot.Options {
     ...(spec.xFormat === undefined ? {} : { values: (_u: uPlot, ticks: number[]) => ticks.map((t) => spec.xFormat?.(t) ?? String(t)) }),
     ...(spec.xDecades === true ? { splits: (_u: uPlot, _i: number, _min: number, max: number) => [0, Math.log10(2), ...Array.from({ length: Math.max(0, Math.floor(max)) }, (_, i) => i + 1)] } : {}),
   }
-  const axes: uPlot.Axis[] = [x, { scale: 'y', values: (_u, ticks) => ticks.map((t) => spec.yFormat(t)), size: 70 }]
+  const axes: uPlot.Axis[] = [x, { scale: 'y', values: (_u, ticks) => ticks.map((t) => spec.yFormat(t)), size: 84 }]
   if (scaleNames.size > 1) {
     const second = [...scaleNames].find((n) => n !== 'y') ?? 'y2'
     axes.push({ scale: second, side: 1, grid: { show: false }, values: (_u, ticks) => ticks.map((t) => (spec.y2Format ?? spec.yFormat)(t)), size: 84 })
@@ -71,9 +78,11 @@ export function chartOptions (spec: ChartSpec, width: number): uPlot.Options {
         width: 2,
         scale: s.scale ?? 'y',
         spanGaps: s.spanGaps === true,
+        ...(s.dash === undefined ? {} : { dash: s.dash }),
         ...(s.value === undefined ? {} : { value: (_u: uPlot, v: number | null) => s.value?.(v) ?? '' }),
         ...(s.steps === true && uPlot.paths.stepped !== undefined ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}),
-        ...(s.points === true ? { paths: () => null, points: { show: true, size: 6, fill: s.color } } : { points: { show: false } }),
+        // uPlot shows the points of a sparse series by itself (a lone sample stays visible).
+        ...(s.points === true ? { paths: () => null, points: { show: true, size: 6, fill: s.color } } : {}),
       })),
     ],
   }

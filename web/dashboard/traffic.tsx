@@ -65,7 +65,7 @@ const SPEC: ChartSpec = {
   yFormat: formatRate,
   series: [
     { label: 'in (visitor → service)', color: COLORS.in, value: (v) => (v === null ? '–' : formatRate(v)) },
-    { label: 'out', color: COLORS.out, value: (v) => (v === null ? '–' : formatRate(v)) },
+    { label: 'out', color: COLORS.out, dash: [6, 4], value: (v) => (v === null ? '–' : formatRate(v)) },
   ],
 }
 
