@@ -139,7 +139,7 @@ export class AdminServer {
     if (this.#loopbackOnly && !isLoopbackHost(hostOf(req.headers.host))) {
       return errorResponse(421, 'TUN_ADMIN_REQUEST', 'this admin API answers only requests addressed to a loopback name (Host: 127.0.0.1, [::1] or localhost)')
     }
-    const foreign = foreignOrigin(req.headers)
+    const foreign = foreignOrigin(req.headers, req.method)
     if (foreign !== undefined) return errorResponse(403, 'TUN_ADMIN_REQUEST', foreign)
     const { credentials } = this.#options
     if (!authorize(req.headers.authorization, credentials)) {
@@ -177,11 +177,14 @@ export class AdminServer {
  * Origin (curl, the CLI, a browser's own navigation or same-origin GET) passes, and so does one
  * whose Origin is this API's own (`http://` + its Host: the dashboard's POSTs); anything else,
  * `null` included, is another page's. Sec-Fetch-Site, which browsers send and pages cannot
- * forge, must not say cross-site or same-site either.
+ * forge, must not say cross-site or same-site either, except for a person following a link to
+ * the dashboard (a top-level GET navigation: the page then loads itself same-origin, and the
+ * CSP's frame-ancestors keeps it out of frames).
  */
-export function foreignOrigin (headers: IncomingHttpHeaders): string | undefined {
+export function foreignOrigin (headers: IncomingHttpHeaders, method = 'GET'): string | undefined {
   const site = headers['sec-fetch-site']
-  if (site === 'cross-site' || site === 'same-site') return `requests from other web sites are refused (Sec-Fetch-Site: ${site})`
+  const followedLink = headers['sec-fetch-mode'] === 'navigate' && headers['sec-fetch-dest'] === 'document' && method === 'GET'
+  if ((site === 'cross-site' || site === 'same-site') && !followedLink) return `requests from other web sites are refused (Sec-Fetch-Site: ${site})`
   const origin = headers.origin
   if (origin === undefined) return undefined
   const host = headers.host

@@ -120,7 +120,12 @@ describe('admin server: routing and limits', () => {
     expect((await rawRequest(port, { headers: { 'sec-fetch-site': 'none' } })).status).toBe(200)
     for (const site of ['cross-site', 'same-site']) {
       expect((await rawRequest(port, { headers: { 'sec-fetch-site': site } })).status, site).toBe(403)
+      expect((await rawRequest(port, { method: 'POST', path: '/api/reload', headers: { 'sec-fetch-site': site, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } })).status, site).toBe(403)
     }
+    // A person following a link to the dashboard from another site: a top-level GET navigation.
+    const link = { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' }
+    expect((await rawRequest(port, { headers: link })).status).toBe(200)
+    expect((await rawRequest(port, { headers: { ...link, 'sec-fetch-dest': 'iframe' } })).status).toBe(403)
   })
 
   it('sends a strict Content-Security-Policy and the other safety headers with every answer', async () => {
