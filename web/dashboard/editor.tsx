@@ -97,7 +97,8 @@ export function ConfigEditor ({ onApplied }: { onApplied: () => void }): preact.
       </div>
       <p class="buttons">
         <button type="button" onClick={runCheck} disabled={busy !== undefined}>{busy === 'check' ? 'Checking…' : 'Check'}</button>
-        <button type="button" onClick={runApply} disabled={busy !== undefined || !dirty}>{busy === 'apply' ? 'Applying…' : 'Apply'}</button>
+        {/* Also without an edit: applying the same file retries the proxies the relay refused. */}
+        <button type="button" onClick={runApply} disabled={busy !== undefined}>{busy === 'apply' ? 'Applying…' : 'Apply'}</button>
         <button type="button" onClick={revert} disabled={busy !== undefined || !dirty}>Revert</button>
       </p>
       {error !== undefined && <p class="failure">{errorText(error)}</p>}
