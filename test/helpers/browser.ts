@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 
-export const CHROMIUM_PATH = process.env.TUNNEL_TEST_CHROMIUM ?? '/usr/bin/chromium'
+export const CHROMIUM_PATH = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium'
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 /** Launching chromium on a busy 2-core machine: generous. */
 export const LAUNCH_TIMEOUT_MS = 30_000
@@ -39,7 +39,7 @@ export const DOCS_SETTLE_MS = process.env.UPDATE_DOCS_SCREENSHOTS === '1' ? 25_0
  */
 export function chromiumOrSkip (): boolean {
   if (existsSync(CHROMIUM_PATH)) return true
-  const how = `chromium is not installed at ${CHROMIUM_PATH}: the browser tests (dashboards, bench report) need it. Install Debian's package: apt-get install -y chromium (or point TUNNEL_TEST_CHROMIUM at a chromium binary)`
+  const how = `chromium is not installed at ${CHROMIUM_PATH}: the browser tests (dashboards, bench report) need it. Install Debian's package: apt-get install -y chromium (or point CHROMIUM_BIN at a chromium binary)`
   if (process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false') throw new Error(`${how}. CI is set: failing rather than skipping.`)
   process.stderr.write(`\n*** SKIPPED: ${how}.\n\n`)
   return false
