@@ -87,6 +87,11 @@ describe.runIf(run)('client dashboard in a browser (issue 19)', { timeout: BROWS
       flow.stop()
     }
 
+    // A phone-width screen: nothing overflows sideways, the editor included.
+    await page.setViewportSize({ width: 390, height: 844 })
+    await expect.poll(async () => await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390)
+    await screenshot(page, 'dashboard-client-phone')
+
     expect(errors).toEqual([])
     expect(blocked).toEqual([])
     expect(client.handle.logs.filter((l) => l.msg === 'reloaded')).toHaveLength(1)
