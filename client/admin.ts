@@ -9,7 +9,8 @@ import { readWebAssets } from '../shared/web-assets.js'
 import type { Client } from './client.js'
 import { ConfigEditor } from './config-editor.js'
 import { clientTarget } from './diag-target.js'
-import { PathHistory, pathFigures } from './path-history.js'
+import { PATH_BUSY_RETRY_MS, PathHistory, pathFigures } from './path-history.js'
+import { sleep } from '../shared/backoff.js'
 import { TunnelError } from '../shared/errors.js'
 import type { Logger } from 'pino'
 import type { ClientStatus } from './status.js'
@@ -30,7 +31,12 @@ export function clientAdminRoutes (client: Client, status: ClientStatus, options
   history.start()
   const path = new PathHistory(async () => {
     const session = client.session
-    const [view, ping] = await Promise.all([client.relayView(), session === undefined || session.closed ? Promise.resolve(null) : probeRtt(session)])
+    const [first, ping] = await Promise.all([client.relayView(), session === undefined || session.closed ? Promise.resolve(null) : probeRtt(session)])
+    let view = first
+    if (view instanceof TunnelError && view.code === 'TUN_RELAY_BUSY') {
+      await sleep(PATH_BUSY_RETRY_MS)
+      view = await client.relayView()
+    }
     return { ...pathFigures(view), pingMs: roundMs(ping) }
   })
   const routes: AdminRoute[] = [

@@ -11,6 +11,11 @@ export const PATH_SAMPLE_INTERVAL_MS = 10_000
 export const PATH_SAMPLES = 360
 /** Sampling stops this long after the last request. */
 export const PATH_WATCH_MS = 60_000
+/**
+ * The relay reports on one connection at a time (it runs ss for a second); a sample that finds
+ * it busy (another client's diagnostics, or this client's own /api/diag) asks once more after this.
+ */
+export const PATH_BUSY_RETRY_MS = 1_500
 
 export type PathSampler = () => Promise<Omit<PathSample, 't'>>
 

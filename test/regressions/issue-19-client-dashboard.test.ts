@@ -75,7 +75,7 @@ describe.runIf(run)('client dashboard in a browser (issue 19)', { timeout: BROWS
     expect(await echoOnce(webPort)).toBe(true)
 
     // The relay's view of the control connection, sampled while the page is open.
-    await expect.poll(async () => Number(await page.locator('figure[data-chart="rtt"]').getAttribute('data-points'))).toBeGreaterThan(0)
+    await expect.poll(async () => Number(await page.locator('figure[data-chart="rtt"]').getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThan(0)
     // Traffic through the new proxy shows on its chart.
     const chart = page.locator('figure[data-chart="web"]')
     const flow = pumpEcho(await connectTo(webPort), { maxBytes: 256 * 1024 * 1024, maxMs: 60_000, bytesPerSecond: 2 * 1024 * 1024 })

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { dashboardRoutes } from '../../shared/admin/index.js'
 import { basic, rawRequest } from '../helpers/admin.js'
-import { cleanupCli, clientYaml, E2E_TEST_TIMEOUT_MS, startClient, startRelay } from '../helpers/cli.js'
+import { cleanupCli, clientYaml, E2E_TEST_TIMEOUT_MS, logMsg, startClient, startRelay } from '../helpers/cli.js'
 import { closeServices, getFreePort, startEchoServer } from '../helpers/services.js'
 
 afterEach(async () => {
@@ -23,7 +23,9 @@ const urlsOf = (html: string): string[] => [...html.matchAll(/\b(?:src|href)="([
 describe('dashboard access (issue 19)', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
   it('answers 401 without credentials, 403 to a foreign Origin, 421 to a non-loopback Host, and serves the page with them', async () => {
     const admin = await getFreePort()
-    await startRelay({ extraYaml: `webServer:\n  port: ${admin}\n  user: admin\n  password: dash-pass` })
+    const relay = await startRelay({ extraYaml: `webServer:\n  port: ${admin}\n  user: admin\n  password: dash-pass` })
+    // The relay opens its admin API after its control port.
+    await relay.handle.waitForLog(logMsg('admin listening'))
     for (const path of PAGES) {
       const anon = await rawRequest(admin, { path })
       expect(anon.status, path).toBe(401)

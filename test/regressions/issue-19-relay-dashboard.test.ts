@@ -4,7 +4,7 @@
 // screen, and polling that stops while the tab is hidden. Screenshots go to test-results/browser/.
 import { afterEach, describe, expect, it } from 'vitest'
 import { BROWSER_TEST_TIMEOUT_MS, chromiumOrSkip, DOCS_SETTLE_MS, closeBrowsers, openBrowser, screenshot, setHidden } from '../helpers/browser.js'
-import { cleanupCli, clientYaml, startClient, startRelay } from '../helpers/cli.js'
+import { cleanupCli, clientYaml, logMsg, startClient, startRelay } from '../helpers/cli.js'
 import { closeServices, connectTo, getFreePort, holdPort, pumpEcho, startEchoServer } from '../helpers/services.js'
 
 const run = chromiumOrSkip()
@@ -26,6 +26,7 @@ describe.runIf(run)('relay dashboard in a browser (issue 19)', { timeout: BROWSE
     const echo = await startEchoServer()
     const admin = await getFreePort()
     const relay = await startRelay({ extraYaml: `webServer:\n  port: ${admin}\n  user: ${LOGIN.username}\n  password: ${LOGIN.password}` })
+    await relay.handle.waitForLog(logMsg('admin listening'))
     const busy = await holdPort()
     const webPort = await getFreePort()
     const client = await startClient(clientYaml({ serverPort: relay.port, proxies: [{ name: 'web', localPort: echo.port, remotePort: webPort }, { name: 'taken', localPort: echo.port, remotePort: busy.port }] }))
