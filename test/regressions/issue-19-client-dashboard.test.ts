@@ -17,6 +17,8 @@ afterEach(async () => {
 })
 
 const TOKEN = 'client-dash-token'
+/** Generous bounds for what the page shows within a poll or two, on a busy machine. */
+const SHOWN_WITHIN_MS = 30_000
 
 describe.runIf(run)('client dashboard in a browser (issue 19)', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('adds a proxy through the config editor: a typo fails the check at its line, the fixed file applies and the proxy runs', async () => {
@@ -32,7 +34,7 @@ describe.runIf(run)('client dashboard in a browser (issue 19)', { timeout: BROWS
     expect((await page.goto(`http://127.0.0.1:${admin}/`))?.status()).toBe(200)
     const ssh = page.locator('tr[data-proxy="ssh"]')
     await ssh.waitFor()
-    await expect.poll(async () => await ssh.locator('[data-phase]').getAttribute('data-phase')).toBe('running')
+    await expect.poll(async () => await ssh.locator('[data-phase]').getAttribute('data-phase'), { timeout: SHOWN_WITHIN_MS }).toBe('running')
     expect(await ssh.textContent()).toContain(`127.0.0.1:${echo.port}`)
 
     // The editor holds the file the client runs with.
@@ -71,16 +73,16 @@ describe.runIf(run)('client dashboard in a browser (issue 19)', { timeout: BROWS
 
     const web = page.locator('tr[data-proxy="web"]')
     await web.waitFor()
-    await expect.poll(async () => await web.locator('[data-phase]').getAttribute('data-phase')).toBe('running')
+    await expect.poll(async () => await web.locator('[data-phase]').getAttribute('data-phase'), { timeout: SHOWN_WITHIN_MS }).toBe('running')
     expect(await echoOnce(webPort)).toBe(true)
 
     // The relay's view of the control connection, sampled while the page is open.
-    await expect.poll(async () => Number(await page.locator('figure[data-chart="rtt"]').getAttribute('data-points')), { timeout: 30_000 }).toBeGreaterThan(0)
+    await expect.poll(async () => Number(await page.locator('figure[data-chart="rtt"]').getAttribute('data-points')), { timeout: SHOWN_WITHIN_MS }).toBeGreaterThan(0)
     // Traffic through the new proxy shows on its chart.
     const chart = page.locator('figure[data-chart="web"]')
     const flow = pumpEcho(await connectTo(webPort), { maxBytes: 256 * 1024 * 1024, maxMs: 60_000, bytesPerSecond: 2 * 1024 * 1024 })
     try {
-      await expect.poll(async () => Number(await chart.getAttribute('data-total')), { timeout: 30_000 }).toBeGreaterThan(0)
+      await expect.poll(async () => Number(await chart.getAttribute('data-total')), { timeout: SHOWN_WITHIN_MS }).toBeGreaterThan(0)
       await page.waitForTimeout(DOCS_SETTLE_MS)
       await screenshot(page, 'dashboard-client', { docs: true })
     } finally {

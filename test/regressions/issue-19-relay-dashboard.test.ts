@@ -20,6 +20,9 @@ const LOGIN = { username: 'admin', password: 'relay-dash' }
 const TRANSFER = { maxBytes: 512 * 1024 * 1024, maxMs: 60_000, bytesPerSecond: 4 * 1024 * 1024, chunkBytes: 64 * 1024 }
 /** Longer than two polls of the dashboard (3 s each). */
 const HIDDEN_WINDOW_MS = 7_000
+const HIDDEN_SETTLE_MS = 1_500
+/** Generous bounds for what the page shows within a poll or two, on a busy machine. */
+const SHOWN_WITHIN_MS = 30_000
 
 describe.runIf(run)('relay dashboard in a browser (issue 19)', { timeout: BROWSER_TEST_TIMEOUT_MS }, () => {
   it('shows a registered proxy, its traffic chart moving during a transfer, and a refused port with its code', async () => {
@@ -46,7 +49,7 @@ describe.runIf(run)('relay dashboard in a browser (issue 19)', { timeout: BROWSE
     const row = page.locator('tr[data-proxy="web"]')
     await row.waitFor()
     expect(await row.locator('td').first().textContent()).toBe('web')
-    await expect.poll(async () => await row.locator('[data-phase]').getAttribute('data-phase')).toBe('listening')
+    await expect.poll(async () => await row.locator('[data-phase]').getAttribute('data-phase'), { timeout: SHOWN_WITHIN_MS }).toBe('listening')
     expect(await row.textContent()).toContain(`127.0.0.1:${webPort}`)
     expect(await page.locator('tr[data-client]').count()).toBe(1)
 
@@ -62,7 +65,7 @@ describe.runIf(run)('relay dashboard in a browser (issue 19)', { timeout: BROWSE
     const pictureBefore = await chart.screenshot()
     const flow = pumpEcho(await connectTo(webPort), TRANSFER)
     try {
-      await expect.poll(async () => Number(await chart.getAttribute('data-total')), { timeout: 30_000 }).toBeGreaterThan(bytesBefore + TRANSFER.chunkBytes)
+      await expect.poll(async () => Number(await chart.getAttribute('data-total')), { timeout: SHOWN_WITHIN_MS }).toBeGreaterThan(bytesBefore + TRANSFER.chunkBytes)
       const pictureAfter = await chart.screenshot()
       expect(pictureAfter.equals(pictureBefore)).toBe(false)
       expect(flow.sent()).toBeGreaterThan(0)
@@ -77,11 +80,13 @@ describe.runIf(run)('relay dashboard in a browser (issue 19)', { timeout: BROWSE
     const api = (): number => apiRequests.length
     page.on('request', (r) => { if (r.url().includes('/api/')) apiRequests.push(r.url()) })
     await setHidden(page, true)
+    // A request already on its way when the tab hid may still be reported: let it land first.
+    await page.waitForTimeout(HIDDEN_SETTLE_MS)
     const whenHidden = api()
     await page.waitForTimeout(HIDDEN_WINDOW_MS)
     expect(api()).toBe(whenHidden)
     await setHidden(page, false)
-    await expect.poll(() => api()).toBeGreaterThan(whenHidden)
+    await expect.poll(() => api(), { timeout: SHOWN_WITHIN_MS }).toBeGreaterThan(whenHidden)
 
     // A phone-width screen: the page does not overflow sideways (tables scroll inside their card).
     await page.setViewportSize({ width: 390, height: 844 })
