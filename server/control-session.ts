@@ -138,6 +138,8 @@ export class ControlSession implements RegistryMember {
   get proxyCount (): number { return this.#proxies?.size ?? 0 }
   /** The login (user, hostname), once accepted. */
   get login (): Login | undefined { return this.#login }
+  /** The client pinned this relay's key (Noise NK) rather than not (NN). */
+  get pinned (): boolean { return this.#link.pinned }
   /** The proxies this session holds now. */
   proxies (): RelayProxy[] { return this.#proxies?.list() ?? [] }
 

@@ -187,6 +187,8 @@ export function spawnScript (source: string, args: readonly string[] = []): Scri
  * the kernel (so each is in the receiver's queue or counted in its drops), prints
  * {"sent":TOTAL,"ms":M} (M = how long the N took). Prints {"ready":true} first.
  */
+// The scripts below are modules of their own (run with node -e): each needs its own imports,
+// whatever the file around them imports.
 export const FLOOD_SCRIPT = `
 import { createSocket } from 'node:dgram'
 import { createInterface } from 'node:readline'
