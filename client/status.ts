@@ -1,11 +1,12 @@
 // The client's answer to GET /api/status: follows the client's events (logins, proxy results,
 // disconnects, failed attempts) to know each proxy's state and the errors so far, and reads the
 // session and forwarders for RTT, streams, flows and bytes when asked. Create it before run().
-import { kernelFacts, processFacts, probeRtt, roundMs, STATUS_SCHEMA, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
+import { kernelFacts, processFacts, probeRtt, roundMs, STATUS_SCHEMA, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport, type VisitorStatus } from '../shared/admin/index.js'
 import type { ErrorCode, TunnelError } from '../shared/errors.js'
 import { formatHostPort } from '../shared/net/index.js'
 import type { Client } from './client.js'
 import type { ClientProxyPhase, ProxyEntry } from './proxy/index.js'
+import type { VisitorEntry } from './visitors/index.js'
 
 /** The coarser state of schema 1, from the phase. */
 function stateOf (e: ProxyEntry): ProxyState {
@@ -89,13 +90,15 @@ export class ClientStatus {
       errors: Object.fromEntries([...this.#errors].sort(([a], [b]) => a.localeCompare(b))),
       lastError: this.#lastError,
       kernel,
+      visitors: this.#client.visitorEntries().map(visitorStatus),
     }
   }
 
   #proxyStatus (e: ProxyEntry): ProxyStatus {
     const { serverAddr } = this.#client.config
     const p = e.config
-    const publicAddr = e.remotePort === null ? null : e.domains.length > 0 ? e.domains.map((d) => formatHostPort(d, e.remotePort ?? 0)).join(' ') : formatHostPort(serverAddr, e.remotePort)
+    const secret = p.type === 'stcp' || p.type === 'sudp'
+    const publicAddr = e.remotePort === null || secret ? null : e.domains.length > 0 ? e.domains.map((d) => formatHostPort(d, e.remotePort ?? 0)).join(' ') : formatHostPort(serverAddr, e.remotePort)
     const common = {
       name: e.wireName,
       type: p.type,
@@ -105,6 +108,7 @@ export class ClientStatus {
       local: formatHostPort(p.localIP, p.localPort),
       clientId: null,
       error: e.problem,
+      ...(e.gate === undefined ? {} : { visitRefusals: nonZero(e.gate.refusals) }),
     }
     if (e.local.kind === 'tcp') {
       const t = e.local.forwarder.traffic()
@@ -113,4 +117,27 @@ export class ClientStatus {
     const c = e.local.forwarder.counters
     return { ...common, streams: null, flows: { active: c.activeFlows, total: c.flowsOpened }, bytesIn: c.bytesIn, bytesOut: c.bytesOut, refused: 0, dropped: 0, udpDrops: { ...c.drops } }
   }
+}
+
+function visitorStatus (e: VisitorEntry): VisitorStatus {
+  const v = e.visitor
+  const t = v.stats()
+  return {
+    name: e.config.name,
+    type: e.config.type,
+    target: v.target,
+    phase: e.phase,
+    local: v.local,
+    streams: t.streams,
+    flows: t.flows,
+    bytesIn: t.bytesIn,
+    bytesOut: t.bytesOut,
+    refusals: nonZero(t.refusals),
+    udpDrops: t.udpDrops,
+    error: e.problem,
+  }
+}
+
+function nonZero (counts: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0))
 }

@@ -29,7 +29,12 @@ export async function relayStatus (relay: Relay): Promise<StatusReport> {
     errors: relay.stats.errorCounts(),
     lastError: relay.stats.lastError,
     kernel,
+    visits: { accepted: relay.visits.accepted, refusals: nonZero(relay.visits.refusals) },
   }
+}
+
+function nonZero (counts: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0))
 }
 
 function sessionStatus (c: ControlSession, rttMs: number | null): SessionStatus {
@@ -51,6 +56,8 @@ function sessionStatus (c: ControlSession, rttMs: number | null): SessionStatus 
 /** A port proxy's public address is the bind address and its port; a vhost proxy's is each domain on the vhost port. */
 function proxyStatus (p: RelayProxy, clientId: string, bindHost: string): ProxyStatus {
   const { remotePort, domains } = p.describe()
-  const publicAddr = domains === undefined ? formatHostPort(bindHost, remotePort) : domains.map((d) => formatHostPort(d, remotePort)).join(' ')
-  return { name: p.name, type: p.type, state: 'listening', phase: p.status(), publicAddr, local: null, clientId, error: null, ...p.metrics() }
+  const secret = p.type === 'stcp' || p.type === 'sudp'
+  const publicAddr = secret ? null : domains === undefined ? formatHostPort(bindHost, remotePort) : domains.map((d) => formatHostPort(d, remotePort)).join(' ')
+  const { visitRefusals, ...metrics } = p.metrics()
+  return { name: p.name, type: p.type, state: 'listening', phase: p.status(), publicAddr, local: null, clientId, error: null, ...metrics, ...(visitRefusals === undefined ? {} : { visitRefusals: nonZero(visitRefusals) }) }
 }

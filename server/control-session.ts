@@ -8,9 +8,9 @@
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError, type ErrorCode } from '../shared/errors.js'
-import { Session, type RelaySession } from '../shared/mux/index.js'
+import { Session, type MuxStream, type RelaySession } from '../shared/mux/index.js'
 import { clientKeyId, encodeKey } from '../shared/transport/index.js'
-import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/index.js'
+import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Endpoint, type Login } from '../shared/wire/index.js'
 import type { ClientKeyPolicy } from './client-keys.js'
 import type { ConnectionBudget } from './connection-budget.js'
 import { answerDiag } from './diag-answer.js'
@@ -22,6 +22,7 @@ import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
 import { UdpHub } from './udp-hub.js'
 import type { Vhosts } from './vhost/index.js'
+import type { VisitBroker } from './visit/index.js'
 
 export interface ControlContext {
   config: ServerConfig
@@ -45,6 +46,8 @@ export interface ControlContext {
   clientKeys?: ClientKeyPolicy
   /** The relay's http/https virtual hosts; undefined when frps.yml sets no vhost port. */
   vhosts?: Vhosts | undefined
+  /** Secret proxies (stcp, sudp) and their visitors; undefined = not served. */
+  visits?: VisitBroker | undefined
 }
 
 export interface ControlOptions {
@@ -52,10 +55,14 @@ export interface ControlOptions {
   loginDeadlineMs: number
   /** The session became active (login decrypted and accepted). */
   onActive?: () => void
+  /** The connection's two ends (the client's address normalised), for visits this session makes. */
+  endpoints?: { remote: Endpoint, local: Endpoint }
 }
 
 /** Capabilities of this relay that are not proxy types. */
 const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE]
+/** Capabilities this relay has when it serves secret proxies (a broker is configured). */
+const VISIT_CAPABILITIES: readonly string[] = [Capability.VISIT]
 
 export class ControlSession implements RegistryMember {
   readonly session: RelaySession
@@ -76,6 +83,7 @@ export class ControlSession implements RegistryMember {
   readonly #ctx: ControlContext
   readonly #link: SecureLink
   readonly #onActive: (() => void) | undefined
+  readonly #endpoints: { remote: Endpoint, local: Endpoint }
   readonly #log: Logger
   #login: Login | undefined
   #proxies: SessionProxies | undefined
@@ -89,6 +97,7 @@ export class ControlSession implements RegistryMember {
     this.#ctx = ctx
     this.#link = link
     this.#onActive = options.onActive
+    this.#endpoints = options.endpoints ?? { remote: { address: '', port: 0 }, local: { address: '', port: 0 } }
     this.remote = remote
     this.sessionId = link.sessionId
     this.identity = encodeKey(link.clientKey)
@@ -106,8 +115,8 @@ export class ControlSession implements RegistryMember {
       this.session.close(new TunnelError('TUN_LOGIN_TIMEOUT', 'no login within the handshake deadline'))
     }, Math.max(0, options.loginDeadlineMs)).unref()
     this.session.on('control', (m) => { this.#onControl(m) })
-    // Clients never open streams toward the relay in this version.
-    this.session.on('stream', (s) => { s.reset(ResetCode.REFUSED) })
+    // Clients open streams toward the relay only to visit secret proxies.
+    this.session.on('stream', (s) => { this.#onStream(s) })
     this.session.on('goaway', (code) => { this.#onGoAway(code) })
     this.session.on('close', (err) => { this.#onClose(err) })
   }
@@ -143,6 +152,17 @@ export class ControlSession implements RegistryMember {
     }
   }
 
+  /** A stream the client opened: a visit (with a visit block, after a login that agreed on `visit`), or refused. */
+  #onStream (s: MuxStream): void {
+    const broker = this.#ctx.visits
+    const login = this.#login
+    if (broker === undefined || login === undefined || this.#endProbe !== undefined || this.loggedInAt === 0 || !this.capabilities.has(Capability.VISIT) || s.open?.visit === undefined) {
+      s.reset(ResetCode.REFUSED)
+      return
+    }
+    broker.handle(this.session, { user: login.user, clientId: this.clientId, remote: this.#endpoints.remote, local: this.#endpoints.local, log: this.#log }, s)
+  }
+
   #handleLogin (login: Login): void {
     clearTimeout(this.#loginTimer)
     const versions = this.#ctx.controlVersions
@@ -158,7 +178,7 @@ export class ControlSession implements RegistryMember {
       this.#refuse('TUN_CLIENT_KEY_REFUSED', `client key ${this.keyId} may not log in as clientID ${login.clientId} with user "${login.user}" (auth.clientKeys)`)
       return
     }
-    const mine = new Set([...BASE_CAPABILITIES, ...this.#ctx.kinds.capabilities()])
+    const mine = new Set([...BASE_CAPABILITIES, ...(this.#ctx.visits === undefined ? [] : VISIT_CAPABILITIES), ...this.#ctx.kinds.capabilities()])
     this.capabilities = new Set(login.capabilities.filter((c) => mine.has(c)))
     // The login decrypted: the client holds the handshake's keys (no replay gets here).
     this.#login = login
@@ -205,7 +225,7 @@ export class ControlSession implements RegistryMember {
   }
 
   #makeProxies (): SessionProxies {
-    const { config, registry, kinds, stats, ports, budget, vhosts } = this.#ctx
+    const { config, registry, kinds, stats, ports, budget, vhosts, visits } = this.#ctx
     return new SessionProxies({
       session: this.session,
       log: this.#log,
@@ -221,6 +241,8 @@ export class ControlSession implements RegistryMember {
         budget,
         vhosts,
         udpHub: () => (this.#udpHub ??= new UdpHub(this.session, this.#log)),
+        visits: visits?.directory,
+        user: this.#login?.user ?? '',
       },
     })
   }

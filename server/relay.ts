@@ -25,6 +25,7 @@ import { acceptSecureConnection, type AcceptResult } from './secure-accept.js'
 import { budgetAdmission } from './visitor-admission.js'
 import { relayPeerView, type PeerViewSource } from './peer-view.js'
 import { type VhostStats, Vhosts } from './vhost/index.js'
+import { SecretDirectory, VisitBroker } from './visit/index.js'
 import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
 
 export interface RelayAddress {
@@ -85,6 +86,8 @@ export class Relay {
   startedAt = 0
   /** http/https virtual hosts (vhostHTTPPort / vhostHTTPSPort), when configured. */
   readonly #vhosts: Vhosts | undefined
+  /** Secret proxies (stcp, sudp) and the visits that reach them. */
+  readonly visits: VisitBroker
   #address: RelayAddress | undefined
   #closed = false
 
@@ -108,6 +111,12 @@ export class Relay {
     this.#server = createServer({ noDelay: true })
     this.#server.on('connection', (socket) => { this.#onConnection(socket) })
     this.#vhosts = Vhosts.fromConfig(config, log)
+    this.visits = new VisitBroker({
+      directory: new SecretDirectory(),
+      windowMs: config.transport.maxClockSkew * 1000,
+      log: log.child({ visits: true }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    })
   }
 
   /** Counters of the vhost ports (plain numbers); undefined when none is configured. */
@@ -271,9 +280,14 @@ export class Relay {
       budget: this.#budget,
       stats: this.stats,
       vhosts: this.#vhosts,
+      visits: this.visits,
       ...(this.#clientKeys === undefined ? {} : { clientKeys: this.#clientKeys }),
     }, {
       loginDeadlineMs: deadlineMs - (performance.now() - started),
+      endpoints: {
+        remote: { address: source, port: socket.remotePort ?? 0 },
+        local: { address: normalizeAddress(socket.localAddress ?? ''), port: socket.localPort ?? 0 },
+      },
       onActive: () => {
         ticket.release()
         this.#dh.noteLogin(ticket.source)

@@ -11,6 +11,7 @@ import type { UdpDropReason } from '../../shared/udp/index.js'
 import type { ConnectionBudget } from '../connection-budget.js'
 import type { UdpHub } from '../udp-hub.js'
 import type { Vhosts } from '../vhost/index.js'
+import type { SecretDirectory, VisitRefusal } from '../visit/index.js'
 import type { PortAllocator } from './port-allocator.js'
 
 /**
@@ -46,6 +47,8 @@ export interface ProxyMetrics {
   /** Visitors closed at once: shed, or no stream could be opened. */
   dropped: number
   udpDrops: Record<UdpDropReason, number> | null
+  /** stcp/sudp: visits refused, by the relay's reason (the visitor is told only FORBIDDEN). */
+  visitRefusals?: Partial<Record<VisitRefusal, number>>
 }
 
 export interface RelayProxy {
@@ -77,6 +80,10 @@ export interface ProxyContext {
   vhosts: Vhosts | undefined
   /** The session's UDP flow table (made on first use). */
   udpHub: () => UdpHub
+  /** The secret proxies (stcp, sudp) online on the relay, for visitors to find; undefined = none served. */
+  visits?: SecretDirectory | undefined
+  /** The user the owning client logged in with (frp's allowUsers default: only this user). */
+  user?: string
 }
 
 /** The fields every spec has (the register message checks them before the kind's schema runs). */

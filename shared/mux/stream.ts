@@ -1,6 +1,6 @@
 // One multiplexed stream: send queue bounded by the peer's credit, receive window whose credit
 // is returned only when the consumer has really taken the bytes, FIN in each direction, RESET.
-import { TunnelError } from '../errors.js'
+import { TunnelError, type ErrorCode } from '../errors.js'
 import { ResetCode, type OpenHeader } from '../wire/index.js'
 import { nextWindow } from './window.js'
 
@@ -28,6 +28,14 @@ export interface StreamHandler {
   drain (): void
   /** The stream is gone: normally (both FINs) when err is undefined. */
   close (err?: TunnelError): void
+}
+
+/** Reset codes that mean more than "reset": the error a stream fails with when the peer sends one. */
+const RESET_ERRORS: Partial<Record<number, ErrorCode>> = {
+  [ResetCode.REFUSED]: 'TUN_LOCAL_DIAL',
+  [ResetCode.TOO_MANY_STREAMS]: 'TUN_TOO_MANY_STREAMS',
+  [ResetCode.FORBIDDEN]: 'TUN_VISIT_REFUSED',
+  [ResetCode.RATE_LIMITED]: 'TUN_VISIT_RATE_LIMITED',
 }
 
 export const INITIAL_WINDOW_BYTES = 256 * 1024
@@ -220,7 +228,7 @@ export class MuxStream {
   onReset (code: number): void {
     if (this.#closed) return
     const name = Object.entries(ResetCode).find(([, v]) => v === code)?.[0] ?? String(code)
-    this.#finish(new TunnelError(code === ResetCode.REFUSED ? 'TUN_LOCAL_DIAL' : 'TUN_STREAM_RESET', `stream ${this.id} reset by peer (${name})`))
+    this.#finish(new TunnelError(RESET_ERRORS[code] ?? 'TUN_STREAM_RESET', `stream ${this.id} reset by peer (${name})`))
   }
 
   /** The session is gone: fail the stream with its reason. */
