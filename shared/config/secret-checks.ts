@@ -11,6 +11,8 @@ import { isRecord, valueAt, type CheckContext } from './validate.js'
 /** A secretKey shorter than this gets a warning: a proof lets whoever sees it guess offline. */
 export const MIN_SECRET_KEY_CHARS = 16
 const SECRET_TYPES: ReadonlySet<unknown> = new Set(['stcp', 'sudp'])
+/** The other proxy types this version runs. */
+const OTHER_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https'])
 /** The proxy keys a secret proxy uses (besides frp keys this version ignores). */
 const SECRET_PROXY_KEYS: ReadonlySet<string> = new Set(['name', 'type', 'enabled', 'localIP', 'localPort', 'transport', 'allowSources', 'denySources', 'secretKey', 'allowUsers', 'maxVisitors', 'metadatas', 'annotations'])
 
@@ -34,8 +36,10 @@ function proxyIssues (ctx: CheckContext, i: number, p: Record<string, unknown>):
   const base: ConfigPath = ['proxies', i]
   const issues: ConfigIssue[] = []
   if (!SECRET_TYPES.has(p.type)) {
+    // Types this version lacks (xtcp, tcpmux) get one issue, about their type, elsewhere.
+    if (!OTHER_TYPES.has(p.type)) return issues
     for (const key of ['secretKey', 'allowUsers']) {
-      if (Object.hasOwn(p, key) && typeof p.type === 'string') issues.push(issue(ctx, [...base, key], `${key} applies only to type stcp and sudp proxies; remove it`, true))
+      if (Object.hasOwn(p, key)) issues.push(issue(ctx, [...base, key], `${key} applies only to type stcp and sudp proxies; remove it`, true))
     }
     return issues
   }
