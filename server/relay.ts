@@ -46,6 +46,8 @@ export interface RelayOptions {
   controlVersions?: readonly number[]
   /** The relay-wide DH budget (tests shrink it and inject a clock). */
   dh?: DhBudgetOptions
+  /** Visits to secret proxies (tests shrink the caps and inject the failure budget's clock). */
+  visits?: { maxPerSession?: number, maxPerHome?: number, monotonic?: () => number }
 }
 
 /** Below this fd limit the relay warns at start: it can hold only a few hundred visitors. */
@@ -111,11 +113,14 @@ export class Relay {
     this.#server = createServer({ noDelay: true })
     this.#server.on('connection', (socket) => { this.#onConnection(socket) })
     this.#vhosts = Vhosts.fromConfig(config, log)
+    const v = options.visits ?? {}
     this.visits = new VisitBroker({
-      directory: new SecretDirectory(),
+      directory: new SecretDirectory(v.maxPerHome),
       windowMs: config.transport.maxClockSkew * 1000,
       log: log.child({ visits: true }),
       ...(options.now === undefined ? {} : { now: options.now }),
+      ...(v.monotonic === undefined ? {} : { monotonic: v.monotonic }),
+      ...(v.maxPerSession === undefined ? {} : { maxPerSession: v.maxPerSession }),
     })
   }
 

@@ -25,6 +25,8 @@ export interface VisitBrokerOptions {
   now?: () => number
   /** Monotonic clock for the failure budget and log limits (tests inject one); default performance.now. */
   monotonic?: () => number
+  /** Visits one visitor session may hold open (default MAX_VISITS_PER_SESSION; tests shrink it). */
+  maxPerSession?: number
 }
 
 export class VisitBroker {
@@ -34,6 +36,7 @@ export class VisitBroker {
   readonly #log: Logger
   readonly #logLimiter: LogLimiter
   readonly #monotonic: (() => number) | undefined
+  readonly #maxPerSession: number | undefined
   /** Checked against when no proxy has the name, so an unknown name costs the same HMAC. */
   readonly #decoyKey = randomBytes(VISIT_MAC_BYTES)
   /** Refused visits by reason, relay-wide (the visitor never learns which). */
@@ -46,6 +49,7 @@ export class VisitBroker {
     this.#replay = new ReplayWindow({ windowMs: options.windowMs, ...(options.now === undefined ? {} : { now: options.now }) })
     this.#log = options.log
     this.#monotonic = options.monotonic
+    this.#maxPerSession = options.maxPerSession
     this.#logLimiter = new LogLimiter(undefined, undefined, options.monotonic)
   }
 
@@ -53,7 +57,10 @@ export class VisitBroker {
   guardOf (session: object): VisitGuard {
     let g = this.#guards.get(session)
     if (g === undefined) {
-      g = new VisitGuard(this.#monotonic === undefined ? {} : { now: this.#monotonic })
+      g = new VisitGuard({
+        ...(this.#monotonic === undefined ? {} : { now: this.#monotonic }),
+        ...(this.#maxPerSession === undefined ? {} : { maxActive: this.#maxPerSession }),
+      })
       this.#guards.set(session, g)
     }
     return g
