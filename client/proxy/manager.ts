@@ -227,7 +227,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
   async #reload (next: ClientConfig): Promise<ReloadOutcome> {
     const fixed = fixedSettingChanges(this.#config, next)
     if (fixed.length > 0) {
-      const message = `${fixed.join(', ')} changed: only proxies can change on a running client; restart it for the rest, or put them back and reload (nothing was applied)`
+      const message = `${fixed.join(', ')} changed: only proxies and visitors can change on a running client; restart it for the rest, or put them back and reload (nothing was applied)`
       this.#log.error({ code: 'TUN_RELOAD_REFUSED', settings: fixed }, `reload refused: ${message}`)
       return refusedReload([{ proxy: null, code: 'TUN_RELOAD_REFUSED', message }])
     }
