@@ -4,7 +4,6 @@
 // Same contract as checks.ts: look only at values of the right type, report everything.
 import type { ConfigIssue, ConfigLocation } from '../errors.js'
 import { parseHost } from '../net/index.js'
-import type { ConfigWarning } from './checks.js'
 import { locate, type ConfigPath } from './locate.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
 
@@ -15,6 +14,12 @@ const SECRET_TYPES: ReadonlySet<unknown> = new Set(['stcp', 'sudp'])
 const OTHER_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https'])
 /** The proxy keys a secret proxy uses (besides frp keys this version ignores). */
 const SECRET_PROXY_KEYS: ReadonlySet<string> = new Set(['name', 'type', 'enabled', 'localIP', 'localPort', 'transport', 'allowSources', 'denySources', 'secretKey', 'allowUsers', 'maxVisitors', 'metadatas', 'annotations'])
+
+/** A warning, as checks.ts's ConfigWarning (not imported from there: checks.ts imports this file). */
+interface Warning {
+  message: string
+  location: ConfigLocation
+}
 
 function at (ctx: CheckContext, path: ConfigPath, key = false): ConfigLocation {
   return locate(ctx.doc, ctx.map, path, { key })
@@ -103,15 +108,15 @@ export function secretIssues (ctx: CheckContext): ConfigIssue[] {
   return [...listOf(ctx, 'proxies').flatMap(([i, p]) => proxyIssues(ctx, i, p)), ...visitorIssues(ctx)]
 }
 
-function shortSecret (ctx: CheckContext, path: ConfigPath, value: unknown): ConfigWarning[] {
+function shortSecret (ctx: CheckContext, path: ConfigPath, value: unknown): Warning[] {
   if (typeof value !== 'string' || value === '' || value.length >= MIN_SECRET_KEY_CHARS) return []
   return [{ message: `secretKey has ${value.length} characters: whoever sees a visit's proof (the relay's operator) can try to guess it offline; use ${MIN_SECRET_KEY_CHARS} or more random characters (20 or more is better)`, location: at(ctx, path) }]
 }
 
 /** Warnings for secret proxies and visitors of a valid frpc.yml. Never includes a secret's value. */
-export function secretWarnings (ctx: CheckContext): ConfigWarning[] {
+export function secretWarnings (ctx: CheckContext): Warning[] {
   if (ctx.side !== 'client') return []
-  const out: ConfigWarning[] = []
+  const out: Warning[] = []
   for (const [i, p] of listOf(ctx, 'proxies')) {
     if (SECRET_TYPES.has(p.type)) out.push(...shortSecret(ctx, ['proxies', i, 'secretKey'], p.secretKey))
   }
