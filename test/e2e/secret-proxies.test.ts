@@ -204,6 +204,9 @@ describe('stcp through the CLI', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
 
     first.handle.kill('SIGKILL')
     await first.handle.exit
+    // While the home client is away, its visitors are refused like any unknown name.
+    await pollUntil(async () => ((await outcome(bindPort)) === 'ECONNRESET' ? true : undefined), { timeoutMs: 10_000, intervalMs: 100 })
+    expect(await outcome(bindPort)).toBe('ECONNRESET')
     const again = await startClient('', { configPath: first.configPath, waitFor: 'login' })
     await again.handle.waitForLog(logMsg('proxy registered', { proxy: 'home.ssh' }))
     // Its proxy is back: the visitor's next connection gets through within 5 s.

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { Relay } from '../../server/index.js'
 import { VISIT_FAILURE_BURST } from '../../server/visit/index.js'
 import { clientConfig, closeInProcess, startClientInProcess, startRelayInProcess } from '../helpers/in-process.js'
-import { closeServices, echoOnce, getFreePort, startEchoServer } from '../helpers/services.js'
+import { closeServices, echoOnce, getFreePort, holdPort, startEchoServer } from '../helpers/services.js'
 import { closeUdp, startUdpEcho, udpVisitor } from '../helpers/udp.js'
 import { openVisit, rawVisitor, visitBlock } from '../helpers/visit.js'
 
@@ -155,4 +155,20 @@ describe('secret proxies with real visitor clients', () => {
     expect(app.received[0]?.equals(big)).toBe(true)
     expect(udpEcho.received).toBe(1)
   })
+
+  it('marks a visitor whose port is taken refused (TUN_PORT_IN_USE) and runs the client\'s other visitors', async () => {
+    const { port } = await startRelayInProcess()
+    const echo = await startEchoServer()
+    await startClientInProcess(clientConfig(port, `proxies:\n  - { name: ssh, type: stcp, localPort: ${echo.port}, secretKey: ${SECRET} }`, 'home.yml'))
+    const taken = await holdPort()
+    const free = await getFreePort()
+    const visitor = await startClientInProcess(clientConfig(port, [
+      'visitors:',
+      `  - { name: busy, type: stcp, serverName: ssh, secretKey: ${SECRET}, bindPort: ${taken.port} }`,
+      `  - { name: fine, type: stcp, serverName: ssh, secretKey: ${SECRET}, bindPort: ${free} }`,
+    ].join('\n'), 'laptop.yml'))
+    await expect.poll(() => visitor.client.visitorEntries().map((e) => [e.config.name, e.phase, e.problem?.code])).toEqual([['busy', 'refused', 'TUN_PORT_IN_USE'], ['fine', 'running', undefined]])
+    expect(await echoOnce(free)).toBe(true)
+  })
 })
+
