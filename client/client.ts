@@ -21,6 +21,7 @@ import { login } from './login.js'
 import { isPermanent } from './permanent.js'
 import { ProxyManager, type ProxyEntry } from './proxy/index.js'
 import { secureConnect } from './secure-connect.js'
+import { VisitorManager, type VisitorEntry } from './visitors/index.js'
 
 /** How long relayView() waits for the relay's side of the control connection. */
 export const RELAY_VIEW_TIMEOUT_MS = 5_000
@@ -52,6 +53,10 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #random: () => number
   readonly #stop = new AbortController()
   readonly #proxies: ProxyManager
+  /** Visitors of other clients' secret proxies (frpc.yml's visitors:). */
+  readonly #visitors: VisitorManager
+  /** Reloads one at a time: proxies, then visitors. */
+  #reloading: Promise<unknown> = Promise.resolve()
   #session: ClientSession | undefined
   /** Requests that wait for the relay's answer (a reload's register and unregister, diagRequest). */
   readonly #requests: ControlRequests
@@ -80,6 +85,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#clientKey = options.clientKey ?? (inline === null ? generateKeyPair() : keyPairFromSecret(inline.reveal()))
     this.#proxies = new ProxyManager(config, log, this.#requests, this.#random)
     this.#proxies.on('result', (r) => { this.emit('proxy', r) })
+    this.#visitors = new VisitorManager(config.visitors, config.user, log)
   }
 
   /** The running config: a reload replaces its proxies. */
@@ -88,6 +94,8 @@ export class Client extends EventEmitter<ClientEvents> {
   get proxies (): readonly ProxyConfig[] { return this.#proxies.proxies }
   /** Every configured proxy with its forwarder and phase. */
   proxyEntries (): ProxyEntry[] { return this.#proxies.entries() }
+  /** Every configured visitor with its listener and phase. */
+  visitorEntries (): VisitorEntry[] { return this.#visitors.entries() }
   /** The current (or last) control session. */
   get session (): ClientSession | undefined { return this.#session }
   /** The relay's address of the current connection (normalised), once connected. */
@@ -104,6 +112,8 @@ export class Client extends EventEmitter<ClientEvents> {
     let attempt = 0
     let everLoggedIn = false
     this.#startupWarnings()
+    // Visitors listen from the start, connected or not (a refused listener is logged, not fatal).
+    await this.#visitors.start()
     while (!signal.aborted) {
       let session: ClientSession | undefined
       try {
@@ -112,6 +122,7 @@ export class Client extends EventEmitter<ClientEvents> {
         everLoggedIn = true
         attempt = 0
         this.#proxies.attach(session, this.#capabilities)
+        this.#visitors.attach(session, this.#capabilities)
         const err = await closedOrStopped(session, signal)
         if (signal.aborted) break
         this.emit('disconnect', err)
@@ -132,6 +143,7 @@ export class Client extends EventEmitter<ClientEvents> {
       await sleep(delay, signal)
     }
     this.#proxies.stop()
+    this.#visitors.stop()
     await this.#shutdownSession()
   }
 
@@ -140,7 +152,27 @@ export class Client extends EventEmitter<ClientEvents> {
    * that differs refuses the whole reload.
    */
   reload (next: ClientConfig): Promise<ReloadOutcome> {
-    return this.#proxies.reload(next)
+    const run = this.#reloading.then(async () => await this.#reload(next))
+    this.#reloading = run.catch(() => {})
+    return run
+  }
+
+  /** Proxies first (that checks the other settings); then the visitors, unless it was refused. */
+  async #reload (next: ClientConfig): Promise<ReloadOutcome> {
+    const hadVisitors = this.#visitors.configs.length > 0
+    const outcome = await this.#proxies.reload(next)
+    if (outcome.status === 'refused') return outcome
+    const v = await this.#visitors.reload(next.visitors)
+    if (!hadVisitors && next.visitors.length === 0) return outcome
+    const fields = { added: v.added, removed: v.removed, changed: v.changed }
+    if (v.errors.length === 0) this.#log.info(fields, 'visitors reloaded')
+    else this.#log.warn({ ...fields, errors: v.errors.map((e) => `${e.visitor ?? '-'}: ${e.message} (${e.code})`) }, 'visitors reloaded')
+    return {
+      ...outcome,
+      status: outcome.status === 'applied' && v.errors.length === 0 ? 'applied' : 'partial',
+      errors: [...outcome.errors, ...v.errors],
+      visitors: fields,
+    }
   }
 
   /**

@@ -2,12 +2,13 @@
 // disconnects, failed attempts) to know each proxy's state and the errors so far, and reads the
 // session and forwarders for RTT, streams, flows and bytes when asked. Create it before run().
 import { hostname } from 'node:os'
-import { kernelFacts, processFacts, probeRtt, roundMs, sessionPressure, STATUS_SCHEMA, transportName, type ProxyCounters, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
+import { kernelFacts, processFacts, probeRtt, roundMs, sessionPressure, STATUS_SCHEMA, transportName, type ProxyCounters, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport, type VisitorStatus } from '../shared/admin/index.js'
 import type { ErrorCode, TunnelError } from '../shared/errors.js'
 import { formatHostPort } from '../shared/net/index.js'
 import { CONTROL_PROTOCOL_VERSION } from '../shared/wire/index.js'
 import type { Client } from './client.js'
 import type { ClientProxyPhase, ProxyEntry } from './proxy/index.js'
+import type { VisitorEntry } from './visitors/index.js'
 
 /** The coarser state of schema 1, from the phase. */
 function stateOf (e: ProxyEntry): ProxyState {
@@ -95,6 +96,7 @@ export class ClientStatus {
       errors: Object.fromEntries([...this.#errors].sort(([a], [b]) => a.localeCompare(b))),
       lastError: this.#lastError,
       kernel,
+      visitors: this.#client.visitorEntries().map(visitorStatus),
     }
   }
 
@@ -109,7 +111,8 @@ export class ClientStatus {
   #proxyStatus (e: ProxyEntry): ProxyStatus {
     const { serverAddr } = this.#client.config
     const p = e.config
-    const publicAddr = e.remotePort === null ? null : e.domains.length > 0 ? e.domains.map((d) => formatHostPort(d, e.remotePort ?? 0)).join(' ') : formatHostPort(serverAddr, e.remotePort)
+    const secret = p.type === 'stcp' || p.type === 'sudp'
+    const publicAddr = e.remotePort === null || secret ? null : e.domains.length > 0 ? e.domains.map((d) => formatHostPort(d, e.remotePort ?? 0)).join(' ') : formatHostPort(serverAddr, e.remotePort)
     const common = {
       name: e.wireName,
       type: p.type,
@@ -119,6 +122,7 @@ export class ClientStatus {
       local: formatHostPort(p.localIP, p.localPort),
       clientId: null,
       error: e.problem,
+      ...(e.gate === undefined ? {} : { visitRefusals: nonZero(e.gate.refusals) }),
     }
     if (e.local.kind === 'tcp') {
       const t = e.local.forwarder.traffic()
@@ -127,4 +131,27 @@ export class ClientStatus {
     const c = e.local.forwarder.counters
     return { ...common, streams: null, flows: { active: c.activeFlows, total: c.flowsOpened }, bytesIn: c.bytesIn, bytesOut: c.bytesOut, refused: 0, dropped: 0, udpDrops: { ...c.drops } }
   }
+}
+
+function visitorStatus (e: VisitorEntry): VisitorStatus {
+  const v = e.visitor
+  const t = v.stats()
+  return {
+    name: e.config.name,
+    type: e.config.type,
+    target: v.target,
+    phase: e.phase,
+    local: v.local,
+    streams: t.streams,
+    flows: t.flows,
+    bytesIn: t.bytesIn,
+    bytesOut: t.bytesOut,
+    refusals: nonZero(t.refusals),
+    udpDrops: t.udpDrops,
+    error: e.problem,
+  }
+}
+
+function nonZero (counts: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0))
 }

@@ -30,6 +30,7 @@ export async function relayStatus (relay: Relay): Promise<StatusReport> {
     lastError: relay.stats.lastError,
     kernel,
     limits: relayLimits(relay),
+    visits: { accepted: relay.visits.accepted, refusals: nonZero(relay.visits.refusals) },
   }
 }
 
@@ -45,6 +46,10 @@ function relayLimits (relay: Relay): NonNullable<StatusReport['limits']> {
     shedControl: b.shedControl,
     pendingHandshakes: b.pendingHandshakes,
   }
+}
+
+function nonZero (counts: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0))
 }
 
 /** Every proxy's byte counters, cheaply (no ping, no /proc): what the traffic history samples. */
@@ -78,6 +83,8 @@ function sessionStatus (c: ControlSession, rttMs: number | null, plaintext: bool
 /** A port proxy's public address is the bind address and its port; a vhost proxy's is each domain on the vhost port. */
 function proxyStatus (p: RelayProxy, clientId: string, bindHost: string): ProxyStatus {
   const { remotePort, domains } = p.describe()
-  const publicAddr = domains === undefined ? formatHostPort(bindHost, remotePort) : domains.map((d) => formatHostPort(d, remotePort)).join(' ')
-  return { name: p.name, type: p.type, state: 'listening', phase: p.status(), publicAddr, local: null, clientId, error: null, ...p.metrics() }
+  const secret = p.type === 'stcp' || p.type === 'sudp'
+  const publicAddr = secret ? null : domains === undefined ? formatHostPort(bindHost, remotePort) : domains.map((d) => formatHostPort(d, remotePort)).join(' ')
+  const { visitRefusals, ...metrics } = p.metrics()
+  return { name: p.name, type: p.type, state: 'listening', phase: p.status(), publicAddr, local: null, clientId, error: null, ...metrics, ...(visitRefusals === undefined ? {} : { visitRefusals: nonZero(visitRefusals) }) }
 }

@@ -8,10 +8,10 @@
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError, type ErrorCode } from '../shared/errors.js'
-import { DEFAULT_MAX_STREAMS, Session, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
+import { DEFAULT_MAX_STREAMS, Session, type MuxStream, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
 import { clientKeyId, encodeKey } from '../shared/transport/index.js'
 import { parseHostPort } from '../shared/net/index.js'
-import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/index.js'
+import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Endpoint, type Login } from '../shared/wire/index.js'
 import type { ClientKeyPolicy } from './client-keys.js'
 import type { ConnectionBudget } from './connection-budget.js'
 import { answerDiag, DiagRateLimit } from './diag-answer.js'
@@ -25,6 +25,7 @@ import type { SecureLink } from './secure-accept.js'
 import { SourceCounts } from './source-counts.js'
 import { UdpHub } from './udp-hub.js'
 import type { Vhosts } from './vhost/index.js'
+import type { VisitBroker } from './visit/index.js'
 
 export interface ControlContext {
   config: ServerConfig
@@ -52,6 +53,8 @@ export interface ControlContext {
   sessionLimits?: SessionLimits
   /** What each user's sessions hold, against the per-user caps. */
   users: UserFootprints
+  /** Secret proxies (stcp, sudp) and their visitors; undefined = not served. */
+  visits?: VisitBroker | undefined
 }
 
 /** The mux session settings a relay may override (tests do; frps.yml sets the rest). */
@@ -62,6 +65,8 @@ export interface ControlOptions {
   loginDeadlineMs: number
   /** The session became active (login decrypted and accepted). */
   onActive?: () => void
+  /** The connection's two ends (the client's address normalised), for visits this session makes. */
+  endpoints?: { remote: Endpoint, local: Endpoint }
 }
 
 /**
@@ -72,6 +77,8 @@ export const CLIENT_STREAMS_PER_SOURCE = Math.floor(DEFAULT_MAX_STREAMS / 4)
 
 /** Capabilities of this relay that are not proxy types. */
 const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE]
+/** Capabilities this relay has when it serves secret proxies (a broker is configured). */
+const VISIT_CAPABILITIES: readonly string[] = [Capability.VISIT]
 
 export class ControlSession implements RegistryMember {
   readonly session: RelaySession
@@ -92,6 +99,7 @@ export class ControlSession implements RegistryMember {
   readonly #ctx: ControlContext
   readonly #link: SecureLink
   readonly #onActive: (() => void) | undefined
+  readonly #endpoints: { remote: Endpoint, local: Endpoint }
   readonly #log: Logger
   #login: Login | undefined
   #proxies: SessionProxies | undefined
@@ -107,6 +115,7 @@ export class ControlSession implements RegistryMember {
     this.#ctx = ctx
     this.#link = link
     this.#onActive = options.onActive
+    this.#endpoints = options.endpoints ?? { remote: { address: '', port: 0 }, local: { address: '', port: 0 } }
     this.remote = remote
     this.sessionId = link.sessionId
     this.identity = encodeKey(link.clientKey)
@@ -126,8 +135,8 @@ export class ControlSession implements RegistryMember {
       this.session.close(new TunnelError('TUN_LOGIN_TIMEOUT', 'no login within the handshake deadline'))
     }, Math.max(0, options.loginDeadlineMs)).unref()
     this.session.on('control', (m) => { this.#onControl(m) })
-    // Clients never open streams toward the relay in this version.
-    this.session.on('stream', (s) => { s.reset(ResetCode.REFUSED) })
+    // Clients open streams toward the relay only to visit secret proxies.
+    this.session.on('stream', (s) => { this.#onStream(s) })
     this.session.on('goaway', (code) => { this.#onGoAway(code) })
     this.session.on('close', (err) => { this.#onClose(err) })
   }
@@ -166,6 +175,17 @@ export class ControlSession implements RegistryMember {
     }
   }
 
+  /** A stream the client opened: a visit (with a visit block, after a login that agreed on `visit`), or refused. */
+  #onStream (s: MuxStream): void {
+    const broker = this.#ctx.visits
+    const login = this.#login
+    if (broker === undefined || login === undefined || this.#endProbe !== undefined || this.loggedInAt === 0 || !this.capabilities.has(Capability.VISIT) || s.open?.visit === undefined) {
+      s.reset(ResetCode.REFUSED)
+      return
+    }
+    broker.handle(this.session, { user: login.user, clientId: this.clientId, remote: this.#endpoints.remote, local: this.#endpoints.local, log: this.#log }, s)
+  }
+
   #handleLogin (login: Login): void {
     clearTimeout(this.#loginTimer)
     const versions = this.#ctx.controlVersions
@@ -181,7 +201,7 @@ export class ControlSession implements RegistryMember {
       this.#refuse('TUN_CLIENT_KEY_REFUSED', `client key ${this.keyId} may not log in as clientID ${login.clientId} with user "${login.user}" (auth.clientKeys)`)
       return
     }
-    const mine = new Set([...BASE_CAPABILITIES, ...this.#ctx.kinds.capabilities()])
+    const mine = new Set([...BASE_CAPABILITIES, ...(this.#ctx.visits === undefined ? [] : VISIT_CAPABILITIES), ...this.#ctx.kinds.capabilities()])
     this.capabilities = new Set(login.capabilities.filter((c) => mine.has(c)))
     // The login decrypted: the client holds the handshake's keys (no replay gets here).
     this.#login = login
@@ -230,7 +250,7 @@ export class ControlSession implements RegistryMember {
   }
 
   #makeProxies (): SessionProxies {
-    const { config, registry, kinds, stats, ports, budget, vhosts, users } = this.#ctx
+    const { config, registry, kinds, stats, ports, budget, vhosts, users, visits } = this.#ctx
     return new SessionProxies({
       session: this.session,
       log: this.#log,
@@ -249,6 +269,8 @@ export class ControlSession implements RegistryMember {
         vhosts,
         udpHub: () => (this.#udpHub ??= new UdpHub(this.session, this.#log)),
         clientSources: new SourceCounts(CLIENT_STREAMS_PER_SOURCE),
+        visits: visits?.directory,
+        user: this.#login?.user ?? '',
       },
     })
   }

@@ -26,6 +26,7 @@ import { acceptSecureConnection, type AcceptResult } from './secure-accept.js'
 import { budgetAdmission } from './visitor-admission.js'
 import { relayPeerView, type PeerViewSource } from './peer-view.js'
 import { type RouterSize, type VhostStats, Vhosts } from './vhost/index.js'
+import { SecretDirectory, VisitBroker } from './visit/index.js'
 import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
 
 export interface RelayAddress {
@@ -52,6 +53,8 @@ export interface RelayOptions {
   peerView?: PeerViewSource
   /** Clock (ms) of the ownership grace's reservations: clientIDs, names, ports, domains; tests inject one. */
   reservationClock?: () => number
+  /** Visits to secret proxies (tests shrink the caps and inject the failure budget's clock). */
+  visits?: { maxPerSession?: number, maxPerHome?: number, monotonic?: () => number }
 }
 
 /** Below this fd limit the relay warns at start: it can hold only a few hundred visitors. */
@@ -94,6 +97,8 @@ export class Relay {
   startedAt = 0
   /** http/https virtual hosts (vhostHTTPPort / vhostHTTPSPort), when configured. */
   readonly #vhosts: Vhosts | undefined
+  /** Secret proxies (stcp, sudp) and the visits that reach them. */
+  readonly visits: VisitBroker
   #address: RelayAddress | undefined
   #closed = false
 
@@ -117,6 +122,15 @@ export class Relay {
     this.#server = createServer({ noDelay: true })
     this.#server.on('connection', (socket) => { this.#onConnection(socket) })
     this.#vhosts = Vhosts.fromConfig(config, log, options.reservationClock)
+    const v = options.visits ?? {}
+    this.visits = new VisitBroker({
+      directory: new SecretDirectory(v.maxPerHome),
+      windowMs: config.transport.maxClockSkew * 1000,
+      log: log.child({ visits: true }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+      ...(v.monotonic === undefined ? {} : { monotonic: v.monotonic }),
+      ...(v.maxPerSession === undefined ? {} : { maxPerSession: v.maxPerSession }),
+    })
   }
 
   /** Counters of the vhost ports (plain numbers); undefined when none is configured. */
@@ -286,11 +300,16 @@ export class Relay {
       budget: this.#budget,
       stats: this.stats,
       vhosts: this.#vhosts,
+      visits: this.visits,
       ...(this.#clientKeys === undefined ? {} : { clientKeys: this.#clientKeys }),
       ...(this.#options.sessionLimits === undefined ? {} : { sessionLimits: this.#options.sessionLimits }),
       users: this.#users,
     }, {
       loginDeadlineMs: deadlineMs - (performance.now() - started),
+      endpoints: {
+        remote: { address: source, port: socket.remotePort ?? 0 },
+        local: { address: normalizeAddress(socket.localAddress ?? ''), port: socket.localPort ?? 0 },
+      },
       onActive: () => {
         ticket.release()
         this.#dh.noteLogin(ticket.source)

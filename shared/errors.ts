@@ -64,6 +64,9 @@ export const ERROR_CODES = {
   TUN_RECORD_AUTH: 'a record on the control connection failed authentication (corrupted or tampered)',
   TUN_RECORD_LIMIT: 'a record counter reached its limit; the session must be set up again',
   TUN_VISITOR_SHED: 'the relay closed a visitor connection at once: its proxy\'s maxVisitors or the relay\'s maxConnections (from the fd limit) was reached, or its source held its share (maxVisitorsPerSource, a quarter of the client\'s streams, maxConnectionsPerSource)',
+  TUN_VISIT_REFUSED: 'a visit to a secret proxy (stcp, sudp) was refused: no such proxy is online for this visitor (serverName, serverUser), the secretKey differs, or the visitor\'s user is not in allowUsers; the relay does not say which, on purpose',
+  TUN_VISIT_RATE_LIMITED: 'the relay refused a visit without checking it: this client\'s session had too many visits refused lately (a guard against guessing secret keys or names); fix the visitor and wait a few seconds',
+  TUN_VISIT_UNAVAILABLE: 'a visitor cannot work: the relay does not accept visitors (it lacks the visit capability), or the visitor\'s settings cannot be used',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -2,6 +2,8 @@
 import type { ProxyKind } from './relay-proxy.js'
 import { httpProxyKind } from './http.js'
 import { httpsProxyKind } from './https.js'
+import { stcpProxyKind } from './stcp.js'
+import { sudpProxyKind } from './sudp.js'
 import { tcpProxyKind } from './tcp.js'
 import { udpProxyKind } from './udp.js'
 
@@ -10,6 +12,8 @@ export const BUILTIN_PROXY_KINDS: readonly ProxyKind[] = [
   udpProxyKind,
   httpProxyKind,
   httpsProxyKind,
+  stcpProxyKind,
+  sudpProxyKind,
 ]
 
 export class ProxyKinds {

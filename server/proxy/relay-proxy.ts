@@ -12,6 +12,7 @@ import type { ConnectionBudget } from '../connection-budget.js'
 import type { SourceCounts } from '../source-counts.js'
 import type { UdpHub } from '../udp-hub.js'
 import type { Vhosts } from '../vhost/index.js'
+import type { SecretDirectory, VisitRefusal } from '../visit/index.js'
 import type { PortAllocator } from './port-allocator.js'
 
 /**
@@ -47,6 +48,8 @@ export interface ProxyMetrics {
   /** Visitors closed at once: shed, or no stream could be opened. */
   dropped: number
   udpDrops: Record<UdpDropReason, number> | null
+  /** stcp/sudp: visits refused, by the relay's reason (the visitor is told only FORBIDDEN). */
+  visitRefusals?: Partial<Record<VisitRefusal, number>>
 }
 
 export interface RelayProxy {
@@ -87,6 +90,10 @@ export interface ProxyContext {
   udpHub: () => UdpHub
   /** Open visitors per source over all of this client's tcp proxies (a source's share of its streams). */
   clientSources: SourceCounts
+  /** The secret proxies (stcp, sudp) online on the relay, for visitors to find; undefined = none served. */
+  visits?: SecretDirectory | undefined
+  /** The user the owning client logged in with (frp's allowUsers default: only this user). */
+  user?: string
 }
 
 /** The fields every spec has (the register message checks them before the kind's schema runs). */

@@ -88,8 +88,40 @@ export const proxyStatusSchema = z.object({
   udpDrops: udpDrops.nullable(),
   /** Why the proxy is refused or offline. */
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  /**
+   * stcp/sudp: visits refused, by reason (relay: unknown, proof, user, replay, rateLimited, ...;
+   * client: its own check's reasons). The visitor is only ever told "refused".
+   */
+  visitRefusals: z.record(z.string(), count).optional(),
 })
 export type ProxyStatus = z.infer<typeof proxyStatusSchema>
+
+export const VISITOR_PHASES = ['pending', 'running', 'refused', 'closed'] as const
+
+/** A client's visitor of another client's secret proxy (frpc.yml's visitors:). */
+export const visitorStatusSchema = z.object({
+  name: z.string(),
+  /** stcp, sudp, or a type a newer version added. */
+  type: z.string(),
+  /** The proxy it visits, as the relay names it ({serverUser}.{serverName}). */
+  target: z.string(),
+  /** pending (not connected to a relay that accepts visitors), running, refused (cannot listen, or no visit capability), closed. */
+  phase: z.enum(VISITOR_PHASES),
+  /** bindAddr:bindPort as bound, null without a listener. */
+  local: z.string().nullable(),
+  /** stcp: local connections as visits (open now, total); null for sudp. */
+  streams: z.object({ active: count, total: count }).nullable(),
+  /** sudp: flows (local source address and port) as visits; null for stcp. */
+  flows: z.object({ active: count, total: count }).nullable(),
+  /** in = local application → service. */
+  bytesIn: count,
+  bytesOut: count,
+  /** Visits that failed, by reason: refused, rateLimited, limit, serviceDown, offline, reset. */
+  refusals: z.record(z.string(), count),
+  udpDrops: udpDrops.nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+})
+export type VisitorStatus = z.infer<typeof visitorStatusSchema>
 
 export const statusReportSchema = z.object({
   schema: z.literal(STATUS_SCHEMA),
@@ -134,6 +166,10 @@ export const statusReportSchema = z.object({
     shedControl: count,
     pendingHandshakes: count,
   }).optional(),
+  /** client: its visitors (absent from older processes). */
+  visitors: z.array(visitorStatusSchema).optional(),
+  /** relay: visits to secret proxies joined, and refused by reason (absent from older processes). */
+  visits: z.object({ accepted: count, refusals: z.record(z.string(), count) }).optional(),
 })
 export type StatusReport = z.infer<typeof statusReportSchema>
 

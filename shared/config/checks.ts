@@ -12,6 +12,7 @@ import { formatPath, locate, type ConfigPath } from './locate.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
 import { vhostIssues } from './vhost-checks.js'
+import { secretIssues, secretWarnings } from './secret-checks.js'
 
 export interface ConfigWarning {
   message: string
@@ -132,7 +133,7 @@ function adminIssues (ctx: CheckContext): ConfigIssue[] {
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
     ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx)]
-    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx)]
 }
 
 function adminWarnings (ctx: CheckContext): ConfigWarning[] {
@@ -183,8 +184,10 @@ function ignoredPresent (ctx: CheckContext): Array<{ path: ConfigPath, why: stri
   for (const row of FRP_KEYS) {
     if (row.action !== 'ignore' || !row.sides.includes(ctx.side)) continue
     const segs = row.path.split('.')
-    const bases: ConfigPath[] = segs[0] === 'proxies[]' ? proxiesOf(ctx.data).map(([i]) => ['proxies', i]) : [[]]
-    const rest = segs[0] === 'proxies[]' ? segs.slice(1) : segs
+    const list = segs[0] === 'proxies[]' ? 'proxies' : segs[0] === 'visitors[]' ? 'visitors' : undefined
+    const entries = list === undefined ? [] : valueAt(ctx.data, [list])
+    const bases: ConfigPath[] = list === undefined ? [[]] : Array.isArray(entries) ? entries.map((_, i): ConfigPath => [list, i]) : []
+    const rest = list === undefined ? segs : segs.slice(1)
     for (const base of bases) {
       const path = [...base, ...rest]
       const parent = valueAt(ctx.data, path.slice(0, -1))
@@ -219,9 +222,12 @@ export function configWarnings (ctx: CheckContext): ConfigWarning[] {
     const relay = ctx.side === 'server' ? 'this relay' : 'the relay'
     warnings.push({ message: `auth.token is empty: anyone who can reach ${relay} can connect; set the same token on both sides`, location: at(ctx, ['auth', 'token']) })
   }
-  if (ctx.side === 'client' && !proxiesOf(ctx.data).some(([, p]) => p.enabled !== false)) {
+  const visitors = valueAt(ctx.data, ['visitors'])
+  const hasVisitors = Array.isArray(visitors) && visitors.some((v) => isRecord(v) && v.enabled !== false)
+  if (ctx.side === 'client' && !hasVisitors && !proxiesOf(ctx.data).some(([, p]) => p.enabled !== false)) {
     warnings.push({ message: 'no proxies: the client will connect but expose nothing (add entries under proxies:)', location: at(ctx, ['proxies']) })
   }
+  warnings.push(...secretWarnings(ctx))
   return warnings
 }
 

@@ -20,6 +20,7 @@ import { configWarnings, crossFieldIssues, type ConfigWarning } from './checks.j
 import { keyFilePath, loadClientKey, loadClientKeyRules, loadPrivateKey, loadServerKey } from './keys.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS, type AdminConfig, type ClientConfig, type PortRange, type ProxyConfig, type ServerConfig } from './types.js'
 import { completeVhostProxy, completeVhostServer } from './vhost-load.js'
+import { completeSecretProxy, completeVisitors } from './secret-load.js'
 
 export interface Loaded<T> {
   config: T
@@ -192,10 +193,15 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
         const { remotePort: _unused, ...vhostCommon } = common
         return completeVhostProxy({ ...p, type: p.type }, vhostCommon)
       }
+      if (p.type === 'stcp' || p.type === 'sudp') {
+        const { remotePort: _none, ...secretCommon } = common
+        return completeSecretProxy({ ...p, type: p.type }, secretCommon)
+      }
       if (p.type === 'tcp') return { ...common, type: 'tcp', proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null, maxVisitors: p.maxVisitors ?? 0 }
       return { ...common, type: 'udp', proxyProtocolVersion: p.transport?.proxyProtocolVersion === 'v2' ? 'v2' : null, idleTimeout: p.idleTimeout ?? CLIENT_DEFAULTS.udpIdleTimeout, maxFlows: p.maxFlows ?? CLIENT_DEFAULTS.udpMaxFlows }
     }),
     webServer: completeAdmin(d.webServer),
+    visitors: completeVisitors(d.visitors ?? []),
   }
 }
 
@@ -322,11 +328,17 @@ function finish<I, T> (parsed: Parsed, schema: z.ZodType<I>, complete: (input: I
   return { config: complete(result.data), warnings: byPlace([...parsed.yamlWarnings, ...configWarnings(ctx)]) }
 }
 
-/** The data without disabled proxies of unsupported types (whose issues were dropped). */
+/** The data without disabled proxies and visitors of unsupported types (whose issues were dropped). */
 function withoutSkippedProxies (data: unknown): unknown {
-  const skip = unsupportedProxies(data)
-  if (!isRecord(data) || !Array.isArray(data.proxies)) return data
-  return { ...data, proxies: data.proxies.filter((_, i) => skip.get(i) !== true) }
+  if (!isRecord(data)) return data
+  const out = { ...data }
+  for (const list of ['proxies', 'visitors'] as const) {
+    const entries = data[list]
+    if (!Array.isArray(entries)) continue
+    const skip = unsupportedProxies(data, list)
+    out[list] = entries.filter((_, i) => skip.get(i) !== true)
+  }
+  return out
 }
 
 export function parseServerConfig (text: string, file: string, env: Env = process.env): Loaded<ServerConfig> {
@@ -375,7 +387,7 @@ const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPort
 export function detectConfigKind (text: string, file: string): ConfigKind {
   // `key:` (YAML) or `key =` (TOML); `[[proxies]]` names a client too.
   const keys = [...text.matchAll(/^["']?([A-Za-z][A-Za-z0-9]*)["']?[ \t]*[:=]/gm)].map((m) => m[1] ?? '')
-  if (/^\[\[\s*proxies\s*\]\]/m.test(text)) return 'client'
+  if (/^\[\[\s*(?:proxies|visitors)\s*\]\]/m.test(text)) return 'client'
   if (keys.some((k) => CLIENT_KEYS.has(k))) return 'client'
   if (keys.some((k) => SERVER_KEYS.has(k))) return 'server'
   const name = basename(file).toLowerCase()

@@ -6,7 +6,7 @@ import { z } from 'zod'
 import { parseBandwidth } from '../limit/index.js'
 import { isHeaderValue, isSubdomainLabel, normalizeDomain, normalizeHostName, normalizeLocation } from '../http/index.js'
 import { isCidr } from '../net/index.js'
-import { MAX_SOURCE_RULES, VHOST_LIMITS } from '../wire/index.js'
+import { MAX_SOURCE_RULES, SECRET_LIMITS, VHOST_LIMITS } from '../wire/index.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
 
 export type Side = 'server' | 'client'
@@ -65,7 +65,9 @@ const tls = z.looseObject({
 })
 const stringMap = z.record(z.string(), z.string())
 
-const UNSUPPORTED_PROXY_KEYS = ['routeByHTTPUser', 'multiplexer', 'secretKey', 'allowUsers', 'natTraversal'].map((k) => `proxies[].${k}`)
+const UNSUPPORTED_PROXY_KEYS = ['routeByHTTPUser', 'multiplexer', 'natTraversal'].map((k) => `proxies[].${k}`)
+/** frp's keys of xtcp visitors (peer to peer), which this version does not offer yet. */
+const XTCP_VISITOR_KEYS = ['protocol', 'keepTunnelOpen', 'maxRetriesAnHour', 'minRetryInterval', 'fallbackTo', 'fallbackTimeoutMs', 'natTraversal'].map((k) => `visitors[].${k}`)
 
 export const FRP_KEYS: readonly FrpKey[] = [
   ignore(BOTH, 'webServer.assetsDir', z.string(), 'there is no web dashboard; the admin API serves JSON and metrics only'),
@@ -94,7 +96,10 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ignore(CLIENT, 'proxies[].transport.useEncryption', z.boolean(), 'every stream rides the encrypted control connection'),
   ignore(CLIENT, 'proxies[].transport.useCompression', z.boolean(), 'compression is not offered'),
   ...refuse(CLIENT, ['includes'], 'put every proxy in this file'),
-  ...refuse(CLIENT, ['visitors'], 'stcp, sudp and xtcp visitors are not supported'),
+  ignore(CLIENT, 'visitors[].transport.useEncryption', z.boolean(), 'every visit rides the encrypted control connection (the relay sees the bytes, as for every proxy: see docs/security.md)'),
+  ignore(CLIENT, 'visitors[].transport.useCompression', z.boolean(), 'compression is not offered'),
+  ...refuse(CLIENT, ['visitors[].plugin'], 'visitor plugins (virtual_net) are not supported; connect to bindAddr:bindPort'),
+  ...refuse(CLIENT, XTCP_VISITOR_KEYS, 'it belongs to xtcp visitors (peer to peer), which this version does not support yet'),
   ...refuse(CLIENT, ['start'], 'remove it and set `enabled: false` on proxies that should not run'),
   ...refuse(CLIENT, ['dnsServer'], 'the system resolver is used; remove it'),
   ...refuse(CLIENT, ['featureGates', 'virtualNet', 'store'], 'remove it'),
@@ -108,7 +113,7 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(SERVER, ['sshTunnelGateway'], 'the ssh tunnel gateway is not supported'),
   ...refuse(CLIENT, ['proxies[].plugin'], 'proxy plugins are not supported; point localIP/localPort at the service'),
   ...refuse(CLIENT, ['proxies[].healthCheck', 'proxies[].loadBalancer'], 'health checks and load-balancing groups are not supported'),
-  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http and https'),
+  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http, https, stcp and sudp'),
 ]
 
 /** Optional zod entries for the `ignore` rows whose parent is `parent` (e.g. `transport`). */
@@ -239,9 +244,15 @@ const bandwidth = z.string().superRefine((value, ctx) => {
 
 const sourceList = z.array(z.string().refine(isCidr, { error: 'must be a CIDR like 10.0.0.0/8 or 2001:db8::/32, or a single IP address' })).max(MAX_SOURCE_RULES)
 
+// Secret proxies (stcp, sudp) and the visitors that reach them (frp's keys).
+const secretProxyKeys = {
+  secretKey: z.string().optional().describe('stcp/sudp (required there): the secret a visitor must know. It never leaves this client: the relay gets a key derived from it and checks proofs, never the secret. Use 20 or more random characters; secret: use {{ .Envs.NAME }}.'),
+  allowUsers: z.array(z.string().min(1).max(SECRET_LIMITS.userChars)).max(SECRET_LIMITS.allowUsers).optional().describe('stcp/sudp: the users whose visitors may come ("*" = any user). Empty or absent: only visitors with this client\'s own user (frp\'s rule).'),
+}
+
 const proxy = z.strictObject({
   name: z.string().regex(PROXY_NAME).describe('Unique name: 1-64 of A-Z a-z 0-9 . _ -'),
-  type: z.enum(['tcp', 'udp', 'http', 'https']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort) or https (by TLS server name on vhostHTTPSPort).'),
+  type: z.enum(['tcp', 'udp', 'http', 'https', 'stcp', 'sudp']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort), https (by TLS server name on vhostHTTPSPort), stcp or sudp (secret: no public port; reached through a visitor that knows secretKey).'),
   enabled: z.boolean().optional().describe('false skips this proxy. Default true.'),
   localIP: z.string().min(1).optional().describe(`Address of the local service. Default ${CLIENT_DEFAULTS.localIP}.`),
   localPort: port(1).describe('Port of the local service.'),
@@ -258,7 +269,24 @@ const proxy = z.strictObject({
   allowSources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay admits, as CIDRs (IPv4 or IPv6, e.g. 203.0.113.0/24, 2001:db8::/32) or single addresses. Empty or absent admits everyone. IPv4-mapped visitors match IPv4 rules.'),
   denySources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay refuses, as CIDRs or single addresses; wins over allowSources.'),
   ...vhostProxyKeys,
+  ...secretProxyKeys,
   ...ignoredAt('client', 'proxies[]'),
+})
+
+// The visitors that reach secret proxies (frp's keys).
+const visitor = z.strictObject({
+  name: z.string().regex(PROXY_NAME).describe('Unique name among the visitors: 1-64 of A-Z a-z 0-9 . _ -'),
+  type: z.enum(['stcp', 'sudp']).describe('stcp (a TCP port) or sudp (a UDP port); must match the secret proxy\'s type.'),
+  enabled: z.boolean().optional().describe('false skips this visitor. Default true.'),
+  serverName: z.string().regex(PROXY_NAME).describe('The name of the secret proxy to reach, as its frpc.yml names it.'),
+  serverUser: z.string().max(SECRET_LIMITS.userChars).optional().describe('The user of the client that has the proxy. Default: this client\'s own user.'),
+  secretKey: z.string().optional().describe('The proxy\'s secretKey (required). Secret: use {{ .Envs.NAME }}.'),
+  bindAddr: z.string().min(1).optional().describe(`Where the visitor listens for local applications. Default ${CLIENT_DEFAULTS.visitorBindAddr}.`),
+  bindPort: z.int().min(-1).max(65535).describe('The port local applications connect to (required). -1 (stcp): no listener.'),
+  transport: z.strictObject({
+    ...ignoredAt('client', 'visitors[].transport'),
+  }).optional(),
+  ...ignoredAt('client', 'visitors[]'),
 })
 
 export const clientSchema = z.strictObject({
@@ -280,6 +308,7 @@ export const clientSchema = z.strictObject({
   log: log('client').optional(),
   webServer: webServer('client').optional(),
   proxies: z.array(proxy).optional(),
+  visitors: z.array(visitor).optional().describe('Visitors of secret proxies (stcp, sudp) of other clients: each listens on bindAddr:bindPort and reaches its proxy through the relay, proving it knows the secretKey.'),
   ...ignoredAt('client', ''),
 }).describe('frpc.yml: a tunnel client (frp v1 key names).')
 

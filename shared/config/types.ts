@@ -198,7 +198,51 @@ export interface HttpsProxyConfig extends SourceRules, VhostDomains, BandwidthRu
   proxyProtocolVersion: 'v1' | 'v2' | null
 }
 
-export type ProxyConfig = TcpProxyConfig | UdpProxyConfig | HttpProxyConfig | HttpsProxyConfig
+/** What stcp and sudp proxies share (frp's secret proxies): no public port on the relay. */
+export interface SecretRules {
+  /** frp's secretKey: what a visitor must know. Never sent: the relay gets a key derived from it. */
+  secretKey: Secret
+  /** frp's allowUsers: users whose visitors may come; '*' = any; empty = only this client's own user. */
+  allowUsers: string[]
+}
+
+export interface StcpProxyConfig extends SourceRules, BandwidthRules, SecretRules {
+  name: string
+  type: 'stcp'
+  localIP: string
+  localPort: number
+  /** A PROXY header to the local service (the visitor client's address as the relay sees it), or null. */
+  proxyProtocolVersion: 'v1' | 'v2' | null
+  /** Visits open at once, enforced by the relay (our key); 0 = no cap of its own. */
+  maxVisitors: number
+}
+
+export interface SudpProxyConfig extends SourceRules, BandwidthRules, SecretRules {
+  name: string
+  type: 'sudp'
+  localIP: string
+  localPort: number
+  /** A PROXY v2 header (SOCK_DGRAM) in front of every datagram to the local service, or null. */
+  proxyProtocolVersion: 'v2' | null
+}
+
+export type ProxyConfig = TcpProxyConfig | UdpProxyConfig | HttpProxyConfig | HttpsProxyConfig | StcpProxyConfig | SudpProxyConfig
+
+/** A visitor of another client's secret proxy (frp's `visitors:`). */
+export interface VisitorConfig {
+  name: string
+  type: 'stcp' | 'sudp'
+  /** The secret proxy's name in its frpc.yml. */
+  serverName: string
+  /** The user of the client that has the proxy; '' = this client's own user. */
+  serverUser: string
+  /** The proxy's secretKey: keys are derived from it, it never crosses the wire. */
+  secretKey: Secret
+  /** Where local applications connect. Default 127.0.0.1. */
+  bindAddr: string
+  /** The local port; < 0 (stcp): no listener. */
+  bindPort: number
+}
 
 export interface ClientConfig {
   source: string
@@ -234,6 +278,8 @@ export interface ClientConfig {
   }
   log: LogConfig
   proxies: ProxyConfig[]
+  /** Visitors of other clients' secret proxies (stcp, sudp). */
+  visitors: VisitorConfig[]
   /** The admin API (status, diag, metrics, reload), or null when off. */
   webServer: AdminConfig | null
 }
@@ -276,4 +322,6 @@ export const CLIENT_DEFAULTS = {
   udpIdleTimeout: 120,
   udpMaxFlows: 4096,
   adminAddr: '127.0.0.1',
+  /** frp's default: visitors listen on loopback only. */
+  visitorBindAddr: '127.0.0.1',
 } as const

@@ -140,14 +140,20 @@ function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): Config
 
 // ------------------------------------------------------------------ one zod issue → ours
 
-const FRP_PROXY_TYPES = new Set(['tcpmux', 'stcp', 'sudp', 'xtcp'])
+const FRP_PROXY_TYPES = new Set(['tcpmux', 'xtcp'])
 /** The proxy types this version runs. */
-const PROXY_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https'])
+const PROXY_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https', 'stcp', 'sudp'])
+/** The visitor types this version runs. */
+const VISITOR_TYPES: ReadonlySet<unknown> = new Set(['stcp', 'sudp'])
 const TRANSPORTS = new Set(['kcp', 'quic', 'websocket', 'wss'])
 const MISSING_HINTS: Record<string, string> = {
   'proxies[].name': 'every proxy needs a name',
   'proxies[].type': 'add `type: tcp`, `udp`, `http` or `https`',
   'proxies[].localPort': 'add the port of the local service',
+  'visitors[].name': 'every visitor needs a name',
+  'visitors[].type': 'add `type: stcp` or `sudp` (the type of the proxy it visits)',
+  'visitors[].serverName': 'name the secret proxy to visit',
+  'visitors[].bindPort': 'add the local port applications connect to',
   'allowPorts[].start': 'a range needs both start and end',
   'allowPorts[].end': 'a range needs both start and end',
 }
@@ -157,8 +163,11 @@ function valueMessage (path: ConfigPath, value: unknown, values: readonly unknow
   const v = typeof value === 'string' ? value : shown(path, value)
   switch (patternPath(path)) {
     case 'proxies[].type':
-      if (FRP_PROXY_TYPES.has(v)) return `type ${v} is an frp proxy type this version does not support; only tcp, udp, http and https are`
-      return `type ${v} is not a proxy type; use tcp, udp, http or https`
+      if (FRP_PROXY_TYPES.has(v)) return `type ${v} is an frp proxy type this version does not support; only tcp, udp, http, https, stcp and sudp are`
+      return `type ${v} is not a proxy type; use tcp, udp, http, https, stcp or sudp`
+    case 'visitors[].type':
+      if (v === 'xtcp') return 'type xtcp is an frp visitor type this version does not support yet (peer to peer); stcp and sudp are'
+      return `type ${v} is not a visitor type; use stcp or sudp`
     case 'auth.method':
       return v === 'oidc' ? 'oidc is not supported; use token' : `must be token${got(path, value)}`
     case 'transport.protocol':
@@ -255,24 +264,27 @@ export function fromZod (ctx: CheckContext, iss: ZodIssue, prefix: ConfigPath = 
 // ------------------------------------------------------------------ the whole file
 
 /**
- * Proxies whose type is a string other than tcp, udp, http and https, index → disabled (`enabled: false`). Other
- * issues under such a proxy are noise; a disabled one is skipped entirely, so an frp file
- * can keep, say, a udp proxy switched off.
+ * Proxies whose type is a string other than tcp, udp, http, https, stcp and sudp, index →
+ * disabled (`enabled: false`). Other issues under such a proxy are noise; a disabled one is
+ * skipped entirely, so an frp file can keep, say, an xtcp proxy switched off. `list` visitors:
+ * the same for visitors of a type other than stcp and sudp.
  */
-export function unsupportedProxies (data: unknown): Map<number, boolean> {
+export function unsupportedProxies (data: unknown, list: 'proxies' | 'visitors' = 'proxies'): Map<number, boolean> {
   const out = new Map<number, boolean>()
-  const proxies = valueAt(data, ['proxies'])
-  if (Array.isArray(proxies)) {
-    proxies.forEach((p, i) => { if (isRecord(p) && typeof p.type === 'string' && !PROXY_TYPES.has(p.type)) out.set(i, p.enabled === false) })
+  const known = list === 'proxies' ? PROXY_TYPES : VISITOR_TYPES
+  const entries = valueAt(data, [list])
+  if (Array.isArray(entries)) {
+    entries.forEach((p, i) => { if (isRecord(p) && typeof p.type === 'string' && !known.has(p.type)) out.set(i, p.enabled === false) })
   }
   return out
 }
 
-/** Our issues for zod's, dropping the noise under proxies of an unsupported type. */
+/** Our issues for zod's, dropping the noise under proxies and visitors of an unsupported type. */
 export function mapZodIssues (ctx: CheckContext, issues: readonly ZodIssue[]): ConfigIssue[] {
-  const skip = unsupportedProxies(ctx.data)
+  const skip = { proxies: unsupportedProxies(ctx.data), visitors: unsupportedProxies(ctx.data, 'visitors') }
   const keep = (iss: ZodIssue): boolean => {
-    const disabled = iss.path[0] === 'proxies' ? skip.get(iss.path[1] as number) : undefined
+    const list = iss.path[0] === 'proxies' || iss.path[0] === 'visitors' ? skip[iss.path[0]] : undefined
+    const disabled = list?.get(iss.path[1] as number)
     return disabled === undefined || (disabled === false && iss.path[2] === 'type' && iss.path.length === 3)
   }
   return issues.filter(keep).flatMap((iss) => fromZod(ctx, iss))

@@ -47,6 +47,12 @@ export const Capability = {
   DIAG: 'diag',
   /** login.probeIdleMs and natProbe (tunnel diag nat-timeout). */
   NAT_PROBE: 'natProbe',
+  /** register of stcp proxies (secret TCP: no public port, reached by visitors). */
+  STCP: 'proxy.stcp',
+  /** register of sudp proxies (secret UDP). */
+  SUDP: 'proxy.sudp',
+  /** The client may open visit streams (an open header with a visit block) toward secret proxies. */
+  VISIT: 'visit',
 } as const
 export type CapabilityName = typeof Capability[keyof typeof Capability]
 export const ALL_CAPABILITIES: readonly string[] = Object.values(Capability)

@@ -16,6 +16,7 @@ const ENV: Record<string, string> = {
   REMOTE_PORT: '6000',
   LONG_VALUE: 'L'.repeat(50),
   MULTILINE: '1\nbindPort: 2',
+  SSH_SECRET: 'fixture-secret-of-twenty-chars',
 }
 
 /** Kind from content (falls back to the frpc-/frps- name prefix), then load. */

@@ -127,7 +127,7 @@ describe('defaults', () => {
   })
 
   it('a disabled proxy of an unsupported type is accepted and dropped', () => {
-    const { config } = client('proxies:\n  - { name: dns, type: sudp, localPort: 53, enabled: false }\n  - { name: a, type: tcp, localPort: 1 }')
+    const { config } = client('proxies:\n  - { name: p2p, type: xtcp, localPort: 22, enabled: false }\n  - { name: a, type: tcp, localPort: 1 }')
     expect(config.proxies.map((p) => p.name)).toEqual(['a'])
   })
 
@@ -198,9 +198,9 @@ describe('frp compatibility', () => {
   })
 
   it('refuses frp features it lacks with a reason instead of a bare unknown key', () => {
-    const e = issuesOf(() => client('visitors: []\nproxies:\n  - { name: a, type: tcp, localPort: 1, plugin: { type: socks5 } }'))
+    const e = issuesOf(() => client('featureGates: {}\nproxies:\n  - { name: a, type: tcp, localPort: 1, plugin: { type: socks5 } }'))
     expect(e.issues.map((i) => [i.code, i.location.path])).toEqual([
-      ['TUN_CONFIG_UNKNOWN_KEY', 'visitors'],
+      ['TUN_CONFIG_UNKNOWN_KEY', 'featureGates'],
       ['TUN_CONFIG_UNKNOWN_KEY', 'proxies[0].plugin'],
     ])
     expect(e.message).toContain('proxy plugins are not supported')
@@ -274,9 +274,9 @@ describe('errors', () => {
   })
 
   it('a proxy of an unsupported type gets one issue, not one per frp key of that type', () => {
-    const e = issuesOf(() => client('proxies:\n  - { name: w, type: stcp, localPort: 22, secretKey: x, allowUsers: [a] }'))
+    const e = issuesOf(() => client('proxies:\n  - { name: w, type: xtcp, localPort: 22, secretKey: x, allowUsers: [a], natTraversal: { disableAssistedAddrs: true } }'))
     expect(e.issues).toHaveLength(1)
-    expect(e.message).toContain('type stcp is an frp proxy type this version does not support')
+    expect(e.message).toContain('type xtcp is an frp proxy type this version does not support')
   })
 
   it('a key that is a list or mapping is refused', () => {

@@ -93,8 +93,10 @@ describe('relay: unregister on a live session', () => {
     const { relay, port } = await startRelayInProcess()
     const a = await rawControl(port, 'client-a')
     const aProxy = await register(a, 'mine', 1)
-    for (const bad of [{ type: MessageType.UNREGISTER }, { type: MessageType.UNREGISTER, name: 42 }, { type: MessageType.UNREGISTER, name: 'x', id: -1 }, { type: MessageType.UNREGISTER, name: 'x'.repeat(300) }]) {
-      const b = await rawControl(port, 'client-b')
+    // Each sender has a key of its own, so each needs a clientID of its own (a crashed one's is
+    // reserved for its key for ownershipGrace).
+    for (const [i, bad] of [{ type: MessageType.UNREGISTER }, { type: MessageType.UNREGISTER, name: 42 }, { type: MessageType.UNREGISTER, name: 'x', id: -1 }, { type: MessageType.UNREGISTER, name: 'x'.repeat(300) }].entries()) {
+      const b = await rawControl(port, `client-b${i}`)
       await register(b, 'b-proxy', 1)
       b.send(bad)
       await b.closed
@@ -108,8 +110,8 @@ describe('relay: unregister on a live session', () => {
     const { relay, port } = await startRelayInProcess()
     const a = await rawControl(port, 'client-a')
     const aProxy = await register(a, 'mine', 1)
-    for (const bad of [{ type: 'frobnicate', name: 'x' }, { type: 42 }, { name: 'no type' }, ['not', 'an', 'object']]) {
-      const b = await rawControl(port, 'client-b')
+    for (const [i, bad] of [{ type: 'frobnicate', name: 'x' }, { type: 42 }, { name: 'no type' }, ['not', 'an', 'object']].entries()) {
+      const b = await rawControl(port, `client-b${i}`)
       b.send(bad)
       await b.closed
       expect(b.session.remoteGoAway).toBeDefined()
