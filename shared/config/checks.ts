@@ -12,6 +12,7 @@ import { formatPath, locate, type ConfigPath } from './locate.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
 import { vhostIssues } from './vhost-checks.js'
+import { fleetIssues, fleetWarnings } from './fleet-checks.js'
 import { secretIssues, secretWarnings } from './secret-checks.js'
 
 export interface ConfigWarning {
@@ -132,7 +133,7 @@ function adminIssues (ctx: CheckContext): ConfigIssue[] {
 /** Problems that involve more than one field. */
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
-    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx)]
+    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...fleetIssues(ctx)]
     : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx)]
 }
 
@@ -227,7 +228,7 @@ export function configWarnings (ctx: CheckContext): ConfigWarning[] {
   if (ctx.side === 'client' && !hasVisitors && !proxiesOf(ctx.data).some(([, p]) => p.enabled !== false)) {
     warnings.push({ message: 'no proxies: the client will connect but expose nothing (add entries under proxies:)', location: at(ctx, ['proxies']) })
   }
-  warnings.push(...secretWarnings(ctx))
+  warnings.push(...secretWarnings(ctx), ...fleetWarnings(ctx))
   return warnings
 }
 

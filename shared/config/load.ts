@@ -21,6 +21,7 @@ import { keyFilePath, loadClientKey, loadClientKeyRules, loadPrivateKey, loadSer
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS, type AdminConfig, type ClientConfig, type PortRange, type ProxyConfig, type ServerConfig } from './types.js'
 import { completeVhostProxy, completeVhostServer } from './vhost-load.js'
 import { completeSecretProxy, completeVisitors } from './secret-load.js'
+import { completeFleet } from './fleet-load.js'
 
 export interface Loaded<T> {
   config: T
@@ -144,6 +145,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     log: { level: d.log?.level ?? SERVER_DEFAULTS.logLevel },
     webServer: completeAdmin(d.webServer),
     enablePrometheus: d.enablePrometheus ?? false,
+    fleet: completeFleet(d, file),
   }
 }
 
@@ -378,7 +380,7 @@ export async function loadClientConfig (file: string, env: Env = process.env): P
 
 const CLIENT_KEYS = new Set(['serverAddr', 'serverPort', 'proxies', 'visitors', 'loginFailExit', 'clientID', 'user'])
 const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPorts', 'maxPortsPerClient', 'ownershipGrace', 'maxConnections', 'maxConnectionsPerSource', 'maxVisitorsPerSource', 'maxFlowsPerSource', 'maxBufferedBytesPerClient', 'vhostHTTPPort', 'vhostHTTPSPort', 'kcpBindPort', 'quicBindPort', 'subDomainHost',
-  'maxProxiesPerClient', 'maxVhostProxiesPerClient', 'maxDomainsPerClient', 'maxLocationsPerClient', 'maxProxiesPerUser', 'maxVhostProxiesPerUser', 'maxDomainsPerUser', 'maxLocationsPerUser'])
+  'maxProxiesPerClient', 'maxVhostProxiesPerClient', 'maxDomainsPerClient', 'maxLocationsPerClient', 'maxProxiesPerUser', 'maxVhostProxiesPerUser', 'maxDomainsPerUser', 'maxLocationsPerUser', 'fleet'])
 
 /**
  * Server or client, from the top-level keys (read line by line, so it works on files with

@@ -120,6 +120,28 @@ export interface ServerConfig {
   webServer: AdminConfig | null
   /** frp's enablePrometheus: serve /metrics on the admin API. */
   enablePrometheus: boolean
+  /** The relay fleet this relay belongs to (our keys), or null: a single relay, no store. */
+  fleet: FleetConfig | null
+}
+
+/** frps.yml's `fleet:` block, completed. */
+export interface FleetConfig {
+  /** This relay's name among the fleet's relays (default: the host name). */
+  nodeName: string
+  /** host:port other relays and operators reach this relay at. */
+  advertiseAddr: string
+  etcd: {
+    /** Client URLs of the etcd cluster. */
+    endpoints: string[]
+    /** Every key of the fleet lives under it (ends with '/'). */
+    prefix: string
+    /** PEM files (resolved against frps.yml's folder), or null. */
+    caFile: string | null
+    certFile: string | null
+    keyFile: string | null
+    /** Seconds one store request may take before what needs it is refused. */
+    requestTimeout: number
+  }
 }
 
 /** Visitor filtering the relay applies to a proxy (our keys; frp has none). CIDRs or addresses. */
@@ -304,6 +326,8 @@ export const SERVER_DEFAULTS = {
   handshakeTimeout: 10,
   maxClockSkew: 60,
   ownershipGrace: 60,
+  fleetPrefix: '/tunnel/',
+  fleetRequestTimeout: 3,
   logLevel: 'info',
   adminAddr: '127.0.0.1',
 } as const
