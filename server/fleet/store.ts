@@ -45,8 +45,10 @@ export interface OwnershipStore {
   detach: (identity: string, goodbye: boolean) => void
   /** Makes `identity` the owner of `key` unless another owner holds it: true, or false (taken). Throws TUN_FLEET_UNAVAILABLE. */
   claim: (key: OwnedKey, identity: string) => Promise<boolean>
-  /** Frees `key` if `identity` owns it (best effort: a failure leaves it to the lease). */
+  /** Frees `key` if `identity` owns it, once no proxy of this relay holds it (a failure leaves it to the lease). */
   release: (key: OwnedKey, identity: string) => Promise<void>
+  /** One proxy of this relay stopped holding `key` without giving it up: it stays the owner's in the store. */
+  drop: (key: OwnedKey, identity: string) => void
   /** The fleet's relays now. Throws TUN_FLEET_UNAVAILABLE. */
   relays: () => Promise<RelayRecord[]>
   readonly stats: FleetStats

@@ -14,6 +14,7 @@ import type { RelayStats } from '../relay-stats.js'
 import { FootprintTally, type Footprint, type FootprintLimits, type UserFootprints } from './footprint.js'
 import type { ProxyKinds } from './kinds.js'
 import type { ProxyContext, ProxyKind, RelayProxy, StopMode } from './relay-proxy.js'
+import type { FleetClaims, OwnedKey } from '../fleet/index.js'
 
 export interface SessionProxiesOptions {
   session: RelaySession
@@ -32,12 +33,16 @@ export interface SessionProxiesOptions {
   /** frps.yml's caps per client (maxPortsPerClient, maxProxiesPerClient, ...) and per user; 0 = none. */
   limits: { client: FootprintLimits, user: FootprintLimits }
   context: Omit<ProxyContext, 'session' | 'log' | 'owner'>
+  /** A fleet relay: names, ports and domains are also claimed fleet-wide (absent: a single relay). */
+  fleet?: FleetClaims
 }
 
 interface Entry {
   proxy: RelayProxy
   kind: ProxyKind
   footprint: Footprint
+  /** What it holds in the fleet store (empty on a single relay). */
+  owned: OwnedKey[]
 }
 
 type Spec = Register['proxies'][number]
@@ -87,10 +92,11 @@ export class SessionProxies {
    */
   stopAll (mode: StopMode, reserve = true): void {
     if (mode === 'drop') this.#closed = true
-    for (const { proxy, kind, footprint } of this.#proxies.values()) {
+    for (const { proxy, kind, footprint, owned } of this.#proxies.values()) {
       proxy.stop(mode, reserve)
       if (kind.holdsPort && reserve) this.#ctx.ports.reserve(proxy.describe().remotePort, this.#o.owner.identity)
       this.#uncount(footprint)
+      for (const key of owned) this.#o.fleet?.drop(key)
     }
     this.#proxies.clear()
   }
@@ -147,20 +153,55 @@ export class SessionProxies {
     const claim = registry.claimProxy(spec.name, owner)
     if (claim === 'held') throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by another client: choose another name (or set user)`)
     if (claim !== true) throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is reserved for the client that held it until ${Math.ceil(claim.reservedMs / 1000)} s from now (ownershipGrace)`)
+    // A fleet relay: the name, a fixed port and the domains are the owner's fleet-wide first.
+    const owned: OwnedKey[] = []
+    try {
+      await this.#claimInFleet(spec.name, kind, fixedPort(spec), domains, owned)
+    } catch (err) {
+      registry.releaseProxy(spec.name, owner)
+      for (const key of owned) this.#o.fleet?.drop(key)
+      throw err
+    }
     // Counted before start(): the user's other sessions see it while it opens.
     this.#count(footprint)
     const proxy = kind.create(spec, this.#ctx)
     try {
       await proxy.start()
       if (this.#closed) throw refusal('TUN_SESSION_CLOSED', 'session closed during registration')
+      // remotePort 0: the port the relay picked must be free fleet-wide too.
+      if (kind.holdsPort && fixedPort(spec) === 0) await this.#claimPort(kind.type, proxy.describe().remotePort, owned)
     } catch (err) {
       proxy.stop('drop')
       registry.releaseProxy(spec.name, owner)
       this.#uncount(footprint)
+      for (const key of owned) this.#o.fleet?.drop(key)
       throw err
     }
-    this.#proxies.set(spec.name, { proxy, kind, footprint })
+    this.#proxies.set(spec.name, { proxy, kind, footprint, owned })
     return proxy
+  }
+
+  /** Claims the proxy's name, fixed port and domains in the fleet store (each added to `owned` as it is won). */
+  async #claimInFleet (name: string, kind: ProxyKind, remotePort: number, domains: readonly string[] | undefined, owned: OwnedKey[]): Promise<void> {
+    const fleet = this.#o.fleet
+    if (fleet === undefined) return
+    const key: OwnedKey = { kind: 'name', id: name }
+    await fleet.claim(key, () => refusal('TUN_PROXY_EXISTS', `proxy name "${name}" is held in the relay fleet by another client (or reserved for it while it reconnects): choose another name (or set user)`))
+    owned.push(key)
+    if (kind.holdsPort && remotePort > 0) await this.#claimPort(kind.type, remotePort, owned)
+    for (const domain of domains ?? []) {
+      const d: OwnedKey = { kind: 'domain', id: `${kind.type}/${domain}` }
+      await fleet.claim(d, () => refusal('TUN_DOMAIN_OWNED', `domain ${domain} is held in the relay fleet by another client (or reserved for it while it reconnects)`))
+      owned.push(d)
+    }
+  }
+
+  async #claimPort (type: string, port: number, owned: OwnedKey[]): Promise<void> {
+    const fleet = this.#o.fleet
+    if (fleet === undefined || port <= 0) return
+    const key: OwnedKey = { kind: 'port', id: `${type}/${port}` }
+    await fleet.claim(key, () => refusal('TUN_PORT_IN_USE', `remotePort ${port} (${type}) is held in the relay fleet by another client (or reserved for it while it reconnects)`))
+    owned.push(key)
   }
 
   /** Refuses a proxy that would pass a per-client or per-user cap. */
@@ -204,11 +245,18 @@ export class SessionProxies {
     this.#proxies.delete(name)
     registry.releaseProxy(name, owner)
     this.#uncount(entry.footprint)
+    for (const key of entry.owned) this.#o.fleet?.release(key)
     const m = entry.proxy.metrics()
     entry.proxy.stop('reset')
     log.info({ proxy: name, remotePort: entry.proxy.describe().remotePort, visitors: m.streams?.active ?? m.flows?.active }, 'proxy closed')
     session.sendControl({ type: MessageType.UNREGISTER_RESULT, name, ok: true, ...tag })
   }
+}
+
+/** The remotePort a port-holding spec asks for (0: the relay picks). */
+function fixedPort (spec: object): number {
+  const port = 'remotePort' in spec ? spec.remotePort : undefined
+  return typeof port === 'number' ? port : 0
 }
 
 function refusal (code: ErrorCode, message: string): TunnelError {

@@ -1,0 +1,114 @@
+// Relays of one fleet (in process, one real etcd started by the test): a client key owns its
+// proxy names, ports and clientID across every relay; the same client is served by each relay it
+// attaches to with the same remotePort; another key is refused what it owns, with the codes a
+// single relay uses; a store that does not answer refuses new logins and proxies
+// (TUN_FLEET_UNAVAILABLE) while running proxies keep serving.
+import { connect } from 'node:net'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { generateKeyPair } from '../../shared/transport/index.js'
+import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, MessageType } from '../../shared/wire/control.js'
+import { closeInProcess, rawControl, rawSession, startRelayInProcess, type RawControl } from '../helpers/in-process.js'
+import { closeServices, getFreePort, readAll } from '../helpers/services.js'
+import { startEtcd, type EtcdCluster } from '../helpers/etcd.js'
+import { missingTool } from '../helpers/system-tools.js'
+
+type Msg = Record<string, unknown>
+
+const result = (name: string, id: number) => (m: Msg): boolean => m.type === MessageType.PROXY_RESULT && m.name === name && m.id === id
+
+async function register (raw: RawControl, name: string, id: number, remotePort: number): Promise<Msg> {
+  const from = raw.messages.length
+  raw.send({ type: MessageType.REGISTER, id, proxies: [{ name, type: 'tcp', remotePort }] })
+  return await raw.waitFor(result(name, id), from)
+}
+
+/** Sends `text` to host:port (the raw client echoes every stream) and reads the echo. */
+async function roundTrip (host: string, port: number, text: string): Promise<string> {
+  const socket = connect({ host, port })
+  socket.on('error', () => {})
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  const reply = readAll(socket, { keep: true, timeoutMs: 5_000 })
+  socket.end(text)
+  return (await reply).data?.toString('utf8') ?? ''
+}
+
+describe.skipIf(missingTool('etcd', 'etcd-server'))('relays of one fleet', () => {
+  let etcd: EtcdCluster
+  let fleets = 0
+
+  beforeAll(async () => { etcd = await startEtcd(1) }, 30_000)
+  afterAll(async () => { await etcd.close() }, 30_000)
+  afterEach(async () => {
+    await closeInProcess()
+    await closeServices()
+  })
+
+  /** Two relays of a fresh fleet; the second one's proxies listen on 127.0.0.2, so both can hold one port. */
+  async function twoRelays (requestTimeout = 2): Promise<[number, number]> {
+    const prefix = `/f${++fleets}/`
+    const fleet = (node: string): string => `fleet:\n  nodeName: ${node}\n  advertiseAddr: 127.0.0.1:7000\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: ${prefix}\n    requestTimeout: ${requestTimeout}\n`
+    const r1 = await startRelayInProcess(fleet('r1'))
+    const r2 = await startRelayInProcess(`proxyBindAddr: 127.0.0.2\n${fleet('r2')}`)
+    return [r1.port, r2.port]
+  }
+
+  it('serves one client on two relays with the same remotePort, and refuses another client key that name and that port on either relay', async () => {
+    const [p1, p2] = await twoRelays()
+    const port = await getFreePort()
+    const a1 = await rawControl(p1, 'alpha')
+    const a2 = await rawControl(p2, 'alpha')
+    expect(await register(a1, 'web', 1, port)).toMatchObject({ ok: true, remotePort: port })
+    expect(await register(a2, 'web', 1, port)).toMatchObject({ ok: true, remotePort: port })
+    expect(await roundTrip('127.0.0.1', port, 'via relay one')).toBe('via relay one')
+    expect(await roundTrip('127.0.0.2', port, 'via relay two')).toBe('via relay two')
+    const b = await rawControl(p2, 'beta')
+    expect(await register(b, 'web', 1, 0)).toMatchObject({ ok: false, code: 'TUN_PROXY_EXISTS' })
+    expect(await register(b, 'other', 2, port)).toMatchObject({ ok: false, code: 'TUN_PORT_IN_USE' })
+    const b1 = await rawControl(p1, 'beta')
+    expect(await register(b1, 'web', 1, 0)).toMatchObject({ ok: false, code: 'TUN_PROXY_EXISTS' })
+  })
+
+  it('refuses a login whose clientID another client key holds on another relay of the fleet', async () => {
+    const [p1, p2] = await twoRelays()
+    await rawControl(p1, 'gamma')
+    const impostor = await rawSession(p2, 'gamma', undefined, { key: generateKeyPair() })
+    impostor.session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...ALL_CAPABILITIES], clientId: 'gamma', user: '', hostname: 'test' })
+    expect(await impostor.waitFor((m) => m.type === MessageType.LOGIN_RESULT)).toMatchObject({ ok: false, code: 'TUN_CLIENT_ID_IN_USE' })
+  })
+
+  it('frees a name fleet-wide when its owner unregisters it', async () => {
+    const [p1, p2] = await twoRelays()
+    const a = await rawControl(p1, 'delta')
+    expect(await register(a, 'site', 1, 0)).toMatchObject({ ok: true })
+    const from = a.messages.length
+    a.session.sendControl({ type: MessageType.UNREGISTER, name: 'site', id: 2 })
+    await a.waitFor((m) => m.type === MessageType.UNREGISTER_RESULT && m.id === 2, from)
+    const b = await rawControl(p2, 'epsilon')
+    expect(await register(b, 'site', 1, 0)).toMatchObject({ ok: true })
+  })
+
+  it('refuses new logins and proxies with TUN_FLEET_UNAVAILABLE while etcd is stopped, keeps a running proxy serving, and registers again once it is back', async () => {
+    const [p1] = await twoRelays(1)
+    const a = await rawControl(p1, 'zeta')
+    const port = await getFreePort()
+    expect(await register(a, 'kept', 1, port)).toMatchObject({ ok: true })
+    await etcd.stop()
+    try {
+      expect(await register(a, 'fresh', 2, 0)).toMatchObject({ ok: false, code: 'TUN_FLEET_UNAVAILABLE' })
+      expect(await roundTrip('127.0.0.1', port, 'still flowing')).toBe('still flowing')
+      const late = await rawSession(p1, 'eta')
+      late.session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...ALL_CAPABILITIES], clientId: 'eta', user: '', hostname: 'test' })
+      expect(await late.waitFor((m) => m.type === MessageType.LOGIN_RESULT)).toMatchObject({ ok: false, code: 'TUN_FLEET_UNAVAILABLE' })
+    } finally {
+      await etcd.start()
+    }
+    let answer: Msg = {}
+    for (let id = 3; id < 3 + 20; id++) {
+      answer = await register(a, `fresh-${id}`, id, 0)
+      if (answer.ok === true) break
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    expect(answer).toMatchObject({ ok: true })
+    expect(await roundTrip('127.0.0.1', port, 'and after')).toBe('and after')
+  }, 60_000)
+})
