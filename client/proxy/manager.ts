@@ -38,6 +38,11 @@ export interface ProxyManagerEvents {
 export const RETRIABLE_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TUN_PORT_IN_USE', 'TUN_PROXY_EXISTS', 'TUN_VHOST_CONFLICT', 'TUN_RELAY_BUSY', 'TUN_LISTEN'])
 /** Retries of a refused proxy: up to a minute apart, with jitter. */
 export const REFUSED_RETRY_POLICY: BackoffPolicy = { baseMs: 2_000, capMs: 60_000, fastRetries: 1 }
+/**
+ * A fleet relay whose store (etcd) did not answer (TUN_FLEET_UNAVAILABLE): tried again every few
+ * seconds at most, so the proxy comes up within capMs + baseMs / 2 (4.5 s) of the store's return.
+ */
+export const FLEET_RETRY_POLICY: BackoffPolicy = { baseMs: 1_000, capMs: 4_000, fastRetries: 1 }
 
 /** The capability a proxy type needs on the relay. */
 const TYPE_CAPABILITY: Readonly<Record<ProxyConfig['type'], string>> = {
@@ -136,8 +141,10 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
   #scheduleRetry (e: ProxyEntry): number | undefined {
     const session = this.#live
     const code = e.problem?.code
-    if (session === undefined || this.#stopped || code === undefined || !RETRIABLE_REFUSALS.has(code) || this.#retries.has(e.wireName)) return undefined
-    const delay = backoffDelay(e.attempts, REFUSED_RETRY_POLICY, this.#random) + REFUSED_RETRY_POLICY.baseMs / 2
+    const fleet = code === 'TUN_FLEET_UNAVAILABLE'
+    if (session === undefined || this.#stopped || code === undefined || (!RETRIABLE_REFUSALS.has(code) && !fleet) || this.#retries.has(e.wireName)) return undefined
+    const policy = fleet ? FLEET_RETRY_POLICY : REFUSED_RETRY_POLICY
+    const delay = backoffDelay(e.attempts, policy, this.#random) + policy.baseMs / 2
     this.#retries.set(e.wireName, setTimeout(() => {
       this.#retries.delete(e.wireName)
       const now = this.#entries.get(e.wireName)

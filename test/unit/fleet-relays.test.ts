@@ -3,12 +3,17 @@
 // attaches to with the same remotePort; another key is refused what it owns, with the codes a
 // single relay uses; a store that does not answer refuses new logins and proxies
 // (TUN_FLEET_UNAVAILABLE) while running proxies keep serving.
+import { writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '../../shared/transport/index.js'
 import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, MessageType } from '../../shared/wire/control.js'
-import { closeInProcess, rawControl, rawSession, startRelayInProcess, type RawControl } from '../helpers/in-process.js'
-import { closeServices, getFreePort, readAll } from '../helpers/services.js'
+import { reloadFromFile } from '../../client/index.js'
+import { FLEET_RETRY_POLICY } from '../../client/proxy/manager.js'
+import { clientConfig, closeInProcess, memoryLogger, rawControl, rawSession, startClientInProcess, startRelayInProcess, type RawControl } from '../helpers/in-process.js'
+import { closeServices, echoOnce, getFreePort, readAll, startEchoServer } from '../helpers/services.js'
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js'
 import { missingTool } from '../helpers/system-tools.js'
 
@@ -110,5 +115,34 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('relays of one fleet', () =>
     }
     expect(answer).toMatchObject({ ok: true })
     expect(await roundTrip('127.0.0.1', port, 'and after')).toBe('and after')
+  }, 60_000)
+
+  it('has the client register a proxy refused while etcd was away again within seconds, and it comes up once etcd is back', async () => {
+    const [p1] = await twoRelays(1)
+    const echo = await startEchoServer()
+    const proxy = (name: string): string => `  - name: ${name}\n    type: tcp\n    localPort: ${echo.port}\n    remotePort: 0\n`
+    const { log, lines } = memoryLogger()
+    // random() = 1: the longest delay the fleet policy allows.
+    const c = await startClientInProcess(clientConfig(p1, `clientID: theta\nproxies:\n${proxy('one')}`), log, { random: () => 1 })
+    expect((await c.result('one')).ok).toBe(true)
+    const file = join(tmpdir(), `tunnel-fleet-${process.pid}.yml`)
+    await writeFile(file, `serverAddr: 127.0.0.1\nserverPort: ${p1}\nauth:\n  token: in-process-token\nclientID: theta\nproxies:\n${proxy('one')}${proxy('two')}`)
+    await etcd.stop()
+    try {
+      await reloadFromFile(c.client, file, log)
+      expect(await c.result('two')).toMatchObject({ ok: false, code: 'TUN_FLEET_UNAVAILABLE' })
+      const retry = lines.find((l) => l.proxy === 'two' && l.code === 'TUN_FLEET_UNAVAILABLE')?.retryInMs
+      expect(retry).toBeGreaterThan(0)
+      expect(retry).toBeLessThanOrEqual(FLEET_RETRY_POLICY.capMs + FLEET_RETRY_POLICY.baseMs / 2)
+      const one = c.results.find((r) => r.name === 'one')
+      expect(await echoOnce(one?.remotePort as number)).toBe(true)
+    } finally {
+      await etcd.start()
+    }
+    const from = c.results.findIndex((r) => r.name === 'two') + 1
+    let up = await c.result('two', from)
+    for (let i = 0; i < 10 && up.ok !== true; i++) up = await c.result('two', c.results.lastIndexOf(up) + 1)
+    expect(up).toMatchObject({ ok: true })
+    expect(await echoOnce(up.remotePort as number)).toBe(true)
   }, 60_000)
 })
