@@ -19,7 +19,7 @@ import { ControlRequests } from './control-requests.js'
 import { dial } from './dial.js'
 import { login } from './login.js'
 import { isPermanent } from './permanent.js'
-import { ProxyManager, type ProxyEntry } from './proxy/index.js'
+import { ProxyManager, type PortHint, type ProxyEntry } from './proxy/index.js'
 import { secureConnect } from './secure-connect.js'
 import { VisitorManager, type VisitorEntry } from './visitors/index.js'
 
@@ -45,6 +45,10 @@ export interface ClientOptions {
   random?: () => number
   /** How long a reload waits for each answer of the relay (default RELOAD_ANSWER_TIMEOUT_MS). */
   reloadAnswerTimeoutMs?: number
+  /** A fleet client's connection: which relay to dial next (default serverAddr:serverPort). */
+  target?: () => { host: string, port: number }
+  /** A fleet client's connection: the port a remotePort-0 proxy holds on another relay. */
+  portHint?: PortHint
 }
 
 export class Client extends EventEmitter<ClientEvents> {
@@ -72,6 +76,9 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #clientKey: KeyPair
   /** Handshake timestamps strictly increase, even if the clock does not. */
   #lastTimestampMs = 0
+  readonly #target: (() => { host: string, port: number }) | undefined
+  /** host:port of the relay of the current (or last) connection. */
+  #relay = ''
   reconnects = 0
 
   constructor (config: ClientConfig, log: Logger, options: ClientOptions = {}) {
@@ -83,7 +90,8 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#psk = derivePsk(config.auth.token)
     const inline = config.auth.clientKey
     this.#clientKey = options.clientKey ?? (inline === null ? generateKeyPair() : keyPairFromSecret(inline.reveal()))
-    this.#proxies = new ProxyManager(config, log, this.#requests, this.#random)
+    this.#target = options.target
+    this.#proxies = new ProxyManager(config, log, this.#requests, this.#random, options.portHint)
     this.#proxies.on('result', (r) => { this.emit('proxy', r) })
     this.#visitors = new VisitorManager(config.visitors, config.user, log)
   }
@@ -98,6 +106,8 @@ export class Client extends EventEmitter<ClientEvents> {
   visitorEntries (): VisitorEntry[] { return this.#visitors.entries() }
   /** The current (or last) control session. */
   get session (): ClientSession | undefined { return this.#session }
+  /** host:port of the relay this client dialled last (a fleet client's connections differ). */
+  get relay (): string { return this.#relay }
   /** The relay's address of the current connection (normalised), once connected. */
   get relayPeer (): string | undefined { return this.#relayPeer }
   /** The capabilities both sides have (empty before the first login). */
@@ -210,8 +220,10 @@ export class Client extends EventEmitter<ClientEvents> {
 
   async #connect (signal: AbortSignal): Promise<ClientSession> {
     const { serverAddr, serverPort, transport } = this.config
-    const target = formatHostPort(serverAddr, serverPort)
-    const socket = await dial(serverAddr, serverPort, transport.dialServerTimeout * 1000, signal)
+    const { host, port } = this.#target?.() ?? { host: serverAddr, port: serverPort }
+    const target = formatHostPort(host, port)
+    this.#relay = target
+    const socket = await dial(host, port, transport.dialServerTimeout * 1000, signal)
     socket.setNoDelay(true)
     socket.setKeepAlive(true, CONTROL_KEEPALIVE_MS)
     this.#relayPeer = normalizeAddress(socket.remoteAddress ?? '')
@@ -288,12 +300,12 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   async #login (session: ClientSession): Promise<void> {
-    const { user, clientID, serverAddr, serverPort } = this.config
+    const { user, clientID } = this.config
     const r = await login(session, { clientId: clientID, user })
     if (!r.ok) throw new TunnelError(r.code ?? 'TUN_AUTH_REFUSED', r.message ?? 'the relay refused the login')
     this.#capabilities = new Set(r.capabilities ?? [])
     this.#loggedIn = session
-    this.#log.info({ sessionId: r.sessionId, relay: formatHostPort(serverAddr, serverPort), version: r.version, capabilities: [...this.#capabilities] }, 'logged in')
+    this.#log.info({ sessionId: r.sessionId, relay: this.#relay, version: r.version, capabilities: [...this.#capabilities] }, 'logged in')
     this.emit('login', r.sessionId ?? '')
   }
 }

@@ -2,7 +2,7 @@
 // reloads the proxies from the same file (reloadFromFile: an invalid file changes nothing).
 import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import type { CommandModule } from 'yargs'
-import { Client, PERMANENT_ERROR_CODES, reloadFromFile } from '../../client/index.js'
+import { Client, FleetClient, PERMANENT_ERROR_CODES, reloadFromFile } from '../../client/index.js'
 import { clientAdminRoutes } from '../../client/admin.js'
 import { ClientStatus } from '../../client/status.js'
 import { startAdminServer } from '../admin-server.js'
@@ -25,19 +25,21 @@ export async function runClient (args: Args): Promise<number> {
   logWarnings(log, warnings)
   const clientKey = clientKeyOrReport(config, log)
   if (clientKey === undefined) return ExitCode.REFUSED
-  const client = new Client(config, log, { clientKey })
+  // frpc.yml's fleet block: several connections to different relays; status and the admin API show the first.
+  const agent = config.fleet === null ? new Client(config, log, { clientKey }) : new FleetClient(config, log, { clientKey })
+  const client = agent instanceof FleetClient ? agent.primary : agent
   const status = new ClientStatus(client)
-  const signalled = untilSignal(log).then(() => { client.close(args.grace * 1000) })
+  const signalled = untilSignal(log).then(() => { agent.close(args.grace * 1000) })
   onHangup(() => {
     log.debug({ signal: 'SIGHUP' }, 'reload requested')
-    void reloadFromFile(client, args.config, log) // never rejects: failures are logged and in its outcome
+    void reloadFromFile(agent, args.config, log) // never rejects: failures are logged and in its outcome
   })
   // POST /api/reload (tunnel reload) and the dashboard's apply do what SIGHUP does; reloads run one at a time.
-  const reload = async (): ReturnType<typeof reloadFromFile> => await reloadFromFile(client, args.config, log)
+  const reload = async (): ReturnType<typeof reloadFromFile> => await reloadFromFile(agent, args.config, log)
   const admin = await startAdminServer(config.webServer, () => clientAdminRoutes(client, status, { reload, configFile: args.config, log }), log)
   if (!admin.ok) return admin.exitCode
   try {
-    await client.run()
+    await agent.run()
   } catch (err) {
     const e = err instanceof TunnelError ? err : new TunnelError('TUN_CONNECT', String(err))
     log.error({ code: e.code }, e.message)

@@ -42,6 +42,9 @@ export const REFUSED_RETRY_POLICY: BackoffPolicy = { baseMs: 2_000, capMs: 60_00
  * A fleet relay whose store (etcd) did not answer (TUN_FLEET_UNAVAILABLE): tried again every few
  * seconds at most, so the proxy comes up within capMs + baseMs / 2 (4.5 s) of the store's return.
  */
+/** The port a proxy (by wire name and type) holds on another relay of a fleet, if any. */
+export type PortHint = (name: string, type: 'tcp' | 'udp') => number | undefined
+
 export const FLEET_RETRY_POLICY: BackoffPolicy = { baseMs: 1_000, capMs: 4_000, fastRetries: 1 }
 
 /** The capability a proxy type needs on the relay. */
@@ -55,6 +58,8 @@ const TYPE_CAPABILITY: Readonly<Record<ProxyConfig['type'], string>> = {
 }
 
 export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
+  /** A fleet client: the remotePort a `remotePort: 0` proxy got on another relay, asked for here too. */
+  readonly #portHint: PortHint | undefined
   #config: ClientConfig
   readonly #log: Logger
   readonly #requests: ControlRequests
@@ -74,12 +79,13 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
   readonly #replay = new ReplayWindow({ windowMs: HOME_VISIT_WINDOW_MS })
   readonly #random: () => number
 
-  constructor (config: ClientConfig, log: Logger, requests: ControlRequests, random: () => number = Math.random) {
+  constructor (config: ClientConfig, log: Logger, requests: ControlRequests, random: () => number = Math.random, portHint?: PortHint) {
     super()
     this.#config = config
     this.#log = log
     this.#requests = requests
     this.#random = random
+    this.#portHint = portHint
     for (const p of config.proxies) this.#start(p)
   }
 
@@ -108,7 +114,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     for (const e of this.#entries.values()) {
       if (!this.#servable(e)) continue
       e.sent()
-      specs.push(proxySpec(this.#config.user, e.config))
+      specs.push(this.#spec(e.config))
     }
     for (const batch of registerBatches(specs)) session.sendControl({ type: MessageType.REGISTER, proxies: batch })
   }
@@ -219,6 +225,14 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     }
   }
 
+  /** The wire spec of `p`; with a port hint, a tcp/udp proxy of remotePort 0 asks for the port it has on another relay. */
+  #spec (p: ProxyConfig): ReturnType<typeof proxySpec> {
+    const spec = proxySpec(this.#config.user, p)
+    if ((spec.type !== 'tcp' && spec.type !== 'udp') || spec.remotePort !== 0) return spec
+    const hint = this.#portHint?.(spec.name, spec.type)
+    return hint === undefined ? spec : { ...spec, remotePort: hint }
+  }
+
   // ---- reload ----
 
   /**
@@ -304,7 +318,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     const e = this.#entries.get(wireName(this.#config.user, p))
     if (e !== undefined && !this.#servable(e)) return problem(p, e.problem?.code ?? 'TUN_PROXY_INVALID', e.problem?.message ?? 'not served by the relay')
     e?.sent()
-    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.REGISTER, proxies: [proxySpec(this.#config.user, p)], id }))
+    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.REGISTER, proxies: [this.#spec(p)], id }))
     if (answer instanceof TunnelError) {
       const later = answer.code === 'TUN_SESSION_CLOSED' ? '; it is registered at the next login' : ''
       return problem(p, answer.code, `${answer.message}${later}`)

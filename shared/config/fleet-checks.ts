@@ -20,7 +20,7 @@ function endpointsOf (ctx: CheckContext): string[] {
 }
 
 export function fleetIssues (ctx: CheckContext): ConfigIssue[] {
-  if (ctx.side !== 'server') return []
+  if (ctx.side !== 'server') return clientFleetIssues(ctx)
   const fleet = valueAt(ctx.data, ['fleet'])
   if (!isRecord(fleet)) return []
   const out: ConfigIssue[] = []
@@ -47,6 +47,26 @@ export function fleetIssues (ctx: CheckContext): ConfigIssue[] {
 
 /** A warning, as checks.ts's ConfigWarning (not imported from there: checks.ts imports this file). */
 interface ConfigWarning { message: string, location: ConfigLocation }
+
+/** frpc.yml: every fleet.servers entry is host:port, each relay once. */
+function clientFleetIssues (ctx: CheckContext): ConfigIssue[] {
+  const list = valueAt(ctx.data, ['fleet', 'servers'])
+  if (!Array.isArray(list)) return []
+  const out: ConfigIssue[] = []
+  const seen = new Set<string>()
+  list.forEach((text, i) => {
+    if (typeof text !== 'string') return
+    const hp = parseHostPort(text)
+    if ('error' in hp || hp.port === 0) {
+      out.push(issue(ctx, ['fleet', 'servers', i], `fleet.servers entries are host:port (IPv6 in brackets), like relay1.example.com:7000; got ${JSON.stringify(text.slice(0, 80))}`))
+      return
+    }
+    const key = `${hp.host.toLowerCase()}:${hp.port}`
+    if (seen.has(key)) out.push(issue(ctx, ['fleet', 'servers', i], `${text} is listed twice in fleet.servers: each relay once`))
+    seen.add(key)
+  })
+  return out
+}
 
 const LOOPBACK_URL = /^http:\/\/(?:127\.[0-9.]+|localhost|\[::1\]):/
 

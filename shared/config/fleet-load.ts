@@ -2,8 +2,9 @@
 // config file's folder. Absent stays null (a single relay).
 import { hostname } from 'node:os'
 import { keyFilePath } from './keys.js'
-import type { ServerInput } from './schema.js'
-import { SERVER_DEFAULTS, type FleetConfig } from './types.js'
+import { parseHostPort } from '../net/index.js'
+import type { ClientInput, ServerInput } from './schema.js'
+import { CLIENT_DEFAULTS, SERVER_DEFAULTS, type ClientFleetConfig, type FleetConfig } from './types.js'
 
 /** A node name from the host name: the characters a nodeName allows, at most 64. */
 export function defaultNodeName (host: string = hostname()): string {
@@ -27,4 +28,15 @@ export function completeFleet (d: ServerInput, file: string): FleetConfig | null
       requestTimeout: f.etcd.requestTimeout ?? SERVER_DEFAULTS.fleetRequestTimeout,
     },
   }
+}
+
+/** frpc.yml's fleet block; servers that are not host:port were refused by the checks already. */
+export function completeClientFleet (d: ClientInput): ClientFleetConfig | null {
+  const f = d.fleet
+  if (f === undefined) return null
+  const servers = (f.servers ?? []).flatMap((text) => {
+    const hp = parseHostPort(text)
+    return 'error' in hp ? [] : [{ host: hp.host, port: hp.port }]
+  })
+  return { servers, connections: f.connections ?? CLIENT_DEFAULTS.fleetConnections }
 }

@@ -21,7 +21,7 @@ import { keyFilePath, loadClientKey, loadClientKeyRules, loadPrivateKey, loadSer
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS, type AdminConfig, type ClientConfig, type PortRange, type ProxyConfig, type ServerConfig } from './types.js'
 import { completeVhostProxy, completeVhostServer } from './vhost-load.js'
 import { completeSecretProxy, completeVisitors } from './secret-load.js'
-import { completeFleet } from './fleet-load.js'
+import { completeClientFleet, completeFleet } from './fleet-load.js'
 
 export interface Loaded<T> {
   config: T
@@ -204,6 +204,7 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
     }),
     webServer: completeAdmin(d.webServer),
     visitors: completeVisitors(d.visitors ?? []),
+    fleet: completeClientFleet(d),
   }
 }
 

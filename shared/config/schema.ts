@@ -24,6 +24,10 @@ export const FLEET_NODE_NAME = /^[A-Za-z0-9._-]{1,64}$/
 export const FLEET_ENDPOINT = /^https?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\/?$/
 /** etcd endpoints one relay lists at most. */
 export const MAX_FLEET_ENDPOINTS = 16
+/** Relays one client lists in fleet.servers at most. */
+export const MAX_FLEET_SERVERS = 64
+/** Control connections one client keeps to a fleet at most. */
+export const MAX_FLEET_CONNECTIONS = 8
 
 /** Upper bound of maxConnections / maxVisitors: far above any fd limit a host allows. */
 const MAX_CONNECTIONS = 16_777_216
@@ -311,6 +315,12 @@ const visitor = z.strictObject({
   ...ignoredAt('client', 'visitors[]'),
 })
 
+// A client of a relay fleet (our keys; frp has none): several control connections to different relays.
+const fleetClient = z.strictObject({
+  servers: z.array(z.string().min(1).max(255)).max(MAX_FLEET_SERVERS).optional().describe(`Our key: the fleet's relays as host:port (IPv6 in brackets). Empty or absent: every address serverAddr resolves to, at serverPort.`),
+  connections: z.int().min(1).max(MAX_FLEET_CONNECTIONS).optional().describe(`Our key: control connections kept at once, each to a different relay (fewer when fewer relays are known). Default ${CLIENT_DEFAULTS.fleetConnections}.`),
+}).optional().describe('Our key (frp has none): attach to several relays of a fleet at once: every proxy is served by each of them (a tcp proxy with the same remotePort); when one relay goes, the others carry on while that connection moves to another relay.')
+
 export const clientSchema = z.strictObject({
   serverAddr: z.string().min(1).optional().describe(`Relay address (bare IPv6 without brackets). Default ${CLIENT_DEFAULTS.serverAddr}.`),
   serverPort: port(1).optional().describe(`Relay port. Default ${CLIENT_DEFAULTS.serverPort}.`),
@@ -331,6 +341,7 @@ export const clientSchema = z.strictObject({
   webServer: webServer('client').optional(),
   proxies: z.array(proxy).optional(),
   visitors: z.array(visitor).optional().describe('Visitors of secret proxies (stcp, sudp) of other clients: each listens on bindAddr:bindPort and reaches its proxy through the relay, proving it knows the secretKey.'),
+  fleet: fleetClient,
   ...ignoredAt('client', ''),
 }).describe('frpc.yml: a tunnel client (frp v1 key names).')
 

@@ -304,6 +304,16 @@ export interface ClientConfig {
   visitors: VisitorConfig[]
   /** The admin API (status, diag, metrics, reload), or null when off. */
   webServer: AdminConfig | null
+  /** Attached to several relays of a fleet (our keys), or null: one connection to serverAddr. */
+  fleet: ClientFleetConfig | null
+}
+
+/** frpc.yml's `fleet:` block, completed. */
+export interface ClientFleetConfig {
+  /** The relays as host:port; empty = every address serverAddr resolves to, at serverPort. */
+  servers: Array<{ host: string, port: number }>
+  /** Control connections at once, each to a different relay. */
+  connections: number
 }
 
 export const SERVER_DEFAULTS = {
@@ -348,4 +358,5 @@ export const CLIENT_DEFAULTS = {
   adminAddr: '127.0.0.1',
   /** frp's default: visitors listen on loopback only. */
   visitorBindAddr: '127.0.0.1',
+  fleetConnections: 2,
 } as const

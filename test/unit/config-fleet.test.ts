@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { runVerify } from '../../cli/commands/verify.js'
-import { detectConfigKind, parseServerConfig } from '../../shared/config/index.js'
+import { detectConfigKind, parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
 import { ConfigError } from '../../shared/errors.js'
 
 const server = (text: string): ReturnType<typeof parseServerConfig> => parseServerConfig(text, '/etc/tunnel/frps.yml', {})
@@ -77,5 +77,24 @@ describe('frps.yml fleet block', () => {
     const out: string[] = []
     const code = await runVerify(file, { stdout: (s) => out.push(s), stderr: (s) => out.push(s) }, { strict: false })
     expect(code).toBe(0)
+  })
+})
+
+describe('frpc.yml fleet block', () => {
+  const client = (text: string): ReturnType<typeof parseClientConfig> => parseClientConfig(text, 'frpc.yml', {})
+
+  it('is null without a fleet block: one connection to serverAddr', () => {
+    expect(client('serverAddr: relay.example.com\n').config.fleet).toBeNull()
+  })
+
+  it('keeps two connections by default and reads servers as host:port (IPv6 in brackets)', () => {
+    expect(client('fleet:\n  servers: [relay1.example.com:7000, "[2001:db8::1]:7000"]\n').config.fleet).toEqual({ servers: [{ host: 'relay1.example.com', port: 7000 }, { host: '2001:db8::1', port: 7000 }], connections: 2 })
+    expect(client('fleet: {}\n').config.fleet).toEqual({ servers: [], connections: 2 })
+  })
+
+  it('refuses a server that is not host:port, one listed twice, and connections outside 1-8', () => {
+    expect(issues(() => client('fleet:\n  servers: [relay1.example.com]\n')).join('\n')).toMatch(/fleet.servers entries are host:port/)
+    expect(issues(() => client('fleet:\n  servers: [a.example:7000, A.example:7000]\n')).join('\n')).toMatch(/listed twice/)
+    expect(issues(() => client('fleet:\n  connections: 9\n')).join('\n')).toMatch(/fleet.connections/)
   })
 })

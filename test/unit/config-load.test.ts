@@ -65,6 +65,7 @@ describe('defaults', () => {
       log: { level: 'info' },
       webServer: null,
       enablePrometheus: false,
+      fleet: null,
     })
   })
 

@@ -10,8 +10,10 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '../../shared/transport/index.js'
 import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, MessageType } from '../../shared/wire/control.js'
-import { reloadFromFile } from '../../client/index.js'
-import { FLEET_RETRY_POLICY } from '../../client/proxy/manager.js'
+import { FleetClient, reloadFromFile } from '../../client/index.js'
+import type { Relay } from '../../server/index.js'
+import { silentLogger } from '../../shared/log.js'
+import { FLEET_RETRY_POLICY } from '../../client/proxy/index.js'
 import { clientConfig, closeInProcess, memoryLogger, rawControl, rawSession, startClientInProcess, startRelayInProcess, type RawControl } from '../helpers/in-process.js'
 import { closeServices, echoOnce, getFreePort, readAll, startEchoServer } from '../helpers/services.js'
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js'
@@ -146,3 +148,52 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('relays of one fleet', () =>
     expect(await echoOnce(up.remotePort as number)).toBe(true)
   }, 60_000)
 })
+
+describe.skipIf(missingTool('etcd', 'etcd-server'))('a client attached to several relays of a fleet', () => {
+  let etcd: EtcdCluster
+
+  beforeAll(async () => { etcd = await startEtcd(1) }, 30_000)
+  afterAll(async () => { await etcd.close() }, 30_000)
+  afterEach(async () => {
+    await closeInProcess()
+    await closeServices()
+  })
+
+  it('registers its proxy on two relays with the same remotePort, keeps serving through one when the other dies, and moves that connection to the third relay', async () => {
+    const fleet = (node: string): string => `fleet:\n  nodeName: ${node}\n  advertiseAddr: 127.0.0.1:7000\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: /attach/\n`
+    const r1 = await startRelayInProcess(fleet('r1'))
+    const r2 = await startRelayInProcess(`proxyBindAddr: 127.0.0.2\n${fleet('r2')}`)
+    const r3 = await startRelayInProcess(`proxyBindAddr: 127.0.0.3\n${fleet('r3')}`)
+    const echo = await startEchoServer()
+    const config = clientConfig(r1.port, `clientID: many\nfleet:\n  servers: [127.0.0.1:${r1.port}, 127.0.0.1:${r2.port}, 127.0.0.1:${r3.port}]\nproxies:\n  - name: svc\n    type: tcp\n    localPort: ${echo.port}\n    remotePort: 0\n`)
+    expect(config.fleet).toEqual({ servers: [{ host: '127.0.0.1', port: r1.port }, { host: '127.0.0.1', port: r2.port }, { host: '127.0.0.1', port: r3.port }], connections: 2 })
+    const agent = new FleetClient(config, silentLogger(), { backoff: { baseMs: 10, capMs: 50, fastRetries: 0 } })
+    const running = agent.run()
+    try {
+      const results = (relay: Relay): number[] => relay.sessions().flatMap((s) => s.proxies().map((p) => p.describe().remotePort))
+      await until(() => results(r1.relay).length === 1 && results(r2.relay).length === 1)
+      const port = results(r1.relay)[0] as number
+      expect(results(r2.relay)).toEqual([port])
+      expect(await roundTrip('127.0.0.1', port, 'one')).toBe('one')
+      expect(await roundTrip('127.0.0.2', port, 'two')).toBe('two')
+      r1.relay.destroy()
+      expect(await roundTrip('127.0.0.2', port, 'two carries on')).toBe('two carries on')
+      await until(() => results(r3.relay).length === 1)
+      expect(results(r3.relay)).toEqual([port])
+      expect(await roundTrip('127.0.0.3', port, 'three took over')).toBe('three took over')
+      expect(agent.connections.map((c) => c.relay).sort()).toEqual([`127.0.0.1:${r2.port}`, `127.0.0.1:${r3.port}`].sort())
+    } finally {
+      agent.close(0)
+      await running.catch(() => {})
+    }
+  }, 60_000)
+})
+
+/** Waits (bounded: 200 polls, 50 ms apart) until `check` holds; throws if it never does. */
+async function until (check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (check()) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error('condition not met in time')
+}
