@@ -1,0 +1,71 @@
+// A relay fleet of real processes on loopback: three `tunnel server`s sharing one etcd (started
+// by the test), two `tunnel client`s with fleet.connections 2. Each client's tcp proxy is served,
+// byte-exact, by every relay it is attached to, on the same port; when one relay is SIGKILLed its
+// clients carry on through their other relay and attach to the third. Each relay's proxies
+// listen on an address of its own (127.0.0.1-3), as three machines would.
+import { randomBytes } from 'node:crypto'
+import { connect } from 'node:net'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { cleanupCli, clientYaml, DEFAULT_WAIT_MS, exitWithin, logMsg, startClient, startRelay, type RelayHandle } from '../helpers/cli.js'
+import { closeServices, getFreePort, readAll, sha256, startEchoServer } from '../helpers/services.js'
+import { startEtcd, type EtcdCluster } from '../helpers/etcd.js'
+import { missingTool } from '../helpers/system-tools.js'
+
+/** The issue's bound: every client attached to two live relays again within 10 s of a relay's death. */
+const REATTACH_MS = 10_000
+const PAYLOAD_BYTES = 256 * 1024
+
+/** Sends PAYLOAD_BYTES random bytes to host:port and checks the echo is the same bytes. */
+async function echoedExactly (host: string, port: number): Promise<boolean> {
+  const socket = connect({ host, port })
+  socket.on('error', () => {})
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  const payload = randomBytes(PAYLOAD_BYTES)
+  const reply = readAll(socket, { timeoutMs: 10_000 })
+  socket.end(payload)
+  const got = await reply
+  return got.bytes === payload.length && got.sha256 === sha256(payload)
+}
+
+describe.skipIf(missingTool('etcd', 'etcd-server'))('a relay fleet of real processes', { timeout: 90_000 }, () => {
+  let etcd: EtcdCluster
+
+  beforeAll(async () => { etcd = await startEtcd(1) }, 30_000)
+  afterAll(async () => { await etcd.close() }, 30_000)
+  afterEach(async () => {
+    await cleanupCli()
+    await closeServices()
+  })
+
+  it('serves each client\'s tcp proxy through every relay it is attached to, and moves a killed relay\'s connections to the third within 10 s', async () => {
+    const relays: RelayHandle[] = []
+    for (let i = 1; i <= 3; i++) {
+      relays.push(await startRelay({ extraYaml: `proxyBindAddr: 127.0.0.${i}\nfleet:\n  nodeName: relay-${i}\n  advertiseAddr: 127.0.0.${i}:7000\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: /e2e/\n` }))
+    }
+    const servers = relays.map((r) => `127.0.0.1:${r.port}`).join(', ')
+    const echo = await startEchoServer()
+    const ports = [await getFreePort(), await getFreePort()]
+    for (const [i, port] of ports.entries()) {
+      await startClient(clientYaml({ serverPort: relays[0]?.port ?? 0, proxies: [{ name: `svc${i}`, localPort: echo.port, remotePort: port }], extraYaml: `clientID: fleet-client-${i}\nfleet:\n  servers: [${servers}]\n  connections: 2\n` }))
+    }
+    // Connections start at their own index in fleet.servers: relays 1 and 2 serve both clients.
+    for (const [i, port] of ports.entries()) {
+      for (const r of [0, 1]) {
+        await relays[r]?.handle.waitForLog(logMsg('proxy listening', { proxy: `svc${i}` }))
+        expect(await echoedExactly(`127.0.0.${r + 1}`, port)).toBe(true)
+      }
+    }
+    const killed = relays[0]
+    const third = relays[2]
+    if (killed === undefined || third === undefined) throw new Error('three relays')
+    const mark = third.handle.logs.length
+    killed.handle.kill('SIGKILL')
+    const killedAt = performance.now()
+    expect(await exitWithin(killed.handle, DEFAULT_WAIT_MS)).toEqual({ code: null, signal: 'SIGKILL' })
+    // The other relay carries on at once.
+    for (const port of ports) expect(await echoedExactly('127.0.0.2', port)).toBe(true)
+    for (const [i] of ports.entries()) await third.handle.waitForLog(logMsg('proxy listening', { proxy: `svc${i}` }), REATTACH_MS, mark)
+    console.info(`relay SIGKILLed → both clients attached to the third relay in ${(performance.now() - killedAt).toFixed(0)} ms`)
+    for (const port of ports) expect(await echoedExactly('127.0.0.3', port)).toBe(true)
+  })
+})
