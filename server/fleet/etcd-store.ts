@@ -82,13 +82,17 @@ export class EtcdOwnershipStore implements OwnershipStore {
   async start (): Promise<void> {
     const lease = this.#ns.lease(this.#relayTtlS)
     this.#relayLease = lease
+    // Until the join succeeds a lost lease is the join's failure (thrown below), not a reason to rejoin.
+    let joined = false
     lease.on('lost', (err) => {
-      if (this.#closed) return
+      if (this.#closed || !joined) return
       this.#log.error({ code: 'TUN_FLEET_UNAVAILABLE', err: err.message }, 'fleet: this relay lost its lease in the store (etcd): rejoining')
       void this.#rejoin()
     })
     const record: Omit<RelayRecord, 'clients'> = { nodeName: this.nodeName, advertiseAddr: this.#config.advertiseAddr, startedAt: this.#now() }
     await this.#timed('joining the fleet', lease.put(relayKey(this.nodeName)).value(JSON.stringify(record)).exec())
+    joined = true
+    clearInterval(this.#timer)
     const everyMs = Math.min(MAX_FLEET_KEEPALIVE_MS, Math.floor(this.#ownerTtlS * 1000 / 3))
     this.#timer = setInterval(() => { this.#sendKeepAlives() }, everyMs)
     this.#timer.unref()
@@ -236,18 +240,18 @@ export class EtcdOwnershipStore implements OwnershipStore {
     this.#client.close()
   }
 
-  /** The owner's lease: alive already (another relay serves it, or its grace runs), or granted now with the derived id. */
+  /**
+   * The owner's lease: granted now with the derived id, or (the grant fails: it exists) alive
+   * already because another relay serves the owner or its grace runs. A new owner costs one request.
+   */
   async #ensureOwnerLease (identity: string): Promise<string> {
     const id = ownerLeaseId(this.#config.etcd.prefix, identity)
     const leases = this.#client.leaseClient
-    const ttl = await this.#timed('reading a client\'s lease', leases.leaseTimeToLive({ ID: id }))
-    if (Number(ttl.TTL) > 0) return id
     try {
-      await this.#timed('granting a client\'s lease', leases.leaseGrant({ ID: id, TTL: this.#ownerTtlS }))
+      await this.#timed('granting a client\'s lease', leases.leaseGrant({ ID: id, TTL: this.#ownerTtlS }), false)
     } catch (err) {
-      // Another relay granted it between the read and the grant: fine if it is alive now.
-      const again = await this.#timed('reading a client\'s lease', leases.leaseTimeToLive({ ID: id }))
-      if (Number(again.TTL) <= 0) throw err
+      const ttl = await this.#timed('reading a client\'s lease', leases.leaseTimeToLive({ ID: id }))
+      if (Number(ttl.TTL) <= 0) throw err
     }
     return id
   }
@@ -305,7 +309,8 @@ export class EtcdOwnershipStore implements OwnershipStore {
     }
   }
 
-  async #timed<T> (what: string, work: Promise<T>): Promise<T> {
+  /** `work` bounded by the request timeout; failures become TUN_FLEET_UNAVAILABLE (counted unless `count` is false: an expected refusal). */
+  async #timed<T> (what: string, work: Promise<T>, count = true): Promise<T> {
     let timer: NodeJS.Timeout | undefined
     const timeout = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
@@ -315,7 +320,7 @@ export class EtcdOwnershipStore implements OwnershipStore {
     try {
       return await Promise.race([work, timeout])
     } catch (err) {
-      this.stats.unavailable++
+      if (count) this.stats.unavailable++
       if (err instanceof TunnelError) throw err
       throw new TunnelError('TUN_FLEET_UNAVAILABLE', `the fleet store (etcd) failed ${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
     } finally {
