@@ -11,7 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { generateKeyPair } from '../../shared/transport/index.js'
 import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, MessageType } from '../../shared/wire/control.js'
 import { FleetClient, reloadFromFile } from '../../client/index.js'
-import type { Relay } from '../../server/index.js'
+import { relayStatus, type Relay } from '../../server/index.js'
+import { renderFleet } from '../../shared/admin/index.js'
 import { silentLogger } from '../../shared/log.js'
 import { FLEET_RETRY_POLICY } from '../../client/proxy/index.js'
 import { clientConfig, closeInProcess, memoryLogger, rawControl, rawSession, startClientInProcess, startRelayInProcess, type RawControl } from '../helpers/in-process.js'
@@ -42,6 +43,7 @@ async function roundTrip (host: string, port: number, text: string): Promise<str
 describe.skipIf(missingTool('etcd', 'etcd-server'))('relays of one fleet', () => {
   let etcd: EtcdCluster
   let fleets = 0
+  let lastRelays: Relay[] = []
 
   beforeAll(async () => { etcd = await startEtcd(1) }, 30_000)
   afterAll(async () => { await etcd.close() }, 30_000)
@@ -56,6 +58,7 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('relays of one fleet', () =>
     const fleet = (node: string): string => `fleet:\n  nodeName: ${node}\n  advertiseAddr: 127.0.0.1:7000\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: ${prefix}\n    requestTimeout: ${requestTimeout}\n`
     const r1 = await startRelayInProcess(fleet('r1'))
     const r2 = await startRelayInProcess(`proxyBindAddr: 127.0.0.2\n${fleet('r2')}`)
+    lastRelays = [r1.relay, r2.relay]
     return [r1.port, r2.port]
   }
 
@@ -73,6 +76,22 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('relays of one fleet', () =>
     expect(await register(b, 'other', 2, port)).toMatchObject({ ok: false, code: 'TUN_PORT_IN_USE' })
     const b1 = await rawControl(p1, 'beta')
     expect(await register(b1, 'web', 1, 0)).toMatchObject({ ok: false, code: 'TUN_PROXY_EXISTS' })
+  })
+
+  it('reports the fleet\'s relays with their attached clients in the relay\'s status, and prints them for status --fleet', async () => {
+    const [p1, p2] = await twoRelays()
+    await rawControl(p1, 'iota')
+    await rawControl(p2, 'iota')
+    await rawControl(p2, 'kappa')
+    const relay = lastRelays[0]
+    if (relay === undefined) throw new Error('no relay')
+    const report = await relayStatus(relay)
+    expect(report.fleet?.nodeName).toBe('r1')
+    expect(report.fleet?.relays?.map((r) => [r.nodeName, r.clients])).toEqual([['r1', 1], ['r2', 2]])
+    expect(report.fleet?.store.claims).toBeGreaterThan(0)
+    const text = renderFleet(report)
+    expect(text).toMatch(/r1 \(this\)/)
+    expect(text).toMatch(/2 relays, 3 client attachments/)
   })
 
   it('refuses a login whose clientID another client key holds on another relay of the fleet', async () => {
