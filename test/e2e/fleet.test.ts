@@ -1,12 +1,16 @@
-// A relay fleet of real processes on loopback: three `tunnel server`s sharing one etcd (started
-// by the test), two `tunnel client`s with fleet.connections 2. Each client's tcp proxy is served,
-// byte-exact, by every relay it is attached to, on the same port; when one relay is SIGKILLed its
-// clients carry on through their other relay and attach to the third. Each relay's proxies
+// A relay fleet of real processes on loopback: three `tunnel server`s sharing a three-member etcd
+// cluster (started by the test), two `tunnel client`s with fleet.connections 2. Each client's tcp
+// proxy is served, byte-exact, by every relay it is attached to, on the same port; when one relay
+// is SIGKILLed its clients carry on through their other relay and attach to the third. With the
+// whole etcd cluster stopped for 30 s an established visitor keeps flowing, a new proxy is
+// refused (TUN_FLEET_UNAVAILABLE) and comes up within 5 s of etcd's return. Each relay's proxies
 // listen on an address of its own (127.0.0.1-3), as three machines would.
 import { randomBytes } from 'node:crypto'
 import { connect } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { cleanupCli, clientYaml, DEFAULT_WAIT_MS, exitWithin, logMsg, startClient, startRelay, type RelayHandle } from '../helpers/cli.js'
+import { writeFileSync } from 'node:fs'
+import { FLEET_RETRY_POLICY } from '../../client/proxy/index.js'
+import { cleanupCli, clientYaml, DEFAULT_WAIT_MS, exitWithin, logMsg, startClient, startRelay, TEST_TOKEN, waitForProxyResult, type RelayHandle } from '../helpers/cli.js'
 import { closeServices, getFreePort, readAll, sha256, startEchoServer } from '../helpers/services.js'
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js'
 import { missingTool } from '../helpers/system-tools.js'
@@ -27,10 +31,17 @@ async function echoedExactly (host: string, port: number): Promise<boolean> {
   return got.bytes === payload.length && got.sha256 === sha256(payload)
 }
 
-describe.skipIf(missingTool('etcd', 'etcd-server'))('a relay fleet of real processes', { timeout: 90_000 }, () => {
+/** The issue's outage: etcd stopped for 30 s. */
+const OUTAGE_MS = 30_000
+/** The issue's bound: a registration refused during the outage succeeds within 5 s of etcd's return. */
+const BACK_WITHIN_MS = 5_000
+/** Bytes the established visitor exchanges per second during the outage. */
+const TRICKLE_BYTES = 1_024
+
+describe.skipIf(missingTool('etcd', 'etcd-server'))('a relay fleet of real processes', { timeout: 120_000 }, () => {
   let etcd: EtcdCluster
 
-  beforeAll(async () => { etcd = await startEtcd(1) }, 30_000)
+  beforeAll(async () => { etcd = await startEtcd(3) }, 60_000)
   afterAll(async () => { await etcd.close() }, 30_000)
   afterEach(async () => {
     await cleanupCli()
@@ -67,5 +78,49 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('a relay fleet of real proce
     for (const [i] of ports.entries()) await third.handle.waitForLog(logMsg('proxy listening', { proxy: `svc${i}` }), REATTACH_MS, mark)
     console.info(`relay SIGKILLed → both clients attached to the third relay in ${(performance.now() - killedAt).toFixed(0)} ms`)
     for (const port of ports) expect(await echoedExactly('127.0.0.3', port)).toBe(true)
+  })
+
+  it('keeps an established visitor flowing while etcd is stopped for 30 s, refuses a new proxy meanwhile, and registers it within 5 s of etcd\'s return', async () => {
+    const relay = await startRelay({ extraYaml: `fleet:\n  nodeName: outage\n  advertiseAddr: 127.0.0.1:7000\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: /outage/\n    requestTimeout: 1\n` })
+    const echo = await startEchoServer()
+    const kept = await getFreePort()
+    const added = await getFreePort()
+    const proxy = (name: string, port: number): string => `  - name: ${name}\n    type: tcp\n    localPort: ${echo.port}\n    remotePort: ${port}\n`
+    const base = `serverAddr: 127.0.0.1\nserverPort: ${relay.port}\nauth:\n  token: ${JSON.stringify(TEST_TOKEN)}\nclientID: outage-client\nfleet:\n  servers: [127.0.0.1:${relay.port}]\n  connections: 1\nwebServer:\n  port: 0\nproxies:\n`
+    const client = await startClient(base + proxy('kept', kept))
+    expect(client.ports.get('kept')).toBe(kept)
+    // A visitor that stays connected through the outage, exchanging bytes every second.
+    const visitor = connect({ host: '127.0.0.1', port: kept })
+    visitor.on('error', () => {})
+    await new Promise<void>((resolve, reject) => { visitor.once('connect', resolve); visitor.once('error', reject) })
+    let echoed = 0
+    visitor.on('data', (d: Buffer) => { echoed += d.length })
+    let sent = 0
+    const trickle = setInterval(() => { visitor.write(randomBytes(TRICKLE_BYTES)); sent += TRICKLE_BYTES }, 1_000)
+    try {
+      await etcd.stopAll()
+      const stoppedAt = performance.now()
+      // A new proxy while the store is away: refused with the clear code.
+      const mark = client.handle.logs.length
+      writeFileSync(client.configPath, base + proxy('kept', kept) + proxy('added', added))
+      client.handle.kill('SIGHUP')
+      const refused = await client.handle.waitForLog((l) => l.proxy === 'added' && l.code === 'TUN_FLEET_UNAVAILABLE', DEFAULT_WAIT_MS, mark)
+      expect(refused.code).toBe('TUN_FLEET_UNAVAILABLE')
+      const left = OUTAGE_MS - (performance.now() - stoppedAt)
+      if (left > 0) await new Promise((resolve) => setTimeout(resolve, left))
+      // Every byte sent during the outage came back, but the last second's.
+      expect(echoed).toBeGreaterThanOrEqual(sent - 2 * TRICKLE_BYTES)
+      const back = client.handle.logs.length
+      await etcd.startAll()
+      const backAt = performance.now()
+      const result = await waitForProxyResult(client.handle, 'added', back, BACK_WITHIN_MS + DEFAULT_WAIT_MS)
+      expect(result.ok && result.remotePort).toBe(added)
+      console.info(`etcd back → the refused proxy registered in ${(performance.now() - backAt).toFixed(0)} ms (bound ${BACK_WITHIN_MS} ms; the client retries at most ${FLEET_RETRY_POLICY.capMs + FLEET_RETRY_POLICY.baseMs / 2} ms apart)`)
+    } finally {
+      clearInterval(trickle)
+      visitor.destroy()
+    }
+    expect(sent).toBeGreaterThanOrEqual((OUTAGE_MS / 1000 - 2) * TRICKLE_BYTES)
+    expect(echoed).toBeGreaterThanOrEqual(sent - 2 * TRICKLE_BYTES)
   })
 })

@@ -30,6 +30,10 @@ export interface EtcdCluster {
   stop: (i?: number) => Promise<void>
   /** Starts member `i` again on its ports and data. */
   start: (i?: number) => Promise<void>
+  /** Stops every member (the store is away) without removing the data. */
+  stopAll: () => Promise<void>
+  /** Starts every member again at once (a cluster needs a quorum to become healthy). */
+  startAll: () => Promise<void>
   /** Stops every member and removes the data. */
   close: () => Promise<void>
   /** The member's output, for a failing test's message. */
@@ -113,6 +117,11 @@ export async function startEtcd (size = 1): Promise<EtcdCluster> {
       const m = member(i)
       spawnMember(m, 'existing')
       await waitHealthy(url(m), m)
+    },
+    stopAll: async () => { await Promise.all(members.map(async (m) => { await stopChild(m.child) })) },
+    startAll: async () => {
+      for (const m of members) spawnMember(m, 'existing')
+      await Promise.all(members.map(async (m) => { await waitHealthy(url(m), m) }))
     },
     close: async () => {
       await Promise.all(members.map(async (m) => { await stopChild(m.child) }))
