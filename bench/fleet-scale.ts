@@ -5,19 +5,11 @@
 // second and latency percentiles. Against --etcd URL[,URL...] (a lab's cluster), or a one-member
 // etcd this script starts (Debian's etcd-server) in a temp folder and stops. Bounded: at most
 // --clients clients and --max-seconds of wall time. See docs/fleet.md for the figures.
-import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { EtcdOwnershipStore } from '../server/fleet/index.js'
 import type { FleetConfig } from '../shared/config/index.js'
 import { silentLogger } from '../shared/log.js'
-
-/** Polls of etcd's /health while it starts, HEALTH_POLL_MS apart. */
-const HEALTH_POLLS = 200
-const HEALTH_POLL_MS = 100
+import { startEtcd } from './lib/etcd.js'
 
 interface Options { clients: number, proxies: number, relays: number, concurrency: number, etcd: string | undefined, maxSeconds: number }
 
@@ -38,46 +30,6 @@ function options (): Options {
     return n
   }
   return { clients: int(values.clients, 'clients'), proxies: int(values.proxies, 'proxies'), relays: int(values.relays, 'relays'), concurrency: int(values.concurrency, 'concurrency'), etcd: values.etcd, maxSeconds: int(values['max-seconds'], 'max-seconds') }
-}
-
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address()
-      s.close(() => { resolve(typeof a === 'object' && a !== null ? a.port : 0) })
-    })
-  })
-}
-
-/** A one-member etcd on free loopback ports; stop() kills it by PID and removes its data. */
-async function startEtcd (): Promise<{ url: string, stop: () => Promise<void> }> {
-  const dir = mkdtempSync(join(tmpdir(), 'fleet-scale-'))
-  const client = await freePort()
-  const peer = await freePort()
-  const url = `http://127.0.0.1:${client}`
-  const child = spawn('etcd', ['--name', 'scale', '--data-dir', join(dir, 'data'), '--listen-client-urls', url, '--advertise-client-urls', url,
-    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`, '--initial-cluster', `scale=http://127.0.0.1:${peer}`, '--log-level', 'warn'], { stdio: 'ignore' })
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null) {
-      const exited = new Promise((resolve) => { child.once('exit', resolve) })
-      child.kill('SIGTERM')
-      await exited
-    }
-    rmSync(dir, { recursive: true, force: true })
-  }
-  for (let i = 0; i < HEALTH_POLLS; i++) {
-    try {
-      const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) })
-      if ((await res.json() as { health?: string }).health === 'true') return { url, stop }
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, HEALTH_POLL_MS))
-  }
-  await stop()
-  throw new Error('etcd did not become healthy')
 }
 
 function percentile (sorted: readonly number[], p: number): number {
