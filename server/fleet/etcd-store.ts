@@ -145,6 +145,8 @@ export class EtcdOwnershipStore implements OwnershipStore {
     this.#byLease.delete(served.leaseId)
     // Best effort: a failure leaves the attach key to the relay's lease and the owner's to its TTL.
     void this.#leave(identity, served.leaseId, goodbye).catch((err: unknown) => {
+      // Leaving the fleet revokes the relay's lease, attach keys and all: nothing to say then.
+      if (this.#closed) return
       this.#log.warn({ code: 'TUN_FLEET_UNAVAILABLE', err: err instanceof Error ? err.message : String(err) }, 'fleet: could not record a client leaving; the store forgets it after the lease TTL')
     })
   }
