@@ -22,6 +22,12 @@ export const MAX_FLEET_KEEPALIVE_MS = 5_000
 /** After this many failures in a row, one etcd endpoint is skipped for HOST_HALF_OPEN_MS. */
 const HOST_FAILURES = 3
 const HOST_HALF_OPEN_MS = 1_000
+/**
+ * gRPC's reconnect backoff toward etcd, capped low: its default grows to 2 minutes, so after a
+ * long outage the store would stay unreachable long after etcd is back.
+ */
+const MAX_RECONNECT_BACKOFF_MS = 1_000
+const INITIAL_RECONNECT_BACKOFF_MS = 250
 /** Tries of one request over the endpoints (the first included). */
 const REQUEST_ATTEMPTS = 2
 
@@ -349,6 +355,7 @@ function clientOptions (config: FleetConfig): IOptions {
           },
         }
       : {}),
+    grpcOptions: { 'grpc.initial_reconnect_backoff_ms': INITIAL_RECONNECT_BACKOFF_MS, 'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS },
     faultHandling: {
       host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: HOST_HALF_OPEN_MS, breaker: new ConsecutiveBreaker(HOST_FAILURES) }),
       global: retry(handleWhen(isRecoverableError), { maxAttempts: REQUEST_ATTEMPTS - 1 }),
