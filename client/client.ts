@@ -49,6 +49,8 @@ export interface ClientOptions {
   target?: () => { host: string, port: number }
   /** A fleet client's connection: the port a remotePort-0 proxy holds on another relay. */
   portHint?: PortHint
+  /** The relay sent go-away (its code: GoAwayCode); a fleet client learns from REPLACED that two of its connections reached one relay. */
+  onGoAway?: (code: number) => void
 }
 
 export class Client extends EventEmitter<ClientEvents> {
@@ -77,6 +79,7 @@ export class Client extends EventEmitter<ClientEvents> {
   /** Handshake timestamps strictly increase, even if the clock does not. */
   #lastTimestampMs = 0
   readonly #target: (() => { host: string, port: number }) | undefined
+  readonly #onGoAway: ((code: number) => void) | undefined
   /** host:port of the relay of the current (or last) connection. */
   #relay = ''
   reconnects = 0
@@ -91,6 +94,7 @@ export class Client extends EventEmitter<ClientEvents> {
     const inline = config.auth.clientKey
     this.#clientKey = options.clientKey ?? (inline === null ? generateKeyPair() : keyPairFromSecret(inline.reveal()))
     this.#target = options.target
+    this.#onGoAway = options.onGoAway
     this.#proxies = new ProxyManager(config, log, this.#requests, this.#random, options.portHint)
     this.#proxies.on('result', (r) => { this.emit('proxy', r) })
     this.#visitors = new VisitorManager(config.visitors, config.user, log)
@@ -244,6 +248,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#proxies.serve(session, this.#relayPeer)
     session.on('goaway', (code) => {
       this.#log.info({ goAway: code }, 'relay is going away')
+      this.#onGoAway?.(code)
     })
     this.#log.debug({ relay: target }, 'connected to the relay')
     return session

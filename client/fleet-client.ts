@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import type { ClientConfig } from '../shared/config/index.js'
 import { formatHostPort } from '../shared/net/index.js'
+import { GoAwayCode } from '../shared/wire/index.js'
 import { generateKeyPair, keyPairFromSecret } from '../shared/transport/index.js'
 import type { ReloadOutcome } from '../shared/reload-outcome.js'
 import { Client, type ClientEvents, type ClientOptions } from './client.js'
@@ -34,6 +35,8 @@ export class FleetClient extends EventEmitter<ClientEvents> {
   /** The port each proxy (by wire name) got first: the others ask for it too. */
   readonly #ports = new Map<string, number>()
   readonly #stopped = new AbortController()
+  /** Per connection: relays it found another connection of this client on (a replaced session): avoided from then on. */
+  readonly #duplicates: Array<Set<string>> = []
 
   constructor (config: ClientConfig, log: Logger, options: ClientOptions = {}) {
     super()
@@ -52,10 +55,12 @@ export class FleetClient extends EventEmitter<ClientEvents> {
 
   #connection (index: number, config: ClientConfig): Client {
     this.#next[index] = index
+    this.#duplicates[index] = new Set()
     const client = new Client(config, this.#log.child({ connection: index }), {
       ...this.#options,
       target: () => this.#pick(index),
       portHint: (name) => this.#ports.get(name),
+      onGoAway: (code) => { if (code === GoAwayCode.REPLACED) this.#replaced(index) },
     })
     client.on('proxy', (r) => {
       if (r.ok && r.remotePort !== undefined && r.remotePort > 0 && !this.#ports.has(r.name)) this.#ports.set(r.name, r.remotePort)
@@ -70,11 +75,33 @@ export class FleetClient extends EventEmitter<ClientEvents> {
     return client
   }
 
-  /** The next relay for connection `index`: round robin from where it last was, skipping those the others use. */
+  /**
+   * Another connection of this client took over connection `index`'s session: both reached one
+   * relay (two addresses of one relay, in fleet.servers or serverAddr's records). That address is
+   * avoided from now on; a connection other than the first with nowhere else to go stops, so two
+   * connections never take one relay from each other in turn.
+   */
+  #replaced (index: number): void {
+    const at = this.#inUse.get(index)
+    if (at === undefined) return
+    const dups = this.#duplicates[index] ?? new Set<string>()
+    dups.add(at)
+    const free = this.#targets.filter((t) => !dups.has(formatHostPort(t.host, t.port)) && ![...this.#inUse].some(([i, u]) => i !== index && u === formatHostPort(t.host, t.port)))
+    if (index > 0 && free.length === 0) {
+      this.#log.warn({ connection: index, relay: at }, 'fleet: this connection reached a relay another connection of this client already uses, and no other relay is left: it stops (fewer connections than fleet.connections)')
+      this.#inUse.delete(index)
+      this.#clients[index]?.close(0)
+      return
+    }
+    this.#log.warn({ connection: index, relay: at }, 'fleet: another connection of this client reached the same relay (two addresses of one relay?): this one moves to another')
+  }
+
+  /** The next relay for connection `index`: round robin from where it last was, skipping those the others use and those found to be another's. */
   #pick (index: number): FleetTarget {
     const own: FleetTarget = { host: this.#config.serverAddr, port: this.#config.serverPort }
     const targets = this.#targets.length > 0 ? this.#targets : [own]
     const used = new Set([...this.#inUse].filter(([i]) => i !== index).map(([, t]) => t))
+    for (const d of this.#duplicates[index] ?? []) used.add(d)
     const start = this.#next[index] ?? 0
     let chosen: FleetTarget = targets[start % targets.length] ?? own
     let at = start

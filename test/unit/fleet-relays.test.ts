@@ -230,6 +230,37 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('a client attached to severa
   }, 60_000)
 })
 
+
+describe('a fleet client whose two relay addresses lead to one relay', () => {
+  afterEach(async () => {
+    await closeInProcess()
+    await closeServices()
+  })
+
+  it('stops the second connection instead of letting the two take the relay from each other in turn, and keeps serving', async () => {
+    const relay = await startRelayInProcess()
+    const echo = await startEchoServer()
+    const { log, lines } = memoryLogger()
+    const config = clientConfig(relay.port, `clientID: twice\nfleet:\n  servers: [127.0.0.1:${relay.port}, "localhost:${relay.port}"]\nproxies:\n  - name: one\n    type: tcp\n    localPort: ${echo.port}\n    remotePort: 0\n`)
+    const agent = new FleetClient(config, log, { backoff: { baseMs: 10, capMs: 50, fastRetries: 0 } })
+    const running = agent.run()
+    try {
+      await until(() => lines.some((l) => typeof l.msg === 'string' && l.msg.includes('no other relay is left')))
+      // Settled: the relay keeps one session of this client, its proxy serves, and replacements stopped.
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const replaced = relay.relay.stats.replaced
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(relay.relay.stats.replaced).toBe(replaced)
+      expect(relay.relay.sessions()).toHaveLength(1)
+      const port = relay.relay.sessions()[0]?.proxies()[0]?.describe().remotePort
+      expect(await echoOnce(port as number)).toBe(true)
+    } finally {
+      agent.close(0)
+      await running.catch(() => {})
+    }
+  }, 30_000)
+})
+
 /** Waits (bounded: 200 polls, 50 ms apart) until `check` holds; throws if it never does. */
 async function until (check: () => boolean): Promise<void> {
   for (let i = 0; i < 200; i++) {
