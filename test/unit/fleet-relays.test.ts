@@ -13,6 +13,7 @@ import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, MessageType } from '../../s
 import { FleetClient, reloadFromFile } from '../../client/index.js'
 import { relayStatus, type Relay } from '../../server/index.js'
 import { renderFleet } from '../../shared/admin/index.js'
+import { TunnelMetrics } from '../../shared/metrics/index.js'
 import { silentLogger } from '../../shared/log.js'
 import { FLEET_RETRY_POLICY } from '../../client/proxy/index.js'
 import { clientConfig, closeInProcess, memoryLogger, rawControl, rawSession, startClientInProcess, startRelayInProcess, type RawControl } from '../helpers/in-process.js'
@@ -95,6 +96,9 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('relays of one fleet', () =>
     const text = renderFleet(report)
     expect(text).toMatch(/r1 \(this\)/)
     expect(text).toMatch(/2 relays, 3 client attachments/)
+    const metrics = await new TunnelMetrics({ processMetrics: false }).render(async () => await Promise.resolve(report))
+    expect(metrics).toMatch(/^tunnel_fleet_relay_clients\{relay="r2"\} 2$/m)
+    expect(metrics).toMatch(/^tunnel_fleet_claims_total [1-9]/m)
   })
 
   it('gives a name, and a remotePort, registered at the same moment by two clients on two relays to exactly one of them, 50 times', async () => {
