@@ -57,6 +57,12 @@ export const ERROR_CODES = {
   TUN_RECORD_AUTH: 'a record on the control connection failed authentication (corrupted or tampered)',
   TUN_RECORD_LIMIT: 'a record counter reached its limit; the session must be set up again',
   TUN_VISITOR_SHED: 'the relay closed a visitor connection at once: its proxy\'s maxVisitors or the relay\'s maxConnections (from the fd limit) was reached',
+  TUN_PROXY_URL_AUTH: 'the proxy of transport.proxyURL (or http_proxy) refused the credentials: HTTP 407, or a SOCKS5 authentication failure',
+  TUN_PROXY_URL_REFUSED: 'the proxy of transport.proxyURL (or http_proxy) did not connect us to the relay: an HTTP status other than 2xx, a SOCKS5 failure reply, or no proxy there',
+  TUN_TLS_VERIFY: 'the relay\'s TLS certificate did not verify against transport.tls.trustedCaFile and serverName (another CA, another name, expired)',
+  TUN_TLS: 'the TLS layer under the control connection failed: no TLS on the other end, no common version or cipher, or a client certificate refused',
+  TUN_TLS_REQUIRED: 'the relay accepts only TLS clients (its transport.tls.force or trustedCaFile); this client connected without TLS',
+  TUN_WEBSOCKET_UPGRADE: 'the relay, or a reverse proxy in front of it, did not upgrade to WebSocket (an HTTP status instead of 101)',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -20,6 +20,7 @@ import { configWarnings, crossFieldIssues, type ConfigWarning } from './checks.j
 import { keyFilePath, loadClientKey, loadClientKeyRules, loadPrivateKey, loadServerKey } from './keys.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS, type AdminConfig, type ClientConfig, type PortRange, type ProxyConfig, type ServerConfig } from './types.js'
 import { completeVhostProxy, completeVhostServer } from './vhost-load.js'
+import { completeClientTransport, completeServerTransport } from './transport-load.js'
 
 export interface Loaded<T> {
   config: T
@@ -127,6 +128,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
       handshakeTimeout: d.transport?.handshakeTimeout ?? SERVER_DEFAULTS.handshakeTimeout,
       maxClockSkew: d.transport?.maxClockSkew ?? SERVER_DEFAULTS.maxClockSkew,
       insecurePlaintext: d.transport?.insecurePlaintext ?? false,
+      ...completeServerTransport(d, file),
     },
     log: { level: d.log?.level ?? SERVER_DEFAULTS.logLevel },
     webServer: completeAdmin(d.webServer),
@@ -141,7 +143,7 @@ function completeAdmin (w: ServerInput['webServer'] | ClientInput['webServer']):
   return { addr: w.addr ?? SERVER_DEFAULTS.adminAddr, port: w.port, user: w.user ?? '', password: w.password ?? '', token: w.token ?? '' }
 }
 
-function completeClient (d: ClientInput, file: string): ClientConfig {
+function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
   const user = d.user ?? ''
   return {
     source: file,
@@ -163,6 +165,7 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
       dialServerTimeout: d.transport?.dialServerTimeout ?? CLIENT_DEFAULTS.dialServerTimeout,
       handshakeTimeout: d.transport?.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
       insecurePlaintext: d.transport?.insecurePlaintext ?? false,
+      ...completeClientTransport(d, file, env),
     },
     log: { level: d.log?.level ?? CLIENT_DEFAULTS.logLevel },
     proxies: (d.proxies ?? []).filter((p) => p.enabled !== false).map((p): ProxyConfig => {
@@ -324,7 +327,7 @@ export function parseServerConfig (text: string, file: string, env: Env = proces
 
 export function parseClientConfig (text: string, file: string, env: Env = process.env): Loaded<ClientConfig> {
   const parsed = (isTomlFile(file) ? parseToml : parseYaml)('client', text, file, env)
-  return finish(parsed, clientSchema, (d) => completeClient(d, file))
+  return finish(parsed, clientSchema, (d) => completeClient(d, file, env))
 }
 
 const READ_REASONS: Record<string, string> = {
