@@ -375,7 +375,8 @@ export class Relay {
       natProbes: this.#natProbes,
       controlVersions: this.#options.controlVersions ?? SUPPORTED_CONTROL_VERSIONS,
       peerView: this.#peerView,
-      log: this.#log,
+      // Every line of the session names how the client came (and who it is behind a trusted proxy).
+      log: this.#log.child({ transport, ...(source === socketSource ? {} : { forwardedFor: source }) }),
       budget: this.#budget,
       stats: this.stats,
       vhosts: this.#vhosts,

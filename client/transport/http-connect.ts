@@ -61,7 +61,9 @@ export async function httpConnect (socket: Socket, host: string, port: number, p
     const code = e.code === 'TUN_HANDSHAKE_TIMEOUT' ? 'TUN_CONNECT' : e.code === 'TUN_HANDSHAKE_INVALID' ? 'TUN_PROXY_URL_REFUSED' : e.code
     throw new TunnelError(code, `${where} ${e.code === 'TUN_HANDSHAKE_TIMEOUT' ? 'did not answer CONNECT in time' : e.message}`, { cause: err })
   }
-  if (answer.status === 407) {
+  // 407 is the standard answer; tinyproxy answers wrong credentials with 401. A CONNECT is answered
+  // by the proxy itself (there is no origin server yet), so either means the proxy's credentials.
+  if (answer.status === 407 || answer.status === 401) {
     const why = proxy.user === '' && proxy.password === null ? 'it wants credentials and the URL has none' : 'it refused the user name and password of the URL'
     throw new TunnelError('TUN_PROXY_URL_AUTH', `${where} answered "${answer.statusLine}": ${why}`)
   }

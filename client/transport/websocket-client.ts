@@ -32,6 +32,8 @@ export function websocketConnect (stream: Socket, url: string, signal: AbortSign
       ws.off('unexpected-response', onResponse)
       signal.removeEventListener('abort', onAbort)
       if (err === undefined) { resolve(new WebSocketStream(ws, stream)); return }
+      // terminate() while connecting makes ws emit one more 'error': nobody is waiting for it.
+      ws.on('error', () => {})
       ws.terminate()
       stream.destroy()
       reject(err)
