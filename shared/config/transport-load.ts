@@ -2,7 +2,7 @@
 // transport.proxyURL, our transport.websocket block; their checks (files that must exist, pairs
 // that go together) and their defaults. The counterpart of load.ts's complete*() for these keys.
 import { readFileSync, statSync } from 'node:fs'
-import { ConfigError, type ConfigIssue } from '../errors.js'
+import { ConfigError, type ConfigIssue, type ConfigLocation } from '../errors.js'
 import { keyFilePath } from './keys.js'
 import { locate, type ConfigPath } from './locate.js'
 import { parseProxyUrl, proxyFromEnv, type ProxyUrl } from './proxy-url.js'
@@ -116,4 +116,20 @@ export function transportIssues (ctx: CheckContext): ConfigIssue[] {
     if ('problem' in p) issues.push(issue(ctx, ['transport', 'proxyURL'], p.problem))
   }
   return issues
+}
+
+/**
+ * A client's tls.* settings that do nothing because TLS is off: frp turns TLS on by default, we do
+ * not, so an frp file with tls.trustedCaFile but no tls.enable would silently go without it.
+ */
+export function transportWarnings (ctx: CheckContext): Array<{ message: string, location: ConfigLocation }> {
+  if (ctx.side !== 'client') return []
+  const tls = valueAt(ctx.data, ['transport', 'tls'])
+  if (!isRecord(tls) || tls.enable === true || valueAt(ctx.data, ['transport', 'protocol']) === 'wss') return []
+  return ['certFile', 'keyFile', 'trustedCaFile', 'serverName', 'disableCustomTLSFirstByte']
+    .filter((k) => Object.hasOwn(tls, k))
+    .map((k) => ({
+      message: `transport.tls.${k} has no effect: TLS is off (tunnel's transport.tls.enable defaults to false, frp's to true; the handshake encrypts either way); set transport.tls.enable: true or transport.protocol: wss to use it`,
+      location: locate(ctx.doc, ctx.map, ['transport', 'tls', k], { key: true }),
+    }))
 }
