@@ -309,8 +309,20 @@ export class Relay {
   async #accept (socket: Socket, peer: Peer, gateTicket: GateTicket | undefined, signal: AbortSignal, onTicket: (t: GateTicket) => void): Promise<void> {
     let ticket = gateTicket
     const tcpSource = peer.source
-    const opened = await openTransport(socket, this.#transports, peer.trusted, signal)
-    if (peer.trusted) this.#trustedPending--
+    let counted = peer.trusted
+    const settle = (): void => {
+      if (counted) this.#trustedPending--
+      counted = false
+    }
+    // Behind a trusted proxy the client is admitted as soon as the upgrade names it.
+    const opened = await openTransport(socket, this.#transports, peer.trusted, signal, (forwarded, stream) => {
+      settle()
+      ticket = this.#admit(stream, forwarded ?? tcpSource)
+      if (ticket !== undefined) onTicket(ticket)
+      return ticket !== undefined
+    })
+    settle()
+    if (!opened.ok && opened.refused === true) { this.#handshaking.delete(socket); return }
     if (!opened.ok) {
       this.#handshaking.delete(socket)
       ticket?.release()

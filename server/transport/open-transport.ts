@@ -42,14 +42,19 @@ export interface TransportPolicy {
 
 export type OpenedTransport =
   | { ok: true, stream: Socket, layers: TransportLayer[], forwardedFor: string | undefined }
-  | { ok: false, error: TunnelError, layers: TransportLayer[], tlsRequired?: true }
+  | { ok: false, error: TunnelError, layers: TransportLayer[], tlsRequired?: true, refused?: true }
 
 /**
  * Peels the transports off `socket`. On success the returned stream is paused, its next byte the
  * hello's first. On failure the caller closes the socket (the streams over it go with it); a
  * refusal HTTP answer has been written already.
  */
-export async function openTransport (socket: Socket, policy: TransportPolicy, peerTrusted: boolean, signal: AbortSignal): Promise<OpenedTransport> {
+/**
+ * `admitForwarded` runs once, right after a WebSocket upgrade from a trusted proxy, with the
+ * client's address (X-Forwarded-For, else the proxy's) and the WebSocket stream: false means the
+ * handshake limits refused it (and it answered), which ends the opening.
+ */
+export async function openTransport (socket: Socket, policy: TransportPolicy, peerTrusted: boolean, signal: AbortSignal, admitForwarded?: (source: string | undefined, stream: Socket) => boolean): Promise<OpenedTransport> {
   let stream = socket
   const layers: TransportLayer[] = []
   let forwardedFor: string | undefined
@@ -73,9 +78,12 @@ export async function openTransport (socket: Socket, policy: TransportPolicy, pe
       if (layers.includes('websocket')) return fail('a WebSocket inside a WebSocket')
       const opened = await openWebSocket(stream, chunk, policy, signal)
       if ('error' in opened) return { ok: false, error: opened.error, layers }
-      if (peerTrusted) forwardedFor = forwardedSource(opened.forwardedFor, policy.trustedProxies) ?? forwardedFor
       stream = opened.stream
       layers.push('websocket')
+      if (peerTrusted) {
+        forwardedFor = forwardedSource(opened.forwardedFor, policy.trustedProxies) ?? forwardedFor
+        if (admitForwarded?.(forwardedFor, stream) === false) return { ok: false, error: new HandshakeError('TUN_RELAY_BUSY', 'refused by the handshake limits', { reason: 'busy' }), layers, refused: true }
+      }
       continue
     }
     if (layers.includes('tls')) return fail('TLS inside TLS')

@@ -68,7 +68,7 @@ async function startDaemon (tool: string, args: (dir: string, port: number) => P
     await waitListening(p, child, daemon.output)
   } catch (err) {
     await daemon.stop()
-    throw new Error(`${tool}: ${err instanceof Error ? err.message : String(err)}`)
+    throw new Error(`${tool}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
   }
   return daemon
 }
