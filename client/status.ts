@@ -67,7 +67,8 @@ export class ClientStatus {
           id: this.#sessionId ?? '',
           clientId: config.clientID,
           user: config.user,
-          remote: formatHostPort(this.#client.relayPeer ?? config.serverAddr, config.serverPort),
+          // Through a proxy the TCP peer is the proxy: name the relay, and the proxy in `via`.
+          remote: formatHostPort(this.#client.carrier?.via === undefined ? this.#client.relayPeer ?? config.serverAddr : config.serverAddr, config.serverPort),
           since: new Date(this.#since).toISOString(),
           rttMs: roundMs(rtt),
           streams: live.streamCount,
@@ -75,6 +76,8 @@ export class ClientStatus {
           bytesIn: live.bytesIn,
           bytesOut: live.bytesOut,
           reconnects: this.#client.reconnects,
+          ...(this.#client.carrier === undefined ? {} : { transport: this.#client.carrier.transport }),
+          ...(this.#client.carrier?.via === undefined ? {} : { via: this.#client.carrier.via }),
         }]
     return {
       schema: STATUS_SCHEMA,

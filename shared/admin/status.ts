@@ -41,6 +41,10 @@ export const sessionStatusSchema = z.object({
   bytesOut: count,
   /** relay: logins of this client id since the relay started minus one; client: reconnects. */
   reconnects: count,
+  /** How the control connection travels: tcp, tls, websocket, websocket+tls or wss (absent from older versions). */
+  transport: z.string().optional(),
+  /** client: the proxy it goes through (scheme://host:port, never credentials); absent when direct. */
+  via: z.string().optional(),
 })
 export type SessionStatus = z.infer<typeof sessionStatusSchema>
 
