@@ -2,7 +2,7 @@
 // disconnects, failed attempts) to know each proxy's state and the errors so far, and reads the
 // session and forwarders for RTT, streams, flows and bytes when asked. Create it before run().
 import { hostname } from 'node:os'
-import { kernelFacts, processFacts, probeRtt, roundMs, sessionPressure, STATUS_SCHEMA, transportName, type ProxyCounters, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport, type VisitorStatus } from '../shared/admin/index.js'
+import { kernelFacts, processFacts, probeRtt, roundMs, sessionPressure, STATUS_SCHEMA, securityName, type ProxyCounters, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport, type VisitorStatus } from '../shared/admin/index.js'
 import type { ErrorCode, TunnelError } from '../shared/errors.js'
 import { formatHostPort } from '../shared/net/index.js'
 import { CONTROL_PROTOCOL_VERSION } from '../shared/wire/index.js'
@@ -70,7 +70,8 @@ export class ClientStatus {
           id: this.#sessionId ?? '',
           clientId: config.clientID,
           user: config.user,
-          remote: formatHostPort(this.#client.relayPeer ?? config.serverAddr, config.serverPort),
+          // Through a proxy the TCP peer is the proxy: name the relay, and the proxy in `via`.
+          remote: formatHostPort(this.#client.carrier?.via === undefined ? this.#client.relayPeer ?? config.serverAddr : config.serverAddr, config.serverPort),
           since: new Date(this.#since).toISOString(),
           rttMs: roundMs(rtt),
           streams: live.streamCount,
@@ -81,7 +82,9 @@ export class ClientStatus {
           ...sessionPressure(live),
           version: CONTROL_PROTOCOL_VERSION,
           hostname: hostname(),
-          transport: transportName(config.auth.serverKey !== null, config.transport.insecurePlaintext),
+          security: securityName(config.auth.serverKey !== null, config.transport.insecurePlaintext),
+          ...(this.#client.carrier === undefined ? {} : { transport: this.#client.carrier.transport }),
+          ...(this.#client.carrier?.via === undefined ? {} : { via: this.#client.carrier.via }),
         }]
     return {
       schema: STATUS_SCHEMA,

@@ -67,6 +67,12 @@ export const ERROR_CODES = {
   TUN_VISIT_REFUSED: 'a visit to a secret proxy (stcp, sudp) was refused: no such proxy is online for this visitor (serverName, serverUser), the secretKey differs, or the visitor\'s user is not in allowUsers; the relay does not say which, on purpose',
   TUN_VISIT_RATE_LIMITED: 'the relay refused a visit without checking it: this client\'s session had too many visits refused lately (a guard against guessing secret keys or names); fix the visitor and wait a few seconds',
   TUN_VISIT_UNAVAILABLE: 'a visitor cannot work: the relay does not accept visitors (it lacks the visit capability), or the visitor\'s settings cannot be used',
+  TUN_PROXY_URL_AUTH: 'the proxy of transport.proxyURL (or http_proxy) refused the credentials: HTTP 407, or a SOCKS5 authentication failure',
+  TUN_PROXY_URL_REFUSED: 'the proxy of transport.proxyURL (or http_proxy) did not connect us to the relay: an HTTP status other than 2xx, a SOCKS5 failure reply, or no proxy there',
+  TUN_TLS_VERIFY: 'the relay\'s TLS certificate did not verify against transport.tls.trustedCaFile and serverName (another CA, another name, expired)',
+  TUN_TLS: 'the TLS layer under the control connection failed: no TLS on the other end, no common version or cipher, or a client certificate refused',
+  TUN_TLS_REQUIRED: 'the relay accepts only TLS clients (its transport.tls.force or trustedCaFile); this client connected without TLS',
+  TUN_WEBSOCKET_UPGRADE: 'the relay, or a reverse proxy in front of it, did not upgrade to WebSocket (an HTTP status instead of 101)',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

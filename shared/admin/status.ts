@@ -57,7 +57,11 @@ export const sessionStatusSchema = z.object({
   /** relay: the client's host name as it logged in; client: its own. */
   hostname: z.string().optional(),
   /** How the connection is secured: `noise-ik` (the client pinned the relay's key) or `noise-in`, `+plaintext` when records are not encrypted. */
+  security: z.string().optional(),
+  /** How the control connection travels: tcp, tls, websocket, websocket+tls or wss (absent from older versions). */
   transport: z.string().optional(),
+  /** client: the proxy it goes through (scheme://host:port, never credentials); absent when direct. */
+  via: z.string().optional(),
 })
 export type SessionStatus = z.infer<typeof sessionStatusSchema>
 
@@ -173,7 +177,7 @@ export const statusReportSchema = z.object({
 })
 export type StatusReport = z.infer<typeof statusReportSchema>
 
-/** A session's `transport`: `noise-ik` (pinned key) or `noise-in`, with `+plaintext` when the records are not encrypted. */
-export function transportName (pinned: boolean, plaintext: boolean): string {
+/** A session's `security`: `noise-ik` (pinned key) or `noise-in`, with `+plaintext` when the records are not encrypted. */
+export function securityName (pinned: boolean, plaintext: boolean): string {
   return `${pinned ? 'noise-ik' : 'noise-in'}${plaintext ? '+plaintext' : ''}`
 }

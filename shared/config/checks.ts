@@ -13,6 +13,7 @@ import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
 import { vhostIssues } from './vhost-checks.js'
 import { secretIssues, secretWarnings } from './secret-checks.js'
+import { transportIssues, transportWarnings } from './transport-load.js'
 
 export interface ConfigWarning {
   message: string
@@ -132,8 +133,8 @@ function adminIssues (ctx: CheckContext): ConfigIssue[] {
 /** Problems that involve more than one field. */
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
-    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx)]
-    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx)]
+    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...transportIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx), ...transportIssues(ctx)]
 }
 
 function adminWarnings (ctx: CheckContext): ConfigWarning[] {
@@ -213,7 +214,7 @@ export function configWarnings (ctx: CheckContext): ConfigWarning[] {
     message: `${formatPath(path)} is an frp setting this tunnel ignores: ${why}`,
     location: at(ctx, path, true),
   }))
-  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...capWarnings(ctx))
+  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...capWarnings(ctx), ...transportWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {
     warnings.push({ message: 'transport.insecurePlaintext is true: after the handshake, tunnelled bytes cross the network unencrypted and unauthenticated; use it only for benchmarks or a link you trust', location: at(ctx, ['transport', 'insecurePlaintext']) })
   }

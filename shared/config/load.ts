@@ -21,6 +21,7 @@ import { keyFilePath, loadClientKey, loadClientKeyRules, loadPrivateKey, loadSer
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS, type AdminConfig, type ClientConfig, type PortRange, type ProxyConfig, type ServerConfig } from './types.js'
 import { completeVhostProxy, completeVhostServer } from './vhost-load.js'
 import { completeSecretProxy, completeVisitors } from './secret-load.js'
+import { completeClientTransport, completeServerTransport } from './transport-load.js'
 
 export interface Loaded<T> {
   config: T
@@ -140,6 +141,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
       handshakeTimeout: d.transport?.handshakeTimeout ?? SERVER_DEFAULTS.handshakeTimeout,
       maxClockSkew: d.transport?.maxClockSkew ?? SERVER_DEFAULTS.maxClockSkew,
       insecurePlaintext: d.transport?.insecurePlaintext ?? false,
+      ...completeServerTransport(d, file),
     },
     log: { level: d.log?.level ?? SERVER_DEFAULTS.logLevel },
     webServer: completeAdmin(d.webServer),
@@ -154,7 +156,7 @@ function completeAdmin (w: ServerInput['webServer'] | ClientInput['webServer']):
   return { addr: w.addr ?? SERVER_DEFAULTS.adminAddr, port: w.port, user: w.user ?? '', password: w.password ?? '', token: w.token ?? '' }
 }
 
-function completeClient (d: ClientInput, file: string): ClientConfig {
+function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
   const user = d.user ?? ''
   return {
     source: file,
@@ -176,6 +178,7 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
       dialServerTimeout: d.transport?.dialServerTimeout ?? CLIENT_DEFAULTS.dialServerTimeout,
       handshakeTimeout: d.transport?.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
       insecurePlaintext: d.transport?.insecurePlaintext ?? false,
+      ...completeClientTransport(d, file, env),
     },
     log: { level: d.log?.level ?? CLIENT_DEFAULTS.logLevel },
     proxies: (d.proxies ?? []).filter((p) => p.enabled !== false).map((p): ProxyConfig => {
@@ -348,7 +351,7 @@ export function parseServerConfig (text: string, file: string, env: Env = proces
 
 export function parseClientConfig (text: string, file: string, env: Env = process.env): Loaded<ClientConfig> {
   const parsed = (isTomlFile(file) ? parseToml : parseYaml)('client', text, file, env)
-  return finish(parsed, clientSchema, (d) => completeClient(d, file))
+  return finish(parsed, clientSchema, (d) => completeClient(d, file, env))
 }
 
 const READ_REASONS: Record<string, string> = {

@@ -15,7 +15,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
 /** frp's proxy name rule, bounded so names fit in logs and wire messages. */
 export const PROXY_NAME = /^[A-Za-z0-9._-]{1,64}$/
 /** Keys whose values are secrets: their values never appear in messages. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey', 'clientKey'])
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey', 'clientKey', 'proxyURL'])
 /** Entries of auth.clientKeys at most. */
 export const MAX_CLIENT_KEYS = 10_000
 
@@ -54,15 +54,6 @@ const ignore = (sides: readonly Side[], path: string, schema: z.ZodType, why: st
 const refuse = (sides: readonly Side[], paths: readonly string[], why: string): FrpKey[] =>
   paths.map((path) => ({ action: 'refuse', sides, path, why }))
 
-const tls = z.looseObject({
-  enable: z.boolean().optional(),
-  force: z.boolean().optional(),
-  certFile: z.string().optional(),
-  keyFile: z.string().optional(),
-  trustedCaFile: z.string().optional(),
-  serverName: z.string().optional(),
-  disableCustomTLSFirstByte: z.boolean().optional(),
-})
 const stringMap = z.record(z.string(), z.string())
 
 const UNSUPPORTED_PROXY_KEYS = ['routeByHTTPUser', 'multiplexer', 'natTraversal'].map((k) => `proxies[].${k}`)
@@ -74,7 +65,6 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ignore(BOTH, 'webServer.pprofEnable', z.boolean(), 'Go profiling does not apply; profile with node --cpu-prof or --inspect'),
   ignore(BOTH, 'transport.tcpMux', z.boolean(), 'the control connection always multiplexes streams'),
   ignore(BOTH, 'transport.tcpMuxKeepaliveInterval', seconds(), 'liveness is checked by transport.heartbeatTimeout'),
-  ignore(BOTH, 'transport.tls', tls, 'the control connection is always encrypted by its own handshake, not TLS'),
   ignore(BOTH, 'transport.quic', z.looseObject({}), 'it applies only to transport.protocol quic, which is not supported'),
   ignore(CLIENT, 'transport.poolCount', z.int(), 'streams open on demand over one connection; there is no connection pool'),
   ignore(SERVER, 'transport.maxPoolCount', z.int(), 'streams open on demand over one connection; there is no connection pool'),
@@ -106,7 +96,7 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(BOTH, ['webServer.tls'], 'the admin API speaks plain HTTP: keep it on loopback, or put a TLS proxy in front of it'),
   ...refuse(BOTH, ['auth.tokenSource'], 'put the token in auth.token, or use {{ .Envs.NAME }}'),
   ...refuse(BOTH, ['auth.oidc'], 'only auth.method token is supported'),
-  ...refuse(CLIENT, ['transport.proxyURL', 'transport.connectServerLocalIP'], 'remove it; the relay is dialled directly'),
+  ...refuse(CLIENT, ['transport.connectServerLocalIP'], 'remove it; the relay is dialled from the system\'s choice of address'),
   ...refuse(SERVER, ['kcpBindPort', 'quicBindPort'], 'clients connect over tcp only'),
   ...refuse(SERVER, ['tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'tcpmux proxies are not supported'),
   ...refuse(SERVER, ['httpPlugins'], 'server plugins are not supported'),
@@ -201,6 +191,34 @@ const vhostProxyKeys = {
   httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http only: basic-auth password (secret; use {{ .Envs.NAME }}).'),
 }
 
+// Transports (issue 18): how the control connection is carried. frp's keys, plus our websocket block.
+const pemFile = (what: string): z.ZodOptional<z.ZodString> => z.string().min(1).optional().describe(`${what} (PEM). Relative to this file's directory.`)
+const serverTransportKeys = {
+  tls: z.strictObject({
+    force: z.boolean().optional().describe('true: accept only clients that speak TLS (transport.tls.enable or wss on the client). Default false; a trustedCaFile implies true, as in frp.'),
+    certFile: pemFile('The certificate the relay shows to TLS clients; default: a self-signed one made at each start'),
+    keyFile: pemFile('The private key of certFile'),
+    trustedCaFile: pemFile('Clients must show a certificate signed by this CA (mutual TLS; transport.tls.certFile/keyFile on the client)'),
+  }).optional().describe('An outer TLS layer under the relay\'s own handshake, for clients that ask for it (frp\'s keys). The relay tells TLS from its raw handshake and from WebSocket by the first bytes, on the same port.'),
+  websocket: z.strictObject({
+    enable: z.boolean().optional().describe('Our key: accept WebSocket clients (GET /~!frp with Upgrade, as frp) on bindPort. Default true.'),
+    trustedProxies: z.array(z.string().refine(isCidr, { error: 'must be a CIDR like 10.0.0.0/8 or a single IP address' })).max(MAX_SOURCE_RULES).optional().describe('Our key: reverse proxies (CIDRs or addresses) whose X-Forwarded-For header names the client\'s address for the handshake limits and logs. Default none: the TCP peer is the source.'),
+    bindPort: port(0).optional().describe('Our key: a second port for clients with everything bindPort accepts (raw, TLS, WebSocket), e.g. the port a reverse proxy forwards to. 0 or absent: none.'),
+  }).optional().describe('WebSocket clients (transport.protocol websocket or wss), directly or behind a reverse proxy such as nginx.'),
+}
+const clientTransportKeys = {
+  protocol: z.enum(['tcp', 'websocket', 'wss']).optional().describe('How the control connection travels: tcp (default), websocket (an HTTP Upgrade to /~!frp, through reverse proxies and CDNs) or wss (WebSocket inside TLS). frp\'s kcp and quic are not supported.'),
+  tls: z.strictObject({
+    enable: z.boolean().optional().describe('true: an outer TLS layer under the handshake, so the connection looks like HTTPS (inside the WebSocket with protocol websocket; wss always has TLS). Default false: our handshake already encrypts and authenticates (frp\'s default is true).'),
+    certFile: pemFile('A client certificate, for a relay whose transport.tls.trustedCaFile asks for one'),
+    keyFile: pemFile('The private key of certFile'),
+    trustedCaFile: pemFile('Check the relay\'s certificate against this CA and serverName; default: not checked (as frp), auth.serverKey authenticates the relay'),
+    serverName: z.string().min(1).max(253).optional().describe('The name sent in TLS SNI and checked in the certificate. Default: serverAddr.'),
+    disableCustomTLSFirstByte: z.boolean().optional().describe('false: send frp\'s marker byte 0x17 before the TLS ClientHello. Default true (a plain ClientHello, as HTTPS).'),
+  }).optional().describe('An outer TLS layer under the handshake (frp\'s keys).'),
+  proxyURL: z.string().min(1).optional().describe('Reach the relay through a proxy: http://[user:password@]host:port (CONNECT), https://... (CONNECT inside TLS to the proxy) or socks5://[user:password@]host:port. Default: the environment\'s http_proxy / HTTP_PROXY (https_proxy first for wss), unless NO_PROXY names the relay.'),
+}
+
 export const serverSchema = z.strictObject({
   bindAddr: z.string().min(1).optional().describe(`Address clients connect to. Default ${SERVER_DEFAULTS.bindAddr} (dual-stack).`),
   bindPort: port(0).optional().describe(`Port clients connect to. Default ${SERVER_DEFAULTS.bindPort}; 0 picks a free port.`),
@@ -228,6 +246,7 @@ export const serverSchema = z.strictObject({
     handshakeTimeout: z.int().min(1).max(3600).optional().describe(`Seconds from accept to the client's login (handshake and first record); then the connection is closed. Default ${SERVER_DEFAULTS.handshakeTimeout}.`),
     maxClockSkew: z.int().min(1).max(86400).optional().describe(`Seconds a client's clock may differ from the relay's. Default ${SERVER_DEFAULTS.maxClockSkew}.`),
     insecurePlaintext: z.boolean().optional().describe('true: no encryption after the handshake (benchmarks, trusted links only); clients must set the same. Default false.'),
+    ...serverTransportKeys,
     ...ignoredAt('server', 'transport'),
   }).optional(),
   log: log('server').optional(),
@@ -297,12 +316,12 @@ export const clientSchema = z.strictObject({
   loginFailExit: z.boolean().optional().describe(`true: exit when the first login fails for a network reason. Default ${CLIENT_DEFAULTS.loginFailExit}.`),
   auth: auth('client').extend(clientKeys).optional(),
   transport: z.strictObject({
-    protocol: z.literal('tcp').optional().describe('Only tcp is supported.'),
     heartbeatInterval: seconds().optional().describe(`Seconds between pings; <= 0 disables. Default ${CLIENT_DEFAULTS.heartbeatInterval}.`),
     heartbeatTimeout: seconds().optional().describe(`Seconds of silence before reconnecting; <= 0 disables. Default ${CLIENT_DEFAULTS.heartbeatTimeout}.`),
     dialServerTimeout: z.int().min(1).max(3600).optional().describe(`Seconds to wait for the TCP connect. Default ${CLIENT_DEFAULTS.dialServerTimeout}.`),
     handshakeTimeout: z.int().min(1).max(3600).optional().describe(`Seconds to wait for the relay's handshake answer. Default ${CLIENT_DEFAULTS.handshakeTimeout}.`),
     insecurePlaintext: z.boolean().optional().describe('true: no encryption after the handshake (benchmarks, trusted links only); the relay must set the same. Default false.'),
+    ...clientTransportKeys,
     ...ignoredAt('client', 'transport'),
   }).optional(),
   log: log('client').optional(),

@@ -1,6 +1,7 @@
 // The shapes of frps.yml and frpc.yml after loading and defaults, with frp v1 key names.
 // Durations keep frp's unit (seconds) so a value reads the same here as in the file.
 import type { Secret } from '../secret.js'
+import type { ProxyUrl } from './proxy-url.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error'
 
@@ -114,6 +115,10 @@ export interface ServerConfig {
     maxClockSkew: number
     /** true: no encryption after the handshake (benchmarks, trusted links); both sides must agree. */
     insecurePlaintext: boolean
+    /** frp's transport.tls block on the relay. */
+    tls: ServerTlsConfig
+    /** WebSocket clients (our keys). */
+    websocket: ServerWebSocketConfig
   }
   log: LogConfig
   /** The admin API, or null when off. */
@@ -275,6 +280,12 @@ export interface ClientConfig {
     handshakeTimeout: number
     /** true: no encryption after the handshake; must match the relay. */
     insecurePlaintext: boolean
+    /** frp's transport.protocol: how the control connection is carried (kcp and quic are refused at load). */
+    protocol: ClientProtocol
+    /** frp's transport.tls block. */
+    tls: ClientTlsConfig
+    /** frp's transport.proxyURL, else the environment's proxy (http_proxy, ...); null = direct. */
+    proxyURL: ProxyUrl | null
   }
   log: LogConfig
   proxies: ProxyConfig[]
@@ -282,6 +293,53 @@ export interface ClientConfig {
   visitors: VisitorConfig[]
   /** The admin API (status, diag, metrics, reload), or null when off. */
   webServer: AdminConfig | null
+}
+
+// ------------------------------------------------------------------ transports (issue 18)
+
+/** tcp: the handshake on the TCP connection; websocket: inside a WebSocket (ws://); wss: inside a WebSocket inside TLS. */
+export type ClientProtocol = 'tcp' | 'websocket' | 'wss'
+
+/**
+ * frp's transport.tls on a client: an outer TLS layer under the Noise handshake. Files are
+ * resolved against frpc.yml's folder; null = not set.
+ */
+export interface ClientTlsConfig {
+  /** TLS around the control connection (inside the WebSocket for websocket; wss always has TLS). Default false (ours; frp's is true). */
+  enable: boolean
+  /** A client certificate and its key, for a relay that asks for one (its trustedCaFile). */
+  certFile: string | null
+  keyFile: string | null
+  /** The relay's certificate must chain to this CA and name serverName; null = not checked (frp's default). */
+  trustedCaFile: string | null
+  /** The name sent in SNI and checked in the certificate; '' = serverAddr when it is a name. */
+  serverName: string
+  /** false: send frp's marker byte 0x17 before the ClientHello. Default true (frp's). */
+  disableCustomTLSFirstByte: boolean
+}
+
+/** frp's transport.tls on the relay. */
+export interface ServerTlsConfig {
+  /** Only clients that speak TLS are accepted (a trustedCaFile implies it, as in frp). */
+  force: boolean
+  /** The certificate the relay shows; null = a self-signed one made at start (frp does the same). */
+  certFile: string | null
+  keyFile: string | null
+  /** Clients must show a certificate from this CA (mutual TLS); null = none asked. */
+  trustedCaFile: string | null
+}
+
+/** WebSocket clients on the relay (our keys; frp always accepts them on bindPort). */
+export interface ServerWebSocketConfig {
+  /** Accept WebSocket clients (GET /~!frp with Upgrade) on bindPort. Default true. */
+  enable: boolean
+  /**
+   * Reverse proxies (CIDRs or addresses) whose X-Forwarded-For names the client's address for
+   * the handshake limits and logs. Empty (default): the TCP peer is the source, always.
+   */
+  trustedProxies: string[]
+  /** A second port for clients, with everything bindPort accepts (for a front end that reaches only it); 0 = none. */
+  bindPort: number
 }
 
 export const SERVER_DEFAULTS = {

@@ -145,7 +145,7 @@ const FRP_PROXY_TYPES = new Set(['tcpmux', 'xtcp'])
 const PROXY_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https', 'stcp', 'sudp'])
 /** The visitor types this version runs. */
 const VISITOR_TYPES: ReadonlySet<unknown> = new Set(['stcp', 'sudp'])
-const TRANSPORTS = new Set(['kcp', 'quic', 'websocket', 'wss'])
+const TRANSPORTS = new Set(['kcp', 'quic'])
 const MISSING_HINTS: Record<string, string> = {
   'proxies[].name': 'every proxy needs a name',
   'proxies[].type': 'add `type: tcp`, `udp`, `http` or `https`',
@@ -171,7 +171,7 @@ function valueMessage (path: ConfigPath, value: unknown, values: readonly unknow
     case 'auth.method':
       return v === 'oidc' ? 'oidc is not supported; use token' : `must be token${got(path, value)}`
     case 'transport.protocol':
-      return TRANSPORTS.has(v) ? `${v} is not supported; this tunnel connects over tcp only` : `must be tcp${got(path, value)}`
+      return TRANSPORTS.has(v) ? `${v} is not supported: Node.js 20 has no QUIC and there is no maintained KCP library for it; use tcp, websocket or wss (with transport.tls.enable for a TLS-looking connection)` : `must be tcp, websocket or wss${got(path, value)}`
     default:
       return `must be one of ${values.map(String).join(', ')}${got(path, value)}`
   }

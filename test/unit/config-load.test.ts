@@ -61,7 +61,14 @@ describe('defaults', () => {
       vhostHTTPTimeout: 60,
       subDomainHost: '',
       custom404Page: null,
-      transport: { heartbeatTimeout: SERVER_DEFAULTS.heartbeatTimeout, handshakeTimeout: 10, maxClockSkew: 60, insecurePlaintext: false },
+      transport: {
+        heartbeatTimeout: SERVER_DEFAULTS.heartbeatTimeout,
+        handshakeTimeout: 10,
+        maxClockSkew: 60,
+        insecurePlaintext: false,
+        tls: { force: false, certFile: null, keyFile: null, trustedCaFile: null },
+        websocket: { enable: true, trustedProxies: [], bindPort: 0 },
+      },
       log: { level: 'info' },
       webServer: null,
       enablePrometheus: false,
@@ -93,7 +100,16 @@ describe('defaults', () => {
   it('a client proxy gets localIP 127.0.0.1 and remotePort 0 by default', () => {
     const { config } = client('proxies:\n  - { name: web, type: tcp, localPort: 80 }')
     expect(config.proxies).toEqual([{ name: 'web', type: 'tcp', localIP: CLIENT_DEFAULTS.localIP, localPort: 80, remotePort: 0, allowSources: [], denySources: [], proxyProtocolVersion: null, maxVisitors: 0, bandwidthLimit: 0, bandwidthLimitMode: 'client' }])
-    expect(config.transport).toEqual({ heartbeatInterval: 10, heartbeatTimeout: 40, dialServerTimeout: 10, handshakeTimeout: 10, insecurePlaintext: false })
+    expect(config.transport).toEqual({
+      heartbeatInterval: 10,
+      heartbeatTimeout: 40,
+      dialServerTimeout: 10,
+      handshakeTimeout: 10,
+      insecurePlaintext: false,
+      protocol: 'tcp',
+      tls: { enable: false, certFile: null, keyFile: null, trustedCaFile: null, serverName: '', disableCustomTLSFirstByte: true },
+      proxyURL: null,
+    })
     expect(config.serverAddr).toBe(CLIENT_DEFAULTS.serverAddr)
     expect(config.loginFailExit).toBe(false)
   })
