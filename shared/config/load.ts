@@ -11,7 +11,8 @@ import type { z } from 'zod'
 import { ConfigError, type ConfigIssue, type ConfigLocation } from '../errors.js'
 import { parseBandwidth } from '../limit/index.js'
 import { unbracket } from '../net/index.js'
-import { substituteEnv, type Env } from './env.js'
+import type { Env } from './env.js'
+import { renderTemplate } from './template.js'
 import { SourceMap } from './locate.js'
 import { tomlPathOffsets } from './toml-paths.js'
 import { SECRET_KEYS, clientSchema, serverSchema, type ClientInput, type ServerInput, type Side } from './schema.js'
@@ -218,8 +219,8 @@ interface Parsed { ctx: CheckContext, yamlWarnings: ConfigWarning[] }
  */
 function parseYaml (side: Side, text: string, file: string, env: Env): Parsed {
   refuseLegacyIni(text, file)
-  const sub = substituteEnv(text, env)
-  const map = new SourceMap(file, text, sub.replacements)
+  const sub = renderTemplate(text, env)
+  const map = new SourceMap(file, text, sub.spans)
   throwIfAny(sub.problems.map((p) => ({ code: p.code, message: p.message, location: map.atOriginal(p.offset, '') })))
   const doc = parseDocument(sub.text, { uniqueKeys: true, merge: true, prettyErrors: false })
   const redact = new Redactor(sub.text)
@@ -255,8 +256,9 @@ function refuseLegacyIni (text: string, file: string): void {
 
 /** TOML (frp's documented format): the same pipeline, with positions from toml-paths.ts. */
 function parseToml (side: Side, text: string, file: string, env: Env): Parsed {
-  const sub = substituteEnv(text, env)
-  const map = new SourceMap(file, text, sub.replacements)
+  refuseLegacyIni(text, file)
+  const sub = renderTemplate(text, env)
+  const map = new SourceMap(file, text, sub.spans)
   throwIfAny(sub.problems.map((p) => ({ code: p.code, message: p.message, location: map.atOriginal(p.offset, '') })))
   const redact = new Redactor(sub.text)
   let js: unknown
