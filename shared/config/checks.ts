@@ -19,6 +19,8 @@ export interface ConfigWarning {
 }
 
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v)
+/** A proxy name in a message: bare when plain, quoted when it has spaces, other scripts or controls (frp allows any). */
+const nameShown = (name: string): string => (/^[A-Za-z0-9._-]+$/.test(name) ? name : JSON.stringify(name))
 /** Our keys that mean something only on a udp proxy. */
 const UDP_ONLY_KEYS = ['idleTimeout', 'maxFlows'] as const
 /** Our keys that mean something only on a tcp proxy, with what to use on udp instead. */
@@ -44,7 +46,7 @@ function proxyIssues (ctx: CheckContext): ConfigIssue[] {
       if (first === undefined) names.set(p.name, i)
       else {
         const line = at(ctx, ['proxies', first, 'name']).line
-        issues.push({ code: 'TUN_CONFIG_INVALID', message: `proxy name ${p.name} is already used by proxies[${first}] (line ${line}); names must be unique`, location: at(ctx, ['proxies', i, 'name']) })
+        issues.push({ code: 'TUN_CONFIG_INVALID', message: `proxy name ${nameShown(p.name)} is already used by proxies[${first}] (line ${line}); names must be unique`, location: at(ctx, ['proxies', i, 'name']) })
       }
     }
     for (const key of UDP_ONLY_KEYS) {

@@ -12,8 +12,14 @@ import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
 export type Side = 'server' | 'client'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
-/** frp's proxy name rule, bounded so names fit in logs and wire messages. */
-export const PROXY_NAME = /^[A-Za-z0-9._-]{1,64}$/
+/**
+ * Characters a proxy name may have at most (UTF-16 code units, as String.length counts them).
+ * frp accepts any non-empty name ("Wake On Lan", "L4D2节点0"), and so do we: logs, metrics and
+ * the status table escape what they show; the bound keeps `{user}.{name}` within the wire's.
+ */
+export const MAX_CONFIG_PROXY_NAME_CHARS = 64
+/** frp's proxy name rule: any non-empty text, bounded (MAX_CONFIG_PROXY_NAME_CHARS). */
+export const PROXY_NAME = /^[\s\S]{1,64}$/
 /** Keys whose values are secrets: their values never appear in messages. */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey', 'clientKey'])
 /** Entries of auth.clientKeys at most. */
@@ -222,7 +228,7 @@ const bandwidth = z.string().superRefine((value, ctx) => {
 const sourceList = z.array(z.string().refine(isCidr, { error: 'must be a CIDR like 10.0.0.0/8 or 2001:db8::/32, or a single IP address' })).max(MAX_SOURCE_RULES)
 
 const proxy = z.strictObject({
-  name: z.string().regex(PROXY_NAME).describe('Unique name: 1-64 of A-Z a-z 0-9 . _ -'),
+  name: z.string().min(1).max(MAX_CONFIG_PROXY_NAME_CHARS).describe(`Unique name: any text of 1-${MAX_CONFIG_PROXY_NAME_CHARS} characters (as in frp; spaces and any script allowed).`),
   type: z.enum(['tcp', 'udp', 'http', 'https']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort) or https (by TLS server name on vhostHTTPSPort).'),
   enabled: z.boolean().optional().describe('false skips this proxy. Default true.'),
   localIP: z.string().min(1).optional().describe(`Address of the local service. Default ${CLIENT_DEFAULTS.localIP}.`),

@@ -195,6 +195,7 @@ function typeMessage (path: ConfigPath, value: unknown, expected: string): strin
 
 function rangeIssue (ctx: CheckContext, iss: ZodIssue & { code: 'too_small' | 'too_big' }, path: ConfigPath): ConfigIssue {
   const value = valueAt(ctx.data, path)
+  if (iss.origin === 'string' && iss.code === 'too_big') return issue(ctx, 'TUN_CONFIG_INVALID', path, `is longer than ${String(iss.maximum)} characters${got(path, value)}`)
   if (iss.origin === 'string') return issue(ctx, 'TUN_CONFIG_INVALID', path, 'must not be empty')
   if (iss.origin === 'array') return issue(ctx, 'TUN_CONFIG_INVALID', path, `has the wrong number of items${got(path, value)}`)
   const s = schemaAt(schemaFor(ctx.side), path)
@@ -242,7 +243,7 @@ export function fromZod (ctx: CheckContext, iss: ZodIssue, prefix: ConfigPath = 
     case 'invalid_format':
       if (value === '') return [issue(ctx, 'TUN_CONFIG_INVALID', path, 'must not be empty')]
       if (patternPath(path) === 'proxies[].name') {
-        return [issue(ctx, 'TUN_CONFIG_INVALID', path, `${shown(path, value)} is not a valid proxy name: use 1-64 of A-Z a-z 0-9 . _ -`)]
+        return [issue(ctx, 'TUN_CONFIG_INVALID', path, `${shown(path, value)} is not a valid proxy name: use 1-64 characters`)]
       }
       return [issue(ctx, 'TUN_CONFIG_INVALID', path, `has the wrong format${got(path, value)}`)]
     case 'custom':

@@ -50,7 +50,7 @@ const INVALID: Record<string, { code: ErrorCode, at: string, says?: string, issu
   'frpc-duplicate-name.yml': { code: 'TUN_CONFIG_INVALID', at: '5:13', says: 'proxy name ssh is already used by proxies[0] (line 3)' },
   'frpc-duplicate-remote-port.yml': { code: 'TUN_CONFIG_INVALID', at: '10:17', says: 'remotePort 6000 is already used' },
   'frpc-missing-local-port.yml': { code: 'TUN_CONFIG_INVALID', at: '3:5', says: 'proxies[0].localPort: is missing' },
-  'frpc-bad-proxy-name.yml': { code: 'TUN_CONFIG_INVALID', at: '3:11', says: 'not a valid proxy name' },
+  'frpc-bad-proxy-name.yml': { code: 'TUN_CONFIG_INVALID', at: '3:11', says: 'is longer than 64 characters' },
   'frpc-empty-proxy-name.yml': { code: 'TUN_CONFIG_INVALID', at: '3:11', says: 'must not be empty' },
   'frps-syntax-indent.yml': { code: 'TUN_CONFIG_SYNTAX', at: '3:11' },
   'frps-duplicate-key.yml': { code: 'TUN_CONFIG_SYNTAX', at: '3:1', says: 'appears twice' },
