@@ -151,6 +151,8 @@ const MISSING_HINTS: Record<string, string> = {
   'allowPorts[].start': 'a range needs both start and end',
   'allowPorts[].end': 'a range needs both start and end',
 }
+/** auth.method oidc: running the file without the check it asks for would be worse than refusing it. */
+const OIDC_REFUSED = 'oidc is not supported: clients here prove themselves with auth.token (the handshake\'s pre-shared key) and their own key (auth.clientKeys on the relay), never an OIDC token, so this file would run without the authentication it asks for; use auth.method token'
 const RANGE_SHAPE = 'must be { start: FROM, end: TO } or { single: PORT }'
 
 function valueMessage (path: ConfigPath, value: unknown, values: readonly unknown[]): string {
@@ -160,7 +162,7 @@ function valueMessage (path: ConfigPath, value: unknown, values: readonly unknow
       if (FRP_PROXY_TYPES.has(v)) return `type ${v} is an frp proxy type this version does not support; only tcp, udp, http and https are`
       return `type ${v} is not a proxy type; use tcp, udp, http or https`
     case 'auth.method':
-      return v === 'oidc' ? 'oidc is not supported; use token' : `must be token${got(path, value)}`
+      return v === 'oidc' ? OIDC_REFUSED : `must be token${got(path, value)}`
     case 'transport.protocol':
       return TRANSPORTS.has(v) ? `${v} is not supported; this tunnel connects over tcp only` : `must be tcp${got(path, value)}`
     default:
