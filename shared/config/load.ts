@@ -14,7 +14,8 @@ import { unbracket } from '../net/index.js'
 import type { Env } from './env.js'
 import { renderTemplate } from './template.js'
 import { SourceMap } from './locate.js'
-import { tomlPathOffsets } from './toml-paths.js'
+import { tomlDuplicates, tomlPathOffsets } from './toml-paths.js'
+import { legacyIniIssue } from './legacy-ini.js'
 import { SECRET_KEYS, clientSchema, serverSchema, type ClientInput, type ServerInput, type Side } from './schema.js'
 import { isRecord, mapZodIssues, unsupportedProxies, type CheckContext } from './validate.js'
 import { configWarnings, crossFieldIssues, type ConfigWarning } from './checks.js'
@@ -248,10 +249,8 @@ function parseYaml (side: Side, text: string, file: string, env: Env): Parsed {
 
 /** frp's old INI format (a `[common]` section, frp's own test for it) has other key names. */
 function refuseLegacyIni (text: string, file: string): void {
-  const m = /^[ \t]*\[common\][ \t]*$/m.exec(text)
-  if (m === null) return
-  const map = new SourceMap(file, text)
-  throwIfAny([{ code: 'TUN_CONFIG_INVALID', message: 'this is frp\'s legacy INI format ([common], snake_case keys), which frp itself deprecated: write it as frp v1 YAML or TOML (server_addr -> serverAddr, [ssh] -> a proxies entry with name: ssh; see configs/)', location: map.atOriginal(m.index, '') }])
+  const issue = legacyIniIssue(text, file)
+  if (issue !== undefined) throwIfAny([issue])
 }
 
 /** TOML (frp's documented format): the same pipeline, with positions from toml-paths.ts. */
@@ -268,6 +267,8 @@ function parseToml (side: Side, text: string, file: string, env: Env): Parsed {
     const line = err instanceof TomlError ? err.line : 0
     const col = err instanceof TomlError ? err.column : 0
     const offset = offsetOfLine(sub.text, line, col)
+    const twice = line > 0 ? tomlDuplicateAt(sub.text, offset, map) : undefined
+    if (twice !== undefined) throwIfAny([twice])
     const first = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)
     const message = redact.onSecretLine(offset) ? 'TOML syntax error on a line holding a secret' : redact.text(first.replace(/^Invalid TOML document: /, 'TOML: '))
     throwIfAny([{ code: 'TUN_CONFIG_SYNTAX', message, location: line > 0 ? map.at(offset, '') : map.whole('') }])
@@ -277,6 +278,16 @@ function parseToml (side: Side, text: string, file: string, env: Env): Parsed {
   map.useTomlPaths(tomlPathOffsets(sub.text))
   // The checks read values from the data; a YAML document made from it keeps their interface.
   return { ctx: { side, doc: new Document(data), map, data }, yamlWarnings: [] }
+}
+
+/** The key or table defined a second time on the line of `offset` (where the TOML library stopped), named with the line of its first definition. */
+function tomlDuplicateAt (text: string, offset: number, map: SourceMap): ConfigIssue | undefined {
+  const lineOf = (o: number): number => map.at(o, '').line
+  const here = lineOf(offset)
+  const dup = tomlDuplicates(text).find((d) => lineOf(d.again) === here)
+  if (dup === undefined) return undefined
+  const location = map.at(dup.again, dup.path)
+  return { code: 'TUN_CONFIG_SYNTAX', message: `is defined twice: first on line ${lineOf(dup.first)}, again on line ${location.line}; keep one (TOML allows a key or table once)`, location }
 }
 
 /** Plain objects (the TOML library makes null-prototype ones) and strings for TOML dates. */

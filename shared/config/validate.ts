@@ -117,6 +117,12 @@ export function didYouMean (key: string, candidates: readonly string[]): string 
   return best
 }
 
+/** A table (or list of tables) with a proxy's keys: `[[rdp]]` or `[rdp]` written for `[[proxies]]`. */
+function looksLikeProxies (value: unknown): boolean {
+  const entries = Array.isArray(value) ? value : [value]
+  return entries.length > 0 && entries.every((e) => isRecord(e) && ['name', 'type', 'localPort', 'localIP', 'remotePort'].some((k) => Object.hasOwn(e, k)))
+}
+
 function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): ConfigIssue {
   const path = [...parent, key]
   const pattern = patternPath(path)
@@ -128,6 +134,8 @@ function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): Config
     message = `is an frp setting this version does not support yet: ${refused.why}`
   } else if (rows.some((r) => r.sides.includes(other)) || (parent.length === 0 && keysAt(schemaFor(other), []).includes(key))) {
     message = `is a ${other} setting (${other === 'server' ? 'frps' : 'frpc'}.yml), not a ${ctx.side} one; is this the right file?`
+  } else if (parent.length === 0 && ctx.side === 'client' && looksLikeProxies(valueAt(ctx.data, path))) {
+    message = `unknown key; in frp v1 every proxy is an entry of proxies (TOML: a [[proxies]] table with name = ${JSON.stringify(key)}; INI's [${key}] sections became these)`
   } else {
     const candidates = keysAt(schemaFor(ctx.side), parent)
     const guess = didYouMean(key, candidates)
@@ -271,10 +279,18 @@ export function unsupportedProxies (data: unknown): Map<number, boolean> {
   return out
 }
 
+/** "localPort is missing" on a proxy with a plugin: frp's plugins serve the visitors themselves, so it is noise. */
+function pluginLocalPort (ctx: CheckContext, iss: ZodIssue): boolean {
+  if (iss.path.length !== 3 || iss.path[0] !== 'proxies' || iss.path[2] !== 'localPort') return false
+  const p = valueAt(ctx.data, iss.path.slice(0, 2))
+  return isRecord(p) && !Object.hasOwn(p, 'localPort') && isRecord(p.plugin)
+}
+
 /** Our issues for zod's, dropping the noise under proxies of an unsupported type. */
 export function mapZodIssues (ctx: CheckContext, issues: readonly ZodIssue[]): ConfigIssue[] {
   const skip = unsupportedProxies(ctx.data)
   const keep = (iss: ZodIssue): boolean => {
+    if (pluginLocalPort(ctx, iss)) return false
     const disabled = iss.path[0] === 'proxies' ? skip.get(iss.path[1] as number) : undefined
     return disabled === undefined || (disabled === false && iss.path[2] === 'type' && iss.path.length === 3)
   }
