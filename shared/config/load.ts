@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { basename, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { parse as parseTomlText, TomlDate, TomlError } from 'smol-toml'
 import { Document, isAlias, isCollection, isScalar, parseDocument, visit } from 'yaml'
 import type { z } from 'zod'
@@ -363,21 +363,4 @@ export async function loadServerConfig (file: string, env: Env = process.env): P
 
 export async function loadClientConfig (file: string, env: Env = process.env): Promise<Loaded<ClientConfig>> {
   return parseClientConfig(await readConfigFile(file), file, env)
-}
-
-const CLIENT_KEYS = new Set(['serverAddr', 'serverPort', 'proxies', 'visitors', 'loginFailExit', 'clientID', 'user'])
-const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPorts', 'maxPortsPerClient', 'ownershipGrace', 'maxConnections', 'vhostHTTPPort', 'vhostHTTPSPort', 'kcpBindPort', 'quicBindPort', 'subDomainHost'])
-
-/**
- * Server or client, from the top-level keys (read line by line, so it works on files with
- * templates or syntax errors); then from the name (frps* / frpc*); else client.
- */
-export function detectConfigKind (text: string, file: string): ConfigKind {
-  // `key:` (YAML) or `key =` (TOML); `[[proxies]]` names a client too.
-  const keys = [...text.matchAll(/^["']?([A-Za-z][A-Za-z0-9]*)["']?[ \t]*[:=]/gm)].map((m) => m[1] ?? '')
-  if (/^\[\[\s*proxies\s*\]\]/m.test(text)) return 'client'
-  if (keys.some((k) => CLIENT_KEYS.has(k))) return 'client'
-  if (keys.some((k) => SERVER_KEYS.has(k))) return 'server'
-  const name = basename(file).toLowerCase()
-  return name.startsWith('frps') ? 'server' : 'client'
 }
