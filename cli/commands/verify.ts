@@ -19,10 +19,13 @@ export interface VerifyOptions {
 export async function runVerify (file: string, out: VerifyOutput, opts: VerifyOptions): Promise<number> {
   let warnings: ConfigWarning[]
   let kind: ConfigKind
+  let included: number
   try {
     const text = await readConfigFile(file)
     kind = opts.kind ?? detectConfigKind(text, file)
-    warnings = kind === 'server' ? parseServerConfig(text, file).warnings : parseClientConfig(text, file).warnings
+    const loaded = kind === 'server' ? parseServerConfig(text, file) : parseClientConfig(text, file)
+    warnings = loaded.warnings
+    included = loaded.included?.length ?? 0
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     for (const line of err.message.split('\n')) out.stderr(line)
@@ -33,6 +36,7 @@ export async function runVerify (file: string, out: VerifyOutput, opts: VerifyOp
     out.stderr(`tunnel: ${file} has ${warnings.length} warning${warnings.length === 1 ? '' : 's'}, which --strict treats as errors`)
     return ExitCode.REFUSED
   }
-  out.stdout(`tunnel: ${file} is valid (${kind} config)`)
+  const withIncludes = included === 0 ? '' : `, with ${included} included file${included === 1 ? '' : 's'}`
+  out.stdout(`tunnel: ${file} is valid (${kind} config${withIncludes})`)
   return ExitCode.OK
 }

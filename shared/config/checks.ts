@@ -177,12 +177,20 @@ function heartbeatWarnings (ctx: CheckContext): ConfigWarning[] {
   })
 }
 
+export interface WarningOptions {
+  /** An included file (includes.ts): only its proxies and visitors count, so only their warnings. */
+  included?: boolean
+  /** Included files add proxies: no "no proxies" warning for this file alone. */
+  moreProxies?: boolean
+}
+
 /** Warnings for a file that is otherwise valid. Never includes a secret's value. */
-export function configWarnings (ctx: CheckContext): ConfigWarning[] {
+export function configWarnings (ctx: CheckContext, options: WarningOptions = {}): ConfigWarning[] {
   const warnings: ConfigWarning[] = ignoredPresent(ctx).map(({ path, why }) => ({
     message: `${formatPath(path)} is an frp setting this tunnel ignores: ${why}`,
     location: at(ctx, path, true),
   }))
+  if (options.included === true) return warnings.filter((w) => w.location.path.startsWith('proxies[') || w.location.path.startsWith('visitors['))
   warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {
     warnings.push({ message: 'transport.insecurePlaintext is true: after the handshake, tunnelled bytes cross the network unencrypted and unauthenticated; use it only for benchmarks or a link you trust', location: at(ctx, ['transport', 'insecurePlaintext']) })
@@ -192,7 +200,7 @@ export function configWarnings (ctx: CheckContext): ConfigWarning[] {
     const relay = ctx.side === 'server' ? 'this relay' : 'the relay'
     warnings.push({ message: `auth.token is empty: anyone who can reach ${relay} can connect; set the same token on both sides`, location: at(ctx, ['auth', 'token']) })
   }
-  if (ctx.side === 'client' && !proxiesOf(ctx.data).some(([, p]) => p.enabled !== false)) {
+  if (ctx.side === 'client' && options.moreProxies !== true && !proxiesOf(ctx.data).some(([, p]) => p.enabled !== false)) {
     warnings.push({ message: 'no proxies: the client will connect but expose nothing (add entries under proxies:)', location: at(ctx, ['proxies']) })
   }
   return warnings

@@ -16,8 +16,9 @@ import { renderTemplate } from './template.js'
 import { SourceMap } from './locate.js'
 import { tomlDuplicates, tomlPathOffsets } from './toml-paths.js'
 import { legacyIniIssue } from './legacy-ini.js'
+import { crossFileIssues, INCLUDED_KEYS, readIncludes, unreadKeys } from './includes.js'
 import { SECRET_KEYS, clientSchema, serverSchema, type ClientInput, type ServerInput, type Side } from './schema.js'
-import { isRecord, mapZodIssues, unsupportedProxies, type CheckContext } from './validate.js'
+import { isRecord, mapZodIssues, unsupportedProxies, valueAt, type CheckContext } from './validate.js'
 import { configWarnings, crossFieldIssues, type ConfigWarning } from './checks.js'
 import { keyFilePath, loadClientKey, loadClientKeyRules, loadPrivateKey, loadServerKey } from './keys.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS, type AdminConfig, type ClientConfig, type PortRange, type ProxyConfig, type ServerConfig } from './types.js'
@@ -26,6 +27,8 @@ import { completeVhostProxy, completeVhostServer } from './vhost-load.js'
 export interface Loaded<T> {
   config: T
   warnings: ConfigWarning[]
+  /** The files `includes` added (frpc only), in the order their proxies were appended. */
+  included?: string[]
 }
 
 export type ConfigKind = 'server' | 'client'
@@ -199,12 +202,18 @@ function bandwidthBytes (text: string | undefined): number {
 
 // ------------------------------------------------------------------ the pipeline
 
-/** In file order, problems without a line last; the same problem reported twice only once. */
+/**
+ * In file order (the including file first, then included ones as listed), problems without a
+ * line last; the same problem reported twice only once.
+ */
 function byPlace<T extends { message: string, location: ConfigLocation }> (items: readonly T[]): T[] {
   const seen = new Set<string>()
+  const files = new Map<string, number>()
+  for (const i of items) if (!files.has(i.location.file)) files.set(i.location.file, files.size)
+  const rank = (i: T): number => files.get(i.location.file) ?? 0
   return items
-    .filter((i) => { const k = `${i.location.path}\0${i.message}`; const dup = seen.has(k); seen.add(k); return !dup })
-    .sort((a, b) => (a.location.line || Infinity) - (b.location.line || Infinity) || a.location.col - b.location.col)
+    .filter((i) => { const k = `${i.location.file}\0${i.location.path}\0${i.message}`; const dup = seen.has(k); seen.add(k); return !dup })
+    .sort((a, b) => rank(a) - rank(b) || (a.location.line || Infinity) - (b.location.line || Infinity) || a.location.col - b.location.col)
 }
 
 function throwIfAny (issues: ConfigIssue[]): void {
@@ -314,13 +323,57 @@ export function isTomlFile (file: string): boolean {
   return file.toLowerCase().endsWith('.toml')
 }
 
-function finish<I, T> (parsed: Parsed, schema: z.ZodType<I>, complete: (input: I) => T): Loaded<T> {
+/** What included files add to the including one (includes.ts): their problems, warnings and proxies. */
+interface Included {
+  issues: ConfigIssue[]
+  warnings: ConfigWarning[]
+  contexts: CheckContext[]
+  files: string[]
+}
+
+function finish<I, T> (parsed: Parsed, schema: z.ZodType<I>, complete: (input: I) => T, more?: Included): Loaded<T> {
   const { ctx } = parsed
   let result = schema.safeParse(ctx.data)
-  throwIfAny([...(result.success ? [] : mapZodIssues(ctx, result.error.issues)), ...crossFieldIssues(ctx)])
-  if (!result.success) result = schema.safeParse(withoutSkippedProxies(ctx.data))
+  throwIfAny([...(result.success ? [] : mapZodIssues(ctx, result.error.issues)), ...crossFieldIssues(ctx), ...(more?.issues ?? [])])
+  if (!result.success || more !== undefined) result = schema.safeParse(withIncluded(withoutSkippedProxies(ctx.data), more?.contexts ?? []))
   if (!result.success) throw new ConfigError(mapZodIssues(ctx, result.error.issues))
-  return { config: complete(result.data), warnings: byPlace([...parsed.yamlWarnings, ...configWarnings(ctx)]) }
+  const moreProxies = (more?.contexts ?? []).some((c) => Array.isArray(valueAt(c.data, ['proxies'])))
+  const warnings = byPlace([...parsed.yamlWarnings, ...configWarnings(ctx, { moreProxies }), ...(more?.warnings ?? [])])
+  return { config: complete(result.data), warnings, ...(more === undefined ? {} : { included: more.files }) }
+}
+
+/** The including file's data with the proxies and visitors of the included ones appended, in order. */
+function withIncluded (data: unknown, contexts: readonly CheckContext[]): unknown {
+  if (contexts.length === 0 || !isRecord(data)) return data
+  const out: Record<string, unknown> = { ...data }
+  for (const key of INCLUDED_KEYS) {
+    const lists = [data, ...contexts.map((c) => withoutSkippedProxies(c.data))].map((d) => valueAt(d, [key])).filter(Array.isArray)
+    if (lists.length > 0) out[key] = lists.flat()
+  }
+  return out
+}
+
+/** Reads and checks the files `includes` names, each in its own place (file:line:col). */
+function loadIncludes (parsed: Parsed, env: Env): Included | undefined {
+  const found = readIncludes(parsed.ctx)
+  if (found.files.length === 0 && found.issues.length === 0 && found.warnings.length === 0) return undefined
+  const more: Included = { issues: [...found.issues], warnings: [...found.warnings], contexts: [], files: found.files.map((f) => f.path) }
+  for (const f of found.files) {
+    let inc: Parsed
+    try {
+      inc = (isTomlFile(f.path) ? parseToml : parseYaml)('client', f.text, f.path, env)
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err
+      more.issues.push(...err.issues)
+      continue
+    }
+    const checked = clientSchema.safeParse(inc.ctx.data)
+    more.issues.push(...(checked.success ? [] : mapZodIssues(inc.ctx, checked.error.issues)), ...crossFieldIssues(inc.ctx))
+    more.warnings.push(...inc.yamlWarnings, ...unreadKeys(inc.ctx), ...configWarnings(inc.ctx, { included: true }))
+    more.contexts.push(inc.ctx)
+  }
+  more.issues.push(...crossFileIssues([parsed.ctx, ...more.contexts]))
+  return more
 }
 
 /** The data without disabled proxies of unsupported types (whose issues were dropped). */
@@ -337,7 +390,7 @@ export function parseServerConfig (text: string, file: string, env: Env = proces
 
 export function parseClientConfig (text: string, file: string, env: Env = process.env): Loaded<ClientConfig> {
   const parsed = (isTomlFile(file) ? parseToml : parseYaml)('client', text, file, env)
-  return finish(parsed, clientSchema, (d) => completeClient(d, file))
+  return finish(parsed, clientSchema, (d) => completeClient(d, file), loadIncludes(parsed, env))
 }
 
 const READ_REASONS: Record<string, string> = {

@@ -99,7 +99,6 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ignore(SERVER, 'sshTunnelGateway', z.looseObject({ bindPort: port(0).optional() }), 'not supported, this listener is not opened (the ssh tunnel gateway)'),
   // frp reads auth.oidc only with auth.method oidc, which is refused (validate.ts says why).
   ignore(BOTH, 'auth.oidc', z.looseObject({}), 'auth.method is token, so it is never read (frp ignores it then too)'),
-  ...refuse(CLIENT, ['includes'], 'put every proxy in this file'),
   ...refuse(CLIENT, ['visitors'], 'stcp, sudp and xtcp visitors are not supported'),
   ...refuse(CLIENT, ['start'], 'remove it and set `enabled: false` on proxies that should not run'),
   ...refuse(CLIENT, ['dnsServer'], 'the system resolver is used; remove it'),
@@ -252,6 +251,13 @@ const proxy = z.strictObject({
   ...ignoredAt('client', 'proxies[]'),
 })
 
+// frpc's includes (frp's key): files whose proxies and visitors join this file's (includes.ts).
+/** Patterns in `includes` at most. */
+export const MAX_INCLUDE_PATTERNS = 64
+const includeKeys = {
+  includes: z.array(z.string().min(1)).max(MAX_INCLUDE_PATTERNS).optional().describe('Files whose proxies (and visitors) are added to this file\'s, as in frp: paths or patterns with * ? [a-z] in the file name (./confd/*.yml), relative to this file\'s folder; YAML, TOML or JSON by extension. Re-read on reload.'),
+}
+
 export const clientSchema = z.strictObject({
   serverAddr: z.string().min(1).optional().describe(`Relay address (bare IPv6 without brackets). Default ${CLIENT_DEFAULTS.serverAddr}.`),
   serverPort: port(1).optional().describe(`Relay port. Default ${CLIENT_DEFAULTS.serverPort}.`),
@@ -271,6 +277,7 @@ export const clientSchema = z.strictObject({
   log: log('client').optional(),
   webServer: webServer('client').optional(),
   proxies: z.array(proxy).optional(),
+  ...includeKeys,
   ...ignoredAt('client', ''),
 }).describe('frpc.yml: a tunnel client (frp v1 key names).')
 

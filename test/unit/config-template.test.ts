@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError } from '../../shared/errors.js'
 import { parseClientConfig, type ClientConfig } from '../../shared/config/index.js'
@@ -48,6 +50,15 @@ describe('port ranges (frp\'s parseNumberRangePair / parseNumberRange templates)
   it('expand frp\'s README example to one proxy per port, named as the template names them', () => {
     const { config } = parseClientConfig(README_TOML, 'frpc.toml', {})
     expect(ports(config)).toEqual([6000, 6001, 6002, 6003, 6004, 6005, 6006, 6007].map((p) => `tcp-${p} ${p}->${p}`))
+  })
+
+  it('configs/frpc-ranges.toml gives the proxies its comment promises', () => {
+    const file = join(import.meta.dirname, '..', '..', 'configs', 'frpc-ranges.toml')
+    const { config } = parseClientConfig(readFileSync(file, 'utf8'), file, { FRP_TOKEN: 't' })
+    expect(ports(config)).toEqual([
+      ...[27015, 27016, 27017, 27018, 27019, 27020, 27030].map((p) => `game-${p} ${p}->${p}`),
+      'web-5000 5000->6000', 'web-5001 5001->6001', 'web-5002 5002->6002',
+    ])
   })
 
   it('work in YAML too, next to ordinary proxies, pairing the two ranges in order', () => {
