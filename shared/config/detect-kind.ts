@@ -22,7 +22,8 @@ function sideOnlyKeys (side: Side): Set<string> {
   ])
   const mine = topLevel(side)
   const theirs = topLevel(other)
-  return new Set([...mine].filter((k) => k !== '' && !theirs.has(k)))
+  // Lower case: frp matches key names regardless of case (key-case.ts).
+  return new Set([...mine].filter((k) => k !== '' && !theirs.has(k)).map((k) => k.toLowerCase()))
 }
 
 let keySets: { client: Set<string>, server: Set<string> } | undefined
@@ -64,7 +65,7 @@ export function topLevelKeys (text: string, file: string): string[] {
 
 /** Server or client, from the top-level keys; then from the name (frps* / frpc*); else client. */
 export function detectConfigKind (text: string, file: string): ConfigKind {
-  const keys = topLevelKeys(text, file)
+  const keys = topLevelKeys(text, file).map((k) => k.toLowerCase())
   const { client, server } = sets()
   const c = keys.filter((k) => client.has(k)).length
   const s = keys.filter((k) => server.has(k)).length

@@ -16,6 +16,7 @@ import { renderTemplate } from './template.js'
 import { SourceMap } from './locate.js'
 import { tomlDuplicates, tomlPathOffsets } from './toml-paths.js'
 import { legacyIniIssue } from './legacy-ini.js'
+import { foldKeyCase } from './key-case.js'
 import { crossFileIssues, INCLUDED_KEYS, readIncludes, unreadKeys } from './includes.js'
 import { SECRET_KEYS, clientSchema, serverSchema, type ClientInput, type ServerInput, type Side } from './schema.js'
 import { isRecord, mapZodIssues, unsupportedProxies, valueAt, type CheckContext } from './validate.js'
@@ -253,7 +254,8 @@ function parseYaml (side: Side, text: string, file: string, env: Env): Parsed {
   const data = clean(js ?? {}, true)
   redact.addFrom(data)
   const yamlWarnings = doc.warnings.map((w) => ({ message: redact.text(w.message.split('\n')[0] ?? w.code), location: map.at(w.pos[0], '') }))
-  return { ctx: { side, doc, map, data }, yamlWarnings }
+  const ctx: CheckContext = { side, doc, map, data }
+  return { ctx, yamlWarnings: [...yamlWarnings, ...foldKeyCase(ctx)] }
 }
 
 /** frp's old INI format (a `[common]` section, frp's own test for it) has other key names. */
@@ -286,7 +288,8 @@ function parseToml (side: Side, text: string, file: string, env: Env): Parsed {
   redact.addFrom(data)
   map.useTomlPaths(tomlPathOffsets(sub.text))
   // The checks read values from the data; a YAML document made from it keeps their interface.
-  return { ctx: { side, doc: new Document(data), map, data }, yamlWarnings: [] }
+  const ctx: CheckContext = { side, doc: new Document(data), map, data }
+  return { ctx, yamlWarnings: foldKeyCase(ctx) }
 }
 
 /** The key or table defined a second time on the line of `offset` (where the TOML library stopped), named with the line of its first definition. */

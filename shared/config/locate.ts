@@ -107,6 +107,11 @@ export function findPair (doc: Document, map: unknown, key: PropertyKey, depth =
   for (const pair of node.items) {
     if (!isMergeKey(pair.key) && isScalar(pair.key) && String(pair.key.value) === want) return pair
   }
+  // frp matches key names regardless of case (key-case.ts reads `subdomainHost` as subDomainHost).
+  const folded = want.toLowerCase()
+  for (const pair of node.items) {
+    if (!isMergeKey(pair.key) && isScalar(pair.key) && String(pair.key.value).toLowerCase() === folded) return pair
+  }
   for (const pair of node.items) {
     if (!isMergeKey(pair.key)) continue
     const source = deref(doc, pair.value)

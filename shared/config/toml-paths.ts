@@ -173,11 +173,18 @@ export function tomlOffsetOf (offsets: ReadonlyMap<string, PathOffsets>, path: s
   let p = path
   let exact = true
   for (;;) {
-    const hit = offsets.get(p)
+    const hit = offsets.get(p) ?? caseFolded(offsets, p)
     if (hit !== undefined) return exact && !key ? hit.value : hit.key
     const cut = Math.max(p.lastIndexOf('.'), p.lastIndexOf('['))
     if (cut <= 0) return undefined
     p = p.slice(0, cut)
     exact = false
   }
+}
+
+/** frp matches key names regardless of case (key-case.ts): `subDomainHost` is where `subdomainHost` is written. */
+function caseFolded (offsets: ReadonlyMap<string, PathOffsets>, path: string): PathOffsets | undefined {
+  const want = path.toLowerCase()
+  for (const [p, o] of offsets) if (p.toLowerCase() === want) return o
+  return undefined
 }
