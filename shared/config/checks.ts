@@ -11,7 +11,7 @@ import { keyIssues } from './keys.js'
 import { formatPath, locate, type ConfigPath } from './locate.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
-import { vhostIssues } from './vhost-checks.js'
+import { duplicateDomainWarnings, vhostIssues } from './vhost-checks.js'
 
 export interface ConfigWarning {
   message: string
@@ -191,7 +191,7 @@ export function configWarnings (ctx: CheckContext, options: WarningOptions = {})
     location: at(ctx, path, true),
   }))
   if (options.included === true) return warnings.filter((w) => w.location.path.startsWith('proxies[') || w.location.path.startsWith('visitors['))
-  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx))
+  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...duplicateDomainWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {
     warnings.push({ message: 'transport.insecurePlaintext is true: after the handshake, tunnelled bytes cross the network unencrypted and unauthenticated; use it only for benchmarks or a link you trust', location: at(ctx, ['transport', 'insecurePlaintext']) })
   }
