@@ -23,6 +23,7 @@ export async function runClient (args: Args): Promise<number> {
   const { config, warnings } = loaded
   const log = makeLogger(args, config.log.level)
   logWarnings(log, warnings)
+  if (loaded.included !== undefined) log.info({ files: loaded.included }, 'proxies included from other files')
   const clientKey = clientKeyOrReport(config, log)
   if (clientKey === undefined) return ExitCode.REFUSED
   const client = new Client(config, log, { clientKey })
