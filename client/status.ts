@@ -1,9 +1,11 @@
 // The client's answer to GET /api/status: follows the client's events (logins, proxy results,
 // disconnects, failed attempts) to know each proxy's state and the errors so far, and reads the
 // session and forwarders for RTT, streams, flows and bytes when asked. Create it before run().
-import { kernelFacts, processFacts, probeRtt, roundMs, STATUS_SCHEMA, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
+import { hostname } from 'node:os'
+import { kernelFacts, processFacts, probeRtt, roundMs, sessionPressure, STATUS_SCHEMA, transportName, type ProxyCounters, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
 import type { ErrorCode, TunnelError } from '../shared/errors.js'
 import { formatHostPort } from '../shared/net/index.js'
+import { CONTROL_PROTOCOL_VERSION } from '../shared/wire/index.js'
 import type { Client } from './client.js'
 import type { ClientProxyPhase, ProxyEntry } from './proxy/index.js'
 
@@ -75,6 +77,10 @@ export class ClientStatus {
           bytesIn: live.bytesIn,
           bytesOut: live.bytesOut,
           reconnects: this.#client.reconnects,
+          ...sessionPressure(live),
+          version: CONTROL_PROTOCOL_VERSION,
+          hostname: hostname(),
+          transport: transportName(config.auth.serverKey !== null, config.transport.insecurePlaintext),
         }]
     return {
       schema: STATUS_SCHEMA,
@@ -90,6 +96,14 @@ export class ClientStatus {
       lastError: this.#lastError,
       kernel,
     }
+  }
+
+  /** Every proxy's byte counters, cheaply (no ping, no /proc): what the traffic history samples. */
+  proxyCounters (): ProxyCounters[] {
+    return this.#client.proxyEntries().map((e) => {
+      const { bytesIn, bytesOut } = this.#proxyStatus(e)
+      return { name: e.wireName, type: e.config.type, bytesIn, bytesOut }
+    })
   }
 
   #proxyStatus (e: ProxyEntry): ProxyStatus {

@@ -1,7 +1,7 @@
 // The relay's answer to GET /api/status: its listener, every logged-in session (with a fresh
 // RTT), every proxy of every session (through the proxy interface: its endpoint, phase and
 // counters, whatever its type), and the refusals it counted.
-import { kernelFacts, processFacts, probeRtt, roundMs, STATUS_SCHEMA, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
+import { kernelFacts, processFacts, probeRtt, roundMs, sessionPressure, STATUS_SCHEMA, transportName, type ProxyCounters, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
 import { formatHostPort, normalizeAddress } from '../shared/net/index.js'
 import type { ControlSession } from './control-session.js'
 import type { RelayProxy } from './proxy/index.js'
@@ -22,17 +22,41 @@ export async function relayStatus (relay: Relay): Promise<StatusReport> {
     generatedAt: new Date().toISOString(),
     process: proc,
     controlAddr: address === undefined ? null : formatHostPort(normalizeAddress(address.address), address.port),
-    sessions: sessions.map((c, i) => sessionStatus(c, rtts[i] ?? null)),
+    sessions: sessions.map((c, i) => sessionStatus(c, rtts[i] ?? null, relay.config.transport.insecurePlaintext)),
     proxies: sessions.flatMap((c) => c.proxies().map((p) => proxyStatus(p, c.clientId, bindHost))),
     logins: relay.stats.logins,
     reconnects: relay.stats.replaced,
     errors: relay.stats.errorCounts(),
     lastError: relay.stats.lastError,
     kernel,
+    limits: relayLimits(relay),
   }
 }
 
-function sessionStatus (c: ControlSession, rttMs: number | null): SessionStatus {
+function relayLimits (relay: Relay): NonNullable<StatusReport['limits']> {
+  const b = relay.budgetStats
+  return {
+    fdLimit: b.fdLimit,
+    reserve: b.reserve,
+    maxConnections: b.maxConnections,
+    visitors: b.visitors,
+    otherSockets: b.otherSockets,
+    shed: { ...b.shed },
+    shedControl: b.shedControl,
+    pendingHandshakes: b.pendingHandshakes,
+  }
+}
+
+/** Every proxy's byte counters, cheaply (no ping, no /proc): what the traffic history samples. */
+export function relayProxyCounters (relay: Relay): ProxyCounters[] {
+  return relay.sessions().flatMap((c) => c.proxies().map((p) => {
+    const m = p.metrics()
+    return { name: p.name, type: p.type, bytesIn: m.bytesIn, bytesOut: m.bytesOut }
+  }))
+}
+
+function sessionStatus (c: ControlSession, rttMs: number | null, plaintext: boolean): SessionStatus {
+  const login = c.login
   return {
     id: c.sessionId,
     clientId: c.clientId,
@@ -45,6 +69,9 @@ function sessionStatus (c: ControlSession, rttMs: number | null): SessionStatus 
     bytesIn: c.session.bytesIn,
     bytesOut: c.session.bytesOut,
     reconnects: Math.max(0, c.logins - 1),
+    ...sessionPressure(c.session),
+    ...(login === undefined ? {} : { version: login.version, hostname: login.hostname }),
+    transport: transportName(c.pinned, plaintext),
   }
 }
 

@@ -8,18 +8,21 @@
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError, type ErrorCode } from '../shared/errors.js'
-import { Session, type RelaySession } from '../shared/mux/index.js'
+import { DEFAULT_MAX_STREAMS, Session, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
 import { clientKeyId, encodeKey } from '../shared/transport/index.js'
+import { parseHostPort } from '../shared/net/index.js'
 import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/index.js'
 import type { ClientKeyPolicy } from './client-keys.js'
 import type { ConnectionBudget } from './connection-budget.js'
-import { answerDiag } from './diag-answer.js'
+import { answerDiag, DiagRateLimit } from './diag-answer.js'
+import { sourceGroup } from './handshake-gate.js'
 import { startNatProbe, type NatProbes } from './nat-probe-mode.js'
 import type { PeerViewSource } from './peer-view.js'
-import { type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies } from './proxy/index.js'
+import { clientLimits, type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies, type UserFootprints, userLimits } from './proxy/index.js'
 import type { Registry, RegistryMember } from './registry.js'
 import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
+import { SourceCounts } from './source-counts.js'
 import { UdpHub } from './udp-hub.js'
 import type { Vhosts } from './vhost/index.js'
 
@@ -30,7 +33,7 @@ export interface ControlContext {
   kinds: ProxyKinds
   /** Public ports: allowPorts and the relay's own ports. */
   ports: PortAllocator
-  /** NAT probes (tunnel diag nat-timeout) running on the relay, bounded by MAX_NAT_PROBES. */
+  /** NAT probes (tunnel diag nat-timeout) running on the relay, bounded in all, per source and per client. */
   natProbes: NatProbes
   /** The relay's view of one client's control connection (diagRequest); absent = not offered. */
   peerView?: PeerViewSource
@@ -45,7 +48,14 @@ export interface ControlContext {
   clientKeys?: ClientKeyPolicy
   /** The relay's http/https virtual hosts; undefined when frps.yml sets no vhost port. */
   vhosts?: Vhosts | undefined
+  /** Session bounds tests shrink (a peer's not-reading timeout, ...); absent = the defaults. */
+  sessionLimits?: SessionLimits
+  /** What each user's sessions hold, against the per-user caps. */
+  users: UserFootprints
 }
+
+/** The mux session settings a relay may override (tests do; frps.yml sets the rest). */
+export type SessionLimits = Pick<SessionOptions, 'peerNotReadingTimeoutMs' | 'peerQueuePauseBytes'>
 
 export interface ControlOptions {
   /** What is left of the handshake deadline for the login (the client's first record). */
@@ -53,6 +63,12 @@ export interface ControlOptions {
   /** The session became active (login decrypted and accepted). */
   onActive?: () => void
 }
+
+/**
+ * Visitors one source may hold open at once over all of one client's tcp proxies: a quarter of
+ * the streams a session allows, so one address never takes every stream of a client.
+ */
+export const CLIENT_STREAMS_PER_SOURCE = Math.floor(DEFAULT_MAX_STREAMS / 4)
 
 /** Capabilities of this relay that are not proxy types. */
 const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE]
@@ -82,6 +98,8 @@ export class ControlSession implements RegistryMember {
   /** Flow ids and routing of the session's UDP flows, made with the first UDP proxy. */
   #udpHub: UdpHub | undefined
   #loginTimer: NodeJS.Timeout | undefined
+  /** diagRequests of this session (each runs ss on the relay). */
+  readonly #diagLimit = new DiagRateLimit()
   /** Set while the session is a NAT probe: ends the probe's timers. */
   #endProbe: (() => void) | undefined
 
@@ -99,6 +117,8 @@ export class ControlSession implements RegistryMember {
       role: 'server',
       logger: this.#log,
       heartbeatTimeoutMs: timeoutS > 0 ? timeoutS * 1000 : 0,
+      maxBufferedBytes: ctx.config.maxBufferedBytesPerClient,
+      ...ctx.sessionLimits,
     })
     this.#loginTimer = setTimeout(() => {
       ctx.stats.noteError('TUN_LOGIN_TIMEOUT', `no login from ${remote} within the handshake deadline`)
@@ -114,9 +134,12 @@ export class ControlSession implements RegistryMember {
 
   /** Who owns what this session registers (proxy names, ports, domains): its client key. */
   get owner (): string { return this.identity }
+
   get proxyCount (): number { return this.#proxies?.size ?? 0 }
   /** The login (user, hostname), once accepted. */
   get login (): Login | undefined { return this.#login }
+  /** The client pinned this relay's key (Noise NK) rather than not (NN). */
+  get pinned (): boolean { return this.#link.pinned }
   /** The proxies this session holds now. */
   proxies (): RelayProxy[] { return this.#proxies?.list() ?? [] }
 
@@ -139,7 +162,7 @@ export class ControlSession implements RegistryMember {
         this.#proxies?.unregister(m)
         return
       case MessageType.DIAG_REQUEST:
-        answerDiag(this.session, this.#ctx.peerView, this.remote, m.id, this.#log)
+        answerDiag(this.session, this.#ctx.peerView, this.remote, m.id, this.#log, this.#diagLimit)
     }
   }
 
@@ -163,7 +186,9 @@ export class ControlSession implements RegistryMember {
     // The login decrypted: the client holds the handshake's keys (no replay gets here).
     this.#login = login
     if (login.probeIdleMs !== undefined) {
-      this.#endProbe = startNatProbe(this.session, this.#link, this.#ctx.natProbes, login.probeIdleMs, {
+      const peer = parseHostPort(this.remote)
+      const source = sourceGroup('error' in peer ? this.remote : peer.host)
+      this.#endProbe = startNatProbe(this.session, this.#link, this.#ctx.natProbes, { source, clientId: login.clientId }, login.probeIdleMs, {
         accepted: () => { this.#activate(); this.#sendLoginOk() },
         refuse: (code, message) => { this.#refuse(code, message) },
         log: this.#log,
@@ -205,7 +230,7 @@ export class ControlSession implements RegistryMember {
   }
 
   #makeProxies (): SessionProxies {
-    const { config, registry, kinds, stats, ports, budget, vhosts } = this.#ctx
+    const { config, registry, kinds, stats, ports, budget, vhosts, users } = this.#ctx
     return new SessionProxies({
       session: this.session,
       log: this.#log,
@@ -214,13 +239,16 @@ export class ControlSession implements RegistryMember {
       registry: registry,
       owner: this,
       stats,
-      maxPorts: config.maxPortsPerClient,
+      user: this.#login?.user ?? '',
+      users,
+      limits: { client: clientLimits(config), user: userLimits(config) },
       context: {
         config,
         ports,
         budget,
         vhosts,
         udpHub: () => (this.#udpHub ??= new UdpHub(this.session, this.#log)),
+        clientSources: new SourceCounts(CLIENT_STREAMS_PER_SOURCE),
       },
     })
   }
@@ -245,6 +273,7 @@ export class ControlSession implements RegistryMember {
 
   replaceBy (): void {
     this.#proxies?.close()
+    // Reserved for the same key, which re-registers them at once: no other client slips in between.
     this.#proxies?.stopAll('drain')
     this.session.goAway(GoAwayCode.REPLACED)
     this.session.close(new TunnelError('TUN_SESSION_REPLACED', 'a newer session of this client took over'))
@@ -258,6 +287,7 @@ export class ControlSession implements RegistryMember {
 
   #onClose (err: TunnelError | undefined): void {
     clearTimeout(this.#loginTimer)
+    if (err?.code === 'TUN_PEER_NOT_READING') this.#ctx.stats.noteError(err.code, `client ${this.clientId === '' ? this.remote : this.clientId}: ${err.message}`)
     if (this.#endProbe !== undefined) {
       this.#endProbe()
       return

@@ -12,19 +12,20 @@ import { formatHostPort, normalizeAddress, listenError, listenTcp } from '../sha
 import { encodeRefusal, Refusal, derivePsk, formatKeyId, relayKeyPair, type KeyPair, type RecordLimits, ReplayGuard } from '../shared/transport/index.js'
 import { SUPPORTED_CONTROL_VERSIONS } from '../shared/wire/index.js'
 import { ConnectionBudget, type BudgetStats } from './connection-budget.js'
-import { ControlSession } from './control-session.js'
+import { ControlSession, type SessionLimits } from './control-session.js'
 import { clientKeyPolicy, type ClientKeyPolicy } from './client-keys.js'
 import { DhBudget, type DhBudgetOptions } from './dh-budget.js'
 import { HandshakeGate, type GateOptions, type GateTicket } from './handshake-gate.js'
 import { logRefusal } from './refusal-log.js'
 import { LogLimiter } from './log-limiter.js'
-import { BUILTIN_PROXY_KINDS, ProxyKinds, PortAllocator, type ProxyKind } from './proxy/index.js'
+import { NatProbes } from './nat-probe-mode.js'
+import { BUILTIN_PROXY_KINDS, ProxyKinds, PortAllocator, type ProxyKind, UserFootprints } from './proxy/index.js'
 import { Registry } from './registry.js'
 import { RelayStats } from './relay-stats.js'
 import { acceptSecureConnection, type AcceptResult } from './secure-accept.js'
 import { budgetAdmission } from './visitor-admission.js'
 import { relayPeerView, type PeerViewSource } from './peer-view.js'
-import { type VhostStats, Vhosts } from './vhost/index.js'
+import { type RouterSize, type VhostStats, Vhosts } from './vhost/index.js'
 import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
 
 export interface RelayAddress {
@@ -45,6 +46,12 @@ export interface RelayOptions {
   controlVersions?: readonly number[]
   /** The relay-wide DH budget (tests shrink it and inject a clock). */
   dh?: DhBudgetOptions
+  /** Bounds of every client's mux session that tests shrink (a not-reading peer's timeout, ...). */
+  sessionLimits?: SessionLimits
+  /** What answers clients' diagRequests (default: ss on this relay's end); tests inject one. */
+  peerView?: PeerViewSource
+  /** Clock (ms) of the ownership grace's reservations: clientIDs, names, ports, domains; tests inject one. */
+  reservationClock?: () => number
 }
 
 /** Below this fd limit the relay warns at start: it can hold only a few hundred visitors. */
@@ -72,7 +79,9 @@ export class Relay {
   /** auth.clientKeys as a check (undefined: any key). */
   readonly #clientKeys: ClientKeyPolicy | undefined
   readonly #limiter = new LogLimiter()
-  readonly #natProbes = { active: 0 }
+  readonly #natProbes = new NatProbes()
+  /** What each user's sessions hold (per-user caps). */
+  readonly #users = new UserFootprints()
   readonly #kinds: ProxyKinds
   readonly #ports: PortAllocator
   /** Answers clients' diagRequests: the relay's side of their control connection. */
@@ -90,7 +99,7 @@ export class Relay {
 
   constructor (config: ServerConfig, log: Logger, options: RelayOptions = {}) {
     this.#config = config
-    this.#peerView = relayPeerView(config, () => this.#address?.port)
+    this.#peerView = options.peerView ?? relayPeerView(config, () => this.#address?.port)
     this.#log = log
     this.#options = options
     // Derived once here, never per handshake.
@@ -101,17 +110,23 @@ export class Relay {
     this.#dh = new DhBudget(options.dh)
     this.#clientKeys = clientKeyPolicy(config.auth.clientKeys)
     this.#kinds = new ProxyKinds(options.proxyKinds ?? BUILTIN_PROXY_KINDS)
-    this.#registry = new Registry<ControlSession>(config.ownershipGrace * 1000)
-    this.#ports = new PortAllocator(config.allowPorts, config.proxyBindAddr, this.#reserved, config.ownershipGrace * 1000)
+    this.#registry = new Registry<ControlSession>(config.ownershipGrace * 1000, options.reservationClock)
+    this.#ports = new PortAllocator(config.allowPorts, config.proxyBindAddr, this.#reserved, config.ownershipGrace * 1000, options.reservationClock)
     const fds = options.fds ?? readFdFacts()
-    this.#budget = new ConnectionBudget({ fdLimit: fds.limit, fdsAtStart: fds.open ?? 0, maxConnections: config.maxConnections, handshakeRoom: this.#gate.maxPending })
+    this.#budget = new ConnectionBudget({ fdLimit: fds.limit, fdsAtStart: fds.open ?? 0, maxConnections: config.maxConnections, handshakeRoom: this.#gate.maxPending, maxPerSource: config.maxConnectionsPerSource })
     this.#server = createServer({ noDelay: true })
     this.#server.on('connection', (socket) => { this.#onConnection(socket) })
-    this.#vhosts = Vhosts.fromConfig(config, log)
+    this.#vhosts = Vhosts.fromConfig(config, log, options.reservationClock)
   }
 
   /** Counters of the vhost ports (plain numbers); undefined when none is configured. */
   get vhostStats (): VhostStats | undefined { return this.#vhosts?.stats }
+
+  /** Users with a per-user tally (those holding at least one proxy). */
+  get userTables (): number { return this.#users.users }
+
+  /** The vhost routing tables' sizes; undefined when no vhost port is configured. */
+  get vhostTables (): { http: RouterSize, https: RouterSize } | undefined { return this.#vhosts?.tables }
 
   /** Handshakes in progress (admitted, not yet logged in). */
   get pendingHandshakes (): number { return this.#gate.pending }
@@ -272,6 +287,8 @@ export class Relay {
       stats: this.stats,
       vhosts: this.#vhosts,
       ...(this.#clientKeys === undefined ? {} : { clientKeys: this.#clientKeys }),
+      ...(this.#options.sessionLimits === undefined ? {} : { sessionLimits: this.#options.sessionLimits }),
+      users: this.#users,
     }, {
       loginDeadlineMs: deadlineMs - (performance.now() - started),
       onActive: () => {

@@ -19,6 +19,10 @@ export const ERROR_CODES = {
   TUN_ADMIN_UNREACHABLE: 'the admin API could not be reached (the process is not running, or webServer.addr/port differ)',
   TUN_ADMIN_NOT_CONFIGURED: 'the config file has no webServer.port, so the process runs no admin API to ask',
   TUN_ADMIN_REQUEST: 'the admin API refused a request as malformed (endpoint, method, query, size) or answered something unexpected',
+  TUN_ADMIN_CONFIG_LOCKED: 'the client\'s config editor (GET/POST /api/config) is off because its admin API has no webServer.password or webServer.token',
+  TUN_ADMIN_CONFIG_CONFLICT: 'the config file changed on disk after the dashboard read it; nothing was written (read it again)',
+  TUN_CONFIG_WRITE: 'the client could not write its config file (permissions, disk full); the file and the running proxies are unchanged',
+  TUN_BENCH_REPORT: '`tunnel bench --report` could not write the HTML file, or the package was built without its chart code',
   TUN_RELOAD_UNAVAILABLE: 'the process asked to reload does not offer reload (a relay, or a client without hot reload)',
   TUN_RELOAD_REFUSED: 'a reload was refused (an invalid file, or a setting other than proxies changed, which needs a restart); the running config stays',
   TUN_FRAME_TOO_LARGE: 'a peer sent a frame longer than the protocol allows',
@@ -29,6 +33,7 @@ export const ERROR_CODES = {
   TUN_AUTH_REFUSED: 'the relay refused the login: auth.token differs from the relay\'s',
   TUN_LOGIN_TIMEOUT: 'the login did not finish in time',
   TUN_HEARTBEAT_TIMEOUT: 'the peer sent nothing within the heartbeat timeout',
+  TUN_PEER_NOT_READING: 'the peer did not take what was queued for it: reading from it paused, and it took nothing within the timeout (30 s), or the queue passed its hard bound; the session is closed',
   TUN_SESSION_CLOSED: 'the control connection closed',
   TUN_SESSION_REPLACED: 'a newer session of the same client replaced this one',
   TUN_GOAWAY: 'the peer is shutting down the control connection',
@@ -42,6 +47,8 @@ export const ERROR_CODES = {
   TUN_PROXY_UNKNOWN: 'an unregister named a proxy this session does not hold',
   TUN_RELOAD_TIMEOUT: 'the relay did not answer a reload\'s register or unregister in time',
   TUN_VHOST_CONFLICT: 'an http/https domain (and location) is already served by another proxy',
+  TUN_DOMAIN_OWNED: 'an http/https domain belongs to another client (or is reserved for it while it reconnects): only its owner can add locations to it',
+  TUN_CLIENT_LIMIT: 'a proxy would pass one of the relay\'s per-client or per-user caps (maxProxiesPerClient, maxLocationsPerUser, ...)',
   TUN_VHOST_UNAVAILABLE: 'the relay does not serve this proxy type: its frps.yml sets no vhostHTTPPort / vhostHTTPSPort',
   TUN_LISTEN: 'a listener could not be opened',
   TUN_CONNECT: 'the connection to the relay failed',
@@ -56,7 +63,7 @@ export const ERROR_CODES = {
   TUN_HANDSHAKE_TIMEOUT: 'the handshake did not finish within transport.handshakeTimeout',
   TUN_RECORD_AUTH: 'a record on the control connection failed authentication (corrupted or tampered)',
   TUN_RECORD_LIMIT: 'a record counter reached its limit; the session must be set up again',
-  TUN_VISITOR_SHED: 'the relay closed a visitor connection at once: its proxy\'s maxVisitors or the relay\'s maxConnections (from the fd limit) was reached',
+  TUN_VISITOR_SHED: 'the relay closed a visitor connection at once: its proxy\'s maxVisitors or the relay\'s maxConnections (from the fd limit) was reached, or its source held its share (maxVisitorsPerSource, a quarter of the client\'s streams, maxConnectionsPerSource)',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

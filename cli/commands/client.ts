@@ -33,8 +33,9 @@ export async function runClient (args: Args): Promise<number> {
     log.debug({ signal: 'SIGHUP' }, 'reload requested')
     void reloadFromFile(client, args.config, log) // never rejects: failures are logged and in its outcome
   })
-  // POST /api/reload (tunnel reload) does what SIGHUP does; reloads run one at a time.
-  const admin = await startAdminServer(config.webServer, () => clientAdminRoutes(client, status, { reload: async () => await reloadFromFile(client, args.config, log) }), log)
+  // POST /api/reload (tunnel reload) and the dashboard's apply do what SIGHUP does; reloads run one at a time.
+  const reload = async (): ReturnType<typeof reloadFromFile> => await reloadFromFile(client, args.config, log)
+  const admin = await startAdminServer(config.webServer, () => clientAdminRoutes(client, status, { reload, configFile: args.config, log }), log)
   if (!admin.ok) return admin.exitCode
   try {
     await client.run()
@@ -58,6 +59,6 @@ export const clientCommand: CommandModule<object, Args> = {
     .option('config', { alias: 'c', type: 'string', default: './frpc.yml', describe: 'frpc.yml (frp v1 keys: serverAddr, serverPort, auth.token, proxies of type tcp, udp, http, https, includes, port-range templates, ...); a .toml file is read as TOML (frp\u2019s documented format)' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
     .example('$0 client -c frpc.yml', 'expose the proxies of frpc.yml through the relay')
-    .epilogue('SIGHUP (or `tunnel reload`) reloads the proxies from the same file and the files its includes match: added ones come up, removed ones go down, changed ones restart, the others keep their connections. An invalid file is refused with its errors and nothing changes; other settings (serverAddr, auth, transport, ...) need a restart. SIGTERM/SIGINT stop gracefully. With webServer.port in frpc.yml the client also serves its admin API (GET /api/status, /api/diag, /metrics, POST /api/reload): see `tunnel status --help`.\n' + exitCodesHelp({ [ExitCode.OK]: 'stopped by a signal', [ExitCode.FAILED]: 'runtime failure (with loginFailExit: the first connection failed)', [ExitCode.REFUSED]: 'bad config, or the relay refused the login (token, key, clock, protocol version)', [ExitCode.INTERRUPTED]: true })),
+    .epilogue('SIGHUP (or `tunnel reload`) reloads the proxies from the same file and the files its includes match: added ones come up, removed ones go down, changed ones restart, the others keep their connections. An invalid file is refused with its errors and nothing changes; other settings (serverAddr, auth, transport, ...) need a restart. SIGTERM/SIGINT stop gracefully. With webServer.port in frpc.yml the client also serves its admin API (GET /api/status, /api/diag, /api/history, /api/path, /metrics, POST /api/reload) and a dashboard at http://ADDR:PORT/ (same login; its config editor, /api/config, needs webServer.password or token): see `tunnel status --help` and docs/operations.md.\n' + exitCodesHelp({ [ExitCode.OK]: 'stopped by a signal', [ExitCode.FAILED]: 'runtime failure (with loginFailExit: the first connection failed)', [ExitCode.REFUSED]: 'bad config, or the relay refused the login (token, key, clock, protocol version)', [ExitCode.INTERRUPTED]: true })),
   handler: async (args) => { process.exitCode = await runClient(args) },
 }

@@ -39,8 +39,8 @@ export async function runServer (args: Args): Promise<number> {
   await signalled
   await admin.server?.close()
   await relay.close(args.grace * 1000)
-  const { shed, shedControl } = relay.budgetStats
-  log.info({ shed, shedControl }, 'relay stopped')
+  const { shed, shedControl, shedBySource } = relay.budgetStats
+  log.info({ shed, shedControl, shedBySource }, 'relay stopped')
   return ExitCode.OK
 }
 
@@ -51,6 +51,6 @@ export const serverCommand: CommandModule<object, Args> = {
     .option('config', { alias: 'c', type: 'string', default: './frps.yml', describe: 'frps.yml (frp v1 keys: bindAddr, bindPort, auth.token, allowPorts, vhostHTTPPort, ...); a .toml file is read as TOML (frp\u2019s documented format)' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
     .example('$0 server -c frps.yml', 'relay on the port in frps.yml (7000 by default)')
-    .epilogue('With webServer.port in frps.yml the relay also serves its admin API (GET /api/status, /api/diag, and /metrics with enablePrometheus): see `tunnel status --help`.\n' + exitCodesHelp({ [ExitCode.OK]: 'stopped by a signal', [ExitCode.FAILED]: 'a port could not be bound', [ExitCode.REFUSED]: 'bad config', [ExitCode.INTERRUPTED]: true })),
+    .epilogue('With webServer.port in frps.yml the relay also serves its admin API (GET /api/status, /api/diag, /api/history, and /metrics with enablePrometheus) and a dashboard in the browser at http://ADDR:PORT/ (same login): see `tunnel status --help` and docs/operations.md.\n' + exitCodesHelp({ [ExitCode.OK]: 'stopped by a signal', [ExitCode.FAILED]: 'a port could not be bound', [ExitCode.REFUSED]: 'bad config', [ExitCode.INTERRUPTED]: true })),
   handler: async (args) => { process.exitCode = await runServer(args) },
 }

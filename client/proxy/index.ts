@@ -3,3 +3,4 @@
 export { ProxyManager } from './manager.js'
 export { type ProxyChange, type ProxyDiff, diffProxies, relayChanged } from './proxy-diff.js'
 export { type ClientProxyPhase, type ProxyEntry } from './proxy-entry.js'
+export { fixedSettingChanges } from './settings-diff.js'

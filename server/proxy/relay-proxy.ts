@@ -9,6 +9,7 @@ import type { ServerConfig } from '../../shared/config/index.js'
 import type { RelaySession } from '../../shared/mux/index.js'
 import type { UdpDropReason } from '../../shared/udp/index.js'
 import type { ConnectionBudget } from '../connection-budget.js'
+import type { SourceCounts } from '../source-counts.js'
 import type { UdpHub } from '../udp-hub.js'
 import type { Vhosts } from '../vhost/index.js'
 import type { PortAllocator } from './port-allocator.js'
@@ -53,8 +54,12 @@ export interface RelayProxy {
   readonly type: string
   /** Opens the public side (a port, or routes on a vhost port); throws a TunnelError for this proxy alone. */
   start: () => Promise<void>
-  /** Idempotent; see StopMode. */
-  stop: (mode: StopMode) => void
+  /**
+   * Idempotent; see StopMode. `reserve`: what the proxy claimed by name (a vhost's domains) stays
+   * reserved for its owner for the ownership grace (the session ended without a goodbye); false
+   * frees it at once (an unregister, or a client that said goodbye). Default: all but 'reset'.
+   */
+  stop: (mode: StopMode, reserve?: boolean) => void
   status: () => RelayProxyPhase
   metrics: () => ProxyMetrics
   /** Valid once start() resolved. */
@@ -67,7 +72,10 @@ export interface ProxyContext {
   session: RelaySession
   /** The session's logger. */
   log: Logger
-  /** Who owns what this proxy takes (the client's key): public ports are bound for it. */
+  /**
+   * Who owns what this proxy takes: the client key the session proved (ControlSession.owner).
+   * Public ports are bound for it and vhost domains owned by it. Compared, never interpreted.
+   */
   owner: string
   config: ServerConfig
   ports: PortAllocator
@@ -77,6 +85,8 @@ export interface ProxyContext {
   vhosts: Vhosts | undefined
   /** The session's UDP flow table (made on first use). */
   udpHub: () => UdpHub
+  /** Open visitors per source over all of this client's tcp proxies (a source's share of its streams). */
+  clientSources: SourceCounts
 }
 
 /** The fields every spec has (the register message checks them before the kind's schema runs). */
@@ -94,6 +104,15 @@ export interface ProxyKind<S extends SpecBase = SpecBase> {
   readonly schema: z.ZodType<S>
   /** Holds a public port of its own: counts against maxPortsPerClient. */
   readonly holdsPort: boolean
+  /**
+   * Set for proxies on the shared vhost ports (both or neither), counted against the per-client
+   * and per-user caps before the proxy is made. routes: the (domain, location) pairs the spec
+   * lists, cheap (checked first, so a flood is refused before it is normalised); domains: the
+   * distinct domains it claims, normalised; throws a TunnelError (TUN_PROXY_INVALID) for a spec
+   * that cannot be served.
+   */
+  readonly routes?: (spec: S) => number
+  readonly domains?: (spec: S, config: ServerConfig) => readonly string[]
   create: (spec: S, ctx: ProxyContext) => RelayProxy
 }
 

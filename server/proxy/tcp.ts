@@ -26,6 +26,8 @@ class TcpRelayProxy implements RelayProxy {
       sources: spec,
       bandwidthLimit: spec.bandwidthLimit,
       maxVisitors: spec.maxVisitors,
+      maxVisitorsPerSource: this.#ctx.config.maxVisitorsPerSource,
+      clientSources: this.#ctx.clientSources,
       ...(budget === undefined ? {} : { budget }),
     }))
     this.#phase = 'listening'

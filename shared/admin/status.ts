@@ -41,6 +41,23 @@ export const sessionStatusSchema = z.object({
   bytesOut: count,
   /** relay: logins of this client id since the relay started minus one; client: reconnects. */
   reconnects: count,
+  /**
+   * Bytes the streams hold, read from their sources and not yet sent (relay: from visitors), its
+   * cap (relay: maxBufferedBytesPerClient), and how often a stream paused its source at the cap.
+   * Absent from older processes.
+   */
+  bufferedBytes: count.optional(),
+  bufferLimitBytes: count.optional(),
+  bufferPauses: count.optional(),
+  /** Bytes queued toward the peer (control and data frames), and how often reading from it paused because it did not take them. */
+  peerQueuedBytes: count.optional(),
+  readPauses: count.optional(),
+  /** The control protocol version of the login; absent from older processes. */
+  version: count.optional(),
+  /** relay: the client's host name as it logged in; client: its own. */
+  hostname: z.string().optional(),
+  /** How the connection is secured: `noise-ik` (the client pinned the relay's key) or `noise-in`, `+plaintext` when records are not encrypted. */
+  transport: z.string().optional(),
 })
 export type SessionStatus = z.infer<typeof sessionStatusSchema>
 
@@ -103,5 +120,24 @@ export const statusReportSchema = z.object({
   lastError: z.object({ code: z.string(), message: z.string(), at: z.string() }).nullable(),
   /** Namespace-wide TCP accept-queue counters (/proc/net/netstat), null where unreadable. */
   kernel: z.object({ listenOverflows: count.nullable(), listenDrops: count.nullable() }),
+  /** relay: its fd budget and what it shed (docs/operations.md, file descriptors); absent on a client and from older relays. */
+  limits: z.object({
+    fdLimit: count.nullable(),
+    /** fds kept back from visitors (open at start, spare, handshakes). */
+    reserve: count,
+    /** The cap on visitor connections now; null = none. */
+    maxConnections: count.nullable(),
+    visitors: count,
+    otherSockets: count,
+    /** Visitors reset at once since the start, by reason (maxConnections, maxVisitors). */
+    shed: z.record(z.string(), count),
+    shedControl: count,
+    pendingHandshakes: count,
+  }).optional(),
 })
 export type StatusReport = z.infer<typeof statusReportSchema>
+
+/** A session's `transport`: `noise-ik` (pinned key) or `noise-in`, with `+plaintext` when the records are not encrypted. */
+export function transportName (pinned: boolean, plaintext: boolean): string {
+  return `${pinned ? 'noise-ik' : 'noise-in'}${plaintext ? '+plaintext' : ''}`
+}

@@ -5,7 +5,7 @@
 
 import type { ConfigIssue, ConfigLocation } from '../errors.js'
 import { parseHost } from '../net/index.js'
-import { CLIENT_DEFAULTS } from './types.js'
+import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
 import { FRP_KEYS } from './schema.js'
 import { keyIssues } from './keys.js'
 import { formatPath, locate, type ConfigPath } from './locate.js'
@@ -150,6 +150,35 @@ function adminWarnings (ctx: CheckContext): ConfigWarning[] {
   return out
 }
 
+/** The relay's per-client caps and their per-user twins (footprint caps, our keys). */
+const CAP_PAIRS = [
+  ['maxProxiesPerClient', 'maxProxiesPerUser'],
+  ['maxVhostProxiesPerClient', 'maxVhostProxiesPerUser'],
+  ['maxDomainsPerClient', 'maxDomainsPerUser'],
+  ['maxLocationsPerClient', 'maxLocationsPerUser'],
+] as const
+
+/** A per-client cap turned off, or a per-user cap below its per-client twin (which then never binds). */
+function capWarnings (ctx: CheckContext): ConfigWarning[] {
+  if (ctx.side !== 'server') return []
+  const out: ConfigWarning[] = []
+  const value = (key: keyof typeof SERVER_DEFAULTS): { v: number, set: boolean } => {
+    const v = valueAt(ctx.data, [key])
+    return isInt(v) ? { v, set: true } : { v: Number(SERVER_DEFAULTS[key]), set: false }
+  }
+  for (const [perClient, perUser] of CAP_PAIRS) {
+    const c = value(perClient)
+    const u = value(perUser)
+    if (c.set && c.v === 0) {
+      out.push({ message: `${perClient} is 0: one client may make the relay hold any number of them (memory and CPU for every token holder to spend)`, location: at(ctx, [perClient]) })
+    }
+    if (c.v > 0 && u.v > 0 && u.v < c.v && (c.set || u.set)) {
+      out.push({ message: `${perUser} ${u.v} is below ${perClient} ${c.v}: a user's single client is held to ${u.v}`, location: at(ctx, [u.set ? perUser : perClient]) })
+    }
+  }
+  return out
+}
+
 /** Every present key of an `ignore` row, as concrete paths (`proxies[]` expanded). */
 function ignoredPresent (ctx: CheckContext): Array<{ path: ConfigPath, why: string }> {
   const out: Array<{ path: ConfigPath, why: string }> = []
@@ -191,7 +220,7 @@ export function configWarnings (ctx: CheckContext, options: WarningOptions = {})
     location: at(ctx, path, true),
   }))
   if (options.included === true) return warnings.filter((w) => w.location.path.startsWith('proxies[') || w.location.path.startsWith('visitors['))
-  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...duplicateDomainWarnings(ctx))
+  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...capWarnings(ctx), ...duplicateDomainWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {
     warnings.push({ message: 'transport.insecurePlaintext is true: after the handshake, tunnelled bytes cross the network unencrypted and unauthenticated; use it only for benchmarks or a link you trust', location: at(ctx, ['transport', 'insecurePlaintext']) })
   }

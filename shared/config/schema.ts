@@ -27,6 +27,12 @@ export const MAX_CLIENT_KEYS = 10_000
 
 /** Upper bound of maxConnections / maxVisitors: far above any fd limit a host allows. */
 const MAX_CONNECTIONS = 16_777_216
+/** Bounds of maxBufferedBytesPerClient: at least one socket read, at most 1 GiB. */
+const MIN_BUFFERED_BYTES = 64 * 1024
+const MAX_BUFFERED_BYTES = 1024 * 1024 * 1024
+/** Upper bound of the per-client and per-user caps (maxProxiesPerClient, ...). */
+const MAX_CAP = 1_048_576
+const cap = (what: string, def: number): z.ZodOptional<z.ZodNumber> => z.int().min(0).max(MAX_CAP).optional().describe(`Our key (frp has none): ${what}; a proxy past it is refused alone (TUN_CLIENT_LIMIT). Default ${def}; 0 = no cap.`)
 const port = (min: 0 | 1): z.ZodNumber => z.int().min(min).max(65535)
 /** Durations in seconds, frp's unit; <= 0 often means "disabled". Bounded to a day. */
 const seconds = (): z.ZodNumber => z.int().min(-86400).max(86400)
@@ -206,7 +212,19 @@ export const serverSchema = z.strictObject({
   allowPorts: z.array(portRange).optional().describe('Ports clients may ask for. Empty means 1-65535.'),
   maxPortsPerClient: z.int().min(0).max(65535).optional().describe('0 means unlimited.'),
   ownershipGrace: z.int().min(0).max(86400).optional().describe(`Our key (frp has none): seconds a client's proxy names, public ports and domains stay reserved for its key after its session ends, so it gets them back when it reconnects and no other client takes them meanwhile. 0 = none. Default ${SERVER_DEFAULTS.ownershipGrace}.`),
+  maxProxiesPerClient: cap('proxies of any type one client session holds', SERVER_DEFAULTS.maxProxiesPerClient),
+  maxVhostProxiesPerClient: cap('http and https proxies one client session holds', SERVER_DEFAULTS.maxVhostProxiesPerClient),
+  maxDomainsPerClient: cap('distinct domains the http/https proxies of one client session claim', SERVER_DEFAULTS.maxDomainsPerClient),
+  maxLocationsPerClient: cap('(domain, location) pairs the http/https proxies of one client session claim (2 domains x 3 locations = 6; https counts 1 per domain)', SERVER_DEFAULTS.maxLocationsPerClient),
+  maxProxiesPerUser: cap('proxies of any type all sessions of one login `user` hold together (clients without user have only the per-client caps)', SERVER_DEFAULTS.maxProxiesPerUser),
+  maxVhostProxiesPerUser: cap('http and https proxies all sessions of one `user` hold together', SERVER_DEFAULTS.maxVhostProxiesPerUser),
+  maxDomainsPerUser: cap('distinct domains all sessions of one `user` claim together', SERVER_DEFAULTS.maxDomainsPerUser),
+  maxLocationsPerUser: cap('(domain, location) pairs all sessions of one `user` claim together', SERVER_DEFAULTS.maxLocationsPerUser),
   maxConnections: z.int().min(0).max(MAX_CONNECTIONS).optional().describe('Our key (frp has none): visitor connections open at once over all tcp proxies; more are closed at once and counted (shed). 0 (default) derives it from the fd limit (ulimit -n) minus a reserve; a larger value is lowered to that.'),
+  maxConnectionsPerSource: z.int().min(0).max(MAX_CONNECTIONS).optional().describe(`Our key: visitor connections (tcp proxies and vhost ports) one source (an IPv4 address or an IPv6 /64) may hold open at once over the whole relay; more are reset at once and counted. 0 = no cap of its own. Default ${SERVER_DEFAULTS.maxConnectionsPerSource}.`),
+  maxVisitorsPerSource: z.int().min(0).max(MAX_CONNECTIONS).optional().describe(`Our key: visitor connections one source (an IPv4 address or an IPv6 /64) may hold open at once on one tcp proxy; more are reset at once and counted. 0 = no cap of its own. Default ${SERVER_DEFAULTS.maxVisitorsPerSource}.`),
+  maxFlowsPerSource: z.int().min(0).max(65536).optional().describe(`Our key: UDP flows one source (an IPv4 address or an IPv6 /64) may hold at once on one udp proxy; its datagrams that would open more are dropped and counted. 0 = no cap of its own. Default ${SERVER_DEFAULTS.maxFlowsPerSource}.`),
+  maxBufferedBytesPerClient: z.int().min(MIN_BUFFERED_BYTES).max(MAX_BUFFERED_BYTES).optional().describe(`Our key: bytes the relay holds for one client's streams, read from its visitors and not yet sent; past it a visitor is read only as fast as the client takes its bytes (the visitor slows down). Default ${SERVER_DEFAULTS.maxBufferedBytesPerClient} (16 MiB).`),
   ...vhostServerKeys,
   transport: z.strictObject({
     heartbeatTimeout: seconds().optional().describe(`Seconds of silence before a client session is closed; <= 0 disables. Default ${SERVER_DEFAULTS.heartbeatTimeout}.`),

@@ -61,6 +61,16 @@ export interface ServerConfig {
   allowPorts: PortRange[]
   /** 0 = unlimited. */
   maxPortsPerClient: number
+  /** Our caps on what one client session holds (0 = none): proxies, http/https proxies, distinct domains, (domain, location) pairs. */
+  maxProxiesPerClient: number
+  maxVhostProxiesPerClient: number
+  maxDomainsPerClient: number
+  maxLocationsPerClient: number
+  /** The same over all sessions of one login `user` (clients without user: per client only). */
+  maxProxiesPerUser: number
+  maxVhostProxiesPerUser: number
+  maxDomainsPerUser: number
+  maxLocationsPerUser: number
   /**
    * Seconds a client's proxy names and public ports (and domains) stay reserved for its key after
    * its session ends, so it gets them back when it reconnects (our key); 0 = none.
@@ -71,6 +81,20 @@ export interface ServerConfig {
    * limit at start. The relay never goes above what its fd limit allows, whatever this says.
    */
   maxConnections: number
+  /**
+   * Visitor connections (tcp proxies and the vhost ports) one source may hold open at once over
+   * the whole relay (our key); a source is an IPv4 address or an IPv6 /64. 0 = no cap of its own.
+   */
+  maxConnectionsPerSource: number
+  /** Visitor connections one source may hold open at once on one tcp proxy (our key); 0 = no cap. */
+  maxVisitorsPerSource: number
+  /** UDP flows one source may hold at once on one udp proxy (our key); 0 = no cap. */
+  maxFlowsPerSource: number
+  /**
+   * Bytes the relay holds for one client's streams, read from visitors and not yet sent (our
+   * key): past it a visitor is read only as fast as the client returns credit.
+   */
+  maxBufferedBytesPerClient: number
   /** frp's vhostHTTPPort: the public port of http proxies (Host routing); 0 = none. */
   vhostHTTPPort: number
   /** frp's vhostHTTPSPort: the public port of https proxies (SNI routing, TLS passed through); 0 = none. */
@@ -217,7 +241,19 @@ export interface ClientConfig {
 export const SERVER_DEFAULTS = {
   bindAddr: '::',
   bindPort: 7000,
+  maxConnectionsPerSource: 4096,
+  maxVisitorsPerSource: 1024,
+  maxFlowsPerSource: 1024,
+  maxBufferedBytesPerClient: 16 * 1024 * 1024,
   vhostHTTPTimeout: 60,
+  maxProxiesPerClient: 1024,
+  maxVhostProxiesPerClient: 256,
+  maxDomainsPerClient: 256,
+  maxLocationsPerClient: 1024,
+  maxProxiesPerUser: 4096,
+  maxVhostProxiesPerUser: 1024,
+  maxDomainsPerUser: 1024,
+  maxLocationsPerUser: 4096,
   heartbeatTimeout: 90,
   handshakeTimeout: 10,
   maxClockSkew: 60,

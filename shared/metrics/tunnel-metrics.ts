@@ -83,6 +83,14 @@ export class TunnelMetrics {
     this.#gauge('tunnel_session_streams', 'Streams open on the control connection.', ['client'], per(sessions, (s) => [[{ client: s.clientId }, s.streams]]))
     this.#counter('tunnel_session_bytes_total', 'Control connection bytes (records, framing included) per direction.', ['client', 'direction'],
       per(sessions, (s) => [[{ client: s.clientId, direction: 'in' }, s.bytesIn], [{ client: s.clientId, direction: 'out' }, s.bytesOut]]))
+    this.#gauge('tunnel_session_buffered_bytes', 'Bytes the session\'s streams hold, read from their sources and not yet sent (relay: from visitors; capped by maxBufferedBytesPerClient).', ['client'],
+      per(sessions, (s) => (s.bufferedBytes === undefined ? [] : [[{ client: s.clientId }, s.bufferedBytes]])))
+    this.#counter('tunnel_session_buffer_pauses_total', 'Times a stream paused its source because the session held its buffer cap.', ['client'],
+      per(sessions, (s) => (s.bufferPauses === undefined ? [] : [[{ client: s.clientId }, s.bufferPauses]])))
+    this.#gauge('tunnel_session_peer_queued_bytes', 'Bytes queued toward the peer on the control connection (control and data frames).', ['client'],
+      per(sessions, (s) => (s.peerQueuedBytes === undefined ? [] : [[{ client: s.clientId }, s.peerQueuedBytes]])))
+    this.#counter('tunnel_session_read_pauses_total', 'Times reading from the peer paused because it did not take what was queued for it.', ['client'],
+      per(sessions, (s) => (s.readPauses === undefined ? [] : [[{ client: s.clientId }, s.readPauses]])))
     this.#counter('tunnel_session_reconnects_total', 'Relay: earlier logins of this client id since the relay started; client: reconnects.', ['client'],
       per(sessions, (s) => [[{ client: s.clientId }, s.reconnects]]))
 
