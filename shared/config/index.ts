@@ -8,7 +8,6 @@ export type { Env } from './env.js'
 export type { ConfigKind, Loaded } from './load.js'
 export {
   defaultClientID,
-  detectConfigKind,
   loadClientConfig,
   loadServerConfig,
   parseClientConfig,
@@ -16,6 +15,7 @@ export {
   readConfigFile,
 } from './load.js'
 export { formatConfigWarning } from './checks.js'
+export { detectConfigKind } from './detect-kind.js'
 export { FRP_KEYS, LOG_LEVELS, PROXY_NAME } from './schema.js'
 export type { FrpKey } from './schema.js'
 export * from './types.js'

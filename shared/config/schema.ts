@@ -12,8 +12,14 @@ import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
 export type Side = 'server' | 'client'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
-/** frp's proxy name rule, bounded so names fit in logs and wire messages. */
-export const PROXY_NAME = /^[A-Za-z0-9._-]{1,64}$/
+/**
+ * Characters a proxy name may have at most (UTF-16 code units, as String.length counts them).
+ * frp accepts any non-empty name ("Wake On Lan", "L4D2节点0"), and so do we: logs, metrics and
+ * the status table escape what they show; the bound keeps `{user}.{name}` within the wire's.
+ */
+export const MAX_CONFIG_PROXY_NAME_CHARS = 64
+/** frp's proxy name rule: any non-empty text, bounded (MAX_CONFIG_PROXY_NAME_CHARS). */
+export const PROXY_NAME = /^[\s\S]{1,64}$/
 /** Keys whose values are secrets: their values never appear in messages. */
 export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey', 'clientKey', 'proxyURL'])
 /** Entries of auth.clientKeys at most. */
@@ -85,7 +91,12 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ignore(CLIENT, 'proxies[].annotations', stringMap, 'there is no dashboard to show them'),
   ignore(CLIENT, 'proxies[].transport.useEncryption', z.boolean(), 'every stream rides the encrypted control connection'),
   ignore(CLIENT, 'proxies[].transport.useCompression', z.boolean(), 'compression is not offered'),
-  ...refuse(CLIENT, ['includes'], 'put every proxy in this file'),
+  // Relay keys that only add a listener this tunnel does not have: the rest of the file runs.
+  ignore(SERVER, 'kcpBindPort', port(0), 'not supported, this listener is not opened (clients connect over tcp to bindPort)'),
+  ignore(SERVER, 'quicBindPort', port(0), 'not supported, this listener is not opened (clients connect over tcp to bindPort)'),
+  ignore(SERVER, 'sshTunnelGateway', z.looseObject({ bindPort: port(0).optional() }), 'not supported, this listener is not opened (the ssh tunnel gateway)'),
+  // frp reads auth.oidc only with auth.method oidc, which is refused (validate.ts says why).
+  ignore(BOTH, 'auth.oidc', z.looseObject({}), 'auth.method is token, so it is never read (frp ignores it then too)'),
   ignore(CLIENT, 'visitors[].transport.useEncryption', z.boolean(), 'every visit rides the encrypted control connection (the relay sees the bytes, as for every proxy: see docs/security.md)'),
   ignore(CLIENT, 'visitors[].transport.useCompression', z.boolean(), 'compression is not offered'),
   ...refuse(CLIENT, ['visitors[].plugin'], 'visitor plugins (virtual_net) are not supported; connect to bindAddr:bindPort'),
@@ -95,12 +106,9 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(CLIENT, ['featureGates', 'virtualNet', 'store'], 'remove it'),
   ...refuse(BOTH, ['webServer.tls'], 'the admin API speaks plain HTTP: keep it on loopback, or put a TLS proxy in front of it'),
   ...refuse(BOTH, ['auth.tokenSource'], 'put the token in auth.token, or use {{ .Envs.NAME }}'),
-  ...refuse(BOTH, ['auth.oidc'], 'only auth.method token is supported'),
   ...refuse(CLIENT, ['transport.connectServerLocalIP'], 'remove it; the relay is dialled from the system\'s choice of address'),
-  ...refuse(SERVER, ['kcpBindPort', 'quicBindPort'], 'clients connect over tcp only'),
   ...refuse(SERVER, ['tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'tcpmux proxies are not supported'),
   ...refuse(SERVER, ['httpPlugins'], 'server plugins are not supported'),
-  ...refuse(SERVER, ['sshTunnelGateway'], 'the ssh tunnel gateway is not supported'),
   ...refuse(CLIENT, ['proxies[].plugin'], 'proxy plugins are not supported; point localIP/localPort at the service'),
   ...refuse(CLIENT, ['proxies[].healthCheck', 'proxies[].loadBalancer'], 'health checks and load-balancing groups are not supported'),
   ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http, https, stcp and sudp'),
@@ -270,7 +278,7 @@ const secretProxyKeys = {
 }
 
 const proxy = z.strictObject({
-  name: z.string().regex(PROXY_NAME).describe('Unique name: 1-64 of A-Z a-z 0-9 . _ -'),
+  name: z.string().min(1).max(MAX_CONFIG_PROXY_NAME_CHARS).describe(`Unique name: any text of 1-${MAX_CONFIG_PROXY_NAME_CHARS} characters (as in frp; spaces and any script allowed).`),
   type: z.enum(['tcp', 'udp', 'http', 'https', 'stcp', 'sudp']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort), https (by TLS server name on vhostHTTPSPort), stcp or sudp (secret: no public port; reached through a visitor that knows secretKey).'),
   enabled: z.boolean().optional().describe('false skips this proxy. Default true.'),
   localIP: z.string().min(1).optional().describe(`Address of the local service. Default ${CLIENT_DEFAULTS.localIP}.`),
@@ -294,10 +302,10 @@ const proxy = z.strictObject({
 
 // The visitors that reach secret proxies (frp's keys).
 const visitor = z.strictObject({
-  name: z.string().regex(PROXY_NAME).describe('Unique name among the visitors: 1-64 of A-Z a-z 0-9 . _ -'),
+  name: z.string().min(1).max(MAX_CONFIG_PROXY_NAME_CHARS).describe(`Unique name among the visitors: any text of 1-${MAX_CONFIG_PROXY_NAME_CHARS} characters.`),
   type: z.enum(['stcp', 'sudp']).describe('stcp (a TCP port) or sudp (a UDP port); must match the secret proxy\'s type.'),
   enabled: z.boolean().optional().describe('false skips this visitor. Default true.'),
-  serverName: z.string().regex(PROXY_NAME).describe('The name of the secret proxy to reach, as its frpc.yml names it.'),
+  serverName: z.string().min(1).max(MAX_CONFIG_PROXY_NAME_CHARS).describe('The name of the secret proxy to reach, as its frpc.yml names it.'),
   serverUser: z.string().max(SECRET_LIMITS.userChars).optional().describe('The user of the client that has the proxy. Default: this client\'s own user.'),
   secretKey: z.string().optional().describe('The proxy\'s secretKey (required). Secret: use {{ .Envs.NAME }}.'),
   bindAddr: z.string().min(1).optional().describe(`Where the visitor listens for local applications. Default ${CLIENT_DEFAULTS.visitorBindAddr}.`),
@@ -307,6 +315,12 @@ const visitor = z.strictObject({
   }).optional(),
   ...ignoredAt('client', 'visitors[]'),
 })
+// frpc's includes (frp's key): files whose proxies and visitors join this file's (includes.ts).
+/** Patterns in `includes` at most. */
+export const MAX_INCLUDE_PATTERNS = 64
+const includeKeys = {
+  includes: z.array(z.string().min(1)).max(MAX_INCLUDE_PATTERNS).optional().describe('Files whose proxies (and visitors) are added to this file\'s, as in frp: paths or patterns with * ? [a-z] in the file name (./confd/*.yml), relative to this file\'s folder; YAML, TOML or JSON by extension. Re-read on reload.'),
+}
 
 export const clientSchema = z.strictObject({
   serverAddr: z.string().min(1).optional().describe(`Relay address (bare IPv6 without brackets). Default ${CLIENT_DEFAULTS.serverAddr}.`),
@@ -328,6 +342,7 @@ export const clientSchema = z.strictObject({
   webServer: webServer('client').optional(),
   proxies: z.array(proxy).optional(),
   visitors: z.array(visitor).optional().describe('Visitors of secret proxies (stcp, sudp) of other clients: each listens on bindAddr:bindPort and reaches its proxy through the relay, proving it knows the secretKey.'),
+  ...includeKeys,
   ...ignoredAt('client', ''),
 }).describe('frpc.yml: a tunnel client (frp v1 key names).')
 

@@ -117,6 +117,12 @@ export function didYouMean (key: string, candidates: readonly string[]): string 
   return best
 }
 
+/** A table (or list of tables) with a proxy's keys: `[[rdp]]` or `[rdp]` written for `[[proxies]]`. */
+function looksLikeProxies (value: unknown): boolean {
+  const entries = Array.isArray(value) ? value : [value]
+  return entries.length > 0 && entries.every((e) => isRecord(e) && ['name', 'type', 'localPort', 'localIP', 'remotePort'].some((k) => Object.hasOwn(e, k)))
+}
+
 function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): ConfigIssue {
   const path = [...parent, key]
   const pattern = patternPath(path)
@@ -128,6 +134,8 @@ function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): Config
     message = `is an frp setting this version does not support yet: ${refused.why}`
   } else if (rows.some((r) => r.sides.includes(other)) || (parent.length === 0 && keysAt(schemaFor(other), []).includes(key))) {
     message = `is a ${other} setting (${other === 'server' ? 'frps' : 'frpc'}.yml), not a ${ctx.side} one; is this the right file?`
+  } else if (parent.length === 0 && ctx.side === 'client' && looksLikeProxies(valueAt(ctx.data, path))) {
+    message = `unknown key; in frp v1 every proxy is an entry of proxies (TOML: a [[proxies]] table with name = ${JSON.stringify(key)}; INI's [${key}] sections became these)`
   } else {
     const candidates = keysAt(schemaFor(ctx.side), parent)
     const guess = didYouMean(key, candidates)
@@ -157,6 +165,8 @@ const MISSING_HINTS: Record<string, string> = {
   'allowPorts[].start': 'a range needs both start and end',
   'allowPorts[].end': 'a range needs both start and end',
 }
+/** auth.method oidc: running the file without the check it asks for would be worse than refusing it. */
+const OIDC_REFUSED = 'oidc is not supported: clients here prove themselves with auth.token (the handshake\'s pre-shared key) and their own key (auth.clientKeys on the relay), never an OIDC token, so this file would run without the authentication it asks for; use auth.method token'
 const RANGE_SHAPE = 'must be { start: FROM, end: TO } or { single: PORT }'
 
 function valueMessage (path: ConfigPath, value: unknown, values: readonly unknown[]): string {
@@ -169,7 +179,7 @@ function valueMessage (path: ConfigPath, value: unknown, values: readonly unknow
       if (v === 'xtcp') return 'type xtcp is an frp visitor type this version does not support yet (peer to peer); stcp and sudp are'
       return `type ${v} is not a visitor type; use stcp or sudp`
     case 'auth.method':
-      return v === 'oidc' ? 'oidc is not supported; use token' : `must be token${got(path, value)}`
+      return v === 'oidc' ? OIDC_REFUSED : `must be token${got(path, value)}`
     case 'transport.protocol':
       return TRANSPORTS.has(v) ? `${v} is not supported: Node.js 20 has no QUIC and there is no maintained KCP library for it; use tcp, websocket or wss (with transport.tls.enable for a TLS-looking connection)` : `must be tcp, websocket or wss${got(path, value)}`
     default:
@@ -204,6 +214,7 @@ function typeMessage (path: ConfigPath, value: unknown, expected: string): strin
 
 function rangeIssue (ctx: CheckContext, iss: ZodIssue & { code: 'too_small' | 'too_big' }, path: ConfigPath): ConfigIssue {
   const value = valueAt(ctx.data, path)
+  if (iss.origin === 'string' && iss.code === 'too_big') return issue(ctx, 'TUN_CONFIG_INVALID', path, `is longer than ${String(iss.maximum)} characters${got(path, value)}`)
   if (iss.origin === 'string') return issue(ctx, 'TUN_CONFIG_INVALID', path, 'must not be empty')
   if (iss.origin === 'array') return issue(ctx, 'TUN_CONFIG_INVALID', path, `has the wrong number of items${got(path, value)}`)
   const s = schemaAt(schemaFor(ctx.side), path)
@@ -251,7 +262,7 @@ export function fromZod (ctx: CheckContext, iss: ZodIssue, prefix: ConfigPath = 
     case 'invalid_format':
       if (value === '') return [issue(ctx, 'TUN_CONFIG_INVALID', path, 'must not be empty')]
       if (patternPath(path) === 'proxies[].name') {
-        return [issue(ctx, 'TUN_CONFIG_INVALID', path, `${shown(path, value)} is not a valid proxy name: use 1-64 of A-Z a-z 0-9 . _ -`)]
+        return [issue(ctx, 'TUN_CONFIG_INVALID', path, `${shown(path, value)} is not a valid proxy name: use 1-64 characters`)]
       }
       return [issue(ctx, 'TUN_CONFIG_INVALID', path, `has the wrong format${got(path, value)}`)]
     case 'custom':
@@ -279,10 +290,18 @@ export function unsupportedProxies (data: unknown, list: 'proxies' | 'visitors' 
   return out
 }
 
+/** "localPort is missing" on a proxy with a plugin: frp's plugins serve the visitors themselves, so it is noise. */
+function pluginLocalPort (ctx: CheckContext, iss: ZodIssue): boolean {
+  if (iss.path.length !== 3 || iss.path[0] !== 'proxies' || iss.path[2] !== 'localPort') return false
+  const p = valueAt(ctx.data, iss.path.slice(0, 2))
+  return isRecord(p) && !Object.hasOwn(p, 'localPort') && isRecord(p.plugin)
+}
+
 /** Our issues for zod's, dropping the noise under proxies and visitors of an unsupported type. */
 export function mapZodIssues (ctx: CheckContext, issues: readonly ZodIssue[]): ConfigIssue[] {
   const skip = { proxies: unsupportedProxies(ctx.data), visitors: unsupportedProxies(ctx.data, 'visitors') }
   const keep = (iss: ZodIssue): boolean => {
+    if (pluginLocalPort(ctx, iss)) return false
     const list = iss.path[0] === 'proxies' || iss.path[0] === 'visitors' ? skip[iss.path[0]] : undefined
     const disabled = list?.get(iss.path[1] as number)
     return disabled === undefined || (disabled === false && iss.path[2] === 'type' && iss.path.length === 3)

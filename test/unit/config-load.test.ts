@@ -350,9 +350,9 @@ describe('environment templating', () => {
     expect(e.message).not.toContain('token')
   })
 
-  it('supports only .Envs.NAME and says so', () => {
+  it('supports only .Envs.NAME and port ranges, and says so', () => {
     const e = issuesOf(() => client('serverAddr: {{ env "HOST" }}'))
-    expect(e.message).toContain('only {{ .Envs.NAME }} templates are supported')
+    expect(e.message).toContain('only {{ .Envs.NAME }}, {{ range')
     expect(at(e)).toBe('1:13')
   })
 
