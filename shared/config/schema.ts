@@ -8,6 +8,7 @@ import { isHeaderValue, isSubdomainLabel, normalizeDomain, normalizeHostName, no
 import { isCidr } from '../net/index.js'
 import { MAX_SOURCE_RULES, VHOST_LIMITS } from '../wire/index.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
+import { pluginSchema } from './plugin-schema.js'
 
 export type Side = 'server' | 'client'
 
@@ -100,7 +101,6 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(SERVER, ['tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'tcpmux proxies are not supported'),
   ...refuse(SERVER, ['httpPlugins'], 'server plugins are not supported'),
   ...refuse(SERVER, ['sshTunnelGateway'], 'the ssh tunnel gateway is not supported'),
-  ...refuse(CLIENT, ['proxies[].plugin'], 'proxy plugins are not supported; point localIP/localPort at the service'),
   ...refuse(CLIENT, ['proxies[].healthCheck', 'proxies[].loadBalancer'], 'health checks and load-balancing groups are not supported'),
   ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http and https'),
 ]
@@ -226,7 +226,7 @@ const proxy = z.strictObject({
   type: z.enum(['tcp', 'udp', 'http', 'https']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort) or https (by TLS server name on vhostHTTPSPort).'),
   enabled: z.boolean().optional().describe('false skips this proxy. Default true.'),
   localIP: z.string().min(1).optional().describe(`Address of the local service. Default ${CLIENT_DEFAULTS.localIP}.`),
-  localPort: port(1).describe('Port of the local service.'),
+  localPort: port(1).optional().describe('Port of the local service; required unless the proxy has a plugin.'),
   remotePort: port(0).optional().describe('tcp/udp: public port on the relay; 0 lets the relay pick. Default 0.'),
   idleTimeout: z.int().min(1).max(86400).optional().describe(`udp only: seconds without a datagram before a flow expires. Default ${CLIENT_DEFAULTS.udpIdleTimeout}.`),
   maxFlows: z.int().min(1).max(65536).optional().describe(`udp only: flows (visitor address + port) at once at most. Default ${CLIENT_DEFAULTS.udpMaxFlows}.`),
@@ -240,6 +240,7 @@ const proxy = z.strictObject({
   allowSources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay admits, as CIDRs (IPv4 or IPv6, e.g. 203.0.113.0/24, 2001:db8::/32) or single addresses. Empty or absent admits everyone. IPv4-mapped visitors match IPv4 rules.'),
   denySources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay refuses, as CIDRs or single addresses; wins over allowSources.'),
   ...vhostProxyKeys,
+  plugin: pluginSchema.optional(),
   ...ignoredAt('client', 'proxies[]'),
 })
 

@@ -186,12 +186,12 @@ describe('frp compatibility', () => {
   })
 
   it('refuses frp features it lacks with a reason instead of a bare unknown key', () => {
-    const e = issuesOf(() => client('visitors: []\nproxies:\n  - { name: a, type: tcp, localPort: 1, plugin: { type: socks5 } }'))
+    const e = issuesOf(() => client('visitors: []\nproxies:\n  - { name: a, type: tcp, localPort: 1, natTraversal: {} }'))
     expect(e.issues.map((i) => [i.code, i.location.path])).toEqual([
       ['TUN_CONFIG_UNKNOWN_KEY', 'visitors'],
-      ['TUN_CONFIG_UNKNOWN_KEY', 'proxies[0].plugin'],
+      ['TUN_CONFIG_UNKNOWN_KEY', 'proxies[0].natTraversal'],
     ])
-    expect(e.message).toContain('proxy plugins are not supported')
+    expect(e.message).toContain('is an frp setting this version does not support yet')
   })
 })
 
