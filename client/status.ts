@@ -4,8 +4,21 @@
 import { kernelFacts, processFacts, probeRtt, roundMs, STATUS_SCHEMA, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
 import type { ErrorCode, TunnelError } from '../shared/errors.js'
 import { formatHostPort } from '../shared/net/index.js'
+import type { PluginConfig } from '../shared/config/index.js'
 import type { Client } from './client.js'
 import type { ClientProxyPhase, ProxyEntry } from './proxy/index.js'
+
+/** What a plugin proxy serves, for the `local` column: its socket, folder or upstream; null for the proxies. */
+function pluginLocal (plugin: PluginConfig): string | null {
+  switch (plugin.type) {
+    case 'unix_domain_socket': return `unix:${plugin.unixPath}`
+    case 'static_file': return plugin.localPath
+    case 'http_proxy':
+    case 'socks5':
+      return null
+    default: return formatHostPort(plugin.localAddr.host, plugin.localAddr.port)
+  }
+}
 
 /** The coarser state of schema 1, from the phase. */
 function stateOf (e: ProxyEntry): ProxyState {
@@ -102,13 +115,14 @@ export class ClientStatus {
       state: stateOf(e),
       phase: e.phase,
       publicAddr,
-      local: formatHostPort(p.localIP, p.localPort),
+      local: p.type !== 'udp' && p.plugin !== undefined ? pluginLocal(p.plugin) : formatHostPort(p.localIP, p.localPort),
+      ...(p.type !== 'udp' && p.plugin !== undefined ? { plugin: p.plugin.type } : {}),
       clientId: null,
       error: e.problem,
     }
     if (e.local.kind === 'tcp') {
       const t = e.local.forwarder.traffic()
-      return { ...common, streams: { active: t.active, total: t.total }, flows: null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, refused: 0, dropped: t.dialFailures, udpDrops: null }
+      return { ...common, streams: { active: t.active, total: t.total }, flows: null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, refused: t.refused ?? 0, dropped: t.dialFailures, udpDrops: null }
     }
     const c = e.local.forwarder.counters
     return { ...common, streams: null, flows: { active: c.activeFlows, total: c.flowsOpened }, bytesIn: c.bytesIn, bytesOut: c.bytesOut, refused: 0, dropped: 0, udpDrops: { ...c.drops } }

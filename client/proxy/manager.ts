@@ -15,6 +15,7 @@ import { refusedReload, type ReloadError, type ReloadOutcome } from '../../share
 import { Capability, MessageType, type ProxyResult, ResetCode } from '../../shared/wire/index.js'
 import type { ControlRequests } from '../control-requests.js'
 import { TcpForwarder } from '../tcp-forwarder.js'
+import { hasPlugin, PluginForwarder } from '../plugins/index.js'
 import { UdpFlows } from '../udp-flows.js'
 import { UdpForwarder } from '../udp-forwarder.js'
 import { ProxyEntry } from './proxy-entry.js'
@@ -171,7 +172,10 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
       this.#udp.set(name, forwarder)
       this.#entries.set(name, new ProxyEntry(p, name, { kind: 'udp', forwarder }))
     } else {
-      this.#entries.set(name, new ProxyEntry(p, name, { kind: 'tcp', forwarder: new TcpForwarder(p, this.#log.child({ proxy: p.name })) }))
+      const log = this.#log.child({ proxy: p.name })
+      // A plugin takes the proxy's streams instead of localIP:localPort.
+      const forwarder = hasPlugin(p) ? new PluginForwarder(p, log) : new TcpForwarder(p, log)
+      this.#entries.set(name, new ProxyEntry(p, name, { kind: 'tcp', forwarder }))
     }
   }
 

@@ -4,6 +4,7 @@
 // (localIP, localPort, PROXY header), which keeps its public port open.
 import { isDeepStrictEqual } from 'node:util'
 import type { ProxyConfig } from '../../shared/config/index.js'
+import { Secret } from '../../shared/secret.js'
 import { proxySpec } from './proxy-spec.js'
 
 export interface ProxyChange {
@@ -32,7 +33,7 @@ export function diffProxies (before: readonly ProxyConfig[], after: readonly Pro
   for (const p of after) {
     const prev = old.get(p.name)
     if (prev === undefined) diff.added.push(p)
-    else if (isDeepStrictEqual(prev, p)) diff.unchanged.push(p)
+    else if (isDeepStrictEqual(comparable(prev), comparable(p))) diff.unchanged.push(p)
     else diff.changed.push({ before: prev, after: p, relay: relayChanged(prev, p) })
   }
   for (const p of before) if (!next.has(p.name)) diff.removed.push(p)
@@ -42,4 +43,18 @@ export function diffProxies (before: readonly ProxyConfig[], after: readonly Pro
 /** True when what the relay holds for the proxy differs (the user prefix is the same on both). */
 export function relayChanged (before: ProxyConfig, after: ProxyConfig): boolean {
   return !isDeepStrictEqual(proxySpec('', before), proxySpec('', after))
+}
+
+/**
+ * The config with every Secret as its bytes: a Secret keeps them in a private field, which
+ * isDeepStrictEqual does not see, so a changed password (httpPassword, a plugin's) would
+ * otherwise look unchanged and the reload would keep the old one.
+ */
+function comparable (value: unknown): unknown {
+  if (value instanceof Secret) return { secret: Buffer.from(value.reveal()) }
+  if (Array.isArray(value)) return value.map(comparable)
+  if (value !== null && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, comparable(v)]))
+  }
+  return value
 }

@@ -8,13 +8,13 @@
 //   closed       a reload removed it (its streams and flows were reset)
 import type { ProxyConfig } from '../../shared/config/index.js'
 import type { ErrorCode } from '../../shared/errors.js'
-import type { TcpForwarder } from '../tcp-forwarder.js'
+import type { StreamForwarder } from '../stream-forwarder.js'
 import type { UdpForwarder } from '../udp-forwarder.js'
 
 export type ClientProxyPhase = 'pending' | 'registering' | 'running' | 'refused' | 'retrying' | 'closed'
 
 export type Forwarder =
-  | { kind: 'tcp', forwarder: TcpForwarder }
+  | { kind: 'tcp', forwarder: StreamForwarder }
   | { kind: 'udp', forwarder: UdpForwarder }
 
 export interface ProxyProblem {
