@@ -2,13 +2,18 @@
 // loopback), the way the client's proxy manager feeds them, with a raw visitor on the relay side
 // writing exactly the bytes a test wants: SOCKS5 and HTTP CONNECT handshakes good and hostile,
 // wrong credentials, oversized heads, a half-closed tunnel, and the forwarder's counters.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connect as tlsConnect } from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
 import { PluginForwarder, type PluginProxy } from '../../client/plugins/index.js'
 import type { PluginConfig } from '../../shared/config/index.js'
 import { silentLogger } from '../../shared/log.js'
 import { MuxDuplex } from '../../shared/mux/duplex.js'
 import { Secret } from '../../shared/secret.js'
+import { closeHttp, secureExampleCert, startHttpService, startHttpsService, type Seen } from '../helpers/http.js'
 import { muxPair, type MuxPair } from '../helpers/mux-pair.js'
 
 const pairs: MuxPair[] = []
@@ -19,6 +24,7 @@ afterEach(async () => {
   for (const f of forwarders.splice(0)) f.close()
   for (const p of pairs.splice(0)) p.close()
   await Promise.all(servers.splice(0).map(async (s) => { await new Promise((resolve) => { s.close(resolve) }) }))
+  await closeHttp()
 })
 
 const proxyWith = (plugin: PluginConfig): PluginProxy => ({ name: 'p', type: 'tcp', localIP: '127.0.0.1', localPort: 0, remotePort: 0, allowSources: [], denySources: [], proxyProtocolVersion: null, maxVisitors: 0, bandwidthLimit: 0, bandwidthLimitMode: 'client', plugin })
@@ -210,5 +216,69 @@ describe('the plugin forwarder', () => {
     const after = await exchange(visit(), Buffer.from([5, 1, 0]))
     expect(after).toEqual({ data: Buffer.alloc(0), closed: true })
     expect(forwarder.traffic().active).toBe(0)
+  })
+})
+
+/** One HTTP/1.1 request over a visitor stream (Connection: close); the whole response as text. */
+async function rawHttp (d: MuxDuplex, head: string): Promise<string> {
+  return (await exchange(d, head)).data.toString()
+}
+
+describe('HTTP plugins', () => {
+  it('http2http rewrites the Host and sets request headers for the local service', async () => {
+    const svc = await startHttpService('local')
+    const { visit } = await harness({ type: 'http2http', localAddr: { host: '127.0.0.1', port: svc.port }, hostHeaderRewrite: 'inside.lan', requestHeaders: { 'x-from-where': 'tunnel' } })
+    const text = await rawHttp(visit(), 'GET /p?q=1 HTTP/1.1\r\nHost: outside.example\r\nConnection: close\r\n\r\n')
+    expect(text).toMatch(/^HTTP\/1\.1 200 /)
+    const seen = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Seen
+    expect(seen).toMatchObject({ url: '/p?q=1', headers: { host: 'inside.lan', 'x-from-where': 'tunnel' } })
+  })
+
+  it('http2https reaches an HTTPS service without checking its certificate', async () => {
+    const svc = await startHttpsService('tls-local', secureExampleCert())
+    const { visit } = await harness({ type: 'http2https', localAddr: { host: '127.0.0.1', port: svc.port }, hostHeaderRewrite: '', requestHeaders: {} })
+    const text = await rawHttp(visit(), 'GET /x HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n')
+    expect(text).toMatch(/^HTTP\/1\.1 200 /)
+    expect(text).toContain('"service":"tls-local"')
+  })
+
+  it('answers 502 when the local service cannot be reached, and counts it', async () => {
+    const closedPort = await echoService()
+    await new Promise((resolve) => { servers.pop()?.close(resolve) })
+    const { forwarder, visit } = await harness({ type: 'http2http', localAddr: { host: '127.0.0.1', port: closedPort }, hostHeaderRewrite: '', requestHeaders: {} })
+    expect(await rawHttp(visit(), 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 502 /)
+    expect(forwarder.traffic().dialFailures).toBe(1)
+  })
+
+  it('https2https ends TLS with a self-signed certificate and passes the request on over TLS', async () => {
+    const svc = await startHttpsService('tls-local', secureExampleCert())
+    const { visit } = await harness({ type: 'https2https', localAddr: { host: '127.0.0.1', port: svc.port }, hostHeaderRewrite: '', requestHeaders: {}, certificate: null, enableHTTP2: false })
+    const socket = tlsConnect({ socket: visit(), servername: 'localhost', rejectUnauthorized: false })
+    socket.on('error', () => {})
+    const text = await new Promise<string>((resolve) => {
+      const parts: Buffer[] = []
+      socket.on('data', (c: Buffer) => parts.push(c))
+      socket.once('close', () => { resolve(Buffer.concat(parts).toString()) })
+      socket.write('GET /tls HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+    })
+    expect(text).toMatch(/^HTTP\/1\.1 200 /)
+    expect(text).toContain('"url":"/tls"')
+  })
+
+  it('static_file lists a folder without its dotfiles and asks for credentials when set', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tunnel-static-mux-'))
+    writeFileSync(join(dir, 'visible.txt'), 'v')
+    writeFileSync(join(dir, '.hidden'), 'h')
+    try {
+      const { visit } = await harness({ type: 'static_file', localPath: dir, stripPrefix: '', credentials: creds('u', 'p') })
+      expect(await rawHttp(visit(), 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 401 [^]*www-authenticate: Basic/i)
+      const auth = Buffer.from('u:p').toString('base64')
+      const listing = await rawHttp(visit(), `GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic ${auth}\r\nConnection: close\r\n\r\n`)
+      expect(listing).toContain('visible.txt')
+      expect(listing).not.toContain('.hidden')
+      expect(await rawHttp(visit(), `POST /visible.txt HTTP/1.1\r\nHost: a\r\nAuthorization: Basic ${auth}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`)).toMatch(/^HTTP\/1\.1 405 /)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
