@@ -12,9 +12,8 @@ import { CredentialCheck } from './credentials.js'
 import { answer, endToEnd, forward, forwardUpgrade, upstreamAgent } from './forward-http.js'
 import { closeServer, MAX_PLUGIN_HEADER_BYTES, plainServer, serveHttp, visitorOf } from './http-serve.js'
 import type { ClientPlugin, PluginConn, PluginFactory } from './plugin.js'
-import { PLUGIN_HANDSHAKE_TIMEOUT_MS } from './socks5.js'
 import { dial, pipeBoth, refuse, splice } from './splice.js'
-import { StreamReader } from './stream-reader.js'
+import { PLUGIN_HANDSHAKE_TIMEOUT_MS, StreamReader } from './stream-reader.js'
 
 /** What a CONNECT head says. */
 export interface ConnectHead {

@@ -22,6 +22,10 @@ export const PLUGIN_REQUEST_TIMEOUT_MS = 300_000
 export const PLUGIN_KEEP_ALIVE_TIMEOUT_MS = 30_000
 /** A visitor's TLS handshake must be done within this. */
 export const PLUGIN_TLS_HANDSHAKE_TIMEOUT_MS = 10_000
+/** Header lines of one request at most (node's default is 2000). */
+export const MAX_PLUGIN_HEADER_LINES = 200
+/** Memory one HTTP/2 visitor session may hold (node's unit: megabytes). */
+export const MAX_PLUGIN_H2_SESSION_MEGABYTES = 10
 /** Every check of the header and request deadlines runs this often. */
 const CONNECTIONS_CHECK_MS = 1_000
 
@@ -38,7 +42,7 @@ export type AnyRequest = IncomingMessage | Http2ServerRequest
 export type AnyResponse = ServerResponse | Http2ServerResponse
 
 function bound (server: Server): void {
-  server.maxHeadersCount = 200
+  server.maxHeadersCount = MAX_PLUGIN_HEADER_LINES
   server.headersTimeout = PLUGIN_HEADERS_TIMEOUT_MS
   server.requestTimeout = PLUGIN_REQUEST_TIMEOUT_MS
   server.keepAliveTimeout = PLUGIN_KEEP_ALIVE_TIMEOUT_MS
@@ -57,7 +61,7 @@ export function plainServer (handler: (req: IncomingMessage, res: ServerResponse
 
 /** An HTTPS server (HTTP/2 when `http2` and the visitor offers it, else HTTP/1.1) fed with TLS sockets by serveTls(). */
 export function tlsServer (handler: (req: AnyRequest, res: AnyResponse) => void): Http2SecureServer {
-  const server = createSecureServer({ allowHTTP1: true, maxSessionMemory: 10, settings: { maxHeaderListSize: MAX_PLUGIN_HEADER_BYTES } }, handler)
+  const server = createSecureServer({ allowHTTP1: true, maxSessionMemory: MAX_PLUGIN_H2_SESSION_MEGABYTES, settings: { maxHeaderListSize: MAX_PLUGIN_HEADER_BYTES } }, handler)
   bound(server as unknown as Server) // the HTTP/1.1 side has node:http's fields and checks
   return server
 }

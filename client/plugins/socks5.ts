@@ -9,10 +9,7 @@ import { CredentialCheck } from './credentials.js'
 import type { ClientPlugin, PluginConn, PluginFactory } from './plugin.js'
 import { AUTH_VERSION, MAX_SOCKS_MESSAGE_BYTES, Method, Reply, SOCKS_VERSION, encodeReply, parseGreeting, parseRequest, parseUserPassword, replyForError, type Parsed } from './socks5-parse.js'
 import { dial, refuse, splice } from './splice.js'
-import { StreamReader } from './stream-reader.js'
-
-/** A SOCKS5 or HTTP CONNECT handshake must be complete within this (then the stream is reset). */
-export const PLUGIN_HANDSHAKE_TIMEOUT_MS = 10_000
+import { PLUGIN_HANDSHAKE_TIMEOUT_MS, StreamReader } from './stream-reader.js'
 
 /** Reads one message with `parse`; undefined after answering and closing on a bad one. */
 async function read<T> (reader: StreamReader, parse: (b: Buffer) => Parsed<T>, onError: (error: string, reply: number | undefined) => void): Promise<T | undefined> {

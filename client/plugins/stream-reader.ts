@@ -7,6 +7,9 @@
 import { TunnelError } from '../../shared/errors.js'
 import type { MuxStream } from '../../shared/mux/index.js'
 
+/** A SOCKS5 or HTTP CONNECT handshake must be complete within this (then the stream is reset). */
+export const PLUGIN_HANDSHAKE_TIMEOUT_MS = 10_000
+
 type Waiter = { check: () => boolean, reject: (err: Error) => void }
 
 export class StreamReader {

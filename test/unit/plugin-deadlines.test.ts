@@ -4,7 +4,7 @@
 // records what the plugin does to it.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createPlugin, type PluginConn, type PluginEvents } from '../../client/plugins/index.js'
-import { PLUGIN_HANDSHAKE_TIMEOUT_MS } from '../../client/plugins/socks5.js'
+import { PLUGIN_HANDSHAKE_TIMEOUT_MS } from '../../client/plugins/stream-reader.js'
 import type { PluginConfig } from '../../shared/config/index.js'
 import { silentLogger } from '../../shared/log.js'
 import type { MuxStream } from '../../shared/mux/index.js'
