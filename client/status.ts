@@ -4,9 +4,9 @@
 import { kernelFacts, processFacts, probeRtt, roundMs, STATUS_SCHEMA, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
 import type { ErrorCode, TunnelError } from '../shared/errors.js'
 import { formatHostPort } from '../shared/net/index.js'
-import type { PluginConfig } from '../shared/config/index.js'
 import type { Client } from './client.js'
 import type { ClientProxyPhase, ProxyEntry } from './proxy/index.js'
+import type { PluginConfig } from '../shared/config/index.js'
 
 /** What a plugin proxy serves, for the `local` column: its socket, folder or upstream; null for the proxies. */
 function pluginLocal (plugin: PluginConfig): string | null {

@@ -182,7 +182,7 @@ export function configWarnings (ctx: CheckContext): ConfigWarning[] {
     message: `${formatPath(path)} is an frp setting this tunnel ignores: ${why}`,
     location: at(ctx, path, true),
   }))
-  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...pluginConfigWarnings(ctx))
+  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {
     warnings.push({ message: 'transport.insecurePlaintext is true: after the handshake, tunnelled bytes cross the network unencrypted and unauthenticated; use it only for benchmarks or a link you trust', location: at(ctx, ['transport', 'insecurePlaintext']) })
   }
@@ -194,6 +194,7 @@ export function configWarnings (ctx: CheckContext): ConfigWarning[] {
   if (ctx.side === 'client' && !proxiesOf(ctx.data).some(([, p]) => p.enabled !== false)) {
     warnings.push({ message: 'no proxies: the client will connect but expose nothing (add entries under proxies:)', location: at(ctx, ['proxies']) })
   }
+  warnings.push(...pluginConfigWarnings(ctx))
   return warnings
 }
 
