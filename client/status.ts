@@ -9,6 +9,19 @@ import { CONTROL_PROTOCOL_VERSION } from '../shared/wire/index.js'
 import type { Client } from './client.js'
 import type { ClientProxyPhase, ProxyEntry } from './proxy/index.js'
 import type { VisitorEntry } from './visitors/index.js'
+import type { PluginConfig } from '../shared/config/index.js'
+
+/** What a plugin proxy serves, for the `local` column: its socket, folder or upstream; null for the proxies. */
+function pluginLocal (plugin: PluginConfig): string | null {
+  switch (plugin.type) {
+    case 'unix_domain_socket': return `unix:${plugin.unixPath}`
+    case 'static_file': return plugin.localPath
+    case 'http_proxy':
+    case 'socks5':
+      return null
+    default: return formatHostPort(plugin.localAddr.host, plugin.localAddr.port)
+  }
+}
 
 /** The coarser state of schema 1, from the phase. */
 function stateOf (e: ProxyEntry): ProxyState {
@@ -116,20 +129,22 @@ export class ClientStatus {
     const p = e.config
     const secret = p.type === 'stcp' || p.type === 'sudp'
     const publicAddr = e.remotePort === null || secret ? null : e.domains.length > 0 ? e.domains.map((d) => formatHostPort(d, e.remotePort ?? 0)).join(' ') : formatHostPort(serverAddr, e.remotePort)
+    const plugin = p.type === 'udp' || p.type === 'sudp' ? undefined : p.plugin
     const common = {
       name: e.wireName,
       type: p.type,
       state: stateOf(e),
       phase: e.phase,
       publicAddr,
-      local: formatHostPort(p.localIP, p.localPort),
+      local: plugin !== undefined ? pluginLocal(plugin) : formatHostPort(p.localIP, p.localPort),
+      ...(plugin !== undefined ? { plugin: plugin.type } : {}),
       clientId: null,
       error: e.problem,
       ...(e.gate === undefined ? {} : { visitRefusals: nonZero(e.gate.refusals) }),
     }
     if (e.local.kind === 'tcp') {
       const t = e.local.forwarder.traffic()
-      return { ...common, streams: { active: t.active, total: t.total }, flows: null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, refused: 0, dropped: t.dialFailures, udpDrops: null }
+      return { ...common, streams: { active: t.active, total: t.total }, flows: null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, refused: t.refused ?? 0, dropped: t.dialFailures, udpDrops: null }
     }
     const c = e.local.forwarder.counters
     return { ...common, streams: null, flows: { active: c.activeFlows, total: c.flowsOpened }, bytesIn: c.bytesIn, bytesOut: c.bytesOut, refused: 0, dropped: 0, udpDrops: { ...c.drops } }

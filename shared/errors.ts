@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   TUN_TOO_MANY_STREAMS: 'the session reached its limit of open streams',
   TUN_STREAM_RESET: 'the peer reset a stream',
   TUN_LOCAL_DIAL: 'the client could not connect to the local service',
+  TUN_PLUGIN_AUTH: 'a visitor gave a client plugin (http_proxy, socks5, static_file) no or wrong credentials and was refused',
+  TUN_PLUGIN_REQUEST: 'a visitor sent a client plugin a malformed, oversized or unfinished handshake or request head and was refused',
   TUN_PORT_NOT_ALLOWED: 'the remote port is outside the relay\'s allowPorts',
   TUN_PORT_IN_USE: 'the remote port is already in use on the relay',
   TUN_PROXY_EXISTS: 'another session already registered a proxy with this name',

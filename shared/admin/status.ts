@@ -74,8 +74,10 @@ export const proxyStatusSchema = z.object({
   phase: z.enum(PROXY_PHASES),
   /** host:port visitors connect to (relay: its bound address; client: serverAddr:remotePort), null before registration. */
   publicAddr: z.string().nullable(),
-  /** localIP:localPort (client), null on the relay. */
+  /** localIP:localPort (client; with a plugin: its socket, folder or upstream, null for http_proxy and socks5), null on the relay. */
   local: z.string().nullable(),
+  /** client: the proxy's plugin (frp's plugin type: socks5, static_file, ...); absent without one. */
+  plugin: z.string().optional(),
   /** relay: the owning client id; client: null. */
   clientId: z.string().nullable(),
   /** tcp: visitors as streams (active now, total); null for udp. */

@@ -14,6 +14,7 @@ import { adminBindProblem } from './admin-bind.js'
 import { duplicateDomainWarnings, vhostIssues } from './vhost-checks.js'
 import { secretIssues, secretWarnings } from './secret-checks.js'
 import { transportIssues, transportWarnings } from './transport-load.js'
+import { pluginConfigIssues, pluginConfigWarnings } from './plugin-checks.js'
 
 export interface ConfigWarning {
   message: string
@@ -136,7 +137,7 @@ function adminIssues (ctx: CheckContext): ConfigIssue[] {
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
     ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...transportIssues(ctx)]
-    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx), ...transportIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx), ...pluginConfigIssues(ctx), ...transportIssues(ctx)]
 }
 
 function adminWarnings (ctx: CheckContext): ConfigWarning[] {
@@ -238,7 +239,7 @@ export function configWarnings (ctx: CheckContext, options: WarningOptions = {})
   if (ctx.side === 'client' && options.moreProxies !== true && !hasVisitors && !proxiesOf(ctx.data).some(([, p]) => p.enabled !== false)) {
     warnings.push({ message: 'no proxies: the client will connect but expose nothing (add entries under proxies:)', location: at(ctx, ['proxies']) })
   }
-  warnings.push(...secretWarnings(ctx))
+  warnings.push(...secretWarnings(ctx), ...pluginConfigWarnings(ctx))
   return warnings
 }
 

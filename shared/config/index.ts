@@ -18,6 +18,7 @@ export { formatConfigWarning } from './checks.js'
 export { detectConfigKind } from './detect-kind.js'
 export { FRP_KEYS, LOG_LEVELS, PROXY_NAME } from './schema.js'
 export type { FrpKey } from './schema.js'
+export { PLUGIN_TYPES, type PluginType } from './plugin-schema.js'
 export * from './types.js'
 
 /** The JSON Schema of frps.yml (committed as configs/frps.schema.json). */

@@ -26,6 +26,7 @@ import { CLIENT_DEFAULTS, SERVER_DEFAULTS, type AdminConfig, type ClientConfig, 
 import { completeVhostProxy, completeVhostServer } from './vhost-load.js'
 import { completeSecretProxy, completeVisitors } from './secret-load.js'
 import { completeClientTransport, completeServerTransport } from './transport-load.js'
+import { completePlugin } from './plugin-load.js'
 
 export interface Loaded<T> {
   config: T
@@ -187,11 +188,13 @@ function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
       ...completeClientTransport(d, file, env),
     },
     log: { level: d.log?.level ?? CLIENT_DEFAULTS.logLevel },
-    proxies: (d.proxies ?? []).filter((p) => p.enabled !== false).map((p): ProxyConfig => {
+    proxies: (d.proxies ?? []).map((p, i) => ({ p, i })).filter(({ p }) => p.enabled !== false).map(({ p, i }): ProxyConfig => {
+      // A plugin takes the connections instead of localIP:localPort (frp: "useless" then).
+      const plugin = p.plugin === undefined || p.type === 'udp' || p.type === 'sudp' ? {} : { plugin: completePlugin(p.plugin, file, `proxies[${i}].plugin`) }
       const common = {
         name: p.name,
         localIP: unbracket(p.localIP ?? CLIENT_DEFAULTS.localIP),
-        localPort: p.localPort,
+        localPort: p.localPort ?? 0,
         remotePort: p.remotePort ?? 0,
         allowSources: p.allowSources ?? [],
         denySources: p.denySources ?? [],
@@ -200,13 +203,13 @@ function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
       }
       if (p.type === 'http' || p.type === 'https') {
         const { remotePort: _unused, ...vhostCommon } = common
-        return completeVhostProxy({ ...p, type: p.type }, vhostCommon)
+        return { ...completeVhostProxy({ ...p, type: p.type }, vhostCommon), ...plugin }
       }
       if (p.type === 'stcp' || p.type === 'sudp') {
         const { remotePort: _none, ...secretCommon } = common
-        return completeSecretProxy({ ...p, type: p.type }, secretCommon)
+        return { ...completeSecretProxy({ ...p, type: p.type }, secretCommon), ...(p.type === 'stcp' ? plugin : {}) }
       }
-      if (p.type === 'tcp') return { ...common, type: 'tcp', proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null, maxVisitors: p.maxVisitors ?? 0 }
+      if (p.type === 'tcp') return { ...common, type: 'tcp', proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null, maxVisitors: p.maxVisitors ?? 0, ...plugin }
       return { ...common, type: 'udp', proxyProtocolVersion: p.transport?.proxyProtocolVersion === 'v2' ? 'v2' : null, idleTimeout: p.idleTimeout ?? CLIENT_DEFAULTS.udpIdleTimeout, maxFlows: p.maxFlows ?? CLIENT_DEFAULTS.udpMaxFlows }
     }),
     webServer: completeAdmin(d.webServer),

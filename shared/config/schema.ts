@@ -8,6 +8,7 @@ import { isHeaderValue, isSubdomainLabel, normalizeDomain, normalizeHostName, no
 import { isCidr } from '../net/index.js'
 import { MAX_SOURCE_RULES, SECRET_LIMITS, VHOST_LIMITS } from '../wire/index.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
+import { pluginSchema } from './plugin-schema.js'
 
 export type Side = 'server' | 'client'
 
@@ -109,7 +110,6 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(CLIENT, ['transport.connectServerLocalIP'], 'remove it; the relay is dialled from the system\'s choice of address'),
   ...refuse(SERVER, ['tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'tcpmux proxies are not supported'),
   ...refuse(SERVER, ['httpPlugins'], 'server plugins are not supported'),
-  ...refuse(CLIENT, ['proxies[].plugin'], 'proxy plugins are not supported; point localIP/localPort at the service'),
   ...refuse(CLIENT, ['proxies[].healthCheck', 'proxies[].loadBalancer'], 'health checks and load-balancing groups are not supported'),
   ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http, https, stcp and sudp'),
 ]
@@ -282,7 +282,7 @@ const proxy = z.strictObject({
   type: z.enum(['tcp', 'udp', 'http', 'https', 'stcp', 'sudp']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort), https (by TLS server name on vhostHTTPSPort), stcp or sudp (secret: no public port; reached through a visitor that knows secretKey).'),
   enabled: z.boolean().optional().describe('false skips this proxy. Default true.'),
   localIP: z.string().min(1).optional().describe(`Address of the local service. Default ${CLIENT_DEFAULTS.localIP}.`),
-  localPort: port(1).describe('Port of the local service.'),
+  localPort: port(1).optional().describe('Port of the local service; required unless the proxy has a plugin.'),
   remotePort: port(0).optional().describe('tcp/udp: public port on the relay; 0 lets the relay pick. Default 0.'),
   idleTimeout: z.int().min(1).max(86400).optional().describe(`udp only: seconds without a datagram before a flow expires. Default ${CLIENT_DEFAULTS.udpIdleTimeout}.`),
   maxFlows: z.int().min(1).max(65536).optional().describe(`udp only: flows (visitor address + port) at once at most. Default ${CLIENT_DEFAULTS.udpMaxFlows}.`),
@@ -297,6 +297,7 @@ const proxy = z.strictObject({
   denySources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay refuses, as CIDRs or single addresses; wins over allowSources.'),
   ...vhostProxyKeys,
   ...secretProxyKeys,
+  plugin: pluginSchema.optional(),
   ...ignoredAt('client', 'proxies[]'),
 })
 

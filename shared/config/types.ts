@@ -154,6 +154,8 @@ export interface TcpProxyConfig extends SourceRules, BandwidthRules {
   proxyProtocolVersion: 'v1' | 'v2' | null
   /** Visitor connections open at once, enforced by the relay (our key); 0 = no cap of its own. */
   maxVisitors: number
+  /** frp's client plugin: takes the visitor streams instead of localIP:localPort; absent = none. */
+  plugin?: PluginConfig
 }
 
 export interface UdpProxyConfig extends SourceRules, BandwidthRules {
@@ -193,6 +195,8 @@ export interface HttpProxyConfig extends SourceRules, VhostDomains, BandwidthRul
   /** Basic auth the relay asks for; both '' = none. */
   httpUser: string
   httpPassword: Secret | null
+  /** frp's client plugin (static_file, http2https, ...); absent = none. */
+  plugin?: PluginConfig
 }
 
 export interface HttpsProxyConfig extends SourceRules, VhostDomains, BandwidthRules {
@@ -201,6 +205,8 @@ export interface HttpsProxyConfig extends SourceRules, VhostDomains, BandwidthRu
   localIP: string
   localPort: number
   proxyProtocolVersion: 'v1' | 'v2' | null
+  /** frp's client plugin (https2http, https2https, ...); absent = none. */
+  plugin?: PluginConfig
 }
 
 /** What stcp and sudp proxies share (frp's secret proxies): no public port on the relay. */
@@ -220,6 +226,8 @@ export interface StcpProxyConfig extends SourceRules, BandwidthRules, SecretRule
   proxyProtocolVersion: 'v1' | 'v2' | null
   /** Visits open at once, enforced by the relay (our key); 0 = no cap of its own. */
   maxVisitors: number
+  /** frp's client plugin (socks5, http_proxy, ... behind the secret): takes the visits instead of localIP:localPort; absent = none. */
+  plugin?: PluginConfig
 }
 
 export interface SudpProxyConfig extends SourceRules, BandwidthRules, SecretRules {
@@ -248,6 +256,46 @@ export interface VisitorConfig {
   /** The local port; < 0 (stcp): no listener. */
   bindPort: number
 }
+
+// ---- client plugins (frp's `plugin:` block; shared/config/plugin-schema.ts has the keys) ----
+
+/** Basic (or RFC 1929) credentials a plugin asks visitors for; null = none (an open proxy). */
+export interface PluginCredentials {
+  user: string
+  password: Secret
+}
+
+/** A TLS certificate and key read from crtPath/keyPath at load, or null: self-signed at start. */
+export interface PluginCertificate {
+  /** The files, resolved against the config file's folder (for messages). */
+  crtPath: string
+  keyPath: string
+  cert: Buffer
+  key: Secret
+}
+
+/** Where the http2http, http2https, https2http, https2https and tls2raw plugins send what they receive (frp's localAddr). */
+export interface PluginUpstream {
+  host: string
+  port: number
+}
+
+export interface PluginRewrite {
+  /** '' = the Host the visitor sent. */
+  hostHeaderRewrite: string
+  /** requestHeaders.set. */
+  requestHeaders: Record<string, string>
+}
+
+export type PluginConfig =
+  | { type: 'http_proxy', credentials: PluginCredentials | null }
+  | { type: 'socks5', credentials: PluginCredentials | null }
+  | { type: 'static_file', localPath: string, stripPrefix: string, credentials: PluginCredentials | null }
+  | { type: 'unix_domain_socket', unixPath: string }
+  | ({ type: 'http2http' | 'http2https', localAddr: PluginUpstream } & PluginRewrite)
+  | ({ type: 'https2http' | 'https2https', localAddr: PluginUpstream, certificate: PluginCertificate | null, enableHTTP2: boolean } & PluginRewrite)
+  | { type: 'tls2raw', localAddr: PluginUpstream, certificate: PluginCertificate | null }
+
 
 export interface ClientConfig {
   source: string

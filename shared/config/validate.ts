@@ -7,6 +7,7 @@ import type { Document } from 'yaml'
 import type { ConfigIssue, ErrorCode } from '../errors.js'
 import { FRP_KEYS, SECRET_KEYS, schemaFor, type Side } from './schema.js'
 import { locate, patternPath, type ConfigPath, type SourceMap } from './locate.js'
+import { PLUGIN_TYPES, UNSUPPORTED_PLUGINS, pluginKeys } from './plugin-schema.js'
 
 type ZodIssue = z.core.$ZodIssue
 
@@ -137,7 +138,8 @@ function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): Config
   } else if (parent.length === 0 && ctx.side === 'client' && looksLikeProxies(valueAt(ctx.data, path))) {
     message = `unknown key; in frp v1 every proxy is an entry of proxies (TOML: a [[proxies]] table with name = ${JSON.stringify(key)}; INI's [${key}] sections became these)`
   } else {
-    const candidates = keysAt(schemaFor(ctx.side), parent)
+    // A plugin's keys depend on its type: suggest from that type's keys alone.
+    const candidates = (patternPath(parent) === 'proxies[].plugin' ? pluginKeys(valueAt(ctx.data, [...parent, 'type'])) : undefined) ?? keysAt(schemaFor(ctx.side), parent)
     const guess = didYouMean(key, candidates)
     const ignored = new Set(FRP_KEYS.filter((r) => r.action === 'ignore').map((r) => r.path))
     const main = candidates.filter((c) => !ignored.has(patternPath([...parent, c])))
@@ -162,6 +164,9 @@ const MISSING_HINTS: Record<string, string> = {
   'visitors[].type': 'add `type: stcp` or `sudp` (the type of the proxy it visits)',
   'visitors[].serverName': 'name the secret proxy to visit',
   'visitors[].bindPort': 'add the local port applications connect to',
+  'proxies[].plugin.localAddr': 'add host:port of the local service',
+  'proxies[].plugin.localPath': 'add the folder to serve',
+  'proxies[].plugin.unixPath': 'add the path of the Unix socket',
   'allowPorts[].start': 'a range needs both start and end',
   'allowPorts[].end': 'a range needs both start and end',
 }
@@ -224,8 +229,18 @@ function rangeIssue (ctx: CheckContext, iss: ZodIssue & { code: 'too_small' | 't
   return issue(ctx, 'TUN_CONFIG_RANGE', path, `${shown(path, value)} is ${bounds}`)
 }
 
+/** A plugin whose type is missing or not one this version runs. */
+function pluginTypeIssue (ctx: CheckContext, path: ConfigPath, value: unknown): ConfigIssue {
+  const types = PLUGIN_TYPES.join(', ')
+  if (value === undefined) return issue(ctx, 'TUN_CONFIG_INVALID', path, `is missing: a plugin needs a type (${types})`)
+  if (typeof value === 'string' && Object.hasOwn(UNSUPPORTED_PLUGINS, value)) return issue(ctx, 'TUN_CONFIG_INVALID', path, `is an frp plugin this version does not support: ${UNSUPPORTED_PLUGINS[value] ?? ''}`)
+  const guess = typeof value === 'string' ? didYouMean(value, PLUGIN_TYPES) : undefined
+  return issue(ctx, 'TUN_CONFIG_INVALID', path, `${shown(path, value)} is not a plugin type; ${guess === undefined ? `use one of ${types}` : `did you mean ${guess}?`}`)
+}
+
 function unionIssues (ctx: CheckContext, iss: ZodIssue & { code: 'invalid_union' }, path: ConfigPath): ConfigIssue[] {
   const value = valueAt(ctx.data, path)
+  if (patternPath(path) === 'proxies[].plugin.type') return [pluginTypeIssue(ctx, path, value)]
   if (!isRecord(value) || !['start', 'end', 'single'].some((k) => Object.hasOwn(value, k))) {
     return [issue(ctx, 'TUN_CONFIG_INVALID', path, `${RANGE_SHAPE}${got(path, value)}`)]
   }

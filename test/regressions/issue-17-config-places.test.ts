@@ -86,9 +86,9 @@ describe('issue 17: line:col for visitors, httpPlugins, [[rdp]] and sub-tables o
   })
 
   it('puts [proxies.plugin] under the proxy above it, at its own line, without "localPort is missing"', () => {
-    const text = '[[proxies]]\nname = "a"\ntype = "tcp"\nlocalPort = 1\n\n[[proxies]]\nname = "plugin_socks5"\ntype = "tcp"\nremotePort = 6005\n[proxies.plugin]\ntype = "socks5"\n'
+    const text = '[[proxies]]\nname = "a"\ntype = "tcp"\nlocalPort = 1\n\n[[proxies]]\nname = "plugin_socks5"\ntype = "tcp"\nremotePort = 6005\n[proxies.plugin]\ntype = "virtual_net"\n'
     const found = issues(() => parseClientConfig(text, 'frpc.toml', {}))
     expect(found).toHaveLength(1)
-    expect(found[0]).toMatch(/^10:1 proxies\[1\]\.plugin: /)
+    expect(found[0]).toMatch(/^11:8 proxies\[1\]\.plugin\.type: /)
   })
 })

@@ -214,12 +214,12 @@ describe('frp compatibility', () => {
   })
 
   it('refuses frp features it lacks with a reason instead of a bare unknown key', () => {
-    const e = issuesOf(() => client('featureGates: {}\nproxies:\n  - { name: a, type: tcp, localPort: 1, plugin: { type: socks5 } }'))
+    const e = issuesOf(() => client('featureGates: {}\nproxies:\n  - { name: a, type: tcp, localPort: 1, natTraversal: {} }'))
     expect(e.issues.map((i) => [i.code, i.location.path])).toEqual([
       ['TUN_CONFIG_UNKNOWN_KEY', 'featureGates'],
-      ['TUN_CONFIG_UNKNOWN_KEY', 'proxies[0].plugin'],
+      ['TUN_CONFIG_UNKNOWN_KEY', 'proxies[0].natTraversal'],
     ])
-    expect(e.message).toContain('proxy plugins are not supported')
+    expect(e.message).toContain('is an frp setting this version does not support yet')
   })
 })
 
