@@ -39,9 +39,10 @@ export async function dialRelay (config: ClientConfig, stop: AbortSignal): Promi
   const { serverAddr, serverPort, transport } = config
   const proxy = transport.proxyURL
   const timeoutMs = transport.dialServerTimeout * 1000
+  const local = transport.connectServerLocalIP ?? undefined
   const tcp = proxy === null
-    ? await dial(serverAddr, serverPort, timeoutMs, stop)
-    : await dialProxy(proxy.host, proxy.port, describeProxy(proxy), timeoutMs, stop)
+    ? await dial(serverAddr, serverPort, timeoutMs, stop, local)
+    : await dialProxy(proxy.host, proxy.port, describeProxy(proxy), timeoutMs, stop, local)
   const deadline = AbortSignal.any([stop, AbortSignal.timeout(timeoutMs)])
   const peer = normalizeAddress(tcp.remoteAddress ?? '')
   try {
@@ -70,9 +71,9 @@ export async function dialRelay (config: ClientConfig, stop: AbortSignal): Promi
 }
 
 /** TCP to the proxy: a failure names the proxy, not the relay. */
-async function dialProxy (host: string, port: number, name: string, timeoutMs: number, stop: AbortSignal): Promise<Socket> {
+async function dialProxy (host: string, port: number, name: string, timeoutMs: number, stop: AbortSignal, local: string | undefined): Promise<Socket> {
   try {
-    return await dial(host, port, timeoutMs, stop)
+    return await dial(host, port, timeoutMs, stop, local)
   } catch (err) {
     const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err)
     throw new TunnelError('TUN_CONNECT', `cannot connect to the proxy ${name}: ${reason}`, { cause: err })

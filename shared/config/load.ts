@@ -185,6 +185,7 @@ function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
       dialServerTimeout: d.transport?.dialServerTimeout ?? CLIENT_DEFAULTS.dialServerTimeout,
       handshakeTimeout: d.transport?.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
       insecurePlaintext: d.transport?.insecurePlaintext ?? false,
+      connectServerLocalIP: d.transport?.connectServerLocalIP === undefined ? null : unbracket(d.transport.connectServerLocalIP),
       ...completeClientTransport(d, file, env),
     },
     log: { level: d.log?.level ?? CLIENT_DEFAULTS.logLevel },

@@ -5,6 +5,7 @@
 import { z } from 'zod'
 import { parseBandwidth } from '../limit/index.js'
 import { isHeaderValue, isSubdomainLabel, normalizeDomain, normalizeHostName, normalizeLocation } from '../http/index.js'
+import { isIP } from 'node:net'
 import { isCidr } from '../net/index.js'
 import { MAX_SOURCE_RULES, SECRET_LIMITS, VHOST_LIMITS } from '../wire/index.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
@@ -107,7 +108,6 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(CLIENT, ['featureGates', 'virtualNet', 'store'], 'remove it'),
   ...refuse(BOTH, ['webServer.tls'], 'the admin API speaks plain HTTP: keep it on loopback, or put a TLS proxy in front of it'),
   ...refuse(BOTH, ['auth.tokenSource'], 'put the token in auth.token, or use {{ .Envs.NAME }}'),
-  ...refuse(CLIENT, ['transport.connectServerLocalIP'], 'remove it; the relay is dialled from the system\'s choice of address'),
   ...refuse(SERVER, ['tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'tcpmux proxies are not supported'),
   ...refuse(SERVER, ['httpPlugins'], 'server plugins are not supported'),
   ...refuse(CLIENT, ['proxies[].healthCheck', 'proxies[].loadBalancer'], 'health checks and load-balancing groups are not supported'),
@@ -336,6 +336,7 @@ export const clientSchema = z.strictObject({
     dialServerTimeout: z.int().min(1).max(3600).optional().describe(`Seconds to wait for the TCP connect. Default ${CLIENT_DEFAULTS.dialServerTimeout}.`),
     handshakeTimeout: z.int().min(1).max(3600).optional().describe(`Seconds to wait for the relay's handshake answer. Default ${CLIENT_DEFAULTS.handshakeTimeout}.`),
     insecurePlaintext: z.boolean().optional().describe('true: no encryption after the handshake (benchmarks, trusted links only); the relay must set the same. Default false.'),
+    connectServerLocalIP: z.string().refine((s) => isIP(unbracketed(s)) !== 0, { error: 'must be an IP address of this machine (IPv4, or IPv6 without a zone)' }).optional().describe('frp\'s key: the local address the connection to the relay (or to transport.proxyURL) leaves from, e.g. to pick one of several uplinks. Default: the system\'s choice.'),
     ...clientTransportKeys,
     ...ignoredAt('client', 'transport'),
   }).optional(),
@@ -359,4 +360,9 @@ export function jsonSchemaFor (side: Side): Record<string, unknown> {
   const schema = z.toJSONSchema(schemaFor(side), { target: 'draft-07', io: 'input' }) as Record<string, unknown>
   // Top-level keys starting with '.' are dropped before validation (frp allows them for anchors).
   return { ...schema, title: side === 'server' ? 'frps.yml' : 'frpc.yml', patternProperties: { '^\\.': {} } }
+}
+
+/** An address as written, without the brackets of `[::1]`. */
+function unbracketed (s: string): string {
+  return s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s
 }

@@ -2,6 +2,9 @@
 // transport.proxyURL, our transport.websocket block; their checks (files that must exist, pairs
 // that go together) and their defaults. The counterpart of load.ts's complete*() for these keys.
 import { readFileSync, statSync } from 'node:fs'
+import { isIP } from 'node:net'
+import { networkInterfaces } from 'node:os'
+import { normalizeAddress } from '../net/index.js'
 import { ConfigError, type ConfigIssue, type ConfigLocation } from '../errors.js'
 import { keyFilePath } from './keys.js'
 import { locate, type ConfigPath } from './locate.js'
@@ -124,6 +127,23 @@ export function transportIssues (ctx: CheckContext): ConfigIssue[] {
  */
 export function transportWarnings (ctx: CheckContext): Array<{ message: string, location: ConfigLocation }> {
   if (ctx.side !== 'client') return []
+  return [...localIpWarnings(ctx), ...tlsOffWarnings(ctx)]
+}
+
+/** connectServerLocalIP that no interface of this machine has: every connection to the relay would fail (EADDRNOTAVAIL). */
+function localIpWarnings (ctx: CheckContext): Array<{ message: string, location: ConfigLocation }> {
+  const ip = valueAt(ctx.data, ['transport', 'connectServerLocalIP'])
+  if (typeof ip !== 'string' || isIP(ip.replace(/^\[|\]$/g, '')) === 0) return []
+  const bare = normalizeAddress(ip.replace(/^\[|\]$/g, ''))
+  const mine = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => normalizeAddress(i.address)))
+  if (mine.includes(bare) || bare === '0.0.0.0' || bare === '::') return [] // the wildcard: any of them
+  return [{
+    message: `transport.connectServerLocalIP ${bare} is not an address of this machine (it has ${mine.join(', ')}): connecting to the relay will fail with EADDRNOTAVAIL until it is`,
+    location: locate(ctx.doc, ctx.map, ['transport', 'connectServerLocalIP']),
+  }]
+}
+
+function tlsOffWarnings (ctx: CheckContext): Array<{ message: string, location: ConfigLocation }> {
   const tls = valueAt(ctx.data, ['transport', 'tls'])
   if (!isRecord(tls) || tls.enable === true || valueAt(ctx.data, ['transport', 'protocol']) === 'wss') return []
   return ['certFile', 'keyFile', 'trustedCaFile', 'serverName', 'disableCustomTLSFirstByte']

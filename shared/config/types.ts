@@ -328,6 +328,8 @@ export interface ClientConfig {
     handshakeTimeout: number
     /** true: no encryption after the handshake; must match the relay. */
     insecurePlaintext: boolean
+    /** frp's connectServerLocalIP: the local address the TCP connection to the relay (or proxy) leaves from; null = the system's choice. */
+    connectServerLocalIP: string | null
     /** frp's transport.protocol: how the control connection is carried (kcp and quic are refused at load). */
     protocol: ClientProtocol
     /** frp's transport.tls block. */

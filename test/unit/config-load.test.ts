@@ -106,6 +106,7 @@ describe('defaults', () => {
       dialServerTimeout: 10,
       handshakeTimeout: 10,
       insecurePlaintext: false,
+      connectServerLocalIP: null,
       protocol: 'tcp',
       tls: { enable: false, certFile: null, keyFile: null, trustedCaFile: null, serverName: '', disableCustomTLSFirstByte: true },
       proxyURL: null,

@@ -33,7 +33,6 @@ const REASONS = {
   // frp features nobody here builds yet.
   tokenSource: { why: 'auth.tokenSource: not implemented (use auth.token or {{ .Envs.NAME }})', lines: /^auth\.tokenSource: / },
   store: { why: 'store (frp\'s Store API): not implemented', lines: /^store: / },
-  connectServerLocalIP: { why: 'transport.connectServerLocalIP: not implemented (the client connect path)', lines: /^transport\.connectServerLocalIP: / },
 } as const satisfies Record<string, { why: string, lines: RegExp }>
 
 type Reason = keyof typeof REASONS
@@ -53,7 +52,7 @@ const LISTENER = (key: string): RegExp => new RegExp(`^${key} is an frp setting 
 const EXPECTED: Record<string, Expectation> = {
   'conf/frpc.toml': PASSES,
   'conf/frps.toml': PASSES,
-  'conf/frpc_full_example.toml': refused('connectServerLocalIP', 'groups', 'tcpmux', 'tlsFiles', 'xtcp', 'visitorPlugin'),
+  'conf/frpc_full_example.toml': refused('groups', 'tcpmux', 'tlsFiles', 'xtcp', 'visitorPlugin'),
   'conf/frps_full_example.toml': refused('httpPlugins'),
   'legacy/frpc_legacy_full.ini': refused('legacyIni'),
   'legacy/frps_legacy_full.ini': refused('legacyIni'),
