@@ -57,6 +57,12 @@ export const ERROR_CODES = {
   TUN_RECORD_AUTH: 'a record on the control connection failed authentication (corrupted or tampered)',
   TUN_RECORD_LIMIT: 'a record counter reached its limit; the session must be set up again',
   TUN_VISITOR_SHED: 'the relay closed a visitor connection at once: its proxy\'s maxVisitors or the relay\'s maxConnections (from the fd limit) was reached',
+  // Load-balancing groups, tcpmux and relay plugins (issue 17).
+  TUN_GROUP_KEY: 'a load-balancing group refused a member: its loadBalancer.groupKey is not the group\'s (or is empty while the group belongs to another client key)',
+  TUN_GROUP_MISMATCH: 'a load-balancing group refused a member: its type, remotePort, domains, locations or tcpmux settings differ from the group\'s',
+  TUN_TCPMUX_UNAVAILABLE: 'the relay serves no tcpmux proxies: its frps.yml sets no tcpmuxHTTPConnectPort',
+  TUN_PLUGIN_REJECTED: 'a relay plugin (httpPlugins) rejected the operation; the message carries its reason',
+  TUN_PLUGIN_UNAVAILABLE: 'a relay plugin (httpPlugins) did not answer in time, answered an error or something unreadable, or had too many calls waiting: the login, proxy or visitor was refused (fail closed)',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
