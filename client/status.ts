@@ -105,6 +105,8 @@ export class ClientStatus {
       local: formatHostPort(p.localIP, p.localPort),
       clientId: null,
       error: e.problem,
+      ...(e.health === undefined ? {} : { health: e.health.state }),
+      ...(p.loadBalancer === undefined ? {} : { group: { name: p.loadBalancer.group } }),
     }
     if (e.local.kind === 'tcp') {
       const t = e.local.forwarder.traffic()

@@ -8,7 +8,7 @@
 import { WARN_INTERVAL_MS } from '../shared/timing.js'
 import { connect, type Socket } from 'node:net'
 import type { Logger } from 'pino'
-import type { HttpProxyConfig, HttpsProxyConfig, TcpProxyConfig } from '../shared/config/index.js'
+import type { HttpProxyConfig, HttpsProxyConfig, TcpmuxProxyConfig, TcpProxyConfig } from '../shared/config/index.js'
 import { TokenBucket, type TokenBucketStats } from '../shared/limit/index.js'
 import { bridge, type MuxStream } from '../shared/mux/index.js'
 import { formatHostPort, encodeProxyHeader } from '../shared/net/index.js'
@@ -28,8 +28,8 @@ export interface TcpForwarderTraffic {
   dialFailures: number
 }
 
-/** What the forwarder needs of a tcp, http or https proxy. */
-export type ForwardTarget = TcpProxyConfig | HttpProxyConfig | HttpsProxyConfig
+/** What the forwarder needs of a tcp, http, https or tcpmux proxy. */
+export type ForwardTarget = TcpProxyConfig | HttpProxyConfig | HttpsProxyConfig | TcpmuxProxyConfig
 
 export class TcpForwarder {
   readonly #proxy: ForwardTarget

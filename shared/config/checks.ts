@@ -12,6 +12,7 @@ import { formatPath, locate, type ConfigPath } from './locate.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
 import { vhostIssues } from './vhost-checks.js'
+import { groupIssues } from './group-checks.js'
 
 export interface ConfigWarning {
   message: string
@@ -48,14 +49,14 @@ function proxyIssues (ctx: CheckContext): ConfigIssue[] {
       }
     }
     for (const key of UDP_ONLY_KEYS) {
-      if (Object.hasOwn(p, key) && typeof p.type === 'string' && ['tcp', 'http', 'https'].includes(p.type)) {
+      if (Object.hasOwn(p, key) && typeof p.type === 'string' && ['tcp', 'http', 'https', 'tcpmux'].includes(p.type)) {
         issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type udp proxies; remove it`, location: at(ctx, ['proxies', i, key], true) })
       }
     }
     for (const [key, instead] of TCP_ONLY_KEYS) {
       if (Object.hasOwn(p, key) && p.type === 'udp') {
         issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type tcp proxies (${instead}); remove it`, location: at(ctx, ['proxies', i, key], true) })
-      } else if (Object.hasOwn(p, key) && (p.type === 'http' || p.type === 'https')) {
+      } else if (Object.hasOwn(p, key) && (p.type === 'http' || p.type === 'https' || p.type === 'tcpmux')) {
         issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type tcp proxies (the relay's maxConnections bounds vhost visitors); remove it`, location: at(ctx, ['proxies', i, key], true) })
       }
     }
@@ -65,7 +66,8 @@ function proxyIssues (ctx: CheckContext): ConfigIssue[] {
     if (p.type === 'udp' && isRecord(p.transport) && p.transport.proxyProtocolVersion === 'v1') {
       issues.push({ code: 'TUN_CONFIG_INVALID', message: 'PROXY protocol v1 describes TCP connections only: use v2 on a udp proxy (a header in front of every datagram), or remove it', location: at(ctx, ['proxies', i, 'transport', 'proxyProtocolVersion']) })
     }
-    if (p.enabled === false || !isInt(p.remotePort) || p.remotePort <= 0) continue
+    // Members of one load-balancing group share their port (group-checks.ts checks they agree).
+    if (p.enabled === false || !isInt(p.remotePort) || p.remotePort <= 0 || isRecord(p.loadBalancer)) continue
     // TCP and UDP ports are separate: a tcp and a udp proxy may share a number (DNS does).
     const slot = `${String(p.type)}/${p.remotePort}`
     const first = ports.get(slot)
@@ -131,8 +133,8 @@ function adminIssues (ctx: CheckContext): ConfigIssue[] {
 /** Problems that involve more than one field. */
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
-    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx)]
-    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx)]
+    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...groupIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...groupIssues(ctx)]
 }
 
 function adminWarnings (ctx: CheckContext): ConfigWarning[] {

@@ -31,3 +31,4 @@ export function clientConfigJsonSchema (): object {
 }
 export { adminBindProblem, DEFAULT_ADMIN_ADDR, isLoopbackHost, type AdminBindSettings } from './admin-bind.js'
 export { keyFilePath, readKeyFile } from './keys.js'
+export { pluginUrl } from './group-load.js'

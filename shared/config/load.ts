@@ -20,6 +20,7 @@ import { configWarnings, crossFieldIssues, type ConfigWarning } from './checks.j
 import { keyFilePath, loadClientKey, loadClientKeyRules, loadPrivateKey, loadServerKey } from './keys.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS, type AdminConfig, type ClientConfig, type PortRange, type ProxyConfig, type ServerConfig } from './types.js'
 import { completeVhostProxy, completeVhostServer } from './vhost-load.js'
+import { completeGroupServer, completeTcpmuxProxy, withGroupKeys } from './group-load.js'
 
 export interface Loaded<T> {
   config: T
@@ -131,6 +132,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     log: { level: d.log?.level ?? SERVER_DEFAULTS.logLevel },
     webServer: completeAdmin(d.webServer),
     enablePrometheus: d.enablePrometheus ?? false,
+    ...completeGroupServer(d),
   }
 }
 
@@ -179,6 +181,10 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
       if (p.type === 'http' || p.type === 'https') {
         const { remotePort: _unused, ...vhostCommon } = common
         return completeVhostProxy({ ...p, type: p.type }, vhostCommon)
+      }
+      if (p.type === 'tcpmux') {
+        const { remotePort: _unused, ...muxCommon } = common
+        return completeTcpmuxProxy(p, muxCommon)
       }
       if (p.type === 'tcp') return { ...common, type: 'tcp', proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null, maxVisitors: p.maxVisitors ?? 0 }
       return { ...common, type: 'udp', proxyProtocolVersion: p.transport?.proxyProtocolVersion === 'v2' ? 'v2' : null, idleTimeout: p.idleTimeout ?? CLIENT_DEFAULTS.udpIdleTimeout, maxFlows: p.maxFlows ?? CLIENT_DEFAULTS.udpMaxFlows }
@@ -324,7 +330,7 @@ export function parseServerConfig (text: string, file: string, env: Env = proces
 
 export function parseClientConfig (text: string, file: string, env: Env = process.env): Loaded<ClientConfig> {
   const parsed = (isTomlFile(file) ? parseToml : parseYaml)('client', text, file, env)
-  return finish(parsed, clientSchema, (d) => completeClient(d, file))
+  return finish(parsed, clientSchema, (d) => withGroupKeys(completeClient(d, file), d))
 }
 
 const READ_REASONS: Record<string, string> = {

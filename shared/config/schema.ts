@@ -8,6 +8,7 @@ import { isHeaderValue, isSubdomainLabel, normalizeDomain, normalizeHostName, no
 import { isCidr } from '../net/index.js'
 import { MAX_SOURCE_RULES, VHOST_LIMITS } from '../wire/index.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
+import { groupClientKeys, groupProxyKeys, groupServerKeys } from './group-schema.js'
 
 export type Side = 'server' | 'client'
 
@@ -15,7 +16,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
 /** frp's proxy name rule, bounded so names fit in logs and wire messages. */
 export const PROXY_NAME = /^[A-Za-z0-9._-]{1,64}$/
 /** Keys whose values are secrets: their values never appear in messages. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey', 'clientKey'])
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey', 'clientKey', 'groupKey'])
 /** Entries of auth.clientKeys at most. */
 export const MAX_CLIENT_KEYS = 10_000
 
@@ -59,7 +60,7 @@ const tls = z.looseObject({
 })
 const stringMap = z.record(z.string(), z.string())
 
-const UNSUPPORTED_PROXY_KEYS = ['routeByHTTPUser', 'multiplexer', 'secretKey', 'allowUsers', 'natTraversal'].map((k) => `proxies[].${k}`)
+const UNSUPPORTED_PROXY_KEYS = ['secretKey', 'allowUsers', 'natTraversal'].map((k) => `proxies[].${k}`)
 
 export const FRP_KEYS: readonly FrpKey[] = [
   ignore(BOTH, 'webServer.assetsDir', z.string(), 'there is no web dashboard; the admin API serves JSON and metrics only'),
@@ -82,8 +83,6 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ignore(SERVER, 'natholeAnalysisDataReserveHours', z.int(), 'xtcp is not supported'),
   ignore(CLIENT, 'natHoleStunServer', z.string(), 'xtcp is not supported'),
   ignore(BOTH, 'udpPacketSize', z.int(), 'datagrams are never cut: each travels whole, up to 65,527 bytes'),
-  ignore(CLIENT, 'metadatas', stringMap, 'there are no server plugins to receive them'),
-  ignore(CLIENT, 'proxies[].metadatas', stringMap, 'there are no server plugins to receive them'),
   ignore(CLIENT, 'proxies[].annotations', stringMap, 'there is no dashboard to show them'),
   ignore(CLIENT, 'proxies[].transport.useEncryption', z.boolean(), 'every stream rides the encrypted control connection'),
   ignore(CLIENT, 'proxies[].transport.useCompression', z.boolean(), 'compression is not offered'),
@@ -97,12 +96,9 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(BOTH, ['auth.oidc'], 'only auth.method token is supported'),
   ...refuse(CLIENT, ['transport.proxyURL', 'transport.connectServerLocalIP'], 'remove it; the relay is dialled directly'),
   ...refuse(SERVER, ['kcpBindPort', 'quicBindPort'], 'clients connect over tcp only'),
-  ...refuse(SERVER, ['tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'tcpmux proxies are not supported'),
-  ...refuse(SERVER, ['httpPlugins'], 'server plugins are not supported'),
   ...refuse(SERVER, ['sshTunnelGateway'], 'the ssh tunnel gateway is not supported'),
   ...refuse(CLIENT, ['proxies[].plugin'], 'proxy plugins are not supported; point localIP/localPort at the service'),
-  ...refuse(CLIENT, ['proxies[].healthCheck', 'proxies[].loadBalancer'], 'health checks and load-balancing groups are not supported'),
-  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http and https'),
+  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http, https and tcpmux'),
 ]
 
 /** Optional zod entries for the `ignore` rows whose parent is `parent` (e.g. `transport`). */
@@ -180,14 +176,14 @@ const headerSet = z.strictObject({
 })
 
 const vhostProxyKeys = {
-  customDomains: z.array(domain).max(VHOST_LIMITS.domains).optional().describe('http/https: domains served by this proxy (www.example.com, *.example.com, or * for every other name).'),
-  subdomain: z.string().refine(isSubdomainLabel, { error: 'must be one label (letters, digits, -), without dots or *' }).optional().describe('http/https: served as {subdomain}.{the relay\'s subDomainHost}.'),
+  customDomains: z.array(domain).max(VHOST_LIMITS.domains).optional().describe('http/https/tcpmux: domains served by this proxy (www.example.com, *.example.com, or * for every other name).'),
+  subdomain: z.string().refine(isSubdomainLabel, { error: 'must be one label (letters, digits, -), without dots or *' }).optional().describe('http/https/tcpmux: served as {subdomain}.{the relay\'s subDomainHost}.'),
   locations: z.array(location).max(VHOST_LIMITS.locations).optional().describe('http only: path prefixes served by this proxy; the longest matching one wins. Default: every path.'),
   hostHeaderRewrite: z.string().max(VHOST_LIMITS.domainChars).optional().describe('http only: the Host header the service gets instead of the visitor\'s.'),
   requestHeaders: headerSet.optional().describe('http only: `set:` headers (name: value) set on every request to the service.'),
   responseHeaders: headerSet.optional().describe('http only: `set:` headers (name: value) set on every response to the visitor.'),
-  httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http only: basic-auth user the relay asks visitors for.'),
-  httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http only: basic-auth password (secret; use {{ .Envs.NAME }}).'),
+  httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http and tcpmux: basic-auth user the relay asks visitors for (tcpmux: in Proxy-Authorization).'),
+  httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http and tcpmux: basic-auth password (secret; use {{ .Envs.NAME }}).'),
 }
 
 export const serverSchema = z.strictObject({
@@ -210,6 +206,7 @@ export const serverSchema = z.strictObject({
   log: log('server').optional(),
   webServer: webServer('server').optional(),
   enablePrometheus: z.boolean().optional().describe('true: serve Prometheus metrics at /metrics on the admin API (needs webServer.port). Default false.'),
+  ...groupServerKeys,
   ...ignoredAt('server', ''),
 }).describe('frps.yml: the tunnel relay (frp v1 key names).')
 
@@ -223,7 +220,7 @@ const sourceList = z.array(z.string().refine(isCidr, { error: 'must be a CIDR li
 
 const proxy = z.strictObject({
   name: z.string().regex(PROXY_NAME).describe('Unique name: 1-64 of A-Z a-z 0-9 . _ -'),
-  type: z.enum(['tcp', 'udp', 'http', 'https']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort) or https (by TLS server name on vhostHTTPSPort).'),
+  type: z.enum(['tcp', 'udp', 'http', 'https', 'tcpmux']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort), https (by TLS server name on vhostHTTPSPort) or tcpmux (TCP services by HTTP CONNECT host on tcpmuxHTTPConnectPort).'),
   enabled: z.boolean().optional().describe('false skips this proxy. Default true.'),
   localIP: z.string().min(1).optional().describe(`Address of the local service. Default ${CLIENT_DEFAULTS.localIP}.`),
   localPort: port(1).describe('Port of the local service.'),
@@ -240,6 +237,7 @@ const proxy = z.strictObject({
   allowSources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay admits, as CIDRs (IPv4 or IPv6, e.g. 203.0.113.0/24, 2001:db8::/32) or single addresses. Empty or absent admits everyone. IPv4-mapped visitors match IPv4 rules.'),
   denySources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay refuses, as CIDRs or single addresses; wins over allowSources.'),
   ...vhostProxyKeys,
+  ...groupProxyKeys,
   ...ignoredAt('client', 'proxies[]'),
 })
 
@@ -262,6 +260,7 @@ export const clientSchema = z.strictObject({
   log: log('client').optional(),
   webServer: webServer('client').optional(),
   proxies: z.array(proxy).optional(),
+  ...groupClientKeys,
   ...ignoredAt('client', ''),
 }).describe('frpc.yml: a tunnel client (frp v1 key names).')
 

@@ -24,12 +24,14 @@ function keyIssues (ctx: CheckContext, i: number, p: Record<string, unknown>): C
   const issues: ConfigIssue[] = []
   const base: ConfigPath = ['proxies', i]
   const vhost = VHOST_TYPES.has(p.type)
-  if (typeof p.type !== 'string' || !['tcp', 'udp', 'http', 'https'].includes(p.type)) return issues
+  if (typeof p.type !== 'string' || !['tcp', 'udp', 'http', 'https', 'tcpmux'].includes(p.type)) return issues
+  // tcpmux proxies have domains and basic-auth credentials too (group-checks.ts checks the rest).
+  const tcpmux = p.type === 'tcpmux'
   for (const key of HTTP_ONLY_KEYS) {
-    if (Object.hasOwn(p, key) && p.type !== 'http') issues.push(issue(ctx, [...base, key], `${key} applies only to type http proxies; remove it`, true))
+    if (Object.hasOwn(p, key) && p.type !== 'http' && !(tcpmux && (key === 'httpUser' || key === 'httpPassword'))) issues.push(issue(ctx, [...base, key], `${key} applies only to type http proxies; remove it`, true))
   }
   for (const key of VHOST_KEYS) {
-    if (Object.hasOwn(p, key) && !vhost) issues.push(issue(ctx, [...base, key], `${key} applies only to type http and https proxies; remove it`, true))
+    if (Object.hasOwn(p, key) && !vhost && !tcpmux) issues.push(issue(ctx, [...base, key], `${key} applies only to type http and https proxies; remove it`, true))
   }
   for (const key of ['requestHeaders', 'responseHeaders']) {
     const set = valueAt(p, [key, 'set'])
@@ -58,7 +60,8 @@ function duplicateIssues (ctx: CheckContext, proxies: Array<[number, Record<stri
   const issues: ConfigIssue[] = []
   const claimed = new Map<string, number>()
   for (const [i, p] of proxies) {
-    if (!VHOST_TYPES.has(p.type) || p.enabled === false || !Array.isArray(p.customDomains)) continue
+    // Members of one load-balancing group share their domains (group-checks.ts checks they agree).
+    if (!VHOST_TYPES.has(p.type) || p.enabled === false || !Array.isArray(p.customDomains) || isRecord(p.loadBalancer)) continue
     const locations = p.type === 'http' && Array.isArray(p.locations) && p.locations.length > 0 ? p.locations : ['/']
     p.customDomains.forEach((d: unknown, j) => {
       const domain = typeof d === 'string' ? normalizeDomain(d) : undefined

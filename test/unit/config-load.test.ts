@@ -53,6 +53,9 @@ describe('defaults', () => {
       log: { level: 'info' },
       webServer: null,
       enablePrometheus: false,
+      tcpmuxHTTPConnectPort: 0,
+      tcpmuxPassthrough: false,
+      httpPlugins: [],
     })
   })
 
