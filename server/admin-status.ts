@@ -52,5 +52,5 @@ function sessionStatus (c: ControlSession, rttMs: number | null): SessionStatus 
 function proxyStatus (p: RelayProxy, clientId: string, bindHost: string): ProxyStatus {
   const { remotePort, domains } = p.describe()
   const publicAddr = domains === undefined ? formatHostPort(bindHost, remotePort) : domains.map((d) => formatHostPort(d, remotePort)).join(' ')
-  return { name: p.name, type: p.type, state: 'listening', phase: p.status(), publicAddr, local: null, clientId, error: null, ...p.metrics() }
+  return { name: p.name, type: p.type, state: 'listening', phase: p.status(), publicAddr, local: null, clientId, error: null, ...p.metrics(), ...p.membership?.() }
 }

@@ -10,17 +10,19 @@ import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError, type ErrorCode } from '../shared/errors.js'
 import { Session, type RelaySession } from '../shared/mux/index.js'
 import { clientKeyId, encodeKey } from '../shared/transport/index.js'
-import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/index.js'
+import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login, type ProxySpec } from '../shared/wire/index.js'
 import type { ClientKeyPolicy } from './client-keys.js'
 import type { ConnectionBudget } from './connection-budget.js'
 import { answerDiag } from './diag-answer.js'
 import { startNatProbe, type NatProbes } from './nat-probe-mode.js'
 import type { PeerViewSource } from './peer-view.js'
-import { type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies } from './proxy/index.js'
+import type { PluginUser, RelayPlugins } from './plugin/index.js'
+import { type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies, type TcpGroups } from './proxy/index.js'
 import type { Registry, RegistryMember } from './registry.js'
 import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
 import { UdpHub } from './udp-hub.js'
+import type { TcpmuxHub } from './tcpmux/index.js'
 import type { Vhosts } from './vhost/index.js'
 
 export interface ControlContext {
@@ -45,6 +47,12 @@ export interface ControlContext {
   clientKeys?: ClientKeyPolicy
   /** The relay's http/https virtual hosts; undefined when frps.yml sets no vhost port. */
   vhosts?: Vhosts | undefined
+  /** The relay's tcp load-balancing groups. */
+  tcpGroups?: TcpGroups | undefined
+  /** The relay's tcpmux port; undefined when frps.yml sets no tcpmuxHTTPConnectPort. */
+  tcpmux?: TcpmuxHub | undefined
+  /** frps.yml's httpPlugins; undefined when it has none. */
+  plugins?: RelayPlugins | undefined
 }
 
 export interface ControlOptions {
@@ -55,7 +63,7 @@ export interface ControlOptions {
 }
 
 /** Capabilities of this relay that are not proxy types. */
-const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE]
+const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE, Capability.GROUP, Capability.HEALTH]
 
 export class ControlSession implements RegistryMember {
   readonly session: RelaySession
@@ -140,6 +148,9 @@ export class ControlSession implements RegistryMember {
         return
       case MessageType.DIAG_REQUEST:
         answerDiag(this.session, this.#ctx.peerView, this.remote, m.id, this.#log)
+        return
+      case MessageType.PROXY_HEALTH:
+        this.#proxies?.health(m)
     }
   }
 
@@ -170,6 +181,25 @@ export class ControlSession implements RegistryMember {
       })
       return
     }
+    const plugins = this.#ctx.plugins
+    if (plugins?.has('Login') === true) {
+      // The login waits for the plugins (each call bounded); the session may end meanwhile.
+      plugins.login(login, this.sessionId, this.remote).then((changes) => {
+        if (this.session.closed) return
+        this.#login = { ...login, ...(changes.user === undefined ? {} : { user: changes.user }), ...(changes.metas === undefined ? {} : { metas: changes.metas }) }
+        this.#acceptLogin(this.#login)
+      }, (err: unknown) => {
+        if (this.session.closed) return
+        const e = err instanceof TunnelError ? err : new TunnelError('TUN_PLUGIN_UNAVAILABLE', String(err))
+        this.#refuse(e.code, e.message)
+      })
+      return
+    }
+    this.#acceptLogin(login)
+  }
+
+  /** The login passed every check and plugin: the session becomes this client's. */
+  #acceptLogin (login: Login): void {
     this.clientId = login.clientId
     const holder = this.#ctx.registry.holder(login.clientId)
     if (holder !== undefined && holder.identity !== this.identity) {
@@ -193,6 +223,29 @@ export class ControlSession implements RegistryMember {
     }
     this.#sendLoginOk()
     this.#log.info({ user: login.user, hostname: login.hostname, version: login.version, capabilities: [...this.capabilities] }, 'client logged in')
+    if (this.#ctx.plugins?.has('Ping') === true) this.#askPingPlugins(this.#ctx.plugins)
+  }
+
+  /** frp's Ping operation for every heartbeat of the client (one call at a time); a rejection ends the session. */
+  #askPingPlugins (plugins: RelayPlugins): void {
+    let asking = false
+    this.session.on('ping', () => {
+      if (asking || this.session.closed) return
+      asking = true
+      void plugins.ping(this.#pluginUser()).then((r) => {
+        asking = false
+        if (r === true || this.session.closed) return
+        this.#ctx.stats.noteError(r.code, r.message)
+        this.#log.warn({ code: r.code }, `session closed: ${r.message}`)
+        this.session.goAway(GoAwayCode.AUTH)
+        this.session.close(r)
+      })
+    })
+  }
+
+  /** Who the relay's plugins are told about (frp's UserInfo). */
+  #pluginUser (): PluginUser {
+    return { user: this.#login?.user ?? '', metas: this.#login?.metas ?? {}, runId: this.sessionId }
   }
 
   #activate (): void {
@@ -205,7 +258,8 @@ export class ControlSession implements RegistryMember {
   }
 
   #makeProxies (): SessionProxies {
-    const { config, registry, kinds, stats, ports, budget, vhosts } = this.#ctx
+    const { config, registry, kinds, stats, ports, budget, vhosts, tcpGroups, tcpmux, plugins } = this.#ctx
+    const askVisitors = plugins !== undefined && (plugins.has('NewUserConn') || plugins.has('NewWorkConn'))
     return new SessionProxies({
       session: this.session,
       log: this.#log,
@@ -221,7 +275,19 @@ export class ControlSession implements RegistryMember {
         budget,
         vhosts,
         udpHub: () => (this.#udpHub ??= new UdpHub(this.session, this.#log)),
+        tcpGroups,
+        tcpmux,
+        admitVisitor: askVisitors ? async (proxy, visitor) => await plugins.admitVisitor(this.#pluginUser(), proxy, visitor) : undefined,
       },
+      ...(plugins === undefined
+        ? {}
+        : {
+            plugins: {
+              // Built-in kinds' specs are ProxySpecs (their schema checked it); a test kind's goes as it is.
+              newProxy: async (spec) => await plugins.newProxy(this.#pluginUser(), spec as ProxySpec),
+              closeProxy: (name) => { plugins.closeProxy(this.#pluginUser(), name) },
+            },
+          }),
     })
   }
 
@@ -229,7 +295,7 @@ export class ControlSession implements RegistryMember {
     this.#ctx.stats.noteError(code, message)
     this.#log.warn({ code, ...extra }, message)
     this.session.sendControl({ type: MessageType.LOGIN_RESULT, ok: false, version: CONTROL_PROTOCOL_VERSION, code, message })
-    this.session.goAway(code === 'TUN_AUTH_REFUSED' ? GoAwayCode.AUTH : GoAwayCode.PROTOCOL)
+    this.session.goAway(code === 'TUN_AUTH_REFUSED' || code === 'TUN_PLUGIN_REJECTED' || code === 'TUN_PLUGIN_UNAVAILABLE' ? GoAwayCode.AUTH : GoAwayCode.PROTOCOL)
     this.session.close(new TunnelError(code, message))
   }
 

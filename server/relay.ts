@@ -18,7 +18,9 @@ import { DhBudget, type DhBudgetOptions } from './dh-budget.js'
 import { HandshakeGate, type GateOptions, type GateTicket } from './handshake-gate.js'
 import { logRefusal } from './refusal-log.js'
 import { LogLimiter } from './log-limiter.js'
-import { BUILTIN_PROXY_KINDS, ProxyKinds, PortAllocator, type ProxyKind } from './proxy/index.js'
+import { BUILTIN_PROXY_KINDS, ProxyKinds, PortAllocator, type ProxyKind, TcpGroups } from './proxy/index.js'
+import { RelayPlugins } from './plugin/index.js'
+import { TcpmuxHub, type TcpmuxStats } from './tcpmux/index.js'
 import { Registry } from './registry.js'
 import { RelayStats } from './relay-stats.js'
 import { acceptSecureConnection, type AcceptResult } from './secure-accept.js'
@@ -85,6 +87,12 @@ export class Relay {
   startedAt = 0
   /** http/https virtual hosts (vhostHTTPPort / vhostHTTPSPort), when configured. */
   readonly #vhosts: Vhosts | undefined
+  /** tcp load-balancing groups (loadBalancer.group on tcp proxies). */
+  readonly #tcpGroups: TcpGroups
+  /** The tcpmux port (tcpmuxHTTPConnectPort), when configured. */
+  readonly #tcpmux: TcpmuxHub | undefined
+  /** httpPlugins, when configured. */
+  readonly #plugins: RelayPlugins | undefined
   #address: RelayAddress | undefined
   #closed = false
 
@@ -108,7 +116,13 @@ export class Relay {
     this.#server = createServer({ noDelay: true })
     this.#server.on('connection', (socket) => { this.#onConnection(socket) })
     this.#vhosts = Vhosts.fromConfig(config, log)
+    this.#tcpGroups = new TcpGroups(this.#ports, this.#budget, log)
+    this.#tcpmux = config.tcpmuxHTTPConnectPort === 0 ? undefined : new TcpmuxHub(config.tcpmuxPassthrough, log.child({ tcpmux: true }))
+    this.#plugins = RelayPlugins.fromConfig(config.httpPlugins, log.child({ plugins: true }))
   }
+
+  /** Counters of the tcpmux port; undefined when none is configured. */
+  get tcpmuxStats (): TcpmuxStats | undefined { return this.#tcpmux === undefined ? undefined : { ...this.#tcpmux.stats } }
 
   /** Counters of the vhost ports (plain numbers); undefined when none is configured. */
   get vhostStats (): VhostStats | undefined { return this.#vhosts?.stats }
@@ -153,8 +167,13 @@ export class Relay {
         this.#reserved.add(port)
         this.#budget.holdSocket()
       }
+      if (this.#tcpmux !== undefined) {
+        this.#reserved.add(await this.#tcpmux.listen(this.#config.proxyBindAddr, this.#config.tcpmuxHTTPConnectPort))
+        this.#budget.holdSocket()
+      }
     } catch (err) {
       this.#closeListener()
+      this.#vhosts?.destroy()
       throw err
     }
     // The ready line comes once every port (vhosts too) is open.
@@ -271,6 +290,9 @@ export class Relay {
       budget: this.#budget,
       stats: this.stats,
       vhosts: this.#vhosts,
+      tcpGroups: this.#tcpGroups,
+      tcpmux: this.#tcpmux,
+      plugins: this.#plugins,
       ...(this.#clientKeys === undefined ? {} : { clientKeys: this.#clientKeys }),
     }, {
       loginDeadlineMs: deadlineMs - (performance.now() - started),
@@ -289,6 +311,7 @@ export class Relay {
     this.#closed = true
     this.#closeListener()
     this.#vhosts?.close()
+    this.#tcpmux?.close()
     for (const s of this.#handshaking) s.destroy()
     for (const c of this.#sessions) c.goAway()
     const deadline = AbortSignal.timeout(graceMs)
@@ -307,6 +330,8 @@ export class Relay {
     this.#closed = true
     this.#closeListener()
     this.#vhosts?.destroy()
+    this.#tcpmux?.close()
+    this.#plugins?.close()
     for (const s of [...this.#handshaking]) s.destroy()
     for (const c of [...this.#sessions]) c.session.close(new TunnelError('TUN_GOAWAY', 'relay shutting down'))
     this.#sessions.clear()

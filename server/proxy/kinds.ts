@@ -3,6 +3,7 @@ import type { ProxyKind } from './relay-proxy.js'
 import { httpProxyKind } from './http.js'
 import { httpsProxyKind } from './https.js'
 import { tcpProxyKind } from './tcp.js'
+import { tcpmuxProxyKind } from './tcpmux.js'
 import { udpProxyKind } from './udp.js'
 
 export const BUILTIN_PROXY_KINDS: readonly ProxyKind[] = [
@@ -10,6 +11,7 @@ export const BUILTIN_PROXY_KINDS: readonly ProxyKind[] = [
   udpProxyKind,
   httpProxyKind,
   httpsProxyKind,
+  tcpmuxProxyKind,
 ]
 
 export class ProxyKinds {

@@ -10,6 +10,7 @@ import type { Session } from '../../shared/mux/index.js'
 import { normalizeAddress } from '../../shared/net/index.js'
 import type { HttpProxySpec, HttpsProxySpec } from '../../shared/wire/index.js'
 import { SourceGate } from '../source-gate.js'
+import { HttpGroups } from './http-groups.js'
 import { HttpVhost } from './http-vhost.js'
 import { HttpsVhost } from './https-vhost.js'
 import { MAX_CUSTOM_PAGE_BYTES } from './pages.js'
@@ -39,6 +40,10 @@ export class VhostProxy {
   readonly #destroy: () => void
   readonly #traffic: () => VhostTraffic
   #closed = false
+  /** Health-checked proxies: takes the client's report (an unhealthy proxy gets no new streams). */
+  setHealthy: ((healthy: boolean) => void) | undefined
+  /** Load-balancing group members: the group now. */
+  group: (() => { name: string, members: number, healthy: number }) | undefined
 
   constructor (fields: { name: string, type: 'http' | 'https', port: number, domains: string[], locations: string[] }, release: () => void, destroy: () => void, traffic: () => VhostTraffic) {
     this.#traffic = traffic
@@ -93,12 +98,15 @@ export class Vhosts {
   readonly #settings: VhostSettings
   readonly #log: Logger
   readonly #stats: VhostStats = newVhostStats()
+  /** Load-balancing groups of http proxies. */
+  readonly #httpGroups: HttpGroups
   #http: HttpVhost | undefined
   #https: HttpsVhost | undefined
 
   constructor (settings: VhostSettings, log: Logger) {
     this.#settings = settings
     this.#log = log
+    this.#httpGroups = new HttpGroups(log.child({ vhost: 'http' }))
   }
 
   /** Undefined when frps.yml sets neither vhostHTTPPort nor vhostHTTPSPort (0 means off there, as in frp). */
@@ -157,12 +165,15 @@ export class Vhosts {
     return text.toString('utf8')
   }
 
-  /** Registers an http or https proxy of `session`; throws TunnelError for this proxy alone. */
-  open (spec: VhostSpec, session: Session, log: Logger): VhostProxy {
-    return spec.type === 'http' ? this.#openHttp(spec, session, log) : this.#openHttps(spec, session, log)
+  /**
+   * Registers an http or https proxy of `session`, whose client key is `owner` (a group admits
+   * other keys only with its groupKey); throws TunnelError for this proxy alone.
+   */
+  open (spec: VhostSpec, session: Session, log: Logger, owner = ''): VhostProxy {
+    return spec.type === 'http' ? this.#openHttp(spec, session, log, owner) : this.#openHttps(spec, session, log)
   }
 
-  #openHttp (spec: HttpProxySpec, session: Session, log: Logger): VhostProxy {
+  #openHttp (spec: HttpProxySpec, session: Session, log: Logger, owner: string): VhostProxy {
     const vhost = this.#http
     if (vhost === undefined) throw new TunnelError('TUN_VHOST_UNAVAILABLE', 'this relay serves no http proxies: its frps.yml does not set vhostHTTPPort')
     const domains = resolveDomains(spec, this.#settings.subDomainHost)
@@ -170,11 +181,12 @@ export class Vhosts {
     const user = spec.httpUser ?? ''
     const password = spec.httpPassword ?? ''
     const plog = log.child({ proxy: spec.name })
-    const route: HttpRoute = {
+    const listener = { address: normalizeAddress(this.#settings.host), port: vhost.port }
+    const makeRoute = (upstream: Upstream): HttpRoute => ({
       kind: 'http',
       name: spec.name,
       session,
-      upstream: new Upstream(session, spec.name, { address: normalizeAddress(this.#settings.host), port: vhost.port }),
+      upstream,
       auth: user === '' && password === '' ? undefined : new BasicAuth(user, password),
       hostHeaderRewrite: checkHostRewrite(spec.hostHeaderRewrite),
       requestHeaders: checkHeaders('requestHeaders.set', spec.requestHeaders),
@@ -182,12 +194,29 @@ export class Vhosts {
       gate: new SourceGate(spec, plog),
       log: plog,
       requests: 0,
+    })
+    if (spec.group !== undefined) {
+      const t = this.#httpGroups.join({ ...spec, group: spec.group }, session, owner, { router: vhost.router, domains, locations, listener, makeRoute })
+      const member = new VhostProxy({ name: spec.name, type: 'http', port: vhost.port, domains, locations },
+        () => { t.leave(false) },
+        () => { t.leave(true) },
+        () => ({ ...t.member.tally.traffic(), requests: t.route.requests, refused: t.route.gate.refused }))
+      member.setHealthy = t.setHealthy
+      member.group = t.view
+      return member
     }
+    const route = makeRoute(new Upstream(session, spec.name, listener))
+    if (spec.healthy === false) route.upstream.healthy = false
     refuseConflict(vhost.router.claim(domains, locations, route), session, 'http')
-    return new VhostProxy({ name: spec.name, type: 'http', port: vhost.port, domains, locations },
+    const proxy = new VhostProxy({ name: spec.name, type: 'http', port: vhost.port, domains, locations },
       () => { vhost.router.release(route); route.upstream.closeIdle() },
       () => { route.upstream.destroy() },
       () => ({ ...route.upstream.tally.traffic(), requests: route.requests, refused: route.gate.refused }))
+    proxy.setHealthy = (healthy) => {
+      route.upstream.healthy = healthy
+      if (!healthy) route.upstream.dropIdle()
+    }
+    return proxy
   }
 
   #openHttps (spec: HttpsProxySpec, session: Session, log: Logger): VhostProxy {

@@ -1,0 +1,157 @@
+// Load-balancing groups of http proxies (frp's loadBalancer.group on http): the proxies of one
+// group, of one client or several, serve the same domains and locations. The first member claims
+// them in the vhost router with one route whose upstream (GroupUpstream) opens each new stream
+// to the next healthy member in turn; the route's other settings (basic auth, header rewrites,
+// source filter) are the first member's, as in frp. Later members join with the group's key
+// (constant-time compare) when their domains and locations are the group's. Keep-alive streams
+// stay with the member that opened them; those of a member that leaves or turns unhealthy are
+// closed when idle and never pooled again. The route goes when the last member leaves.
+import type { Duplex } from 'node:stream'
+import type { Logger } from 'pino'
+import { TunnelError } from '../../shared/errors.js'
+import type { Session } from '../../shared/mux/index.js'
+import type { Endpoint, HttpProxySpec } from '../../shared/wire/index.js'
+import { groupKeyDigest, groupRefusal, RoundRobin, type GroupMember } from '../group/index.js'
+import { StreamTally } from '../stream-tally.js'
+import type { VhostRouter } from './router.js'
+import { Upstream, type UpstreamTarget } from './upstream.js'
+import type { HttpRoute } from './vhost-route.js'
+
+export interface HttpGroupMember extends GroupMember {
+  readonly session: Session
+  readonly tally: StreamTally
+  /** Its streams that are open now (pooled or busy). */
+  readonly streams: Set<Duplex>
+  /** Gone from the group: its streams are not pooled any more. */
+  left: boolean
+}
+
+/** Opens each stream to the next healthy member. */
+export class GroupUpstream extends Upstream {
+  readonly members = new RoundRobin<HttpGroupMember>()
+  readonly #owners = new WeakMap<Duplex, HttpGroupMember>()
+
+  constructor (first: Session, name: string, listener: Endpoint) {
+    super(first, name, listener)
+  }
+
+  protected override target (): UpstreamTarget | undefined {
+    const m = this.members.pick()
+    if (m === undefined) return undefined
+    return {
+      session: m.session,
+      proxy: m.name,
+      tally: m.tally,
+      opened: (duplex) => {
+        this.#owners.set(duplex, m)
+        m.streams.add(duplex)
+        duplex.once('close', () => { m.streams.delete(duplex) })
+      },
+    }
+  }
+
+  override keepSocketAlive (socket: Duplex): boolean {
+    const m = this.#owners.get(socket)
+    if (m !== undefined && (m.left || !m.healthy)) return false
+    return super.keepSocketAlive(socket)
+  }
+
+  /** Closes `member`'s idle streams (it left or turned unhealthy); busy ones finish their request. */
+  dropIdleOf (member: HttpGroupMember): void {
+    for (const list of Object.values(this.freeSockets)) {
+      for (const s of list ?? []) if (this.#owners.get(s) === member) s.destroy()
+    }
+  }
+}
+
+interface HttpGroup {
+  name: string
+  keyDigest: Buffer
+  keyless: boolean
+  creator: string
+  /** Sorted domains and locations: every member serves exactly these. */
+  signature: string
+  route: HttpRoute
+  upstream: GroupUpstream
+}
+
+/** What the vhosts give a group: where its route goes, and how a route is made from a spec. */
+export interface HttpGroupPlace {
+  router: VhostRouter<HttpRoute>
+  domains: readonly string[]
+  locations: readonly string[]
+  listener: Endpoint
+  makeRoute: (upstream: Upstream) => HttpRoute
+}
+
+/** A member's hold on its group: how it leaves, sets its health, and what status shows. */
+export interface HttpGroupTicket {
+  member: HttpGroupMember
+  route: HttpRoute
+  /** The member leaves; `destroy` also cuts its open streams. */
+  leave: (destroy: boolean) => void
+  setHealthy: (healthy: boolean) => void
+  view: () => { name: string, members: number, healthy: number }
+}
+
+export class HttpGroups {
+  readonly #groups = new Map<string, HttpGroup>()
+  readonly #log: Logger
+
+  constructor (log: Logger) {
+    this.#log = log
+  }
+
+  get size (): number { return this.#groups.size }
+
+  /** Joins (or opens) the spec's group; throws TUN_GROUP_MISMATCH, TUN_GROUP_KEY or TUN_VHOST_CONFLICT. */
+  join (spec: HttpProxySpec & { group: string }, session: Session, identity: string, place: HttpGroupPlace): HttpGroupTicket {
+    const key = spec.groupKey ?? ''
+    const signature = JSON.stringify([[...place.domains].sort(), [...place.locations].sort()])
+    let g = this.#groups.get(spec.group)
+    if (g !== undefined) {
+      if (g.signature !== signature) throw new TunnelError('TUN_GROUP_MISMATCH', `group ${spec.group} serves other domains or locations: members of a group serve the same ones`)
+      const refusal = groupRefusal(g, key, identity)
+      if (refusal !== undefined) throw new TunnelError('TUN_GROUP_KEY', refusal)
+    } else {
+      const upstream = new GroupUpstream(session, spec.name, place.listener)
+      const route = place.makeRoute(upstream)
+      const claim = place.router.claim(place.domains, place.locations, route)
+      if (!claim.ok) {
+        const who = claim.holder.session === session ? `proxy ${claim.holder.name} of this client` : 'a proxy of another client'
+        throw new TunnelError('TUN_VHOST_CONFLICT', `http ${claim.domain} (location ${claim.location}) is already served by ${who}; each domain and location can have one owner (or one group)`)
+      }
+      g = { name: spec.group, keyDigest: groupKeyDigest(key), keyless: key === '', creator: identity, signature, route, upstream }
+      this.#groups.set(g.name, g)
+      this.#log.info({ group: g.name, domains: place.domains }, 'http load-balancing group opened')
+    }
+    return this.#add(g, spec, session, place.router)
+  }
+
+  #add (g: HttpGroup, spec: HttpProxySpec, session: Session, router: VhostRouter<HttpRoute>): HttpGroupTicket {
+    const member: HttpGroupMember = { name: spec.name, healthy: spec.healthy !== false, session, tally: new StreamTally(), streams: new Set(), left: false }
+    g.upstream.members.add(member)
+    this.#log.info({ group: g.name, proxy: spec.name, members: g.upstream.members.size }, 'proxy joined a load-balancing group')
+    return {
+      member,
+      route: g.route,
+      leave: (destroy) => {
+        if (member.left) return
+        member.left = true
+        g.upstream.members.remove(member)
+        g.upstream.dropIdleOf(member)
+        if (destroy) for (const s of [...member.streams]) s.destroy()
+        if (g.upstream.members.size > 0) return
+        router.release(g.route)
+        g.upstream.closeIdle()
+        if (this.#groups.get(g.name) === g) this.#groups.delete(g.name)
+        this.#log.info({ group: g.name, picks: g.upstream.members.picks }, 'http load-balancing group closed: its last member left')
+      },
+      setHealthy: (healthy) => {
+        member.healthy = healthy
+        if (!healthy) g.upstream.dropIdleOf(member)
+      },
+      view: () => ({ name: g.name, members: g.upstream.members.size, healthy: g.upstream.members.healthyCount }),
+    }
+  }
+}
