@@ -102,8 +102,8 @@ function serverIssues (ctx: CheckContext): ConfigIssue[] {
   }
   if (http !== undefined && http === https) issues.push(issue(ctx, ['vhostHTTPSPort'], `vhostHTTPSPort ${https} is also vhostHTTPPort; use two ports (usually 443 and 80)`))
   const sub = valueAt(ctx.data, ['subDomainHost'])
-  if (typeof sub === 'string' && sub !== '' && http === undefined && https === undefined) {
-    issues.push(issue(ctx, ['subDomainHost'], 'subDomainHost needs vhostHTTPPort or vhostHTTPSPort: without one no proxy is served by name'))
+  if (typeof sub === 'string' && sub !== '' && http === undefined && https === undefined && num('tcpmuxHTTPConnectPort') === undefined) {
+    issues.push(issue(ctx, ['subDomainHost'], 'subDomainHost needs vhostHTTPPort, vhostHTTPSPort or tcpmuxHTTPConnectPort: without one no proxy is served by name'))
   }
   return issues
 }
