@@ -47,6 +47,8 @@ export interface RelayOptions {
   controlVersions?: readonly number[]
   /** The relay-wide DH budget (tests shrink it and inject a clock). */
   dh?: DhBudgetOptions
+  /** How long a relay plugin call may take (default PLUGIN_TIMEOUT_MS; tests shorten it). */
+  pluginTimeoutMs?: number
 }
 
 /** Below this fd limit the relay warns at start: it can hold only a few hundred visitors. */
@@ -118,7 +120,7 @@ export class Relay {
     this.#vhosts = Vhosts.fromConfig(config, log)
     this.#tcpGroups = new TcpGroups(this.#ports, this.#budget, log)
     this.#tcpmux = config.tcpmuxHTTPConnectPort === 0 ? undefined : new TcpmuxHub(config.tcpmuxPassthrough, log.child({ tcpmux: true }))
-    this.#plugins = RelayPlugins.fromConfig(config.httpPlugins, log.child({ plugins: true }))
+    this.#plugins = RelayPlugins.fromConfig(config.httpPlugins, log.child({ plugins: true }), options.pluginTimeoutMs)
   }
 
   /** Counters of the tcpmux port; undefined when none is configured. */

@@ -116,17 +116,21 @@ export function specFromContent (spec: ProxySpec, content: Record<string, unknow
     out[to] = value
     changed.push(to)
   }
-  if (Object.hasOwn(content, 'bandwidth_limit') && Object.hasOwn(out, 'bandwidthLimit')) {
+  // A limit the relay applies (tcp, udp, tcpmux); one it cannot read stays for the schema to refuse.
+  if (Object.hasOwn(content, 'bandwidth_limit') && LIMITED_TYPES.has(spec.type)) {
     const v = content.bandwidth_limit
     const r = typeof v === 'string' ? parseBandwidth(v) : { problem: 'not a string' }
     const bytes = 'problem' in r ? v : r.bytes
-    if (bytes !== out.bandwidthLimit) {
-      out.bandwidthLimit = bytes === 0 ? undefined : bytes
+    if (bytes !== (out.bandwidthLimit ?? 0)) {
+      if (bytes === 0) delete out.bandwidthLimit
+      else out.bandwidthLimit = bytes
       changed.push('bandwidthLimit')
     }
   }
   return { spec: out, changed }
 }
+
+const LIMITED_TYPES: ReadonlySet<string> = new Set(['tcp', 'udp', 'tcpmux'])
 
 /** Optional fields a type's spec may gain from a plugin even when the client left them out. */
 const OPTIONAL: Readonly<Record<string, readonly string[]>> = {

@@ -27,8 +27,8 @@ export class RelayPlugins {
   }
 
   /** Undefined when frps.yml has no httpPlugins. */
-  static fromConfig (configs: readonly HttpPluginConfig[], log: Logger): RelayPlugins | undefined {
-    return configs.length === 0 ? undefined : new RelayPlugins(configs, log)
+  static fromConfig (configs: readonly HttpPluginConfig[], log: Logger, timeoutMs?: number): RelayPlugins | undefined {
+    return configs.length === 0 ? undefined : new RelayPlugins(configs, log, timeoutMs)
   }
 
   /** Whether some plugin takes `op`. */

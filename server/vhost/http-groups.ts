@@ -6,6 +6,7 @@
 // (constant-time compare) when their domains and locations are the group's. Keep-alive streams
 // stay with the member that opened them; those of a member that leaves or turns unhealthy are
 // closed when idle and never pooled again. The route goes when the last member leaves.
+import type { ClientRequestArgs } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { TunnelError } from '../../shared/errors.js'
@@ -26,7 +27,16 @@ export interface HttpGroupMember extends GroupMember {
   left: boolean
 }
 
-/** Opens each stream to the next healthy member. */
+/** The member a request was given (set on the request's agent options by getName). */
+const PICKED = Symbol('tunnel.groupMember')
+type PickOptions = ClientRequestArgs & { [PICKED]?: HttpGroupMember | null }
+
+/**
+ * Gives each request the next healthy member in turn, and keeps each member's idle streams in a
+ * pool of its own (the agent pools by getName, which names the member), so keep-alive reuses a
+ * stream of the member a request was given and the turns hold for every request, not only for
+ * those that need a new stream.
+ */
 export class GroupUpstream extends Upstream {
   readonly members = new RoundRobin<HttpGroupMember>()
   readonly #owners = new WeakMap<Duplex, HttpGroupMember>()
@@ -35,9 +45,22 @@ export class GroupUpstream extends Upstream {
     super(first, name, listener)
   }
 
-  protected override target (): UpstreamTarget | undefined {
-    const m = this.members.pick()
-    if (m === undefined) return undefined
+  // The agent asks once when the request arrives and again for a new stream, on a copy of the
+  // same options: the member is picked once and carried along.
+  override getName (options?: PickOptions): string {
+    const base = super.getName(options)
+    if (options === undefined) return base
+    let m = options[PICKED]
+    if (m === undefined) {
+      m = this.members.pick() ?? null
+      options[PICKED] = m
+    }
+    return `${base}:${m === null ? '' : m.name}`
+  }
+
+  protected override target (options: PickOptions): UpstreamTarget | undefined {
+    const m = options[PICKED]
+    if (m === undefined || m === null || m.left || !m.healthy) return undefined
     return {
       session: m.session,
       proxy: m.name,

@@ -67,13 +67,14 @@ export class Upstream extends Agent {
   }
 
   /** Where the next stream goes; undefined when nowhere (a 502). A load-balancing group picks a member here. */
-  protected target (): UpstreamTarget | undefined {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- a group's upstream reads from them the member a request was given
+  protected target (_options: ClientRequestArgs): UpstreamTarget | undefined {
     return this.healthy ? { session: this.#session, proxy: this.#proxy } : undefined
   }
 
-  override createConnection (_options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+  override createConnection (options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
     try {
-      const target = this.target()
+      const target = this.target(options)
       if (target === undefined) throw new TunnelError('TUN_LOCAL_DIAL', 'no healthy service: its client\'s health check fails')
       const stream = target.session.openStream({ proxy: target.proxy, visitor: this.visitor, listener: this.#listener })
       this.opened++
