@@ -12,7 +12,7 @@ import { formatPath, locate, type ConfigPath } from './locate.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
 import { vhostIssues } from './vhost-checks.js'
-import { groupIssues } from './group-checks.js'
+import { groupIssues, groupWarnings } from './group-checks.js'
 
 export interface ConfigWarning {
   message: string
@@ -183,7 +183,7 @@ export function configWarnings (ctx: CheckContext): ConfigWarning[] {
     message: `${formatPath(path)} is an frp setting this tunnel ignores: ${why}`,
     location: at(ctx, path, true),
   }))
-  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx))
+  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...groupWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {
     warnings.push({ message: 'transport.insecurePlaintext is true: after the handshake, tunnelled bytes cross the network unencrypted and unauthenticated; use it only for benchmarks or a link you trust', location: at(ctx, ['transport', 'insecurePlaintext']) })
   }

@@ -118,3 +118,33 @@ function serverIssues (ctx: CheckContext): ConfigIssue[] {
 export function groupIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server' ? serverIssues(ctx) : clientIssues(ctx)
 }
+
+/** Warnings for a valid file: a group that only its own client key can join, a plugin reached in clear text. */
+export function groupWarnings (ctx: CheckContext): Array<{ message: string, location: ConfigLocation }> {
+  const out: Array<{ message: string, location: ConfigLocation }> = []
+  if (ctx.side === 'client') {
+    const list = valueAt(ctx.data, ['proxies'])
+    if (!Array.isArray(list)) return out
+    list.forEach((p: unknown, i) => {
+      if (!isRecord(p) || p.enabled === false) return
+      const lb = valueAt(p, ['loadBalancer'])
+      if (!isRecord(lb) || typeof lb.group !== 'string') return
+      const key = lb.groupKey
+      if (key === undefined || key === '') {
+        out.push({ message: `loadBalancer.group ${lb.group} has no groupKey: only proxies of this client (its key) can join the group; another client's member is refused (TUN_GROUP_KEY). Give every member the same groupKey to share it`, location: at(ctx, ['proxies', i, 'loadBalancer', 'group']) })
+      }
+    })
+    return out
+  }
+  const plugins = valueAt(ctx.data, ['httpPlugins'])
+  if (!Array.isArray(plugins)) return out
+  plugins.forEach((p: unknown, i) => {
+    if (!isRecord(p) || typeof p.addr !== 'string' || typeof p.path !== 'string') return
+    const url = pluginUrl(p.addr, p.path)
+    if ('error' in url || url.protocol === 'https:') return
+    const host = url.hostname.replace(/^\[|\]$/g, '')
+    if (host === 'localhost' || host === '::1' || host.startsWith('127.')) return
+    out.push({ message: `httpPlugins ${String(p.name)} is reached over plain http on ${url.host}: what the relay asks it (users, metadatas, proxies with their http_pwd and group_key) crosses the network unencrypted; use https:// or a loopback address`, location: at(ctx, ['httpPlugins', i, 'addr']) })
+  })
+  return out
+}

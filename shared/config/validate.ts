@@ -140,13 +140,13 @@ function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): Config
 
 // ------------------------------------------------------------------ one zod issue → ours
 
-const FRP_PROXY_TYPES = new Set(['tcpmux', 'stcp', 'sudp', 'xtcp'])
+const FRP_PROXY_TYPES = new Set(['stcp', 'sudp', 'xtcp'])
 /** The proxy types this version runs. */
-const PROXY_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https'])
+const PROXY_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https', 'tcpmux'])
 const TRANSPORTS = new Set(['kcp', 'quic', 'websocket', 'wss'])
 const MISSING_HINTS: Record<string, string> = {
   'proxies[].name': 'every proxy needs a name',
-  'proxies[].type': 'add `type: tcp`, `udp`, `http` or `https`',
+  'proxies[].type': 'add `type: tcp`, `udp`, `http`, `https` or `tcpmux`',
   'proxies[].localPort': 'add the port of the local service',
   'allowPorts[].start': 'a range needs both start and end',
   'allowPorts[].end': 'a range needs both start and end',
@@ -157,8 +157,8 @@ function valueMessage (path: ConfigPath, value: unknown, values: readonly unknow
   const v = typeof value === 'string' ? value : shown(path, value)
   switch (patternPath(path)) {
     case 'proxies[].type':
-      if (FRP_PROXY_TYPES.has(v)) return `type ${v} is an frp proxy type this version does not support; only tcp, udp, http and https are`
-      return `type ${v} is not a proxy type; use tcp, udp, http or https`
+      if (FRP_PROXY_TYPES.has(v)) return `type ${v} is an frp proxy type this version does not support; only tcp, udp, http, https and tcpmux are`
+      return `type ${v} is not a proxy type; use tcp, udp, http, https or tcpmux`
     case 'auth.method':
       return v === 'oidc' ? 'oidc is not supported; use token' : `must be token${got(path, value)}`
     case 'transport.protocol':
@@ -255,7 +255,7 @@ export function fromZod (ctx: CheckContext, iss: ZodIssue, prefix: ConfigPath = 
 // ------------------------------------------------------------------ the whole file
 
 /**
- * Proxies whose type is a string other than tcp, udp, http and https, index → disabled (`enabled: false`). Other
+ * Proxies whose type is a string other than tcp, udp, http, https and tcpmux, index → disabled (`enabled: false`). Other
  * issues under such a proxy are noise; a disabled one is skipped entirely, so an frp file
  * can keep, say, a udp proxy switched off.
  */
