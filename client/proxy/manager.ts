@@ -30,10 +30,10 @@ export interface ProxyManagerEvents {
 
 /**
  * Refusals that may heal by themselves (a port or name another client holds, or holds reserved
- * for a while, a busy relay): the proxy is registered again after a backoff, while the session
+ * for a while, a busy relay, a relay plugin that is down or slow): the proxy is registered again after a backoff, while the session
  * lives, instead of waiting for a reload.
  */
-export const RETRIABLE_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TUN_PORT_IN_USE', 'TUN_PROXY_EXISTS', 'TUN_VHOST_CONFLICT', 'TUN_RELAY_BUSY', 'TUN_LISTEN'])
+export const RETRIABLE_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TUN_PORT_IN_USE', 'TUN_PROXY_EXISTS', 'TUN_VHOST_CONFLICT', 'TUN_RELAY_BUSY', 'TUN_LISTEN', 'TUN_PLUGIN_UNAVAILABLE'])
 /** Retries of a refused proxy: up to a minute apart, with jitter. */
 export const REFUSED_RETRY_POLICY: BackoffPolicy = { baseMs: 2_000, capMs: 60_000, fastRetries: 1 }
 

@@ -51,7 +51,7 @@ class TcpRelayProxy implements RelayProxy {
     if (groups === undefined) throw new TunnelError('TUN_PROXY_INVALID', 'this relay serves no load-balancing groups')
     const spec = this.#spec
     // The member exists before it joins: the group may pick it as soon as it is in.
-    const member = { name: spec.name, healthy: spec.healthy !== false, accept: (socket: Socket) => { this.#listener?.accept(socket) } }
+    const member = { name: spec.name, healthy: spec.healthy !== false, accept: (socket: Socket) => { if (this.#listener === undefined) socket.destroy(); else this.#listener.accept(socket) } }
     this.#group = await groups.join({ group, groupKey: spec.groupKey ?? '', remotePort: spec.remotePort, identity: this.#ctx.owner, member })
     this.#member = member
     this.#listener = TcpProxy.member(spec.name, this.#group.port, this.#ctx.session, this.#ctx.log, options)
