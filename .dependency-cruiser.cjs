@@ -81,6 +81,20 @@ module.exports = {
       to: { path: '^(?:shared|server|client)/[^/]+/', pathNot: '/index\\.ts$' },
     },
     {
+      name: 'web-only-types',
+      severity: 'error',
+      comment: 'The browser code (web/) runs in a page: from the rest of the code base it may take types only (import type), never code that needs Node.',
+      from: { path: '^web/' },
+      to: { path: '^(cli|server|client|shared|loadtest|bench|test)/', dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'product-not-web',
+      severity: 'error',
+      comment: 'Shipped code reads the built browser code from dist/web at run time (shared/web-assets.ts); it never imports web/.',
+      from: { path: '^(cli|server|client|shared|loadtest)/' },
+      to: { path: '^web/' },
+    },
+    {
       name: 'no-unresolvable',
       severity: 'error',
       comment: 'An import that does not resolve fails at run time.',
@@ -96,7 +110,7 @@ module.exports = {
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['import', 'require', 'node', 'default', 'types'],
-      extensions: ['.ts', '.js', '.mjs', '.cjs', '.d.ts'],
+      extensions: ['.ts', '.tsx', '.js', '.mjs', '.cjs', '.d.ts'],
     },
     reporterOptions: { text: { highlightFocused: true } },
   },

@@ -77,8 +77,9 @@ async function measure (tunnel: Tunnel, label: string, what: string, ms: number,
   const running = work === undefined ? Promise.resolve<AttackResult>({ sent: 0, unit: '-' }) : work(stop.signal).catch((err: unknown) => ({ error: String(err) }))
   const rss: number[] = []
   const probes: number[] = []
-  let loopP99 = 0
-  let loopMax = 0
+  // Stays -Infinity (shown as -) when no status request was answered (the admin API itself blocked).
+  let loopP99 = -Infinity
+  let loopMax = -Infinity
   while (!stop.signal.aborted) {
     await new Promise((resolve) => setTimeout(resolve, SAMPLE_MS))
     rss.push(readMemory(tunnel.relay.pid).rssBytes)
@@ -148,7 +149,7 @@ async function main (): Promise<void> {
     const services = await startServices(group, `${dist}bench/services.js`)
     tunnel = await startTunnel(group, { cliJs: `${dist}cli/main.js`, logLevel: 'info', services: services.ports, admin: true })
     const t = tunnel
-    const target: AttackTarget = { host: LOOPBACK, port: t.relayPort, token: t.token, serverKey: t.serverKey, tcpPort: t.ports.echo, udpPort: t.ports.udpEcho, vhostPort: t.ports.vhost, vhostDomain: VHOST_HOST, clientId: BENCH_CLIENT_ID }
+    const target: AttackTarget = { host: LOOPBACK, port: t.relayPort, token: t.token, serverKey: t.serverKey, tcpPort: t.ports.echo, udpPort: t.ports.udpEcho, vhostPort: t.ports.vhost, vhostDomain: VHOST_HOST, vhostHttpsPort: t.vhostHttpsPort, adminPort: t.adminPort ?? 0, adminToken: ADMIN_TOKEN, clientId: BENCH_CLIENT_ID }
     let reconnects = 0
     t.client.on('line', (_source, text) => { if (text.includes('"lost the relay: reconnecting"')) reconnects++ })
     const rows = [await measure(t, 'idle (baseline)', 'nothing but the honest probe', o.seconds * 1000)]

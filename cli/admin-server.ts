@@ -2,28 +2,30 @@
 // none. The bind rules were checked when the config loaded; AdminServer checks them again.
 import { ExitCode } from './exit-codes.js'
 import type { Logger } from 'pino'
-import { AdminServer, type AdminRoute } from '../shared/admin/index.js'
+import { AdminServer, type AdminRouteSet } from '../shared/admin/index.js'
 import type { AdminConfig } from '../shared/config/index.js'
 import { TunnelError } from '../shared/errors.js'
 
 export type AdminStart = { ok: true, server: AdminServer | undefined } | { ok: false, exitCode: number }
 
 /** Starts the API, or says which exit code the command should end with (2 refused, 1 bind failure). */
-export async function startAdminServer (admin: AdminConfig | null, routes: () => AdminRoute[], log: Logger): Promise<AdminStart> {
+export async function startAdminServer (admin: AdminConfig | null, routes: () => AdminRouteSet, log: Logger): Promise<AdminStart> {
   if (admin === null) return { ok: true, server: undefined }
   const built = routes()
   const server = new AdminServer({
     addr: admin.addr,
     port: admin.port,
     credentials: { user: admin.user, password: admin.password, token: admin.token },
-    routes: built,
+    routes: built.routes,
     log,
-    logFields: { endpoints: built.map((r) => `${r.method} ${r.path}`) },
+    logFields: { endpoints: built.routes.filter((r) => !r.path.startsWith('/assets/')).map((r) => `${r.method} ${r.path}`) },
+    ...(built.stop === undefined ? {} : { onClose: built.stop }),
   })
   try {
     await server.start()
     return { ok: true, server }
   } catch (err) {
+    built.stop?.()
     if (!(err instanceof TunnelError)) throw err
     log.error({ code: err.code }, `admin API: ${err.message}`)
     process.stderr.write(`tunnel: admin API: ${err.message} (${err.code})\n`)

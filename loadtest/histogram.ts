@@ -17,6 +17,17 @@ export interface LatencySummary {
 
 const US_PER_MS = 1_000
 
+/** One point of a percentile curve: the latency (ms) at `percentile` (0-100). */
+export interface PercentilePoint {
+  percentile: number
+  ms: number
+}
+
+/** Points per halving of the distance to 100 % (HdrHistogram's usual "ticks per half distance"). */
+export const CURVE_TICKS_PER_HALF = 5
+/** Points of a curve at most: enough to reach 99.9999 %. */
+export const MAX_CURVE_POINTS = 110
+
 export class LatencyHistogram {
   readonly #h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: MAX_RECORDED_US, numberOfSignificantValueDigits: 3, autoResize: false })
 
@@ -31,6 +42,29 @@ export class LatencyHistogram {
   /** The latency at `percentile` (0-100), in milliseconds; 0 when empty. */
   percentileMs (percentile: number): number {
     return this.count === 0 ? 0 : this.#h.getValueAtPercentile(percentile) / US_PER_MS
+  }
+
+  /** Forgets every sample (the per-interval histogram of the timeline). */
+  reset (): void { this.#h.reset() }
+
+  /**
+   * The percentile distribution as HdrHistogram plots it: percentiles closing in on 100 % by
+   * halving the distance every CURVE_TICKS_PER_HALF points (50, 75, 87.5, ...), as far as the
+   * sample count resolves, then the maximum at 100. Empty when there are no samples.
+   */
+  percentileCurve (): PercentilePoint[] {
+    const n = this.count
+    if (n === 0) return []
+    const max = this.#h.maxValue
+    const out: PercentilePoint[] = []
+    for (let i = 0; i < MAX_CURVE_POINTS; i++) {
+      const p = 100 * (1 - 1 / 2 ** (i / CURVE_TICKS_PER_HALF))
+      // Beyond 1 - 1/n every percentile is the maximum.
+      if (p / 100 > 1 - 1 / n) break
+      out.push({ percentile: p, ms: Math.min(max, this.#h.getValueAtPercentile(p)) / US_PER_MS })
+    }
+    out.push({ percentile: 100, ms: max / US_PER_MS })
+    return out
   }
 
   summary (): LatencySummary {

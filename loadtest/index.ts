@@ -1,8 +1,11 @@
 // The load tester behind `tunnel bench` and the echo service behind `tunnel echo`.
 // Product code: imports only shared/.
 export { planBench, PROTOCOLS, TCP_MODES, type BenchPlan, type PlanInput, type Protocol, type Workload } from './plan.js'
-export { runBench, type RunOptions } from './runner.js'
-export { RelayWatch, relaySection, proxiesUnderLoad, controlRtt } from './relay-watch.js'
+export { runBench, runBenchDetailed, type RunOptions } from './runner.js'
+export { renderReportHtml, writeReportHtml, REPORT_CSP, scriptSafeCode, scriptSafeJson, type BenchDetail, type BenchPageData, type ReportAssets } from './report-html.js'
+export { type PercentilePoint } from './histogram.js'
+export { type TimelinePoint } from './timeline.js'
+export { RelayWatch, relaySection, proxiesUnderLoad, controlRtt, type RelayPoint } from './relay-watch.js'
 export { formatReport, formatBits } from './report-text.js'
 export { benchReportSchema, benchReportJsonSchema, REPORT_VERSION, type BenchReport, type RelaySection } from './report-schema.js'
 export { ERROR_KINDS, type ErrorKind } from './error-kinds.js'

@@ -9,6 +9,20 @@ import type { BenchPlan } from './plan.js'
 import type { RelaySection } from './report-schema.js'
 
 export const RELAY_POLL_MS = 1_000
+/** Points kept for the HTML report (one per poll; a run lasts at most MAX_DURATION_S). */
+export const MAX_RELAY_POINTS = 4_000
+
+/** What the relay showed at one poll, for the HTML report's chart. */
+export interface RelayPoint {
+  /** ms since the epoch. */
+  at: number
+  rttMs: number | null
+  /** Totals of the proxies under load (all proxies when none matched), since they started. */
+  bytesIn: number
+  bytesOut: number
+  streams: number
+  flows: number
+}
 
 /** Proxies whose public port is the one under load (and of its kind). */
 export function proxiesUnderLoad (report: StatusReport, plan: Pick<BenchPlan, 'protocol' | 'target'>): ProxyStatus[] {
@@ -21,6 +35,8 @@ export class RelayWatch {
   readonly before: StatusReport
   readonly #plan: BenchPlan
   readonly #rtts: number[] = []
+  /** Every status read (before, during, after), for the HTML report. */
+  readonly points: RelayPoint[] = []
   #timer: NodeJS.Timeout | undefined
   #polling: Promise<void> | undefined
   #stopped = false
@@ -35,6 +51,7 @@ export class RelayWatch {
   /** Reads the status once (throws TunnelError when the admin API cannot be used) and starts polling. */
   static async start (target: AdminTarget, plan: BenchPlan, intervalMs = RELAY_POLL_MS): Promise<RelayWatch> {
     const watch = new RelayWatch(target, plan, await fetchStatus(target))
+    watch.#point(watch.before)
     watch.#schedule(intervalMs)
     return watch
   }
@@ -52,6 +69,14 @@ export class RelayWatch {
   #noteRtt (r: StatusReport): void {
     const rtt = controlRtt(r, this.#plan)
     if (rtt !== null) this.#rtts.push(rtt)
+    this.#point(r, rtt)
+  }
+
+  #point (r: StatusReport, rtt = controlRtt(r, this.#plan)): void {
+    if (this.points.length >= MAX_RELAY_POINTS) return
+    const matched = proxiesUnderLoad(r, this.#plan)
+    const t = totals(matched.length === 0 ? r.proxies : matched)
+    this.points.push({ at: Date.now(), rttMs: rtt, bytesIn: t.bytesIn, bytesOut: t.bytesOut, streams: t.streams, flows: t.flows })
   }
 
   /** Stops polling, reads the status once more and returns the report section. */

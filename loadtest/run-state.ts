@@ -5,6 +5,7 @@ import { setMaxListeners } from 'node:events'
 import { LatencyHistogram } from './histogram.js'
 import { emptyErrorCounts, type ErrorCounts, type ErrorKind, type OpFailure } from './error-kinds.js'
 import { SLOW_CONNECT_MS } from './limits.js'
+import { Timeline } from './timeline.js'
 
 export type StopReason = 'duration' | 'count' | 'aborted'
 
@@ -38,6 +39,8 @@ export class RunState {
   readonly connect = new LatencyHistogram()
   /** How late open-loop operations started behind their schedule because the generator was idle-waiting on a timer. */
   readonly sendLag = new LatencyHistogram()
+  /** The run over time (for the HTML report); sampled once started (runner.ts). */
+  readonly timeline = new Timeline()
   readonly errors: ErrorCounts = emptyErrorCounts()
   readonly examples: ErrorExamples = {}
   issued = 0
@@ -127,7 +130,10 @@ export class RunState {
   succeed (latencyUs: number | undefined): void {
     if (!this.open) return
     this.ok++
-    if (latencyUs !== undefined) this.latency.record(latencyUs)
+    if (latencyUs !== undefined) {
+      this.latency.record(latencyUs)
+      this.timeline.interval.record(latencyUs)
+    }
   }
 
   fail (failure: OpFailure): void {

@@ -7,6 +7,7 @@ import type { Logger } from '../shared/log.js'
 import { END_GRACE_MS } from './limits.js'
 import type { BenchPlan } from './plan.js'
 import { startProgress, type ProgressMode } from './progress.js'
+import type { BenchDetail } from './report-html.js'
 import { buildReport, type WorkloadResult } from './report.js'
 import type { BenchReport } from './report-schema.js'
 import { RunState } from './run-state.js'
@@ -47,6 +48,11 @@ async function resolved (plan: BenchPlan): Promise<BenchPlan> {
 
 /** Runs the plan; throws TunnelError TUN_BENCH_TARGET when the target's host name does not resolve. */
 export async function runBench (given: BenchPlan, options: RunOptions): Promise<BenchReport> {
+  return (await runBenchDetailed(given, options)).report
+}
+
+/** runBench, plus what only the HTML report shows: percentile curves and the run over time. */
+export async function runBenchDetailed (given: BenchPlan, options: RunOptions): Promise<{ report: BenchReport, detail: BenchDetail }> {
   const plan = await resolved(given)
   const startedAt = new Date()
   const finishTail = plan.workload === 'bulk' || plan.workload === 'udp'
@@ -62,12 +68,22 @@ export async function runBench (given: BenchPlan, options: RunOptions): Promise<
   // Whatever the workload does, nothing outlives its duration by more than a timeout and a grace.
   const hardStop = setTimeout(onAbort, plan.durationMs + plan.timeoutMs + END_GRACE_MS)
   const progress = startProgress(options.progress, state, options.log)
+  state.timeline.start(state)
   try {
     const result = await runWorkload(plan, state)
     state.finish()
-    return buildReport(plan, state, startedAt, result)
+    state.timeline.stop()
+    const report = buildReport(plan, state, startedAt, result)
+    const detail: BenchDetail = {
+      latencyCurve: report.latencyMs === null ? [] : state.latency.percentileCurve(),
+      connectCurve: report.connectMs === null ? [] : state.connect.percentileCurve(),
+      timeline: state.timeline.points,
+      relay: [],
+    }
+    return { report, detail }
   } finally {
     clearTimeout(hardStop)
+    state.timeline.stop()
     progress.stop()
     options.signal?.removeEventListener('abort', onAbort)
   }

@@ -11,11 +11,22 @@
 // "Other sockets" are listeners (control port, proxy ports, UDP sockets) and control-port
 // connections (handshakes and client sessions); they are counted as they come and go, so a
 // relay with many proxies leaves fewer fds to visitors.
+//
+// The budget also counts visitors per source over the whole relay (maxConnectionsPerSource), so
+// one address cannot take every slot the fd limit leaves; per-proxy and per-client shares are
+// counted by the proxies (tcp-proxy.ts), with the same source groups (source-counts.ts).
+import { SourceCounts } from './source-counts.js'
 
 /** fds kept free for everything that is not a counted socket. */
 export const FD_SPARE = 32
 
 export type ShedReason = 'maxVisitors' | 'maxConnections'
+/**
+ * Visitors shed because their source held its share: of one tcp proxy (maxVisitorsPerSource), of
+ * one client's streams (clientShare: a quarter of them), or of the relay (maxConnectionsPerSource).
+ */
+export type SourceShedReason = 'maxVisitorsPerSource' | 'clientShare' | 'maxConnectionsPerSource'
+export const SOURCE_SHED_REASONS: readonly SourceShedReason[] = ['maxVisitorsPerSource', 'clientShare', 'maxConnectionsPerSource']
 
 export interface BudgetOptions {
   /** RLIMIT_NOFILE (soft); undefined = unknown or unlimited (no derived cap). */
@@ -26,6 +37,8 @@ export interface BudgetOptions {
   maxConnections: number
   /** Handshakes the relay may have in progress (its handshake table). */
   handshakeRoom: number
+  /** Visitor connections one source may hold over the whole relay; 0 or absent = no cap of its own. */
+  maxPerSource?: number
 }
 
 export interface BudgetStats {
@@ -42,6 +55,10 @@ export interface BudgetStats {
   shed: Record<ShedReason, number>
   /** Control-port connections closed at once because the fds were nearly all in use. */
   shedControl: number
+  /** Visitor connections closed at once because their source held its share, by share. */
+  shedBySource: Record<SourceShedReason, number>
+  /** Sources holding a visitor connection now. */
+  sources: number
 }
 
 export class ConnectionBudget {
@@ -52,13 +69,17 @@ export class ConnectionBudget {
   #visitors = 0
   #other = 0
   readonly shed: Record<ShedReason, number> = { maxVisitors: 0, maxConnections: 0 }
+  readonly shedBySource: Record<SourceShedReason, number> = { maxVisitorsPerSource: 0, clientShare: 0, maxConnectionsPerSource: 0 }
   shedControl = 0
+  /** Visitor connections per source over the whole relay. */
+  readonly perSource: SourceCounts
 
   constructor (options: BudgetOptions) {
     this.fdLimit = options.fdLimit
     this.#fdsAtStart = options.fdsAtStart
     this.reserve = options.fdsAtStart + FD_SPARE + options.handshakeRoom
     this.configured = options.maxConnections
+    this.perSource = new SourceCounts(options.maxPerSource ?? 0)
   }
 
   /** No fd limit and no configured cap: nothing is ever shed for the relay's sake. */
@@ -99,6 +120,11 @@ export class ConnectionBudget {
     else this.shed.maxVisitors++
   }
 
+  /** A visitor shed because its source held its share (of a proxy, a client or the relay). */
+  countSourceShed (reason: SourceShedReason): void {
+    this.shedBySource[reason]++
+  }
+
   /**
    * A control-port connection: it may use the handshake room, but not the last FD_SPARE fds
    * (then it is refused and counted, instead of libuv closing connections silently later).
@@ -126,6 +152,8 @@ export class ConnectionBudget {
       otherSockets: this.#other,
       shed: { ...this.shed },
       shedControl: this.shedControl,
+      shedBySource: { ...this.shedBySource },
+      sources: this.perSource.sources,
     }
   }
 }

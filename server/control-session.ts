@@ -8,22 +8,26 @@
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError, type ErrorCode } from '../shared/errors.js'
-import { Session, type RelaySession } from '../shared/mux/index.js'
+import { DEFAULT_MAX_STREAMS, Session, type MuxStream, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
 import { clientKeyId, encodeKey } from '../shared/transport/index.js'
-import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login, type ProxySpec } from '../shared/wire/index.js'
+import { parseHostPort } from '../shared/net/index.js'
+import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Endpoint, type Login, type ProxySpec } from '../shared/wire/index.js'
 import type { ClientKeyPolicy } from './client-keys.js'
 import type { ConnectionBudget } from './connection-budget.js'
-import { answerDiag } from './diag-answer.js'
+import { answerDiag, DiagRateLimit } from './diag-answer.js'
+import { sourceGroup } from './handshake-gate.js'
 import { startNatProbe, type NatProbes } from './nat-probe-mode.js'
 import type { PeerViewSource } from './peer-view.js'
 import type { PluginUser, RelayPlugins } from './plugin/index.js'
-import { type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies, type TcpGroups } from './proxy/index.js'
+import { clientLimits, type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies, type TcpGroups, type UserFootprints, userLimits } from './proxy/index.js'
 import type { Registry, RegistryMember } from './registry.js'
 import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
+import { SourceCounts } from './source-counts.js'
 import { UdpHub } from './udp-hub.js'
 import type { TcpmuxHub } from './tcpmux/index.js'
 import type { Vhosts } from './vhost/index.js'
+import type { VisitBroker } from './visit/index.js'
 
 export interface ControlContext {
   config: ServerConfig
@@ -32,7 +36,7 @@ export interface ControlContext {
   kinds: ProxyKinds
   /** Public ports: allowPorts and the relay's own ports. */
   ports: PortAllocator
-  /** NAT probes (tunnel diag nat-timeout) running on the relay, bounded by MAX_NAT_PROBES. */
+  /** NAT probes (tunnel diag nat-timeout) running on the relay, bounded in all, per source and per client. */
   natProbes: NatProbes
   /** The relay's view of one client's control connection (diagRequest); absent = not offered. */
   peerView?: PeerViewSource
@@ -53,21 +57,44 @@ export interface ControlContext {
   tcpmux?: TcpmuxHub | undefined
   /** frps.yml's httpPlugins; undefined when it has none. */
   plugins?: RelayPlugins | undefined
+  /** Session bounds tests shrink (a peer's not-reading timeout, ...); absent = the defaults. */
+  sessionLimits?: SessionLimits
+  /** What each user's sessions hold, against the per-user caps. */
+  users: UserFootprints
+  /** Secret proxies (stcp, sudp) and their visitors; undefined = not served. */
+  visits?: VisitBroker | undefined
 }
+
+/** The mux session settings a relay may override (tests do; frps.yml sets the rest). */
+export type SessionLimits = Pick<SessionOptions, 'peerNotReadingTimeoutMs' | 'peerQueuePauseBytes'>
 
 export interface ControlOptions {
   /** What is left of the handshake deadline for the login (the client's first record). */
   loginDeadlineMs: number
   /** The session became active (login decrypted and accepted). */
   onActive?: () => void
+  /** The connection's two ends (the client's address normalised), for visits this session makes. */
+  endpoints?: { remote: Endpoint, local: Endpoint }
+  /** How the connection came: tcp, or its layers (tls, websocket) joined by `+`. */
+  carrier?: string
 }
+
+/**
+ * Visitors one source may hold open at once over all of one client's tcp proxies: a quarter of
+ * the streams a session allows, so one address never takes every stream of a client.
+ */
+export const CLIENT_STREAMS_PER_SOURCE = Math.floor(DEFAULT_MAX_STREAMS / 4)
 
 /** Capabilities of this relay that are not proxy types. */
 const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE, Capability.GROUP, Capability.HEALTH]
+/** Capabilities this relay has when it serves secret proxies (a broker is configured). */
+const VISIT_CAPABILITIES: readonly string[] = [Capability.VISIT]
 
 export class ControlSession implements RegistryMember {
   readonly session: RelaySession
   readonly remote: string
+  /** How the connection came (ControlOptions.carrier); undefined when not told. */
+  readonly carrier: string | undefined
   /** First 8 bytes of the handshake hash (the same on the client): channel binding. */
   readonly sessionId: string
   /** The client's static public key (base64): who it is. Takeover and ownership hang on it. */
@@ -84,12 +111,15 @@ export class ControlSession implements RegistryMember {
   readonly #ctx: ControlContext
   readonly #link: SecureLink
   readonly #onActive: (() => void) | undefined
+  readonly #endpoints: { remote: Endpoint, local: Endpoint }
   readonly #log: Logger
   #login: Login | undefined
   #proxies: SessionProxies | undefined
   /** Flow ids and routing of the session's UDP flows, made with the first UDP proxy. */
   #udpHub: UdpHub | undefined
   #loginTimer: NodeJS.Timeout | undefined
+  /** diagRequests of this session (each runs ss on the relay). */
+  readonly #diagLimit = new DiagRateLimit()
   /** Set while the session is a NAT probe: ends the probe's timers. */
   #endProbe: (() => void) | undefined
 
@@ -97,7 +127,9 @@ export class ControlSession implements RegistryMember {
     this.#ctx = ctx
     this.#link = link
     this.#onActive = options.onActive
+    this.#endpoints = options.endpoints ?? { remote: { address: '', port: 0 }, local: { address: '', port: 0 } }
     this.remote = remote
+    this.carrier = options.carrier
     this.sessionId = link.sessionId
     this.identity = encodeKey(link.clientKey)
     this.keyId = clientKeyId(link.clientKey)
@@ -107,6 +139,8 @@ export class ControlSession implements RegistryMember {
       role: 'server',
       logger: this.#log,
       heartbeatTimeoutMs: timeoutS > 0 ? timeoutS * 1000 : 0,
+      maxBufferedBytes: ctx.config.maxBufferedBytesPerClient,
+      ...ctx.sessionLimits,
     })
     this.#loginTimer = setTimeout(() => {
       ctx.stats.noteError('TUN_LOGIN_TIMEOUT', `no login from ${remote} within the handshake deadline`)
@@ -114,17 +148,20 @@ export class ControlSession implements RegistryMember {
       this.session.close(new TunnelError('TUN_LOGIN_TIMEOUT', 'no login within the handshake deadline'))
     }, Math.max(0, options.loginDeadlineMs)).unref()
     this.session.on('control', (m) => { this.#onControl(m) })
-    // Clients never open streams toward the relay in this version.
-    this.session.on('stream', (s) => { s.reset(ResetCode.REFUSED) })
+    // Clients open streams toward the relay only to visit secret proxies.
+    this.session.on('stream', (s) => { this.#onStream(s) })
     this.session.on('goaway', (code) => { this.#onGoAway(code) })
     this.session.on('close', (err) => { this.#onClose(err) })
   }
 
   /** Who owns what this session registers (proxy names, ports, domains): its client key. */
   get owner (): string { return this.identity }
+
   get proxyCount (): number { return this.#proxies?.size ?? 0 }
   /** The login (user, hostname), once accepted. */
   get login (): Login | undefined { return this.#login }
+  /** The client pinned this relay's key (Noise NK) rather than not (NN). */
+  get pinned (): boolean { return this.#link.pinned }
   /** The proxies this session holds now. */
   proxies (): RelayProxy[] { return this.#proxies?.list() ?? [] }
 
@@ -147,11 +184,22 @@ export class ControlSession implements RegistryMember {
         this.#proxies?.unregister(m)
         return
       case MessageType.DIAG_REQUEST:
-        answerDiag(this.session, this.#ctx.peerView, this.remote, m.id, this.#log)
+        answerDiag(this.session, this.#ctx.peerView, this.remote, m.id, this.#log, this.#diagLimit)
         return
       case MessageType.PROXY_HEALTH:
         this.#proxies?.health(m)
     }
+  }
+
+  /** A stream the client opened: a visit (with a visit block, after a login that agreed on `visit`), or refused. */
+  #onStream (s: MuxStream): void {
+    const broker = this.#ctx.visits
+    const login = this.#login
+    if (broker === undefined || login === undefined || this.#endProbe !== undefined || this.loggedInAt === 0 || !this.capabilities.has(Capability.VISIT) || s.open?.visit === undefined) {
+      s.reset(ResetCode.REFUSED)
+      return
+    }
+    broker.handle(this.session, { user: login.user, clientId: this.clientId, remote: this.#endpoints.remote, local: this.#endpoints.local, log: this.#log }, s)
   }
 
   #handleLogin (login: Login): void {
@@ -169,12 +217,14 @@ export class ControlSession implements RegistryMember {
       this.#refuse('TUN_CLIENT_KEY_REFUSED', `client key ${this.keyId} may not log in as clientID ${login.clientId} with user "${login.user}" (auth.clientKeys)`)
       return
     }
-    const mine = new Set([...BASE_CAPABILITIES, ...this.#ctx.kinds.capabilities()])
+    const mine = new Set([...BASE_CAPABILITIES, ...(this.#ctx.visits === undefined ? [] : VISIT_CAPABILITIES), ...this.#ctx.kinds.capabilities()])
     this.capabilities = new Set(login.capabilities.filter((c) => mine.has(c)))
     // The login decrypted: the client holds the handshake's keys (no replay gets here).
     this.#login = login
     if (login.probeIdleMs !== undefined) {
-      this.#endProbe = startNatProbe(this.session, this.#link, this.#ctx.natProbes, login.probeIdleMs, {
+      const peer = parseHostPort(this.remote)
+      const source = sourceGroup('error' in peer ? this.remote : peer.host)
+      this.#endProbe = startNatProbe(this.session, this.#link, this.#ctx.natProbes, { source, clientId: login.clientId }, login.probeIdleMs, {
         accepted: () => { this.#activate(); this.#sendLoginOk() },
         refuse: (code, message) => { this.#refuse(code, message) },
         log: this.#log,
@@ -258,7 +308,7 @@ export class ControlSession implements RegistryMember {
   }
 
   #makeProxies (): SessionProxies {
-    const { config, registry, kinds, stats, ports, budget, vhosts, tcpGroups, tcpmux, plugins } = this.#ctx
+    const { config, registry, kinds, stats, ports, budget, vhosts, users, visits, tcpGroups, tcpmux, plugins } = this.#ctx
     const askVisitors = plugins !== undefined && (plugins.has('NewUserConn') || plugins.has('NewWorkConn'))
     return new SessionProxies({
       session: this.session,
@@ -268,13 +318,18 @@ export class ControlSession implements RegistryMember {
       registry: registry,
       owner: this,
       stats,
-      maxPorts: config.maxPortsPerClient,
+      user: this.#login?.user ?? '',
+      users,
+      limits: { client: clientLimits(config), user: userLimits(config) },
       context: {
         config,
         ports,
         budget,
         vhosts,
         udpHub: () => (this.#udpHub ??= new UdpHub(this.session, this.#log)),
+        clientSources: new SourceCounts(CLIENT_STREAMS_PER_SOURCE),
+        visits: visits?.directory,
+        user: this.#login?.user ?? '',
         tcpGroups,
         tcpmux,
         admitVisitor: askVisitors ? async (proxy, visitor) => await plugins.admitVisitor(this.#pluginUser(), proxy, visitor) : undefined,
@@ -311,6 +366,7 @@ export class ControlSession implements RegistryMember {
 
   replaceBy (): void {
     this.#proxies?.close()
+    // Reserved for the same key, which re-registers them at once: no other client slips in between.
     this.#proxies?.stopAll('drain')
     this.session.goAway(GoAwayCode.REPLACED)
     this.session.close(new TunnelError('TUN_SESSION_REPLACED', 'a newer session of this client took over'))
@@ -324,6 +380,7 @@ export class ControlSession implements RegistryMember {
 
   #onClose (err: TunnelError | undefined): void {
     clearTimeout(this.#loginTimer)
+    if (err?.code === 'TUN_PEER_NOT_READING') this.#ctx.stats.noteError(err.code, `client ${this.clientId === '' ? this.remote : this.clientId}: ${err.message}`)
     if (this.#endProbe !== undefined) {
       this.#endProbe()
       return

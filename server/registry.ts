@@ -17,6 +17,8 @@ export interface RegistryMember {
 export class Registry<M extends RegistryMember> {
   readonly #clients = new Map<string, M>()
   readonly #proxies = new Map<string, M>()
+  /** The names each member holds, so a session's end touches only its own. */
+  readonly #held = new Map<M, Set<string>>()
   readonly #reserved: Reservations<string>
   readonly #reservedIds: Reservations<string>
 
@@ -58,11 +60,11 @@ export class Registry<M extends RegistryMember> {
       this.#clients.delete(member.clientId)
       if (reserve) this.#reservedIds.reserve(member.clientId, member.identity)
     }
-    for (const [name, owner] of this.#proxies) {
-      if (owner !== member) continue
+    for (const name of this.#held.get(member) ?? []) {
       this.#proxies.delete(name)
       if (reserve) this.#reserved.reserve(name, member.identity)
     }
+    this.#held.delete(member)
   }
 
   /**
@@ -76,14 +78,20 @@ export class Registry<M extends RegistryMember> {
     if (reservedMs > 0) return { reservedMs }
     this.#reserved.clear(name)
     this.#proxies.set(name, member)
+    let mine = this.#held.get(member)
+    if (mine === undefined) this.#held.set(member, mine = new Set())
+    mine.add(name)
     return true
   }
 
   releaseProxy (name: string, member: M): void {
-    if (this.#proxies.get(name) === member) this.#proxies.delete(name)
+    if (this.#proxies.get(name) !== member) return
+    this.#proxies.delete(name)
+    this.#held.get(member)?.delete(name)
   }
 
   releaseAll (member: M): void {
-    for (const [name, owner] of this.#proxies) if (owner === member) this.#proxies.delete(name)
+    for (const name of this.#held.get(member) ?? []) this.#proxies.delete(name)
+    this.#held.delete(member)
   }
 }

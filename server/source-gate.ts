@@ -20,6 +20,9 @@ export class SourceGate {
     this.#limiter = new LogLimiter(LOG_INTERVAL_MS, MAX_LOG_KEYS, now)
   }
 
+  /** True when the proxy has allowSources or denySources (some visitors are refused). */
+  get filters (): boolean { return !this.#filter.open }
+
   /** Whether `address` (raw or normalised) may use the proxy; a refusal is counted and maybe logged. */
   admits (address: string): boolean {
     if (this.#filter.admits(address)) return true

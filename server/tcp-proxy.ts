@@ -2,7 +2,10 @@
 // owning client's session, carrying the proxy name and the visitor's normalised address.
 // Visitors the proxy's source filter refuses are closed at once (counted in `refused`). Past the
 // proxy's maxVisitors, or the relay's connection budget (its fd limit), a visitor is shed: reset
-// at once, counted, and warned about (rate-limited). With a bandwidth limit (bandwidthLimitMode
+// at once, counted, and warned about (rate-limited). So is one whose source (an IPv4 address or
+// an IPv6 /64) already holds its share: maxVisitorsPerSource on this proxy, a quarter of the
+// client's streams over all its proxies, maxConnectionsPerSource on the relay; one address
+// cannot take what everyone shares. With a bandwidth limit (bandwidthLimitMode
 // server) every visitor of the proxy shares one token bucket. Traffic is counted here, where frp
 // counts it: the live streams' own byte counters plus the totals of finished ones (nothing is
 // added per chunk), read by the admin API's status.
@@ -10,10 +13,12 @@ import { createServer, type Server, type Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { formatBandwidth, TokenBucket, type TokenBucketStats } from '../shared/limit/index.js'
 import { normalizeAddress, listenOrClose } from '../shared/net/index.js'
+import { TunnelError } from '../shared/errors.js'
 import { bridge, type Session, type MuxStream } from '../shared/mux/index.js'
 import type { Endpoint, SourceSpec } from '../shared/wire/index.js'
-import { ConnectionBudget, type ShedReason } from './connection-budget.js'
+import { ConnectionBudget, SOURCE_SHED_REASONS, type ShedReason, type SourceShedReason } from './connection-budget.js'
 import { ShedWarner } from './shed-warner.js'
+import { SourceCounts, visitorSource } from './source-counts.js'
 import { SourceGate } from './source-gate.js'
 
 export interface TcpProxyOptions {
@@ -22,13 +27,17 @@ export interface TcpProxyOptions {
   maxVisitors?: number | undefined
   /** Bytes per second for the whole proxy (both directions); 0 or absent = none. */
   bandwidthLimit?: number | undefined
-  /** The relay's visitor budget (fd limit); absent = unlimited. */
+  /** The relay's visitor budget (fd limit, maxConnectionsPerSource); absent = unlimited. */
   budget?: ConnectionBudget
   /**
    * Asked before a visitor is admitted (the relay's plugins, NewUserConn); false or a rejection
    * resets it. Absent = every visitor is asked nothing.
    */
   admit?: (visitor: Endpoint) => Promise<boolean>
+  /** Visitor connections one source may hold open on this proxy; 0 or absent = no cap. */
+  maxVisitorsPerSource?: number
+  /** Visitors per source over all tcp proxies of the owning client (its share of the client's streams). */
+  clientSources?: SourceCounts
 }
 
 /** Plain numbers, for logs and metrics. */
@@ -40,6 +49,8 @@ export interface TcpProxyStats {
   refused: number
   /** Reset at once, by reason. */
   shed: Record<ShedReason, number>
+  /** Reset at once because their source held its share, by share. */
+  shedBySource: Record<SourceShedReason, number>
   /** This proxy's own cap (0 = none). */
   maxVisitors: number
   /** The bandwidth limit's bucket (server mode), or null. */
@@ -71,10 +82,16 @@ export class TcpProxy {
   readonly #budget: ConnectionBudget
   readonly #maxVisitors: number
   readonly #limiter: TokenBucket | undefined
-  readonly #shedWarners: Record<ShedReason, ShedWarner>
+  readonly #shedWarners: Record<ShedReason | SourceShedReason, ShedWarner>
   /** Open visitor connections and their streams. */
   readonly #visitors = new Map<Socket, MuxStream>()
   readonly #shed: Record<ShedReason, number> = { maxVisitors: 0, maxConnections: 0 }
+  readonly #shedBySource: Record<SourceShedReason, number> = { maxVisitorsPerSource: 0, clientShare: 0, maxConnectionsPerSource: 0 }
+  /** Open visitors per source on this proxy, and over all of the client's tcp proxies. */
+  readonly #sources: SourceCounts
+  readonly #clientSources: SourceCounts
+  /** Visitors that could not become a stream: warned about at most every interval. */
+  readonly #refusedWarner: ShedWarner
   #closed = false
   /** Bytes of streams that have finished (live ones are read from the streams). */
   #doneIn = 0
@@ -99,7 +116,16 @@ export class TcpProxy {
     this.#maxVisitors = options.maxVisitors ?? 0
     const rate = options.bandwidthLimit ?? 0
     this.#limiter = rate > 0 ? new TokenBucket(rate) : undefined
-    this.#shedWarners = { maxVisitors: new ShedWarner(log), maxConnections: new ShedWarner(log) }
+    this.#shedWarners = {
+      maxVisitors: new ShedWarner(log),
+      maxConnections: new ShedWarner(log),
+      maxVisitorsPerSource: new ShedWarner(log),
+      clientShare: new ShedWarner(log),
+      maxConnectionsPerSource: new ShedWarner(log),
+    }
+    this.#sources = new SourceCounts(options.maxVisitorsPerSource ?? 0)
+    this.#clientSources = options.clientSources ?? new SourceCounts(0)
+    this.#refusedWarner = new ShedWarner(log)
     this.#admit = options.admit
     if (server !== undefined) this.#budget.holdSocket()
     server?.on('connection', (socket) => { this.accept(socket) })
@@ -166,6 +192,7 @@ export class TcpProxy {
       activeVisitors: this.#visitors.size,
       refused: this.#gate.refused,
       shed: { ...this.#shed },
+      shedBySource: { ...this.#shedBySource },
       maxVisitors: this.#maxVisitors,
       bandwidth: this.#limiter?.stats ?? null,
     }
@@ -179,7 +206,7 @@ export class TcpProxy {
       bytesIn += stream.bytesOut
       bytesOut += stream.bytesIn
     }
-    const shed = this.#shed.maxVisitors + this.#shed.maxConnections
+    const shed = this.#shed.maxVisitors + this.#shed.maxConnections + SOURCE_SHED_REASONS.reduce((n, r) => n + this.#shedBySource[r], 0)
     return { bytesIn, bytesOut, activeStreams: this.#visitors.size, streamsTotal: this.connections, refused: this.refused + this.pluginRefused, dropped: this.dropped + shed + this.unhealthyDrops }
   }
 
@@ -192,11 +219,25 @@ export class TcpProxy {
       this.#shedVisitor(socket, 'maxVisitors', this.#maxVisitors)
       return
     }
+    const source = visitorSource(socket.remoteAddress ?? '')
+    const full = this.#sourceFull(source)
+    if (full !== undefined) {
+      this.#shedBySourceVisitor(socket, full, source)
+      return
+    }
     if (!this.#budget.admitVisitor()) {
       this.#shedVisitor(socket, 'maxConnections', this.#budget.maxVisitors)
       return
     }
-    socket.once('close', () => { this.#budget.releaseVisitor() })
+    this.#sources.add(source)
+    this.#clientSources.add(source)
+    this.#budget.perSource.add(source)
+    socket.once('close', () => {
+      this.#budget.releaseVisitor()
+      this.#sources.release(source)
+      this.#clientSources.release(source)
+      this.#budget.perSource.release(source)
+    })
     this.connections++
     socket.setNoDelay(true)
     const visitor = { address: normalizeAddress(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 }
@@ -206,7 +247,8 @@ export class TcpProxy {
       stream = this.#session.openStream({ proxy: this.name, visitor, listener })
     } catch (err) {
       this.dropped++
-      this.#log.warn({ remote: visitor.address, err: (err as Error).message }, 'visitor refused')
+      // A stranger decides how often this happens: rate-limited, with the count.
+      this.#refusedWarner.note({ code: err instanceof TunnelError ? err.code : undefined, remote: visitor.address, dropped: this.dropped, err: (err as Error).message }, 'visitor refused: no stream could be opened')
       socket.destroy()
       return
     }
@@ -219,6 +261,28 @@ export class TcpProxy {
       this.#doneOut += stream.bytesIn
       this.#log.debug({ streamId: stream.id, bytesIn: r.bytesFromSocket, bytesOut: r.bytesToSocket, code: r.error?.code }, 'visitor closed')
     }, { limiter: this.#limiter })
+  }
+
+  /** Which share the visitor's source already holds in full, if any (checked before anything is taken). */
+  #sourceFull (source: string): SourceShedReason | undefined {
+    if (this.#sources.full(source)) return 'maxVisitorsPerSource'
+    if (this.#clientSources.full(source)) return 'clientShare'
+    if (this.#budget.perSource.full(source)) return 'maxConnectionsPerSource'
+    return undefined
+  }
+
+  /** Resets a visitor whose source holds its share, counts it here and relay-wide, warns (rate-limited). */
+  #shedBySourceVisitor (socket: Socket, reason: SourceShedReason, source: string): void {
+    this.#shedBySource[reason]++
+    this.#budget.countSourceShed(reason)
+    socket.resetAndDestroy()
+    const limit = reason === 'maxVisitorsPerSource' ? this.#sources.cap : reason === 'clientShare' ? this.#clientSources.cap : this.#budget.perSource.cap
+    const message = reason === 'maxVisitorsPerSource'
+      ? 'visitor shed: its source holds maxVisitorsPerSource connections on this proxy'
+      : reason === 'clientShare'
+        ? 'visitor shed: its source holds its share (a quarter) of the client\'s streams'
+        : 'visitor shed: its source holds maxConnectionsPerSource connections on the relay'
+    this.#shedWarners[reason].note({ reason, limit, source, shed: this.#shedBySource[reason], relayShed: this.#budget.shedBySource[reason], activeVisitors: this.#visitors.size }, message)
   }
 
   /** Resets the visitor at once (RST: no lingering fd, no half-open state) and counts it. */
@@ -241,8 +305,9 @@ export class TcpProxy {
       this.#budget.releaseSocket()
     }
     const s = this.#shed
-    if (s.maxVisitors + s.maxConnections > 0 || this.#limiter !== undefined) {
-      this.#log.info({ connections: this.connections, shed: { ...s }, bandwidthLimit: this.#limiter === undefined ? undefined : formatBandwidth(this.#limiter.rate), bandwidthWaits: this.#limiter?.stats.waits }, 'proxy closed')
+    const bySource = SOURCE_SHED_REASONS.reduce((n, r) => n + this.#shedBySource[r], 0)
+    if (s.maxVisitors + s.maxConnections + bySource > 0 || this.#limiter !== undefined) {
+      this.#log.info({ connections: this.connections, shed: { ...s }, ...(bySource > 0 ? { shedBySource: { ...this.#shedBySource } } : {}), bandwidthLimit: this.#limiter === undefined ? undefined : formatBandwidth(this.#limiter.rate), bandwidthWaits: this.#limiter?.stats.waits }, 'proxy closed')
     }
   }
 

@@ -2,8 +2,11 @@
 // id; the first datagram of a flow carries the flow-open block (DGRAM+SYN), later ones only the
 // id. Replies go back to the visitor's raw address (a udp6 socket cannot send to a plain IPv4
 // address; the mapped form works). Idle flows expire; at the flow cap a new visitor evicts an
-// old flow that is not established, else its datagram is dropped. Everything is counted. A
-// visitor the proxy's source filter refuses opens no flow (counted in `refused`).
+// old flow that is not established, or one idle for FLOW_PRESSURE_IDLE_MS, or one of the source
+// holding the most flows, else its datagram is dropped. One source (an IPv4 address, an IPv6
+// /64) holds at most maxFlowsPerSource flows, so thousands of source ports of one address cannot
+// lock other visitors out (shared/udp/flow-table.ts). Everything is counted. A visitor the
+// proxy's source filter refuses opens no flow (counted in `refused`).
 import type { RemoteInfo, Socket } from 'node:dgram'
 import type { Logger } from 'pino'
 import type { Session } from '../shared/mux/index.js'
@@ -13,6 +16,7 @@ import { TokenBucket, type TokenBucketStats } from '../shared/limit/index.js'
 import { encodeFlowOpen, type SourceSpec } from '../shared/wire/index.js'
 import { ConnectionBudget } from './connection-budget.js'
 import { SourceGate } from './source-gate.js'
+import { visitorSource } from './source-counts.js'
 import type { UdpHub } from './udp-hub.js'
 
 /** SO_RCVBUF asked for on the public socket: room for bursts while the event loop is busy. */
@@ -21,6 +25,8 @@ export const PUBLIC_RECV_BUFFER_BYTES = 4 * 1024 * 1024
 export const PUBLIC_SEND_QUEUE_BYTES = 1024 * 1024
 /** A flow with at least this many datagrams each way is established: new flows do not evict it. */
 export const ESTABLISHED_DATAGRAMS = 2
+/** At the flow cap, an established flow silent for this long may make room for a new visitor. */
+export const FLOW_PRESSURE_IDLE_MS = 30_000
 /** How often the kernel's drop count of the public socket is read (it reads a /proc table). */
 export const KERNEL_DROPS_POLL_MS = 5_000
 /** Raw visitor address → normalised key prefix; cleared when it grows past this. */
@@ -29,6 +35,8 @@ const ADDRESS_CACHE_ENTRIES = 16_384
 export interface UdpProxyOptions {
   idleTimeoutMs: number
   maxFlows: number
+  /** Flows one source may hold at once; 0 or absent = no cap of its own. */
+  maxFlowsPerSource?: number
   sources?: SourceSpec
   /** Bytes per second for the whole proxy, both directions (bandwidthLimitMode server); 0 = none. */
   bandwidthLimit?: number | undefined
@@ -41,6 +49,8 @@ export interface UdpProxyOptions {
 interface RelayFlow {
   id: number
   key: string
+  /** What the visitor's flows count against: its IPv4 address or IPv6 /64. */
+  source: string
   /** The raw rinfo address (mapped form on a dual-stack socket): what the socket sends to. */
   address: string
   port: number
@@ -90,7 +100,13 @@ export class UdpProxy {
     this.#hub = hub
     this.#log = log
     this.#now = options.now ?? (() => performance.now())
-    this.#table = new FlowTable({ maxFlows: options.maxFlows, idleMs: options.idleTimeoutMs })
+    this.#table = new FlowTable<string, RelayFlow>({
+      maxFlows: options.maxFlows,
+      idleMs: options.idleTimeoutMs,
+      sourceOf: (f) => f.source,
+      maxPerSource: options.maxFlowsPerSource ?? 0,
+      pressureIdleMs: FLOW_PRESSURE_IDLE_MS,
+    })
     this.#warner = new DropWarner(log)
     this.#gate = new SourceGate(options.sources ?? {}, log, this.#now)
     const rate = options.bandwidthLimit ?? 0
@@ -165,6 +181,7 @@ export class UdpProxy {
     const flow: RelayFlow = {
       id: 0,
       key,
+      source: visitorSource(address),
       address: rinfo.address,
       port: rinfo.port,
       maxOut: maxDatagramBytesTo(rinfo.address),
@@ -173,9 +190,9 @@ export class UdpProxy {
       openBlock: encodeFlowOpen({ proxy: this.name, visitor: { address, port: rinfo.port } }),
       tally: newFlowTally(),
     }
-    const { added, evicted } = this.#table.add(key, flow, now, (f) => !isEstablished(f.tally))
+    const { added, evicted, sourceFull } = this.#table.add(key, flow, now, (f) => !isEstablished(f.tally))
     if (!added) {
-      this.counters.drops.flowLimit++
+      this.counters.drops[sourceFull === true ? 'sourceFlowLimit' : 'flowLimit']++
       this.#warner.note(this.counters)
       return undefined
     }

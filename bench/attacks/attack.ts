@@ -13,6 +13,11 @@ export interface AttackTarget extends RawTarget {
   vhostDomain: string
   /** The honest client's clientID. */
   clientId: string
+  /** The relay's vhostHTTPSPort (no proxy on it). */
+  vhostHttpsPort: number
+  /** The relay's admin API port and its bearer token. */
+  adminPort: number
+  adminToken: string
 }
 
 export interface AttackResult {

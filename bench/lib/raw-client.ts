@@ -1,11 +1,14 @@
 // A hostile client for the attack bench, built from the project's own modules: the real
 // handshake and login, then whatever frames the attack writes, with reading off when the attack
 // wants a peer that never reads (the socket stays paused: the relay's replies pile up on its side).
+// rawSessionClient() puts a mux session (client role) on top instead, for attacks that register
+// proxies and take streams but misbehave in what they do with them.
 import { connect, type Socket } from 'node:net'
 import { silentLogger } from '../../shared/log.js'
 import { Session, type ClientSession } from '../../shared/mux/index.js'
 import { ClientHandshake, derivePsk, decodeKey, generateKeyPair, parseResponse, Refusal, type RecordWire } from '../../shared/transport/index.js'
-import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, encodeControlMessage, encodeHeader, FrameType, MessageType, type ClientMessage, type RelayMessage } from '../../shared/wire/index.js'
+import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, encodeControlMessage, encodeHeader, FrameType, MessageType, ResetCode, type ClientMessage, type ProxyResult, type RelayMessage } from '../../shared/wire/index.js'
+import { login } from '../../client/login.js'
 import { secureConnect } from '../../client/secure-connect.js'
 
 export interface RawTarget {
@@ -105,4 +108,49 @@ export async function helloOnce (target: RawTarget, token: string, localAddress:
     })
     socket.once('close', () => { done('closed') })
   })
+}
+
+export interface RawSessionClient {
+  session: ClientSession
+  socket: Socket
+  /** Registers one proxy (any spec, unchecked) and resolves with the relay's answer. */
+  register: (spec: Record<string, unknown>) => Promise<ProxyResult>
+  close: () => void
+}
+
+/** A logged-in client whose mux session the attack drives (streams and datagrams are the attack's to handle). */
+export async function rawSessionClient (target: RawTarget, clientId: string): Promise<RawSessionClient> {
+  const raw = await rawClient(target, clientId)
+  const session: ClientSession = new Session(raw.wire, { role: 'client', logger: silentLogger() })
+  const register = async (spec: Record<string, unknown>): Promise<ProxyResult> => await new Promise((resolve, reject) => {
+    const onControl = (m: RelayMessage): void => {
+      if (m.type !== MessageType.PROXY_RESULT || m.name !== spec.name) return
+      session.off('control', onControl)
+      resolve(m)
+    }
+    session.on('control', onControl)
+    session.once('close', (err) => { reject(err ?? new Error('session closed')) })
+    raw.control({ type: MessageType.REGISTER, proxies: [spec] })
+  })
+  return { session, socket: raw.socket, register, close: () => { session.close(); raw.close() } }
+}
+
+export interface RawSession {
+  session: ClientSession
+  /** Sends a control message (unchecked: attacks may send anything). */
+  control: (message: unknown) => void
+  close: () => void
+}
+
+/**
+ * A logged-in client whose control messages the attack writes itself, over the project's own mux
+ * session (so it reads and counts the relay's answers, and answers its heartbeats).
+ */
+export async function rawSession (target: RawTarget, clientId: string, options: { user?: string } = {}): Promise<RawSession> {
+  const { wire } = await handshake(target, clientId)
+  const session: ClientSession = new Session(wire, { role: 'client', logger: silentLogger() })
+  session.on('stream', (s) => { s.reset(ResetCode.REFUSED) })
+  const r = await login(session, { clientId, user: options.user ?? '' })
+  if (!r.ok) { session.close(); throw new Error(`login refused: ${r.code ?? ''} ${r.message ?? ''}`) }
+  return { session, control: (m) => { session.sendControl(m as ClientMessage) }, close: () => { session.close() } }
 }

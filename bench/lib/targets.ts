@@ -1,7 +1,8 @@
 // Starts what the load is aimed at: the services process (direct baseline) and a real relay and
 // client process of the CLI in front of the same services (tunnel: encrypted, the client pinning
 // the relay's key; plain: the same with transport.insecurePlaintext on both sides), all on loopback.
-// The http service is also behind the relay's vhostHTTPPort as an http proxy (VHOST_HOST).
+// The http service is also behind the relay's vhostHTTPPort as an http proxy (VHOST_HOST); the
+// relay serves a vhostHTTPSPort too (no proxy on it: the attack bench aims at its ClientHello reader).
 import { randomBytes } from 'node:crypto'
 import { createServer, type AddressInfo } from 'node:net'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -58,6 +59,8 @@ export interface Tunnel {
   serverKey: string
   /** The relay's admin API port (with TunnelOptions.admin), else undefined. */
   adminPort: number | undefined
+  /** The relay's vhostHTTPSPort. */
+  vhostHttpsPort: number
   /** Removes the temporary config directory. */
   cleanup: () => Promise<void>
 }
@@ -79,6 +82,10 @@ export interface TunnelOptions {
   plaintext?: boolean
   /** The relay also serves its admin API on a free loopback port (token ADMIN_TOKEN). */
   admin?: boolean
+  /** The client's transport block (issue 18: tls, websocket, wss), e.g. 'transport:\n  protocol: wss\n'; not with plaintext. */
+  clientTransport?: string
+  /** Prefix of the process names (default: 'plain-' for plaintext, else none). */
+  name?: string
 }
 
 /** The relay admin API's bearer token when TunnelOptions.admin is set. */
@@ -88,7 +95,7 @@ export const ADMIN_TOKEN = 'bench-admin-token'
 export async function startTunnel (group: ProcessGroup, options: TunnelOptions): Promise<Tunnel> {
   const dir = await mkdtemp(join(tmpdir(), 'tunnel-bench-'))
   const plain = options.plaintext === true
-  const prefix = plain ? 'plain-' : ''
+  const prefix = options.name ?? (plain ? 'plain-' : '')
   const transport = plain ? 'transport:\n  insecurePlaintext: true\n' : ''
   const keys = newKeyPair()
   const cleanup = async (): Promise<void> => { await rm(dir, { recursive: true, force: true }) }
@@ -96,8 +103,8 @@ export async function startTunnel (group: ProcessGroup, options: TunnelOptions):
     const token = randomBytes(16).toString('hex')
     const frps = join(dir, 'frps.yml')
     const admin = options.admin === true ? `webServer:\n  addr: "${LOOPBACK}"\n  port: 0\n  token: "${ADMIN_TOKEN}"\n` : ''
-    const { relay, relayPort, vhostPort, adminPort } = await startRelay(group, options, prefix, async (vhost) => {
-      await writeFile(frps, `bindAddr: "${LOOPBACK}"\nbindPort: 0\nvhostHTTPPort: ${vhost}\nauth:\n  token: "${token}"\n  privateKey: "${keys.privateKey}"\n${transport}${admin}`, { mode: 0o600 })
+    const { relay, relayPort, vhostPort, vhostHttpsPort, adminPort } = await startRelay(group, options, prefix, async (vhost, vhostHttps) => {
+      await writeFile(frps, `bindAddr: "${LOOPBACK}"\nbindPort: 0\nvhostHTTPPort: ${vhost}\nvhostHTTPSPort: ${vhostHttps}\nauth:\n  token: "${token}"\n  privateKey: "${keys.privateKey}"\n${transport}${admin}`, { mode: 0o600 })
       return frps
     })
 
@@ -105,7 +112,7 @@ export async function startTunnel (group: ProcessGroup, options: TunnelOptions):
     const proxies = SERVICE_NAMES.map((name) =>
       `  - name: ${name}\n    type: ${UDP_SERVICES.has(name) ? 'udp' : 'tcp'}\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services[name]}\n    remotePort: 0\n`).join('') +
       `  - name: web\n    type: http\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services.http}\n    customDomains: [${VHOST_HOST}]\n`
-    await writeFile(frpc, `serverAddr: "${LOOPBACK}"\nserverPort: ${relayPort}\nclientID: "${BENCH_CLIENT_ID}"\nauth:\n  token: "${token}"\n  serverKey: "${keys.publicKey}"\n${transport}proxies:\n${proxies}`)
+    await writeFile(frpc, `serverAddr: "${LOOPBACK}"\nserverPort: ${relayPort}\nclientID: "${BENCH_CLIENT_ID}"\nauth:\n  token: "${token}"\n  serverKey: "${keys.publicKey}"\n${options.clientTransport ?? transport}proxies:\n${proxies}`)
     const client = group.spawn(`${prefix}client`, process.execPath, [options.cliJs, 'client', '-c', frpc, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'],
       // The client's key file goes to the bench's temp dir, not to the user's ~/.local/state.
       { env: { XDG_STATE_HOME: dir, STATE_DIRECTORY: '' } })
@@ -118,7 +125,7 @@ export async function startTunnel (group: ProcessGroup, options: TunnelOptions):
       if (!registered.has('web')) return undefined
       return { sink: port('sink'), echo: port('echo'), http: port('http'), udpEcho: port('udpEcho'), udpSink: port('udpSink'), vhost: vhostPort }
     }, READY_TIMEOUT_MS, `"proxy registered" log lines for ${SERVICE_NAMES.join(', ')}, web`)
-    return { relay, client, ports, dir, cleanup, relayPort, token, serverKey: keys.publicKey, adminPort }
+    return { relay, client, ports, dir, cleanup, relayPort, token, serverKey: keys.publicKey, adminPort, vhostHttpsPort }
   } catch (err) {
     await cleanup()
     throw err
@@ -133,19 +140,21 @@ async function freePort (): Promise<number> {
   return port
 }
 
-/** Starts the relay with a free vhostHTTPPort (written into frps.yml by `writeConfig`), retrying if it was taken. */
-async function startRelay (group: ProcessGroup, options: TunnelOptions, prefix: string, writeConfig: (vhostPort: number) => Promise<string>): Promise<{ relay: Child, relayPort: number, vhostPort: number, adminPort: number | undefined }> {
+/** Starts the relay with free vhost ports (written into frps.yml by `writeConfig`), retrying if one was taken. */
+async function startRelay (group: ProcessGroup, options: TunnelOptions, prefix: string, writeConfig: (vhostPort: number, vhostHttpsPort: number) => Promise<string>): Promise<{ relay: Child, relayPort: number, vhostPort: number, vhostHttpsPort: number, adminPort: number | undefined }> {
   let last: unknown
   for (let attempt = 1; attempt <= VHOST_START_ATTEMPTS; attempt++) {
     const vhostPort = await freePort()
-    const frps = await writeConfig(vhostPort)
+    const vhostHttpsPort = await freePort()
+    if (vhostHttpsPort === vhostPort) continue
+    const frps = await writeConfig(vhostPort, vhostHttpsPort)
     const relay = group.spawn(`${prefix}relay`, process.execPath, [options.cliJs, 'server', '-c', frps, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'])
     try {
       // "relay listening" comes once every port is open, the vhost port included.
       const adminLine = options.admin === true ? relay.waitFor((json) => (json?.['msg'] === 'admin listening' ? Number(json['port']) : undefined), READY_TIMEOUT_MS, 'the "admin listening" log line') : undefined
       adminLine?.catch(() => {}) // awaited below; a start that fails first rejects it unheard
       const relayPort = await relay.waitFor((json) => (json?.['msg'] === 'relay listening' ? Number(json['port']) : undefined), READY_TIMEOUT_MS, 'the "relay listening" log line')
-      return { relay, relayPort, vhostPort, adminPort: await adminLine }
+      return { relay, relayPort, vhostPort, vhostHttpsPort, adminPort: await adminLine }
     } catch (err) {
       last = err
       if (relay.running) throw err

@@ -1,11 +1,13 @@
 // `tunnel bench tcp|udp|http --target HOST:PORT`: load-test a mapped port. The report goes to
-// stdout (--json for machines), progress and logs to stderr. Exit codes: 0 done, 1 failure,
-// 2 bad usage, 3 a --max-* threshold exceeded, 130/143 interrupted (the partial report is printed).
+// stdout (--json for machines), progress and logs to stderr, and with --report FILE also to a
+// self-contained HTML page with charts. Exit codes: 0 done, 1 failure (also: the HTML file could
+// not be written), 2 bad usage, 3 a --max-* threshold exceeded, 130/143 interrupted (the partial
+// report is printed).
 import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import type { CommandModule } from 'yargs'
 import { TunnelError, type ErrorCode } from '../../shared/errors.js'
 import { parseAdminUrl, type AdminTarget } from '../../shared/admin/index.js'
-import { formatReport, LIMITS as L, planBench, PROTOCOLS, RelayWatch, runBench, TCP_MODES, type BenchPlan, type ProgressMode } from '../../loadtest/index.js'
+import { formatReport, LIMITS as L, planBench, PROTOCOLS, RelayWatch, runBenchDetailed, TCP_MODES, writeReportHtml, type BenchPlan, type ProgressMode } from '../../loadtest/index.js'
 import { ADMIN_OPTIONS, reportAdminFailure } from '../admin-target.js'
 import { makeLogger, withLogOptions, type LogArgs } from '../common.js'
 
@@ -31,6 +33,7 @@ interface Args extends LogArgs {
   maxErrorRate: number | undefined
   maxP99Ms: number | undefined
   json: boolean
+  report: string | undefined
   progress: string
   admin: string | undefined
   adminToken: string | undefined
@@ -75,8 +78,9 @@ export async function runBenchCommand (args: Args): Promise<number> {
   // On a TTY the bar says it all; in logs a start line frames the progress lines.
   log[mode === 'bar' ? 'debug' : 'info']({ protocol: plan.protocol, workload: plan.workload, target: args.target, durationS: plan.durationMs / 1000, maxOps: plan.maxOps, concurrency: plan.concurrency, rate: plan.rate }, 'bench starting')
   let report
+  let detail
   try {
-    report = await runBench(plan, { log, progress: mode, signal: abort.signal })
+    ({ report, detail } = await runBenchDetailed(plan, { log, progress: mode, signal: abort.signal }))
   } catch (err) {
     if (!(err instanceof TunnelError)) throw err
     log.error({ code: err.code }, err.message)
@@ -89,6 +93,17 @@ export async function runBenchCommand (args: Args): Promise<number> {
   }
   if (watch !== undefined) report = { ...report, relay: await watch.finish() }
   process.stdout.write(args.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`)
+  if (args.report !== undefined && args.report !== '') {
+    try {
+      await writeReportHtml(args.report, { report, detail: { ...detail, relay: watch?.points ?? [] } })
+      log.info({ file: args.report }, 'HTML report written')
+    } catch (err) {
+      if (!(err instanceof TunnelError)) throw err
+      log.error({ code: err.code }, err.message)
+      process.stderr.write(`tunnel bench: ${err.message} (${err.code})\n`)
+      return ExitCode.FAILED
+    }
+  }
   if (signalled !== undefined) return signalled === 'SIGINT' ? 130 : 143
   if (!report.thresholds.passed) {
     log.error({ code: THRESHOLD_CODE, violations: report.thresholds.violations }, 'threshold exceeded')
@@ -120,6 +135,7 @@ export const benchCommand: CommandModule<object, Args> = {
     .option('max-error-rate', { type: 'number', describe: `Exit ${ExitCode.ATTENTION} when failed / finished operations is above this (0-1, e.g. 0.01)` })
     .option('max-p99-ms', { type: 'number', describe: `Exit ${ExitCode.ATTENTION} when the p99 latency is above this many ms` })
     .option('json', { type: 'boolean', default: false, describe: 'Print the report as JSON (shape: docs/loadtest.md)' })
+    .option('report', { type: 'string', describe: 'Also write the report as one self-contained HTML file with charts (latency percentile curve, latency and throughput over time, errors by kind, the relay\'s side with --admin); --json stays the machine format' })
     .option('progress', { type: 'string', choices: ['auto', 'bar', 'json', 'none'], default: 'auto', describe: 'Live progress on stderr: bar on a TTY, one JSON line per second otherwise' })
     .option('admin', { type: 'string', describe: 'The relay\'s admin API, http://[USER:PASSWORD@]HOST:PORT: the report adds what the relay saw during the run (streams, bytes, drops, accept-queue overflows, control RTT)' })
     .option('admin-token', ADMIN_OPTIONS['admin-token'])
@@ -130,7 +146,8 @@ export const benchCommand: CommandModule<object, Args> = {
     .example('$0 bench udp -t 127.0.0.1:6001 --rate 20000 --size 1200', 'UDP loss, reordering and latency')
     .example('$0 bench http -t 127.0.0.1:8080 --path /health -c 20 --json', 'HTTP GET, report as JSON')
     .example('$0 bench tcp -t relay.example:6000 --admin http://127.0.0.1:7500', 'also report what the relay saw (its webServer)')
+    .example('$0 bench tcp -t 127.0.0.1:6000 -d 30 --report bench.html', 'the same report as a page with charts, to open in a browser')
     .example('$0 bench http -t relay.example.com:80 --host blog.example.com', 'a website behind the relay\'s vhostHTTPPort (an http proxy)')
-    .epilogue(exitCodesHelp({ [ExitCode.OK]: true, [ExitCode.FAILED]: 'the run could not be made', [ExitCode.REFUSED]: 'bad usage', [ExitCode.ATTENTION]: 'a --max-error-rate or --max-p99-ms threshold was exceeded', [ExitCode.INTERRUPTED]: true })) as never,
+    .epilogue(exitCodesHelp({ [ExitCode.OK]: true, [ExitCode.FAILED]: 'the run could not be made, or the --report file could not be written', [ExitCode.REFUSED]: 'bad usage', [ExitCode.ATTENTION]: 'a --max-error-rate or --max-p99-ms threshold was exceeded', [ExitCode.INTERRUPTED]: true })) as never,
   handler: async (args) => { process.exitCode = await runBenchCommand(args) },
 }

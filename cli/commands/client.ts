@@ -23,6 +23,7 @@ export async function runClient (args: Args): Promise<number> {
   const { config, warnings } = loaded
   const log = makeLogger(args, config.log.level)
   logWarnings(log, warnings)
+  if (loaded.included !== undefined) log.info({ files: loaded.included }, 'proxies included from other files')
   const clientKey = clientKeyOrReport(config, log)
   if (clientKey === undefined) return ExitCode.REFUSED
   const client = new Client(config, log, { clientKey })
@@ -32,8 +33,9 @@ export async function runClient (args: Args): Promise<number> {
     log.debug({ signal: 'SIGHUP' }, 'reload requested')
     void reloadFromFile(client, args.config, log) // never rejects: failures are logged and in its outcome
   })
-  // POST /api/reload (tunnel reload) does what SIGHUP does; reloads run one at a time.
-  const admin = await startAdminServer(config.webServer, () => clientAdminRoutes(client, status, { reload: async () => await reloadFromFile(client, args.config, log) }), log)
+  // POST /api/reload (tunnel reload) and the dashboard's apply do what SIGHUP does; reloads run one at a time.
+  const reload = async (): ReturnType<typeof reloadFromFile> => await reloadFromFile(client, args.config, log)
+  const admin = await startAdminServer(config.webServer, () => clientAdminRoutes(client, status, { reload, configFile: args.config, log }), log)
   if (!admin.ok) return admin.exitCode
   try {
     await client.run()
@@ -54,9 +56,10 @@ export const clientCommand: CommandModule<object, Args> = {
   command: 'client',
   describe: 'Run the client behind NAT: connects to the relay and exposes local services',
   builder: (y) => withLogOptions(y)
-    .option('config', { alias: 'c', type: 'string', default: './frpc.yml', describe: 'frpc.yml (frp v1 keys: serverAddr, serverPort, auth.token, proxies of type tcp, udp, http, https, tcpmux, with loadBalancer groups and healthCheck, ...); a .toml file is read as TOML (frp\u2019s documented format)' })
+    .option('config', { alias: 'c', type: 'string', default: './frpc.yml', describe: 'frpc.yml (frp v1 keys: serverAddr, serverPort, auth.token, proxies of type tcp, udp, http, https, tcpmux, stcp, sudp, with loadBalancer groups and healthCheck, visitors of stcp/sudp proxies, with frp\u2019s client plugins: http_proxy, socks5, static_file, unix_domain_socket, https2http, ..., includes, port-range templates, ...); a .toml file is read as TOML (frp\u2019s documented format)' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
     .example('$0 client -c frpc.yml', 'expose the proxies of frpc.yml through the relay')
-    .epilogue('SIGHUP (or `tunnel reload`) reloads the proxies from the same file: added ones come up, removed ones go down, changed ones restart, the others keep their connections. An invalid file is refused with its errors and nothing changes; other settings (serverAddr, auth, transport, ...) need a restart. SIGTERM/SIGINT stop gracefully. With webServer.port in frpc.yml the client also serves its admin API (GET /api/status, /api/diag, /metrics, POST /api/reload): see `tunnel status --help`.\n' + exitCodesHelp({ [ExitCode.OK]: 'stopped by a signal', [ExitCode.FAILED]: 'runtime failure (with loginFailExit: the first connection failed)', [ExitCode.REFUSED]: 'bad config, or the relay refused the login (token, key, clock, protocol version)', [ExitCode.INTERRUPTED]: true })),
+    .example('$0 client -c frpc-stcp-visitor.yml', 'listen on 127.0.0.1:bindPort for another client\u2019s secret (stcp/sudp) proxy: see configs/frpc-stcp-*.yml')
+    .epilogue('transport.protocol tcp, websocket or wss, transport.tls.enable (TLS under the handshake) and transport.proxyURL (http:// CONNECT or socks5://; default $http_proxy, NO_PROXY honoured) carry the connection through firewalls and proxies; wrong proxy credentials or a relay certificate that fails transport.tls.trustedCaFile exit 2. Secret proxies (stcp, sudp) open no public port: a visitor (frpc.yml\u2019s visitors:, on another machine) that knows secretKey reaches them through the relay on a port of its own; wrong names, secrets and users are all refused alike (TUN_VISIT_REFUSED). SIGHUP (or `tunnel reload`) reloads the proxies and visitors from the same file and the files its includes match: added ones come up, removed ones go down, changed ones restart, the others keep their connections. An invalid file is refused with its errors and nothing changes; other settings (serverAddr, auth, transport, ...) need a restart. SIGTERM/SIGINT stop gracefully. With webServer.port in frpc.yml the client also serves its admin API (GET /api/status, /api/diag, /api/history, /api/path, /metrics, POST /api/reload) and a dashboard at http://ADDR:PORT/ (same login; its config editor, /api/config, needs webServer.password or token): see `tunnel status --help` and docs/operations.md.\n' + exitCodesHelp({ [ExitCode.OK]: 'stopped by a signal', [ExitCode.FAILED]: 'runtime failure (with loginFailExit: the first connection failed)', [ExitCode.REFUSED]: 'bad config, or the relay refused the login (token, key, clock, protocol version)', [ExitCode.INTERRUPTED]: true })),
   handler: async (args) => { process.exitCode = await runClient(args) },
 }

@@ -12,16 +12,20 @@ import { TunnelError, type ErrorCode } from '../../shared/errors.js'
 import { formatBandwidth } from '../../shared/limit/index.js'
 import type { ClientSession, MuxStream } from '../../shared/mux/index.js'
 import { refusedReload, type ReloadError, type ReloadOutcome } from '../../shared/reload-outcome.js'
+import { ReplayWindow } from '../../shared/visit/index.js'
 import { Capability, MessageType, type ProxyResult, ResetCode } from '../../shared/wire/index.js'
 import type { ControlRequests } from '../control-requests.js'
 import { checkFor, HealthMonitor, type HealthState } from '../health/index.js'
+import { SudpForwarder } from '../sudp-forwarder.js'
 import { TcpForwarder } from '../tcp-forwarder.js'
+import { hasPlugin, PluginForwarder } from '../plugins/index.js'
 import { UdpFlows } from '../udp-flows.js'
 import { UdpForwarder } from '../udp-forwarder.js'
 import { ProxyEntry } from './proxy-entry.js'
 import { diffProxies, type ProxyDiff } from './proxy-diff.js'
 import { proxySpec, registerBatches, wireName } from './proxy-spec.js'
 import { fixedSettingChanges } from './settings-diff.js'
+import { HOME_VISIT_WINDOW_MS, SecretGate } from './secret-gate.js'
 
 export interface ProxyManagerEvents {
   /** The relay's answer for one proxy (at login or by a reload). */
@@ -44,6 +48,8 @@ const TYPE_CAPABILITY: Readonly<Record<ProxyConfig['type'], string>> = {
   http: Capability.HTTP,
   https: Capability.HTTPS,
   tcpmux: Capability.TCPMUX,
+  stcp: Capability.STCP,
+  sudp: Capability.SUDP,
 }
 
 export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
@@ -62,6 +68,8 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
   #stopped = false
   /** Pending retries of refused proxies, by wire name. */
   readonly #retries = new Map<string, NodeJS.Timeout>()
+  /** Visit proofs seen by this client's secret proxies (stcp, sudp): a replay is refused. */
+  readonly #replay = new ReplayWindow({ windowMs: HOME_VISIT_WINDOW_MS })
   readonly #random: () => number
 
   constructor (config: ClientConfig, log: Logger, requests: ControlRequests, random: () => number = Math.random) {
@@ -163,20 +171,37 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     return false
   }
 
+  /**
+   * A stream the relay opened: a visitor of a tcp, http or https proxy, or a visit to a secret
+   * one, which must pass the proxy's own gate (a visit block to any other proxy is refused).
+   */
   #onStream (stream: MuxStream): void {
     const e = stream.open === undefined ? undefined : this.#entries.get(stream.open.proxy)
-    if (e === undefined || e.local.kind !== 'tcp') { stream.reset(ResetCode.REFUSED); return }
+    if (e === undefined || e.local.kind === 'udp') { stream.reset(ResetCode.REFUSED); return }
+    if (e.gate !== undefined) {
+      if (e.gate.check(stream.open) !== undefined) { stream.reset(ResetCode.FORBIDDEN); return }
+    } else if (stream.open?.visit !== undefined) {
+      stream.reset(ResetCode.REFUSED)
+      return
+    }
     e.local.forwarder.handle(stream)
   }
 
   #start (p: ProxyConfig): void {
     const name = wireName(this.#config.user, p)
+    const log = this.#log.child({ proxy: p.name })
     if (p.type === 'udp') {
       const forwarder = new UdpForwarder(p, this.#log.child({ proxy: p.name, udp: true }))
       this.#udp.set(name, forwarder)
       this.#entries.set(name, new ProxyEntry(p, name, { kind: 'udp', forwarder }))
+    } else if (p.type === 'sudp') {
+      const gate = new SecretGate(p, name, this.#config.user, this.#replay, log)
+      this.#entries.set(name, new ProxyEntry(p, name, { kind: 'sudp', forwarder: new SudpForwarder(p, log) }, gate))
     } else {
-      this.#entries.set(name, new ProxyEntry(p, name, { kind: 'tcp', forwarder: new TcpForwarder(p, this.#log.child({ proxy: p.name })) }))
+      const gate = p.type === 'stcp' ? new SecretGate(p, name, this.#config.user, this.#replay, log) : undefined
+      // A plugin takes the proxy's streams instead of localIP:localPort.
+      const forwarder = p.type !== 'tcpmux' && hasPlugin(p) ? new PluginForwarder(p, log) : new TcpForwarder(p, log)
+      this.#entries.set(name, new ProxyEntry(p, name, { kind: 'tcp', forwarder }, gate))
     }
     const e = this.#entries.get(name)
     if (e !== undefined && p.healthCheck !== undefined && !this.#stopped) this.#startHealth(e, p.healthCheck)
@@ -243,7 +268,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
   async #reload (next: ClientConfig): Promise<ReloadOutcome> {
     const fixed = fixedSettingChanges(this.#config, next)
     if (fixed.length > 0) {
-      const message = `${fixed.join(', ')} changed: only proxies can change on a running client; restart it for the rest, or put them back and reload (nothing was applied)`
+      const message = `${fixed.join(', ')} changed: only proxies and visitors can change on a running client; restart it for the rest, or put them back and reload (nothing was applied)`
       this.#log.error({ code: 'TUN_RELOAD_REFUSED', settings: fixed }, `reload refused: ${message}`)
       return refusedReload([{ proxy: null, code: 'TUN_RELOAD_REFUSED', message }])
     }
@@ -252,7 +277,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     // Unchanged proxies the relay refused get another try (the operator may have freed the port).
     const refused = new Set(this.entries().filter((e) => e.phase === 'refused').map((e) => e.config.name))
     const retried = diff.unchanged.filter((p) => refused.has(p.name))
-    this.#config = { ...this.#config, proxies: next.proxies }
+    this.#config = { ...this.#config, proxies: next.proxies, visitors: next.visitors }
     this.#applyLocally(diff)
     const session = this.#live
     const connected = session !== undefined && !session.closed
@@ -349,6 +374,6 @@ function problem (p: ProxyConfig, code: ErrorCode, message: string): ReloadError
 function limitFields (p: ProxyConfig): Record<string, string | number> {
   return {
     ...(p.bandwidthLimit > 0 ? { bandwidthLimit: formatBandwidth(p.bandwidthLimit), bandwidthLimitMode: p.bandwidthLimitMode } : {}),
-    ...(p.type === 'tcp' && p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}),
+    ...((p.type === 'tcp' || p.type === 'stcp') && p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}),
   }
 }

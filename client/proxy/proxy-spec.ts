@@ -2,8 +2,10 @@
 // set, as frp does) and the register spec (frp's keys; http/https with their domains and
 // settings; bandwidth limits only in server mode), in REGISTER messages that each stay well under
 // the control frame limit however many proxies a file has. localIP, localPort and the PROXY
-// header stay on the client: the relay never sees them.
+// header stay on the client: the relay never sees them; nor the secretKey of stcp/sudp proxies,
+// of which it gets only the key that checks visitors' relay proofs (shared/visit/proof.ts).
 import type { ProxyConfig } from '../../shared/config/index.js'
+import { visitKeysFor } from '../../shared/visit/index.js'
 import { MAX_CONTROL_BYTES, type ProxySpec } from '../../shared/wire/index.js'
 
 /** Bytes of proxy specs per REGISTER message at most (the frame limit leaves room for the rest). */
@@ -31,6 +33,12 @@ export function proxySpec (user: string, p: ProxyConfig, healthy = false): Proxy
   switch (p.type) {
     case 'tcp': return { name, type: p.type, remotePort: p.remotePort, ...sources, ...limits, ...(p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}), ...member }
     case 'udp': return { name, type: p.type, remotePort: p.remotePort, idleTimeout: p.idleTimeout, maxFlows: p.maxFlows, ...sources, ...limits }
+    case 'stcp':
+    case 'sudp': {
+      const secret = { relayKey: visitKeysFor(p.secretKey.reveal(), name).relayKey.toString('base64'), allowUsers: p.allowUsers }
+      if (p.type === 'sudp') return { name, type: p.type, ...secret, ...sources, ...limits }
+      return { name, type: p.type, ...secret, ...sources, ...limits, ...(p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}) }
+    }
     case 'https': return { name, type: p.type, customDomains: p.customDomains, ...(p.subdomain === '' ? {} : { subdomain: p.subdomain }), ...sources }
     case 'http': return {
       name,

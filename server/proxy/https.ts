@@ -1,5 +1,6 @@
 // The https proxy type: TLS connections on the relay's vhostHTTPSPort, routed by SNI and passed through.
 import { Capability, httpsSpecSchema } from '../../shared/wire/index.js'
+import { listedRoutes, resolveDomains } from '../vhost/index.js'
 import { defineProxyKind } from './relay-proxy.js'
 import { VhostRelayProxy } from './vhost-relay-proxy.js'
 
@@ -8,5 +9,7 @@ export const httpsProxyKind = defineProxyKind({
   capability: Capability.HTTPS,
   schema: httpsSpecSchema,
   holdsPort: false,
+  routes: listedRoutes,
+  domains: (spec, config) => resolveDomains(spec, config.subDomainHost),
   create: (spec, ctx) => new VhostRelayProxy(spec, ctx),
 })

@@ -1,4 +1,5 @@
 // The relay's proxy layer, for the relay and for anyone adding a proxy type.
+export { clientLimits, type FootprintLimits, UserFootprints, userLimits } from './footprint.js'
 export { BUILTIN_PROXY_KINDS, ProxyKinds } from './kinds.js'
 export { PortAllocator } from './port-allocator.js'
 export { candidatePorts, describeRanges, isPortAllowed } from './ports.js'

@@ -2,6 +2,8 @@
 import type { ProxyKind } from './relay-proxy.js'
 import { httpProxyKind } from './http.js'
 import { httpsProxyKind } from './https.js'
+import { stcpProxyKind } from './stcp.js'
+import { sudpProxyKind } from './sudp.js'
 import { tcpProxyKind } from './tcp.js'
 import { tcpmuxProxyKind } from './tcpmux.js'
 import { udpProxyKind } from './udp.js'
@@ -12,6 +14,8 @@ export const BUILTIN_PROXY_KINDS: readonly ProxyKind[] = [
   httpProxyKind,
   httpsProxyKind,
   tcpmuxProxyKind,
+  stcpProxyKind,
+  sudpProxyKind,
 ]
 
 export class ProxyKinds {

@@ -9,10 +9,12 @@ import type { ServerConfig } from '../../shared/config/index.js'
 import type { RelaySession } from '../../shared/mux/index.js'
 import type { UdpDropReason } from '../../shared/udp/index.js'
 import type { ConnectionBudget } from '../connection-budget.js'
+import type { SourceCounts } from '../source-counts.js'
 import type { UdpHub } from '../udp-hub.js'
 import type { Vhosts } from '../vhost/index.js'
 import type { Endpoint } from '../../shared/wire/index.js'
 import type { TcpmuxHub } from '../tcpmux/index.js'
+import type { SecretDirectory, VisitRefusal } from '../visit/index.js'
 import type { PortAllocator } from './port-allocator.js'
 import type { TcpGroups } from './tcp-groups.js'
 
@@ -62,6 +64,8 @@ export interface ProxyMetrics {
   /** Visitors closed at once: shed, or no stream could be opened. */
   dropped: number
   udpDrops: Record<UdpDropReason, number> | null
+  /** stcp/sudp: visits refused, by the relay's reason (the visitor is told only FORBIDDEN). */
+  visitRefusals?: Partial<Record<VisitRefusal, number>>
 }
 
 export interface RelayProxy {
@@ -69,8 +73,12 @@ export interface RelayProxy {
   readonly type: string
   /** Opens the public side (a port, or routes on a vhost port); throws a TunnelError for this proxy alone. */
   start: () => Promise<void>
-  /** Idempotent; see StopMode. */
-  stop: (mode: StopMode) => void
+  /**
+   * Idempotent; see StopMode. `reserve`: what the proxy claimed by name (a vhost's domains) stays
+   * reserved for its owner for the ownership grace (the session ended without a goodbye); false
+   * frees it at once (an unregister, or a client that said goodbye). Default: all but 'reset'.
+   */
+  stop: (mode: StopMode, reserve?: boolean) => void
   status: () => RelayProxyPhase
   metrics: () => ProxyMetrics
   /** Valid once start() resolved. */
@@ -87,7 +95,10 @@ export interface ProxyContext {
   session: RelaySession
   /** The session's logger. */
   log: Logger
-  /** Who owns what this proxy takes (the client's key): public ports are bound for it. */
+  /**
+   * Who owns what this proxy takes: the client key the session proved (ControlSession.owner).
+   * Public ports are bound for it and vhost domains owned by it. Compared, never interpreted.
+   */
   owner: string
   config: ServerConfig
   ports: PortAllocator
@@ -106,6 +117,12 @@ export interface ProxyContext {
    * session; undefined when no plugin takes those operations.
    */
   admitVisitor?: ((proxy: { name: string, type: string }, visitor: Endpoint) => Promise<boolean>) | undefined
+  /** Open visitors per source over all of this client's tcp proxies (a source's share of its streams). */
+  clientSources: SourceCounts
+  /** The secret proxies (stcp, sudp) online on the relay, for visitors to find; undefined = none served. */
+  visits?: SecretDirectory | undefined
+  /** The user the owning client logged in with (frp's allowUsers default: only this user). */
+  user?: string
 }
 
 /** The fields every spec has (the register message checks them before the kind's schema runs). */
@@ -123,6 +140,15 @@ export interface ProxyKind<S extends SpecBase = SpecBase> {
   readonly schema: z.ZodType<S>
   /** Holds a public port of its own: counts against maxPortsPerClient. */
   readonly holdsPort: boolean
+  /**
+   * Set for proxies on the shared vhost ports (both or neither), counted against the per-client
+   * and per-user caps before the proxy is made. routes: the (domain, location) pairs the spec
+   * lists, cheap (checked first, so a flood is refused before it is normalised); domains: the
+   * distinct domains it claims, normalised; throws a TunnelError (TUN_PROXY_INVALID) for a spec
+   * that cannot be served.
+   */
+  readonly routes?: (spec: S) => number
+  readonly domains?: (spec: S, config: ServerConfig) => readonly string[]
   create: (spec: S, ctx: ProxyContext) => RelayProxy
 }
 

@@ -2,13 +2,16 @@
 // later for a reload) and unregistering one proxy at a time, in the order they arrived (so
 // "unregister X, register X" re-opens X), each answered with the request's id. Every spec is
 // checked against its type's schema here; a bad one refuses that proxy alone. Proxy names are
-// claimed relay-wide in the registry.
+// claimed relay-wide in the registry. What the proxies hold is counted per client here and per
+// user relay-wide (footprint.ts): a proxy past a cap is refused before anything is opened.
 import type { Logger } from 'pino'
 import { errorCode, TunnelError, type ErrorCode } from '../../shared/errors.js'
 import type { RelaySession } from '../../shared/mux/index.js'
 import { MessageType, type ProxyHealth, type Register, type Unregister, describeIssues } from '../../shared/wire/index.js'
+import { LogLimiter } from '../log-limiter.js'
 import type { Registry, RegistryMember } from '../registry.js'
 import type { RelayStats } from '../relay-stats.js'
+import { FootprintTally, type Footprint, type FootprintLimits, type UserFootprints } from './footprint.js'
 import type { ProxyKinds } from './kinds.js'
 import type { ProxyContext, ProxyKind, RelayProxy, SpecBase, StopMode } from './relay-proxy.js'
 
@@ -22,8 +25,12 @@ export interface SessionProxiesOptions {
   registry: Registry<RegistryMember>
   owner: RegistryMember
   stats: RelayStats
-  /** frps.yml's maxPortsPerClient (0 = no cap). */
-  maxPorts: number
+  /** The login's `user` ('' = none: only the per-client caps apply). */
+  user: string
+  /** The relay's per-user tallies. */
+  users: UserFootprints
+  /** frps.yml's caps per client (maxPortsPerClient, maxProxiesPerClient, ...) and per user; 0 = none. */
+  limits: { client: FootprintLimits, user: FootprintLimits }
   context: Omit<ProxyContext, 'session' | 'log' | 'owner'>
   /**
    * The relay's plugins for this session (httpPlugins): asked about every proxy before it opens
@@ -35,12 +42,25 @@ export interface SessionProxiesOptions {
   }
 }
 
+interface Entry {
+  proxy: RelayProxy
+  kind: ProxyKind
+  footprint: Footprint
+}
+
 type Spec = Register['proxies'][number]
+
+/** Refused proxies of one session logged each on their own line; later ones are rate-limited. */
+export const MAX_REFUSAL_LINES = 32
 
 export class SessionProxies {
   readonly #o: SessionProxiesOptions
-  readonly #proxies = new Map<string, { proxy: RelayProxy, kind: ProxyKind }>()
+  readonly #proxies = new Map<string, Entry>()
   readonly #ctx: ProxyContext
+  /** What this client's proxies hold (those being opened included). */
+  readonly #tally = new FootprintTally('client', 'this client')
+  #refusals = 0
+  readonly #refusalLog = new LogLimiter()
   /** Registers and unregisters, one after another in arrival order. */
   #ops: Promise<void> = Promise.resolve()
   #closed = false
@@ -91,13 +111,15 @@ export class SessionProxies {
    */
   stopAll (mode: StopMode, reserve = true): void {
     if (mode === 'drop') this.#closed = true
-    for (const { proxy, kind } of this.#proxies.values()) {
-      proxy.stop(mode)
+    for (const { proxy, kind, footprint } of this.#proxies.values()) {
+      proxy.stop(mode, reserve)
       this.#o.plugins?.closeProxy(proxy.name)
       if (kind.holdsPort && reserve) {
+        // A group member's port stays reserved for its group (reservedFor), anyone else's for this client.
         const { remotePort, reservedFor } = proxy.describe()
         this.#ctx.ports.reserve(remotePort, reservedFor ?? this.#o.owner.identity)
       }
+      this.#uncount(footprint)
     }
     this.#proxies.clear()
   }
@@ -124,7 +146,12 @@ export class SessionProxies {
       const code = errorCode(err, 'TUN_LISTEN')
       const message = err instanceof Error ? err.message : String(err)
       this.#o.stats.noteError(code, `proxy ${raw.name}: ${message}`)
-      log.warn({ proxy: raw.name, type: raw.type, remotePort: typeof raw.remotePort === 'number' ? raw.remotePort : undefined, code }, `proxy refused: ${message}`)
+      // A client decides how many refusals there are: the first ones each get a line, then one
+      // line per code per interval with the number left out.
+      const suppressed = ++this.#refusals <= MAX_REFUSAL_LINES ? 0 : this.#refusalLog.allow(code)
+      if (suppressed !== undefined) {
+        log.warn({ proxy: raw.name, type: raw.type, remotePort: typeof raw.remotePort === 'number' ? raw.remotePort : undefined, code, ...(suppressed > 0 ? { suppressed } : {}) }, `proxy refused: ${message}`)
+      }
       session.sendControl({ type: MessageType.PROXY_RESULT, name: raw.name, ok: false, code, message, ...tag })
     }
   }
@@ -137,16 +164,24 @@ export class SessionProxies {
     }
     const checked = kind.schema.safeParse(raw)
     if (!checked.success) throw refusal('TUN_PROXY_INVALID', `malformed ${kind.type} proxy spec: ${describeIssues(checked.error)}`)
+    const { registry, owner } = this.#o
+    if (this.#proxies.has(checked.data.name)) throw refusal('TUN_PROXY_EXISTS', `proxy name "${checked.data.name}" is already registered by this client`)
+    // The cheap counts before a relay plugin is asked (a flood is refused without calling it)...
+    this.#checkCaps({ port: kind.holdsPort, vhost: kind.routes !== undefined, domains: [], routes: kind.routes?.(checked.data) ?? 0 })
+    // ...and all of them again on the spec the plugins gave back (NewProxy may change it).
     const spec = await this.#askPlugins(kind, checked.data)
-    const { registry, owner, maxPorts } = this.#o
     if (this.#proxies.has(spec.name)) throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by this client`)
-    if (kind.holdsPort && maxPorts > 0) {
-      const held = [...this.#proxies.values()].filter((e) => e.kind.holdsPort).length
-      if (held >= maxPorts) throw refusal('TUN_PORT_NOT_ALLOWED', `this client already holds ${held} ports (maxPortsPerClient ${maxPorts})`)
-    }
+    // Counts first, then (only if they fit) the domains, which cost normalising every name.
+    const counted: Footprint = { port: kind.holdsPort, vhost: kind.routes !== undefined, domains: [], routes: kind.routes?.(spec) ?? 0 }
+    this.#checkCaps(counted)
+    const domains = kind.domains?.(spec, this.#ctx.config)
+    const footprint: Footprint = domains === undefined ? counted : { ...counted, domains }
+    if (domains !== undefined) this.#checkCaps(footprint)
     const claim = registry.claimProxy(spec.name, owner)
     if (claim === 'held') throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by another client: choose another name (or set user)`)
     if (claim !== true) throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is reserved for the client that held it until ${Math.ceil(claim.reservedMs / 1000)} s from now (ownershipGrace)`)
+    // Counted before start(): the user's other sessions see it while it opens.
+    this.#count(footprint)
     const proxy = kind.create(spec, this.#ctx)
     try {
       await proxy.start()
@@ -154,9 +189,10 @@ export class SessionProxies {
     } catch (err) {
       proxy.stop('drop')
       registry.releaseProxy(spec.name, owner)
+      this.#uncount(footprint)
       throw err
     }
-    this.#proxies.set(spec.name, { proxy, kind })
+    this.#proxies.set(spec.name, { proxy, kind, footprint })
     return proxy
   }
 
@@ -169,6 +205,28 @@ export class SessionProxies {
     const again = kind.schema.safeParse(changed)
     if (!again.success) throw refusal('TUN_PLUGIN_UNAVAILABLE', `a relay plugin changed proxy ${spec.name} into a spec this relay cannot serve: ${describeIssues(again.error)}`)
     return again.data
+  }
+
+  /** Refuses a proxy that would pass a per-client or per-user cap. */
+  #checkCaps (footprint: Footprint): void {
+    const { limits, users, user } = this.#o
+    const mine = this.#tally.excess(footprint, limits.client)
+    // maxPortsPerClient keeps the code it always had.
+    if (mine !== undefined) throw refusal(mine.cap === 'ports' ? 'TUN_PORT_NOT_ALLOWED' : 'TUN_CLIENT_LIMIT', mine.message)
+    const theirs = users.excess(user, footprint, limits.user)
+    if (theirs !== undefined) throw refusal('TUN_CLIENT_LIMIT', theirs.message)
+  }
+
+  #count (footprint: Footprint): void {
+    this.#tally.add(footprint)
+    this.#o.users.tally(this.#o.user)?.add(footprint)
+  }
+
+  #uncount (footprint: Footprint): void {
+    this.#tally.remove(footprint)
+    const { users, user } = this.#o
+    users.tally(user)?.remove(footprint)
+    users.prune(user)
   }
 
   /**
@@ -190,6 +248,7 @@ export class SessionProxies {
     this.#proxies.delete(name)
     registry.releaseProxy(name, owner)
     this.#o.plugins?.closeProxy(name)
+    this.#uncount(entry.footprint)
     const m = entry.proxy.metrics()
     entry.proxy.stop('reset')
     log.info({ proxy: name, remotePort: entry.proxy.describe().remotePort, visitors: m.streams?.active ?? m.flows?.active }, 'proxy closed')

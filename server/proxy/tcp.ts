@@ -34,6 +34,8 @@ class TcpRelayProxy implements RelayProxy {
       sources: spec,
       bandwidthLimit: spec.bandwidthLimit,
       maxVisitors: spec.maxVisitors,
+      maxVisitorsPerSource: this.#ctx.config.maxVisitorsPerSource,
+      clientSources: this.#ctx.clientSources,
       ...(budget === undefined ? {} : { budget }),
       ...(admitVisitor === undefined ? {} : { admit: async (visitor) => await admitVisitor({ name: spec.name, type: 'tcp' }, visitor) }),
     }

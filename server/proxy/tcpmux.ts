@@ -68,11 +68,15 @@ class TcpmuxRelayProxy implements RelayProxy {
     }
   }
 
-  /** drain: the routes go at once, tunnels in flight go on; reset and drop also cut those. */
-  stop (mode: StopMode): void {
+  /**
+   * drain: the routes go at once, tunnels in flight go on; reset and drop also cut those. With
+   * `reserve` (the session ended without a goodbye) its domains stay reserved for their owner
+   * for the ownership grace, as on the vhost ports.
+   */
+  stop (mode: StopMode, reserve = mode !== 'reset'): void {
     if (this.#phase === 'closed') return
     this.#phase = 'closed'
-    this.#ticket?.leave()
+    this.#ticket?.leave(reserve)
     const l = this.#listener
     if (mode === 'drain') l?.close()
     else if (mode === 'reset') l?.reset()
@@ -103,5 +107,9 @@ export const tcpmuxProxyKind = defineProxyKind({
   capability: Capability.TCPMUX,
   schema: tcpmuxSpecSchema,
   holdsPort: false,
+  // Counted like an http proxy with one location: its domains and (domain) routes count against
+  // the per-client and per-user caps (maxVhostProxiesPerClient, maxDomainsPerClient, ...).
+  routes: (spec) => spec.customDomains.length + (spec.subdomain !== undefined && spec.subdomain !== '' ? 1 : 0),
+  domains: (spec, config) => resolveDomains(spec, config.subDomainHost),
   create: (spec, ctx) => new TcpmuxRelayProxy(spec, ctx),
 })

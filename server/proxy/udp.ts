@@ -28,6 +28,7 @@ class UdpRelayProxy implements RelayProxy {
       bandwidthLimit: spec.bandwidthLimit,
       idleTimeoutMs: spec.idleTimeout * 1000,
       maxFlows: spec.maxFlows,
+      maxFlowsPerSource: this.#ctx.config.maxFlowsPerSource,
       ...(budget === undefined ? {} : { budget }),
     }))
     this.#phase = 'listening'

@@ -30,12 +30,16 @@ export class VhostRelayProxy implements RelayProxy {
     return await Promise.resolve()
   }
 
-  /** drain: the routes go at once, requests in flight finish; reset and drop also cut those. */
-  stop (mode: StopMode): void {
+  /**
+   * drain: the routes go at once, requests in flight finish; reset and drop also cut those.
+   * With `reserve` (the session ended without a goodbye) its domains stay reserved for the owner
+   * for the ownership grace; without (an unregister, a goodbye) they are free at once.
+   */
+  stop (mode: StopMode, reserve = mode !== 'reset'): void {
     if (this.#phase === 'closed') return
     this.#phase = 'closed'
-    if (mode === 'drain') this.#routes?.close()
-    else this.#routes?.destroy()
+    if (mode === 'drain') this.#routes?.close(reserve)
+    else this.#routes?.destroy(reserve)
   }
 
   status (): RelayProxyPhase { return this.#phase }

@@ -11,7 +11,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { listenOrClose, normalizeAddress } from '../../shared/net/index.js'
 import { readConnectHead } from './connect-head.js'
-import { type TcpmuxClaim, type TcpmuxMember, type TcpmuxRoute, TcpmuxRoutes } from './tcpmux-routes.js'
+import { type TcpmuxClaim, type TcpmuxMember, type TcpmuxOwnership, type TcpmuxRoute, TcpmuxRoutes } from './tcpmux-routes.js'
 
 /** The CONNECT head must have arrived this long after the connection. */
 export const CONNECT_HEAD_TIMEOUT_MS = 10_000
@@ -41,7 +41,8 @@ export interface TcpmuxStats {
 export interface TcpmuxTicket {
   port: number
   domains: readonly string[]
-  leave: () => void
+  /** `reserve`: the owner's session ended; its domains stay reserved for it for ownershipGrace. */
+  leave: (reserve?: boolean) => void
   /** Its group (when in one): members now and how many are healthy, over its first route. */
   group: () => { name: string, members: number, healthy: number } | undefined
 }
@@ -50,12 +51,13 @@ export class TcpmuxHub {
   readonly #server: Server
   readonly #log: Logger
   readonly #passthrough: boolean
-  readonly routes = new TcpmuxRoutes()
+  readonly routes: TcpmuxRoutes
   readonly stats: TcpmuxStats = { connections: 0, routed: 0, badHead: 0, notFound: 0, unauthorized: 0, noMember: 0, timeouts: 0, shed: 0 }
   readonly #pending = new Set<Socket>()
   port = 0
 
-  constructor (passthrough: boolean, log: Logger) {
+  constructor (passthrough: boolean, log: Logger, ownership: Partial<TcpmuxOwnership> = {}) {
+    this.routes = new TcpmuxRoutes(ownership)
     this.#passthrough = passthrough
     this.#log = log
     this.#server = createServer({ allowHalfOpen: true, noDelay: true })
@@ -82,10 +84,10 @@ export class TcpmuxHub {
     return {
       port: this.port,
       domains: claim.domains,
-      leave: () => {
+      leave: (reserve = false) => {
         if (left) return
         left = true
-        this.routes.release(routes, member)
+        this.routes.release(routes, member, reserve)
       },
       group: () => {
         const r = routes[0]

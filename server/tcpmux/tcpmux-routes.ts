@@ -8,7 +8,8 @@ import { timingSafeEqual, createHash } from 'node:crypto'
 import type { Socket } from 'node:net'
 import { TunnelError } from '../../shared/errors.js'
 import { lookupOrder } from '../../shared/http/index.js'
-import { groupKeyDigest, groupRefusal, RoundRobin, type GroupMember } from '../group/index.js'
+import { groupKeyDigest, groupOwner, groupRefusal, RoundRobin, type GroupMember } from '../group/index.js'
+import { MAX_RESERVED_DOMAINS, type Reservation, Reservations } from '../vhost/index.js'
 
 export interface TcpmuxMember extends GroupMember {
   /** Takes a visitor whose CONNECT head was answered (or, passthrough, put back in front). */
@@ -65,9 +66,55 @@ function digest (s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest()
 }
 
+/** How long a domain stays reserved for its owner after its session ended, and the clock. */
+export interface TcpmuxOwnership {
+  graceMs: number
+  now: () => number
+}
+
+/** Who holds a domain of the tcpmux port: its owner, while it has routes or a reservation. */
+interface DomainOwner extends Reservation {
+  /** 0 while the domain has routes; else when its reservation ends. */
+  reservedUntil: number
+}
+
 export class TcpmuxRoutes {
   /** domain → routeByHTTPUser ('' = any user) → route. */
   readonly #domains = new Map<string, Map<string, TcpmuxRoute>>()
+  /**
+   * domain → its owner (as on the vhost ports: the client identity, or a keyed group itself):
+   * another owner's proxy is refused TUN_DOMAIN_OWNED, also for ownershipGrace after the
+   * owner's session ended. Bounded by the domains with routes plus the reservations.
+   */
+  readonly #owners = new Map<string, DomainOwner>()
+  /** The reservations, bounded as the vhost ports' are (the owner holding the most loses its oldest). */
+  readonly #reserved = new Reservations<DomainOwner>()
+  readonly #ownership: TcpmuxOwnership
+
+  constructor (ownership: Partial<TcpmuxOwnership> = {}) {
+    this.#ownership = { graceMs: ownership.graceMs ?? 0, now: ownership.now ?? Date.now }
+  }
+
+  /** Domains reserved for an owner whose session ended (not yet expired). */
+  get reservedCount (): number {
+    this.#expire()
+    return this.#reserved.size
+  }
+
+  #expire (): void {
+    const now = this.#ownership.now()
+    for (let e = this.#reserved.expiredAt(now); e !== undefined; e = this.#reserved.expiredAt(now)) this.#drop(e)
+    while (this.#reserved.size > MAX_RESERVED_DOMAINS) {
+      const e = this.#reserved.heaviest()
+      if (e === undefined) break
+      this.#drop(e)
+    }
+  }
+
+  #drop (e: DomainOwner): void {
+    this.#reserved.delete(e.domain)
+    if (this.#owners.get(e.domain) === e) this.#owners.delete(e.domain)
+  }
   /** Group name → the domains and user its members serve, and how many routes use it. */
   readonly #groups = new Map<string, { signature: string, routes: number }>()
 
@@ -94,6 +141,16 @@ export class TcpmuxRoutes {
    */
   claim (claim: TcpmuxClaim, member: TcpmuxMember): TcpmuxRoute[] {
     const signature = JSON.stringify([[...claim.domains].sort(), claim.routeByHTTPUser])
+    const owner = claim.group === undefined ? claim.identity : groupOwner(claim.group, claim.groupKey, claim.identity)
+    this.#expire()
+    for (const domain of claim.domains) {
+      const held = this.#owners.get(domain)
+      // A member of a group already on the domain is judged by the group's key (TUN_GROUP_KEY) below.
+      const sameGroup = claim.group !== undefined && [...(this.#domains.get(domain)?.values() ?? [])].some((r) => r.group?.name === claim.group)
+      if (held !== undefined && held.owner !== owner && !sameGroup) {
+        throw new TunnelError('TUN_DOMAIN_OWNED', `tcpmux domain ${domain} belongs to another client or group (or is reserved for it while it reconnects); a domain has one owner, and only it can add routes to it`)
+      }
+    }
     if (claim.group !== undefined) {
       const g = this.#groups.get(claim.group)
       if (g !== undefined && g.signature !== signature) throw new TunnelError('TUN_GROUP_MISMATCH', `group ${claim.group} serves other domains or another routeByHTTPUser on the tcpmux port: members of a group share them`)
@@ -111,6 +168,8 @@ export class TcpmuxRoutes {
     }
     const routes: TcpmuxRoute[] = []
     for (const domain of claim.domains) {
+      this.#reserved.delete(domain)
+      this.#owners.set(domain, { domain, owner, reservedUntil: 0 })
       let byUser = this.#domains.get(domain)
       if (byUser === undefined) {
         byUser = new Map()
@@ -132,18 +191,32 @@ export class TcpmuxRoutes {
     return routes
   }
 
-  /** Takes `member` out of `routes`; a route left without members goes. */
-  release (routes: readonly TcpmuxRoute[], member: TcpmuxMember): void {
+  /**
+   * Takes `member` out of `routes`; a route left without members goes. A domain left without
+   * routes is free at once, or with `reserve` (the owner's session ended) kept for its owner for
+   * the grace period.
+   */
+  release (routes: readonly TcpmuxRoute[], member: TcpmuxMember, reserve = false): void {
     for (const route of routes) {
       route.members.remove(member)
       if (route.members.size > 0) continue
       const byUser = this.#domains.get(route.domain)
       if (byUser?.get(route.user) !== route) continue
       byUser.delete(route.user)
-      if (byUser.size === 0) this.#domains.delete(route.domain)
+      if (byUser.size === 0) {
+        this.#domains.delete(route.domain)
+        const o = this.#owners.get(route.domain)
+        if (o !== undefined && reserve && this.#ownership.graceMs > 0) {
+          o.reservedUntil = this.#ownership.now() + this.#ownership.graceMs
+          this.#reserved.add(o)
+        } else {
+          this.#owners.delete(route.domain)
+        }
+      }
       if (route.group === undefined) continue
       const g = this.#groups.get(route.group.name)
       if (g !== undefined && --g.routes <= 0) this.#groups.delete(route.group.name)
     }
+    this.#expire()
   }
 }

@@ -12,7 +12,7 @@ import type { Logger } from 'pino'
 import { TunnelError } from '../../shared/errors.js'
 import type { Session } from '../../shared/mux/index.js'
 import type { Endpoint, HttpProxySpec } from '../../shared/wire/index.js'
-import { groupKeyDigest, groupRefusal, RoundRobin, type GroupMember } from '../group/index.js'
+import { groupKeyDigest, groupOwner, groupRefusal, RoundRobin, type GroupMember } from '../group/index.js'
 import { StreamTally } from '../stream-tally.js'
 import type { VhostRouter } from './router.js'
 import { Upstream, type UpstreamTarget } from './upstream.js'
@@ -92,6 +92,8 @@ interface HttpGroup {
   keyDigest: Buffer
   keyless: boolean
   creator: string
+  /** Who the group's domains belong to in the router: the group (with a key) or its creator's identity. */
+  owner: string
   /** Sorted domains and locations: every member serves exactly these. */
   signature: string
   route: HttpRoute
@@ -111,8 +113,13 @@ export interface HttpGroupPlace {
 export interface HttpGroupTicket {
   member: HttpGroupMember
   route: HttpRoute
-  /** The member leaves; `destroy` also cuts its open streams. */
-  leave: (destroy: boolean) => void
+  /**
+   * The member leaves. The last one releases the group's routes; `reserve` (its session ended)
+   * keeps their domains reserved for the group's owner for ownershipGrace.
+   */
+  leave: (reserve: boolean) => void
+  /** Cuts the member's open streams (after it left). */
+  cut: () => void
   setHealthy: (healthy: boolean) => void
   view: () => { name: string, members: number, healthy: number }
 }
@@ -127,7 +134,12 @@ export class HttpGroups {
 
   get size (): number { return this.#groups.size }
 
-  /** Joins (or opens) the spec's group; throws TUN_GROUP_MISMATCH, TUN_GROUP_KEY or TUN_VHOST_CONFLICT. */
+  /**
+   * Joins (or opens) the spec's group; throws TUN_GROUP_MISMATCH, TUN_GROUP_KEY, TUN_DOMAIN_OWNED
+   * or TUN_VHOST_CONFLICT. A new group claims its domains as their owner (groupOwner: the group
+   * itself when it has a key, else the creator's identity), so it never takes a domain another
+   * owner holds or has reserved; a later member only joins the group's route, with the key.
+   */
   join (spec: HttpProxySpec & { group: string }, session: Session, identity: string, place: HttpGroupPlace): HttpGroupTicket {
     const key = spec.groupKey ?? ''
     const signature = JSON.stringify([[...place.domains].sort(), [...place.locations].sort()])
@@ -139,12 +151,16 @@ export class HttpGroups {
     } else {
       const upstream = new GroupUpstream(session, spec.name, place.listener)
       const route = place.makeRoute(upstream)
-      const claim = place.router.claim(place.domains, place.locations, route)
+      const owner = groupOwner(spec.group, key, identity)
+      const claim = place.router.claim(place.domains, place.locations, route, owner, route.auth !== undefined || route.gate.filters)
       if (!claim.ok) {
+        if (claim.reason === 'owned') {
+          throw new TunnelError('TUN_DOMAIN_OWNED', `http domain ${claim.domain} belongs to another client or group (or is reserved for it while it reconnects); a group takes only domains free or its own`)
+        }
         const who = claim.holder.session === session ? `proxy ${claim.holder.name} of this client` : 'a proxy of another client'
         throw new TunnelError('TUN_VHOST_CONFLICT', `http ${claim.domain} (location ${claim.location}) is already served by ${who}; each domain and location can have one owner (or one group)`)
       }
-      g = { name: spec.group, keyDigest: groupKeyDigest(key), keyless: key === '', creator: identity, signature, route, upstream }
+      g = { name: spec.group, keyDigest: groupKeyDigest(key), keyless: key === '', creator: identity, owner, signature, route, upstream }
       this.#groups.set(g.name, g)
       this.#log.info({ group: g.name, domains: place.domains }, 'http load-balancing group opened')
     }
@@ -158,17 +174,19 @@ export class HttpGroups {
     return {
       member,
       route: g.route,
-      leave: (destroy) => {
+      leave: (reserve) => {
         if (member.left) return
         member.left = true
         g.upstream.members.remove(member)
         g.upstream.dropIdleOf(member)
-        if (destroy) for (const s of [...member.streams]) s.destroy()
         if (g.upstream.members.size > 0) return
-        router.release(g.route)
+        router.release(g.route, reserve)
         g.upstream.closeIdle()
         if (this.#groups.get(g.name) === g) this.#groups.delete(g.name)
         this.#log.info({ group: g.name, picks: g.upstream.members.picks }, 'http load-balancing group closed: its last member left')
+      },
+      cut: () => {
+        for (const s of [...member.streams]) s.destroy()
       },
       setHealthy: (healthy) => {
         member.healthy = healthy

@@ -13,11 +13,11 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { basicChallenge } from './basic-auth.js'
 import { appendForwardedFor, endToEnd, headerValues, setHeader, setHeaders } from './header-rewrite.js'
-import { hostFromHeader, routingPath } from '../../shared/http/index.js'
+import { hostFromHeader, loosePath, routingPath } from '../../shared/http/index.js'
 import { normalizeAddress, listenOrClose } from '../../shared/net/index.js'
 import type { VisitorAdmission } from '../visitor-admission.js'
 import { DETAILS, statusPage } from './pages.js'
-import { VhostRouter } from './router.js'
+import { VhostRouter, type RouterOptions } from './router.js'
 import type { HttpVhostStats } from './stats.js'
 import { UPSTREAM_HOST, UPSTREAM_PORT } from './upstream.js'
 import type { HttpRoute } from './vhost-route.js'
@@ -36,6 +36,8 @@ export interface HttpVhostOptions {
   responseHeaderTimeoutMs: number
   /** custom404Page's contents, or undefined for the built-in page. */
   notFoundPage: string | undefined
+  /** Domain reservations of the routing table (grace period, clock). */
+  routing?: RouterOptions
 }
 
 interface Target {
@@ -53,7 +55,7 @@ type Resolved = Target | { status: 400 | 404, host: string }
 class ResponseTimeout extends Error {}
 
 export class HttpVhost {
-  readonly router = new VhostRouter<HttpRoute>()
+  readonly router: VhostRouter<HttpRoute>
   readonly #server: Server
   readonly #stats: HttpVhostStats
   readonly #options: HttpVhostOptions
@@ -65,6 +67,7 @@ export class HttpVhost {
     this.#options = options
     this.#stats = stats
     this.#log = log
+    this.router = new VhostRouter<HttpRoute>(options.routing)
     this.#server = createServer({
       maxHeaderSize: VHOST_MAX_HEADER_BYTES,
       // Uploads and downloads may take as long as they take; idle visitors are bounded below.
@@ -125,7 +128,7 @@ export class HttpVhost {
     const host = authority === undefined ? undefined : hostFromHeader(authority)
     const routing = routingPath(url)
     if (host === undefined || authority === undefined || routing === undefined) return { status: 400, host: host ?? '' }
-    const hit = this.router.lookup(host, routing)
+    const hit = this.router.lookup(host, routing, loosePath(url))
     if (hit === undefined) return { status: 404, host }
     return { route: hit.target, host, hostHeader: authority, path }
   }

@@ -1,15 +1,16 @@
 // The relay's HTTPS virtual-host port (frp's vhostHTTPSPort): TLS is not terminated. The relay
-// reads the ClientHello (bounded in bytes and time, records split anywhere), routes by its server
+// reads the ClientHello (bounded in bytes, records and time, records split anywhere, each byte
+// looked at once), routes by its server
 // name, and passes every byte, the hello included, to the owning client's service, which keeps
 // its own certificate. An unknown name gets a fatal unrecognized_name alert; anything that is not
 // a ClientHello is closed at once. All counted.
 import { createServer, type Server, type Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { bridge } from '../../shared/mux/index.js'
-import { readClientHello } from './sni.js'
+import { ClientHelloReader } from './sni.js'
 import { normalizeAddress, listenOrClose } from '../../shared/net/index.js'
 import type { VisitorAdmission } from '../visitor-admission.js'
-import { VhostRouter } from './router.js'
+import { VhostRouter, type RouterOptions } from './router.js'
 import type { HttpsVhostStats } from './stats.js'
 import type { HttpsRoute } from './vhost-route.js'
 
@@ -20,14 +21,15 @@ export const ALERT_UNRECOGNIZED_NAME = Buffer.from([0x15, 0x03, 0x01, 0x00, 0x02
 const LINGER_MS = 2_000
 
 export class HttpsVhost {
-  readonly router = new VhostRouter<HttpsRoute>()
+  readonly router: VhostRouter<HttpsRoute>
   readonly #server: Server
   readonly #stats: HttpsVhostStats
   readonly #log: Logger
   readonly #sockets = new Set<Socket>()
   port = 0
 
-  constructor (stats: HttpsVhostStats, log: Logger, admit?: VisitorAdmission) {
+  constructor (stats: HttpsVhostStats, log: Logger, admit?: VisitorAdmission, routing?: RouterOptions) {
+    this.router = new VhostRouter<HttpsRoute>(routing)
     this.#stats = stats
     this.#log = log
     this.#server = createServer({ allowHalfOpen: true, noDelay: true })
@@ -55,7 +57,10 @@ export class HttpsVhost {
     this.#sockets.add(socket)
     socket.on('error', () => {})
     socket.once('close', () => { this.#sockets.delete(socket) })
-    let buf: Buffer = Buffer.alloc(0)
+    // Read incrementally: each byte once, however the hello is cut (sni.ts); the bytes are kept
+    // to be passed on whole.
+    const reader = new ClientHelloReader()
+    const chunks: Buffer[] = []
     const done = (): void => {
       clearTimeout(timer)
       socket.off('data', onData)
@@ -68,12 +73,12 @@ export class HttpsVhost {
       socket.destroy()
     }
     const onData = (chunk: Buffer): void => {
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk])
-      const r = readClientHello(buf)
+      chunks.push(chunk)
+      const r = reader.push(chunk)
       if (r.kind === 'more') return
       if (r.kind === 'invalid') { refuse(r.reason); return }
       done()
-      this.#route(socket, buf, r.serverName ?? '')
+      this.#route(socket, chunks.length === 1 ? chunk : Buffer.concat(chunks), r.serverName ?? '')
     }
     const onEnd = (): void => { refuse('closed before a complete ClientHello') }
     const timer = setTimeout(() => { refuse(`no ClientHello within ${HELLO_TIMEOUT_MS} ms`) }, HELLO_TIMEOUT_MS)

@@ -2,68 +2,219 @@
 // (path prefix) → the proxy that serves them. A lookup tries the host itself, then its wildcard
 // parents, then `*` (host.ts lookupOrder); within a domain the longest location that is a prefix
 // of the path wins; a domain whose locations all miss falls through to the next candidate, as
-// in frp. One (domain, location) has one owner: a second claim is refused, not queued. Pure.
-import { lookupOrder, locationMatches } from '../../shared/http/index.js'
+// in frp.
+//
+// Ownership: a domain has one owner (the client identity its control session names). Another
+// owner cannot add locations to it, and one (domain, location) has one proxy: a second claim is
+// refused, not queued. When an owner's routes go with its session (not by an unregister), the
+// domain stays reserved for it for a grace period, so its reconnect gets it back and nobody
+// else can take it meanwhile. A wildcard does not own the names under it: a more specific name
+// of another owner wins for that name, as in frp.
+//
+// Guarded routes (a proxy with credentials or a source filter) also take the paths whose loose
+// form falls under their location (shared/http/path.ts loosePath): `/ADMIN/`, `/admin;x/` and
+// `/x/..\admin/` go to a guarded `/admin/`, whose checks then apply, instead of reaching an
+// unguarded `/` whose backend would read them as `/admin/`.
+//
+// Cost: every operation is O(1) map work plus a binary-search insert or removal in one domain's
+// location list (longest first); releasing a proxy touches only its own routes, which it
+// remembers. Expired reservations are dropped oldest first as claims and releases go by; beyond
+// MAX_RESERVED_DOMAINS the owner holding the most loses its oldest (reservations.ts). Pure; the
+// clock is injected.
+import { lookupOrder, locationMatches, looseLocation } from '../../shared/http/index.js'
+import { Reservations } from './reservations.js'
+
+/** Domains held in reserve for owners whose session ended, at most; beyond it the owner holding the most loses its oldest. */
+export const MAX_RESERVED_DOMAINS = 65_536
 
 export interface Route<T> {
-  domain: string
-  location: string
-  target: T
+  readonly domain: string
+  readonly location: string
+  readonly target: T
+  /** The location in loose form, when the route is guarded; undefined otherwise. */
+  readonly loose: string | undefined
 }
 
-export type ClaimResult<T> = { ok: true } | { ok: false, domain: string, location: string, holder: T }
+export type ClaimResult<T> =
+  | { ok: true }
+  /** Another owner holds (or has reserved) the domain. */
+  | { ok: false, reason: 'owned', domain: string }
+  /** The owner's other proxy holds this (domain, location). */
+  | { ok: false, reason: 'conflict', domain: string, location: string, holder: T }
+
+export interface RouterOptions {
+  /** How long a domain stays reserved for its owner after the owner's session ended; 0 = not at all. */
+  graceMs?: number
+  /** Milliseconds (tests inject a clock). */
+  now?: () => number
+  /** Reserved domains at most (default MAX_RESERVED_DOMAINS). */
+  maxReserved?: number
+}
+
+interface DomainEntry<T> {
+  readonly domain: string
+  readonly owner: string
+  readonly byLocation: Map<string, Route<T>>
+  /** The same routes, longest location first (ties by location, so every route has one place). */
+  readonly ordered: Array<Route<T>>
+  /** While it has no routes: reserved for its owner until then (ms); 0 otherwise. */
+  reservedUntil: number
+}
+
+/** Longest first, then by the string: a total order on a domain's locations. */
+function before (a: string, b: string): number {
+  if (a.length !== b.length) return b.length - a.length
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/** The index of the first route that does not sort before `location`. */
+function position<T> (list: ReadonlyArray<Route<T>>, location: string): number {
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (before((list[mid] as Route<T>).location, location) < 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
 
 export class VhostRouter<T> {
-  /** domain → its routes, longest location first. */
-  readonly #domains = new Map<string, Array<Route<T>>>()
+  readonly #domains = new Map<string, DomainEntry<T>>()
+  /** Each target's routes, so a release touches nothing else. */
+  readonly #byTarget = new Map<T, Array<Route<T>>>()
+  /** Domains without routes kept for their owner. */
+  readonly #reserved = new Reservations<DomainEntry<T>>()
+  readonly #graceMs: number
+  readonly #now: () => number
+  readonly #maxReserved: number
+  #routes = 0
 
-  get size (): number {
-    let n = 0
-    for (const list of this.#domains.values()) n += list.length
-    return n
+  constructor (options: RouterOptions = {}) {
+    this.#graceMs = options.graceMs ?? 0
+    this.#now = options.now ?? Date.now
+    this.#maxReserved = options.maxReserved ?? MAX_RESERVED_DOMAINS
   }
 
-  /** Claims every (domain, location) for `target`, or none of them when one is held by another. */
-  claim (domains: readonly string[], locations: readonly string[], target: T): ClaimResult<T> {
+  /** Routes in the table. */
+  get size (): number { return this.#routes }
+
+  /** Domains that have routes or are reserved. */
+  get domainCount (): number { return this.#domains.size }
+
+  /** Domains reserved for an owner whose session ended (not yet expired or dropped). */
+  get reservedCount (): number {
+    this.#expire()
+    return this.#reserved.size
+  }
+
+  /** Who owns `domain` now (with routes, or within its reservation); undefined when it is free. */
+  ownerOf (domain: string): string | undefined {
+    return this.#live(domain)?.owner
+  }
+
+  /**
+   * Claims every (domain, location) for `target` of `owner`, or none of them: refused when
+   * another owner holds one of the domains, or another target of this owner one of the pairs.
+   * Claiming what `target` already holds again changes nothing.
+   */
+  claim (domains: readonly string[], locations: readonly string[], target: T, owner: string, guarded = false): ClaimResult<T> {
+    this.#expire()
     for (const domain of domains) {
+      const entry = this.#live(domain)
+      if (entry === undefined) continue
+      if (entry.owner !== owner) return { ok: false, reason: 'owned', domain }
       for (const location of locations) {
-        const held = this.#find(domain, location)
-        if (held !== undefined && held.target !== target) return { ok: false, domain, location, holder: held.target }
+        const held = entry.byLocation.get(location)
+        if (held !== undefined && held.target !== target) return { ok: false, reason: 'conflict', domain, location, holder: held.target }
       }
     }
+    const mine = this.#byTarget.get(target) ?? []
     for (const domain of domains) {
+      let entry = this.#live(domain)
+      if (entry === undefined) {
+        entry = { domain, owner, byLocation: new Map(), ordered: [], reservedUntil: 0 }
+        this.#domains.set(domain, entry)
+      } else if (entry.reservedUntil !== 0) {
+        entry.reservedUntil = 0
+        this.#reserved.delete(domain)
+      }
       for (const location of locations) {
-        if (this.#find(domain, location) !== undefined) continue
-        const list = this.#domains.get(domain) ?? []
-        list.push({ domain, location, target })
-        list.sort((a, b) => b.location.length - a.location.length)
-        this.#domains.set(domain, list)
+        if (entry.byLocation.has(location)) continue
+        const route: Route<T> = { domain, location, target, loose: guarded ? looseLocation(location) : undefined }
+        entry.byLocation.set(location, route)
+        entry.ordered.splice(position(entry.ordered, location), 0, route)
+        mine.push(route)
+        this.#routes++
       }
     }
+    if (mine.length > 0) this.#byTarget.set(target, mine)
     return { ok: true }
   }
 
-  /** Drops every route of `target`. */
-  release (target: T): void {
-    for (const [domain, list] of this.#domains) {
-      const kept = list.filter((r) => r.target !== target)
-      if (kept.length === 0) this.#domains.delete(domain)
-      else if (kept.length !== list.length) this.#domains.set(domain, kept)
+  /**
+   * Drops every route of `target`. A domain left without routes is free at once, or with
+   * `reserve` (the owner's session ended; it did not give the proxy up) kept for its owner for
+   * the grace period.
+   */
+  release (target: T, reserve = false): void {
+    const mine = this.#byTarget.get(target)
+    if (mine === undefined) return
+    this.#byTarget.delete(target)
+    for (const route of mine) {
+      const entry = this.#domains.get(route.domain)
+      if (entry?.byLocation.get(route.location) !== route) continue
+      entry.byLocation.delete(route.location)
+      entry.ordered.splice(position(entry.ordered, route.location), 1)
+      this.#routes--
+      if (entry.byLocation.size > 0) continue
+      if (reserve && this.#graceMs > 0) {
+        entry.reservedUntil = this.#now() + this.#graceMs
+        this.#reserved.add(entry)
+      } else {
+        this.#domains.delete(entry.domain)
+      }
     }
+    this.#expire()
   }
 
-  /** The route for a normalised host and a routing path, or undefined (404). */
-  lookup (host: string, path: string): Route<T> | undefined {
+  /**
+   * The route for a normalised host and a routing path, or undefined (404). `loose`, the path's
+   * loose form, is matched against guarded routes too.
+   */
+  lookup (host: string, path: string, loose?: string): Route<T> | undefined {
     for (const candidate of lookupOrder(host)) {
-      const list = this.#domains.get(candidate)
+      const list = this.#domains.get(candidate)?.ordered
       if (list === undefined) continue
-      const hit = list.find((r) => locationMatches(r.location, path))
-      if (hit !== undefined) return hit
+      for (const r of list) {
+        if (locationMatches(r.location, path)) return r
+        if (r.loose !== undefined && loose !== undefined && locationMatches(r.loose, loose)) return r
+      }
     }
     return undefined
   }
 
-  #find (domain: string, location: string): Route<T> | undefined {
-    return this.#domains.get(domain)?.find((r) => r.location === location)
+  /** The entry of `domain` unless it is a reservation that has run out (then it is dropped). */
+  #live (domain: string): DomainEntry<T> | undefined {
+    const entry = this.#domains.get(domain)
+    if (entry === undefined || entry.reservedUntil === 0 || entry.reservedUntil > this.#now()) return entry
+    this.#drop(entry)
+    return undefined
+  }
+
+  /** Drops reservations that ran out, and beyond the cap the heaviest owner's oldest. */
+  #expire (): void {
+    const now = this.#now()
+    for (let e = this.#reserved.expiredAt(now); e !== undefined; e = this.#reserved.expiredAt(now)) this.#drop(e)
+    while (this.#reserved.size > this.#maxReserved) {
+      const e = this.#reserved.heaviest()
+      if (e === undefined) break
+      this.#drop(e)
+    }
+  }
+
+  #drop (entry: DomainEntry<T>): void {
+    this.#reserved.delete(entry.domain)
+    if (this.#domains.get(entry.domain) === entry) this.#domains.delete(entry.domain)
   }
 }

@@ -13,6 +13,12 @@ import { normalizeHostName } from '../../shared/http/index.js'
 
 /** Bytes the relay reads at most before deciding (a ClientHello with post-quantum key shares is ~2 KB). */
 export const MAX_CLIENT_HELLO_BYTES = 16 * 1024
+/**
+ * TLS records a ClientHello may span. Real stacks send it in one record (two when it passes
+ * 16 KiB), DPI-evading tools cut it into a handful; tiny records only multiply the per-record
+ * work. Kept well above what any cut of a hello of a few hundred bytes into one-byte records needs.
+ */
+export const MAX_HELLO_RECORDS = 1024
 
 const RECORD_HEADER_BYTES = 5
 const MAX_RECORD_BYTES = 16_384
@@ -32,54 +38,115 @@ const more = { kind: 'more' } as const
 const invalid = (reason: string): HelloResult => ({ kind: 'invalid', reason })
 
 /** Looks at `buf` (everything received so far) for a ClientHello. */
-export function readClientHello (buf: Uint8Array, maxBytes = MAX_CLIENT_HELLO_BYTES): HelloResult {
-  const handshake: Uint8Array[] = []
-  let have = 0
-  let need = -1 // handshake bytes needed in all (header + body), once the header is known
-  let off = 0
-  while (true) {
-    if (buf.length > off && buf[off] !== CONTENT_HANDSHAKE) return invalid(off === 0 ? 'not a TLS handshake' : 'handshake interrupted by another record type')
-    if (buf.length > off + 1 && buf[off + 1] !== 3) return invalid('not TLS 1.x')
-    if (buf.length < off + RECORD_HEADER_BYTES) return tooMuch(buf, maxBytes)
-    const len = ((buf[off + 3] as number) << 8) | (buf[off + 4] as number)
-    if (len === 0 || len > MAX_RECORD_BYTES) return invalid(`record length ${len}`)
-    const end = off + RECORD_HEADER_BYTES + len
-    if (end > maxBytes) return invalid(`a ClientHello longer than ${maxBytes} bytes`)
-    const fragment = buf.subarray(off + RECORD_HEADER_BYTES, Math.min(end, buf.length))
-    handshake.push(fragment)
-    have += fragment.length
-    if (need < 0 && have >= 4) {
-      const head = concat(handshake, 4)
-      if (head[0] !== HANDSHAKE_CLIENT_HELLO) return invalid('first handshake message is not a ClientHello')
-      const bodyLen = ((head[1] as number) << 16) | ((head[2] as number) << 8) | (head[3] as number)
-      if (bodyLen + 4 > maxBytes) return invalid(`a ClientHello longer than ${maxBytes} bytes`)
-      need = 4 + bodyLen
-    }
-    if (need >= 0 && have >= need) {
-      const message = concat(handshake, need)
-      const name = parseBody(message.subarray(4))
-      if (typeof name === 'object') return name
-      return { kind: 'hello', serverName: name === '' ? undefined : name }
-    }
-    if (buf.length < end) return tooMuch(buf, maxBytes)
-    off = end
-  }
+export function readClientHello (buf: Uint8Array, maxBytes = MAX_CLIENT_HELLO_BYTES, maxRecords = MAX_HELLO_RECORDS): HelloResult {
+  return new ClientHelloReader(maxBytes, maxRecords).push(buf)
 }
 
-function tooMuch (buf: Uint8Array, maxBytes: number): HelloResult {
-  return buf.length >= maxBytes ? invalid(`no complete ClientHello in ${maxBytes} bytes`) : more
-}
+/**
+ * The same reader, fed chunk by chunk as a connection delivers them: every byte is looked at
+ * once (record headers as they complete, the handshake message copied once into a buffer of its
+ * declared size, its body parsed once when complete), so a hello cut into many records and TCP
+ * segments costs what its bytes cost. After a final answer (hello or invalid) it keeps giving it.
+ */
+export class ClientHelloReader {
+  readonly #maxBytes: number
+  readonly #maxRecords: number
+  /** Bytes received so far. */
+  #seen = 0
+  /** Work units: input bytes looked at plus message bytes parsed (a test counts them). */
+  examined = 0
+  /** TLS records started so far. */
+  records = 0
+  /** The header of the record being read (complete when #headerLen is 5). */
+  readonly #header = new Uint8Array(RECORD_HEADER_BYTES)
+  #headerLen = 0
+  /** Fragment bytes of the current record still to come. */
+  #fragmentLeft = 0
+  /** Where the current record ends, in bytes since the start. */
+  #recordEnd = 0
+  /** The handshake message: its 4-byte header first, then the buffer of its declared size. */
+  readonly #head = new Uint8Array(4)
+  #message: Uint8Array | undefined
+  #have = 0
+  #result: HelloResult = more
 
-function concat (parts: readonly Uint8Array[], n: number): Uint8Array {
-  const out = new Uint8Array(n)
-  let at = 0
-  for (const p of parts) {
-    if (at >= n) break
-    const take = p.subarray(0, n - at)
-    out.set(take, at)
-    at += take.length
+  constructor (maxBytes = MAX_CLIENT_HELLO_BYTES, maxRecords = MAX_HELLO_RECORDS) {
+    this.#maxBytes = maxBytes
+    this.#maxRecords = maxRecords
   }
-  return out
+
+  get result (): HelloResult { return this.#result }
+
+  push (chunk: Uint8Array): HelloResult {
+    if (this.#result.kind !== 'more') return this.#result
+    let i = 0
+    while (i < chunk.length) {
+      if (this.#fragmentLeft === 0) {
+        // A record header, byte by byte.
+        const b = chunk[i] as number
+        this.examined++
+        this.#seen++
+        i++
+        const at = this.#headerLen++
+        this.#header[at] = b
+        if (at === 0) {
+          if (b !== CONTENT_HANDSHAKE) return this.#end(invalid(this.records === 0 ? 'not a TLS handshake' : 'handshake interrupted by another record type'))
+          if (++this.records > this.#maxRecords) return this.#end(invalid(`a ClientHello in more than ${this.#maxRecords} records`))
+        } else if (at === 1 && b !== 3) {
+          return this.#end(invalid('not TLS 1.x'))
+        } else if (at === RECORD_HEADER_BYTES - 1) {
+          const len = ((this.#header[3] as number) << 8) | b
+          if (len === 0 || len > MAX_RECORD_BYTES) return this.#end(invalid(`record length ${len}`))
+          this.#recordEnd = this.#seen + len
+          if (this.#recordEnd > this.#maxBytes) return this.#end(invalid(`a ClientHello longer than ${this.#maxBytes} bytes`))
+          this.#fragmentLeft = len
+          this.#headerLen = 0
+        }
+        continue
+      }
+      // Fragment bytes: as many as this chunk holds of this record.
+      const take = Math.min(this.#fragmentLeft, chunk.length - i)
+      this.examined += take
+      this.#seen += take
+      this.#fragmentLeft -= take
+      const done = this.#handshakeBytes(chunk.subarray(i, i + take))
+      i += take
+      if (done !== undefined) return this.#end(done)
+    }
+    if (this.#seen >= this.#maxBytes) return this.#end(invalid(`no complete ClientHello in ${this.#maxBytes} bytes`))
+    return more
+  }
+
+  /** Adds handshake-stream bytes; a final answer once the message is complete or its header wrong. */
+  #handshakeBytes (bytes: Uint8Array): HelloResult | undefined {
+    let off = 0
+    if (this.#message === undefined) {
+      const n = Math.min(4 - this.#have, bytes.length)
+      this.#head.set(bytes.subarray(0, n), this.#have)
+      this.#have += n
+      off = n
+      if (this.#have < 4) return undefined
+      if (this.#head[0] !== HANDSHAKE_CLIENT_HELLO) return invalid('first handshake message is not a ClientHello')
+      const bodyLen = ((this.#head[1] as number) << 16) | ((this.#head[2] as number) << 8) | (this.#head[3] as number)
+      if (bodyLen + 4 > this.#maxBytes) return invalid(`a ClientHello longer than ${this.#maxBytes} bytes`)
+      this.#message = new Uint8Array(bodyLen)
+      this.#have = 0
+    }
+    const message = this.#message
+    const n = Math.min(message.length - this.#have, bytes.length - off)
+    message.set(bytes.subarray(off, off + n), this.#have)
+    this.#have += n
+    if (this.#have < message.length) return undefined
+    this.examined += message.length
+    const name = parseBody(message)
+    if (typeof name === 'object') return name
+    return { kind: 'hello', serverName: name === '' ? undefined : name }
+  }
+
+  #end (r: HelloResult): HelloResult {
+    this.#result = r
+    return r
+  }
 }
 
 /** A bounds-checked cursor; every read returns undefined past the end. */

@@ -54,3 +54,13 @@ export function checkHostRewrite (value: string | undefined): string | undefined
   if (!isHeaderValue(value) || /[\s/@]/.test(value)) throw invalid(`hostHeaderRewrite: ${JSON.stringify(value.slice(0, 80))} is not a host`)
   return value
 }
+
+/**
+ * The (domain, location) pairs a spec lists, before any check: (customDomains, plus subdomain)
+ * x locations (at least one; https: one per domain). Repeats count: it bounds what the proxy
+ * claims and costs nothing to compute, so the relay's caps refuse a flood before normalising it.
+ */
+export function listedRoutes (spec: HttpProxySpec | HttpsProxySpec): number {
+  const domains = spec.customDomains.length + (spec.subdomain !== undefined && spec.subdomain !== '' ? 1 : 0)
+  return domains * (spec.type === 'http' ? Math.max(1, spec.locations.length) : 1)
+}

@@ -1,6 +1,8 @@
 // The relay's virtual hosts: the HTTP port (vhostHTTPPort) and the HTTPS port (vhostHTTPSPort),
 // their routing tables and counters, and the registration of http/https proxies into them. A
-// proxy holds its (domain, location) pairs until its session closes, goes away or is replaced.
+// proxy holds its (domain, location) pairs until its session closes, goes away or is replaced;
+// its domains belong to its owner (the client identity), which keeps them reserved for
+// ownershipGrace after its session ended (router.ts).
 import { readFile } from 'node:fs/promises'
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../../shared/config/index.js'
@@ -14,7 +16,7 @@ import { HttpGroups } from './http-groups.js'
 import { HttpVhost } from './http-vhost.js'
 import { HttpsVhost } from './https-vhost.js'
 import { MAX_CUSTOM_PAGE_BYTES } from './pages.js'
-import type { ClaimResult } from './router.js'
+import type { ClaimResult, RouterOptions } from './router.js'
 import { checkHeaders, checkHostRewrite, resolveDomains, resolveLocations } from './spec-check.js'
 import { newVhostStats, type VhostStats } from './stats.js'
 import { Upstream } from './upstream.js'
@@ -36,7 +38,7 @@ export class VhostProxy {
   readonly port: number
   readonly domains: readonly string[]
   readonly locations: readonly string[]
-  readonly #release: () => void
+  readonly #release: (reserve: boolean) => void
   readonly #destroy: () => void
   readonly #traffic: () => VhostTraffic
   #closed = false
@@ -45,7 +47,7 @@ export class VhostProxy {
   /** Load-balancing group members: the group now. */
   group: (() => { name: string, members: number, healthy: number }) | undefined
 
-  constructor (fields: { name: string, type: 'http' | 'https', port: number, domains: string[], locations: string[] }, release: () => void, destroy: () => void, traffic: () => VhostTraffic) {
+  constructor (fields: { name: string, type: 'http' | 'https', port: number, domains: string[], locations: string[] }, release: (reserve: boolean) => void, destroy: () => void, traffic: () => VhostTraffic) {
     this.#traffic = traffic
     this.name = fields.name
     this.type = fields.type
@@ -56,16 +58,20 @@ export class VhostProxy {
     this.#destroy = destroy
   }
 
-  /** Its routes go at once (another client may claim them); requests in flight finish. */
-  close (): void {
+  /**
+   * Its routes go at once; requests in flight finish. `reserve`: the owner's session ended (it
+   * did not give the proxy up), so a domain left without routes stays reserved for the owner for
+   * the grace period; otherwise another client may claim it at once.
+   */
+  close (reserve = false): void {
     if (this.#closed) return
     this.#closed = true
-    this.#release()
+    this.#release(reserve)
   }
 
   /** Also cuts the requests and connections in flight. */
-  destroy (): void {
-    this.close()
+  destroy (reserve = false): void {
+    this.close(reserve)
     this.#destroy()
   }
 
@@ -80,6 +86,12 @@ export interface VhostTraffic extends StreamTraffic {
   refused: number
 }
 
+export interface RouterSize {
+  routes: number
+  domains: number
+  reserved: number
+}
+
 /** What the vhost ports need of frps.yml. */
 export interface VhostSettings {
   /** proxyBindAddr. */
@@ -92,6 +104,10 @@ export interface VhostSettings {
   responseHeaderTimeoutMs: number
   /** A file holding the 404 page, or null for the built-in one. */
   custom404Page: string | null
+  /** ownershipGrace in ms: how long an owner's domains stay reserved after its session ended (default 0). */
+  domainGraceMs?: number
+  /** Wall clock for those reservations (tests inject one). */
+  now?: () => number
 }
 
 export class Vhosts {
@@ -110,7 +126,7 @@ export class Vhosts {
   }
 
   /** Undefined when frps.yml sets neither vhostHTTPPort nor vhostHTTPSPort (0 means off there, as in frp). */
-  static fromConfig (config: ServerConfig, log: Logger): Vhosts | undefined {
+  static fromConfig (config: ServerConfig, log: Logger, now?: () => number): Vhosts | undefined {
     if (config.vhostHTTPPort === 0 && config.vhostHTTPSPort === 0) return undefined
     return new Vhosts({
       host: config.proxyBindAddr,
@@ -119,6 +135,8 @@ export class Vhosts {
       subDomainHost: config.subDomainHost,
       responseHeaderTimeoutMs: config.vhostHTTPTimeout * 1000,
       custom404Page: config.custom404Page,
+      domainGraceMs: config.ownershipGrace * 1000,
+      ...(now === undefined ? {} : { now }),
     }, log)
   }
 
@@ -134,13 +152,13 @@ export class Vhosts {
     try {
       if (httpPort !== null) {
         const notFoundPage = await this.#custom404()
-        this.#http = new HttpVhost({ responseHeaderTimeoutMs, notFoundPage }, this.#stats.http, this.#log.child({ vhost: 'http' }), admit)
+        this.#http = new HttpVhost({ responseHeaderTimeoutMs, notFoundPage, routing: this.#routing() }, this.#stats.http, this.#log.child({ vhost: 'http' }), admit)
         const port = await this.#http.listen(host, httpPort)
         ports.push(port)
         this.#log.info({ protocol: 'http', port }, 'vhost listening')
       }
       if (httpsPort !== null) {
-        this.#https = new HttpsVhost(this.#stats.https, this.#log.child({ vhost: 'https' }), admit)
+        this.#https = new HttpsVhost(this.#stats.https, this.#log.child({ vhost: 'https' }), admit, this.#routing())
         const port = await this.#https.listen(host, httpsPort)
         ports.push(port)
         this.#log.info({ protocol: 'https', port }, 'vhost listening')
@@ -150,6 +168,11 @@ export class Vhosts {
       throw err
     }
     return ports
+  }
+
+  #routing (): RouterOptions {
+    const { domainGraceMs, now } = this.#settings
+    return { graceMs: domainGraceMs ?? 0, ...(now === undefined ? {} : { now }) }
   }
 
   async #custom404 (): Promise<string | undefined> {
@@ -166,11 +189,12 @@ export class Vhosts {
   }
 
   /**
-   * Registers an http or https proxy of `session`, whose client key is `owner` (a group admits
-   * other keys only with its groupKey); throws TunnelError for this proxy alone.
+   * Registers an http or https proxy of `session`, whose client identity is `owner` (the control
+   * session's owner: only compared, never interpreted; a group admits other identities only with
+   * its groupKey); throws TunnelError for this proxy alone.
    */
-  open (spec: VhostSpec, session: Session, log: Logger, owner = ''): VhostProxy {
-    return spec.type === 'http' ? this.#openHttp(spec, session, log, owner) : this.#openHttps(spec, session, log)
+  open (spec: VhostSpec, session: Session, log: Logger, owner: string): VhostProxy {
+    return spec.type === 'http' ? this.#openHttp(spec, session, log, owner) : this.#openHttps(spec, session, log, owner)
   }
 
   #openHttp (spec: HttpProxySpec, session: Session, log: Logger, owner: string): VhostProxy {
@@ -198,8 +222,8 @@ export class Vhosts {
     if (spec.group !== undefined) {
       const t = this.#httpGroups.join({ ...spec, group: spec.group }, session, owner, { router: vhost.router, domains, locations, listener, makeRoute })
       const member = new VhostProxy({ name: spec.name, type: 'http', port: vhost.port, domains, locations },
-        () => { t.leave(false) },
-        () => { t.leave(true) },
+        (reserve) => { t.leave(reserve) },
+        () => { t.cut() },
         () => ({ ...t.member.tally.traffic(), requests: t.route.requests, refused: t.route.gate.refused }))
       member.setHealthy = t.setHealthy
       member.group = t.view
@@ -207,9 +231,11 @@ export class Vhosts {
     }
     const route = makeRoute(new Upstream(session, spec.name, listener))
     if (spec.healthy === false) route.upstream.healthy = false
-    refuseConflict(vhost.router.claim(domains, locations, route), session, 'http')
+    // Guarded locations also take the other spellings of their paths (router.ts).
+    const guarded = route.auth !== undefined || route.gate.filters
+    refuseConflict(vhost.router.claim(domains, locations, route, owner, guarded), session, 'http')
     const proxy = new VhostProxy({ name: spec.name, type: 'http', port: vhost.port, domains, locations },
-      () => { vhost.router.release(route); route.upstream.closeIdle() },
+      (reserve) => { vhost.router.release(route, reserve); route.upstream.closeIdle() },
       () => { route.upstream.destroy() },
       () => ({ ...route.upstream.tally.traffic(), requests: route.requests, refused: route.gate.refused }))
     proxy.setHealthy = (healthy) => {
@@ -219,18 +245,24 @@ export class Vhosts {
     return proxy
   }
 
-  #openHttps (spec: HttpsProxySpec, session: Session, log: Logger): VhostProxy {
+  #openHttps (spec: HttpsProxySpec, session: Session, log: Logger, owner: string): VhostProxy {
     const vhost = this.#https
     if (vhost === undefined) throw new TunnelError('TUN_VHOST_UNAVAILABLE', 'this relay serves no https proxies: its frps.yml does not set vhostHTTPSPort')
     const domains = resolveDomains(spec, this.#settings.subDomainHost)
     const plog = log.child({ proxy: spec.name })
     const route: HttpsRoute = { kind: 'https', name: spec.name, session, gate: new SourceGate(spec, plog), log: plog, tally: new StreamTally(), connections: 0 }
-    refuseConflict(vhost.router.claim(domains, ['/'], route), session, 'https')
+    refuseConflict(vhost.router.claim(domains, ['/'], route, owner), session, 'https')
     // Open TLS connections are streams of the session: they end with it.
     return new VhostProxy({ name: spec.name, type: 'https', port: vhost.port, domains, locations: [] },
-      () => { vhost.router.release(route) },
+      (reserve) => { vhost.router.release(route, reserve) },
       () => {},
       () => ({ ...route.tally.traffic(), requests: route.connections, refused: route.gate.refused }))
+  }
+
+  /** The routing tables' sizes: routes, domains (with routes or reserved), reserved domains. */
+  get tables (): { http: RouterSize, https: RouterSize } {
+    const size = (r: { size: number, domainCount: number, reservedCount: number } | undefined): RouterSize => ({ routes: r?.size ?? 0, domains: r?.domainCount ?? 0, reserved: r?.reservedCount ?? 0 })
+    return { http: size(this.#http?.router), https: size(this.#https?.router) }
   }
 
   /** The ports listened on (after start). */
@@ -251,6 +283,9 @@ export class Vhosts {
 
 function refuseConflict (claim: ClaimResult<HttpRoute | HttpsRoute>, session: Session, type: string): void {
   if (claim.ok) return
+  if (claim.reason === 'owned') {
+    throw new TunnelError('TUN_DOMAIN_OWNED', `${type} domain ${claim.domain} belongs to another client (or is reserved for it while it reconnects); a domain has one owner, and only it can add locations to it`)
+  }
   const where = type === 'http' ? `${claim.domain} (location ${claim.location})` : claim.domain
   const who = claim.holder.session === session ? `proxy ${claim.holder.name} of this client` : 'a proxy of another client'
   throw new TunnelError('TUN_VHOST_CONFLICT', `${type} ${where} is already served by ${who}; each domain and location can have one owner`)

@@ -1,7 +1,9 @@
 // Credentials of the admin API: HTTP basic auth (webServer.user / password, frp's keys) and a
-// bearer token (webServer.token, our key). Comparison is constant-time over SHA-256 digests,
-// so neither the content nor the length of a secret leaks through timing. Secrets are held
-// here only; nothing in this module logs or returns them.
+// bearer token (webServer.token, our key). A browser can only send basic auth, so with a token
+// basic auth also takes the token as its password (any user name): the dashboard's login is the
+// browser's own prompt either way. Comparison is constant-time over SHA-256 digests, so neither
+// the content nor the length of a secret leaks through timing. Secrets are held here only;
+// nothing in this module logs or returns them.
 import { createHash, timingSafeEqual } from 'node:crypto'
 
 export const ADMIN_REALM = 'tunnel'
@@ -26,9 +28,10 @@ export function safeEqual (given: string, expected: string): boolean {
   return timingSafeEqual(digest(given), digest(expected))
 }
 
+/** The schemes a request may use: basic with a password or a token, bearer with a token. */
 export function authSchemes (c: AdminCredentials): AuthScheme[] {
   const out: AuthScheme[] = []
-  if (c.password !== '') out.push('basic')
+  if (c.password !== '' || c.token !== '') out.push('basic')
   if (c.token !== '') out.push('bearer')
   return out
 }
@@ -51,10 +54,13 @@ export function authorize (header: string | undefined, c: AdminCredentials): boo
     const decoded = Buffer.from(value, 'base64').toString('utf8')
     const colon = decoded.indexOf(':')
     if (colon === -1) return false
-    // Both halves are always compared, so a wrong user takes as long as a wrong password.
-    const userOk = safeEqual(decoded.slice(0, colon), c.user)
-    const passwordOk = safeEqual(decoded.slice(colon + 1), c.password)
-    return userOk && passwordOk
+    const user = decoded.slice(0, colon)
+    const password = decoded.slice(colon + 1)
+    // Every comparison always runs, so a wrong user takes as long as a wrong password.
+    const userOk = safeEqual(user, c.user)
+    const passwordOk = c.password !== '' && safeEqual(password, c.password)
+    const tokenOk = c.token !== '' && safeEqual(password, c.token)
+    return (userOk && passwordOk) || tokenOk
   }
   return false
 }

@@ -1,6 +1,9 @@
 // Small HTTP helpers of the admin API: the response shapes handlers return, writing them, and
 // reading a request body with a size limit. JSON is always `application/json; charset=utf-8`
-// with a trailing newline (pleasant with curl); errors are `{ error, code }`.
+// with a trailing newline (pleasant with curl); errors are `{ error, code }`. Every answer carries
+// the same strict headers: a Content-Security-Policy that allows scripts, styles and requests
+// from this origin only (no inline script or style element, no other host), no framing, no
+// referrer, no MIME sniffing.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ErrorCode } from '../errors.js'
 
@@ -14,12 +17,38 @@ export type AdminResponse =
 export const json = (status: number, body: unknown, headers?: Record<string, string | string[]>): AdminResponse =>
   headers === undefined ? { status, json: body } : { status, json: body, headers }
 
-export const text = (status: number, body: string, contentType: string): AdminResponse => ({ status, text: body, contentType })
+export const text = (status: number, body: string, contentType: string, headers?: Record<string, string | string[]>): AdminResponse =>
+  headers === undefined ? { status, text: body, contentType } : { status, text: body, contentType, headers }
 
 export const errorBody = (code: ErrorCode, message: string): { error: string, code: ErrorCode } => ({ error: message, code })
 
 export const errorResponse = (status: number, code: ErrorCode, message: string, headers?: Record<string, string | string[]>): AdminResponse =>
   json(status, errorBody(code, message), headers)
+
+/**
+ * The dashboard's policy (and every other answer's): its own scripts, styles, images and API
+ * only. No 'unsafe-inline' anywhere: uPlot and Preact set styles through the CSSOM, which a
+ * policy does not restrict; markup-level style attributes and <style>/<script> elements are refused.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ')
+
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': CONTENT_SECURITY_POLICY,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+}
 
 export function writeResponse (res: ServerResponse, r: AdminResponse): void {
   const isJson = 'json' in r
@@ -28,7 +57,7 @@ export function writeResponse (res: ServerResponse, r: AdminResponse): void {
     'content-type': isJson ? 'application/json; charset=utf-8' : r.contentType,
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
+    ...SECURITY_HEADERS,
     ...(r.headers ?? {}),
   })
   res.end(body)

@@ -4,8 +4,10 @@
 //   GET  /api/diag     the diagnostics report of this process's own sockets (?watch=S, 0-60)
 //   GET  /metrics      Prometheus text exposition
 //   POST /api/reload   the reload outcome: 200 when applied (in full or in part), 422 when refused
+//   GET  /api/history  traffic per proxy over the last hour (?since=T: only samples after T)
 import { buildReport, collectFacts, type DiagTarget, type DiagReport } from '../diag/index.js'
-import { DEFAULT_API_DIAG_WATCH_S, DIAG_PATH, MAX_API_DIAG_WATCH_S, METRICS_PATH, RELOAD_PATH, STATUS_PATH } from './endpoints.js'
+import { DEFAULT_API_DIAG_WATCH_S, DIAG_PATH, HISTORY_PATH, MAX_API_DIAG_WATCH_S, METRICS_PATH, RELOAD_PATH, STATUS_PATH } from './endpoints.js'
+import type { TrafficHistory } from './history.js'
 import { errorResponse, json, text, type AdminResponse } from './http.js'
 import type { ReloadHandler } from './reload.js'
 import type { AdminRequest, AdminRoute } from './server.js'
@@ -70,6 +72,26 @@ export function diagRoute (target: () => Promise<DiagTarget>, extra?: () => Prom
       } finally {
         busy = false
       }
+    },
+  }
+}
+
+/** `?since=T` (ms since the epoch) as a number, 0 when absent, or an error answer. */
+export function parseSince (req: AdminRequest): number | AdminResponse {
+  const raw = req.query.get('since')
+  if (raw === null || raw === '') return 0
+  const t = Number(raw)
+  if (!Number.isFinite(t) || t < 0) return errorResponse(400, 'TUN_ADMIN_REQUEST', `since=${raw.slice(0, 20)}: expected a time in ms since the epoch`)
+  return t
+}
+
+export function historyRoute (history: TrafficHistory): AdminRoute {
+  return {
+    method: 'GET',
+    path: HISTORY_PATH,
+    handle: (req) => {
+      const since = parseSince(req)
+      return typeof since === 'number' ? json(200, history.report(since)) : since
     },
   }
 }

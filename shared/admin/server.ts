@@ -3,20 +3,30 @@
 // composition root (relay or client); this module knows nothing about either.
 //
 // Order of checks for every request: Host (a loopback-bound API answers only loopback names, so
-// a web page cannot reach it through DNS rebinding), Origin (browsers are refused: no cross-site
-// requests), credentials (401 + WWW-Authenticate, before anything about the routes is revealed),
-// route (404, or 405 with Allow), body size (413), then the handler (500 on a crash, logged
-// without the request's headers).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+// a web page cannot reach it through DNS rebinding), Origin (only the API's own pages, the
+// dashboard, may call it from a browser: a request from any other origin is refused, and so is
+// one a browser marks cross-site), credentials (401 + WWW-Authenticate, before anything about
+// the routes is revealed), route (404, or 405 with Allow), body size (413), then the handler
+// (500 on a crash, logged without the request's headers).
+//
+// Connections: at most MAX_ADMIN_CONNECTIONS at once, and one with no request in flight (idle,
+// or still sending its headers) is closed after ADMIN_IDLE_TIMEOUT_MS. When the table is full a
+// new connection closes the connection idle the longest instead of being turned away, so idle
+// connections cannot keep an operator's request out; only when every connection is serving a
+// request is the newcomer closed.
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { TunnelError } from '../errors.js'
 import { formatHostPort, listenError, listenTcp } from '../net/index.js'
 import { authorize, authSchemes, challenges, type AdminCredentials } from './auth.js'
 import { adminBindProblem, isLoopbackHost } from '../config/index.js'
-import { errorResponse, readBody, writeResponse, type AdminResponse } from './http.js'
+import { errorResponse, MAX_BODY_BYTES, readBody, writeResponse, type AdminResponse } from './http.js'
 
 /** Connections at once; the admin API is for a handful of operators and one scraper. */
 export const MAX_ADMIN_CONNECTIONS = 32
+/** A connection without a request in flight (idle keep-alive, or headers still coming) is closed after this. */
+export const ADMIN_IDLE_TIMEOUT_MS = 5_000
 export const MAX_HEADER_BYTES = 16 * 1024
 export const HEADERS_TIMEOUT_MS = 10_000
 export const REQUEST_TIMEOUT_MS = 15_000
@@ -28,6 +38,7 @@ export interface AdminRequest {
   path: string
   query: URLSearchParams
   body: Buffer
+  headers: IncomingHttpHeaders
   /** Aborted when the caller goes away (a long diagnostic can stop early). */
   signal: AbortSignal
 }
@@ -35,7 +46,15 @@ export interface AdminRequest {
 export interface AdminRoute {
   method: Method
   path: string
+  /** Largest body read (413 above); default MAX_BODY_BYTES. */
+  maxBodyBytes?: number
   handle: (req: AdminRequest) => AdminResponse | Promise<AdminResponse>
+}
+
+/** What a side serves, and what to stop when the server closes (history samplers). */
+export interface AdminRouteSet {
+  routes: AdminRoute[]
+  stop?: () => void
 }
 
 export interface AdminServerOptions {
@@ -47,6 +66,8 @@ export interface AdminServerOptions {
   log: Logger
   /** Extra fields for the `admin listening` line (e.g. which routes are on). */
   logFields?: Record<string, unknown>
+  /** Called once by close() (stops what the routes run in the background). */
+  onClose?: () => void
 }
 
 export interface AdminAddress {
@@ -59,7 +80,11 @@ export class AdminServer {
   readonly #server: Server
   readonly #routes = new Map<string, Map<Method, AdminRoute>>()
   readonly #loopbackOnly: boolean
+  /** Open connections, the one idle the longest first: requests in flight and the idle timer. */
+  readonly #connections = new Map<Socket, { busy: number, timer: NodeJS.Timeout | undefined }>()
   #address: AdminAddress | undefined
+  /** Connections closed for being idle, by the timer or to make room. */
+  idleClosed = 0
 
   constructor (options: AdminServerOptions) {
     this.#options = options
@@ -76,7 +101,9 @@ export class AdminServer {
         else res.destroy()
       })
     })
-    this.#server.maxConnections = MAX_ADMIN_CONNECTIONS
+    this.#server.keepAliveTimeout = ADMIN_IDLE_TIMEOUT_MS
+    this.#server.on('connection', (socket: Socket) => { this.#onConnection(socket) })
+    this.#server.on('request', (req: IncomingMessage, res: ServerResponse) => { this.#busy(req.socket, res) })
     this.#server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
       socket.destroy()
@@ -84,6 +111,54 @@ export class AdminServer {
   }
 
   get address (): AdminAddress | undefined { return this.#address }
+
+  /** Connections open now. */
+  get connections (): number { return this.#connections.size }
+
+  #onConnection (socket: Socket): void {
+    if (this.#connections.size >= MAX_ADMIN_CONNECTIONS) {
+      const idle = [...this.#connections].find(([, c]) => c.busy === 0)?.[0]
+      if (idle === undefined) { socket.destroy(); return } // every connection is serving a request
+      this.idleClosed++
+      idle.destroy()
+      this.#forget(idle)
+    }
+    this.#connections.set(socket, { busy: 0, timer: undefined })
+    this.#idle(socket)
+    socket.once('close', () => { this.#forget(socket) })
+  }
+
+  /** A request arrived on `socket`: no idle timer until its response is done. */
+  #busy (socket: Socket, res: ServerResponse): void {
+    const c = this.#connections.get(socket)
+    if (c === undefined) return
+    c.busy++
+    clearTimeout(c.timer)
+    c.timer = undefined
+    res.once('close', () => {
+      c.busy--
+      if (c.busy === 0 && this.#connections.has(socket)) this.#idle(socket)
+    })
+  }
+
+  /** Starts the idle timer and moves the connection to the end of the eviction order. */
+  #idle (socket: Socket): void {
+    const c = this.#connections.get(socket)
+    if (c === undefined) return
+    this.#connections.delete(socket)
+    this.#connections.set(socket, c)
+    clearTimeout(c.timer)
+    c.timer = setTimeout(() => {
+      this.idleClosed++
+      socket.destroy()
+    }, ADMIN_IDLE_TIMEOUT_MS)
+    c.timer.unref()
+  }
+
+  #forget (socket: Socket): void {
+    clearTimeout(this.#connections.get(socket)?.timer)
+    this.#connections.delete(socket)
+  }
 
   /** Binds addr:port; throws TunnelError TUN_ADMIN_INSECURE (bind rules) or TUN_LISTEN / TUN_PORT_IN_USE. */
   async start (): Promise<AdminAddress> {
@@ -108,6 +183,7 @@ export class AdminServer {
   }
 
   async close (): Promise<void> {
+    this.#options.onClose?.()
     if (!this.#server.listening) return
     await new Promise<void>((resolve) => {
       this.#server.close(() => { resolve() })
@@ -126,9 +202,8 @@ export class AdminServer {
     if (this.#loopbackOnly && !isLoopbackHost(hostOf(req.headers.host))) {
       return errorResponse(421, 'TUN_ADMIN_REQUEST', 'this admin API answers only requests addressed to a loopback name (Host: 127.0.0.1, [::1] or localhost)')
     }
-    if (req.headers.origin !== undefined) {
-      return errorResponse(403, 'TUN_ADMIN_REQUEST', 'requests from web pages (with an Origin header) are refused')
-    }
+    const foreign = foreignOrigin(req.headers, req.method)
+    if (foreign !== undefined) return errorResponse(403, 'TUN_ADMIN_REQUEST', foreign)
     const { credentials } = this.#options
     if (!authorize(req.headers.authorization, credentials)) {
       return errorResponse(401, 'TUN_ADMIN_AUTH', 'authentication required: basic auth (webServer.user/password) or a bearer token (webServer.token)', { 'www-authenticate': challenges(credentials) })
@@ -146,18 +221,38 @@ export class AdminServer {
       const allow = [...byMethod.keys()].join(', ')
       return errorResponse(405, 'TUN_ADMIN_REQUEST', `${url.pathname} takes ${allow}`, { allow })
     }
-    const body = await readBody(req)
+    const body = await readBody(req, route.maxBodyBytes ?? MAX_BODY_BYTES)
     if (!body.ok) return errorResponse(413, 'TUN_ADMIN_REQUEST', 'request body too large')
     const gone = new AbortController()
     const onClose = (): void => { if (!res.writableFinished) gone.abort() }
     res.once('close', onClose)
     try {
-      return await route.handle({ method: route.method, path: url.pathname, query: url.searchParams, body: body.body, signal: gone.signal })
+      return await route.handle({ method: route.method, path: url.pathname, query: url.searchParams, body: body.body, headers: req.headers, signal: gone.signal })
     } catch (err) {
       if (err instanceof TunnelError) return errorResponse(500, err.code, err.message)
       throw err
     }
   }
+}
+
+/**
+ * Why a request from a browser is refused, or undefined when it may pass: a request without
+ * Origin (curl, the CLI, a browser's own navigation or same-origin GET) passes, and so does one
+ * whose Origin is this API's own (`http://` + its Host: the dashboard's POSTs); anything else,
+ * `null` included, is another page's. Sec-Fetch-Site, which browsers send and pages cannot
+ * forge, must not say cross-site or same-site either, except for a person following a link to
+ * the dashboard (a top-level GET navigation: the page then loads itself same-origin, and the
+ * CSP's frame-ancestors keeps it out of frames).
+ */
+export function foreignOrigin (headers: IncomingHttpHeaders, method = 'GET'): string | undefined {
+  const site = headers['sec-fetch-site']
+  const followedLink = headers['sec-fetch-mode'] === 'navigate' && headers['sec-fetch-dest'] === 'document' && method === 'GET'
+  if ((site === 'cross-site' || site === 'same-site') && !followedLink) return `requests from other web sites are refused (Sec-Fetch-Site: ${site})`
+  const origin = headers.origin
+  if (origin === undefined) return undefined
+  const host = headers.host
+  if (host !== undefined && origin.toLowerCase() === `http://${host.toLowerCase()}`) return undefined
+  return 'requests from other web pages (an Origin other than this API\'s own) are refused'
 }
 
 /** The host part of a Host header (`127.0.0.1:7500` → `127.0.0.1`, `[::1]:7500` → `[::1]`). */

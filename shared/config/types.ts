@@ -1,6 +1,7 @@
 // The shapes of frps.yml and frpc.yml after loading and defaults, with frp v1 key names.
 // Durations keep frp's unit (seconds) so a value reads the same here as in the file.
 import type { Secret } from '../secret.js'
+import type { ProxyUrl } from './proxy-url.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error'
 
@@ -61,6 +62,16 @@ export interface ServerConfig {
   allowPorts: PortRange[]
   /** 0 = unlimited. */
   maxPortsPerClient: number
+  /** Our caps on what one client session holds (0 = none): proxies, http/https proxies, distinct domains, (domain, location) pairs. */
+  maxProxiesPerClient: number
+  maxVhostProxiesPerClient: number
+  maxDomainsPerClient: number
+  maxLocationsPerClient: number
+  /** The same over all sessions of one login `user` (clients without user: per client only). */
+  maxProxiesPerUser: number
+  maxVhostProxiesPerUser: number
+  maxDomainsPerUser: number
+  maxLocationsPerUser: number
   /**
    * Seconds a client's proxy names and public ports (and domains) stay reserved for its key after
    * its session ends, so it gets them back when it reconnects (our key); 0 = none.
@@ -71,6 +82,20 @@ export interface ServerConfig {
    * limit at start. The relay never goes above what its fd limit allows, whatever this says.
    */
   maxConnections: number
+  /**
+   * Visitor connections (tcp proxies and the vhost ports) one source may hold open at once over
+   * the whole relay (our key); a source is an IPv4 address or an IPv6 /64. 0 = no cap of its own.
+   */
+  maxConnectionsPerSource: number
+  /** Visitor connections one source may hold open at once on one tcp proxy (our key); 0 = no cap. */
+  maxVisitorsPerSource: number
+  /** UDP flows one source may hold at once on one udp proxy (our key); 0 = no cap. */
+  maxFlowsPerSource: number
+  /**
+   * Bytes the relay holds for one client's streams, read from visitors and not yet sent (our
+   * key): past it a visitor is read only as fast as the client returns credit.
+   */
+  maxBufferedBytesPerClient: number
   /** frp's vhostHTTPPort: the public port of http proxies (Host routing); 0 = none. */
   vhostHTTPPort: number
   /** frp's vhostHTTPSPort: the public port of https proxies (SNI routing, TLS passed through); 0 = none. */
@@ -90,6 +115,10 @@ export interface ServerConfig {
     maxClockSkew: number
     /** true: no encryption after the handshake (benchmarks, trusted links); both sides must agree. */
     insecurePlaintext: boolean
+    /** frp's transport.tls block on the relay. */
+    tls: ServerTlsConfig
+    /** WebSocket clients (our keys). */
+    websocket: ServerWebSocketConfig
   }
   log: LogConfig
   /** The admin API, or null when off. */
@@ -131,6 +160,8 @@ export interface TcpProxyConfig extends SourceRules, BandwidthRules {
   proxyProtocolVersion: 'v1' | 'v2' | null
   /** Visitor connections open at once, enforced by the relay (our key); 0 = no cap of its own. */
   maxVisitors: number
+  /** frp's client plugin: takes the visitor streams instead of localIP:localPort; absent = none. */
+  plugin?: PluginConfig
 }
 
 export interface UdpProxyConfig extends SourceRules, BandwidthRules {
@@ -170,6 +201,8 @@ export interface HttpProxyConfig extends SourceRules, VhostDomains, BandwidthRul
   /** Basic auth the relay asks for; both '' = none. */
   httpUser: string
   httpPassword: Secret | null
+  /** frp's client plugin (static_file, http2https, ...); absent = none. */
+  plugin?: PluginConfig
 }
 
 export interface HttpsProxyConfig extends SourceRules, VhostDomains, BandwidthRules {
@@ -178,9 +211,97 @@ export interface HttpsProxyConfig extends SourceRules, VhostDomains, BandwidthRu
   localIP: string
   localPort: number
   proxyProtocolVersion: 'v1' | 'v2' | null
+  /** frp's client plugin (https2http, https2https, ...); absent = none. */
+  plugin?: PluginConfig
 }
 
-export type ProxyConfig = (TcpProxyConfig | UdpProxyConfig | HttpProxyConfig | HttpsProxyConfig | TcpmuxProxyConfig) & ProxyExtras
+/** What stcp and sudp proxies share (frp's secret proxies): no public port on the relay. */
+export interface SecretRules {
+  /** frp's secretKey: what a visitor must know. Never sent: the relay gets a key derived from it. */
+  secretKey: Secret
+  /** frp's allowUsers: users whose visitors may come; '*' = any; empty = only this client's own user. */
+  allowUsers: string[]
+}
+
+export interface StcpProxyConfig extends SourceRules, BandwidthRules, SecretRules {
+  name: string
+  type: 'stcp'
+  localIP: string
+  localPort: number
+  /** A PROXY header to the local service (the visitor client's address as the relay sees it), or null. */
+  proxyProtocolVersion: 'v1' | 'v2' | null
+  /** Visits open at once, enforced by the relay (our key); 0 = no cap of its own. */
+  maxVisitors: number
+  /** frp's client plugin (socks5, http_proxy, ... behind the secret): takes the visits instead of localIP:localPort; absent = none. */
+  plugin?: PluginConfig
+}
+
+export interface SudpProxyConfig extends SourceRules, BandwidthRules, SecretRules {
+  name: string
+  type: 'sudp'
+  localIP: string
+  localPort: number
+  /** A PROXY v2 header (SOCK_DGRAM) in front of every datagram to the local service, or null. */
+  proxyProtocolVersion: 'v2' | null
+}
+
+export type ProxyConfig = (TcpProxyConfig | UdpProxyConfig | HttpProxyConfig | HttpsProxyConfig | TcpmuxProxyConfig | StcpProxyConfig | SudpProxyConfig) & ProxyExtras
+
+/** A visitor of another client's secret proxy (frp's `visitors:`). */
+export interface VisitorConfig {
+  name: string
+  type: 'stcp' | 'sudp'
+  /** The secret proxy's name in its frpc.yml. */
+  serverName: string
+  /** The user of the client that has the proxy; '' = this client's own user. */
+  serverUser: string
+  /** The proxy's secretKey: keys are derived from it, it never crosses the wire. */
+  secretKey: Secret
+  /** Where local applications connect. Default 127.0.0.1. */
+  bindAddr: string
+  /** The local port; < 0 (stcp): no listener. */
+  bindPort: number
+}
+
+// ---- client plugins (frp's `plugin:` block; shared/config/plugin-schema.ts has the keys) ----
+
+/** Basic (or RFC 1929) credentials a plugin asks visitors for; null = none (an open proxy). */
+export interface PluginCredentials {
+  user: string
+  password: Secret
+}
+
+/** A TLS certificate and key read from crtPath/keyPath at load, or null: self-signed at start. */
+export interface PluginCertificate {
+  /** The files, resolved against the config file's folder (for messages). */
+  crtPath: string
+  keyPath: string
+  cert: Buffer
+  key: Secret
+}
+
+/** Where the http2http, http2https, https2http, https2https and tls2raw plugins send what they receive (frp's localAddr). */
+export interface PluginUpstream {
+  host: string
+  port: number
+}
+
+export interface PluginRewrite {
+  /** '' = the Host the visitor sent. */
+  hostHeaderRewrite: string
+  /** requestHeaders.set. */
+  requestHeaders: Record<string, string>
+}
+
+export type PluginConfig =
+  | { type: 'http_proxy', credentials: PluginCredentials | null }
+  | { type: 'socks5', credentials: PluginCredentials | null }
+  | { type: 'static_file', localPath: string, stripPrefix: string, credentials: PluginCredentials | null }
+  | { type: 'unix_domain_socket', unixPath: string }
+  | ({ type: 'http2http' | 'http2https', localAddr: PluginUpstream } & PluginRewrite)
+  | ({ type: 'https2http' | 'https2https', localAddr: PluginUpstream, certificate: PluginCertificate | null, enableHTTP2: boolean } & PluginRewrite)
+  | { type: 'tls2raw', localAddr: PluginUpstream, certificate: PluginCertificate | null }
+
 
 export interface ClientConfig {
   source: string
@@ -213,19 +334,86 @@ export interface ClientConfig {
     handshakeTimeout: number
     /** true: no encryption after the handshake; must match the relay. */
     insecurePlaintext: boolean
+    /** frp's transport.protocol: how the control connection is carried (kcp and quic are refused at load). */
+    protocol: ClientProtocol
+    /** frp's transport.tls block. */
+    tls: ClientTlsConfig
+    /** frp's transport.proxyURL, else the environment's proxy (http_proxy, ...); null = direct. */
+    proxyURL: ProxyUrl | null
   }
   log: LogConfig
   proxies: ProxyConfig[]
+  /** Visitors of other clients' secret proxies (stcp, sudp). */
+  visitors: VisitorConfig[]
   /** The admin API (status, diag, metrics, reload), or null when off. */
   webServer: AdminConfig | null
   /** frp's metadatas: sent with the login to the relay's plugins; absent = none. */
   metadatas?: Record<string, string>
 }
 
+// ------------------------------------------------------------------ transports (issue 18)
+
+/** tcp: the handshake on the TCP connection; websocket: inside a WebSocket (ws://); wss: inside a WebSocket inside TLS. */
+export type ClientProtocol = 'tcp' | 'websocket' | 'wss'
+
+/**
+ * frp's transport.tls on a client: an outer TLS layer under the Noise handshake. Files are
+ * resolved against frpc.yml's folder; null = not set.
+ */
+export interface ClientTlsConfig {
+  /** TLS around the control connection (inside the WebSocket for websocket; wss always has TLS). Default false (ours; frp's is true). */
+  enable: boolean
+  /** A client certificate and its key, for a relay that asks for one (its trustedCaFile). */
+  certFile: string | null
+  keyFile: string | null
+  /** The relay's certificate must chain to this CA and name serverName; null = not checked (frp's default). */
+  trustedCaFile: string | null
+  /** The name sent in SNI and checked in the certificate; '' = serverAddr when it is a name. */
+  serverName: string
+  /** false: send frp's marker byte 0x17 before the ClientHello. Default true (frp's). */
+  disableCustomTLSFirstByte: boolean
+}
+
+/** frp's transport.tls on the relay. */
+export interface ServerTlsConfig {
+  /** Only clients that speak TLS are accepted (a trustedCaFile implies it, as in frp). */
+  force: boolean
+  /** The certificate the relay shows; null = a self-signed one made at start (frp does the same). */
+  certFile: string | null
+  keyFile: string | null
+  /** Clients must show a certificate from this CA (mutual TLS); null = none asked. */
+  trustedCaFile: string | null
+}
+
+/** WebSocket clients on the relay (our keys; frp always accepts them on bindPort). */
+export interface ServerWebSocketConfig {
+  /** Accept WebSocket clients (GET /~!frp with Upgrade) on bindPort. Default true. */
+  enable: boolean
+  /**
+   * Reverse proxies (CIDRs or addresses) whose X-Forwarded-For names the client's address for
+   * the handshake limits and logs. Empty (default): the TCP peer is the source, always.
+   */
+  trustedProxies: string[]
+  /** A second port for clients, with everything bindPort accepts (for a front end that reaches only it); 0 = none. */
+  bindPort: number
+}
+
 export const SERVER_DEFAULTS = {
   bindAddr: '::',
   bindPort: 7000,
+  maxConnectionsPerSource: 4096,
+  maxVisitorsPerSource: 1024,
+  maxFlowsPerSource: 1024,
+  maxBufferedBytesPerClient: 16 * 1024 * 1024,
   vhostHTTPTimeout: 60,
+  maxProxiesPerClient: 1024,
+  maxVhostProxiesPerClient: 256,
+  maxDomainsPerClient: 256,
+  maxLocationsPerClient: 1024,
+  maxProxiesPerUser: 4096,
+  maxVhostProxiesPerUser: 1024,
+  maxDomainsPerUser: 1024,
+  maxLocationsPerUser: 4096,
   heartbeatTimeout: 90,
   handshakeTimeout: 10,
   maxClockSkew: 60,
@@ -248,6 +436,8 @@ export const CLIENT_DEFAULTS = {
   udpIdleTimeout: 120,
   udpMaxFlows: 4096,
   adminAddr: '127.0.0.1',
+  /** frp's default: visitors listen on loopback only. */
+  visitorBindAddr: '127.0.0.1',
 } as const
 
 // ---- load-balancing groups, health checks, tcpmux and relay plugins (issue 17) ----
@@ -295,6 +485,8 @@ export interface TcpmuxProxyConfig extends SourceRules, VhostDomains, BandwidthR
   /** '' = any user; else only CONNECT requests authenticated as this user reach the proxy. */
   routeByHTTPUser: string
   proxyProtocolVersion: 'v1' | 'v2' | null
+  /** frp's client plugins are not offered on tcpmux proxies (tcp, http, https and stcp have them). */
+  plugin?: undefined
 }
 
 /** The operations of frp's server plugin protocol. */

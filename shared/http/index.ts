@@ -2,4 +2,4 @@
 // the folder go through here; a dependency rule in npm test keeps it so).
 export { isHeaderName, isHeaderValue } from './headers.js'
 export { hostFromHeader, isSubdomainLabel, lookupOrder, normalizeDomain, normalizeHostName } from './host.js'
-export { locationMatches, normalizeLocation, routingPath } from './path.js'
+export { locationMatches, looseLocation, loosePath, normalizeLocation, routingPath } from './path.js'

@@ -3,25 +3,40 @@
 // `/%61dmin`, `//admin` and `/x/../admin` as `/admin`; routing the same way means a location
 // with its own proxy (and its own httpUser) cannot be reached around through another spelling.
 // The request line is forwarded unchanged; only the routing decision uses this form.
+//
+// Protected locations (a proxy with httpUser or a source filter) are also matched in a looser
+// form (loosePath), which folds the spellings that some backends read as the same path: case
+// (IIS, case-insensitive file systems), `;params` in a segment (Tomcat and other servlet
+// containers), `\` as `/` (IIS, some frameworks), escapes decoded more than once, compatibility
+// forms (NFKC: full-width letters), and trailing dots and spaces of a segment (Windows). A request
+// whose loose form falls under a protected location is sent to that location's proxy, whose
+// checks then apply (docs/security.md, "Protected locations").
 
 export const MAX_LOCATION_CHARS = 256
+/** Times loosePath decodes %-escapes at most (a backend that decodes twice sees %2561 as a). */
+export const MAX_DECODE_ROUNDS = 3
+
+/** The path of a request target (origin-form, absolute-form or `*`), not decoded; undefined when there is none. */
+function targetPath (target: string): string | undefined {
+  if (target === '*') return '/'
+  if (/^https?:\/\//i.test(target)) {
+    // absolute-form (a client talking to a proxy): the path of the URL.
+    try {
+      return new URL(target).pathname
+    } catch {
+      return undefined
+    }
+  }
+  if (!target.startsWith('/')) return undefined
+  const end = target.search(/[?#]/)
+  return end < 0 ? target : target.slice(0, end)
+}
 
 /** The decoded path of a request target, or undefined when it cannot be routed (400). */
 export function routingPath (target: string): string | undefined {
   if (target === '*') return '/'
-  let path: string
-  if (/^https?:\/\//i.test(target)) {
-    // absolute-form (a client talking to a proxy): the path of the URL.
-    try {
-      path = new URL(target).pathname
-    } catch {
-      return undefined
-    }
-  } else {
-    if (!target.startsWith('/')) return undefined
-    const end = target.search(/[?#]/)
-    path = end < 0 ? target : target.slice(0, end)
-  }
+  const path = targetPath(target)
+  if (path === undefined) return undefined
   let decoded: string
   try {
     decoded = decodeURIComponent(path)
@@ -67,4 +82,37 @@ export function normalizeLocation (location: string): { location: string } | { p
 /** Whether `location` (normal form) takes `path` (routing form). */
 export function locationMatches (location: string, path: string): boolean {
   return path.startsWith(location)
+}
+
+/**
+ * The loose form of a request target (see the top of this file): what a protected location is
+ * matched against besides the routing form. Undefined when the target cannot be routed at all.
+ */
+export function loosePath (target: string): string | undefined {
+  const path = targetPath(target)
+  if (path === undefined || routingPath(target) === undefined) return undefined
+  return loosen(path)
+}
+
+/** A location (normal form) in loose form, its trailing slash kept. */
+export function looseLocation (location: string): string {
+  const loose = loosen(location)
+  return location.endsWith('/') && !loose.endsWith('/') ? `${loose}/` : loose
+}
+
+function loosen (path: string): string {
+  let decoded = path
+  for (let round = 0; round < MAX_DECODE_ROUNDS && decoded.includes('%'); round++) {
+    try {
+      decoded = decodeURIComponent(decoded)
+    } catch {
+      break // a later round that is not a valid escape: what a backend would keep as it is
+    }
+  }
+  const folded = decoded.replace(/\\/g, '/').normalize('NFKC').toLowerCase()
+  const segments = folded.split('/').map((seg) => {
+    const bare = (seg.split(';', 1)[0] ?? '').replace(/ +$/, '')
+    return /^\.+$/.test(bare) ? bare : bare.replace(/[. ]+$/, '')
+  })
+  return removeDotSegments(segments.join('/').replace(/\/{2,}/g, '/'))
 }

@@ -83,6 +83,14 @@ export class TunnelMetrics {
     this.#gauge('tunnel_session_streams', 'Streams open on the control connection.', ['client'], per(sessions, (s) => [[{ client: s.clientId }, s.streams]]))
     this.#counter('tunnel_session_bytes_total', 'Control connection bytes (records, framing included) per direction.', ['client', 'direction'],
       per(sessions, (s) => [[{ client: s.clientId, direction: 'in' }, s.bytesIn], [{ client: s.clientId, direction: 'out' }, s.bytesOut]]))
+    this.#gauge('tunnel_session_buffered_bytes', 'Bytes the session\'s streams hold, read from their sources and not yet sent (relay: from visitors; capped by maxBufferedBytesPerClient).', ['client'],
+      per(sessions, (s) => (s.bufferedBytes === undefined ? [] : [[{ client: s.clientId }, s.bufferedBytes]])))
+    this.#counter('tunnel_session_buffer_pauses_total', 'Times a stream paused its source because the session held its buffer cap.', ['client'],
+      per(sessions, (s) => (s.bufferPauses === undefined ? [] : [[{ client: s.clientId }, s.bufferPauses]])))
+    this.#gauge('tunnel_session_peer_queued_bytes', 'Bytes queued toward the peer on the control connection (control and data frames).', ['client'],
+      per(sessions, (s) => (s.peerQueuedBytes === undefined ? [] : [[{ client: s.clientId }, s.peerQueuedBytes]])))
+    this.#counter('tunnel_session_read_pauses_total', 'Times reading from the peer paused because it did not take what was queued for it.', ['client'],
+      per(sessions, (s) => (s.readPauses === undefined ? [] : [[{ client: s.clientId }, s.readPauses]])))
     this.#counter('tunnel_session_reconnects_total', 'Relay: earlier logins of this client id since the relay started; client: reconnects.', ['client'],
       per(sessions, (s) => [[{ client: s.clientId }, s.reconnects]]))
 
@@ -106,5 +114,27 @@ export class TunnelMetrics {
       per(proxies, (p) => (p.health === undefined ? [] : [[{ proxy: p.name, type: p.type }, p.health === 'healthy' ? 1 : 0]])))
     this.#gauge('tunnel_group_members', 'Relay: members of the proxy\'s load-balancing group now, and how many are healthy.', ['proxy', 'group', 'state'],
       per(proxies, (p) => (p.group?.members === undefined ? [] : [[{ proxy: p.name, group: p.group.name, state: 'all' }, p.group.members], [{ proxy: p.name, group: p.group.name, state: 'healthy' }, p.group.healthy ?? 0]])))
+    this.#defineVisits()
+  }
+
+  /** Secret proxies (stcp, sudp) and visitors: visits and refusals by reason (bounded label sets). */
+  #defineVisits (): void {
+    const visitors = (r: StatusReport): NonNullable<StatusReport['visitors']> => r.visitors ?? []
+    const each = <T>(list: (r: StatusReport) => T[], f: (x: T) => Sample[]): Read => (r) => list(r).flatMap(f)
+    const byReason = (labels: Labels, counts: Readonly<Record<string, number>> | undefined): Sample[] =>
+      Object.entries(counts ?? {}).map(([reason, n]): Sample => [{ ...labels, reason }, n])
+    this.#counter('tunnel_proxy_visit_refusals_total', 'stcp/sudp: visits refused, by reason (relay: unknown, proof, user, replay, rateLimited, ...; client: its own check).', ['proxy', 'reason'],
+      each((r) => r.proxies, (p) => byReason({ proxy: p.name }, p.visitRefusals)))
+    this.#counter('tunnel_visits_total', 'Relay: visits to secret proxies joined to their client.', [], (r) => (r.visits === undefined ? [] : [[{}, r.visits.accepted]]))
+    this.#counter('tunnel_visit_refusals_total', 'Relay: visits refused, by reason (the visitor is told only "refused").', ['reason'], (r) => byReason({}, r.visits?.refusals))
+    this.#gauge('tunnel_visitor_up', 'Client: 1 when the visitor is listening and its relay accepts visits, else 0.', ['visitor', 'type'],
+      each(visitors, (v) => [[{ visitor: v.name, type: v.type }, v.phase === 'running' ? 1 : 0]]))
+    this.#counter('tunnel_visitor_visits_total', 'Client: visits a visitor opened (stcp: local connections; sudp: flows).', ['visitor'],
+      each(visitors, (v) => [[{ visitor: v.name }, (v.streams ?? v.flows)?.total ?? 0]]))
+    this.#gauge('tunnel_visitor_visits', 'Client: visits open now.', ['visitor'], each(visitors, (v) => [[{ visitor: v.name }, (v.streams ?? v.flows)?.active ?? 0]]))
+    this.#counter('tunnel_visitor_bytes_total', 'Client: payload bytes through a visitor; in = local application to service.', ['visitor', 'direction'],
+      each(visitors, (v) => [[{ visitor: v.name, direction: 'in' }, v.bytesIn], [{ visitor: v.name, direction: 'out' }, v.bytesOut]]))
+    this.#counter('tunnel_visitor_refusals_total', 'Client: visits that failed, by reason (refused, rateLimited, limit, serviceDown, offline, reset).', ['visitor', 'reason'],
+      each(visitors, (v) => byReason({ visitor: v.name }, v.refusals)))
   }
 }

@@ -1,6 +1,15 @@
 // A mux session over one connection: stream table (relay opens even ids, client odd), a send
 // scheduler that puts control frames first and round-robins streams, batches everything queued
 // in one event-loop turn into one write, ping/RTT, heartbeat timeout and go-away.
+//
+// Backpressure toward the peer: every byte we queue for it (control frames not yet written plus
+// what the wire holds, data frames included) counts against one budget. A peer that does not
+// read cannot make us queue without bound by asking for replies (PINGs, DATA for unknown
+// streams): past PEER_QUEUE_PAUSE_BYTES we stop reading from it, so it can ask for nothing more,
+// and resume once it has taken our bytes. A peer that takes nothing at all for
+// PEER_NOT_READING_TIMEOUT_MS while we have bytes for it is dropped (TUN_PEER_NOT_READING),
+// paused or not. One slow stream never triggers any of this: each stream is bounded by its own
+// window and the scheduler writes data frames only while the wire holds < SEND_BUDGET_BYTES.
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import { ProtocolError, TunnelError } from '../errors.js'
@@ -14,8 +23,27 @@ import type { Wire } from './wire.js'
 export const DEFAULT_MAX_STREAMS = 4096
 /** Frames go to the wire only while it holds less than this (keeps our own queue shallow). */
 export const SEND_BUDGET_BYTES = 256 * 1024
-/** Control frames waiting while the wire is congested; past it the peer is not reading. */
-export const MAX_CONTROL_QUEUE_BYTES = 8 * 1024 * 1024
+/**
+ * Bytes queued toward the peer (control frames not yet written plus everything the wire holds)
+ * at which the session stops reading from the peer. Honest traffic stays far below: data frames
+ * are written only while the wire holds < SEND_BUDGET_BYTES, datagrams while it holds < 1 MiB.
+ */
+export const PEER_QUEUE_PAUSE_BYTES = 2 * 1024 * 1024
+/** Reading resumes once the queue toward the peer is at most this (looked at when the wire drains). */
+export const PEER_QUEUE_RESUME_BYTES = 512 * 1024
+/** A peer that takes none of our bytes for this long while we have some for it is dropped (TUN_PEER_NOT_READING). */
+export const PEER_NOT_READING_TIMEOUT_MS = 30_000
+/**
+ * Past this the session closes at once, paused or not: what we still queue ourselves while the
+ * peer does not read (stream opens and resets for visitors, flow closes) must stay bounded too.
+ */
+export const PEER_QUEUE_CLOSE_BYTES = 8 * 1024 * 1024
+/**
+ * Bytes all streams of a session may hold in their send queues (on a relay: read from visitors,
+ * not yet sent) before a stream reads only what its credit lets it send at once. frps.yml's
+ * maxBufferedBytesPerClient sets it on the relay.
+ */
+export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024
 const DRAIN_POLL_MS = 50
 /** Wire bytes of datagrams sent per turn of the scheduler (the datagram queue is one participant). */
 export const DATAGRAM_QUANTUM_BYTES = 64 * 1024
@@ -32,6 +60,12 @@ export interface SessionOptions {
   datagramLimits?: DatagramQueueLimits
   /** Monotonic milliseconds for RTT, silence and window tuning (tests inject one); default performance.now. */
   now?: () => number
+  /** Bytes queued toward the peer at which reading from it pauses (default PEER_QUEUE_PAUSE_BYTES; tests shrink it). */
+  peerQueuePauseBytes?: number
+  /** Milliseconds a peer may take none of our bytes while we have some for it (default PEER_NOT_READING_TIMEOUT_MS). */
+  peerNotReadingTimeoutMs?: number
+  /** The streams' send queues together (default DEFAULT_MAX_BUFFERED_BYTES; see stream.ts). */
+  maxBufferedBytes?: number
 }
 
 export interface SessionEvents<In extends ControlMessage = ControlMessage> {
@@ -71,6 +105,23 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
   #pings = new Map<number, { sent: number, resolve: (rttMs: number) => void }>()
   #pingSeq = 0
   #timers: NodeJS.Timeout[] = []
+  readonly #peerQueuePauseBytes: number
+  readonly #peerNotReadingTimeoutMs: number
+  #readPaused = false
+  /** Armed while the wire holds bytes for the peer: fires the TUN_PEER_NOT_READING close if it took none meanwhile. */
+  #stallTimer: NodeJS.Timeout | undefined
+  /** The wire's takenBytes() when the stall timer was armed. */
+  #takenMark = 0
+  /** Times reading from the peer was paused because it did not take our bytes. */
+  readPauses = 0
+  readonly bufferLimitBytes: number
+  #buffered = 0
+  /** Times a stream paused its source because the streams held the session's buffer cap. */
+  bufferPauses = 0
+  /** The most bytes the streams' send queues ever held together. */
+  bufferedMaxBytes = 0
+  /** The most bytes ever queued toward the peer (control frames plus what the wire held). */
+  peerQueuedMaxBytes = 0
   #closed = false
   #goAwaySent = false
   remoteGoAway: number | undefined
@@ -93,6 +144,9 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
     this.#log = options.logger
     this.#role = options.role
     this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS
+    this.#peerQueuePauseBytes = options.peerQueuePauseBytes ?? PEER_QUEUE_PAUSE_BYTES
+    this.#peerNotReadingTimeoutMs = options.peerNotReadingTimeoutMs ?? PEER_NOT_READING_TIMEOUT_MS
+    this.bufferLimitBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES
     this.#now = options.now ?? (() => performance.now())
     this.lastReceivedAt = this.#now()
     this.#nextId = options.role === 'client' ? 1 : 2
@@ -110,6 +164,12 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
   /** Datagrams queued, sent and dropped by this session's send queue. */
   get datagramStats (): Readonly<DatagramQueueStats> { return this.#dgrams.stats }
   get datagramQueueBytes (): number { return this.#dgrams.bytes }
+  /** Bytes queued toward the peer now: control frames not yet written plus what the wire holds. */
+  get peerQueuedBytes (): number { return this.#controlBytes + this.#wire.pendingBytes() }
+  /** Bytes the streams' send queues hold now (a relay: read from visitors, not sent yet). */
+  get bufferedBytes (): number { return this.#buffered }
+  /** Reading from the peer is paused: it has not taken what we queued for it. */
+  get readPaused (): boolean { return this.#readPaused }
 
   /**
    * Queues one datagram of flow `id` (with its flow-open block on the first one), or drops it
@@ -131,6 +191,7 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
   openStream (open: OpenHeader): MuxStream {
     if (this.#closed) throw new TunnelError('TUN_SESSION_CLOSED', 'session is closed')
     if (this.#streams.size >= this.#maxStreams) throw new TunnelError('TUN_TOO_MANY_STREAMS', `session has ${this.#streams.size} open streams (limit ${this.#maxStreams})`)
+    if (this.readPaused) throw new TunnelError('TUN_PEER_NOT_READING', `the peer is not reading: ${this.peerQueuedBytes} bytes queued for it`)
     const id = this.#nextId
     this.#nextId += 2
     const stream = new MuxStream(this.#host, id)
@@ -182,16 +243,28 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
 
   /** Ends the session: streams fail with `err`, the connection is flushed and closed. */
   close (err?: TunnelError): void {
+    this.#shutdown(err, false)
+  }
+
+  /** `abort`: drop what is queued instead of flushing it (a peer that does not read would never take it). */
+  #shutdown (err: TunnelError | undefined, abort: boolean): void {
     if (this.#closed) return
     this.#closed = true
     for (const t of this.#timers) clearInterval(t)
+    clearTimeout(this.#stallTimer)
+    this.#stallTimer = undefined
     for (const s of [...this.#streams.values()]) s.abort(err ?? new TunnelError('TUN_SESSION_CLOSED', 'session closed'))
     this.#streams.clear()
     this.#dgrams.clear()
     for (const p of this.#pings.values()) p.resolve(NaN)
     this.#pings.clear()
-    this.#flushNow()
-    this.#wire.close(false)
+    if (abort) {
+      this.#control = []
+      this.#controlBytes = 0
+    } else {
+      this.#flushNow()
+    }
+    this.#wire.close(abort)
     this.emit('close', err)
   }
 
@@ -310,11 +383,57 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
       this.#control.push(payload)
       this.#controlBytes += payload.length
     }
-    if (this.#controlBytes > MAX_CONTROL_QUEUE_BYTES) {
-      this.close(new TunnelError('TUN_SESSION_CLOSED', `peer is not reading: ${this.#controlBytes} bytes of control frames queued`))
-      return
+    if (this.#checkPeerQueue()) this.#scheduleFlush()
+  }
+
+  /**
+   * Pauses reading from the peer when what we queued for it passes the bound (so it cannot ask
+   * for more replies), or closes the session when even that did not keep the queue bounded.
+   * False when the session closed.
+   */
+  #checkPeerQueue (): boolean {
+    if (this.#closed) return false
+    const queued = this.peerQueuedBytes
+    if (queued > this.peerQueuedMaxBytes) this.peerQueuedMaxBytes = queued
+    if (queued >= PEER_QUEUE_CLOSE_BYTES) {
+      this.#peerNotReading(`${queued} bytes queued for it`)
+      return false
     }
-    this.#scheduleFlush()
+    if (queued >= this.#peerQueuePauseBytes && !this.#readPaused) {
+      this.#readPaused = true
+      this.readPauses++
+      this.#wire.pauseReading()
+      this.#log.debug({ queuedBytes: queued }, 'peer is not taking our bytes: reading from it paused')
+    }
+    return true
+  }
+
+  /** The wire holds bytes for the peer: it must take some within the timeout (checked then, again and again while it does). */
+  #watchStall (): void {
+    if (this.#stallTimer !== undefined || this.#closed || this.#wire.pendingBytes() === 0) return
+    this.#takenMark = this.#wire.takenBytes()
+    this.#stallTimer = setTimeout(() => {
+      this.#stallTimer = undefined
+      if (this.#closed || this.#wire.pendingBytes() === 0) return
+      if (this.#wire.takenBytes() > this.#takenMark) { this.#watchStall(); return }
+      this.#peerNotReading(`it took none of the ${this.peerQueuedBytes} bytes queued for it in ${this.#peerNotReadingTimeoutMs} ms`)
+    }, this.#peerNotReadingTimeoutMs)
+    this.#stallTimer.unref()
+  }
+
+  /** The wire drained (or a flush wrote): read from the peer again once the queue is low. */
+  #maybeResumeReading (): void {
+    if (!this.#readPaused || this.#closed || this.peerQueuedBytes > PEER_QUEUE_RESUME_BYTES) return
+    this.#readPaused = false
+    // The silence while paused was ours: the heartbeat timeout counts from now.
+    this.lastReceivedAt = this.#now()
+    this.#wire.resumeReading()
+  }
+
+  #peerNotReading (detail: string): void {
+    const err = new TunnelError('TUN_PEER_NOT_READING', `closing the session: the peer is not reading (${detail})`)
+    this.#log.warn({ code: err.code, queuedBytes: this.peerQueuedBytes, readPauses: this.readPauses }, err.message)
+    this.#shutdown(err, true)
   }
 
   #scheduleFlush (): void {
@@ -362,6 +481,9 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
     if (out.length > 0) {
       this.bytesOut += bytes
       this.#wire.write(out)
+      if (!this.#checkPeerQueue()) return
+      this.#maybeResumeReading()
+      this.#watchStall()
     }
     if ((this.#ready.length > 0 || !this.#dgrams.empty) && !this.#closed) {
       if (this.#wire.pendingBytes() >= SEND_BUDGET_BYTES) this.#waitingDrain = true
@@ -370,6 +492,7 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
   }
 
   #onDrain (): void {
+    this.#maybeResumeReading()
     if (!this.#waitingDrain) return
     this.#waitingDrain = false
     this.#scheduleFlush()
@@ -400,6 +523,12 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
       releaseWindow: (bytes) => { this.#windowGrowth -= bytes },
       tuningRttMs: () => this.#tuningRtt(),
       now: () => this.#now(),
+      buffered: (delta) => {
+        this.#buffered += delta
+        if (this.#buffered > this.bufferedMaxBytes) this.bufferedMaxBytes = this.#buffered
+      },
+      bufferFull: () => this.#buffered >= this.bufferLimitBytes,
+      bufferPaused: () => { this.bufferPauses++ },
     }
   }
 
@@ -423,6 +552,8 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
     }
     if (timeoutMs > 0) {
       this.#timers.push(setInterval(() => {
+        // While reading is paused the silence is ours; the not-reading timeout covers the peer.
+        if (this.readPaused) return
         const silent = this.#now() - this.lastReceivedAt
         if (silent > timeoutMs) {
           this.goAway(GoAwayCode.HEARTBEAT_TIMEOUT)

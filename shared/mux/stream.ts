@@ -1,6 +1,13 @@
 // One multiplexed stream: send queue bounded by the peer's credit, receive window whose credit
 // is returned only when the consumer has really taken the bytes, FIN in each direction, RESET.
-import { TunnelError } from '../errors.js'
+//
+// The send queue pauses its source (write() returns false) at STREAM_SEND_HWM_BYTES. Every
+// stream's queue also counts toward its session's buffer cap (what a relay read from visitors
+// and could not send yet): while the session is over the cap, a stream holds at most one socket
+// read, and only one its credit lets it send at once, so a peer that returns no credit stops its
+// visitors instead of growing the session, and a stream that has credit never stalls because of
+// the others (it pauses only until its frame is out or its credit comes back).
+import { TunnelError, type ErrorCode } from '../errors.js'
 import { ResetCode, type OpenHeader } from '../wire/index.js'
 import { nextWindow } from './window.js'
 
@@ -17,6 +24,12 @@ export interface StreamHost {
   tuningRttMs (): number
   /** The session's monotonic clock in milliseconds. */
   now (): number
+  /** Bytes entered (> 0) or left (< 0) this stream's send queue: the session keeps the sum. */
+  buffered (delta: number): void
+  /** The session's streams hold at least its buffer cap. */
+  bufferFull (): boolean
+  /** This stream paused its source because the session was over its buffer cap (counted). */
+  bufferPaused (): void
 }
 
 /** The consumer of a stream's events; attach() delivers what arrived before it. */
@@ -30,9 +43,22 @@ export interface StreamHandler {
   close (err?: TunnelError): void
 }
 
+/** Reset codes that mean more than "reset": the error a stream fails with when the peer sends one. */
+const RESET_ERRORS: Partial<Record<number, ErrorCode>> = {
+  [ResetCode.REFUSED]: 'TUN_LOCAL_DIAL',
+  [ResetCode.TOO_MANY_STREAMS]: 'TUN_TOO_MANY_STREAMS',
+  [ResetCode.FORBIDDEN]: 'TUN_VISIT_REFUSED',
+  [ResetCode.RATE_LIMITED]: 'TUN_VISIT_RATE_LIMITED',
+}
+
 export const INITIAL_WINDOW_BYTES = 256 * 1024
 /** write() returns false once this much is queued (the caller pauses its source). */
 export const STREAM_SEND_HWM_BYTES = 128 * 1024
+/**
+ * The most one read of a socket delivers (libuv reads TCP in 64 KiB pieces): over the session's
+ * buffer cap a stream keeps reading only while its unused credit covers one more read.
+ */
+export const SOCKET_READ_BYTES = 64 * 1024
 
 export class MuxStream {
   readonly id: number
@@ -91,10 +117,33 @@ export class MuxStream {
     if (chunk.length > 0) {
       this.#queue.push(chunk)
       this.#queueBytes += chunk.length
+      this.#host.buffered(chunk.length)
       this.#host.scheduleSend(this)
     }
-    if (this.#queueBytes >= STREAM_SEND_HWM_BYTES) this.#blocked = true
+    if (!this.#blocked) {
+      if (this.#queueBytes >= STREAM_SEND_HWM_BYTES) this.#blocked = true
+      else if (!this.#creditCoversNextRead()) {
+        this.#blocked = true
+        this.#host.bufferPaused()
+      }
+    }
     return !this.#blocked
+  }
+
+  /**
+   * Under the session's buffer cap, always; over it, only while this stream holds less than one
+   * socket read and its unused credit covers one more (so what it reads can leave at once).
+   */
+  #creditCoversNextRead (): boolean {
+    if (!this.#host.bufferFull()) return true
+    return this.#queueBytes < SOCKET_READ_BYTES && this.#sendWindow - this.#queueBytes >= SOCKET_READ_BYTES
+  }
+
+  /** A paused source may read again: the queue is down to half its mark and the buffer cap allows it. */
+  #maybeUnblock (): void {
+    if (!this.#blocked || this.#closed || this.#queueBytes >= STREAM_SEND_HWM_BYTES / 2 || !this.#creditCoversNextRead()) return
+    this.#blocked = false
+    this.#handler?.drain()
   }
 
   /** Half-close: FIN goes out after the queued bytes. */
@@ -154,11 +203,9 @@ export class MuxStream {
     if (payload !== undefined) {
       this.#sendWindow -= payload.length
       this.bytesOut += payload.length
+      this.#host.buffered(-payload.length)
     }
-    if (this.#blocked && this.#queueBytes < STREAM_SEND_HWM_BYTES / 2) {
-      this.#blocked = false
-      this.#handler?.drain()
-    }
+    this.#maybeUnblock()
     if (fin && this.#remoteEnded) this.#finish(undefined)
     return { payload, fin }
   }
@@ -215,12 +262,13 @@ export class MuxStream {
     if (this.#closed) return
     this.#sendWindow += delta
     if (this.sendable()) this.#host.scheduleSend(this)
+    this.#maybeUnblock()
   }
 
   onReset (code: number): void {
     if (this.#closed) return
     const name = Object.entries(ResetCode).find(([, v]) => v === code)?.[0] ?? String(code)
-    this.#finish(new TunnelError(code === ResetCode.REFUSED ? 'TUN_LOCAL_DIAL' : 'TUN_STREAM_RESET', `stream ${this.id} reset by peer (${name})`))
+    this.#finish(new TunnelError(RESET_ERRORS[code] ?? 'TUN_STREAM_RESET', `stream ${this.id} reset by peer (${name})`))
   }
 
   /** The session is gone: fail the stream with its reason. */
@@ -232,6 +280,7 @@ export class MuxStream {
     this.#closed = true
     this.#closeError = err
     this.#queue = []
+    if (this.#queueBytes > 0) this.#host.buffered(-this.#queueBytes)
     this.#queueBytes = 0
     this.#host.releaseWindow(this.#windowSize - INITIAL_WINDOW_BYTES)
     this.#host.streamClosed(this)

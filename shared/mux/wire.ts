@@ -1,5 +1,5 @@
 // The byte pipe under a mux session. The plain one writes to a TCP socket; the encrypted
-// record layer (next issue) implements the same interface.
+// record layer (shared/transport/record-wire.ts) implements the same interface.
 import type { Socket } from 'node:net'
 import { TunnelError } from '../errors.js'
 
@@ -8,9 +8,18 @@ export interface Wire {
   write (chunks: Buffer[]): void
   /** Bytes accepted but not yet handed to the kernel. */
   pendingBytes (): number
+  /** Bytes the kernel has taken so far (the peer's progress: it stops when the peer stops reading). */
+  takenBytes (): number
   onData (cb: (chunk: Buffer) => void): void
   onDrain (cb: () => void): void
   onClose (cb: (err: TunnelError | undefined) => void): void
+  /**
+   * Stops reading from the peer (the session does so while the peer does not take what we send,
+   * so it cannot make us queue more replies); the bytes wait in the kernel, and TCP pushes back.
+   */
+  pauseReading (): void
+  /** Reads again after pauseReading(). */
+  resumeReading (): void
   /** Flush and end (abort = false) or drop everything at once (abort = true). */
   close (abort: boolean): void
 }
@@ -30,11 +39,14 @@ export function socketWire (socket: Socket): Wire {
       socket.uncork()
     },
     pendingBytes: () => socket.writableLength,
+    takenBytes: () => socket.bytesWritten - socket.writableLength,
     onData (cb) { socket.on('data', cb) },
     onDrain (cb) { socket.on('drain', cb) },
     onClose (cb) {
       socket.on('close', () => { cb(closeReason(lastError)) })
     },
+    pauseReading () { socket.pause() },
+    resumeReading () { socket.resume() },
     close (abort) { closeSocket(socket, abort) },
   }
 }

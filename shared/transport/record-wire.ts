@@ -45,6 +45,9 @@ export function recordWire (socket: Socket, options: RecordWireOptions): RecordW
   const opener = options.ciphers === undefined ? undefined : new RecordOpener(options.ciphers.recv, limits)
   let lastError: Error | undefined
   let failure: TunnelError | undefined
+  /** The session asked to stop reading; reading starts (onData) or resumes only without it. */
+  let paused = false
+  let reading = false
   socket.on('error', (err) => { lastError = err })
 
   const fail = (err: unknown): void => {
@@ -89,13 +92,23 @@ export function recordWire (socket: Socket, options: RecordWireOptions): RecordW
       socket.uncork()
     },
     pendingBytes: () => socket.writableLength,
+    takenBytes: () => socket.bytesWritten - socket.writableLength,
     onData (cb) {
       const initial = options.initial
       setImmediate(() => {
         if (initial !== undefined && initial.length > 0) open(initial, cb)
         socket.on('data', (chunk: Buffer) => { open(chunk, cb) })
-        socket.resume()
+        reading = true
+        if (!paused) socket.resume()
       })
+    },
+    pauseReading () {
+      paused = true
+      socket.pause()
+    },
+    resumeReading () {
+      paused = false
+      if (reading) socket.resume()
     },
     onDrain (cb) { socket.on('drain', cb) },
     onClose (cb) {

@@ -19,6 +19,8 @@ export const UDP_DROP_REASONS = [
   'tooBig',
   /** A new flow at the flow cap, with no flow that could be evicted. */
   'flowLimit',
+  /** A new flow from a source (an IPv4 address, an IPv6 /64) that holds maxFlowsPerSource flows of the proxy, none of them evictable. */
+  'sourceFlowLimit',
   /** For a flow id this side does not know (it closed while the datagram was on its way). */
   'unknownFlow',
   /** The local service answered with ICMP port unreachable (nothing listens on localPort). */

@@ -55,6 +55,12 @@ export const Capability = {
   GROUP: 'group',
   /** healthy in specs and the proxyHealth message: health-checked proxies leave and rejoin. */
   HEALTH: 'health',
+  /** register of stcp proxies (secret TCP: no public port, reached by visitors). */
+  STCP: 'proxy.stcp',
+  /** register of sudp proxies (secret UDP). */
+  SUDP: 'proxy.sudp',
+  /** The client may open visit streams (an open header with a visit block) toward secret proxies. */
+  VISIT: 'visit',
 } as const
 export type CapabilityName = typeof Capability[keyof typeof Capability]
 export const ALL_CAPABILITIES: readonly string[] = Object.values(Capability)

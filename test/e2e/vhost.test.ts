@@ -99,14 +99,15 @@ describe('http and https virtual hosts', { timeout: E2E_TEST_TIMEOUT_MS }, () =>
     const bodies = await keepAliveRequests(relay.http, [req('a.example.test'), req('x.b.example.test'), req('a.example.test')])
     expect(bodies.map((x) => (JSON.parse(x) as Seen).service)).toEqual(['a', 'b', 'a'])
 
-    // A third client claims a's domain: that proxy alone is refused, with a clear error.
+    // A third client claims a's domain: that proxy alone is refused, with a clear error (the
+    // domain belongs to a's client).
     const three = await startClient(vhostClientYaml(relay.port, [
       { name: 'thief', type: 'http', localPort: c.port, extra: ['customDomains: [a.example.test]'] },
       { name: 'site-c', type: 'http', localPort: c.port, extra: ['customDomains: [c.example.test]'] },
     ]))
-    expect(three.refused.get('thief')).toBe('TUN_VHOST_CONFLICT')
+    expect(three.refused.get('thief')).toBe('TUN_DOMAIN_OWNED')
     const refusal = await three.handle.waitForLog((l) => l.proxy === 'thief' && String(l.msg).startsWith('proxy refused by the relay'))
-    expect(String(refusal.msg)).toContain('a.example.test (location /) is already served by a proxy of another client')
+    expect(String(refusal.msg)).toContain('http domain a.example.test belongs to another client')
     expect(seenOf(await httpRequest(relay.http, 'c.example.test')).service).toBe('c')
     expect(seenOf(await httpRequest(relay.http, 'a.example.test')).service).toBe('a')
 

@@ -13,7 +13,7 @@ const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const DEPCRUISE = join(ROOT, 'node_modules', '.bin', 'depcruise')
 const CONFIG = join(ROOT, '.dependency-cruiser.cjs')
-const TOP = ['cli', 'server', 'client', 'shared', 'loadtest', 'bench', 'test']
+const TOP = ['cli', 'server', 'client', 'shared', 'loadtest', 'bench', 'test', 'web']
 const made: string[] = []
 
 afterAll(async () => { await Promise.all(made.map(async (d) => { await rm(d, { recursive: true, force: true }) })) })
@@ -103,6 +103,21 @@ describe('layering rules', () => {
       'server/vhost/x.ts': "import { s } from '../../shared/mux/session.js'\nexport const x = s\n",
       'client/c.ts': "import { s } from '../shared/mux/index.js'\nexport const c = s\n",
     }).then((names) => names.sort())).toEqual(['through-index-from-a-folder', 'through-index-from-the-top'])
+  })
+
+  it('let the browser code (web/) take types from the code base, and nothing else; shipped code never imports web/', async () => {
+    expect(await violations({
+      'shared/admin/status.ts': 'export interface Status { ok: boolean }\nexport const ok = true\n',
+      'web/types.ts': "import type { Status } from '../shared/admin/status.js'\nexport const s: Status = { ok: true }\n",
+    })).toEqual([])
+    expect(await violations({
+      'shared/admin/status.ts': 'export const ok = true\n',
+      'web/code.ts': "import { ok } from '../shared/admin/status.js'\nexport const s = ok\n",
+    })).toEqual(['web-only-types'])
+    expect(await violations({
+      'web/w.ts': 'export const w = 1\n',
+      'server/s.ts': "import { w } from '../web/w.js'\nexport const s = w\n",
+    })).toEqual(['product-not-web'])
   })
 
   it('refuse an import from outside the repository', async () => {

@@ -18,31 +18,47 @@ export interface FakeWireOptions {
    * then allows exactly one flush, so a test can count what each flush carried.
    */
   busyAfterWrite?: boolean
+  /** The peer takes nothing: every byte written stays pending until drain(). */
+  holdWrites?: boolean
 }
 
 export class FakeWire implements Wire {
   pending = 0
   readonly batches: Buffer[][] = []
+  /** Bytes written so far. */
+  written = 0
   closed: 'no' | 'flushed' | 'aborted' = 'no'
+  /** The session asked the wire to stop reading from the peer (receive() still delivers: the test is the peer). */
+  readingPaused = false
+  /** Times the session paused reading. */
+  pauses = 0
   readonly #busyAfterWrite: boolean
+  readonly #holdWrites: boolean
   #data: (chunk: Buffer) => void = () => {}
   #drain: () => void = () => {}
   #close: (err: TunnelError | undefined) => void = () => {}
 
   constructor (options: FakeWireOptions = {}) {
     this.#busyAfterWrite = options.busyAfterWrite === true
+    this.#holdWrites = options.holdWrites === true
   }
 
   write (chunks: Buffer[]): void {
     this.batches.push(chunks)
+    for (const c of chunks) this.written += c.length
     if (this.#busyAfterWrite) this.pending = SEND_BUDGET_BYTES
+    if (this.#holdWrites) for (const c of chunks) this.pending += c.length
   }
 
   pendingBytes (): number { return this.pending }
+  /** Everything written except what is still pending. */
+  takenBytes (): number { return this.written - this.pending }
   onData (cb: (chunk: Buffer) => void): void { this.#data = cb }
   onDrain (cb: () => void): void { this.#drain = cb }
   onClose (cb: (err: TunnelError | undefined) => void): void { this.#close = cb }
   close (abort: boolean): void { this.closed = abort ? 'aborted' : 'flushed' }
+  pauseReading (): void { this.readingPaused = true; this.pauses++ }
+  resumeReading (): void { this.readingPaused = false }
 
   /** Everything unsent has left: the session may flush again. */
   drain (): void {

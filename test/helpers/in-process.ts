@@ -2,7 +2,7 @@
 // Client.reload: a relay on a free loopback port, a Client driven by its events, a bare control
 // session that sends whatever control messages a test wants (a raw peer), and a logger that
 // keeps its lines. Everything made here is closed by closeInProcess().
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { Writable } from 'node:stream'
 import { pino, type Logger } from 'pino'
 import { Client, type ClientOptions } from '../../client/index.js'
@@ -15,8 +15,10 @@ import { silentLogger } from '../../shared/log.js'
 import { Session, type ClientSession } from '../../shared/mux/session.js'
 import type { MuxStream } from '../../shared/mux/stream.js'
 import { derivePsk } from '../../shared/transport/keys.js'
-import { generateKeyPair } from '../../shared/transport/noise.js'
-import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type ProxyResult } from '../../shared/wire/control.js'
+import { generateKeyPair, type KeyPair } from '../../shared/transport/noise.js'
+import type { RecordWire } from '../../shared/transport/record-wire.js'
+import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, encodeControlMessage, MessageType, type ClientMessage, type ProxyResult } from '../../shared/wire/control.js'
+import { encodeHeader, FrameType } from '../../shared/wire/frame.js'
 
 export const IN_PROCESS_TOKEN = 'in-process-token'
 const WAIT_MS = 5_000
@@ -24,9 +26,11 @@ const WAIT_MS = 5_000
 const relays: Relay[] = []
 const clients: Array<{ client: Client, running: Promise<void> }> = []
 const raws: RawControl[] = []
+const writers: RawWire[] = []
 
 export async function closeInProcess (): Promise<void> {
   for (const r of raws.splice(0)) r.session.close()
+  for (const w of writers.splice(0)) w.close()
   await Promise.all(clients.splice(0).map(async ({ client, running }) => {
     client.close(0)
     await running.catch(() => {})
@@ -96,6 +100,11 @@ export async function startClientInProcess (config: ClientConfig, log: Logger = 
 
 export interface RawControl {
   session: ClientSession
+  /**
+   * The session's record wire: frames written here leave as one record, in the order given,
+   * bypassing the session's batching (which sends control frames ahead of stream data).
+   */
+  wire: RecordWire
   /** Sends any JSON value as a control message, unchecked (for hostile-input tests). */
   send: (message: unknown) => void
   /** Streams the relay opened (one per visitor), echoed back byte for byte. */
@@ -107,9 +116,29 @@ export interface RawControl {
   waitFor: (match: (m: Record<string, unknown>) => boolean, from?: number) => Promise<Record<string, unknown>>
 }
 
+/**
+ * One client key per clientID, as a real client keeps across reconnects: a raw session that comes
+ * back under the same clientID is the same client to the relay (not an impostor held off by the
+ * ownership grace). Tests of impostors make their own keys.
+ */
+const keys = new Map<string, KeyPair>()
+function keyOf (clientId: string): KeyPair {
+  let key = keys.get(clientId)
+  if (key === undefined) keys.set(clientId, key = generateKeyPair())
+  return key
+}
+
 /** A logged-in control session that sends only what the test sends (a raw, possibly hostile peer). */
-export async function rawControl (port: number, clientId: string, capabilities: readonly string[] = ALL_CAPABILITIES, token = IN_PROCESS_TOKEN): Promise<RawControl> {
-  const raw = await rawSession(port, clientId, token)
+export interface RawOptions {
+  /**
+   * Streams of the proxies this names are accepted and their bytes taken, but never consumed: no
+   * credit goes back (a client whose service never reads, or a hostile one). Others are echoed.
+   */
+  hold?: (proxy: string) => boolean
+}
+
+export async function rawControl (port: number, clientId: string, capabilities: readonly string[] = ALL_CAPABILITIES, token = IN_PROCESS_TOKEN, options: RawOptions = {}): Promise<RawControl> {
+  const raw = await rawSession(port, clientId, token, options)
   raw.session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...capabilities], clientId, user: '', hostname: 'test' })
   const login = await raw.waitFor((m) => m.type === MessageType.LOGIN_RESULT)
   if (login.ok !== true) throw new Error(`login refused: ${JSON.stringify(login)}`)
@@ -117,13 +146,13 @@ export async function rawControl (port: number, clientId: string, capabilities: 
 }
 
 /** A control session right after the handshake, before any login: the test sends what it likes. */
-export async function rawSession (port: number, clientId: string, token = IN_PROCESS_TOKEN): Promise<RawControl> {
+export async function rawSession (port: number, clientId: string, token = IN_PROCESS_TOKEN, options: RawOptions = {}): Promise<RawControl> {
   const socket = connect({ host: '127.0.0.1', port })
   socket.on('error', () => {})
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
   const logger = silentLogger()
   const { wire } = await secureConnect(socket, {
-    clientId, clientKey: generateKeyPair(), psk: derivePsk(token), serverKey: undefined, plaintext: false,
+    clientId, clientKey: keyOf(clientId), psk: derivePsk(token), serverKey: undefined, plaintext: false,
     timestampMs: Date.now(), timeoutMs: WAIT_MS, signal: new AbortController().signal, logger,
   })
   const session: ClientSession = new Session(wire, { role: 'client', logger })
@@ -131,6 +160,10 @@ export async function rawSession (port: number, clientId: string, token = IN_PRO
   session.on('stream', (stream) => {
     streams.push(stream)
     stream.accept()
+    if (options.hold?.(stream.open?.proxy ?? '') === true) {
+      stream.attach({ data () {}, end () {}, drain () {}, close () {} })
+      return
+    }
     stream.attach({
       data (chunk) { stream.write(chunk); stream.consume(chunk.length) },
       end () { stream.end() },
@@ -154,8 +187,36 @@ export async function rawSession (port: number, clientId: string, token = IN_PRO
   }), 'control message')
   // sendControl only encodes its argument: a test may hand it anything, typed or not.
   const send = (message: unknown): void => { session.sendControl(message as ClientMessage) }
-  const raw: RawControl = { session, send, streams, messages, closed, waitFor }
+  const raw: RawControl = { session, wire, send, streams, messages, closed, waitFor }
   raws.push(raw)
+  return raw
+}
+
+export interface RawWire {
+  socket: Socket
+  wire: RecordWire
+  /** Writes frames (headers and payloads) as one batch. */
+  send: (chunks: Buffer[]) => void
+  close: () => void
+}
+
+/**
+ * A client that logs in (the real handshake and a login record) and then only writes: it never
+ * reads, so whatever the relay sends it stays queued on the relay's side (a hostile peer).
+ */
+export async function rawWriter (port: number, clientId: string, token = IN_PROCESS_TOKEN): Promise<RawWire> {
+  const socket = connect({ host: '127.0.0.1', port })
+  socket.on('error', () => {})
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  const { wire } = await secureConnect(socket, {
+    clientId, clientKey: keyOf(clientId), psk: derivePsk(token), serverKey: undefined, plaintext: false,
+    timestampMs: Date.now(), timeoutMs: WAIT_MS, signal: new AbortController().signal, logger: silentLogger(),
+  })
+  // No data callback is ever registered: the socket stays paused and nothing is read.
+  const login = encodeControlMessage({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...ALL_CAPABILITIES], clientId, user: '', hostname: 'test' })
+  wire.write([encodeHeader(FrameType.CONTROL, 0, 0, login.length), login])
+  const raw: RawWire = { socket, wire, send: (chunks) => { wire.write(chunks) }, close: () => { socket.destroy() } }
+  writers.push(raw)
   return raw
 }
 

@@ -307,3 +307,31 @@ export function parseSinkReply (data: Buffer): { digest: Digest, rest: Buffer } 
   const [hex, count] = data.subarray(0, nl).toString('utf8').split(' ')
   return { digest: { sha256: hex ?? '', bytes: Number(count) }, rest: data.subarray(nl + 1) }
 }
+
+export interface Pump {
+  /** Bytes written so far. */
+  sent: () => number
+  stop: () => void
+}
+
+/**
+ * Writes to an echo (through the tunnel) at about `bytesPerSecond` until stopped, reading the
+ * echo back and dropping it: traffic for a chart to show. Bounded in bytes and time whatever the
+ * caller does.
+ */
+export function pumpEcho (socket: Socket, bounds: { maxBytes: number, maxMs: number, bytesPerSecond: number, chunkBytes?: number }): Pump {
+  let sent = 0
+  const started = Date.now()
+  socket.resume()
+  const chunk = Buffer.alloc(bounds.chunkBytes ?? CHUNK_BYTES, 7)
+  const everyMs = Math.max(1, Math.round(chunk.length / bounds.bytesPerSecond * 1000))
+  const timer = setInterval(() => {
+    if (sent >= bounds.maxBytes || Date.now() - started >= bounds.maxMs || socket.destroyed) { clearInterval(timer); return }
+    // A congested socket skips a beat rather than queueing without bound.
+    if (socket.writableNeedDrain) return
+    sent += chunk.length
+    socket.write(chunk)
+  }, everyMs)
+  socket.on('error', () => { clearInterval(timer) })
+  return { sent: () => sent, stop: () => { clearInterval(timer); socket.destroy() } }
+}

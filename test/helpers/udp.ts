@@ -96,10 +96,13 @@ export interface UdpVisitor {
   close: () => void
 }
 
-/** A visitor socket (IPv4 or IPv6 loopback) that sends to `port` and keeps every reply. */
-export async function udpVisitor (port: number, family: 4 | 6 = 4): Promise<UdpVisitor> {
+/**
+ * A visitor socket (IPv4 or IPv6 loopback) that sends to `port` and keeps every reply; `from`
+ * binds it to another local address (127.0.0.2: another source than 127.0.0.1).
+ */
+export async function udpVisitor (port: number, family: 4 | 6 = 4, from?: string): Promise<UdpVisitor> {
   const host = family === 4 ? LOOPBACK4 : LOOPBACK6
-  const socket = await bind(family === 4 ? 'udp4' : 'udp6', host)
+  const socket = await bind(family === 4 ? 'udp4' : 'udp6', from ?? host)
   const received: Buffer[] = []
   const wakers = new Set<() => void>()
   socket.on('message', (msg) => {
@@ -184,6 +187,8 @@ export function spawnScript (source: string, args: readonly string[] = []): Scri
  * the kernel (so each is in the receiver's queue or counted in its drops), prints
  * {"sent":TOTAL,"ms":M} (M = how long the N took). Prints {"ready":true} first.
  */
+// The scripts below are modules of their own (run with node -e): each needs its own imports,
+// whatever the file around them imports.
 export const FLOOD_SCRIPT = `
 import { createSocket } from 'node:dgram'
 import { createInterface } from 'node:readline'

@@ -39,6 +39,9 @@ describe('authorize', () => {
   it('challenges name the configured schemes; a client header prefers the token', () => {
     expect(challenges({ user: '', password: '', token: '' })).toEqual([])
     expect(challenges({ user: 'a', password: 'b', token: '' })).toEqual(['Basic realm="tunnel", charset="UTF-8"'])
+    // With a token a browser logs in by basic auth too (any user, the token as password).
+    expect(challenges({ user: '', password: '', token: 't' })).toEqual(['Basic realm="tunnel", charset="UTF-8"', 'Bearer realm="tunnel"'])
+    expect(authorize(`Basic ${b64('anyone:t')}`, { user: '', password: '', token: 't' })).toBe(true)
     expect(authorizationHeader({ user: 'a', password: 'b', token: 't' })).toBe('Bearer t')
     expect(authorizationHeader({ user: 'a', password: 'b', token: '' })).toBe(`Basic ${b64('a:b')}`)
     expect(authorizationHeader({ user: 'a', password: '', token: '' })).toBeUndefined()

@@ -10,7 +10,7 @@ import { portsTarget } from '../../shared/diag/index.js'
 import { TunnelMetrics } from '../../shared/metrics/tunnel-metrics.js'
 import { statusFixture } from '../helpers/status-fixture.js'
 
-const req = (query = ''): AdminRequest => ({ method: 'GET', path: '/', query: new URLSearchParams(query), body: Buffer.alloc(0), signal: new AbortController().signal })
+const req = (query = ''): AdminRequest => ({ method: 'GET', path: '/', query: new URLSearchParams(query), body: Buffer.alloc(0), headers: {}, signal: new AbortController().signal })
 const outcome = (ok: boolean): ReloadOutcome => ({ status: ok ? 'applied' : 'refused', added: ok ? ['a'] : [], removed: [], changed: [], errors: ok ? [] : [{ proxy: null, code: 'TUN_CONFIG_INVALID', message: 'frpc.yml:3:1 nope' }] })
 
 describe('admin routes', () => {

@@ -52,11 +52,23 @@ describe('admin server: authentication', () => {
     expect(await status(`Basic ${Buffer.from('no-colon').toString('base64')}`)).toBe(401)
   })
 
-  it('with only a token configured, basic auth is refused and the challenge is Bearer alone', async () => {
+  it('with only a token configured, basic auth takes the token as its password (any user), so a browser can log in', async () => {
     const { port } = await startAdmin({ routes: echoRoutes, credentials: { user: '', password: '', token: 't' } })
-    const r = await rawRequest(port, { headers: { authorization: basic('', 't') } })
-    expect(r.status).toBe(401)
-    expect(r.distinct['www-authenticate']).toEqual(['Bearer realm="tunnel"'])
+    const anon = await rawRequest(port)
+    expect(anon.status).toBe(401)
+    expect(anon.distinct['www-authenticate']).toEqual(['Basic realm="tunnel", charset="UTF-8"', 'Bearer realm="tunnel"'])
+    expect((await rawRequest(port, { headers: { authorization: basic('', 't') } })).status).toBe(200)
+    expect((await rawRequest(port, { headers: { authorization: basic('anyone', 't') } })).status).toBe(200)
+    expect((await rawRequest(port, { headers: { authorization: basic('anyone', 'x') } })).status).toBe(401)
+    expect((await rawRequest(port, { headers: { authorization: basic('', '') } })).status).toBe(401)
+  })
+
+  it('with a password and a token, basic auth takes the user with the password, or any user with the token', async () => {
+    const { port } = await startAdmin({ routes: echoRoutes, credentials: CREDS })
+    const status = async (authorization: string): Promise<number> => (await rawRequest(port, { headers: { authorization } })).status
+    expect(await status(basic('admin', 'pa55word'))).toBe(200)
+    expect(await status(basic('someone', 'tok-123'))).toBe(200)
+    expect(await status(basic('someone', 'pa55word'))).toBe(401)
   })
 
   it('checks credentials before revealing whether an endpoint exists', async () => {
@@ -87,13 +99,48 @@ describe('admin server: routing and limits', () => {
     expect(big.status).toBe(413)
   })
 
-  it('refuses a Host that is not a loopback name (DNS rebinding) and any request with an Origin (browsers)', async () => {
+  it('refuses a Host that is not a loopback name (DNS rebinding) and a request from another origin', async () => {
     const { port } = await startAdmin({ routes: echoRoutes })
     const rebound = await rawRequest(port, { headers: { host: `evil.example:${port}` } })
     expect(rebound.status).toBe(421)
     expect((await rawRequest(port, { headers: { host: `localhost:${port}` } })).status).toBe(200)
-    const browser = await rawRequest(port, { headers: { origin: 'http://evil.example' } })
-    expect(browser.status).toBe(403)
+    for (const origin of ['http://evil.example', 'null', `http://127.0.0.1:${port + 1}`, `https://127.0.0.1:${port}`, `http://localhost:${port}`]) {
+      const browser = await rawRequest(port, { method: 'POST', path: '/api/reload', headers: { origin } })
+      expect(browser.status, origin).toBe(403)
+      expect(browser.json, origin).toMatchObject({ code: 'TUN_ADMIN_REQUEST' })
+    }
+  })
+
+  it("lets the API's own pages call it: an Origin equal to http:// and its Host passes, unless the browser marks the request cross-site", async () => {
+    const { port } = await startAdmin({ routes: echoRoutes })
+    const own = await rawRequest(port, { method: 'POST', path: '/api/reload', body: 'x', headers: { origin: `http://127.0.0.1:${port}` } })
+    expect(own.status).toBe(200)
+    expect((await rawRequest(port, { headers: { host: `localhost:${port}`, origin: `http://localhost:${port}` } })).status).toBe(200)
+    expect((await rawRequest(port, { headers: { 'sec-fetch-site': 'same-origin' } })).status).toBe(200)
+    expect((await rawRequest(port, { headers: { 'sec-fetch-site': 'none' } })).status).toBe(200)
+    for (const site of ['cross-site', 'same-site']) {
+      expect((await rawRequest(port, { headers: { 'sec-fetch-site': site } })).status, site).toBe(403)
+      expect((await rawRequest(port, { method: 'POST', path: '/api/reload', headers: { 'sec-fetch-site': site, 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } })).status, site).toBe(403)
+    }
+    // A person following a link to the dashboard from another site: a top-level GET navigation.
+    const link = { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' }
+    expect((await rawRequest(port, { headers: link })).status).toBe(200)
+    expect((await rawRequest(port, { headers: { ...link, 'sec-fetch-dest': 'iframe' } })).status).toBe(403)
+  })
+
+  it('sends a strict Content-Security-Policy and the other safety headers with every answer', async () => {
+    const { port } = await startAdmin({ routes: echoRoutes, credentials: CREDS })
+    for (const r of [await rawRequest(port), await rawRequest(port, { headers: { authorization: 'Bearer tok-123' } })]) {
+      const csp = String(r.headers['content-security-policy'])
+      expect(csp).toContain("default-src 'none'")
+      expect(csp).toContain("script-src 'self'")
+      expect(csp).not.toContain('unsafe-inline')
+      expect(csp).not.toContain('unsafe-eval')
+      expect(csp).toContain("frame-ancestors 'none'")
+      expect(r.headers['x-frame-options']).toBe('DENY')
+      expect(r.headers['x-content-type-options']).toBe('nosniff')
+      expect(r.headers['referrer-policy']).toBe('no-referrer')
+    }
   })
 
   it('answers 500 without the details of a crash, and TunnelError codes as they are', async () => {

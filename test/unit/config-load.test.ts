@@ -43,13 +43,32 @@ describe('defaults', () => {
       allowPorts: [],
       maxPortsPerClient: 0,
       ownershipGrace: SERVER_DEFAULTS.ownershipGrace,
+      maxProxiesPerClient: 1024,
+      maxVhostProxiesPerClient: 256,
+      maxDomainsPerClient: 256,
+      maxLocationsPerClient: 1024,
+      maxProxiesPerUser: 4096,
+      maxVhostProxiesPerUser: 1024,
+      maxDomainsPerUser: 1024,
+      maxLocationsPerUser: 4096,
       maxConnections: 0,
+      maxConnectionsPerSource: 4096,
+      maxVisitorsPerSource: 1024,
+      maxFlowsPerSource: 1024,
+      maxBufferedBytesPerClient: 16 * 1024 * 1024,
       vhostHTTPPort: 0,
       vhostHTTPSPort: 0,
       vhostHTTPTimeout: 60,
       subDomainHost: '',
       custom404Page: null,
-      transport: { heartbeatTimeout: SERVER_DEFAULTS.heartbeatTimeout, handshakeTimeout: 10, maxClockSkew: 60, insecurePlaintext: false },
+      transport: {
+        heartbeatTimeout: SERVER_DEFAULTS.heartbeatTimeout,
+        handshakeTimeout: 10,
+        maxClockSkew: 60,
+        insecurePlaintext: false,
+        tls: { force: false, certFile: null, keyFile: null, trustedCaFile: null },
+        websocket: { enable: true, trustedProxies: [], bindPort: 0 },
+      },
       log: { level: 'info' },
       webServer: null,
       enablePrometheus: false,
@@ -84,7 +103,16 @@ describe('defaults', () => {
   it('a client proxy gets localIP 127.0.0.1 and remotePort 0 by default', () => {
     const { config } = client('proxies:\n  - { name: web, type: tcp, localPort: 80 }')
     expect(config.proxies).toEqual([{ name: 'web', type: 'tcp', localIP: CLIENT_DEFAULTS.localIP, localPort: 80, remotePort: 0, allowSources: [], denySources: [], proxyProtocolVersion: null, maxVisitors: 0, bandwidthLimit: 0, bandwidthLimitMode: 'client' }])
-    expect(config.transport).toEqual({ heartbeatInterval: 10, heartbeatTimeout: 40, dialServerTimeout: 10, handshakeTimeout: 10, insecurePlaintext: false })
+    expect(config.transport).toEqual({
+      heartbeatInterval: 10,
+      heartbeatTimeout: 40,
+      dialServerTimeout: 10,
+      handshakeTimeout: 10,
+      insecurePlaintext: false,
+      protocol: 'tcp',
+      tls: { enable: false, certFile: null, keyFile: null, trustedCaFile: null, serverName: '', disableCustomTLSFirstByte: true },
+      proxyURL: null,
+    })
     expect(config.serverAddr).toBe(CLIENT_DEFAULTS.serverAddr)
     expect(config.loginFailExit).toBe(false)
   })
@@ -118,7 +146,7 @@ describe('defaults', () => {
   })
 
   it('a disabled proxy of an unsupported type is accepted and dropped', () => {
-    const { config } = client('proxies:\n  - { name: dns, type: sudp, localPort: 53, enabled: false }\n  - { name: a, type: tcp, localPort: 1 }')
+    const { config } = client('proxies:\n  - { name: p2p, type: xtcp, localPort: 22, enabled: false }\n  - { name: a, type: tcp, localPort: 1 }')
     expect(config.proxies.map((p) => p.name)).toEqual(['a'])
   })
 
@@ -189,12 +217,12 @@ describe('frp compatibility', () => {
   })
 
   it('refuses frp features it lacks with a reason instead of a bare unknown key', () => {
-    const e = issuesOf(() => client('visitors: []\nproxies:\n  - { name: a, type: tcp, localPort: 1, plugin: { type: socks5 } }'))
+    const e = issuesOf(() => client('featureGates: {}\nproxies:\n  - { name: a, type: tcp, localPort: 1, natTraversal: {} }'))
     expect(e.issues.map((i) => [i.code, i.location.path])).toEqual([
-      ['TUN_CONFIG_UNKNOWN_KEY', 'visitors'],
-      ['TUN_CONFIG_UNKNOWN_KEY', 'proxies[0].plugin'],
+      ['TUN_CONFIG_UNKNOWN_KEY', 'featureGates'],
+      ['TUN_CONFIG_UNKNOWN_KEY', 'proxies[0].natTraversal'],
     ])
-    expect(e.message).toContain('proxy plugins are not supported')
+    expect(e.message).toContain('is an frp setting this version does not support yet')
   })
 })
 
@@ -265,9 +293,9 @@ describe('errors', () => {
   })
 
   it('a proxy of an unsupported type gets one issue, not one per frp key of that type', () => {
-    const e = issuesOf(() => client('proxies:\n  - { name: w, type: stcp, localPort: 22, secretKey: x, allowUsers: [a] }'))
+    const e = issuesOf(() => client('proxies:\n  - { name: w, type: xtcp, localPort: 22, secretKey: x, allowUsers: [a], natTraversal: { disableAssistedAddrs: true } }'))
     expect(e.issues).toHaveLength(1)
-    expect(e.message).toContain('type stcp is an frp proxy type this version does not support')
+    expect(e.message).toContain('type xtcp is an frp proxy type this version does not support')
   })
 
   it('a key that is a list or mapping is refused', () => {
@@ -325,9 +353,9 @@ describe('environment templating', () => {
     expect(e.message).not.toContain('token')
   })
 
-  it('supports only .Envs.NAME and says so', () => {
+  it('supports only .Envs.NAME and port ranges, and says so', () => {
     const e = issuesOf(() => client('serverAddr: {{ env "HOST" }}'))
-    expect(e.message).toContain('only {{ .Envs.NAME }} templates are supported')
+    expect(e.message).toContain('only {{ .Envs.NAME }}, {{ range')
     expect(at(e)).toBe('1:13')
   })
 

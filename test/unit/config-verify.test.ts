@@ -58,6 +58,16 @@ describe('tunnel verify', () => {
     ])
   })
 
+  it('warns when a per-client cap is turned off or a per-user cap is below its per-client twin', async () => {
+    const file = write('frps.yml', 'auth: { token: x }\nmaxLocationsPerClient: 0\nmaxProxiesPerClient: 100\nmaxProxiesPerUser: 50\nownershipGrace: 0\n')
+    const r = await verify(file)
+    expect(r.code).toBe(0)
+    expect(r.stderr).toEqual([
+      `${file}:2:24 warning: maxLocationsPerClient is 0: one client may make the relay hold any number of them (memory and CPU for every token holder to spend)`,
+      `${file}:4:20 warning: maxProxiesPerUser 50 is below maxProxiesPerClient 100: a user's single client is held to 50`,
+    ])
+  })
+
   it('exits 2 when the file cannot be read', async () => {
     const r = await verify(join(tmpdir(), 'tunnel-verify-missing', 'frpc.yml'))
     expect(r.code).toBe(2)

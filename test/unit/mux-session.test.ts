@@ -227,7 +227,7 @@ describe('mux session', () => {
     const s = pair.server.openStream(open)
     const sIn = collect(s)
     const err = await sIn.closed
-    expect(err?.code).toBe('TUN_STREAM_RESET')
+    expect(err?.code).toBe('TUN_TOO_MANY_STREAMS')
   })
 })
 

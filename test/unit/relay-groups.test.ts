@@ -2,7 +2,7 @@
 // key) taking visitors in turn, health reports taking a member out and back, refusals by code, the
 // group's port closing with its last member and staying reserved for the group after a crash; http
 // members from real clients taking requests in turn, keep-alive included, and a health check that
-// fails taking one out.
+// fails taking one out; http groups owning their domains as any proxy does (TUN_DOMAIN_OWNED).
 import { afterEach, describe, expect, it } from 'vitest'
 import { MessageType } from '../../shared/wire/index.js'
 import { closeHttp, httpRequest, keepAliveRequests, seenOf, startHttpService, type Seen } from '../helpers/http.js'
@@ -112,6 +112,34 @@ describe('tcp groups', () => {
 })
 
 describe('http groups', () => {
+  const web = (name: string, domain: string, more: Record<string, unknown> = {}): Record<string, unknown> => ({ name, type: 'http', customDomains: [domain], locations: [], ...more })
+
+  it('own their domains like any proxy: never another client\'s domain, and a member of another client gains no domain of its own by joining', async () => {
+    const vhostPort = await getFreePort()
+    const { port } = await startRelayInProcess(`vhostHTTPPort: ${vhostPort}`)
+    const a = await rawControl(port, 'a')
+    const b = await rawControl(port, 'b')
+    const c = await rawControl(port, 'c')
+    expect(await register(a, web('mine', 'owned.test', { locations: ['/a'] }), 1)).toMatchObject({ ok: true })
+    // A group cannot take a domain another client owns, with or without a key.
+    expect(await register(b, web('g1', 'owned.test', { locations: ['/b'], group: 'g', groupKey: 'k' }), 1)).toMatchObject({ ok: false, code: 'TUN_DOMAIN_OWNED' })
+    expect(await register(b, web('g2', 'owned.test', { locations: ['/b'], group: 'g' }), 2)).toMatchObject({ ok: false, code: 'TUN_DOMAIN_OWNED' })
+    // A keyed group owns its domain: members of other clients join with the key, and only join.
+    expect(await register(b, web('s1', 'site.test', { group: 'site', groupKey: 'k' }), 3)).toMatchObject({ ok: true })
+    expect(await register(c, web('s2', 'site.test', { group: 'site', groupKey: 'k' }), 1)).toMatchObject({ ok: true })
+    expect(await register(c, web('s3', 'site.test', { group: 'site', groupKey: 'guess' }), 2)).toMatchObject({ ok: false, code: 'TUN_GROUP_KEY' })
+    expect(await register(c, web('side', 'site.test', { locations: ['/side'] }), 3)).toMatchObject({ ok: false, code: 'TUN_DOMAIN_OWNED' })
+    expect(await register(b, web('side', 'site.test', { locations: ['/side'] }), 4)).toMatchObject({ ok: false, code: 'TUN_DOMAIN_OWNED' })
+    // Both members crash: the domain stays reserved for the group (ownershipGrace), not for strangers.
+    b.session.close()
+    c.session.close()
+    await b.closed
+    await c.closed
+    const d = await rawControl(port, 'd')
+    expect(await register(d, web('take', 'site.test'), 1)).toMatchObject({ ok: false, code: 'TUN_DOMAIN_OWNED' })
+    expect(await register(d, web('back', 'site.test', { group: 'site', groupKey: 'k' }), 2)).toMatchObject({ ok: true })
+  })
+
   const served = (r: Awaited<ReturnType<typeof httpRequest>>): string => (r.status === 200 ? seenOf(r).service : String(r.status))
 
   it('take requests in turn, on fresh and keep-alive connections, and skip a member whose health check fails', async () => {
@@ -136,5 +164,24 @@ describe('http groups', () => {
     await expect.poll(async () => served(await httpRequest(vhostPort, 'site.test')) === 'b' && served(await httpRequest(vhostPort, 'site.test')) === 'b', { timeout: 10_000 }).toBe(true)
     const after = await Promise.all(Array.from({ length: 10 }, async () => served(await httpRequest(vhostPort, 'site.test'))))
     expect(after).toEqual(Array.from({ length: 10 }, () => 'b'))
+  })
+})
+
+describe('caps', () => {
+  it('count group members and tcpmux proxies like any proxy (maxProxiesPerClient, maxVhostProxiesPerClient)', async () => {
+    const vhostPort = await getFreePort()
+    const muxPort = await getFreePort()
+    const { port } = await startRelayInProcess(`vhostHTTPPort: ${vhostPort}\ntcpmuxHTTPConnectPort: ${muxPort}\nmaxVhostProxiesPerClient: 2\nmaxProxiesPerClient: 3`)
+    const a = await rawControl(port, 'a')
+    const mux = (name: string, domain: string): Record<string, unknown> => ({ name, type: 'tcpmux', multiplexer: 'httpconnect', customDomains: [domain] })
+    expect(await register(a, { name: 'w1', type: 'http', customDomains: ['w.test'], locations: [], group: 'w', groupKey: 'k' }, 1)).toMatchObject({ ok: true })
+    expect(await register(a, mux('m1', 'm.test'), 2)).toMatchObject({ ok: true })
+    // A third vhost-like proxy (a group member on the same domain) passes maxVhostProxiesPerClient.
+    const third = await register(a, { name: 'w2', type: 'http', customDomains: ['w.test'], locations: [], group: 'w', groupKey: 'k' }, 3)
+    expect(third).toMatchObject({ ok: false, code: 'TUN_CLIENT_LIMIT' })
+    expect(String(third.message)).toContain('maxVhostProxiesPerClient 2')
+    const remotePort = await getFreePort()
+    expect(await register(a, member('t1', remotePort), 4)).toMatchObject({ ok: true })
+    expect(await register(a, member('t2', remotePort), 5)).toMatchObject({ ok: false, code: 'TUN_CLIENT_LIMIT' })
   })
 })

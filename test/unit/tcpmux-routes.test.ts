@@ -1,6 +1,8 @@
 // The tcpmux routing table (pure): host and wildcard lookup with a user's own route before the
-// route for any user, one owner per (domain, user) unless the second proxy joins its group with the
-// group's key and credentials, all-or-nothing claims, and routes that go with their last member.
+// route for any user, one owner per domain (the client identity, or a keyed group; reserved for
+// ownershipGrace after its session ended, as on the vhost ports) and one route per (domain, user)
+// unless the second proxy joins its group with the group's key and credentials, all-or-nothing
+// claims, and routes that go with their last member.
 import { describe, expect, it } from 'vitest'
 import { TunnelError } from '../../shared/errors.js'
 import { TcpmuxRoutes, type TcpmuxClaim, type TcpmuxMember } from '../../server/tcpmux/index.js'
@@ -21,7 +23,8 @@ describe('tcpmux routes', () => {
     r.claim(claim('exact', ['ssh.example.test']), member('exact'))
     r.claim(claim('wild', ['*.example.test']), member('wild'))
     r.claim(claim('any', ['*']), member('any'))
-    r.claim(claim('alice', ['ssh.example.test'], { routeByHTTPUser: 'alice' }), member('alice'))
+    // A user's own route on a domain comes from the domain's owner (here the client of 'exact').
+    r.claim(claim('alice', ['ssh.example.test'], { routeByHTTPUser: 'alice', identity: 'key-of-exact' }), member('alice'))
     expect(served(r, 'ssh.example.test')).toBe('exact')
     expect(served(r, 'ssh.example.test', 'alice')).toBe('alice')
     expect(served(r, 'ssh.example.test', 'bob')).toBe('exact')
@@ -33,8 +36,33 @@ describe('tcpmux routes', () => {
   it('refuses a second owner of a domain, and claims none of a proxy\'s domains when one is taken', () => {
     const r = new TcpmuxRoutes()
     r.claim(claim('a', ['a.test']), member('a'))
-    expect(codeOf(() => r.claim(claim('b', ['b.test', 'a.test']), member('b')))).toBe('TUN_VHOST_CONFLICT')
+    expect(codeOf(() => r.claim(claim('b', ['b.test', 'a.test']), member('b')))).toBe('TUN_DOMAIN_OWNED')
     expect(r.lookup('b.test', undefined)).toBeUndefined()
+    // Another user's route is the owner's to add: a stranger cannot take alice's traffic on a.test.
+    expect(codeOf(() => r.claim(claim('c', ['a.test'], { routeByHTTPUser: 'alice' }), member('c')))).toBe('TUN_DOMAIN_OWNED')
+    // The owner's own second proxy on the same (domain, user) is a conflict, not an ownership question.
+    expect(codeOf(() => r.claim(claim('a2', ['a.test'], { identity: 'key-of-a' }), member('a2')))).toBe('TUN_VHOST_CONFLICT')
+  })
+
+  it('keeps a domain reserved for its owner for the grace period after its session ended', () => {
+    let now = 1_000
+    const r = new TcpmuxRoutes({ graceMs: 30_000, now: () => now })
+    const a = member('a')
+    const routes = r.claim(claim('a', ['a.test']), a)
+    r.release(routes, a, true)
+    expect(r.reservedCount).toBe(1)
+    expect(codeOf(() => r.claim(claim('b', ['a.test']), member('b')))).toBe('TUN_DOMAIN_OWNED')
+    // The owner comes back and gets it; an unregister (no reserve) then frees it at once.
+    const back = r.claim(claim('a', ['a.test']), a)
+    expect(served(r, 'a.test')).toBe('a')
+    r.release(back, a, false)
+    expect(codeOf(() => r.claim(claim('b', ['a.test']), member('b')))).toBeUndefined()
+    const b = member('b2')
+    const held = r.claim(claim('b2', ['b.test']), b)
+    r.release(held, b, true)
+    now += 30_001
+    expect(codeOf(() => r.claim(claim('c', ['b.test']), member('c')))).toBeUndefined()
+    expect(r.reservedCount).toBe(0)
   })
 
   it('lets members of one group share domains with the group\'s key and credentials only', () => {
@@ -48,8 +76,9 @@ describe('tcpmux routes', () => {
     expect(codeOf(() => r.claim(claim('c', ['ssh.test'], { ...g, groupKey: 'x' }), member('c')))).toBe('TUN_GROUP_KEY')
     expect(codeOf(() => r.claim(claim('d', ['ssh.test'], { ...g, httpPassword: 'other' }), member('d')))).toBe('TUN_GROUP_MISMATCH')
     expect(codeOf(() => r.claim(claim('e', ['other.test'], g), member('e')))).toBe('TUN_GROUP_MISMATCH')
-    expect(codeOf(() => r.claim(claim('f', ['ssh.test'], { group: 'other', groupKey: 'k' }), member('f')))).toBe('TUN_VHOST_CONFLICT')
-    expect(codeOf(() => r.claim(claim('h', ['ssh.test']), member('h')))).toBe('TUN_VHOST_CONFLICT')
+    // The domain belongs to the group (its key): another group or a lone proxy cannot take it.
+    expect(codeOf(() => r.claim(claim('f', ['ssh.test'], { group: 'other', groupKey: 'k' }), member('f')))).toBe('TUN_DOMAIN_OWNED')
+    expect(codeOf(() => r.claim(claim('h', ['ssh.test']), member('h')))).toBe('TUN_DOMAIN_OWNED')
     // The route goes with its last member, and the group's name is free again.
     r.release(routes, a)
     expect(served(r, 'ssh.test')).toBe('b')

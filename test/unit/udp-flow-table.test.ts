@@ -125,3 +125,68 @@ describe('flow ids', () => {
     expect(() => nextFlowId(0, 'server', () => true, 1000)).toThrow(RangeError)
   })
 })
+
+describe('udp flow table by source', () => {
+  interface S { src: string, name: string, lastSeen: number, precious: boolean }
+  const sflow = (src: string, name: string, precious = true): S => ({ src, name, lastSeen: 0, precious })
+  const keep = (f: S): boolean => !f.precious
+  const table = (maxFlows: number, maxPerSource = 0, pressureIdleMs?: number): FlowTable<string, S> =>
+    new FlowTable<string, S>({ maxFlows, idleMs: 120_000, sourceOf: (f) => f.src, maxPerSource, ...(pressureIdleMs === undefined ? {} : { pressureIdleMs }) })
+
+  it('refuses a source past maxPerSource while its flows are all worth keeping, and others still get in', () => {
+    const t = table(100, 3)
+    for (let i = 0; i < 3; i++) expect(t.add(`a${i}`, sflow('A', `a${i}`), i, keep).added).toBe(true)
+    expect(t.add('a3', sflow('A', 'a3'), 10, keep)).toEqual({ added: false, evicted: undefined, sourceFull: true })
+    expect(t.countOf('A')).toBe(3)
+    expect(t.add('b0', sflow('B', 'b0'), 11, keep).added).toBe(true)
+  })
+
+  it('lets a source at its cap replace its own oldest flow when that one never got a reply', () => {
+    const t = table(100, 2)
+    t.add('a0', sflow('A', 'a0', false), 0, keep)
+    t.add('a1', sflow('A', 'a1'), 1, keep)
+    expect(t.add('a2', sflow('A', 'a2'), 2, keep)).toEqual({ added: true, evicted: expect.objectContaining({ name: 'a0' }) })
+    expect(t.countOf('A')).toBe(2)
+  })
+
+  it('when full of one source\'s conversations makes room for another source from the busiest one, least recently used first', () => {
+    const t = table(4)
+    for (let i = 0; i < 4; i++) t.add(`a${i}`, sflow('A', `a${i}`), i, keep)
+    const a0 = t.get('a0') as S
+    t.touch('a0', a0, 10) // a1 is now A's least recently used
+    const r = t.add('b0', sflow('B', 'b0'), 11, keep)
+    expect(r.evicted?.name).toBe('a1')
+    expect(t.countOf('A')).toBe(3)
+    expect(t.countOf('B')).toBe(1)
+    // B keeps taking from A until they are even, then no more: no ping-pong between equals.
+    expect(t.add('b1', sflow('B', 'b1'), 12, keep).evicted?.src).toBe('A')
+    expect(t.add('b2', sflow('B', 'b2'), 13, keep)).toEqual({ added: false, evicted: undefined })
+    expect([t.countOf('A'), t.countOf('B')]).toEqual([2, 2])
+  })
+
+  it('under pressure takes the least recently used flow once it has been idle long enough', () => {
+    const t = table(2, 0, 30_000)
+    t.add('a0', sflow('A', 'a0'), 0, keep)
+    t.add('b0', sflow('B', 'b0'), 1, keep)
+    expect(t.add('c0', sflow('C', 'c0'), 29_999, keep).added).toBe(false)
+    expect(t.add('c0', sflow('C', 'c0'), 30_000, keep).evicted?.name).toBe('a0')
+  })
+
+  it('keeps its per-source counts right through touch, delete, expiry and clear', () => {
+    const t = table(10, 0)
+    for (let i = 0; i < 5; i++) t.add(`a${i}`, sflow('A', `a${i}`), i)
+    t.add('b0', sflow('B', 'b0'), 5)
+    t.touch('a2', t.get('a2') as S, 200_000)
+    t.delete('a0')
+    expect(t.countOf('A')).toBe(4)
+    expect(t.expire(120_004).map(([k]) => k)).toEqual(['a1', 'a3', 'a4'])
+    expect([t.countOf('A'), t.countOf('B'), t.sources]).toEqual([1, 1, 2])
+    t.clear()
+    expect(t.sources).toBe(0)
+    // After a clear the busiest-source bookkeeping starts from nothing.
+    const u = table(2)
+    u.add('x', sflow('X', 'x'), 0, keep)
+    u.add('y', sflow('X', 'y'), 0, keep)
+    expect(u.add('z', sflow('Z', 'z'), 1, keep).evicted?.src).toBe('X')
+  })
+})

@@ -56,7 +56,7 @@ async function bed (settings: Partial<VhostSettings> = {}) {
   })
   const add = (spec: HttpProxySpec | HttpsProxySpec, localPort: number) => {
     forwarders.set(spec.name, new TcpForwarder(tcpTarget(localPort), log))
-    return vhosts.open(spec, pair.server, log)
+    return vhosts.open(spec, pair.server, log, 'the-client')
   }
   return { pair, vhosts, add, http: vhosts.httpPort ?? 0, https: vhosts.httpsPort ?? 0 }
 }

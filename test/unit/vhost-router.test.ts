@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { VhostRouter } from '../../server/vhost/router.js'
 import { hostFromHeader, lookupOrder, normalizeDomain, normalizeHostName } from '../../shared/http/host.js'
-import { normalizeLocation, removeDotSegments, routingPath } from '../../shared/http/path.js'
+import { looseLocation, loosePath, normalizeLocation, removeDotSegments, routingPath } from '../../shared/http/path.js'
 
 describe('host names', () => {
   it('a Host header loses its port and case, keeps IP literals', () => {
@@ -57,6 +57,21 @@ describe('paths', () => {
     expect(removeDotSegments('/mid/content=5/../6')).toBe('/mid/6')
   })
 
+  it('folds case, ;params, backslashes, repeated escapes, full-width letters and trailing dots in the loose form', () => {
+    expect(loosePath('/ADMIN/')).toBe('/admin/')
+    expect(loosePath('/admin;jsessionid=1/x;y')).toBe('/admin/x')
+    expect(loosePath('/x/..\\admin\\')).toBe('/admin/')
+    expect(loosePath('/%2561dmin/')).toBe('/admin/')
+    expect(loosePath('/%25252561dmin/')).toBe('/%61dmin/') // at most three rounds
+    expect(loosePath('/x/..%5cadmin/')).toBe('/admin/')
+    expect(loosePath('/admin.. /x/.. /y')).toBe('/admin/y')
+    expect(loosePath('/\uFF41dmin/')).toBe('/admin/')
+    expect(loosePath('/%25zz/')).toBe('/%zz/') // a second round that is not an escape stops
+    expect(loosePath('nope')).toBeUndefined()
+    expect(loosePath('/%zz')).toBeUndefined()
+    expect(looseLocation('/Admin;x/')).toBe('/admin/')
+  })
+
   it('normalises locations and keeps a trailing slash', () => {
     expect(normalizeLocation('')).toEqual({ location: '/' })
     expect(normalizeLocation('/api/')).toEqual({ location: '/api/' })
@@ -69,9 +84,9 @@ describe('paths', () => {
 describe('VhostRouter', () => {
   it('finds exact, wildcard and catch-all routes, most specific first', () => {
     const r = new VhostRouter<string>()
-    expect(r.claim(['a.example.com'], ['/'], 'exact').ok).toBe(true)
-    expect(r.claim(['*.example.com'], ['/'], 'wild').ok).toBe(true)
-    expect(r.claim(['*'], ['/'], 'all').ok).toBe(true)
+    expect(r.claim(['a.example.com'], ['/'], 'exact', 'owner').ok).toBe(true)
+    expect(r.claim(['*.example.com'], ['/'], 'wild', 'owner').ok).toBe(true)
+    expect(r.claim(['*'], ['/'], 'all', 'owner').ok).toBe(true)
     expect(r.lookup('a.example.com', '/')?.target).toBe('exact')
     expect(r.lookup('b.example.com', '/')?.target).toBe('wild')
     expect(r.lookup('x.b.example.com', '/x')?.target).toBe('wild')
@@ -81,9 +96,9 @@ describe('VhostRouter', () => {
 
   it('takes the longest matching location; a domain whose locations all miss falls through', () => {
     const r = new VhostRouter<string>()
-    r.claim(['a.example.test'], ['/api'], 'api')
-    r.claim(['a.example.test'], ['/api/v2/'], 'v2')
-    r.claim(['*.example.test'], ['/'], 'wild')
+    r.claim(['a.example.test'], ['/api'], 'api', 'owner')
+    r.claim(['a.example.test'], ['/api/v2/'], 'v2', 'owner')
+    r.claim(['*.example.test'], ['/'], 'wild', 'owner')
     expect(r.lookup('a.example.test', '/api/v2/x')?.target).toBe('v2')
     expect(r.lookup('a.example.test', '/api/v2')?.target).toBe('api')
     expect(r.lookup('a.example.test', '/apis')?.target).toBe('api') // plain prefix, as in frp
@@ -94,22 +109,133 @@ describe('VhostRouter', () => {
 
   it('refuses a (domain, location) another target holds, claiming none of the set', () => {
     const r = new VhostRouter<string>()
-    r.claim(['b.test'], ['/x'], 'first')
-    expect(r.claim(['a.test', 'b.test'], ['/x', '/y'], 'second')).toEqual({ ok: false, domain: 'b.test', location: '/x', holder: 'first' })
+    r.claim(['b.test'], ['/x'], 'first', 'owner')
+    expect(r.claim(['a.test', 'b.test'], ['/x', '/y'], 'second', 'owner')).toEqual({ ok: false, reason: 'conflict', domain: 'b.test', location: '/x', holder: 'first' })
     expect(r.lookup('a.test', '/x')).toBeUndefined()
     expect(r.size).toBe(1)
     // the same owner may claim again (idempotent)
-    expect(r.claim(['b.test'], ['/x'], 'first').ok).toBe(true)
+    expect(r.claim(['b.test'], ['/x'], 'first', 'owner').ok).toBe(true)
     expect(r.size).toBe(1)
   })
 
   it('release drops every route of one target only', () => {
     const r = new VhostRouter<string>()
-    r.claim(['a.test', 'b.test'], ['/', '/x'], 'one')
-    r.claim(['c.test'], ['/'], 'two')
+    r.claim(['a.test', 'b.test'], ['/', '/x'], 'one', 'owner')
+    r.claim(['c.test'], ['/'], 'two', 'owner')
     r.release('one')
     expect(r.size).toBe(1)
     expect(r.lookup('a.test', '/x')).toBeUndefined()
     expect(r.lookup('c.test', '/')?.target).toBe('two')
+  })
+})
+
+describe('VhostRouter guarded routes', () => {
+  it('sends a path whose loose form falls under a guarded location to it, and only then', () => {
+    const r = new VhostRouter<string>()
+    r.claim(['s.test'], ['/'], 'open', 'o')
+    r.claim(['s.test'], ['/admin/'], 'guarded', 'o', true)
+    r.claim(['s.test'], ['/Docs/'], 'docs', 'o')
+    const route = (target: string): string | undefined => r.lookup('s.test', routingPath(target) ?? '', loosePath(target))?.target
+    expect(route('/ADMIN/')).toBe('guarded')
+    expect(route('/admin;x/')).toBe('guarded')
+    expect(route('/x/..\\admin/')).toBe('guarded')
+    expect(route('/admin/')).toBe('guarded')
+    expect(route('/docs/')).toBe('open') // an unguarded location keeps frp's exact matching
+    expect(route('/Docs/a')).toBe('docs')
+    expect(route('/administrator')).toBe('open')
+  })
+})
+
+describe('VhostRouter ownership', () => {
+  it('refuses another owner any location of a domain it does not own, and a wildcard owns only itself', () => {
+    const r = new VhostRouter<string>()
+    expect(r.claim(['b.test'], ['/'], 'bob-site', 'bob').ok).toBe(true)
+    expect(r.claim(['b.test'], ['/login'], 'eve-grab', 'eve')).toEqual({ ok: false, reason: 'owned', domain: 'b.test' })
+    expect(r.claim(['e.test', 'b.test'], ['/'], 'eve-both', 'eve')).toMatchObject({ ok: false, reason: 'owned' })
+    expect(r.lookup('e.test', '/')).toBeUndefined() // nothing of a refused claim is kept
+    // The owner's other proxy may add locations (and is refused only a pair it already serves).
+    expect(r.claim(['b.test'], ['/api/'], 'bob-api', 'bob').ok).toBe(true)
+    expect(r.claim(['b.test'], ['/api/'], 'bob-api2', 'bob')).toMatchObject({ ok: false, reason: 'conflict', holder: 'bob-api' })
+    expect(r.lookup('b.test', '/api/x')?.target).toBe('bob-api')
+    expect(r.lookup('b.test', '/login')?.target).toBe('bob-site')
+    // A more specific name than someone's wildcard is another domain (frp's rule).
+    expect(r.claim(['*.w.test'], ['/'], 'bob-wild', 'bob').ok).toBe(true)
+    expect(r.claim(['x.w.test'], ['/'], 'eve-x', 'eve').ok).toBe(true)
+    expect(r.lookup('x.w.test', '/')?.target).toBe('eve-x')
+    expect(r.ownerOf('b.test')).toBe('bob')
+    expect(r.ownerOf('nobody.test')).toBeUndefined()
+  })
+
+  it('keeps a domain reserved for its owner for the grace period after a release with reserve, and frees it at once without', () => {
+    let now = 0
+    const r = new VhostRouter<string>({ graceMs: 60_000, now: () => now })
+    r.claim(['b.test', 'c.test'], ['/'], 'bob-1', 'bob')
+    r.release('bob-1', true)
+    expect(r.size).toBe(0)
+    expect(r.reservedCount).toBe(2)
+    expect(r.lookup('b.test', '/')).toBeUndefined()
+    now = 59_999
+    expect(r.claim(['b.test'], ['/x'], 'eve', 'eve')).toMatchObject({ ok: false, reason: 'owned' })
+    expect(r.claim(['b.test'], ['/'], 'bob-2', 'bob').ok).toBe(true)
+    expect(r.reservedCount).toBe(1) // c.test is still waiting for bob
+    r.release('bob-2', false)
+    expect(r.ownerOf('b.test')).toBeUndefined()
+    now = 60_000
+    expect(r.ownerOf('c.test')).toBeUndefined()
+    expect(r.reservedCount).toBe(0)
+    expect(r.domainCount).toBe(0)
+    expect(r.claim(['c.test'], ['/'], 'eve', 'eve').ok).toBe(true)
+  })
+
+  it('keeps a domain as long as one of the owner\'s proxies still serves it', () => {
+    const r = new VhostRouter<string>({ graceMs: 1_000, now: () => 0 })
+    r.claim(['b.test'], ['/'], 'root', 'bob')
+    r.claim(['b.test'], ['/api/'], 'api', 'bob')
+    r.release('api')
+    expect(r.ownerOf('b.test')).toBe('bob')
+    expect(r.reservedCount).toBe(0)
+    expect(r.lookup('b.test', '/api/x')?.target).toBe('root')
+  })
+
+  it('beyond maxReserved takes reservations from the owner holding the most, not from an owner with one', () => {
+    const r = new VhostRouter<string>({ graceMs: 60_000, now: () => 0, maxReserved: 4 })
+    r.claim(['bob.test'], ['/'], 'bob', 'bob')
+    r.release('bob', true)
+    for (let i = 0; i < 10; i++) {
+      r.claim([`m${i}.test`], ['/'], `m${i}`, 'mallory')
+      r.release(`m${i}`, true)
+    }
+    expect(r.reservedCount).toBe(4)
+    expect(r.ownerOf('bob.test')).toBe('bob')
+    expect(r.claim(['bob.test'], ['/'], 'grab', 'mallory')).toMatchObject({ ok: false, reason: 'owned' })
+    expect(['m7', 'm8', 'm9'].map((d) => r.ownerOf(`${d}.test`))).toEqual(['mallory', 'mallory', 'mallory'])
+    expect(r.ownerOf('m6.test')).toBeUndefined()
+  })
+
+  it('holds at most maxReserved reservations, dropping the oldest first among equals', () => {
+    const r = new VhostRouter<string>({ graceMs: 60_000, now: () => 0, maxReserved: 3 })
+    for (const d of ['a', 'b', 'c', 'd', 'e']) {
+      r.claim([`${d}.test`], ['/'], d, `owner-${d}`)
+      r.release(d, true)
+    }
+    expect(r.reservedCount).toBe(3)
+    expect(r.ownerOf('a.test')).toBeUndefined()
+    expect(r.ownerOf('b.test')).toBeUndefined()
+    expect(r.ownerOf('e.test')).toBe('owner-e')
+  })
+
+  it('orders locations longest first with ties in one fixed place, however they were claimed and released', () => {
+    const r = new VhostRouter<string>()
+    const locations = ['/b', '/a', '/', '/abc/', '/ab', '/c', '/abd/']
+    locations.forEach((l, i) => r.claim(['t.test'], [l], `p${i}`, 'o'))
+    expect(r.lookup('t.test', '/abc/x')?.target).toBe('p3')
+    expect(r.lookup('t.test', '/abx')?.target).toBe('p4')
+    expect(r.lookup('t.test', '/a')?.target).toBe('p1')
+    expect(r.lookup('t.test', '/zzz')?.target).toBe('p2')
+    r.release('p4')
+    r.release('p1')
+    expect(r.lookup('t.test', '/abx')?.target).toBe('p2')
+    expect(r.lookup('t.test', '/abd/')?.target).toBe('p6')
+    expect(r.size).toBe(5)
   })
 })
