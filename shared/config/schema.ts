@@ -9,6 +9,7 @@ import { isIP } from 'node:net'
 import { isCidr } from '../net/index.js'
 import { MAX_SOURCE_RULES, SECRET_LIMITS, VHOST_LIMITS } from '../wire/index.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
+import { groupClientKeys, groupProxyKeys, groupServerKeys } from './group-schema.js'
 import { pluginSchema } from './plugin-schema.js'
 
 export type Side = 'server' | 'client'
@@ -23,7 +24,7 @@ export const MAX_CONFIG_PROXY_NAME_CHARS = 64
 /** frp's proxy name rule: any non-empty text, bounded (MAX_CONFIG_PROXY_NAME_CHARS). */
 export const PROXY_NAME = /^[\s\S]{1,64}$/
 /** Keys whose values are secrets: their values never appear in messages. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey', 'clientKey', 'proxyURL'])
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey', 'clientKey', 'proxyURL', 'groupKey'])
 /** Entries of auth.clientKeys at most. */
 export const MAX_CLIENT_KEYS = 10_000
 
@@ -64,7 +65,7 @@ const refuse = (sides: readonly Side[], paths: readonly string[], why: string): 
 
 const stringMap = z.record(z.string(), z.string())
 
-const UNSUPPORTED_PROXY_KEYS = ['routeByHTTPUser', 'multiplexer', 'natTraversal'].map((k) => `proxies[].${k}`)
+const UNSUPPORTED_PROXY_KEYS = ['natTraversal'].map((k) => `proxies[].${k}`)
 /** frp's keys of xtcp visitors (peer to peer), which this version does not offer yet. */
 const XTCP_VISITOR_KEYS = ['protocol', 'keepTunnelOpen', 'maxRetriesAnHour', 'minRetryInterval', 'fallbackTo', 'fallbackTimeoutMs', 'natTraversal'].map((k) => `visitors[].${k}`)
 
@@ -88,8 +89,6 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ignore(SERVER, 'natholeAnalysisDataReserveHours', z.int(), 'xtcp is not supported'),
   ignore(CLIENT, 'natHoleStunServer', z.string(), 'xtcp is not supported'),
   ignore(BOTH, 'udpPacketSize', z.int(), 'datagrams are never cut: each travels whole, up to 65,527 bytes'),
-  ignore(CLIENT, 'metadatas', stringMap, 'there are no server plugins to receive them'),
-  ignore(CLIENT, 'proxies[].metadatas', stringMap, 'there are no server plugins to receive them'),
   ignore(CLIENT, 'proxies[].annotations', stringMap, 'there is no dashboard to show them'),
   ignore(CLIENT, 'proxies[].transport.useEncryption', z.boolean(), 'every stream rides the encrypted control connection'),
   ignore(CLIENT, 'proxies[].transport.useCompression', z.boolean(), 'compression is not offered'),
@@ -108,10 +107,7 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(CLIENT, ['featureGates', 'virtualNet', 'store'], 'remove it'),
   ...refuse(BOTH, ['webServer.tls'], 'the admin API speaks plain HTTP: keep it on loopback, or put a TLS proxy in front of it'),
   ...refuse(BOTH, ['auth.tokenSource'], 'put the token in auth.token, or use {{ .Envs.NAME }}'),
-  ...refuse(SERVER, ['tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'tcpmux proxies are not supported'),
-  ...refuse(SERVER, ['httpPlugins'], 'server plugins are not supported'),
-  ...refuse(CLIENT, ['proxies[].healthCheck', 'proxies[].loadBalancer'], 'health checks and load-balancing groups are not supported'),
-  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http, https, stcp and sudp'),
+  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http, https, tcpmux, stcp and sudp'),
 ]
 
 /** Optional zod entries for the `ignore` rows whose parent is `parent` (e.g. `transport`). */
@@ -189,14 +185,14 @@ const headerSet = z.strictObject({
 })
 
 const vhostProxyKeys = {
-  customDomains: z.array(domain).max(VHOST_LIMITS.domains).optional().describe('http/https: domains served by this proxy (www.example.com, *.example.com, or * for every other name).'),
-  subdomain: z.string().refine(isSubdomainLabel, { error: 'must be one label (letters, digits, -), without dots or *' }).optional().describe('http/https: served as {subdomain}.{the relay\'s subDomainHost}.'),
+  customDomains: z.array(domain).max(VHOST_LIMITS.domains).optional().describe('http/https/tcpmux: domains served by this proxy (www.example.com, *.example.com, or * for every other name).'),
+  subdomain: z.string().refine(isSubdomainLabel, { error: 'must be one label (letters, digits, -), without dots or *' }).optional().describe('http/https/tcpmux: served as {subdomain}.{the relay\'s subDomainHost}.'),
   locations: z.array(location).max(VHOST_LIMITS.locations).optional().describe('http only: path prefixes served by this proxy; the longest matching one wins. Default: every path.'),
   hostHeaderRewrite: z.string().max(VHOST_LIMITS.domainChars).optional().describe('http only: the Host header the service gets instead of the visitor\'s.'),
   requestHeaders: headerSet.optional().describe('http only: `set:` headers (name: value) set on every request to the service.'),
   responseHeaders: headerSet.optional().describe('http only: `set:` headers (name: value) set on every response to the visitor.'),
-  httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http only: basic-auth user the relay asks visitors for.'),
-  httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http only: basic-auth password (secret; use {{ .Envs.NAME }}).'),
+  httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http and tcpmux: basic-auth user the relay asks visitors for (tcpmux: in Proxy-Authorization).'),
+  httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http and tcpmux: basic-auth password (secret; use {{ .Envs.NAME }}).'),
 }
 
 // Transports (issue 18): how the control connection is carried. frp's keys, plus our websocket block.
@@ -260,6 +256,7 @@ export const serverSchema = z.strictObject({
   log: log('server').optional(),
   webServer: webServer('server').optional(),
   enablePrometheus: z.boolean().optional().describe('true: serve Prometheus metrics at /metrics on the admin API (needs webServer.port). Default false.'),
+  ...groupServerKeys,
   ...ignoredAt('server', ''),
 }).describe('frps.yml: the tunnel relay (frp v1 key names).')
 
@@ -279,7 +276,7 @@ const secretProxyKeys = {
 
 const proxy = z.strictObject({
   name: z.string().min(1).max(MAX_CONFIG_PROXY_NAME_CHARS).describe(`Unique name: any text of 1-${MAX_CONFIG_PROXY_NAME_CHARS} characters (as in frp; spaces and any script allowed).`),
-  type: z.enum(['tcp', 'udp', 'http', 'https', 'stcp', 'sudp']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort), https (by TLS server name on vhostHTTPSPort), stcp or sudp (secret: no public port; reached through a visitor that knows secretKey).'),
+  type: z.enum(['tcp', 'udp', 'http', 'https', 'tcpmux', 'stcp', 'sudp']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort), https (by TLS server name on vhostHTTPSPort), tcpmux (TCP services by HTTP CONNECT host on tcpmuxHTTPConnectPort), stcp or sudp (secret: no public port; reached through a visitor that knows secretKey).'),
   enabled: z.boolean().optional().describe('false skips this proxy. Default true.'),
   localIP: z.string().min(1).optional().describe(`Address of the local service. Default ${CLIENT_DEFAULTS.localIP}.`),
   localPort: port(1).optional().describe('Port of the local service; required unless the proxy has a plugin.'),
@@ -296,6 +293,7 @@ const proxy = z.strictObject({
   allowSources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay admits, as CIDRs (IPv4 or IPv6, e.g. 203.0.113.0/24, 2001:db8::/32) or single addresses. Empty or absent admits everyone. IPv4-mapped visitors match IPv4 rules.'),
   denySources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay refuses, as CIDRs or single addresses; wins over allowSources.'),
   ...vhostProxyKeys,
+  ...groupProxyKeys,
   ...secretProxyKeys,
   plugin: pluginSchema.optional(),
   ...ignoredAt('client', 'proxies[]'),
@@ -343,6 +341,7 @@ export const clientSchema = z.strictObject({
   log: log('client').optional(),
   webServer: webServer('client').optional(),
   proxies: z.array(proxy).optional(),
+  ...groupClientKeys,
   visitors: z.array(visitor).optional().describe('Visitors of secret proxies (stcp, sudp) of other clients: each listens on bindAddr:bindPort and reaches its proxy through the relay, proving it knows the secretKey.'),
   ...includeKeys,
   ...ignoredAt('client', ''),

@@ -72,6 +72,9 @@ describe('defaults', () => {
       log: { level: 'info' },
       webServer: null,
       enablePrometheus: false,
+      tcpmuxHTTPConnectPort: 0,
+      tcpmuxPassthrough: false,
+      httpPlugins: [],
     })
   })
 
