@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   TUN_TOO_MANY_STREAMS: 'the session reached its limit of open streams',
   TUN_STREAM_RESET: 'the peer reset a stream',
   TUN_LOCAL_DIAL: 'the client could not connect to the local service',
+  TUN_PLUGIN_AUTH: 'a visitor gave a client plugin (http_proxy, socks5, static_file) no or wrong credentials and was refused',
+  TUN_PLUGIN_REQUEST: 'a visitor sent a client plugin a malformed, oversized or unfinished handshake or request head and was refused',
   TUN_PORT_NOT_ALLOWED: 'the remote port is outside the relay\'s allowPorts',
   TUN_PORT_IN_USE: 'the remote port is already in use on the relay',
   TUN_PROXY_EXISTS: 'another session already registered a proxy with this name',
@@ -47,7 +49,7 @@ export const ERROR_CODES = {
   TUN_PROXY_UNKNOWN: 'an unregister named a proxy this session does not hold',
   TUN_RELOAD_TIMEOUT: 'the relay did not answer a reload\'s register or unregister in time',
   TUN_VHOST_CONFLICT: 'an http/https domain (and location) is already served by another proxy',
-  TUN_DOMAIN_OWNED: 'an http/https domain belongs to another client (or is reserved for it while it reconnects): only its owner can add locations to it',
+  TUN_DOMAIN_OWNED: 'an http/https/tcpmux domain belongs to another client or load-balancing group (or is reserved for it while it reconnects): only its owner can add locations or routes to it',
   TUN_CLIENT_LIMIT: 'a proxy would pass one of the relay\'s per-client or per-user caps (maxProxiesPerClient, maxLocationsPerUser, ...)',
   TUN_VHOST_UNAVAILABLE: 'the relay does not serve this proxy type: its frps.yml sets no vhostHTTPPort / vhostHTTPSPort',
   TUN_LISTEN: 'a listener could not be opened',
@@ -68,6 +70,18 @@ export const ERROR_CODES = {
   TUN_VISIT_REFUSED: 'a visit to a secret proxy (stcp, sudp) was refused: no such proxy is online for this visitor (serverName, serverUser), the secretKey differs, or the visitor\'s user is not in allowUsers; the relay does not say which, on purpose',
   TUN_VISIT_RATE_LIMITED: 'the relay refused a visit without checking it: this client\'s session had too many visits refused lately (a guard against guessing secret keys or names); fix the visitor and wait a few seconds',
   TUN_VISIT_UNAVAILABLE: 'a visitor cannot work: the relay does not accept visitors (it lacks the visit capability), or the visitor\'s settings cannot be used',
+  TUN_PROXY_URL_AUTH: 'the proxy of transport.proxyURL (or http_proxy) refused the credentials: HTTP 407, or a SOCKS5 authentication failure',
+  TUN_PROXY_URL_REFUSED: 'the proxy of transport.proxyURL (or http_proxy) did not connect us to the relay: an HTTP status other than 2xx, a SOCKS5 failure reply, or no proxy there',
+  TUN_TLS_VERIFY: 'the relay\'s TLS certificate did not verify against transport.tls.trustedCaFile and serverName (another CA, another name, expired)',
+  TUN_TLS: 'the TLS layer under the control connection failed: no TLS on the other end, no common version or cipher, or a client certificate refused',
+  TUN_TLS_REQUIRED: 'the relay accepts only TLS clients (its transport.tls.force or trustedCaFile); this client connected without TLS',
+  TUN_WEBSOCKET_UPGRADE: 'the relay, or a reverse proxy in front of it, did not upgrade to WebSocket (an HTTP status instead of 101)',
+  // Load-balancing groups, tcpmux and relay plugins (issue 17).
+  TUN_GROUP_KEY: 'a load-balancing group refused a member: its loadBalancer.groupKey is not the group\'s (or is empty while the group belongs to another client key)',
+  TUN_GROUP_MISMATCH: 'a load-balancing group refused a member: its type, remotePort, domains, locations or tcpmux settings differ from the group\'s',
+  TUN_TCPMUX_UNAVAILABLE: 'the relay serves no tcpmux proxies: its frps.yml sets no tcpmuxHTTPConnectPort',
+  TUN_PLUGIN_REJECTED: 'a relay plugin (httpPlugins) rejected the operation; the message carries its reason',
+  TUN_PLUGIN_UNAVAILABLE: 'a relay plugin (httpPlugins) did not answer in time, answered an error or something unreadable, or had too many calls waiting: the login, proxy or visitor was refused (fail closed)',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -8,15 +8,16 @@
 //   closed       a reload removed it (its streams and flows were reset)
 import type { ProxyConfig } from '../../shared/config/index.js'
 import type { ErrorCode } from '../../shared/errors.js'
+import type { HealthMonitor } from '../health/index.js'
 import type { SudpForwarder } from '../sudp-forwarder.js'
-import type { TcpForwarder } from '../tcp-forwarder.js'
+import type { StreamForwarder } from '../stream-forwarder.js'
 import type { UdpForwarder } from '../udp-forwarder.js'
 import type { SecretGate } from './secret-gate.js'
 
 export type ClientProxyPhase = 'pending' | 'registering' | 'running' | 'refused' | 'retrying' | 'closed'
 
 export type Forwarder =
-  | { kind: 'tcp', forwarder: TcpForwarder }
+  | { kind: 'tcp', forwarder: StreamForwarder }
   | { kind: 'udp', forwarder: UdpForwarder }
   | { kind: 'sudp', forwarder: SudpForwarder }
 
@@ -38,6 +39,8 @@ export class ProxyEntry {
   #domains: readonly string[] = []
   /** Registrations sent since the last success (0 after one). */
   attempts = 0
+  /** The health check of its local service (healthCheck), started by the manager. */
+  health: HealthMonitor | undefined
 
   constructor (config: ProxyConfig, wireName: string, local: Forwarder, gate?: SecretGate) {
     this.config = config
@@ -86,6 +89,7 @@ export class ProxyEntry {
   /** A reload removed it (or replaced it with a changed one): its local side is closed. */
   close (): void {
     this.#phase = 'closed'
+    this.health?.stop()
     if (this.local.kind !== 'udp') this.local.forwarder.close()
   }
 }

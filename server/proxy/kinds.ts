@@ -5,6 +5,7 @@ import { httpsProxyKind } from './https.js'
 import { stcpProxyKind } from './stcp.js'
 import { sudpProxyKind } from './sudp.js'
 import { tcpProxyKind } from './tcp.js'
+import { tcpmuxProxyKind } from './tcpmux.js'
 import { udpProxyKind } from './udp.js'
 
 export const BUILTIN_PROXY_KINDS: readonly ProxyKind[] = [
@@ -12,6 +13,7 @@ export const BUILTIN_PROXY_KINDS: readonly ProxyKind[] = [
   udpProxyKind,
   httpProxyKind,
   httpsProxyKind,
+  tcpmuxProxyKind,
   stcpProxyKind,
   sudpProxyKind,
 ]

@@ -7,13 +7,13 @@
 import type { Logger } from 'pino'
 import { errorCode, TunnelError, type ErrorCode } from '../../shared/errors.js'
 import type { RelaySession } from '../../shared/mux/index.js'
-import { MessageType, type Register, type Unregister, describeIssues } from '../../shared/wire/index.js'
+import { MessageType, type ProxyHealth, type Register, type Unregister, describeIssues } from '../../shared/wire/index.js'
 import { LogLimiter } from '../log-limiter.js'
 import type { Registry, RegistryMember } from '../registry.js'
 import type { RelayStats } from '../relay-stats.js'
 import { FootprintTally, type Footprint, type FootprintLimits, type UserFootprints } from './footprint.js'
 import type { ProxyKinds } from './kinds.js'
-import type { ProxyContext, ProxyKind, RelayProxy, StopMode } from './relay-proxy.js'
+import type { ProxyContext, ProxyKind, RelayProxy, SpecBase, StopMode } from './relay-proxy.js'
 import type { FleetClaims, OwnedKey } from '../fleet/index.js'
 
 export interface SessionProxiesOptions {
@@ -33,6 +33,14 @@ export interface SessionProxiesOptions {
   /** frps.yml's caps per client (maxPortsPerClient, maxProxiesPerClient, ...) and per user; 0 = none. */
   limits: { client: FootprintLimits, user: FootprintLimits }
   context: Omit<ProxyContext, 'session' | 'log' | 'owner'>
+  /**
+   * The relay's plugins for this session (httpPlugins): asked about every proxy before it opens
+   * (NewProxy; may change its spec or refuse it) and told about every proxy that closes.
+   */
+  plugins?: {
+    newProxy: (spec: SpecBase) => Promise<unknown>
+    closeProxy: (name: string) => void
+  }
   /** A fleet relay: names, ports and domains are also claimed fleet-wide (absent: a single relay). */
   fleet?: FleetClaims
 }
@@ -85,6 +93,22 @@ export class SessionProxies {
   }
 
   /**
+   * A health-checked proxy's new state, in order with the registers (one may still be opening
+   * the proxy). A name this session does not hold, or a type without health, changes nothing.
+   */
+  health (m: ProxyHealth): void {
+    this.#enqueue(async () => {
+      const proxy = this.#proxies.get(m.name)?.proxy
+      if (proxy?.setHealthy === undefined) {
+        this.#o.log.debug({ proxy: m.name, healthy: m.healthy }, 'health report for a proxy this session does not hold (or of a type without health): ignored')
+        return
+      }
+      proxy.setHealthy(m.healthy)
+      this.#o.log.info({ proxy: m.name, healthy: m.healthy }, m.healthy ? 'proxy healthy: it takes visitors again' : 'proxy unhealthy: it takes no visitors until its client reports it healthy')
+    })
+  }
+
+  /**
    * Stops every proxy (drain: go-away or replaced; drop: the session is gone). Their fixed public
    * ports stay reserved for this client's key for the ownership grace unless `reserve` is false (the
    * client said goodbye); their names are freed (and reserved) by the registry when the session
@@ -94,7 +118,12 @@ export class SessionProxies {
     if (mode === 'drop') this.#closed = true
     for (const { proxy, kind, footprint, owned } of this.#proxies.values()) {
       proxy.stop(mode, reserve)
-      if (kind.holdsPort && reserve) this.#ctx.ports.reserve(proxy.describe().remotePort, this.#o.owner.identity)
+      this.#o.plugins?.closeProxy(proxy.name)
+      if (kind.holdsPort && reserve) {
+        // A group member's port stays reserved for its group (reservedFor), anyone else's for this client.
+        const { remotePort, reservedFor } = proxy.describe()
+        this.#ctx.ports.reserve(remotePort, reservedFor ?? this.#o.owner.identity)
+      }
       this.#uncount(footprint)
       for (const key of owned) this.#o.fleet?.drop(key)
     }
@@ -141,8 +170,12 @@ export class SessionProxies {
     }
     const checked = kind.schema.safeParse(raw)
     if (!checked.success) throw refusal('TUN_PROXY_INVALID', `malformed ${kind.type} proxy spec: ${describeIssues(checked.error)}`)
-    const spec = checked.data
     const { registry, owner } = this.#o
+    if (this.#proxies.has(checked.data.name)) throw refusal('TUN_PROXY_EXISTS', `proxy name "${checked.data.name}" is already registered by this client`)
+    // The cheap counts before a relay plugin is asked (a flood is refused without calling it)...
+    this.#checkCaps({ port: kind.holdsPort, vhost: kind.routes !== undefined, domains: [], routes: kind.routes?.(checked.data) ?? 0 })
+    // ...and all of them again on the spec the plugins gave back (NewProxy may change it).
+    const spec = await this.#askPlugins(kind, checked.data)
     if (this.#proxies.has(spec.name)) throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by this client`)
     // Counts first, then (only if they fit) the domains, which cost normalising every name.
     const counted: Footprint = { port: kind.holdsPort, vhost: kind.routes !== undefined, domains: [], routes: kind.routes?.(spec) ?? 0 }
@@ -156,7 +189,7 @@ export class SessionProxies {
     // A fleet relay: the name, a fixed port and the domains are the owner's fleet-wide first.
     const owned: OwnedKey[] = []
     try {
-      await this.#claimInFleet(spec.name, kind, fixedPort(spec), domains, owned)
+      await this.#claimInFleet(spec.name, kind, fixedPort(spec), isGrouped(spec) ? undefined : domains, owned, isGrouped(spec))
     } catch (err) {
       registry.releaseProxy(spec.name, owner)
       for (const key of owned) this.#o.fleet?.drop(key)
@@ -169,7 +202,7 @@ export class SessionProxies {
       await proxy.start()
       if (this.#closed) throw refusal('TUN_SESSION_CLOSED', 'session closed during registration')
       // remotePort 0: the port the relay picked must be free fleet-wide too.
-      if (kind.holdsPort && fixedPort(spec) === 0) await this.#claimPort(kind.type, proxy.describe().remotePort, owned)
+      if (kind.holdsPort && fixedPort(spec) === 0 && !isGrouped(spec)) await this.#claimPort(kind.type, proxy.describe().remotePort, owned)
     } catch (err) {
       proxy.stop('drop')
       registry.releaseProxy(spec.name, owner)
@@ -181,14 +214,18 @@ export class SessionProxies {
     return proxy
   }
 
-  /** Claims the proxy's name, fixed port and domains in the fleet store (each added to `owned` as it is won). */
-  async #claimInFleet (name: string, kind: ProxyKind, remotePort: number, domains: readonly string[] | undefined, owned: OwnedKey[]): Promise<void> {
+  /**
+   * Claims the proxy's name, fixed port and domains in the fleet store (each added to `owned` as it
+   * is won). A member of a load-balancing group claims its name only: its port and domains are
+   * the group's, shared with the other members' keys by groupKey on each relay.
+   */
+  async #claimInFleet (name: string, kind: ProxyKind, remotePort: number, domains: readonly string[] | undefined, owned: OwnedKey[], grouped = false): Promise<void> {
     const fleet = this.#o.fleet
     if (fleet === undefined) return
     const key: OwnedKey = { kind: 'name', id: name }
     await fleet.claim(key, () => refusal('TUN_PROXY_EXISTS', `proxy name "${name}" is held in the relay fleet by another client (or reserved for it while it reconnects): choose another name (or set user)`))
     owned.push(key)
-    if (kind.holdsPort && remotePort > 0) await this.#claimPort(kind.type, remotePort, owned)
+    if (kind.holdsPort && remotePort > 0 && !grouped) await this.#claimPort(kind.type, remotePort, owned)
     for (const domain of domains ?? []) {
       const d: OwnedKey = { kind: 'domain', id: `${kind.type}/${domain}` }
       await fleet.claim(d, () => refusal('TUN_DOMAIN_OWNED', `domain ${domain} is held in the relay fleet by another client (or reserved for it while it reconnects)`))
@@ -202,6 +239,17 @@ export class SessionProxies {
     const key: OwnedKey = { kind: 'port', id: `${type}/${port}` }
     await fleet.claim(key, () => refusal('TUN_PORT_IN_USE', `remotePort ${port} (${type}) is held in the relay fleet by another client (or reserved for it while it reconnects)`))
     owned.push(key)
+  }
+
+  /** The spec after the relay's NewProxy plugins (which may refuse it or change it into another valid one). */
+  async #askPlugins (kind: ProxyKind, spec: SpecBase): Promise<SpecBase> {
+    const plugins = this.#o.plugins
+    if (plugins === undefined) return spec
+    const changed = await plugins.newProxy(spec)
+    if (changed === spec) return spec
+    const again = kind.schema.safeParse(changed)
+    if (!again.success) throw refusal('TUN_PLUGIN_UNAVAILABLE', `a relay plugin changed proxy ${spec.name} into a spec this relay cannot serve: ${describeIssues(again.error)}`)
+    return again.data
   }
 
   /** Refuses a proxy that would pass a per-client or per-user cap. */
@@ -244,6 +292,7 @@ export class SessionProxies {
     }
     this.#proxies.delete(name)
     registry.releaseProxy(name, owner)
+    this.#o.plugins?.closeProxy(name)
     this.#uncount(entry.footprint)
     for (const key of entry.owned) this.#o.fleet?.release(key)
     const m = entry.proxy.metrics()
@@ -251,6 +300,11 @@ export class SessionProxies {
     log.info({ proxy: name, remotePort: entry.proxy.describe().remotePort, visitors: m.streams?.active ?? m.flows?.active }, 'proxy closed')
     session.sendControl({ type: MessageType.UNREGISTER_RESULT, name, ok: true, ...tag })
   }
+}
+
+/** A member of a load-balancing group (loadBalancer.group). */
+function isGrouped (spec: object): boolean {
+  return 'group' in spec && typeof spec.group === 'string'
 }
 
 /** The remotePort a port-holding spec asks for (0: the relay picks). */

@@ -57,7 +57,11 @@ export const sessionStatusSchema = z.object({
   /** relay: the client's host name as it logged in; client: its own. */
   hostname: z.string().optional(),
   /** How the connection is secured: `noise-ik` (the client pinned the relay's key) or `noise-in`, `+plaintext` when records are not encrypted. */
+  security: z.string().optional(),
+  /** How the control connection travels: tcp, tls, websocket, websocket+tls or wss (absent from older versions). */
   transport: z.string().optional(),
+  /** client: the proxy it goes through (scheme://host:port, never credentials); absent when direct. */
+  via: z.string().optional(),
 })
 export type SessionStatus = z.infer<typeof sessionStatusSchema>
 
@@ -70,8 +74,10 @@ export const proxyStatusSchema = z.object({
   phase: z.enum(PROXY_PHASES),
   /** host:port visitors connect to (relay: its bound address; client: serverAddr:remotePort), null before registration. */
   publicAddr: z.string().nullable(),
-  /** localIP:localPort (client), null on the relay. */
+  /** localIP:localPort (client; with a plugin: its socket, folder or upstream, null for http_proxy and socks5), null on the relay. */
   local: z.string().nullable(),
+  /** client: the proxy's plugin (frp's plugin type: socks5, static_file, ...); absent without one. */
+  plugin: z.string().optional(),
   /** relay: the owning client id; client: null. */
   clientId: z.string().nullable(),
   /** tcp: visitors as streams (active now, total); null for udp. */
@@ -88,6 +94,13 @@ export const proxyStatusSchema = z.object({
   udpDrops: udpDrops.nullable(),
   /** Why the proxy is refused or offline. */
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  /**
+   * Health-checked proxies only. Client: its check's state (starting until the first result);
+   * relay: what the client reported last (an unhealthy proxy gets no visitors).
+   */
+  health: z.enum(['starting', 'healthy', 'unhealthy']).optional(),
+  /** Load-balancing group members only: the group; on the relay also its members now and how many are healthy. */
+  group: z.object({ name: z.string(), members: count.optional(), healthy: count.optional() }).optional(),
   /**
    * stcp/sudp: visits refused, by reason (relay: unknown, proof, user, replay, rateLimited, ...;
    * client: its own check's reasons). The visitor is only ever told "refused".
@@ -181,7 +194,7 @@ export const statusReportSchema = z.object({
 })
 export type StatusReport = z.infer<typeof statusReportSchema>
 
-/** A session's `transport`: `noise-ik` (pinned key) or `noise-in`, with `+plaintext` when the records are not encrypted. */
-export function transportName (pinned: boolean, plaintext: boolean): string {
+/** A session's `security`: `noise-ik` (pinned key) or `noise-in`, with `+plaintext` when the records are not encrypted. */
+export function securityName (pinned: boolean, plaintext: boolean): string {
   return `${pinned ? 'noise-ik' : 'noise-in'}${plaintext ? '+plaintext' : ''}`
 }

@@ -69,11 +69,11 @@ describe('frps.yml fleet block', () => {
     expect(lo.warnings.map((w) => w.message).join('\n')).not.toMatch(/plain http/)
   })
 
-  it('marks a file with only a fleet block as a relay\'s, and tunnel verify accepts it', async () => {
+  it('is a relay\'s file with bindPort beside it, and tunnel verify accepts it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleet-verify-'))
     const file = join(dir, 'relay.yml')
-    writeFileSync(file, 'fleet:\n  nodeName: a\n  advertiseAddr: 127.0.0.1:7000\n  etcd:\n    endpoints: [http://127.0.0.1:2379]\n')
-    expect(detectConfigKind('fleet:\n  nodeName: a\n', file)).toBe('server')
+    writeFileSync(file, 'bindPort: 7000\nfleet:\n  nodeName: a\n  advertiseAddr: 127.0.0.1:7000\n  etcd:\n    endpoints: [http://127.0.0.1:2379]\n')
+    expect(detectConfigKind('bindPort: 7000\nfleet:\n  nodeName: a\n', file)).toBe('server')
     const out: string[] = []
     const code = await runVerify(file, { stdout: (s) => out.push(s), stderr: (s) => out.push(s) }, { strict: false })
     expect(code).toBe(0)
