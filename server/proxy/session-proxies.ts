@@ -55,6 +55,9 @@ interface Entry {
 
 type Spec = Register['proxies'][number]
 
+/** Ports a fleet relay picks for one `remotePort: 0` proxy before it gives up, when the picked ones are owned elsewhere in the fleet. */
+export const MAX_FLEET_PORT_PICKS = 8
+
 /** Refused proxies of one session logged each on their own line; later ones are rate-limited. */
 export const MAX_REFUSAL_LINES = 32
 
@@ -197,18 +200,25 @@ export class SessionProxies {
     }
     // Counted before start(): the user's other sessions see it while it opens.
     this.#count(footprint)
-    const proxy = kind.create(spec, this.#ctx)
-    try {
-      await proxy.start()
-      if (this.#closed) throw refusal('TUN_SESSION_CLOSED', 'session closed during registration')
-      // remotePort 0: the port the relay picked must be free fleet-wide too.
-      if (kind.holdsPort && fixedPort(spec) === 0 && !isGrouped(spec)) await this.#claimPort(kind.type, proxy.describe().remotePort, owned)
-    } catch (err) {
-      proxy.stop('drop')
-      registry.releaseProxy(spec.name, owner)
-      this.#uncount(footprint)
-      for (const key of owned) this.#o.fleet?.drop(key)
-      throw err
+    // remotePort 0 on a fleet relay: the port picked here must be free fleet-wide too; one another
+    // client owns elsewhere is given back and another picked, a few times at most.
+    const picking = this.#o.fleet !== undefined && kind.holdsPort && fixedPort(spec) === 0 && !isGrouped(spec)
+    let proxy: RelayProxy | undefined
+    for (let attempt = 1; proxy === undefined; attempt++) {
+      const candidate = kind.create(spec, this.#ctx)
+      try {
+        await candidate.start()
+        if (this.#closed) throw refusal('TUN_SESSION_CLOSED', 'session closed during registration')
+        if (picking) await this.#claimPort(kind.type, candidate.describe().remotePort, owned)
+        proxy = candidate
+      } catch (err) {
+        candidate.stop('drop')
+        if (picking && attempt < MAX_FLEET_PORT_PICKS && errorCode(err, 'TUN_LISTEN') === 'TUN_PORT_IN_USE' && !this.#closed) continue
+        registry.releaseProxy(spec.name, owner)
+        this.#uncount(footprint)
+        for (const key of owned) this.#o.fleet?.drop(key)
+        throw err
+      }
     }
     this.#proxies.set(spec.name, { proxy, kind, footprint, owned })
     return proxy

@@ -4,7 +4,7 @@
 // single relay uses; a store that does not answer refuses new logins and proxies
 // (TUN_FLEET_UNAVAILABLE) while running proxies keep serving.
 import { writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -17,7 +17,7 @@ import { TunnelMetrics } from '../../shared/metrics/index.js'
 import { silentLogger } from '../../shared/log.js'
 import { FLEET_RETRY_POLICY } from '../../client/proxy/index.js'
 import { clientConfig, closeInProcess, memoryLogger, rawControl, rawSession, startClientInProcess, startRelayInProcess, type RawControl } from '../helpers/in-process.js'
-import { closeServices, echoOnce, getFreePort, readAll, startEchoServer } from '../helpers/services.js'
+import { closeServices, echoOnce, getFreePort, holdPort, readAll, startEchoServer } from '../helpers/services.js'
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js'
 import { missingTool } from '../helpers/system-tools.js'
 
@@ -32,6 +32,20 @@ async function register (raw: RawControl, name: string, id: number, remotePort: 
   const from = raw.messages.length
   raw.send({ type: MessageType.REGISTER, id, proxies: [{ name, type: 'tcp', remotePort }] })
   return await raw.waitFor(result(name, id), from)
+}
+
+/** True when `port` can be bound on each of `hosts` now (each bind is closed again at once). */
+async function freeOn (port: number, hosts: readonly string[]): Promise<boolean> {
+  for (const host of hosts) {
+    const server = createServer()
+    const ok = await new Promise<boolean>((resolve) => {
+      server.once('error', () => { resolve(false) })
+      server.listen(port, host, () => { resolve(true) })
+    })
+    if (ok) await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+    if (!ok) return false
+  }
+  return true
 }
 
 /** Sends `text` to host:port (the raw client echoes every stream) and reads the echo. */
@@ -57,11 +71,11 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('relays of one fleet', () =>
   })
 
   /** Two relays of a fresh fleet; the second one's proxies listen on 127.0.0.2, so both can hold one port. */
-  async function twoRelays (requestTimeout = 2): Promise<[number, number]> {
+  async function twoRelays (requestTimeout = 2, bindAddrs: readonly [string, string] = ['127.0.0.1', '127.0.0.2']): Promise<[number, number]> {
     const prefix = `/f${++fleets}/`
     const fleet = (node: string): string => `fleet:\n  nodeName: ${node}\n  advertiseAddr: 127.0.0.1:7000\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: ${prefix}\n    requestTimeout: ${requestTimeout}\n`
-    const r1 = await startRelayInProcess(fleet('r1'))
-    const r2 = await startRelayInProcess(`proxyBindAddr: 127.0.0.2\n${fleet('r2')}`)
+    const r1 = await startRelayInProcess(`proxyBindAddr: ${bindAddrs[0]}\n${fleet('r1')}`)
+    const r2 = await startRelayInProcess(`proxyBindAddr: ${bindAddrs[1]}\n${fleet('r2')}`)
     lastRelays = [r1.relay, r2.relay]
     return [r1.port, r2.port]
   }
@@ -102,19 +116,23 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('relays of one fleet', () =>
   })
 
   it('gives a name, and a remotePort, registered at the same moment by two clients on two relays to exactly one of them, 50 times', async () => {
-    const [p1, p2] = await twoRelays()
+    // The relays' proxies listen on 127.0.0.2 and .3; each round's port is held on 127.0.0.1 by
+    // the test, so no other test running at the same time is given it.
+    const [p1, p2] = await twoRelays(2, ['127.0.0.2', '127.0.0.3'])
     const a = await rawControl(p1, 'race-a')
     const b = await rawControl(p2, 'race-b')
-    const ports = new Set<number>()
+    const used = new Set<number>()
     let id = 0
     for (let i = 0; i < RACE_ROUNDS; i++) {
       const [ra, rb] = await Promise.all([register(a, `same-${i}`, ++id, 0), register(b, `same-${i}`, ++id, 0)])
       expect([ra.ok, rb.ok].filter((ok) => ok === true)).toHaveLength(1)
       expect([ra, rb].find((r) => r.ok !== true)).toMatchObject({ code: 'TUN_PROXY_EXISTS' })
-      let port = await getFreePort()
-      while (ports.has(port)) port = await getFreePort()
-      ports.add(port)
-      const [pa, pb] = await Promise.all([register(a, `port-a-${i}`, ++id, port), register(b, `port-b-${i}`, ++id, port)])
+      // Held on 127.0.0.1 until the test ends (closeServices), never one an earlier round's winner
+      // listens on, and free on both relays' addresses a moment ago (other processes share this machine).
+      let held = await holdPort()
+      while (used.has(held.port) || !await freeOn(held.port, ['127.0.0.2', '127.0.0.3'])) held = await holdPort()
+      used.add(held.port)
+      const [pa, pb] = await Promise.all([register(a, `port-a-${i}`, ++id, held.port), register(b, `port-b-${i}`, ++id, held.port)])
       expect([pa.ok, pb.ok].filter((ok) => ok === true)).toHaveLength(1)
       expect([pa, pb].find((r) => r.ok !== true)).toMatchObject({ code: 'TUN_PORT_IN_USE' })
     }
