@@ -18,7 +18,7 @@ import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
 import { ControlRequests } from './control-requests.js'
 import { login } from './login.js'
 import { isPermanent } from './permanent.js'
-import { ProxyManager, type ProxyEntry } from './proxy/index.js'
+import { ProxyManager, type PortHint, type ProxyEntry } from './proxy/index.js'
 import { secureConnect } from './secure-connect.js'
 import { VisitorManager, type VisitorEntry } from './visitors/index.js'
 import { dialRelay, type RelayConnection } from './transport/index.js'
@@ -45,6 +45,12 @@ export interface ClientOptions {
   random?: () => number
   /** How long a reload waits for each answer of the relay (default RELOAD_ANSWER_TIMEOUT_MS). */
   reloadAnswerTimeoutMs?: number
+  /** A fleet client's connection: which relay to dial next (default serverAddr:serverPort). */
+  target?: () => { host: string, port: number }
+  /** A fleet client's connection: the port a remotePort-0 proxy holds on another relay. */
+  portHint?: PortHint
+  /** The relay sent go-away (its code: GoAwayCode); a fleet client learns from REPLACED that two of its connections reached one relay. */
+  onGoAway?: (code: number) => void
 }
 
 export class Client extends EventEmitter<ClientEvents> {
@@ -74,6 +80,10 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #clientKey: KeyPair
   /** Handshake timestamps strictly increase, even if the clock does not. */
   #lastTimestampMs = 0
+  readonly #target: (() => { host: string, port: number }) | undefined
+  readonly #onGoAway: ((code: number) => void) | undefined
+  /** host:port of the relay of the current (or last) connection. */
+  #relay = ''
   reconnects = 0
 
   constructor (config: ClientConfig, log: Logger, options: ClientOptions = {}) {
@@ -85,7 +95,9 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#psk = derivePsk(config.auth.token)
     const inline = config.auth.clientKey
     this.#clientKey = options.clientKey ?? (inline === null ? generateKeyPair() : keyPairFromSecret(inline.reveal()))
-    this.#proxies = new ProxyManager(config, log, this.#requests, this.#random)
+    this.#target = options.target
+    this.#onGoAway = options.onGoAway
+    this.#proxies = new ProxyManager(config, log, this.#requests, this.#random, options.portHint)
     this.#proxies.on('result', (r) => { this.emit('proxy', r) })
     this.#visitors = new VisitorManager(config.visitors, config.user, log)
   }
@@ -100,6 +112,8 @@ export class Client extends EventEmitter<ClientEvents> {
   visitorEntries (): VisitorEntry[] { return this.#visitors.entries() }
   /** The current (or last) control session. */
   get session (): ClientSession | undefined { return this.#session }
+  /** host:port of the relay this client dialled last (a fleet client's connections differ). */
+  get relay (): string { return this.#relay }
   /** The relay's address of the current connection (normalised), once connected. */
   get relayPeer (): string | undefined { return this.#relayPeer }
   /** The transport of the current (or last) connection (tcp, tls, websocket, websocket+tls, wss) and the proxy it goes through. */
@@ -214,8 +228,11 @@ export class Client extends EventEmitter<ClientEvents> {
 
   async #connect (signal: AbortSignal): Promise<ClientSession> {
     const { serverAddr, serverPort, transport } = this.config
-    const target = formatHostPort(serverAddr, serverPort)
-    const conn = await dialRelay(this.config, signal)
+    const { host, port } = this.#target?.() ?? { host: serverAddr, port: serverPort }
+    const target = formatHostPort(host, port)
+    this.#relay = target
+    // A fleet connection dials its own relay; everything else (transport, TLS, proxyURL) is the config's.
+    const conn = await dialRelay(host === serverAddr && port === serverPort ? this.config : { ...this.config, serverAddr: host, serverPort: port }, signal)
     conn.tcp.setNoDelay(true)
     conn.tcp.setKeepAlive(true, CONTROL_KEEPALIVE_MS)
     this.#relayPeer = conn.peer
@@ -237,6 +254,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#proxies.serve(session, this.#relayPeer)
     session.on('goaway', (code) => {
       this.#log.info({ goAway: code }, 'relay is going away')
+      this.#onGoAway?.(code)
     })
     this.#log.debug({ relay: target, transport: conn.transport, via: conn.via }, 'connected to the relay')
     return session
@@ -294,13 +312,13 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   async #login (session: ClientSession): Promise<void> {
-    const { user, clientID, serverAddr, serverPort } = this.config
+    const { user, clientID } = this.config
     const metas = this.config.metadatas
     const r = await login(session, { clientId: clientID, user, ...(metas === undefined ? {} : { metas }) })
     if (!r.ok) throw new TunnelError(r.code ?? 'TUN_AUTH_REFUSED', r.message ?? 'the relay refused the login')
     this.#capabilities = new Set(r.capabilities ?? [])
     this.#loggedIn = session
-    this.#log.info({ sessionId: r.sessionId, relay: formatHostPort(serverAddr, serverPort), version: r.version, capabilities: [...this.#capabilities], transport: this.#carrier?.transport, via: this.#carrier?.via }, 'logged in')
+    this.#log.info({ sessionId: r.sessionId, relay: this.#relay, version: r.version, capabilities: [...this.#capabilities], transport: this.#carrier?.transport, via: this.#carrier?.via }, 'logged in')
     this.emit('login', r.sessionId ?? '')
   }
 }

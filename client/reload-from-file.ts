@@ -6,20 +6,24 @@ import type { Logger } from 'pino'
 import { loadClientConfig, type Loaded, type ClientConfig } from '../shared/config/index.js'
 import { ConfigError, formatConfigIssue, placeConfigIssue, TunnelError } from '../shared/errors.js'
 import { refusedReload, type ReloadError, type ReloadOutcome } from '../shared/reload-outcome.js'
-import type { Client } from './client.js'
 
 export type ClientConfigLoader = (file: string) => Promise<Loaded<ClientConfig>>
 
-const queues = new WeakMap<Client, Promise<unknown>>()
+/** What a reload applies to: a Client, or a FleetClient (each of its connections). */
+export interface Reloadable {
+  reload: (next: ClientConfig) => Promise<ReloadOutcome>
+}
+
+const queues = new WeakMap<Reloadable, Promise<unknown>>()
 
 /** Never rejects: every failure is in the outcome's errors (and logged at error level). */
-export function reloadFromFile (client: Client, configPath: string, log: Logger, load: ClientConfigLoader = loadClientConfig): Promise<ReloadOutcome> {
+export function reloadFromFile (client: Reloadable, configPath: string, log: Logger, load: ClientConfigLoader = loadClientConfig): Promise<ReloadOutcome> {
   const run = (queues.get(client) ?? Promise.resolve()).then(async () => await reloadOnce(client, configPath, log, load))
   queues.set(client, run.catch(() => {}))
   return run
 }
 
-async function reloadOnce (client: Client, configPath: string, log: Logger, load: ClientConfigLoader): Promise<ReloadOutcome> {
+async function reloadOnce (client: Reloadable, configPath: string, log: Logger, load: ClientConfigLoader): Promise<ReloadOutcome> {
   log.info({ file: configPath }, 'reloading the proxies')
   let loaded: Loaded<ClientConfig>
   try {

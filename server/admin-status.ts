@@ -31,7 +31,22 @@ export async function relayStatus (relay: Relay): Promise<StatusReport> {
     kernel,
     limits: relayLimits(relay),
     visits: { accepted: relay.visits.accepted, refusals: nonZero(relay.visits.refusals) },
+    ...(relay.fleet === undefined ? {} : { fleet: await fleetStatus(relay) }),
   }
+}
+
+/** The fleet as this relay's store sees it; a store that does not answer is an error line, not a failed status. */
+async function fleetStatus (relay: Relay): Promise<NonNullable<StatusReport['fleet']>> {
+  const store = relay.fleet
+  if (store === undefined) throw new Error('not a fleet relay')
+  let relays: NonNullable<StatusReport['fleet']>['relays'] = null
+  let error: string | null = null
+  try {
+    relays = (await store.relays()).map((r) => ({ nodeName: r.nodeName, advertiseAddr: r.advertiseAddr, startedAt: new Date(r.startedAt).toISOString(), clients: r.clients }))
+  } catch (err) {
+    error = err instanceof Error ? err.message : String(err)
+  }
+  return { nodeName: store.nodeName, relays, error, store: { ...store.stats } }
 }
 
 function relayLimits (relay: Relay): NonNullable<StatusReport['limits']> {

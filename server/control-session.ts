@@ -7,7 +7,7 @@
 // turns the session into a silent probe (nat-probe-mode.ts).
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/index.js'
-import { TunnelError, type ErrorCode } from '../shared/errors.js'
+import { errorCode, TunnelError, type ErrorCode } from '../shared/errors.js'
 import { DEFAULT_MAX_STREAMS, Session, type MuxStream, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
 import { clientKeyId, encodeKey } from '../shared/transport/index.js'
 import { parseHostPort } from '../shared/net/index.js'
@@ -28,6 +28,7 @@ import { UdpHub } from './udp-hub.js'
 import type { TcpmuxHub } from './tcpmux/index.js'
 import type { Vhosts } from './vhost/index.js'
 import type { VisitBroker } from './visit/index.js'
+import { FleetClaims, type OwnedKey, type OwnershipStore } from './fleet/index.js'
 
 export interface ControlContext {
   config: ServerConfig
@@ -63,6 +64,8 @@ export interface ControlContext {
   users: UserFootprints
   /** Secret proxies (stcp, sudp) and their visitors; undefined = not served. */
   visits?: VisitBroker | undefined
+  /** The fleet's ownership store; undefined = a single relay. */
+  fleet?: OwnershipStore | undefined
 }
 
 /** The mux session settings a relay may override (tests do; frps.yml sets the rest). */
@@ -122,6 +125,12 @@ export class ControlSession implements RegistryMember {
   readonly #diagLimit = new DiagRateLimit()
   /** Set while the session is a NAT probe: ends the probe's timers. */
   #endProbe: (() => void) | undefined
+  /** Messages that arrived while a fleet login waited for the store, replayed in order after it. */
+  #waiting: ClientMessage[] | undefined
+  /** This session counts in the fleet store (its owner's lease is kept alive by this relay). */
+  #fleet: FleetClaims | undefined
+  /** The client said goodbye: its fleet ownership may end at once. */
+  #goodbye = false
 
   constructor (link: SecureLink, remote: string, ctx: ControlContext, options: ControlOptions) {
     this.#ctx = ctx
@@ -167,6 +176,10 @@ export class ControlSession implements RegistryMember {
 
   /** Every message from the client after the session's checks: a login first, then requests. */
   #onControl (m: ClientMessage): void {
+    if (this.#waiting !== undefined) {
+      this.#waiting.push(m)
+      return
+    }
     if (this.#login === undefined && m.type !== MessageType.LOGIN) {
       this.#refuse('TUN_PROTOCOL', `the first control message must be a login, not "${m.type}"`)
       return
@@ -262,6 +275,53 @@ export class ControlSession implements RegistryMember {
       this.#refuse('TUN_CLIENT_ID_IN_USE', `clientID ${login.clientId} is reserved for the client key that held it, ${Math.ceil(reservedMs / 1000)} s more (ownershipGrace); this one has ${this.keyId}`)
       return
     }
+    const fleet = this.#ctx.fleet
+    if (fleet === undefined) {
+      this.#accept(login)
+      return
+    }
+    this.#waiting = []
+    this.#joinFleet(fleet, login).then(() => {
+      const waiting = this.#waiting ?? []
+      this.#waiting = undefined
+      for (const m of waiting) this.#onControl(m)
+    }, (err: unknown) => {
+      this.#log.error({ err: err instanceof Error ? err.message : String(err) }, 'fleet login failed unexpectedly')
+      this.session.close(new TunnelError('TUN_FLEET_UNAVAILABLE', 'fleet login failed'))
+    })
+  }
+
+  /** A fleet relay: the session's owner lease is kept alive here and the clientID is its owner's fleet-wide, or the login is refused. */
+  async #joinFleet (store: OwnershipStore, login: Login): Promise<void> {
+    try {
+      await store.attach(this.identity)
+    } catch (err) {
+      this.#refuse('TUN_FLEET_UNAVAILABLE', err instanceof Error ? err.message : String(err))
+      return
+    }
+    // Closed while the store answered: #onClose did not know to leave the fleet.
+    if (this.session.closed) { store.detach(this.identity, false); return }
+    const claims = new FleetClaims(store, this.identity, this.#log)
+    this.#fleet = claims
+    const key: OwnedKey = { kind: 'client', id: login.clientId }
+    try {
+      await claims.claim(key, () => new TunnelError('TUN_CLIENT_ID_IN_USE', `clientID ${login.clientId} is held in the relay fleet by a client with another key (or reserved for it while it reconnects); this one has ${this.keyId}`))
+    } catch (err) {
+      this.#refuse(errorCode(err, 'TUN_FLEET_UNAVAILABLE'), err instanceof Error ? err.message : String(err))
+      return
+    }
+    if (this.session.closed) return
+    // Another session of this clientID may have logged in here while the store answered.
+    const holder = this.#ctx.registry.holder(login.clientId)
+    if (holder !== undefined && holder.identity !== this.identity) {
+      this.#refuse('TUN_CLIENT_ID_IN_USE', `clientID ${login.clientId} is held by a session with another client key (${holder.keyId}); this one has ${this.keyId}`)
+      return
+    }
+    this.#accept(login)
+  }
+
+  /** The login is accepted: the session becomes its client id's active one and may register proxies. */
+  #accept (login: Login): void {
     this.loggedInAt = Date.now()
     this.logins = this.#ctx.stats.noteLogin(login.clientId)
     this.#activate()
@@ -343,6 +403,7 @@ export class ControlSession implements RegistryMember {
               closeProxy: (name) => { plugins.closeProxy(this.#pluginUser(), name) },
             },
           }),
+      ...(this.#fleet === undefined ? {} : { fleet: this.#fleet }),
     })
   }
 
@@ -360,6 +421,7 @@ export class ControlSession implements RegistryMember {
    */
   #onGoAway (code: number): void {
     this.#log.info({ goAway: code }, 'client is going away: releasing its ports')
+    this.#goodbye = true
     this.#proxies?.stopAll('drain', false)
     this.#ctx.registry.remove(this, false)
   }
@@ -387,6 +449,10 @@ export class ControlSession implements RegistryMember {
     }
     this.#proxies?.stopAll('drop')
     this.#ctx.registry.remove(this)
+    if (this.#fleet !== undefined) {
+      this.#fleet.drop({ kind: 'client', id: this.#login?.clientId ?? '' })
+      this.#ctx.fleet?.detach(this.identity, this.#goodbye)
+    }
     if (this.#login !== undefined) {
       this.#log.info({ code: err?.code, reason: err?.message }, 'client session closed')
     }

@@ -29,6 +29,7 @@ import { budgetAdmission } from './visitor-admission.js'
 import { relayPeerView, type PeerViewSource } from './peer-view.js'
 import { type RouterSize, type VhostStats, Vhosts } from './vhost/index.js'
 import { SecretDirectory, VisitBroker } from './visit/index.js'
+import { EtcdOwnershipStore, type OwnershipStore, type RelayRecord } from './fleet/index.js'
 import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
 import { openTransport, TlsAcceptor, type TransportLayer, type TransportPolicy, WebSocketAcceptor } from './transport/index.js'
 
@@ -60,6 +61,8 @@ export interface RelayOptions {
   reservationClock?: () => number
   /** Visits to secret proxies (tests shrink the caps and inject the failure budget's clock). */
   visits?: { maxPerSession?: number, maxPerHome?: number, monotonic?: () => number }
+  /** The fleet's ownership store (default: etcd, from frps.yml's fleet block; none without it). */
+  fleetStore?: OwnershipStore
 }
 
 /**
@@ -138,6 +141,9 @@ export class Relay {
   readonly #plugins: RelayPlugins | undefined
   /** Secret proxies (stcp, sudp) and the visits that reach them. */
   readonly visits: VisitBroker
+  /** The fleet's ownership store; undefined on a single relay. */
+  readonly #fleet: OwnershipStore | undefined
+  #fleetClosed: Promise<void> | undefined
   #address: RelayAddress | undefined
   #closed = false
 
@@ -172,6 +178,7 @@ export class Relay {
       this.#extraServer.on('connection', (socket) => { this.#onConnection(socket) })
     }
     this.#vhosts = Vhosts.fromConfig(config, log, options.reservationClock)
+    this.#fleet = options.fleetStore ?? (config.fleet === null ? undefined : new EtcdOwnershipStore({ config: config.fleet, ownershipGraceS: config.ownershipGrace, log: log.child({ fleet: config.fleet.nodeName }) }))
     const v = options.visits ?? {}
     this.visits = new VisitBroker({
       directory: new SecretDirectory(v.maxPerHome),
@@ -207,6 +214,13 @@ export class Relay {
   }
 
   get address (): RelayAddress | undefined { return this.#address }
+  /** This relay's fleet store; undefined on a single relay. */
+  get fleet (): OwnershipStore | undefined { return this.#fleet }
+
+  /** The fleet's relays as the store knows them; undefined on a single relay. Throws TUN_FLEET_UNAVAILABLE. */
+  async fleetRelays (): Promise<RelayRecord[] | undefined> {
+    return await this.#fleet?.relays()
+  }
   get sessionCount (): number { return this.#sessions.size }
   get config (): ServerConfig { return this.#config }
 
@@ -252,9 +266,12 @@ export class Relay {
         this.#reserved.add(await this.#tcpmux.listen(this.#config.proxyBindAddr, this.#config.tcpmuxHTTPConnectPort))
         this.#budget.holdSocket()
       }
+      // A fleet relay joins before it says it is ready: without the store it could own nothing.
+      await this.#fleet?.start()
     } catch (err) {
       this.#closeListener()
       this.#vhosts?.destroy()
+      this.#fleetClosed ??= this.#fleet?.close()
       throw err
     }
     // The ready line comes once every port (vhosts too) is open.
@@ -446,6 +463,7 @@ export class Relay {
       tcpmux: this.#tcpmux,
       plugins: this.#plugins,
       visits: this.visits,
+      fleet: this.#fleet,
       ...(this.#clientKeys === undefined ? {} : { clientKeys: this.#clientKeys }),
       ...(this.#options.sessionLimits === undefined ? {} : { sessionLimits: this.#options.sessionLimits }),
       users: this.#users,
@@ -477,6 +495,7 @@ export class Relay {
     const deadline = AbortSignal.timeout(graceMs)
     await Promise.all([...this.#sessions].map(async (c) => { await c.session.drained(deadline) }))
     this.destroy()
+    await this.#fleetClosed
   }
 
   #closeListener (): void {
@@ -499,5 +518,7 @@ export class Relay {
     for (const s of [...this.#handshaking]) s.destroy()
     for (const c of [...this.#sessions]) c.session.close(new TunnelError('TUN_GOAWAY', 'relay shutting down'))
     this.#sessions.clear()
+    // Leaving the fleet revokes the relay's lease: its record and attach keys go at once.
+    this.#fleetClosed ??= this.#fleet?.close()
   }
 }

@@ -61,6 +61,7 @@ export const ERROR_CODES = {
   TUN_TRANSPORT_MISMATCH: 'transport.insecurePlaintext differs between client and relay',
   TUN_CLIENT_KEY_REFUSED: 'the relay does not accept this client\'s key for its clientID or user (the relay\'s auth.clientKeys)',
   TUN_CLIENT_ID_IN_USE: 'another client (with another key) holds this clientID on the relay: a session may only replace one of the same key',
+  TUN_FLEET_UNAVAILABLE: 'a fleet relay could not reach its store (etcd) within fleet.etcd.requestTimeout: new logins and registrations are refused until it is back (what runs keeps running); the client retries',
   TUN_HANDSHAKE_INVALID: 'a peer sent a malformed handshake (not a tunnel peer, or another version)',
   TUN_HANDSHAKE_TIMEOUT: 'the handshake did not finish within transport.handshakeTimeout',
   TUN_RECORD_AUTH: 'a record on the control connection failed authentication (corrupted or tampered)',

@@ -40,6 +40,14 @@ export interface ProxyManagerEvents {
 export const RETRIABLE_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TUN_PORT_IN_USE', 'TUN_PROXY_EXISTS', 'TUN_VHOST_CONFLICT', 'TUN_RELAY_BUSY', 'TUN_LISTEN', 'TUN_PLUGIN_UNAVAILABLE'])
 /** Retries of a refused proxy: up to a minute apart, with jitter. */
 export const REFUSED_RETRY_POLICY: BackoffPolicy = { baseMs: 2_000, capMs: 60_000, fastRetries: 1 }
+/**
+ * A fleet relay whose store (etcd) did not answer (TUN_FLEET_UNAVAILABLE): tried again every few
+ * seconds at most, so the proxy comes up within capMs + baseMs / 2 (4.5 s) of the store's return.
+ */
+/** The port a proxy (by wire name and type) holds on another relay of a fleet, if any. */
+export type PortHint = (name: string, type: 'tcp' | 'udp') => number | undefined
+
+export const FLEET_RETRY_POLICY: BackoffPolicy = { baseMs: 1_000, capMs: 4_000, fastRetries: 1 }
 
 /** The capability a proxy type needs on the relay. */
 const TYPE_CAPABILITY: Readonly<Record<ProxyConfig['type'], string>> = {
@@ -53,6 +61,8 @@ const TYPE_CAPABILITY: Readonly<Record<ProxyConfig['type'], string>> = {
 }
 
 export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
+  /** A fleet client: the remotePort a `remotePort: 0` proxy got on another relay, asked for here too. */
+  readonly #portHint: PortHint | undefined
   #config: ClientConfig
   readonly #log: Logger
   readonly #requests: ControlRequests
@@ -72,12 +82,13 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
   readonly #replay = new ReplayWindow({ windowMs: HOME_VISIT_WINDOW_MS })
   readonly #random: () => number
 
-  constructor (config: ClientConfig, log: Logger, requests: ControlRequests, random: () => number = Math.random) {
+  constructor (config: ClientConfig, log: Logger, requests: ControlRequests, random: () => number = Math.random, portHint?: PortHint) {
     super()
     this.#config = config
     this.#log = log
     this.#requests = requests
     this.#random = random
+    this.#portHint = portHint
     for (const p of config.proxies) this.#start(p)
   }
 
@@ -106,7 +117,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     for (const e of this.#entries.values()) {
       if (!this.#servable(e)) continue
       e.sent()
-      specs.push(proxySpec(this.#config.user, e.config, e.health?.healthy))
+      specs.push(this.#spec(e.config, e.health?.healthy))
     }
     for (const batch of registerBatches(specs)) session.sendControl({ type: MessageType.REGISTER, proxies: batch })
   }
@@ -140,8 +151,10 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
   #scheduleRetry (e: ProxyEntry): number | undefined {
     const session = this.#live
     const code = e.problem?.code
-    if (session === undefined || this.#stopped || code === undefined || !RETRIABLE_REFUSALS.has(code) || this.#retries.has(e.wireName)) return undefined
-    const delay = backoffDelay(e.attempts, REFUSED_RETRY_POLICY, this.#random) + REFUSED_RETRY_POLICY.baseMs / 2
+    const fleet = code === 'TUN_FLEET_UNAVAILABLE'
+    if (session === undefined || this.#stopped || code === undefined || (!RETRIABLE_REFUSALS.has(code) && !fleet) || this.#retries.has(e.wireName)) return undefined
+    const policy = fleet ? FLEET_RETRY_POLICY : REFUSED_RETRY_POLICY
+    const delay = backoffDelay(e.attempts, policy, this.#random) + policy.baseMs / 2
     this.#retries.set(e.wireName, setTimeout(() => {
       this.#retries.delete(e.wireName)
       const now = this.#entries.get(e.wireName)
@@ -253,6 +266,14 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     }
   }
 
+  /** The wire spec of `p`; with a port hint, a tcp/udp proxy of remotePort 0 asks for the port it has on another relay. */
+  #spec (p: ProxyConfig, healthy?: boolean): ReturnType<typeof proxySpec> {
+    const spec = proxySpec(this.#config.user, p, healthy)
+    if ((spec.type !== 'tcp' && spec.type !== 'udp') || spec.remotePort !== 0) return spec
+    const hint = this.#portHint?.(spec.name, spec.type)
+    return hint === undefined ? spec : { ...spec, remotePort: hint }
+  }
+
   // ---- reload ----
 
   /**
@@ -338,7 +359,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     const e = this.#entries.get(wireName(this.#config.user, p))
     if (e !== undefined && !this.#servable(e)) return problem(p, e.problem?.code ?? 'TUN_PROXY_INVALID', e.problem?.message ?? 'not served by the relay')
     e?.sent()
-    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.REGISTER, proxies: [proxySpec(this.#config.user, p, e?.health?.healthy)], id }))
+    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.REGISTER, proxies: [this.#spec(p, e?.health?.healthy)], id }))
     if (answer instanceof TunnelError) {
       const later = answer.code === 'TUN_SESSION_CLOSED' ? '; it is registered at the next login' : ''
       return problem(p, answer.code, `${answer.message}${later}`)

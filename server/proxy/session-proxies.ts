@@ -14,6 +14,7 @@ import type { RelayStats } from '../relay-stats.js'
 import { FootprintTally, type Footprint, type FootprintLimits, type UserFootprints } from './footprint.js'
 import type { ProxyKinds } from './kinds.js'
 import type { ProxyContext, ProxyKind, RelayProxy, SpecBase, StopMode } from './relay-proxy.js'
+import type { FleetClaims, OwnedKey } from '../fleet/index.js'
 
 export interface SessionProxiesOptions {
   session: RelaySession
@@ -40,15 +41,22 @@ export interface SessionProxiesOptions {
     newProxy: (spec: SpecBase) => Promise<unknown>
     closeProxy: (name: string) => void
   }
+  /** A fleet relay: names, ports and domains are also claimed fleet-wide (absent: a single relay). */
+  fleet?: FleetClaims
 }
 
 interface Entry {
   proxy: RelayProxy
   kind: ProxyKind
   footprint: Footprint
+  /** What it holds in the fleet store (empty on a single relay). */
+  owned: OwnedKey[]
 }
 
 type Spec = Register['proxies'][number]
+
+/** Ports a fleet relay picks for one `remotePort: 0` proxy before it gives up, when the picked ones are owned elsewhere in the fleet. */
+export const MAX_FLEET_PORT_PICKS = 8
 
 /** Refused proxies of one session logged each on their own line; later ones are rate-limited. */
 export const MAX_REFUSAL_LINES = 32
@@ -111,7 +119,7 @@ export class SessionProxies {
    */
   stopAll (mode: StopMode, reserve = true): void {
     if (mode === 'drop') this.#closed = true
-    for (const { proxy, kind, footprint } of this.#proxies.values()) {
+    for (const { proxy, kind, footprint, owned } of this.#proxies.values()) {
       proxy.stop(mode, reserve)
       this.#o.plugins?.closeProxy(proxy.name)
       if (kind.holdsPort && reserve) {
@@ -120,6 +128,7 @@ export class SessionProxies {
         this.#ctx.ports.reserve(remotePort, reservedFor ?? this.#o.owner.identity)
       }
       this.#uncount(footprint)
+      for (const key of owned) this.#o.fleet?.drop(key)
     }
     this.#proxies.clear()
   }
@@ -180,20 +189,66 @@ export class SessionProxies {
     const claim = registry.claimProxy(spec.name, owner)
     if (claim === 'held') throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by another client: choose another name (or set user)`)
     if (claim !== true) throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is reserved for the client that held it until ${Math.ceil(claim.reservedMs / 1000)} s from now (ownershipGrace)`)
-    // Counted before start(): the user's other sessions see it while it opens.
-    this.#count(footprint)
-    const proxy = kind.create(spec, this.#ctx)
+    // A fleet relay: the name, a fixed port and the domains are the owner's fleet-wide first.
+    const owned: OwnedKey[] = []
     try {
-      await proxy.start()
-      if (this.#closed) throw refusal('TUN_SESSION_CLOSED', 'session closed during registration')
+      await this.#claimInFleet(spec.name, kind, fixedPort(spec), isGrouped(spec) ? undefined : domains, owned, isGrouped(spec))
     } catch (err) {
-      proxy.stop('drop')
       registry.releaseProxy(spec.name, owner)
-      this.#uncount(footprint)
+      for (const key of owned) this.#o.fleet?.drop(key)
       throw err
     }
-    this.#proxies.set(spec.name, { proxy, kind, footprint })
+    // Counted before start(): the user's other sessions see it while it opens.
+    this.#count(footprint)
+    // remotePort 0 on a fleet relay: the port picked here must be free fleet-wide too; one another
+    // client owns elsewhere is given back and another picked, a few times at most.
+    const picking = this.#o.fleet !== undefined && kind.holdsPort && fixedPort(spec) === 0 && !isGrouped(spec)
+    let proxy: RelayProxy | undefined
+    for (let attempt = 1; proxy === undefined; attempt++) {
+      const candidate = kind.create(spec, this.#ctx)
+      try {
+        await candidate.start()
+        if (this.#closed) throw refusal('TUN_SESSION_CLOSED', 'session closed during registration')
+        if (picking) await this.#claimPort(kind.type, candidate.describe().remotePort, owned)
+        proxy = candidate
+      } catch (err) {
+        candidate.stop('drop')
+        if (picking && attempt < MAX_FLEET_PORT_PICKS && errorCode(err, 'TUN_LISTEN') === 'TUN_PORT_IN_USE' && !this.#closed) continue
+        registry.releaseProxy(spec.name, owner)
+        this.#uncount(footprint)
+        for (const key of owned) this.#o.fleet?.drop(key)
+        throw err
+      }
+    }
+    this.#proxies.set(spec.name, { proxy, kind, footprint, owned })
     return proxy
+  }
+
+  /**
+   * Claims the proxy's name, fixed port and domains in the fleet store (each added to `owned` as it
+   * is won). A member of a load-balancing group claims its name only: its port and domains are
+   * the group's, shared with the other members' keys by groupKey on each relay.
+   */
+  async #claimInFleet (name: string, kind: ProxyKind, remotePort: number, domains: readonly string[] | undefined, owned: OwnedKey[], grouped = false): Promise<void> {
+    const fleet = this.#o.fleet
+    if (fleet === undefined) return
+    const key: OwnedKey = { kind: 'name', id: name }
+    await fleet.claim(key, () => refusal('TUN_PROXY_EXISTS', `proxy name "${name}" is held in the relay fleet by another client (or reserved for it while it reconnects): choose another name (or set user)`))
+    owned.push(key)
+    if (kind.holdsPort && remotePort > 0 && !grouped) await this.#claimPort(kind.type, remotePort, owned)
+    for (const domain of domains ?? []) {
+      const d: OwnedKey = { kind: 'domain', id: `${kind.type}/${domain}` }
+      await fleet.claim(d, () => refusal('TUN_DOMAIN_OWNED', `domain ${domain} is held in the relay fleet by another client (or reserved for it while it reconnects)`))
+      owned.push(d)
+    }
+  }
+
+  async #claimPort (type: string, port: number, owned: OwnedKey[]): Promise<void> {
+    const fleet = this.#o.fleet
+    if (fleet === undefined || port <= 0) return
+    const key: OwnedKey = { kind: 'port', id: `${type}/${port}` }
+    await fleet.claim(key, () => refusal('TUN_PORT_IN_USE', `remotePort ${port} (${type}) is held in the relay fleet by another client (or reserved for it while it reconnects)`))
+    owned.push(key)
   }
 
   /** The spec after the relay's NewProxy plugins (which may refuse it or change it into another valid one). */
@@ -249,11 +304,23 @@ export class SessionProxies {
     registry.releaseProxy(name, owner)
     this.#o.plugins?.closeProxy(name)
     this.#uncount(entry.footprint)
+    for (const key of entry.owned) this.#o.fleet?.release(key)
     const m = entry.proxy.metrics()
     entry.proxy.stop('reset')
     log.info({ proxy: name, remotePort: entry.proxy.describe().remotePort, visitors: m.streams?.active ?? m.flows?.active }, 'proxy closed')
     session.sendControl({ type: MessageType.UNREGISTER_RESULT, name, ok: true, ...tag })
   }
+}
+
+/** A member of a load-balancing group (loadBalancer.group). */
+function isGrouped (spec: object): boolean {
+  return 'group' in spec && typeof spec.group === 'string'
+}
+
+/** The remotePort a port-holding spec asks for (0: the relay picks). */
+function fixedPort (spec: object): number {
+  const port = 'remotePort' in spec ? spec.remotePort : undefined
+  return typeof port === 'number' ? port : 0
 }
 
 function refusal (code: ErrorCode, message: string): TunnelError {

@@ -67,6 +67,24 @@ function visitorLines (visitors: readonly VisitorStatus[]): string[] {
   return lines
 }
 
+/** `tunnel status --fleet`: the fleet's relays as the asked relay's store sees them, with their attached clients. */
+export function renderFleet (r: StatusReport, now = Date.now()): string {
+  const f = r.fleet
+  if (f === undefined) return `this ${r.role} is not part of a relay fleet (no fleet block in its config)\n`
+  const lines = [`Fleet as seen by relay ${f.nodeName}`]
+  if (f.relays === null) lines.push(`  the store did not answer: ${f.error ?? 'unknown error'}`)
+  else if (f.relays.length === 0) lines.push('  no relays')
+  else {
+    lines.push(...renderTable(['relay', 'address', 'up', 'clients'], f.relays.map((x) => [
+      x.nodeName === f.nodeName ? `${x.nodeName} (this)` : x.nodeName, x.advertiseAddr, since(x.startedAt, now), x.clients,
+    ])))
+    lines.push(`  ${f.relays.length} relays, ${f.relays.reduce((n, x) => n + x.clients, 0)} client attachments`)
+  }
+  const s = f.store
+  lines.push('', `Store (this relay): claims ${s.claims}, refused ${s.conflicts}, unavailable ${s.unavailable}, leases renewed ${s.leasesRegranted}, reclaimed ${s.reclaimed}, lost ${s.reclaimLost}`)
+  return lines.join('\n') + '\n'
+}
+
 export function renderStatus (r: StatusReport, now = Date.now()): string {
   const p = r.process
   const fds = p.openFds === null ? '-' : `${p.openFds}/${p.maxFds ?? 'unlimited'}`

@@ -183,6 +183,14 @@ export const statusReportSchema = z.object({
   visitors: z.array(visitorStatusSchema).optional(),
   /** relay: visits to secret proxies joined, and refused by reason (absent from older processes). */
   visits: z.object({ accepted: count, refusals: z.record(z.string(), count) }).optional(),
+  /** relay of a fleet: its name, the fleet's relays as the store knows them, and its store traffic (absent on a single relay). */
+  fleet: z.object({
+    nodeName: z.string(),
+    /** null when the store did not answer (then `error` says why). */
+    relays: z.array(z.object({ nodeName: z.string(), advertiseAddr: z.string(), startedAt: z.string(), clients: count })).nullable(),
+    error: z.string().nullable(),
+    store: z.object({ claims: count, conflicts: count, unavailable: count, leasesRegranted: count, reclaimed: count, reclaimLost: count }),
+  }).optional(),
 })
 export type StatusReport = z.infer<typeof statusReportSchema>
 

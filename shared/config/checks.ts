@@ -13,6 +13,7 @@ import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
 import { groupIssues, groupWarnings } from './group-checks.js'
 import { duplicateDomainWarnings, vhostIssues } from './vhost-checks.js'
+import { fleetIssues, fleetWarnings } from './fleet-checks.js'
 import { secretIssues, secretWarnings } from './secret-checks.js'
 import { transportIssues, transportWarnings } from './transport-load.js'
 import { pluginConfigIssues, pluginConfigWarnings } from './plugin-checks.js'
@@ -138,8 +139,8 @@ function adminIssues (ctx: CheckContext): ConfigIssue[] {
 /** Problems that involve more than one field. */
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
-    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...transportIssues(ctx), ...groupIssues(ctx)]
-    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx), ...pluginConfigIssues(ctx), ...transportIssues(ctx), ...groupIssues(ctx)]
+    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...transportIssues(ctx), ...groupIssues(ctx), ...fleetIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx), ...pluginConfigIssues(ctx), ...transportIssues(ctx), ...groupIssues(ctx), ...fleetIssues(ctx)]
 }
 
 function adminWarnings (ctx: CheckContext): ConfigWarning[] {
@@ -243,7 +244,7 @@ export function configWarnings (ctx: CheckContext, options: WarningOptions = {})
   if (ctx.side === 'client' && options.moreProxies !== true && !hasVisitors && !proxiesOf(ctx.data).some(([, p]) => p.enabled !== false)) {
     warnings.push({ message: 'no proxies: the client will connect but expose nothing (add entries under proxies:)', location: at(ctx, ['proxies']) })
   }
-  warnings.push(...secretWarnings(ctx), ...pluginConfigWarnings(ctx))
+  warnings.push(...secretWarnings(ctx), ...pluginConfigWarnings(ctx), ...fleetWarnings(ctx))
   return warnings
 }
 

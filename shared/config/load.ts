@@ -28,6 +28,7 @@ import { completeGroupServer, completeTcpmuxProxy, withGroupKeys } from './group
 import { completeSecretProxy, completeVisitors } from './secret-load.js'
 import { completeClientTransport, completeServerTransport } from './transport-load.js'
 import { completePlugin } from './plugin-load.js'
+import { completeClientFleet, completeFleet } from './fleet-load.js'
 
 export interface Loaded<T> {
   config: T
@@ -155,6 +156,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     webServer: completeAdmin(d.webServer),
     enablePrometheus: d.enablePrometheus ?? false,
     ...completeGroupServer(d),
+    fleet: completeFleet(d, file),
   }
 }
 
@@ -221,6 +223,7 @@ function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
     }),
     webServer: completeAdmin(d.webServer),
     visitors: completeVisitors(d.visitors ?? []),
+    fleet: completeClientFleet(d),
   }
 }
 

@@ -27,6 +27,16 @@ export const PROXY_NAME = /^[\s\S]{1,64}$/
 export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey', 'clientKey', 'proxyURL', 'groupKey'])
 /** Entries of auth.clientKeys at most. */
 export const MAX_CLIENT_KEYS = 10_000
+/** A fleet relay's nodeName: like a proxy name. */
+export const FLEET_NODE_NAME = /^[A-Za-z0-9._-]{1,64}$/
+/** An etcd client URL: http(s)://host:port (IPv6 in brackets). */
+export const FLEET_ENDPOINT = /^https?:\/\/(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\/?$/
+/** etcd endpoints one relay lists at most. */
+export const MAX_FLEET_ENDPOINTS = 16
+/** Relays one client lists in fleet.servers at most. */
+export const MAX_FLEET_SERVERS = 64
+/** Control connections one client keeps to a fleet at most. */
+export const MAX_FLEET_CONNECTIONS = 8
 
 /** Upper bound of maxConnections / maxVisitors: far above any fd limit a host allows. */
 const MAX_CONNECTIONS = 16_777_216
@@ -223,6 +233,21 @@ const clientTransportKeys = {
   proxyURL: z.string().min(1).optional().describe('Reach the relay through a proxy: http://[user:password@]host:port (CONNECT), https://... (CONNECT inside TLS to the proxy) or socks5://[user:password@]host:port. Default: the environment\'s http_proxy / HTTP_PROXY (https_proxy first for wss), unless NO_PROXY names the relay.'),
 }
 
+// The relay fleet (our keys; frp has none): relays that share ownership of client ids, proxy
+// names, public ports and domains through etcd. Absent = a single relay, no store.
+const fleetServer = z.strictObject({
+  nodeName: z.string().regex(FLEET_NODE_NAME).optional().describe('Our key: this relay\'s name in the fleet, unique among its relays: 1-64 of A-Z a-z 0-9 . _ -. Default: the host name.'),
+  advertiseAddr: z.string().min(1).max(255).describe('Our key (required): host:port other relays and operators use to reach this relay; published in the store with the relay\'s liveness.'),
+  etcd: z.strictObject({
+    endpoints: z.array(z.string().refine((e) => FLEET_ENDPOINT.test(e), { error: 'must be an http:// or https:// URL with host and port, like https://10.0.0.5:2379' })).min(1).max(MAX_FLEET_ENDPOINTS).describe('Our key (required): the etcd cluster\'s client URLs (http://host:port or https://host:port).'),
+    prefix: z.string().regex(/^\/[A-Za-z0-9._/-]{0,127}$/).optional().describe(`Our key: the key prefix every key of this fleet lives under, so several fleets share one etcd. Default ${SERVER_DEFAULTS.fleetPrefix}.`),
+    caFile: z.string().min(1).optional().describe('Our key: PEM file of the CA that signed etcd\'s server certificate (https endpoints; default: the system\'s CAs).'),
+    certFile: z.string().min(1).optional().describe('Our key: PEM client certificate this relay presents to etcd (client-cert auth); needs keyFile.'),
+    keyFile: z.string().min(1).optional().describe('Our key: PEM private key of certFile (secret file: keep it readable by the relay only).'),
+    requestTimeout: z.int().min(1).max(60).optional().describe(`Our key: seconds a store request may take before the registration that needs it is refused (TUN_FLEET_UNAVAILABLE). Default ${SERVER_DEFAULTS.fleetRequestTimeout}.`),
+  }).describe('Our key: the etcd cluster the fleet shares.'),
+}).optional().describe('Our key (frp has none): join a relay fleet that shares ownership through etcd. Absent: a single relay, nothing is stored anywhere.')
+
 export const serverSchema = z.strictObject({
   bindAddr: z.string().min(1).optional().describe(`Address clients connect to. Default ${SERVER_DEFAULTS.bindAddr} (dual-stack).`),
   bindPort: port(0).optional().describe(`Port clients connect to. Default ${SERVER_DEFAULTS.bindPort}; 0 picks a free port.`),
@@ -257,6 +282,7 @@ export const serverSchema = z.strictObject({
   webServer: webServer('server').optional(),
   enablePrometheus: z.boolean().optional().describe('true: serve Prometheus metrics at /metrics on the admin API (needs webServer.port). Default false.'),
   ...groupServerKeys,
+  fleet: fleetServer,
   ...ignoredAt('server', ''),
 }).describe('frps.yml: the tunnel relay (frp v1 key names).')
 
@@ -321,6 +347,12 @@ const includeKeys = {
   includes: z.array(z.string().min(1)).max(MAX_INCLUDE_PATTERNS).optional().describe('Files whose proxies (and visitors) are added to this file\'s, as in frp: paths or patterns with * ? [a-z] in the file name (./confd/*.yml), relative to this file\'s folder; YAML, TOML or JSON by extension. Re-read on reload.'),
 }
 
+// A client of a relay fleet (our keys; frp has none): several control connections to different relays.
+const fleetClient = z.strictObject({
+  servers: z.array(z.string().min(1).max(255)).max(MAX_FLEET_SERVERS).optional().describe(`Our key: the fleet's relays as host:port (IPv6 in brackets). Empty or absent: every address serverAddr resolves to, at serverPort.`),
+  connections: z.int().min(1).max(MAX_FLEET_CONNECTIONS).optional().describe(`Our key: control connections kept at once, each to a different relay (fewer when fewer relays are known). Default ${CLIENT_DEFAULTS.fleetConnections}.`),
+}).optional().describe('Our key (frp has none): attach to several relays of a fleet at once: every proxy is served by each of them (a tcp proxy with the same remotePort); when one relay goes, the others carry on while that connection moves to another relay.')
+
 export const clientSchema = z.strictObject({
   serverAddr: z.string().min(1).optional().describe(`Relay address (bare IPv6 without brackets). Default ${CLIENT_DEFAULTS.serverAddr}.`),
   serverPort: port(1).optional().describe(`Relay port. Default ${CLIENT_DEFAULTS.serverPort}.`),
@@ -344,6 +376,7 @@ export const clientSchema = z.strictObject({
   ...groupClientKeys,
   visitors: z.array(visitor).optional().describe('Visitors of secret proxies (stcp, sudp) of other clients: each listens on bindAddr:bindPort and reaches its proxy through the relay, proving it knows the secretKey.'),
   ...includeKeys,
+  fleet: fleetClient,
   ...ignoredAt('client', ''),
 }).describe('frpc.yml: a tunnel client (frp v1 key names).')
 

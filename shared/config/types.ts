@@ -131,6 +131,28 @@ export interface ServerConfig {
   tcpmuxPassthrough: boolean
   /** frp's httpPlugins: the operator's services asked before logins, proxies and visitors. */
   httpPlugins: HttpPluginConfig[]
+  /** The relay fleet this relay belongs to (our keys), or null: a single relay, no store. */
+  fleet: FleetConfig | null
+}
+
+/** frps.yml's `fleet:` block, completed. */
+export interface FleetConfig {
+  /** This relay's name among the fleet's relays (default: the host name). */
+  nodeName: string
+  /** host:port other relays and operators reach this relay at. */
+  advertiseAddr: string
+  etcd: {
+    /** Client URLs of the etcd cluster. */
+    endpoints: string[]
+    /** Every key of the fleet lives under it (ends with '/'). */
+    prefix: string
+    /** PEM files (resolved against frps.yml's folder), or null. */
+    caFile: string | null
+    certFile: string | null
+    keyFile: string | null
+    /** Seconds one store request may take before what needs it is refused. */
+    requestTimeout: number
+  }
 }
 
 /** Visitor filtering the relay applies to a proxy (our keys; frp has none). CIDRs or addresses. */
@@ -351,6 +373,16 @@ export interface ClientConfig {
   webServer: AdminConfig | null
   /** frp's metadatas: sent with the login to the relay's plugins; absent = none. */
   metadatas?: Record<string, string>
+  /** Attached to several relays of a fleet (our keys), or null: one connection to serverAddr. */
+  fleet: ClientFleetConfig | null
+}
+
+/** frpc.yml's `fleet:` block, completed. */
+export interface ClientFleetConfig {
+  /** The relays as host:port; empty = every address serverAddr resolves to, at serverPort. */
+  servers: Array<{ host: string, port: number }>
+  /** Control connections at once, each to a different relay. */
+  connections: number
 }
 
 // ------------------------------------------------------------------ transports (issue 18)
@@ -420,6 +452,8 @@ export const SERVER_DEFAULTS = {
   handshakeTimeout: 10,
   maxClockSkew: 60,
   ownershipGrace: 60,
+  fleetPrefix: '/tunnel/',
+  fleetRequestTimeout: 3,
   logLevel: 'info',
   adminAddr: '127.0.0.1',
 } as const
@@ -440,6 +474,7 @@ export const CLIENT_DEFAULTS = {
   adminAddr: '127.0.0.1',
   /** frp's default: visitors listen on loopback only. */
   visitorBindAddr: '127.0.0.1',
+  fleetConnections: 2,
 } as const
 
 // ---- load-balancing groups, health checks, tcpmux and relay plugins (issue 17) ----

@@ -115,6 +115,18 @@ export class TunnelMetrics {
     this.#gauge('tunnel_group_members', 'Relay: members of the proxy\'s load-balancing group now, and how many are healthy.', ['proxy', 'group', 'state'],
       per(proxies, (p) => (p.group?.members === undefined ? [] : [[{ proxy: p.name, group: p.group.name, state: 'all' }, p.group.members], [{ proxy: p.name, group: p.group.name, state: 'healthy' }, p.group.healthy ?? 0]])))
     this.#defineVisits()
+    this.#defineFleet()
+  }
+
+  /** A fleet relay: its store traffic, and the fleet's relays and their attached clients (absent on a single relay). */
+  #defineFleet (): void {
+    const store = (r: StatusReport, key: keyof NonNullable<StatusReport['fleet']>['store']): Sample[] => (r.fleet === undefined ? [] : [[{}, r.fleet.store[key]]])
+    this.#counter('tunnel_fleet_claims_total', 'Fleet relay: ownership claims made in the store (logins and proxies).', [], (r) => store(r, 'claims'))
+    this.#counter('tunnel_fleet_claim_conflicts_total', 'Fleet relay: claims refused because another client key owns the key.', [], (r) => store(r, 'conflicts'))
+    this.#counter('tunnel_fleet_store_unavailable_total', 'Fleet relay: store requests that failed or timed out (TUN_FLEET_UNAVAILABLE).', [], (r) => store(r, 'unavailable'))
+    this.#counter('tunnel_fleet_ownership_lost_total', 'Fleet relay: keys another client took while their owner\'s lease had expired.', [], (r) => store(r, 'reclaimLost'))
+    this.#gauge('tunnel_fleet_relay_clients', 'Fleet relay: client keys attached to each relay of the fleet, as the store lists them.', ['relay'],
+      (r) => (r.fleet?.relays ?? []).map((x): Sample => [{ relay: x.nodeName }, x.clients]))
   }
 
   /** Secret proxies (stcp, sudp) and visitors: visits and refusals by reason (bounded label sets). */

@@ -135,6 +135,8 @@ export interface RawOptions {
    * credit goes back (a client whose service never reads, or a hostile one). Others are echoed.
    */
   hold?: (proxy: string) => boolean
+  /** The client key to use instead of the clientID's own (an impostor of that clientID). */
+  key?: KeyPair
 }
 
 export async function rawControl (port: number, clientId: string, capabilities: readonly string[] = ALL_CAPABILITIES, token = IN_PROCESS_TOKEN, options: RawOptions = {}): Promise<RawControl> {
@@ -152,7 +154,7 @@ export async function rawSession (port: number, clientId: string, token = IN_PRO
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
   const logger = silentLogger()
   const { wire } = await secureConnect(socket, {
-    clientId, clientKey: keyOf(clientId), psk: derivePsk(token), serverKey: undefined, plaintext: false,
+    clientId, clientKey: options.key ?? keyOf(clientId), psk: derivePsk(token), serverKey: undefined, plaintext: false,
     timestampMs: Date.now(), timeoutMs: WAIT_MS, signal: new AbortController().signal, logger,
   })
   const session: ClientSession = new Session(wire, { role: 'client', logger })

@@ -75,6 +75,7 @@ describe('defaults', () => {
       tcpmuxHTTPConnectPort: 0,
       tcpmuxPassthrough: false,
       httpPlugins: [],
+      fleet: null,
     })
   })
 

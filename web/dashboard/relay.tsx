@@ -1,5 +1,6 @@
 // The relay's dashboard: clients, proxies by type, traffic per proxy, refusals and errors by
-// code, the fd budget and what was shed, and the diagnostics report.
+// code, the fd budget and what was shed, the relay fleet (when it is part of one), and the
+// diagnostics report.
 import type { ProxyStatus, StatusReport } from '../../shared/admin/index.js'
 import { formatBytes, formatCount, formatDuration, formatMs, formatSince } from '../common/format.js'
 import { getJson } from './api.js'
@@ -94,6 +95,40 @@ function Limits ({ status }: { status: StatusReport }): preact.JSX.Element {
   )
 }
 
+/** A fleet relay: the fleet's relays as its store lists them, with their attached clients. */
+function Fleet ({ fleet, now }: { fleet: NonNullable<StatusReport['fleet']>, now: number }): preact.JSX.Element {
+  const st = fleet.store
+  return (
+    <div>
+      {fleet.relays === null
+        ? <p class="bad">The store did not answer: {fleet.error ?? 'unknown error'}</p>
+        : (
+          <div class="scroll">
+            <table class="relays">
+              <thead><tr><th>relay</th><th>address</th><th>up since</th><th class="num">clients</th></tr></thead>
+              <tbody>
+                {fleet.relays.map((r) => (
+                  <tr key={r.nodeName} data-relay={r.nodeName}>
+                    <td>{r.nodeName}{r.nodeName === fleet.nodeName ? ' (this relay)' : ''}</td>
+                    <td><code>{r.advertiseAddr}</code></td>
+                    <td>{formatSince(r.startedAt, now)}</td>
+                    <td class="num">{formatCount(r.clients)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          )}
+      <div class="stats">
+        <Stat label="claims" value={formatCount(st.claims)} />
+        <Stat label="refused (another owner)" value={formatCount(st.conflicts)} />
+        <Stat label="store unavailable" value={formatCount(st.unavailable)} tone={st.unavailable > 0 ? 'bad' : undefined} />
+        <Stat label="ownership lost" value={formatCount(st.reclaimLost)} tone={st.reclaimLost > 0 ? 'bad' : undefined} />
+      </div>
+    </div>
+  )
+}
+
 export function RelayDashboard (): preact.JSX.Element {
   const status = usePoll(async () => await getJson<StatusReport>('api/status'), STATUS_POLL_MS)
   const traffic = usePoll(loadTraffic, HISTORY_POLL_MS)
@@ -118,6 +153,7 @@ export function RelayDashboard (): preact.JSX.Element {
       {s !== undefined && <>
         <Section id="errors" title="Refusals and errors"><ErrorsByCode status={s} now={now} /></Section>
         <Section id="limits" title="Limits"><Limits status={s} /></Section>
+        {s.fleet !== undefined && <Section id="fleet" title={`Fleet (${s.fleet.relays?.length ?? '?'} relays)`}><Fleet fleet={s.fleet} now={now} /></Section>}
       </>}
       <Section id="diagnostics" title="Diagnostics"><Diagnostics /></Section>
     </>
