@@ -111,7 +111,7 @@ export class ClientStatus {
   #proxyStatus (e: ProxyEntry): ProxyStatus {
     const { serverAddr } = this.#client.config
     const p = e.config
-    const secret = p.type === 'stcp' || p.type === 'sudp'
+    const secret = p.type === 'stcp' || p.type === 'sudp' || p.type === 'xtcp'
     const publicAddr = e.remotePort === null || secret ? null : e.domains.length > 0 ? e.domains.map((d) => formatHostPort(d, e.remotePort ?? 0)).join(' ') : formatHostPort(serverAddr, e.remotePort)
     const common = {
       name: e.wireName,

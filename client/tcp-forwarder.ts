@@ -8,7 +8,7 @@
 import { WARN_INTERVAL_MS } from '../shared/timing.js'
 import { connect, type Socket } from 'node:net'
 import type { Logger } from 'pino'
-import type { HttpProxyConfig, HttpsProxyConfig, StcpProxyConfig, TcpProxyConfig } from '../shared/config/index.js'
+import type { HttpProxyConfig, HttpsProxyConfig, StcpProxyConfig, TcpProxyConfig, XtcpProxyConfig } from '../shared/config/index.js'
 import { TokenBucket, type TokenBucketStats } from '../shared/limit/index.js'
 import { bridge, type MuxStream } from '../shared/mux/index.js'
 import { formatHostPort, encodeProxyHeader } from '../shared/net/index.js'
@@ -29,7 +29,7 @@ export interface TcpForwarderTraffic {
 }
 
 /** What the forwarder needs of a tcp, http, https or stcp proxy. */
-export type ForwardTarget = TcpProxyConfig | HttpProxyConfig | HttpsProxyConfig | StcpProxyConfig
+export type ForwardTarget = TcpProxyConfig | HttpProxyConfig | HttpsProxyConfig | StcpProxyConfig | XtcpProxyConfig
 
 export class TcpForwarder {
   readonly #proxy: ForwardTarget

@@ -47,6 +47,7 @@ const TYPE_CAPABILITY: Readonly<Record<ProxyConfig['type'], string>> = {
   https: Capability.HTTPS,
   stcp: Capability.STCP,
   sudp: Capability.SUDP,
+  xtcp: Capability.XTCP,
 }
 
 export class ProxyManager extends EventEmitter<ProxyManagerEvents> {

@@ -135,6 +135,8 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     maxFlowsPerSource: d.maxFlowsPerSource ?? SERVER_DEFAULTS.maxFlowsPerSource,
     maxBufferedBytesPerClient: d.maxBufferedBytesPerClient ?? SERVER_DEFAULTS.maxBufferedBytesPerClient,
     ...completeVhostServer(d, file),
+    stunBindPort: d.stunBindPort ?? d.bindPort ?? SERVER_DEFAULTS.bindPort,
+    stunAltPort: d.stunAltPort ?? 0,
     transport: {
       heartbeatTimeout: d.transport?.heartbeatTimeout ?? SERVER_DEFAULTS.heartbeatTimeout,
       handshakeTimeout: d.transport?.handshakeTimeout ?? SERVER_DEFAULTS.handshakeTimeout,
@@ -193,7 +195,7 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
         const { remotePort: _unused, ...vhostCommon } = common
         return completeVhostProxy({ ...p, type: p.type }, vhostCommon)
       }
-      if (p.type === 'stcp' || p.type === 'sudp') {
+      if (p.type === 'stcp' || p.type === 'sudp' || p.type === 'xtcp') {
         const { remotePort: _none, ...secretCommon } = common
         return completeSecretProxy({ ...p, type: p.type }, secretCommon)
       }
@@ -202,6 +204,7 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
     }),
     webServer: completeAdmin(d.webServer),
     visitors: completeVisitors(d.visitors ?? []),
+    natHoleStunServer: d.natHoleStunServer ?? '',
   }
 }
 
@@ -376,8 +379,8 @@ export async function loadClientConfig (file: string, env: Env = process.env): P
   return parseClientConfig(await readConfigFile(file), file, env)
 }
 
-const CLIENT_KEYS = new Set(['serverAddr', 'serverPort', 'proxies', 'visitors', 'loginFailExit', 'clientID', 'user'])
-const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPorts', 'maxPortsPerClient', 'ownershipGrace', 'maxConnections', 'maxConnectionsPerSource', 'maxVisitorsPerSource', 'maxFlowsPerSource', 'maxBufferedBytesPerClient', 'vhostHTTPPort', 'vhostHTTPSPort', 'kcpBindPort', 'quicBindPort', 'subDomainHost',
+const CLIENT_KEYS = new Set(['serverAddr', 'serverPort', 'proxies', 'visitors', 'loginFailExit', 'clientID', 'user', 'natHoleStunServer'])
+const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPorts', 'maxPortsPerClient', 'ownershipGrace', 'maxConnections', 'maxConnectionsPerSource', 'maxVisitorsPerSource', 'maxFlowsPerSource', 'maxBufferedBytesPerClient', 'vhostHTTPPort', 'vhostHTTPSPort', 'stunBindPort', 'stunAltPort', 'kcpBindPort', 'quicBindPort', 'subDomainHost',
   'maxProxiesPerClient', 'maxVhostProxiesPerClient', 'maxDomainsPerClient', 'maxLocationsPerClient', 'maxProxiesPerUser', 'maxVhostProxiesPerUser', 'maxDomainsPerUser', 'maxLocationsPerUser'])
 
 /**

@@ -56,6 +56,8 @@ describe('defaults', () => {
       maxVisitorsPerSource: 1024,
       maxFlowsPerSource: 1024,
       maxBufferedBytesPerClient: 16 * 1024 * 1024,
+      stunBindPort: 7000,
+      stunAltPort: 0,
       vhostHTTPPort: 0,
       vhostHTTPSPort: 0,
       vhostHTTPTimeout: 60,
@@ -127,7 +129,7 @@ describe('defaults', () => {
   })
 
   it('a disabled proxy of an unsupported type is accepted and dropped', () => {
-    const { config } = client('proxies:\n  - { name: p2p, type: xtcp, localPort: 22, enabled: false }\n  - { name: a, type: tcp, localPort: 1 }')
+    const { config } = client('proxies:\n  - { name: mux, type: tcpmux, localPort: 22, enabled: false }\n  - { name: a, type: tcp, localPort: 1 }')
     expect(config.proxies.map((p) => p.name)).toEqual(['a'])
   })
 
@@ -274,9 +276,9 @@ describe('errors', () => {
   })
 
   it('a proxy of an unsupported type gets one issue, not one per frp key of that type', () => {
-    const e = issuesOf(() => client('proxies:\n  - { name: w, type: xtcp, localPort: 22, secretKey: x, allowUsers: [a], natTraversal: { disableAssistedAddrs: true } }'))
+    const e = issuesOf(() => client('proxies:\n  - { name: w, type: tcpmux, localPort: 22, multiplexer: httpconnect, routeByHTTPUser: u, customDomains: [a.test] }'))
     expect(e.issues).toHaveLength(1)
-    expect(e.message).toContain('type xtcp is an frp proxy type this version does not support')
+    expect(e.message).toContain('type tcpmux is an frp proxy type this version does not support')
   })
 
   it('a key that is a list or mapping is refused', () => {
