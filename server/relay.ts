@@ -27,6 +27,7 @@ import { budgetAdmission } from './visitor-admission.js'
 import { relayPeerView, type PeerViewSource } from './peer-view.js'
 import { type RouterSize, type VhostStats, Vhosts } from './vhost/index.js'
 import { SecretDirectory, VisitBroker } from './visit/index.js'
+import { StunServer } from './stun/index.js'
 import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
 
 export interface RelayAddress {
@@ -99,6 +100,10 @@ export class Relay {
   readonly #vhosts: Vhosts | undefined
   /** Secret proxies (stcp, sudp) and the visits that reach them. */
   readonly visits: VisitBroker
+  /** The STUN server xtcp clients ask (stunBindPort); undefined when off or its port could not be bound. */
+  readonly stun: StunServer
+  /** Its two UDP ports once bound. */
+  stunPorts: { port: number, altPort: number } | undefined
   #address: RelayAddress | undefined
   #closed = false
 
@@ -122,6 +127,7 @@ export class Relay {
     this.#server = createServer({ noDelay: true })
     this.#server.on('connection', (socket) => { this.#onConnection(socket) })
     this.#vhosts = Vhosts.fromConfig(config, log, options.reservationClock)
+    this.stun = new StunServer(log.child({ stun: true }))
     const v = options.visits ?? {}
     this.visits = new VisitBroker({
       directory: new SecretDirectory(v.maxPerHome),
@@ -186,11 +192,26 @@ export class Relay {
       this.#closeListener()
       throw err
     }
+    await this.#startStun(address.port)
     // The ready line comes once every port (vhosts too) is open.
     this.#log.info({ addr: address.address, port: address.port, keyId: this.#staticKey === undefined ? undefined : formatKeyId(this.#staticKey.publicKey) }, 'relay listening')
     this.#startupWarnings()
     this.#logBudget()
     return address
+  }
+
+  /** The STUN server; a port that cannot be bound is a warning, not a failure (xtcp then needs natHoleStunServer). */
+  async #startStun (tcpPort: number): Promise<void> {
+    const { stunBindPort, stunAltPort, bindAddr } = this.#config
+    if (stunBindPort === 0) return
+    const port = stunBindPort ?? tcpPort
+    try {
+      this.stunPorts = await this.stun.start(bindAddr, port, stunAltPort)
+      this.#log.info({ udpPort: this.stunPorts.port, altPort: this.stunPorts.altPort }, 'STUN server listening (xtcp clients learn their public address here)')
+    } catch (err) {
+      const code = err instanceof TunnelError ? err.code : 'TUN_LISTEN'
+      this.#log.warn({ code, udpPort: port, altPort: stunAltPort }, `no STUN server: UDP port ${port} or ${stunAltPort} cannot be bound; xtcp clients of this relay need natHoleStunServer`)
+    }
   }
 
   #startupWarnings (): void {
@@ -325,6 +346,7 @@ export class Relay {
     this.#closed = true
     this.#closeListener()
     this.#vhosts?.close()
+    this.stun.close()
     for (const s of this.#handshaking) s.destroy()
     for (const c of this.#sessions) c.goAway()
     const deadline = AbortSignal.timeout(graceMs)
@@ -343,6 +365,7 @@ export class Relay {
     this.#closed = true
     this.#closeListener()
     this.#vhosts?.destroy()
+    this.stun.close()
     for (const s of [...this.#handshaking]) s.destroy()
     for (const c of [...this.#sessions]) c.session.close(new TunnelError('TUN_GOAWAY', 'relay shutting down'))
     this.#sessions.clear()

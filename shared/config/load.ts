@@ -135,7 +135,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     maxFlowsPerSource: d.maxFlowsPerSource ?? SERVER_DEFAULTS.maxFlowsPerSource,
     maxBufferedBytesPerClient: d.maxBufferedBytesPerClient ?? SERVER_DEFAULTS.maxBufferedBytesPerClient,
     ...completeVhostServer(d, file),
-    stunBindPort: d.stunBindPort ?? d.bindPort ?? SERVER_DEFAULTS.bindPort,
+    stunBindPort: d.stunBindPort ?? null,
     stunAltPort: d.stunAltPort ?? 0,
     transport: {
       heartbeatTimeout: d.transport?.heartbeatTimeout ?? SERVER_DEFAULTS.heartbeatTimeout,

@@ -95,8 +95,8 @@ export interface ServerConfig {
    * key): past it a visitor is read only as fast as the client returns credit.
    */
   maxBufferedBytesPerClient: number
-  /** The STUN server's UDP port (our key); 0 = off. Default: bindPort's number. */
-  stunBindPort: number
+  /** The STUN server's UDP port (our key); 0 = off; null (default) = the TCP listener's port number. */
+  stunBindPort: number | null
   /** The STUN server's second UDP port (RFC 5780 OTHER-ADDRESS); 0 = a free port picked at start. */
   stunAltPort: number
   /** frp's vhostHTTPPort: the public port of http proxies (Host routing); 0 = none. */

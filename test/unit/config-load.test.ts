@@ -56,7 +56,7 @@ describe('defaults', () => {
       maxVisitorsPerSource: 1024,
       maxFlowsPerSource: 1024,
       maxBufferedBytesPerClient: 16 * 1024 * 1024,
-      stunBindPort: 7000,
+      stunBindPort: null,
       stunAltPort: 0,
       vhostHTTPPort: 0,
       vhostHTTPSPort: 0,
