@@ -149,6 +149,7 @@ function visitorStatus (e: VisitorEntry): VisitorStatus {
     refusals: nonZero(t.refusals),
     udpDrops: t.udpDrops,
     error: e.problem,
+    ...(t.p2p === undefined ? {} : { p2p: t.p2p }),
   }
 }
 

@@ -12,6 +12,7 @@ import type { SudpForwarder } from '../sudp-forwarder.js'
 import type { TcpForwarder } from '../tcp-forwarder.js'
 import type { UdpForwarder } from '../udp-forwarder.js'
 import type { SecretGate } from './secret-gate.js'
+import type { XtcpResponder } from '../p2p/index.js'
 
 export type ClientProxyPhase = 'pending' | 'registering' | 'running' | 'refused' | 'retrying' | 'closed'
 
@@ -32,6 +33,8 @@ export class ProxyEntry {
   readonly local: Forwarder
   /** stcp/sudp: this client's own check of every visit (secret-gate.ts). */
   readonly gate: SecretGate | undefined
+  /** xtcp: answers the visits (introductions) and serves the direct paths. */
+  readonly p2p: XtcpResponder | undefined
   #phase: ClientProxyPhase = 'pending'
   #problem: ProxyProblem | null = null
   #remotePort: number | null = null
@@ -39,11 +42,12 @@ export class ProxyEntry {
   /** Registrations sent since the last success (0 after one). */
   attempts = 0
 
-  constructor (config: ProxyConfig, wireName: string, local: Forwarder, gate?: SecretGate) {
+  constructor (config: ProxyConfig, wireName: string, local: Forwarder, gate?: SecretGate, p2p?: XtcpResponder) {
     this.config = config
     this.wireName = wireName
     this.local = local
     this.gate = gate
+    this.p2p = p2p
   }
 
   get phase (): ClientProxyPhase { return this.#phase }
@@ -87,5 +91,6 @@ export class ProxyEntry {
   close (): void {
     this.#phase = 'closed'
     if (this.local.kind !== 'udp') this.local.forwarder.close()
+    this.p2p?.close()
   }
 }
