@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
 import { relayStatus } from '../../server/index.js'
 import type { XtcpVisitor } from '../../client/visitors/xtcp.js'
+import { ClientStatus } from '../../client/status.js'
+import { TunnelMetrics } from '../../shared/metrics/index.js'
+import { renderStatus } from '../../shared/admin/index.js'
 import { clientConfig, closeInProcess, type RunningClient, startClientInProcess, startRelayInProcess } from '../helpers/in-process.js'
 import { closeServices, echoOnce, getFreePort, startEchoServer } from '../helpers/services.js'
 
@@ -33,7 +36,7 @@ async function echoAll (port: number, payload: Buffer): Promise<Buffer> {
   })
 }
 
-async function setup (visitorExtra = '', xtcpSecret = SECRET): Promise<{ relayProxyBytes: () => Promise<number>, visitorPort: number, xtcp: () => XtcpVisitor, home: RunningClient }> {
+async function setup (visitorExtra = '', xtcpSecret = SECRET): Promise<{ relayProxyBytes: () => Promise<number>, visitorPort: number, xtcp: () => XtcpVisitor, home: RunningClient, laptop: RunningClient }> {
   const { relay, port } = await startRelayInProcess()
   const echo = await startEchoServer()
   const home = await startClientInProcess(clientConfig(port, [
@@ -52,12 +55,12 @@ async function setup (visitorExtra = '', xtcpSecret = SECRET): Promise<{ relayPr
     const s = await relayStatus(relay)
     return s.proxies.filter((p) => p.name === 'p2p' || p.name === 'p2p-relay').reduce((n, p) => n + p.bytesIn + p.bytesOut, 0)
   }
-  return { relayProxyBytes, visitorPort, xtcp, home }
+  return { relayProxyBytes, visitorPort, xtcp, home, laptop }
 }
 
 describe('xtcp on loopback', () => {
   it('connects directly: the bytes cross byte-exact and the relay carries only the introduction', async () => {
-    const { relayProxyBytes, visitorPort, xtcp } = await setup()
+    const { relayProxyBytes, visitorPort, xtcp, laptop } = await setup()
     const payload = randomBytes(4 * 1024 * 1024)
     const back = await echoAll(visitorPort, payload)
     expect(back.equals(payload)).toBe(true)
@@ -65,6 +68,14 @@ describe('xtcp on loopback', () => {
     expect(status).toMatchObject({ path: 'p2p', attempts: 1, successes: 1, connections: { direct: 1, fallback: 0, refused: 0 } })
     // Two introduction messages (each under 1 KiB with its MAC): nothing of the 4 MiB.
     expect(await relayProxyBytes()).toBeLessThan(4096)
+    // The same in the status report and the metrics.
+    const status2 = new ClientStatus(laptop.client)
+    const report = await status2.report()
+    expect(report.visitors?.find((v) => v.name === 'p2p')?.p2p).toMatchObject({ path: 'p2p', successes: 1, reason: null })
+    const text = await new TunnelMetrics({ processMetrics: false }).render(async () => await status2.report())
+    expect(text).toContain('tunnel_visitor_p2p_path{visitor="p2p",path="p2p"} 1')
+    expect(text).toContain('tunnel_visitor_punch_successes_total{visitor="p2p"} 1')
+    expect(renderStatus(report)).toMatch(/p2p: path p2p \(peer [\d.]+:\d+\); punches 1\/1, connected in \d+ ms; connections direct 1, via relay 0, refused 0/)
   })
 
   it('carries 200 concurrent connections over the one direct path', async () => {
