@@ -39,9 +39,14 @@ export type PathFailure = 'introTimeout' | 'refused' | 'badIntro' | 'punchTimeou
 
 export class PathError extends TunnelError {
   readonly reason: PathFailure
-  constructor (reason: PathFailure, message: string) {
+  /** This side's NAT and the peer's, when the attempt got that far (for status and advice). */
+  readonly nat: NatReport | null
+  readonly peerNat: Intro['nat']
+  constructor (reason: PathFailure, message: string, nat: NatReport | null = null, peerNat: Intro['nat'] = null) {
     super('TUN_DIRECT_PATH_FAILED', message)
     this.reason = reason
+    this.nat = nat
+    this.peerNat = peerNat
   }
 }
 
@@ -121,7 +126,8 @@ async function finish (socket: UdxSocket, channel: IntroChannel, role: 'visitor'
   if (result.peer === undefined) {
     void socket.close()
     channel.close()
-    throw new PathError(abort.signal.aborted ? 'closed' : 'punchTimeout', `punching found no direct path (${result.sent} packets sent to ${peerCandidates.length} candidates${result.forged > 0 ? `, ${result.forged} forged ones ignored` : ''})`)
+    // The introduction closing meanwhile means the other side gave up punching first: a timeout too.
+    throw new PathError(settings.signal?.aborted === true ? 'closed' : 'punchTimeout', `punching found no direct path (${result.sent} packets sent to ${peerCandidates.length} candidates${result.forged > 0 ? `, ${result.forged} forged ones ignored` : ''})`, nat, peerNat)
   }
   const peer = result.peer
   const visitor = role === 'visitor'

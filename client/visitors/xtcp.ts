@@ -251,7 +251,11 @@ export class XtcpVisitor implements Visitor {
       path.session.once('close', (err) => { this.#lost(path, err) })
       return path
     } catch (err) {
-      if (err instanceof PathError) this.#failed(err.reason, err.message)
+      if (err instanceof PathError) {
+        if (err.nat !== null) this.#nat = { mapping: err.nat.mapping, filtering: err.nat.filtering }
+        if (err.peerNat !== null) this.#peerNat = err.peerNat
+        this.#failed(err.reason, err.message)
+      }
       else if (err instanceof TunnelError) this.#failed('introTimeout', err.message)
       else throw err
       return undefined
