@@ -25,8 +25,8 @@ import { newVisitorRefusals, targetName, type Visitor, type VisitorContext, type
 
 /** Without keepTunnelOpen, a direct path with no connection for this long is closed. */
 export const PATH_IDLE_MS = 30_000
-/** How often the idle check runs. */
-const IDLE_CHECK_MS = 5_000
+/** How often the idle check (and, with keepTunnelOpen, the check that a path is up or coming) runs. */
+const IDLE_CHECK_MS = 1_000
 /** With keepTunnelOpen, the wait before punching again after the path died. */
 export const REPUNCH_DELAY_MS = 1_000
 const HOUR_MS = 3_600_000
@@ -209,6 +209,8 @@ export class XtcpVisitor implements Visitor {
   /** The path being made (a new attempt when the budget allows), or undefined when none will come. */
   #ensurePath (warm = false): Promise<DirectPath | undefined> | undefined {
     if (this.#connecting !== undefined) return this.#connecting
+    // Not logged in (or the relay takes no visits): nothing to try, and no attempt spent.
+    if (!this.#ctx.opener.ready) { this.#note('offline'); return undefined }
     const now = this.#now()
     this.#attemptTimes = this.#attemptTimes.filter((t) => now - t < HOUR_MS)
     const spacing = this.config.minRetryInterval * 1000
@@ -272,17 +274,19 @@ export class XtcpVisitor implements Visitor {
     this.#p2p.failures.closed = (this.#p2p.failures.closed ?? 0) + 1
     this.#log.warn({ target: this.target, code: err?.code }, 'the direct path closed: new connections go through the relay until it is punched again')
     if (this.config.keepTunnelOpen) {
-      this.#repunch = setTimeout(() => { this.#warm() }, REPUNCH_DELAY_MS)
+      this.#repunch = setTimeout(() => { this.#warm(true) }, REPUNCH_DELAY_MS)
       this.#repunch.unref()
     }
   }
 
-  #warm (): void {
-    if (this.#closed || this.#path !== undefined) return
-    void this.#ensurePath(true)
+  /** keepTunnelOpen: a path is made when none is up; `afterDeath` skips minRetryInterval once. */
+  #warm (afterDeath = false): void {
+    if (this.#closed || this.#path !== undefined || this.#connecting !== undefined) return
+    void this.#ensurePath(afterDeath)
   }
 
   #checkIdle (): void {
+    if (this.config.keepTunnelOpen) this.#warm()
     const path = this.#path
     if (path === undefined || this.config.keepTunnelOpen || this.#open.size > 0) return
     if (this.#now() - this.#idleSince < PATH_IDLE_MS) return
