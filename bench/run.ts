@@ -15,6 +15,7 @@ import { formatReport, formatValue, type Report } from './lib/report.js'
 import { makeScenarios, type Scenario, type ScenarioSizes, type Target } from './lib/scenarios.js'
 import { LOOPBACK, startServices, startTunnel, type Tunnel } from './lib/targets.js'
 import { wrkVersion } from './lib/load-wrk.js'
+import { formatTransportRows, runTransports, type TransportRow } from './lib/transports.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CLI_JS = fileURLToPath(new URL('../cli/main.js', import.meta.url))
@@ -165,6 +166,11 @@ async function runBench (options: BenchOptions, group: ProcessGroup, tempDirs: s
     const disturbed = options.smoke ? undefined : disturbedNote(samples)
     if (disturbed !== undefined) notes.push(disturbed)
     const end = { relay: readMemory(relay.pid), client: readMemory(client.pid) }
+    let transports: TransportRow[] | undefined
+    if (options.transports && names.some((n) => n === 'tcp1' || n === 'rr' || n === 'http')) {
+      const sizes = { seconds: options.seconds, mib: Math.min(options.mib, options.smoke ? 8 : 512), rrCount: options.rrCount, rrWarmup: options.rrWarmup }
+      transports = await runTransports(group, { cliJs: CLI_JS, logLevel: options.logLevel, services: services.ports, reps: options.reps, sizes, build, progress }, tempDirs)
+    }
     const maxRss = (which: 'relay' | 'client'): number => Math.max(...samples.filter((s) => s.mode === 'tunnel').map((s) => s.rssBytes[which]))
     const scenarios = build({ seconds: options.seconds, mib: options.mib, rrCount: options.rrCount, rrWarmup: options.rrWarmup })
     return {
@@ -182,6 +188,7 @@ async function runBench (options: BenchOptions, group: ProcessGroup, tempDirs: s
       notes,
       samples,
       totalSeconds: (performance.now() - started) / 1000,
+      ...(transports === undefined ? {} : { transports }),
     }
   } finally {
     await group.stopAll(STOP_GRACE_MS)
@@ -235,6 +242,7 @@ async function main (argv: readonly string[]): Promise<number> {
   try {
     const report = await runBench(options, group, tempDirs)
     process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`)
+    if (!options.json && report.transports !== undefined) process.stdout.write(`\n${formatTransportRows(report.transports, (v, unit) => formatValue(v, unit as Parameters<typeof formatValue>[1]))}\n`)
     const invalid = invalidResults(report)
     if (invalid.length > 0) {
       progress(`bench: invalid results:\n  ${invalid.join('\n  ')}`)

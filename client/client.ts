@@ -11,18 +11,18 @@ import { TunnelError } from '../shared/errors.js'
 import type { ReloadOutcome } from '../shared/reload-outcome.js'
 import { Session, type ClientSession, type Wire } from '../shared/mux/index.js'
 import { derivePsk, formatKeyId, generateKeyPair, keyPairFromSecret, type KeyPair } from '../shared/transport/index.js'
-import { formatHostPort, normalizeAddress } from '../shared/net/index.js'
+import { formatHostPort } from '../shared/net/index.js'
 import { GoAwayCode, Capability, MessageType, type ProxyResult, type RelayMessage } from '../shared/wire/index.js'
 import { parsePeerView, type PeerView } from '../shared/diag/index.js'
 import { stunServerFor, type StunAddress } from '../shared/stun/index.js'
 import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
 import { ControlRequests } from './control-requests.js'
-import { dial } from './dial.js'
 import { login } from './login.js'
 import { isPermanent } from './permanent.js'
 import { ProxyManager, type ProxyEntry } from './proxy/index.js'
 import { secureConnect } from './secure-connect.js'
 import { VisitorManager, type VisitorEntry } from './visitors/index.js'
+import { dialRelay, type RelayConnection } from './transport/index.js'
 
 /** How long relayView() waits for the relay's side of the control connection. */
 export const RELAY_VIEW_TIMEOUT_MS = 5_000
@@ -65,8 +65,10 @@ export class Client extends EventEmitter<ClientEvents> {
   #capabilities: ReadonlySet<string> = new Set()
   /** The session whose login was accepted (until it closes). */
   #loggedIn: ClientSession | undefined
-  /** The relay's address as connected (normalised), for diagnostics. */
+  /** The relay's address as connected (normalised), for diagnostics: the proxy's when going through one. */
   #relayPeer: string | undefined
+  /** How the current (or last) connection reached the relay: transport and proxy. */
+  #carrier: Pick<RelayConnection, 'transport' | 'via'> | undefined
   #graceMs = 0
   /** The token as the handshake's PSK, derived once. */
   readonly #psk: Uint8Array
@@ -104,6 +106,8 @@ export class Client extends EventEmitter<ClientEvents> {
   get session (): ClientSession | undefined { return this.#session }
   /** The relay's address of the current connection (normalised), once connected. */
   get relayPeer (): string | undefined { return this.#relayPeer }
+  /** The transport of the current (or last) connection (tcp, tls, websocket, websocket+tls, wss) and the proxy it goes through. */
+  get carrier (): Pick<RelayConnection, 'transport' | 'via'> | undefined { return this.#carrier }
   /** The capabilities both sides have (empty before the first login). */
   get capabilities (): ReadonlySet<string> { return this.#capabilities }
 
@@ -215,11 +219,12 @@ export class Client extends EventEmitter<ClientEvents> {
   async #connect (signal: AbortSignal): Promise<ClientSession> {
     const { serverAddr, serverPort, transport } = this.config
     const target = formatHostPort(serverAddr, serverPort)
-    const socket = await dial(serverAddr, serverPort, transport.dialServerTimeout * 1000, signal)
-    socket.setNoDelay(true)
-    socket.setKeepAlive(true, CONTROL_KEEPALIVE_MS)
-    this.#relayPeer = normalizeAddress(socket.remoteAddress ?? '')
-    const wire = await this.#handshake(socket, signal)
+    const conn = await dialRelay(this.config, signal)
+    conn.tcp.setNoDelay(true)
+    conn.tcp.setKeepAlive(true, CONTROL_KEEPALIVE_MS)
+    this.#relayPeer = conn.peer
+    this.#carrier = { transport: conn.transport, via: conn.via }
+    const wire = await this.#handshake(conn.socket, signal, conn.tcp)
     const session: ClientSession = new Session(wire, {
       role: 'client',
       logger: this.#log,
@@ -237,7 +242,7 @@ export class Client extends EventEmitter<ClientEvents> {
     session.on('goaway', (code) => {
       this.#log.info({ goAway: code }, 'relay is going away')
     })
-    this.#log.debug({ relay: target }, 'connected to the relay')
+    this.#log.debug({ relay: target, transport: conn.transport, via: conn.via }, 'connected to the relay')
     return session
   }
 
@@ -259,7 +264,7 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   /** The Noise handshake on a fresh socket; the socket is destroyed when it fails. */
-  async #handshake (socket: Socket, signal: AbortSignal): Promise<Wire> {
+  async #handshake (socket: Socket, signal: AbortSignal, tcp: Socket): Promise<Wire> {
     const { clientID, auth, transport } = this.config
     this.#lastTimestampMs = Math.max(Date.now(), this.#lastTimestampMs + 1)
     try {
@@ -277,6 +282,7 @@ export class Client extends EventEmitter<ClientEvents> {
       return secure.wire
     } catch (err) {
       socket.destroy()
+      tcp.destroy()
       throw err
     }
   }
@@ -297,7 +303,7 @@ export class Client extends EventEmitter<ClientEvents> {
     if (!r.ok) throw new TunnelError(r.code ?? 'TUN_AUTH_REFUSED', r.message ?? 'the relay refused the login')
     this.#capabilities = new Set(r.capabilities ?? [])
     this.#loggedIn = session
-    this.#log.info({ sessionId: r.sessionId, relay: formatHostPort(serverAddr, serverPort), version: r.version, capabilities: [...this.#capabilities] }, 'logged in')
+    this.#log.info({ sessionId: r.sessionId, relay: formatHostPort(serverAddr, serverPort), version: r.version, capabilities: [...this.#capabilities], transport: this.#carrier?.transport, via: this.#carrier?.via }, 'logged in')
     this.emit('login', r.sessionId ?? '')
   }
 }

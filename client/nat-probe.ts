@@ -93,7 +93,7 @@ export async function probeNatTimeout (config: ClientConfig, o: NatProbeOptions)
 
 async function openProbe (config: ClientConfig, psk: Uint8Array, clientId: string, timestampMs: number, idleMs: number, o: NatProbeOptions): Promise<ClientSession> {
   const { serverAddr, serverPort, transport, auth } = config
-  const socket = await dial(serverAddr, serverPort, transport.dialServerTimeout * 1000, o.signal)
+  const socket = await dial(serverAddr, serverPort, transport.dialServerTimeout * 1000, o.signal, transport.connectServerLocalIP ?? undefined)
   socket.setNoDelay(true) // and no TCP keepalive: it would refresh the mapping being measured
   let session: ClientSession
   try {

@@ -13,6 +13,7 @@ import { TokenBucket, type TokenBucketStats } from '../shared/limit/index.js'
 import { bridge, type MuxStream } from '../shared/mux/index.js'
 import { formatHostPort, encodeProxyHeader } from '../shared/net/index.js'
 import { ResetCode } from '../shared/wire/index.js'
+import type { StreamForwarder } from './stream-forwarder.js'
 
 export const LOCAL_DIAL_TIMEOUT_MS = 10_000
 /** At most one "local service unreachable" warning per proxy in this window. */
@@ -31,7 +32,7 @@ export interface TcpForwarderTraffic {
 /** What the forwarder needs of a tcp, http, https or stcp proxy. */
 export type ForwardTarget = TcpProxyConfig | HttpProxyConfig | HttpsProxyConfig | StcpProxyConfig | XtcpProxyConfig
 
-export class TcpForwarder {
+export class TcpForwarder implements StreamForwarder {
   readonly #proxy: ForwardTarget
   readonly #log: Logger
   readonly #limiter: TokenBucket | undefined

@@ -1,7 +1,7 @@
 // The relay's answer to GET /api/status: its listener, every logged-in session (with a fresh
 // RTT), every proxy of every session (through the proxy interface: its endpoint, phase and
 // counters, whatever its type), and the refusals it counted.
-import { kernelFacts, processFacts, probeRtt, roundMs, sessionPressure, STATUS_SCHEMA, transportName, type ProxyCounters, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
+import { kernelFacts, processFacts, probeRtt, roundMs, sessionPressure, STATUS_SCHEMA, securityName, type ProxyCounters, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
 import { formatHostPort, normalizeAddress } from '../shared/net/index.js'
 import type { ControlSession } from './control-session.js'
 import type { RelayProxy } from './proxy/index.js'
@@ -76,7 +76,8 @@ function sessionStatus (c: ControlSession, rttMs: number | null, plaintext: bool
     reconnects: Math.max(0, c.logins - 1),
     ...sessionPressure(c.session),
     ...(login === undefined ? {} : { version: login.version, hostname: login.hostname }),
-    transport: transportName(c.pinned, plaintext),
+    ...(c.carrier === undefined ? {} : { transport: c.carrier }),
+    security: securityName(c.pinned, plaintext),
   }
 }
 

@@ -67,6 +67,8 @@ export interface ControlOptions {
   onActive?: () => void
   /** The connection's two ends (the client's address normalised), for visits this session makes. */
   endpoints?: { remote: Endpoint, local: Endpoint }
+  /** How the connection came: tcp, or its layers (tls, websocket) joined by `+`. */
+  carrier?: string
 }
 
 /**
@@ -83,6 +85,8 @@ const VISIT_CAPABILITIES: readonly string[] = [Capability.VISIT]
 export class ControlSession implements RegistryMember {
   readonly session: RelaySession
   readonly remote: string
+  /** How the connection came (ControlOptions.carrier); undefined when not told. */
+  readonly carrier: string | undefined
   /** First 8 bytes of the handshake hash (the same on the client): channel binding. */
   readonly sessionId: string
   /** The client's static public key (base64): who it is. Takeover and ownership hang on it. */
@@ -117,6 +121,7 @@ export class ControlSession implements RegistryMember {
     this.#onActive = options.onActive
     this.#endpoints = options.endpoints ?? { remote: { address: '', port: 0 }, local: { address: '', port: 0 } }
     this.remote = remote
+    this.carrier = options.carrier
     this.sessionId = link.sessionId
     this.identity = encodeKey(link.clientKey)
     this.keyId = clientKeyId(link.clientKey)

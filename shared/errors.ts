@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   TUN_TOO_MANY_STREAMS: 'the session reached its limit of open streams',
   TUN_STREAM_RESET: 'the peer reset a stream',
   TUN_LOCAL_DIAL: 'the client could not connect to the local service',
+  TUN_PLUGIN_AUTH: 'a visitor gave a client plugin (http_proxy, socks5, static_file) no or wrong credentials and was refused',
+  TUN_PLUGIN_REQUEST: 'a visitor sent a client plugin a malformed, oversized or unfinished handshake or request head and was refused',
   TUN_PORT_NOT_ALLOWED: 'the remote port is outside the relay\'s allowPorts',
   TUN_PORT_IN_USE: 'the remote port is already in use on the relay',
   TUN_PROXY_EXISTS: 'another session already registered a proxy with this name',
@@ -69,6 +71,12 @@ export const ERROR_CODES = {
   TUN_STUN_UNREACHABLE: 'the STUN server (the relay\'s stunBindPort, or natHoleStunServer) did not answer a Binding request over UDP: UDP is blocked on the way, or no STUN server listens there',
   TUN_DIRECT_PATH_FAILED: 'an xtcp visitor found no direct path to its proxy\'s client (punching failed or timed out, the NATs cannot be punched, or the path died) and had no fallbackTo visitor, or its retry budget was spent',
   TUN_VISIT_UNAVAILABLE: 'a visitor cannot work: the relay does not accept visitors (it lacks the visit capability), or the visitor\'s settings cannot be used',
+  TUN_PROXY_URL_AUTH: 'the proxy of transport.proxyURL (or http_proxy) refused the credentials: HTTP 407, or a SOCKS5 authentication failure',
+  TUN_PROXY_URL_REFUSED: 'the proxy of transport.proxyURL (or http_proxy) did not connect us to the relay: an HTTP status other than 2xx, a SOCKS5 failure reply, or no proxy there',
+  TUN_TLS_VERIFY: 'the relay\'s TLS certificate did not verify against transport.tls.trustedCaFile and serverName (another CA, another name, expired)',
+  TUN_TLS: 'the TLS layer under the control connection failed: no TLS on the other end, no common version or cipher, or a client certificate refused',
+  TUN_TLS_REQUIRED: 'the relay accepts only TLS clients (its transport.tls.force or trustedCaFile); this client connected without TLS',
+  TUN_WEBSOCKET_UPGRADE: 'the relay, or a reverse proxy in front of it, did not upgrade to WebSocket (an HTTP status instead of 101)',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -28,6 +28,8 @@ export interface BenchOptions {
   logLevel: string
   /** One discarded pass of every scenario before the measured repetitions. */
   warmup: boolean
+  /** tcp1, rr and http also through clients over tls, websocket and wss (issue 18), as ratios to the raw tcp tunnel. */
+  transports: boolean
   /** The whole run is aborted (and every child killed) after this. */
   timeoutSeconds: number
 }
@@ -54,6 +56,8 @@ relay and client processes), interleaved, and prints medians and tunnel/direct r
                       show what encryption costs (default tcp1,tcp8,rr,http; smoke tcp1; none)
   --wrk / --no-wrk    force the wrk row on or off (default: on when wrk is installed, off in smoke)
   --no-warmup         skip the discarded warm-up pass
+  --no-transports     skip the transports table (tcp1, rr and http through clients over tls,
+                      websocket and wss, as ratios to the raw tcp tunnel; on by default)
   --log-level L       relay/client log level (default info: port discovery needs the lifecycle
                       lines; nothing is logged per connection at info)
   --timeout S         abort the whole run after S seconds (default 600; smoke 60)
@@ -96,6 +100,7 @@ export function parseOptions (argv: readonly string[]): BenchOptions | undefined
         wrk: { type: 'boolean' },
         'no-wrk': { type: 'boolean' },
         'no-warmup': { type: 'boolean' },
+        'no-transports': { type: 'boolean' },
         'log-level': { type: 'string' },
         timeout: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -138,6 +143,7 @@ export function parseOptions (argv: readonly string[]): BenchOptions | undefined
     wrk: v.wrk === true ? 'on' : v['no-wrk'] === true || smoke ? 'off' : 'auto',
     logLevel,
     warmup: v['no-warmup'] !== true && !smoke,
+    transports: v['no-transports'] !== true,
     timeoutSeconds: num(v.timeout, 'timeout', smoke ? 60 : 600, 1, 86_400, false),
   }
 }

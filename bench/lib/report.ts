@@ -14,6 +14,8 @@ export interface ProcessMemory {
   peakRssBytes: number
 }
 
+import type { TransportRow } from './transports.js'
+
 export interface Report {
   tool: 'tunnel-bench'
   env: Environment
@@ -28,6 +30,8 @@ export interface Report {
   notes: string[]
   samples: Sample[]
   totalSeconds: number
+  /** tcp1, rr and http over each transport, as ratios to raw tcp (absent with --no-transports). */
+  transports?: TransportRow[]
 }
 
 const MB = 1e6

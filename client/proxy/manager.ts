@@ -18,6 +18,7 @@ import { Capability, MessageType, type ProxyResult, ResetCode } from '../../shar
 import type { ControlRequests } from '../control-requests.js'
 import { SudpForwarder } from '../sudp-forwarder.js'
 import { TcpForwarder } from '../tcp-forwarder.js'
+import { hasPlugin, PluginForwarder } from '../plugins/index.js'
 import { UdpFlows } from '../udp-flows.js'
 import { UdpForwarder } from '../udp-forwarder.js'
 import { XtcpResponder } from '../p2p/index.js'
@@ -204,7 +205,9 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
       this.#entries.set(name, new ProxyEntry(p, name, { kind: 'tcp', forwarder }, gate, responder))
     } else {
       const gate = p.type === 'stcp' ? new SecretGate(p, name, this.#config.user, this.#replay, log) : undefined
-      this.#entries.set(name, new ProxyEntry(p, name, { kind: 'tcp', forwarder: new TcpForwarder(p, log) }, gate))
+      // A plugin takes the proxy's streams instead of localIP:localPort.
+      const forwarder = hasPlugin(p) ? new PluginForwarder(p, log) : new TcpForwarder(p, log)
+      this.#entries.set(name, new ProxyEntry(p, name, { kind: 'tcp', forwarder }, gate))
     }
   }
 

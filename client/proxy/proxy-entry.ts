@@ -9,7 +9,7 @@
 import type { ProxyConfig } from '../../shared/config/index.js'
 import type { ErrorCode } from '../../shared/errors.js'
 import type { SudpForwarder } from '../sudp-forwarder.js'
-import type { TcpForwarder } from '../tcp-forwarder.js'
+import type { StreamForwarder } from '../stream-forwarder.js'
 import type { UdpForwarder } from '../udp-forwarder.js'
 import type { SecretGate } from './secret-gate.js'
 import type { XtcpResponder } from '../p2p/index.js'
@@ -17,7 +17,7 @@ import type { XtcpResponder } from '../p2p/index.js'
 export type ClientProxyPhase = 'pending' | 'registering' | 'running' | 'refused' | 'retrying' | 'closed'
 
 export type Forwarder =
-  | { kind: 'tcp', forwarder: TcpForwarder }
+  | { kind: 'tcp', forwarder: StreamForwarder }
   | { kind: 'udp', forwarder: UdpForwarder }
   | { kind: 'sudp', forwarder: SudpForwarder }
 

@@ -3,6 +3,7 @@
 import { z } from 'zod'
 import { isErrorCode } from '../errors.js'
 import type { ReloadOutcome } from '../reload-outcome.js'
+import { printable, quotedName } from '../diag/index.js'
 
 export type { ReloadOutcome }
 
@@ -38,8 +39,8 @@ export function parseReloadOutcome (data: unknown): ReloadOutcome | undefined {
 
 /** `reload: applied (added web, removed -, changed ssh)`, `applied in part` with the failures, or `refused` with the errors. */
 export function formatReloadOutcome (o: ReloadOutcome): string {
-  const list = (items: string[]): string => (items.length === 0 ? '-' : items.join(', '))
-  const errors = o.errors.map((e) => `${e.proxy === null ? (e.visitor === undefined ? '' : `visitor ${e.visitor}: `) : `proxy ${e.proxy}: `}${e.message} (${e.code})`)
+  const list = (items: string[]): string => (items.length === 0 ? '-' : items.map(quotedName).join(', '))
+  const errors = o.errors.map((e) => `${e.proxy === null ? (e.visitor === undefined ? '' : `visitor ${quotedName(e.visitor)}: `) : `proxy ${quotedName(e.proxy)}: `}${printable(e.message)} (${e.code})`)
   const v = o.visitors
   const visitorChanges = v === undefined ? '' : `  visitors added ${list(v.added)}, removed ${list(v.removed)}, changed ${list(v.changed)}\n`
   const changes = `  added    ${list(o.added)}\n  removed  ${list(o.removed)}\n  changed  ${list(o.changed)}\n${visitorChanges}`

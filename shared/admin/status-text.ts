@@ -89,7 +89,7 @@ export function renderStatus (r: StatusReport, now = Date.now()): string {
       ? ['name', 'type', 'phase', 'public address', 'client', 'streams/flows', 'bytes in', 'bytes out', 'refused/dropped', 'error']
       : ['name', 'type', 'phase', 'public address', 'local', 'streams/flows', 'bytes in', 'bytes out', 'refused/dropped', 'error']
     lines.push(...renderTable(head, r.proxies.map((x) => [
-      x.name, x.type, x.phase, x.publicAddr, r.role === 'relay' ? x.clientId : x.local, counts(x),
+      x.name, x.plugin === undefined ? x.type : `${x.type}+${x.plugin}`, x.phase, x.publicAddr, r.role === 'relay' ? x.clientId : x.local, counts(x),
       formatBytes(x.bytesIn), formatBytes(x.bytesOut), drops(x), x.error === null ? null : `${x.error.code}: ${x.error.message}`,
     ])))
     lines.push('  (bytes in = visitor to service; streams/flows = open now/total)')

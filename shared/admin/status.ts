@@ -57,7 +57,11 @@ export const sessionStatusSchema = z.object({
   /** relay: the client's host name as it logged in; client: its own. */
   hostname: z.string().optional(),
   /** How the connection is secured: `noise-ik` (the client pinned the relay's key) or `noise-in`, `+plaintext` when records are not encrypted. */
+  security: z.string().optional(),
+  /** How the control connection travels: tcp, tls, websocket, websocket+tls or wss (absent from older versions). */
   transport: z.string().optional(),
+  /** client: the proxy it goes through (scheme://host:port, never credentials); absent when direct. */
+  via: z.string().optional(),
 })
 export type SessionStatus = z.infer<typeof sessionStatusSchema>
 
@@ -70,8 +74,10 @@ export const proxyStatusSchema = z.object({
   phase: z.enum(PROXY_PHASES),
   /** host:port visitors connect to (relay: its bound address; client: serverAddr:remotePort), null before registration. */
   publicAddr: z.string().nullable(),
-  /** localIP:localPort (client), null on the relay. */
+  /** localIP:localPort (client; with a plugin: its socket, folder or upstream, null for http_proxy and socks5), null on the relay. */
   local: z.string().nullable(),
+  /** client: the proxy's plugin (frp's plugin type: socks5, static_file, ...); absent without one. */
+  plugin: z.string().optional(),
   /** relay: the owning client id; client: null. */
   clientId: z.string().nullable(),
   /** tcp: visitors as streams (active now, total); null for udp. */
@@ -199,7 +205,7 @@ export const statusReportSchema = z.object({
 })
 export type StatusReport = z.infer<typeof statusReportSchema>
 
-/** A session's `transport`: `noise-ik` (pinned key) or `noise-in`, with `+plaintext` when the records are not encrypted. */
-export function transportName (pinned: boolean, plaintext: boolean): string {
+/** A session's `security`: `noise-ik` (pinned key) or `noise-in`, with `+plaintext` when the records are not encrypted. */
+export function securityName (pinned: boolean, plaintext: boolean): string {
   return `${pinned ? 'noise-ik' : 'noise-in'}${plaintext ? '+plaintext' : ''}`
 }

@@ -11,8 +11,10 @@ import { keyIssues } from './keys.js'
 import { formatPath, locate, type ConfigPath } from './locate.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
-import { vhostIssues } from './vhost-checks.js'
+import { duplicateDomainWarnings, vhostIssues } from './vhost-checks.js'
 import { secretIssues, secretWarnings } from './secret-checks.js'
+import { transportIssues, transportWarnings } from './transport-load.js'
+import { pluginConfigIssues, pluginConfigWarnings } from './plugin-checks.js'
 
 export interface ConfigWarning {
   message: string
@@ -20,6 +22,8 @@ export interface ConfigWarning {
 }
 
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v)
+/** A proxy name in a message: bare when plain, quoted when it has spaces, other scripts or controls (frp allows any). */
+const nameShown = (name: string): string => (/^[A-Za-z0-9._-]+$/.test(name) ? name : JSON.stringify(name))
 /** Our keys that mean something only on a udp proxy. */
 const UDP_ONLY_KEYS = ['idleTimeout', 'maxFlows'] as const
 /** Our keys that mean something only on a tcp proxy, with what to use on udp instead. */
@@ -45,7 +49,7 @@ function proxyIssues (ctx: CheckContext): ConfigIssue[] {
       if (first === undefined) names.set(p.name, i)
       else {
         const line = at(ctx, ['proxies', first, 'name']).line
-        issues.push({ code: 'TUN_CONFIG_INVALID', message: `proxy name ${p.name} is already used by proxies[${first}] (line ${line}); names must be unique`, location: at(ctx, ['proxies', i, 'name']) })
+        issues.push({ code: 'TUN_CONFIG_INVALID', message: `proxy name ${nameShown(p.name)} is already used by proxies[${first}] (line ${line}); names must be unique`, location: at(ctx, ['proxies', i, 'name']) })
       }
     }
     for (const key of UDP_ONLY_KEYS) {
@@ -132,8 +136,8 @@ function adminIssues (ctx: CheckContext): ConfigIssue[] {
 /** Problems that involve more than one field. */
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
-    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx)]
-    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx)]
+    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...transportIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx), ...pluginConfigIssues(ctx), ...transportIssues(ctx)]
 }
 
 function adminWarnings (ctx: CheckContext): ConfigWarning[] {
@@ -207,13 +211,21 @@ function heartbeatWarnings (ctx: CheckContext): ConfigWarning[] {
   })
 }
 
+export interface WarningOptions {
+  /** An included file (includes.ts): only its proxies and visitors count, so only their warnings. */
+  included?: boolean
+  /** Included files add proxies: no "no proxies" warning for this file alone. */
+  moreProxies?: boolean
+}
+
 /** Warnings for a file that is otherwise valid. Never includes a secret's value. */
-export function configWarnings (ctx: CheckContext): ConfigWarning[] {
+export function configWarnings (ctx: CheckContext, options: WarningOptions = {}): ConfigWarning[] {
   const warnings: ConfigWarning[] = ignoredPresent(ctx).map(({ path, why }) => ({
     message: `${formatPath(path)} is an frp setting this tunnel ignores: ${why}`,
     location: at(ctx, path, true),
   }))
-  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...capWarnings(ctx))
+  if (options.included === true) return warnings.filter((w) => w.location.path.startsWith('proxies[') || w.location.path.startsWith('visitors['))
+  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...capWarnings(ctx), ...transportWarnings(ctx), ...duplicateDomainWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {
     warnings.push({ message: 'transport.insecurePlaintext is true: after the handshake, tunnelled bytes cross the network unencrypted and unauthenticated; use it only for benchmarks or a link you trust', location: at(ctx, ['transport', 'insecurePlaintext']) })
   }
@@ -224,10 +236,10 @@ export function configWarnings (ctx: CheckContext): ConfigWarning[] {
   }
   const visitors = valueAt(ctx.data, ['visitors'])
   const hasVisitors = Array.isArray(visitors) && visitors.some((v) => isRecord(v) && v.enabled !== false)
-  if (ctx.side === 'client' && !hasVisitors && !proxiesOf(ctx.data).some(([, p]) => p.enabled !== false)) {
+  if (ctx.side === 'client' && options.moreProxies !== true && !hasVisitors && !proxiesOf(ctx.data).some(([, p]) => p.enabled !== false)) {
     warnings.push({ message: 'no proxies: the client will connect but expose nothing (add entries under proxies:)', location: at(ctx, ['proxies']) })
   }
-  warnings.push(...secretWarnings(ctx))
+  warnings.push(...secretWarnings(ctx), ...pluginConfigWarnings(ctx))
   return warnings
 }
 

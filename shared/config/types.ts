@@ -1,6 +1,7 @@
 // The shapes of frps.yml and frpc.yml after loading and defaults, with frp v1 key names.
 // Durations keep frp's unit (seconds) so a value reads the same here as in the file.
 import type { Secret } from '../secret.js'
+import type { ProxyUrl } from './proxy-url.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error'
 
@@ -118,6 +119,10 @@ export interface ServerConfig {
     maxClockSkew: number
     /** true: no encryption after the handshake (benchmarks, trusted links); both sides must agree. */
     insecurePlaintext: boolean
+    /** frp's transport.tls block on the relay. */
+    tls: ServerTlsConfig
+    /** WebSocket clients (our keys). */
+    websocket: ServerWebSocketConfig
   }
   log: LogConfig
   /** The admin API, or null when off. */
@@ -153,6 +158,8 @@ export interface TcpProxyConfig extends SourceRules, BandwidthRules {
   proxyProtocolVersion: 'v1' | 'v2' | null
   /** Visitor connections open at once, enforced by the relay (our key); 0 = no cap of its own. */
   maxVisitors: number
+  /** frp's client plugin: takes the visitor streams instead of localIP:localPort; absent = none. */
+  plugin?: PluginConfig
 }
 
 export interface UdpProxyConfig extends SourceRules, BandwidthRules {
@@ -192,6 +199,8 @@ export interface HttpProxyConfig extends SourceRules, VhostDomains, BandwidthRul
   /** Basic auth the relay asks for; both '' = none. */
   httpUser: string
   httpPassword: Secret | null
+  /** frp's client plugin (static_file, http2https, ...); absent = none. */
+  plugin?: PluginConfig
 }
 
 export interface HttpsProxyConfig extends SourceRules, VhostDomains, BandwidthRules {
@@ -200,6 +209,8 @@ export interface HttpsProxyConfig extends SourceRules, VhostDomains, BandwidthRu
   localIP: string
   localPort: number
   proxyProtocolVersion: 'v1' | 'v2' | null
+  /** frp's client plugin (https2http, https2https, ...); absent = none. */
+  plugin?: PluginConfig
 }
 
 /** What stcp and sudp proxies share (frp's secret proxies): no public port on the relay. */
@@ -219,6 +230,8 @@ export interface StcpProxyConfig extends SourceRules, BandwidthRules, SecretRule
   proxyProtocolVersion: 'v1' | 'v2' | null
   /** Visits open at once, enforced by the relay (our key); 0 = no cap of its own. */
   maxVisitors: number
+  /** frp's client plugin (socks5, http_proxy, ... behind the secret): takes the visits instead of localIP:localPort; absent = none. */
+  plugin?: PluginConfig
 }
 
 export interface SudpProxyConfig extends SourceRules, BandwidthRules, SecretRules {
@@ -238,6 +251,8 @@ export interface XtcpProxyConfig extends SourceRules, BandwidthRules, SecretRule
   localPort: number
   /** No PROXY header: visitors come over the punched path, not through the relay. */
   proxyProtocolVersion: null
+  /** Client plugins do not serve xtcp proxies (refused when the file loads). */
+  plugin?: never
 }
 
 export type ProxyConfig = TcpProxyConfig | UdpProxyConfig | HttpProxyConfig | HttpsProxyConfig | StcpProxyConfig | SudpProxyConfig | XtcpProxyConfig
@@ -267,6 +282,46 @@ export interface VisitorConfig {
   /** xtcp: ms a connection waits for the direct path before it goes to fallbackTo. */
   fallbackTimeoutMs: number
 }
+
+// ---- client plugins (frp's `plugin:` block; shared/config/plugin-schema.ts has the keys) ----
+
+/** Basic (or RFC 1929) credentials a plugin asks visitors for; null = none (an open proxy). */
+export interface PluginCredentials {
+  user: string
+  password: Secret
+}
+
+/** A TLS certificate and key read from crtPath/keyPath at load, or null: self-signed at start. */
+export interface PluginCertificate {
+  /** The files, resolved against the config file's folder (for messages). */
+  crtPath: string
+  keyPath: string
+  cert: Buffer
+  key: Secret
+}
+
+/** Where the http2http, http2https, https2http, https2https and tls2raw plugins send what they receive (frp's localAddr). */
+export interface PluginUpstream {
+  host: string
+  port: number
+}
+
+export interface PluginRewrite {
+  /** '' = the Host the visitor sent. */
+  hostHeaderRewrite: string
+  /** requestHeaders.set. */
+  requestHeaders: Record<string, string>
+}
+
+export type PluginConfig =
+  | { type: 'http_proxy', credentials: PluginCredentials | null }
+  | { type: 'socks5', credentials: PluginCredentials | null }
+  | { type: 'static_file', localPath: string, stripPrefix: string, credentials: PluginCredentials | null }
+  | { type: 'unix_domain_socket', unixPath: string }
+  | ({ type: 'http2http' | 'http2https', localAddr: PluginUpstream } & PluginRewrite)
+  | ({ type: 'https2http' | 'https2https', localAddr: PluginUpstream, certificate: PluginCertificate | null, enableHTTP2: boolean } & PluginRewrite)
+  | { type: 'tls2raw', localAddr: PluginUpstream, certificate: PluginCertificate | null }
+
 
 export interface ClientConfig {
   source: string
@@ -299,6 +354,14 @@ export interface ClientConfig {
     handshakeTimeout: number
     /** true: no encryption after the handshake; must match the relay. */
     insecurePlaintext: boolean
+    /** frp's connectServerLocalIP: the local address the TCP connection to the relay (or proxy) leaves from; null = the system's choice. */
+    connectServerLocalIP: string | null
+    /** frp's transport.protocol: how the control connection is carried (kcp and quic are refused at load). */
+    protocol: ClientProtocol
+    /** frp's transport.tls block. */
+    tls: ClientTlsConfig
+    /** frp's transport.proxyURL, else the environment's proxy (http_proxy, ...); null = direct. */
+    proxyURL: ProxyUrl | null
   }
   log: LogConfig
   proxies: ProxyConfig[]
@@ -308,6 +371,53 @@ export interface ClientConfig {
   natHoleStunServer: string
   /** The admin API (status, diag, metrics, reload), or null when off. */
   webServer: AdminConfig | null
+}
+
+// ------------------------------------------------------------------ transports (issue 18)
+
+/** tcp: the handshake on the TCP connection; websocket: inside a WebSocket (ws://); wss: inside a WebSocket inside TLS. */
+export type ClientProtocol = 'tcp' | 'websocket' | 'wss'
+
+/**
+ * frp's transport.tls on a client: an outer TLS layer under the Noise handshake. Files are
+ * resolved against frpc.yml's folder; null = not set.
+ */
+export interface ClientTlsConfig {
+  /** TLS around the control connection (inside the WebSocket for websocket; wss always has TLS). Default false (ours; frp's is true). */
+  enable: boolean
+  /** A client certificate and its key, for a relay that asks for one (its trustedCaFile). */
+  certFile: string | null
+  keyFile: string | null
+  /** The relay's certificate must chain to this CA and name serverName; null = not checked (frp's default). */
+  trustedCaFile: string | null
+  /** The name sent in SNI and checked in the certificate; '' = serverAddr when it is a name. */
+  serverName: string
+  /** false: send frp's marker byte 0x17 before the ClientHello. Default true (frp's). */
+  disableCustomTLSFirstByte: boolean
+}
+
+/** frp's transport.tls on the relay. */
+export interface ServerTlsConfig {
+  /** Only clients that speak TLS are accepted (a trustedCaFile implies it, as in frp). */
+  force: boolean
+  /** The certificate the relay shows; null = a self-signed one made at start (frp does the same). */
+  certFile: string | null
+  keyFile: string | null
+  /** Clients must show a certificate from this CA (mutual TLS); null = none asked. */
+  trustedCaFile: string | null
+}
+
+/** WebSocket clients on the relay (our keys; frp always accepts them on bindPort). */
+export interface ServerWebSocketConfig {
+  /** Accept WebSocket clients (GET /~!frp with Upgrade) on bindPort. Default true. */
+  enable: boolean
+  /**
+   * Reverse proxies (CIDRs or addresses) whose X-Forwarded-For names the client's address for
+   * the handshake limits and logs. Empty (default): the TCP peer is the source, always.
+   */
+  trustedProxies: string[]
+  /** A second port for clients, with everything bindPort accepts (for a front end that reaches only it); 0 = none. */
+  bindPort: number
 }
 
 export const SERVER_DEFAULTS = {

@@ -7,6 +7,7 @@ import type { Document } from 'yaml'
 import type { ConfigIssue, ErrorCode } from '../errors.js'
 import { FRP_KEYS, SECRET_KEYS, schemaFor, type Side } from './schema.js'
 import { locate, patternPath, type ConfigPath, type SourceMap } from './locate.js'
+import { PLUGIN_TYPES, UNSUPPORTED_PLUGINS, pluginKeys } from './plugin-schema.js'
 
 type ZodIssue = z.core.$ZodIssue
 
@@ -117,6 +118,12 @@ export function didYouMean (key: string, candidates: readonly string[]): string 
   return best
 }
 
+/** A table (or list of tables) with a proxy's keys: `[[rdp]]` or `[rdp]` written for `[[proxies]]`. */
+function looksLikeProxies (value: unknown): boolean {
+  const entries = Array.isArray(value) ? value : [value]
+  return entries.length > 0 && entries.every((e) => isRecord(e) && ['name', 'type', 'localPort', 'localIP', 'remotePort'].some((k) => Object.hasOwn(e, k)))
+}
+
 function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): ConfigIssue {
   const path = [...parent, key]
   const pattern = patternPath(path)
@@ -128,8 +135,11 @@ function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): Config
     message = `is an frp setting this version does not support yet: ${refused.why}`
   } else if (rows.some((r) => r.sides.includes(other)) || (parent.length === 0 && keysAt(schemaFor(other), []).includes(key))) {
     message = `is a ${other} setting (${other === 'server' ? 'frps' : 'frpc'}.yml), not a ${ctx.side} one; is this the right file?`
+  } else if (parent.length === 0 && ctx.side === 'client' && looksLikeProxies(valueAt(ctx.data, path))) {
+    message = `unknown key; in frp v1 every proxy is an entry of proxies (TOML: a [[proxies]] table with name = ${JSON.stringify(key)}; INI's [${key}] sections became these)`
   } else {
-    const candidates = keysAt(schemaFor(ctx.side), parent)
+    // A plugin's keys depend on its type: suggest from that type's keys alone.
+    const candidates = (patternPath(parent) === 'proxies[].plugin' ? pluginKeys(valueAt(ctx.data, [...parent, 'type'])) : undefined) ?? keysAt(schemaFor(ctx.side), parent)
     const guess = didYouMean(key, candidates)
     const ignored = new Set(FRP_KEYS.filter((r) => r.action === 'ignore').map((r) => r.path))
     const main = candidates.filter((c) => !ignored.has(patternPath([...parent, c])))
@@ -145,7 +155,7 @@ const FRP_PROXY_TYPES = new Set(['tcpmux'])
 const PROXY_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https', 'stcp', 'sudp', 'xtcp'])
 /** The visitor types this version runs. */
 const VISITOR_TYPES: ReadonlySet<unknown> = new Set(['stcp', 'sudp', 'xtcp'])
-const TRANSPORTS = new Set(['kcp', 'quic', 'websocket', 'wss'])
+const TRANSPORTS = new Set(['kcp', 'quic'])
 const MISSING_HINTS: Record<string, string> = {
   'proxies[].name': 'every proxy needs a name',
   'proxies[].type': 'add `type: tcp`, `udp`, `http` or `https`',
@@ -154,9 +164,14 @@ const MISSING_HINTS: Record<string, string> = {
   'visitors[].type': 'add `type: stcp`, `sudp` or `xtcp` (the type of the proxy it visits)',
   'visitors[].serverName': 'name the secret proxy to visit',
   'visitors[].bindPort': 'add the local port applications connect to',
+  'proxies[].plugin.localAddr': 'add host:port of the local service',
+  'proxies[].plugin.localPath': 'add the folder to serve',
+  'proxies[].plugin.unixPath': 'add the path of the Unix socket',
   'allowPorts[].start': 'a range needs both start and end',
   'allowPorts[].end': 'a range needs both start and end',
 }
+/** auth.method oidc: running the file without the check it asks for would be worse than refusing it. */
+const OIDC_REFUSED = 'oidc is not supported: clients here prove themselves with auth.token (the handshake\'s pre-shared key) and their own key (auth.clientKeys on the relay), never an OIDC token, so this file would run without the authentication it asks for; use auth.method token'
 const RANGE_SHAPE = 'must be { start: FROM, end: TO } or { single: PORT }'
 
 function valueMessage (path: ConfigPath, value: unknown, values: readonly unknown[]): string {
@@ -168,9 +183,9 @@ function valueMessage (path: ConfigPath, value: unknown, values: readonly unknow
     case 'visitors[].type':
       return `type ${v} is not a visitor type; use stcp, sudp or xtcp`
     case 'auth.method':
-      return v === 'oidc' ? 'oidc is not supported; use token' : `must be token${got(path, value)}`
+      return v === 'oidc' ? OIDC_REFUSED : `must be token${got(path, value)}`
     case 'transport.protocol':
-      return TRANSPORTS.has(v) ? `${v} is not supported; this tunnel connects over tcp only` : `must be tcp${got(path, value)}`
+      return TRANSPORTS.has(v) ? `${v} is not supported: Node.js 20 has no QUIC and there is no maintained KCP library for it; use tcp, websocket or wss (with transport.tls.enable for a TLS-looking connection)` : `must be tcp, websocket or wss${got(path, value)}`
     default:
       return `must be one of ${values.map(String).join(', ')}${got(path, value)}`
   }
@@ -203,6 +218,7 @@ function typeMessage (path: ConfigPath, value: unknown, expected: string): strin
 
 function rangeIssue (ctx: CheckContext, iss: ZodIssue & { code: 'too_small' | 'too_big' }, path: ConfigPath): ConfigIssue {
   const value = valueAt(ctx.data, path)
+  if (iss.origin === 'string' && iss.code === 'too_big') return issue(ctx, 'TUN_CONFIG_INVALID', path, `is longer than ${String(iss.maximum)} characters${got(path, value)}`)
   if (iss.origin === 'string') return issue(ctx, 'TUN_CONFIG_INVALID', path, 'must not be empty')
   if (iss.origin === 'array') return issue(ctx, 'TUN_CONFIG_INVALID', path, `has the wrong number of items${got(path, value)}`)
   const s = schemaAt(schemaFor(ctx.side), path)
@@ -212,8 +228,18 @@ function rangeIssue (ctx: CheckContext, iss: ZodIssue & { code: 'too_small' | 't
   return issue(ctx, 'TUN_CONFIG_RANGE', path, `${shown(path, value)} is ${bounds}`)
 }
 
+/** A plugin whose type is missing or not one this version runs. */
+function pluginTypeIssue (ctx: CheckContext, path: ConfigPath, value: unknown): ConfigIssue {
+  const types = PLUGIN_TYPES.join(', ')
+  if (value === undefined) return issue(ctx, 'TUN_CONFIG_INVALID', path, `is missing: a plugin needs a type (${types})`)
+  if (typeof value === 'string' && Object.hasOwn(UNSUPPORTED_PLUGINS, value)) return issue(ctx, 'TUN_CONFIG_INVALID', path, `is an frp plugin this version does not support: ${UNSUPPORTED_PLUGINS[value] ?? ''}`)
+  const guess = typeof value === 'string' ? didYouMean(value, PLUGIN_TYPES) : undefined
+  return issue(ctx, 'TUN_CONFIG_INVALID', path, `${shown(path, value)} is not a plugin type; ${guess === undefined ? `use one of ${types}` : `did you mean ${guess}?`}`)
+}
+
 function unionIssues (ctx: CheckContext, iss: ZodIssue & { code: 'invalid_union' }, path: ConfigPath): ConfigIssue[] {
   const value = valueAt(ctx.data, path)
+  if (patternPath(path) === 'proxies[].plugin.type') return [pluginTypeIssue(ctx, path, value)]
   if (!isRecord(value) || !['start', 'end', 'single'].some((k) => Object.hasOwn(value, k))) {
     return [issue(ctx, 'TUN_CONFIG_INVALID', path, `${RANGE_SHAPE}${got(path, value)}`)]
   }
@@ -250,7 +276,7 @@ export function fromZod (ctx: CheckContext, iss: ZodIssue, prefix: ConfigPath = 
     case 'invalid_format':
       if (value === '') return [issue(ctx, 'TUN_CONFIG_INVALID', path, 'must not be empty')]
       if (patternPath(path) === 'proxies[].name') {
-        return [issue(ctx, 'TUN_CONFIG_INVALID', path, `${shown(path, value)} is not a valid proxy name: use 1-64 of A-Z a-z 0-9 . _ -`)]
+        return [issue(ctx, 'TUN_CONFIG_INVALID', path, `${shown(path, value)} is not a valid proxy name: use 1-64 characters`)]
       }
       return [issue(ctx, 'TUN_CONFIG_INVALID', path, `has the wrong format${got(path, value)}`)]
     case 'custom':
@@ -278,10 +304,18 @@ export function unsupportedProxies (data: unknown, list: 'proxies' | 'visitors' 
   return out
 }
 
+/** "localPort is missing" on a proxy with a plugin: frp's plugins serve the visitors themselves, so it is noise. */
+function pluginLocalPort (ctx: CheckContext, iss: ZodIssue): boolean {
+  if (iss.path.length !== 3 || iss.path[0] !== 'proxies' || iss.path[2] !== 'localPort') return false
+  const p = valueAt(ctx.data, iss.path.slice(0, 2))
+  return isRecord(p) && !Object.hasOwn(p, 'localPort') && isRecord(p.plugin)
+}
+
 /** Our issues for zod's, dropping the noise under proxies and visitors of an unsupported type. */
 export function mapZodIssues (ctx: CheckContext, issues: readonly ZodIssue[]): ConfigIssue[] {
   const skip = { proxies: unsupportedProxies(ctx.data), visitors: unsupportedProxies(ctx.data, 'visitors') }
   const keep = (iss: ZodIssue): boolean => {
+    if (pluginLocalPort(ctx, iss)) return false
     const list = iss.path[0] === 'proxies' || iss.path[0] === 'visitors' ? skip[iss.path[0]] : undefined
     const disabled = list?.get(iss.path[1] as number)
     return disabled === undefined || (disabled === false && iss.path[2] === 'type' && iss.path.length === 3)

@@ -10,4 +10,5 @@ export { type ProbeOutcome, type ProbeResult, natTimeoutReport, renderNatTimeout
 export { type PeerView, parsePeerView } from './peer-view.js'
 export { parseLimits, parseNetstat } from './proc-parse.js'
 export { renderTable } from './render.js'
+export { printable, quotedName } from './cell-text.js'
 export { readFdCount, readProc } from './sources.js'

@@ -298,3 +298,49 @@ describe('stcp through the CLI', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     expect(metrics).toContain('tunnel_proxy_visit_refusals_total{proxy="home.ssh",reason="proof"} 1')
   })
 })
+
+/** Reads exactly `n` bytes from `socket` (or fails when it closes first). */
+function readBytes (socket: Socket, n: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let got = Buffer.alloc(0)
+    const onData = (chunk: Buffer): void => {
+      got = Buffer.concat([got, chunk])
+      if (got.length < n) return
+      socket.off('data', onData)
+      socket.off('close', onClose)
+      if (got.length > n) socket.unshift(got.subarray(n))
+      resolve(got.subarray(0, n))
+    }
+    const onClose = (): void => { reject(new Error(`closed after ${got.length} of ${n} bytes`)) }
+    socket.on('data', onData)
+    socket.once('close', onClose)
+  })
+}
+
+describe('stcp with a client plugin (frp\'s stcp + socks5: a private SOCKS5 proxy into the home network)', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
+  it('a visitor reaches a home service through the socks5 plugin behind the secret; wrong credentials are refused', async () => {
+    const echo = await startEchoServer()
+    const relay = await startRelay()
+    await startHome(relay, [`{ name: s5, type: stcp, secretKey: ${SECRET}, allowUsers: [laptop], plugin: { type: socks5, username: u, password: pw } }`])
+    const bindPort = await getFreePort()
+    await startVisitor(relay, 'laptop', [stcpVisitor('s5', bindPort)])
+    const socks = async (user: string, password: string): Promise<{ socket: Socket, auth: Buffer }> => {
+      const socket = await connectTo(bindPort)
+      socket.write(Buffer.from([5, 1, 2]))
+      expect([...await readBytes(socket, 2)]).toEqual([5, 2])
+      socket.write(Buffer.concat([Buffer.from([1, user.length]), Buffer.from(user), Buffer.from([password.length]), Buffer.from(password)]))
+      return { socket, auth: await readBytes(socket, 2) }
+    }
+    const good = await socks('u', 'pw')
+    expect([...good.auth]).toEqual([1, 0])
+    good.socket.write(Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, echo.port >> 8, echo.port & 0xff]))
+    const reply = await readBytes(good.socket, 10)
+    expect([reply[0], reply[1]]).toEqual([5, 0])
+    good.socket.write('through the secret and the plugin')
+    expect((await readBytes(good.socket, 33)).toString()).toBe('through the secret and the plugin')
+    good.socket.destroy()
+    const bad = await socks('u', 'wrong')
+    expect(bad.auth[1]).not.toBe(0)
+    bad.socket.destroy()
+  })
+})

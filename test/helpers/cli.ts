@@ -194,6 +194,8 @@ function hermeticEnv (): NodeJS.ProcessEnv {
   // the home of whoever runs the tests.
   delete env.STATE_DIRECTORY
   env.XDG_STATE_HOME = stateDir()
+  // A client reads the environment's proxy (transport.proxyURL's default): tests name theirs.
+  for (const name of ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY']) delete env[name]
   return env
 }
 

@@ -63,7 +63,14 @@ describe('defaults', () => {
       vhostHTTPTimeout: 60,
       subDomainHost: '',
       custom404Page: null,
-      transport: { heartbeatTimeout: SERVER_DEFAULTS.heartbeatTimeout, handshakeTimeout: 10, maxClockSkew: 60, insecurePlaintext: false },
+      transport: {
+        heartbeatTimeout: SERVER_DEFAULTS.heartbeatTimeout,
+        handshakeTimeout: 10,
+        maxClockSkew: 60,
+        insecurePlaintext: false,
+        tls: { force: false, certFile: null, keyFile: null, trustedCaFile: null },
+        websocket: { enable: true, trustedProxies: [], bindPort: 0 },
+      },
       log: { level: 'info' },
       webServer: null,
       enablePrometheus: false,
@@ -95,7 +102,17 @@ describe('defaults', () => {
   it('a client proxy gets localIP 127.0.0.1 and remotePort 0 by default', () => {
     const { config } = client('proxies:\n  - { name: web, type: tcp, localPort: 80 }')
     expect(config.proxies).toEqual([{ name: 'web', type: 'tcp', localIP: CLIENT_DEFAULTS.localIP, localPort: 80, remotePort: 0, allowSources: [], denySources: [], proxyProtocolVersion: null, maxVisitors: 0, bandwidthLimit: 0, bandwidthLimitMode: 'client' }])
-    expect(config.transport).toEqual({ heartbeatInterval: 10, heartbeatTimeout: 40, dialServerTimeout: 10, handshakeTimeout: 10, insecurePlaintext: false })
+    expect(config.transport).toEqual({
+      heartbeatInterval: 10,
+      heartbeatTimeout: 40,
+      dialServerTimeout: 10,
+      handshakeTimeout: 10,
+      insecurePlaintext: false,
+      connectServerLocalIP: null,
+      protocol: 'tcp',
+      tls: { enable: false, certFile: null, keyFile: null, trustedCaFile: null, serverName: '', disableCustomTLSFirstByte: true },
+      proxyURL: null,
+    })
     expect(config.serverAddr).toBe(CLIENT_DEFAULTS.serverAddr)
     expect(config.loginFailExit).toBe(false)
   })
@@ -200,12 +217,12 @@ describe('frp compatibility', () => {
   })
 
   it('refuses frp features it lacks with a reason instead of a bare unknown key', () => {
-    const e = issuesOf(() => client('featureGates: {}\nproxies:\n  - { name: a, type: tcp, localPort: 1, plugin: { type: socks5 } }'))
+    const e = issuesOf(() => client('featureGates: {}\nproxies:\n  - { name: a, type: tcp, localPort: 1, natTraversal: {} }'))
     expect(e.issues.map((i) => [i.code, i.location.path])).toEqual([
       ['TUN_CONFIG_UNKNOWN_KEY', 'featureGates'],
-      ['TUN_CONFIG_UNKNOWN_KEY', 'proxies[0].plugin'],
+      ['TUN_CONFIG_UNKNOWN_KEY', 'proxies[0].natTraversal'],
     ])
-    expect(e.message).toContain('proxy plugins are not supported')
+    expect(e.message).toContain('is an frp setting this version does not support yet')
   })
 })
 
@@ -336,9 +353,9 @@ describe('environment templating', () => {
     expect(e.message).not.toContain('token')
   })
 
-  it('supports only .Envs.NAME and says so', () => {
+  it('supports only .Envs.NAME and port ranges, and says so', () => {
     const e = issuesOf(() => client('serverAddr: {{ env "HOST" }}'))
-    expect(e.message).toContain('only {{ .Envs.NAME }} templates are supported')
+    expect(e.message).toContain('only {{ .Envs.NAME }}, {{ range')
     expect(at(e)).toBe('1:13')
   })
 

@@ -114,14 +114,17 @@ describe('frpc.yml http and https proxies', () => {
     expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, customDomains: [a.test], routeByHTTPUser: x }]'))[0]).toContain('does not support yet')
   })
 
-  it('refuses one domain and location claimed by two proxies of the file', () => {
-    const lines = issues(() => client(`proxies:
+  it('warns about one domain and location claimed by two proxies of the file (the relay refuses the second alone)', () => {
+    const { warnings } = client(`auth: { token: t }
+proxies:
   - { name: a, type: http, localPort: 1, customDomains: [A.test] }
   - { name: b, type: http, localPort: 2, customDomains: [x.test, a.test.] }
   - { name: c, type: http, localPort: 3, customDomains: [a.test], locations: [/api] }
   - { name: d, type: https, localPort: 4, customDomains: [a.test] }
-`))
-    expect(lines).toEqual(['frpc.yml:3:66 proxies[1].customDomains[1]: a.test (location /) is already served by proxies[0]; each domain and location can have one proxy (TUN_CONFIG_INVALID)'])
+`)
+    expect(warnings.map((w) => `${w.location.line}:${w.location.col} ${w.location.path}: ${w.message}`)).toEqual([
+      '4:66 proxies[1].customDomains[1]: a.test (location /) is also claimed by proxies[0]: the relay serves it by the first proxy to register and refuses the other (TUN_VHOST_CONFLICT); give each domain and location one proxy',
+    ])
   })
 })
 
