@@ -64,9 +64,9 @@ const refuse = (sides: readonly Side[], paths: readonly string[], why: string): 
 
 const stringMap = z.record(z.string(), z.string())
 
-const UNSUPPORTED_PROXY_KEYS = ['routeByHTTPUser', 'multiplexer', 'natTraversal'].map((k) => `proxies[].${k}`)
-/** frp's keys of xtcp visitors this version does not offer (assisted addresses are always used). */
-const XTCP_VISITOR_KEYS = ['natTraversal'].map((k) => `visitors[].${k}`)
+const UNSUPPORTED_PROXY_KEYS = ['routeByHTTPUser', 'multiplexer'].map((k) => `proxies[].${k}`)
+/** frp's xtcp keys this version does not offer (assisted addresses are always used). */
+const XTCP_NAT_TRAVERSAL_KEYS = ['visitors[].natTraversal', 'proxies[].natTraversal']
 
 export const FRP_KEYS: readonly FrpKey[] = [
   ignore(BOTH, 'webServer.assetsDir', z.string(), 'there is no web dashboard; the admin API serves JSON and metrics only'),
@@ -102,7 +102,7 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ignore(CLIENT, 'visitors[].transport.useEncryption', z.boolean(), 'every visit rides the encrypted control connection (the relay sees the bytes, as for every proxy: see docs/security.md)'),
   ignore(CLIENT, 'visitors[].transport.useCompression', z.boolean(), 'compression is not offered'),
   ...refuse(CLIENT, ['visitors[].plugin'], 'visitor plugins (virtual_net) are not supported; connect to bindAddr:bindPort'),
-  ...refuse(CLIENT, XTCP_VISITOR_KEYS, 'natTraversal options are not supported: every local and mapped address is offered as a candidate'),
+  ...refuse(CLIENT, XTCP_NAT_TRAVERSAL_KEYS, 'natTraversal options are not supported: every local and mapped address is offered as a candidate'),
   ...refuse(CLIENT, ['start'], 'remove it and set `enabled: false` on proxies that should not run'),
   ...refuse(CLIENT, ['dnsServer'], 'the system resolver is used; remove it'),
   ...refuse(CLIENT, ['featureGates', 'virtualNet', 'store'], 'remove it'),
@@ -111,7 +111,7 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(SERVER, ['tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'tcpmux proxies are not supported'),
   ...refuse(SERVER, ['httpPlugins'], 'server plugins are not supported'),
   ...refuse(CLIENT, ['proxies[].healthCheck', 'proxies[].loadBalancer'], 'health checks and load-balancing groups are not supported'),
-  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http, https, stcp and sudp'),
+  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http, https, stcp, sudp and xtcp'),
 ]
 
 /** Optional zod entries for the `ignore` rows whose parent is `parent` (e.g. `transport`). */
