@@ -299,7 +299,8 @@ export class Client extends EventEmitter<ClientEvents> {
 
   async #login (session: ClientSession): Promise<void> {
     const { user, clientID, serverAddr, serverPort } = this.config
-    const r = await login(session, { clientId: clientID, user })
+    const metas = this.config.metadatas
+    const r = await login(session, { clientId: clientID, user, ...(metas === undefined ? {} : { metas }) })
     if (!r.ok) throw new TunnelError(r.code ?? 'TUN_AUTH_REFUSED', r.message ?? 'the relay refused the login')
     this.#capabilities = new Set(r.capabilities ?? [])
     this.#loggedIn = session

@@ -140,6 +140,8 @@ export class ClientStatus {
       ...(plugin !== undefined ? { plugin: plugin.type } : {}),
       clientId: null,
       error: e.problem,
+      ...(e.health === undefined ? {} : { health: e.health.state }),
+      ...(p.loadBalancer === undefined ? {} : { group: { name: p.loadBalancer.group } }),
       ...(e.gate === undefined ? {} : { visitRefusals: nonZero(e.gate.refusals) }),
     }
     if (e.local.kind === 'tcp') {

@@ -87,5 +87,5 @@ function proxyStatus (p: RelayProxy, clientId: string, bindHost: string): ProxyS
   const secret = p.type === 'stcp' || p.type === 'sudp'
   const publicAddr = secret ? null : domains === undefined ? formatHostPort(bindHost, remotePort) : domains.map((d) => formatHostPort(d, remotePort)).join(' ')
   const { visitRefusals, ...metrics } = p.metrics()
-  return { name: p.name, type: p.type, state: 'listening', phase: p.status(), publicAddr, local: null, clientId, error: null, ...metrics, ...(visitRefusals === undefined ? {} : { visitRefusals: nonZero(visitRefusals) }) }
+  return { name: p.name, type: p.type, state: 'listening', phase: p.status(), publicAddr, local: null, clientId, error: null, ...metrics, ...(visitRefusals === undefined ? {} : { visitRefusals: nonZero(visitRefusals) }), ...p.membership?.() }
 }

@@ -11,19 +11,21 @@ import { TunnelError, type ErrorCode } from '../shared/errors.js'
 import { DEFAULT_MAX_STREAMS, Session, type MuxStream, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
 import { clientKeyId, encodeKey } from '../shared/transport/index.js'
 import { parseHostPort } from '../shared/net/index.js'
-import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Endpoint, type Login } from '../shared/wire/index.js'
+import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Endpoint, type Login, type ProxySpec } from '../shared/wire/index.js'
 import type { ClientKeyPolicy } from './client-keys.js'
 import type { ConnectionBudget } from './connection-budget.js'
 import { answerDiag, DiagRateLimit } from './diag-answer.js'
 import { sourceGroup } from './handshake-gate.js'
 import { startNatProbe, type NatProbes } from './nat-probe-mode.js'
 import type { PeerViewSource } from './peer-view.js'
-import { clientLimits, type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies, type UserFootprints, userLimits } from './proxy/index.js'
+import type { PluginUser, RelayPlugins } from './plugin/index.js'
+import { clientLimits, type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies, type TcpGroups, type UserFootprints, userLimits } from './proxy/index.js'
 import type { Registry, RegistryMember } from './registry.js'
 import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
 import { SourceCounts } from './source-counts.js'
 import { UdpHub } from './udp-hub.js'
+import type { TcpmuxHub } from './tcpmux/index.js'
 import type { Vhosts } from './vhost/index.js'
 import type { VisitBroker } from './visit/index.js'
 
@@ -49,6 +51,12 @@ export interface ControlContext {
   clientKeys?: ClientKeyPolicy
   /** The relay's http/https virtual hosts; undefined when frps.yml sets no vhost port. */
   vhosts?: Vhosts | undefined
+  /** The relay's tcp load-balancing groups. */
+  tcpGroups?: TcpGroups | undefined
+  /** The relay's tcpmux port; undefined when frps.yml sets no tcpmuxHTTPConnectPort. */
+  tcpmux?: TcpmuxHub | undefined
+  /** frps.yml's httpPlugins; undefined when it has none. */
+  plugins?: RelayPlugins | undefined
   /** Session bounds tests shrink (a peer's not-reading timeout, ...); absent = the defaults. */
   sessionLimits?: SessionLimits
   /** What each user's sessions hold, against the per-user caps. */
@@ -78,7 +86,7 @@ export interface ControlOptions {
 export const CLIENT_STREAMS_PER_SOURCE = Math.floor(DEFAULT_MAX_STREAMS / 4)
 
 /** Capabilities of this relay that are not proxy types. */
-const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE]
+const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE, Capability.GROUP, Capability.HEALTH]
 /** Capabilities this relay has when it serves secret proxies (a broker is configured). */
 const VISIT_CAPABILITIES: readonly string[] = [Capability.VISIT]
 
@@ -177,6 +185,9 @@ export class ControlSession implements RegistryMember {
         return
       case MessageType.DIAG_REQUEST:
         answerDiag(this.session, this.#ctx.peerView, this.remote, m.id, this.#log, this.#diagLimit)
+        return
+      case MessageType.PROXY_HEALTH:
+        this.#proxies?.health(m)
     }
   }
 
@@ -220,6 +231,25 @@ export class ControlSession implements RegistryMember {
       })
       return
     }
+    const plugins = this.#ctx.plugins
+    if (plugins?.has('Login') === true) {
+      // The login waits for the plugins (each call bounded); the session may end meanwhile.
+      plugins.login(login, this.sessionId, this.remote).then((changes) => {
+        if (this.session.closed) return
+        this.#login = { ...login, ...(changes.user === undefined ? {} : { user: changes.user }), ...(changes.metas === undefined ? {} : { metas: changes.metas }) }
+        this.#acceptLogin(this.#login)
+      }, (err: unknown) => {
+        if (this.session.closed) return
+        const e = err instanceof TunnelError ? err : new TunnelError('TUN_PLUGIN_UNAVAILABLE', String(err))
+        this.#refuse(e.code, e.message)
+      })
+      return
+    }
+    this.#acceptLogin(login)
+  }
+
+  /** The login passed every check and plugin: the session becomes this client's. */
+  #acceptLogin (login: Login): void {
     this.clientId = login.clientId
     const holder = this.#ctx.registry.holder(login.clientId)
     if (holder !== undefined && holder.identity !== this.identity) {
@@ -243,6 +273,29 @@ export class ControlSession implements RegistryMember {
     }
     this.#sendLoginOk()
     this.#log.info({ user: login.user, hostname: login.hostname, version: login.version, capabilities: [...this.capabilities] }, 'client logged in')
+    if (this.#ctx.plugins?.has('Ping') === true) this.#askPingPlugins(this.#ctx.plugins)
+  }
+
+  /** frp's Ping operation for every heartbeat of the client (one call at a time); a rejection ends the session. */
+  #askPingPlugins (plugins: RelayPlugins): void {
+    let asking = false
+    this.session.on('ping', () => {
+      if (asking || this.session.closed) return
+      asking = true
+      void plugins.ping(this.#pluginUser()).then((r) => {
+        asking = false
+        if (r === true || this.session.closed) return
+        this.#ctx.stats.noteError(r.code, r.message)
+        this.#log.warn({ code: r.code }, `session closed: ${r.message}`)
+        this.session.goAway(GoAwayCode.AUTH)
+        this.session.close(r)
+      })
+    })
+  }
+
+  /** Who the relay's plugins are told about (frp's UserInfo). */
+  #pluginUser (): PluginUser {
+    return { user: this.#login?.user ?? '', metas: this.#login?.metas ?? {}, runId: this.sessionId }
   }
 
   #activate (): void {
@@ -255,7 +308,8 @@ export class ControlSession implements RegistryMember {
   }
 
   #makeProxies (): SessionProxies {
-    const { config, registry, kinds, stats, ports, budget, vhosts, users, visits } = this.#ctx
+    const { config, registry, kinds, stats, ports, budget, vhosts, users, visits, tcpGroups, tcpmux, plugins } = this.#ctx
+    const askVisitors = plugins !== undefined && (plugins.has('NewUserConn') || plugins.has('NewWorkConn'))
     return new SessionProxies({
       session: this.session,
       log: this.#log,
@@ -276,7 +330,19 @@ export class ControlSession implements RegistryMember {
         clientSources: new SourceCounts(CLIENT_STREAMS_PER_SOURCE),
         visits: visits?.directory,
         user: this.#login?.user ?? '',
+        tcpGroups,
+        tcpmux,
+        admitVisitor: askVisitors ? async (proxy, visitor) => await plugins.admitVisitor(this.#pluginUser(), proxy, visitor) : undefined,
       },
+      ...(plugins === undefined
+        ? {}
+        : {
+            plugins: {
+              // Built-in kinds' specs are ProxySpecs (their schema checked it); a test kind's goes as it is.
+              newProxy: async (spec) => await plugins.newProxy(this.#pluginUser(), spec as ProxySpec),
+              closeProxy: (name) => { plugins.closeProxy(this.#pluginUser(), name) },
+            },
+          }),
     })
   }
 
@@ -284,7 +350,7 @@ export class ControlSession implements RegistryMember {
     this.#ctx.stats.noteError(code, message)
     this.#log.warn({ code, ...extra }, message)
     this.session.sendControl({ type: MessageType.LOGIN_RESULT, ok: false, version: CONTROL_PROTOCOL_VERSION, code, message })
-    this.session.goAway(code === 'TUN_AUTH_REFUSED' ? GoAwayCode.AUTH : GoAwayCode.PROTOCOL)
+    this.session.goAway(code === 'TUN_AUTH_REFUSED' || code === 'TUN_PLUGIN_REJECTED' || code === 'TUN_PLUGIN_UNAVAILABLE' ? GoAwayCode.AUTH : GoAwayCode.PROTOCOL)
     this.session.close(new TunnelError(code, message))
   }
 

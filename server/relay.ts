@@ -19,7 +19,9 @@ import { HandshakeGate, type GateOptions, type GateTicket } from './handshake-ga
 import { logRefusal } from './refusal-log.js'
 import { LogLimiter } from './log-limiter.js'
 import { NatProbes } from './nat-probe-mode.js'
-import { BUILTIN_PROXY_KINDS, ProxyKinds, PortAllocator, type ProxyKind, UserFootprints } from './proxy/index.js'
+import { BUILTIN_PROXY_KINDS, ProxyKinds, PortAllocator, type ProxyKind, TcpGroups, UserFootprints } from './proxy/index.js'
+import { RelayPlugins } from './plugin/index.js'
+import { TcpmuxHub, type TcpmuxStats } from './tcpmux/index.js'
 import { Registry } from './registry.js'
 import { RelayStats } from './relay-stats.js'
 import { acceptSecureConnection } from './secure-accept.js'
@@ -49,6 +51,8 @@ export interface RelayOptions {
   controlVersions?: readonly number[]
   /** The relay-wide DH budget (tests shrink it and inject a clock). */
   dh?: DhBudgetOptions
+  /** How long a relay plugin call may take (default PLUGIN_TIMEOUT_MS; tests shorten it). */
+  pluginTimeoutMs?: number
   /** Bounds of every client's mux session that tests shrink (a not-reading peer's timeout, ...). */
   sessionLimits?: SessionLimits
   /** What answers clients' diagRequests (default: ss on this relay's end); tests inject one. */
@@ -127,6 +131,12 @@ export class Relay {
   startedAt = 0
   /** http/https virtual hosts (vhostHTTPPort / vhostHTTPSPort), when configured. */
   readonly #vhosts: Vhosts | undefined
+  /** tcp load-balancing groups (loadBalancer.group on tcp proxies). */
+  readonly #tcpGroups: TcpGroups
+  /** The tcpmux port (tcpmuxHTTPConnectPort), when configured. */
+  readonly #tcpmux: TcpmuxHub | undefined
+  /** httpPlugins, when configured. */
+  readonly #plugins: RelayPlugins | undefined
   /** Secret proxies (stcp, sudp) and the visits that reach them. */
   readonly visits: VisitBroker
   /** The STUN server xtcp clients ask (stunBindPort); undefined when off or its port could not be bound. */
@@ -177,7 +187,13 @@ export class Relay {
       ...(v.monotonic === undefined ? {} : { monotonic: v.monotonic }),
       ...(v.maxPerSession === undefined ? {} : { maxPerSession: v.maxPerSession }),
     })
+    this.#tcpGroups = new TcpGroups(this.#ports, this.#budget, log)
+    this.#tcpmux = config.tcpmuxHTTPConnectPort === 0 ? undefined : new TcpmuxHub(config.tcpmuxPassthrough, log.child({ tcpmux: true }), { graceMs: config.ownershipGrace * 1000, ...(options.reservationClock === undefined ? {} : { now: options.reservationClock }) })
+    this.#plugins = RelayPlugins.fromConfig(config.httpPlugins, log.child({ plugins: true }), options.pluginTimeoutMs)
   }
+
+  /** Counters of the tcpmux port; undefined when none is configured. */
+  get tcpmuxStats (): TcpmuxStats | undefined { return this.#tcpmux === undefined ? undefined : { ...this.#tcpmux.stats } }
 
   /** Counters of the vhost ports (plain numbers); undefined when none is configured. */
   get vhostStats (): VhostStats | undefined { return this.#vhosts?.stats }
@@ -238,8 +254,13 @@ export class Relay {
         this.#reserved.add(port)
         this.#budget.holdSocket()
       }
+      if (this.#tcpmux !== undefined) {
+        this.#reserved.add(await this.#tcpmux.listen(this.#config.proxyBindAddr, this.#config.tcpmuxHTTPConnectPort))
+        this.#budget.holdSocket()
+      }
     } catch (err) {
       this.#closeListener()
+      this.#vhosts?.destroy()
       throw err
     }
     await this.#startStun(address.port)
@@ -442,6 +463,9 @@ export class Relay {
       budget: this.#budget,
       stats: this.stats,
       vhosts: this.#vhosts,
+      tcpGroups: this.#tcpGroups,
+      tcpmux: this.#tcpmux,
+      plugins: this.#plugins,
       visits: this.visits,
       ...(this.#clientKeys === undefined ? {} : { clientKeys: this.#clientKeys }),
       ...(this.#options.sessionLimits === undefined ? {} : { sessionLimits: this.#options.sessionLimits }),
@@ -469,6 +493,7 @@ export class Relay {
     this.#closeListener()
     this.#vhosts?.close()
     this.stun.close()
+    this.#tcpmux?.close()
     for (const s of this.#handshaking) s.destroy()
     for (const c of this.#sessions) c.goAway()
     const deadline = AbortSignal.timeout(graceMs)
@@ -492,6 +517,8 @@ export class Relay {
     this.#closeListener()
     this.#vhosts?.destroy()
     this.stun.close()
+    this.#tcpmux?.close()
+    this.#plugins?.close()
     for (const s of [...this.#handshaking]) s.destroy()
     for (const c of [...this.#sessions]) c.session.close(new TunnelError('TUN_GOAWAY', 'relay shutting down'))
     this.#sessions.clear()

@@ -49,7 +49,7 @@ export const ERROR_CODES = {
   TUN_PROXY_UNKNOWN: 'an unregister named a proxy this session does not hold',
   TUN_RELOAD_TIMEOUT: 'the relay did not answer a reload\'s register or unregister in time',
   TUN_VHOST_CONFLICT: 'an http/https domain (and location) is already served by another proxy',
-  TUN_DOMAIN_OWNED: 'an http/https domain belongs to another client (or is reserved for it while it reconnects): only its owner can add locations to it',
+  TUN_DOMAIN_OWNED: 'an http/https/tcpmux domain belongs to another client or load-balancing group (or is reserved for it while it reconnects): only its owner can add locations or routes to it',
   TUN_CLIENT_LIMIT: 'a proxy would pass one of the relay\'s per-client or per-user caps (maxProxiesPerClient, maxLocationsPerUser, ...)',
   TUN_VHOST_UNAVAILABLE: 'the relay does not serve this proxy type: its frps.yml sets no vhostHTTPPort / vhostHTTPSPort',
   TUN_LISTEN: 'a listener could not be opened',
@@ -77,6 +77,12 @@ export const ERROR_CODES = {
   TUN_TLS: 'the TLS layer under the control connection failed: no TLS on the other end, no common version or cipher, or a client certificate refused',
   TUN_TLS_REQUIRED: 'the relay accepts only TLS clients (its transport.tls.force or trustedCaFile); this client connected without TLS',
   TUN_WEBSOCKET_UPGRADE: 'the relay, or a reverse proxy in front of it, did not upgrade to WebSocket (an HTTP status instead of 101)',
+  // Load-balancing groups, tcpmux and relay plugins (issue 17).
+  TUN_GROUP_KEY: 'a load-balancing group refused a member: its loadBalancer.groupKey is not the group\'s (or is empty while the group belongs to another client key)',
+  TUN_GROUP_MISMATCH: 'a load-balancing group refused a member: its type, remotePort, domains, locations or tcpmux settings differ from the group\'s',
+  TUN_TCPMUX_UNAVAILABLE: 'the relay serves no tcpmux proxies: its frps.yml sets no tcpmuxHTTPConnectPort',
+  TUN_PLUGIN_REJECTED: 'a relay plugin (httpPlugins) rejected the operation; the message carries its reason',
+  TUN_PLUGIN_UNAVAILABLE: 'a relay plugin (httpPlugins) did not answer in time, answered an error or something unreadable, or had too many calls waiting: the login, proxy or visitor was refused (fail closed)',
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

@@ -16,6 +16,7 @@ import type { StunAddress } from '../../shared/stun/index.js'
 import { ReplayWindow, visitKeysFor } from '../../shared/visit/index.js'
 import { Capability, MessageType, type ProxyResult, ResetCode } from '../../shared/wire/index.js'
 import type { ControlRequests } from '../control-requests.js'
+import { checkFor, HealthMonitor, type HealthState } from '../health/index.js'
 import { SudpForwarder } from '../sudp-forwarder.js'
 import { TcpForwarder } from '../tcp-forwarder.js'
 import { hasPlugin, PluginForwarder } from '../plugins/index.js'
@@ -35,10 +36,10 @@ export interface ProxyManagerEvents {
 
 /**
  * Refusals that may heal by themselves (a port or name another client holds, or holds reserved
- * for a while, a busy relay): the proxy is registered again after a backoff, while the session
+ * for a while, a busy relay, a relay plugin that is down or slow): the proxy is registered again after a backoff, while the session
  * lives, instead of waiting for a reload.
  */
-export const RETRIABLE_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TUN_PORT_IN_USE', 'TUN_PROXY_EXISTS', 'TUN_VHOST_CONFLICT', 'TUN_RELAY_BUSY', 'TUN_LISTEN'])
+export const RETRIABLE_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TUN_PORT_IN_USE', 'TUN_PROXY_EXISTS', 'TUN_VHOST_CONFLICT', 'TUN_RELAY_BUSY', 'TUN_LISTEN', 'TUN_PLUGIN_UNAVAILABLE'])
 /** Retries of a refused proxy: up to a minute apart, with jitter. */
 export const REFUSED_RETRY_POLICY: BackoffPolicy = { baseMs: 2_000, capMs: 60_000, fastRetries: 1 }
 
@@ -48,6 +49,7 @@ const TYPE_CAPABILITY: Readonly<Record<ProxyConfig['type'], string>> = {
   udp: Capability.UDP,
   http: Capability.HTTP,
   https: Capability.HTTPS,
+  tcpmux: Capability.TCPMUX,
   stcp: Capability.STCP,
   sudp: Capability.SUDP,
   xtcp: Capability.XTCP,
@@ -109,7 +111,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     for (const e of this.#entries.values()) {
       if (!this.#servable(e)) continue
       e.sent()
-      specs.push(proxySpec(this.#config.user, e.config))
+      specs.push(proxySpec(this.#config.user, e.config, e.health?.healthy))
     }
     for (const batch of registerBatches(specs)) session.sendControl({ type: MessageType.REGISTER, proxies: batch })
   }
@@ -118,6 +120,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
   stop (): void {
     this.#stopped = true
     this.#cancelRetries()
+    for (const e of this.#entries.values()) e.health?.stop()
   }
 
   /** A proxyResult from the relay (the login's registration, or a reload's). */
@@ -161,9 +164,11 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
 
   /** A type the relay lacks is refused here, with the reason, instead of being sent. */
   #servable (e: ProxyEntry): boolean {
-    const need = TYPE_CAPABILITY[e.config.type]
+    const need = e.config.loadBalancer !== undefined && this.#capabilities.has(TYPE_CAPABILITY[e.config.type]) ? Capability.GROUP : TYPE_CAPABILITY[e.config.type]
     if (this.#capabilities.has(need)) return true
-    const message = `the relay does not serve ${e.config.type} proxies (it lacks capability ${need}): upgrade it or change its frps.yml`
+    const message = need === Capability.GROUP
+      ? `the relay does not serve load-balancing groups (it lacks capability ${need}): upgrade it or remove loadBalancer`
+      : `the relay does not serve ${e.config.type} proxies (it lacks capability ${need}): upgrade it or change its frps.yml`
     e.refused({ code: 'TUN_PROXY_INVALID', message })
     this.#log.error({ proxy: e.wireName, code: 'TUN_PROXY_INVALID' }, `proxy not registered: ${message}`)
     // Reported like the relay's own refusals (status, metrics and the proxy event see one kind).
@@ -206,8 +211,41 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     } else {
       const gate = p.type === 'stcp' ? new SecretGate(p, name, this.#config.user, this.#replay, log) : undefined
       // A plugin takes the proxy's streams instead of localIP:localPort.
-      const forwarder = hasPlugin(p) ? new PluginForwarder(p, log) : new TcpForwarder(p, log)
+      const forwarder = p.type !== 'tcpmux' && hasPlugin(p) ? new PluginForwarder(p, log) : new TcpForwarder(p, log)
       this.#entries.set(name, new ProxyEntry(p, name, { kind: 'tcp', forwarder }, gate))
+    }
+    const e = this.#entries.get(name)
+    if (e !== undefined && p.healthCheck !== undefined && !this.#stopped) this.#startHealth(e, p.healthCheck)
+  }
+
+  /** Checks the proxy's local service from now on; every change of its state goes to the relay. */
+  #startHealth (e: ProxyEntry, hc: NonNullable<ProxyConfig['healthCheck']>): void {
+    const log = this.#log.child({ proxy: e.config.name, healthCheck: hc.type })
+    e.health = new HealthMonitor({
+      check: checkFor(hc, e.config.localIP, e.config.localPort),
+      intervalMs: hc.intervalSeconds * 1000,
+      timeoutMs: hc.timeoutSeconds * 1000,
+      maxFailed: hc.maxFailed,
+      log,
+      onChange: (state, reason) => { this.#onHealth(e, state, reason, log) },
+    })
+    e.health.start()
+  }
+
+  /** Tells the relay (when it takes health reports and holds the proxy, or is about to). */
+  #onHealth (e: ProxyEntry, state: HealthState, reason: string | undefined, log: Logger): void {
+    if (this.#entries.get(e.wireName) !== e) return
+    const healthy = state === 'healthy'
+    if (healthy) log.info({ checks: e.health?.checks }, 'health check passes: the proxy takes visitors')
+    else log.warn({ failures: e.health?.failures, reason }, 'health check fails: the proxy takes no visitors until it passes again')
+    const session = this.#live
+    if (session === undefined || session.closed) return // the next login's register carries the state
+    if (!this.#capabilities.has(Capability.HEALTH)) {
+      log.warn({}, 'the relay takes no health reports (it lacks capability health): it keeps sending this proxy visitors; upgrade it')
+      return
+    }
+    if (e.phase === 'running' || e.phase === 'registering' || e.phase === 'retrying') {
+      session.sendControl({ type: MessageType.PROXY_HEALTH, name: e.wireName, healthy })
     }
   }
 
@@ -311,7 +349,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     const e = this.#entries.get(wireName(this.#config.user, p))
     if (e !== undefined && !this.#servable(e)) return problem(p, e.problem?.code ?? 'TUN_PROXY_INVALID', e.problem?.message ?? 'not served by the relay')
     e?.sent()
-    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.REGISTER, proxies: [proxySpec(this.#config.user, p)], id }))
+    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.REGISTER, proxies: [proxySpec(this.#config.user, p, e?.health?.healthy)], id }))
     if (answer instanceof TunnelError) {
       const later = answer.code === 'TUN_SESSION_CLOSED' ? '; it is registered at the next login' : ''
       return problem(p, answer.code, `${answer.message}${later}`)

@@ -8,6 +8,7 @@
 //   closed       a reload removed it (its streams and flows were reset)
 import type { ProxyConfig } from '../../shared/config/index.js'
 import type { ErrorCode } from '../../shared/errors.js'
+import type { HealthMonitor } from '../health/index.js'
 import type { SudpForwarder } from '../sudp-forwarder.js'
 import type { StreamForwarder } from '../stream-forwarder.js'
 import type { UdpForwarder } from '../udp-forwarder.js'
@@ -41,6 +42,8 @@ export class ProxyEntry {
   #domains: readonly string[] = []
   /** Registrations sent since the last success (0 after one). */
   attempts = 0
+  /** The health check of its local service (healthCheck), started by the manager. */
+  health: HealthMonitor | undefined
 
   constructor (config: ProxyConfig, wireName: string, local: Forwarder, gate?: SecretGate, p2p?: XtcpResponder) {
     this.config = config
@@ -90,6 +93,7 @@ export class ProxyEntry {
   /** A reload removed it (or replaced it with a changed one): its local side is closed. */
   close (): void {
     this.#phase = 'closed'
+    this.health?.stop()
     if (this.local.kind !== 'udp') this.local.forwarder.close()
     this.p2p?.close()
   }

@@ -16,16 +16,22 @@ export function wireName (user: string, proxy: ProxyConfig): string {
   return user === '' ? proxy.name : `${user}.${proxy.name}`
 }
 
-export function proxySpec (user: string, p: ProxyConfig): ProxySpec {
+/**
+ * `healthy`: the state of the proxy's health check now (sent only for a proxy with healthCheck;
+ * the default false is what a diff compares).
+ */
+export function proxySpec (user: string, p: ProxyConfig, healthy = false): ProxySpec {
   const name = wireName(user, p)
   const sources = {
     ...(p.allowSources.length > 0 ? { allowSources: p.allowSources } : {}),
     ...(p.denySources.length > 0 ? { denySources: p.denySources } : {}),
+    ...(p.metadatas === undefined ? {} : { metas: p.metadatas }),
   }
+  const member = memberFields(p, healthy)
   // The relay applies the bandwidth limit only in server mode (frp's bandwidthLimitMode).
   const limits = p.bandwidthLimit > 0 && p.bandwidthLimitMode === 'server' ? { bandwidthLimit: p.bandwidthLimit } : {}
   switch (p.type) {
-    case 'tcp': return { name, type: p.type, remotePort: p.remotePort, ...sources, ...limits, ...(p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}) }
+    case 'tcp': return { name, type: p.type, remotePort: p.remotePort, ...sources, ...limits, ...(p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}), ...member }
     case 'udp': return { name, type: p.type, remotePort: p.remotePort, idleTimeout: p.idleTimeout, maxFlows: p.maxFlows, ...sources, ...limits }
     case 'stcp':
     case 'sudp':
@@ -47,7 +53,29 @@ export function proxySpec (user: string, p: ProxyConfig): ProxySpec {
       ...(p.httpUser === '' ? {} : { httpUser: p.httpUser }),
       ...(p.httpPassword === null ? {} : { httpPassword: Buffer.from(p.httpPassword.reveal()).toString('utf8') }),
       ...sources,
+      ...member,
     }
+    case 'tcpmux': return {
+      name,
+      type: p.type,
+      multiplexer: p.multiplexer,
+      customDomains: p.customDomains,
+      ...(p.subdomain === '' ? {} : { subdomain: p.subdomain }),
+      ...(p.httpUser === '' ? {} : { httpUser: p.httpUser }),
+      ...(p.httpPassword === null ? {} : { httpPassword: Buffer.from(p.httpPassword.reveal()).toString('utf8') }),
+      ...(p.routeByHTTPUser === '' ? {} : { routeByHTTPUser: p.routeByHTTPUser }),
+      ...sources,
+      ...limits,
+      ...member,
+    }
+  }
+}
+
+/** loadBalancer and the health check's state, for the types that take them. */
+function memberFields (p: ProxyConfig, healthy: boolean): { group?: string, groupKey?: string, healthy?: boolean } {
+  return {
+    ...(p.loadBalancer === undefined ? {} : { group: p.loadBalancer.group, ...(p.loadBalancer.groupKey === '' ? {} : { groupKey: p.loadBalancer.groupKey }) }),
+    ...(p.healthCheck === undefined ? {} : { healthy }),
   }
 }
 

@@ -131,7 +131,6 @@ export class SudpVisitor implements Visitor {
       return flow
     }
     this.#counters.flowsOpened++
-    this.#counters.activeFlows = this.#activeCount()
     flow.pipe = new DatagramPipe(stream, {
       deliver: (d) => { this.#toApplication(flow, d) },
       dropped: (reason) => { this.#drop(reason) },
@@ -141,6 +140,8 @@ export class SudpVisitor implements Visitor {
         this.#counters.activeFlows = this.#activeCount()
       },
     })
+    // Counted once its pipe is there: #activeCount() counts flows with an open pipe.
+    this.#counters.activeFlows = this.#activeCount()
     return flow
   }
 

@@ -6,6 +6,7 @@ import { stcpProxyKind } from './stcp.js'
 import { sudpProxyKind } from './sudp.js'
 import { xtcpProxyKind } from './xtcp.js'
 import { tcpProxyKind } from './tcp.js'
+import { tcpmuxProxyKind } from './tcpmux.js'
 import { udpProxyKind } from './udp.js'
 
 export const BUILTIN_PROXY_KINDS: readonly ProxyKind[] = [
@@ -13,6 +14,7 @@ export const BUILTIN_PROXY_KINDS: readonly ProxyKind[] = [
   udpProxyKind,
   httpProxyKind,
   httpsProxyKind,
+  tcpmuxProxyKind,
   stcpProxyKind,
   sudpProxyKind,
   xtcpProxyKind,

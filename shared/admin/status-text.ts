@@ -39,6 +39,14 @@ function drops (p: ProxyStatus): string {
   return parts.length === 0 ? '-' : parts.join(', ')
 }
 
+/** The phase, with the health and group of proxies that have them: `listening, unhealthy, group web 1/2 healthy`. */
+function phaseCell (x: StatusReport['proxies'][number]): string {
+  const health = x.health === undefined || x.health === 'healthy' ? '' : `, ${x.health}`
+  const g = x.group
+  const group = g === undefined ? '' : g.members === undefined ? `, group ${g.name}` : `, group ${g.name} ${g.healthy ?? 0}/${g.members} healthy`
+  return `${x.phase}${health}${group}`
+}
+
 /** `proof 2, user 1` from counts by reason (zeros left out). */
 function reasons (counts: Readonly<Record<string, number>>): string {
   return Object.entries(counts).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ')
@@ -89,7 +97,7 @@ export function renderStatus (r: StatusReport, now = Date.now()): string {
       ? ['name', 'type', 'phase', 'public address', 'client', 'streams/flows', 'bytes in', 'bytes out', 'refused/dropped', 'error']
       : ['name', 'type', 'phase', 'public address', 'local', 'streams/flows', 'bytes in', 'bytes out', 'refused/dropped', 'error']
     lines.push(...renderTable(head, r.proxies.map((x) => [
-      x.name, x.plugin === undefined ? x.type : `${x.type}+${x.plugin}`, x.phase, x.publicAddr, r.role === 'relay' ? x.clientId : x.local, counts(x),
+      x.name, x.plugin === undefined ? x.type : `${x.type}+${x.plugin}`, phaseCell(x), x.publicAddr, r.role === 'relay' ? x.clientId : x.local, counts(x),
       formatBytes(x.bytesIn), formatBytes(x.bytesOut), drops(x), x.error === null ? null : `${x.error.code}: ${x.error.message}`,
     ])))
     lines.push('  (bytes in = visitor to service; streams/flows = open now/total)')

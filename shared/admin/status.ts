@@ -95,6 +95,13 @@ export const proxyStatusSchema = z.object({
   /** Why the proxy is refused or offline. */
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
   /**
+   * Health-checked proxies only. Client: its check's state (starting until the first result);
+   * relay: what the client reported last (an unhealthy proxy gets no visitors).
+   */
+  health: z.enum(['starting', 'healthy', 'unhealthy']).optional(),
+  /** Load-balancing group members only: the group; on the relay also its members now and how many are healthy. */
+  group: z.object({ name: z.string(), members: count.optional(), healthy: count.optional() }).optional(),
+  /**
    * stcp/sudp: visits refused, by reason (relay: unknown, proof, user, replay, rateLimited, ...;
    * client: its own check's reasons). The visitor is only ever told "refused".
    */

@@ -11,6 +11,7 @@ import { keyIssues } from './keys.js'
 import { formatPath, locate, type ConfigPath } from './locate.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
+import { groupIssues, groupWarnings } from './group-checks.js'
 import { duplicateDomainWarnings, vhostIssues } from './vhost-checks.js'
 import { secretIssues, secretWarnings } from './secret-checks.js'
 import { transportIssues, transportWarnings } from './transport-load.js'
@@ -53,14 +54,14 @@ function proxyIssues (ctx: CheckContext): ConfigIssue[] {
       }
     }
     for (const key of UDP_ONLY_KEYS) {
-      if (Object.hasOwn(p, key) && typeof p.type === 'string' && ['tcp', 'http', 'https'].includes(p.type)) {
+      if (Object.hasOwn(p, key) && typeof p.type === 'string' && ['tcp', 'http', 'https', 'tcpmux'].includes(p.type)) {
         issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type udp proxies; remove it`, location: at(ctx, ['proxies', i, key], true) })
       }
     }
     for (const [key, instead] of TCP_ONLY_KEYS) {
       if (Object.hasOwn(p, key) && p.type === 'udp') {
         issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type tcp proxies (${instead}); remove it`, location: at(ctx, ['proxies', i, key], true) })
-      } else if (Object.hasOwn(p, key) && (p.type === 'http' || p.type === 'https')) {
+      } else if (Object.hasOwn(p, key) && (p.type === 'http' || p.type === 'https' || p.type === 'tcpmux')) {
         issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type tcp proxies (the relay's maxConnections bounds vhost visitors); remove it`, location: at(ctx, ['proxies', i, key], true) })
       }
     }
@@ -70,7 +71,8 @@ function proxyIssues (ctx: CheckContext): ConfigIssue[] {
     if (p.type === 'udp' && isRecord(p.transport) && p.transport.proxyProtocolVersion === 'v1') {
       issues.push({ code: 'TUN_CONFIG_INVALID', message: 'PROXY protocol v1 describes TCP connections only: use v2 on a udp proxy (a header in front of every datagram), or remove it', location: at(ctx, ['proxies', i, 'transport', 'proxyProtocolVersion']) })
     }
-    if (p.enabled === false || !isInt(p.remotePort) || p.remotePort <= 0) continue
+    // Members of one load-balancing group share their port (group-checks.ts checks they agree).
+    if (p.enabled === false || !isInt(p.remotePort) || p.remotePort <= 0 || isRecord(p.loadBalancer)) continue
     // TCP and UDP ports are separate: a tcp and a udp proxy may share a number (DNS does).
     const slot = `${String(p.type)}/${p.remotePort}`
     const first = ports.get(slot)
@@ -136,8 +138,8 @@ function adminIssues (ctx: CheckContext): ConfigIssue[] {
 /** Problems that involve more than one field. */
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
-    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...transportIssues(ctx)]
-    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx), ...pluginConfigIssues(ctx), ...transportIssues(ctx)]
+    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...transportIssues(ctx), ...groupIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx), ...pluginConfigIssues(ctx), ...transportIssues(ctx), ...groupIssues(ctx)]
 }
 
 function adminWarnings (ctx: CheckContext): ConfigWarning[] {
@@ -224,6 +226,8 @@ export function configWarnings (ctx: CheckContext, options: WarningOptions = {})
     message: `${formatPath(path)} is an frp setting this tunnel ignores: ${why}`,
     location: at(ctx, path, true),
   }))
+  // Group warnings name their proxies (proxies[i]...), so an included file keeps them too.
+  warnings.push(...groupWarnings(ctx))
   if (options.included === true) return warnings.filter((w) => w.location.path.startsWith('proxies[') || w.location.path.startsWith('visitors['))
   warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...capWarnings(ctx), ...transportWarnings(ctx), ...duplicateDomainWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {

@@ -32,5 +32,6 @@ export function clientConfigJsonSchema (): object {
 }
 export { adminBindProblem, DEFAULT_ADMIN_ADDR, isLoopbackHost, type AdminBindSettings } from './admin-bind.js'
 export { keyFilePath, readKeyFile } from './keys.js'
+export { pluginUrl } from './group-load.js'
 export { describeProxy, noProxyMatches, parseProxyUrl, proxyEnvNames, proxyFromEnv, type ProxyScheme, type ProxyUrl } from './proxy-url.js'
 export { pemFileProblem } from './transport-load.js'

@@ -24,6 +24,7 @@ import { configWarnings, crossFieldIssues, type ConfigWarning } from './checks.j
 import { keyFilePath, loadClientKey, loadClientKeyRules, loadPrivateKey, loadServerKey } from './keys.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS, type AdminConfig, type ClientConfig, type PortRange, type ProxyConfig, type ServerConfig } from './types.js'
 import { completeVhostProxy, completeVhostServer } from './vhost-load.js'
+import { completeGroupServer, completeTcpmuxProxy, withGroupKeys } from './group-load.js'
 import { completeSecretProxy, completeVisitors } from './secret-load.js'
 import { completeClientTransport, completeServerTransport } from './transport-load.js'
 import { completePlugin } from './plugin-load.js'
@@ -155,6 +156,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     log: { level: d.log?.level ?? SERVER_DEFAULTS.logLevel },
     webServer: completeAdmin(d.webServer),
     enablePrometheus: d.enablePrometheus ?? false,
+    ...completeGroupServer(d),
   }
 }
 
@@ -207,6 +209,10 @@ function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
       if (p.type === 'http' || p.type === 'https') {
         const { remotePort: _unused, ...vhostCommon } = common
         return { ...completeVhostProxy({ ...p, type: p.type }, vhostCommon), ...plugin }
+      }
+      if (p.type === 'tcpmux') {
+        const { remotePort: _unused, ...muxCommon } = common
+        return completeTcpmuxProxy(p, muxCommon)
       }
       if (p.type === 'stcp' || p.type === 'sudp' || p.type === 'xtcp') {
         const { remotePort: _none, ...secretCommon } = common
@@ -428,7 +434,7 @@ export function parseServerConfig (text: string, file: string, env: Env = proces
 
 export function parseClientConfig (text: string, file: string, env: Env = process.env): Loaded<ClientConfig> {
   const parsed = (isTomlFile(file) ? parseToml : parseYaml)('client', text, file, env)
-  return finish(parsed, clientSchema, (d) => completeClient(d, file, env), loadIncludes(parsed, env))
+  return finish(parsed, clientSchema, (d) => withGroupKeys(completeClient(d, file, env), d), loadIncludes(parsed, env))
 }
 
 const READ_REASONS: Record<string, string> = {

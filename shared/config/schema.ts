@@ -9,6 +9,7 @@ import { isIP } from 'node:net'
 import { isCidr } from '../net/index.js'
 import { MAX_SOURCE_RULES, SECRET_LIMITS, VHOST_LIMITS } from '../wire/index.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
+import { groupClientKeys, groupProxyKeys, groupServerKeys } from './group-schema.js'
 import { pluginSchema } from './plugin-schema.js'
 
 export type Side = 'server' | 'client'
@@ -23,7 +24,7 @@ export const MAX_CONFIG_PROXY_NAME_CHARS = 64
 /** frp's proxy name rule: any non-empty text, bounded (MAX_CONFIG_PROXY_NAME_CHARS). */
 export const PROXY_NAME = /^[\s\S]{1,64}$/
 /** Keys whose values are secrets: their values never appear in messages. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey', 'clientKey', 'proxyURL'])
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey', 'clientKey', 'proxyURL', 'groupKey'])
 /** Entries of auth.clientKeys at most. */
 export const MAX_CLIENT_KEYS = 10_000
 
@@ -64,7 +65,6 @@ const refuse = (sides: readonly Side[], paths: readonly string[], why: string): 
 
 const stringMap = z.record(z.string(), z.string())
 
-const UNSUPPORTED_PROXY_KEYS = ['routeByHTTPUser', 'multiplexer'].map((k) => `proxies[].${k}`)
 /** frp's xtcp keys this version does not offer (assisted addresses are always used). */
 const XTCP_NAT_TRAVERSAL_KEYS = ['visitors[].natTraversal', 'proxies[].natTraversal']
 
@@ -88,8 +88,6 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ignore(SERVER, 'natholeAnalysisDataReserveHours', z.int(), 'the relay keeps no history of punch attempts; each client reports its own (tunnel status, tunnel diag nat)'),
   ignore(CLIENT, 'visitors[].protocol', z.string(), 'the punched path always carries udx (reliable UDP streams) under the encrypted mux, whatever frp\'s quic or kcp setting'),
   ignore(BOTH, 'udpPacketSize', z.int(), 'datagrams are never cut: each travels whole, up to 65,527 bytes'),
-  ignore(CLIENT, 'metadatas', stringMap, 'there are no server plugins to receive them'),
-  ignore(CLIENT, 'proxies[].metadatas', stringMap, 'there are no server plugins to receive them'),
   ignore(CLIENT, 'proxies[].annotations', stringMap, 'there is no dashboard to show them'),
   ignore(CLIENT, 'proxies[].transport.useEncryption', z.boolean(), 'every stream rides the encrypted control connection'),
   ignore(CLIENT, 'proxies[].transport.useCompression', z.boolean(), 'compression is not offered'),
@@ -108,10 +106,6 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(CLIENT, ['featureGates', 'virtualNet', 'store'], 'remove it'),
   ...refuse(BOTH, ['webServer.tls'], 'the admin API speaks plain HTTP: keep it on loopback, or put a TLS proxy in front of it'),
   ...refuse(BOTH, ['auth.tokenSource'], 'put the token in auth.token, or use {{ .Envs.NAME }}'),
-  ...refuse(SERVER, ['tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'tcpmux proxies are not supported'),
-  ...refuse(SERVER, ['httpPlugins'], 'server plugins are not supported'),
-  ...refuse(CLIENT, ['proxies[].healthCheck', 'proxies[].loadBalancer'], 'health checks and load-balancing groups are not supported'),
-  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http, https, stcp, sudp and xtcp'),
 ]
 
 /** Optional zod entries for the `ignore` rows whose parent is `parent` (e.g. `transport`). */
@@ -189,14 +183,14 @@ const headerSet = z.strictObject({
 })
 
 const vhostProxyKeys = {
-  customDomains: z.array(domain).max(VHOST_LIMITS.domains).optional().describe('http/https: domains served by this proxy (www.example.com, *.example.com, or * for every other name).'),
-  subdomain: z.string().refine(isSubdomainLabel, { error: 'must be one label (letters, digits, -), without dots or *' }).optional().describe('http/https: served as {subdomain}.{the relay\'s subDomainHost}.'),
+  customDomains: z.array(domain).max(VHOST_LIMITS.domains).optional().describe('http/https/tcpmux: domains served by this proxy (www.example.com, *.example.com, or * for every other name).'),
+  subdomain: z.string().refine(isSubdomainLabel, { error: 'must be one label (letters, digits, -), without dots or *' }).optional().describe('http/https/tcpmux: served as {subdomain}.{the relay\'s subDomainHost}.'),
   locations: z.array(location).max(VHOST_LIMITS.locations).optional().describe('http only: path prefixes served by this proxy; the longest matching one wins. Default: every path.'),
   hostHeaderRewrite: z.string().max(VHOST_LIMITS.domainChars).optional().describe('http only: the Host header the service gets instead of the visitor\'s.'),
   requestHeaders: headerSet.optional().describe('http only: `set:` headers (name: value) set on every request to the service.'),
   responseHeaders: headerSet.optional().describe('http only: `set:` headers (name: value) set on every response to the visitor.'),
-  httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http only: basic-auth user the relay asks visitors for.'),
-  httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http only: basic-auth password (secret; use {{ .Envs.NAME }}).'),
+  httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http and tcpmux: basic-auth user the relay asks visitors for (tcpmux: in Proxy-Authorization).'),
+  httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http and tcpmux: basic-auth password (secret; use {{ .Envs.NAME }}).'),
 }
 
 // The relay's STUN server (our keys: frp's relay has none; xtcp clients use it to learn their
@@ -268,6 +262,7 @@ export const serverSchema = z.strictObject({
   log: log('server').optional(),
   webServer: webServer('server').optional(),
   enablePrometheus: z.boolean().optional().describe('true: serve Prometheus metrics at /metrics on the admin API (needs webServer.port). Default false.'),
+  ...groupServerKeys,
   ...ignoredAt('server', ''),
 }).describe('frps.yml: the tunnel relay (frp v1 key names).')
 
@@ -287,7 +282,7 @@ const secretProxyKeys = {
 
 const proxy = z.strictObject({
   name: z.string().min(1).max(MAX_CONFIG_PROXY_NAME_CHARS).describe(`Unique name: any text of 1-${MAX_CONFIG_PROXY_NAME_CHARS} characters (as in frp; spaces and any script allowed).`),
-  type: z.enum(['tcp', 'udp', 'http', 'https', 'stcp', 'sudp', 'xtcp']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort), https (by TLS server name on vhostHTTPSPort), stcp or sudp (secret: no public port; reached through a visitor that knows secretKey), xtcp (secret, peer to peer: the visitor connects directly through a punched UDP path).'),
+  type: z.enum(['tcp', 'udp', 'http', 'https', 'tcpmux', 'stcp', 'sudp', 'xtcp']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort), https (by TLS server name on vhostHTTPSPort), tcpmux (TCP services by HTTP CONNECT host on tcpmuxHTTPConnectPort), stcp or sudp (secret: no public port; reached through a visitor that knows secretKey), xtcp (secret, peer to peer: the visitor connects directly through a punched UDP path).'),
   enabled: z.boolean().optional().describe('false skips this proxy. Default true.'),
   localIP: z.string().min(1).optional().describe(`Address of the local service. Default ${CLIENT_DEFAULTS.localIP}.`),
   localPort: port(1).optional().describe('Port of the local service; required unless the proxy has a plugin.'),
@@ -304,6 +299,7 @@ const proxy = z.strictObject({
   allowSources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay admits, as CIDRs (IPv4 or IPv6, e.g. 203.0.113.0/24, 2001:db8::/32) or single addresses. Empty or absent admits everyone. IPv4-mapped visitors match IPv4 rules.'),
   denySources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay refuses, as CIDRs or single addresses; wins over allowSources.'),
   ...vhostProxyKeys,
+  ...groupProxyKeys,
   ...secretProxyKeys,
   plugin: pluginSchema.optional(),
   ...ignoredAt('client', 'proxies[]'),
@@ -368,6 +364,7 @@ export const clientSchema = z.strictObject({
   log: log('client').optional(),
   webServer: webServer('client').optional(),
   proxies: z.array(proxy).optional(),
+  ...groupClientKeys,
   visitors: z.array(visitor).optional().describe('Visitors of secret proxies (stcp, sudp, xtcp) of other clients: each listens on bindAddr:bindPort and reaches its proxy through the relay (xtcp: directly when a path can be punched), proving it knows the secretKey.'),
   natHoleStunServer: z.string().min(1).max(MAX_STUN_SERVER_CHARS).optional().describe('frp\'s key: host:port of the STUN server xtcp uses to learn this client\'s public address. Default: the relay itself (its STUN server on UDP serverPort).'),
   ...includeKeys,

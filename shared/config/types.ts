@@ -129,6 +129,12 @@ export interface ServerConfig {
   webServer: AdminConfig | null
   /** frp's enablePrometheus: serve /metrics on the admin API. */
   enablePrometheus: boolean
+  /** frp's tcpmuxHTTPConnectPort: the public port of tcpmux proxies (HTTP CONNECT routing); 0 = none. */
+  tcpmuxHTTPConnectPort: number
+  /** frp's tcpmuxPassthrough: the CONNECT request goes on to the service, which answers it. */
+  tcpmuxPassthrough: boolean
+  /** frp's httpPlugins: the operator's services asked before logins, proxies and visitors. */
+  httpPlugins: HttpPluginConfig[]
 }
 
 /** Visitor filtering the relay applies to a proxy (our keys; frp has none). CIDRs or addresses. */
@@ -255,7 +261,7 @@ export interface XtcpProxyConfig extends SourceRules, BandwidthRules, SecretRule
   plugin?: never
 }
 
-export type ProxyConfig = TcpProxyConfig | UdpProxyConfig | HttpProxyConfig | HttpsProxyConfig | StcpProxyConfig | SudpProxyConfig | XtcpProxyConfig
+export type ProxyConfig = (TcpProxyConfig | UdpProxyConfig | HttpProxyConfig | HttpsProxyConfig | TcpmuxProxyConfig | StcpProxyConfig | SudpProxyConfig | XtcpProxyConfig) & ProxyExtras
 
 /** A visitor of another client's secret proxy (frp's `visitors:`). */
 export interface VisitorConfig {
@@ -371,6 +377,8 @@ export interface ClientConfig {
   natHoleStunServer: string
   /** The admin API (status, diag, metrics, reload), or null when off. */
   webServer: AdminConfig | null
+  /** frp's metadatas: sent with the login to the relay's plugins; absent = none. */
+  metadatas?: Record<string, string>
 }
 
 // ------------------------------------------------------------------ transports (issue 18)
@@ -466,4 +474,75 @@ export const CLIENT_DEFAULTS = {
   xtcpMinRetryInterval: 90,
   /** Our default wait for the direct path before a connection falls back (frp has none). */
   xtcpFallbackTimeoutMs: 2000,
+} as const
+
+// ---- load-balancing groups, health checks, tcpmux and relay plugins (issue 17) ----
+
+/** frp's proxy healthCheck block: the client checks the local service and takes the proxy out while it fails. */
+export interface HealthCheckConfig {
+  type: 'tcp' | 'http'
+  /** Seconds one check may take. */
+  timeoutSeconds: number
+  /** Failures in a row that take a healthy proxy out. */
+  maxFailed: number
+  /** Seconds between the end of one check and the start of the next. */
+  intervalSeconds: number
+  /** http: the path asked for with GET (a 2xx answer passes); '' for tcp. */
+  path: string
+  /** http: headers sent with the check (a Host header sets the request's host). */
+  httpHeaders: Array<{ name: string, value: string }>
+}
+
+/** frp's proxy loadBalancer block. */
+export interface LoadBalancerConfig {
+  group: string
+  /** The credential of the group: members of other client keys join only with the same one. '' = none. Secret. */
+  groupKey: string
+}
+
+/** What tcp, http and tcpmux proxies (and every proxy's metadatas) may add; absent = not used. */
+export interface ProxyExtras {
+  loadBalancer?: LoadBalancerConfig
+  healthCheck?: HealthCheckConfig
+  /** frp's per-proxy metadatas: sent with the proxy to the relay's plugins (NewProxy). */
+  metadatas?: Record<string, string>
+}
+
+/** frp's tcpmux proxy with multiplexer httpconnect: one public port, routed by the CONNECT target. */
+export interface TcpmuxProxyConfig extends SourceRules, VhostDomains, BandwidthRules {
+  name: string
+  type: 'tcpmux'
+  localIP: string
+  localPort: number
+  multiplexer: 'httpconnect'
+  /** Proxy-Authorization (basic) the relay asks for; both '' = none. */
+  httpUser: string
+  httpPassword: Secret | null
+  /** '' = any user; else only CONNECT requests authenticated as this user reach the proxy. */
+  routeByHTTPUser: string
+  proxyProtocolVersion: 'v1' | 'v2' | null
+  /** frp's client plugins are not offered on tcpmux proxies (tcp, http, https and stcp have them). */
+  plugin?: undefined
+}
+
+/** The operations of frp's server plugin protocol. */
+export const PLUGIN_OPS = ['Login', 'NewProxy', 'CloseProxy', 'Ping', 'NewWorkConn', 'NewUserConn'] as const
+export type PluginOp = typeof PLUGIN_OPS[number]
+
+/** One entry of frps.yml's httpPlugins (frp's keys). */
+export interface HttpPluginConfig {
+  name: string
+  /** host:port, or an http:// or https:// URL base. */
+  addr: string
+  /** The path requests are POSTed to. */
+  path: string
+  ops: PluginOp[]
+  /** https only: check the service's certificate (frp's default true). */
+  tlsVerify: boolean
+}
+
+export const GROUP_DEFAULTS = {
+  healthCheckTimeoutSeconds: 3,
+  healthCheckMaxFailed: 1,
+  healthCheckIntervalSeconds: 10,
 } as const

@@ -150,15 +150,15 @@ function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): Config
 
 // ------------------------------------------------------------------ one zod issue → ours
 
-const FRP_PROXY_TYPES = new Set(['tcpmux'])
+const FRP_PROXY_TYPES = new Set<unknown>([])
 /** The proxy types this version runs. */
-const PROXY_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https', 'stcp', 'sudp', 'xtcp'])
+const PROXY_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https', 'tcpmux', 'stcp', 'sudp', 'xtcp'])
 /** The visitor types this version runs. */
 const VISITOR_TYPES: ReadonlySet<unknown> = new Set(['stcp', 'sudp', 'xtcp'])
 const TRANSPORTS = new Set(['kcp', 'quic'])
 const MISSING_HINTS: Record<string, string> = {
   'proxies[].name': 'every proxy needs a name',
-  'proxies[].type': 'add `type: tcp`, `udp`, `http` or `https`',
+  'proxies[].type': 'add `type: tcp`, `udp`, `http`, `https` or `tcpmux`',
   'proxies[].localPort': 'add the port of the local service',
   'visitors[].name': 'every visitor needs a name',
   'visitors[].type': 'add `type: stcp`, `sudp` or `xtcp` (the type of the proxy it visits)',
@@ -178,8 +178,8 @@ function valueMessage (path: ConfigPath, value: unknown, values: readonly unknow
   const v = typeof value === 'string' ? value : shown(path, value)
   switch (patternPath(path)) {
     case 'proxies[].type':
-      if (FRP_PROXY_TYPES.has(v)) return `type ${v} is an frp proxy type this version does not support; only tcp, udp, http, https, stcp, sudp and xtcp are`
-      return `type ${v} is not a proxy type; use tcp, udp, http, https, stcp, sudp or xtcp`
+      if (FRP_PROXY_TYPES.has(v)) return `type ${String(v)} is an frp proxy type this version does not support; only tcp, udp, http, https, tcpmux, stcp, sudp and xtcp are`
+      return `type ${v} is not a proxy type; use tcp, udp, http, https, tcpmux, stcp, sudp or xtcp`
     case 'visitors[].type':
       return `type ${v} is not a visitor type; use stcp, sudp or xtcp`
     case 'auth.method':
@@ -289,7 +289,7 @@ export function fromZod (ctx: CheckContext, iss: ZodIssue, prefix: ConfigPath = 
 // ------------------------------------------------------------------ the whole file
 
 /**
- * Proxies whose type is a string other than tcp, udp, http, https, stcp and sudp, index →
+ * Proxies whose type is a string other than tcp, udp, http, https, tcpmux, stcp and sudp, index →
  * disabled (`enabled: false`). Other issues under such a proxy are noise; a disabled one is
  * skipped entirely, so an frp file can keep, say, an xtcp proxy switched off. `list` visitors:
  * the same for visitors of a type other than stcp and sudp.

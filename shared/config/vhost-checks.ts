@@ -24,12 +24,14 @@ function keyIssues (ctx: CheckContext, i: number, p: Record<string, unknown>): C
   const issues: ConfigIssue[] = []
   const base: ConfigPath = ['proxies', i]
   const vhost = VHOST_TYPES.has(p.type)
-  if (typeof p.type !== 'string' || !['tcp', 'udp', 'http', 'https'].includes(p.type)) return issues
+  if (typeof p.type !== 'string' || !['tcp', 'udp', 'http', 'https', 'tcpmux'].includes(p.type)) return issues
+  // tcpmux proxies have domains and basic-auth credentials too (group-checks.ts checks the rest).
+  const tcpmux = p.type === 'tcpmux'
   for (const key of HTTP_ONLY_KEYS) {
-    if (Object.hasOwn(p, key) && p.type !== 'http') issues.push(issue(ctx, [...base, key], `${key} applies only to type http proxies; remove it`, true))
+    if (Object.hasOwn(p, key) && p.type !== 'http' && !(tcpmux && (key === 'httpUser' || key === 'httpPassword'))) issues.push(issue(ctx, [...base, key], `${key} applies only to type http proxies; remove it`, true))
   }
   for (const key of VHOST_KEYS) {
-    if (Object.hasOwn(p, key) && !vhost) issues.push(issue(ctx, [...base, key], `${key} applies only to type http and https proxies; remove it`, true))
+    if (Object.hasOwn(p, key) && !vhost && !tcpmux) issues.push(issue(ctx, [...base, key], `${key} applies only to type http and https proxies; remove it`, true))
   }
   for (const key of ['requestHeaders', 'responseHeaders']) {
     const set = valueAt(p, [key, 'set'])
@@ -65,7 +67,8 @@ export function duplicateDomainWarnings (ctx: CheckContext): Array<{ message: st
   const issues: Array<{ message: string, location: ConfigLocation }> = []
   const claimed = new Map<string, number>()
   for (const [i, p] of proxies) {
-    if (!VHOST_TYPES.has(p.type) || p.enabled === false || !Array.isArray(p.customDomains)) continue
+    // Members of one load-balancing group share their domains (group-checks.ts checks they agree).
+    if (!VHOST_TYPES.has(p.type) || p.enabled === false || !Array.isArray(p.customDomains) || isRecord(p.loadBalancer)) continue
     const locations = p.type === 'http' && Array.isArray(p.locations) && p.locations.length > 0 ? p.locations : ['/']
     p.customDomains.forEach((d: unknown, j) => {
       const domain = typeof d === 'string' ? normalizeDomain(d) : undefined
@@ -106,8 +109,8 @@ function serverIssues (ctx: CheckContext): ConfigIssue[] {
   }
   if (http !== undefined && http === https) issues.push(issue(ctx, ['vhostHTTPSPort'], `vhostHTTPSPort ${https} is also vhostHTTPPort; use two ports (usually 443 and 80)`))
   const sub = valueAt(ctx.data, ['subDomainHost'])
-  if (typeof sub === 'string' && sub !== '' && http === undefined && https === undefined) {
-    issues.push(issue(ctx, ['subDomainHost'], 'subDomainHost needs vhostHTTPPort or vhostHTTPSPort: without one no proxy is served by name'))
+  if (typeof sub === 'string' && sub !== '' && http === undefined && https === undefined && num('tcpmuxHTTPConnectPort') === undefined) {
+    issues.push(issue(ctx, ['subDomainHost'], 'subDomainHost needs vhostHTTPPort, vhostHTTPSPort or tcpmuxHTTPConnectPort: without one no proxy is served by name'))
   }
   return issues
 }

@@ -110,6 +110,10 @@ export class TunnelMetrics {
       per(proxies, (p) => [[{ proxy: p.name, type: p.type }, p.dropped]]))
     this.#counter('tunnel_proxy_udp_drops_total', 'UDP datagrams dropped, by reason (README: UDP).', ['proxy', 'reason'],
       per(proxies, (p) => (p.udpDrops === null ? [] : UDP_DROP_REASONS.map((reason): Sample => [{ proxy: p.name, reason }, p.udpDrops?.[reason] ?? 0]))))
+    this.#gauge('tunnel_proxy_healthy', 'Health-checked proxies: 1 while the check passes (the proxy takes visitors), else 0.', ['proxy', 'type'],
+      per(proxies, (p) => (p.health === undefined ? [] : [[{ proxy: p.name, type: p.type }, p.health === 'healthy' ? 1 : 0]])))
+    this.#gauge('tunnel_group_members', 'Relay: members of the proxy\'s load-balancing group now, and how many are healthy.', ['proxy', 'group', 'state'],
+      per(proxies, (p) => (p.group?.members === undefined ? [] : [[{ proxy: p.name, group: p.group.name, state: 'all' }, p.group.members], [{ proxy: p.name, group: p.group.name, state: 'healthy' }, p.group.healthy ?? 0]])))
     this.#defineVisits()
   }
 

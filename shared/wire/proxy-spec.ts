@@ -6,6 +6,7 @@
 // the config schema has the same ones, so a valid frpc.yml never hits them.
 import { z } from 'zod'
 import { isCidr } from '../net/index.js'
+import { memberFields, metasField } from './group-spec.js'
 
 /** At most this many rules per allow/deny list; the config schema has the same bound. */
 export const MAX_SOURCE_RULES = 256
@@ -32,6 +33,7 @@ const base = {
   name: z.string().min(1).max(MAX_PROXY_NAME_CHARS),
   allowSources: rules.optional(),
   denySources: rules.optional(),
+  ...metasField,
 }
 
 export const tcpSpecSchema = z.object({
@@ -42,6 +44,7 @@ export const tcpSpecSchema = z.object({
   bandwidthLimit: int(PROXY_LIMITS.bandwidthLimit).optional(),
   /** Visitor connections open at once on this proxy. */
   maxVisitors: int(PROXY_LIMITS.maxVisitors).optional(),
+  ...memberFields,
 })
 
 export const udpSpecSchema = z.object({
@@ -75,6 +78,7 @@ export const httpSpecSchema = z.object({
   httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional(),
   /** Secret: travels only inside the encrypted control connection, never logged. */
   httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional(),
+  ...memberFields,
 })
 
 /** TLS connections on vhostHTTPSPort routed by SNI, passed through untouched. */
@@ -83,6 +87,27 @@ export const httpsSpecSchema = z.object({
   type: z.literal('https'),
   customDomains: strings(VHOST_LIMITS.domains, VHOST_LIMITS.domainChars),
   subdomain: z.string().max(64).optional(),
+})
+
+/**
+ * frp's tcpmux (multiplexer httpconnect): TCP services on the relay's tcpmuxHTTPConnectPort, each
+ * chosen by the host of the visitor's HTTP CONNECT request (and its Proxy-Authorization user with
+ * routeByHTTPUser); the relay then passes every byte through.
+ */
+export const tcpmuxSpecSchema = z.object({
+  ...base,
+  type: z.literal('tcpmux'),
+  multiplexer: z.literal('httpconnect'),
+  customDomains: strings(VHOST_LIMITS.domains, VHOST_LIMITS.domainChars),
+  subdomain: z.string().max(64).optional(),
+  /** Proxy-Authorization (basic) the relay asks CONNECT requests for. */
+  httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional(),
+  /** Secret: travels only inside the encrypted control connection, never logged. */
+  httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional(),
+  /** Only CONNECT requests whose Proxy-Authorization user is this one are routed here. */
+  routeByHTTPUser: z.string().max(VHOST_LIMITS.credentialChars).optional(),
+  bandwidthLimit: int(PROXY_LIMITS.bandwidthLimit).optional(),
+  ...memberFields,
 })
 
 /**
@@ -121,12 +146,13 @@ export type TcpProxySpec = z.output<typeof tcpSpecSchema>
 export type UdpProxySpec = z.output<typeof udpSpecSchema>
 export type HttpProxySpec = z.output<typeof httpSpecSchema>
 export type HttpsProxySpec = z.output<typeof httpsSpecSchema>
+export type TcpmuxProxySpec = z.output<typeof tcpmuxSpecSchema>
 export type StcpProxySpec = z.output<typeof stcpSpecSchema>
 export type SudpProxySpec = z.output<typeof sudpSpecSchema>
 export type XtcpProxySpec = z.output<typeof xtcpSpecSchema>
 export type SecretProxySpec = StcpProxySpec | SudpProxySpec | XtcpProxySpec
 /** The spec of a built-in proxy type (what a client of this build sends). */
-export type ProxySpec = TcpProxySpec | UdpProxySpec | HttpProxySpec | HttpsProxySpec | StcpProxySpec | SudpProxySpec | XtcpProxySpec
+export type ProxySpec = TcpProxySpec | UdpProxySpec | HttpProxySpec | HttpsProxySpec | TcpmuxProxySpec | StcpProxySpec | SudpProxySpec | XtcpProxySpec
 export type ProxyType = ProxySpec['type']
 /** Visitor filtering: CIDRs or single addresses. */
 export type SourceSpec = Pick<TcpProxySpec, 'allowSources' | 'denySources'>
@@ -137,6 +163,7 @@ export const PROXY_SPEC_SCHEMAS = {
   udp: udpSpecSchema,
   http: httpSpecSchema,
   https: httpsSpecSchema,
+  tcpmux: tcpmuxSpecSchema,
   stcp: stcpSpecSchema,
   sudp: sudpSpecSchema,
   xtcp: xtcpSpecSchema,

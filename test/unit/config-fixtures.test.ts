@@ -45,7 +45,7 @@ const INVALID: Record<string, { code: ErrorCode, at: string, says?: string, issu
   'frps-typo-bindAdur.yml': { code: 'TUN_CONFIG_UNKNOWN_KEY', at: '2:1', says: 'did you mean bindAddr?' },
   'frpc-remote-port-range.yml': { code: 'TUN_CONFIG_RANGE', at: '12:17', says: 'proxies[1].remotePort: 70000 is outside 0-65535' },
   'frpc-udp-key-on-tcp.yml': { code: 'TUN_CONFIG_INVALID', at: '6:5', says: 'idleTimeout applies only to type udp proxies' },
-  'frpc-type-tcpmux.yml': { code: 'TUN_CONFIG_INVALID', at: '4:11', says: 'type tcpmux', issues: 1 },
+  'frpc-group-on-udp.yml': { code: 'TUN_CONFIG_INVALID', at: '7:5', says: 'loadBalancer is offered on tcp, http and tcpmux proxies, not on udp', issues: 1 },
   'frps-auth-oidc.yml': { code: 'TUN_CONFIG_INVALID', at: '3:11', says: 'oidc is not supported', issues: 1 },
   'frpc-duplicate-name.yml': { code: 'TUN_CONFIG_INVALID', at: '5:13', says: 'proxy name ssh is already used by proxies[0] (line 3)' },
   'frpc-duplicate-remote-port.yml': { code: 'TUN_CONFIG_INVALID', at: '10:17', says: 'remotePort 6000 is already used' },

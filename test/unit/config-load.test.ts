@@ -74,6 +74,9 @@ describe('defaults', () => {
       log: { level: 'info' },
       webServer: null,
       enablePrometheus: false,
+      tcpmuxHTTPConnectPort: 0,
+      tcpmuxPassthrough: false,
+      httpPlugins: [],
     })
   })
 
@@ -145,8 +148,8 @@ describe('defaults', () => {
     expect(config.proxies.map((p) => p.name)).toEqual(['a'])
   })
 
-  it('a disabled proxy of an unsupported type is accepted and dropped', () => {
-    const { config } = client('proxies:\n  - { name: mux, type: tcpmux, localPort: 22, enabled: false }\n  - { name: a, type: tcp, localPort: 1 }')
+  it('a disabled proxy is accepted and dropped', () => {
+    const { config } = client('proxies:\n  - { name: p2p, type: xtcp, localPort: 22, secretKey: a-long-random-secret-for-tests, enabled: false }\n  - { name: a, type: tcp, localPort: 1 }')
     expect(config.proxies.map((p) => p.name)).toEqual(['a'])
   })
 
@@ -292,10 +295,9 @@ describe('errors', () => {
     expect(issuesOf(() => server('bindPort: 70.5')).message).toContain('bindPort: must be a whole number, got 70.5 (TUN_CONFIG_INVALID)')
   })
 
-  it('a proxy of an unsupported type gets one issue, not one per frp key of that type', () => {
-    const e = issuesOf(() => client('proxies:\n  - { name: w, type: tcpmux, localPort: 22, multiplexer: httpconnect, routeByHTTPUser: u, customDomains: [a.test] }'))
-    expect(e.issues).toHaveLength(1)
-    expect(e.message).toContain('type tcpmux is an frp proxy type this version does not support')
+  it('a proxy of a type that does not exist is told the types there are (every frp proxy type is served now)', () => {
+    const e = issuesOf(() => client('proxies:\n  - { name: w, type: sctp, localPort: 22 }'))
+    expect(e.message).toContain('type sctp is not a proxy type; use tcp, udp, http, https, tcpmux, stcp, sudp or xtcp')
   })
 
   it('a key that is a list or mapping is refused', () => {

@@ -111,7 +111,7 @@ describe('frpc.yml http and https proxies', () => {
     expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, subdomain: a.b }]'))[0]).toContain('subdomain: must be one label')
     expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, customDomains: [a.test], locations: [api] }]'))[0]).toContain('locations[0]: must be a path prefix starting with /')
     expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, customDomains: [a.test], requestHeaders: { set: { "bad name": x } } }]')).join('\n')).toContain('is not a header name')
-    expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, customDomains: [a.test], routeByHTTPUser: x }]'))[0]).toContain('does not support yet')
+    expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, customDomains: [a.test], routeByHTTPUser: x }]'))[0]).toContain('routing http proxies by user is not offered yet')
   })
 
   it('warns about one domain and location claimed by two proxies of the file (the relay refuses the second alone)', () => {
@@ -138,7 +138,7 @@ describe('frps.yml vhost keys', () => {
   it('refuses a vhost port shared with bindPort or with the other vhost port', () => {
     expect(issues(() => server('vhostHTTPPort: 7000'))[0]).toContain('vhostHTTPPort 7000 is also bindPort')
     expect(issues(() => server('vhostHTTPPort: 80\nvhostHTTPSPort: 80'))[0]).toContain('vhostHTTPSPort 80 is also vhostHTTPPort')
-    expect(issues(() => server('subDomainHost: example.com'))[0]).toContain('subDomainHost needs vhostHTTPPort or vhostHTTPSPort')
+    expect(issues(() => server('subDomainHost: example.com'))[0]).toContain('subDomainHost needs vhostHTTPPort, vhostHTTPSPort or tcpmuxHTTPConnectPort')
     expect(issues(() => server('vhostHTTPPort: 80\nsubDomainHost: "not a domain"'))[0]).toContain('subDomainHost: must be a domain')
   })
 

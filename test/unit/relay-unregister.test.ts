@@ -93,11 +93,10 @@ describe('relay: unregister on a live session', () => {
     const { relay, port } = await startRelayInProcess()
     const a = await rawControl(port, 'client-a')
     const aProxy = await register(a, 'mine', 1)
-    // Each sender has a key of its own, so each needs a clientID of its own (a crashed one's is
-    // reserved for its key for ownershipGrace).
+    // Each raw client has a key of its own, and a clientID stays reserved for the key that held it (ownershipGrace): one id each.
     for (const [i, bad] of [{ type: MessageType.UNREGISTER }, { type: MessageType.UNREGISTER, name: 42 }, { type: MessageType.UNREGISTER, name: 'x', id: -1 }, { type: MessageType.UNREGISTER, name: 'x'.repeat(300) }].entries()) {
       const b = await rawControl(port, `client-b${i}`)
-      await register(b, 'b-proxy', 1)
+      await register(b, `b-proxy${i}`, 1)
       b.send(bad)
       await b.closed
       expect(b.session.remoteGoAway).toBeDefined()

@@ -29,8 +29,8 @@ describe('wire numbers', () => {
 
   it('keeps control message types stable', () => {
     expect(CONTROL_PROTOCOL_VERSION).toBe(2)
-    expect(Capability).toEqual({ TCP: 'proxy.tcp', UDP: 'proxy.udp', HTTP: 'proxy.http', HTTPS: 'proxy.https', UNREGISTER: 'unregister', DIAG: 'diag', NAT_PROBE: 'natProbe', STCP: 'proxy.stcp', SUDP: 'proxy.sudp', XTCP: 'proxy.xtcp', VISIT: 'visit' })
-    expect(MessageType).toEqual({ LOGIN: 'login', LOGIN_RESULT: 'loginResult', REGISTER: 'register', PROXY_RESULT: 'proxyResult', NAT_PROBE: 'natProbe', DIAG_REQUEST: 'diagRequest', DIAG_RESULT: 'diagResult', UNREGISTER: 'unregister', UNREGISTER_RESULT: 'unregisterResult' })
+    expect(Capability).toEqual({ TCP: 'proxy.tcp', UDP: 'proxy.udp', HTTP: 'proxy.http', HTTPS: 'proxy.https', UNREGISTER: 'unregister', DIAG: 'diag', NAT_PROBE: 'natProbe', TCPMUX: 'proxy.tcpmux', GROUP: 'group', HEALTH: 'health', STCP: 'proxy.stcp', SUDP: 'proxy.sudp', XTCP: 'proxy.xtcp', VISIT: 'visit' })
+    expect(MessageType).toEqual({ LOGIN: 'login', LOGIN_RESULT: 'loginResult', REGISTER: 'register', PROXY_RESULT: 'proxyResult', NAT_PROBE: 'natProbe', DIAG_REQUEST: 'diagRequest', DIAG_RESULT: 'diagResult', UNREGISTER: 'unregister', UNREGISTER_RESULT: 'unregisterResult', PROXY_HEALTH: 'proxyHealth' })
   })
 
   it('keeps the visit block layout and its kinds', () => {
