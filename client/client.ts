@@ -14,6 +14,7 @@ import { derivePsk, formatKeyId, generateKeyPair, keyPairFromSecret, type KeyPai
 import { formatHostPort } from '../shared/net/index.js'
 import { GoAwayCode, Capability, MessageType, type ProxyResult, type RelayMessage } from '../shared/wire/index.js'
 import { parsePeerView, type PeerView } from '../shared/diag/index.js'
+import { stunServerFor, type StunAddress } from '../shared/stun/index.js'
 import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
 import { ControlRequests } from './control-requests.js'
 import { login } from './login.js'
@@ -100,6 +101,9 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#proxies = new ProxyManager(config, log, this.#requests, this.#random, options.portHint)
     this.#proxies.on('result', (r) => { this.emit('proxy', r) })
     this.#visitors = new VisitorManager(config.visitors, config.user, log)
+    const stun = stunResolver(config, log)
+    this.#proxies.stun = stun
+    this.#visitors.stun = stun
   }
 
   /** The running config: a reload replaces its proxies. */
@@ -334,4 +338,24 @@ function closedOrStopped (session: ClientSession, signal: AbortSignal): Promise<
       resolve(err)
     })
   })
+}
+
+/** How long a resolved STUN server address is reused before its name is looked up again. */
+export const STUN_RESOLVE_CACHE_MS = 60_000
+
+/** The STUN server of xtcp (natHoleStunServer, else the relay's own), resolved lazily and cached; undefined when it cannot be. */
+function stunResolver (config: ClientConfig, log: Logger): () => Promise<StunAddress | undefined> {
+  let cached: { at: number, address: StunAddress | undefined } | undefined
+  return async () => {
+    const now = performance.now()
+    if (cached !== undefined && now - cached.at < STUN_RESOLVE_CACHE_MS) return cached.address
+    let address: StunAddress | undefined
+    try {
+      address = await stunServerFor(config)
+    } catch (err) {
+      log.warn({ code: (err as TunnelError).code }, `xtcp: no STUN server: ${(err as Error).message}; only local addresses are offered for punching`)
+    }
+    cached = { at: now, address }
+    return address
+  }
 }

@@ -127,7 +127,7 @@ export class ClientStatus {
   #proxyStatus (e: ProxyEntry): ProxyStatus {
     const { serverAddr } = this.#client.config
     const p = e.config
-    const secret = p.type === 'stcp' || p.type === 'sudp'
+    const secret = p.type === 'stcp' || p.type === 'sudp' || p.type === 'xtcp'
     const publicAddr = e.remotePort === null || secret ? null : e.domains.length > 0 ? e.domains.map((d) => formatHostPort(d, e.remotePort ?? 0)).join(' ') : formatHostPort(serverAddr, e.remotePort)
     const plugin = p.type === 'udp' || p.type === 'sudp' ? undefined : p.plugin
     const common = {
@@ -169,6 +169,7 @@ function visitorStatus (e: VisitorEntry): VisitorStatus {
     refusals: nonZero(t.refusals),
     udpDrops: t.udpDrops,
     error: e.problem,
+    ...(t.p2p === undefined ? {} : { p2p: t.p2p }),
   }
 }
 

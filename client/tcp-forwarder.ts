@@ -8,7 +8,7 @@
 import { WARN_INTERVAL_MS } from '../shared/timing.js'
 import { connect, type Socket } from 'node:net'
 import type { Logger } from 'pino'
-import type { HttpProxyConfig, HttpsProxyConfig, StcpProxyConfig, TcpmuxProxyConfig, TcpProxyConfig } from '../shared/config/index.js'
+import type { HttpProxyConfig, HttpsProxyConfig, StcpProxyConfig, TcpmuxProxyConfig, TcpProxyConfig, XtcpProxyConfig } from '../shared/config/index.js'
 import { TokenBucket, type TokenBucketStats } from '../shared/limit/index.js'
 import { bridge, type MuxStream } from '../shared/mux/index.js'
 import { formatHostPort, encodeProxyHeader } from '../shared/net/index.js'
@@ -29,8 +29,8 @@ export interface TcpForwarderTraffic {
   dialFailures: number
 }
 
-/** What the forwarder needs of a tcp, http, https, tcpmux or stcp proxy. */
-export type ForwardTarget = TcpProxyConfig | HttpProxyConfig | HttpsProxyConfig | TcpmuxProxyConfig | StcpProxyConfig
+/** What the forwarder needs of a tcp, http, https, tcpmux, stcp or xtcp proxy. */
+export type ForwardTarget = TcpProxyConfig | HttpProxyConfig | HttpsProxyConfig | TcpmuxProxyConfig | StcpProxyConfig | XtcpProxyConfig
 
 export class TcpForwarder implements StreamForwarder {
   readonly #proxy: ForwardTarget

@@ -30,6 +30,7 @@ import { relayPeerView, type PeerViewSource } from './peer-view.js'
 import { type RouterSize, type VhostStats, Vhosts } from './vhost/index.js'
 import { SecretDirectory, VisitBroker } from './visit/index.js'
 import { EtcdOwnershipStore, type OwnershipStore, type RelayRecord } from './fleet/index.js'
+import { StunServer } from './stun/index.js'
 import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
 import { openTransport, TlsAcceptor, type TransportLayer, type TransportPolicy, WebSocketAcceptor } from './transport/index.js'
 
@@ -144,6 +145,10 @@ export class Relay {
   /** The fleet's ownership store; undefined on a single relay. */
   readonly #fleet: OwnershipStore | undefined
   #fleetClosed: Promise<void> | undefined
+  /** The STUN server xtcp clients ask (stunBindPort); undefined when off or its port could not be bound. */
+  readonly stun: StunServer
+  /** Its two UDP ports once bound. */
+  stunPorts: { port: number, altPort: number } | undefined
   #address: RelayAddress | undefined
   #closed = false
 
@@ -179,6 +184,7 @@ export class Relay {
     }
     this.#vhosts = Vhosts.fromConfig(config, log, options.reservationClock)
     this.#fleet = options.fleetStore ?? (config.fleet === null ? undefined : new EtcdOwnershipStore({ config: config.fleet, ownershipGraceS: config.ownershipGrace, log: log.child({ fleet: config.fleet.nodeName }) }))
+    this.stun = new StunServer(log.child({ stun: true }))
     const v = options.visits ?? {}
     this.visits = new VisitBroker({
       directory: new SecretDirectory(v.maxPerHome),
@@ -274,12 +280,27 @@ export class Relay {
       this.#fleetClosed ??= this.#fleet?.close()
       throw err
     }
+    await this.#startStun(address.port)
     // The ready line comes once every port (vhosts too) is open.
     this.#log.info({ addr: address.address, port: address.port, keyId: this.#staticKey === undefined ? undefined : formatKeyId(this.#staticKey.publicKey), transports: this.#transportNames() }, 'relay listening')
     if (this.#extraServer !== undefined) this.#log.info({ addr: address.address, port: this.#config.transport.websocket.bindPort }, 'relay listening for clients on transport.websocket.bindPort too')
     this.#startupWarnings()
     this.#logBudget()
     return address
+  }
+
+  /** The STUN server; a port that cannot be bound is a warning, not a failure (xtcp then needs natHoleStunServer). */
+  async #startStun (tcpPort: number): Promise<void> {
+    const { stunBindPort, stunAltPort, bindAddr } = this.#config
+    if (stunBindPort === 0) return
+    const port = stunBindPort ?? tcpPort
+    try {
+      this.stunPorts = await this.stun.start(bindAddr, port, stunAltPort)
+      this.#log.info({ udpPort: this.stunPorts.port, altPort: this.stunPorts.altPort }, 'STUN server listening (xtcp clients learn their public address here)')
+    } catch (err) {
+      const code = err instanceof TunnelError ? err.code : 'TUN_LISTEN'
+      this.#log.warn({ code, udpPort: port, altPort: stunAltPort }, `no STUN server: UDP port ${port} or ${stunAltPort} cannot be bound; xtcp clients of this relay need natHoleStunServer`)
+    }
   }
 
   /** What the client port accepts, for the ready line. */
@@ -489,6 +510,7 @@ export class Relay {
     this.#closed = true
     this.#closeListener()
     this.#vhosts?.close()
+    this.stun.close()
     this.#tcpmux?.close()
     for (const s of this.#handshaking) s.destroy()
     for (const c of this.#sessions) c.goAway()
@@ -513,6 +535,7 @@ export class Relay {
     this.#closed = true
     this.#closeListener()
     this.#vhosts?.destroy()
+    this.stun.close()
     this.#tcpmux?.close()
     this.#plugins?.close()
     for (const s of [...this.#handshaking]) s.destroy()

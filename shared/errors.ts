@@ -69,6 +69,8 @@ export const ERROR_CODES = {
   TUN_VISITOR_SHED: 'the relay closed a visitor connection at once: its proxy\'s maxVisitors or the relay\'s maxConnections (from the fd limit) was reached, or its source held its share (maxVisitorsPerSource, a quarter of the client\'s streams, maxConnectionsPerSource)',
   TUN_VISIT_REFUSED: 'a visit to a secret proxy (stcp, sudp) was refused: no such proxy is online for this visitor (serverName, serverUser), the secretKey differs, or the visitor\'s user is not in allowUsers; the relay does not say which, on purpose',
   TUN_VISIT_RATE_LIMITED: 'the relay refused a visit without checking it: this client\'s session had too many visits refused lately (a guard against guessing secret keys or names); fix the visitor and wait a few seconds',
+  TUN_STUN_UNREACHABLE: 'the STUN server (the relay\'s stunBindPort, or natHoleStunServer) did not answer a Binding request over UDP: UDP is blocked on the way, or no STUN server listens there',
+  TUN_DIRECT_PATH_FAILED: 'an xtcp visitor found no direct path to its proxy\'s client (punching failed or timed out, the NATs cannot be punched, or the path died) and had no fallbackTo visitor, or its retry budget was spent',
   TUN_VISIT_UNAVAILABLE: 'a visitor cannot work: the relay does not accept visitors (it lacks the visit capability), or the visitor\'s settings cannot be used',
   TUN_PROXY_URL_AUTH: 'the proxy of transport.proxyURL (or http_proxy) refused the credentials: HTTP 407, or a SOCKS5 authentication failure',
   TUN_PROXY_URL_REFUSED: 'the proxy of transport.proxyURL (or http_proxy) did not connect us to the relay: an HTTP status other than 2xx, a SOCKS5 failure reply, or no proxy there',

@@ -18,6 +18,7 @@ import { ConfigError, TunnelError } from '../../shared/errors.js'
 import type { Logger } from '../../shared/log.js'
 import { normalizeAddress } from '../../shared/net/index.js'
 import { logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
+import { natCommand } from './nat-command.js'
 import { natTimeoutCommand } from './nat-timeout-command.js'
 
 interface Args extends LogArgs {
@@ -156,6 +157,7 @@ const reportCommand: CommandModule<object, Args> = {
     .example('$0 diag -c frpc.yml --json', 'beside the client, as JSON')
     .example('$0 diag --port 8080 --watch 10', 'any listener: accept queue and overflow growth over 10 s')
     .example('$0 diag nat-timeout -c frpc.yml', 'how long the NAT keeps an idle mapping; the heartbeat to use')
+    .example('$0 diag nat -c frpc.yml', 'how the NAT maps and filters UDP: can xtcp connect directly?')
     .example('$0 diag -c frps.yml --admin', 'the running relay\'s own report, through its admin API (webServer in frps.yml)')
     .example('$0 diag --admin http://127.0.0.1:7400 --json', 'a running client\'s report through its admin API')
     .epilogue(exitCodesHelp({ [ExitCode.OK]: true, [ExitCode.FAILED]: 'the admin API is not reachable', [ExitCode.REFUSED]: 'bad usage or config', [ExitCode.ATTENTION]: 'with --strict, a finding of severity warn or error' })) as never,
@@ -164,7 +166,7 @@ const reportCommand: CommandModule<object, Args> = {
 
 export const diagCommand: CommandModule = {
   command: 'diag',
-  describe: 'Report MSS/path MTU, backlog, keepalive, connection states and fds of a relay or client, with advice; diag nat-timeout measures the NAT',
-  builder: (y) => y.command(reportCommand).command(natTimeoutCommand),
+  describe: 'Report MSS/path MTU, backlog, keepalive, connection states and fds of a relay or client, with advice; diag nat-timeout measures the NAT\'s TCP timeout, diag nat its UDP mapping and filtering (xtcp)',
+  builder: (y) => y.command(reportCommand).command(natTimeoutCommand).command(natCommand),
   handler: () => {},
 }

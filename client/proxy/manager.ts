@@ -12,7 +12,8 @@ import { TunnelError, type ErrorCode } from '../../shared/errors.js'
 import { formatBandwidth } from '../../shared/limit/index.js'
 import type { ClientSession, MuxStream } from '../../shared/mux/index.js'
 import { refusedReload, type ReloadError, type ReloadOutcome } from '../../shared/reload-outcome.js'
-import { ReplayWindow } from '../../shared/visit/index.js'
+import type { StunAddress } from '../../shared/stun/index.js'
+import { ReplayWindow, visitKeysFor } from '../../shared/visit/index.js'
 import { Capability, MessageType, type ProxyResult, ResetCode } from '../../shared/wire/index.js'
 import type { ControlRequests } from '../control-requests.js'
 import { checkFor, HealthMonitor, type HealthState } from '../health/index.js'
@@ -21,6 +22,7 @@ import { TcpForwarder } from '../tcp-forwarder.js'
 import { hasPlugin, PluginForwarder } from '../plugins/index.js'
 import { UdpFlows } from '../udp-flows.js'
 import { UdpForwarder } from '../udp-forwarder.js'
+import { XtcpResponder } from '../p2p/index.js'
 import { ProxyEntry } from './proxy-entry.js'
 import { diffProxies, type ProxyDiff } from './proxy-diff.js'
 import { proxySpec, registerBatches, wireName } from './proxy-spec.js'
@@ -58,6 +60,7 @@ const TYPE_CAPABILITY: Readonly<Record<ProxyConfig['type'], string>> = {
   tcpmux: Capability.TCPMUX,
   stcp: Capability.STCP,
   sudp: Capability.SUDP,
+  xtcp: Capability.XTCP,
 }
 
 export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
@@ -81,6 +84,8 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
   /** Visit proofs seen by this client's secret proxies (stcp, sudp): a replay is refused. */
   readonly #replay = new ReplayWindow({ windowMs: HOME_VISIT_WINDOW_MS })
   readonly #random: () => number
+  /** The STUN server xtcp proxies ask (the client sets it from its config). */
+  stun: () => Promise<StunAddress | undefined> = async () => undefined
 
   constructor (config: ClientConfig, log: Logger, requests: ControlRequests, random: () => number = Math.random, portHint?: PortHint) {
     super()
@@ -197,6 +202,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
       stream.reset(ResetCode.REFUSED)
       return
     }
+    if (e.p2p !== undefined) { e.p2p.handle(stream); return }
     e.local.forwarder.handle(stream)
   }
 
@@ -210,6 +216,11 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     } else if (p.type === 'sudp') {
       const gate = new SecretGate(p, name, this.#config.user, this.#replay, log)
       this.#entries.set(name, new ProxyEntry(p, name, { kind: 'sudp', forwarder: new SudpForwarder(p, log) }, gate))
+    } else if (p.type === 'xtcp') {
+      const gate = new SecretGate(p, name, this.#config.user, this.#replay, log)
+      const forwarder = new TcpForwarder(p, log)
+      const responder = new XtcpResponder(forwarder, visitKeysFor(p.secretKey.reveal(), name).homeKey, async () => await this.stun(), log)
+      this.#entries.set(name, new ProxyEntry(p, name, { kind: 'tcp', forwarder }, gate, responder))
     } else {
       const gate = p.type === 'stcp' ? new SecretGate(p, name, this.#config.user, this.#replay, log) : undefined
       // A plugin takes the proxy's streams instead of localIP:localPort.

@@ -13,6 +13,7 @@ import type { SudpForwarder } from '../sudp-forwarder.js'
 import type { StreamForwarder } from '../stream-forwarder.js'
 import type { UdpForwarder } from '../udp-forwarder.js'
 import type { SecretGate } from './secret-gate.js'
+import type { XtcpResponder } from '../p2p/index.js'
 
 export type ClientProxyPhase = 'pending' | 'registering' | 'running' | 'refused' | 'retrying' | 'closed'
 
@@ -33,6 +34,8 @@ export class ProxyEntry {
   readonly local: Forwarder
   /** stcp/sudp: this client's own check of every visit (secret-gate.ts). */
   readonly gate: SecretGate | undefined
+  /** xtcp: answers the visits (introductions) and serves the direct paths. */
+  readonly p2p: XtcpResponder | undefined
   #phase: ClientProxyPhase = 'pending'
   #problem: ProxyProblem | null = null
   #remotePort: number | null = null
@@ -42,11 +45,12 @@ export class ProxyEntry {
   /** The health check of its local service (healthCheck), started by the manager. */
   health: HealthMonitor | undefined
 
-  constructor (config: ProxyConfig, wireName: string, local: Forwarder, gate?: SecretGate) {
+  constructor (config: ProxyConfig, wireName: string, local: Forwarder, gate?: SecretGate, p2p?: XtcpResponder) {
     this.config = config
     this.wireName = wireName
     this.local = local
     this.gate = gate
+    this.p2p = p2p
   }
 
   get phase (): ClientProxyPhase { return this.#phase }
@@ -91,5 +95,6 @@ export class ProxyEntry {
     this.#phase = 'closed'
     this.health?.stop()
     if (this.local.kind !== 'udp') this.local.forwarder.close()
+    this.p2p?.close()
   }
 }

@@ -34,9 +34,10 @@ export function proxySpec (user: string, p: ProxyConfig, healthy = false): Proxy
     case 'tcp': return { name, type: p.type, remotePort: p.remotePort, ...sources, ...limits, ...(p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}), ...member }
     case 'udp': return { name, type: p.type, remotePort: p.remotePort, idleTimeout: p.idleTimeout, maxFlows: p.maxFlows, ...sources, ...limits }
     case 'stcp':
-    case 'sudp': {
+    case 'sudp':
+    case 'xtcp': {
       const secret = { relayKey: visitKeysFor(p.secretKey.reveal(), name).relayKey.toString('base64'), allowUsers: p.allowUsers }
-      if (p.type === 'sudp') return { name, type: p.type, ...secret, ...sources, ...limits }
+      if (p.type === 'sudp' || p.type === 'xtcp') return { name, type: p.type, ...secret, ...sources, ...limits }
       return { name, type: p.type, ...secret, ...sources, ...limits, ...(p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}) }
     }
     case 'https': return { name, type: p.type, customDomains: p.customDomains, ...(p.subdomain === '' ? {} : { subdomain: p.subdomain }), ...sources }

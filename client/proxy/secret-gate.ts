@@ -5,7 +5,7 @@
 // client's secret proxies). A visit the gate refuses is reset (FORBIDDEN) and counted; with an
 // honest relay it never happens, so each is worth a (rate-limited) warning.
 import type { Logger } from 'pino'
-import type { StcpProxyConfig, SudpProxyConfig } from '../../shared/config/index.js'
+import type { StcpProxyConfig, SudpProxyConfig, XtcpProxyConfig } from '../../shared/config/index.js'
 import { checkVisitMac, type ReplayWindow, userAllowed, visitKeysFor } from '../../shared/visit/index.js'
 import { type OpenHeader, VisitKind } from '../../shared/wire/index.js'
 import { WARN_INTERVAL_MS } from '../../shared/timing.js'
@@ -29,8 +29,8 @@ export class SecretGate {
   #lastWarn = -Infinity
   readonly refusals: Record<HomeRefusal, number> = Object.fromEntries(HOME_REFUSALS.map((r) => [r, 0])) as Record<HomeRefusal, number>
 
-  constructor (proxy: StcpProxyConfig | SudpProxyConfig, wireName: string, ownerUser: string, replay: ReplayWindow, log: Logger) {
-    this.#kind = proxy.type === 'stcp' ? VisitKind.STCP : VisitKind.SUDP
+  constructor (proxy: StcpProxyConfig | SudpProxyConfig | XtcpProxyConfig, wireName: string, ownerUser: string, replay: ReplayWindow, log: Logger) {
+    this.#kind = proxy.type === 'stcp' ? VisitKind.STCP : proxy.type === 'sudp' ? VisitKind.SUDP : VisitKind.XTCP
     this.#homeKey = visitKeysFor(proxy.secretKey.reveal(), wireName).homeKey
     this.#allowUsers = proxy.allowUsers
     this.#ownerUser = ownerUser

@@ -2,9 +2,11 @@
 // (xtcp, peer to peer, builds on these).
 import { StcpVisitor } from './stcp.js'
 import { SudpVisitor } from './sudp.js'
+import { XtcpVisitor } from './xtcp.js'
 import type { VisitorKind } from './visitor.js'
 
 export const BUILTIN_VISITOR_KINDS: readonly VisitorKind[] = [
   { type: 'stcp', create: (config, ctx) => new StcpVisitor(config, ctx) },
   { type: 'sudp', create: (config, ctx) => new SudpVisitor(config, ctx) },
+  { type: 'xtcp', create: (config, ctx) => new XtcpVisitor(config, ctx) },
 ]

@@ -14,6 +14,7 @@ import { sameSettings } from '../proxy/index.js'
 import { BUILTIN_VISITOR_KINDS } from './kinds.js'
 import { VisitOpener } from './visit-opener.js'
 import type { Visitor, VisitorKind } from './visitor.js'
+import type { StunAddress } from '../../shared/stun/index.js'
 
 export type VisitorPhase = 'pending' | 'running' | 'refused' | 'closed'
 
@@ -72,6 +73,8 @@ export class VisitorManager {
   /** By name, in config order. */
   readonly #entries = new Map<string, VisitorEntry>()
   #configs: readonly VisitorConfig[]
+  /** The STUN server of xtcp visitors (the client sets it from its config). */
+  stun: () => Promise<StunAddress | undefined> = async () => undefined
 
   constructor (visitors: readonly VisitorConfig[], user: string, log: Logger, kinds: readonly VisitorKind[] = BUILTIN_VISITOR_KINDS, now?: () => number) {
     this.#log = log
@@ -148,7 +151,7 @@ export class VisitorManager {
       log.error({ code: 'TUN_VISIT_UNAVAILABLE', type: c.type }, `visitor type ${c.type} is not built in`)
       return { code: 'TUN_VISIT_UNAVAILABLE', message: `visitor type ${c.type} is not built in` }
     }
-    const visitor = kind.create(c, { opener: this.opener, log, user: this.#user })
+    const visitor = kind.create(c, { opener: this.opener, log, user: this.#user, find: (name) => this.#entries.get(name)?.visitor, stun: async () => await this.stun() })
     const entry = new VisitorEntry(c, visitor, this.opener)
     this.#entries.set(c.name, entry)
     try {

@@ -74,6 +74,9 @@ export class StcpVisitor implements Visitor {
     return { streams: { active: this.#open.size, total: this.#total }, flows: null, bytesIn, bytesOut, refusals: { ...this.#refusals }, udpDrops: null }
   }
 
+  /** A local connection another visitor accepted (an xtcp visitor falling back to this one). */
+  handOver (socket: Socket): void { this.#onConnection(socket) }
+
   #onConnection (socket: Socket): void {
     socket.on('error', () => { /* reported through 'close' */ })
     if (this.#closed) { socket.destroy(); return }

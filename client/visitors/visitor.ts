@@ -2,7 +2,10 @@
 // every visitor kind implements, what it may use of the client (the visit opener), and the
 // counters status and metrics read. A new kind (xtcp, peer to peer) is one file plus one line
 // in kinds.ts, as for the relay's proxy kinds.
+import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
+import type { P2pStatus } from '../../shared/admin/index.js'
+import type { StunAddress } from '../../shared/stun/index.js'
 import type { VisitorConfig } from '../../shared/config/index.js'
 import type { UdpDropReason } from '../../shared/udp/index.js'
 import type { VisitOpener } from './visit-opener.js'
@@ -39,6 +42,8 @@ export interface VisitorStats {
   refusals: Record<VisitorRefusal, number>
   /** sudp: datagrams dropped by reason; null for stcp. */
   udpDrops: Record<UdpDropReason, number> | null
+  /** xtcp: the direct path and its record. */
+  p2p?: P2pStatus
 }
 
 export interface Visitor {
@@ -52,6 +57,8 @@ export interface Visitor {
   /** The address it listens on (after start), e.g. 127.0.0.1:9000; null without a listener. */
   readonly local: string | null
   stats: () => VisitorStats
+  /** stcp: takes a local connection another visitor accepted (an xtcp visitor's fallbackTo). */
+  handOver?: (socket: Socket) => void
 }
 
 export interface VisitorContext {
@@ -59,6 +66,10 @@ export interface VisitorContext {
   log: Logger
   /** This client's user (frp's `user`): the visitor's identity, and serverUser's default. */
   user: string
+  /** Another visitor of this client by name (xtcp: its fallbackTo). */
+  find: (name: string) => Visitor | undefined
+  /** The STUN server xtcp asks (natHoleStunServer, else the relay's); undefined when it cannot be resolved. */
+  stun: () => Promise<StunAddress | undefined>
 }
 
 export interface VisitorKind {

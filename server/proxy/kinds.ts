@@ -4,6 +4,7 @@ import { httpProxyKind } from './http.js'
 import { httpsProxyKind } from './https.js'
 import { stcpProxyKind } from './stcp.js'
 import { sudpProxyKind } from './sudp.js'
+import { xtcpProxyKind } from './xtcp.js'
 import { tcpProxyKind } from './tcp.js'
 import { tcpmuxProxyKind } from './tcpmux.js'
 import { udpProxyKind } from './udp.js'
@@ -16,6 +17,7 @@ export const BUILTIN_PROXY_KINDS: readonly ProxyKind[] = [
   tcpmuxProxyKind,
   stcpProxyKind,
   sudpProxyKind,
+  xtcpProxyKind,
 ]
 
 export class ProxyKinds {

@@ -17,7 +17,7 @@ import type { ProxyContext, ProxyEndpoint, ProxyMetrics, RelayProxy, RelayProxyP
 const ZERO_MAC = Buffer.alloc(VISIT_MAC_BYTES)
 
 export class SecretRelayProxy implements RelayProxy, SecretEndpoint {
-  readonly type: 'stcp' | 'sudp'
+  readonly type: 'stcp' | 'sudp' | 'xtcp'
   readonly name: string
   readonly kind: VisitKind
   readonly relayKey: Buffer
@@ -37,7 +37,7 @@ export class SecretRelayProxy implements RelayProxy, SecretEndpoint {
   constructor (spec: SecretProxySpec, ctx: ProxyContext) {
     this.type = spec.type
     this.name = spec.name
-    this.kind = spec.type === 'stcp' ? VisitKind.STCP : VisitKind.SUDP
+    this.kind = spec.type === 'stcp' ? VisitKind.STCP : spec.type === 'sudp' ? VisitKind.SUDP : VisitKind.XTCP
     this.relayKey = Buffer.from(spec.relayKey, 'base64')
     this.#spec = spec
     this.#ctx = ctx

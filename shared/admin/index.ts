@@ -13,6 +13,6 @@ export { diagRoute, historyRoute, metricsRoute, parseSince, reloadRoute, statusR
 export { probeRtt, roundMs, sessionPressure } from './rtt.js'
 export { type AdminRequest, type AdminRoute, type AdminRouteSet, AdminServer } from './server.js'
 export { PROXY_PHASES, type ProxyState, type ProxyStatus, STATUS_SCHEMA, type SessionStatus, type StatusReport, securityName } from './status.js'
-export { VISITOR_PHASES, type VisitorStatus } from './status.js'
+export { type P2pStatus, VISITOR_PHASES, type VisitorStatus } from './status.js'
 export { formatBytes, renderFleet, renderStatus } from './status-text.js'
 export { type AdminTarget, adminTargetFromConfig, parseAdminUrl } from './target.js'

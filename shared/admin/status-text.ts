@@ -64,6 +64,13 @@ function visitorLines (visitors: readonly VisitorStatus[]): string[] {
     reasons(v.refusals) === '' ? '-' : reasons(v.refusals), v.error === null ? null : `${v.error.code}: ${v.error.message}`,
   ])))
   lines.push('  (visits = open now/total: local connections for stcp, flows for sudp; bytes in = local application to service)')
+  for (const v of visitors) {
+    const p = v.p2p
+    if (p === undefined) continue
+    const failures = reasons(p.failures)
+    lines.push(`  ${v.name}: path ${p.path}${p.peer === null ? '' : ` (peer ${p.peer})`}${p.reason === null ? '' : `, last failure ${p.reason}`}; punches ${p.successes}/${p.attempts}${failures === '' ? '' : ` (failed: ${failures})`}${p.lastConnectMs === null ? '' : `, connected in ${p.lastConnectMs} ms`}; connections direct ${p.connections.direct}, via relay ${p.connections.fallback}, refused ${p.connections.refused}`)
+    if (p.advice !== null) lines.push(`    ${p.advice}`)
+  }
   return lines
 }
 

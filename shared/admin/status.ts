@@ -111,6 +111,30 @@ export type ProxyStatus = z.infer<typeof proxyStatusSchema>
 
 export const VISITOR_PHASES = ['pending', 'running', 'refused', 'closed'] as const
 
+/** An xtcp visitor's direct path (docs/operations.md "xtcp"). */
+export const p2pStatusSchema = z.object({
+  /** p2p: connections go directly; relay: they go through fallbackTo; connecting: a punch is under way; none: no path (and no fallback). */
+  path: z.enum(['p2p', 'relay', 'connecting', 'none']),
+  /** Why the last attempt failed (introTimeout, refused, badIntro, punchTimeout, closed, budget, offline), or null. */
+  reason: z.string().nullable(),
+  /** The peer's address on the direct path, while there is one. */
+  peer: z.string().nullable(),
+  attempts: count,
+  successes: count,
+  /** Failed attempts by reason. */
+  failures: z.record(z.string(), count),
+  /** ms from the start of the last successful attempt to the path being up; null before one. */
+  lastConnectMs: z.number().nullable(),
+  /** Local connections carried directly, and handed to fallbackTo. */
+  connections: z.object({ direct: count, fallback: count, refused: count }),
+  /** This side's NAT and the peer's, as their STUN probes saw them (null when unknown). */
+  nat: z.object({ mapping: z.string(), filtering: z.string() }).nullable(),
+  peerNat: z.object({ mapping: z.string(), filtering: z.string() }).nullable(),
+  /** What the NATs mean for this pair (tunnel diag nat's advice), null while unknown. */
+  advice: z.string().nullable(),
+})
+export type P2pStatus = z.infer<typeof p2pStatusSchema>
+
 /** A client's visitor of another client's secret proxy (frpc.yml's visitors:). */
 export const visitorStatusSchema = z.object({
   name: z.string(),
@@ -133,6 +157,8 @@ export const visitorStatusSchema = z.object({
   refusals: z.record(z.string(), count),
   udpDrops: udpDrops.nullable(),
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  /** xtcp: the path in use and the punching record (absent for other types and older processes). */
+  p2p: p2pStatusSchema.optional(),
 })
 export type VisitorStatus = z.infer<typeof visitorStatusSchema>
 

@@ -145,6 +145,8 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     maxFlowsPerSource: d.maxFlowsPerSource ?? SERVER_DEFAULTS.maxFlowsPerSource,
     maxBufferedBytesPerClient: d.maxBufferedBytesPerClient ?? SERVER_DEFAULTS.maxBufferedBytesPerClient,
     ...completeVhostServer(d, file),
+    stunBindPort: d.stunBindPort ?? null,
+    stunAltPort: d.stunAltPort ?? 0,
     transport: {
       heartbeatTimeout: d.transport?.heartbeatTimeout ?? SERVER_DEFAULTS.heartbeatTimeout,
       handshakeTimeout: d.transport?.handshakeTimeout ?? SERVER_DEFAULTS.handshakeTimeout,
@@ -214,9 +216,10 @@ function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
         const { remotePort: _unused, ...muxCommon } = common
         return completeTcpmuxProxy(p, muxCommon)
       }
-      if (p.type === 'stcp' || p.type === 'sudp') {
+      if (p.type === 'stcp' || p.type === 'sudp' || p.type === 'xtcp') {
         const { remotePort: _none, ...secretCommon } = common
-        return { ...completeSecretProxy({ ...p, type: p.type }, secretCommon), ...(p.type === 'stcp' ? plugin : {}) }
+        const secret = completeSecretProxy({ ...p, type: p.type }, secretCommon)
+        return secret.type === 'stcp' ? { ...secret, ...plugin } : secret
       }
       if (p.type === 'tcp') return { ...common, type: 'tcp', proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null, maxVisitors: p.maxVisitors ?? 0, ...plugin }
       return { ...common, type: 'udp', proxyProtocolVersion: p.transport?.proxyProtocolVersion === 'v2' ? 'v2' : null, idleTimeout: p.idleTimeout ?? CLIENT_DEFAULTS.udpIdleTimeout, maxFlows: p.maxFlows ?? CLIENT_DEFAULTS.udpMaxFlows }
@@ -224,6 +227,7 @@ function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
     webServer: completeAdmin(d.webServer),
     visitors: completeVisitors(d.visitors ?? []),
     fleet: completeClientFleet(d),
+    natHoleStunServer: d.natHoleStunServer ?? '',
   }
 }
 

@@ -81,6 +81,9 @@ function pluginIssues (ctx: CheckContext, i: number, p: Record<string, unknown>,
   if (p.type === 'udp' || p.type === 'sudp') {
     return [issue(ctx, base, `plugins take TCP connections: a ${String(p.type)} proxy cannot have one; remove plugin, or use type ${p.type === 'udp' ? 'tcp' : 'stcp'}`, true)]
   }
+  if (p.type === 'xtcp') {
+    return [issue(ctx, base, 'plugins do not serve xtcp proxies (their visitors come over a direct path); put the plugin on an stcp proxy, or remove it', true)]
+  }
   if (!KNOWN.has(plugin.type)) return [] // the schema names the type
   const issues: ConfigIssue[] = []
   const set = valueAt(plugin, ['requestHeaders', 'set'])
@@ -110,7 +113,7 @@ export function pluginConfigIssues (ctx: CheckContext): ConfigIssue[] {
   for (const [i, p] of proxiesOf(ctx.data)) {
     const plugin = p.plugin
     if (isRecord(plugin)) issues.push(...pluginIssues(ctx, i, p, plugin))
-    else if (plugin === undefined && !Object.hasOwn(p, 'localPort') && ['tcp', 'udp', 'http', 'https', 'stcp', 'sudp'].includes(String(p.type))) {
+    else if (plugin === undefined && !Object.hasOwn(p, 'localPort') && ['tcp', 'udp', 'http', 'https', 'stcp', 'sudp', 'xtcp'].includes(String(p.type))) {
       issues.push(issue(ctx, ['proxies', i, 'localPort'], 'is missing: add the port of the local service (or a plugin, which takes the connections instead)'))
     }
   }

@@ -75,9 +75,8 @@ const refuse = (sides: readonly Side[], paths: readonly string[], why: string): 
 
 const stringMap = z.record(z.string(), z.string())
 
-const UNSUPPORTED_PROXY_KEYS = ['natTraversal'].map((k) => `proxies[].${k}`)
-/** frp's keys of xtcp visitors (peer to peer), which this version does not offer yet. */
-const XTCP_VISITOR_KEYS = ['protocol', 'keepTunnelOpen', 'maxRetriesAnHour', 'minRetryInterval', 'fallbackTo', 'fallbackTimeoutMs', 'natTraversal'].map((k) => `visitors[].${k}`)
+/** frp's xtcp keys this version does not offer (assisted addresses are always used). */
+const XTCP_NAT_TRAVERSAL_KEYS = ['visitors[].natTraversal', 'proxies[].natTraversal']
 
 export const FRP_KEYS: readonly FrpKey[] = [
   ignore(BOTH, 'webServer.assetsDir', z.string(), 'there is no web dashboard; the admin API serves JSON and metrics only'),
@@ -96,8 +95,8 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ignore(BOTH, 'auth.additionalScopes', z.array(z.string()), 'heartbeats and new streams always ride the authenticated session'),
   ignore(SERVER, 'detailedErrorsToClient', z.boolean(), 'clients always get an error code and reason'),
   ignore(SERVER, 'userConnTimeout', seconds(), 'there are no work connections to wait for'),
-  ignore(SERVER, 'natholeAnalysisDataReserveHours', z.int(), 'xtcp is not supported'),
-  ignore(CLIENT, 'natHoleStunServer', z.string(), 'xtcp is not supported'),
+  ignore(SERVER, 'natholeAnalysisDataReserveHours', z.int(), 'the relay keeps no history of punch attempts; each client reports its own (tunnel status, tunnel diag nat)'),
+  ignore(CLIENT, 'visitors[].protocol', z.string(), 'the punched path always carries udx (reliable UDP streams) under the encrypted mux, whatever frp\'s quic or kcp setting'),
   ignore(BOTH, 'udpPacketSize', z.int(), 'datagrams are never cut: each travels whole, up to 65,527 bytes'),
   ignore(CLIENT, 'proxies[].annotations', stringMap, 'there is no dashboard to show them'),
   ignore(CLIENT, 'proxies[].transport.useEncryption', z.boolean(), 'every stream rides the encrypted control connection'),
@@ -111,13 +110,12 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ignore(CLIENT, 'visitors[].transport.useEncryption', z.boolean(), 'every visit rides the encrypted control connection (the relay sees the bytes, as for every proxy: see docs/security.md)'),
   ignore(CLIENT, 'visitors[].transport.useCompression', z.boolean(), 'compression is not offered'),
   ...refuse(CLIENT, ['visitors[].plugin'], 'visitor plugins (virtual_net) are not supported; connect to bindAddr:bindPort'),
-  ...refuse(CLIENT, XTCP_VISITOR_KEYS, 'it belongs to xtcp visitors (peer to peer), which this version does not support yet'),
+  ...refuse(CLIENT, XTCP_NAT_TRAVERSAL_KEYS, 'natTraversal options are not supported: every local and mapped address is offered as a candidate'),
   ...refuse(CLIENT, ['start'], 'remove it and set `enabled: false` on proxies that should not run'),
   ...refuse(CLIENT, ['dnsServer'], 'the system resolver is used; remove it'),
   ...refuse(CLIENT, ['featureGates', 'virtualNet', 'store'], 'remove it'),
   ...refuse(BOTH, ['webServer.tls'], 'the admin API speaks plain HTTP: keep it on loopback, or put a TLS proxy in front of it'),
   ...refuse(BOTH, ['auth.tokenSource'], 'put the token in auth.token, or use {{ .Envs.NAME }}'),
-  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http, https, tcpmux, stcp and sudp'),
 ]
 
 /** Optional zod entries for the `ignore` rows whose parent is `parent` (e.g. `transport`). */
@@ -205,6 +203,13 @@ const vhostProxyKeys = {
   httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http and tcpmux: basic-auth password (secret; use {{ .Envs.NAME }}).'),
 }
 
+// The relay's STUN server (our keys: frp's relay has none; xtcp clients use it to learn their
+// public address and how their NAT maps and filters).
+const stunServerKeys = {
+  stunBindPort: port(0).optional().describe('Our key: the UDP port of the relay\'s STUN server (RFC 8489 Binding), which xtcp clients ask for their public address. Default: the same number as bindPort (on UDP); 0 turns it off.'),
+  stunAltPort: port(0).optional().describe('Our key: the second UDP port of the STUN server (RFC 5780 OTHER-ADDRESS), from which clients learn whether their NAT maps per destination and answers from another port (filtering). Default 0: a free port picked at start.'),
+}
+
 // Transports (issue 18): how the control connection is carried. frp's keys, plus our websocket block.
 const pemFile = (what: string): z.ZodOptional<z.ZodString> => z.string().min(1).optional().describe(`${what} (PEM). Relative to this file's directory.`)
 const serverTransportKeys = {
@@ -270,6 +275,7 @@ export const serverSchema = z.strictObject({
   maxFlowsPerSource: z.int().min(0).max(65536).optional().describe(`Our key: UDP flows one source (an IPv4 address or an IPv6 /64) may hold at once on one udp proxy; its datagrams that would open more are dropped and counted. 0 = no cap of its own. Default ${SERVER_DEFAULTS.maxFlowsPerSource}.`),
   maxBufferedBytesPerClient: z.int().min(MIN_BUFFERED_BYTES).max(MAX_BUFFERED_BYTES).optional().describe(`Our key: bytes the relay holds for one client's streams, read from its visitors and not yet sent; past it a visitor is read only as fast as the client takes its bytes (the visitor slows down). Default ${SERVER_DEFAULTS.maxBufferedBytesPerClient} (16 MiB).`),
   ...vhostServerKeys,
+  ...stunServerKeys,
   transport: z.strictObject({
     heartbeatTimeout: seconds().optional().describe(`Seconds of silence before a client session is closed; <= 0 disables. Default ${SERVER_DEFAULTS.heartbeatTimeout}.`),
     handshakeTimeout: z.int().min(1).max(3600).optional().describe(`Seconds from accept to the client's login (handshake and first record); then the connection is closed. Default ${SERVER_DEFAULTS.handshakeTimeout}.`),
@@ -296,13 +302,13 @@ const sourceList = z.array(z.string().refine(isCidr, { error: 'must be a CIDR li
 
 // Secret proxies (stcp, sudp) and the visitors that reach them (frp's keys).
 const secretProxyKeys = {
-  secretKey: z.string().optional().describe('stcp/sudp (required there): the secret a visitor must know. It never leaves this client: the relay gets a key derived from it and checks proofs, never the secret. Use 20 or more random characters; secret: use {{ .Envs.NAME }}.'),
-  allowUsers: z.array(z.string().min(1).max(SECRET_LIMITS.userChars)).max(SECRET_LIMITS.allowUsers).optional().describe('stcp/sudp: the users whose visitors may come ("*" = any user). Empty or absent: only visitors with this client\'s own user (frp\'s rule).'),
+  secretKey: z.string().optional().describe('stcp/sudp/xtcp (required there): the secret a visitor must know. It never leaves this client: the relay gets a key derived from it and checks proofs, never the secret. Use 20 or more random characters; secret: use {{ .Envs.NAME }}.'),
+  allowUsers: z.array(z.string().min(1).max(SECRET_LIMITS.userChars)).max(SECRET_LIMITS.allowUsers).optional().describe('stcp/sudp/xtcp: the users whose visitors may come ("*" = any user). Empty or absent: only visitors with this client\'s own user (frp\'s rule).'),
 }
 
 const proxy = z.strictObject({
   name: z.string().min(1).max(MAX_CONFIG_PROXY_NAME_CHARS).describe(`Unique name: any text of 1-${MAX_CONFIG_PROXY_NAME_CHARS} characters (as in frp; spaces and any script allowed).`),
-  type: z.enum(['tcp', 'udp', 'http', 'https', 'tcpmux', 'stcp', 'sudp']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort), https (by TLS server name on vhostHTTPSPort), tcpmux (TCP services by HTTP CONNECT host on tcpmuxHTTPConnectPort), stcp or sudp (secret: no public port; reached through a visitor that knows secretKey).'),
+  type: z.enum(['tcp', 'udp', 'http', 'https', 'tcpmux', 'stcp', 'sudp', 'xtcp']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort), https (by TLS server name on vhostHTTPSPort), tcpmux (TCP services by HTTP CONNECT host on tcpmuxHTTPConnectPort), stcp or sudp (secret: no public port; reached through a visitor that knows secretKey), xtcp (secret, peer to peer: the visitor connects directly through a punched UDP path).'),
   enabled: z.boolean().optional().describe('false skips this proxy. Default true.'),
   localIP: z.string().min(1).optional().describe(`Address of the local service. Default ${CLIENT_DEFAULTS.localIP}.`),
   localPort: port(1).optional().describe('Port of the local service; required unless the proxy has a plugin.'),
@@ -325,10 +331,23 @@ const proxy = z.strictObject({
   ...ignoredAt('client', 'proxies[]'),
 })
 
+/** Bounds of the xtcp visitor keys. */
+const MAX_PUNCH_RETRIES_AN_HOUR = 3600
+const MAX_FALLBACK_TIMEOUT_MS = 60_000
+
+// xtcp visitors (peer to peer): frp's keys.
+const xtcpVisitorKeys = {
+  keepTunnelOpen: z.boolean().optional().describe('xtcp: true keeps the direct path up (punched at start, kept warm, punched again when it dies); false punches on the first connection and lets the path go when idle. Default false.'),
+  maxRetriesAnHour: z.int().min(0).max(MAX_PUNCH_RETRIES_AN_HOUR).optional().describe(`xtcp: punch attempts an hour at most; past them connections use fallbackTo (or are refused) until the hour has room. Default ${CLIENT_DEFAULTS.xtcpMaxRetriesAnHour}.`),
+  minRetryInterval: z.int().min(0).max(3600).optional().describe(`xtcp: seconds between two punch attempts after one failed. Default ${CLIENT_DEFAULTS.xtcpMinRetryInterval}.`),
+  fallbackTo: z.string().regex(PROXY_NAME).optional().describe('xtcp: the name of an stcp visitor (bindPort -1 is usual) that takes the connections when no direct path is up within fallbackTimeoutMs: they go through the relay instead.'),
+  fallbackTimeoutMs: z.int().min(0).max(MAX_FALLBACK_TIMEOUT_MS).optional().describe(`xtcp: how long a connection waits for the direct path before it goes to fallbackTo. Default ${CLIENT_DEFAULTS.xtcpFallbackTimeoutMs}.`),
+}
+
 // The visitors that reach secret proxies (frp's keys).
 const visitor = z.strictObject({
   name: z.string().min(1).max(MAX_CONFIG_PROXY_NAME_CHARS).describe(`Unique name among the visitors: any text of 1-${MAX_CONFIG_PROXY_NAME_CHARS} characters.`),
-  type: z.enum(['stcp', 'sudp']).describe('stcp (a TCP port) or sudp (a UDP port); must match the secret proxy\'s type.'),
+  type: z.enum(['stcp', 'sudp', 'xtcp']).describe('stcp (a TCP port), sudp (a UDP port) or xtcp (a TCP port, peer to peer); must match the secret proxy\'s type.'),
   enabled: z.boolean().optional().describe('false skips this visitor. Default true.'),
   serverName: z.string().min(1).max(MAX_CONFIG_PROXY_NAME_CHARS).describe('The name of the secret proxy to reach, as its frpc.yml names it.'),
   serverUser: z.string().max(SECRET_LIMITS.userChars).optional().describe('The user of the client that has the proxy. Default: this client\'s own user.'),
@@ -338,6 +357,7 @@ const visitor = z.strictObject({
   transport: z.strictObject({
     ...ignoredAt('client', 'visitors[].transport'),
   }).optional(),
+  ...xtcpVisitorKeys,
   ...ignoredAt('client', 'visitors[]'),
 })
 // frpc's includes (frp's key): files whose proxies and visitors join this file's (includes.ts).
@@ -352,6 +372,8 @@ const fleetClient = z.strictObject({
   servers: z.array(z.string().min(1).max(255)).max(MAX_FLEET_SERVERS).optional().describe(`Our key: the fleet's relays as host:port (IPv6 in brackets). Empty or absent: every address serverAddr resolves to, at serverPort.`),
   connections: z.int().min(1).max(MAX_FLEET_CONNECTIONS).optional().describe(`Our key: control connections kept at once, each to a different relay (fewer when fewer relays are known). Default ${CLIENT_DEFAULTS.fleetConnections}.`),
 }).optional().describe('Our key (frp has none): attach to several relays of a fleet at once: every proxy is served by each of them (a tcp proxy with the same remotePort); when one relay goes, the others carry on while that connection moves to another relay.')
+/** Length of natHoleStunServer at most (a host name and a port). */
+const MAX_STUN_SERVER_CHARS = 262
 
 export const clientSchema = z.strictObject({
   serverAddr: z.string().min(1).optional().describe(`Relay address (bare IPv6 without brackets). Default ${CLIENT_DEFAULTS.serverAddr}.`),
@@ -374,7 +396,8 @@ export const clientSchema = z.strictObject({
   webServer: webServer('client').optional(),
   proxies: z.array(proxy).optional(),
   ...groupClientKeys,
-  visitors: z.array(visitor).optional().describe('Visitors of secret proxies (stcp, sudp) of other clients: each listens on bindAddr:bindPort and reaches its proxy through the relay, proving it knows the secretKey.'),
+  visitors: z.array(visitor).optional().describe('Visitors of secret proxies (stcp, sudp, xtcp) of other clients: each listens on bindAddr:bindPort and reaches its proxy through the relay (xtcp: directly when a path can be punched), proving it knows the secretKey.'),
+  natHoleStunServer: z.string().min(1).max(MAX_STUN_SERVER_CHARS).optional().describe('frp\'s key: host:port of the STUN server xtcp uses to learn this client\'s public address. Default: the relay itself (its STUN server on UDP serverPort).'),
   ...includeKeys,
   fleet: fleetClient,
   ...ignoredAt('client', ''),

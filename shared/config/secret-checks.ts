@@ -9,7 +9,9 @@ import { isRecord, valueAt, type CheckContext } from './validate.js'
 
 /** A secretKey shorter than this gets a warning: a proof lets whoever sees it guess offline. */
 export const MIN_SECRET_KEY_CHARS = 16
-const SECRET_TYPES: ReadonlySet<unknown> = new Set(['stcp', 'sudp'])
+const SECRET_TYPES: ReadonlySet<unknown> = new Set(['stcp', 'sudp', 'xtcp'])
+/** frp's keys only xtcp visitors have. */
+const XTCP_ONLY_VISITOR_KEYS = ['keepTunnelOpen', 'maxRetriesAnHour', 'minRetryInterval', 'fallbackTo', 'fallbackTimeoutMs'] as const
 /** The other proxy types this version runs. */
 const OTHER_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https'])
 /** The proxy keys a secret proxy uses (besides frp keys this version ignores). */
@@ -44,7 +46,7 @@ function proxyIssues (ctx: CheckContext, i: number, p: Record<string, unknown>):
     // Types this version lacks (xtcp, tcpmux) get one issue, about their type, elsewhere.
     if (!OTHER_TYPES.has(p.type)) return issues
     for (const key of ['secretKey', 'allowUsers']) {
-      if (Object.hasOwn(p, key)) issues.push(issue(ctx, [...base, key], `${key} applies only to type stcp and sudp proxies; remove it`, true))
+      if (Object.hasOwn(p, key)) issues.push(issue(ctx, [...base, key], `${key} applies only to type stcp, sudp and xtcp proxies; remove it`, true))
     }
     return issues
   }
@@ -65,6 +67,12 @@ function proxyIssues (ctx: CheckContext, i: number, p: Record<string, unknown>):
   if (type === 'sudp' && Object.hasOwn(p, 'maxVisitors')) {
     issues.push(issue(ctx, [...base, 'maxVisitors'], 'maxVisitors applies only to type tcp and stcp proxies (an sudp visitor flow is one visit, bounded per visitor); remove it', true))
   }
+  if (type === 'xtcp' && Object.hasOwn(p, 'maxVisitors')) {
+    issues.push(issue(ctx, [...base, 'maxVisitors'], 'maxVisitors applies only to type tcp and stcp proxies (xtcp visitors connect directly: the relay carries only their introduction); remove it', true))
+  }
+  if (type === 'xtcp' && isRecord(p.transport) && Object.hasOwn(p.transport, 'proxyProtocolVersion')) {
+    issues.push(issue(ctx, [...base, 'transport', 'proxyProtocolVersion'], 'an xtcp proxy sends no PROXY protocol header (its visitors come over a punched path, not through the relay); remove it', true))
+  }
   if (type === 'sudp' && isRecord(p.transport) && p.transport.proxyProtocolVersion === 'v1') {
     issues.push(issue(ctx, [...base, 'transport', 'proxyProtocolVersion'], 'PROXY protocol v1 describes TCP connections only: use v2 on an sudp proxy (a header in front of every datagram), or remove it'))
   }
@@ -83,6 +91,19 @@ function visitorIssues (ctx: CheckContext): ConfigIssue[] {
       else issues.push(issue(ctx, [...base, 'name'], `visitor name ${v.name} is already used by visitors[${first}] (line ${at(ctx, ['visitors', first, 'name']).line}); names must be unique`))
     }
     if (!SECRET_TYPES.has(v.type)) continue
+    if (v.type !== 'xtcp') {
+      for (const key of XTCP_ONLY_VISITOR_KEYS) {
+        if (Object.hasOwn(v, key)) issues.push(issue(ctx, [...base, key], `${key} applies only to type xtcp visitors; remove it`, true))
+      }
+    } else if (v.bindPort === -1) {
+      issues.push(issue(ctx, [...base, 'bindPort'], 'an xtcp visitor needs a bindPort (1-65535): local applications connect there'))
+    }
+    if (v.type === 'xtcp' && typeof v.fallbackTo === 'string' && v.fallbackTo !== '') {
+      const list = listOf(ctx, 'visitors')
+      const target = list.find(([, o]) => o.name === v.fallbackTo)
+      if (target === undefined) issues.push(issue(ctx, [...base, 'fallbackTo'], `fallbackTo names no visitor: add an stcp visitor named ${v.fallbackTo} (bindPort -1 is usual) that reaches the same service through the relay`))
+      else if (target[1].type !== 'stcp') issues.push(issue(ctx, [...base, 'fallbackTo'], `fallbackTo must name an stcp visitor; ${v.fallbackTo} is of type ${String(target[1].type)}`))
+    }
     if (missing(v.secretKey)) {
       issues.push(issue(ctx, Object.hasOwn(v, 'secretKey') ? [...base, 'secretKey'] : [...base, 'type'], 'a visitor needs the secretKey of the proxy it visits'))
     }
@@ -122,8 +143,8 @@ export function secretWarnings (ctx: CheckContext): Warning[] {
   }
   for (const [i, v] of listOf(ctx, 'visitors')) {
     out.push(...shortSecret(ctx, ['visitors', i, 'secretKey'], v.secretKey))
-    if (v.bindPort === -1 && v.type === 'stcp') {
-      out.push({ message: 'bindPort -1: this visitor opens no listener, so nothing reaches it (in frp only an xtcp visitor hands connections to it, which this version does not support yet)', location: at(ctx, ['visitors', i, 'bindPort']) })
+    if (v.bindPort === -1 && v.type === 'stcp' && !listOf(ctx, 'visitors').some(([, o]) => o.type === 'xtcp' && o.fallbackTo === v.name)) {
+      out.push({ message: 'bindPort -1: this visitor opens no listener, and no xtcp visitor names it in fallbackTo, so nothing reaches it', location: at(ctx, ['visitors', i, 'bindPort']) })
     }
   }
   return out

@@ -96,6 +96,10 @@ export interface ServerConfig {
    * key): past it a visitor is read only as fast as the client returns credit.
    */
   maxBufferedBytesPerClient: number
+  /** The STUN server's UDP port (our key); 0 = off; null (default) = the TCP listener's port number. */
+  stunBindPort: number | null
+  /** The STUN server's second UDP port (RFC 5780 OTHER-ADDRESS); 0 = a free port picked at start. */
+  stunAltPort: number
   /** frp's vhostHTTPPort: the public port of http proxies (Host routing); 0 = none. */
   vhostHTTPPort: number
   /** frp's vhostHTTPSPort: the public port of https proxies (SNI routing, TLS passed through); 0 = none. */
@@ -267,12 +271,24 @@ export interface SudpProxyConfig extends SourceRules, BandwidthRules, SecretRule
   proxyProtocolVersion: 'v2' | null
 }
 
-export type ProxyConfig = (TcpProxyConfig | UdpProxyConfig | HttpProxyConfig | HttpsProxyConfig | TcpmuxProxyConfig | StcpProxyConfig | SudpProxyConfig) & ProxyExtras
+/** frp's xtcp: a secret proxy whose visitors try a direct (punched) path first. */
+export interface XtcpProxyConfig extends SourceRules, BandwidthRules, SecretRules {
+  name: string
+  type: 'xtcp'
+  localIP: string
+  localPort: number
+  /** No PROXY header: visitors come over the punched path, not through the relay. */
+  proxyProtocolVersion: null
+  /** Client plugins do not serve xtcp proxies (refused when the file loads). */
+  plugin?: never
+}
+
+export type ProxyConfig = (TcpProxyConfig | UdpProxyConfig | HttpProxyConfig | HttpsProxyConfig | TcpmuxProxyConfig | StcpProxyConfig | SudpProxyConfig | XtcpProxyConfig) & ProxyExtras
 
 /** A visitor of another client's secret proxy (frp's `visitors:`). */
 export interface VisitorConfig {
   name: string
-  type: 'stcp' | 'sudp'
+  type: 'stcp' | 'sudp' | 'xtcp'
   /** The secret proxy's name in its frpc.yml. */
   serverName: string
   /** The user of the client that has the proxy; '' = this client's own user. */
@@ -283,6 +299,16 @@ export interface VisitorConfig {
   bindAddr: string
   /** The local port; < 0 (stcp): no listener. */
   bindPort: number
+  /** xtcp (frp's keys; defaults elsewhere): keep the direct path up and punched again when it dies. */
+  keepTunnelOpen: boolean
+  /** xtcp: punch attempts an hour at most. */
+  maxRetriesAnHour: number
+  /** xtcp: seconds between two punch attempts after one failed. */
+  minRetryInterval: number
+  /** xtcp: the stcp visitor that takes connections when no direct path is up; '' = none (they are refused). */
+  fallbackTo: string
+  /** xtcp: ms a connection waits for the direct path before it goes to fallbackTo. */
+  fallbackTimeoutMs: number
 }
 
 // ---- client plugins (frp's `plugin:` block; shared/config/plugin-schema.ts has the keys) ----
@@ -367,8 +393,10 @@ export interface ClientConfig {
   }
   log: LogConfig
   proxies: ProxyConfig[]
-  /** Visitors of other clients' secret proxies (stcp, sudp). */
+  /** Visitors of other clients' secret proxies (stcp, sudp, xtcp). */
   visitors: VisitorConfig[]
+  /** frp's natHoleStunServer: host:port of the STUN server xtcp asks; '' = the relay's own (UDP serverPort). */
+  natHoleStunServer: string
   /** The admin API (status, diag, metrics, reload), or null when off. */
   webServer: AdminConfig | null
   /** frp's metadatas: sent with the login to the relay's plugins; absent = none. */
@@ -475,6 +503,12 @@ export const CLIENT_DEFAULTS = {
   /** frp's default: visitors listen on loopback only. */
   visitorBindAddr: '127.0.0.1',
   fleetConnections: 2,
+  /** frp's default punch attempts an hour of an xtcp visitor. */
+  xtcpMaxRetriesAnHour: 8,
+  /** frp's default seconds between punch attempts after a failure. */
+  xtcpMinRetryInterval: 90,
+  /** Our default wait for the direct path before a connection falls back (frp has none). */
+  xtcpFallbackTimeoutMs: 2000,
 } as const
 
 // ---- load-balancing groups, health checks, tcpmux and relay plugins (issue 17) ----

@@ -150,18 +150,18 @@ function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): Config
 
 // ------------------------------------------------------------------ one zod issue → ours
 
-const FRP_PROXY_TYPES = new Set(['xtcp'])
+const FRP_PROXY_TYPES = new Set<unknown>([])
 /** The proxy types this version runs. */
-const PROXY_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https', 'tcpmux', 'stcp', 'sudp'])
+const PROXY_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https', 'tcpmux', 'stcp', 'sudp', 'xtcp'])
 /** The visitor types this version runs. */
-const VISITOR_TYPES: ReadonlySet<unknown> = new Set(['stcp', 'sudp'])
+const VISITOR_TYPES: ReadonlySet<unknown> = new Set(['stcp', 'sudp', 'xtcp'])
 const TRANSPORTS = new Set(['kcp', 'quic'])
 const MISSING_HINTS: Record<string, string> = {
   'proxies[].name': 'every proxy needs a name',
   'proxies[].type': 'add `type: tcp`, `udp`, `http`, `https` or `tcpmux`',
   'proxies[].localPort': 'add the port of the local service',
   'visitors[].name': 'every visitor needs a name',
-  'visitors[].type': 'add `type: stcp` or `sudp` (the type of the proxy it visits)',
+  'visitors[].type': 'add `type: stcp`, `sudp` or `xtcp` (the type of the proxy it visits)',
   'visitors[].serverName': 'name the secret proxy to visit',
   'visitors[].bindPort': 'add the local port applications connect to',
   'proxies[].plugin.localAddr': 'add host:port of the local service',
@@ -178,11 +178,10 @@ function valueMessage (path: ConfigPath, value: unknown, values: readonly unknow
   const v = typeof value === 'string' ? value : shown(path, value)
   switch (patternPath(path)) {
     case 'proxies[].type':
-      if (FRP_PROXY_TYPES.has(v)) return `type ${v} is an frp proxy type this version does not support; only tcp, udp, http, https, tcpmux, stcp and sudp are`
-      return `type ${v} is not a proxy type; use tcp, udp, http, https, tcpmux, stcp or sudp`
+      if (FRP_PROXY_TYPES.has(v)) return `type ${String(v)} is an frp proxy type this version does not support; only tcp, udp, http, https, tcpmux, stcp, sudp and xtcp are`
+      return `type ${v} is not a proxy type; use tcp, udp, http, https, tcpmux, stcp, sudp or xtcp`
     case 'visitors[].type':
-      if (v === 'xtcp') return 'type xtcp is an frp visitor type this version does not support yet (peer to peer); stcp and sudp are'
-      return `type ${v} is not a visitor type; use stcp or sudp`
+      return `type ${v} is not a visitor type; use stcp, sudp or xtcp`
     case 'auth.method':
       return v === 'oidc' ? OIDC_REFUSED : `must be token${got(path, value)}`
     case 'transport.protocol':

@@ -4,7 +4,7 @@
 // in one test process do not clash. Labels stay bounded: proxy names, session client ids (live
 // ones only), error codes from the catalogue and drop reasons; never visitor addresses.
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
-import { PROXY_PHASES, type StatusReport } from '../admin/index.js'
+import { PROXY_PHASES, type StatusReport, type VisitorStatus } from '../admin/index.js'
 import { UDP_DROP_REASONS } from '../udp/index.js'
 
 export interface TunnelMetricsOptions {
@@ -148,5 +148,17 @@ export class TunnelMetrics {
       each(visitors, (v) => [[{ visitor: v.name, direction: 'in' }, v.bytesIn], [{ visitor: v.name, direction: 'out' }, v.bytesOut]]))
     this.#counter('tunnel_visitor_refusals_total', 'Client: visits that failed, by reason (refused, rateLimited, limit, serviceDown, offline, reset).', ['visitor', 'reason'],
       each(visitors, (v) => byReason({ visitor: v.name }, v.refusals)))
+    // xtcp: the path in use and the punching record.
+    const p2p = (r: StatusReport): Array<{ name: string, p2p: NonNullable<VisitorStatus['p2p']> }> => visitors(r).flatMap((v) => (v.p2p === undefined ? [] : [{ name: v.name, p2p: v.p2p }]))
+    this.#gauge('tunnel_visitor_p2p_path', 'Client, xtcp: 1 for the path its connections take now (p2p, relay, connecting, none).', ['visitor', 'path'],
+      each(p2p, (v) => (['p2p', 'relay', 'connecting', 'none'] as const).map((path): Sample => [{ visitor: v.name, path }, v.p2p.path === path ? 1 : 0])))
+    this.#counter('tunnel_visitor_punch_attempts_total', 'Client, xtcp: punch attempts.', ['visitor'], each(p2p, (v) => [[{ visitor: v.name }, v.p2p.attempts]]))
+    this.#counter('tunnel_visitor_punch_successes_total', 'Client, xtcp: punch attempts that made a direct path.', ['visitor'], each(p2p, (v) => [[{ visitor: v.name }, v.p2p.successes]]))
+    this.#counter('tunnel_visitor_punch_failures_total', 'Client, xtcp: failed attempts and dead paths, by reason (introTimeout, refused, badIntro, punchTimeout, closed, offline).', ['visitor', 'reason'],
+      each(p2p, (v) => byReason({ visitor: v.name }, v.p2p.failures)))
+    this.#gauge('tunnel_visitor_punch_connect_seconds', 'Client, xtcp: time the last successful punch took, from the introduction to the path being up.', ['visitor'],
+      each(p2p, (v) => (v.p2p.lastConnectMs === null ? [] : [[{ visitor: v.name }, v.p2p.lastConnectMs / 1000]])))
+    this.#counter('tunnel_visitor_p2p_connections_total', 'Client, xtcp: local connections by the path they took (direct, fallback, refused).', ['visitor', 'path'],
+      each(p2p, (v) => Object.entries(v.p2p.connections).map(([path, n]): Sample => [{ visitor: v.name, path }, n])))
   }
 }

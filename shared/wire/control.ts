@@ -59,6 +59,8 @@ export const Capability = {
   STCP: 'proxy.stcp',
   /** register of sudp proxies (secret UDP). */
   SUDP: 'proxy.sudp',
+  /** register of xtcp proxies (secret, peer to peer: visits introduce the two clients). */
+  XTCP: 'proxy.xtcp',
   /** The client may open visit streams (an open header with a visit block) toward secret proxies. */
   VISIT: 'visit',
 } as const

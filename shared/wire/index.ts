@@ -7,5 +7,5 @@ export { Flag, type FrameHeader, FrameType, GoAwayCode, HEADER_BYTES, MAX_CONTRO
 export { type Endpoint, type OpenHeader, decodeOpen, encodeOpen } from './open.js'
 export { type HttpProxySpec, type HttpsProxySpec, MAX_SOURCE_RULES, type ProxySpec, type SourceSpec, type TcpProxySpec, type TcpmuxProxySpec, type UdpProxySpec, VHOST_LIMITS, describeIssues, httpSpecSchema, httpsSpecSchema, tcpSpecSchema, tcpmuxSpecSchema, udpSpecSchema } from './proxy-spec.js'
 export { GROUP_LIMITS, METAS_LIMITS, metasSchema } from './group-spec.js'
-export { KEY_BASE64, SECRET_LIMITS, type SecretProxySpec, type StcpProxySpec, type SudpProxySpec, stcpSpecSchema, sudpSpecSchema } from './proxy-spec.js'
+export { KEY_BASE64, SECRET_LIMITS, type SecretProxySpec, type StcpProxySpec, type SudpProxySpec, type XtcpProxySpec, stcpSpecSchema, sudpSpecSchema, xtcpSpecSchema } from './proxy-spec.js'
 export { MAX_VISIT_USER_BYTES, VISIT_MAC_BYTES, VISIT_NONCE_BYTES, type VisitBlock, VisitKind, visitKindName } from './visit.js'

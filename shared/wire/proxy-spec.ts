@@ -136,6 +136,12 @@ export const sudpSpecSchema = z.object({
   type: z.literal('sudp'),
 })
 
+/** Secret peer to peer (frp's xtcp): a visit is the two clients' introduction; the bytes go direct. */
+export const xtcpSpecSchema = z.object({
+  ...secretBase,
+  type: z.literal('xtcp'),
+})
+
 export type TcpProxySpec = z.output<typeof tcpSpecSchema>
 export type UdpProxySpec = z.output<typeof udpSpecSchema>
 export type HttpProxySpec = z.output<typeof httpSpecSchema>
@@ -143,9 +149,10 @@ export type HttpsProxySpec = z.output<typeof httpsSpecSchema>
 export type TcpmuxProxySpec = z.output<typeof tcpmuxSpecSchema>
 export type StcpProxySpec = z.output<typeof stcpSpecSchema>
 export type SudpProxySpec = z.output<typeof sudpSpecSchema>
-export type SecretProxySpec = StcpProxySpec | SudpProxySpec
+export type XtcpProxySpec = z.output<typeof xtcpSpecSchema>
+export type SecretProxySpec = StcpProxySpec | SudpProxySpec | XtcpProxySpec
 /** The spec of a built-in proxy type (what a client of this build sends). */
-export type ProxySpec = TcpProxySpec | UdpProxySpec | HttpProxySpec | HttpsProxySpec | TcpmuxProxySpec | StcpProxySpec | SudpProxySpec
+export type ProxySpec = TcpProxySpec | UdpProxySpec | HttpProxySpec | HttpsProxySpec | TcpmuxProxySpec | StcpProxySpec | SudpProxySpec | XtcpProxySpec
 export type ProxyType = ProxySpec['type']
 /** Visitor filtering: CIDRs or single addresses. */
 export type SourceSpec = Pick<TcpProxySpec, 'allowSources' | 'denySources'>
@@ -159,6 +166,7 @@ export const PROXY_SPEC_SCHEMAS = {
   tcpmux: tcpmuxSpecSchema,
   stcp: stcpSpecSchema,
   sudp: sudpSpecSchema,
+  xtcp: xtcpSpecSchema,
 } as const satisfies Record<ProxyType, z.ZodType>
 
 /** The first few problems of a spec that fails its schema, as one line (`remotePort: too big; ...`). */

@@ -14,6 +14,8 @@ export const OPEN_EXTENSION_VISIT = 1
 export const VisitKind = {
   STCP: 1,
   SUDP: 2,
+  /** xtcp: the visit carries the peers' introduction (candidates, keys), not the service's bytes. */
+  XTCP: 3,
 } as const
 export type VisitKind = typeof VisitKind[keyof typeof VisitKind]
 
@@ -81,7 +83,7 @@ export function decodeVisit (b: Buffer): VisitBlock {
   return { kind: kind as VisitKind, nonce, timestampMs: Number(ts), relayMac, homeMac, user }
 }
 
-const KIND_NAMES: Readonly<Record<VisitKind, string>> = { [VisitKind.STCP]: 'stcp', [VisitKind.SUDP]: 'sudp' }
+const KIND_NAMES: Readonly<Record<VisitKind, string>> = { [VisitKind.STCP]: 'stcp', [VisitKind.SUDP]: 'sudp', [VisitKind.XTCP]: 'xtcp' }
 
 /** `stcp` / `sudp` for a kind (logs, messages). */
 export function visitKindName (kind: VisitKind): string {

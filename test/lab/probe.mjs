@@ -7,6 +7,7 @@
 //   proxyecho PORT                 TCP server that parses the PROXY header (v1/v2, with tunnel's own parser from dist/)
 //                                  and answers one JSON line {version, family, source, destination}; until killed
 //   readline HOST PORT [MS]        connect, read one line, print {ok, line}; exit 0/1
+//   rr HOST PORT COUNT [MS]        COUNT sequential 64-byte round trips through an echo; prints {ok, count, p50Us, p99Us}
 import { createHash, randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { connect, createServer, isIP } from 'node:net'
@@ -111,6 +112,33 @@ if (mode === 'echo') {
     sendNext()
   })
   sock.connect(Number(portText), host, () => { for (let i = 0; i < WINDOW; i++) sendNext() })
+} else if (mode === 'rr') {
+  // rr HOST PORT COUNT [MS]: COUNT round trips of 64 bytes, one at a time, through an echo service.
+  const [host, portText, countText, msText] = args
+  const count = Number(countText)
+  const rtts = []
+  const started = performance.now()
+  const finish = (ok, why) => {
+    rtts.sort((a, b) => a - b)
+    const q = (f) => (rtts.length === 0 ? null : Math.round(rtts[Math.min(rtts.length - 1, Math.floor(f * rtts.length))] * 1000))
+    process.stdout.write(JSON.stringify({ ok, why, count: rtts.length, p50Us: q(0.5), p99Us: q(0.99), ms: Math.round(performance.now() - started) }) + '\n')
+    process.exit(ok ? 0 : 1)
+  }
+  setTimeout(() => finish(false, 'timeout'), Number(msText ?? 20000))
+  const s = connect({ host, port: Number(portText) })
+  s.setNoDelay(true)
+  s.on('error', (err) => finish(false, err.code ?? err.message))
+  const msg = randomBytes(64)
+  let got = 0
+  let sentAt = 0
+  const next = () => { got = 0; sentAt = performance.now(); s.write(msg) }
+  s.on('data', (c) => {
+    got += c.length
+    if (got < msg.length) return
+    rtts.push(performance.now() - sentAt)
+    if (rtts.length >= count) { s.destroy(); finish(true, 'done') } else next()
+  })
+  s.on('connect', next)
 } else {
   process.stderr.write('usage: probe.mjs echo PORT | check HOST PORT BYTES [MS]\n')
   process.exit(2)

@@ -52,10 +52,10 @@ describe('issue 17: line:col for visitors, httpPlugins, [[rdp]] and sub-tables o
   it('reports each visitor\'s problems at its own line in TOML and YAML', () => {
     const toml = issues(() => parseClientConfig(VISITORS_TOML, 'frpc.toml', {}))
     expect(toml[0]).toMatch(/^3:1 visitors\[0\]\.serverName: is missing/)
-    expect(toml.find((l) => l.includes('visitors[1].type'))).toMatch(/^10:8 visitors\[1\]\.type: type xtcp/)
+    expect(toml.find((l) => l.includes('visitors[1].type'))).toMatch(/^10:8 visitors\[1\]\.type: a visitor needs the secretKey/)
     const yaml = issues(() => parseClientConfig(VISITORS_YAML, 'frpc.yml', {}))
     expect(yaml[0]).toMatch(/^3:5 visitors\[0\]\.serverName: is missing/)
-    expect(yaml.find((l) => l.includes('visitors[1].type'))).toMatch(/^7:11 visitors\[1\]\.type: type xtcp/)
+    expect(yaml.find((l) => l.includes('visitors[1].type'))).toMatch(/^7:11 visitors\[1\]\.type: a visitor needs the secretKey/)
   })
 
   it('finds any place inside visitors, so checks of visitor keys carry line:col whatever they are', () => {

@@ -56,6 +56,8 @@ describe('defaults', () => {
       maxVisitorsPerSource: 1024,
       maxFlowsPerSource: 1024,
       maxBufferedBytesPerClient: 16 * 1024 * 1024,
+      stunBindPort: null,
+      stunAltPort: 0,
       vhostHTTPPort: 0,
       vhostHTTPSPort: 0,
       vhostHTTPTimeout: 60,
@@ -147,8 +149,8 @@ describe('defaults', () => {
     expect(config.proxies.map((p) => p.name)).toEqual(['a'])
   })
 
-  it('a disabled proxy of an unsupported type is accepted and dropped', () => {
-    const { config } = client('proxies:\n  - { name: p2p, type: xtcp, localPort: 22, enabled: false }\n  - { name: a, type: tcp, localPort: 1 }')
+  it('a disabled proxy is accepted and dropped', () => {
+    const { config } = client('proxies:\n  - { name: p2p, type: xtcp, localPort: 22, secretKey: a-long-random-secret-for-tests, enabled: false }\n  - { name: a, type: tcp, localPort: 1 }')
     expect(config.proxies.map((p) => p.name)).toEqual(['a'])
   })
 
@@ -294,10 +296,9 @@ describe('errors', () => {
     expect(issuesOf(() => server('bindPort: 70.5')).message).toContain('bindPort: must be a whole number, got 70.5 (TUN_CONFIG_INVALID)')
   })
 
-  it('a proxy of an unsupported type gets one issue, not one per frp key of that type', () => {
-    const e = issuesOf(() => client('proxies:\n  - { name: w, type: xtcp, localPort: 22, secretKey: x, allowUsers: [a], natTraversal: { disableAssistedAddrs: true } }'))
-    expect(e.issues).toHaveLength(1)
-    expect(e.message).toContain('type xtcp is an frp proxy type this version does not support')
+  it('a proxy of a type that does not exist is told the types there are (every frp proxy type is served now)', () => {
+    const e = issuesOf(() => client('proxies:\n  - { name: w, type: sctp, localPort: 22 }'))
+    expect(e.message).toContain('type sctp is not a proxy type; use tcp, udp, http, https, tcpmux, stcp, sudp or xtcp')
   })
 
   it('a key that is a list or mapping is refused', () => {

@@ -76,17 +76,47 @@ describe('secret proxies and visitors in frpc.yml', () => {
       '4 visitors[1].bindPort TUN_CONFIG_INVALID',
       '5 visitors[2].bindPort TUN_CONFIG_INVALID',
       '6 visitors[3].bindPort TUN_CONFIG_INVALID',
-      '7 visitors[4].fallbackTo TUN_CONFIG_UNKNOWN_KEY',
+      '7 visitors[4].fallbackTo TUN_CONFIG_INVALID',
       '7 visitors[4].plugin TUN_CONFIG_UNKNOWN_KEY',
     ])
-    expect(e.message).toContain('xtcp visitors (peer to peer)')
+    expect(e.message).toContain('fallbackTo applies only to type xtcp visitors')
   })
 
-  it('gives an xtcp visitor one issue about its type, and skips a disabled one', () => {
-    const e = issuesOf('visitors:\n  - { name: p, type: xtcp, serverName: p2p, secretKey: x, bindPort: 9001, keepTunnelOpen: false, protocol: quic }')
-    expect(e.issues).toHaveLength(1)
-    expect(e.message).toContain('type xtcp is an frp visitor type this version does not support yet')
-    expect(client('visitors:\n  - { name: p, type: xtcp, serverName: p2p, bindPort: 9001, enabled: false, keepTunnelOpen: true }').config.visitors).toEqual([])
+  it('loads an xtcp proxy and visitor with frp\'s keys and defaults, its stcp fallback, and the STUN server key', () => {
+    const { config, warnings } = client([
+      'natHoleStunServer: 127.0.0.1:3478',
+      'proxies:',
+      `  - { name: p2p, type: xtcp, localPort: 22, secretKey: ${SECRET}, allowUsers: ['*'] }`,
+      'visitors:',
+      `  - { name: p, type: xtcp, serverName: p2p, secretKey: ${SECRET}, bindPort: 9001, fallbackTo: relayed, protocol: quic }`,
+      `  - { name: q, type: xtcp, serverName: p2p, secretKey: ${SECRET}, bindPort: 9002, keepTunnelOpen: true, maxRetriesAnHour: 3, minRetryInterval: 5, fallbackTimeoutMs: 500 }`,
+      `  - { name: relayed, type: stcp, serverName: p2p-relay, secretKey: ${SECRET}, bindPort: -1 }`,
+    ].join('\n'))
+    expect(config.natHoleStunServer).toBe('127.0.0.1:3478')
+    expect(config.proxies[0]).toMatchObject({ type: 'xtcp', localPort: 22, allowUsers: ['*'] })
+    expect(config.visitors[0]).toMatchObject({ type: 'xtcp', keepTunnelOpen: false, maxRetriesAnHour: 8, minRetryInterval: 90, fallbackTo: 'relayed', fallbackTimeoutMs: 2000 })
+    expect(config.visitors[1]).toMatchObject({ keepTunnelOpen: true, maxRetriesAnHour: 3, minRetryInterval: 5, fallbackTo: '', fallbackTimeoutMs: 500 })
+    // protocol (frp's quic/kcp) is ignored with a warning; the stcp fallback without a listener is not warned about.
+    expect(warnings.map((w) => w.message).join('\n')).toContain('udx')
+    expect(warnings.map((w) => w.message).join('\n')).not.toContain('nothing reaches it')
+    expect(client(`visitors:\n  - { name: p, type: xtcp, serverName: p2p, secretKey: ${SECRET}, bindPort: 9001, enabled: false, keepTunnelOpen: true }`).config.visitors).toEqual([])
+  })
+
+  it('refuses an xtcp fallbackTo that names no stcp visitor, an xtcp visitor without a port, and natTraversal', () => {
+    const e = issuesOf([
+      'visitors:',
+      `  - { name: p, type: xtcp, serverName: p2p, secretKey: ${SECRET}, bindPort: 9001, fallbackTo: nobody }`,
+      `  - { name: q, type: xtcp, serverName: p2p, secretKey: ${SECRET}, bindPort: -1, fallbackTo: u }`,
+      `  - { name: u, type: sudp, serverName: dns, secretKey: ${SECRET}, bindPort: 9003 }`,
+      `  - { name: r, type: xtcp, serverName: p2p, secretKey: ${SECRET}, bindPort: 9004, natTraversal: { disableAssistedAddrs: true } }`,
+    ].join('\n'))
+    expect(e.issues.map((i) => `${i.location.path} ${i.code}`)).toEqual([
+      'visitors[0].fallbackTo TUN_CONFIG_INVALID',
+      'visitors[1].bindPort TUN_CONFIG_INVALID',
+      'visitors[1].fallbackTo TUN_CONFIG_INVALID',
+      'visitors[3].natTraversal TUN_CONFIG_UNKNOWN_KEY',
+    ])
+    expect(e.message).toContain('fallbackTo must name an stcp visitor; u is of type sudp')
   })
 
   it('warns about a short secretKey, a visitor without a listener and frp\'s ignored visitor keys', () => {

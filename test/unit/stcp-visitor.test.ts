@@ -26,7 +26,7 @@ afterEach(async () => {
   await closeServices()
 })
 
-const config = (extra: Partial<VisitorConfig> = {}): VisitorConfig => ({ name: 'ssh', type: 'stcp', serverName: 'ssh', serverUser: 'home', secretKey: new Secret(Buffer.from('a-long-random-secret-for-tests')), bindAddr: '127.0.0.1', bindPort: 0, ...extra })
+const config = (extra: Partial<VisitorConfig> = {}): VisitorConfig => ({ name: 'ssh', type: 'stcp', serverName: 'ssh', serverUser: 'home', secretKey: new Secret(Buffer.from('a-long-random-secret-for-tests')), bindAddr: '127.0.0.1', bindPort: 0, keepTunnelOpen: false, maxRetriesAnHour: 8, minRetryInterval: 90, fallbackTo: '', fallbackTimeoutMs: 2000, ...extra })
 
 /** A visitor whose visits arrive at `home` on the other end of a mux pair (none: not connected). */
 async function setup (home: ((s: MuxStream) => void) | undefined, extra: Partial<VisitorConfig> = {}): Promise<{ v: StcpVisitor, port: number }> {
@@ -37,7 +37,7 @@ async function setup (home: ((s: MuxStream) => void) | undefined, extra: Partial
     pair.server.on('stream', home)
     opener.attach(pair.client, new Set([Capability.VISIT]))
   }
-  const v = new StcpVisitor(config(extra), { opener, log: silentLogger(), user: 'laptop' })
+  const v = new StcpVisitor(config(extra), { opener, log: silentLogger(), user: 'laptop', find: () => undefined, stun: async () => undefined })
   visitors.push(v)
   await v.start()
   return { v, port: Number((v.local ?? ':0').split(':').pop()) }
@@ -109,7 +109,7 @@ describe('the stcp visitor', () => {
     const { v } = await setup(undefined, { bindPort: -1 })
     expect(v.local).toBeNull()
     const held = await holdPort()
-    const busy = new StcpVisitor(config({ bindPort: held.port }), { opener: new VisitOpener('laptop'), log: silentLogger(), user: 'laptop' })
+    const busy = new StcpVisitor(config({ bindPort: held.port }), { opener: new VisitOpener('laptop'), log: silentLogger(), user: 'laptop', find: () => undefined, stun: async () => undefined })
     visitors.push(busy)
     await expect(busy.start()).rejects.toMatchObject({ code: 'TUN_PORT_IN_USE' })
   })

@@ -193,14 +193,14 @@ describe('the sudp home forwarder', () => {
 })
 
 function visitorConfig (extra: Partial<VisitorConfig> = {}): VisitorConfig {
-  return { name: 'dns', type: 'sudp', serverName: 'dns', serverUser: '', secretKey: SECRET, bindAddr: '127.0.0.1', bindPort: 0, ...extra }
+  return { name: 'dns', type: 'sudp', serverName: 'dns', serverUser: '', secretKey: SECRET, bindAddr: '127.0.0.1', bindPort: 0, keepTunnelOpen: false, maxRetriesAnHour: 8, minRetryInterval: 90, fallbackTo: '', fallbackTimeoutMs: 2000, ...extra }
 }
 
 /** A visitor whose visits go over the pair to `forwarder` (attached: a logged-in opener), started. */
 async function visitor (pair: MuxPair | undefined, extra: Partial<VisitorConfig> = {}): Promise<{ v: SudpVisitor, port: number }> {
   const opener = new VisitOpener('laptop')
   if (pair !== undefined) opener.attach(pair.client, new Set([Capability.VISIT]))
-  const v = new SudpVisitor(visitorConfig(extra), { opener, log: silentLogger(), user: 'laptop' })
+  const v = new SudpVisitor(visitorConfig(extra), { opener, log: silentLogger(), user: 'laptop', find: () => undefined, stun: async () => undefined })
   visitors.push(v)
   await v.start()
   const port = Number((v.local ?? '').split(':').pop())
@@ -268,7 +268,7 @@ describe('the sudp visitor', () => {
 
   it('fails to start on a port another socket holds', async () => {
     const taken = await holdUdpPort()
-    const v = new SudpVisitor(visitorConfig({ bindPort: taken }), { opener: new VisitOpener('laptop'), log: silentLogger(), user: 'laptop' })
+    const v = new SudpVisitor(visitorConfig({ bindPort: taken }), { opener: new VisitOpener('laptop'), log: silentLogger(), user: 'laptop', find: () => undefined, stun: async () => undefined })
     visitors.push(v)
     await expect(v.start()).rejects.toMatchObject({ code: 'TUN_PORT_IN_USE' })
     expect(v.local).toBeNull()

@@ -29,13 +29,13 @@ describe('wire numbers', () => {
 
   it('keeps control message types stable', () => {
     expect(CONTROL_PROTOCOL_VERSION).toBe(2)
-    expect(Capability).toEqual({ TCP: 'proxy.tcp', UDP: 'proxy.udp', HTTP: 'proxy.http', HTTPS: 'proxy.https', UNREGISTER: 'unregister', DIAG: 'diag', NAT_PROBE: 'natProbe', TCPMUX: 'proxy.tcpmux', GROUP: 'group', HEALTH: 'health', STCP: 'proxy.stcp', SUDP: 'proxy.sudp', VISIT: 'visit' })
+    expect(Capability).toEqual({ TCP: 'proxy.tcp', UDP: 'proxy.udp', HTTP: 'proxy.http', HTTPS: 'proxy.https', UNREGISTER: 'unregister', DIAG: 'diag', NAT_PROBE: 'natProbe', TCPMUX: 'proxy.tcpmux', GROUP: 'group', HEALTH: 'health', STCP: 'proxy.stcp', SUDP: 'proxy.sudp', XTCP: 'proxy.xtcp', VISIT: 'visit' })
     expect(MessageType).toEqual({ LOGIN: 'login', LOGIN_RESULT: 'loginResult', REGISTER: 'register', PROXY_RESULT: 'proxyResult', NAT_PROBE: 'natProbe', DIAG_REQUEST: 'diagRequest', DIAG_RESULT: 'diagResult', UNREGISTER: 'unregister', UNREGISTER_RESULT: 'unregisterResult', PROXY_HEALTH: 'proxyHealth' })
   })
 
   it('keeps the visit block layout and its kinds', () => {
     expect(OPEN_EXTENSION_VISIT).toBe(1)
-    expect(VisitKind).toEqual({ STCP: 1, SUDP: 2 })
+    expect(VisitKind).toEqual({ STCP: 1, SUDP: 2, XTCP: 3 })
     expect(VISIT_NONCE_BYTES).toBe(16)
     expect(VISIT_MAC_BYTES).toBe(32)
     expect(MAX_VISIT_BLOCK_BYTES).toBe(1 + 1 + 16 + 8 + 32 + 32 + 1 + 128)

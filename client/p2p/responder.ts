@@ -1,0 +1,78 @@
+// The home side of an xtcp proxy: every visit that passed the secret gate is an introduction. The
+// responder answers it (acceptPath: its candidates and key share), punches toward the visitor, and
+// hands the streams that arrive over the direct path to the proxy's forwarder (the local service),
+// exactly as streams from the relay. At most MAX_DIRECT_PATHS per proxy at once; past that a visit
+// is answered with a refusal, and the visitor falls back to the relay.
+import type { Logger } from 'pino'
+import type { MuxStream } from '../../shared/mux/index.js'
+import type { StunAddress } from '../../shared/stun/index.js'
+import { ResetCode } from '../../shared/wire/index.js'
+import type { TcpForwarder } from '../tcp-forwarder.js'
+import { IntroChannel } from './channel.js'
+import { acceptPath, PathError, type DirectPath } from './path.js'
+
+/** Direct paths one xtcp proxy holds at once (each is a udx socket and a mux session). */
+export const MAX_DIRECT_PATHS = 64
+
+export interface ResponderStats {
+  active: number
+  total: number
+  failures: Record<string, number>
+}
+
+export class XtcpResponder {
+  readonly #forwarder: TcpForwarder
+  readonly #homeKey: Buffer
+  readonly #stun: () => Promise<StunAddress | undefined>
+  readonly #log: Logger
+  readonly #paths = new Set<DirectPath>()
+  #pending = 0
+  #total = 0
+  readonly #failures: Record<string, number> = {}
+  #closed = false
+
+  constructor (forwarder: TcpForwarder, homeKey: Buffer, stun: () => Promise<StunAddress | undefined>, log: Logger) {
+    this.#forwarder = forwarder
+    this.#homeKey = homeKey
+    this.#stun = stun
+    this.#log = log
+  }
+
+  stats (): ResponderStats {
+    return { active: this.#paths.size, total: this.#total, failures: { ...this.#failures } }
+  }
+
+  /** An xtcp visit the gate admitted. */
+  handle (stream: MuxStream): void {
+    if (this.#closed) { stream.reset(ResetCode.REFUSED); return }
+    stream.accept()
+    const channel = new IntroChannel(stream)
+    const full = this.#paths.size + this.#pending >= MAX_DIRECT_PATHS
+    this.#pending++
+    void this.#accept(channel, full ? `this proxy holds ${MAX_DIRECT_PATHS} direct paths already` : undefined).finally(() => { this.#pending-- })
+  }
+
+  async #accept (channel: IntroChannel, refuse: string | undefined): Promise<void> {
+    let path: DirectPath
+    try {
+      path = await acceptPath(channel, { stun: await this.#stun(), homeKey: this.#homeKey, log: this.#log.child({ p2p: true }) }, refuse)
+    } catch (err) {
+      const reason = err instanceof PathError ? err.reason : 'error'
+      this.#failures[reason] = (this.#failures[reason] ?? 0) + 1
+      this.#log.info({ reason, code: 'TUN_DIRECT_PATH_FAILED' }, `an xtcp visitor got no direct path: ${(err as Error).message}`)
+      return
+    }
+    if (this.#closed) { path.close(); return }
+    this.#paths.add(path)
+    this.#total++
+    this.#log.info({ peer: `${path.peer.host}:${path.peer.port}` }, 'direct path to an xtcp visitor up')
+    path.session.on('stream', (s) => { this.#forwarder.handle(s) })
+    path.session.once('close', () => { this.#paths.delete(path) })
+  }
+
+  close (): void {
+    this.#closed = true
+    for (const p of [...this.#paths]) p.close()
+    this.#paths.clear()
+  }
+}
