@@ -82,6 +82,8 @@ export interface TunnelOptions {
   plaintext?: boolean
   /** The relay also serves its admin API on a free loopback port (token ADMIN_TOKEN). */
   admin?: boolean
+  /** Prefix of the relay's and client's process names (default: `plain-` for plaintext, else none). */
+  prefix?: string
 }
 
 /** The relay admin API's bearer token when TunnelOptions.admin is set. */
@@ -91,7 +93,7 @@ export const ADMIN_TOKEN = 'bench-admin-token'
 export async function startTunnel (group: ProcessGroup, options: TunnelOptions): Promise<Tunnel> {
   const dir = await mkdtemp(join(tmpdir(), 'tunnel-bench-'))
   const plain = options.plaintext === true
-  const prefix = plain ? 'plain-' : ''
+  const prefix = options.prefix ?? (plain ? 'plain-' : '')
   const transport = plain ? 'transport:\n  insecurePlaintext: true\n' : ''
   const keys = newKeyPair()
   const cleanup = async (): Promise<void> => { await rm(dir, { recursive: true, force: true }) }
