@@ -22,7 +22,7 @@ import { clientLimits, type ProxyKinds, type PortAllocator, type RelayProxy, Ses
 import type { Registry, RegistryMember } from './registry.js'
 import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
-import { SourceCounts } from './source-counts.js'
+import { clientStreamsPerSource, SourceCounts } from './source-counts.js'
 import { UdpHub } from './udp-hub.js'
 import type { Vhosts } from './vhost/index.js'
 
@@ -64,11 +64,8 @@ export interface ControlOptions {
   onActive?: () => void
 }
 
-/**
- * Visitors one source may hold open at once over all of one client's tcp proxies: a quarter of
- * the streams a session allows, so one address never takes every stream of a client.
- */
-export const CLIENT_STREAMS_PER_SOURCE = Math.floor(DEFAULT_MAX_STREAMS / 4)
+/** A source's share of a client's streams with the default transport.maxStreams (see clientStreamsPerSource). */
+export const CLIENT_STREAMS_PER_SOURCE = clientStreamsPerSource(DEFAULT_MAX_STREAMS)
 
 /** Capabilities of this relay that are not proxy types. */
 const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE]
@@ -118,6 +115,7 @@ export class ControlSession implements RegistryMember {
       logger: this.#log,
       heartbeatTimeoutMs: timeoutS > 0 ? timeoutS * 1000 : 0,
       maxBufferedBytes: ctx.config.maxBufferedBytesPerClient,
+      maxStreams: ctx.config.transport.maxStreams,
       ...ctx.sessionLimits,
     })
     this.#loginTimer = setTimeout(() => {
@@ -248,7 +246,7 @@ export class ControlSession implements RegistryMember {
         budget,
         vhosts,
         udpHub: () => (this.#udpHub ??= new UdpHub(this.session, this.#log)),
-        clientSources: new SourceCounts(CLIENT_STREAMS_PER_SOURCE),
+        clientSources: new SourceCounts(clientStreamsPerSource(config.transport.maxStreams)),
       },
     })
   }

@@ -74,7 +74,7 @@ export function evaluateGoals (results: readonly ResultRow[], memory: GoalMemory
   goals.push(ratioGoal(results, ['tcp1', 'tcp8'], BULK_GOAL_RATIO, `encrypted tcp1 and tcp${options.streams} >= ${BULK_GOAL_RATIO}x of direct`))
   const enc = ['tcp1', 'tcp8'].map((m) => row(results, m)).filter((r): r is ResultRow => r?.encryptedOverPlain !== undefined)
   goals.push(enc.length === 0
-    ? { goal: `encryption costs at most ${(1 - ENCRYPTION_GOAL_KEEPS) * 100} % of bulk throughput`, measured: '', met: undefined }
+    ? { goal: `encryption costs at most ${Math.round((1 - ENCRYPTION_GOAL_KEEPS) * 100)} % of bulk throughput`, measured: '', met: undefined }
     : {
         goal: `encryption costs at most ${Math.round((1 - ENCRYPTION_GOAL_KEEPS) * 100)} % of bulk throughput`,
         measured: enc.map((r) => `${r.label} encrypted/plain ${x(r.encryptedOverPlain ?? NaN)}`).join(', '),

@@ -139,6 +139,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
       handshakeTimeout: d.transport?.handshakeTimeout ?? SERVER_DEFAULTS.handshakeTimeout,
       maxClockSkew: d.transport?.maxClockSkew ?? SERVER_DEFAULTS.maxClockSkew,
       insecurePlaintext: d.transport?.insecurePlaintext ?? false,
+      maxStreams: d.transport?.maxStreams ?? SERVER_DEFAULTS.maxStreams,
     },
     log: { level: d.log?.level ?? SERVER_DEFAULTS.logLevel },
     webServer: completeAdmin(d.webServer),
@@ -175,6 +176,7 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
       dialServerTimeout: d.transport?.dialServerTimeout ?? CLIENT_DEFAULTS.dialServerTimeout,
       handshakeTimeout: d.transport?.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
       insecurePlaintext: d.transport?.insecurePlaintext ?? false,
+      maxStreams: d.transport?.maxStreams ?? CLIENT_DEFAULTS.maxStreams,
     },
     log: { level: d.log?.level ?? CLIENT_DEFAULTS.logLevel },
     proxies: (d.proxies ?? []).filter((p) => p.enabled !== false).map((p): ProxyConfig => {

@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { parseBandwidth } from '../limit/index.js'
 import { isHeaderValue, isSubdomainLabel, normalizeDomain, normalizeHostName, normalizeLocation } from '../http/index.js'
 import { isCidr } from '../net/index.js'
+import { MAX_STREAMS_LIMIT } from '../mux/index.js'
 import { MAX_SOURCE_RULES, VHOST_LIMITS } from '../wire/index.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
 
@@ -196,6 +197,14 @@ const vhostProxyKeys = {
   httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http only: basic-auth password (secret; use {{ .Envs.NAME }}).'),
 }
 
+// The mux session's stream cap (issue 21), our key on both sides.
+const MIN_MAX_STREAMS = 4
+const streamKeys = (side: Side) => ({
+  maxStreams: z.int().min(MIN_MAX_STREAMS).max(MAX_STREAMS_LIMIT).optional().describe(side === 'server'
+    ? `Our key (frp has none): streams (visitor connections of tcp proxies and the vhost ports) one client's session may hold open at once; more are refused (reset). One source (an IPv4 address or an IPv6 /64) gets at most a quarter of them. Default ${SERVER_DEFAULTS.maxStreams}.`
+    : `Our key (frp has none): streams the relay may hold open to this client at once; more are refused (reset). Keep it at least the relay's. Default ${CLIENT_DEFAULTS.maxStreams}.`),
+})
+
 export const serverSchema = z.strictObject({
   bindAddr: z.string().min(1).optional().describe(`Address clients connect to. Default ${SERVER_DEFAULTS.bindAddr} (dual-stack).`),
   bindPort: port(0).optional().describe(`Port clients connect to. Default ${SERVER_DEFAULTS.bindPort}; 0 picks a free port.`),
@@ -223,6 +232,7 @@ export const serverSchema = z.strictObject({
     handshakeTimeout: z.int().min(1).max(3600).optional().describe(`Seconds from accept to the client's login (handshake and first record); then the connection is closed. Default ${SERVER_DEFAULTS.handshakeTimeout}.`),
     maxClockSkew: z.int().min(1).max(86400).optional().describe(`Seconds a client's clock may differ from the relay's. Default ${SERVER_DEFAULTS.maxClockSkew}.`),
     insecurePlaintext: z.boolean().optional().describe('true: no encryption after the handshake (benchmarks, trusted links only); clients must set the same. Default false.'),
+    ...streamKeys('server'),
     ...ignoredAt('server', 'transport'),
   }).optional(),
   log: log('server').optional(),
@@ -275,6 +285,7 @@ export const clientSchema = z.strictObject({
     dialServerTimeout: z.int().min(1).max(3600).optional().describe(`Seconds to wait for the TCP connect. Default ${CLIENT_DEFAULTS.dialServerTimeout}.`),
     handshakeTimeout: z.int().min(1).max(3600).optional().describe(`Seconds to wait for the relay's handshake answer. Default ${CLIENT_DEFAULTS.handshakeTimeout}.`),
     insecurePlaintext: z.boolean().optional().describe('true: no encryption after the handshake (benchmarks, trusted links only); the relay must set the same. Default false.'),
+    ...streamKeys('client'),
     ...ignoredAt('client', 'transport'),
   }).optional(),
   log: log('client').optional(),

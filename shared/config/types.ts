@@ -1,5 +1,6 @@
 // The shapes of frps.yml and frpc.yml after loading and defaults, with frp v1 key names.
 // Durations keep frp's unit (seconds) so a value reads the same here as in the file.
+import { DEFAULT_MAX_STREAMS } from '../mux/index.js'
 import type { Secret } from '../secret.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error'
@@ -114,6 +115,8 @@ export interface ServerConfig {
     maxClockSkew: number
     /** true: no encryption after the handshake (benchmarks, trusted links); both sides must agree. */
     insecurePlaintext: boolean
+    /** Streams one client's session may hold open at once (our key); a source gets a quarter of them. */
+    maxStreams: number
   }
   log: LogConfig
   /** The admin API, or null when off. */
@@ -231,6 +234,8 @@ export interface ClientConfig {
     handshakeTimeout: number
     /** true: no encryption after the handshake; must match the relay. */
     insecurePlaintext: boolean
+    /** Streams the relay may open to this client at once (our key); more are refused with a reset. */
+    maxStreams: number
   }
   log: LogConfig
   proxies: ProxyConfig[]
@@ -258,6 +263,7 @@ export const SERVER_DEFAULTS = {
   handshakeTimeout: 10,
   maxClockSkew: 60,
   ownershipGrace: 60,
+  maxStreams: DEFAULT_MAX_STREAMS,
   logLevel: 'info',
   adminAddr: '127.0.0.1',
 } as const
@@ -275,5 +281,6 @@ export const CLIENT_DEFAULTS = {
   /** RFC 4787 asks NATs for at least 2 minutes; Linux conntrack uses 120 s for UDP streams. */
   udpIdleTimeout: 120,
   udpMaxFlows: 4096,
+  maxStreams: DEFAULT_MAX_STREAMS,
   adminAddr: '127.0.0.1',
 } as const

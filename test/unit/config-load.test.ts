@@ -61,7 +61,7 @@ describe('defaults', () => {
       vhostHTTPTimeout: 60,
       subDomainHost: '',
       custom404Page: null,
-      transport: { heartbeatTimeout: SERVER_DEFAULTS.heartbeatTimeout, handshakeTimeout: 10, maxClockSkew: 60, insecurePlaintext: false },
+      transport: { heartbeatTimeout: SERVER_DEFAULTS.heartbeatTimeout, handshakeTimeout: 10, maxClockSkew: 60, insecurePlaintext: false, maxStreams: 16_384 },
       log: { level: 'info' },
       webServer: null,
       enablePrometheus: false,
@@ -93,7 +93,7 @@ describe('defaults', () => {
   it('a client proxy gets localIP 127.0.0.1 and remotePort 0 by default', () => {
     const { config } = client('proxies:\n  - { name: web, type: tcp, localPort: 80 }')
     expect(config.proxies).toEqual([{ name: 'web', type: 'tcp', localIP: CLIENT_DEFAULTS.localIP, localPort: 80, remotePort: 0, allowSources: [], denySources: [], proxyProtocolVersion: null, maxVisitors: 0, bandwidthLimit: 0, bandwidthLimitMode: 'client' }])
-    expect(config.transport).toEqual({ heartbeatInterval: 10, heartbeatTimeout: 40, dialServerTimeout: 10, handshakeTimeout: 10, insecurePlaintext: false })
+    expect(config.transport).toEqual({ heartbeatInterval: 10, heartbeatTimeout: 40, dialServerTimeout: 10, handshakeTimeout: 10, insecurePlaintext: false, maxStreams: 16_384 })
     expect(config.serverAddr).toBe(CLIENT_DEFAULTS.serverAddr)
     expect(config.loginFailExit).toBe(false)
   })
