@@ -8,10 +8,13 @@ import { TunnelError } from '../shared/errors.js'
 
 export type AdminStart = { ok: true, server: AdminServer | undefined } | { ok: false, exitCode: number }
 
-/** Starts the API, or says which exit code the command should end with (2 refused, 1 bind failure). */
-export async function startAdminServer (admin: AdminConfig | null, routes: () => AdminRouteSet, log: Logger): Promise<AdminStart> {
+/**
+ * Starts the API, or says which exit code the command should end with (2 refused, 1 bind failure).
+ * `routes` loads the routes' modules (the metrics registry, the dashboard) only when the API is on.
+ */
+export async function startAdminServer (admin: AdminConfig | null, routes: () => Promise<AdminRouteSet>, log: Logger): Promise<AdminStart> {
   if (admin === null) return { ok: true, server: undefined }
-  const built = routes()
+  const built = await routes()
   const server = new AdminServer({
     addr: admin.addr,
     port: admin.port,

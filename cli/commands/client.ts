@@ -3,7 +3,6 @@
 import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import type { CommandModule } from 'yargs'
 import { Client, PERMANENT_ERROR_CODES, reloadFromFile } from '../../client/index.js'
-import { clientAdminRoutes } from '../../client/admin.js'
 import { ClientStatus } from '../../client/status.js'
 import { startAdminServer } from '../admin-server.js'
 import { loadClientConfig } from '../../shared/config/index.js'
@@ -34,7 +33,7 @@ export async function runClient (args: Args): Promise<number> {
   })
   // POST /api/reload (tunnel reload) and the dashboard's apply do what SIGHUP does; reloads run one at a time.
   const reload = async (): ReturnType<typeof reloadFromFile> => await reloadFromFile(client, args.config, log)
-  const admin = await startAdminServer(config.webServer, () => clientAdminRoutes(client, status, { reload, configFile: args.config, log }), log)
+  const admin = await startAdminServer(config.webServer, async () => (await import('../../client/admin.js')).clientAdminRoutes(client, status, { reload, configFile: args.config, log }), log)
   if (!admin.ok) return admin.exitCode
   try {
     await client.run()
