@@ -1,5 +1,10 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 // The composition root: yargs commands; usage errors exit 2, crashes exit 1.
+// The first line runs `tunnel` with a young generation of 2 MiB semi-spaces (V8 reads it only at
+// start, so it cannot go in v8-tuning.ts): V8 otherwise grows them to 16 MiB while the modules
+// load and keeps them, 12 MiB of RSS for an idle relay or client, with no gain in throughput
+// (bench: relay+client CPU per byte and per round trip the same or lower; issue 21).
+// `node dist/cli/main.js` runs without it; the bench reads the line and passes the flags.
 import './v8-tuning.js'
 import { ExitCode, exitCodesHelp } from './exit-codes.js'
 import yargs, { type CommandModule } from 'yargs'
