@@ -7,7 +7,8 @@ import { ClientStatus } from '../../client/status.js'
 import { startAdminServer } from '../admin-server.js'
 import { loadClientConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
-import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs, clientKeyOrReport } from '../common.js'
+import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
+import { clientKeyOrReport } from '../client-key.js'
 import { DEFAULT_GRACE_MS, onHangup, untilSignal } from '../run-until-signal.js'
 
 interface Args extends LogArgs {
