@@ -2,7 +2,7 @@
 // none. The bind rules were checked when the config loaded; AdminServer checks them again.
 import { ExitCode } from './exit-codes.js'
 import type { Logger } from 'pino'
-import { AdminServer, type AdminRouteSet } from '../shared/admin/index.js'
+import type { AdminServer, AdminRouteSet } from '../shared/admin/index.js'
 import type { AdminConfig } from '../shared/config/index.js'
 import { TunnelError } from '../shared/errors.js'
 
@@ -15,6 +15,7 @@ export type AdminStart = { ok: true, server: AdminServer | undefined } | { ok: f
 export async function startAdminServer (admin: AdminConfig | null, routes: () => Promise<AdminRouteSet>, log: Logger): Promise<AdminStart> {
   if (admin === null) return { ok: true, server: undefined }
   const built = await routes()
+  const { AdminServer } = await import('../shared/admin/index.js')
   const server = new AdminServer({
     addr: admin.addr,
     port: admin.port,

@@ -3,7 +3,6 @@
 import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import type { CommandModule } from 'yargs'
 import { Client, PERMANENT_ERROR_CODES, reloadFromFile } from '../../client/index.js'
-import { ClientStatus } from '../../client/status.js'
 import { startAdminServer } from '../admin-server.js'
 import { loadClientConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
@@ -26,7 +25,8 @@ export async function runClient (args: Args): Promise<number> {
   const clientKey = clientKeyOrReport(config, log)
   if (clientKey === undefined) return ExitCode.REFUSED
   const client = new Client(config, log, { clientKey })
-  const status = new ClientStatus(client)
+  // The status follows the client's events from the start, for the admin API only (loaded with it).
+  const status = config.webServer === null ? undefined : new (await import('../../client/status.js')).ClientStatus(client)
   const signalled = untilSignal(log).then(() => { client.close(args.grace * 1000) })
   onHangup(() => {
     log.debug({ signal: 'SIGHUP' }, 'reload requested')
@@ -34,7 +34,7 @@ export async function runClient (args: Args): Promise<number> {
   })
   // POST /api/reload (tunnel reload) and the dashboard's apply do what SIGHUP does; reloads run one at a time.
   const reload = async (): ReturnType<typeof reloadFromFile> => await reloadFromFile(client, args.config, log)
-  const admin = await startAdminServer(config.webServer, async () => (await import('../../client/admin.js')).clientAdminRoutes(client, status, { reload, configFile: args.config, log }), log)
+  const admin = await startAdminServer(config.webServer, async () => (await import('../../client/admin.js')).clientAdminRoutes(client, status ?? new (await import('../../client/status.js')).ClientStatus(client), { reload, configFile: args.config, log }), log)
   if (!admin.ok) return admin.exitCode
   try {
     await client.run()
