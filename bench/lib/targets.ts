@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { newKeyPair } from '../../shared/transport/keys.js'
 import type { Child, ProcessGroup } from './procs.js'
-import { shebangNodeFlags } from './shebang.js'
 
 export const LOOPBACK = '127.0.0.1'
 const READY_TIMEOUT_MS = 15_000
@@ -112,7 +111,7 @@ export async function startTunnel (group: ProcessGroup, options: TunnelOptions):
       `  - name: ${name}\n    type: ${UDP_SERVICES.has(name) ? 'udp' : 'tcp'}\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services[name]}\n    remotePort: 0\n`).join('') +
       `  - name: web\n    type: http\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services.http}\n    customDomains: [${VHOST_HOST}]\n`
     await writeFile(frpc, `serverAddr: "${LOOPBACK}"\nserverPort: ${relayPort}\nclientID: "${BENCH_CLIENT_ID}"\nauth:\n  token: "${token}"\n  serverKey: "${keys.publicKey}"\n${transport}proxies:\n${proxies}`)
-    const client = group.spawn(`${prefix}client`, process.execPath, [...shebangNodeFlags(options.cliJs), options.cliJs, 'client', '-c', frpc, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'],
+    const client = group.spawn(`${prefix}client`, process.execPath, [options.cliJs, 'client', '-c', frpc, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'],
       // The client's key file goes to the bench's temp dir, not to the user's ~/.local/state.
       { env: { XDG_STATE_HOME: dir, STATE_DIRECTORY: '' } })
     const registered = new Map<string, number>()
@@ -147,7 +146,7 @@ async function startRelay (group: ProcessGroup, options: TunnelOptions, prefix: 
     const vhostHttpsPort = await freePort()
     if (vhostHttpsPort === vhostPort) continue
     const frps = await writeConfig(vhostPort, vhostHttpsPort)
-    const relay = group.spawn(`${prefix}relay`, process.execPath, [...shebangNodeFlags(options.cliJs), options.cliJs, 'server', '-c', frps, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'])
+    const relay = group.spawn(`${prefix}relay`, process.execPath, [options.cliJs, 'server', '-c', frps, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'])
     try {
       // "relay listening" comes once every port is open, the vhost port included.
       const adminLine = options.admin === true ? relay.waitFor((json) => (json?.['msg'] === 'admin listening' ? Number(json['port']) : undefined), READY_TIMEOUT_MS, 'the "admin listening" log line') : undefined

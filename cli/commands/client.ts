@@ -4,6 +4,7 @@ import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import type { CommandModule } from 'yargs'
 import { Client, PERMANENT_ERROR_CODES, reloadFromFile } from '../../client/index.js'
 import { startAdminServer } from '../admin-server.js'
+import { startedUp } from '../v8-tuning.js'
 import { loadClientConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
 import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
@@ -36,6 +37,7 @@ export async function runClient (args: Args): Promise<number> {
   const reload = async (): ReturnType<typeof reloadFromFile> => await reloadFromFile(client, args.config, log)
   const admin = await startAdminServer(config.webServer, async () => (await import('../../client/admin.js')).clientAdminRoutes(client, status ?? new (await import('../../client/status.js')).ClientStatus(client), { reload, configFile: args.config, log }), log)
   if (!admin.ok) return admin.exitCode
+  startedUp()
   try {
     await client.run()
   } catch (err) {

@@ -5,6 +5,7 @@ import { loadServerConfig } from '../../shared/config/index.js'
 import type { TunnelError } from '../../shared/errors.js'
 import { Relay } from '../../server/index.js'
 import { startAdminServer } from '../admin-server.js'
+import { startedUp } from '../v8-tuning.js'
 import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
 import { DEFAULT_GRACE_MS, onHangup, untilSignal } from '../run-until-signal.js'
 
@@ -35,6 +36,7 @@ export async function runServer (args: Args): Promise<number> {
     relay.destroy()
     return admin.exitCode
   }
+  startedUp()
   await signalled
   await admin.server?.close()
   await relay.close(args.grace * 1000)
