@@ -3,7 +3,18 @@
 // goals compare with a bare node process started in the same run.
 import type { ResultRow } from './aggregate.js'
 import type { BenchOptions } from './options.js'
-import type { ProcessMemory } from './report.js'
+
+/** RSS of one relay or client process over a bench run. */
+export interface ProcessMemory {
+  /** VmRSS after start-up, before any load. */
+  idleRssBytes: number
+  /** Largest VmRSS seen right after a run. */
+  maxRssBytes: number
+  /** Largest VmRSS read during the runs (every 100 ms) and right after them: under load. */
+  underLoadMaxRssBytes: number
+  /** VmHWM at the end: peak RSS over the whole run. */
+  peakRssBytes: number
+}
 
 const MIB = 1024 * 1024
 

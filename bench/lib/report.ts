@@ -3,19 +3,10 @@ import type { CostRow, ResultRow } from './aggregate.js'
 import type { Environment } from './env.js'
 import type { HandshakeCost } from './handshake-cost.js'
 import type { Sample } from './measure.js'
-import type { Goal } from './goals.js'
+import type { Goal, ProcessMemory } from './goals.js'
 import type { BenchOptions } from './options.js'
 
-export interface ProcessMemory {
-  /** VmRSS after start-up, before any load. */
-  idleRssBytes: number
-  /** Largest VmRSS seen right after a run. */
-  maxRssBytes: number
-  /** Largest VmRSS read during the runs (every 100 ms) and right after them: under load. */
-  underLoadMaxRssBytes: number
-  /** VmHWM at the end: peak RSS over the whole run. */
-  peakRssBytes: number
-}
+export type { ProcessMemory } from './goals.js'
 
 export interface Report {
   tool: 'tunnel-bench'
