@@ -8,7 +8,7 @@
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError, type ErrorCode } from '../shared/errors.js'
-import { DEFAULT_MAX_STREAMS, Session, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
+import { Session, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
 import { clientKeyId, encodeKey } from '../shared/transport/index.js'
 import { parseHostPort } from '../shared/net/index.js'
 import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/index.js'
@@ -63,9 +63,6 @@ export interface ControlOptions {
   /** The session became active (login decrypted and accepted). */
   onActive?: () => void
 }
-
-/** A source's share of a client's streams with the default transport.maxStreams (see clientStreamsPerSource). */
-export const CLIENT_STREAMS_PER_SOURCE = clientStreamsPerSource(DEFAULT_MAX_STREAMS)
 
 /** Capabilities of this relay that are not proxy types. */
 const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE]
