@@ -16,6 +16,7 @@ import { formatReport, formatValue, type ProcessMemory, type Report } from './li
 import { makeScenarios, type Scenario, type ScenarioSizes, type Target } from './lib/scenarios.js'
 import { LOOPBACK, startServices, startTunnel, type Tunnel } from './lib/targets.js'
 import { wrkVersion } from './lib/load-wrk.js'
+import { formatTransportRows, runTransports, type TransportRow } from './lib/transports.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CLI_JS = fileURLToPath(new URL('../cli/main.js', import.meta.url))
@@ -155,7 +156,7 @@ async function runBench (options: BenchOptions, group: ProcessGroup, tempDirs: s
       progress(`plaintext tunnel: relay pid ${plain.relay.pid}, client pid ${plain.client.pid}`)
     }
     if (options.baseCli !== undefined) {
-      base = await startTunnel(group, { cliJs: options.baseCli, logLevel: options.logLevel, services: services.ports, prefix: 'base-' })
+      base = await startTunnel(group, { cliJs: options.baseCli, logLevel: options.logLevel, services: services.ports, name: 'base-' })
       tempDirs.push(base.dir)
       progress(`base tunnel (${options.baseCli}): relay pid ${base.relay.pid}, client pid ${base.client.pid}`)
     }
@@ -211,6 +212,11 @@ async function runBench (options: BenchOptions, group: ProcessGroup, tempDirs: s
       })
       return { relay: one('relay'), client: one('client') }
     }
+    let transports: TransportRow[] | undefined
+    if (options.transports && names.some((n) => n === 'tcp1' || n === 'rr' || n === 'http')) {
+      const sizes = { seconds: options.seconds, mib: Math.min(options.mib, options.smoke ? 8 : 512), rrCount: options.rrCount, rrWarmup: options.rrWarmup }
+      transports = await runTransports(group, { cliJs: CLI_JS, logLevel: options.logLevel, services: services.ports, reps: options.reps, sizes, build, progress }, tempDirs)
+    }
     const scenarios = build({ seconds: options.seconds, mib: options.mib, rrCount: options.rrCount, rrWarmup: options.rrWarmup })
     const memory: Report['memory'] = { bareNodeRssBytes, ...memoryOf('tunnel', { relay: relay.pid, client: client.pid }, idle) }
     if (base !== undefined && baseIdle !== undefined) memory.base = memoryOf('base', { relay: base.relay.pid, client: base.client.pid }, baseIdle)
@@ -228,6 +234,7 @@ async function runBench (options: BenchOptions, group: ProcessGroup, tempDirs: s
       notes,
       samples,
       totalSeconds: (performance.now() - started) / 1000,
+      ...(transports === undefined ? {} : { transports }),
     }
   } finally {
     await group.stopAll(STOP_GRACE_MS)
@@ -283,6 +290,7 @@ async function main (argv: readonly string[]): Promise<number> {
   try {
     const report = await runBench(options, group, tempDirs)
     process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatReport(report)}\n`)
+    if (!options.json && report.transports !== undefined) process.stdout.write(`\n${formatTransportRows(report.transports, (v, unit) => formatValue(v, unit as Parameters<typeof formatValue>[1]))}\n`)
     const invalid = invalidResults(report)
     if (invalid.length > 0) {
       progress(`bench: invalid results:\n  ${invalid.join('\n  ')}`)

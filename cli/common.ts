@@ -3,7 +3,7 @@
 import type { Argv } from 'yargs'
 import { ConfigError } from '../shared/errors.js'
 import { createLogger, type LogFormat, type Logger } from '../shared/log.js'
-import type { ConfigWarning, LogLevel } from '../shared/config/index.js'
+import type { ConfigWarning, Loaded, LogLevel } from '../shared/config/index.js'
 
 export interface LogArgs {
   logLevel: string | undefined
@@ -22,7 +22,7 @@ export function makeLogger (args: LogArgs, fileLevel: LogLevel): Logger {
 }
 
 /** Loads a config; on failure prints every issue to stderr and returns undefined. */
-export async function loadOrReport<T> (load: () => Promise<{ config: T, warnings: ConfigWarning[] }>): Promise<{ config: T, warnings: ConfigWarning[] } | undefined> {
+export async function loadOrReport<T> (load: () => Promise<Loaded<T>>): Promise<Loaded<T> | undefined> {
   try {
     return await load()
   } catch (err) {

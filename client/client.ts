@@ -11,16 +11,17 @@ import { TunnelError } from '../shared/errors.js'
 import type { ReloadOutcome } from '../shared/reload-outcome.js'
 import { Session, type ClientSession, type Wire } from '../shared/mux/index.js'
 import { derivePsk, formatKeyId, generateKeyPair, keyPairFromSecret, type KeyPair } from '../shared/transport/index.js'
-import { formatHostPort, normalizeAddress } from '../shared/net/index.js'
+import { formatHostPort } from '../shared/net/index.js'
 import { GoAwayCode, Capability, MessageType, type ProxyResult, type RelayMessage } from '../shared/wire/index.js'
 import { parsePeerView, type PeerView } from '../shared/diag/index.js'
 import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
 import { ControlRequests } from './control-requests.js'
-import { dial } from './dial.js'
 import { login } from './login.js'
 import { isPermanent } from './permanent.js'
 import { ProxyManager, type ProxyEntry } from './proxy/index.js'
 import { secureConnect } from './secure-connect.js'
+import { VisitorManager, type VisitorEntry } from './visitors/index.js'
+import { dialRelay, type RelayConnection } from './transport/index.js'
 
 /** How long relayView() waits for the relay's side of the control connection. */
 export const RELAY_VIEW_TIMEOUT_MS = 5_000
@@ -52,6 +53,10 @@ export class Client extends EventEmitter<ClientEvents> {
   readonly #random: () => number
   readonly #stop = new AbortController()
   readonly #proxies: ProxyManager
+  /** Visitors of other clients' secret proxies (frpc.yml's visitors:). */
+  readonly #visitors: VisitorManager
+  /** Reloads one at a time: proxies, then visitors. */
+  #reloading: Promise<unknown> = Promise.resolve()
   #session: ClientSession | undefined
   /** Requests that wait for the relay's answer (a reload's register and unregister, diagRequest). */
   readonly #requests: ControlRequests
@@ -59,8 +64,10 @@ export class Client extends EventEmitter<ClientEvents> {
   #capabilities: ReadonlySet<string> = new Set()
   /** The session whose login was accepted (until it closes). */
   #loggedIn: ClientSession | undefined
-  /** The relay's address as connected (normalised), for diagnostics. */
+  /** The relay's address as connected (normalised), for diagnostics: the proxy's when going through one. */
   #relayPeer: string | undefined
+  /** How the current (or last) connection reached the relay: transport and proxy. */
+  #carrier: Pick<RelayConnection, 'transport' | 'via'> | undefined
   #graceMs = 0
   /** The token as the handshake's PSK, derived once. */
   readonly #psk: Uint8Array
@@ -80,6 +87,7 @@ export class Client extends EventEmitter<ClientEvents> {
     this.#clientKey = options.clientKey ?? (inline === null ? generateKeyPair() : keyPairFromSecret(inline.reveal()))
     this.#proxies = new ProxyManager(config, log, this.#requests, this.#random)
     this.#proxies.on('result', (r) => { this.emit('proxy', r) })
+    this.#visitors = new VisitorManager(config.visitors, config.user, log)
   }
 
   /** The running config: a reload replaces its proxies. */
@@ -88,10 +96,14 @@ export class Client extends EventEmitter<ClientEvents> {
   get proxies (): readonly ProxyConfig[] { return this.#proxies.proxies }
   /** Every configured proxy with its forwarder and phase. */
   proxyEntries (): ProxyEntry[] { return this.#proxies.entries() }
+  /** Every configured visitor with its listener and phase. */
+  visitorEntries (): VisitorEntry[] { return this.#visitors.entries() }
   /** The current (or last) control session. */
   get session (): ClientSession | undefined { return this.#session }
   /** The relay's address of the current connection (normalised), once connected. */
   get relayPeer (): string | undefined { return this.#relayPeer }
+  /** The transport of the current (or last) connection (tcp, tls, websocket, websocket+tls, wss) and the proxy it goes through. */
+  get carrier (): Pick<RelayConnection, 'transport' | 'via'> | undefined { return this.#carrier }
   /** The capabilities both sides have (empty before the first login). */
   get capabilities (): ReadonlySet<string> { return this.#capabilities }
 
@@ -104,6 +116,8 @@ export class Client extends EventEmitter<ClientEvents> {
     let attempt = 0
     let everLoggedIn = false
     this.#startupWarnings()
+    // Visitors listen from the start, connected or not (a refused listener is logged, not fatal).
+    await this.#visitors.start()
     while (!signal.aborted) {
       let session: ClientSession | undefined
       try {
@@ -112,6 +126,7 @@ export class Client extends EventEmitter<ClientEvents> {
         everLoggedIn = true
         attempt = 0
         this.#proxies.attach(session, this.#capabilities)
+        this.#visitors.attach(session, this.#capabilities)
         const err = await closedOrStopped(session, signal)
         if (signal.aborted) break
         this.emit('disconnect', err)
@@ -132,6 +147,7 @@ export class Client extends EventEmitter<ClientEvents> {
       await sleep(delay, signal)
     }
     this.#proxies.stop()
+    this.#visitors.stop()
     await this.#shutdownSession()
   }
 
@@ -140,7 +156,27 @@ export class Client extends EventEmitter<ClientEvents> {
    * that differs refuses the whole reload.
    */
   reload (next: ClientConfig): Promise<ReloadOutcome> {
-    return this.#proxies.reload(next)
+    const run = this.#reloading.then(async () => await this.#reload(next))
+    this.#reloading = run.catch(() => {})
+    return run
+  }
+
+  /** Proxies first (that checks the other settings); then the visitors, unless it was refused. */
+  async #reload (next: ClientConfig): Promise<ReloadOutcome> {
+    const hadVisitors = this.#visitors.configs.length > 0
+    const outcome = await this.#proxies.reload(next)
+    if (outcome.status === 'refused') return outcome
+    const v = await this.#visitors.reload(next.visitors)
+    if (!hadVisitors && next.visitors.length === 0) return outcome
+    const fields = { added: v.added, removed: v.removed, changed: v.changed }
+    if (v.errors.length === 0) this.#log.info(fields, 'visitors reloaded')
+    else this.#log.warn({ ...fields, errors: v.errors.map((e) => `${e.visitor ?? '-'}: ${e.message} (${e.code})`) }, 'visitors reloaded')
+    return {
+      ...outcome,
+      status: outcome.status === 'applied' && v.errors.length === 0 ? 'applied' : 'partial',
+      errors: [...outcome.errors, ...v.errors],
+      visitors: fields,
+    }
   }
 
   /**
@@ -179,11 +215,12 @@ export class Client extends EventEmitter<ClientEvents> {
   async #connect (signal: AbortSignal): Promise<ClientSession> {
     const { serverAddr, serverPort, transport } = this.config
     const target = formatHostPort(serverAddr, serverPort)
-    const socket = await dial(serverAddr, serverPort, transport.dialServerTimeout * 1000, signal)
-    socket.setNoDelay(true)
-    socket.setKeepAlive(true, CONTROL_KEEPALIVE_MS)
-    this.#relayPeer = normalizeAddress(socket.remoteAddress ?? '')
-    const wire = await this.#handshake(socket, signal)
+    const conn = await dialRelay(this.config, signal)
+    conn.tcp.setNoDelay(true)
+    conn.tcp.setKeepAlive(true, CONTROL_KEEPALIVE_MS)
+    this.#relayPeer = conn.peer
+    this.#carrier = { transport: conn.transport, via: conn.via }
+    const wire = await this.#handshake(conn.socket, signal, conn.tcp)
     const session: ClientSession = new Session(wire, {
       role: 'client',
       logger: this.#log,
@@ -202,7 +239,7 @@ export class Client extends EventEmitter<ClientEvents> {
     session.on('goaway', (code) => {
       this.#log.info({ goAway: code }, 'relay is going away')
     })
-    this.#log.debug({ relay: target }, 'connected to the relay')
+    this.#log.debug({ relay: target, transport: conn.transport, via: conn.via }, 'connected to the relay')
     return session
   }
 
@@ -224,7 +261,7 @@ export class Client extends EventEmitter<ClientEvents> {
   }
 
   /** The Noise handshake on a fresh socket; the socket is destroyed when it fails. */
-  async #handshake (socket: Socket, signal: AbortSignal): Promise<Wire> {
+  async #handshake (socket: Socket, signal: AbortSignal, tcp: Socket): Promise<Wire> {
     const { clientID, auth, transport } = this.config
     this.#lastTimestampMs = Math.max(Date.now(), this.#lastTimestampMs + 1)
     try {
@@ -242,6 +279,7 @@ export class Client extends EventEmitter<ClientEvents> {
       return secure.wire
     } catch (err) {
       socket.destroy()
+      tcp.destroy()
       throw err
     }
   }
@@ -258,11 +296,12 @@ export class Client extends EventEmitter<ClientEvents> {
 
   async #login (session: ClientSession): Promise<void> {
     const { user, clientID, serverAddr, serverPort } = this.config
-    const r = await login(session, { clientId: clientID, user })
+    const metas = this.config.metadatas
+    const r = await login(session, { clientId: clientID, user, ...(metas === undefined ? {} : { metas }) })
     if (!r.ok) throw new TunnelError(r.code ?? 'TUN_AUTH_REFUSED', r.message ?? 'the relay refused the login')
     this.#capabilities = new Set(r.capabilities ?? [])
     this.#loggedIn = session
-    this.#log.info({ sessionId: r.sessionId, relay: formatHostPort(serverAddr, serverPort), version: r.version, capabilities: [...this.#capabilities] }, 'logged in')
+    this.#log.info({ sessionId: r.sessionId, relay: formatHostPort(serverAddr, serverPort), version: r.version, capabilities: [...this.#capabilities], transport: this.#carrier?.transport, via: this.#carrier?.via }, 'logged in')
     this.emit('login', r.sessionId ?? '')
   }
 }

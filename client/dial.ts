@@ -4,9 +4,10 @@ import { connect, type Socket } from 'node:net'
 import { TunnelError } from '../shared/errors.js'
 import { formatHostPort } from '../shared/net/index.js'
 
-export function dial (host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<Socket> {
+/** `localAddress`: the address the connection leaves from (transport.connectServerLocalIP); undefined = the system's choice. */
+export function dial (host: string, port: number, timeoutMs: number, signal: AbortSignal, localAddress?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port })
+    const socket = connect({ host, port, ...(localAddress === undefined ? {} : { localAddress }) })
     const fail = (err: Error): void => {
       cleanup()
       socket.destroy()

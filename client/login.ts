@@ -11,6 +11,8 @@ export interface LoginFields {
   clientId: string
   user: string
   probeIdleMs?: number
+  /** frp's metadatas, for the relay's plugins. */
+  metas?: Record<string, string>
 }
 
 /** Resolves with the relay's answer (ok or refused); rejects on timeout or a closed session. */
@@ -32,6 +34,6 @@ export function login (session: ClientSession, fields: LoginFields, timeoutMs = 
     }
     session.on('control', onControl)
     session.on('close', onClose)
-    session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...ALL_CAPABILITIES], clientId: fields.clientId, user: fields.user, hostname: hostname(), ...(fields.probeIdleMs === undefined ? {} : { probeIdleMs: fields.probeIdleMs }) })
+    session.sendControl({ type: MessageType.LOGIN, version: CONTROL_PROTOCOL_VERSION, capabilities: [...ALL_CAPABILITIES], clientId: fields.clientId, user: fields.user, hostname: hostname(), ...(fields.probeIdleMs === undefined ? {} : { probeIdleMs: fields.probeIdleMs }), ...(fields.metas === undefined ? {} : { metas: fields.metas }) })
   })
 }

@@ -6,7 +6,7 @@
 // cancelled, so a run lasts about the first failing idle time plus the grace.
 import type { Logger } from 'pino'
 import type { ClientConfig } from '../shared/config/index.js'
-import { natProbeClientId, type ProbeOutcome, type ProbeResult } from '../shared/diag/index.js'
+import { natProbeClientId, natProbeRun, type ProbeOutcome, type ProbeResult } from '../shared/diag/index.js'
 import { sleep } from '../shared/backoff.js'
 import { TunnelError } from '../shared/errors.js'
 import { Session, type ClientSession } from '../shared/mux/index.js'
@@ -55,7 +55,9 @@ export function scheduleUpTo (maxS: number): number[] {
 export async function probeNatTimeout (config: ClientConfig, o: NatProbeOptions): Promise<ProbeResult[]> {
   const schedule = checkSchedule(o.scheduleS)
   const psk = derivePsk(config.auth.token)
-  // Each probe has its own client id: no clash with the running client's session or timestamps.
+  // Each probe has its own client id: no clash with the running client's session or timestamps,
+  // nor with the probes of a run that just ended (their dead mappings linger on the relay).
+  const run = natProbeRun()
   const results = new Map<number, ProbeResult>()
   const running = new Map<number, { cancel: () => void }>()
   let lastTimestamp = 0
@@ -77,7 +79,7 @@ export async function probeNatTimeout (config: ClientConfig, o: NatProbeOptions)
     if (o.signal.aborted) break
     lastTimestamp = Math.max(Date.now(), lastTimestamp + 1)
     try {
-      const session = await openProbe(config, psk, natProbeClientId(config.clientID, idleS), lastTimestamp, idleS * 1000, o)
+      const session = await openProbe(config, psk, natProbeClientId(config.clientID, idleS, run), lastTimestamp, idleS * 1000, o)
       waits.push(watchProbe(session, idleS, o, running, record))
     } catch (err) {
       const e = err instanceof TunnelError ? err : new TunnelError('TUN_CONNECT', String(err))
@@ -91,7 +93,7 @@ export async function probeNatTimeout (config: ClientConfig, o: NatProbeOptions)
 
 async function openProbe (config: ClientConfig, psk: Uint8Array, clientId: string, timestampMs: number, idleMs: number, o: NatProbeOptions): Promise<ClientSession> {
   const { serverAddr, serverPort, transport, auth } = config
-  const socket = await dial(serverAddr, serverPort, transport.dialServerTimeout * 1000, o.signal)
+  const socket = await dial(serverAddr, serverPort, transport.dialServerTimeout * 1000, o.signal, transport.connectServerLocalIP ?? undefined)
   socket.setNoDelay(true) // and no TCP keepalive: it would refresh the mapping being measured
   let session: ClientSession
   try {

@@ -14,6 +14,11 @@ export const PERMANENT_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(
   'TUN_PROTOCOL',
   'TUN_PROTOCOL_VERSION',
   'TUN_CLIENT_KEY_REFUSED',
+  // The transports (issue 18): wrong proxy credentials, a relay certificate that does not verify,
+  // a relay that wants TLS. Final at the first login only (none of them is authenticated).
+  'TUN_PROXY_URL_AUTH',
+  'TUN_TLS_VERIFY',
+  'TUN_TLS_REQUIRED',
 ])
 
 export function isPermanent (err: TunnelError, everLoggedIn: boolean): boolean {

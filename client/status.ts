@@ -2,12 +2,26 @@
 // disconnects, failed attempts) to know each proxy's state and the errors so far, and reads the
 // session and forwarders for RTT, streams, flows and bytes when asked. Create it before run().
 import { hostname } from 'node:os'
-import { kernelFacts, processFacts, probeRtt, roundMs, sessionPressure, STATUS_SCHEMA, transportName, type ProxyCounters, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
+import { kernelFacts, processFacts, probeRtt, roundMs, sessionPressure, STATUS_SCHEMA, securityName, type ProxyCounters, type ProxyState, type ProxyStatus, type SessionStatus, type StatusReport, type VisitorStatus } from '../shared/admin/index.js'
 import type { ErrorCode, TunnelError } from '../shared/errors.js'
 import { formatHostPort } from '../shared/net/index.js'
 import { CONTROL_PROTOCOL_VERSION } from '../shared/wire/index.js'
 import type { Client } from './client.js'
 import type { ClientProxyPhase, ProxyEntry } from './proxy/index.js'
+import type { VisitorEntry } from './visitors/index.js'
+import type { PluginConfig } from '../shared/config/index.js'
+
+/** What a plugin proxy serves, for the `local` column: its socket, folder or upstream; null for the proxies. */
+function pluginLocal (plugin: PluginConfig): string | null {
+  switch (plugin.type) {
+    case 'unix_domain_socket': return `unix:${plugin.unixPath}`
+    case 'static_file': return plugin.localPath
+    case 'http_proxy':
+    case 'socks5':
+      return null
+    default: return formatHostPort(plugin.localAddr.host, plugin.localAddr.port)
+  }
+}
 
 /** The coarser state of schema 1, from the phase. */
 function stateOf (e: ProxyEntry): ProxyState {
@@ -69,7 +83,8 @@ export class ClientStatus {
           id: this.#sessionId ?? '',
           clientId: config.clientID,
           user: config.user,
-          remote: formatHostPort(this.#client.relayPeer ?? config.serverAddr, config.serverPort),
+          // Through a proxy the TCP peer is the proxy: name the relay, and the proxy in `via`.
+          remote: formatHostPort(this.#client.carrier?.via === undefined ? this.#client.relayPeer ?? config.serverAddr : config.serverAddr, config.serverPort),
           since: new Date(this.#since).toISOString(),
           rttMs: roundMs(rtt),
           streams: live.streamCount,
@@ -80,7 +95,9 @@ export class ClientStatus {
           ...sessionPressure(live),
           version: CONTROL_PROTOCOL_VERSION,
           hostname: hostname(),
-          transport: transportName(config.auth.serverKey !== null, config.transport.insecurePlaintext),
+          security: securityName(config.auth.serverKey !== null, config.transport.insecurePlaintext),
+          ...(this.#client.carrier === undefined ? {} : { transport: this.#client.carrier.transport }),
+          ...(this.#client.carrier?.via === undefined ? {} : { via: this.#client.carrier.via }),
         }]
     return {
       schema: STATUS_SCHEMA,
@@ -95,6 +112,7 @@ export class ClientStatus {
       errors: Object.fromEntries([...this.#errors].sort(([a], [b]) => a.localeCompare(b))),
       lastError: this.#lastError,
       kernel,
+      visitors: this.#client.visitorEntries().map(visitorStatus),
     }
   }
 
@@ -109,22 +127,51 @@ export class ClientStatus {
   #proxyStatus (e: ProxyEntry): ProxyStatus {
     const { serverAddr } = this.#client.config
     const p = e.config
-    const publicAddr = e.remotePort === null ? null : e.domains.length > 0 ? e.domains.map((d) => formatHostPort(d, e.remotePort ?? 0)).join(' ') : formatHostPort(serverAddr, e.remotePort)
+    const secret = p.type === 'stcp' || p.type === 'sudp'
+    const publicAddr = e.remotePort === null || secret ? null : e.domains.length > 0 ? e.domains.map((d) => formatHostPort(d, e.remotePort ?? 0)).join(' ') : formatHostPort(serverAddr, e.remotePort)
+    const plugin = p.type === 'udp' || p.type === 'sudp' ? undefined : p.plugin
     const common = {
       name: e.wireName,
       type: p.type,
       state: stateOf(e),
       phase: e.phase,
       publicAddr,
-      local: formatHostPort(p.localIP, p.localPort),
+      local: plugin !== undefined ? pluginLocal(plugin) : formatHostPort(p.localIP, p.localPort),
+      ...(plugin !== undefined ? { plugin: plugin.type } : {}),
       clientId: null,
       error: e.problem,
+      ...(e.health === undefined ? {} : { health: e.health.state }),
+      ...(p.loadBalancer === undefined ? {} : { group: { name: p.loadBalancer.group } }),
+      ...(e.gate === undefined ? {} : { visitRefusals: nonZero(e.gate.refusals) }),
     }
     if (e.local.kind === 'tcp') {
       const t = e.local.forwarder.traffic()
-      return { ...common, streams: { active: t.active, total: t.total }, flows: null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, refused: 0, dropped: t.dialFailures, udpDrops: null }
+      return { ...common, streams: { active: t.active, total: t.total }, flows: null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, refused: t.refused ?? 0, dropped: t.dialFailures, udpDrops: null }
     }
     const c = e.local.forwarder.counters
     return { ...common, streams: null, flows: { active: c.activeFlows, total: c.flowsOpened }, bytesIn: c.bytesIn, bytesOut: c.bytesOut, refused: 0, dropped: 0, udpDrops: { ...c.drops } }
   }
+}
+
+function visitorStatus (e: VisitorEntry): VisitorStatus {
+  const v = e.visitor
+  const t = v.stats()
+  return {
+    name: e.config.name,
+    type: e.config.type,
+    target: v.target,
+    phase: e.phase,
+    local: v.local,
+    streams: t.streams,
+    flows: t.flows,
+    bytesIn: t.bytesIn,
+    bytesOut: t.bytesOut,
+    refusals: nonZero(t.refusals),
+    udpDrops: t.udpDrops,
+    error: e.problem,
+  }
+}
+
+function nonZero (counts: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0))
 }

@@ -8,11 +8,12 @@
 import { WARN_INTERVAL_MS } from '../shared/timing.js'
 import { connect, type Socket } from 'node:net'
 import type { Logger } from 'pino'
-import type { HttpProxyConfig, HttpsProxyConfig, TcpProxyConfig } from '../shared/config/index.js'
+import type { HttpProxyConfig, HttpsProxyConfig, StcpProxyConfig, TcpmuxProxyConfig, TcpProxyConfig } from '../shared/config/index.js'
 import { TokenBucket, type TokenBucketStats } from '../shared/limit/index.js'
 import { bridge, type MuxStream } from '../shared/mux/index.js'
 import { formatHostPort, encodeProxyHeader } from '../shared/net/index.js'
 import { ResetCode } from '../shared/wire/index.js'
+import type { StreamForwarder } from './stream-forwarder.js'
 
 export const LOCAL_DIAL_TIMEOUT_MS = 10_000
 /** At most one "local service unreachable" warning per proxy in this window. */
@@ -28,10 +29,10 @@ export interface TcpForwarderTraffic {
   dialFailures: number
 }
 
-/** What the forwarder needs of a tcp, http or https proxy. */
-export type ForwardTarget = TcpProxyConfig | HttpProxyConfig | HttpsProxyConfig
+/** What the forwarder needs of a tcp, http, https, tcpmux or stcp proxy. */
+export type ForwardTarget = TcpProxyConfig | HttpProxyConfig | HttpsProxyConfig | TcpmuxProxyConfig | StcpProxyConfig
 
-export class TcpForwarder {
+export class TcpForwarder implements StreamForwarder {
   readonly #proxy: ForwardTarget
   readonly #log: Logger
   readonly #limiter: TokenBucket | undefined

@@ -1,7 +1,7 @@
 // The relay's answer to GET /api/status: its listener, every logged-in session (with a fresh
 // RTT), every proxy of every session (through the proxy interface: its endpoint, phase and
 // counters, whatever its type), and the refusals it counted.
-import { kernelFacts, processFacts, probeRtt, roundMs, sessionPressure, STATUS_SCHEMA, transportName, type ProxyCounters, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
+import { kernelFacts, processFacts, probeRtt, roundMs, sessionPressure, STATUS_SCHEMA, securityName, type ProxyCounters, type ProxyStatus, type SessionStatus, type StatusReport } from '../shared/admin/index.js'
 import { formatHostPort, normalizeAddress } from '../shared/net/index.js'
 import type { ControlSession } from './control-session.js'
 import type { RelayProxy } from './proxy/index.js'
@@ -30,6 +30,7 @@ export async function relayStatus (relay: Relay): Promise<StatusReport> {
     lastError: relay.stats.lastError,
     kernel,
     limits: relayLimits(relay),
+    visits: { accepted: relay.visits.accepted, refusals: nonZero(relay.visits.refusals) },
   }
 }
 
@@ -45,6 +46,10 @@ function relayLimits (relay: Relay): NonNullable<StatusReport['limits']> {
     shedControl: b.shedControl,
     pendingHandshakes: b.pendingHandshakes,
   }
+}
+
+function nonZero (counts: Readonly<Record<string, number>>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0))
 }
 
 /** Every proxy's byte counters, cheaply (no ping, no /proc): what the traffic history samples. */
@@ -71,13 +76,16 @@ function sessionStatus (c: ControlSession, rttMs: number | null, plaintext: bool
     reconnects: Math.max(0, c.logins - 1),
     ...sessionPressure(c.session),
     ...(login === undefined ? {} : { version: login.version, hostname: login.hostname }),
-    transport: transportName(c.pinned, plaintext),
+    ...(c.carrier === undefined ? {} : { transport: c.carrier }),
+    security: securityName(c.pinned, plaintext),
   }
 }
 
 /** A port proxy's public address is the bind address and its port; a vhost proxy's is each domain on the vhost port. */
 function proxyStatus (p: RelayProxy, clientId: string, bindHost: string): ProxyStatus {
   const { remotePort, domains } = p.describe()
-  const publicAddr = domains === undefined ? formatHostPort(bindHost, remotePort) : domains.map((d) => formatHostPort(d, remotePort)).join(' ')
-  return { name: p.name, type: p.type, state: 'listening', phase: p.status(), publicAddr, local: null, clientId, error: null, ...p.metrics() }
+  const secret = p.type === 'stcp' || p.type === 'sudp'
+  const publicAddr = secret ? null : domains === undefined ? formatHostPort(bindHost, remotePort) : domains.map((d) => formatHostPort(d, remotePort)).join(' ')
+  const { visitRefusals, ...metrics } = p.metrics()
+  return { name: p.name, type: p.type, state: 'listening', phase: p.status(), publicAddr, local: null, clientId, error: null, ...metrics, ...(visitRefusals === undefined ? {} : { visitRefusals: nonZero(visitRefusals) }), ...p.membership?.() }
 }

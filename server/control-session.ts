@@ -8,23 +8,26 @@
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError, type ErrorCode } from '../shared/errors.js'
-import { Session, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
+import { Session, type MuxStream, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
 import { clientKeyId, encodeKey } from '../shared/transport/index.js'
 import { parseHostPort } from '../shared/net/index.js'
-import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Login } from '../shared/wire/index.js'
+import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Endpoint, type Login, type ProxySpec } from '../shared/wire/index.js'
 import type { ClientKeyPolicy } from './client-keys.js'
 import type { ConnectionBudget } from './connection-budget.js'
 import { answerDiag, DiagRateLimit } from './diag-answer.js'
 import { sourceGroup } from './handshake-gate.js'
 import { startNatProbe, type NatProbes } from './nat-probe-mode.js'
 import type { PeerViewSource } from './peer-view.js'
-import { clientLimits, type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies, type UserFootprints, userLimits } from './proxy/index.js'
+import type { PluginUser, RelayPlugins } from './plugin/index.js'
+import { clientLimits, type ProxyKinds, type PortAllocator, type RelayProxy, SessionProxies, type TcpGroups, type UserFootprints, userLimits } from './proxy/index.js'
 import type { Registry, RegistryMember } from './registry.js'
 import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
 import { clientStreamsPerSource, SourceCounts } from './source-counts.js'
 import { UdpHub } from './udp-hub.js'
+import type { TcpmuxHub } from './tcpmux/index.js'
 import type { Vhosts } from './vhost/index.js'
+import type { VisitBroker } from './visit/index.js'
 
 export interface ControlContext {
   config: ServerConfig
@@ -48,10 +51,18 @@ export interface ControlContext {
   clientKeys?: ClientKeyPolicy
   /** The relay's http/https virtual hosts; undefined when frps.yml sets no vhost port. */
   vhosts?: Vhosts | undefined
+  /** The relay's tcp load-balancing groups. */
+  tcpGroups?: TcpGroups | undefined
+  /** The relay's tcpmux port; undefined when frps.yml sets no tcpmuxHTTPConnectPort. */
+  tcpmux?: TcpmuxHub | undefined
+  /** frps.yml's httpPlugins; undefined when it has none. */
+  plugins?: RelayPlugins | undefined
   /** Session bounds tests shrink (a peer's not-reading timeout, ...); absent = the defaults. */
   sessionLimits?: SessionLimits
   /** What each user's sessions hold, against the per-user caps. */
   users: UserFootprints
+  /** Secret proxies (stcp, sudp) and their visitors; undefined = not served. */
+  visits?: VisitBroker | undefined
 }
 
 /** The mux session settings a relay may override (tests do; frps.yml sets the rest). */
@@ -62,14 +73,22 @@ export interface ControlOptions {
   loginDeadlineMs: number
   /** The session became active (login decrypted and accepted). */
   onActive?: () => void
+  /** The connection's two ends (the client's address normalised), for visits this session makes. */
+  endpoints?: { remote: Endpoint, local: Endpoint }
+  /** How the connection came: tcp, or its layers (tls, websocket) joined by `+`. */
+  carrier?: string
 }
 
 /** Capabilities of this relay that are not proxy types. */
-const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE]
+const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE, Capability.GROUP, Capability.HEALTH]
+/** Capabilities this relay has when it serves secret proxies (a broker is configured). */
+const VISIT_CAPABILITIES: readonly string[] = [Capability.VISIT]
 
 export class ControlSession implements RegistryMember {
   readonly session: RelaySession
   readonly remote: string
+  /** How the connection came (ControlOptions.carrier); undefined when not told. */
+  readonly carrier: string | undefined
   /** First 8 bytes of the handshake hash (the same on the client): channel binding. */
   readonly sessionId: string
   /** The client's static public key (base64): who it is. Takeover and ownership hang on it. */
@@ -86,6 +105,7 @@ export class ControlSession implements RegistryMember {
   readonly #ctx: ControlContext
   readonly #link: SecureLink
   readonly #onActive: (() => void) | undefined
+  readonly #endpoints: { remote: Endpoint, local: Endpoint }
   readonly #log: Logger
   #login: Login | undefined
   #proxies: SessionProxies | undefined
@@ -101,7 +121,9 @@ export class ControlSession implements RegistryMember {
     this.#ctx = ctx
     this.#link = link
     this.#onActive = options.onActive
+    this.#endpoints = options.endpoints ?? { remote: { address: '', port: 0 }, local: { address: '', port: 0 } }
     this.remote = remote
+    this.carrier = options.carrier
     this.sessionId = link.sessionId
     this.identity = encodeKey(link.clientKey)
     this.keyId = clientKeyId(link.clientKey)
@@ -121,8 +143,8 @@ export class ControlSession implements RegistryMember {
       this.session.close(new TunnelError('TUN_LOGIN_TIMEOUT', 'no login within the handshake deadline'))
     }, Math.max(0, options.loginDeadlineMs)).unref()
     this.session.on('control', (m) => { this.#onControl(m) })
-    // Clients never open streams toward the relay in this version.
-    this.session.on('stream', (s) => { s.reset(ResetCode.REFUSED) })
+    // Clients open streams toward the relay only to visit secret proxies.
+    this.session.on('stream', (s) => { this.#onStream(s) })
     this.session.on('goaway', (code) => { this.#onGoAway(code) })
     this.session.on('close', (err) => { this.#onClose(err) })
   }
@@ -158,7 +180,21 @@ export class ControlSession implements RegistryMember {
         return
       case MessageType.DIAG_REQUEST:
         answerDiag(this.session, this.#ctx.peerView, this.remote, m.id, this.#log, this.#diagLimit)
+        return
+      case MessageType.PROXY_HEALTH:
+        this.#proxies?.health(m)
     }
+  }
+
+  /** A stream the client opened: a visit (with a visit block, after a login that agreed on `visit`), or refused. */
+  #onStream (s: MuxStream): void {
+    const broker = this.#ctx.visits
+    const login = this.#login
+    if (broker === undefined || login === undefined || this.#endProbe !== undefined || this.loggedInAt === 0 || !this.capabilities.has(Capability.VISIT) || s.open?.visit === undefined) {
+      s.reset(ResetCode.REFUSED)
+      return
+    }
+    broker.handle(this.session, { user: login.user, clientId: this.clientId, remote: this.#endpoints.remote, local: this.#endpoints.local, log: this.#log }, s)
   }
 
   #handleLogin (login: Login): void {
@@ -176,7 +212,7 @@ export class ControlSession implements RegistryMember {
       this.#refuse('TUN_CLIENT_KEY_REFUSED', `client key ${this.keyId} may not log in as clientID ${login.clientId} with user "${login.user}" (auth.clientKeys)`)
       return
     }
-    const mine = new Set([...BASE_CAPABILITIES, ...this.#ctx.kinds.capabilities()])
+    const mine = new Set([...BASE_CAPABILITIES, ...(this.#ctx.visits === undefined ? [] : VISIT_CAPABILITIES), ...this.#ctx.kinds.capabilities()])
     this.capabilities = new Set(login.capabilities.filter((c) => mine.has(c)))
     // The login decrypted: the client holds the handshake's keys (no replay gets here).
     this.#login = login
@@ -190,6 +226,25 @@ export class ControlSession implements RegistryMember {
       })
       return
     }
+    const plugins = this.#ctx.plugins
+    if (plugins?.has('Login') === true) {
+      // The login waits for the plugins (each call bounded); the session may end meanwhile.
+      plugins.login(login, this.sessionId, this.remote).then((changes) => {
+        if (this.session.closed) return
+        this.#login = { ...login, ...(changes.user === undefined ? {} : { user: changes.user }), ...(changes.metas === undefined ? {} : { metas: changes.metas }) }
+        this.#acceptLogin(this.#login)
+      }, (err: unknown) => {
+        if (this.session.closed) return
+        const e = err instanceof TunnelError ? err : new TunnelError('TUN_PLUGIN_UNAVAILABLE', String(err))
+        this.#refuse(e.code, e.message)
+      })
+      return
+    }
+    this.#acceptLogin(login)
+  }
+
+  /** The login passed every check and plugin: the session becomes this client's. */
+  #acceptLogin (login: Login): void {
     this.clientId = login.clientId
     const holder = this.#ctx.registry.holder(login.clientId)
     if (holder !== undefined && holder.identity !== this.identity) {
@@ -213,6 +268,29 @@ export class ControlSession implements RegistryMember {
     }
     this.#sendLoginOk()
     this.#log.info({ user: login.user, hostname: login.hostname, version: login.version, capabilities: [...this.capabilities] }, 'client logged in')
+    if (this.#ctx.plugins?.has('Ping') === true) this.#askPingPlugins(this.#ctx.plugins)
+  }
+
+  /** frp's Ping operation for every heartbeat of the client (one call at a time); a rejection ends the session. */
+  #askPingPlugins (plugins: RelayPlugins): void {
+    let asking = false
+    this.session.on('ping', () => {
+      if (asking || this.session.closed) return
+      asking = true
+      void plugins.ping(this.#pluginUser()).then((r) => {
+        asking = false
+        if (r === true || this.session.closed) return
+        this.#ctx.stats.noteError(r.code, r.message)
+        this.#log.warn({ code: r.code }, `session closed: ${r.message}`)
+        this.session.goAway(GoAwayCode.AUTH)
+        this.session.close(r)
+      })
+    })
+  }
+
+  /** Who the relay's plugins are told about (frp's UserInfo). */
+  #pluginUser (): PluginUser {
+    return { user: this.#login?.user ?? '', metas: this.#login?.metas ?? {}, runId: this.sessionId }
   }
 
   #activate (): void {
@@ -225,7 +303,8 @@ export class ControlSession implements RegistryMember {
   }
 
   #makeProxies (): SessionProxies {
-    const { config, registry, kinds, stats, ports, budget, vhosts, users } = this.#ctx
+    const { config, registry, kinds, stats, ports, budget, vhosts, users, visits, tcpGroups, tcpmux, plugins } = this.#ctx
+    const askVisitors = plugins !== undefined && (plugins.has('NewUserConn') || plugins.has('NewWorkConn'))
     return new SessionProxies({
       session: this.session,
       log: this.#log,
@@ -244,7 +323,21 @@ export class ControlSession implements RegistryMember {
         vhosts,
         udpHub: () => (this.#udpHub ??= new UdpHub(this.session, this.#log)),
         clientSources: new SourceCounts(clientStreamsPerSource(config.transport.maxStreams)),
+        visits: visits?.directory,
+        user: this.#login?.user ?? '',
+        tcpGroups,
+        tcpmux,
+        admitVisitor: askVisitors ? async (proxy, visitor) => await plugins.admitVisitor(this.#pluginUser(), proxy, visitor) : undefined,
       },
+      ...(plugins === undefined
+        ? {}
+        : {
+            plugins: {
+              // Built-in kinds' specs are ProxySpecs (their schema checked it); a test kind's goes as it is.
+              newProxy: async (spec) => await plugins.newProxy(this.#pluginUser(), spec as ProxySpec),
+              closeProxy: (name) => { plugins.closeProxy(this.#pluginUser(), name) },
+            },
+          }),
     })
   }
 
@@ -252,7 +345,7 @@ export class ControlSession implements RegistryMember {
     this.#ctx.stats.noteError(code, message)
     this.#log.warn({ code, ...extra }, message)
     this.session.sendControl({ type: MessageType.LOGIN_RESULT, ok: false, version: CONTROL_PROTOCOL_VERSION, code, message })
-    this.session.goAway(code === 'TUN_AUTH_REFUSED' ? GoAwayCode.AUTH : GoAwayCode.PROTOCOL)
+    this.session.goAway(code === 'TUN_AUTH_REFUSED' || code === 'TUN_PLUGIN_REJECTED' || code === 'TUN_PLUGIN_UNAVAILABLE' ? GoAwayCode.AUTH : GoAwayCode.PROTOCOL)
     this.session.close(new TunnelError(code, message))
   }
 

@@ -8,8 +8,8 @@ import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError } from '../shared/errors.js'
 import { readFdFacts, type FdFacts } from './fd-limit.js'
-import { formatHostPort, normalizeAddress, listenError, listenTcp } from '../shared/net/index.js'
-import { encodeRefusal, Refusal, derivePsk, formatKeyId, relayKeyPair, type KeyPair, type RecordLimits, ReplayGuard } from '../shared/transport/index.js'
+import { formatHostPort, normalizeAddress, listenError, listenTcp, SourceFilter } from '../shared/net/index.js'
+import { encodeRefusal, Refusal, relayKeyId, derivePsk, formatKeyId, relayKeyPair, type KeyPair, type RecordLimits, ReplayGuard } from '../shared/transport/index.js'
 import { SUPPORTED_CONTROL_VERSIONS } from '../shared/wire/index.js'
 import { ConnectionBudget, type BudgetStats } from './connection-budget.js'
 import { ControlSession, type SessionLimits } from './control-session.js'
@@ -19,14 +19,18 @@ import { HandshakeGate, type GateOptions, type GateTicket } from './handshake-ga
 import { logRefusal } from './refusal-log.js'
 import { LogLimiter } from './log-limiter.js'
 import { NatProbes } from './nat-probe-mode.js'
-import { BUILTIN_PROXY_KINDS, ProxyKinds, PortAllocator, type ProxyKind, UserFootprints } from './proxy/index.js'
+import { BUILTIN_PROXY_KINDS, ProxyKinds, PortAllocator, type ProxyKind, TcpGroups, UserFootprints } from './proxy/index.js'
+import { RelayPlugins } from './plugin/index.js'
+import { TcpmuxHub, type TcpmuxStats } from './tcpmux/index.js'
 import { Registry } from './registry.js'
 import { RelayStats } from './relay-stats.js'
-import { acceptSecureConnection, type AcceptResult } from './secure-accept.js'
+import { acceptSecureConnection } from './secure-accept.js'
 import { budgetAdmission } from './visitor-admission.js'
 import { relayPeerView, type PeerViewSource } from './peer-view.js'
 import { type RouterSize, type VhostStats, Vhosts } from './vhost/index.js'
+import { SecretDirectory, VisitBroker } from './visit/index.js'
 import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
+import { openTransport, TlsAcceptor, type TransportLayer, type TransportPolicy, WebSocketAcceptor } from './transport/index.js'
 
 export interface RelayAddress {
   address: string
@@ -46,12 +50,38 @@ export interface RelayOptions {
   controlVersions?: readonly number[]
   /** The relay-wide DH budget (tests shrink it and inject a clock). */
   dh?: DhBudgetOptions
+  /** How long a relay plugin call may take (default PLUGIN_TIMEOUT_MS; tests shorten it). */
+  pluginTimeoutMs?: number
   /** Bounds of every client's mux session that tests shrink (a not-reading peer's timeout, ...). */
   sessionLimits?: SessionLimits
   /** What answers clients' diagRequests (default: ss on this relay's end); tests inject one. */
   peerView?: PeerViewSource
   /** Clock (ms) of the ownership grace's reservations: clientIDs, names, ports, domains; tests inject one. */
   reservationClock?: () => number
+  /** Visits to secret proxies (tests shrink the caps and inject the failure budget's clock). */
+  visits?: { maxPerSession?: number, maxPerHome?: number, monotonic?: () => number }
+}
+
+/**
+ * Connections from trusted reverse proxies (transport.websocket.trustedProxies) whose transport is
+ * being opened: they are admitted to the handshake gate only once X-Forwarded-For names the
+ * client, so until then they are bounded here, like the gate's own table.
+ */
+export const MAX_PENDING_FROM_TRUSTED_PROXIES = 64
+
+/** How long a refused connection under TLS or a WebSocket may take to deliver the refusal before its socket is closed. */
+export const REFUSAL_LINGER_MS = 1_000
+
+/** A client connection as accepted: its TCP peer (or X-Forwarded-For's client), for logs, limits and diag. */
+interface Peer {
+  /** The address the handshake limits count it under (normalised). */
+  source: string
+  /** The TCP peer as host:port (what diagnostics look up with ss). */
+  remote: string
+  /** The TCP peer is a trusted reverse proxy. */
+  trusted: boolean
+  /** performance.now() at the accept: the handshake deadline runs from it. */
+  acceptedAt: number
 }
 
 /** Below this fd limit the relay warns at start: it can hold only a few hundred visitors. */
@@ -67,6 +97,12 @@ export class Relay {
   readonly #config: ServerConfig
   readonly #log: Logger
   readonly #server: Server
+  /** transport.websocket.bindPort's listener (the same acceptor as bindPort), or undefined. */
+  readonly #extraServer: Server | undefined
+  /** TLS, WebSocket and trusted proxies: what the relay accepts under the handshake. */
+  readonly #transports: TransportPolicy
+  /** Connections from trusted proxies not yet admitted to the gate. */
+  #trustedPending = 0
   readonly #registry: Registry<ControlSession>
   readonly #sessions = new Set<ControlSession>()
   readonly #reserved = new Set<number>()
@@ -94,6 +130,14 @@ export class Relay {
   startedAt = 0
   /** http/https virtual hosts (vhostHTTPPort / vhostHTTPSPort), when configured. */
   readonly #vhosts: Vhosts | undefined
+  /** tcp load-balancing groups (loadBalancer.group on tcp proxies). */
+  readonly #tcpGroups: TcpGroups
+  /** The tcpmux port (tcpmuxHTTPConnectPort), when configured. */
+  readonly #tcpmux: TcpmuxHub | undefined
+  /** httpPlugins, when configured. */
+  readonly #plugins: RelayPlugins | undefined
+  /** Secret proxies (stcp, sudp) and the visits that reach them. */
+  readonly visits: VisitBroker
   #address: RelayAddress | undefined
   #closed = false
 
@@ -116,8 +160,34 @@ export class Relay {
     this.#budget = new ConnectionBudget({ fdLimit: fds.limit, fdsAtStart: fds.open ?? 0, maxConnections: config.maxConnections, handshakeRoom: this.#gate.maxPending, maxPerSource: config.maxConnectionsPerSource })
     this.#server = createServer({ noDelay: true })
     this.#server.on('connection', (socket) => { this.#onConnection(socket) })
+    const { tls, websocket } = config.transport
+    this.#transports = {
+      tls: new TlsAcceptor(tls),
+      forceTls: tls.force,
+      websocket: websocket.enable ? new WebSocketAcceptor() : undefined,
+      trustedProxies: new SourceFilter(websocket.trustedProxies, []),
+    }
+    if (websocket.bindPort > 0) {
+      this.#extraServer = createServer({ noDelay: true })
+      this.#extraServer.on('connection', (socket) => { this.#onConnection(socket) })
+    }
     this.#vhosts = Vhosts.fromConfig(config, log, options.reservationClock)
+    const v = options.visits ?? {}
+    this.visits = new VisitBroker({
+      directory: new SecretDirectory(v.maxPerHome),
+      windowMs: config.transport.maxClockSkew * 1000,
+      log: log.child({ visits: true }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+      ...(v.monotonic === undefined ? {} : { monotonic: v.monotonic }),
+      ...(v.maxPerSession === undefined ? {} : { maxPerSession: v.maxPerSession }),
+    })
+    this.#tcpGroups = new TcpGroups(this.#ports, this.#budget, log)
+    this.#tcpmux = config.tcpmuxHTTPConnectPort === 0 ? undefined : new TcpmuxHub(config.tcpmuxPassthrough, log.child({ tcpmux: true }), { graceMs: config.ownershipGrace * 1000, ...(options.reservationClock === undefined ? {} : { now: options.reservationClock }) })
+    this.#plugins = RelayPlugins.fromConfig(config.httpPlugins, log.child({ plugins: true }), options.pluginTimeoutMs)
   }
+
+  /** Counters of the tcpmux port; undefined when none is configured. */
+  get tcpmuxStats (): TcpmuxStats | undefined { return this.#tcpmux === undefined ? undefined : { ...this.#tcpmux.stats } }
 
   /** Counters of the vhost ports (plain numbers); undefined when none is configured. */
   get vhostStats (): VhostStats | undefined { return this.#vhosts?.stats }
@@ -164,19 +234,43 @@ export class Relay {
       throw listenError(err, bindAddr, bindPort)
     }
     try {
+      if (this.#extraServer !== undefined) {
+        const port = this.#config.transport.websocket.bindPort
+        try {
+          await listenTcp(this.#extraServer, bindAddr, port)
+        } catch (err) {
+          throw listenError(err, bindAddr, port)
+        }
+        this.#reserved.add(port)
+        this.#budget.holdSocket()
+      }
       for (const port of await this.#vhosts?.start(budgetAdmission(this.#budget, this.#log.child({ vhost: true }))) ?? []) {
         this.#reserved.add(port)
         this.#budget.holdSocket()
       }
+      if (this.#tcpmux !== undefined) {
+        this.#reserved.add(await this.#tcpmux.listen(this.#config.proxyBindAddr, this.#config.tcpmuxHTTPConnectPort))
+        this.#budget.holdSocket()
+      }
     } catch (err) {
       this.#closeListener()
+      this.#vhosts?.destroy()
       throw err
     }
     // The ready line comes once every port (vhosts too) is open.
-    this.#log.info({ addr: address.address, port: address.port, keyId: this.#staticKey === undefined ? undefined : formatKeyId(this.#staticKey.publicKey) }, 'relay listening')
+    this.#log.info({ addr: address.address, port: address.port, keyId: this.#staticKey === undefined ? undefined : formatKeyId(this.#staticKey.publicKey), transports: this.#transportNames() }, 'relay listening')
+    if (this.#extraServer !== undefined) this.#log.info({ addr: address.address, port: this.#config.transport.websocket.bindPort }, 'relay listening for clients on transport.websocket.bindPort too')
     this.#startupWarnings()
     this.#logBudget()
     return address
+  }
+
+  /** What the client port accepts, for the ready line. */
+  #transportNames (): string[] {
+    const t = this.#transports
+    const names = t.forceTls ? ['tls'] : ['tcp', 'tls']
+    if (t.websocket !== undefined) names.push(...(t.forceTls ? ['websocket+tls', 'wss'] : ['websocket', 'wss']))
+    return names
   }
 
   #startupWarnings (): void {
@@ -214,57 +308,118 @@ export class Relay {
     socket.setKeepAlive(true, CONTROL_KEEPALIVE_MS)
     const source = normalizeAddress(socket.remoteAddress ?? '')
     const remote = formatHostPort(source, socket.remotePort ?? 0)
-    const ticket = this.#gate.admit(source, () => {
-      logRefusal(this.#log, this.#limiter, { code: 'TUN_RELAY_BUSY', reason: 'evicted', source }, 'handshake dropped to make room')
-      socket.destroy()
-    })
-    if (typeof ticket === 'string') {
-      const why = ticket === 'rate' ? 'per-source rate' : ticket === 'full' ? 'every slot holds a proven handshake' : 'per-source cap'
-      this.stats.noteError('TUN_RELAY_BUSY', `handshake from ${source} refused: ${why}`)
-      logRefusal(this.#log, this.#limiter, { code: 'TUN_RELAY_BUSY', reason: why, source }, 'handshake refused')
-      socket.end(encodeRefusal(Refusal.BUSY, Buffer.alloc(4)))
-      setTimeout(() => socket.destroy(), 1_000).unref()
-      return
+    // A trusted reverse proxy is admitted once X-Forwarded-For has named the client (#admit).
+    const trusted = this.#transports.trustedProxies.admits(source) && !this.#transports.trustedProxies.open
+    let ticket: GateTicket | undefined
+    if (trusted) {
+      if (this.#trustedPending >= MAX_PENDING_FROM_TRUSTED_PROXIES) {
+        logRefusal(this.#log, this.#limiter, { code: 'TUN_RELAY_BUSY', reason: 'trusted proxy backlog', source }, 'handshake refused')
+        socket.destroy()
+        return
+      }
+      this.#trustedPending++
+    } else {
+      ticket = this.#admit(socket, source)
+      if (ticket === undefined) return
     }
     this.#handshaking.add(socket)
-    this.#handshake(socket, source, remote, ticket).catch((err: unknown) => {
-      // Never expected: one connection's bug must not take the relay down.
-      this.#log.error({ source, err: String(err) }, 'handshake failed unexpectedly')
-      this.#handshaking.delete(socket)
-      ticket.release()
-      socket.destroy()
-    })
+    // The deadline runs from the accept: it covers TLS, the WebSocket upgrade and the handshake.
+    const acceptedAt = performance.now()
+    const deadline = new AbortController()
+    // A plain (unref'd) timer rather than AbortSignal.timeout(): fake timers can drive it.
+    const timer = setTimeout(() => { deadline.abort() }, this.#config.transport.handshakeTimeout * 1000).unref()
+    let release = ticket
+    this.#accept(socket, { source, remote, trusted, acceptedAt }, ticket, deadline.signal, (t) => { release = t })
+      .catch((err: unknown) => {
+        // Never expected: one connection's bug must not take the relay down.
+        this.#log.error({ source, err: String(err) }, 'handshake failed unexpectedly')
+        this.#handshaking.delete(socket)
+        release?.release()
+        socket.destroy()
+      })
+      .finally(() => { clearTimeout(timer) })
   }
 
-  async #handshake (socket: Socket, source: string, remote: string, ticket: GateTicket): Promise<void> {
-    const deadlineMs = this.#config.transport.handshakeTimeout * 1000
-    const started = performance.now()
-    // A plain (unref'd) timer rather than AbortSignal.timeout(): fake timers can drive it.
-    const deadline = new AbortController()
-    const timer = setTimeout(() => { deadline.abort() }, deadlineMs).unref()
-    let result: AcceptResult
-    try {
-      result = await acceptSecureConnection(socket, {
-        staticKey: this.#staticKey,
-        psk: this.#psk,
-        plaintext: this.#config.transport.insecurePlaintext,
-        guard: this.#guard,
-        now: this.#options.now ?? Date.now,
-        controlVersions: this.#options.controlVersions ?? SUPPORTED_CONTROL_VERSIONS,
-        ...(this.#clientKeys === undefined ? {} : { clientKeyAllowed: this.#clientKeys.allows }),
-        dhAllowed: () => this.#dh.take(ticket.source),
-        onProven: ticket.prove,
-        signal: deadline.signal,
-        logger: this.#log.child({ remote }),
-        ...(this.#options.recordLimits === undefined ? {} : { limits: this.#options.recordLimits }),
-      })
-    } finally {
-      clearTimeout(timer)
+  /** A slot in the handshake gate for `source`, or undefined after refusing the connection. */
+  #admit (stream: Socket, source: string): GateTicket | undefined {
+    const ticket = this.#gate.admit(source, () => {
+      logRefusal(this.#log, this.#limiter, { code: 'TUN_RELAY_BUSY', reason: 'evicted', source }, 'handshake dropped to make room')
+      stream.destroy()
+    })
+    if (typeof ticket !== 'string') return ticket
+    const why = ticket === 'rate' ? 'per-source rate' : ticket === 'full' ? 'every slot holds a proven handshake' : 'per-source cap'
+    this.stats.noteError('TUN_RELAY_BUSY', `handshake from ${source} refused: ${why}`)
+    logRefusal(this.#log, this.#limiter, { code: 'TUN_RELAY_BUSY', reason: why, source }, 'handshake refused')
+    stream.end(encodeRefusal(Refusal.BUSY, Buffer.alloc(4)))
+    setTimeout(() => stream.destroy(), 1_000).unref()
+    return undefined
+  }
+
+  /** Opens the transports (TLS, WebSocket) the client wrapped its handshake in, then runs the handshake. */
+  async #accept (socket: Socket, peer: Peer, gateTicket: GateTicket | undefined, signal: AbortSignal, onTicket: (t: GateTicket) => void): Promise<void> {
+    let ticket = gateTicket
+    const tcpSource = peer.source
+    let counted = peer.trusted
+    const settle = (): void => {
+      if (counted) this.#trustedPending--
+      counted = false
     }
+    // Behind a trusted proxy the client is admitted as soon as the upgrade names it.
+    const opened = await openTransport(socket, this.#transports, peer.trusted, signal, (forwarded, stream) => {
+      settle()
+      ticket = this.#admit(stream, forwarded ?? tcpSource)
+      if (ticket !== undefined) onTicket(ticket)
+      return ticket !== undefined
+    })
+    settle()
+    if (!opened.ok && opened.refused === true) { this.#handshaking.delete(socket); return }
+    if (!opened.ok) {
+      this.#handshaking.delete(socket)
+      ticket?.release()
+      if (opened.tlsRequired === true) {
+        socket.end(encodeRefusal(Refusal.TLS_REQUIRED, relayKeyId({ staticKey: this.#staticKey })))
+        setTimeout(() => socket.destroy(), 1_000).unref()
+      } else if (opened.error.code !== 'TUN_WEBSOCKET_UPGRADE') {
+        socket.destroy()
+      }
+      this.stats.noteError(opened.error.code, `connection from ${tcpSource} refused: ${opened.error.message}`)
+      logRefusal(this.#log, this.#limiter, { code: opened.error.code, reason: opened.error, source: tcpSource }, 'connection refused before the handshake')
+      return
+    }
+    const source = opened.forwardedFor ?? tcpSource
+    if (ticket === undefined) {
+      ticket = this.#admit(opened.stream, source)
+      if (ticket === undefined) { this.#handshaking.delete(socket); return }
+      onTicket(ticket)
+    }
+    await this.#handshake(opened.stream, socket, { ...peer, source }, ticket, signal, opened.layers)
+  }
+
+  async #handshake (stream: Socket, socket: Socket, peer: Peer, ticket: GateTicket, deadline: AbortSignal, layers: TransportLayer[]): Promise<void> {
+    const deadlineMs = this.#config.transport.handshakeTimeout * 1000
+    const { source, remote } = peer
+    const transport = layers.length === 0 ? 'tcp' : layers.join('+')
+    const socketSource = normalizeAddress(socket.remoteAddress ?? '')
+    const result = await acceptSecureConnection(stream, {
+      staticKey: this.#staticKey,
+      psk: this.#psk,
+      plaintext: this.#config.transport.insecurePlaintext,
+      guard: this.#guard,
+      now: this.#options.now ?? Date.now,
+      controlVersions: this.#options.controlVersions ?? SUPPORTED_CONTROL_VERSIONS,
+      ...(this.#clientKeys === undefined ? {} : { clientKeyAllowed: this.#clientKeys.allows }),
+      dhAllowed: () => this.#dh.take(ticket.source),
+      onProven: ticket.prove,
+      signal: deadline,
+      logger: this.#log.child({ remote, ...(source === socketSource ? {} : { forwardedFor: source }), transport }),
+      ...(this.#options.recordLimits === undefined ? {} : { limits: this.#options.recordLimits }),
+    })
     this.#handshaking.delete(socket)
     if (!result.ok) {
       ticket.release()
-      socket.destroy()
+      // The refusal travels through the transports above the socket: let it out before the socket goes.
+      if (stream === socket) socket.destroy()
+      else setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref()
       this.stats.noteError(result.error.code, `handshake from ${source} refused: ${result.error.message}`)
       logRefusal(this.#log, this.#limiter, { code: result.error.code, reason: result.error, source, clientId: result.clientId }, 'handshake refused')
       return
@@ -282,15 +437,25 @@ export class Relay {
       natProbes: this.#natProbes,
       controlVersions: this.#options.controlVersions ?? SUPPORTED_CONTROL_VERSIONS,
       peerView: this.#peerView,
-      log: this.#log,
+      // Every line of the session names how the client came (and who it is behind a trusted proxy).
+      log: this.#log.child({ transport, ...(source === socketSource ? {} : { forwardedFor: source }) }),
       budget: this.#budget,
       stats: this.stats,
       vhosts: this.#vhosts,
+      tcpGroups: this.#tcpGroups,
+      tcpmux: this.#tcpmux,
+      plugins: this.#plugins,
+      visits: this.visits,
       ...(this.#clientKeys === undefined ? {} : { clientKeys: this.#clientKeys }),
       ...(this.#options.sessionLimits === undefined ? {} : { sessionLimits: this.#options.sessionLimits }),
       users: this.#users,
     }, {
-      loginDeadlineMs: deadlineMs - (performance.now() - started),
+      loginDeadlineMs: deadlineMs - (performance.now() - peer.acceptedAt),
+      carrier: transport,
+      endpoints: {
+        remote: { address: source, port: socket.remotePort ?? 0 },
+        local: { address: normalizeAddress(socket.localAddress ?? ''), port: socket.localPort ?? 0 },
+      },
       onActive: () => {
         ticket.release()
         this.#dh.noteLogin(ticket.source)
@@ -306,6 +471,7 @@ export class Relay {
     this.#closed = true
     this.#closeListener()
     this.#vhosts?.close()
+    this.#tcpmux?.close()
     for (const s of this.#handshaking) s.destroy()
     for (const c of this.#sessions) c.goAway()
     const deadline = AbortSignal.timeout(graceMs)
@@ -314,6 +480,10 @@ export class Relay {
   }
 
   #closeListener (): void {
+    if (this.#extraServer?.listening === true) {
+      this.#extraServer.close()
+      this.#budget.releaseSocket()
+    }
     if (!this.#server.listening) return
     this.#server.close()
     this.#budget.releaseSocket()
@@ -324,6 +494,8 @@ export class Relay {
     this.#closed = true
     this.#closeListener()
     this.#vhosts?.destroy()
+    this.#tcpmux?.close()
+    this.#plugins?.close()
     for (const s of [...this.#handshaking]) s.destroy()
     for (const c of [...this.#sessions]) c.session.close(new TunnelError('TUN_GOAWAY', 'relay shutting down'))
     this.#sessions.clear()

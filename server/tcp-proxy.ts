@@ -15,7 +15,7 @@ import { formatBandwidth, TokenBucket, type TokenBucketStats } from '../shared/l
 import { normalizeAddress, listenOrClose } from '../shared/net/index.js'
 import { TunnelError } from '../shared/errors.js'
 import { bridge, type Session, type MuxStream } from '../shared/mux/index.js'
-import type { SourceSpec } from '../shared/wire/index.js'
+import type { Endpoint, SourceSpec } from '../shared/wire/index.js'
 import { ConnectionBudget, SOURCE_SHED_REASONS, type ShedReason, type SourceShedReason } from './connection-budget.js'
 import { ShedWarner } from './shed-warner.js'
 import { SourceCounts, visitorSource } from './source-counts.js'
@@ -29,6 +29,11 @@ export interface TcpProxyOptions {
   bandwidthLimit?: number | undefined
   /** The relay's visitor budget (fd limit, maxConnectionsPerSource); absent = unlimited. */
   budget?: ConnectionBudget
+  /**
+   * Asked before a visitor is admitted (the relay's plugins, NewUserConn); false or a rejection
+   * resets it. Absent = every visitor is asked nothing.
+   */
+  admit?: (visitor: Endpoint) => Promise<boolean>
   /** Visitor connections one source may hold open on this proxy; 0 or absent = no cap. */
   maxVisitorsPerSource?: number
   /** Visitors per source over all tcp proxies of the owning client (its share of the client's streams). */
@@ -69,7 +74,8 @@ export class TcpProxy {
   readonly type = 'tcp'
   readonly name: string
   readonly port: number
-  readonly #server: Server
+  /** Its own public port; undefined for a member of a load-balancing group (the group listens). */
+  readonly #server: Server | undefined
   readonly #session: Session
   readonly #log: Logger
   readonly #gate: SourceGate
@@ -90,10 +96,16 @@ export class TcpProxy {
   /** Bytes of streams that have finished (live ones are read from the streams). */
   #doneIn = 0
   #doneOut = 0
+  readonly #admit: TcpProxyOptions['admit']
   connections = 0
   dropped = 0
+  /** False while the client's health check of the service fails: visitors are reset at once. */
+  healthy = true
+  /** Visitors reset because the proxy was unhealthy, or refused by a relay plugin. */
+  unhealthyDrops = 0
+  pluginRefused = 0
 
-  private constructor (name: string, server: Server, port: number, session: Session, log: Logger, options: TcpProxyOptions) {
+  private constructor (name: string, server: Server | undefined, port: number, session: Session, log: Logger, options: TcpProxyOptions) {
     this.name = name
     this.#gate = new SourceGate(options.sources ?? {}, log)
     this.#server = server
@@ -114,8 +126,49 @@ export class TcpProxy {
     this.#sources = new SourceCounts(options.maxVisitorsPerSource ?? 0)
     this.#clientSources = options.clientSources ?? new SourceCounts(0)
     this.#refusedWarner = new ShedWarner(log)
-    this.#budget.holdSocket()
-    server.on('connection', (socket) => { this.#onVisitor(socket) })
+    this.#admit = options.admit
+    if (server !== undefined) this.#budget.holdSocket()
+    server?.on('connection', (socket) => { this.accept(socket) })
+  }
+
+  /** A socket another listener paused (tcpmux, after its CONNECT head) reads again once bridged. */
+  #admitted (socket: Socket): void {
+    this.#onVisitor(socket)
+    if (!socket.destroyed && socket.isPaused()) socket.resume()
+  }
+
+  /**
+   * A member of a load-balancing group: no port of its own; the group's listener (on `port`)
+   * hands it the visitors it picks for it through accept().
+   */
+  static member (name: string, port: number, session: Session, log: Logger, options: TcpProxyOptions = {}): TcpProxy {
+    return new TcpProxy(name, undefined, port, session, log.child({ proxy: name, remotePort: port }), options)
+  }
+
+  /**
+   * A visitor for this proxy (from its own port, a group's or the tcpmux port). An unhealthy
+   * proxy resets it; with a plugin gate it waits for the plugins' answer first (the socket is
+   * not read meanwhile).
+   */
+  accept (socket: Socket): void {
+    socket.on('error', () => { /* reported through 'close' */ })
+    if (!this.healthy && !this.#closed) {
+      this.unhealthyDrops++
+      socket.resetAndDestroy()
+      return
+    }
+    const admit = this.#admit
+    if (admit === undefined) { this.#admitted(socket); return }
+    const visitor = { address: normalizeAddress(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 }
+    admit(visitor).then((ok) => {
+      if (socket.destroyed) return
+      if (ok) { this.#admitted(socket); return }
+      this.pluginRefused++
+      socket.resetAndDestroy()
+    }, () => {
+      this.pluginRefused++
+      socket.resetAndDestroy()
+    })
   }
 
   /** Listens on host:port (0 = any free port); throws TunnelError naming the address. */
@@ -154,7 +207,7 @@ export class TcpProxy {
       bytesOut += stream.bytesIn
     }
     const shed = this.#shed.maxVisitors + this.#shed.maxConnections + SOURCE_SHED_REASONS.reduce((n, r) => n + this.#shedBySource[r], 0)
-    return { bytesIn, bytesOut, activeStreams: this.#visitors.size, streamsTotal: this.connections, refused: this.refused, dropped: this.dropped + shed }
+    return { bytesIn, bytesOut, activeStreams: this.#visitors.size, streamsTotal: this.connections, refused: this.refused + this.pluginRefused, dropped: this.dropped + shed + this.unhealthyDrops }
   }
 
   #onVisitor (socket: Socket): void {
@@ -247,8 +300,10 @@ export class TcpProxy {
   close (): void {
     if (this.#closed) return
     this.#closed = true
-    this.#server.close()
-    this.#budget.releaseSocket()
+    if (this.#server !== undefined) {
+      this.#server.close()
+      this.#budget.releaseSocket()
+    }
     const s = this.#shed
     const bySource = SOURCE_SHED_REASONS.reduce((n, r) => n + this.#shedBySource[r], 0)
     if (s.maxVisitors + s.maxConnections + bySource > 0 || this.#limiter !== undefined) {

@@ -10,6 +10,8 @@ export type ReloadStatus = 'applied' | 'partial' | 'refused'
 
 export interface ReloadError {
   proxy: string | null
+  /** The visitor (frpc.yml's visitors:) the error is about, when it is about one (proxy is then null). */
+  visitor?: string
   code: ErrorCode
   message: string
 }
@@ -20,6 +22,8 @@ export interface ReloadOutcome {
   removed: string[]
   changed: string[]
   errors: ReloadError[]
+  /** What the reload did to the visitors (absent when it had none before or after). */
+  visitors?: { added: string[], removed: string[], changed: string[] }
 }
 
 /** A refused reload: nothing was applied. */

@@ -30,6 +30,8 @@ export interface BenchOptions {
   logLevel: string
   /** One discarded pass of every scenario before the measured repetitions. */
   warmup: boolean
+  /** tcp1, rr and http also through clients over tls, websocket and wss (issue 18), as ratios to the raw tcp tunnel. */
+  transports: boolean
   /** The whole run is aborted (and every child killed) after this. */
   timeoutSeconds: number
   /** Concurrent connections of httpclose and wrkclose (one new connection per request). */
@@ -73,6 +75,8 @@ relay and client processes), interleaved, and prints medians and tunnel/direct r
   --base PATH         another build to compare with, in the same run: its dist/cli/main.js (or
                       the checkout holding it); every scenario also runs through a relay and
                       client of that build (mode "base"), and the report adds this/base ratios
+  --no-transports     skip the transports table (tcp1, rr and http through clients over tls,
+                      websocket and wss, as ratios to the raw tcp tunnel; on by default)
   --log-level L       relay/client log level (default info: port discovery needs the lifecycle
                       lines; nothing is logged per connection at info)
   --timeout S         abort the whole run after S seconds (default 600; smoke 60)
@@ -130,6 +134,7 @@ export function parseOptions (argv: readonly string[]): BenchOptions | undefined
         'close-conns': { type: 'string' },
         'idle-streams': { type: 'string' },
         base: { type: 'string' },
+        'no-transports': { type: 'boolean' },
         'log-level': { type: 'string' },
         timeout: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -172,6 +177,7 @@ export function parseOptions (argv: readonly string[]): BenchOptions | undefined
     wrk: v.wrk === true ? 'on' : v['no-wrk'] === true || smoke ? 'off' : 'auto',
     logLevel,
     warmup: v['no-warmup'] !== true && !smoke,
+    transports: v['no-transports'] !== true,
     timeoutSeconds: num(v.timeout, 'timeout', smoke ? 60 : 600, 1, 86_400, false),
     closeConnections: num(v['close-conns'], 'close-conns', 20, 1, 1_000, true),
     idleStreams: num(v['idle-streams'], 'idle-streams', smoke ? 20 : 2_000, 1, MAX_IDLE_STREAMS, true),

@@ -8,6 +8,8 @@ import type { BenchOptions } from './options.js'
 
 export type { ProcessMemory } from './goals.js'
 
+import type { TransportRow } from './transports.js'
+
 export interface Report {
   tool: 'tunnel-bench'
   env: Environment
@@ -31,6 +33,8 @@ export interface Report {
   notes: string[]
   samples: Sample[]
   totalSeconds: number
+  /** tcp1, rr and http over each transport, as ratios to raw tcp (absent with --no-transports). */
+  transports?: TransportRow[]
 }
 
 const MB = 1e6

@@ -82,8 +82,10 @@ export interface TunnelOptions {
   plaintext?: boolean
   /** The relay also serves its admin API on a free loopback port (token ADMIN_TOKEN). */
   admin?: boolean
-  /** Prefix of the relay's and client's process names (default: `plain-` for plaintext, else none). */
-  prefix?: string
+  /** The client's transport block (issue 18: tls, websocket, wss), e.g. 'transport:\n  protocol: wss\n'; not with plaintext. */
+  clientTransport?: string
+  /** Prefix of the process names (default: 'plain-' for plaintext, else none). */
+  name?: string
 }
 
 /** The relay admin API's bearer token when TunnelOptions.admin is set. */
@@ -93,7 +95,7 @@ export const ADMIN_TOKEN = 'bench-admin-token'
 export async function startTunnel (group: ProcessGroup, options: TunnelOptions): Promise<Tunnel> {
   const dir = await mkdtemp(join(tmpdir(), 'tunnel-bench-'))
   const plain = options.plaintext === true
-  const prefix = options.prefix ?? (plain ? 'plain-' : '')
+  const prefix = options.name ?? (plain ? 'plain-' : '')
   const transport = plain ? 'transport:\n  insecurePlaintext: true\n' : ''
   const keys = newKeyPair()
   const cleanup = async (): Promise<void> => { await rm(dir, { recursive: true, force: true }) }
@@ -110,7 +112,7 @@ export async function startTunnel (group: ProcessGroup, options: TunnelOptions):
     const proxies = SERVICE_NAMES.map((name) =>
       `  - name: ${name}\n    type: ${UDP_SERVICES.has(name) ? 'udp' : 'tcp'}\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services[name]}\n    remotePort: 0\n`).join('') +
       `  - name: web\n    type: http\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services.http}\n    customDomains: [${VHOST_HOST}]\n`
-    await writeFile(frpc, `serverAddr: "${LOOPBACK}"\nserverPort: ${relayPort}\nclientID: "${BENCH_CLIENT_ID}"\nauth:\n  token: "${token}"\n  serverKey: "${keys.publicKey}"\n${transport}proxies:\n${proxies}`)
+    await writeFile(frpc, `serverAddr: "${LOOPBACK}"\nserverPort: ${relayPort}\nclientID: "${BENCH_CLIENT_ID}"\nauth:\n  token: "${token}"\n  serverKey: "${keys.publicKey}"\n${options.clientTransport ?? transport}proxies:\n${proxies}`)
     const client = group.spawn(`${prefix}client`, process.execPath, [options.cliJs, 'client', '-c', frpc, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'],
       // The client's key file goes to the bench's temp dir, not to the user's ~/.local/state.
       { env: { XDG_STATE_HOME: dir, STATE_DIRECTORY: '' } })

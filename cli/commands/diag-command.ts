@@ -8,7 +8,7 @@ import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import { lookup } from 'node:dns/promises'
 import { isIP } from 'node:net'
 import type { CommandModule } from 'yargs'
-import { clientTarget } from '../../client/diag-target.js'
+import { clientTarget, controlHost, transportNotes } from '../../client/diag-target.js'
 import { relayTarget } from '../../server/diag-target.js'
 import { detectConfigKind, loadClientConfig, loadServerConfig, readConfigFile } from '../../shared/config/index.js'
 import { buildReport, collectFacts, hasProblems, MAX_WINDOW_MS, portsTarget, renderReport, type DiagReport, type DiagTarget } from '../../shared/diag/index.js'
@@ -47,6 +47,9 @@ async function serverHosts (serverAddr: string, log: Logger): Promise<string[] |
   return found.map((a) => normalizeAddress(a.address))
 }
 
+/** What the report cannot see because of the client's transport (filled by targetFor). */
+const notes: ReturnType<typeof transportNotes> = []
+
 async function targetFor (args: Args, ports: number[], log: Logger): Promise<DiagTarget> {
   if (args.config === undefined) return portsTarget(ports)
   const kind = detectConfigKind(await readConfigFile(args.config), args.config)
@@ -58,7 +61,8 @@ async function targetFor (args: Args, ports: number[], log: Logger): Promise<Dia
   }
   const { config, warnings } = await loadClientConfig(args.config)
   logWarnings(log, warnings)
-  return clientTarget(config, await serverHosts(config.serverAddr, log), ports)
+  notes.push(...transportNotes(config))
+  return clientTarget(config, await serverHosts(controlHost(config), log), ports)
 }
 
 function checkArgs (args: Args): number[] {
@@ -119,7 +123,9 @@ export async function runDiag (args: Args): Promise<number> {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
-  return printReport(buildReport(facts), args, log)
+  const report = buildReport(facts)
+  report.unavailable.push(...notes)
+  return printReport(report, args, log)
 }
 
 function printReport (report: DiagReport, args: Args, log: Logger): number {

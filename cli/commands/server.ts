@@ -47,11 +47,11 @@ export async function runServer (args: Args): Promise<number> {
 
 export const serverCommand: CommandModule<object, Args> = {
   command: 'server',
-  describe: 'Run the public relay: accepts clients on bindPort, opens their remote ports and serves their websites on vhostHTTPPort/vhostHTTPSPort',
+  describe: 'Run the public relay: accepts clients on bindPort, opens their remote ports, serves their websites on vhostHTTPPort/vhostHTTPSPort and their tcpmux proxies on tcpmuxHTTPConnectPort',
   builder: (y) => withLogOptions(y)
-    .option('config', { alias: 'c', type: 'string', default: './frps.yml', describe: 'frps.yml (frp v1 keys: bindAddr, bindPort, auth.token, allowPorts, vhostHTTPPort, ...); a .toml file is read as TOML (frp\u2019s documented format)' })
+    .option('config', { alias: 'c', type: 'string', default: './frps.yml', describe: 'frps.yml (frp v1 keys: bindAddr, bindPort, auth.token, allowPorts, vhostHTTPPort, tcpmuxHTTPConnectPort, httpPlugins, ...); a .toml file is read as TOML (frp\u2019s documented format)' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
     .example('$0 server -c frps.yml', 'relay on the port in frps.yml (7000 by default)')
-    .epilogue('With webServer.port in frps.yml the relay also serves its admin API (GET /api/status, /api/diag, /api/history, and /metrics with enablePrometheus) and a dashboard in the browser at http://ADDR:PORT/ (same login): see `tunnel status --help` and docs/operations.md.\n' + exitCodesHelp({ [ExitCode.OK]: 'stopped by a signal', [ExitCode.FAILED]: 'a port could not be bound', [ExitCode.REFUSED]: 'bad config', [ExitCode.INTERRUPTED]: true })),
+    .epilogue('Clients connect to bindPort over raw TCP, TLS (transport.tls: certFile/keyFile, else a self-signed certificate; force; trustedCaFile for mutual TLS) or WebSocket (GET /~!frp, also behind nginx: transport.websocket.trustedProxies), told apart by their first byte. With webServer.port in frps.yml the relay also serves its admin API (GET /api/status, /api/diag, /api/history, and /metrics with enablePrometheus) and a dashboard in the browser at http://ADDR:PORT/ (same login): see `tunnel status --help` and docs/operations.md. With httpPlugins it asks the operator\'s plugin services (frp\'s server plugin protocol) before logins, proxies and visitors; one that fails or does not answer within 5 s refuses them.\n' + exitCodesHelp({ [ExitCode.OK]: 'stopped by a signal', [ExitCode.FAILED]: 'a port could not be bound', [ExitCode.REFUSED]: 'bad config', [ExitCode.INTERRUPTED]: true })),
   handler: async (args) => { process.exitCode = await runServer(args) },
 }

@@ -5,19 +5,22 @@ import { runVerify } from './verify.js'
 interface Args {
   config: string
   strict: boolean
+  kind: 'server' | 'client' | undefined
 }
 
 export const verifyCommand: CommandModule<object, Args> = {
   command: 'verify',
-  describe: 'Check a frps.yml or frpc.yml (kind detected from its keys) and exit 0 or 2',
+  describe: 'Check a frps.yml or frpc.yml (YAML, TOML or JSON; kind decided by its top-level keys, or --kind) and exit 0 or 2',
   builder: (y) => y
     .option('config', { alias: 'c', type: 'string', demandOption: 'name the file to check with -c FILE', describe: 'The config file to check' })
     .option('strict', { type: 'boolean', default: false, describe: 'Treat warnings as errors' })
-    .example('$0 verify -c frpc.yml', 'prints "frpc.yml is valid" or file:line:col errors'),
+    .option('kind', { choices: ['server', 'client'] as const, describe: 'Check the file as a relay (server, frps) or client (frpc) config instead of deciding from its top-level keys' })
+    .example('$0 verify -c frpc.yml', 'prints "frpc.yml is valid" or file:line:col errors')
+    .example('$0 verify -c relay.json --kind server', 'checks relay.json as a relay config, whatever keys it has'),
   handler: async (args) => {
     process.exitCode = await runVerify(args.config, {
       stdout: (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n'),
       stderr: (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n'),
-    }, { strict: args.strict })
+    }, { strict: args.strict, kind: args.kind })
   },
 }

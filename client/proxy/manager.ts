@@ -12,15 +12,20 @@ import { TunnelError, type ErrorCode } from '../../shared/errors.js'
 import { formatBandwidth } from '../../shared/limit/index.js'
 import type { ClientSession, MuxStream } from '../../shared/mux/index.js'
 import { refusedReload, type ReloadError, type ReloadOutcome } from '../../shared/reload-outcome.js'
+import { ReplayWindow } from '../../shared/visit/index.js'
 import { Capability, MessageType, type ProxyResult, ResetCode } from '../../shared/wire/index.js'
 import type { ControlRequests } from '../control-requests.js'
+import { checkFor, HealthMonitor, type HealthState } from '../health/index.js'
+import { SudpForwarder } from '../sudp-forwarder.js'
 import { TcpForwarder } from '../tcp-forwarder.js'
+import { hasPlugin, PluginForwarder } from '../plugins/index.js'
 import { UdpFlows } from '../udp-flows.js'
 import { UdpForwarder } from '../udp-forwarder.js'
 import { ProxyEntry } from './proxy-entry.js'
 import { diffProxies, type ProxyDiff } from './proxy-diff.js'
 import { proxySpec, registerBatches, wireName } from './proxy-spec.js'
 import { fixedSettingChanges } from './settings-diff.js'
+import { HOME_VISIT_WINDOW_MS, SecretGate } from './secret-gate.js'
 
 export interface ProxyManagerEvents {
   /** The relay's answer for one proxy (at login or by a reload). */
@@ -29,10 +34,10 @@ export interface ProxyManagerEvents {
 
 /**
  * Refusals that may heal by themselves (a port or name another client holds, or holds reserved
- * for a while, a busy relay): the proxy is registered again after a backoff, while the session
+ * for a while, a busy relay, a relay plugin that is down or slow): the proxy is registered again after a backoff, while the session
  * lives, instead of waiting for a reload.
  */
-export const RETRIABLE_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TUN_PORT_IN_USE', 'TUN_PROXY_EXISTS', 'TUN_VHOST_CONFLICT', 'TUN_RELAY_BUSY', 'TUN_LISTEN'])
+export const RETRIABLE_REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TUN_PORT_IN_USE', 'TUN_PROXY_EXISTS', 'TUN_VHOST_CONFLICT', 'TUN_RELAY_BUSY', 'TUN_LISTEN', 'TUN_PLUGIN_UNAVAILABLE'])
 /** Retries of a refused proxy: up to a minute apart, with jitter. */
 export const REFUSED_RETRY_POLICY: BackoffPolicy = { baseMs: 2_000, capMs: 60_000, fastRetries: 1 }
 
@@ -42,6 +47,9 @@ const TYPE_CAPABILITY: Readonly<Record<ProxyConfig['type'], string>> = {
   udp: Capability.UDP,
   http: Capability.HTTP,
   https: Capability.HTTPS,
+  tcpmux: Capability.TCPMUX,
+  stcp: Capability.STCP,
+  sudp: Capability.SUDP,
 }
 
 export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
@@ -60,6 +68,8 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
   #stopped = false
   /** Pending retries of refused proxies, by wire name. */
   readonly #retries = new Map<string, NodeJS.Timeout>()
+  /** Visit proofs seen by this client's secret proxies (stcp, sudp): a replay is refused. */
+  readonly #replay = new ReplayWindow({ windowMs: HOME_VISIT_WINDOW_MS })
   readonly #random: () => number
 
   constructor (config: ClientConfig, log: Logger, requests: ControlRequests, random: () => number = Math.random) {
@@ -96,7 +106,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     for (const e of this.#entries.values()) {
       if (!this.#servable(e)) continue
       e.sent()
-      specs.push(proxySpec(this.#config.user, e.config))
+      specs.push(proxySpec(this.#config.user, e.config, e.health?.healthy))
     }
     for (const batch of registerBatches(specs)) session.sendControl({ type: MessageType.REGISTER, proxies: batch })
   }
@@ -105,6 +115,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
   stop (): void {
     this.#stopped = true
     this.#cancelRetries()
+    for (const e of this.#entries.values()) e.health?.stop()
   }
 
   /** A proxyResult from the relay (the login's registration, or a reload's). */
@@ -148,9 +159,11 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
 
   /** A type the relay lacks is refused here, with the reason, instead of being sent. */
   #servable (e: ProxyEntry): boolean {
-    const need = TYPE_CAPABILITY[e.config.type]
+    const need = e.config.loadBalancer !== undefined && this.#capabilities.has(TYPE_CAPABILITY[e.config.type]) ? Capability.GROUP : TYPE_CAPABILITY[e.config.type]
     if (this.#capabilities.has(need)) return true
-    const message = `the relay does not serve ${e.config.type} proxies (it lacks capability ${need}): upgrade it or change its frps.yml`
+    const message = need === Capability.GROUP
+      ? `the relay does not serve load-balancing groups (it lacks capability ${need}): upgrade it or remove loadBalancer`
+      : `the relay does not serve ${e.config.type} proxies (it lacks capability ${need}): upgrade it or change its frps.yml`
     e.refused({ code: 'TUN_PROXY_INVALID', message })
     this.#log.error({ proxy: e.wireName, code: 'TUN_PROXY_INVALID' }, `proxy not registered: ${message}`)
     // Reported like the relay's own refusals (status, metrics and the proxy event see one kind).
@@ -158,20 +171,70 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     return false
   }
 
+  /**
+   * A stream the relay opened: a visitor of a tcp, http or https proxy, or a visit to a secret
+   * one, which must pass the proxy's own gate (a visit block to any other proxy is refused).
+   */
   #onStream (stream: MuxStream): void {
     const e = stream.open === undefined ? undefined : this.#entries.get(stream.open.proxy)
-    if (e === undefined || e.local.kind !== 'tcp') { stream.reset(ResetCode.REFUSED); return }
+    if (e === undefined || e.local.kind === 'udp') { stream.reset(ResetCode.REFUSED); return }
+    if (e.gate !== undefined) {
+      if (e.gate.check(stream.open) !== undefined) { stream.reset(ResetCode.FORBIDDEN); return }
+    } else if (stream.open?.visit !== undefined) {
+      stream.reset(ResetCode.REFUSED)
+      return
+    }
     e.local.forwarder.handle(stream)
   }
 
   #start (p: ProxyConfig): void {
     const name = wireName(this.#config.user, p)
+    const log = this.#log.child({ proxy: p.name })
     if (p.type === 'udp') {
       const forwarder = new UdpForwarder(p, this.#log.child({ proxy: p.name, udp: true }))
       this.#udp.set(name, forwarder)
       this.#entries.set(name, new ProxyEntry(p, name, { kind: 'udp', forwarder }))
+    } else if (p.type === 'sudp') {
+      const gate = new SecretGate(p, name, this.#config.user, this.#replay, log)
+      this.#entries.set(name, new ProxyEntry(p, name, { kind: 'sudp', forwarder: new SudpForwarder(p, log) }, gate))
     } else {
-      this.#entries.set(name, new ProxyEntry(p, name, { kind: 'tcp', forwarder: new TcpForwarder(p, this.#log.child({ proxy: p.name })) }))
+      const gate = p.type === 'stcp' ? new SecretGate(p, name, this.#config.user, this.#replay, log) : undefined
+      // A plugin takes the proxy's streams instead of localIP:localPort.
+      const forwarder = p.type !== 'tcpmux' && hasPlugin(p) ? new PluginForwarder(p, log) : new TcpForwarder(p, log)
+      this.#entries.set(name, new ProxyEntry(p, name, { kind: 'tcp', forwarder }, gate))
+    }
+    const e = this.#entries.get(name)
+    if (e !== undefined && p.healthCheck !== undefined && !this.#stopped) this.#startHealth(e, p.healthCheck)
+  }
+
+  /** Checks the proxy's local service from now on; every change of its state goes to the relay. */
+  #startHealth (e: ProxyEntry, hc: NonNullable<ProxyConfig['healthCheck']>): void {
+    const log = this.#log.child({ proxy: e.config.name, healthCheck: hc.type })
+    e.health = new HealthMonitor({
+      check: checkFor(hc, e.config.localIP, e.config.localPort),
+      intervalMs: hc.intervalSeconds * 1000,
+      timeoutMs: hc.timeoutSeconds * 1000,
+      maxFailed: hc.maxFailed,
+      log,
+      onChange: (state, reason) => { this.#onHealth(e, state, reason, log) },
+    })
+    e.health.start()
+  }
+
+  /** Tells the relay (when it takes health reports and holds the proxy, or is about to). */
+  #onHealth (e: ProxyEntry, state: HealthState, reason: string | undefined, log: Logger): void {
+    if (this.#entries.get(e.wireName) !== e) return
+    const healthy = state === 'healthy'
+    if (healthy) log.info({ checks: e.health?.checks }, 'health check passes: the proxy takes visitors')
+    else log.warn({ failures: e.health?.failures, reason }, 'health check fails: the proxy takes no visitors until it passes again')
+    const session = this.#live
+    if (session === undefined || session.closed) return // the next login's register carries the state
+    if (!this.#capabilities.has(Capability.HEALTH)) {
+      log.warn({}, 'the relay takes no health reports (it lacks capability health): it keeps sending this proxy visitors; upgrade it')
+      return
+    }
+    if (e.phase === 'running' || e.phase === 'registering' || e.phase === 'retrying') {
+      session.sendControl({ type: MessageType.PROXY_HEALTH, name: e.wireName, healthy })
     }
   }
 
@@ -205,7 +268,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
   async #reload (next: ClientConfig): Promise<ReloadOutcome> {
     const fixed = fixedSettingChanges(this.#config, next)
     if (fixed.length > 0) {
-      const message = `${fixed.join(', ')} changed: only proxies can change on a running client; restart it for the rest, or put them back and reload (nothing was applied)`
+      const message = `${fixed.join(', ')} changed: only proxies and visitors can change on a running client; restart it for the rest, or put them back and reload (nothing was applied)`
       this.#log.error({ code: 'TUN_RELOAD_REFUSED', settings: fixed }, `reload refused: ${message}`)
       return refusedReload([{ proxy: null, code: 'TUN_RELOAD_REFUSED', message }])
     }
@@ -214,7 +277,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     // Unchanged proxies the relay refused get another try (the operator may have freed the port).
     const refused = new Set(this.entries().filter((e) => e.phase === 'refused').map((e) => e.config.name))
     const retried = diff.unchanged.filter((p) => refused.has(p.name))
-    this.#config = { ...this.#config, proxies: next.proxies }
+    this.#config = { ...this.#config, proxies: next.proxies, visitors: next.visitors }
     this.#applyLocally(diff)
     const session = this.#live
     const connected = session !== undefined && !session.closed
@@ -275,7 +338,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     const e = this.#entries.get(wireName(this.#config.user, p))
     if (e !== undefined && !this.#servable(e)) return problem(p, e.problem?.code ?? 'TUN_PROXY_INVALID', e.problem?.message ?? 'not served by the relay')
     e?.sent()
-    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.REGISTER, proxies: [proxySpec(this.#config.user, p)], id }))
+    const answer = await this.#requests.send(session, (id) => ({ type: MessageType.REGISTER, proxies: [proxySpec(this.#config.user, p, e?.health?.healthy)], id }))
     if (answer instanceof TunnelError) {
       const later = answer.code === 'TUN_SESSION_CLOSED' ? '; it is registered at the next login' : ''
       return problem(p, answer.code, `${answer.message}${later}`)
@@ -311,6 +374,6 @@ function problem (p: ProxyConfig, code: ErrorCode, message: string): ReloadError
 function limitFields (p: ProxyConfig): Record<string, string | number> {
   return {
     ...(p.bandwidthLimit > 0 ? { bandwidthLimit: formatBandwidth(p.bandwidthLimit), bandwidthLimitMode: p.bandwidthLimitMode } : {}),
-    ...(p.type === 'tcp' && p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}),
+    ...((p.type === 'tcp' || p.type === 'stcp') && p.maxVisitors > 0 ? { maxVisitors: p.maxVisitors } : {}),
   }
 }

@@ -4,6 +4,7 @@
 // (localIP, localPort, PROXY header), which keeps its public port open.
 import { isDeepStrictEqual } from 'node:util'
 import type { ProxyConfig } from '../../shared/config/index.js'
+import { Secret } from '../../shared/secret.js'
 import { proxySpec } from './proxy-spec.js'
 
 export interface ProxyChange {
@@ -32,11 +33,29 @@ export function diffProxies (before: readonly ProxyConfig[], after: readonly Pro
   for (const p of after) {
     const prev = old.get(p.name)
     if (prev === undefined) diff.added.push(p)
-    else if (isDeepStrictEqual(prev, p)) diff.unchanged.push(p)
+    else if (sameSettings(prev, p)) diff.unchanged.push(p)
     else diff.changed.push({ before: prev, after: p, relay: relayChanged(prev, p) })
   }
   for (const p of before) if (!next.has(p.name)) diff.removed.push(p)
   return diff
+}
+
+/**
+ * Deep equality of config values that also compares what Secrets hold (a Secret keeps its bytes
+ * in a private field, which isDeepStrictEqual does not see: two different secretKeys or
+ * httpPasswords would compare equal).
+ */
+export function sameSettings (a: unknown, b: unknown): boolean {
+  return isDeepStrictEqual(revealed(a), revealed(b))
+}
+
+function revealed (v: unknown): unknown {
+  if (v instanceof Secret) return { secret: Buffer.from(v.reveal()).toString('base64') }
+  if (Array.isArray(v)) return v.map(revealed)
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, revealed(x)]))
+  }
+  return v
 }
 
 /** True when what the relay holds for the proxy differs (the user prefix is the same on both). */

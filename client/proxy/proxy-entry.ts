@@ -8,14 +8,18 @@
 //   closed       a reload removed it (its streams and flows were reset)
 import type { ProxyConfig } from '../../shared/config/index.js'
 import type { ErrorCode } from '../../shared/errors.js'
-import type { TcpForwarder } from '../tcp-forwarder.js'
+import type { HealthMonitor } from '../health/index.js'
+import type { SudpForwarder } from '../sudp-forwarder.js'
+import type { StreamForwarder } from '../stream-forwarder.js'
 import type { UdpForwarder } from '../udp-forwarder.js'
+import type { SecretGate } from './secret-gate.js'
 
 export type ClientProxyPhase = 'pending' | 'registering' | 'running' | 'refused' | 'retrying' | 'closed'
 
 export type Forwarder =
-  | { kind: 'tcp', forwarder: TcpForwarder }
+  | { kind: 'tcp', forwarder: StreamForwarder }
   | { kind: 'udp', forwarder: UdpForwarder }
+  | { kind: 'sudp', forwarder: SudpForwarder }
 
 export interface ProxyProblem {
   code: ErrorCode
@@ -27,17 +31,22 @@ export class ProxyEntry {
   /** The name the relay knows: `{user}.{name}` when user is set. */
   readonly wireName: string
   readonly local: Forwarder
+  /** stcp/sudp: this client's own check of every visit (secret-gate.ts). */
+  readonly gate: SecretGate | undefined
   #phase: ClientProxyPhase = 'pending'
   #problem: ProxyProblem | null = null
   #remotePort: number | null = null
   #domains: readonly string[] = []
   /** Registrations sent since the last success (0 after one). */
   attempts = 0
+  /** The health check of its local service (healthCheck), started by the manager. */
+  health: HealthMonitor | undefined
 
-  constructor (config: ProxyConfig, wireName: string, local: Forwarder) {
+  constructor (config: ProxyConfig, wireName: string, local: Forwarder, gate?: SecretGate) {
     this.config = config
     this.wireName = wireName
     this.local = local
+    this.gate = gate
   }
 
   get phase (): ClientProxyPhase { return this.#phase }
@@ -80,6 +89,7 @@ export class ProxyEntry {
   /** A reload removed it (or replaced it with a changed one): its local side is closed. */
   close (): void {
     this.#phase = 'closed'
-    if (this.local.kind === 'tcp') this.local.forwarder.close()
+    this.health?.stop()
+    if (this.local.kind !== 'udp') this.local.forwarder.close()
   }
 }

@@ -3,11 +3,11 @@
 // process (log.level) and apply only when the client starts, so a reload that changes one is
 // refused as a whole. Any top-level setting is covered, including ones added later: a setting
 // nobody taught reload about needs a restart.
-import { isDeepStrictEqual } from 'node:util'
 import type { ClientConfig } from '../../shared/config/index.js'
+import { sameSettings } from './proxy-diff.js'
 
-/** Not settings: where the file is, and the list a reload applies. */
-const RELOADABLE = new Set(['source', 'proxies'])
+/** Not settings: where the file is, and the lists a reload applies. */
+const RELOADABLE = new Set(['source', 'proxies', 'visitors'])
 
 /** Dotted paths (`serverAddr`, `auth.token`, `transport.heartbeatInterval`) whose values differ. */
 export function fixedSettingChanges (before: ClientConfig, after: ClientConfig): string[] {
@@ -21,7 +21,7 @@ export function fixedSettingChanges (before: ClientConfig, after: ClientConfig):
 }
 
 function differences (path: string, a: unknown, b: unknown): string[] {
-  if (isDeepStrictEqual(a, b)) return []
+  if (sameSettings(a, b)) return []
   if (!isPlainObject(a) || !isPlainObject(b)) return [path]
   const keys = new Set([...Object.keys(a), ...Object.keys(b)])
   return [...keys].flatMap((k) => differences(`${path}.${k}`, a[k], b[k]))

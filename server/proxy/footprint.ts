@@ -10,7 +10,7 @@ import type { ServerConfig } from '../../shared/config/index.js'
 export interface Footprint {
   /** A public port of its own (tcp, udp). */
   port: boolean
-  /** An http or https proxy on the shared vhost ports. */
+  /** An http, https or tcpmux proxy on the shared vhost or tcpmux ports. */
   vhost: boolean
   /** The domains it claims (normalised, without repeats). */
   domains: readonly string[]
@@ -36,7 +36,7 @@ const KEYS: Readonly<Record<'client' | 'user', Readonly<Record<keyof FootprintLi
 const WHAT: Readonly<Record<keyof FootprintLimits, string>> = {
   proxies: 'proxies',
   ports: 'ports',
-  vhostProxies: 'http/https proxies',
+  vhostProxies: 'http/https/tcpmux proxies',
   domains: 'domains',
   routes: 'locations (domain x location pairs)',
 }

@@ -5,6 +5,7 @@ export { PortAllocator } from './port-allocator.js'
 export { candidatePorts, describeRanges, isPortAllowed } from './ports.js'
 export {
   defineProxyKind,
-  type ProxyContext, type ProxyEndpoint, type ProxyKind, type ProxyMetrics, type RelayProxy, type RelayProxyPhase, type SpecBase, type StopMode,
+  type ProxyContext, type ProxyEndpoint, type ProxyKind, type ProxyMembership, type ProxyMetrics, type RelayProxy, type RelayProxyPhase, type SpecBase, type StopMode,
 } from './relay-proxy.js'
 export { SessionProxies } from './session-proxies.js'
+export { TcpGroups, type TcpGroupJoin, type TcpGroupMember, type TcpGroupTicket } from './tcp-groups.js'

@@ -2,7 +2,10 @@
 import type { ProxyKind } from './relay-proxy.js'
 import { httpProxyKind } from './http.js'
 import { httpsProxyKind } from './https.js'
+import { stcpProxyKind } from './stcp.js'
+import { sudpProxyKind } from './sudp.js'
 import { tcpProxyKind } from './tcp.js'
+import { tcpmuxProxyKind } from './tcpmux.js'
 import { udpProxyKind } from './udp.js'
 
 export const BUILTIN_PROXY_KINDS: readonly ProxyKind[] = [
@@ -10,6 +13,9 @@ export const BUILTIN_PROXY_KINDS: readonly ProxyKind[] = [
   udpProxyKind,
   httpProxyKind,
   httpsProxyKind,
+  tcpmuxProxyKind,
+  stcpProxyKind,
+  sudpProxyKind,
 ]
 
 export class ProxyKinds {

@@ -12,7 +12,11 @@ import type { ConnectionBudget } from '../connection-budget.js'
 import type { SourceCounts } from '../source-counts.js'
 import type { UdpHub } from '../udp-hub.js'
 import type { Vhosts } from '../vhost/index.js'
+import type { Endpoint } from '../../shared/wire/index.js'
+import type { TcpmuxHub } from '../tcpmux/index.js'
+import type { SecretDirectory, VisitRefusal } from '../visit/index.js'
 import type { PortAllocator } from './port-allocator.js'
+import type { TcpGroups } from './tcp-groups.js'
 
 /**
  * How a proxy stops. drain: stop accepting, open visitors go on (the client goes away or is
@@ -32,6 +36,19 @@ export interface ProxyEndpoint {
   domains?: readonly string[]
   /** Limits in force, for the "proxy listening" line (human units). */
   limits?: Readonly<Record<string, string | number>>
+  /**
+   * Who its public port stays reserved for after its session ends (a group's port: the group);
+   * absent = the client key that holds it.
+   */
+  reservedFor?: string
+}
+
+/** A proxy's place in a load-balancing group and its health, for status and metrics. */
+export interface ProxyMembership {
+  /** Health-checked proxies only: what the client reported last. */
+  health?: 'healthy' | 'unhealthy'
+  /** Group members only: the group, its members now and how many of them are healthy. */
+  group?: { name: string, members: number, healthy: number }
 }
 
 /** Counters of one proxy. Directions are the visitor's: in = visitor → service. */
@@ -47,6 +64,8 @@ export interface ProxyMetrics {
   /** Visitors closed at once: shed, or no stream could be opened. */
   dropped: number
   udpDrops: Record<UdpDropReason, number> | null
+  /** stcp/sudp: visits refused, by the relay's reason (the visitor is told only FORBIDDEN). */
+  visitRefusals?: Partial<Record<VisitRefusal, number>>
 }
 
 export interface RelayProxy {
@@ -64,6 +83,10 @@ export interface RelayProxy {
   metrics: () => ProxyMetrics
   /** Valid once start() resolved. */
   describe: () => ProxyEndpoint
+  /** Health-checked types: the client's report (proxyHealth); an unhealthy proxy gets no visitors. */
+  setHealthy?: (healthy: boolean) => void
+  /** Group membership and health, for status. */
+  membership?: () => ProxyMembership
 }
 
 /** What a proxy may use of its session and of the relay. */
@@ -85,8 +108,21 @@ export interface ProxyContext {
   vhosts: Vhosts | undefined
   /** The session's UDP flow table (made on first use). */
   udpHub: () => UdpHub
+  /** The relay's tcp load-balancing groups; undefined = groups are not served. */
+  tcpGroups?: TcpGroups | undefined
+  /** The relay's tcpmux port (tcpmuxHTTPConnectPort); undefined when frps.yml sets none. */
+  tcpmux?: TcpmuxHub | undefined
+  /**
+   * Asks the relay's plugins (NewUserConn, NewWorkConn) about a visitor of a proxy of this
+   * session; undefined when no plugin takes those operations.
+   */
+  admitVisitor?: ((proxy: { name: string, type: string }, visitor: Endpoint) => Promise<boolean>) | undefined
   /** Open visitors per source over all of this client's tcp proxies (a source's share of its streams). */
   clientSources: SourceCounts
+  /** The secret proxies (stcp, sudp) online on the relay, for visitors to find; undefined = none served. */
+  visits?: SecretDirectory | undefined
+  /** The user the owning client logged in with (frp's allowUsers default: only this user). */
+  user?: string
 }
 
 /** The fields every spec has (the register message checks them before the kind's schema runs). */

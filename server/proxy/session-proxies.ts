@@ -7,13 +7,13 @@
 import type { Logger } from 'pino'
 import { errorCode, TunnelError, type ErrorCode } from '../../shared/errors.js'
 import type { RelaySession } from '../../shared/mux/index.js'
-import { MessageType, type Register, type Unregister, describeIssues } from '../../shared/wire/index.js'
+import { MessageType, type ProxyHealth, type Register, type Unregister, describeIssues } from '../../shared/wire/index.js'
 import { LogLimiter } from '../log-limiter.js'
 import type { Registry, RegistryMember } from '../registry.js'
 import type { RelayStats } from '../relay-stats.js'
 import { FootprintTally, type Footprint, type FootprintLimits, type UserFootprints } from './footprint.js'
 import type { ProxyKinds } from './kinds.js'
-import type { ProxyContext, ProxyKind, RelayProxy, StopMode } from './relay-proxy.js'
+import type { ProxyContext, ProxyKind, RelayProxy, SpecBase, StopMode } from './relay-proxy.js'
 
 export interface SessionProxiesOptions {
   session: RelaySession
@@ -32,6 +32,14 @@ export interface SessionProxiesOptions {
   /** frps.yml's caps per client (maxPortsPerClient, maxProxiesPerClient, ...) and per user; 0 = none. */
   limits: { client: FootprintLimits, user: FootprintLimits }
   context: Omit<ProxyContext, 'session' | 'log' | 'owner'>
+  /**
+   * The relay's plugins for this session (httpPlugins): asked about every proxy before it opens
+   * (NewProxy; may change its spec or refuse it) and told about every proxy that closes.
+   */
+  plugins?: {
+    newProxy: (spec: SpecBase) => Promise<unknown>
+    closeProxy: (name: string) => void
+  }
 }
 
 interface Entry {
@@ -80,6 +88,22 @@ export class SessionProxies {
   }
 
   /**
+   * A health-checked proxy's new state, in order with the registers (one may still be opening
+   * the proxy). A name this session does not hold, or a type without health, changes nothing.
+   */
+  health (m: ProxyHealth): void {
+    this.#enqueue(async () => {
+      const proxy = this.#proxies.get(m.name)?.proxy
+      if (proxy?.setHealthy === undefined) {
+        this.#o.log.debug({ proxy: m.name, healthy: m.healthy }, 'health report for a proxy this session does not hold (or of a type without health): ignored')
+        return
+      }
+      proxy.setHealthy(m.healthy)
+      this.#o.log.info({ proxy: m.name, healthy: m.healthy }, m.healthy ? 'proxy healthy: it takes visitors again' : 'proxy unhealthy: it takes no visitors until its client reports it healthy')
+    })
+  }
+
+  /**
    * Stops every proxy (drain: go-away or replaced; drop: the session is gone). Their fixed public
    * ports stay reserved for this client's key for the ownership grace unless `reserve` is false (the
    * client said goodbye); their names are freed (and reserved) by the registry when the session
@@ -89,7 +113,12 @@ export class SessionProxies {
     if (mode === 'drop') this.#closed = true
     for (const { proxy, kind, footprint } of this.#proxies.values()) {
       proxy.stop(mode, reserve)
-      if (kind.holdsPort && reserve) this.#ctx.ports.reserve(proxy.describe().remotePort, this.#o.owner.identity)
+      this.#o.plugins?.closeProxy(proxy.name)
+      if (kind.holdsPort && reserve) {
+        // A group member's port stays reserved for its group (reservedFor), anyone else's for this client.
+        const { remotePort, reservedFor } = proxy.describe()
+        this.#ctx.ports.reserve(remotePort, reservedFor ?? this.#o.owner.identity)
+      }
       this.#uncount(footprint)
     }
     this.#proxies.clear()
@@ -135,8 +164,12 @@ export class SessionProxies {
     }
     const checked = kind.schema.safeParse(raw)
     if (!checked.success) throw refusal('TUN_PROXY_INVALID', `malformed ${kind.type} proxy spec: ${describeIssues(checked.error)}`)
-    const spec = checked.data
     const { registry, owner } = this.#o
+    if (this.#proxies.has(checked.data.name)) throw refusal('TUN_PROXY_EXISTS', `proxy name "${checked.data.name}" is already registered by this client`)
+    // The cheap counts before a relay plugin is asked (a flood is refused without calling it)...
+    this.#checkCaps({ port: kind.holdsPort, vhost: kind.routes !== undefined, domains: [], routes: kind.routes?.(checked.data) ?? 0 })
+    // ...and all of them again on the spec the plugins gave back (NewProxy may change it).
+    const spec = await this.#askPlugins(kind, checked.data)
     if (this.#proxies.has(spec.name)) throw refusal('TUN_PROXY_EXISTS', `proxy name "${spec.name}" is already registered by this client`)
     // Counts first, then (only if they fit) the domains, which cost normalising every name.
     const counted: Footprint = { port: kind.holdsPort, vhost: kind.routes !== undefined, domains: [], routes: kind.routes?.(spec) ?? 0 }
@@ -161,6 +194,17 @@ export class SessionProxies {
     }
     this.#proxies.set(spec.name, { proxy, kind, footprint })
     return proxy
+  }
+
+  /** The spec after the relay's NewProxy plugins (which may refuse it or change it into another valid one). */
+  async #askPlugins (kind: ProxyKind, spec: SpecBase): Promise<SpecBase> {
+    const plugins = this.#o.plugins
+    if (plugins === undefined) return spec
+    const changed = await plugins.newProxy(spec)
+    if (changed === spec) return spec
+    const again = kind.schema.safeParse(changed)
+    if (!again.success) throw refusal('TUN_PLUGIN_UNAVAILABLE', `a relay plugin changed proxy ${spec.name} into a spec this relay cannot serve: ${describeIssues(again.error)}`)
+    return again.data
   }
 
   /** Refuses a proxy that would pass a per-client or per-user cap. */
@@ -203,6 +247,7 @@ export class SessionProxies {
     }
     this.#proxies.delete(name)
     registry.releaseProxy(name, owner)
+    this.#o.plugins?.closeProxy(name)
     this.#uncount(entry.footprint)
     const m = entry.proxy.metrics()
     entry.proxy.stop('reset')

@@ -3,7 +3,7 @@
 import { TunnelError } from '../../shared/errors.js'
 import type { HttpProxySpec, HttpsProxySpec } from '../../shared/wire/index.js'
 import type { VhostProxy } from '../vhost/index.js'
-import type { ProxyContext, ProxyEndpoint, ProxyMetrics, RelayProxy, RelayProxyPhase, StopMode } from './relay-proxy.js'
+import type { ProxyContext, ProxyEndpoint, ProxyMembership, ProxyMetrics, RelayProxy, RelayProxyPhase, StopMode } from './relay-proxy.js'
 
 export class VhostRelayProxy implements RelayProxy {
   readonly name: string
@@ -12,12 +12,14 @@ export class VhostRelayProxy implements RelayProxy {
   readonly #ctx: ProxyContext
   #routes: VhostProxy | undefined
   #phase: RelayProxyPhase = 'starting'
+  #healthy: boolean
 
   constructor (spec: HttpProxySpec | HttpsProxySpec, ctx: ProxyContext) {
     this.name = spec.name
     this.type = spec.type
     this.#spec = spec
     this.#ctx = ctx
+    this.#healthy = spec.type !== 'http' || spec.healthy !== false
   }
 
   async start (): Promise<void> {
@@ -41,6 +43,19 @@ export class VhostRelayProxy implements RelayProxy {
   }
 
   status (): RelayProxyPhase { return this.#phase }
+
+  setHealthy (healthy: boolean): void {
+    this.#healthy = healthy
+    this.#routes?.setHealthy?.(healthy)
+  }
+
+  membership (): ProxyMembership {
+    const group = this.#routes?.group?.()
+    return {
+      ...(this.#spec.type === 'http' && this.#spec.healthy !== undefined ? { health: this.#healthy ? 'healthy' : 'unhealthy' } : {}),
+      ...(group === undefined ? {} : { group }),
+    }
+  }
 
   describe (): ProxyEndpoint {
     const r = this.#routes

@@ -3,3 +3,5 @@
 export { listedRoutes, resolveDomains } from './spec-check.js'
 export { type VhostStats } from './stats.js'
 export { type RouterSize, type VhostProxy, Vhosts } from './vhosts.js'
+export { MAX_RESERVED_DOMAINS } from './router.js'
+export { type Reservation, Reservations } from './reservations.js'

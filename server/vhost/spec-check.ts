@@ -8,7 +8,7 @@ import type { HttpProxySpec, HttpsProxySpec } from '../../shared/wire/index.js'
 const invalid = (message: string): TunnelError => new TunnelError('TUN_PROXY_INVALID', message)
 
 /** customDomains plus subdomain.subDomainHost, normalised and without repeats. */
-export function resolveDomains (spec: HttpProxySpec | HttpsProxySpec, subDomainHost: string): string[] {
+export function resolveDomains (spec: Pick<HttpProxySpec | HttpsProxySpec, 'customDomains' | 'subdomain'>, subDomainHost: string): string[] {
   const out = new Set<string>()
   for (const d of spec.customDomains) {
     const n = normalizeDomain(d)

@@ -12,6 +12,7 @@ import type { Session } from '../../shared/mux/index.js'
 import { normalizeAddress } from '../../shared/net/index.js'
 import type { HttpProxySpec, HttpsProxySpec } from '../../shared/wire/index.js'
 import { SourceGate } from '../source-gate.js'
+import { HttpGroups } from './http-groups.js'
 import { HttpVhost } from './http-vhost.js'
 import { HttpsVhost } from './https-vhost.js'
 import { MAX_CUSTOM_PAGE_BYTES } from './pages.js'
@@ -41,6 +42,10 @@ export class VhostProxy {
   readonly #destroy: () => void
   readonly #traffic: () => VhostTraffic
   #closed = false
+  /** Health-checked proxies: takes the client's report (an unhealthy proxy gets no new streams). */
+  setHealthy: ((healthy: boolean) => void) | undefined
+  /** Load-balancing group members: the group now. */
+  group: (() => { name: string, members: number, healthy: number }) | undefined
 
   constructor (fields: { name: string, type: 'http' | 'https', port: number, domains: string[], locations: string[] }, release: (reserve: boolean) => void, destroy: () => void, traffic: () => VhostTraffic) {
     this.#traffic = traffic
@@ -109,12 +114,15 @@ export class Vhosts {
   readonly #settings: VhostSettings
   readonly #log: Logger
   readonly #stats: VhostStats = newVhostStats()
+  /** Load-balancing groups of http proxies. */
+  readonly #httpGroups: HttpGroups
   #http: HttpVhost | undefined
   #https: HttpsVhost | undefined
 
   constructor (settings: VhostSettings, log: Logger) {
     this.#settings = settings
     this.#log = log
+    this.#httpGroups = new HttpGroups(log.child({ vhost: 'http' }))
   }
 
   /** Undefined when frps.yml sets neither vhostHTTPPort nor vhostHTTPSPort (0 means off there, as in frp). */
@@ -182,7 +190,8 @@ export class Vhosts {
 
   /**
    * Registers an http or https proxy of `session`, whose client identity is `owner` (the control
-   * session's owner: only compared, never interpreted); throws TunnelError for this proxy alone.
+   * session's owner: only compared, never interpreted; a group admits other identities only with
+   * its groupKey); throws TunnelError for this proxy alone.
    */
   open (spec: VhostSpec, session: Session, log: Logger, owner: string): VhostProxy {
     return spec.type === 'http' ? this.#openHttp(spec, session, log, owner) : this.#openHttps(spec, session, log, owner)
@@ -196,11 +205,12 @@ export class Vhosts {
     const user = spec.httpUser ?? ''
     const password = spec.httpPassword ?? ''
     const plog = log.child({ proxy: spec.name })
-    const route: HttpRoute = {
+    const listener = { address: normalizeAddress(this.#settings.host), port: vhost.port }
+    const makeRoute = (upstream: Upstream): HttpRoute => ({
       kind: 'http',
       name: spec.name,
       session,
-      upstream: new Upstream(session, spec.name, { address: normalizeAddress(this.#settings.host), port: vhost.port }),
+      upstream,
       auth: user === '' && password === '' ? undefined : new BasicAuth(user, password),
       hostHeaderRewrite: checkHostRewrite(spec.hostHeaderRewrite),
       requestHeaders: checkHeaders('requestHeaders.set', spec.requestHeaders),
@@ -208,14 +218,31 @@ export class Vhosts {
       gate: new SourceGate(spec, plog),
       log: plog,
       requests: 0,
+    })
+    if (spec.group !== undefined) {
+      const t = this.#httpGroups.join({ ...spec, group: spec.group }, session, owner, { router: vhost.router, domains, locations, listener, makeRoute })
+      const member = new VhostProxy({ name: spec.name, type: 'http', port: vhost.port, domains, locations },
+        (reserve) => { t.leave(reserve) },
+        () => { t.cut() },
+        () => ({ ...t.member.tally.traffic(), requests: t.route.requests, refused: t.route.gate.refused }))
+      member.setHealthy = t.setHealthy
+      member.group = t.view
+      return member
     }
+    const route = makeRoute(new Upstream(session, spec.name, listener))
+    if (spec.healthy === false) route.upstream.healthy = false
     // Guarded locations also take the other spellings of their paths (router.ts).
     const guarded = route.auth !== undefined || route.gate.filters
     refuseConflict(vhost.router.claim(domains, locations, route, owner, guarded), session, 'http')
-    return new VhostProxy({ name: spec.name, type: 'http', port: vhost.port, domains, locations },
+    const proxy = new VhostProxy({ name: spec.name, type: 'http', port: vhost.port, domains, locations },
       (reserve) => { vhost.router.release(route, reserve); route.upstream.closeIdle() },
       () => { route.upstream.destroy() },
       () => ({ ...route.upstream.tally.traffic(), requests: route.requests, refused: route.gate.refused }))
+    proxy.setHealthy = (healthy) => {
+      route.upstream.healthy = healthy
+      if (!healthy) route.upstream.dropIdle()
+    }
+    return proxy
   }
 
   #openHttps (spec: HttpsProxySpec, session: Session, log: Logger, owner: string): VhostProxy {

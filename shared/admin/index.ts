@@ -12,6 +12,7 @@ export { type ReloadHandler, type ReloadOutcome, formatReloadOutcome } from './r
 export { diagRoute, historyRoute, metricsRoute, parseSince, reloadRoute, statusRoute } from './routes.js'
 export { probeRtt, roundMs, sessionPressure } from './rtt.js'
 export { type AdminRequest, type AdminRoute, type AdminRouteSet, AdminServer } from './server.js'
-export { PROXY_PHASES, type ProxyState, type ProxyStatus, STATUS_SCHEMA, type SessionStatus, type StatusReport, transportName } from './status.js'
+export { PROXY_PHASES, type ProxyState, type ProxyStatus, STATUS_SCHEMA, type SessionStatus, type StatusReport, securityName } from './status.js'
+export { VISITOR_PHASES, type VisitorStatus } from './status.js'
 export { formatBytes, renderStatus } from './status-text.js'
 export { type AdminTarget, adminTargetFromConfig, parseAdminUrl } from './target.js'

@@ -3,6 +3,7 @@
 import { z } from 'zod'
 import { isErrorCode } from '../errors.js'
 import type { ReloadOutcome } from '../reload-outcome.js'
+import { printable, quotedName } from '../diag/index.js'
 
 export type { ReloadOutcome }
 
@@ -16,26 +17,36 @@ const reloadOutcomeSchema = z.object({
   changed: names,
   errors: z.array(z.object({
     proxy: z.string().nullable(),
+    visitor: z.string().optional(),
     // A code this CLI does not know (a newer client) is shown as a generic refusal.
     code: z.string().transform((c) => (isErrorCode(c) ? c : 'TUN_RELOAD_REFUSED' as const)),
     message: z.string(),
   })),
+  visitors: z.object({ added: names, removed: names, changed: names }).optional(),
 })
 
 /** A ReloadOutcome from untrusted JSON, or undefined when it does not have that shape. */
 export function parseReloadOutcome (data: unknown): ReloadOutcome | undefined {
   const r = reloadOutcomeSchema.safeParse(data)
-  return r.success ? r.data : undefined
+  if (!r.success) return undefined
+  const { visitors, errors, ...rest } = r.data
+  return {
+    ...rest,
+    errors: errors.map(({ visitor, ...e }) => (visitor === undefined ? e : { ...e, visitor })),
+    ...(visitors === undefined ? {} : { visitors }),
+  }
 }
 
 /** `reload: applied (added web, removed -, changed ssh)`, `applied in part` with the failures, or `refused` with the errors. */
 export function formatReloadOutcome (o: ReloadOutcome): string {
-  const list = (items: string[]): string => (items.length === 0 ? '-' : items.join(', '))
-  const errors = o.errors.map((e) => `${e.proxy === null ? '' : `proxy ${e.proxy}: `}${e.message} (${e.code})`)
-  const changes = `  added    ${list(o.added)}\n  removed  ${list(o.removed)}\n  changed  ${list(o.changed)}\n`
+  const list = (items: string[]): string => (items.length === 0 ? '-' : items.map(quotedName).join(', '))
+  const errors = o.errors.map((e) => `${e.proxy === null ? (e.visitor === undefined ? '' : `visitor ${quotedName(e.visitor)}: `) : `proxy ${quotedName(e.proxy)}: `}${printable(e.message)} (${e.code})`)
+  const v = o.visitors
+  const visitorChanges = v === undefined ? '' : `  visitors added ${list(v.added)}, removed ${list(v.removed)}, changed ${list(v.changed)}\n`
+  const changes = `  added    ${list(o.added)}\n  removed  ${list(o.removed)}\n  changed  ${list(o.changed)}\n${visitorChanges}`
   switch (o.status) {
     case 'applied': {
-      const nothing = o.added.length + o.removed.length + o.changed.length === 0
+      const nothing = o.added.length + o.removed.length + o.changed.length + (v === undefined ? 0 : v.added.length + v.removed.length + v.changed.length) === 0
       return nothing ? 'reload: applied, nothing changed\n' : `reload: applied\n${changes}`
     }
     case 'partial':

@@ -1,7 +1,7 @@
 // The human form of a status report (`tunnel status` without --json): a header line, sessions,
 // proxies and the errors so far, as aligned plain-text tables.
 import { renderTable } from '../diag/index.js'
-import type { ProxyStatus, StatusReport } from './status.js'
+import type { ProxyStatus, StatusReport, VisitorStatus } from './status.js'
 
 export function formatBytes (n: number): string {
   if (n < 1024) return `${n} B`
@@ -35,7 +35,36 @@ function drops (p: ProxyStatus): string {
   if (p.udpDrops !== null) {
     for (const [reason, n] of Object.entries(p.udpDrops)) if (n > 0) parts.push(`${reason} ${n}`)
   }
+  if (p.visitRefusals !== undefined && Object.keys(p.visitRefusals).length > 0) parts.push(`(${reasons(p.visitRefusals)})`)
   return parts.length === 0 ? '-' : parts.join(', ')
+}
+
+/** The phase, with the health and group of proxies that have them: `listening, unhealthy, group web 1/2 healthy`. */
+function phaseCell (x: StatusReport['proxies'][number]): string {
+  const health = x.health === undefined || x.health === 'healthy' ? '' : `, ${x.health}`
+  const g = x.group
+  const group = g === undefined ? '' : g.members === undefined ? `, group ${g.name}` : `, group ${g.name} ${g.healthy ?? 0}/${g.members} healthy`
+  return `${x.phase}${health}${group}`
+}
+
+/** `proof 2, user 1` from counts by reason (zeros left out). */
+function reasons (counts: Readonly<Record<string, number>>): string {
+  return Object.entries(counts).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ')
+}
+
+function visitorCounts (v: VisitorStatus): string {
+  const c = v.streams ?? v.flows
+  return c === null ? '-' : `${c.active}/${c.total}`
+}
+
+function visitorLines (visitors: readonly VisitorStatus[]): string[] {
+  const lines = ['', `Visitors (${visitors.length})`]
+  lines.push(...renderTable(['name', 'type', 'phase', 'target', 'local', 'visits', 'bytes in', 'bytes out', 'refused', 'error'], visitors.map((v) => [
+    v.name, v.type, v.phase, v.target, v.local, visitorCounts(v), formatBytes(v.bytesIn), formatBytes(v.bytesOut),
+    reasons(v.refusals) === '' ? '-' : reasons(v.refusals), v.error === null ? null : `${v.error.code}: ${v.error.message}`,
+  ])))
+  lines.push('  (visits = open now/total: local connections for stcp, flows for sudp; bytes in = local application to service)')
+  return lines
 }
 
 export function renderStatus (r: StatusReport, now = Date.now()): string {
@@ -61,10 +90,15 @@ export function renderStatus (r: StatusReport, now = Date.now()): string {
       ? ['name', 'type', 'phase', 'public address', 'client', 'streams/flows', 'bytes in', 'bytes out', 'refused/dropped', 'error']
       : ['name', 'type', 'phase', 'public address', 'local', 'streams/flows', 'bytes in', 'bytes out', 'refused/dropped', 'error']
     lines.push(...renderTable(head, r.proxies.map((x) => [
-      x.name, x.type, x.phase, x.publicAddr, r.role === 'relay' ? x.clientId : x.local, counts(x),
+      x.name, x.plugin === undefined ? x.type : `${x.type}+${x.plugin}`, phaseCell(x), x.publicAddr, r.role === 'relay' ? x.clientId : x.local, counts(x),
       formatBytes(x.bytesIn), formatBytes(x.bytesOut), drops(x), x.error === null ? null : `${x.error.code}: ${x.error.message}`,
     ])))
     lines.push('  (bytes in = visitor to service; streams/flows = open now/total)')
+  }
+  if (r.visitors !== undefined && r.visitors.length > 0) lines.push(...visitorLines(r.visitors))
+  if (r.visits !== undefined && (r.visits.accepted > 0 || Object.keys(r.visits.refusals).length > 0)) {
+    const refused = reasons(r.visits.refusals)
+    lines.push('', `Visits to secret proxies: ${r.visits.accepted} joined; refused ${refused === '' ? 'none' : refused}`)
   }
   const errs = Object.entries(r.errors)
   lines.push('', 'Errors since start')

@@ -57,7 +57,11 @@ export const sessionStatusSchema = z.object({
   /** relay: the client's host name as it logged in; client: its own. */
   hostname: z.string().optional(),
   /** How the connection is secured: `noise-ik` (the client pinned the relay's key) or `noise-in`, `+plaintext` when records are not encrypted. */
+  security: z.string().optional(),
+  /** How the control connection travels: tcp, tls, websocket, websocket+tls or wss (absent from older versions). */
   transport: z.string().optional(),
+  /** client: the proxy it goes through (scheme://host:port, never credentials); absent when direct. */
+  via: z.string().optional(),
 })
 export type SessionStatus = z.infer<typeof sessionStatusSchema>
 
@@ -70,8 +74,10 @@ export const proxyStatusSchema = z.object({
   phase: z.enum(PROXY_PHASES),
   /** host:port visitors connect to (relay: its bound address; client: serverAddr:remotePort), null before registration. */
   publicAddr: z.string().nullable(),
-  /** localIP:localPort (client), null on the relay. */
+  /** localIP:localPort (client; with a plugin: its socket, folder or upstream, null for http_proxy and socks5), null on the relay. */
   local: z.string().nullable(),
+  /** client: the proxy's plugin (frp's plugin type: socks5, static_file, ...); absent without one. */
+  plugin: z.string().optional(),
   /** relay: the owning client id; client: null. */
   clientId: z.string().nullable(),
   /** tcp: visitors as streams (active now, total); null for udp. */
@@ -88,8 +94,47 @@ export const proxyStatusSchema = z.object({
   udpDrops: udpDrops.nullable(),
   /** Why the proxy is refused or offline. */
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  /**
+   * Health-checked proxies only. Client: its check's state (starting until the first result);
+   * relay: what the client reported last (an unhealthy proxy gets no visitors).
+   */
+  health: z.enum(['starting', 'healthy', 'unhealthy']).optional(),
+  /** Load-balancing group members only: the group; on the relay also its members now and how many are healthy. */
+  group: z.object({ name: z.string(), members: count.optional(), healthy: count.optional() }).optional(),
+  /**
+   * stcp/sudp: visits refused, by reason (relay: unknown, proof, user, replay, rateLimited, ...;
+   * client: its own check's reasons). The visitor is only ever told "refused".
+   */
+  visitRefusals: z.record(z.string(), count).optional(),
 })
 export type ProxyStatus = z.infer<typeof proxyStatusSchema>
+
+export const VISITOR_PHASES = ['pending', 'running', 'refused', 'closed'] as const
+
+/** A client's visitor of another client's secret proxy (frpc.yml's visitors:). */
+export const visitorStatusSchema = z.object({
+  name: z.string(),
+  /** stcp, sudp, or a type a newer version added. */
+  type: z.string(),
+  /** The proxy it visits, as the relay names it ({serverUser}.{serverName}). */
+  target: z.string(),
+  /** pending (not connected to a relay that accepts visitors), running, refused (cannot listen, or no visit capability), closed. */
+  phase: z.enum(VISITOR_PHASES),
+  /** bindAddr:bindPort as bound, null without a listener. */
+  local: z.string().nullable(),
+  /** stcp: local connections as visits (open now, total); null for sudp. */
+  streams: z.object({ active: count, total: count }).nullable(),
+  /** sudp: flows (local source address and port) as visits; null for stcp. */
+  flows: z.object({ active: count, total: count }).nullable(),
+  /** in = local application → service. */
+  bytesIn: count,
+  bytesOut: count,
+  /** Visits that failed, by reason: refused, rateLimited, limit, serviceDown, offline, reset. */
+  refusals: z.record(z.string(), count),
+  udpDrops: udpDrops.nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+})
+export type VisitorStatus = z.infer<typeof visitorStatusSchema>
 
 export const statusReportSchema = z.object({
   schema: z.literal(STATUS_SCHEMA),
@@ -134,10 +179,14 @@ export const statusReportSchema = z.object({
     shedControl: count,
     pendingHandshakes: count,
   }).optional(),
+  /** client: its visitors (absent from older processes). */
+  visitors: z.array(visitorStatusSchema).optional(),
+  /** relay: visits to secret proxies joined, and refused by reason (absent from older processes). */
+  visits: z.object({ accepted: count, refusals: z.record(z.string(), count) }).optional(),
 })
 export type StatusReport = z.infer<typeof statusReportSchema>
 
-/** A session's `transport`: `noise-ik` (pinned key) or `noise-in`, with `+plaintext` when the records are not encrypted. */
-export function transportName (pinned: boolean, plaintext: boolean): string {
+/** A session's `security`: `noise-ik` (pinned key) or `noise-in`, with `+plaintext` when the records are not encrypted. */
+export function securityName (pinned: boolean, plaintext: boolean): string {
   return `${pinned ? 'noise-ik' : 'noise-in'}${plaintext ? '+plaintext' : ''}`
 }

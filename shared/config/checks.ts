@@ -11,7 +11,11 @@ import { keyIssues } from './keys.js'
 import { formatPath, locate, type ConfigPath } from './locate.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
-import { vhostIssues } from './vhost-checks.js'
+import { groupIssues, groupWarnings } from './group-checks.js'
+import { duplicateDomainWarnings, vhostIssues } from './vhost-checks.js'
+import { secretIssues, secretWarnings } from './secret-checks.js'
+import { transportIssues, transportWarnings } from './transport-load.js'
+import { pluginConfigIssues, pluginConfigWarnings } from './plugin-checks.js'
 
 export interface ConfigWarning {
   message: string
@@ -19,6 +23,8 @@ export interface ConfigWarning {
 }
 
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v)
+/** A proxy name in a message: bare when plain, quoted when it has spaces, other scripts or controls (frp allows any). */
+const nameShown = (name: string): string => (/^[A-Za-z0-9._-]+$/.test(name) ? name : JSON.stringify(name))
 /** Our keys that mean something only on a udp proxy. */
 const UDP_ONLY_KEYS = ['idleTimeout', 'maxFlows'] as const
 /** Our keys that mean something only on a tcp proxy, with what to use on udp instead. */
@@ -44,18 +50,18 @@ function proxyIssues (ctx: CheckContext): ConfigIssue[] {
       if (first === undefined) names.set(p.name, i)
       else {
         const line = at(ctx, ['proxies', first, 'name']).line
-        issues.push({ code: 'TUN_CONFIG_INVALID', message: `proxy name ${p.name} is already used by proxies[${first}] (line ${line}); names must be unique`, location: at(ctx, ['proxies', i, 'name']) })
+        issues.push({ code: 'TUN_CONFIG_INVALID', message: `proxy name ${nameShown(p.name)} is already used by proxies[${first}] (line ${line}); names must be unique`, location: at(ctx, ['proxies', i, 'name']) })
       }
     }
     for (const key of UDP_ONLY_KEYS) {
-      if (Object.hasOwn(p, key) && typeof p.type === 'string' && ['tcp', 'http', 'https'].includes(p.type)) {
+      if (Object.hasOwn(p, key) && typeof p.type === 'string' && ['tcp', 'http', 'https', 'tcpmux'].includes(p.type)) {
         issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type udp proxies; remove it`, location: at(ctx, ['proxies', i, key], true) })
       }
     }
     for (const [key, instead] of TCP_ONLY_KEYS) {
       if (Object.hasOwn(p, key) && p.type === 'udp') {
         issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type tcp proxies (${instead}); remove it`, location: at(ctx, ['proxies', i, key], true) })
-      } else if (Object.hasOwn(p, key) && (p.type === 'http' || p.type === 'https')) {
+      } else if (Object.hasOwn(p, key) && (p.type === 'http' || p.type === 'https' || p.type === 'tcpmux')) {
         issues.push({ code: 'TUN_CONFIG_INVALID', message: `${key} applies only to type tcp proxies (the relay's maxConnections bounds vhost visitors); remove it`, location: at(ctx, ['proxies', i, key], true) })
       }
     }
@@ -65,7 +71,8 @@ function proxyIssues (ctx: CheckContext): ConfigIssue[] {
     if (p.type === 'udp' && isRecord(p.transport) && p.transport.proxyProtocolVersion === 'v1') {
       issues.push({ code: 'TUN_CONFIG_INVALID', message: 'PROXY protocol v1 describes TCP connections only: use v2 on a udp proxy (a header in front of every datagram), or remove it', location: at(ctx, ['proxies', i, 'transport', 'proxyProtocolVersion']) })
     }
-    if (p.enabled === false || !isInt(p.remotePort) || p.remotePort <= 0) continue
+    // Members of one load-balancing group share their port (group-checks.ts checks they agree).
+    if (p.enabled === false || !isInt(p.remotePort) || p.remotePort <= 0 || isRecord(p.loadBalancer)) continue
     // TCP and UDP ports are separate: a tcp and a udp proxy may share a number (DNS does).
     const slot = `${String(p.type)}/${p.remotePort}`
     const first = ports.get(slot)
@@ -131,8 +138,8 @@ function adminIssues (ctx: CheckContext): ConfigIssue[] {
 /** Problems that involve more than one field. */
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
-    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx)]
-    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx)]
+    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...transportIssues(ctx), ...groupIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx), ...pluginConfigIssues(ctx), ...transportIssues(ctx), ...groupIssues(ctx)]
 }
 
 function adminWarnings (ctx: CheckContext): ConfigWarning[] {
@@ -183,8 +190,10 @@ function ignoredPresent (ctx: CheckContext): Array<{ path: ConfigPath, why: stri
   for (const row of FRP_KEYS) {
     if (row.action !== 'ignore' || !row.sides.includes(ctx.side)) continue
     const segs = row.path.split('.')
-    const bases: ConfigPath[] = segs[0] === 'proxies[]' ? proxiesOf(ctx.data).map(([i]) => ['proxies', i]) : [[]]
-    const rest = segs[0] === 'proxies[]' ? segs.slice(1) : segs
+    const list = segs[0] === 'proxies[]' ? 'proxies' : segs[0] === 'visitors[]' ? 'visitors' : undefined
+    const entries = list === undefined ? [] : valueAt(ctx.data, [list])
+    const bases: ConfigPath[] = list === undefined ? [[]] : Array.isArray(entries) ? entries.map((_, i): ConfigPath => [list, i]) : []
+    const rest = list === undefined ? segs : segs.slice(1)
     for (const base of bases) {
       const path = [...base, ...rest]
       const parent = valueAt(ctx.data, path.slice(0, -1))
@@ -204,13 +213,23 @@ function heartbeatWarnings (ctx: CheckContext): ConfigWarning[] {
   })
 }
 
+export interface WarningOptions {
+  /** An included file (includes.ts): only its proxies and visitors count, so only their warnings. */
+  included?: boolean
+  /** Included files add proxies: no "no proxies" warning for this file alone. */
+  moreProxies?: boolean
+}
+
 /** Warnings for a file that is otherwise valid. Never includes a secret's value. */
-export function configWarnings (ctx: CheckContext): ConfigWarning[] {
+export function configWarnings (ctx: CheckContext, options: WarningOptions = {}): ConfigWarning[] {
   const warnings: ConfigWarning[] = ignoredPresent(ctx).map(({ path, why }) => ({
     message: `${formatPath(path)} is an frp setting this tunnel ignores: ${why}`,
     location: at(ctx, path, true),
   }))
-  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...capWarnings(ctx))
+  // Group warnings name their proxies (proxies[i]...), so an included file keeps them too.
+  warnings.push(...groupWarnings(ctx))
+  if (options.included === true) return warnings.filter((w) => w.location.path.startsWith('proxies[') || w.location.path.startsWith('visitors['))
+  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...capWarnings(ctx), ...transportWarnings(ctx), ...duplicateDomainWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {
     warnings.push({ message: 'transport.insecurePlaintext is true: after the handshake, tunnelled bytes cross the network unencrypted and unauthenticated; use it only for benchmarks or a link you trust', location: at(ctx, ['transport', 'insecurePlaintext']) })
   }
@@ -219,9 +238,12 @@ export function configWarnings (ctx: CheckContext): ConfigWarning[] {
     const relay = ctx.side === 'server' ? 'this relay' : 'the relay'
     warnings.push({ message: `auth.token is empty: anyone who can reach ${relay} can connect; set the same token on both sides`, location: at(ctx, ['auth', 'token']) })
   }
-  if (ctx.side === 'client' && !proxiesOf(ctx.data).some(([, p]) => p.enabled !== false)) {
+  const visitors = valueAt(ctx.data, ['visitors'])
+  const hasVisitors = Array.isArray(visitors) && visitors.some((v) => isRecord(v) && v.enabled !== false)
+  if (ctx.side === 'client' && options.moreProxies !== true && !hasVisitors && !proxiesOf(ctx.data).some(([, p]) => p.enabled !== false)) {
     warnings.push({ message: 'no proxies: the client will connect but expose nothing (add entries under proxies:)', location: at(ctx, ['proxies']) })
   }
+  warnings.push(...secretWarnings(ctx), ...pluginConfigWarnings(ctx))
   return warnings
 }
 

@@ -8,7 +8,6 @@ export type { Env } from './env.js'
 export type { ConfigKind, Loaded } from './load.js'
 export {
   defaultClientID,
-  detectConfigKind,
   loadClientConfig,
   loadServerConfig,
   parseClientConfig,
@@ -16,8 +15,10 @@ export {
   readConfigFile,
 } from './load.js'
 export { formatConfigWarning } from './checks.js'
+export { detectConfigKind } from './detect-kind.js'
 export { FRP_KEYS, LOG_LEVELS, PROXY_NAME } from './schema.js'
 export type { FrpKey } from './schema.js'
+export { PLUGIN_TYPES, type PluginType } from './plugin-schema.js'
 export * from './types.js'
 
 /** The JSON Schema of frps.yml (committed as configs/frps.schema.json). */
@@ -31,3 +32,6 @@ export function clientConfigJsonSchema (): object {
 }
 export { adminBindProblem, DEFAULT_ADMIN_ADDR, isLoopbackHost, type AdminBindSettings } from './admin-bind.js'
 export { keyFilePath, readKeyFile } from './keys.js'
+export { pluginUrl } from './group-load.js'
+export { describeProxy, noProxyMatches, parseProxyUrl, proxyEnvNames, proxyFromEnv, type ProxyScheme, type ProxyUrl } from './proxy-url.js'
+export { pemFileProblem } from './transport-load.js'

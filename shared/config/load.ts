@@ -4,26 +4,36 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { basename, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { parse as parseTomlText, TomlDate, TomlError } from 'smol-toml'
 import { Document, isAlias, isCollection, isScalar, parseDocument, visit } from 'yaml'
 import type { z } from 'zod'
 import { ConfigError, type ConfigIssue, type ConfigLocation } from '../errors.js'
 import { parseBandwidth } from '../limit/index.js'
 import { unbracket } from '../net/index.js'
-import { substituteEnv, type Env } from './env.js'
+import type { Env } from './env.js'
+import { renderTemplate } from './template.js'
 import { SourceMap } from './locate.js'
-import { tomlPathOffsets } from './toml-paths.js'
+import { tomlDuplicates, tomlPathOffsets } from './toml-paths.js'
+import { legacyIniIssue } from './legacy-ini.js'
+import { foldKeyCase } from './key-case.js'
+import { crossFileIssues, INCLUDED_KEYS, readIncludes, unreadKeys } from './includes.js'
 import { SECRET_KEYS, clientSchema, serverSchema, type ClientInput, type ServerInput, type Side } from './schema.js'
-import { isRecord, mapZodIssues, unsupportedProxies, type CheckContext } from './validate.js'
+import { isRecord, mapZodIssues, unsupportedProxies, valueAt, type CheckContext } from './validate.js'
 import { configWarnings, crossFieldIssues, type ConfigWarning } from './checks.js'
 import { keyFilePath, loadClientKey, loadClientKeyRules, loadPrivateKey, loadServerKey } from './keys.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS, type AdminConfig, type ClientConfig, type PortRange, type ProxyConfig, type ServerConfig } from './types.js'
 import { completeVhostProxy, completeVhostServer } from './vhost-load.js'
+import { completeGroupServer, completeTcpmuxProxy, withGroupKeys } from './group-load.js'
+import { completeSecretProxy, completeVisitors } from './secret-load.js'
+import { completeClientTransport, completeServerTransport } from './transport-load.js'
+import { completePlugin } from './plugin-load.js'
 
 export interface Loaded<T> {
   config: T
   warnings: ConfigWarning[]
+  /** The files `includes` added (frpc only), in the order their proxies were appended. */
+  included?: string[]
 }
 
 export type ConfigKind = 'server' | 'client'
@@ -140,10 +150,12 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
       maxClockSkew: d.transport?.maxClockSkew ?? SERVER_DEFAULTS.maxClockSkew,
       insecurePlaintext: d.transport?.insecurePlaintext ?? false,
       maxStreams: d.transport?.maxStreams ?? SERVER_DEFAULTS.maxStreams,
+      ...completeServerTransport(d, file),
     },
     log: { level: d.log?.level ?? SERVER_DEFAULTS.logLevel },
     webServer: completeAdmin(d.webServer),
     enablePrometheus: d.enablePrometheus ?? false,
+    ...completeGroupServer(d),
   }
 }
 
@@ -154,7 +166,7 @@ function completeAdmin (w: ServerInput['webServer'] | ClientInput['webServer']):
   return { addr: w.addr ?? SERVER_DEFAULTS.adminAddr, port: w.port, user: w.user ?? '', password: w.password ?? '', token: w.token ?? '' }
 }
 
-function completeClient (d: ClientInput, file: string): ClientConfig {
+function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
   const user = d.user ?? ''
   return {
     source: file,
@@ -177,13 +189,17 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
       handshakeTimeout: d.transport?.handshakeTimeout ?? CLIENT_DEFAULTS.handshakeTimeout,
       insecurePlaintext: d.transport?.insecurePlaintext ?? false,
       maxStreams: d.transport?.maxStreams ?? CLIENT_DEFAULTS.maxStreams,
+      connectServerLocalIP: d.transport?.connectServerLocalIP === undefined ? null : unbracket(d.transport.connectServerLocalIP),
+      ...completeClientTransport(d, file, env),
     },
     log: { level: d.log?.level ?? CLIENT_DEFAULTS.logLevel },
-    proxies: (d.proxies ?? []).filter((p) => p.enabled !== false).map((p): ProxyConfig => {
+    proxies: (d.proxies ?? []).map((p, i) => ({ p, i })).filter(({ p }) => p.enabled !== false).map(({ p, i }): ProxyConfig => {
+      // A plugin takes the connections instead of localIP:localPort (frp: "useless" then).
+      const plugin = p.plugin === undefined || p.type === 'udp' || p.type === 'sudp' ? {} : { plugin: completePlugin(p.plugin, file, `proxies[${i}].plugin`) }
       const common = {
         name: p.name,
         localIP: unbracket(p.localIP ?? CLIENT_DEFAULTS.localIP),
-        localPort: p.localPort,
+        localPort: p.localPort ?? 0,
         remotePort: p.remotePort ?? 0,
         allowSources: p.allowSources ?? [],
         denySources: p.denySources ?? [],
@@ -192,12 +208,21 @@ function completeClient (d: ClientInput, file: string): ClientConfig {
       }
       if (p.type === 'http' || p.type === 'https') {
         const { remotePort: _unused, ...vhostCommon } = common
-        return completeVhostProxy({ ...p, type: p.type }, vhostCommon)
+        return { ...completeVhostProxy({ ...p, type: p.type }, vhostCommon), ...plugin }
       }
-      if (p.type === 'tcp') return { ...common, type: 'tcp', proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null, maxVisitors: p.maxVisitors ?? 0 }
+      if (p.type === 'tcpmux') {
+        const { remotePort: _unused, ...muxCommon } = common
+        return completeTcpmuxProxy(p, muxCommon)
+      }
+      if (p.type === 'stcp' || p.type === 'sudp') {
+        const { remotePort: _none, ...secretCommon } = common
+        return { ...completeSecretProxy({ ...p, type: p.type }, secretCommon), ...(p.type === 'stcp' ? plugin : {}) }
+      }
+      if (p.type === 'tcp') return { ...common, type: 'tcp', proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null, maxVisitors: p.maxVisitors ?? 0, ...plugin }
       return { ...common, type: 'udp', proxyProtocolVersion: p.transport?.proxyProtocolVersion === 'v2' ? 'v2' : null, idleTimeout: p.idleTimeout ?? CLIENT_DEFAULTS.udpIdleTimeout, maxFlows: p.maxFlows ?? CLIENT_DEFAULTS.udpMaxFlows }
     }),
     webServer: completeAdmin(d.webServer),
+    visitors: completeVisitors(d.visitors ?? []),
   }
 }
 
@@ -211,12 +236,18 @@ function bandwidthBytes (text: string | undefined): number {
 
 // ------------------------------------------------------------------ the pipeline
 
-/** In file order, problems without a line last; the same problem reported twice only once. */
+/**
+ * In file order (the including file first, then included ones as listed), problems without a
+ * line last; the same problem reported twice only once.
+ */
 function byPlace<T extends { message: string, location: ConfigLocation }> (items: readonly T[]): T[] {
   const seen = new Set<string>()
+  const files = new Map<string, number>()
+  for (const i of items) if (!files.has(i.location.file)) files.set(i.location.file, files.size)
+  const rank = (i: T): number => files.get(i.location.file) ?? 0
   return items
-    .filter((i) => { const k = `${i.location.path}\0${i.message}`; const dup = seen.has(k); seen.add(k); return !dup })
-    .sort((a, b) => (a.location.line || Infinity) - (b.location.line || Infinity) || a.location.col - b.location.col)
+    .filter((i) => { const k = `${i.location.file}\0${i.location.path}\0${i.message}`; const dup = seen.has(k); seen.add(k); return !dup })
+    .sort((a, b) => rank(a) - rank(b) || (a.location.line || Infinity) - (b.location.line || Infinity) || a.location.col - b.location.col)
 }
 
 function throwIfAny (issues: ConfigIssue[]): void {
@@ -232,8 +263,8 @@ interface Parsed { ctx: CheckContext, yamlWarnings: ConfigWarning[] }
  */
 function parseYaml (side: Side, text: string, file: string, env: Env): Parsed {
   refuseLegacyIni(text, file)
-  const sub = substituteEnv(text, env)
-  const map = new SourceMap(file, text, sub.replacements)
+  const sub = renderTemplate(text, env)
+  const map = new SourceMap(file, text, sub.spans)
   throwIfAny(sub.problems.map((p) => ({ code: p.code, message: p.message, location: map.atOriginal(p.offset, '') })))
   const doc = parseDocument(sub.text, { uniqueKeys: true, merge: true, prettyErrors: false })
   const redact = new Redactor(sub.text)
@@ -256,21 +287,21 @@ function parseYaml (side: Side, text: string, file: string, env: Env): Parsed {
   const data = clean(js ?? {}, true)
   redact.addFrom(data)
   const yamlWarnings = doc.warnings.map((w) => ({ message: redact.text(w.message.split('\n')[0] ?? w.code), location: map.at(w.pos[0], '') }))
-  return { ctx: { side, doc, map, data }, yamlWarnings }
+  const ctx: CheckContext = { side, doc, map, data }
+  return { ctx, yamlWarnings: [...yamlWarnings, ...foldKeyCase(ctx)] }
 }
 
 /** frp's old INI format (a `[common]` section, frp's own test for it) has other key names. */
 function refuseLegacyIni (text: string, file: string): void {
-  const m = /^[ \t]*\[common\][ \t]*$/m.exec(text)
-  if (m === null) return
-  const map = new SourceMap(file, text)
-  throwIfAny([{ code: 'TUN_CONFIG_INVALID', message: 'this is frp\'s legacy INI format ([common], snake_case keys), which frp itself deprecated: write it as frp v1 YAML or TOML (server_addr -> serverAddr, [ssh] -> a proxies entry with name: ssh; see configs/)', location: map.atOriginal(m.index, '') }])
+  const issue = legacyIniIssue(text, file)
+  if (issue !== undefined) throwIfAny([issue])
 }
 
 /** TOML (frp's documented format): the same pipeline, with positions from toml-paths.ts. */
 function parseToml (side: Side, text: string, file: string, env: Env): Parsed {
-  const sub = substituteEnv(text, env)
-  const map = new SourceMap(file, text, sub.replacements)
+  refuseLegacyIni(text, file)
+  const sub = renderTemplate(text, env)
+  const map = new SourceMap(file, text, sub.spans)
   throwIfAny(sub.problems.map((p) => ({ code: p.code, message: p.message, location: map.atOriginal(p.offset, '') })))
   const redact = new Redactor(sub.text)
   let js: unknown
@@ -280,6 +311,8 @@ function parseToml (side: Side, text: string, file: string, env: Env): Parsed {
     const line = err instanceof TomlError ? err.line : 0
     const col = err instanceof TomlError ? err.column : 0
     const offset = offsetOfLine(sub.text, line, col)
+    const twice = line > 0 ? tomlDuplicateAt(sub.text, offset, map) : undefined
+    if (twice !== undefined) throwIfAny([twice])
     const first = err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err)
     const message = redact.onSecretLine(offset) ? 'TOML syntax error on a line holding a secret' : redact.text(first.replace(/^Invalid TOML document: /, 'TOML: '))
     throwIfAny([{ code: 'TUN_CONFIG_SYNTAX', message, location: line > 0 ? map.at(offset, '') : map.whole('') }])
@@ -288,7 +321,18 @@ function parseToml (side: Side, text: string, file: string, env: Env): Parsed {
   redact.addFrom(data)
   map.useTomlPaths(tomlPathOffsets(sub.text))
   // The checks read values from the data; a YAML document made from it keeps their interface.
-  return { ctx: { side, doc: new Document(data), map, data }, yamlWarnings: [] }
+  const ctx: CheckContext = { side, doc: new Document(data), map, data }
+  return { ctx, yamlWarnings: foldKeyCase(ctx) }
+}
+
+/** The key or table defined a second time on the line of `offset` (where the TOML library stopped), named with the line of its first definition. */
+function tomlDuplicateAt (text: string, offset: number, map: SourceMap): ConfigIssue | undefined {
+  const lineOf = (o: number): number => map.at(o, '').line
+  const here = lineOf(offset)
+  const dup = tomlDuplicates(text).find((d) => lineOf(d.again) === here)
+  if (dup === undefined) return undefined
+  const location = map.at(dup.again, dup.path)
+  return { code: 'TUN_CONFIG_SYNTAX', message: `is defined twice: first on line ${lineOf(dup.first)}, again on line ${location.line}; keep one (TOML allows a key or table once)`, location }
 }
 
 /** Plain objects (the TOML library makes null-prototype ones) and strings for TOML dates. */
@@ -315,20 +359,70 @@ export function isTomlFile (file: string): boolean {
   return file.toLowerCase().endsWith('.toml')
 }
 
-function finish<I, T> (parsed: Parsed, schema: z.ZodType<I>, complete: (input: I) => T): Loaded<T> {
-  const { ctx } = parsed
-  let result = schema.safeParse(ctx.data)
-  throwIfAny([...(result.success ? [] : mapZodIssues(ctx, result.error.issues)), ...crossFieldIssues(ctx)])
-  if (!result.success) result = schema.safeParse(withoutSkippedProxies(ctx.data))
-  if (!result.success) throw new ConfigError(mapZodIssues(ctx, result.error.issues))
-  return { config: complete(result.data), warnings: byPlace([...parsed.yamlWarnings, ...configWarnings(ctx)]) }
+/** What included files add to the including one (includes.ts): their problems, warnings and proxies. */
+interface Included {
+  issues: ConfigIssue[]
+  warnings: ConfigWarning[]
+  contexts: CheckContext[]
+  files: string[]
 }
 
-/** The data without disabled proxies of unsupported types (whose issues were dropped). */
+function finish<I, T> (parsed: Parsed, schema: z.ZodType<I>, complete: (input: I) => T, more?: Included): Loaded<T> {
+  const { ctx } = parsed
+  let result = schema.safeParse(ctx.data)
+  throwIfAny([...(result.success ? [] : mapZodIssues(ctx, result.error.issues)), ...crossFieldIssues(ctx), ...(more?.issues ?? [])])
+  if (!result.success || more !== undefined) result = schema.safeParse(withIncluded(withoutSkippedProxies(ctx.data), more?.contexts ?? []))
+  if (!result.success) throw new ConfigError(mapZodIssues(ctx, result.error.issues))
+  const moreProxies = (more?.contexts ?? []).some((c) => Array.isArray(valueAt(c.data, ['proxies'])))
+  const warnings = byPlace([...parsed.yamlWarnings, ...configWarnings(ctx, { moreProxies }), ...(more?.warnings ?? [])])
+  return { config: complete(result.data), warnings, ...(more === undefined ? {} : { included: more.files }) }
+}
+
+/** The including file's data with the proxies and visitors of the included ones appended, in order. */
+function withIncluded (data: unknown, contexts: readonly CheckContext[]): unknown {
+  if (contexts.length === 0 || !isRecord(data)) return data
+  const out: Record<string, unknown> = { ...data }
+  for (const key of INCLUDED_KEYS) {
+    const lists = [data, ...contexts.map((c) => withoutSkippedProxies(c.data))].map((d) => valueAt(d, [key])).filter(Array.isArray)
+    if (lists.length > 0) out[key] = lists.flat()
+  }
+  return out
+}
+
+/** Reads and checks the files `includes` names, each in its own place (file:line:col). */
+function loadIncludes (parsed: Parsed, env: Env): Included | undefined {
+  const found = readIncludes(parsed.ctx)
+  if (found.files.length === 0 && found.issues.length === 0 && found.warnings.length === 0) return undefined
+  const more: Included = { issues: [...found.issues], warnings: [...found.warnings], contexts: [], files: found.files.map((f) => f.path) }
+  for (const f of found.files) {
+    let inc: Parsed
+    try {
+      inc = (isTomlFile(f.path) ? parseToml : parseYaml)('client', f.text, f.path, env)
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err
+      more.issues.push(...err.issues)
+      continue
+    }
+    const checked = clientSchema.safeParse(inc.ctx.data)
+    more.issues.push(...(checked.success ? [] : mapZodIssues(inc.ctx, checked.error.issues)), ...crossFieldIssues(inc.ctx))
+    more.warnings.push(...inc.yamlWarnings, ...unreadKeys(inc.ctx), ...configWarnings(inc.ctx, { included: true }))
+    more.contexts.push(inc.ctx)
+  }
+  more.issues.push(...crossFileIssues([parsed.ctx, ...more.contexts]))
+  return more
+}
+
+/** The data without disabled proxies and visitors of unsupported types (whose issues were dropped). */
 function withoutSkippedProxies (data: unknown): unknown {
-  const skip = unsupportedProxies(data)
-  if (!isRecord(data) || !Array.isArray(data.proxies)) return data
-  return { ...data, proxies: data.proxies.filter((_, i) => skip.get(i) !== true) }
+  if (!isRecord(data)) return data
+  const out = { ...data }
+  for (const list of ['proxies', 'visitors'] as const) {
+    const entries = data[list]
+    if (!Array.isArray(entries)) continue
+    const skip = unsupportedProxies(data, list)
+    out[list] = entries.filter((_, i) => skip.get(i) !== true)
+  }
+  return out
 }
 
 export function parseServerConfig (text: string, file: string, env: Env = process.env): Loaded<ServerConfig> {
@@ -338,7 +432,7 @@ export function parseServerConfig (text: string, file: string, env: Env = proces
 
 export function parseClientConfig (text: string, file: string, env: Env = process.env): Loaded<ClientConfig> {
   const parsed = (isTomlFile(file) ? parseToml : parseYaml)('client', text, file, env)
-  return finish(parsed, clientSchema, (d) => completeClient(d, file))
+  return finish(parsed, clientSchema, (d) => withGroupKeys(completeClient(d, file, env), d), loadIncludes(parsed, env))
 }
 
 const READ_REASONS: Record<string, string> = {
@@ -364,22 +458,4 @@ export async function loadServerConfig (file: string, env: Env = process.env): P
 
 export async function loadClientConfig (file: string, env: Env = process.env): Promise<Loaded<ClientConfig>> {
   return parseClientConfig(await readConfigFile(file), file, env)
-}
-
-const CLIENT_KEYS = new Set(['serverAddr', 'serverPort', 'proxies', 'visitors', 'loginFailExit', 'clientID', 'user'])
-const SERVER_KEYS = new Set(['bindAddr', 'bindPort', 'proxyBindAddr', 'allowPorts', 'maxPortsPerClient', 'ownershipGrace', 'maxConnections', 'maxConnectionsPerSource', 'maxVisitorsPerSource', 'maxFlowsPerSource', 'maxBufferedBytesPerClient', 'vhostHTTPPort', 'vhostHTTPSPort', 'kcpBindPort', 'quicBindPort', 'subDomainHost',
-  'maxProxiesPerClient', 'maxVhostProxiesPerClient', 'maxDomainsPerClient', 'maxLocationsPerClient', 'maxProxiesPerUser', 'maxVhostProxiesPerUser', 'maxDomainsPerUser', 'maxLocationsPerUser'])
-
-/**
- * Server or client, from the top-level keys (read line by line, so it works on files with
- * templates or syntax errors); then from the name (frps* / frpc*); else client.
- */
-export function detectConfigKind (text: string, file: string): ConfigKind {
-  // `key:` (YAML) or `key =` (TOML); `[[proxies]]` names a client too.
-  const keys = [...text.matchAll(/^["']?([A-Za-z][A-Za-z0-9]*)["']?[ \t]*[:=]/gm)].map((m) => m[1] ?? '')
-  if (/^\[\[\s*proxies\s*\]\]/m.test(text)) return 'client'
-  if (keys.some((k) => CLIENT_KEYS.has(k))) return 'client'
-  if (keys.some((k) => SERVER_KEYS.has(k))) return 'server'
-  const name = basename(file).toLowerCase()
-  return name.startsWith('frps') ? 'server' : 'client'
 }

@@ -5,40 +5,51 @@ import { LineCounter, isAlias, isMap, isScalar, isSeq, type Document, type Node,
 import type { ConfigLocation } from '../errors.js'
 import { tomlOffsetOf, type PathOffsets } from './toml-paths.js'
 
-/** One `{{ .Envs.NAME }}` that env substitution replaced: [start, end) in each text. */
-export interface Replacement {
+/**
+ * Where a piece of the rendered text (template.ts) came from: `copy` pieces are the file's own
+ * text starting at origStart (a range body may be copied several times); the others are a
+ * template's value, all of it pointing at its `{{`.
+ */
+export interface Span {
   outStart: number
   outEnd: number
   origStart: number
-  origEnd: number
+  copy: boolean
 }
 
 /** Maps offsets in the text YAML parsed back to line and column in the file the user wrote. */
 export class SourceMap {
   readonly file: string
   readonly #lines = new LineCounter()
-  readonly #replacements: readonly Replacement[]
+  /** Sorted by outStart and covering the rendered text; empty = the text is the file's own. */
+  readonly #spans: readonly Span[]
   /** A TOML file's key positions (toml-paths.ts); YAML files locate through their document. */
   #toml: ReadonlyMap<string, PathOffsets> | undefined
 
-  constructor (file: string, original: string, replacements: readonly Replacement[] = []) {
+  constructor (file: string, original: string, spans: readonly Span[] = []) {
     this.file = file
-    this.#replacements = replacements
+    this.#spans = spans
     this.#lines.addNewLine(0)
     for (let i = original.indexOf('\n'); i !== -1; i = original.indexOf('\n', i + 1)) {
       this.#lines.addNewLine(i + 1)
     }
   }
 
-  /** The original-file offset of an offset in the substituted text. Inside a replaced value → the `{{`. */
+  /** The original-file offset of an offset in the rendered text. Inside a template's value → its `{{`. */
   originalOffset (outOffset: number): number {
-    let shift = 0
-    for (const r of this.#replacements) {
-      if (outOffset < r.outStart) break
-      if (outOffset < r.outEnd) return r.origStart
-      shift = r.origEnd - r.outEnd
+    const spans = this.#spans
+    if (spans.length === 0) return outOffset
+    let lo = 0
+    let hi = spans.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1
+      if ((spans[mid]?.outStart ?? 0) <= outOffset) lo = mid
+      else hi = mid - 1
     }
-    return outOffset + shift
+    const s = spans[lo]
+    if (s === undefined) return outOffset
+    const into = Math.max(0, outOffset - s.outStart)
+    return s.copy ? s.origStart + into : s.origStart
   }
 
   /** A location from an offset in the original file. */
@@ -95,6 +106,11 @@ export function findPair (doc: Document, map: unknown, key: PropertyKey, depth =
   const want = String(key)
   for (const pair of node.items) {
     if (!isMergeKey(pair.key) && isScalar(pair.key) && String(pair.key.value) === want) return pair
+  }
+  // frp matches key names regardless of case (key-case.ts reads `subdomainHost` as subDomainHost).
+  const folded = want.toLowerCase()
+  for (const pair of node.items) {
+    if (!isMergeKey(pair.key) && isScalar(pair.key) && String(pair.key.value).toLowerCase() === folded) return pair
   }
   for (const pair of node.items) {
     if (!isMergeKey(pair.key)) continue

@@ -5,18 +5,27 @@
 import { z } from 'zod'
 import { parseBandwidth } from '../limit/index.js'
 import { isHeaderValue, isSubdomainLabel, normalizeDomain, normalizeHostName, normalizeLocation } from '../http/index.js'
+import { isIP } from 'node:net'
 import { isCidr } from '../net/index.js'
 import { MAX_STREAMS_LIMIT } from '../mux/index.js'
-import { MAX_SOURCE_RULES, VHOST_LIMITS } from '../wire/index.js'
+import { MAX_SOURCE_RULES, SECRET_LIMITS, VHOST_LIMITS } from '../wire/index.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
+import { groupClientKeys, groupProxyKeys, groupServerKeys } from './group-schema.js'
+import { pluginSchema } from './plugin-schema.js'
 
 export type Side = 'server' | 'client'
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const
-/** frp's proxy name rule, bounded so names fit in logs and wire messages. */
-export const PROXY_NAME = /^[A-Za-z0-9._-]{1,64}$/
+/**
+ * Characters a proxy name may have at most (UTF-16 code units, as String.length counts them).
+ * frp accepts any non-empty name ("Wake On Lan", "L4D2节点0"), and so do we: logs, metrics and
+ * the status table escape what they show; the bound keeps `{user}.{name}` within the wire's.
+ */
+export const MAX_CONFIG_PROXY_NAME_CHARS = 64
+/** frp's proxy name rule: any non-empty text, bounded (MAX_CONFIG_PROXY_NAME_CHARS). */
+export const PROXY_NAME = /^[\s\S]{1,64}$/
 /** Keys whose values are secrets: their values never appear in messages. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey', 'clientKey'])
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['token', 'password', 'secretKey', 'clientSecret', 'httpPassword', 'privateKey', 'clientKey', 'proxyURL', 'groupKey'])
 /** Entries of auth.clientKeys at most. */
 export const MAX_CLIENT_KEYS = 10_000
 
@@ -55,25 +64,17 @@ const ignore = (sides: readonly Side[], path: string, schema: z.ZodType, why: st
 const refuse = (sides: readonly Side[], paths: readonly string[], why: string): FrpKey[] =>
   paths.map((path) => ({ action: 'refuse', sides, path, why }))
 
-const tls = z.looseObject({
-  enable: z.boolean().optional(),
-  force: z.boolean().optional(),
-  certFile: z.string().optional(),
-  keyFile: z.string().optional(),
-  trustedCaFile: z.string().optional(),
-  serverName: z.string().optional(),
-  disableCustomTLSFirstByte: z.boolean().optional(),
-})
 const stringMap = z.record(z.string(), z.string())
 
-const UNSUPPORTED_PROXY_KEYS = ['routeByHTTPUser', 'multiplexer', 'secretKey', 'allowUsers', 'natTraversal'].map((k) => `proxies[].${k}`)
+const UNSUPPORTED_PROXY_KEYS = ['natTraversal'].map((k) => `proxies[].${k}`)
+/** frp's keys of xtcp visitors (peer to peer), which this version does not offer yet. */
+const XTCP_VISITOR_KEYS = ['protocol', 'keepTunnelOpen', 'maxRetriesAnHour', 'minRetryInterval', 'fallbackTo', 'fallbackTimeoutMs', 'natTraversal'].map((k) => `visitors[].${k}`)
 
 export const FRP_KEYS: readonly FrpKey[] = [
   ignore(BOTH, 'webServer.assetsDir', z.string(), 'there is no web dashboard; the admin API serves JSON and metrics only'),
   ignore(BOTH, 'webServer.pprofEnable', z.boolean(), 'Go profiling does not apply; profile with node --cpu-prof or --inspect'),
   ignore(BOTH, 'transport.tcpMux', z.boolean(), 'the control connection always multiplexes streams'),
   ignore(BOTH, 'transport.tcpMuxKeepaliveInterval', seconds(), 'liveness is checked by transport.heartbeatTimeout'),
-  ignore(BOTH, 'transport.tls', tls, 'the control connection is always encrypted by its own handshake, not TLS'),
   ignore(BOTH, 'transport.quic', z.looseObject({}), 'it applies only to transport.protocol quic, which is not supported'),
   ignore(CLIENT, 'transport.poolCount', z.int(), 'streams open on demand over one connection; there is no connection pool'),
   ignore(SERVER, 'transport.maxPoolCount', z.int(), 'streams open on demand over one connection; there is no connection pool'),
@@ -89,27 +90,25 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ignore(SERVER, 'natholeAnalysisDataReserveHours', z.int(), 'xtcp is not supported'),
   ignore(CLIENT, 'natHoleStunServer', z.string(), 'xtcp is not supported'),
   ignore(BOTH, 'udpPacketSize', z.int(), 'datagrams are never cut: each travels whole, up to 65,527 bytes'),
-  ignore(CLIENT, 'metadatas', stringMap, 'there are no server plugins to receive them'),
-  ignore(CLIENT, 'proxies[].metadatas', stringMap, 'there are no server plugins to receive them'),
   ignore(CLIENT, 'proxies[].annotations', stringMap, 'there is no dashboard to show them'),
   ignore(CLIENT, 'proxies[].transport.useEncryption', z.boolean(), 'every stream rides the encrypted control connection'),
   ignore(CLIENT, 'proxies[].transport.useCompression', z.boolean(), 'compression is not offered'),
-  ...refuse(CLIENT, ['includes'], 'put every proxy in this file'),
-  ...refuse(CLIENT, ['visitors'], 'stcp, sudp and xtcp visitors are not supported'),
+  // Relay keys that only add a listener this tunnel does not have: the rest of the file runs.
+  ignore(SERVER, 'kcpBindPort', port(0), 'not supported, this listener is not opened (clients connect over tcp to bindPort)'),
+  ignore(SERVER, 'quicBindPort', port(0), 'not supported, this listener is not opened (clients connect over tcp to bindPort)'),
+  ignore(SERVER, 'sshTunnelGateway', z.looseObject({ bindPort: port(0).optional() }), 'not supported, this listener is not opened (the ssh tunnel gateway)'),
+  // frp reads auth.oidc only with auth.method oidc, which is refused (validate.ts says why).
+  ignore(BOTH, 'auth.oidc', z.looseObject({}), 'auth.method is token, so it is never read (frp ignores it then too)'),
+  ignore(CLIENT, 'visitors[].transport.useEncryption', z.boolean(), 'every visit rides the encrypted control connection (the relay sees the bytes, as for every proxy: see docs/security.md)'),
+  ignore(CLIENT, 'visitors[].transport.useCompression', z.boolean(), 'compression is not offered'),
+  ...refuse(CLIENT, ['visitors[].plugin'], 'visitor plugins (virtual_net) are not supported; connect to bindAddr:bindPort'),
+  ...refuse(CLIENT, XTCP_VISITOR_KEYS, 'it belongs to xtcp visitors (peer to peer), which this version does not support yet'),
   ...refuse(CLIENT, ['start'], 'remove it and set `enabled: false` on proxies that should not run'),
   ...refuse(CLIENT, ['dnsServer'], 'the system resolver is used; remove it'),
   ...refuse(CLIENT, ['featureGates', 'virtualNet', 'store'], 'remove it'),
   ...refuse(BOTH, ['webServer.tls'], 'the admin API speaks plain HTTP: keep it on loopback, or put a TLS proxy in front of it'),
   ...refuse(BOTH, ['auth.tokenSource'], 'put the token in auth.token, or use {{ .Envs.NAME }}'),
-  ...refuse(BOTH, ['auth.oidc'], 'only auth.method token is supported'),
-  ...refuse(CLIENT, ['transport.proxyURL', 'transport.connectServerLocalIP'], 'remove it; the relay is dialled directly'),
-  ...refuse(SERVER, ['kcpBindPort', 'quicBindPort'], 'clients connect over tcp only'),
-  ...refuse(SERVER, ['tcpmuxHTTPConnectPort', 'tcpmuxPassthrough'], 'tcpmux proxies are not supported'),
-  ...refuse(SERVER, ['httpPlugins'], 'server plugins are not supported'),
-  ...refuse(SERVER, ['sshTunnelGateway'], 'the ssh tunnel gateway is not supported'),
-  ...refuse(CLIENT, ['proxies[].plugin'], 'proxy plugins are not supported; point localIP/localPort at the service'),
-  ...refuse(CLIENT, ['proxies[].healthCheck', 'proxies[].loadBalancer'], 'health checks and load-balancing groups are not supported'),
-  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http and https'),
+  ...refuse(CLIENT, UNSUPPORTED_PROXY_KEYS, 'it belongs to a proxy type or feature other than tcp, udp, http, https, tcpmux, stcp and sudp'),
 ]
 
 /** Optional zod entries for the `ignore` rows whose parent is `parent` (e.g. `transport`). */
@@ -187,14 +186,42 @@ const headerSet = z.strictObject({
 })
 
 const vhostProxyKeys = {
-  customDomains: z.array(domain).max(VHOST_LIMITS.domains).optional().describe('http/https: domains served by this proxy (www.example.com, *.example.com, or * for every other name).'),
-  subdomain: z.string().refine(isSubdomainLabel, { error: 'must be one label (letters, digits, -), without dots or *' }).optional().describe('http/https: served as {subdomain}.{the relay\'s subDomainHost}.'),
+  customDomains: z.array(domain).max(VHOST_LIMITS.domains).optional().describe('http/https/tcpmux: domains served by this proxy (www.example.com, *.example.com, or * for every other name).'),
+  subdomain: z.string().refine(isSubdomainLabel, { error: 'must be one label (letters, digits, -), without dots or *' }).optional().describe('http/https/tcpmux: served as {subdomain}.{the relay\'s subDomainHost}.'),
   locations: z.array(location).max(VHOST_LIMITS.locations).optional().describe('http only: path prefixes served by this proxy; the longest matching one wins. Default: every path.'),
   hostHeaderRewrite: z.string().max(VHOST_LIMITS.domainChars).optional().describe('http only: the Host header the service gets instead of the visitor\'s.'),
   requestHeaders: headerSet.optional().describe('http only: `set:` headers (name: value) set on every request to the service.'),
   responseHeaders: headerSet.optional().describe('http only: `set:` headers (name: value) set on every response to the visitor.'),
-  httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http only: basic-auth user the relay asks visitors for.'),
-  httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http only: basic-auth password (secret; use {{ .Envs.NAME }}).'),
+  httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http and tcpmux: basic-auth user the relay asks visitors for (tcpmux: in Proxy-Authorization).'),
+  httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http and tcpmux: basic-auth password (secret; use {{ .Envs.NAME }}).'),
+}
+
+// Transports (issue 18): how the control connection is carried. frp's keys, plus our websocket block.
+const pemFile = (what: string): z.ZodOptional<z.ZodString> => z.string().min(1).optional().describe(`${what} (PEM). Relative to this file's directory.`)
+const serverTransportKeys = {
+  tls: z.strictObject({
+    force: z.boolean().optional().describe('true: accept only clients that speak TLS (transport.tls.enable or wss on the client). Default false; a trustedCaFile implies true, as in frp.'),
+    certFile: pemFile('The certificate the relay shows to TLS clients; default: a self-signed one made at each start'),
+    keyFile: pemFile('The private key of certFile'),
+    trustedCaFile: pemFile('Clients must show a certificate signed by this CA (mutual TLS; transport.tls.certFile/keyFile on the client)'),
+  }).optional().describe('An outer TLS layer under the relay\'s own handshake, for clients that ask for it (frp\'s keys). The relay tells TLS from its raw handshake and from WebSocket by the first bytes, on the same port.'),
+  websocket: z.strictObject({
+    enable: z.boolean().optional().describe('Our key: accept WebSocket clients (GET /~!frp with Upgrade, as frp) on bindPort. Default true.'),
+    trustedProxies: z.array(z.string().refine(isCidr, { error: 'must be a CIDR like 10.0.0.0/8 or a single IP address' })).max(MAX_SOURCE_RULES).optional().describe('Our key: reverse proxies (CIDRs or addresses) whose X-Forwarded-For header names the client\'s address for the handshake limits and logs. Default none: the TCP peer is the source.'),
+    bindPort: port(0).optional().describe('Our key: a second port for clients with everything bindPort accepts (raw, TLS, WebSocket), e.g. the port a reverse proxy forwards to. 0 or absent: none.'),
+  }).optional().describe('WebSocket clients (transport.protocol websocket or wss), directly or behind a reverse proxy such as nginx.'),
+}
+const clientTransportKeys = {
+  protocol: z.enum(['tcp', 'websocket', 'wss']).optional().describe('How the control connection travels: tcp (default), websocket (an HTTP Upgrade to /~!frp, through reverse proxies and CDNs) or wss (WebSocket inside TLS). frp\'s kcp and quic are not supported.'),
+  tls: z.strictObject({
+    enable: z.boolean().optional().describe('true: an outer TLS layer under the handshake, so the connection looks like HTTPS (inside the WebSocket with protocol websocket; wss always has TLS). Default false: our handshake already encrypts and authenticates (frp\'s default is true).'),
+    certFile: pemFile('A client certificate, for a relay whose transport.tls.trustedCaFile asks for one'),
+    keyFile: pemFile('The private key of certFile'),
+    trustedCaFile: pemFile('Check the relay\'s certificate against this CA and serverName; default: not checked (as frp), auth.serverKey authenticates the relay'),
+    serverName: z.string().min(1).max(253).optional().describe('The name sent in TLS SNI and checked in the certificate. Default: serverAddr.'),
+    disableCustomTLSFirstByte: z.boolean().optional().describe('false: send frp\'s marker byte 0x17 before the TLS ClientHello. Default true (a plain ClientHello, as HTTPS).'),
+  }).optional().describe('An outer TLS layer under the handshake (frp\'s keys).'),
+  proxyURL: z.string().min(1).optional().describe('Reach the relay through a proxy: http://[user:password@]host:port (CONNECT), https://... (CONNECT inside TLS to the proxy) or socks5://[user:password@]host:port. Default: the environment\'s http_proxy / HTTP_PROXY (https_proxy first for wss), unless NO_PROXY names the relay.'),
 }
 
 // The mux session's stream cap (issue 21), our key on both sides.
@@ -232,12 +259,14 @@ export const serverSchema = z.strictObject({
     handshakeTimeout: z.int().min(1).max(3600).optional().describe(`Seconds from accept to the client's login (handshake and first record); then the connection is closed. Default ${SERVER_DEFAULTS.handshakeTimeout}.`),
     maxClockSkew: z.int().min(1).max(86400).optional().describe(`Seconds a client's clock may differ from the relay's. Default ${SERVER_DEFAULTS.maxClockSkew}.`),
     insecurePlaintext: z.boolean().optional().describe('true: no encryption after the handshake (benchmarks, trusted links only); clients must set the same. Default false.'),
+    ...serverTransportKeys,
     ...streamKeys('server'),
     ...ignoredAt('server', 'transport'),
   }).optional(),
   log: log('server').optional(),
   webServer: webServer('server').optional(),
   enablePrometheus: z.boolean().optional().describe('true: serve Prometheus metrics at /metrics on the admin API (needs webServer.port). Default false.'),
+  ...groupServerKeys,
   ...ignoredAt('server', ''),
 }).describe('frps.yml: the tunnel relay (frp v1 key names).')
 
@@ -249,12 +278,18 @@ const bandwidth = z.string().superRefine((value, ctx) => {
 
 const sourceList = z.array(z.string().refine(isCidr, { error: 'must be a CIDR like 10.0.0.0/8 or 2001:db8::/32, or a single IP address' })).max(MAX_SOURCE_RULES)
 
+// Secret proxies (stcp, sudp) and the visitors that reach them (frp's keys).
+const secretProxyKeys = {
+  secretKey: z.string().optional().describe('stcp/sudp (required there): the secret a visitor must know. It never leaves this client: the relay gets a key derived from it and checks proofs, never the secret. Use 20 or more random characters; secret: use {{ .Envs.NAME }}.'),
+  allowUsers: z.array(z.string().min(1).max(SECRET_LIMITS.userChars)).max(SECRET_LIMITS.allowUsers).optional().describe('stcp/sudp: the users whose visitors may come ("*" = any user). Empty or absent: only visitors with this client\'s own user (frp\'s rule).'),
+}
+
 const proxy = z.strictObject({
-  name: z.string().regex(PROXY_NAME).describe('Unique name: 1-64 of A-Z a-z 0-9 . _ -'),
-  type: z.enum(['tcp', 'udp', 'http', 'https']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort) or https (by TLS server name on vhostHTTPSPort).'),
+  name: z.string().min(1).max(MAX_CONFIG_PROXY_NAME_CHARS).describe(`Unique name: any text of 1-${MAX_CONFIG_PROXY_NAME_CHARS} characters (as in frp; spaces and any script allowed).`),
+  type: z.enum(['tcp', 'udp', 'http', 'https', 'tcpmux', 'stcp', 'sudp']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort), https (by TLS server name on vhostHTTPSPort), tcpmux (TCP services by HTTP CONNECT host on tcpmuxHTTPConnectPort), stcp or sudp (secret: no public port; reached through a visitor that knows secretKey).'),
   enabled: z.boolean().optional().describe('false skips this proxy. Default true.'),
   localIP: z.string().min(1).optional().describe(`Address of the local service. Default ${CLIENT_DEFAULTS.localIP}.`),
-  localPort: port(1).describe('Port of the local service.'),
+  localPort: port(1).optional().describe('Port of the local service; required unless the proxy has a plugin.'),
   remotePort: port(0).optional().describe('tcp/udp: public port on the relay; 0 lets the relay pick. Default 0.'),
   idleTimeout: z.int().min(1).max(86400).optional().describe(`udp only: seconds without a datagram before a flow expires. Default ${CLIENT_DEFAULTS.udpIdleTimeout}.`),
   maxFlows: z.int().min(1).max(65536).optional().describe(`udp only: flows (visitor address + port) at once at most. Default ${CLIENT_DEFAULTS.udpMaxFlows}.`),
@@ -268,8 +303,33 @@ const proxy = z.strictObject({
   allowSources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay admits, as CIDRs (IPv4 or IPv6, e.g. 203.0.113.0/24, 2001:db8::/32) or single addresses. Empty or absent admits everyone. IPv4-mapped visitors match IPv4 rules.'),
   denySources: sourceList.optional().describe('Our key (frp has none): visitor addresses the relay refuses, as CIDRs or single addresses; wins over allowSources.'),
   ...vhostProxyKeys,
+  ...groupProxyKeys,
+  ...secretProxyKeys,
+  plugin: pluginSchema.optional(),
   ...ignoredAt('client', 'proxies[]'),
 })
+
+// The visitors that reach secret proxies (frp's keys).
+const visitor = z.strictObject({
+  name: z.string().min(1).max(MAX_CONFIG_PROXY_NAME_CHARS).describe(`Unique name among the visitors: any text of 1-${MAX_CONFIG_PROXY_NAME_CHARS} characters.`),
+  type: z.enum(['stcp', 'sudp']).describe('stcp (a TCP port) or sudp (a UDP port); must match the secret proxy\'s type.'),
+  enabled: z.boolean().optional().describe('false skips this visitor. Default true.'),
+  serverName: z.string().min(1).max(MAX_CONFIG_PROXY_NAME_CHARS).describe('The name of the secret proxy to reach, as its frpc.yml names it.'),
+  serverUser: z.string().max(SECRET_LIMITS.userChars).optional().describe('The user of the client that has the proxy. Default: this client\'s own user.'),
+  secretKey: z.string().optional().describe('The proxy\'s secretKey (required). Secret: use {{ .Envs.NAME }}.'),
+  bindAddr: z.string().min(1).optional().describe(`Where the visitor listens for local applications. Default ${CLIENT_DEFAULTS.visitorBindAddr}.`),
+  bindPort: z.int().min(-1).max(65535).describe('The port local applications connect to (required). -1 (stcp): no listener.'),
+  transport: z.strictObject({
+    ...ignoredAt('client', 'visitors[].transport'),
+  }).optional(),
+  ...ignoredAt('client', 'visitors[]'),
+})
+// frpc's includes (frp's key): files whose proxies and visitors join this file's (includes.ts).
+/** Patterns in `includes` at most. */
+export const MAX_INCLUDE_PATTERNS = 64
+const includeKeys = {
+  includes: z.array(z.string().min(1)).max(MAX_INCLUDE_PATTERNS).optional().describe('Files whose proxies (and visitors) are added to this file\'s, as in frp: paths or patterns with * ? [a-z] in the file name (./confd/*.yml), relative to this file\'s folder; YAML, TOML or JSON by extension. Re-read on reload.'),
+}
 
 export const clientSchema = z.strictObject({
   serverAddr: z.string().min(1).optional().describe(`Relay address (bare IPv6 without brackets). Default ${CLIENT_DEFAULTS.serverAddr}.`),
@@ -279,18 +339,22 @@ export const clientSchema = z.strictObject({
   loginFailExit: z.boolean().optional().describe(`true: exit when the first login fails for a network reason. Default ${CLIENT_DEFAULTS.loginFailExit}.`),
   auth: auth('client').extend(clientKeys).optional(),
   transport: z.strictObject({
-    protocol: z.literal('tcp').optional().describe('Only tcp is supported.'),
     heartbeatInterval: seconds().optional().describe(`Seconds between pings; <= 0 disables. Default ${CLIENT_DEFAULTS.heartbeatInterval}.`),
     heartbeatTimeout: seconds().optional().describe(`Seconds of silence before reconnecting; <= 0 disables. Default ${CLIENT_DEFAULTS.heartbeatTimeout}.`),
     dialServerTimeout: z.int().min(1).max(3600).optional().describe(`Seconds to wait for the TCP connect. Default ${CLIENT_DEFAULTS.dialServerTimeout}.`),
     handshakeTimeout: z.int().min(1).max(3600).optional().describe(`Seconds to wait for the relay's handshake answer. Default ${CLIENT_DEFAULTS.handshakeTimeout}.`),
     insecurePlaintext: z.boolean().optional().describe('true: no encryption after the handshake (benchmarks, trusted links only); the relay must set the same. Default false.'),
+    connectServerLocalIP: z.string().refine((s) => isIP(unbracketed(s)) !== 0, { error: 'must be an IP address of this machine (IPv4, or IPv6 without a zone)' }).optional().describe('frp\'s key: the local address the connection to the relay (or to transport.proxyURL) leaves from, e.g. to pick one of several uplinks. Default: the system\'s choice.'),
+    ...clientTransportKeys,
     ...streamKeys('client'),
     ...ignoredAt('client', 'transport'),
   }).optional(),
   log: log('client').optional(),
   webServer: webServer('client').optional(),
   proxies: z.array(proxy).optional(),
+  ...groupClientKeys,
+  visitors: z.array(visitor).optional().describe('Visitors of secret proxies (stcp, sudp) of other clients: each listens on bindAddr:bindPort and reaches its proxy through the relay, proving it knows the secretKey.'),
+  ...includeKeys,
   ...ignoredAt('client', ''),
 }).describe('frpc.yml: a tunnel client (frp v1 key names).')
 
@@ -306,4 +370,9 @@ export function jsonSchemaFor (side: Side): Record<string, unknown> {
   const schema = z.toJSONSchema(schemaFor(side), { target: 'draft-07', io: 'input' }) as Record<string, unknown>
   // Top-level keys starting with '.' are dropped before validation (frp allows them for anchors).
   return { ...schema, title: side === 'server' ? 'frps.yml' : 'frpc.yml', patternProperties: { '^\\.': {} } }
+}
+
+/** An address as written, without the brackets of `[::1]`. */
+function unbracketed (s: string): string {
+  return s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s
 }

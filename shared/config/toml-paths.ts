@@ -43,9 +43,21 @@ function joinPath (segments: ReadonlyArray<string | number>): string {
   return segments.map((s, i) => (typeof s === 'number' ? `[${s}]` : i === 0 ? s : `.${s}`)).join('')
 }
 
-/** Path (validator form) → offsets of its key and value in `text`. */
-export function tomlPathOffsets (text: string): Map<string, PathOffsets> {
-  const out = new Map<string, PathOffsets>()
+/** One line that names something: a table header or a `key = value`. */
+interface TomlEntry {
+  kind: 'table' | 'array' | 'value'
+  /** Validator form: `proxies[2].plugin`, `auth.token`. */
+  path: string
+  /** For an array header, the array (`proxies` of `[[proxies]]`). */
+  array?: string
+  /** Dotted parents a `key = value` line makes (`transport` of `transport.x = 1`). */
+  parents: string[]
+  key: number
+  value: number
+}
+
+/** The lines of `text` that name a table or a value, in order (a line scanner, not a parser). */
+function * scanToml (text: string): Generator<TomlEntry> {
   const arrayCounts = new Map<string, number>()
   let table: Array<string | number> = []
   let offset = 0
@@ -61,16 +73,19 @@ export function tomlPathOffsets (text: string): Map<string, PathOffsets> {
     if (header !== null) {
       const keys = splitKey(header[1] ?? '')
       if (keys === undefined) continue
+      const at = lineStart + lead
+      // `[proxies.plugin]` after `[[proxies]]` belongs to the last proxy: proxies[N].plugin.
+      const parent = inArrays(keys.slice(0, array !== null ? -1 : keys.length), arrayCounts)
       if (array !== null) {
-        const name = joinPath(keys)
+        const name = joinPath([...parent, ...keys.slice(-1)])
         const index = arrayCounts.get(name) ?? 0
         arrayCounts.set(name, index + 1)
-        table = [...keys, index]
+        table = [...parent, ...keys.slice(-1), index]
+        yield { kind: 'array', path: joinPath(table), array: name, parents: [], key: at, value: at }
       } else {
-        table = keys
+        table = parent
+        yield { kind: 'table', path: joinPath(table), parents: [], key: at, value: at }
       }
-      const at = lineStart + lead
-      if (!out.has(joinPath(table))) out.set(joinPath(table), { key: at, value: at })
       continue
     }
     const eq = findEquals(body)
@@ -79,13 +94,60 @@ export function tomlPathOffsets (text: string): Map<string, PathOffsets> {
     if (keys === undefined) continue
     const afterEq = body.slice(eq + 1)
     const valueAt = lineStart + lead + eq + 1 + (afterEq.length - afterEq.trimStart().length)
-    const path = joinPath([...table, ...keys])
-    out.set(path, { key: lineStart + lead, value: valueAt })
-    // Intermediate dotted keys (`transport` of `transport.x = 1`) point at the first line naming them.
-    for (let n = 1; n < keys.length; n++) {
-      const parent = joinPath([...table, ...keys.slice(0, n)])
-      if (!out.has(parent)) out.set(parent, { key: lineStart + lead, value: lineStart + lead })
+    const parents = keys.slice(1).map((_, n) => joinPath([...table, ...keys.slice(0, n + 1)]))
+    yield { kind: 'value', path: joinPath([...table, ...keys]), parents, key: lineStart + lead, value: valueAt }
+  }
+}
+
+/** Path (validator form) → offsets of its key and value in `text`. */
+export function tomlPathOffsets (text: string): Map<string, PathOffsets> {
+  const out = new Map<string, PathOffsets>()
+  for (const e of scanToml(text)) {
+    // The array itself (`rdp` of `[[rdp]]`) is where an unknown or refused key is reported.
+    if (e.array !== undefined && !out.has(e.array)) out.set(e.array, { key: e.key, value: e.key })
+    if (e.kind === 'value') out.set(e.path, { key: e.key, value: e.value })
+    else if (!out.has(e.path)) out.set(e.path, { key: e.key, value: e.key })
+    // Intermediate dotted keys point at the first line naming them.
+    for (const parent of e.parents) if (!out.has(parent)) out.set(parent, { key: e.key, value: e.key })
+  }
+  return out
+}
+
+/** A key or table the text defines twice (TOML forbids it): the second place and the first. */
+export interface TomlDuplicate {
+  path: string
+  first: number
+  again: number
+}
+
+/**
+ * The definitions that repeat an earlier one: `a = 1` twice, `[t]` twice, `[t]` after
+ * `t.x = 1`, a value where a table was. (A `[a.b]` header only implies `a`, which may come later.)
+ */
+export function tomlDuplicates (text: string): TomlDuplicate[] {
+  const defined = new Map<string, { at: number, how: 'value' | 'table' | 'dotted' }>()
+  const out: TomlDuplicate[] = []
+  for (const e of scanToml(text)) {
+    if (e.kind === 'array') continue
+    const before = defined.get(e.path)
+    if (before !== undefined) out.push({ path: e.path, first: before.at, again: e.key })
+    else defined.set(e.path, { at: e.key, how: e.kind === 'value' ? 'value' : 'table' })
+    for (const parent of e.parents) {
+      const p = defined.get(parent)
+      if (p === undefined) defined.set(parent, { at: e.key, how: 'dotted' })
+      else if (p.how === 'value') out.push({ path: parent, first: p.at, again: e.key })
     }
+  }
+  return out
+}
+
+/** `['proxies', 'plugin']` → `['proxies', 3, 'plugin']` when `[[proxies]]` has been seen 4 times. */
+function inArrays (keys: readonly string[], arrayCounts: ReadonlyMap<string, number>): Array<string | number> {
+  const out: Array<string | number> = []
+  for (const k of keys) {
+    out.push(k)
+    const count = arrayCounts.get(joinPath(out))
+    if (count !== undefined) out.push(count - 1)
   }
   return out
 }
@@ -111,11 +173,18 @@ export function tomlOffsetOf (offsets: ReadonlyMap<string, PathOffsets>, path: s
   let p = path
   let exact = true
   for (;;) {
-    const hit = offsets.get(p)
+    const hit = offsets.get(p) ?? caseFolded(offsets, p)
     if (hit !== undefined) return exact && !key ? hit.value : hit.key
     const cut = Math.max(p.lastIndexOf('.'), p.lastIndexOf('['))
     if (cut <= 0) return undefined
     p = p.slice(0, cut)
     exact = false
   }
+}
+
+/** frp matches key names regardless of case (key-case.ts): `subDomainHost` is where `subdomainHost` is written. */
+function caseFolded (offsets: ReadonlyMap<string, PathOffsets>, path: string): PathOffsets | undefined {
+  const want = path.toLowerCase()
+  for (const [p, o] of offsets) if (p.toLowerCase() === want) return o
+  return undefined
 }

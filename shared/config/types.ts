@@ -2,6 +2,7 @@
 // Durations keep frp's unit (seconds) so a value reads the same here as in the file.
 import { DEFAULT_MAX_STREAMS } from '../mux/index.js'
 import type { Secret } from '../secret.js'
+import type { ProxyUrl } from './proxy-url.js'
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error'
 
@@ -117,12 +118,22 @@ export interface ServerConfig {
     insecurePlaintext: boolean
     /** Streams one client's session may hold open at once (our key); a source gets a quarter of them. */
     maxStreams: number
+    /** frp's transport.tls block on the relay. */
+    tls: ServerTlsConfig
+    /** WebSocket clients (our keys). */
+    websocket: ServerWebSocketConfig
   }
   log: LogConfig
   /** The admin API, or null when off. */
   webServer: AdminConfig | null
   /** frp's enablePrometheus: serve /metrics on the admin API. */
   enablePrometheus: boolean
+  /** frp's tcpmuxHTTPConnectPort: the public port of tcpmux proxies (HTTP CONNECT routing); 0 = none. */
+  tcpmuxHTTPConnectPort: number
+  /** frp's tcpmuxPassthrough: the CONNECT request goes on to the service, which answers it. */
+  tcpmuxPassthrough: boolean
+  /** frp's httpPlugins: the operator's services asked before logins, proxies and visitors. */
+  httpPlugins: HttpPluginConfig[]
 }
 
 /** Visitor filtering the relay applies to a proxy (our keys; frp has none). CIDRs or addresses. */
@@ -152,6 +163,8 @@ export interface TcpProxyConfig extends SourceRules, BandwidthRules {
   proxyProtocolVersion: 'v1' | 'v2' | null
   /** Visitor connections open at once, enforced by the relay (our key); 0 = no cap of its own. */
   maxVisitors: number
+  /** frp's client plugin: takes the visitor streams instead of localIP:localPort; absent = none. */
+  plugin?: PluginConfig
 }
 
 export interface UdpProxyConfig extends SourceRules, BandwidthRules {
@@ -191,6 +204,8 @@ export interface HttpProxyConfig extends SourceRules, VhostDomains, BandwidthRul
   /** Basic auth the relay asks for; both '' = none. */
   httpUser: string
   httpPassword: Secret | null
+  /** frp's client plugin (static_file, http2https, ...); absent = none. */
+  plugin?: PluginConfig
 }
 
 export interface HttpsProxyConfig extends SourceRules, VhostDomains, BandwidthRules {
@@ -199,9 +214,97 @@ export interface HttpsProxyConfig extends SourceRules, VhostDomains, BandwidthRu
   localIP: string
   localPort: number
   proxyProtocolVersion: 'v1' | 'v2' | null
+  /** frp's client plugin (https2http, https2https, ...); absent = none. */
+  plugin?: PluginConfig
 }
 
-export type ProxyConfig = TcpProxyConfig | UdpProxyConfig | HttpProxyConfig | HttpsProxyConfig
+/** What stcp and sudp proxies share (frp's secret proxies): no public port on the relay. */
+export interface SecretRules {
+  /** frp's secretKey: what a visitor must know. Never sent: the relay gets a key derived from it. */
+  secretKey: Secret
+  /** frp's allowUsers: users whose visitors may come; '*' = any; empty = only this client's own user. */
+  allowUsers: string[]
+}
+
+export interface StcpProxyConfig extends SourceRules, BandwidthRules, SecretRules {
+  name: string
+  type: 'stcp'
+  localIP: string
+  localPort: number
+  /** A PROXY header to the local service (the visitor client's address as the relay sees it), or null. */
+  proxyProtocolVersion: 'v1' | 'v2' | null
+  /** Visits open at once, enforced by the relay (our key); 0 = no cap of its own. */
+  maxVisitors: number
+  /** frp's client plugin (socks5, http_proxy, ... behind the secret): takes the visits instead of localIP:localPort; absent = none. */
+  plugin?: PluginConfig
+}
+
+export interface SudpProxyConfig extends SourceRules, BandwidthRules, SecretRules {
+  name: string
+  type: 'sudp'
+  localIP: string
+  localPort: number
+  /** A PROXY v2 header (SOCK_DGRAM) in front of every datagram to the local service, or null. */
+  proxyProtocolVersion: 'v2' | null
+}
+
+export type ProxyConfig = (TcpProxyConfig | UdpProxyConfig | HttpProxyConfig | HttpsProxyConfig | TcpmuxProxyConfig | StcpProxyConfig | SudpProxyConfig) & ProxyExtras
+
+/** A visitor of another client's secret proxy (frp's `visitors:`). */
+export interface VisitorConfig {
+  name: string
+  type: 'stcp' | 'sudp'
+  /** The secret proxy's name in its frpc.yml. */
+  serverName: string
+  /** The user of the client that has the proxy; '' = this client's own user. */
+  serverUser: string
+  /** The proxy's secretKey: keys are derived from it, it never crosses the wire. */
+  secretKey: Secret
+  /** Where local applications connect. Default 127.0.0.1. */
+  bindAddr: string
+  /** The local port; < 0 (stcp): no listener. */
+  bindPort: number
+}
+
+// ---- client plugins (frp's `plugin:` block; shared/config/plugin-schema.ts has the keys) ----
+
+/** Basic (or RFC 1929) credentials a plugin asks visitors for; null = none (an open proxy). */
+export interface PluginCredentials {
+  user: string
+  password: Secret
+}
+
+/** A TLS certificate and key read from crtPath/keyPath at load, or null: self-signed at start. */
+export interface PluginCertificate {
+  /** The files, resolved against the config file's folder (for messages). */
+  crtPath: string
+  keyPath: string
+  cert: Buffer
+  key: Secret
+}
+
+/** Where the http2http, http2https, https2http, https2https and tls2raw plugins send what they receive (frp's localAddr). */
+export interface PluginUpstream {
+  host: string
+  port: number
+}
+
+export interface PluginRewrite {
+  /** '' = the Host the visitor sent. */
+  hostHeaderRewrite: string
+  /** requestHeaders.set. */
+  requestHeaders: Record<string, string>
+}
+
+export type PluginConfig =
+  | { type: 'http_proxy', credentials: PluginCredentials | null }
+  | { type: 'socks5', credentials: PluginCredentials | null }
+  | { type: 'static_file', localPath: string, stripPrefix: string, credentials: PluginCredentials | null }
+  | { type: 'unix_domain_socket', unixPath: string }
+  | ({ type: 'http2http' | 'http2https', localAddr: PluginUpstream } & PluginRewrite)
+  | ({ type: 'https2http' | 'https2https', localAddr: PluginUpstream, certificate: PluginCertificate | null, enableHTTP2: boolean } & PluginRewrite)
+  | { type: 'tls2raw', localAddr: PluginUpstream, certificate: PluginCertificate | null }
+
 
 export interface ClientConfig {
   source: string
@@ -236,11 +339,70 @@ export interface ClientConfig {
     insecurePlaintext: boolean
     /** Streams the relay may open to this client at once (our key); more are refused with a reset. */
     maxStreams: number
+    /** frp's connectServerLocalIP: the local address the TCP connection to the relay (or proxy) leaves from; null = the system's choice. */
+    connectServerLocalIP: string | null
+    /** frp's transport.protocol: how the control connection is carried (kcp and quic are refused at load). */
+    protocol: ClientProtocol
+    /** frp's transport.tls block. */
+    tls: ClientTlsConfig
+    /** frp's transport.proxyURL, else the environment's proxy (http_proxy, ...); null = direct. */
+    proxyURL: ProxyUrl | null
   }
   log: LogConfig
   proxies: ProxyConfig[]
+  /** Visitors of other clients' secret proxies (stcp, sudp). */
+  visitors: VisitorConfig[]
   /** The admin API (status, diag, metrics, reload), or null when off. */
   webServer: AdminConfig | null
+  /** frp's metadatas: sent with the login to the relay's plugins; absent = none. */
+  metadatas?: Record<string, string>
+}
+
+// ------------------------------------------------------------------ transports (issue 18)
+
+/** tcp: the handshake on the TCP connection; websocket: inside a WebSocket (ws://); wss: inside a WebSocket inside TLS. */
+export type ClientProtocol = 'tcp' | 'websocket' | 'wss'
+
+/**
+ * frp's transport.tls on a client: an outer TLS layer under the Noise handshake. Files are
+ * resolved against frpc.yml's folder; null = not set.
+ */
+export interface ClientTlsConfig {
+  /** TLS around the control connection (inside the WebSocket for websocket; wss always has TLS). Default false (ours; frp's is true). */
+  enable: boolean
+  /** A client certificate and its key, for a relay that asks for one (its trustedCaFile). */
+  certFile: string | null
+  keyFile: string | null
+  /** The relay's certificate must chain to this CA and name serverName; null = not checked (frp's default). */
+  trustedCaFile: string | null
+  /** The name sent in SNI and checked in the certificate; '' = serverAddr when it is a name. */
+  serverName: string
+  /** false: send frp's marker byte 0x17 before the ClientHello. Default true (frp's). */
+  disableCustomTLSFirstByte: boolean
+}
+
+/** frp's transport.tls on the relay. */
+export interface ServerTlsConfig {
+  /** Only clients that speak TLS are accepted (a trustedCaFile implies it, as in frp). */
+  force: boolean
+  /** The certificate the relay shows; null = a self-signed one made at start (frp does the same). */
+  certFile: string | null
+  keyFile: string | null
+  /** Clients must show a certificate from this CA (mutual TLS); null = none asked. */
+  trustedCaFile: string | null
+}
+
+/** WebSocket clients on the relay (our keys; frp always accepts them on bindPort). */
+export interface ServerWebSocketConfig {
+  /** Accept WebSocket clients (GET /~!frp with Upgrade) on bindPort. Default true. */
+  enable: boolean
+  /**
+   * Reverse proxies (CIDRs or addresses) whose X-Forwarded-For names the client's address for
+   * the handshake limits and logs. Empty (default): the TCP peer is the source, always.
+   */
+  trustedProxies: string[]
+  /** A second port for clients, with everything bindPort accepts (for a front end that reaches only it); 0 = none. */
+  bindPort: number
 }
 
 export const SERVER_DEFAULTS = {
@@ -283,4 +445,77 @@ export const CLIENT_DEFAULTS = {
   udpMaxFlows: 4096,
   maxStreams: DEFAULT_MAX_STREAMS,
   adminAddr: '127.0.0.1',
+  /** frp's default: visitors listen on loopback only. */
+  visitorBindAddr: '127.0.0.1',
+} as const
+
+// ---- load-balancing groups, health checks, tcpmux and relay plugins (issue 17) ----
+
+/** frp's proxy healthCheck block: the client checks the local service and takes the proxy out while it fails. */
+export interface HealthCheckConfig {
+  type: 'tcp' | 'http'
+  /** Seconds one check may take. */
+  timeoutSeconds: number
+  /** Failures in a row that take a healthy proxy out. */
+  maxFailed: number
+  /** Seconds between the end of one check and the start of the next. */
+  intervalSeconds: number
+  /** http: the path asked for with GET (a 2xx answer passes); '' for tcp. */
+  path: string
+  /** http: headers sent with the check (a Host header sets the request's host). */
+  httpHeaders: Array<{ name: string, value: string }>
+}
+
+/** frp's proxy loadBalancer block. */
+export interface LoadBalancerConfig {
+  group: string
+  /** The credential of the group: members of other client keys join only with the same one. '' = none. Secret. */
+  groupKey: string
+}
+
+/** What tcp, http and tcpmux proxies (and every proxy's metadatas) may add; absent = not used. */
+export interface ProxyExtras {
+  loadBalancer?: LoadBalancerConfig
+  healthCheck?: HealthCheckConfig
+  /** frp's per-proxy metadatas: sent with the proxy to the relay's plugins (NewProxy). */
+  metadatas?: Record<string, string>
+}
+
+/** frp's tcpmux proxy with multiplexer httpconnect: one public port, routed by the CONNECT target. */
+export interface TcpmuxProxyConfig extends SourceRules, VhostDomains, BandwidthRules {
+  name: string
+  type: 'tcpmux'
+  localIP: string
+  localPort: number
+  multiplexer: 'httpconnect'
+  /** Proxy-Authorization (basic) the relay asks for; both '' = none. */
+  httpUser: string
+  httpPassword: Secret | null
+  /** '' = any user; else only CONNECT requests authenticated as this user reach the proxy. */
+  routeByHTTPUser: string
+  proxyProtocolVersion: 'v1' | 'v2' | null
+  /** frp's client plugins are not offered on tcpmux proxies (tcp, http, https and stcp have them). */
+  plugin?: undefined
+}
+
+/** The operations of frp's server plugin protocol. */
+export const PLUGIN_OPS = ['Login', 'NewProxy', 'CloseProxy', 'Ping', 'NewWorkConn', 'NewUserConn'] as const
+export type PluginOp = typeof PLUGIN_OPS[number]
+
+/** One entry of frps.yml's httpPlugins (frp's keys). */
+export interface HttpPluginConfig {
+  name: string
+  /** host:port, or an http:// or https:// URL base. */
+  addr: string
+  /** The path requests are POSTed to. */
+  path: string
+  ops: PluginOp[]
+  /** https only: check the service's certificate (frp's default true). */
+  tlsVerify: boolean
+}
+
+export const GROUP_DEFAULTS = {
+  healthCheckTimeoutSeconds: 3,
+  healthCheckMaxFailed: 1,
+  healthCheckIntervalSeconds: 10,
 } as const

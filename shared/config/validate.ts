@@ -7,6 +7,7 @@ import type { Document } from 'yaml'
 import type { ConfigIssue, ErrorCode } from '../errors.js'
 import { FRP_KEYS, SECRET_KEYS, schemaFor, type Side } from './schema.js'
 import { locate, patternPath, type ConfigPath, type SourceMap } from './locate.js'
+import { PLUGIN_TYPES, UNSUPPORTED_PLUGINS, pluginKeys } from './plugin-schema.js'
 
 type ZodIssue = z.core.$ZodIssue
 
@@ -117,6 +118,12 @@ export function didYouMean (key: string, candidates: readonly string[]): string 
   return best
 }
 
+/** A table (or list of tables) with a proxy's keys: `[[rdp]]` or `[rdp]` written for `[[proxies]]`. */
+function looksLikeProxies (value: unknown): boolean {
+  const entries = Array.isArray(value) ? value : [value]
+  return entries.length > 0 && entries.every((e) => isRecord(e) && ['name', 'type', 'localPort', 'localIP', 'remotePort'].some((k) => Object.hasOwn(e, k)))
+}
+
 function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): ConfigIssue {
   const path = [...parent, key]
   const pattern = patternPath(path)
@@ -128,8 +135,11 @@ function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): Config
     message = `is an frp setting this version does not support yet: ${refused.why}`
   } else if (rows.some((r) => r.sides.includes(other)) || (parent.length === 0 && keysAt(schemaFor(other), []).includes(key))) {
     message = `is a ${other} setting (${other === 'server' ? 'frps' : 'frpc'}.yml), not a ${ctx.side} one; is this the right file?`
+  } else if (parent.length === 0 && ctx.side === 'client' && looksLikeProxies(valueAt(ctx.data, path))) {
+    message = `unknown key; in frp v1 every proxy is an entry of proxies (TOML: a [[proxies]] table with name = ${JSON.stringify(key)}; INI's [${key}] sections became these)`
   } else {
-    const candidates = keysAt(schemaFor(ctx.side), parent)
+    // A plugin's keys depend on its type: suggest from that type's keys alone.
+    const candidates = (patternPath(parent) === 'proxies[].plugin' ? pluginKeys(valueAt(ctx.data, [...parent, 'type'])) : undefined) ?? keysAt(schemaFor(ctx.side), parent)
     const guess = didYouMean(key, candidates)
     const ignored = new Set(FRP_KEYS.filter((r) => r.action === 'ignore').map((r) => r.path))
     const main = candidates.filter((c) => !ignored.has(patternPath([...parent, c])))
@@ -140,29 +150,43 @@ function unknownKey (ctx: CheckContext, parent: ConfigPath, key: string): Config
 
 // ------------------------------------------------------------------ one zod issue → ours
 
-const FRP_PROXY_TYPES = new Set(['tcpmux', 'stcp', 'sudp', 'xtcp'])
+const FRP_PROXY_TYPES = new Set(['xtcp'])
 /** The proxy types this version runs. */
-const PROXY_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https'])
-const TRANSPORTS = new Set(['kcp', 'quic', 'websocket', 'wss'])
+const PROXY_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https', 'tcpmux', 'stcp', 'sudp'])
+/** The visitor types this version runs. */
+const VISITOR_TYPES: ReadonlySet<unknown> = new Set(['stcp', 'sudp'])
+const TRANSPORTS = new Set(['kcp', 'quic'])
 const MISSING_HINTS: Record<string, string> = {
   'proxies[].name': 'every proxy needs a name',
-  'proxies[].type': 'add `type: tcp`, `udp`, `http` or `https`',
+  'proxies[].type': 'add `type: tcp`, `udp`, `http`, `https` or `tcpmux`',
   'proxies[].localPort': 'add the port of the local service',
+  'visitors[].name': 'every visitor needs a name',
+  'visitors[].type': 'add `type: stcp` or `sudp` (the type of the proxy it visits)',
+  'visitors[].serverName': 'name the secret proxy to visit',
+  'visitors[].bindPort': 'add the local port applications connect to',
+  'proxies[].plugin.localAddr': 'add host:port of the local service',
+  'proxies[].plugin.localPath': 'add the folder to serve',
+  'proxies[].plugin.unixPath': 'add the path of the Unix socket',
   'allowPorts[].start': 'a range needs both start and end',
   'allowPorts[].end': 'a range needs both start and end',
 }
+/** auth.method oidc: running the file without the check it asks for would be worse than refusing it. */
+const OIDC_REFUSED = 'oidc is not supported: clients here prove themselves with auth.token (the handshake\'s pre-shared key) and their own key (auth.clientKeys on the relay), never an OIDC token, so this file would run without the authentication it asks for; use auth.method token'
 const RANGE_SHAPE = 'must be { start: FROM, end: TO } or { single: PORT }'
 
 function valueMessage (path: ConfigPath, value: unknown, values: readonly unknown[]): string {
   const v = typeof value === 'string' ? value : shown(path, value)
   switch (patternPath(path)) {
     case 'proxies[].type':
-      if (FRP_PROXY_TYPES.has(v)) return `type ${v} is an frp proxy type this version does not support; only tcp, udp, http and https are`
-      return `type ${v} is not a proxy type; use tcp, udp, http or https`
+      if (FRP_PROXY_TYPES.has(v)) return `type ${v} is an frp proxy type this version does not support; only tcp, udp, http, https, tcpmux, stcp and sudp are`
+      return `type ${v} is not a proxy type; use tcp, udp, http, https, tcpmux, stcp or sudp`
+    case 'visitors[].type':
+      if (v === 'xtcp') return 'type xtcp is an frp visitor type this version does not support yet (peer to peer); stcp and sudp are'
+      return `type ${v} is not a visitor type; use stcp or sudp`
     case 'auth.method':
-      return v === 'oidc' ? 'oidc is not supported; use token' : `must be token${got(path, value)}`
+      return v === 'oidc' ? OIDC_REFUSED : `must be token${got(path, value)}`
     case 'transport.protocol':
-      return TRANSPORTS.has(v) ? `${v} is not supported; this tunnel connects over tcp only` : `must be tcp${got(path, value)}`
+      return TRANSPORTS.has(v) ? `${v} is not supported: Node.js 20 has no QUIC and there is no maintained KCP library for it; use tcp, websocket or wss (with transport.tls.enable for a TLS-looking connection)` : `must be tcp, websocket or wss${got(path, value)}`
     default:
       return `must be one of ${values.map(String).join(', ')}${got(path, value)}`
   }
@@ -195,6 +219,7 @@ function typeMessage (path: ConfigPath, value: unknown, expected: string): strin
 
 function rangeIssue (ctx: CheckContext, iss: ZodIssue & { code: 'too_small' | 'too_big' }, path: ConfigPath): ConfigIssue {
   const value = valueAt(ctx.data, path)
+  if (iss.origin === 'string' && iss.code === 'too_big') return issue(ctx, 'TUN_CONFIG_INVALID', path, `is longer than ${String(iss.maximum)} characters${got(path, value)}`)
   if (iss.origin === 'string') return issue(ctx, 'TUN_CONFIG_INVALID', path, 'must not be empty')
   if (iss.origin === 'array') return issue(ctx, 'TUN_CONFIG_INVALID', path, `has the wrong number of items${got(path, value)}`)
   const s = schemaAt(schemaFor(ctx.side), path)
@@ -204,8 +229,18 @@ function rangeIssue (ctx: CheckContext, iss: ZodIssue & { code: 'too_small' | 't
   return issue(ctx, 'TUN_CONFIG_RANGE', path, `${shown(path, value)} is ${bounds}`)
 }
 
+/** A plugin whose type is missing or not one this version runs. */
+function pluginTypeIssue (ctx: CheckContext, path: ConfigPath, value: unknown): ConfigIssue {
+  const types = PLUGIN_TYPES.join(', ')
+  if (value === undefined) return issue(ctx, 'TUN_CONFIG_INVALID', path, `is missing: a plugin needs a type (${types})`)
+  if (typeof value === 'string' && Object.hasOwn(UNSUPPORTED_PLUGINS, value)) return issue(ctx, 'TUN_CONFIG_INVALID', path, `is an frp plugin this version does not support: ${UNSUPPORTED_PLUGINS[value] ?? ''}`)
+  const guess = typeof value === 'string' ? didYouMean(value, PLUGIN_TYPES) : undefined
+  return issue(ctx, 'TUN_CONFIG_INVALID', path, `${shown(path, value)} is not a plugin type; ${guess === undefined ? `use one of ${types}` : `did you mean ${guess}?`}`)
+}
+
 function unionIssues (ctx: CheckContext, iss: ZodIssue & { code: 'invalid_union' }, path: ConfigPath): ConfigIssue[] {
   const value = valueAt(ctx.data, path)
+  if (patternPath(path) === 'proxies[].plugin.type') return [pluginTypeIssue(ctx, path, value)]
   if (!isRecord(value) || !['start', 'end', 'single'].some((k) => Object.hasOwn(value, k))) {
     return [issue(ctx, 'TUN_CONFIG_INVALID', path, `${RANGE_SHAPE}${got(path, value)}`)]
   }
@@ -242,7 +277,7 @@ export function fromZod (ctx: CheckContext, iss: ZodIssue, prefix: ConfigPath = 
     case 'invalid_format':
       if (value === '') return [issue(ctx, 'TUN_CONFIG_INVALID', path, 'must not be empty')]
       if (patternPath(path) === 'proxies[].name') {
-        return [issue(ctx, 'TUN_CONFIG_INVALID', path, `${shown(path, value)} is not a valid proxy name: use 1-64 of A-Z a-z 0-9 . _ -`)]
+        return [issue(ctx, 'TUN_CONFIG_INVALID', path, `${shown(path, value)} is not a valid proxy name: use 1-64 characters`)]
       }
       return [issue(ctx, 'TUN_CONFIG_INVALID', path, `has the wrong format${got(path, value)}`)]
     case 'custom':
@@ -255,24 +290,35 @@ export function fromZod (ctx: CheckContext, iss: ZodIssue, prefix: ConfigPath = 
 // ------------------------------------------------------------------ the whole file
 
 /**
- * Proxies whose type is a string other than tcp, udp, http and https, index → disabled (`enabled: false`). Other
- * issues under such a proxy are noise; a disabled one is skipped entirely, so an frp file
- * can keep, say, a udp proxy switched off.
+ * Proxies whose type is a string other than tcp, udp, http, https, tcpmux, stcp and sudp, index →
+ * disabled (`enabled: false`). Other issues under such a proxy are noise; a disabled one is
+ * skipped entirely, so an frp file can keep, say, an xtcp proxy switched off. `list` visitors:
+ * the same for visitors of a type other than stcp and sudp.
  */
-export function unsupportedProxies (data: unknown): Map<number, boolean> {
+export function unsupportedProxies (data: unknown, list: 'proxies' | 'visitors' = 'proxies'): Map<number, boolean> {
   const out = new Map<number, boolean>()
-  const proxies = valueAt(data, ['proxies'])
-  if (Array.isArray(proxies)) {
-    proxies.forEach((p, i) => { if (isRecord(p) && typeof p.type === 'string' && !PROXY_TYPES.has(p.type)) out.set(i, p.enabled === false) })
+  const known = list === 'proxies' ? PROXY_TYPES : VISITOR_TYPES
+  const entries = valueAt(data, [list])
+  if (Array.isArray(entries)) {
+    entries.forEach((p, i) => { if (isRecord(p) && typeof p.type === 'string' && !known.has(p.type)) out.set(i, p.enabled === false) })
   }
   return out
 }
 
-/** Our issues for zod's, dropping the noise under proxies of an unsupported type. */
+/** "localPort is missing" on a proxy with a plugin: frp's plugins serve the visitors themselves, so it is noise. */
+function pluginLocalPort (ctx: CheckContext, iss: ZodIssue): boolean {
+  if (iss.path.length !== 3 || iss.path[0] !== 'proxies' || iss.path[2] !== 'localPort') return false
+  const p = valueAt(ctx.data, iss.path.slice(0, 2))
+  return isRecord(p) && !Object.hasOwn(p, 'localPort') && isRecord(p.plugin)
+}
+
+/** Our issues for zod's, dropping the noise under proxies and visitors of an unsupported type. */
 export function mapZodIssues (ctx: CheckContext, issues: readonly ZodIssue[]): ConfigIssue[] {
-  const skip = unsupportedProxies(ctx.data)
+  const skip = { proxies: unsupportedProxies(ctx.data), visitors: unsupportedProxies(ctx.data, 'visitors') }
   const keep = (iss: ZodIssue): boolean => {
-    const disabled = iss.path[0] === 'proxies' ? skip.get(iss.path[1] as number) : undefined
+    if (pluginLocalPort(ctx, iss)) return false
+    const list = iss.path[0] === 'proxies' || iss.path[0] === 'visitors' ? skip[iss.path[0]] : undefined
+    const disabled = list?.get(iss.path[1] as number)
     return disabled === undefined || (disabled === false && iss.path[2] === 'type' && iss.path.length === 3)
   }
   return issues.filter(keep).flatMap((iss) => fromZod(ctx, iss))

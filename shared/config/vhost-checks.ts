@@ -1,5 +1,5 @@
 // Cross-field checks for virtual hosts: which keys belong to which proxy type, a domain (and
-// location) claimed twice in one frpc.yml, and in frps.yml vhost ports that collide with bindPort
+// location) claimed twice in one frpc.yml (a warning), and in frps.yml vhost ports that collide with bindPort
 // or each other. Same contract as checks.ts: look only at values of the right type, report all.
 import type { ConfigIssue, ConfigLocation } from '../errors.js'
 import { isHeaderName, normalizeDomain, normalizeLocation } from '../http/index.js'
@@ -24,12 +24,14 @@ function keyIssues (ctx: CheckContext, i: number, p: Record<string, unknown>): C
   const issues: ConfigIssue[] = []
   const base: ConfigPath = ['proxies', i]
   const vhost = VHOST_TYPES.has(p.type)
-  if (typeof p.type !== 'string' || !['tcp', 'udp', 'http', 'https'].includes(p.type)) return issues
+  if (typeof p.type !== 'string' || !['tcp', 'udp', 'http', 'https', 'tcpmux'].includes(p.type)) return issues
+  // tcpmux proxies have domains and basic-auth credentials too (group-checks.ts checks the rest).
+  const tcpmux = p.type === 'tcpmux'
   for (const key of HTTP_ONLY_KEYS) {
-    if (Object.hasOwn(p, key) && p.type !== 'http') issues.push(issue(ctx, [...base, key], `${key} applies only to type http proxies; remove it`, true))
+    if (Object.hasOwn(p, key) && p.type !== 'http' && !(tcpmux && (key === 'httpUser' || key === 'httpPassword'))) issues.push(issue(ctx, [...base, key], `${key} applies only to type http proxies; remove it`, true))
   }
   for (const key of VHOST_KEYS) {
-    if (Object.hasOwn(p, key) && !vhost) issues.push(issue(ctx, [...base, key], `${key} applies only to type http and https proxies; remove it`, true))
+    if (Object.hasOwn(p, key) && !vhost && !tcpmux) issues.push(issue(ctx, [...base, key], `${key} applies only to type http and https proxies; remove it`, true))
   }
   for (const key of ['requestHeaders', 'responseHeaders']) {
     const set = valueAt(p, [key, 'set'])
@@ -53,12 +55,20 @@ function keyIssues (ctx: CheckContext, i: number, p: Record<string, unknown>): C
   return issues
 }
 
-/** Two enabled proxies of this file claiming the same domain (and location, for http). */
-function duplicateIssues (ctx: CheckContext, proxies: Array<[number, Record<string, unknown>]>): ConfigIssue[] {
-  const issues: ConfigIssue[] = []
+/**
+ * Two enabled proxies of this file claiming the same domain (and location, for http). A warning,
+ * not an error: the relay gives the name to the first to register and refuses the other alone
+ * (TUN_VHOST_CONFLICT), as frp's does; frp's own full example has two https proxies on one name.
+ */
+export function duplicateDomainWarnings (ctx: CheckContext): Array<{ message: string, location: ConfigLocation }> {
+  const list = valueAt(ctx.data, ['proxies'])
+  if (ctx.side !== 'client' || !Array.isArray(list)) return []
+  const proxies = list.flatMap((p, i): Array<[number, Record<string, unknown>]> => (isRecord(p) ? [[i, p]] : []))
+  const issues: Array<{ message: string, location: ConfigLocation }> = []
   const claimed = new Map<string, number>()
   for (const [i, p] of proxies) {
-    if (!VHOST_TYPES.has(p.type) || p.enabled === false || !Array.isArray(p.customDomains)) continue
+    // Members of one load-balancing group share their domains (group-checks.ts checks they agree).
+    if (!VHOST_TYPES.has(p.type) || p.enabled === false || !Array.isArray(p.customDomains) || isRecord(p.loadBalancer)) continue
     const locations = p.type === 'http' && Array.isArray(p.locations) && p.locations.length > 0 ? p.locations : ['/']
     p.customDomains.forEach((d: unknown, j) => {
       const domain = typeof d === 'string' ? normalizeDomain(d) : undefined
@@ -71,7 +81,7 @@ function duplicateIssues (ctx: CheckContext, proxies: Array<[number, Record<stri
         if (first === undefined) { claimed.set(slot, i); continue }
         if (first === i) continue
         const what = p.type === 'http' ? `${domain} (location ${n.location})` : domain
-        issues.push(issue(ctx, ['proxies', i, 'customDomains', j], `${what} is already served by proxies[${first}]; each domain and location can have one proxy`))
+        issues.push({ message: `${what} is also claimed by proxies[${first}]: the relay serves it by the first proxy to register and refuses the other (TUN_VHOST_CONFLICT); give each domain and location one proxy`, location: at(ctx, ['proxies', i, 'customDomains', j]) })
       }
     })
   }
@@ -82,7 +92,7 @@ function clientIssues (ctx: CheckContext): ConfigIssue[] {
   const list = valueAt(ctx.data, ['proxies'])
   if (!Array.isArray(list)) return []
   const proxies = list.flatMap((p, i): Array<[number, Record<string, unknown>]> => (isRecord(p) ? [[i, p]] : []))
-  return [...proxies.flatMap(([i, p]) => keyIssues(ctx, i, p)), ...duplicateIssues(ctx, proxies)]
+  return proxies.flatMap(([i, p]) => keyIssues(ctx, i, p))
 }
 
 function serverIssues (ctx: CheckContext): ConfigIssue[] {
@@ -99,8 +109,8 @@ function serverIssues (ctx: CheckContext): ConfigIssue[] {
   }
   if (http !== undefined && http === https) issues.push(issue(ctx, ['vhostHTTPSPort'], `vhostHTTPSPort ${https} is also vhostHTTPPort; use two ports (usually 443 and 80)`))
   const sub = valueAt(ctx.data, ['subDomainHost'])
-  if (typeof sub === 'string' && sub !== '' && http === undefined && https === undefined) {
-    issues.push(issue(ctx, ['subDomainHost'], 'subDomainHost needs vhostHTTPPort or vhostHTTPSPort: without one no proxy is served by name'))
+  if (typeof sub === 'string' && sub !== '' && http === undefined && https === undefined && num('tcpmuxHTTPConnectPort') === undefined) {
+    issues.push(issue(ctx, ['subDomainHost'], 'subDomainHost needs vhostHTTPPort, vhostHTTPSPort or tcpmuxHTTPConnectPort: without one no proxy is served by name'))
   }
   return issues
 }

@@ -1,6 +1,6 @@
 // The result of `tunnel diag nat-timeout` (client/nat-probe.ts measures it): which idle times a
 // TCP mapping survived, the bracket the NAT's idle timeout lies in, and the heartbeat advice.
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Finding } from './report.js'
 
 export type ProbeOutcome = 'alive' | 'dead' | 'cancelled' | 'failed'
@@ -104,14 +104,23 @@ export function renderNatTimeout (r: NatTimeoutReport): string {
   return lines.join('\n') + '\n'
 }
 
-/** The client id of one NAT probe connection of `clientID`: its own, so it takes nothing over. */
-export function natProbeClientId (clientID: string, idleS: number): string {
-  return `${natProbePrefix(clientID)}${idleS}`
+/**
+ * The client id of one NAT probe connection of `clientID`: its own, so it takes nothing over.
+ * `run` (8 hex digits, new for every run) keeps a run's ids apart from the last run's: a probe
+ * whose mapping died lingers on the relay for a while, and the relay holds one probe per id.
+ */
+export function natProbeClientId (clientID: string, idleS: number, run: string): string {
+  return `${natProbePrefix(clientID)}${run}-${idleS}`
+}
+
+/** A fresh run tag for natProbeClientId. */
+export function natProbeRun (): string {
+  return randomBytes(4).toString('hex')
 }
 
 /** Whether `id` is a NAT probe id of `clientID` (a relay's auth.clientKeys rule for clientID admits it). */
 export function isNatProbeOf (id: string, clientID: string): boolean {
-  return id.startsWith(natProbePrefix(clientID)) && /^\d+$/.test(id.slice(natProbePrefix(clientID).length))
+  return id.startsWith(natProbePrefix(clientID)) && /^[0-9a-f]{8}-\d+$/.test(id.slice(natProbePrefix(clientID).length))
 }
 
 function natProbePrefix (clientID: string): string {

@@ -2,13 +2,14 @@
 // Plain text (no colour), stable enough to read in a terminal or paste into an issue.
 import { fmt } from './advice/keepalive.js'
 import type { DiagReport, Finding } from './report.js'
+import { displayWidth, padToWidth, printable } from './cell-text.js'
 
 type Cell = string | number | null
 
 export function renderTable (head: readonly string[], rows: ReadonlyArray<readonly Cell[]>, indent = '  '): string[] {
-  const text = [head, ...rows].map((r) => r.map((c) => (c === null ? '-' : String(c))))
-  const widths = head.map((_, i) => Math.max(...text.map((r) => (r[i] ?? '').length)))
-  return text.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd())
+  const text = [head, ...rows].map((r) => r.map((c) => (c === null ? '-' : printable(String(c)))))
+  const widths = head.map((_, i) => Math.max(...text.map((r) => displayWidth(r[i] ?? ''))))
+  return text.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : padToWidth(c, widths[i] ?? 0))).join('  ').trimEnd())
 }
 
 export function renderReport (r: DiagReport): string {

@@ -110,5 +110,31 @@ export class TunnelMetrics {
       per(proxies, (p) => [[{ proxy: p.name, type: p.type }, p.dropped]]))
     this.#counter('tunnel_proxy_udp_drops_total', 'UDP datagrams dropped, by reason (README: UDP).', ['proxy', 'reason'],
       per(proxies, (p) => (p.udpDrops === null ? [] : UDP_DROP_REASONS.map((reason): Sample => [{ proxy: p.name, reason }, p.udpDrops?.[reason] ?? 0]))))
+    this.#gauge('tunnel_proxy_healthy', 'Health-checked proxies: 1 while the check passes (the proxy takes visitors), else 0.', ['proxy', 'type'],
+      per(proxies, (p) => (p.health === undefined ? [] : [[{ proxy: p.name, type: p.type }, p.health === 'healthy' ? 1 : 0]])))
+    this.#gauge('tunnel_group_members', 'Relay: members of the proxy\'s load-balancing group now, and how many are healthy.', ['proxy', 'group', 'state'],
+      per(proxies, (p) => (p.group?.members === undefined ? [] : [[{ proxy: p.name, group: p.group.name, state: 'all' }, p.group.members], [{ proxy: p.name, group: p.group.name, state: 'healthy' }, p.group.healthy ?? 0]])))
+    this.#defineVisits()
+  }
+
+  /** Secret proxies (stcp, sudp) and visitors: visits and refusals by reason (bounded label sets). */
+  #defineVisits (): void {
+    const visitors = (r: StatusReport): NonNullable<StatusReport['visitors']> => r.visitors ?? []
+    const each = <T>(list: (r: StatusReport) => T[], f: (x: T) => Sample[]): Read => (r) => list(r).flatMap(f)
+    const byReason = (labels: Labels, counts: Readonly<Record<string, number>> | undefined): Sample[] =>
+      Object.entries(counts ?? {}).map(([reason, n]): Sample => [{ ...labels, reason }, n])
+    this.#counter('tunnel_proxy_visit_refusals_total', 'stcp/sudp: visits refused, by reason (relay: unknown, proof, user, replay, rateLimited, ...; client: its own check).', ['proxy', 'reason'],
+      each((r) => r.proxies, (p) => byReason({ proxy: p.name }, p.visitRefusals)))
+    this.#counter('tunnel_visits_total', 'Relay: visits to secret proxies joined to their client.', [], (r) => (r.visits === undefined ? [] : [[{}, r.visits.accepted]]))
+    this.#counter('tunnel_visit_refusals_total', 'Relay: visits refused, by reason (the visitor is told only "refused").', ['reason'], (r) => byReason({}, r.visits?.refusals))
+    this.#gauge('tunnel_visitor_up', 'Client: 1 when the visitor is listening and its relay accepts visits, else 0.', ['visitor', 'type'],
+      each(visitors, (v) => [[{ visitor: v.name, type: v.type }, v.phase === 'running' ? 1 : 0]]))
+    this.#counter('tunnel_visitor_visits_total', 'Client: visits a visitor opened (stcp: local connections; sudp: flows).', ['visitor'],
+      each(visitors, (v) => [[{ visitor: v.name }, (v.streams ?? v.flows)?.total ?? 0]]))
+    this.#gauge('tunnel_visitor_visits', 'Client: visits open now.', ['visitor'], each(visitors, (v) => [[{ visitor: v.name }, (v.streams ?? v.flows)?.active ?? 0]]))
+    this.#counter('tunnel_visitor_bytes_total', 'Client: payload bytes through a visitor; in = local application to service.', ['visitor', 'direction'],
+      each(visitors, (v) => [[{ visitor: v.name, direction: 'in' }, v.bytesIn], [{ visitor: v.name, direction: 'out' }, v.bytesOut]]))
+    this.#counter('tunnel_visitor_refusals_total', 'Client: visits that failed, by reason (refused, rateLimited, limit, serviceDown, offline, reset).', ['visitor', 'reason'],
+      each(visitors, (v) => byReason({ visitor: v.name }, v.refusals)))
   }
 }

@@ -42,6 +42,8 @@ export function bridge (stream: MuxStream, socket: Socket, done?: (result: Bridg
   let pending: Buffer[] = []
   let endAfterPending = false
   let writeTimer: NodeJS.Timeout | undefined
+  // Writes to the socket are corked until this fires (see writeToSocket).
+  let corked: NodeJS.Immediate | undefined
 
   const finish = (): void => {
     if (finished || !streamClosed || !socketClosed) return
@@ -90,8 +92,10 @@ export function bridge (stream: MuxStream, socket: Socket, done?: (result: Bridg
     socketClosed = true
     clearTimeout(readTimer)
     clearTimeout(writeTimer)
+    clearImmediate(corked)
     readTimer = undefined
     writeTimer = undefined
+    corked = undefined
     pending = []
     // A clean close after both FINs needs nothing; anything else aborts the stream.
     if (hadError || !socketEnded) stream.reset(hadError ? ResetCode.SOCKET_ERROR : ResetCode.CANCEL)
@@ -99,18 +103,22 @@ export function bridge (stream: MuxStream, socket: Socket, done?: (result: Bridg
   })
 
   // One control-connection read can hold pieces of several frames for this socket: cork so
-  // they leave in one writev, uncorked once the read has been handled (the microtask runs then).
-  let corked = false
+  // they leave in one writev, uncorked at the end of this event-loop turn (setImmediate), after
+  // every read of the turn and the work it queued (an unregister runs in a later microtask).
+  // Bytes and a reset that reach us together leave as the reset alone: destroying a corked
+  // socket drops its bytes, as a kernel drops its send queue on an abortive close. Flushing them
+  // first would put the bytes and the RST in the peer's receive queue together, and a peer on
+  // libuv 1.46 (Node 20) then reads the bytes and reports a clean end, never the reset; with
+  // allowHalfOpen it waits for ever (test/regressions/flake-visitor-reset.test.ts).
   const uncork = (): void => {
-    corked = false
+    corked = undefined
     socket.uncork()
   }
   const writeToSocket = (chunk: Buffer): void => {
     bytesToSocket += chunk.length
-    if (!corked) {
-      corked = true
+    if (corked === undefined) {
       socket.cork()
-      queueMicrotask(uncork)
+      corked = setImmediate(uncork)
     }
     if (socket.write(chunk) && held === 0) stream.consume(chunk.length)
     else held += chunk.length

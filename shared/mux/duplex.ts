@@ -63,7 +63,10 @@ export class MuxDuplex extends Duplex {
   override _destroy (err: Error | null, callback: (err?: Error | null) => void): void {
     clearTimeout(this.#timer)
     this.#timer = undefined
-    if (!this.stream.closed) this.stream.reset(ResetCode.CANCEL)
+    // Both ways ended cleanly (the peer's FIN in, ours queued by _final): the stream closes by
+    // itself once that FIN is out; a reset here would overtake it and abort the peer's side.
+    const cleanEnd = err === null && this.writableFinished && this.readableEnded
+    if (!this.stream.closed && !cleanEnd) this.stream.reset(ResetCode.CANCEL)
     this.#release(err ?? undefined)
     callback(err)
   }

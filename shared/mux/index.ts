@@ -2,6 +2,7 @@
 // the folder go through here; a dependency rule in npm test keeps it so).
 export { bridge } from './bridge.js'
 export { MuxDuplex } from './duplex.js'
+export { type JoinResult, joinStreams, resetCodeFor } from './join.js'
 export { type ClientSession, DEFAULT_MAX_STREAMS, MAX_STREAMS_LIMIT, type RelaySession, Session, type SessionOptions } from './session.js'
 export { type MuxStream } from './stream.js'
 export { type Wire, closeReason, closeSocket } from './wire.js'

@@ -83,6 +83,8 @@ export interface SessionEvents<In extends ControlMessage = ControlMessage> {
   datagram: [id: number, flags: number, payload: Buffer]
   goaway: [code: number]
   close: [err: TunnelError | undefined]
+  /** The peer's heartbeat (a PING request; already answered). */
+  ping: []
 }
 
 /**
@@ -350,6 +352,7 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
   #onPing (h: FrameHeader): void {
     if ((h.flags & Flag.SYN) !== 0) {
       this.#queueControl(encodeHeader(FrameType.PING, Flag.ACK, 0, h.length))
+      this.emit('ping')
       return
     }
     const p = this.#pings.get(h.length)

@@ -7,7 +7,7 @@
 // read, and only one its credit lets it send at once, so a peer that returns no credit stops its
 // visitors instead of growing the session, and a stream that has credit never stalls because of
 // the others (it pauses only until its frame is out or its credit comes back).
-import { TunnelError } from '../errors.js'
+import { TunnelError, type ErrorCode } from '../errors.js'
 import { ResetCode, type OpenHeader } from '../wire/index.js'
 import { nextWindow } from './window.js'
 
@@ -41,6 +41,14 @@ export interface StreamHandler {
   drain (): void
   /** The stream is gone: normally (both FINs) when err is undefined. */
   close (err?: TunnelError): void
+}
+
+/** Reset codes that mean more than "reset": the error a stream fails with when the peer sends one. */
+const RESET_ERRORS: Partial<Record<number, ErrorCode>> = {
+  [ResetCode.REFUSED]: 'TUN_LOCAL_DIAL',
+  [ResetCode.TOO_MANY_STREAMS]: 'TUN_TOO_MANY_STREAMS',
+  [ResetCode.FORBIDDEN]: 'TUN_VISIT_REFUSED',
+  [ResetCode.RATE_LIMITED]: 'TUN_VISIT_RATE_LIMITED',
 }
 
 export const INITIAL_WINDOW_BYTES = 256 * 1024
@@ -260,7 +268,7 @@ export class MuxStream {
   onReset (code: number): void {
     if (this.#closed) return
     const name = Object.entries(ResetCode).find(([, v]) => v === code)?.[0] ?? String(code)
-    this.#finish(new TunnelError(code === ResetCode.REFUSED ? 'TUN_LOCAL_DIAL' : 'TUN_STREAM_RESET', `stream ${this.id} reset by peer (${name})`))
+    this.#finish(new TunnelError(RESET_ERRORS[code] ?? 'TUN_STREAM_RESET', `stream ${this.id} reset by peer (${name})`))
   }
 
   /** The session is gone: fail the stream with its reason. */

@@ -95,6 +95,8 @@ export class ClientHandshake {
         return new HandshakeError('TUN_PROTOCOL', 'the relay speaks another handshake version: upgrade the older side', { reason })
       case Refusal.CLOCK:
         return new HandshakeError('TUN_CLOCK_SKEW', 'the relay refused the handshake: this machine\'s clock differs too much from the relay\'s; fix the clock (NTP)', { reason })
+      case Refusal.TLS_REQUIRED:
+        return new HandshakeError('TUN_TLS_REQUIRED', 'the relay accepts only TLS clients (its transport.tls.force): set transport.tls.enable: true, or transport.protocol: wss', { reason })
       default:
         return new HandshakeError('TUN_HANDSHAKE_INVALID', `the relay refused the handshake with unknown code ${code}`, { reason })
     }

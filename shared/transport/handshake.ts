@@ -54,6 +54,8 @@ export const Refusal = {
   CLOCK: 8,
   /** The client's static key is not among the relay's auth.clientKeys (or not for this clientID or user). */
   CLIENT_KEY: 9,
+  /** The relay accepts only clients that speak TLS under the handshake (transport.tls.force). */
+  TLS_REQUIRED: 10,
 } as const
 export type Refusal = typeof Refusal[keyof typeof Refusal]
 

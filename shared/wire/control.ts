@@ -9,6 +9,7 @@
 import { z } from 'zod'
 import { isErrorCode, ProtocolError, type ErrorCode } from '../errors.js'
 import { withoutUndefined } from './exact.js'
+import { metasSchema } from './group-spec.js'
 import { MAX_PROXY_NAME_CHARS } from './proxy-spec.js'
 
 /** The control protocol this build speaks. 2: login carries capabilities, results carry the common set. */
@@ -28,6 +29,8 @@ export const MessageType = {
   DIAG_RESULT: 'diagResult',
   UNREGISTER: 'unregister',
   UNREGISTER_RESULT: 'unregisterResult',
+  /** Client -> relay: a health-checked proxy became healthy or unhealthy (no answer). */
+  PROXY_HEALTH: 'proxyHealth',
 } as const
 export type MessageTypeName = typeof MessageType[keyof typeof MessageType]
 
@@ -47,6 +50,17 @@ export const Capability = {
   DIAG: 'diag',
   /** login.probeIdleMs and natProbe (tunnel diag nat-timeout). */
   NAT_PROBE: 'natProbe',
+  TCPMUX: 'proxy.tcpmux',
+  /** group / groupKey in tcp, http and tcpmux specs: members of one group share a port or domain. */
+  GROUP: 'group',
+  /** healthy in specs and the proxyHealth message: health-checked proxies leave and rejoin. */
+  HEALTH: 'health',
+  /** register of stcp proxies (secret TCP: no public port, reached by visitors). */
+  STCP: 'proxy.stcp',
+  /** register of sudp proxies (secret UDP). */
+  SUDP: 'proxy.sudp',
+  /** The client may open visit streams (an open header with a visit block) toward secret proxies. */
+  VISIT: 'visit',
 } as const
 export type CapabilityName = typeof Capability[keyof typeof Capability]
 export const ALL_CAPABILITIES: readonly string[] = Object.values(Capability)
@@ -82,6 +96,8 @@ export const loginSchema = z.object({
    * this long, then sends natProbe.
    */
   probeIdleMs: z.number().int().min(PROBE_IDLE_MS.min).max(PROBE_IDLE_MS.max).optional(),
+  /** frp's metadatas: for the relay's plugins (httpPlugins) only. */
+  metas: metasSchema.optional(),
 })
 
 export const loginResultSchema = z.object({
@@ -150,6 +166,12 @@ export const diagResultSchema = z.object({
   message: message.optional(),
 })
 
+export const proxyHealthSchema = z.object({
+  type: z.literal(MessageType.PROXY_HEALTH),
+  name: proxyName,
+  healthy: z.boolean(),
+})
+
 export const natProbeSchema = z.object({
   type: z.literal(MessageType.NAT_PROBE),
   idleMs: z.number().int().min(0).max(PROBE_IDLE_MS.max),
@@ -166,6 +188,7 @@ export const CONTROL_MESSAGE_SCHEMAS = {
   [MessageType.DIAG_RESULT]: diagResultSchema,
   [MessageType.UNREGISTER]: unregisterSchema,
   [MessageType.UNREGISTER_RESULT]: unregisterResultSchema,
+  [MessageType.PROXY_HEALTH]: proxyHealthSchema,
 } as const satisfies Record<MessageTypeName, z.ZodType>
 
 type Parsed<T extends z.ZodType> = z.output<T>
@@ -179,9 +202,10 @@ export type UnregisterResult = Parsed<typeof unregisterResultSchema>
 export type DiagRequest = Parsed<typeof diagRequestSchema>
 export type DiagResult = Parsed<typeof diagResultSchema>
 export type NatProbe = Parsed<typeof natProbeSchema>
+export type ProxyHealth = Parsed<typeof proxyHealthSchema>
 
 /** Client → relay. */
-export type ClientMessage = Login | Register | Unregister | DiagRequest
+export type ClientMessage = Login | Register | Unregister | DiagRequest | ProxyHealth
 /** Relay → client. */
 export type RelayMessage = LoginResult | ProxyResult | UnregisterResult | DiagResult | NatProbe
 export type ControlMessage = ClientMessage | RelayMessage
@@ -192,6 +216,7 @@ export const MESSAGE_SENDER: Readonly<Record<MessageTypeName, 'client' | 'relay'
   register: 'client',
   unregister: 'client',
   diagRequest: 'client',
+  proxyHealth: 'client',
   loginResult: 'relay',
   proxyResult: 'relay',
   unregisterResult: 'relay',

@@ -59,6 +59,13 @@ export const ResetCode = {
   INTERNAL: 5,
   /** The visitor's or local socket ended with an error. */
   SOCKET_ERROR: 6,
+  /**
+   * A visit (a stream a visitor opens toward a secret proxy) was refused: no such proxy online, a
+   * wrong proof, or a user the proxy does not allow. The relay does not say which.
+   */
+  FORBIDDEN: 7,
+  /** A visit was refused without being checked: the visitor's session failed too many visits lately. */
+  RATE_LIMITED: 8,
 } as const
 export type ResetCode = typeof ResetCode[keyof typeof ResetCode]
 

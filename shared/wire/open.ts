@@ -1,9 +1,13 @@
 // The open header carried by DATA+SYN: which proxy a new stream belongs to and who the
 // visitor is, so the client can log it and (later) write a PROXY protocol header.
-//   u16 nameLen | name (UTF-8) | addr(visitor) | addr(listener)
+//   u16 nameLen | name (UTF-8) | addr(visitor) | addr(listener) [| visit block]
 //   addr = u8 len | address text (ASCII, already normalised) | u16 port
+// A stream toward a secret proxy (stcp, sudp) carries a visit block after the endpoints
+// (visit.ts): the proof that its visitor knows the proxy's secret. Only peers that agreed on the
+// `visit` or `proxy.stcp` / `proxy.sudp` capabilities send one.
 import { ProtocolError } from '../errors.js'
 import { MAX_OPEN_BYTES } from './frame.js'
+import { decodeVisit, encodeVisit, type VisitBlock } from './visit.js'
 
 export interface Endpoint {
   address: string
@@ -14,13 +18,16 @@ export interface OpenHeader {
   proxy: string
   visitor: Endpoint
   listener: Endpoint
+  /** Secret proxies only: the visitor's proof (visit.ts). */
+  visit?: VisitBlock
 }
 
 export function encodeOpen (open: OpenHeader): Buffer {
   const name = Buffer.from(open.proxy, 'utf8')
   const v = Buffer.from(open.visitor.address, 'latin1')
   const l = Buffer.from(open.listener.address, 'latin1')
-  const size = 2 + name.length + 3 + v.length + 3 + l.length
+  const visit = open.visit === undefined ? undefined : encodeVisit(open.visit)
+  const size = 2 + name.length + 3 + v.length + 3 + l.length + (visit?.length ?? 0)
   if (name.length > 255 || v.length > 64 || l.length > 64 || size > MAX_OPEN_BYTES) {
     throw new ProtocolError('TUN_FRAME_INVALID', 'open header fields too long')
   }
@@ -28,7 +35,8 @@ export function encodeOpen (open: OpenHeader): Buffer {
   let off = b.writeUInt16BE(name.length, 0)
   off += name.copy(b, off)
   off = writeEndpoint(b, off, v, open.visitor.port)
-  writeEndpoint(b, off, l, open.listener.port)
+  off = writeEndpoint(b, off, l, open.listener.port)
+  visit?.copy(b, off)
   return b
 }
 
@@ -44,8 +52,8 @@ export function decodeOpen (b: Buffer): OpenHeader {
   const proxy = r.bytes(nameLen).toString('utf8')
   const visitor = r.endpoint()
   const listener = r.endpoint()
-  if (r.off !== b.length) throw bad(`${b.length - r.off} trailing bytes`)
-  return { proxy, visitor, listener }
+  if (r.off === b.length) return { proxy, visitor, listener }
+  return { proxy, visitor, listener, visit: decodeVisit(b.subarray(r.off)) }
 }
 
 class Reader {

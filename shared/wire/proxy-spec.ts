@@ -6,6 +6,7 @@
 // the config schema has the same ones, so a valid frpc.yml never hits them.
 import { z } from 'zod'
 import { isCidr } from '../net/index.js'
+import { memberFields, metasField } from './group-spec.js'
 
 /** At most this many rules per allow/deny list; the config schema has the same bound. */
 export const MAX_SOURCE_RULES = 256
@@ -16,6 +17,10 @@ export const UDP_LIMITS = { idleTimeout: { min: 1, max: 86_400 }, maxFlows: { mi
 /** Bounds of the optional limits (bytes per second: up to 1 TiB/s; visitors: 2^24). */
 export const PROXY_LIMITS = { bandwidthLimit: { min: 1, max: 2 ** 40 }, maxVisitors: { min: 1, max: 2 ** 24 } } as const
 export const MAX_PROXY_NAME_CHARS = 200
+/** Bounds on a secret proxy's allowUsers (user names, or `*` for any); the config schema has the same. */
+export const SECRET_LIMITS = { allowUsers: 256, userChars: 128 } as const
+/** A 32-byte key in standard base64 (44 characters with its padding). */
+export const KEY_BASE64 = /^[A-Za-z0-9+/]{43}=$/
 
 const int = (range: { min: number, max: number }): z.ZodNumber => z.number().int().min(range.min).max(range.max)
 const rules = z.array(z.string().max(64).refine(isCidr, { error: 'not a CIDR or IP address' })).max(MAX_SOURCE_RULES)
@@ -28,6 +33,7 @@ const base = {
   name: z.string().min(1).max(MAX_PROXY_NAME_CHARS),
   allowSources: rules.optional(),
   denySources: rules.optional(),
+  ...metasField,
 }
 
 export const tcpSpecSchema = z.object({
@@ -38,6 +44,7 @@ export const tcpSpecSchema = z.object({
   bandwidthLimit: int(PROXY_LIMITS.bandwidthLimit).optional(),
   /** Visitor connections open at once on this proxy. */
   maxVisitors: int(PROXY_LIMITS.maxVisitors).optional(),
+  ...memberFields,
 })
 
 export const udpSpecSchema = z.object({
@@ -71,6 +78,7 @@ export const httpSpecSchema = z.object({
   httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional(),
   /** Secret: travels only inside the encrypted control connection, never logged. */
   httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional(),
+  ...memberFields,
 })
 
 /** TLS connections on vhostHTTPSPort routed by SNI, passed through untouched. */
@@ -81,12 +89,63 @@ export const httpsSpecSchema = z.object({
   subdomain: z.string().max(64).optional(),
 })
 
+/**
+ * frp's tcpmux (multiplexer httpconnect): TCP services on the relay's tcpmuxHTTPConnectPort, each
+ * chosen by the host of the visitor's HTTP CONNECT request (and its Proxy-Authorization user with
+ * routeByHTTPUser); the relay then passes every byte through.
+ */
+export const tcpmuxSpecSchema = z.object({
+  ...base,
+  type: z.literal('tcpmux'),
+  multiplexer: z.literal('httpconnect'),
+  customDomains: strings(VHOST_LIMITS.domains, VHOST_LIMITS.domainChars),
+  subdomain: z.string().max(64).optional(),
+  /** Proxy-Authorization (basic) the relay asks CONNECT requests for. */
+  httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional(),
+  /** Secret: travels only inside the encrypted control connection, never logged. */
+  httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional(),
+  /** Only CONNECT requests whose Proxy-Authorization user is this one are routed here. */
+  routeByHTTPUser: z.string().max(VHOST_LIMITS.credentialChars).optional(),
+  bandwidthLimit: int(PROXY_LIMITS.bandwidthLimit).optional(),
+  ...memberFields,
+})
+
+/**
+ * What stcp and sudp share: no public port. `relayKey` lets the relay check a visitor's proof
+ * (derived from secretKey, which never leaves the client: docs/security.md); `allowUsers` names
+ * the users whose visitors may come (`*` = any; empty = the proxy's own user, as in frp).
+ */
+const secretBase = {
+  ...base,
+  relayKey: z.string().regex(KEY_BASE64),
+  allowUsers: z.array(z.string().min(1).max(SECRET_LIMITS.userChars)).max(SECRET_LIMITS.allowUsers).default([]),
+  bandwidthLimit: int(PROXY_LIMITS.bandwidthLimit).optional(),
+}
+
+/** Secret TCP (frp's stcp): visitors' streams are joined to streams toward the client. */
+export const stcpSpecSchema = z.object({
+  ...secretBase,
+  type: z.literal('stcp'),
+  /** Visits open at once on this proxy. */
+  maxVisitors: int(PROXY_LIMITS.maxVisitors).optional(),
+})
+
+/** Secret UDP (frp's sudp): each visitor flow is a stream of whole datagrams. */
+export const sudpSpecSchema = z.object({
+  ...secretBase,
+  type: z.literal('sudp'),
+})
+
 export type TcpProxySpec = z.output<typeof tcpSpecSchema>
 export type UdpProxySpec = z.output<typeof udpSpecSchema>
 export type HttpProxySpec = z.output<typeof httpSpecSchema>
 export type HttpsProxySpec = z.output<typeof httpsSpecSchema>
+export type TcpmuxProxySpec = z.output<typeof tcpmuxSpecSchema>
+export type StcpProxySpec = z.output<typeof stcpSpecSchema>
+export type SudpProxySpec = z.output<typeof sudpSpecSchema>
+export type SecretProxySpec = StcpProxySpec | SudpProxySpec
 /** The spec of a built-in proxy type (what a client of this build sends). */
-export type ProxySpec = TcpProxySpec | UdpProxySpec | HttpProxySpec | HttpsProxySpec
+export type ProxySpec = TcpProxySpec | UdpProxySpec | HttpProxySpec | HttpsProxySpec | TcpmuxProxySpec | StcpProxySpec | SudpProxySpec
 export type ProxyType = ProxySpec['type']
 /** Visitor filtering: CIDRs or single addresses. */
 export type SourceSpec = Pick<TcpProxySpec, 'allowSources' | 'denySources'>
@@ -97,6 +156,9 @@ export const PROXY_SPEC_SCHEMAS = {
   udp: udpSpecSchema,
   http: httpSpecSchema,
   https: httpsSpecSchema,
+  tcpmux: tcpmuxSpecSchema,
+  stcp: stcpSpecSchema,
+  sudp: sudpSpecSchema,
 } as const satisfies Record<ProxyType, z.ZodType>
 
 /** The first few problems of a spec that fails its schema, as one line (`remotePort: too big; ...`). */

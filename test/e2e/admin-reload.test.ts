@@ -26,7 +26,8 @@ const reload = async (args: string[]): Promise<{ code: number | null, stdout: st
 interface StatusProxy { name: string, state: string, phase: string, remotePort?: number | null }
 
 describe('tunnel reload', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
-  it('adds and removes proxies through the admin API; status shows them; a broken file is refused with its place (exit 2)', async () => {
+  // A relay, a client and nine short CLI runs in a row: the hang guard is sized for them.
+  it('adds and removes proxies through the admin API; status shows them; a broken file is refused with its place (exit 2)', { timeout: E2E_TEST_TIMEOUT_MS * 3 }, async () => {
     const echo = await startEchoServer()
     const relay = await startRelay()
     const admin = await getFreePort()

@@ -116,6 +116,8 @@ describe('admin API of running processes', { timeout: E2E_TEST_TIMEOUT_MS }, () 
     expect(report.controlAddr).toBe(`127.0.0.1:${relay.port}`)
     expect(report.sessions).toHaveLength(1)
     expect(report.sessions[0]?.rttMs).toBeGreaterThan(0)
+    // How the connection travels (tcp here) and how it is secured (the test client pins no relay key).
+    expect(report.sessions[0]).toMatchObject({ transport: 'tcp', security: 'noise-in' })
     expect(report.proxies).toEqual([expect.objectContaining({ name: 'echo', type: 'tcp', state: 'listening', publicAddr: `127.0.0.1:${publicPort}`, bytesIn: 1000, bytesOut: 1000, streams: { active: 0, total: 1 } })])
     expect(report.process.pid).toBe(relay.handle.pid)
 
@@ -124,6 +126,7 @@ describe('admin API of running processes', { timeout: E2E_TEST_TIMEOUT_MS }, () 
     expect(cr.role).toBe('client')
     expect(cr.proxies[0]).toMatchObject({ name: 'echo', state: 'registered', publicAddr: `127.0.0.1:${publicPort}`, local: `127.0.0.1:${echo.port}`, bytesIn: 1000, bytesOut: 1000 })
     expect(cr.sessions[0]?.id).toBe(report.sessions[0]?.id)
+    expect(cr.sessions[0]).toMatchObject({ transport: 'tcp', security: 'noise-in' })
   })
 
   it('the client\'s status follows its proxies\' phases: running, refused with the relay\'s reason, pending again when the relay is gone', async () => {

@@ -71,7 +71,8 @@ describe('signals', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
 
   // Regression: the handlers must be in place before the process reports ready, so a supervisor
   // that signals at once still gets a graceful stop.
-  it('exits 0 on SIGTERM sent the moment the relay reports listening', async () => {
+  // Eight process starts in a row: a hang guard sized for eight, not one (a busy machine is slow, not wrong).
+  it('exits 0 on SIGTERM sent the moment the relay reports listening', { timeout: E2E_TEST_TIMEOUT_MS * SIGNAL_RACE_TRIES / 2 }, async () => {
     for (let i = 0; i < SIGNAL_RACE_TRIES; i++) {
       const relay = await startRelay()
       relay.handle.kill('SIGTERM')
@@ -79,7 +80,7 @@ describe('signals', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     }
   })
 
-  it('exits 0 on SIGTERM sent the moment `tunnel demo` prints its URL', async () => {
+  it('exits 0 on SIGTERM sent the moment `tunnel demo` prints its URL', { timeout: E2E_TEST_TIMEOUT_MS * SIGNAL_RACE_TRIES / 2 }, async () => {
     for (let i = 0; i < SIGNAL_RACE_TRIES; i++) {
       const demo = spawnCli(['demo'])
       await demo.waitForStdout(/curl http:\/\/127\.0\.0\.1:\d+\//)

@@ -28,6 +28,17 @@ describe('tunnel diag nat-timeout', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     expect(await echoOnce(remotePort)).toBe(true)
   })
 
+  it('runs two probes of one client at once: each run has its own probe ids (a dead run\'s probes linger on the relay)', async () => {
+    const relay = await startRelay()
+    const configPath = (await startClient(clientYaml({ serverPort: relay.port, proxies: [] }), { waitFor: 'login' })).configPath
+    const runs = [1, 2].map(() => spawnCli(['diag', 'nat-timeout', '-c', configPath, '--idle', '2', '--json', '--log-format', 'json']))
+    for (const run of runs) {
+      expect(await exitWithin(run, 15_000)).toEqual({ code: 0, signal: null })
+      const report = JSON.parse(run.stdout()) as { probes: Array<{ idleS: number, outcome: string, detail?: string }> }
+      expect(report.probes).toEqual([expect.objectContaining({ idleS: 2, outcome: 'alive' })])
+    }
+  })
+
   it('prints the human table, and refuses bad flags and a missing relay with clear errors', async () => {
     const relay = await startRelay()
     const configPath = (await startClient(clientYaml({ serverPort: relay.port, proxies: [] }), { waitFor: 'login' })).configPath

@@ -15,9 +15,13 @@ import { parse as parseYaml } from 'yaml'
 export const CHILD_COVERAGE_ENV = 'TEST_CHILD_V8_COVERAGE'
 export const CLI_PATH = process.env.E2E_TUNNEL_CLI ?? fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url))
 export const TEST_TOKEN = 'e2e-test-token'
-export const DEFAULT_WAIT_MS = 10_000
-/** Per-test limit for e2e files (vitest.config.ts allows 60 s; e2e tests must stay well under). */
-export const E2E_TEST_TIMEOUT_MS = 30_000
+/**
+ * How long a wait for a log line or a proxy result lasts before it fails: a hang guard, sized for
+ * a machine whose cores are busy with other work (each spawned CLI then needs seconds to start).
+ */
+export const DEFAULT_WAIT_MS = 20_000
+/** Per-test hang guard for e2e files (the same as vitest.config.ts's testTimeout); passing tests take far less. */
+export const E2E_TEST_TIMEOUT_MS = 60_000
 /** Lines kept per stream; far above what an e2e test logs at info level. */
 export const MAX_BUFFERED_LINES = 100_000
 
@@ -194,6 +198,8 @@ function hermeticEnv (): NodeJS.ProcessEnv {
   // the home of whoever runs the tests.
   delete env.STATE_DIRECTORY
   env.XDG_STATE_HOME = stateDir()
+  // A client reads the environment's proxy (transport.proxyURL's default): tests name theirs.
+  for (const name of ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY']) delete env[name]
   return env
 }
 

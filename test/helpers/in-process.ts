@@ -100,6 +100,11 @@ export async function startClientInProcess (config: ClientConfig, log: Logger = 
 
 export interface RawControl {
   session: ClientSession
+  /**
+   * The session's record wire: frames written here leave as one record, in the order given,
+   * bypassing the session's batching (which sends control frames ahead of stream data).
+   */
+  wire: RecordWire
   /** Sends any JSON value as a control message, unchecked (for hostile-input tests). */
   send: (message: unknown) => void
   /** Streams the relay opened (one per visitor), echoed back byte for byte. */
@@ -182,7 +187,7 @@ export async function rawSession (port: number, clientId: string, token = IN_PRO
   }), 'control message')
   // sendControl only encodes its argument: a test may hand it anything, typed or not.
   const send = (message: unknown): void => { session.sendControl(message as ClientMessage) }
-  const raw: RawControl = { session, send, streams, messages, closed, waitFor }
+  const raw: RawControl = { session, wire, send, streams, messages, closed, waitFor }
   raws.push(raw)
   return raw
 }

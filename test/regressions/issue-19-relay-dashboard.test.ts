@@ -53,10 +53,11 @@ describe.runIf(run)('relay dashboard in a browser (issue 19)', { timeout: BROWSE
     expect(await row.textContent()).toContain(`127.0.0.1:${webPort}`)
     expect(await page.locator('tr[data-client]').count()).toBe(1)
 
-    // The refused registration, by its code, in the errors section.
+    // The refused registration, by its code, in the errors section (counted once per attempt: the
+    // client registers a proxy refused for a held port again, with backoff, so there may be more).
     const refusal = page.locator('#errors tr[data-code="TUN_PORT_IN_USE"]')
     await refusal.waitFor()
-    expect(await refusal.locator('td.num').textContent()).toBe('1')
+    expect(Number(await refusal.locator('td.num').textContent())).toBeGreaterThanOrEqual(1)
 
     // The chart of web moves while bytes flow through it.
     const chart = page.locator('figure[data-chart="web"]')

@@ -54,6 +54,22 @@ describe('tunnel metrics', () => {
     expect(text).toContain('# TYPE tunnel_proxy_streams gauge')
   })
 
+  it('exports the health of health-checked proxies and the members of their group', async () => {
+    const grouped = statusFixture({
+      proxies: [
+        tcpProxyFixture({ name: 'web-a', health: 'unhealthy', group: { name: 'web', members: 2, healthy: 1 } }),
+        tcpProxyFixture({ name: 'web-b', health: 'healthy', group: { name: 'web', members: 2, healthy: 1 } }),
+        tcpProxyFixture({ name: 'plain' }),
+      ],
+    })
+    const s = samples(await new TunnelMetrics({ processMetrics: false }).render(async () => await Promise.resolve(grouped)))
+    expect(s.get('tunnel_proxy_healthy{proxy="web-a",type="tcp"}')).toBe(0)
+    expect(s.get('tunnel_proxy_healthy{proxy="web-b",type="tcp"}')).toBe(1)
+    expect(s.has('tunnel_proxy_healthy{proxy="plain",type="tcp"}')).toBe(false)
+    expect(s.get('tunnel_group_members{proxy="web-a",group="web",state="all"}')).toBe(2)
+    expect(s.get('tunnel_group_members{proxy="web-a",group="web",state="healthy"}')).toBe(1)
+  })
+
   it('exports sessions with RTT in seconds and reconnects, logins and errors by code', async () => {
     const s = samples(await new TunnelMetrics({ processMetrics: false }).render(async () => await Promise.resolve(report)))
     expect(s.get('tunnel_sessions')).toBe(1)

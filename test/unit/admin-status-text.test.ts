@@ -45,4 +45,16 @@ describe('status text', () => {
     expect(text).toContain('not connected')
     expect(text).toMatch(/ssh\s+tcp\s+refused\s+-\s+127\.0\.0\.1:22\s+.*TUN_PORT_IN_USE: 0\.0\.0\.0:6000 is already in use/)
   })
+
+  it('shows an unhealthy proxy and its load-balancing group in the phase column', () => {
+    const r = statusFixture({
+      proxies: [
+        tcpProxyFixture({ name: 'web-a', health: 'unhealthy', group: { name: 'web', members: 2, healthy: 1 } }),
+        tcpProxyFixture({ name: 'web-b', health: 'healthy', group: { name: 'web', members: 2, healthy: 1 } }),
+      ],
+    })
+    const text = renderStatus(r)
+    expect(text).toMatch(/web-a\s+tcp\s+listening, unhealthy, group web 1\/2 healthy\s/)
+    expect(text).toMatch(/web-b\s+tcp\s+listening, group web 1\/2 healthy\s/)
+  })
 })

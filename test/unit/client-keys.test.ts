@@ -26,8 +26,9 @@ describe('clientKeyPolicy', () => {
   it('binds a key to its clientID (and that clientID\'s NAT probes) and to its user', () => {
     const policy = clientKeyPolicy([{ publicKey: alice, clientID: 'home', user: 'alice' }])
     expect(policy?.allows(alice, 'home')).toBe(true)
-    expect(policy?.allows(alice, natProbeClientId('home', 30))).toBe(true)
-    expect(policy?.allows(alice, natProbeClientId('office', 30))).toBe(false)
+    expect(policy?.allows(alice, natProbeClientId('home', 30, '0a1b2c3d'))).toBe(true)
+    expect(policy?.allows(alice, natProbeClientId('office', 30, '0a1b2c3d'))).toBe(false)
+    expect(policy?.allows(alice, natProbeClientId('home', 30, '0a1b2c3d') + 'x')).toBe(false)
     expect(policy?.allows(alice, 'office')).toBe(false)
     expect(policy?.allowsLogin(alice, 'home', 'alice')).toBe(true)
     expect(policy?.allowsLogin(alice, 'home', 'bob')).toBe(false)

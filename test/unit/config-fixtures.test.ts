@@ -16,13 +16,13 @@ const ENV: Record<string, string> = {
   REMOTE_PORT: '6000',
   LONG_VALUE: 'L'.repeat(50),
   MULTILINE: '1\nbindPort: 2',
+  SSH_SECRET: 'fixture-secret-of-twenty-chars',
 }
 
 /** Kind from content (falls back to the frpc-/frps- name prefix), then load. */
-function load (path: string): { kind: string, warnings: ConfigWarning[] } {
+function load (path: string, file = path.split('/').at(-1) ?? path): { kind: string, warnings: ConfigWarning[] } {
   const text = readFileSync(path, 'utf8')
   const kind = detectConfigKind(text, path)
-  const file = path.split('/').at(-1) ?? path
   const { warnings } = kind === 'server' ? parseServerConfig(text, file, ENV) : parseClientConfig(text, file, ENV)
   return { kind, warnings }
 }
@@ -45,19 +45,19 @@ const INVALID: Record<string, { code: ErrorCode, at: string, says?: string, issu
   'frps-typo-bindAdur.yml': { code: 'TUN_CONFIG_UNKNOWN_KEY', at: '2:1', says: 'did you mean bindAddr?' },
   'frpc-remote-port-range.yml': { code: 'TUN_CONFIG_RANGE', at: '12:17', says: 'proxies[1].remotePort: 70000 is outside 0-65535' },
   'frpc-udp-key-on-tcp.yml': { code: 'TUN_CONFIG_INVALID', at: '6:5', says: 'idleTimeout applies only to type udp proxies' },
-  'frpc-type-tcpmux.yml': { code: 'TUN_CONFIG_INVALID', at: '4:11', says: 'type tcpmux', issues: 1 },
-  'frps-auth-oidc.yml': { code: 'TUN_CONFIG_INVALID', at: '3:11', says: 'oidc is not supported', issues: 2 },
+  'frpc-group-on-udp.yml': { code: 'TUN_CONFIG_INVALID', at: '7:5', says: 'loadBalancer is offered on tcp, http and tcpmux proxies, not on udp', issues: 1 },
+  'frps-auth-oidc.yml': { code: 'TUN_CONFIG_INVALID', at: '3:11', says: 'oidc is not supported', issues: 1 },
   'frpc-duplicate-name.yml': { code: 'TUN_CONFIG_INVALID', at: '5:13', says: 'proxy name ssh is already used by proxies[0] (line 3)' },
   'frpc-duplicate-remote-port.yml': { code: 'TUN_CONFIG_INVALID', at: '10:17', says: 'remotePort 6000 is already used' },
   'frpc-missing-local-port.yml': { code: 'TUN_CONFIG_INVALID', at: '3:5', says: 'proxies[0].localPort: is missing' },
-  'frpc-bad-proxy-name.yml': { code: 'TUN_CONFIG_INVALID', at: '3:11', says: 'not a valid proxy name' },
+  'frpc-bad-proxy-name.yml': { code: 'TUN_CONFIG_INVALID', at: '3:11', says: 'is longer than 64 characters' },
   'frpc-empty-proxy-name.yml': { code: 'TUN_CONFIG_INVALID', at: '3:11', says: 'must not be empty' },
   'frps-syntax-indent.yml': { code: 'TUN_CONFIG_SYNTAX', at: '3:11' },
   'frps-duplicate-key.yml': { code: 'TUN_CONFIG_SYNTAX', at: '3:1', says: 'appears twice' },
   'frpc-env-unset.yml': { code: 'TUN_CONFIG_ENV', at: '3:11', says: 'TUNNEL_TEST_UNSET_TOKEN is not set' },
   'frpc-env-newline.yml': { code: 'TUN_CONFIG_ENV', at: '2:13', says: 'MULTILINE contains a line break' },
   'frpc-template-unsupported.yml': { code: 'TUN_CONFIG_INVALID', at: '2:13', says: 'only {{ .Envs.NAME }}' },
-  'frpc-includes.yml': { code: 'TUN_CONFIG_UNKNOWN_KEY', at: '2:1', says: 'does not support yet' },
+  'frpc-includes.yml': { code: 'TUN_CONFIG_READ', at: '2:12', says: 'includes[0]: the folder confd does not exist' },
   'frps-allow-ports-reversed.yml': { code: 'TUN_CONFIG_INVALID', at: '3:5', says: 'start 7100 is after end 7000' },
   'frpc-heartbeat-timeout-short.yml': { code: 'TUN_CONFIG_INVALID', at: '4:21', says: 'shorter than heartbeatInterval' },
   'frpc-protocol-kcp.yml': { code: 'TUN_CONFIG_INVALID', at: '3:13', says: 'kcp is not supported' },
@@ -75,7 +75,7 @@ describe('configs/ examples', () => {
   const dir = join(ROOT, 'configs')
   for (const f of list(dir)) {
     it(`${f} loads as a ${kindOfName(f)} config`, () => {
-      const { kind } = load(join(dir, f))
+      const { kind } = load(join(dir, f), join(dir, f)) // the whole path: includes are relative to it
       expect(kind).toBe(kindOfName(f))
     })
     it(`${f} has a yaml-language-server modeline for its JSON Schema`, () => {

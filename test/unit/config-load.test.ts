@@ -61,10 +61,21 @@ describe('defaults', () => {
       vhostHTTPTimeout: 60,
       subDomainHost: '',
       custom404Page: null,
-      transport: { heartbeatTimeout: SERVER_DEFAULTS.heartbeatTimeout, handshakeTimeout: 10, maxClockSkew: 60, insecurePlaintext: false, maxStreams: 16_384 },
+      transport: {
+        heartbeatTimeout: SERVER_DEFAULTS.heartbeatTimeout,
+        handshakeTimeout: 10,
+        maxClockSkew: 60,
+        insecurePlaintext: false,
+        tls: { force: false, certFile: null, keyFile: null, trustedCaFile: null },
+        websocket: { enable: true, trustedProxies: [], bindPort: 0 },
+        maxStreams: 16_384,
+      },
       log: { level: 'info' },
       webServer: null,
       enablePrometheus: false,
+      tcpmuxHTTPConnectPort: 0,
+      tcpmuxPassthrough: false,
+      httpPlugins: [],
     })
   })
 
@@ -93,7 +104,18 @@ describe('defaults', () => {
   it('a client proxy gets localIP 127.0.0.1 and remotePort 0 by default', () => {
     const { config } = client('proxies:\n  - { name: web, type: tcp, localPort: 80 }')
     expect(config.proxies).toEqual([{ name: 'web', type: 'tcp', localIP: CLIENT_DEFAULTS.localIP, localPort: 80, remotePort: 0, allowSources: [], denySources: [], proxyProtocolVersion: null, maxVisitors: 0, bandwidthLimit: 0, bandwidthLimitMode: 'client' }])
-    expect(config.transport).toEqual({ heartbeatInterval: 10, heartbeatTimeout: 40, dialServerTimeout: 10, handshakeTimeout: 10, insecurePlaintext: false, maxStreams: 16_384 })
+    expect(config.transport).toEqual({
+      heartbeatInterval: 10,
+      heartbeatTimeout: 40,
+      dialServerTimeout: 10,
+      handshakeTimeout: 10,
+      insecurePlaintext: false,
+      connectServerLocalIP: null,
+      protocol: 'tcp',
+      tls: { enable: false, certFile: null, keyFile: null, trustedCaFile: null, serverName: '', disableCustomTLSFirstByte: true },
+      proxyURL: null,
+      maxStreams: 16_384,
+    })
     expect(config.serverAddr).toBe(CLIENT_DEFAULTS.serverAddr)
     expect(config.loginFailExit).toBe(false)
   })
@@ -127,7 +149,7 @@ describe('defaults', () => {
   })
 
   it('a disabled proxy of an unsupported type is accepted and dropped', () => {
-    const { config } = client('proxies:\n  - { name: dns, type: sudp, localPort: 53, enabled: false }\n  - { name: a, type: tcp, localPort: 1 }')
+    const { config } = client('proxies:\n  - { name: p2p, type: xtcp, localPort: 22, enabled: false }\n  - { name: a, type: tcp, localPort: 1 }')
     expect(config.proxies.map((p) => p.name)).toEqual(['a'])
   })
 
@@ -198,12 +220,12 @@ describe('frp compatibility', () => {
   })
 
   it('refuses frp features it lacks with a reason instead of a bare unknown key', () => {
-    const e = issuesOf(() => client('visitors: []\nproxies:\n  - { name: a, type: tcp, localPort: 1, plugin: { type: socks5 } }'))
+    const e = issuesOf(() => client('featureGates: {}\nproxies:\n  - { name: a, type: tcp, localPort: 1, natTraversal: {} }'))
     expect(e.issues.map((i) => [i.code, i.location.path])).toEqual([
-      ['TUN_CONFIG_UNKNOWN_KEY', 'visitors'],
-      ['TUN_CONFIG_UNKNOWN_KEY', 'proxies[0].plugin'],
+      ['TUN_CONFIG_UNKNOWN_KEY', 'featureGates'],
+      ['TUN_CONFIG_UNKNOWN_KEY', 'proxies[0].natTraversal'],
     ])
-    expect(e.message).toContain('proxy plugins are not supported')
+    expect(e.message).toContain('is an frp setting this version does not support yet')
   })
 })
 
@@ -274,9 +296,9 @@ describe('errors', () => {
   })
 
   it('a proxy of an unsupported type gets one issue, not one per frp key of that type', () => {
-    const e = issuesOf(() => client('proxies:\n  - { name: w, type: stcp, localPort: 22, secretKey: x, allowUsers: [a] }'))
+    const e = issuesOf(() => client('proxies:\n  - { name: w, type: xtcp, localPort: 22, secretKey: x, allowUsers: [a], natTraversal: { disableAssistedAddrs: true } }'))
     expect(e.issues).toHaveLength(1)
-    expect(e.message).toContain('type stcp is an frp proxy type this version does not support')
+    expect(e.message).toContain('type xtcp is an frp proxy type this version does not support')
   })
 
   it('a key that is a list or mapping is refused', () => {
@@ -334,9 +356,9 @@ describe('environment templating', () => {
     expect(e.message).not.toContain('token')
   })
 
-  it('supports only .Envs.NAME and says so', () => {
+  it('supports only .Envs.NAME and port ranges, and says so', () => {
     const e = issuesOf(() => client('serverAddr: {{ env "HOST" }}'))
-    expect(e.message).toContain('only {{ .Envs.NAME }} templates are supported')
+    expect(e.message).toContain('only {{ .Envs.NAME }}, {{ range')
     expect(at(e)).toBe('1:13')
   })
 

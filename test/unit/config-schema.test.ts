@@ -54,7 +54,7 @@ describe('docs/config.md', () => {
   it('names every frp key the loader ignores or refuses', () => {
     const doc = readFileSync(join(CONFIGS, '..', 'docs', 'config.md'), 'utf8')
     for (const row of FRP_KEYS) {
-      const short = row.path.replace(/^proxies\[\]\./, '')
+      const short = row.path.replace(/^(?:proxies|visitors)\[\]\./, '')
       expect(doc.includes(`\`${row.path}\``) || doc.includes(`\`${short}\``), row.path).toBe(true)
     }
   })

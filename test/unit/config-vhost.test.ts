@@ -111,17 +111,20 @@ describe('frpc.yml http and https proxies', () => {
     expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, subdomain: a.b }]'))[0]).toContain('subdomain: must be one label')
     expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, customDomains: [a.test], locations: [api] }]'))[0]).toContain('locations[0]: must be a path prefix starting with /')
     expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, customDomains: [a.test], requestHeaders: { set: { "bad name": x } } }]')).join('\n')).toContain('is not a header name')
-    expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, customDomains: [a.test], routeByHTTPUser: x }]'))[0]).toContain('does not support yet')
+    expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, customDomains: [a.test], routeByHTTPUser: x }]'))[0]).toContain('routing http proxies by user is not offered yet')
   })
 
-  it('refuses one domain and location claimed by two proxies of the file', () => {
-    const lines = issues(() => client(`proxies:
+  it('warns about one domain and location claimed by two proxies of the file (the relay refuses the second alone)', () => {
+    const { warnings } = client(`auth: { token: t }
+proxies:
   - { name: a, type: http, localPort: 1, customDomains: [A.test] }
   - { name: b, type: http, localPort: 2, customDomains: [x.test, a.test.] }
   - { name: c, type: http, localPort: 3, customDomains: [a.test], locations: [/api] }
   - { name: d, type: https, localPort: 4, customDomains: [a.test] }
-`))
-    expect(lines).toEqual(['frpc.yml:3:66 proxies[1].customDomains[1]: a.test (location /) is already served by proxies[0]; each domain and location can have one proxy (TUN_CONFIG_INVALID)'])
+`)
+    expect(warnings.map((w) => `${w.location.line}:${w.location.col} ${w.location.path}: ${w.message}`)).toEqual([
+      '4:66 proxies[1].customDomains[1]: a.test (location /) is also claimed by proxies[0]: the relay serves it by the first proxy to register and refuses the other (TUN_VHOST_CONFLICT); give each domain and location one proxy',
+    ])
   })
 })
 
@@ -135,7 +138,7 @@ describe('frps.yml vhost keys', () => {
   it('refuses a vhost port shared with bindPort or with the other vhost port', () => {
     expect(issues(() => server('vhostHTTPPort: 7000'))[0]).toContain('vhostHTTPPort 7000 is also bindPort')
     expect(issues(() => server('vhostHTTPPort: 80\nvhostHTTPSPort: 80'))[0]).toContain('vhostHTTPSPort 80 is also vhostHTTPPort')
-    expect(issues(() => server('subDomainHost: example.com'))[0]).toContain('subDomainHost needs vhostHTTPPort or vhostHTTPSPort')
+    expect(issues(() => server('subDomainHost: example.com'))[0]).toContain('subDomainHost needs vhostHTTPPort, vhostHTTPSPort or tcpmuxHTTPConnectPort')
     expect(issues(() => server('vhostHTTPPort: 80\nsubDomainHost: "not a domain"'))[0]).toContain('subDomainHost: must be a domain')
   })
 

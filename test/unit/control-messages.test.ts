@@ -27,6 +27,7 @@ describe('control messages', () => {
     const examples: ControlMessage[] = [
       login as ControlMessage,
       { type: 'login', version: 2, capabilities: [], clientId: 'p', user: 'u', hostname: 'h', probeIdleMs: 5_000 },
+      { type: 'login', version: 2, capabilities: ['group'], clientId: 'p', user: 'u', hostname: 'h', metas: { team: 'ops' } },
       { type: 'loginResult', ok: true, version: 2, capabilities: ['proxy.tcp'], sessionId: 'abcd' },
       { type: 'loginResult', ok: false, code: 'TUN_AUTH_REFUSED', message: 'no' },
       { type: 'register', proxies: [{ name: 'ssh', type: 'tcp', remotePort: 6000 }], id: 3 },
@@ -37,6 +38,7 @@ describe('control messages', () => {
       { type: 'diagRequest', id: 0 },
       { type: 'diagResult', id: 9, ok: true, view: { control: [] } },
       { type: 'natProbe', idleMs: 5_000 },
+      { type: 'proxyHealth', name: 'web', healthy: false },
     ]
     const seen = new Set<string>()
     for (const m of examples) {

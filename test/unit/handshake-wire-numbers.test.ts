@@ -22,7 +22,7 @@ describe('handshake wire numbers', () => {
     expect(PSK_SALT).toBe('tunnel/1/psk')
     expect(HelloFlag).toEqual({ PINNED: 1, PLAINTEXT: 2 })
     expect(ResponseKind).toEqual({ ACCEPT: 1, REFUSE: 2 })
-    expect(Refusal).toEqual({ OK: 0, AUTH: 1, KEY: 2, NO_KEY: 3, REPLAY: 4, BUSY: 5, VERSION: 6, TRANSPORT: 7, CLOCK: 8, CLIENT_KEY: 9 })
+    expect(Refusal).toEqual({ OK: 0, AUTH: 1, KEY: 2, NO_KEY: 3, REPLAY: 4, BUSY: 5, VERSION: 6, TRANSPORT: 7, CLOCK: 8, CLIENT_KEY: 9, TLS_REQUIRED: 10 })
     expect([PAYLOAD_BYTES, MESSAGE1_BYTES, MESSAGE2_BYTES, MAC_BYTES, MAX_CLIENT_ID_BYTES]).toEqual([16, 112, 64, 16, 128])
     expect([MAX_HELLO_BYTES, ACCEPT_BYTES, REFUSAL_BYTES]).toEqual([269, 71, 10])
   })

@@ -70,6 +70,19 @@ describe('MuxDuplex', () => {
     expect(relay.writableEnded).toBe(true)
   })
 
+  it('closes the stream with FINs, not a reset, when the peer ends first and it follows with bytes of its own', async () => {
+    const { relay, client } = await streamPair()
+    const got: Buffer[] = []
+    let closedWith: string | undefined | null = null
+    client.attach({ data: (c) => { got.push(c); client.consume(c.length) }, end: () => {}, drain: () => {}, close: (err) => { closedWith = err === undefined ? undefined : err.code } })
+    // An echo: what comes in goes back, and the peer's end ends it (as a piped Duplex does).
+    relay.pipe(relay)
+    client.write(Buffer.from('last words'))
+    client.end()
+    await expect.poll(() => closedWith).toBeUndefined()
+    expect(Buffer.concat(got).toString()).toBe('last words')
+  })
+
   it('resets the stream when destroyed, and is destroyed with the error when the peer resets', async () => {
     const { relay, client } = await streamPair()
     let clientClosedWith: string | undefined

@@ -9,6 +9,7 @@ import { Capability, CONTROL_MESSAGE_SCHEMAS, CONTROL_PROTOCOL_VERSION, MESSAGE_
 import { AddressFamily } from '../../shared/wire/dgram.js'
 import { Flag, FrameType, GoAwayCode, PROTOCOL_VERSION, ResetCode } from '../../shared/wire/frame.js'
 import { PROXY_SPEC_SCHEMAS } from '../../shared/wire/proxy-spec.js'
+import { VisitKind } from '../../shared/wire/visit.js'
 
 const doc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8')
 const lines = doc.split('\n')
@@ -43,6 +44,7 @@ describe('docs/protocol.md', () => {
     expect(codes('(`HelloFlag`)')).toEqual(HelloFlag)
     expect(codes('(`ResponseKind`)')).toEqual(ResponseKind)
     expect(codes('(`AddressFamily`)')).toEqual(AddressFamily)
+    expect(codes('(`VisitKind`)')).toEqual(VisitKind)
   })
 
   it('states the versions', () => {

@@ -93,9 +93,10 @@ describe('relay: unregister on a live session', () => {
     const { relay, port } = await startRelayInProcess()
     const a = await rawControl(port, 'client-a')
     const aProxy = await register(a, 'mine', 1)
-    for (const bad of [{ type: MessageType.UNREGISTER }, { type: MessageType.UNREGISTER, name: 42 }, { type: MessageType.UNREGISTER, name: 'x', id: -1 }, { type: MessageType.UNREGISTER, name: 'x'.repeat(300) }]) {
-      const b = await rawControl(port, 'client-b')
-      await register(b, 'b-proxy', 1)
+    // Each raw client has a key of its own, and a clientID stays reserved for the key that held it (ownershipGrace): one id each.
+    for (const [i, bad] of [{ type: MessageType.UNREGISTER }, { type: MessageType.UNREGISTER, name: 42 }, { type: MessageType.UNREGISTER, name: 'x', id: -1 }, { type: MessageType.UNREGISTER, name: 'x'.repeat(300) }].entries()) {
+      const b = await rawControl(port, `client-b${i}`)
+      await register(b, `b-proxy${i}`, 1)
       b.send(bad)
       await b.closed
       expect(b.session.remoteGoAway).toBeDefined()
@@ -108,8 +109,8 @@ describe('relay: unregister on a live session', () => {
     const { relay, port } = await startRelayInProcess()
     const a = await rawControl(port, 'client-a')
     const aProxy = await register(a, 'mine', 1)
-    for (const bad of [{ type: 'frobnicate', name: 'x' }, { type: 42 }, { name: 'no type' }, ['not', 'an', 'object']]) {
-      const b = await rawControl(port, 'client-b')
+    for (const [i, bad] of [{ type: 'frobnicate', name: 'x' }, { type: 42 }, { name: 'no type' }, ['not', 'an', 'object']].entries()) {
+      const b = await rawControl(port, `client-b${i}`)
       b.send(bad)
       await b.closed
       expect(b.session.remoteGoAway).toBeDefined()

@@ -50,6 +50,7 @@ function Connection ({ status, now }: { status: StatusReport, now: number }): pr
       <Stat label="since" value={formatSince(s.since, now)} />
       <Stat label="ping RTT" value={formatMs(s.rttMs)} />
       <Stat label="transport" value={s.transport ?? '–'} />
+      <Stat label="security" value={s.security ?? '–'} />
       <Stat label="reconnects" value={s.reconnects} />
       <Stat label="bytes in / out" value={`${formatBytes(s.bytesIn)} / ${formatBytes(s.bytesOut)}`} />
     </div>

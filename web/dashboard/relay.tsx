@@ -53,14 +53,14 @@ function Clients ({ status, now }: { status: StatusReport, now: number }): preac
   return (
     <div class="scroll">
       <table class="clients">
-        <thead><tr><th>client</th><th>address</th><th>version</th><th>transport</th><th class="num">RTT</th><th>since</th><th class="num">proxies</th><th class="num">streams</th><th class="num">reconnects</th></tr></thead>
+        <thead><tr><th>client</th><th>address</th><th>version</th><th>transport</th><th>security</th><th class="num">RTT</th><th>since</th><th class="num">proxies</th><th class="num">streams</th><th class="num">reconnects</th></tr></thead>
         <tbody>
           {status.sessions.map((s) => (
             <tr key={s.id} data-client={s.clientId}>
               <td title={`session ${s.id}${s.hostname === undefined ? '' : `, host ${s.hostname}`}`}>{s.clientId}{s.user === '' ? '' : ` (${s.user})`}</td>
               <td><code>{s.remote}</code></td>
               <td>{s.version === undefined ? '–' : `protocol ${s.version}`}</td>
-              <td>{s.transport ?? '–'}</td>
+              <td>{s.transport ?? '–'}</td><td>{s.security ?? '–'}</td>
               <td class="num">{formatMs(s.rttMs)}</td>
               <td>{formatSince(s.since, now)}</td>
               <td class="num">{s.proxies}</td>

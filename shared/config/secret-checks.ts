@@ -1,0 +1,130 @@
+// Cross-field checks of frpc.yml for secret proxies (stcp, sudp) and visitors: which keys belong
+// to those types, a secretKey on each, visitor names and local ports that are unique, and the
+// warnings a valid file can still deserve (a short secretKey, a visitor without a listener).
+// Same contract as checks.ts: look only at values of the right type, report everything.
+import type { ConfigIssue, ConfigLocation } from '../errors.js'
+import { parseHost } from '../net/index.js'
+import { locate, type ConfigPath } from './locate.js'
+import { isRecord, valueAt, type CheckContext } from './validate.js'
+
+/** A secretKey shorter than this gets a warning: a proof lets whoever sees it guess offline. */
+export const MIN_SECRET_KEY_CHARS = 16
+const SECRET_TYPES: ReadonlySet<unknown> = new Set(['stcp', 'sudp'])
+/** The other proxy types this version runs. */
+const OTHER_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https'])
+/** The proxy keys a secret proxy uses (besides frp keys this version ignores). */
+const SECRET_PROXY_KEYS: ReadonlySet<string> = new Set(['name', 'type', 'enabled', 'localIP', 'localPort', 'transport', 'allowSources', 'denySources', 'secretKey', 'allowUsers', 'maxVisitors', 'metadatas', 'annotations'])
+
+/** A warning, as checks.ts's ConfigWarning (not imported from there: checks.ts imports this file). */
+interface Warning {
+  message: string
+  location: ConfigLocation
+}
+
+function at (ctx: CheckContext, path: ConfigPath, key = false): ConfigLocation {
+  return locate(ctx.doc, ctx.map, path, { key })
+}
+
+function issue (ctx: CheckContext, path: ConfigPath, message: string, key = false): ConfigIssue {
+  return { code: 'TUN_CONFIG_INVALID', message, location: at(ctx, path, key) }
+}
+
+function listOf (ctx: CheckContext, key: 'proxies' | 'visitors'): Array<[number, Record<string, unknown>]> {
+  const list = valueAt(ctx.data, [key])
+  if (!Array.isArray(list)) return []
+  return list.flatMap((p, i): Array<[number, Record<string, unknown>]> => (isRecord(p) ? [[i, p]] : []))
+}
+
+const missing = (v: unknown): boolean => v === undefined || v === ''
+
+function proxyIssues (ctx: CheckContext, i: number, p: Record<string, unknown>): ConfigIssue[] {
+  const base: ConfigPath = ['proxies', i]
+  const issues: ConfigIssue[] = []
+  if (!SECRET_TYPES.has(p.type)) {
+    // Types this version lacks (xtcp, tcpmux) get one issue, about their type, elsewhere.
+    if (!OTHER_TYPES.has(p.type)) return issues
+    for (const key of ['secretKey', 'allowUsers']) {
+      if (Object.hasOwn(p, key)) issues.push(issue(ctx, [...base, key], `${key} applies only to type stcp and sudp proxies; remove it`, true))
+    }
+    return issues
+  }
+  const type = String(p.type)
+  if (missing(p.secretKey)) {
+    issues.push(issue(ctx, Object.hasOwn(p, 'secretKey') ? [...base, 'secretKey'] : [...base, 'type'], `an ${type} proxy needs a secretKey: visitors prove they know it (use 20 or more random characters; {{ .Envs.NAME }} keeps it out of the file)`))
+  }
+  for (const key of Object.keys(p)) {
+    if (SECRET_PROXY_KEYS.has(key)) continue
+    if (key === 'remotePort') {
+      issues.push(issue(ctx, [...base, key], `an ${type} proxy has no public port: the relay opens none; a visitor listens on its own bindPort. Remove remotePort`, true))
+    } else if (['idleTimeout', 'maxFlows'].includes(key)) {
+      issues.push(issue(ctx, [...base, key], `${key} applies only to type udp proxies; remove it`, true))
+    } else if (['customDomains', 'subdomain', 'locations', 'hostHeaderRewrite', 'requestHeaders', 'responseHeaders', 'httpUser', 'httpPassword'].includes(key)) {
+      issues.push(issue(ctx, [...base, key], `${key} applies only to http/https proxies; remove it`, true))
+    }
+  }
+  if (type === 'sudp' && Object.hasOwn(p, 'maxVisitors')) {
+    issues.push(issue(ctx, [...base, 'maxVisitors'], 'maxVisitors applies only to type tcp and stcp proxies (an sudp visitor flow is one visit, bounded per visitor); remove it', true))
+  }
+  if (type === 'sudp' && isRecord(p.transport) && p.transport.proxyProtocolVersion === 'v1') {
+    issues.push(issue(ctx, [...base, 'transport', 'proxyProtocolVersion'], 'PROXY protocol v1 describes TCP connections only: use v2 on an sudp proxy (a header in front of every datagram), or remove it'))
+  }
+  return issues
+}
+
+function visitorIssues (ctx: CheckContext): ConfigIssue[] {
+  const issues: ConfigIssue[] = []
+  const names = new Map<string, number>()
+  const ports = new Map<string, number>()
+  for (const [i, v] of listOf(ctx, 'visitors')) {
+    const base: ConfigPath = ['visitors', i]
+    if (typeof v.name === 'string' && v.name !== '') {
+      const first = names.get(v.name)
+      if (first === undefined) names.set(v.name, i)
+      else issues.push(issue(ctx, [...base, 'name'], `visitor name ${v.name} is already used by visitors[${first}] (line ${at(ctx, ['visitors', first, 'name']).line}); names must be unique`))
+    }
+    if (!SECRET_TYPES.has(v.type)) continue
+    if (missing(v.secretKey)) {
+      issues.push(issue(ctx, Object.hasOwn(v, 'secretKey') ? [...base, 'secretKey'] : [...base, 'type'], 'a visitor needs the secretKey of the proxy it visits'))
+    }
+    if (v.bindPort === 0) issues.push(issue(ctx, [...base, 'bindPort'], 'bindPort is required: the port local applications connect to (1-65535)'))
+    if (v.bindPort === -1 && v.type === 'sudp') issues.push(issue(ctx, [...base, 'bindPort'], 'an sudp visitor needs a bindPort (1-65535): it has no other way to receive datagrams'))
+    if (typeof v.bindAddr === 'string' && v.bindAddr !== '') {
+      const r = parseHost(v.bindAddr)
+      if ('error' in r) issues.push(issue(ctx, [...base, 'bindAddr'], r.error))
+    }
+    if (v.enabled === false || !Number.isSafeInteger(v.bindPort) || (v.bindPort as number) <= 0) continue
+    // stcp listens on TCP, sudp on UDP: the two may share a number.
+    const slot = `${String(v.type)} ${typeof v.bindAddr === 'string' ? v.bindAddr : ''} ${String(v.bindPort)}`
+    const first = ports.get(slot)
+    if (first === undefined) ports.set(slot, i)
+    else issues.push(issue(ctx, [...base, 'bindPort'], `bindPort ${String(v.bindPort)} is already used by visitors[${first}]; give each visitor its own port`))
+  }
+  return issues
+}
+
+/** Problems of secret proxies and visitors (frpc.yml only). */
+export function secretIssues (ctx: CheckContext): ConfigIssue[] {
+  if (ctx.side !== 'client') return []
+  return [...listOf(ctx, 'proxies').flatMap(([i, p]) => proxyIssues(ctx, i, p)), ...visitorIssues(ctx)]
+}
+
+function shortSecret (ctx: CheckContext, path: ConfigPath, value: unknown): Warning[] {
+  if (typeof value !== 'string' || value === '' || value.length >= MIN_SECRET_KEY_CHARS) return []
+  return [{ message: `secretKey has ${value.length} characters: whoever sees a visit's proof (the relay's operator) can try to guess it offline; use ${MIN_SECRET_KEY_CHARS} or more random characters (20 or more is better)`, location: at(ctx, path) }]
+}
+
+/** Warnings for secret proxies and visitors of a valid frpc.yml. Never includes a secret's value. */
+export function secretWarnings (ctx: CheckContext): Warning[] {
+  if (ctx.side !== 'client') return []
+  const out: Warning[] = []
+  for (const [i, p] of listOf(ctx, 'proxies')) {
+    if (SECRET_TYPES.has(p.type)) out.push(...shortSecret(ctx, ['proxies', i, 'secretKey'], p.secretKey))
+  }
+  for (const [i, v] of listOf(ctx, 'visitors')) {
+    out.push(...shortSecret(ctx, ['visitors', i, 'secretKey'], v.secretKey))
+    if (v.bindPort === -1 && v.type === 'stcp') {
+      out.push({ message: 'bindPort -1: this visitor opens no listener, so nothing reaches it (in frp only an xtcp visitor hands connections to it, which this version does not support yet)', location: at(ctx, ['visitors', i, 'bindPort']) })
+    }
+  }
+  return out
+}
