@@ -11,7 +11,8 @@ import { measure, type Mode, type Pids, type Sample } from './lib/measure.js'
 import { parseOptions, UsageError, USAGE, type BenchOptions, type ScenarioName } from './lib/options.js'
 import { readMemory } from './lib/proc-stats.js'
 import { parseJsonLine, type Child, ProcessGroup } from './lib/procs.js'
-import { formatReport, formatValue, type Report } from './lib/report.js'
+import { evaluateGoals } from './lib/goals.js'
+import { formatReport, formatValue, type ProcessMemory, type Report } from './lib/report.js'
 import { makeScenarios, type Scenario, type ScenarioSizes, type Target } from './lib/scenarios.js'
 import { LOOPBACK, startServices, startTunnel, type Tunnel } from './lib/targets.js'
 import { wrkVersion } from './lib/load-wrk.js'
@@ -54,14 +55,16 @@ function checkAlive (...children: Child[]): void {
   }
 }
 
-/** The scenarios to run: wrk only when it is installed (or required by --wrk). */
+const isWrk = (n: ScenarioName): boolean => n.startsWith('wrk')
+
+/** The scenarios to run: the wrk rows only when wrk is installed (or required by --wrk). */
 function selectScenarios (options: BenchOptions, notes: string[]): { names: ScenarioName[], wrk: string | undefined } {
-  if (!options.scenarios.includes('wrk')) return { names: options.scenarios, wrk: undefined }
+  if (!options.scenarios.some(isWrk)) return { names: options.scenarios, wrk: undefined }
   const wrk = options.wrk === 'off' ? undefined : wrkVersion()
   if (options.wrk === 'on' && wrk === undefined) throw new UsageError('--wrk: wrk is not installed (command -v wrk)')
   if (wrk !== undefined) return { names: options.scenarios, wrk }
-  if (options.wrk === 'auto') notes.push('wrk row skipped: wrk is not installed')
-  return { names: options.scenarios.filter((n) => n !== 'wrk'), wrk: undefined }
+  if (options.wrk === 'auto') notes.push('wrk rows skipped: wrk is not installed')
+  return { names: options.scenarios.filter((n) => !isWrk(n)), wrk: undefined }
 }
 
 interface Bed {
@@ -73,10 +76,23 @@ interface Bed {
 }
 
 const HANDSHAKE_RUNS = 50
+/** A bare node process is read this long after it started (what any Node program costs at least). */
+const BARE_NODE_SETTLE_MS = 1_500
+
+/** RSS of `node` waiting on a timer, on this machine, now: the floor for the memory goals. */
+async function bareNodeRss (group: ProcessGroup): Promise<number> {
+  const child = group.spawn('bare-node', process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'])
+  await new Promise((resolve) => setTimeout(resolve, BARE_NODE_SETTLE_MS))
+  const rss = readMemory(child.pid).rssBytes
+  await group.stop(child, STOP_GRACE_MS)
+  return rss
+}
 
 /** The modes a scenario runs in, rotated per repetition so none always runs on a warmer machine. */
 function modesFor (name: ScenarioName, options: BenchOptions, turn: number): Mode[] {
-  const modes: Mode[] = options.plain.includes(name) ? ['direct', 'tunnel', 'plain'] : ['direct', 'tunnel']
+  const modes: Mode[] = ['direct', 'tunnel']
+  if (options.plain.includes(name)) modes.push('plain')
+  if (options.baseCli !== undefined) modes.push('base')
   const k = turn % modes.length
   return [...modes.slice(k), ...modes.slice(0, k)]
 }
@@ -93,6 +109,8 @@ async function runRepetitions (options: BenchOptions, build: (sizes: ScenarioSiz
   if (options.warmup) {
     progress('warm-up pass (discarded)')
     for (const sc of build({ seconds: Math.min(0.3, options.seconds), mib: Math.min(64, options.mib), rrCount: 500, rrWarmup: 50 })) {
+      // The idle scenario needs no warming (and would hold thousands of connections once more).
+      if (sc.name === 'idle') continue
       for (const mode of modesFor(sc.name, options, 0)) await sc.run(targetOf(bed, mode).target)
     }
   }
@@ -114,7 +132,7 @@ async function runRepetitions (options: BenchOptions, build: (sizes: ScenarioSiz
 }
 
 function disturbedNote (samples: readonly Sample[]): string | undefined {
-  const noisy = samples.filter((x) => x.scenario !== 'wrk' && x.scenario !== 'flood' && otherCores(x) > NOISY_OTHER_CORES)
+  const noisy = samples.filter((x) => !isWrk(x.scenario) && x.scenario !== 'flood' && otherCores(x) > NOISY_OTHER_CORES)
   if (noisy.length === 0) return undefined
   return `${noisy.length} of ${samples.length} runs had more than ${NOISY_OTHER_CORES} cores busy outside the benchmark's processes ` +
     `(other users of the machine): ${noisy.map((x) => `${x.scenario} ${x.mode} rep ${x.rep}`).join(', ')}`
@@ -130,30 +148,48 @@ async function runBench (options: BenchOptions, group: ProcessGroup, tempDirs: s
   const tunnel = await startTunnel(group, { cliJs: CLI_JS, logLevel: options.logLevel, services: services.ports })
   tempDirs.push(tunnel.dir)
   let plain: Tunnel | undefined
+  let base: Tunnel | undefined
   try {
     if (options.plain.length > 0) {
       plain = await startTunnel(group, { cliJs: CLI_JS, logLevel: options.logLevel, services: services.ports, plaintext: true })
       tempDirs.push(plain.dir)
       progress(`plaintext tunnel: relay pid ${plain.relay.pid}, client pid ${plain.client.pid}`)
     }
+    if (options.baseCli !== undefined) {
+      base = await startTunnel(group, { cliJs: options.baseCli, logLevel: options.logLevel, services: services.ports, name: 'base-' })
+      tempDirs.push(base.dir)
+      progress(`base tunnel (${options.baseCli}): relay pid ${base.relay.pid}, client pid ${base.client.pid}`)
+    }
     const { relay, client } = tunnel
     progress(`relay pid ${relay.pid}, client pid ${client.pid}: sink ${tunnel.ports.sink}, echo ${tunnel.ports.echo}, http ${tunnel.ports.http}, vhost ${tunnel.ports.vhost}`)
     const productLog: string[] = []
     watchLog(relay, productLog)
     watchLog(client, productLog)
-    const idle = { relay: readMemory(relay.pid), client: readMemory(client.pid) }
     if (plain !== undefined) { watchLog(plain.relay, productLog); watchLog(plain.client, productLog) }
-    const base = { bench: process.pid, services: services.child.pid }
-    const tunnelPids = { ...base, relay: relay.pid, client: client.pid }
+    if (base !== undefined) { watchLog(base.relay, productLog); watchLog(base.client, productLog) }
+    const bareNodeRssBytes = await bareNodeRss(group)
+    const idle = { relay: readMemory(relay.pid), client: readMemory(client.pid) }
+    const baseIdle = base === undefined ? undefined : { relay: readMemory(base.relay.pid), client: readMemory(base.client.pid) }
+    const basePids = { bench: process.pid, services: services.child.pid }
+    const tunnelPids = { ...basePids, relay: relay.pid, client: client.pid }
+    const servicesMemory = { relay: services.child.pid, client: services.child.pid }
     const bed: Bed = {
-      targets: { direct: { host: LOOPBACK, ports: { ...services.ports, vhost: services.ports.http } }, tunnel: { host: LOOPBACK, ports: tunnel.ports } },
+      targets: {
+        direct: { host: LOOPBACK, ports: { ...services.ports, vhost: services.ports.http }, memoryPids: servicesMemory },
+        tunnel: { host: LOOPBACK, ports: tunnel.ports, memoryPids: { relay: relay.pid, client: client.pid } },
+      },
       pids: { direct: tunnelPids, tunnel: tunnelPids },
       children: [relay, client, services.child],
     }
     if (plain !== undefined) {
-      bed.targets.plain = { host: LOOPBACK, ports: plain.ports }
-      bed.pids.plain = { ...base, relay: plain.relay.pid, client: plain.client.pid }
+      bed.targets.plain = { host: LOOPBACK, ports: plain.ports, memoryPids: { relay: plain.relay.pid, client: plain.client.pid } }
+      bed.pids.plain = { ...basePids, relay: plain.relay.pid, client: plain.client.pid }
       bed.children.push(plain.relay, plain.client)
+    }
+    if (base !== undefined) {
+      bed.targets.base = { host: LOOPBACK, ports: base.ports, memoryPids: { relay: base.relay.pid, client: base.client.pid } }
+      bed.pids.base = { ...basePids, relay: base.relay.pid, client: base.client.pid }
+      bed.children.push(base.relay, base.client)
     }
     const handshake = measureHandshake(options.smoke ? 5 : HANDSHAKE_RUNS)
     progress(`handshake CPU: relay ${handshake.relayMs.toFixed(2)} ms, client ${handshake.clientMs.toFixed(2)} ms (median of ${handshake.runs})`)
@@ -165,24 +201,34 @@ async function runBench (options: BenchOptions, group: ProcessGroup, tempDirs: s
     const samples = await runRepetitions(options, build, bed, notes)
     const disturbed = options.smoke ? undefined : disturbedNote(samples)
     if (disturbed !== undefined) notes.push(disturbed)
-    const end = { relay: readMemory(relay.pid), client: readMemory(client.pid) }
+    const memoryOf = (mode: Mode, pids: { relay: number, client: number }, at: { relay: { rssBytes: number }, client: { rssBytes: number } }): { relay: ProcessMemory, client: ProcessMemory } => {
+      const end = { relay: readMemory(pids.relay), client: readMemory(pids.client) }
+      const ofMode = samples.filter((s) => s.mode === mode)
+      const one = (which: 'relay' | 'client'): ProcessMemory => ({
+        idleRssBytes: at[which].rssBytes,
+        maxRssBytes: Math.max(...ofMode.map((s) => s.rssBytes[which])),
+        underLoadMaxRssBytes: Math.max(...ofMode.map((s) => s.rssMaxBytes[which])),
+        peakRssBytes: end[which].peakRssBytes,
+      })
+      return { relay: one('relay'), client: one('client') }
+    }
     let transports: TransportRow[] | undefined
     if (options.transports && names.some((n) => n === 'tcp1' || n === 'rr' || n === 'http')) {
       const sizes = { seconds: options.seconds, mib: Math.min(options.mib, options.smoke ? 8 : 512), rrCount: options.rrCount, rrWarmup: options.rrWarmup }
       transports = await runTransports(group, { cliJs: CLI_JS, logLevel: options.logLevel, services: services.ports, reps: options.reps, sizes, build, progress }, tempDirs)
     }
-    const maxRss = (which: 'relay' | 'client'): number => Math.max(...samples.filter((s) => s.mode === 'tunnel').map((s) => s.rssBytes[which]))
     const scenarios = build({ seconds: options.seconds, mib: options.mib, rrCount: options.rrCount, rrWarmup: options.rrWarmup })
+    const memory: Report['memory'] = { bareNodeRssBytes, ...memoryOf('tunnel', { relay: relay.pid, client: client.pid }, idle) }
+    if (base !== undefined && baseIdle !== undefined) memory.base = memoryOf('base', { relay: base.relay.pid, client: base.client.pid }, baseIdle)
+    const results = resultRows(scenarios, samples)
     return {
       tool: 'tunnel-bench',
       env,
       options: { ...options, scenarios: names },
-      results: resultRows(scenarios, samples),
+      results,
       costs: costRows(scenarios, samples),
-      memory: {
-        relay: { idleRssBytes: idle.relay.rssBytes, maxRssBytes: maxRss('relay'), peakRssBytes: end.relay.peakRssBytes },
-        client: { idleRssBytes: idle.client.rssBytes, maxRssBytes: maxRss('client'), peakRssBytes: end.client.peakRssBytes },
-      },
+      memory,
+      goals: evaluateGoals(results, memory, options),
       productLog,
       handshake,
       notes,
@@ -194,13 +240,15 @@ async function runBench (options: BenchOptions, group: ProcessGroup, tempDirs: s
     await group.stopAll(STOP_GRACE_MS)
     await tunnel.cleanup()
     await plain?.cleanup()
+    await base?.cleanup()
   }
 }
 
 /** Every headline number must be a positive finite figure, or the run counts as failed. */
 function invalidResults (report: Report): string[] {
   return report.results
-    .filter((r) => !(r.direct > 0 && r.tunnel > 0 && r.ratio > 0 && Number.isFinite(r.ratio)) ||
+    // Memory per idle stream may be 0 (RSS moves in pages); every other figure must be positive.
+    .filter((r) => r.unit === 'B' ? !(r.direct >= 0 && r.tunnel >= 0) : !(r.direct > 0 && r.tunnel > 0 && r.ratio > 0 && Number.isFinite(r.ratio)) ||
       (r.plain !== undefined && !(r.plain > 0 && Number.isFinite(r.encryptedOverPlain))))
     .map((r) => `${r.metric}: direct ${r.direct}, tunnel ${r.tunnel}, ratio ${r.ratio}${r.plain === undefined ? '' : `, plain ${r.plain}`}`)
 }

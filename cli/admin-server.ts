@@ -2,16 +2,20 @@
 // none. The bind rules were checked when the config loaded; AdminServer checks them again.
 import { ExitCode } from './exit-codes.js'
 import type { Logger } from 'pino'
-import { AdminServer, type AdminRouteSet } from '../shared/admin/index.js'
+import type { AdminServer, AdminRouteSet } from '../shared/admin/index.js'
 import type { AdminConfig } from '../shared/config/index.js'
 import { TunnelError } from '../shared/errors.js'
 
 export type AdminStart = { ok: true, server: AdminServer | undefined } | { ok: false, exitCode: number }
 
-/** Starts the API, or says which exit code the command should end with (2 refused, 1 bind failure). */
-export async function startAdminServer (admin: AdminConfig | null, routes: () => AdminRouteSet, log: Logger): Promise<AdminStart> {
+/**
+ * Starts the API, or says which exit code the command should end with (2 refused, 1 bind failure).
+ * `routes` loads the routes' modules (the metrics registry, the dashboard) only when the API is on.
+ */
+export async function startAdminServer (admin: AdminConfig | null, routes: () => Promise<AdminRouteSet>, log: Logger): Promise<AdminStart> {
   if (admin === null) return { ok: true, server: undefined }
-  const built = routes()
+  const built = await routes()
+  const { AdminServer } = await import('../shared/admin/index.js')
   const server = new AdminServer({
     addr: admin.addr,
     port: admin.port,

@@ -3,9 +3,7 @@
 import type { Argv } from 'yargs'
 import { ConfigError } from '../shared/errors.js'
 import { createLogger, type LogFormat, type Logger } from '../shared/log.js'
-import type { ClientConfig, ConfigWarning, Loaded, LogLevel } from '../shared/config/index.js'
-import type { KeyPair } from '../shared/transport/index.js'
-import { loadOrCreateClientKey, logClientKey } from '../client/index.js'
+import type { ConfigWarning, Loaded, LogLevel } from '../shared/config/index.js'
 
 export interface LogArgs {
   logLevel: string | undefined
@@ -27,21 +25,6 @@ export function makeLogger (args: LogArgs, fileLevel: LogLevel): Logger {
 export async function loadOrReport<T> (load: () => Promise<Loaded<T>>): Promise<Loaded<T> | undefined> {
   try {
     return await load()
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`tunnel: invalid config\n${err.message}\n`)
-      return undefined
-    }
-    throw err
-  }
-}
-
-/** The client's key (client/client-key.ts), created on first start; undefined after printing why it cannot be used. */
-export function clientKeyOrReport (config: ClientConfig, log: Logger): KeyPair | undefined {
-  try {
-    const key = loadOrCreateClientKey(config)
-    logClientKey(key, log)
-    return key.keys
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`tunnel: invalid config\n${err.message}\n`)

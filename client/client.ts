@@ -247,6 +247,7 @@ export class Client extends EventEmitter<ClientEvents> {
       logger: this.#log,
       heartbeatIntervalMs: Math.max(0, transport.heartbeatInterval * 1000),
       heartbeatTimeoutMs: Math.max(0, transport.heartbeatTimeout * 1000),
+      maxStreams: transport.maxStreams,
     })
     this.#session = session
     this.#capabilities = new Set()

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../shared/config/index.js'
 import { errorCode, TunnelError, type ErrorCode } from '../shared/errors.js'
-import { DEFAULT_MAX_STREAMS, Session, type MuxStream, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
+import { Session, type MuxStream, type RelaySession, type SessionOptions } from '../shared/mux/index.js'
 import { clientKeyId, encodeKey } from '../shared/transport/index.js'
 import { parseHostPort } from '../shared/net/index.js'
 import { GoAwayCode, ResetCode, Capability, CONTROL_PROTOCOL_VERSION, MessageType, type ClientMessage, type Endpoint, type Login, type ProxySpec } from '../shared/wire/index.js'
@@ -23,7 +23,7 @@ import { clientLimits, type ProxyKinds, type PortAllocator, type RelayProxy, Ses
 import type { Registry, RegistryMember } from './registry.js'
 import type { RelayStats } from './relay-stats.js'
 import type { SecureLink } from './secure-accept.js'
-import { SourceCounts } from './source-counts.js'
+import { clientStreamsPerSource, SourceCounts } from './source-counts.js'
 import { UdpHub } from './udp-hub.js'
 import type { TcpmuxHub } from './tcpmux/index.js'
 import type { Vhosts } from './vhost/index.js'
@@ -81,12 +81,6 @@ export interface ControlOptions {
   /** How the connection came: tcp, or its layers (tls, websocket) joined by `+`. */
   carrier?: string
 }
-
-/**
- * Visitors one source may hold open at once over all of one client's tcp proxies: a quarter of
- * the streams a session allows, so one address never takes every stream of a client.
- */
-export const CLIENT_STREAMS_PER_SOURCE = Math.floor(DEFAULT_MAX_STREAMS / 4)
 
 /** Capabilities of this relay that are not proxy types. */
 const BASE_CAPABILITIES: readonly string[] = [Capability.UNREGISTER, Capability.DIAG, Capability.NAT_PROBE, Capability.GROUP, Capability.HEALTH]
@@ -149,6 +143,7 @@ export class ControlSession implements RegistryMember {
       logger: this.#log,
       heartbeatTimeoutMs: timeoutS > 0 ? timeoutS * 1000 : 0,
       maxBufferedBytes: ctx.config.maxBufferedBytesPerClient,
+      maxStreams: ctx.config.transport.maxStreams,
       ...ctx.sessionLimits,
     })
     this.#loginTimer = setTimeout(() => {
@@ -387,7 +382,7 @@ export class ControlSession implements RegistryMember {
         budget,
         vhosts,
         udpHub: () => (this.#udpHub ??= new UdpHub(this.session, this.#log)),
-        clientSources: new SourceCounts(CLIENT_STREAMS_PER_SOURCE),
+        clientSources: new SourceCounts(clientStreamsPerSource(config.transport.maxStreams)),
         visits: visits?.directory,
         user: this.#login?.user ?? '',
         tcpGroups,

@@ -17,6 +17,17 @@ export function visitorSource (address: string): string {
   return `${Buffer.from(bytes.subarray(0, 8)).toString('hex')}::/64`
 }
 
+/** One source holds at most 1/CLIENT_STREAM_SHARE of a client's streams over all its tcp proxies. */
+export const CLIENT_STREAM_SHARE = 4
+
+/**
+ * Visitors one source may hold open at once over all of one client's tcp proxies: a quarter of
+ * the streams its session allows (transport.maxStreams), so one address never takes every stream.
+ */
+export function clientStreamsPerSource (maxStreams: number): number {
+  return Math.max(1, Math.floor(maxStreams / CLIENT_STREAM_SHARE))
+}
+
 export class SourceCounts {
   /** At most this many per source; 0 = no cap (still counted). */
   readonly cap: number

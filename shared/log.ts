@@ -1,7 +1,13 @@
 // Root logger factory: pino JSON by default, pretty (in-process, synchronous) on a TTY.
 // Logs go to stderr so stdout stays for results. Secrets are redacted by path.
+import { createRequire } from 'node:module'
 import { pino, type Logger, type LevelWithSilent } from 'pino'
-import pretty from 'pino-pretty'
+import type { PrettyOptions, PrettyStream } from 'pino-pretty'
+
+// pino-pretty (and its colour and date libraries) is loaded only when a log is pretty: a relay or
+// client under a service manager logs JSON and never holds it (issue 21, idle memory).
+const requireCjs = createRequire(import.meta.url)
+const loadPretty = (): (options: PrettyOptions) => PrettyStream => requireCjs('pino-pretty') as (options: PrettyOptions) => PrettyStream
 
 export type { Logger } from 'pino'
 export type LogFormat = 'auto' | 'json' | 'pretty'
@@ -34,6 +40,7 @@ export function createLogger (options: LoggerOptions = {}): Logger {
   }
   if (usePretty) {
     const colorize = isTty && process.env.NO_COLOR === undefined
+    const pretty = loadPretty()
     return pino(base, pretty({ sync: true, colorize, destination: fd, ignore: 'pid,hostname' }))
   }
   return pino(base, pino.destination({ fd, sync: true }))

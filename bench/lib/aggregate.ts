@@ -26,6 +26,13 @@ export interface ResultRow {
   plain?: number
   encryptedOverPlain?: number
   plainSamples?: number[]
+  /**
+   * Present with --base: the other build's median, and this build over it = tunnel/base for
+   * rates, base/tunnel for latencies and memory (above 1.00 = this build is better).
+   */
+  base?: number
+  overBase?: number
+  baseSamples?: number[]
 }
 
 export interface CostRow {
@@ -71,6 +78,11 @@ export function resultRows (scenarios: readonly Scenario[], samples: readonly Sa
       const withPlain = plainSamples.length === 0
         ? {}
         : { plain, encryptedOverPlain: m.higherIsBetter ? tunnel / plain : plain / tunnel, plainSamples }
+      const baseSamples = samplesOf(samples, sc.name, 'base').map((s) => s.metrics[m.key] ?? NaN)
+      const base = median(baseSamples)
+      const withBase = baseSamples.length === 0
+        ? {}
+        : { base, overBase: m.higherIsBetter ? tunnel / base : base / tunnel, baseSamples }
       rows.push({
         scenario: sc.name,
         metric: m.key,
@@ -84,6 +96,7 @@ export function resultRows (scenarios: readonly Scenario[], samples: readonly Sa
         directSamples,
         tunnelSamples,
         ...withPlain,
+        ...withBase,
       })
     }
   }

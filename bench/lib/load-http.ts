@@ -127,3 +127,85 @@ export function httpLoad (host: string, port: number, limits: HttpLimits): Promi
     }
   })
 }
+
+export interface HttpCloseLimits {
+  /** Connections at once: each sends one request with Connection: close, reads the answer to the end, and is replaced. */
+  connections: number
+  warmupMs: number
+  maxMs: number
+  /** Requests at most (warm-up included). */
+  maxRequests: number
+  timeoutMs: number
+  hostHeader?: string
+}
+
+/**
+ * New-connection HTTP load (as `wrk -H 'Connection: close'`): every request on a connection of
+ * its own, `connections` of them at once; a request counts once its whole response has arrived
+ * and the server has closed the connection.
+ */
+export function httpCloseLoad (host: string, port: number, limits: HttpCloseLimits): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const request = Buffer.from(`GET / HTTP/1.1\r\nHost: ${limits.hostHeader ?? `${host}:${port}`}\r\nUser-Agent: tunnel-bench\r\nConnection: close\r\n\r\n`, 'latin1')
+    const open = new Set<Socket>()
+    let sent = 0
+    let total = 0
+    let warmTotal = 0
+    let warmAt = process.hrtime.bigint()
+    let endTotal = 0
+    let endAt = 0n
+    let stopping = false
+    let settled = false
+    const timers: NodeJS.Timeout[] = []
+    const finish = (err: Error | undefined): void => {
+      if (settled) return
+      settled = true
+      for (const t of timers) clearTimeout(t)
+      for (const s of open) s.destroy()
+      if (err !== undefined) reject(new Error(`httpclose ${host}:${port}: ${err.message}`))
+      else resolve({ count: endTotal - warmTotal, total, seconds: Number(endAt - warmAt) / 1e9 })
+    }
+    const stop = (): void => {
+      if (stopping) return
+      stopping = true
+      endTotal = total
+      endAt = process.hrtime.bigint()
+      if (open.size === 0) finish(undefined)
+    }
+    timers.push(setTimeout(() => { finish(new Error(`not finished within ${limits.timeoutMs} ms (${total} responses)`)) }, limits.timeoutMs))
+    timers.push(setTimeout(() => {
+      warmTotal = total
+      warmAt = process.hrtime.bigint()
+      timers.push(setTimeout(stop, limits.maxMs))
+    }, limits.warmupMs))
+    const next = (): void => {
+      if (settled) return
+      if (stopping || sent >= limits.maxRequests) {
+        stop()
+        if (open.size === 0) finish(undefined)
+        return
+      }
+      sent++
+      const s = connect({ host, port, noDelay: true })
+      open.add(s)
+      const parts: Buffer[] = []
+      s.once('connect', () => { s.write(request) })
+      s.on('data', (c: Buffer) => { parts.push(c) })
+      s.on('error', (err) => { finish(err) })
+      s.on('close', (hadError) => {
+        open.delete(s)
+        if (settled || hadError) return
+        const reply = Buffer.concat(parts)
+        try {
+          if (responseLength(reply) !== reply.length) throw new Error(`a response of ${reply.length} bytes is incomplete or has bytes after it`)
+        } catch (err) {
+          finish(err as Error)
+          return
+        }
+        total++
+        next()
+      })
+    }
+    for (let i = 0; i < limits.connections; i++) next()
+  })
+}

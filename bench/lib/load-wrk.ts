@@ -17,6 +17,8 @@ export interface WrkLimits {
   connections: number
   threads: number
   seconds: number
+  /** Extra request headers, `Name: value` (wrk -H): a Host for the vhost, `Connection: close`. */
+  headers?: readonly string[]
 }
 
 export interface WrkResult {
@@ -29,7 +31,8 @@ export interface WrkResult {
 
 export async function wrk (group: ProcessGroup, host: string, port: number, limits: WrkLimits): Promise<WrkResult> {
   const seconds = Math.max(1, Math.round(limits.seconds))
-  const child = group.spawn('wrk', 'wrk', [`-t${limits.threads}`, `-c${limits.connections}`, `-d${seconds}s`, `http://${host}:${port}/`])
+  const headers = (limits.headers ?? []).flatMap((h) => ['-H', h])
+  const child = group.spawn('wrk', 'wrk', [`-t${limits.threads}`, `-c${limits.connections}`, `-d${seconds}s`, ...headers, `http://${host}:${port}/`])
   let out = ''
   child.on('line', (_source, text) => { out += `${text}\n` })
   let timer: NodeJS.Timeout | undefined

@@ -3,9 +3,15 @@ import type { ScenarioName } from './options.js'
 import { readCpuTimes, readMachineBusyNs, readMemory, readSyscalls, type CpuTimes, type SyscallCounts } from './proc-stats.js'
 import type { Scenario, Target } from './scenarios.js'
 
-/** direct: no tunnel; tunnel: the product (encrypted); plain: a tunnel with transport.insecurePlaintext. */
-export type Mode = 'direct' | 'tunnel' | 'plain'
-export const MODES: readonly Mode[] = ['direct', 'tunnel', 'plain']
+/**
+ * direct: no tunnel; tunnel: the product (encrypted); plain: a tunnel with
+ * transport.insecurePlaintext; base: the product of another build (--base), to compare builds.
+ */
+export type Mode = 'direct' | 'tunnel' | 'plain' | 'base'
+export const MODES: readonly Mode[] = ['direct', 'tunnel', 'plain', 'base']
+
+/** How often relay and client RSS is read during a run (their largest value under load). */
+const RSS_SAMPLE_MS = 100
 
 export const PROCESS_ROLES = ['bench', 'services', 'relay', 'client'] as const
 export type ProcessRole = typeof PROCESS_ROLES[number]
@@ -32,6 +38,8 @@ export interface Sample {
   machineBusyNs: number
   /** Resident set size of relay and client right after the run. */
   rssBytes: { relay: number, client: number }
+  /** The largest RSS of relay and client read during the run (every RSS_SAMPLE_MS) and right after it. */
+  rssMaxBytes: { relay: number, client: number }
   notes?: string[]
 }
 
@@ -64,11 +72,23 @@ function diff<T extends object> (after: T, before: T): T {
 }
 
 export async function measure (scenario: Scenario, mode: Mode, rep: number, target: Target, pids: Pids): Promise<Sample> {
+  const rssMax = { relay: 0, client: 0 }
+  const sampleRss = (): void => {
+    rssMax.relay = Math.max(rssMax.relay, readMemory(pids.relay).rssBytes || 0)
+    rssMax.client = Math.max(rssMax.client, readMemory(pids.client).rssBytes || 0)
+  }
+  const sampler = setInterval(sampleRss, RSS_SAMPLE_MS)
   const before = take(pids)
   const t0 = process.hrtime.bigint()
-  const m = await scenario.run(target)
+  let m
+  try {
+    m = await scenario.run(target)
+  } finally {
+    clearInterval(sampler)
+  }
   const wallSeconds = Number(process.hrtime.bigint() - t0) / 1e9
   const after = take(pids)
+  sampleRss()
   const cpuNs = {} as PerProcess<number>
   const systemNs = {} as PerProcess<number>
   const syscalls = {} as PerProcess<SyscallCounts>
@@ -90,6 +110,7 @@ export async function measure (scenario: Scenario, mode: Mode, rep: number, targ
     syscalls,
     machineBusyNs: after.machineBusyNs - before.machineBusyNs,
     rssBytes: { relay: readMemory(pids.relay).rssBytes, client: readMemory(pids.client).rssBytes },
+    rssMaxBytes: rssMax,
     ...(m.notes === undefined ? {} : { notes: m.notes }),
   }
 }

@@ -1,7 +1,9 @@
 // Command-line options of `node dist/bench/run.js`, with the full-run and --smoke defaults.
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 
-export const SCENARIO_NAMES = ['tcp1', 'tcp8', 'rr', 'http', 'vhost', 'wrk', 'udp', 'udprr', 'flood'] as const
+export const SCENARIO_NAMES = ['tcp1', 'tcp8', 'rr', 'http', 'vhost', 'httpclose', 'wrk', 'wrkvhost', 'wrkclose', 'udp', 'udprr', 'flood', 'idle'] as const
 export type ScenarioName = typeof SCENARIO_NAMES[number]
 
 export interface BenchOptions {
@@ -32,6 +34,15 @@ export interface BenchOptions {
   transports: boolean
   /** The whole run is aborted (and every child killed) after this. */
   timeoutSeconds: number
+  /** Concurrent connections of httpclose and wrkclose (one new connection per request). */
+  closeConnections: number
+  /** Idle connections the idle scenario opens through one client at once. */
+  idleStreams: number
+  /**
+   * Another build's `dist/cli/main.js` (e.g. the commit before a change): every scenario also runs
+   * through a tunnel of that build, interleaved, so before and after are measured in one run.
+   */
+  baseCli: string | undefined
 }
 
 export const USAGE = `Usage: node dist/bench/run.js [options]   (or: npm run bench -- [options])
@@ -47,15 +58,23 @@ relay and client processes), interleaved, and prints medians and tunnel/direct r
   --streams N         parallel streams of tcp8 (default 8)
   --rr-size N         request and reply size of rr in bytes (default 64)
   --rr-count N        measured round trips of rr at most (default 20000; smoke 300)
-  --http-conns N      keep-alive connections of http, vhost and wrk (default 50)
+  --http-conns N      keep-alive connections of http, vhost, wrk and wrkvhost (default 50)
+  --close-conns N     concurrent connections of httpclose and wrkclose, each request on a new
+                      connection with Connection: close (default 20, as the peers' http-close)
+  --idle-streams N    connections the idle scenario holds open at once through one client
+                      (default 2000; smoke 20): RSS per idle stream of relay and client
   --udp-rate N        offered datagrams per second of udp and of flood's flood (default
                       100000 ≈ 0.96 Gbit/s at 1,200 B, the peers' "1G offered"; smoke 20000)
   --udp-size N        payload bytes per udp datagram (default 1200; at most 65507)
   --scenarios LIST    comma-separated subset of ${SCENARIO_NAMES.join(',')} (default all)
   --plain LIST        scenarios also run through a tunnel with transport.insecurePlaintext, to
                       show what encryption costs (default tcp1,tcp8,rr,http; smoke tcp1; none)
-  --wrk / --no-wrk    force the wrk row on or off (default: on when wrk is installed, off in smoke)
+  --wrk / --no-wrk    force the wrk rows (wrk, wrkvhost, wrkclose) on or off (default: on when
+                      wrk is installed, off in smoke)
   --no-warmup         skip the discarded warm-up pass
+  --base PATH         another build to compare with, in the same run: its dist/cli/main.js (or
+                      the checkout holding it); every scenario also runs through a relay and
+                      client of that build (mode "base"), and the report adds this/base ratios
   --no-transports     skip the transports table (tcp1, rr and http through clients over tls,
                       websocket and wss, as ratios to the raw tcp tunnel; on by default)
   --log-level L       relay/client log level (default info: port discovery needs the lifecycle
@@ -65,6 +84,18 @@ relay and client processes), interleaved, and prints medians and tunnel/direct r
 `
 
 export class UsageError extends Error {}
+
+/** Most connections the idle scenario opens (each costs an fd in the bench, relay, client and echo). */
+export const MAX_IDLE_STREAMS = 100_000
+
+/** `--base`: a main.js, or a checkout (PATH/dist/cli/main.js) or dist directory (PATH/cli/main.js). */
+function resolveBaseCli (path: string): string {
+  const full = resolve(path)
+  const candidates = full.endsWith('.js') ? [full] : [join(full, 'dist', 'cli', 'main.js'), join(full, 'cli', 'main.js')]
+  const found = candidates.find((c) => existsSync(c))
+  if (found === undefined) throw new UsageError(`--base ${path}: no ${candidates.join(' or ')} (build that checkout first: npm run build)`)
+  return found
+}
 
 function num (raw: string | undefined, name: string, fallback: number, min: number, max: number, integer: boolean): number {
   if (raw === undefined) return fallback
@@ -100,6 +131,9 @@ export function parseOptions (argv: readonly string[]): BenchOptions | undefined
         wrk: { type: 'boolean' },
         'no-wrk': { type: 'boolean' },
         'no-warmup': { type: 'boolean' },
+        'close-conns': { type: 'string' },
+        'idle-streams': { type: 'string' },
+        base: { type: 'string' },
         'no-transports': { type: 'boolean' },
         'log-level': { type: 'string' },
         timeout: { type: 'string' },
@@ -145,5 +179,8 @@ export function parseOptions (argv: readonly string[]): BenchOptions | undefined
     warmup: v['no-warmup'] !== true && !smoke,
     transports: v['no-transports'] !== true,
     timeoutSeconds: num(v.timeout, 'timeout', smoke ? 60 : 600, 1, 86_400, false),
+    closeConnections: num(v['close-conns'], 'close-conns', 20, 1, 1_000, true),
+    idleStreams: num(v['idle-streams'], 'idle-streams', smoke ? 20 : 2_000, 1, MAX_IDLE_STREAMS, true),
+    baseCli: v.base === undefined ? undefined : resolveBaseCli(v.base),
   }
 }

@@ -3,16 +3,10 @@ import type { CostRow, ResultRow } from './aggregate.js'
 import type { Environment } from './env.js'
 import type { HandshakeCost } from './handshake-cost.js'
 import type { Sample } from './measure.js'
+import type { Goal, ProcessMemory } from './goals.js'
 import type { BenchOptions } from './options.js'
 
-export interface ProcessMemory {
-  /** VmRSS after start-up, before any load. */
-  idleRssBytes: number
-  /** Largest VmRSS seen right after a run. */
-  maxRssBytes: number
-  /** VmHWM at the end: peak RSS over the whole run. */
-  peakRssBytes: number
-}
+export type { ProcessMemory } from './goals.js'
 
 import type { TransportRow } from './transports.js'
 
@@ -22,7 +16,16 @@ export interface Report {
   options: BenchOptions
   results: ResultRow[]
   costs: CostRow[]
-  memory: { relay: ProcessMemory, client: ProcessMemory }
+  memory: {
+    /** RSS of a bare `node` waiting on a timer, started in the same run. */
+    bareNodeRssBytes: number
+    relay: ProcessMemory
+    client: ProcessMemory
+    /** The --base build's relay and client. */
+    base?: { relay: ProcessMemory, client: ProcessMemory }
+  }
+  /** The issue-21 goals, judged from this run. */
+  goals: Goal[]
   /** warn/error lines the relay and client logged during the run (should be none). */
   productLog: string[]
   /** CPU of one handshake (in-process, the pure handshake code). */
@@ -44,6 +47,8 @@ export function formatValue (value: number, unit: ResultRow['unit']): string {
     case 'µs': return `${value.toFixed(1)} µs`
     case '1/s': return `${Math.round(value).toLocaleString('en-US')} /s`
     case '%': return `${(value * 100).toFixed(1)} %`
+    case 'B': return value >= 10 * 1024 ? `${(value / 1024).toFixed(1)} KiB` : `${Math.round(value).toLocaleString('en-US')} B`
+    case 'n': return Math.round(value).toLocaleString('en-US')
   }
 }
 
@@ -59,14 +64,16 @@ function spread (samples: readonly number[], unit: ResultRow['unit']): string {
   return `${formatValue(Math.min(...finite), unit)} – ${formatValue(Math.max(...finite), unit)}`
 }
 
+const UNIT_SHORT: Record<Exclude<CostRow['workUnit'], 'B'>, string> = { request: 'req', 'round trip': 'rt', connection: 'conn' }
+
 function perUnit (ns: number, unit: CostRow['workUnit']): string {
   if (!Number.isFinite(ns)) return 'n/a'
-  return unit === 'B' ? `${ns.toFixed(2)} ns/B` : `${(ns / 1e3).toFixed(1)} µs/${unit === 'request' ? 'req' : 'rt'}`
+  return unit === 'B' ? `${ns.toFixed(2)} ns/B` : `${(ns / 1e3).toFixed(1)} µs/${UNIT_SHORT[unit]}`
 }
 
 function syscalls (perUnit: number, unit: CostRow['workUnit']): string {
   if (!Number.isFinite(perUnit) || perUnit <= 0) return 'n/a'
-  return unit === 'B' ? `${(1 / perUnit / 1024).toFixed(1)} KiB/call` : `${perUnit.toFixed(1)}/${unit === 'request' ? 'req' : 'rt'}`
+  return unit === 'B' ? `${(1 / perUnit / 1024).toFixed(1)} KiB/call` : `${perUnit.toFixed(1)}/${UNIT_SHORT[unit]}`
 }
 
 const percent = (share: number): string => Number.isFinite(share) ? `${(share * 100).toFixed(0)} %` : 'n/a'
@@ -87,9 +94,23 @@ export function formatReport (r: Report): string {
       x.unit === 'µs' ? `+${formatValue(x.difference, x.unit)}` : '', spread(x.tunnelSamples, x.unit),
     ]),
   ))
-  out.push('ratio = fraction of direct: tunnel/direct for rates, direct/tunnel for latencies (1.00 = as fast as direct);')
+  out.push('ratio = fraction of direct: tunnel/direct for rates, direct/tunnel for latencies and bytes (1.00 = as good as direct);')
   out.push('added = tunnel − direct latency.')
   out.push('')
+  const based = r.results.filter((x) => x.base !== undefined)
+  if (based.length > 0) {
+    out.push(`This build against the base build (${r.options.baseCli ?? ''}), interleaved in the same run:`)
+    out.push(table(
+      ['scenario', 'base', 'this build', 'base ratio', 'this ratio', 'this/base'],
+      based.map((x) => [
+        x.label, formatValue(x.base ?? NaN, x.unit), formatValue(x.tunnel, x.unit),
+        `${(x.unit === 'µs' || x.unit === 'B' ? x.direct / (x.base ?? NaN) : (x.base ?? NaN) / x.direct).toFixed(2)}x`,
+        `${x.ratio.toFixed(2)}x`, `${(x.overBase ?? NaN).toFixed(2)}x`,
+      ]),
+    ))
+    out.push('this/base = this build over the base (rates), base over this build (latencies, bytes): above 1.00 = better.')
+    out.push('')
+  }
   const enc = r.results.filter((x) => x.plain !== undefined)
   if (enc.length > 0) {
     out.push('Encryption: the same tunnel with transport.insecurePlaintext on both sides, in the same run:')
@@ -111,8 +132,8 @@ export function formatReport (r: Report): string {
   out.push(table(
     ['scenario', 'relay', 'client', 'relay+client', 'relay cores', 'client cores', 'service cores', 'loadgen cores'],
     r.costs.filter((c) => c.mode !== 'direct').map((c) => [
-      c.mode === 'plain' ? `${c.scenario} (plain)` : c.scenario, perUnit(c.relayNsPerUnit, c.workUnit), perUnit(c.clientNsPerUnit, c.workUnit), perUnit(c.tunnelNsPerUnit, c.workUnit),
-      c.relayCores.toFixed(2), c.clientCores.toFixed(2), c.servicesCores.toFixed(2), c.scenario === 'wrk' ? '(wrk)' : c.benchCores.toFixed(2),
+      c.mode === 'tunnel' ? c.scenario : `${c.scenario} (${c.mode})`, perUnit(c.relayNsPerUnit, c.workUnit), perUnit(c.clientNsPerUnit, c.workUnit), perUnit(c.tunnelNsPerUnit, c.workUnit),
+      c.relayCores.toFixed(2), c.clientCores.toFixed(2), c.servicesCores.toFixed(2), c.scenario.startsWith('wrk') ? '(wrk)' : c.benchCores.toFixed(2),
     ]),
   ))
   out.push('')
@@ -131,8 +152,16 @@ export function formatReport (r: Report): string {
   ))
   out.push('')
   const m = r.memory
-  out.push(`RSS relay: idle ${mib(m.relay.idleRssBytes)}, after runs max ${mib(m.relay.maxRssBytes)}, peak ${mib(m.relay.peakRssBytes)}; ` +
-    `client: idle ${mib(m.client.idleRssBytes)}, after runs max ${mib(m.client.maxRssBytes)}, peak ${mib(m.client.peakRssBytes)}`)
+  const memRows: string[][] = []
+  const memRow = (who: string, p: ProcessMemory): string[] => [who, mib(p.idleRssBytes), `+${mib(p.idleRssBytes - m.bareNodeRssBytes)}`, mib(p.underLoadMaxRssBytes), mib(p.maxRssBytes), mib(p.peakRssBytes)]
+  memRows.push(['bare node (setInterval)', mib(m.bareNodeRssBytes), '', '', '', ''])
+  memRows.push(memRow('relay', m.relay), memRow('client', m.client))
+  if (m.base !== undefined) memRows.push(memRow('relay (base build)', m.base.relay), memRow('client (base build)', m.base.client))
+  out.push('RSS (VmRSS): idle after start-up, and under load (read every 100 ms during the runs):')
+  out.push(table(['process', 'idle', 'over bare node', 'under load max', 'after runs max', 'peak (VmHWM)'], memRows))
+  out.push('')
+  out.push('Goals (issue 21), judged from this run:')
+  for (const g of r.goals) out.push(`  [${g.met === undefined ? ' – ' : g.met ? 'met' : 'NOT'}] ${g.goal}: ${g.measured === '' ? '(not measured)' : g.measured}`)
   if (r.productLog.length > 0) out.push(`relay/client logged ${r.productLog.length} warn/error line(s); first: ${r.productLog[0] ?? ''}`)
   for (const n of r.notes) out.push(`note: ${n}`)
   out.push(`total ${r.totalSeconds.toFixed(1)} s`)

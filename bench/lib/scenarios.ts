@@ -2,11 +2,13 @@
 // and returns its metrics plus the work done, so CPU time can be given per byte / per request.
 import { fileURLToPath } from 'node:url'
 import { bulk } from './load-bulk.js'
-import { httpLoad } from './load-http.js'
+import { httpCloseLoad, httpLoad } from './load-http.js'
+import { holdIdle } from './load-idle.js'
 import { requestResponse } from './load-rr.js'
 import { udpRate, udpRequestResponse } from './load-udp.js'
 import { wrk } from './load-wrk.js'
 import type { BenchOptions, ScenarioName } from './options.js'
+import { readMemory } from './proc-stats.js'
 import type { ProcessGroup } from './procs.js'
 import { VHOST_HOST, type TargetPorts } from './targets.js'
 
@@ -25,8 +27,8 @@ export interface MetricSpec {
   key: string
   label: string
   /** Unit of the stored value. */
-  /** '%' values are fractions (0.98 = 98 %). */
-  unit: 'B/s' | 'µs' | '1/s' | '%'
+  /** '%' values are fractions (0.98 = 98 %); 'B' bytes; 'n' a count. */
+  unit: 'B/s' | 'µs' | '1/s' | '%' | 'B' | 'n'
   /** Rates: true (ratio = tunnel/direct). Latencies: false (ratio = direct/tunnel). */
   higherIsBetter: boolean
 }
@@ -42,12 +44,17 @@ export interface Measurement {
 export interface Target {
   host: string
   ports: TargetPorts
+  /** Whose memory the idle scenario reads: the relay and the client (direct: the services process, twice). */
+  memoryPids: { relay: number, client: number }
 }
+
+/** Settling time after the idle connections are up, before their memory is read. */
+const IDLE_SETTLE_MS = 1_000
 
 export interface Scenario {
   name: ScenarioName
   description: string
-  workUnit: 'B' | 'round trip' | 'request'
+  workUnit: 'B' | 'round trip' | 'request' | 'connection'
   metrics: MetricSpec[]
   run: (target: Target) => Promise<Measurement>
 }
@@ -110,6 +117,61 @@ export function makeScenarios (options: BenchOptions, group: ProcessGroup): Map<
         const warmupMs = Math.min(500, s.seconds * 200)
         const r = await httpLoad(t.host, t.ports.vhost, { connections: options.httpConnections, warmupMs, maxMs: s.seconds * 1000, maxRequests: 50_000_000, timeoutMs: timeoutMs(s), hostHeader: VHOST_HOST })
         return { metrics: { vhost: r.count / r.seconds }, work: r.total }
+      },
+    })],
+    ['httpclose', (s) => ({
+      name: 'httpclose',
+      description: `GET with Connection: close, a new connection per request, ${options.closeConnections} at once (raw-socket generator; the peers' http-close)`,
+      workUnit: 'request',
+      metrics: [{ key: 'httpclose', label: 'http, new connection each', unit: '1/s', higherIsBetter: true }],
+      run: async (t) => {
+        const warmupMs = Math.min(500, s.seconds * 200)
+        const r = await httpCloseLoad(t.host, t.ports.http, { connections: options.closeConnections, warmupMs, maxMs: s.seconds * 1000, maxRequests: 50_000_000, timeoutMs: timeoutMs(s) })
+        return { metrics: { httpclose: r.count / r.seconds }, work: r.total }
+      },
+    })],
+    ['wrkvhost', (s) => ({
+      name: 'wrkvhost',
+      description: `wrk -t2 -c${options.httpConnections} -H 'Host: ${VHOST_HOST}' through the vhost port (direct: the same server by that name)`,
+      workUnit: 'request',
+      metrics: [{ key: 'wrkvhost', label: 'http via vhost (wrk)', unit: '1/s', higherIsBetter: true }],
+      run: async (t) => {
+        const r = await wrk(group, t.host, t.ports.vhost, { connections: options.httpConnections, threads: 2, seconds: s.seconds, headers: [`Host: ${VHOST_HOST}`] })
+        return { metrics: { wrkvhost: r.requestsPerSecond }, work: r.requests, ...(r.socketErrors === undefined ? {} : { notes: [`wrk socket errors: ${r.socketErrors}`] }) }
+      },
+    })],
+    ['wrkclose', (s) => ({
+      name: 'wrkclose',
+      description: `wrk -t2 -c${options.closeConnections} -H 'Connection: close' (a new tunnelled connection per request)`,
+      workUnit: 'request',
+      metrics: [{ key: 'wrkclose', label: 'http close (wrk)', unit: '1/s', higherIsBetter: true }],
+      run: async (t) => {
+        const r = await wrk(group, t.host, t.ports.http, { connections: options.closeConnections, threads: 2, seconds: s.seconds, headers: ['Connection: close'] })
+        return { metrics: { wrkclose: r.requestsPerSecond }, work: r.requests, ...(r.socketErrors === undefined ? {} : { notes: [`wrk socket errors: ${r.socketErrors}`] }) }
+      },
+    })],
+    ['idle', (s) => ({
+      name: 'idle',
+      description: `${options.idleStreams.toLocaleString('en-US')} connections to the echo held open at once (one byte echoed each, then idle), from loopback sources of at most 1,000 each: ` +
+        'how many are held, and the RSS they add per connection to relay and client (direct: to the echo service)',
+      workUnit: 'connection',
+      metrics: [
+        { key: 'idle-held', label: 'idle connections held', unit: 'n', higherIsBetter: true },
+        { key: 'idle-relay', label: 'relay RSS per idle stream', unit: 'B', higherIsBetter: false },
+        { key: 'idle-client', label: 'client RSS per idle stream', unit: 'B', higherIsBetter: false },
+      ],
+      run: async (t) => {
+        const before = { relay: readMemory(t.memoryPids.relay).rssBytes, client: readMemory(t.memoryPids.client).rssBytes }
+        const hold = await holdIdle(t.host, t.ports.echo, { count: options.idleStreams, timeoutMs: timeoutMs(s) + options.idleStreams * 5 })
+        try {
+          await new Promise((resolve) => setTimeout(resolve, IDLE_SETTLE_MS))
+          const after = { relay: readMemory(t.memoryPids.relay).rssBytes, client: readMemory(t.memoryPids.client).rssBytes }
+          const per = (k: 'relay' | 'client'): number => Math.max(0, after[k] - before[k]) / Math.max(1, hold.held)
+          const notes = hold.failed > 0 ? [`${hold.failed} of ${options.idleStreams} idle connections failed (refused, reset or silent)`] : []
+          return { metrics: { 'idle-held': hold.held, 'idle-relay': per('relay'), 'idle-client': per('client') }, work: options.idleStreams, notes }
+        } finally {
+          await hold.release()
+        }
       },
     })],
     ['udp', (s) => ({

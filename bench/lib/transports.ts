@@ -53,7 +53,7 @@ export async function runTransports (group: ProcessGroup, o: TransportOptions, t
         // Rotated per repetition and scenario, so no transport always runs on a warmer machine.
         const k = (rep + i) % tunnels.length
         for (const { name, tunnel } of [...tunnels.slice(k), ...tunnels.slice(0, k)]) {
-          const target: Target = { host: LOOPBACK, ports: tunnel.ports }
+          const target: Target = { host: LOOPBACK, ports: tunnel.ports, memoryPids: { relay: tunnel.relay.pid, client: tunnel.client.pid } }
           const m = await sc.run(target)
           for (const spec of sc.metrics) {
             const key = `${sc.name}\0${spec.key}\0${name}`

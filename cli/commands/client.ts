@@ -3,12 +3,12 @@
 import { ExitCode, exitCodesHelp } from '../exit-codes.js'
 import type { CommandModule } from 'yargs'
 import { Client, FleetClient, PERMANENT_ERROR_CODES, reloadFromFile } from '../../client/index.js'
-import { clientAdminRoutes } from '../../client/admin.js'
-import { ClientStatus } from '../../client/status.js'
 import { startAdminServer } from '../admin-server.js'
+import { startedUp } from '../v8-tuning.js'
 import { loadClientConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
-import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs, clientKeyOrReport } from '../common.js'
+import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
+import { clientKeyOrReport } from '../client-key.js'
 import { DEFAULT_GRACE_MS, onHangup, untilSignal } from '../run-until-signal.js'
 
 interface Args extends LogArgs {
@@ -29,7 +29,8 @@ export async function runClient (args: Args): Promise<number> {
   // frpc.yml's fleet block: several connections to different relays; status and the admin API show the first.
   const agent = config.fleet === null ? new Client(config, log, { clientKey }) : new FleetClient(config, log, { clientKey })
   const client = agent instanceof FleetClient ? agent.primary : agent
-  const status = new ClientStatus(client)
+  // The status follows the client's events from the start, for the admin API only (loaded with it).
+  const status = config.webServer === null ? undefined : new (await import('../../client/status.js')).ClientStatus(client)
   const signalled = untilSignal(log).then(() => { agent.close(args.grace * 1000) })
   onHangup(() => {
     log.debug({ signal: 'SIGHUP' }, 'reload requested')
@@ -37,8 +38,9 @@ export async function runClient (args: Args): Promise<number> {
   })
   // POST /api/reload (tunnel reload) and the dashboard's apply do what SIGHUP does; reloads run one at a time.
   const reload = async (): ReturnType<typeof reloadFromFile> => await reloadFromFile(agent, args.config, log)
-  const admin = await startAdminServer(config.webServer, () => clientAdminRoutes(client, status, { reload, configFile: args.config, log }), log)
+  const admin = await startAdminServer(config.webServer, async () => (await import('../../client/admin.js')).clientAdminRoutes(client, status ?? new (await import('../../client/status.js')).ClientStatus(client), { reload, configFile: args.config, log }), log)
   if (!admin.ok) return admin.exitCode
+  startedUp()
   try {
     await agent.run()
   } catch (err) {

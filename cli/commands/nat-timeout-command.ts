@@ -9,7 +9,8 @@ import { isPermanent } from '../../client/permanent.js'
 import { loadClientConfig } from '../../shared/config/index.js'
 import { natTimeoutReport, renderNatTimeout } from '../../shared/diag/index.js'
 import { TunnelError } from '../../shared/errors.js'
-import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs, clientKeyOrReport } from '../common.js'
+import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
+import { clientKeyOrReport } from '../client-key.js'
 
 interface Args extends LogArgs {
   config: string

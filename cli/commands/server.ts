@@ -4,8 +4,8 @@ import type { CommandModule } from 'yargs'
 import { loadServerConfig } from '../../shared/config/index.js'
 import type { TunnelError } from '../../shared/errors.js'
 import { Relay } from '../../server/index.js'
-import { relayAdminRoutes } from '../../server/admin.js'
 import { startAdminServer } from '../admin-server.js'
+import { startedUp } from '../v8-tuning.js'
 import { loadOrReport, logWarnings, makeLogger, withLogOptions, type LogArgs } from '../common.js'
 import { DEFAULT_GRACE_MS, onHangup, untilSignal } from '../run-until-signal.js'
 
@@ -31,11 +31,12 @@ export async function runServer (args: Args): Promise<number> {
     log.error({ code: (err as TunnelError).code }, (err as Error).message)
     return ExitCode.FAILED
   }
-  const admin = await startAdminServer(config.webServer, () => relayAdminRoutes(relay), log)
+  const admin = await startAdminServer(config.webServer, async () => (await import('../../server/admin.js')).relayAdminRoutes(relay), log)
   if (!admin.ok) {
     relay.destroy()
     return admin.exitCode
   }
+  startedUp()
   await signalled
   await admin.server?.close()
   await relay.close(args.grace * 1000)

@@ -7,6 +7,7 @@ import { parseBandwidth } from '../limit/index.js'
 import { isHeaderValue, isSubdomainLabel, normalizeDomain, normalizeHostName, normalizeLocation } from '../http/index.js'
 import { isIP } from 'node:net'
 import { isCidr } from '../net/index.js'
+import { MAX_STREAMS_LIMIT } from '../mux/index.js'
 import { MAX_SOURCE_RULES, SECRET_LIMITS, VHOST_LIMITS } from '../wire/index.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
 import { groupClientKeys, groupProxyKeys, groupServerKeys } from './group-schema.js'
@@ -252,6 +253,13 @@ const fleetServer = z.strictObject({
     requestTimeout: z.int().min(1).max(60).optional().describe(`Our key: seconds a store request may take before the registration that needs it is refused (TUN_FLEET_UNAVAILABLE). Default ${SERVER_DEFAULTS.fleetRequestTimeout}.`),
   }).describe('Our key: the etcd cluster the fleet shares.'),
 }).optional().describe('Our key (frp has none): join a relay fleet that shares ownership through etcd. Absent: a single relay, nothing is stored anywhere.')
+// The mux session's stream cap (issue 21), our key on both sides.
+const MIN_MAX_STREAMS = 4
+const streamKeys = (side: Side) => ({
+  maxStreams: z.int().min(MIN_MAX_STREAMS).max(MAX_STREAMS_LIMIT).optional().describe(side === 'server'
+    ? `Our key (frp has none): streams (visitor connections of tcp proxies and the vhost ports) one client's session may hold open at once; more are refused (reset). One source (an IPv4 address or an IPv6 /64) gets at most a quarter of them. Default ${SERVER_DEFAULTS.maxStreams}.`
+    : `Our key (frp has none): streams the relay may hold open to this client at once; more are refused (reset). Keep it at least the relay's. Default ${CLIENT_DEFAULTS.maxStreams}.`),
+})
 
 export const serverSchema = z.strictObject({
   bindAddr: z.string().min(1).optional().describe(`Address clients connect to. Default ${SERVER_DEFAULTS.bindAddr} (dual-stack).`),
@@ -282,6 +290,7 @@ export const serverSchema = z.strictObject({
     maxClockSkew: z.int().min(1).max(86400).optional().describe(`Seconds a client's clock may differ from the relay's. Default ${SERVER_DEFAULTS.maxClockSkew}.`),
     insecurePlaintext: z.boolean().optional().describe('true: no encryption after the handshake (benchmarks, trusted links only); clients must set the same. Default false.'),
     ...serverTransportKeys,
+    ...streamKeys('server'),
     ...ignoredAt('server', 'transport'),
   }).optional(),
   log: log('server').optional(),
@@ -390,6 +399,7 @@ export const clientSchema = z.strictObject({
     insecurePlaintext: z.boolean().optional().describe('true: no encryption after the handshake (benchmarks, trusted links only); the relay must set the same. Default false.'),
     connectServerLocalIP: z.string().refine((s) => isIP(unbracketed(s)) !== 0, { error: 'must be an IP address of this machine (IPv4, or IPv6 without a zone)' }).optional().describe('frp\'s key: the local address the connection to the relay (or to transport.proxyURL) leaves from, e.g. to pick one of several uplinks. Default: the system\'s choice.'),
     ...clientTransportKeys,
+    ...streamKeys('client'),
     ...ignoredAt('client', 'transport'),
   }).optional(),
   log: log('client').optional(),

@@ -1,5 +1,6 @@
 // The shapes of frps.yml and frpc.yml after loading and defaults, with frp v1 key names.
 // Durations keep frp's unit (seconds) so a value reads the same here as in the file.
+import { DEFAULT_MAX_STREAMS } from '../mux/index.js'
 import type { Secret } from '../secret.js'
 import type { ProxyUrl } from './proxy-url.js'
 
@@ -119,6 +120,8 @@ export interface ServerConfig {
     maxClockSkew: number
     /** true: no encryption after the handshake (benchmarks, trusted links); both sides must agree. */
     insecurePlaintext: boolean
+    /** Streams one client's session may hold open at once (our key); a source gets a quarter of them. */
+    maxStreams: number
     /** frp's transport.tls block on the relay. */
     tls: ServerTlsConfig
     /** WebSocket clients (our keys). */
@@ -382,6 +385,8 @@ export interface ClientConfig {
     handshakeTimeout: number
     /** true: no encryption after the handshake; must match the relay. */
     insecurePlaintext: boolean
+    /** Streams the relay may open to this client at once (our key); more are refused with a reset. */
+    maxStreams: number
     /** frp's connectServerLocalIP: the local address the TCP connection to the relay (or proxy) leaves from; null = the system's choice. */
     connectServerLocalIP: string | null
     /** frp's transport.protocol: how the control connection is carried (kcp and quic are refused at load). */
@@ -482,6 +487,7 @@ export const SERVER_DEFAULTS = {
   ownershipGrace: 60,
   fleetPrefix: '/tunnel/',
   fleetRequestTimeout: 3,
+  maxStreams: DEFAULT_MAX_STREAMS,
   logLevel: 'info',
   adminAddr: '127.0.0.1',
 } as const
@@ -499,6 +505,7 @@ export const CLIENT_DEFAULTS = {
   /** RFC 4787 asks NATs for at least 2 minutes; Linux conntrack uses 120 s for UDP streams. */
   udpIdleTimeout: 120,
   udpMaxFlows: 4096,
+  maxStreams: DEFAULT_MAX_STREAMS,
   adminAddr: '127.0.0.1',
   /** frp's default: visitors listen on loopback only. */
   visitorBindAddr: '127.0.0.1',

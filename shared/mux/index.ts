@@ -3,6 +3,6 @@
 export { bridge } from './bridge.js'
 export { MuxDuplex } from './duplex.js'
 export { type JoinResult, joinStreams, resetCodeFor } from './join.js'
-export { type ClientSession, DEFAULT_MAX_STREAMS, type RelaySession, Session, type SessionOptions } from './session.js'
+export { type ClientSession, DEFAULT_MAX_STREAMS, MAX_STREAMS_LIMIT, type RelaySession, Session, type SessionOptions } from './session.js'
 export { type MuxStream } from './stream.js'
 export { type Wire, closeReason, closeSocket } from './wire.js'

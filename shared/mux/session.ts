@@ -20,7 +20,14 @@ import { RttFilter } from './rtt-filter.js'
 import { DatagramQueue, type DatagramQueueLimits, type DatagramQueueStats, type QueueDropReason } from './datagram-queue.js'
 import type { Wire } from './wire.js'
 
-export const DEFAULT_MAX_STREAMS = 4096
+/**
+ * Streams open at once on one session unless transport.maxStreams says otherwise: enough for
+ * 10,000 visitors of one client (issue 21). Each idle stream costs a few KiB of user space on
+ * either side; its buffers are bounded by its window (see stream.ts).
+ */
+export const DEFAULT_MAX_STREAMS = 16_384
+/** The most transport.maxStreams may be: stream ids are 31-bit, and every stream costs an fd on each side. */
+export const MAX_STREAMS_LIMIT = 1_048_576
 /** Frames go to the wire only while it holds less than this (keeps our own queue shallow). */
 export const SEND_BUDGET_BYTES = 256 * 1024
 /**

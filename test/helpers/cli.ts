@@ -379,6 +379,8 @@ export interface ClientStartOptions {
   /** Reuse this config file (yaml is then ignored). */
   configPath?: string
   timeoutMs?: number
+  /** Run the client with this fd limit (ulimit -n). */
+  ulimitNofile?: number
 }
 
 export interface ClientHandle {
@@ -393,7 +395,7 @@ export interface ClientHandle {
 /** Starts `tunnel client` with `yaml` (written to a temp file) or an existing config file. */
 export async function startClient (yaml: string, options: ClientStartOptions = {}): Promise<ClientHandle> {
   const configPath = options.configPath ?? await writeTempFile(`frpc-${++configSeq}.yml`, yaml)
-  const handle = spawnCli(['client', '-c', configPath, '--log-format', 'json'])
+  const handle = spawnCli(['client', '-c', configPath, '--log-format', 'json'], options.ulimitNofile === undefined ? {} : { ulimitNofile: options.ulimitNofile })
   const result: ClientHandle = { handle, configPath, ports: new Map(), refused: new Map() }
   const waitFor = options.waitFor ?? 'proxies'
   if (waitFor === 'none') return result

@@ -12,7 +12,8 @@ export interface MuxPair {
   close: () => void
 }
 
-export async function muxPair (opts: Partial<SessionOptions> = {}): Promise<MuxPair> {
+/** `clientOpts` (default `opts`) sets the client side's options apart from the server's. */
+export async function muxPair (opts: Partial<SessionOptions> = {}, clientOpts: Partial<SessionOptions> = opts): Promise<MuxPair> {
   const listener = createServer({ noDelay: true })
   await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve))
   const port = (listener.address() as AddressInfo).port
@@ -24,7 +25,7 @@ export async function muxPair (opts: Partial<SessionOptions> = {}): Promise<MuxP
   serverSocket.setNoDelay(true)
   const logger = silentLogger()
   const server = new Session(socketWire(serverSocket), { role: 'server', logger, ...opts })
-  const client = new Session(socketWire(clientSocket), { role: 'client', logger, ...opts })
+  const client = new Session(socketWire(clientSocket), { role: 'client', logger, ...clientOpts })
   return {
     server,
     client,

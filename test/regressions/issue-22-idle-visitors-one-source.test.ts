@@ -7,7 +7,7 @@
 // visitor comes from 127.0.0.1; the client is a raw session that echoes every stream.
 import { connect, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CLIENT_STREAMS_PER_SOURCE } from '../../server/control-session.js'
+import { clientStreamsPerSource } from '../../server/source-counts.js'
 import type { Relay } from '../../server/index.js'
 import { MessageType } from '../../shared/wire/control.js'
 import { closeInProcess, rawControl, startRelayInProcess } from '../helpers/in-process.js'
@@ -86,12 +86,15 @@ describe('issue 22: idle visitors from one source', () => {
   })
 
   it('never take more than a quarter of a client\'s streams, whatever the per-proxy and relay-wide caps', async () => {
-    const { relay, port } = await startRelayInProcess('maxVisitorsPerSource: 0\nmaxConnectionsPerSource: 0\n')
+    // transport.maxStreams (issue 21) sets the client's streams; the share follows it.
+    const { relay, port } = await startRelayInProcess('maxVisitorsPerSource: 0\nmaxConnectionsPerSource: 0\ntransport:\n  maxStreams: 4096\n')
     const ports = await echoClient(port, ['a'])
-    const tries = CLIENT_STREAMS_PER_SOURCE + 76
+    const share = clientStreamsPerSource(4096)
+    expect(share).toBe(1024)
+    const tries = share + 76
     await idle(ports.a ?? 0, tries)
     await until('every visitor admitted or shed', () => { const v = visitors(relay, 'a'); return v.active + v.dropped === tries })
-    expect(visitors(relay, 'a')).toEqual({ active: CLIENT_STREAMS_PER_SOURCE, dropped: 76 })
+    expect(visitors(relay, 'a')).toEqual({ active: share, dropped: 76 })
     expect(relay.budgetStats.shedBySource.clientShare).toBe(76)
     expect(await echoOnce(ports.a ?? 0)).toBe(true)
   })

@@ -70,6 +70,7 @@ describe('defaults', () => {
         insecurePlaintext: false,
         tls: { force: false, certFile: null, keyFile: null, trustedCaFile: null },
         websocket: { enable: true, trustedProxies: [], bindPort: 0 },
+        maxStreams: 16_384,
       },
       log: { level: 'info' },
       webServer: null,
@@ -116,6 +117,7 @@ describe('defaults', () => {
       protocol: 'tcp',
       tls: { enable: false, certFile: null, keyFile: null, trustedCaFile: null, serverName: '', disableCustomTLSFirstByte: true },
       proxyURL: null,
+      maxStreams: 16_384,
     })
     expect(config.serverAddr).toBe(CLIENT_DEFAULTS.serverAddr)
     expect(config.loginFailExit).toBe(false)

@@ -229,6 +229,25 @@ describe('mux session', () => {
     const err = await sIn.closed
     expect(err?.code).toBe('TUN_TOO_MANY_STREAMS')
   })
+
+  it('holds as many streams as each side\'s maxStreams allows and refuses the next on either side', async () => {
+    // The opener allows 6, the accepting side 4 (issue 21: transport.maxStreams on each side).
+    pair = await muxPair({ maxStreams: 6 }, { maxStreams: 4 })
+    const accepted: MuxStream[] = []
+    pair.client.on('stream', (c: MuxStream) => { accepted.push(c); collect(c); c.accept() })
+    const opened = Array.from({ length: 5 }, () => pair!.server.openStream(open))
+    const closed = opened.map((s) => collect(s).closed)
+    // The fifth is refused by the accepting side with TOO_MANY_STREAMS; the first four stay open.
+    const fifth = await closed[4]
+    expect(fifth?.code).toBe('TUN_TOO_MANY_STREAMS')
+    expect(accepted).toHaveLength(4)
+    expect(pair.client.streamCount).toBe(4)
+    expect(pair.server.streamCount).toBe(4)
+    // The opener's own cap: two more reach 6, a seventh throws before anything is sent.
+    pair.server.openStream(open)
+    pair.server.openStream(open)
+    expect(() => pair!.server.openStream(open)).toThrow(expect.objectContaining({ code: 'TUN_TOO_MANY_STREAMS' }))
+  })
 })
 
 /**
