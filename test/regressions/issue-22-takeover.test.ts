@@ -55,10 +55,11 @@ describe('issue 22: takeover needs the same client key', { timeout: E2E_TEST_TIM
 
     // SIGKILL the real client: its session ends, but its clientID, name and port stay reserved for
     // its key, so the impostor (retrying all along) cannot slip in; the restart (same key file)
-    // gets them back at once.
+    // gets them back at once: well inside the relay's 30 s ownershipGrace it would otherwise wait out (the
+    // guard leaves a busy machine time to start the process).
     first.handle.kill('SIGKILL')
     await first.handle.exit
-    const again = await startClient('', { configPath: realFile, timeoutMs: 5_000 })
+    const again = await startClient('', { configPath: realFile, timeoutMs: 20_000 })
     expect(again.ports.get('web')).toBe(port)
     expect(await ask(port)).toBe('real')
     expect(impostor.handle.logs.some((l) => l.msg === 'logged in')).toBe(false)
