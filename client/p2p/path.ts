@@ -12,7 +12,7 @@ import { isIP } from 'node:net'
 import { localAddresses, type NatReport, probeNat, type DatagramEndpoint, type StunAddress } from '../../shared/stun/index.js'
 import type { IntroChannel } from './channel.js'
 import { derivePathKeys, encodeIntro, INTRO_VERSION, type Candidate, type Intro, MAX_CANDIDATES, newKeyShare, openIntro } from './intro.js'
-import { punch } from './punch.js'
+import { punch, type PunchRefusal } from './punch.js'
 import { udxWire, type UdxWire } from './udx-wire.js'
 
 /** How long a side waits for the other's introduction message. */
@@ -69,6 +69,8 @@ export interface PathSettings {
   log: Logger
   punchTimeoutMs?: number
   signal?: AbortSignal
+  /** Every punch packet refused (forged or replayed), for the side's counters. */
+  onPunchRefused?: (reason: PunchRefusal) => void
 }
 
 function endpointOf (socket: UdxSocket): DatagramEndpoint {
@@ -122,12 +124,17 @@ async function finish (socket: UdxSocket, channel: IntroChannel, role: 'visitor'
   const abort = new AbortController()
   channel.onClose(() => { abort.abort() })
   settings.signal?.addEventListener('abort', () => { abort.abort() })
-  const result = await punch(endpointOf(socket), keys.punch, role, peerCandidates, { signal: abort.signal, ...(settings.punchTimeoutMs === undefined ? {} : { timeoutMs: settings.punchTimeoutMs }) })
+  const onRefused = settings.onPunchRefused
+  const result = await punch(endpointOf(socket), keys.punch, role, peerCandidates, {
+    signal: abort.signal,
+    ...(settings.punchTimeoutMs === undefined ? {} : { timeoutMs: settings.punchTimeoutMs }),
+    ...(onRefused === undefined ? {} : { onRefused: (reason: PunchRefusal) => { onRefused(reason) } }),
+  })
   if (result.peer === undefined) {
     void socket.close()
     channel.close()
     // The introduction closing meanwhile means the other side gave up punching first: a timeout too.
-    throw new PathError(settings.signal?.aborted === true ? 'closed' : 'punchTimeout', `punching found no direct path (${result.sent} packets sent to ${peerCandidates.length} candidates${result.forged > 0 ? `, ${result.forged} forged ones ignored` : ''})`, nat, peerNat)
+    throw new PathError(settings.signal?.aborted === true ? 'closed' : 'punchTimeout', `punching found no direct path (${result.sent} packets sent to ${peerCandidates.length} candidates${result.forged + result.replayed > 0 ? `, ${result.forged} forged and ${result.replayed} replayed ones refused` : ''})`, nat, peerNat)
   }
   const peer = result.peer
   const visitor = role === 'visitor'

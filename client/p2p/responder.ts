@@ -18,6 +18,8 @@ export interface ResponderStats {
   active: number
   total: number
   failures: Record<string, number>
+  /** Punch packets refused while punching toward visitors (forged: no secret; replayed). */
+  punchRefusals: Record<string, number>
 }
 
 export class XtcpResponder {
@@ -29,6 +31,7 @@ export class XtcpResponder {
   #pending = 0
   #total = 0
   readonly #failures: Record<string, number> = {}
+  readonly #punchRefusals: Record<string, number> = {}
   #closed = false
 
   constructor (forwarder: TcpForwarder, homeKey: Buffer, stun: () => Promise<StunAddress | undefined>, log: Logger) {
@@ -39,7 +42,7 @@ export class XtcpResponder {
   }
 
   stats (): ResponderStats {
-    return { active: this.#paths.size, total: this.#total, failures: { ...this.#failures } }
+    return { active: this.#paths.size, total: this.#total, failures: { ...this.#failures }, punchRefusals: { ...this.#punchRefusals } }
   }
 
   /** An xtcp visit the gate admitted. */
@@ -55,7 +58,8 @@ export class XtcpResponder {
   async #accept (channel: IntroChannel, refuse: string | undefined): Promise<void> {
     let path: DirectPath
     try {
-      path = await acceptPath(channel, { stun: await this.#stun(), homeKey: this.#homeKey, log: this.#log.child({ p2p: true }) }, refuse)
+      const onPunchRefused = (reason: string): void => { this.#punchRefusals[reason] = (this.#punchRefusals[reason] ?? 0) + 1 }
+      path = await acceptPath(channel, { stun: await this.#stun(), homeKey: this.#homeKey, log: this.#log.child({ p2p: true }), onPunchRefused }, refuse)
     } catch (err) {
       const reason = err instanceof PathError ? err.reason : 'error'
       this.#failures[reason] = (this.#failures[reason] ?? 0) + 1

@@ -68,7 +68,7 @@ function visitorLines (visitors: readonly VisitorStatus[]): string[] {
     const p = v.p2p
     if (p === undefined) continue
     const failures = reasons(p.failures)
-    lines.push(`  ${v.name}: path ${p.path}${p.peer === null ? '' : ` (peer ${p.peer})`}${p.reason === null ? '' : `, last failure ${p.reason}`}; punches ${p.successes}/${p.attempts}${failures === '' ? '' : ` (failed: ${failures})`}${p.lastConnectMs === null ? '' : `, connected in ${p.lastConnectMs} ms`}; connections direct ${p.connections.direct}, via relay ${p.connections.fallback}, refused ${p.connections.refused}`)
+    lines.push(`  ${v.name}: path ${p.path}${p.peer === null ? '' : ` (peer ${p.peer})`}${p.reason === null ? '' : `, last failure ${p.reason}`}; punches ${p.successes}/${p.attempts}${failures === '' ? '' : ` (failed: ${failures})`}${p.lastConnectMs === null ? '' : `, connected in ${p.lastConnectMs} ms`}; connections direct ${p.connections.direct}, via relay ${p.connections.fallback}, refused ${p.connections.refused}${reasons(p.punchRefusals ?? {}) === '' ? '' : `; punch packets refused: ${reasons(p.punchRefusals ?? {})}`}`)
     if (p.advice !== null) lines.push(`    ${p.advice}`)
   }
   return lines
