@@ -69,6 +69,8 @@ export interface PathSettings {
   log: Logger
   punchTimeoutMs?: number
   signal?: AbortSignal
+  /** frp's natTraversal.disableAssistedAddrs: offer only the STUN-seen addresses, not this machine's own. */
+  disableAssistedAddrs?: boolean
   /** Every punch packet refused (forged or replayed), for the side's counters. */
   onPunchRefused?: (reason: PunchRefusal) => void
 }
@@ -92,11 +94,11 @@ async function bindSocket (): Promise<UdxSocket> {
   return socket
 }
 
-/** This side's candidates, and its NAT as the STUN server sees it. */
-async function gather (ep: DatagramEndpoint, settings: PathSettings): Promise<{ candidates: Candidate[], nat: NatReport | null }> {
+/** This side's candidates (its own addresses unless disableAssistedAddrs), and its NAT as the STUN server sees it. */
+export async function gatherCandidates (ep: DatagramEndpoint, settings: Pick<PathSettings, 'stun' | 'log' | 'disableAssistedAddrs'>): Promise<{ candidates: Candidate[], nat: NatReport | null }> {
   const port = ep.localPort()
   const own = localAddresses().filter((a) => isIP(a) === 4)
-  const candidates: Candidate[] = own.map((host) => ({ host, port, kind: 'local' }))
+  const candidates: Candidate[] = settings.disableAssistedAddrs === true ? [] : own.map((host) => ({ host, port, kind: 'local' }))
   let nat: NatReport | null = null
   if (settings.stun !== undefined) {
     try {
@@ -165,7 +167,7 @@ async function finish (socket: UdxSocket, channel: IntroChannel, role: 'visitor'
 export async function connectPath (channel: IntroChannel, settings: PathSettings): Promise<DirectPath> {
   const socket = await bindSocket()
   try {
-    const { candidates, nat } = await gather(endpointOf(socket), settings)
+    const { candidates, nat } = await gatherCandidates(endpointOf(socket), settings)
     const share = newKeyShare()
     const offer = encodeIntro({ v: INTRO_VERSION, pub: share.publicRaw.toString('base64'), candidates, nat: natOf(nat) }, settings.homeKey, 'offer')
     channel.send(offer.frame)
@@ -201,7 +203,7 @@ export async function acceptPath (channel: IntroChannel, settings: PathSettings,
   }
   const socket = await bindSocket()
   try {
-    const { candidates, nat } = await gather(endpointOf(socket), settings)
+    const { candidates, nat } = await gatherCandidates(endpointOf(socket), settings)
     const share = newKeyShare()
     const answer = encodeIntro({ v: INTRO_VERSION, pub: share.publicRaw.toString('base64'), candidates, nat: natOf(nat) }, settings.homeKey, 'answer', frame.json)
     channel.send(answer.frame)

@@ -33,8 +33,10 @@ export class XtcpResponder {
   readonly #failures: Record<string, number> = {}
   readonly #punchRefusals: Record<string, number> = {}
   #closed = false
+  readonly #disableAssistedAddrs: boolean
 
-  constructor (forwarder: TcpForwarder, homeKey: Buffer, stun: () => Promise<StunAddress | undefined>, log: Logger) {
+  constructor (forwarder: TcpForwarder, homeKey: Buffer, stun: () => Promise<StunAddress | undefined>, log: Logger, disableAssistedAddrs = false) {
+    this.#disableAssistedAddrs = disableAssistedAddrs
     this.#forwarder = forwarder
     this.#homeKey = homeKey
     this.#stun = stun
@@ -59,7 +61,7 @@ export class XtcpResponder {
     let path: DirectPath
     try {
       const onPunchRefused = (reason: string): void => { this.#punchRefusals[reason] = (this.#punchRefusals[reason] ?? 0) + 1 }
-      path = await acceptPath(channel, { stun: await this.#stun(), homeKey: this.#homeKey, log: this.#log.child({ p2p: true }), onPunchRefused }, refuse)
+      path = await acceptPath(channel, { stun: await this.#stun(), homeKey: this.#homeKey, log: this.#log.child({ p2p: true }), onPunchRefused, disableAssistedAddrs: this.#disableAssistedAddrs }, refuse)
     } catch (err) {
       const reason = err instanceof PathError ? err.reason : 'error'
       this.#failures[reason] = (this.#failures[reason] ?? 0) + 1

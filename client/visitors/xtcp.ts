@@ -243,7 +243,7 @@ export class XtcpVisitor implements Visitor {
     try {
       const refusals = this.#p2p.punchRefusals
       const onPunchRefused = (reason: string): void => { refusals[reason] = (refusals[reason] ?? 0) + 1 }
-      const path = await connectPath(new IntroChannel(stream), { stun: await this.#ctx.stun(), homeKey: this.#keys.homeKey, log: this.#log.child({ p2p: true }), onPunchRefused })
+      const path = await connectPath(new IntroChannel(stream), { stun: await this.#ctx.stun(), homeKey: this.#keys.homeKey, log: this.#log.child({ p2p: true }), onPunchRefused, disableAssistedAddrs: this.config.disableAssistedAddrs === true })
       this.#nat = path.nat === null ? null : { mapping: path.nat.mapping, filtering: path.nat.filtering }
       this.#peerNat = path.peerNat
       if (this.#closed) { path.close(); return undefined }

@@ -36,12 +36,12 @@ async function echoAll (port: number, payload: Buffer): Promise<Buffer> {
   })
 }
 
-async function setup (visitorExtra = '', xtcpSecret = SECRET): Promise<{ relayProxyBytes: () => Promise<number>, visitorPort: number, xtcp: () => XtcpVisitor, home: RunningClient, laptop: RunningClient }> {
+async function setup (visitorExtra = '', xtcpSecret = SECRET, homeExtra = ''): Promise<{ relayProxyBytes: () => Promise<number>, visitorPort: number, xtcp: () => XtcpVisitor, home: RunningClient, laptop: RunningClient }> {
   const { relay, port } = await startRelayInProcess()
   const echo = await startEchoServer()
   const home = await startClientInProcess(clientConfig(port, [
     'proxies:',
-    `  - { name: p2p, type: xtcp, localPort: ${echo.port}, secretKey: ${SECRET}, allowUsers: ['*'] }`,
+    `  - { name: p2p, type: xtcp, localPort: ${echo.port}, secretKey: ${SECRET}, allowUsers: ['*']${homeExtra} }`,
     `  - { name: p2p-relay, type: stcp, localPort: ${echo.port}, secretKey: ${SECRET}, allowUsers: ['*'] }`,
   ].join('\n'), 'home.yml'))
   const visitorPort = await getFreePort()
@@ -59,6 +59,17 @@ async function setup (visitorExtra = '', xtcpSecret = SECRET): Promise<{ relayPr
 }
 
 describe('xtcp on loopback', () => {
+  it('connects directly with natTraversal.disableAssistedAddrs on both sides: each offers only the address the STUN server saw', async () => {
+    const noAssist = ', natTraversal: { disableAssistedAddrs: true }'
+    const { relayProxyBytes, visitorPort, xtcp, home } = await setup(noAssist, SECRET, noAssist)
+    expect(xtcp().config.disableAssistedAddrs).toBe(true)
+    expect(home.client.proxyEntries().find((e) => e.config.name === 'p2p')?.config).toMatchObject({ disableAssistedAddrs: true })
+    const payload = randomBytes(256 * 1024)
+    expect((await echoAll(visitorPort, payload)).equals(payload)).toBe(true)
+    expect(xtcp().p2pStatus()).toMatchObject({ path: 'p2p', successes: 1, connections: { direct: 1, fallback: 0 } })
+    expect(await relayProxyBytes()).toBeLessThan(4096)
+  })
+
   it('connects directly: the bytes cross byte-exact and the relay carries only the introduction', async () => {
     const { relayProxyBytes, visitorPort, xtcp, laptop } = await setup()
     const payload = randomBytes(4 * 1024 * 1024)
