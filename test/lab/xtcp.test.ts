@@ -129,6 +129,13 @@ describe.skipIf(unavailable !== undefined)('xtcp between two NAT\'d sites', () =
     expect(p2p).toMatchObject({ path: 'relay', reason: 'punchTimeout', successes: 0, nat: { mapping: 'address-and-port-dependent' }, peerNat: { mapping: 'address-and-port-dependent' } })
     expect(p2p?.connections.fallback).toBe(2)
     expect(await relayBytes(l)).toBeGreaterThanOrEqual(2 * 50 * MB)
+    // Given the visitor's name, tunnel diag nat judges the pair from what the punch learned, and says why not.
+    const diag = spawnCli(['diag', 'nat', '-c', l.visitorConfig, '--proxy', 'p2p', '--json'], { netns: NS.visitor })
+    expect((await diag.exit).code, diag.stderr()).toBe(0)
+    const d = JSON.parse(diag.stdout()) as { nat: { mapping: string }, pair: { source: string, verdict: { verdict: string, canPunch: boolean, advice: string } } }
+    expect(d.nat.mapping).toBe('address-and-port-dependent')
+    expect(d.pair).toMatchObject({ source: 'visitor p2p (home.p2p)', verdict: { verdict: 'bothSymmetric', canPunch: false } })
+    expect(d.pair.verdict.advice).toContain('relay')
   })
 
   it('ends the open transfer with an error when UDP to the direct path is dropped, and the next connection succeeds through the fallback within 5 s', async () => {
@@ -182,19 +189,27 @@ describe.skipIf(unavailable !== undefined)('xtcp between two NAT\'d sites', () =
     expect(await p2pOf(l)).toMatchObject({ path: 'p2p', successes: 1, connections: { direct: 2, fallback: 0 } })
   })
 
-  it('tunnel diag nat names each NAT kind: endpoint-independent behind plain masquerade, symmetric behind masquerade random', async () => {
+  it('tunnel diag nat names each NAT kind (endpoint-independent behind plain masquerade, symmetric behind masquerade random), its port preservation and its UDP mapping lifetime', async () => {
     const relayConfig = await writeTempFile('p2p-frps-diag.yml', `bindAddr: 0.0.0.0\nbindPort: 7000\nauth:\n  token: ${TOKEN}\n`)
     const relay = spawnCli(['server', '-c', relayConfig, '--log-format', 'json'], { netns: NS.public })
     await relay.waitForLog(logMsg('relay listening'), 15_000)
     lab('nat', 'visitor', 'symmetric')
-    const run = async (ns: string): Promise<{ nat: { mapping: string, filtering: string, portPreserved: boolean } }> => {
-      const h = spawnCli(['diag', 'nat', '--stun', `${RELAY}:7000`, '--json'], { netns: ns })
+    // Both NATs forget an idle UDP mapping after 5 s; probes at 1, 2, 4, 8 and 16 s bracket it.
+    lab('udptimeout', 'home', '5')
+    lab('udptimeout', 'visitor', '5')
+    interface Diag { nat: { mapping: string, filtering: string, portPreserved: boolean }, lifetime: { atLeastMs: number | null, belowMs: number | null, summary: string } | null }
+    const run = async (ns: string): Promise<Diag> => {
+      const h = spawnCli(['diag', 'nat', '--stun', `${RELAY}:7000`, '--json', '--lifetime', '16'], { netns: ns })
       expect((await h.exit).code, h.stderr()).toBe(0)
-      return JSON.parse(h.stdout()) as never
+      return JSON.parse(h.stdout()) as Diag
     }
-    expect((await run(NS.home)).nat).toMatchObject({ mapping: 'endpoint-independent', filtering: 'address-and-port-dependent', portPreserved: true })
-    expect((await run(NS.visitor)).nat).toMatchObject({ mapping: 'address-and-port-dependent' })
-    const relayOwn = await run(NS.public)
+    const [home, visitor, relayOwn] = await Promise.all([run(NS.home), run(NS.visitor), run(NS.public)])
+    expect(home.nat).toMatchObject({ mapping: 'endpoint-independent', filtering: 'address-and-port-dependent', portPreserved: true })
+    expect(home.lifetime).toMatchObject({ atLeastMs: 4_000, belowMs: 8_000 })
+    expect(visitor.nat).toMatchObject({ mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent', portPreserved: false })
+    expect(visitor.lifetime).toMatchObject({ atLeastMs: 4_000, belowMs: 8_000 })
     expect(relayOwn.nat.mapping).toBe('none')
+    expect(relayOwn.lifetime).toBeNull()
+    console.info(`diag nat lifetime at the home NAT: ${home.lifetime?.summary ?? ''}`)
   })
 })

@@ -8,6 +8,8 @@
 #                                mapping, ports kept) or symmetric (masquerade random: a new port
 #                                per destination)
 #   p2plab.sh dropudp SITE on|off   drop (or not) every UDP packet the site's NAT forwards
+#   p2plab.sh udptimeout SITE S  the site's NAT forgets an idle UDP mapping after S seconds
+#                                (conntrack's udp_timeout; `nat` resets it to the kernel's 30)
 #   p2plab.sh down               remove it all
 #
 #   P-home 192.168.88.10 -- P-nath lan0 192.168.88.1 | wan0 10.201.1.2 --+
@@ -53,6 +55,7 @@ nat() {
   [[ $kind == symmetric ]] && masq="masquerade random"
   [[ $kind == cone || $kind == symmetric ]] || die "nat kind: cone or symmetric"
   nsx "$ns" conntrack -F >/dev/null 2>&1 || true
+  sysw "$ns" net.netfilter.nf_conntrack_udp_timeout=30
   nsx "$ns" nft -f - <<EOF
 flush ruleset
 table ip nat {
@@ -132,5 +135,9 @@ case ${1:-up} in
     ns=$(site_ns "${2:-}")
     if [[ ${3:-} == on ]]; then nsx "$ns" nft insert rule inet filter forward meta l4proto udp drop
     else nat "$ns" cone; fi ;;
-  *) die "usage: p2plab.sh up|down|nat SITE cone|symmetric|dropudp SITE on|off" ;;
+  udptimeout)
+    ns=$(site_ns "${2:-}")
+    [[ ${3:-} =~ ^[0-9]+$ ]] || die "udptimeout SITE SECONDS"
+    sysw "$ns" net.netfilter.nf_conntrack_udp_timeout="$3" ;;
+  *) die "usage: p2plab.sh up|down|nat SITE cone|symmetric|dropudp SITE on|off|udptimeout SITE S" ;;
 esac
