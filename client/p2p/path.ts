@@ -75,8 +75,9 @@ export interface PathSettings {
   onPunchRefused?: (reason: PunchRefusal) => void
 }
 
-function endpointOf (socket: UdxSocket): DatagramEndpoint {
+function endpointOf (socket: UdxSocket): DatagramEndpoint & { family: 4 | 6 } {
   return {
+    family: socket.address().family === 6 ? 6 : 4,
     send: (m, port, host) => { socket.trySend(m, port, host) },
     onMessage: (cb) => {
       const h = (m: Buffer, from: { host: string, port: number }): void => { cb(m, { host: from.host, port: from.port }) }
@@ -87,18 +88,33 @@ function endpointOf (socket: UdxSocket): DatagramEndpoint {
   }
 }
 
+/** Dual-stack where the machine has IPv6 (IPv4 peers then appear as plain IPv4), else IPv4 only. */
 async function bindSocket (): Promise<UdxSocket> {
   const socket = udx().createSocket()
   socket.on('error', () => {})
-  socket.bind(0, '0.0.0.0')
+  try {
+    socket.bind(0, '::')
+  } catch {
+    socket.bind(0, '0.0.0.0')
+  }
   return socket
 }
 
+/** The addresses of this machine worth offering a peer: IPv4, and IPv6 except link-local (it needs a scope). */
+function ownCandidateAddresses (): string[] {
+  const all = localAddresses()
+  const v4 = all.filter((a) => isIP(a) === 4)
+  const v6 = all.filter((a) => isIP(a) === 6 && !/^fe[89ab]/i.test(a))
+  return [...v4, ...v6]
+}
+
 /** This side's candidates (its own addresses unless disableAssistedAddrs), and its NAT as the STUN server sees it. */
-export async function gatherCandidates (ep: DatagramEndpoint, settings: Pick<PathSettings, 'stun' | 'log' | 'disableAssistedAddrs'>): Promise<{ candidates: Candidate[], nat: NatReport | null }> {
+export async function gatherCandidates (ep: DatagramEndpoint & { family?: 4 | 6 }, settings: Pick<PathSettings, 'stun' | 'log' | 'disableAssistedAddrs'>): Promise<{ candidates: Candidate[], nat: NatReport | null }> {
   const port = ep.localPort()
-  const own = localAddresses().filter((a) => isIP(a) === 4)
-  const candidates: Candidate[] = settings.disableAssistedAddrs === true ? [] : own.map((host) => ({ host, port, kind: 'local' }))
+  const own = ownCandidateAddresses()
+  // IPv6 addresses only from a dual-stack socket (an IPv4-only one cannot send to them).
+  const offered = ep.family === 4 ? own.filter((a) => isIP(a) === 4) : own
+  const candidates: Candidate[] = settings.disableAssistedAddrs === true ? [] : offered.map((host) => ({ host, port, kind: 'local' }))
   let nat: NatReport | null = null
   if (settings.stun !== undefined) {
     try {
@@ -108,7 +124,7 @@ export async function gatherCandidates (ep: DatagramEndpoint, settings: Pick<Pat
     }
   }
   const mapped = nat?.mapped
-  if (mapped != null && isIP(mapped.host) === 4 && !candidates.some((c) => c.host === mapped.host && c.port === mapped.port)) {
+  if (mapped != null && (isIP(mapped.host) === 4 || (isIP(mapped.host) === 6 && ep.family !== 4)) && !candidates.some((c) => c.host === mapped.host && c.port === mapped.port)) {
     candidates.unshift({ host: mapped.host, port: mapped.port, kind: 'mapped' })
     const last = Math.max(mapped.port, nat?.mappedOther?.port ?? 0)
     if (nat?.mapping === 'address-and-port-dependent') {

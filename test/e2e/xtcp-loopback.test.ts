@@ -4,12 +4,15 @@
 import { connect } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import { relayStatus } from '../../server/index.js'
+import { Relay, relayStatus } from '../../server/index.js'
+import { parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
+import { localAddresses } from '../../shared/stun/index.js'
+import { silentLogger } from '../../shared/log.js'
 import type { XtcpVisitor } from '../../client/visitors/xtcp.js'
 import { ClientStatus } from '../../client/status.js'
 import { TunnelMetrics } from '../../shared/metrics/index.js'
 import { renderStatus } from '../../shared/admin/index.js'
-import { clientConfig, closeInProcess, type RunningClient, startClientInProcess, startRelayInProcess } from '../helpers/in-process.js'
+import { clientConfig, closeInProcess, IN_PROCESS_TOKEN, type RunningClient, startClientInProcess, startRelayInProcess } from '../helpers/in-process.js'
 import { closeServices, echoOnce, getFreePort, startEchoServer } from '../helpers/services.js'
 
 const SECRET = 'a-long-random-secret-for-xtcp-tests'
@@ -20,9 +23,9 @@ afterEach(async () => {
 })
 
 /** Sends `payload` through `port` and resolves with the echo (all of it, then the server's end). */
-async function echoAll (port: number, payload: Buffer): Promise<Buffer> {
+async function echoAll (port: number, payload: Buffer, host = '127.0.0.1'): Promise<Buffer> {
   return await new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
+    const socket = connect(port, host)
     const parts: Buffer[] = []
     let got = 0
     socket.on('data', (d: Buffer) => {
@@ -59,6 +62,28 @@ async function setup (visitorExtra = '', xtcpSecret = SECRET, homeExtra = ''): P
 }
 
 describe('xtcp on loopback', () => {
+  it.skipIf(!localAddresses().includes('::1'))('punches over IPv6: with the relay (and its STUN server) on ::1 and only STUN-seen addresses offered, the path is [::1] to [::1]', async () => {
+    const relay = new Relay(parseServerConfig(`bindAddr: "::1"\nbindPort: 0\nauth:\n  token: ${IN_PROCESS_TOKEN}\n`, 'frps.yml', {}).config, silentLogger())
+    try {
+      const { port } = await relay.start()
+      expect(relay.stunPorts?.port).toBe(port)
+      const echo = await startEchoServer()
+      const v6 = (yaml: string, file: string): ReturnType<typeof parseClientConfig>['config'] => parseClientConfig(`serverAddr: "::1"\nserverPort: ${port}\nauth:\n  token: ${IN_PROCESS_TOKEN}\n${yaml}`, file, {}).config
+      const noAssist = 'natTraversal: { disableAssistedAddrs: true }'
+      await startClientInProcess(v6(`proxies:\n  - { name: p2p, type: xtcp, localPort: ${echo.port}, secretKey: ${SECRET}, allowUsers: ['*'], ${noAssist} }\n`, 'home.yml'))
+      const visitorPort = await getFreePort()
+      const laptop = await startClientInProcess(v6(`visitors:\n  - { name: p2p, type: xtcp, serverName: p2p, secretKey: ${SECRET}, bindPort: ${visitorPort}, ${noAssist} }\n`, 'laptop.yml'))
+      const payload = randomBytes(128 * 1024)
+      expect((await echoAll(visitorPort, payload)).equals(payload)).toBe(true)
+      const xtcp = laptop.client.visitorEntries().find((e) => e.config.name === 'p2p')?.visitor as XtcpVisitor
+      expect(xtcp.p2pStatus()).toMatchObject({ path: 'p2p', successes: 1, connections: { direct: 1, fallback: 0 } })
+      expect(xtcp.p2pStatus().peer).toMatch(/^\[::1\]:\d+$/)
+    } finally {
+      await closeInProcess()
+      relay.destroy()
+    }
+  })
+
   it('connects directly with natTraversal.disableAssistedAddrs on both sides: each offers only the address the STUN server saw', async () => {
     const noAssist = ', natTraversal: { disableAssistedAddrs: true }'
     const { relayProxyBytes, visitorPort, xtcp, home } = await setup(noAssist, SECRET, noAssist)

@@ -15,12 +15,14 @@ afterEach(() => {
   for (const s of servers.splice(0)) s.close()
 })
 
-async function endpoint (): Promise<DatagramEndpoint> {
-  const s = createSocket('udp4')
+async function endpoint (family: 4 | 6 = 4): Promise<DatagramEndpoint & { family: 4 | 6 }> {
+  const s = createSocket(family === 4 ? 'udp4' : 'udp6')
   sockets.push(s)
-  await new Promise<void>((resolve) => { s.bind(0, '0.0.0.0', resolve) })
-  return dgramEndpoint(s)
+  await new Promise<void>((resolve) => { s.bind(0, family === 4 ? '0.0.0.0' : '::', resolve) })
+  return { ...dgramEndpoint(s), family }
 }
+
+const ipv6Usable = localAddresses().some((a) => a.includes(':'))
 
 async function stun (): Promise<{ host: string, port: number }> {
   const server = new StunServer(silentLogger())
@@ -36,6 +38,18 @@ describe('xtcp candidates', () => {
     const own = localAddresses().filter((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a))
     expect(candidates.filter((c) => c.kind === 'local').map((c) => c.host).sort()).toEqual(own.slice(0, 16).sort())
     expect(candidates.every((c) => c.port === ep.localPort())).toBe(true)
+  })
+
+  it.skipIf(!ipv6Usable)('offers this machine\'s IPv6 addresses too from a dual-stack socket, except link-local ones (they need a scope)', async () => {
+    const ep = await endpoint(6)
+    const { candidates } = await gatherCandidates(ep, { stun: undefined, log: silentLogger() })
+    const hosts = candidates.map((c) => c.host)
+    const v6 = localAddresses().filter((a) => a.includes(':'))
+    for (const a of v6) expect(hosts.includes(a)).toBe(!a.toLowerCase().startsWith('fe80'))
+    expect(hosts).toContain('127.0.0.1')
+    // An IPv4-only socket offers no IPv6 address (it could not send to one).
+    const v4only = await gatherCandidates(await endpoint(4), { stun: undefined, log: silentLogger() })
+    expect(v4only.candidates.some((c) => c.host.includes(':'))).toBe(false)
   })
 
   it('offers none of this machine\'s own addresses with disableAssistedAddrs: only what the STUN server saw', async () => {
