@@ -36,6 +36,7 @@ function drops (p: ProxyStatus): string {
     for (const [reason, n] of Object.entries(p.udpDrops)) if (n > 0) parts.push(`${reason} ${n}`)
   }
   if (p.visitRefusals !== undefined && Object.keys(p.visitRefusals).length > 0) parts.push(`(${reasons(p.visitRefusals)})`)
+  if (p.p2p !== undefined && Object.keys(p.p2p.punchRefusals).length > 0) parts.push(`punch packets refused (${reasons(p.p2p.punchRefusals)})`)
   return parts.length === 0 ? '-' : parts.join(', ')
 }
 
