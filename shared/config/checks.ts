@@ -15,6 +15,7 @@ import { groupIssues, groupWarnings } from './group-checks.js'
 import { duplicateDomainWarnings, vhostIssues } from './vhost-checks.js'
 import { fleetIssues, fleetWarnings } from './fleet-checks.js'
 import { secretIssues, secretWarnings } from './secret-checks.js'
+import { tokenSourceIssues } from './token-source.js'
 import { transportIssues, transportWarnings } from './transport-load.js'
 import { pluginConfigIssues, pluginConfigWarnings } from './plugin-checks.js'
 
@@ -139,8 +140,8 @@ function adminIssues (ctx: CheckContext): ConfigIssue[] {
 /** Problems that involve more than one field. */
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
-    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...transportIssues(ctx), ...groupIssues(ctx), ...fleetIssues(ctx)]
-    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx), ...pluginConfigIssues(ctx), ...transportIssues(ctx), ...groupIssues(ctx), ...fleetIssues(ctx)]
+    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...transportIssues(ctx), ...tokenSourceIssues(ctx), ...groupIssues(ctx), ...fleetIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx), ...pluginConfigIssues(ctx), ...transportIssues(ctx), ...tokenSourceIssues(ctx), ...groupIssues(ctx), ...fleetIssues(ctx)]
 }
 
 function adminWarnings (ctx: CheckContext): ConfigWarning[] {
@@ -235,7 +236,7 @@ export function configWarnings (ctx: CheckContext, options: WarningOptions = {})
     warnings.push({ message: 'transport.insecurePlaintext is true: after the handshake, tunnelled bytes cross the network unencrypted and unauthenticated; use it only for benchmarks or a link you trust', location: at(ctx, ['transport', 'insecurePlaintext']) })
   }
   const token = valueAt(ctx.data, ['auth', 'token'])
-  if (token === undefined || token === '') {
+  if ((token === undefined || token === '') && valueAt(ctx.data, ['auth', 'tokenSource']) === undefined) {
     const relay = ctx.side === 'server' ? 'this relay' : 'the relay'
     warnings.push({ message: `auth.token is empty: anyone who can reach ${relay} can connect; set the same token on both sides`, location: at(ctx, ['auth', 'token']) })
   }

@@ -29,6 +29,7 @@ import { completeSecretProxy, completeVisitors } from './secret-load.js'
 import { completeClientTransport, completeServerTransport } from './transport-load.js'
 import { completePlugin } from './plugin-load.js'
 import { completeClientFleet, completeFleet } from './fleet-load.js'
+import { tokenFromSource } from './token-source.js'
 
 export interface Loaded<T> {
   config: T
@@ -127,7 +128,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     bindAddr,
     bindPort: d.bindPort ?? SERVER_DEFAULTS.bindPort,
     proxyBindAddr: d.proxyBindAddr === undefined ? bindAddr : unbracket(d.proxyBindAddr),
-    auth: { method: 'token', token: d.auth?.token ?? '', privateKey: loadPrivateKey(d.auth, file), clientKeys: loadClientKeyRules(d.auth?.clientKeys) },
+    auth: { method: 'token', token: d.auth?.token ?? tokenFromSource(file, d.auth?.tokenSource) ?? '', privateKey: loadPrivateKey(d.auth, file), clientKeys: loadClientKeyRules(d.auth?.clientKeys) },
     allowPorts,
     maxPortsPerClient: d.maxPortsPerClient ?? 0,
     ownershipGrace: d.ownershipGrace ?? SERVER_DEFAULTS.ownershipGrace,
@@ -181,7 +182,7 @@ function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
     loginFailExit: d.loginFailExit ?? CLIENT_DEFAULTS.loginFailExit,
     auth: {
       method: 'token',
-      token: d.auth?.token ?? '',
+      token: d.auth?.token ?? tokenFromSource(file, d.auth?.tokenSource) ?? '',
       serverKey: loadServerKey(d.auth?.serverKey),
       clientKey: loadClientKey(d.auth?.clientKey),
       clientKeyFile: d.auth?.clientKeyFile === undefined ? null : keyFilePath(file, d.auth.clientKeyFile),

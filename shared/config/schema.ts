@@ -12,6 +12,7 @@ import { MAX_SOURCE_RULES, SECRET_LIMITS, VHOST_LIMITS } from '../wire/index.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
 import { groupClientKeys, groupProxyKeys, groupServerKeys } from './group-schema.js'
 import { pluginSchema } from './plugin-schema.js'
+import { tokenSourceSchema } from './token-source-schema.js'
 
 export type Side = 'server' | 'client'
 
@@ -116,7 +117,6 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(CLIENT, ['dnsServer'], 'the system resolver is used; remove it'),
   ...refuse(CLIENT, ['featureGates', 'virtualNet', 'store'], 'remove it'),
   ...refuse(BOTH, ['webServer.tls'], 'the admin API speaks plain HTTP: keep it on loopback, or put a TLS proxy in front of it'),
-  ...refuse(BOTH, ['auth.tokenSource'], 'put the token in auth.token, or use {{ .Envs.NAME }}'),
 ]
 
 /** Optional zod entries for the `ignore` rows whose parent is `parent` (e.g. `transport`). */
@@ -149,7 +149,8 @@ const clientKeys = {
 
 const auth = (side: Side) => z.strictObject({
   method: z.literal('token').optional().describe('Only token is supported. Default token.'),
-  token: z.string().optional().describe('Shared secret; must match on both sides. Use {{ .Envs.NAME }} to keep it out of the file.'),
+  token: z.string().optional().describe('Shared secret; must match on both sides. Use {{ .Envs.NAME }} or tokenSource to keep it out of the file.'),
+  tokenSource: tokenSourceSchema.optional(),
   ...ignoredAt(side, 'auth'),
 })
 

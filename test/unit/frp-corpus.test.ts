@@ -26,9 +26,9 @@ const REASONS = {
   sharedBindPort: { why: 'vhostHTTPSPort equal to bindPort: frp multiplexes TLS on its control port, this relay does not', lines: /vhostHTTPSPort \d+ is also bindPort/ },
   noSecretKey: { why: 'an stcp/sudp proxy or visitor without secretKey: frp takes an empty secret, we refuse a secret proxy anyone could visit', lines: /needs a secretKey|needs the secretKey/ },
   tlsFiles: { why: 'certificates that exist only on frp\'s machines (/tmp/frp-e2e, ./server.crt beside its example): they are read and checked at load', lines: /(transport\.tls\.(certFile|keyFile|trustedCaFile)|plugin\.(crtPath|keyPath)): .* does not exist/ },
+  tokenFile: { why: 'auth.tokenSource names a token file that exists only on frp\'s test machines (/tmp/frp-e2e/token): it is read at load', lines: /^auth\.tokenSource\.file\.path: \/tmp\/frp-e2e\/token does not exist/ },
   visitorPlugin: { why: 'frp\'s experimental virtual_net (a visitor plugin and a proxy plugin): not supported', lines: /visitors\[\d+\]\.plugin: |virtual_net/ },
   // frp features nobody here builds yet.
-  tokenSource: { why: 'auth.tokenSource: not implemented (use auth.token or {{ .Envs.NAME }})', lines: /^auth\.tokenSource: / },
   store: { why: 'store (frp\'s Store API): not implemented', lines: /^store: / },
 } as const satisfies Record<string, { why: string, lines: RegExp }>
 
@@ -142,7 +142,7 @@ const EXPECTED: Record<string, Expectation> = {
   'e2e/tcpmux-passthrough.frps.toml': passes(),
   'e2e/tcpmux-route-by-user.frpc.toml': passes(),
   'e2e/token-source-file.frpc.toml': PASSES,
-  'e2e/token-source-file.frps.toml': refused('tokenSource'),
+  'e2e/token-source-file.frps.toml': refused('tokenFile'),
   'e2e/wire-v2.frpc.toml': passes(/^transport\.wireProtocol is an frp setting this tunnel ignores/),
   'e2e/xtcp-fallback.frpc.toml': refused('noSecretKey'),
 }
