@@ -137,6 +137,8 @@ describe('frps.yml vhost keys', () => {
 
   it('refuses a vhost port shared with bindPort or with the other vhost port', () => {
     expect(issues(() => server('vhostHTTPPort: 7000'))[0]).toContain('vhostHTTPPort 7000 is also bindPort')
+    // vhostHTTPSPort may share bindPort (frp's shared port): a warning says what clients must do.
+    expect(server('vhostHTTPSPort: 7000').warnings.map((w) => w.message)).toContainEqual(expect.stringContaining('vhostHTTPSPort 7000 is also bindPort: https visitors and clients share it'))
     expect(issues(() => server('vhostHTTPPort: 80\nvhostHTTPSPort: 80'))[0]).toContain('vhostHTTPSPort 80 is also vhostHTTPPort')
     expect(issues(() => server('subDomainHost: example.com'))[0]).toContain('subDomainHost needs vhostHTTPPort, vhostHTTPSPort or tcpmuxHTTPConnectPort')
     expect(issues(() => server('vhostHTTPPort: 80\nsubDomainHost: "not a domain"'))[0]).toContain('subDomainHost: must be a domain')
