@@ -4,26 +4,18 @@ import { describe, expect, it } from 'vitest'
 import { runVerify } from '../../cli/commands/verify.js'
 import { proxySpec, registerBatches } from '../../client/proxy/proxy-spec.js'
 import { parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
-import { ConfigError } from '../../shared/errors.js'
 import { MAX_CONTROL_BYTES } from '../../shared/wire/frame.js'
 import { MessageType, parseControlMessage } from '../../shared/wire/control.js'
 import { PROXY_SPEC_SCHEMAS, type ProxySpec } from '../../shared/wire/proxy-spec.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { configErrorLines } from '../helpers/config-errors.js'
 
 const client = (text: string): ReturnType<typeof parseClientConfig> => parseClientConfig(text, 'frpc.yml', {})
 const server = (text: string): ReturnType<typeof parseServerConfig> => parseServerConfig(text, '/etc/tunnel/frps.yml', {})
 
-function issues (fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message.split('\n')
-    throw err
-  }
-  throw new Error('expected a ConfigError')
-}
+const issues = configErrorLines
 
 const HTTP_PROXY = `proxies:
   - name: web
