@@ -176,7 +176,7 @@ function visitorStatus (e: VisitorEntry): VisitorStatus {
 }
 
 function p2pProxyStatus (s: ResponderStats): NonNullable<ProxyStatus['p2p']> {
-  return { paths: { active: s.active, total: s.total }, failures: nonZero(s.failures), punchRefusals: nonZero(s.punchRefusals) }
+  return { paths: { active: s.active, total: s.total }, failures: nonZero(s.failures), punchRefusals: nonZero(s.punchRefusals), nat: s.nat, peerNat: s.peerNat }
 }
 
 function nonZero (counts: Readonly<Record<string, number>>): Record<string, number> {

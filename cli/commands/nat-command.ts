@@ -68,16 +68,22 @@ export function renderNat (d: NatDiagnosis): string {
   return lines.join('\n') + '\n'
 }
 
-/** The peer's NAT from the running client's xtcp visitor `name` (by its name, or the proxy it visits): null while unknown. */
-async function peerFromVisitor (args: Args, name: string): Promise<{ peer: PeerNat | null, source: string }> {
+/**
+ * The peer's NAT from the running client: its xtcp visitor `name` (by its name, or the proxy it
+ * visits), or its xtcp proxy `name` (the last visitor that came); null while unknown.
+ */
+async function peerFromClient (args: Args, name: string): Promise<{ peer: PeerNat | null, source: string }> {
   const report = await fetchStatus(await resolveAdminTarget(args))
+  const asPeer = (n: { mapping: string, filtering: string } | null | undefined): PeerNat | null =>
+    n == null ? null : { mapping: n.mapping as NatReport['mapping'], filtering: n.filtering as NatReport['filtering'] }
   const xtcp = (report.visitors ?? []).filter((v) => v.type === 'xtcp')
   const v = xtcp.find((x) => x.name === name) ?? xtcp.find((x) => x.target === name || x.target.endsWith(`.${name}`))
-  if (v === undefined) {
-    throw new TunnelError('TUN_USAGE', `--proxy ${name}: the running client has no xtcp visitor of that name or proxy${xtcp.length === 0 ? ' (it has no xtcp visitors)' : ` (its xtcp visitors: ${xtcp.map((x) => `${x.name} -> ${x.target}`).join(', ')})`}`)
-  }
-  const peer = v.p2p?.peerNat ?? null
-  return { peer: peer === null ? null : { mapping: peer.mapping as NatReport['mapping'], filtering: peer.filtering as NatReport['filtering'] }, source: `visitor ${v.name} (${v.target})` }
+  if (v !== undefined) return { peer: asPeer(v.p2p?.peerNat), source: `visitor ${v.name} (${v.target})` }
+  const proxies = report.proxies.filter((p) => p.type === 'xtcp')
+  const p = proxies.find((x) => x.name === name) ?? proxies.find((x) => x.name.endsWith(`.${name}`))
+  if (p !== undefined) return { peer: asPeer(p.p2p?.peerNat), source: `proxy ${p.name} (its last visitor)` }
+  const known = [...xtcp.map((x) => `visitor ${x.name} -> ${x.target}`), ...proxies.map((x) => `proxy ${x.name}`)]
+  throw new TunnelError('TUN_USAGE', `--proxy ${name}: the running client has no xtcp visitor or proxy of that name${known.length === 0 ? ' (it has none)' : ` (it has: ${known.join(', ')})`}`)
 }
 
 async function measureLifetime (server: StunAddress, maxS: number): Promise<LifetimeReport> {
@@ -118,7 +124,7 @@ export async function runNat (args: Args): Promise<number> {
     }
     server = await stunServerFor(settings)
     if (args.peer !== undefined) peer = { peer: await readPeer(args.peer), source: `report ${args.peer}` }
-    if (args.proxy !== undefined) peer = await peerFromVisitor(args, args.proxy)
+    if (args.proxy !== undefined) peer = await peerFromClient(args, args.proxy)
   } catch (err) {
     if (!(err instanceof TunnelError)) throw err
     process.stderr.write(`tunnel diag nat: ${err.message} (${err.code})\n`)
@@ -147,7 +153,7 @@ export async function runNat (args: Args): Promise<number> {
     advice: natAdvice(report),
     lifetime,
     pair: peer?.peer == null ? null : { peer: peer.peer, source: peer.source, verdict: pairAdvice(report, peer.peer) },
-    ...(peer !== undefined && peer.peer === null ? { pairNote: `${peer.source} has not punched yet, so its peer's NAT is not known: connect once through it, or run tunnel diag nat --json on the other machine and pass it with --peer` } : {}),
+    ...(peer !== undefined && peer.peer === null ? { pairNote: `${peer.source} has not punched yet, so the peer's NAT is not known: connect once through it, or run tunnel diag nat --json on the other machine and pass it with --peer` } : {}),
   }
   process.stdout.write(args.json ? JSON.stringify(d, null, 2) + '\n' : renderNat(d))
   if (args.strict && d.pair !== null && d.pair.verdict.canPunch === false) return ExitCode.ATTENTION
@@ -161,7 +167,7 @@ export const natCommand: CommandModule<object, Args> = {
     .option('config', { alias: 'c', type: 'string', describe: 'frpc.yml: ask its relay\'s STUN server (UDP serverPort), or its natHoleStunServer' })
     .option('stun', { type: 'string', describe: 'Ask this STUN server instead (HOST:PORT; one with RFC 5780 OTHER-ADDRESS, as the relay\'s, for mapping and filtering)' })
     .option('peer', { type: 'string', describe: 'A peer machine\'s `tunnel diag nat --json` output: say whether the two can punch a direct path, and why not' })
-    .option('proxy', { type: 'string', describe: 'An xtcp visitor of the running client (-c, through its admin API), by its name or the proxy it visits: judge the pair with the peer\'s NAT its last punch learned' })
+    .option('proxy', { type: 'string', describe: 'An xtcp visitor of the running client (-c, through its admin API), by its name or the proxy it visits, or one of its xtcp proxies: judge the pair with the peer\'s NAT the last punch learned' })
     .option('lifetime', { type: 'number', describe: `Also measure how long the NAT keeps an idle UDP mapping, waiting up to this many seconds (${MIN_LIFETIME_WAIT_MS / 1000}-${MAX_LIFETIME_WAIT_MS / 1000}; probes at S, S/2, S/4, … in parallel; needs a STUN server with RESPONSE-PORT, as the relay's)` })
     .option('admin', ADMIN_OPTIONS.admin)
     .option('admin-token', ADMIN_OPTIONS['admin-token'])

@@ -9,6 +9,7 @@ import type { StunAddress } from '../../shared/stun/index.js'
 import { ResetCode } from '../../shared/wire/index.js'
 import type { TcpForwarder } from '../tcp-forwarder.js'
 import { IntroChannel } from './channel.js'
+import type { Intro } from './intro.js'
 import { acceptPath, PathError, type DirectPath } from './path.js'
 
 /** Direct paths one xtcp proxy holds at once (each is a udx socket and a mux session). */
@@ -20,6 +21,9 @@ export interface ResponderStats {
   failures: Record<string, number>
   /** Punch packets refused while punching toward visitors (forged: no secret; replayed). */
   punchRefusals: Record<string, number>
+  /** This side's NAT and the last visitor's, as their probes saw them (null before an attempt got that far). */
+  nat: Intro['nat']
+  peerNat: Intro['nat']
 }
 
 export class XtcpResponder {
@@ -32,6 +36,8 @@ export class XtcpResponder {
   #total = 0
   readonly #failures: Record<string, number> = {}
   readonly #punchRefusals: Record<string, number> = {}
+  #nat: Intro['nat'] = null
+  #peerNat: Intro['nat'] = null
   #closed = false
   readonly #disableAssistedAddrs: boolean
 
@@ -44,7 +50,7 @@ export class XtcpResponder {
   }
 
   stats (): ResponderStats {
-    return { active: this.#paths.size, total: this.#total, failures: { ...this.#failures }, punchRefusals: { ...this.#punchRefusals } }
+    return { active: this.#paths.size, total: this.#total, failures: { ...this.#failures }, punchRefusals: { ...this.#punchRefusals }, nat: this.#nat, peerNat: this.#peerNat }
   }
 
   /** An xtcp visit the gate admitted. */
@@ -63,17 +69,24 @@ export class XtcpResponder {
       const onPunchRefused = (reason: string): void => { this.#punchRefusals[reason] = (this.#punchRefusals[reason] ?? 0) + 1 }
       path = await acceptPath(channel, { stun: await this.#stun(), homeKey: this.#homeKey, log: this.#log.child({ p2p: true }), onPunchRefused, disableAssistedAddrs: this.#disableAssistedAddrs }, refuse)
     } catch (err) {
+      if (err instanceof PathError) this.#noteNats(err.nat, err.peerNat)
       const reason = err instanceof PathError ? err.reason : 'error'
       this.#failures[reason] = (this.#failures[reason] ?? 0) + 1
       this.#log.info({ reason, code: 'TUN_DIRECT_PATH_FAILED' }, `an xtcp visitor got no direct path: ${(err as Error).message}`)
       return
     }
+    this.#noteNats(path.nat, path.peerNat)
     if (this.#closed) { path.close(); return }
     this.#paths.add(path)
     this.#total++
     this.#log.info({ peer: `${path.peer.host}:${path.peer.port}` }, 'direct path to an xtcp visitor up')
     path.session.on('stream', (s) => { this.#forwarder.handle(s) })
     path.session.once('close', () => { this.#paths.delete(path) })
+  }
+
+  #noteNats (nat: { mapping: string, filtering: string } | null, peerNat: Intro['nat']): void {
+    if (nat !== null) this.#nat = { mapping: nat.mapping, filtering: nat.filtering }
+    if (peerNat !== null) this.#peerNat = peerNat
   }
 
   close (): void {

@@ -106,11 +106,13 @@ export const proxyStatusSchema = z.object({
    * client: its own check's reasons). The visitor is only ever told "refused".
    */
   visitRefusals: z.record(z.string(), count).optional(),
-  /** xtcp proxies: direct paths to visitors (open now, made in all), failed attempts by reason, punch packets refused by reason (forged, replayed). */
+  /** xtcp proxies: direct paths to visitors (open now, made in all), failed attempts by reason, punch packets refused by reason (forged, replayed), this side's NAT and the last visitor's (tunnel diag nat --proxy). */
   p2p: z.object({
     paths: z.object({ active: count, total: count }),
     failures: z.record(z.string(), count),
     punchRefusals: z.record(z.string(), count),
+    nat: z.object({ mapping: z.string(), filtering: z.string() }).nullable().optional(),
+    peerNat: z.object({ mapping: z.string(), filtering: z.string() }).nullable().optional(),
   }).optional(),
 })
 export type ProxyStatus = z.infer<typeof proxyStatusSchema>

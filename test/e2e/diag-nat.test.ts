@@ -28,11 +28,12 @@ describe('tunnel diag nat', () => {
     expect(relay.stun.stats.answers).toBeGreaterThanOrEqual(6)
   })
 
-  it('judges a pair from a running client\'s xtcp visitor (--proxy): before its first punch it says the peer is not known yet, after it the verdict from the peer\'s NAT', async () => {
+  it('judges a pair from a running client\'s xtcp visitor or xtcp proxy (--proxy): before the first punch it says the peer is not known yet, after it the verdict from the peer\'s NAT', async () => {
     const { port } = await startRelayInProcess()
     const echo = await startEchoServer()
     const secret = 'a-long-random-secret-for-diag-tests'
-    const home = await writeTempFile('home.yml', `serverAddr: 127.0.0.1\nserverPort: ${port}\nuser: home\nauth:\n  token: ${IN_PROCESS_TOKEN}\nproxies:\n  - { name: p2p, type: xtcp, localPort: ${echo.port}, secretKey: ${secret}, allowUsers: ['*'] }\n`)
+    const homeAdmin = await getFreePort()
+    const home = await writeTempFile('home.yml', `serverAddr: 127.0.0.1\nserverPort: ${port}\nuser: home\nauth:\n  token: ${IN_PROCESS_TOKEN}\nwebServer:\n  port: ${homeAdmin}\nproxies:\n  - { name: p2p, type: xtcp, localPort: ${echo.port}, secretKey: ${secret}, allowUsers: ['*'] }\n`)
     const h = spawnCli(['client', '-c', home, '--log-format', 'json'])
     await h.waitForLog((l) => l.msg === 'proxy registered', 15_000)
     const [visitorPort, adminPort] = [await getFreePort(), await getFreePort()]
@@ -49,9 +50,13 @@ describe('tunnel diag nat', () => {
     expect((await after.exit).code, after.stderr()).toBe(0)
     expect(after.stdout()).toContain('peer             visitor ssh (home.p2p): mapping none')
     expect(after.stdout()).toContain('direct path      yes (direct)')
+    // The home side names its xtcp proxy: the peer is its last visitor.
+    const atHome = spawnCli(['diag', 'nat', '-c', home, '--proxy', 'p2p', '--json'])
+    expect((await atHome.exit).code, atHome.stderr()).toBe(0)
+    expect(JSON.parse(atHome.stdout())).toMatchObject({ pair: { source: 'proxy home.p2p (its last visitor)', peer: { mapping: 'none' }, verdict: { verdict: 'direct', canPunch: true } } })
     const unknown = spawnCli(['diag', 'nat', '-c', laptop, '--proxy', 'nope'])
     expect((await unknown.exit).code).toBe(2)
-    expect(unknown.stderr()).toContain('ssh -> home.p2p')
+    expect(unknown.stderr()).toContain('visitor ssh -> home.p2p')
   })
 
   it('exits 1 with TUN_STUN_UNREACHABLE when no STUN server answers, and 2 without a server to ask', async () => {

@@ -113,7 +113,7 @@ describe('xtcp on loopback', () => {
     expect(text).toContain('tunnel_visitor_punch_successes_total{visitor="p2p"} 1')
     // The home side: its xtcp proxy's direct paths, in the status and the metrics.
     const homeStatus = new ClientStatus(home.client)
-    expect((await homeStatus.report()).proxies.find((p) => p.name === 'p2p')?.p2p).toEqual({ paths: { active: 1, total: 1 }, failures: {}, punchRefusals: {} })
+    expect((await homeStatus.report()).proxies.find((p) => p.name === 'p2p')?.p2p).toMatchObject({ paths: { active: 1, total: 1 }, failures: {}, punchRefusals: {}, peerNat: { mapping: 'none' } })
     expect(await new TunnelMetrics({ processMetrics: false }).render(async () => await homeStatus.report())).toContain('tunnel_proxy_p2p_paths{proxy="p2p"} 1')
     expect(renderStatus(report)).toMatch(/p2p: path p2p \(peer [\d.]+:\d+\); punches 1\/1, connected in \d+ ms; connections direct 1, via relay 0, refused 0/)
   })
