@@ -183,6 +183,7 @@ down() {
     ip netns del "$ns"
   done
   for r in "${GUARD_V4[@]}"; do ip route del unreachable "$r" metric 4243 2>/dev/null || true; done
+  rm -f "$RUN_DIR/$P-home-impair.log" "$RUN_DIR/$P-public-impair.log"
 }
 
 case ${1:-up} in
