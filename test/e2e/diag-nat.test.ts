@@ -42,7 +42,7 @@ describe('tunnel diag nat', () => {
   })
 
   it('judges a pair from a running client\'s xtcp visitor or xtcp proxy (--proxy): before the first punch it says the peer is not known yet, after it the verdict from the peer\'s NAT', async () => {
-    const { port } = await startRelayInProcess()
+    const { port } = await relayWithStun()
     const echo = await startEchoServer()
     const secret = 'a-long-random-secret-for-diag-tests'
     const homeAdmin = await getFreePort()
