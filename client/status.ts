@@ -9,6 +9,7 @@ import { CONTROL_PROTOCOL_VERSION } from '../shared/wire/index.js'
 import type { Client } from './client.js'
 import type { ClientProxyPhase, ProxyEntry } from './proxy/index.js'
 import type { VisitorEntry } from './visitors/index.js'
+import type { ResponderStats } from './p2p/index.js'
 import type { PluginConfig } from '../shared/config/index.js'
 
 /** What a plugin proxy serves, for the `local` column: its socket, folder or upstream; null for the proxies. */
@@ -143,6 +144,7 @@ export class ClientStatus {
       ...(e.health === undefined ? {} : { health: e.health.state }),
       ...(p.loadBalancer === undefined ? {} : { group: { name: p.loadBalancer.group } }),
       ...(e.gate === undefined ? {} : { visitRefusals: nonZero(e.gate.refusals) }),
+      ...(e.p2p === undefined ? {} : { p2p: p2pProxyStatus(e.p2p.stats()) }),
     }
     if (e.local.kind === 'tcp') {
       const t = e.local.forwarder.traffic()
@@ -171,6 +173,10 @@ function visitorStatus (e: VisitorEntry): VisitorStatus {
     error: e.problem,
     ...(t.p2p === undefined ? {} : { p2p: t.p2p }),
   }
+}
+
+function p2pProxyStatus (s: ResponderStats): NonNullable<ProxyStatus['p2p']> {
+  return { paths: { active: s.active, total: s.total }, failures: nonZero(s.failures), punchRefusals: nonZero(s.punchRefusals), nat: s.nat, peerNat: s.peerNat }
 }
 
 function nonZero (counts: Readonly<Record<string, number>>): Record<string, number> {

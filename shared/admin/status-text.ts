@@ -36,6 +36,7 @@ function drops (p: ProxyStatus): string {
     for (const [reason, n] of Object.entries(p.udpDrops)) if (n > 0) parts.push(`${reason} ${n}`)
   }
   if (p.visitRefusals !== undefined && Object.keys(p.visitRefusals).length > 0) parts.push(`(${reasons(p.visitRefusals)})`)
+  if (p.p2p !== undefined && Object.keys(p.p2p.punchRefusals).length > 0) parts.push(`punch packets refused (${reasons(p.p2p.punchRefusals)})`)
   return parts.length === 0 ? '-' : parts.join(', ')
 }
 
@@ -68,7 +69,7 @@ function visitorLines (visitors: readonly VisitorStatus[]): string[] {
     const p = v.p2p
     if (p === undefined) continue
     const failures = reasons(p.failures)
-    lines.push(`  ${v.name}: path ${p.path}${p.peer === null ? '' : ` (peer ${p.peer})`}${p.reason === null ? '' : `, last failure ${p.reason}`}; punches ${p.successes}/${p.attempts}${failures === '' ? '' : ` (failed: ${failures})`}${p.lastConnectMs === null ? '' : `, connected in ${p.lastConnectMs} ms`}; connections direct ${p.connections.direct}, via relay ${p.connections.fallback}, refused ${p.connections.refused}`)
+    lines.push(`  ${v.name}: path ${p.path}${p.peer === null ? '' : ` (peer ${p.peer})`}${p.reason === null ? '' : `, last failure ${p.reason}`}; punches ${p.successes}/${p.attempts}${failures === '' ? '' : ` (failed: ${failures})`}${p.lastConnectMs === null ? '' : `, connected in ${p.lastConnectMs} ms`}; connections direct ${p.connections.direct}, via relay ${p.connections.fallback}, refused ${p.connections.refused}${reasons(p.punchRefusals ?? {}) === '' ? '' : `; punch packets refused: ${reasons(p.punchRefusals ?? {})}`}`)
     if (p.advice !== null) lines.push(`    ${p.advice}`)
   }
   return lines

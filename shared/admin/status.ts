@@ -106,6 +106,14 @@ export const proxyStatusSchema = z.object({
    * client: its own check's reasons). The visitor is only ever told "refused".
    */
   visitRefusals: z.record(z.string(), count).optional(),
+  /** xtcp proxies: direct paths to visitors (open now, made in all), failed attempts by reason, punch packets refused by reason (forged, replayed), this side's NAT and the last visitor's (tunnel diag nat --proxy). */
+  p2p: z.object({
+    paths: z.object({ active: count, total: count }),
+    failures: z.record(z.string(), count),
+    punchRefusals: z.record(z.string(), count),
+    nat: z.object({ mapping: z.string(), filtering: z.string() }).nullable().optional(),
+    peerNat: z.object({ mapping: z.string(), filtering: z.string() }).nullable().optional(),
+  }).optional(),
 })
 export type ProxyStatus = z.infer<typeof proxyStatusSchema>
 
@@ -127,6 +135,8 @@ export const p2pStatusSchema = z.object({
   lastConnectMs: z.number().nullable(),
   /** Local connections carried directly, and handed to fallbackTo. */
   connections: z.object({ direct: count, fallback: count, refused: count }),
+  /** Punch packets refused while punching, by reason: forged (does not verify under the secret), replayed (seen before); absent from older processes. */
+  punchRefusals: z.record(z.string(), count).optional(),
   /** This side's NAT and the peer's, as their STUN probes saw them (null when unknown). */
   nat: z.object({ mapping: z.string(), filtering: z.string() }).nullable(),
   peerNat: z.object({ mapping: z.string(), filtering: z.string() }).nullable(),

@@ -284,6 +284,8 @@ export interface XtcpProxyConfig extends SourceRules, BandwidthRules, SecretRule
   proxyProtocolVersion: null
   /** Client plugins do not serve xtcp proxies (refused when the file loads). */
   plugin?: never
+  /** frp's natTraversal.disableAssistedAddrs: offer visitors only the STUN-seen addresses, not this machine's own. */
+  disableAssistedAddrs: boolean
 }
 
 export type ProxyConfig = (TcpProxyConfig | UdpProxyConfig | HttpProxyConfig | HttpsProxyConfig | TcpmuxProxyConfig | StcpProxyConfig | SudpProxyConfig | XtcpProxyConfig) & ProxyExtras
@@ -312,6 +314,8 @@ export interface VisitorConfig {
   fallbackTo: string
   /** xtcp: ms a connection waits for the direct path before it goes to fallbackTo. */
   fallbackTimeoutMs: number
+  /** xtcp: frp's natTraversal.disableAssistedAddrs: offer only the STUN-seen addresses, not this machine's own (absent = false). */
+  disableAssistedAddrs?: boolean
 }
 
 // ---- client plugins (frp's `plugin:` block; shared/config/plugin-schema.ts has the keys) ----

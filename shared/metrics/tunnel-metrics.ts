@@ -158,6 +158,12 @@ export class TunnelMetrics {
       each(p2p, (v) => byReason({ visitor: v.name }, v.p2p.failures)))
     this.#gauge('tunnel_visitor_punch_connect_seconds', 'Client, xtcp: time the last successful punch took, from the introduction to the path being up.', ['visitor'],
       each(p2p, (v) => (v.p2p.lastConnectMs === null ? [] : [[{ visitor: v.name }, v.p2p.lastConnectMs / 1000]])))
+    this.#counter('tunnel_visitor_punch_refusals_total', 'Client, xtcp: punch packets refused while punching, by reason (forged: does not verify under the secret; replayed: seen before).', ['visitor', 'reason'],
+      each(p2p, (v) => byReason({ visitor: v.name }, v.p2p.punchRefusals)))
+    this.#counter('tunnel_proxy_punch_refusals_total', 'Client, xtcp proxy: punch packets refused while punching toward visitors, by reason (forged, replayed).', ['proxy', 'reason'],
+      each((r) => r.proxies, (p) => byReason({ proxy: p.name }, p.p2p?.punchRefusals)))
+    this.#gauge('tunnel_proxy_p2p_paths', 'Client, xtcp proxy: direct paths to visitors open now.', ['proxy'],
+      each((r) => r.proxies, (p) => (p.p2p === undefined ? [] : [[{ proxy: p.name }, p.p2p.paths.active]])))
     this.#counter('tunnel_visitor_p2p_connections_total', 'Client, xtcp: local connections by the path they took (direct, fallback, refused).', ['visitor', 'path'],
       each(p2p, (v) => Object.entries(v.p2p.connections).map(([path, n]): Sample => [{ visitor: v.name, path }, n])))
   }

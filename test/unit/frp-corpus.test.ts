@@ -16,7 +16,6 @@ const CORPUS = join(import.meta.dirname, '..', 'fixtures', 'frp')
 const REASONS = {
   // Features other agents are building: their merges flip these rows.
   routeByHTTPUser: { why: 'routeByHTTPUser on http proxies: routing http by user is not offered yet (tcpmux proxies have it)', lines: /\.routeByHTTPUser: / },
-  natTraversal: { why: 'xtcp natTraversal options (disableAssistedAddrs): not supported, every local and mapped address is offered', lines: /\.natTraversal: / },
   // Refused on purpose, with the reason in the message.
   kcpQuic: { why: 'transport.protocol kcp / quic: transports this tunnel does not have (a relay file is only warned)', lines: /transport\.protocol: (kcp|quic) is not supported/ },
   oidc: { why: 'auth.method oidc: refused with the reason (clients prove themselves by token and key)', lines: /auth\.method: oidc is not supported: / },
@@ -47,7 +46,7 @@ const LISTENER = (key: string): RegExp => new RegExp(`^${key} is an frp setting 
 const EXPECTED: Record<string, Expectation> = {
   'conf/frpc.toml': PASSES,
   'conf/frps.toml': PASSES,
-  'conf/frpc_full_example.toml': refused('tlsFiles', 'natTraversal', 'visitorPlugin'),
+  'conf/frpc_full_example.toml': refused('tlsFiles', 'visitorPlugin'),
   'conf/frps_full_example.toml': passes(),
   'legacy/frpc_legacy_full.ini': refused('legacyIni'),
   'legacy/frps_legacy_full.ini': refused('legacyIni'),
