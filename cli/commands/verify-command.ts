@@ -10,7 +10,7 @@ interface Args {
 
 export const verifyCommand: CommandModule<object, Args> = {
   command: 'verify',
-  describe: 'Check a frps.yml or frpc.yml (YAML, TOML or JSON; kind decided by its top-level keys, or --kind) and exit 0 or 2',
+  describe: 'Check a frps.yml or frpc.yml (YAML, TOML, JSON or frp\u2019s legacy INI; kind decided by its top-level keys, or --kind) and exit 0 or 2',
   builder: (y) => y
     .option('config', { alias: 'c', type: 'string', demandOption: 'name the file to check with -c FILE', describe: 'The config file to check' })
     .option('strict', { type: 'boolean', default: false, describe: 'Treat warnings as errors' })

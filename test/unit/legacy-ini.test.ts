@@ -1,6 +1,9 @@
 // frp's legacy INI format (frpc.ini / frps.ini): the reader (go-ini's rules as frp set them), the
 // conversion to v1 keys by family (as frp's pkg/config/legacy converts), and what a user sees:
 // problems and warnings at the INI key's line:col, named `section.key (v1 path)`.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { detectConfigKind, parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
 import { convertLegacyIni, isLegacyIni } from '../../shared/config/legacy-ini.js'
@@ -243,5 +246,22 @@ describe('what a user of an INI file sees', () => {
     expect(detectConfigKind('[common]\nserver_addr = x\n', 'x.ini')).toBe('client')
     expect(detectConfigKind('[common]\ntoken = a\n[ssh]\nlocal_port = 22\n', 'x.ini')).toBe('client')
     expect(detectConfigKind('[common]\ntoken = a\n[plugin.a]\naddr = x\n', 'frpc.ini')).toBe('server')
+  })
+})
+
+describe('includes of an INI file', () => {
+  it('adds the proxy sections of included .ini files (their [common] is not read), each problem at its own file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tunnel-ini-'))
+    mkdirSync(join(dir, 'confd'))
+    writeFileSync(join(dir, 'confd', 'a.ini'), '[common]\nserver_port = 1\n[web]\nlocal_port = 80\nremote_port = 6080\n')
+    const main = join(dir, 'frpc.ini')
+    const text = '[common]\nserver_addr = 127.0.0.1\nincludes = ./confd/*.ini\n[ssh]\nlocal_port = 22\nremote_port = 6000\n'
+    const loaded = parseClientConfig(text, main, {})
+    expect(loaded.config.proxies.map((p) => p.name)).toEqual(['ssh', 'web'])
+    expect(loaded.config.serverPort).toBe(7000)
+    expect(loaded.warnings.some((w) => w.location.file.endsWith('a.ini') && /\[common\] is not read/.test(w.message))).toBe(true)
+    writeFileSync(join(dir, 'confd', 'a.ini'), '[web]\nlocal_port = 80\nremote_port = 99999\n')
+    const e = refusal(() => parseClientConfig(text, main, {}))
+    expect(e.issues.map((i) => `${i.location.file.slice(dir.length)}:${i.location.line}:${i.location.col}`)).toEqual(['/confd/a.ini:3:15'])
   })
 })
