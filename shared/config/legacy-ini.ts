@@ -210,6 +210,8 @@ export interface LegacyConverted {
   issues: LegacyProblem[]
   /** Keys read as frp reads them but worth knowing (ignored keys, duplicates). */
   notes: Array<{ offset: number, message: string }>
+  /** v1 paths of numbers and booleans given by a template (`{{ .Envs.PORT }}`): text until rendered. */
+  templated: Set<string>
 }
 
 /** `a.b` under `proxies[2]` → `proxies[2].a.b`. */
@@ -255,6 +257,7 @@ class Converter {
   readonly sources = new Map<string, LegacySource>()
   readonly issues: LegacyProblem[] = []
   readonly notes: Array<{ offset: number, message: string }> = []
+  readonly templated = new Set<string>()
 
   /** Records `value` at `path`, located at `key` of `section`. */
   put (section: IniSection, base: string, path: string, value: unknown, key: IniKey | undefined): void {
@@ -286,7 +289,9 @@ class Converter {
       const rule = rules[key.name]
       if (rule === undefined) { rest.push(key); continue }
       if (key.value === '') continue // frp: an empty value leaves the default
-      this.put(section, base, rule[0], typed(rule[1], key.value), key)
+      const value = typed(rule[1], key.value)
+      if ((rule[1] === 'int' || rule[1] === 'bool') && typeof value === 'string' && value.includes('{{')) this.templated.add(join(base, rule[0]))
+      this.put(section, base, rule[0], value, key)
     }
     return rest
   }
@@ -498,7 +503,7 @@ export function convertLegacyIni (text: string, side: Side, opts: { fragment?: b
       c.entry(section, section.name)
     }
   }
-  return { data: c.data, offsets: c.offsets, sources: c.sources, issues: c.issues, notes: c.notes }
+  return { data: c.data, offsets: c.offsets, sources: c.sources, issues: c.issues, notes: c.notes, templated: c.templated }
 }
 
 /** `proxies[0].remotePort` → `ssh.remote_port (remotePort)`; `proxies[0].localPort` (absent) → `ssh (localPort)`; unknown → as is. */

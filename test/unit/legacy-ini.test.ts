@@ -1,10 +1,11 @@
 // frp's legacy INI format (frpc.ini / frps.ini): the reader (go-ini's rules as frp set them), the
 // conversion to v1 keys by family (as frp's pkg/config/legacy converts), and what a user sees:
 // problems and warnings at the INI key's line:col, named `section.key (v1 path)`.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { dirname, join } from 'node:path'
+import { describe, expect, it, vi } from 'vitest'
+import { runVerify } from '../../cli/commands/verify.js'
 import { detectConfigKind, parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
 import { convertLegacyIni, isLegacyIni } from '../../shared/config/legacy-ini.js'
 import { firstIniSection, parseIni } from '../../shared/config/ini.js'
@@ -263,5 +264,73 @@ describe('includes of an INI file', () => {
     writeFileSync(join(dir, 'confd', 'a.ini'), '[web]\nlocal_port = 80\nremote_port = 99999\n')
     const e = refusal(() => parseClientConfig(text, main, {}))
     expect(e.issues.map((i) => `${i.location.file.slice(dir.length)}:${i.location.line}:${i.location.col}`)).toEqual(['/confd/a.ini:3:15'])
+  })
+})
+
+describe('tunnel verify --print-v1', () => {
+  const ROOT = join(import.meta.dirname, '..', '..')
+  const ENV = { FRP_TOKEN: 'print-token', WEB_PASSWORD: 'print-web', SOCKS_PASSWORD: 'print-socks' }
+
+  async function printed (file: string): Promise<{ code: number, stdout: string[], stderr: string[] }> {
+    const stdout: string[] = []
+    const stderr: string[] = []
+    for (const [k, v] of Object.entries(ENV)) vi.stubEnv(k, v)
+    try {
+      const code = await runVerify(file, { stdout: (x) => stdout.push(x), stderr: (x) => stderr.push(x) }, { printV1: true })
+      return { code, stdout, stderr }
+    } finally {
+      vi.unstubAllEnvs()
+    }
+  }
+
+  /** The config without what depends on the file's name. */
+  const same = (c: { source: string, clientID?: string }): object => ({ ...c, source: '', clientID: '' })
+
+  it('prints a v1 YAML file that loads into the same config as the INI file, for both sides and frp\'s own files', async () => {
+    for (const ini of ['configs/frpc.ini', 'configs/frps.ini', 'test/fixtures/frp/legacy/frps_legacy_full.ini', 'test/fixtures/frp/e2e/legacy-default.frpc.ini', 'test/fixtures/frp/e2e/legacy-default.frps.ini']) {
+      const file = join(ROOT, ini)
+      const r = await printed(file)
+      expect(r.code, ini).toBe(0)
+      expect(r.stdout, ini).toHaveLength(1)
+      expect(r.stderr.at(-1), ini).toMatch(/is valid \((server|client) config\)$/)
+      const yaml = r.stdout[0] ?? ''
+      const twin = join(dirname(file), 'twin.yml')
+      const server = /is valid \(server/.test(r.stderr.at(-1) ?? '')
+      const fromIni = server ? parseServerConfig(readFileSync(file, 'utf8'), file, ENV) : parseClientConfig(readFileSync(file, 'utf8'), file, ENV)
+      const fromYaml = server ? parseServerConfig(yaml, twin, ENV) : parseClientConfig(yaml, twin, ENV)
+      expect(same(fromYaml.config), ini).toEqual(same(fromIni.config))
+      // The same warnings, less the INI-only ones (keys frp's INI does not read), in any order.
+      const v1Names = (ws: ReadonlyArray<{ message: string }>): string[] => ws.filter((w) => !/ignored, as frp does$/.test(w.message)).map((w) => w.message.replace(/^\S+ \(([^)]+)\)/, '$1')).sort()
+      expect(v1Names(fromYaml.warnings), ini).toEqual(v1Names(fromIni.warnings))
+    }
+  })
+
+  it('keeps templates as templates (no environment value in the output), a number bare so it renders as one', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tunnel-ini-')), 'frpc.ini')
+    writeFileSync(file, '[common]\nserver_addr = 127.0.0.1\nserver_port = {{ .Envs.RELAY_PORT }}\ntoken = {{ .Envs.FRP_TOKEN }}\n[ssh]\nlocal_port = 22\nremote_port = 6000\n')
+    vi.stubEnv('RELAY_PORT', '7001')
+    let r
+    try {
+      r = await printed(file)
+    } finally {
+      vi.unstubAllEnvs()
+    }
+    const yaml = r.stdout[0] ?? ''
+    expect(yaml).toContain('serverPort: {{ .Envs.RELAY_PORT }}\n')
+    expect(yaml).toContain('token: "{{ .Envs.FRP_TOKEN }}"')
+    expect(yaml).not.toContain('print-token')
+    expect(parseClientConfig(yaml, 'frpc.yml', { RELAY_PORT: '7001', FRP_TOKEN: 't' }).config).toMatchObject({ serverPort: 7001, auth: { token: 't' } })
+  })
+
+  it('still prints a refused file (the v1 file is where to fix it), and says a v1 file is one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tunnel-ini-'))
+    writeFileSync(join(dir, 'frpc.ini'), '[common]\n[ssh]\nlocal_port = 22\nremote_port = 70000\n')
+    const refused = await printed(join(dir, 'frpc.ini'))
+    expect(refused.code).toBe(2)
+    expect(refused.stdout[0]).toContain('remotePort: 70000')
+    writeFileSync(join(dir, 'frpc.yml'), 'serverAddr: x\nproxies: [{ name: a, type: tcp, localPort: 1 }]\n')
+    const v1 = await printed(join(dir, 'frpc.yml'))
+    expect(v1.stdout).toEqual([])
+    expect(v1.stderr.some((l) => l.includes('already in frp\'s v1 format'))).toBe(true)
   })
 })
