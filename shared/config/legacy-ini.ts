@@ -463,7 +463,7 @@ export function legacyIniKind (text: string): Side | undefined {
       }
     } else if (section.name.startsWith('plugin.')) {
       server++
-    } else if (section.name !== '') {
+    } else if (section.name !== '' && section.name !== 'DEFAULT') {
       client++
     }
   }
@@ -489,8 +489,9 @@ export function convertLegacyIni (text: string, side: Side, opts: { fragment?: b
   const common = ini.sections.find((x) => x.name === 'common')
   if (common === undefined && opts.fragment !== true) c.problem(0, `frp's INI format needs a [common] section (the ${side === 'client' ? 'server address, token and other client settings' : 'relay settings'}); add one, even if empty`)
   for (const section of ini.sections) {
-    if (section.name === '') {
-      c.ignored(section, [...section.keys.values()], 'outside a section')
+    if (section.name === '' || section.name === 'DEFAULT') {
+      // frp's INI library calls the keys before the first header the DEFAULT section; frp reads neither.
+      c.ignored(section, [...section.keys.values()], section.name === '' ? 'outside a section' : 'in [DEFAULT]')
     } else if (section.name === 'common') {
       if (opts.fragment === true) c.notes.push({ offset: section.offset, message: 'an included file\'s [common] is not read (frp takes [common] from the main file only); ignored, as frp does' })
       else c.common(section, side)

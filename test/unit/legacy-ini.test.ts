@@ -88,6 +88,15 @@ describe('frpc.ini [common] → v1', () => {
     expect(c.notes.map((n) => n.message)).toEqual(['common.bind_port is not a key frp\'s INI format reads in [common] of frpc.ini; ignored, as frp does'])
   })
 
+  it('reads no keys outside a section or in [DEFAULT], as frp reads none, and says so', () => {
+    const c = convertLegacyIni('stray = 1\n[common]\nserver_addr = h\n[DEFAULT]\nlocal_port = 22\n', 'client')
+    expect(c.data).toEqual({ serverAddr: 'h' })
+    expect(c.notes.map((n) => n.message)).toEqual([
+      'stray is not a key frp\'s INI format reads outside a section; ignored, as frp does',
+      'DEFAULT.local_port is not a key frp\'s INI format reads in [DEFAULT]; ignored, as frp does',
+    ])
+  })
+
   it('needs a [common] section, as frp does', () => {
     const e = refusal(() => parseClientConfig('[ssh]\nlocal_port = 22\n', 'frpc.ini', {}))
     expect(e.message).toMatch(/frp's INI format needs a \[common\] section/)
