@@ -251,8 +251,16 @@ function allowPorts (text: string): unknown[] {
   })
 }
 
+/** A key a dotted section takes from a parent section (`from`: the parent's name). */
+type SourcedKey = IniKey & { from?: string }
+
+/** Key families frp reads from a section's own keys only (its KeysHash), never from a parent's. */
+const OWN_ONLY = /^(meta_|header_|plugin_|oidc_additional_)/
+
 class Converter {
   readonly data: Record<string, unknown> = {}
+  /** The file's sections by name, for the parent lookups of dotted sections. */
+  readonly sections = new Map<string, IniSection>()
   readonly offsets = new Map<string, PathOffsets>()
   readonly sources = new Map<string, LegacySource>()
   readonly issues: LegacyProblem[] = []
@@ -264,7 +272,7 @@ class Converter {
     const full = join(base, path)
     setPath(this.data, full, value)
     if (key === undefined) return
-    const legacy = `${section.name}.${key.name}`
+    const legacy = `${(key as SourcedKey).from ?? section.name}.${key.name}`
     this.offsets.set(full, { key: key.keyOffset, value: key.valueOffset })
     this.sources.set(full, { legacy, base })
     // The blocks above it (`auth.oidc` of oidc_issuer) are where their first key is.
@@ -308,7 +316,7 @@ class Converter {
   }
 
   ignored (section: IniSection, keys: readonly IniKey[], what: string): void {
-    for (const key of keys) this.notes.push({ offset: key.keyOffset, message: `${section.name === '' ? '' : `${section.name}.`}${key.name} is not a key frp's INI format reads ${what}; ignored, as frp does` })
+    for (const key of keys.filter((k: SourcedKey) => k.from === undefined)) this.notes.push({ offset: key.keyOffset, message: `${section.name === '' ? '' : `${section.name}.`}${key.name} is not a key frp's INI format reads ${what}; ignored, as frp does` })
   }
 
   problem (offset: number, message: string): void {
@@ -359,7 +367,8 @@ class Converter {
     return rest
   }
 
-  httpPlugin (section: IniSection): void {
+  httpPlugin (own: IniSection): void {
+    const section = this.withParents(own, own.name)
     const list = Array.isArray(this.data.httpPlugins) ? this.data.httpPlugins : []
     const base = `httpPlugins[${list.length}]`
     this.put(section, '', `${base}.name`, section.name.slice('plugin.'.length).trim(), undefined)
@@ -369,8 +378,31 @@ class Converter {
     this.ignored(section, rest, 'in a [plugin.name] section')
   }
 
+  /**
+   * `section` as frp's INI library reads it under `name`: a key it lacks is taken from the nearest
+   * parent section (`[web]` for `[web.api]`, then `[a]` for `[a.b.c]`), except the prefixed families
+   * frp reads from the section's own keys. One note says which keys came from where.
+   */
+  withParents (section: IniSection, name: string): IniSection {
+    const keys = new Map<string, IniKey>(section.keys)
+    const taken: string[] = []
+    for (let cut = name.lastIndexOf('.'); cut > 0; cut = name.lastIndexOf('.', cut - 1)) {
+      const parent = this.sections.get(name.slice(0, cut))
+      if (parent === undefined || parent === section) continue
+      for (const [k, v] of parent.keys) {
+        if (keys.has(k) || OWN_ONLY.test(k)) continue
+        const sourced: SourcedKey = { ...v, from: parent.name }
+        keys.set(k, sourced)
+        taken.push(`${k} from [${parent.name}]`)
+      }
+    }
+    if (taken.length > 0) this.notes.push({ offset: section.offset, message: `[${name}] takes ${taken.join(', ')}: frp's INI reads a dotted section as its parent's child` })
+    return taken.length === 0 ? section : { ...section, keys }
+  }
+
   /** One proxy or visitor section; `ports` overrides local_port/remote_port (a range: section's entry). */
-  entry (section: IniSection, name: string, ports?: { local: number, remote: number }): void {
+  entry (own: IniSection, name: string, ports?: { local: number, remote: number }): void {
+    const section = this.withParents(own, name)
     const role = section.keys.get('role')
     const roleText = role?.value === undefined || role.value === '' ? 'server' : role.value
     if (roleText !== 'server' && roleText !== 'visitor') {
@@ -431,7 +463,8 @@ class Converter {
   }
 
   /** `[range:name]`: one proxy per port pair, named name_0, name_1, … as frp names them. */
-  range (section: IniSection): void {
+  range (own: IniSection): void {
+    const section = this.withParents(own, own.name)
     const prefix = section.name.slice('range:'.length).trim()
     const local = section.keys.get('local_port')
     const remote = section.keys.get('remote_port')
@@ -447,7 +480,8 @@ class Converter {
       this.problem(section.offset, `[${section.name}] has ${locals.length} local ports and ${remotes.length} remote ports; frp pairs them one to one, so the counts must match`)
       return
     }
-    locals.forEach((lp, i) => this.entry(section, `${prefix}_${i}`, { local: lp, remote: remotes[i] ?? 0 }))
+    // frp copies the range section's own keys into each new section (which then has its own parents).
+    locals.forEach((lp, i) => this.entry(own, `${prefix}_${i}`, { local: lp, remote: remotes[i] ?? 0 }))
   }
 }
 
@@ -486,6 +520,7 @@ export function convertLegacyIni (text: string, side: Side, opts: { fragment?: b
     if (p.kind === 'syntax') c.issues.push({ offset: p.offset, message: `INI: ${p.message}`, code: 'TUN_CONFIG_SYNTAX' })
     else c.notes.push({ offset: p.offset, message: p.message })
   }
+  for (const section of ini.sections) c.sections.set(section.name, section)
   const common = ini.sections.find((x) => x.name === 'common')
   if (common === undefined && opts.fragment !== true) c.problem(0, `frp's INI format needs a [common] section (the ${side === 'client' ? 'server address, token and other client settings' : 'relay settings'}); add one, even if empty`)
   for (const section of ini.sections) {

@@ -201,6 +201,23 @@ describe('proxy sections → v1 proxies', () => {
   })
 })
 
+describe('dotted sections', () => {
+  it('take the keys they lack from their parent section, as frp\'s INI library reads them, but not its meta_/header_/plugin_ keys', () => {
+    const c = convertLegacyIni('[common]\n[web]\ntype = http\nlocal_port = 80\ncustom_domains = a.com\nmeta_team = x\n[web.api]\nlocations = /api\n', 'client')
+    expect(c.data.proxies).toEqual([
+      { name: 'web', type: 'http', localPort: 80, customDomains: ['a.com'], metadatas: { team: 'x' } },
+      { name: 'web.api', type: 'http', localPort: 80, customDomains: ['a.com'], locations: ['/api'] },
+    ])
+    expect(c.notes.map((n) => n.message)).toEqual(['[web.api] takes type from [web], local_port from [web], custom_domains from [web]: frp\'s INI reads a dotted section as its parent\'s child'])
+  })
+
+  it('report a problem in an inherited key at the parent\'s line, named by the parent', () => {
+    const e = refusal(() => parseClientConfig('[common]\n[ssh]\nbandwidth_limit = 1XB\nlocal_port = 22\nremote_port = 6000\n[ssh.b]\nlocal_port = 23\nremote_port = 6001\n', 'frpc.ini', {}))
+    // Once for [ssh] itself, once for [ssh.b], which took it.
+    expect(e.issues.map((i) => `${i.location.line}:${i.location.col} ${i.location.path}`)).toEqual(['3:19 ssh.bandwidth_limit (transport.bandwidthLimit)', '3:19 ssh.bandwidth_limit (transport.bandwidthLimit)'])
+  })
+})
+
 describe('[range:name] sections', () => {
   it('become one proxy per port pair, named name_0, name_1, … as frp names them, with the other keys copied', () => {
     const proxies = client('[range:game]\ntype = udp\nlocal_port = 6010-6012,6020\nremote_port = 7010-7013\nuse_encryption = true\n').proxies as Array<Record<string, unknown>>
