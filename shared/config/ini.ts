@@ -52,12 +52,17 @@ function splitLines (text: string): Line[] {
   }
 }
 
-/** One matching pair of quotes around the whole value goes, as frp's INI library does. */
+/**
+ * A value as frp's INI library returns it: a value opening with a backtick runs to the last one;
+ * a value wrapped in one pair of ' or " (and holding no other of that quote) loses them.
+ */
 function unquote (value: string): string {
-  if (value.length >= 2) {
-    const q = value[0]
-    if ((q === '"' || q === '\'' || q === '`') && value.endsWith(q)) return value.slice(1, -1)
+  if (value.startsWith('`')) {
+    const end = value.lastIndexOf('`')
+    return end > 0 ? value.slice(1, end) : value.slice(1)
   }
+  const q = value[0]
+  if (value.length >= 2 && (q === '"' || q === '\'') && value.endsWith(q) && value.indexOf(q, 1) === value.length - 1) return value.slice(1, -1)
   return value
 }
 
@@ -77,7 +82,7 @@ export function parseIni (text: string): IniFile {
     const at = line.start + lead
     if (body === '' || body.startsWith('#') || body.startsWith(';')) continue
     if (body.startsWith('[')) {
-      const close = body.indexOf(']')
+      const close = body.lastIndexOf(']')
       if (close === -1) {
         problems.push({ kind: 'syntax', offset: at, message: 'this section header has no closing ]' })
         continue
@@ -121,12 +126,18 @@ export function parseIni (text: string): IniFile {
       const pad = afterDelim.length - afterDelim.trimStart().length
       valueOffset = restOffset + delim[0].length + pad
       value = afterDelim.trim()
-      // A trailing backslash joins the next line to this value.
-      for (let n = 0; value.endsWith('\\') && n < MAX_INI_CONTINUATION_LINES && i + 1 < lines.length; n++) {
-        i++
-        value = value.slice(0, -1) + (lines[i] as Line).text.trim()
+      if (value.endsWith('\\') && !value.startsWith('`')) {
+        // A trailing backslash joins the next line (up to an empty one); no quotes are removed then.
+        for (let n = 0; value.endsWith('\\') && n < MAX_INI_CONTINUATION_LINES && i + 1 < lines.length; n++) {
+          const next = (lines[i + 1] as Line).text.trim()
+          value = value.slice(0, -1)
+          if (next === '') break
+          i++
+          value += next
+        }
+      } else {
+        value = unquote(value)
       }
-      value = unquote(value)
     } else if (rest.trim() !== '') {
       problems.push({ kind: 'syntax', offset: at, message: 'this line is neither a [section], a key = value nor a comment' })
       continue

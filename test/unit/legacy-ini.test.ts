@@ -33,6 +33,12 @@ describe('the INI reader', () => {
     expect(ini.problems).toEqual([])
   })
 
+  it('removes quotes only as frp\'s INI library does: one outer pair of \' or " with no other inside, or backticks', () => {
+    const ini = parseIni('[s]\na = "x"\nb = "x"y"\nc = \'it\'s\'\nd = `raw "v"` tail\ne = "cont\\\n  inued"\n')
+    const keys = Object.fromEntries([...ini.sections[1]?.keys.values() ?? []].map((k) => [k.name, k.value]))
+    expect(keys).toEqual({ a: 'x', b: '"x"y"', c: '\'it\'s\'', d: 'raw "v"', e: '"continued"' })
+  })
+
   it('keeps the last of a key given twice and merges a section given twice, noting both', () => {
     const ini = parseIni('[s]\na = 1\n[t]\n[s]\na = 2\nb = 3\n')
     const s = ini.sections.find((x) => x.name === 's')
