@@ -25,7 +25,6 @@ const COMMON_BOTH: Readonly<Record<string, Rule>> = {
   token: s('auth.token'),
   oidc_audience: s('auth.oidc.audience'),
   log_file: s('log.to'),
-  log_way: s('log.way'),
   log_level: s('log.level'),
   log_max_days: n('log.maxDays'),
   disable_log_color: b('log.disablePrintColor'),
@@ -182,6 +181,11 @@ const PLUGIN_HEADERS = new Set(['http2https', 'https2http', 'https2https'])
 /** The keys of a `[plugin.name]` section of frps.ini (frp's HTTPPluginOptions). */
 const HTTP_PLUGIN: Readonly<Record<string, Rule>> = { addr: s('addr'), path: s('path'), ops: l('ops'), tlsVerify: b('tlsVerify') }
 
+/** [common] keys frp's INI read and its conversion to v1 drops, with what replaced them. */
+const DROPPED_BY_V1: Readonly<Record<string, string>> = {
+  log_way: 'log_file says where logs go',
+}
+
 /** What Go's strconv.ParseBool takes, which frp's INI library uses. */
 const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True', 'y', 'Y', 'yes', 'YES', 'Yes', 'on', 'ON', 'On'])
 const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False', 'n', 'N', 'no', 'NO', 'No', 'off', 'OFF', 'Off'])
@@ -316,7 +320,11 @@ class Converter {
   }
 
   ignored (section: IniSection, keys: readonly IniKey[], what: string): void {
-    for (const key of keys.filter((k: SourcedKey) => k.from === undefined)) this.notes.push({ offset: key.keyOffset, message: `${section.name === '' ? '' : `${section.name}.`}${key.name} is not a key frp's INI format reads ${what}; ignored, as frp does` })
+    for (const key of keys.filter((k: SourcedKey) => k.from === undefined)) {
+      const dropped = section.name === 'common' ? DROPPED_BY_V1[key.name] : undefined
+      if (dropped !== undefined) this.notes.push({ offset: key.keyOffset, message: `common.${key.name} is a key frp's v1 format dropped (${dropped}); ignored, as frp does` })
+    }
+    for (const key of keys.filter((k: SourcedKey) => k.from === undefined && (section.name !== 'common' || DROPPED_BY_V1[k.name] === undefined))) this.notes.push({ offset: key.keyOffset, message: `${section.name === '' ? '' : `${section.name}.`}${key.name} is not a key frp's INI format reads ${what}; ignored, as frp does` })
   }
 
   problem (offset: number, message: string): void {

@@ -103,6 +103,14 @@ describe('frpc.ini [common] → v1', () => {
     ])
   })
 
+  it('drops log_way as frp\'s conversion to v1 does, with a warning, and gives v1\'s warnings to keys v1 kept but we ignore', () => {
+    const { warnings } = parseClientConfig('[common]\nserver_addr = x\ntoken = abcdefgh\nlog_way = console\ntcp_mux = true\n[s]\nlocal_port = 1\nremote_port = 2\n', 'frpc.ini', {})
+    expect(warnings.map((w) => `${w.location.line} ${w.message.replace(/: .*/, '')}`)).toEqual([
+      '4 common.log_way is a key frp\'s v1 format dropped (log_file says where logs go); ignored, as frp does',
+      '5 common.tcp_mux (transport.tcpMux) is an frp setting this tunnel ignores',
+    ])
+  })
+
   it('needs a [common] section, as frp does', () => {
     const e = refusal(() => parseClientConfig('[ssh]\nlocal_port = 22\n', 'frpc.ini', {}))
     expect(e.message).toMatch(/frp's INI format needs a \[common\] section/)
