@@ -1,11 +1,13 @@
 // frp users' legacy INI files run unchanged (issue 17): a real relay started from an frps.ini and a
 // real client from an frpc.ini with a tcp proxy, a udp proxy and a `[range:name]` section; bytes
-// cross every public port, and the range's proxies carry the names frp gives them (name_0, ...).
+// cross every public port, and the range's proxies carry the names frp gives them (name_0, ...);
+// SIGHUP re-reads the INI file like any other.
+import { writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanupCli, E2E_TEST_TIMEOUT_MS, logMsg, spawnCli, TEST_TOKEN, waitForProxyResult, writeTempFile } from '../helpers/cli.js'
-import { closeServices, echoOnce, getFreePort, startEchoServer } from '../helpers/services.js'
+import { cleanupCli, E2E_TEST_TIMEOUT_MS, logMsg, spawnCli, startRelay, TEST_TOKEN, waitForProxyResult, writeTempFile } from '../helpers/cli.js'
+import { closeServices, echoOnce, getFreePort, probePort, startEchoServer } from '../helpers/services.js'
 import { closeUdp, freeUdpPort, startUdpEcho, udpVisitor } from '../helpers/udp.js'
 
 /** Ports of the range section. */
@@ -105,5 +107,23 @@ describe('frp legacy INI files through the real CLI', { timeout: E2E_TEST_TIMEOU
     v.send(datagram)
     await v.waitFor(1)
     expect(v.received[0]?.equals(datagram)).toBe(true)
+  })
+
+  it('SIGHUP re-reads an frpc.ini: a section added comes up, a section removed goes down', async () => {
+    const echo = await startEchoServer()
+    const relay = await startRelay()
+    const [oldPort, newPort] = [await getFreePort(), await getFreePort()]
+    const ini = (section: string, port: number): string => `[common]\nserver_addr = 127.0.0.1\nserver_port = ${relay.port}\ntoken = ${TEST_TOKEN}\n\n[${section}]\nlocal_port = ${echo.port}\nremote_port = ${port}\n`
+    const frpc = await writeTempFile('frpc.ini', ini('old', oldPort))
+    const client = spawnCli(['client', '-c', frpc, '--log-format', 'json'])
+    expect((await waitForProxyResult(client, 'old')).ok).toBe(true)
+    await writeFile(frpc, ini('new', newPort))
+    const mark = client.logs.length
+    client.kill('SIGHUP')
+    const reloaded = await client.waitForLog(logMsg('reloaded'), 10_000, mark)
+    expect(reloaded).toMatchObject({ added: ['new'], removed: ['old'], changed: [] })
+    expect((await waitForProxyResult(client, 'new', mark)).ok).toBe(true)
+    expect(await echoOnce(newPort)).toBe(true)
+    expect(await probePort(oldPort)).toBe('refused')
   })
 })
