@@ -223,19 +223,27 @@ function join (base: string, path: string): string {
   return base === '' ? path : `${base}.${path}`
 }
 
-/** Sets `path` (dotted, `proxies[2].a.b`) in `data`. */
-function setPath (data: Record<string, unknown>, path: string, value: unknown): void {
+/**
+ * Sets `path` (dotted, `proxies[2].a.b`) in `data`, then `leaf` below it when given: a free-form
+ * map key from the file (a `meta_*` or `header_*` name), kept whole, dots and all. Every step is
+ * an own property, so a name like `__proto__` is a key like any other and reaches no prototype.
+ */
+function setPath (data: Record<string, unknown>, path: string, value: unknown, leaf?: string): void {
   const segs: Array<string | number> = []
   for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) segs.push(m[2] !== undefined ? Number(m[2]) : m[1] ?? '')
-  let cur: Record<string, unknown> | unknown[] = data
+  if (leaf !== undefined) segs.push(leaf)
+  const own = (holder: object, seg: string | number, v: unknown): void => {
+    Object.defineProperty(holder, seg, { value: v, writable: true, enumerable: true, configurable: true })
+  }
+  let cur: object = data
   for (let i = 0; i < segs.length - 1; i++) {
     const seg = segs[i] as string | number
-    const nextIsIndex = typeof segs[i + 1] === 'number'
-    const holder = cur as Record<string | number, unknown>
-    holder[seg] ??= nextIsIndex ? [] : {}
-    cur = holder[seg] as Record<string, unknown> | unknown[]
+    if (!Object.hasOwn(cur, seg)) own(cur, seg, typeof segs[i + 1] === 'number' ? [] : {})
+    const next: unknown = (cur as Record<string | number, unknown>)[seg]
+    if (next === null || typeof next !== 'object') return // a value is already there: the first one stays
+    cur = next
   }
-  ;(cur as Record<string | number, unknown>)[segs[segs.length - 1] as string | number] = value
+  own(cur, segs[segs.length - 1] as string | number, value)
 }
 
 /** The typed value of an INI text, as frp's INI library maps it; a text that is not one stays a string (the schema names it). */
@@ -271,17 +279,18 @@ class Converter {
   readonly notes: Array<{ offset: number, message: string }> = []
   readonly templated = new Set<string>()
 
-  /** Records `value` at `path`, located at `key` of `section`. */
-  put (section: IniSection, base: string, path: string, value: unknown, key: IniKey | undefined): void {
-    const full = join(base, path)
-    setPath(this.data, full, value)
+  /** Records `value` at `path` (and `leaf`, a map key from the file), located at `key` of `section`. */
+  put (section: IniSection, base: string, path: string, value: unknown, key: IniKey | undefined, leaf?: string): void {
+    setPath(this.data, join(base, path), value, leaf)
     if (key === undefined) return
+    const full = join(base, leaf === undefined ? path : `${path}.${leaf}`)
     const legacy = `${(key as SourcedKey).from ?? section.name}.${key.name}`
     this.offsets.set(full, { key: key.keyOffset, value: key.valueOffset })
     this.sources.set(full, { legacy, base })
     // The blocks above it (`auth.oidc` of oidc_issuer) are where their first key is.
-    for (let cut = path.lastIndexOf('.'); cut > 0; cut = path.lastIndexOf('.', cut - 1)) {
-      const parent = join(base, path.slice(0, cut))
+    const blocks = leaf === undefined ? path : `${path}.x`
+    for (let cut = blocks.lastIndexOf('.'); cut > 0; cut = blocks.lastIndexOf('.', cut - 1)) {
+      const parent = join(base, blocks.slice(0, cut))
       if (this.offsets.has(parent)) break
       this.offsets.set(parent, { key: key.keyOffset, value: key.keyOffset })
       this.sources.set(parent, { legacy, base })
@@ -314,7 +323,7 @@ class Converter {
     for (const key of keys) {
       const name = key.name.startsWith(prefix) ? key.name.slice(prefix.length) : ''
       if (name === '') { rest.push(key); continue }
-      this.put(section, base, `${path}.${name}`, key.value, key)
+      this.put(section, base, path, key.value, key, name)
     }
     return rest
   }
@@ -462,7 +471,7 @@ class Converter {
       if (v1 !== undefined) {
         if (key.value !== '') this.put(section, base, `plugin.${v1}`, key.value, key)
       } else if (header !== '') {
-        this.put(section, base, `plugin.requestHeaders.set.${header}`, key.value, key)
+        this.put(section, base, 'plugin.requestHeaders.set', key.value, key, header)
       } else {
         this.notes.push({ offset: key.keyOffset, message: `${section.name}.${key.name} is not read by frp's INI format for plugin ${JSON.stringify(plugin)}; ignored, as frp does` })
       }

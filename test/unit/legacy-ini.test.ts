@@ -4,6 +4,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import fc from 'fast-check'
 import { describe, expect, it, vi } from 'vitest'
 import { runVerify } from '../../cli/commands/verify.js'
 import { detectConfigKind, parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
@@ -372,5 +373,34 @@ describe('tunnel verify --print-v1', () => {
     const v1 = await printed(join(dir, 'frpc.yml'))
     expect(v1.stdout).toEqual([])
     expect(v1.stderr.some((l) => l.includes('already in frp\'s v1 format'))).toBe(true)
+  })
+})
+
+describe('hostile INI files', () => {
+  it('keep __proto__ and dotted names in meta_/header_ keys as plain map keys, touching no prototype', () => {
+    const data = client('[p]\ntype = http\nlocal_port = 80\ncustom_domains = a.com\nmeta___proto__.polluted = yes\nmeta_a.b = 1\nheader___proto__ = x\n')
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    const p = (data.proxies as Array<Record<string, unknown>>)[0] ?? {}
+    expect(Object.keys(p.metadatas as object)).toEqual(['__proto__.polluted', 'a.b'])
+    expect(Object.getPrototypeOf(p.metadatas)).toBe(Object.prototype)
+    expect(Object.keys((p.requestHeaders as { set: object }).set)).toEqual(['__proto__'])
+  })
+
+  it('never make the loader throw anything but a ConfigError with placed issues', () => {
+    const pieces = ['[common]', '[range:r]', '[plugin.p]', '[a.b]', '[a]', '[DEFAULT]', '[__proto__]', 'local_port = ', 'remote_port = ', '6000-6002', '70000', ',', '-',
+      'type = ', 'udp', 'http', 'xtcp', 'role = visitor', 'plugin = socks5', 'plugin_user = x', 'meta_a = 1', 'header___proto__ = y', 'allow_ports = ',
+      'bind_port = ', 'server_port = ', 'token = ', '=', ':', '\n', '\n', '\n', ' ', '"', '`', '\\', '#', ';', '{{ .Envs.A }}', '__proto__ = 1', 'constructor.x = 2', ']', '[']
+    const text = fc.array(fc.constantFrom(...pieces), { maxLength: 50 }).map((p) => p.join(''))
+    fc.assert(fc.property(text, fc.constantFrom('frpc.ini', 'frps.ini'), (t, file) => {
+      for (const load of [() => parseClientConfig(t, file, { A: '7000' }), () => parseServerConfig(t, file, { A: '7000' })]) {
+        try {
+          load()
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err
+          expect(err.issues.length).toBeGreaterThan(0)
+        }
+      }
+      expect(({} as Record<string, unknown>).x).toBeUndefined()
+    }), { numRuns: 300 })
   })
 })
