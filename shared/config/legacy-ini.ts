@@ -328,12 +328,16 @@ class Converter {
     return rest
   }
 
+  /** Warnings for keys frp reads nowhere here (a parent's keys a dotted section took are the parent's business). */
   ignored (section: IniSection, keys: readonly IniKey[], what: string): void {
     for (const key of keys.filter((k: SourcedKey) => k.from === undefined)) {
       const dropped = section.name === 'common' ? DROPPED_BY_V1[key.name] : undefined
-      if (dropped !== undefined) this.notes.push({ offset: key.keyOffset, message: `common.${key.name} is a key frp's v1 format dropped (${dropped}); ignored, as frp does` })
+      const name = `${section.name === '' ? '' : `${section.name}.`}${key.name}`
+      const message = dropped !== undefined
+        ? `${name} is a key frp's v1 format dropped (${dropped}); ignored, as frp does`
+        : `${name} is not a key frp's INI format reads ${what}; ignored, as frp does`
+      this.notes.push({ offset: key.keyOffset, message })
     }
-    for (const key of keys.filter((k: SourcedKey) => k.from === undefined && (section.name !== 'common' || DROPPED_BY_V1[k.name] === undefined))) this.notes.push({ offset: key.keyOffset, message: `${section.name === '' ? '' : `${section.name}.`}${key.name} is not a key frp's INI format reads ${what}; ignored, as frp does` })
   }
 
   problem (offset: number, message: string): void {
