@@ -155,14 +155,3 @@ export function parseIni (text: string): IniFile {
   }
   return { sections, problems }
 }
-
-/** The name of the first section header of `text` (`common` for frp's legacy files), if any. */
-export function firstIniSection (text: string): string | undefined {
-  for (const line of text.split('\n')) {
-    const body = line.trim()
-    if (body === '' || body.startsWith('#') || body.startsWith(';')) continue
-    const m = /^\[([^\]]*)\]/.exec(body)
-    if (m !== null) return (m[1] ?? '').trim()
-  }
-  return undefined
-}

@@ -527,7 +527,7 @@ export function legacyIniKind (text: string): Side | undefined {
 
 /** frp's test for the format: a `[common]` section. Plus: every `.ini` file is INI. */
 export function isLegacyIni (text: string, file: string): boolean {
-  return file.toLowerCase().endsWith('.ini') || /^[ \t]*\[[ \t]*common[ \t]*\][ \t]*\r?$/m.test(text)
+  return file.toLowerCase().endsWith('.ini') || /^[ \t]*\[[ \t]*common[ \t]*\][ \t]*([#;].*)?\r?$/m.test(text)
 }
 
 /**

@@ -9,7 +9,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { runVerify } from '../../cli/commands/verify.js'
 import { detectConfigKind, parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
 import { convertLegacyIni, isLegacyIni } from '../../shared/config/legacy-ini.js'
-import { firstIniSection, parseIni } from '../../shared/config/ini.js'
+import { parseIni } from '../../shared/config/ini.js'
 import { ConfigError } from '../../shared/errors.js'
 
 function refusal (load: () => unknown): ConfigError {
@@ -59,7 +59,7 @@ describe('the INI reader', () => {
     expect(isLegacyIni('  [ common ]\r\n', 'frpc.yml')).toBe(true)
     expect(isLegacyIni('', 'x.INI')).toBe(true)
     expect(isLegacyIni('[webServer]\nport = 1\n', 'frps.toml')).toBe(false)
-    expect(firstIniSection('# c\n\n[common]\n[x]\n')).toBe('common')
+    expect(isLegacyIni('# c\n[common] # trailing words, as frp\'s INI library allows\n', 'frpc.yml')).toBe(true)
   })
 })
 
