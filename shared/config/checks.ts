@@ -12,7 +12,7 @@ import { formatPath, locate, type ConfigPath } from './locate.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
 import { groupIssues, groupWarnings } from './group-checks.js'
-import { duplicateDomainWarnings, vhostIssues } from './vhost-checks.js'
+import { duplicateDomainWarnings, sharedPortWarnings, vhostIssues } from './vhost-checks.js'
 import { fleetIssues, fleetWarnings } from './fleet-checks.js'
 import { secretIssues, secretWarnings } from './secret-checks.js'
 import { tokenSourceIssues } from './token-source.js'
@@ -232,7 +232,7 @@ export function configWarnings (ctx: CheckContext, options: WarningOptions = {})
   // Group warnings name their proxies (proxies[i]...), so an included file keeps them too.
   warnings.push(...groupWarnings(ctx))
   if (options.included === true) return warnings.filter((w) => w.location.path.startsWith('proxies[') || w.location.path.startsWith('visitors['))
-  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...storeWarnings(ctx), ...capWarnings(ctx), ...transportWarnings(ctx), ...duplicateDomainWarnings(ctx))
+  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...storeWarnings(ctx), ...capWarnings(ctx), ...transportWarnings(ctx), ...duplicateDomainWarnings(ctx), ...sharedPortWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {
     warnings.push({ message: 'transport.insecurePlaintext is true: after the handshake, tunnelled bytes cross the network unencrypted and unauthenticated; use it only for benchmarks or a link you trust', location: at(ctx, ['transport', 'insecurePlaintext']) })
   }

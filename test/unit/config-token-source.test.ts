@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
-import { ConfigError } from '../../shared/errors.js'
+import { configErrorLines } from '../helpers/config-errors.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'tunnel-token-source-'))
 writeFileSync(join(dir, 'good.token'), '\n  tok-from-file \n', { mode: 0o600 })
@@ -14,15 +14,7 @@ writeFileSync(join(dir, 'huge.token'), 'x'.repeat(5000), { mode: 0o600 })
 const frps = join(dir, 'frps.yml')
 const frpc = join(dir, 'frpc.yml')
 
-function problems (fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message.split('\n')
-    throw err
-  }
-  throw new Error('expected a ConfigError')
-}
+const problems = configErrorLines
 
 const source = (path: string): string => `auth:\n  tokenSource:\n    type: file\n    file:\n      path: ${path}\n`
 
