@@ -60,7 +60,7 @@ export const clientCommand: CommandModule<object, Args> = {
   command: 'client',
   describe: 'Run the client behind NAT: connects to the relay and exposes local services',
   builder: (y) => withLogOptions(y)
-    .option('config', { alias: 'c', type: 'string', default: './frpc.yml', describe: 'frpc.yml (frp v1 keys: serverAddr, serverPort, auth.token, proxies of type tcp, udp, http, https, tcpmux, stcp, sudp, with loadBalancer groups and healthCheck, visitors of stcp/sudp proxies, with frp\u2019s client plugins: http_proxy, socks5, static_file, unix_domain_socket, https2http, ..., includes, port-range templates, ...); a .toml file is read as TOML (frp\u2019s documented format)' })
+    .option('config', { alias: 'c', type: 'string', default: './frpc.yml', describe: 'frpc.yml (frp v1 keys: serverAddr, serverPort, auth.token, proxies of type tcp, udp, http, https, tcpmux, stcp, sudp, with loadBalancer groups and healthCheck, visitors of stcp/sudp proxies, with frp\u2019s client plugins: http_proxy, socks5, static_file, unix_domain_socket, https2http, ..., includes, port-range templates, ...); a .toml file is read as TOML (frp\u2019s documented format), a .ini file or one with a [common] section as frp\u2019s legacy INI' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
     .example('$0 client -c frpc.yml', 'expose the proxies of frpc.yml through the relay')
     .example('$0 client -c frpc-stcp-visitor.yml', 'listen on 127.0.0.1:bindPort for another client\u2019s secret (stcp/sudp) proxy: see configs/frpc-stcp-*.yml')
