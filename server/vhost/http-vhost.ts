@@ -21,6 +21,7 @@ import { VhostRouter, type RouterOptions } from './router.js'
 import type { HttpVhostStats } from './stats.js'
 import { UPSTREAM_HOST, UPSTREAM_PORT } from './upstream.js'
 import type { HttpRoute } from './vhost-route.js'
+import { forwardToFleet, type VhostForwarder } from './fleet-forward.js'
 
 /** Request (and response) header bytes at most, as node's default. */
 export const VHOST_MAX_HEADER_BYTES = 16 * 1024
@@ -62,6 +63,8 @@ export class HttpVhost {
   readonly #log: Logger
   readonly #upgraded = new Set<Duplex>()
   port = 0
+  /** A fleet relay's way to the other relays: requests for hosts served elsewhere go there. */
+  forwarder: VhostForwarder | undefined
 
   constructor (options: HttpVhostOptions, stats: HttpVhostStats, log: Logger, admit?: VisitorAdmission) {
     this.#options = options
@@ -94,6 +97,11 @@ export class HttpVhost {
   async listen (host: string, port: number): Promise<number> {
     this.port = (await listenOrClose(this.#server, host, port)).port
     return this.port
+  }
+
+  /** A visitor connection another relay of the fleet forwarded here (it reads as the original visitor's). */
+  acceptForwarded (socket: Duplex): void {
+    this.#server.emit('connection', socket)
   }
 
   /** Stops accepting (idle keep-alive connections close); requests in flight finish. */
@@ -134,9 +142,13 @@ export class HttpVhost {
   }
 
   /** The checks before forwarding; answers and returns undefined when the request stops here. */
-  #admit (req: IncomingMessage, visitor: string, answer: (status: number, host: string, headers?: Record<string, string>) => void): Target | undefined {
+  #admit (req: IncomingMessage, visitor: string, answer: (status: number, host: string, headers?: Record<string, string>) => void, res?: ServerResponse): Target | undefined {
     this.#stats.requests++
     const r = this.#resolve(req)
+    if ('status' in r && r.status === 404 && res !== undefined && this.forwarder !== undefined && !this.forwarder.forwarded(req.socket)) {
+      this.#viaFleet(this.forwarder, req, res, r.host, visitor, answer)
+      return undefined
+    }
     if ('status' in r) {
       if (r.status === 404) this.#stats.notFound++
       else this.#stats.badRequest++
@@ -193,11 +205,35 @@ export class HttpVhost {
 
   #onRequest (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
     const visitor = normalizeAddress(req.socket.remoteAddress ?? '')
-    const t = this.#admit(req, visitor, (status, host, headers) => { this.#page(req, res, status, host, headers) })
+    const t = this.#admit(req, visitor, (status, host, headers) => { this.#page(req, res, status, host, headers) }, res)
     if (t === undefined) return
     if (expectContinue) res.writeContinue()
     req.on('error', () => { res.destroy() })
     this.#forward(req, res, t, visitor, 0)
+  }
+
+  /** No proxy here serves `host`: another relay of the fleet may (else the 404 as usual). */
+  #viaFleet (forwarder: VhostForwarder, req: IncomingMessage, res: ServerResponse, host: string, visitor: string, answer: (status: number, host: string) => void): void {
+    const from = { address: visitor, port: req.socket.remotePort ?? 0 }
+    const at = { address: normalizeAddress(req.socket.localAddress ?? ''), port: this.port }
+    // A visitor that expects 100-continue may send its body: it goes on to the other relay.
+    if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue()
+    forwardToFleet(forwarder, req, res, host, from, at, this.#options.responseHeaderTimeoutMs, VHOST_MAX_HEADER_BYTES).then((outcome) => {
+      if (outcome === 'forwarded') { this.#stats.forwarded++; return }
+      if (outcome === 'none') {
+        this.#stats.notFound++
+        this.#log.debug({ host, status: 404, remote: visitor }, 'vhost request not routed')
+        answer(404, host)
+        return
+      }
+      if (outcome === 'timeout') this.#stats.gatewayTimeout++
+      else this.#stats.badGateway++
+      this.#log.debug({ host, outcome }, 'vhost request forwarded to another relay failed')
+      answer(outcome === 'timeout' ? 504 : 502, host)
+    }, () => {
+      this.#stats.badGateway++
+      answer(502, host)
+    })
   }
 
   #forward (req: IncomingMessage, res: ServerResponse, t: Target, visitor: string, attempt: number): void {

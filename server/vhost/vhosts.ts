@@ -23,6 +23,8 @@ import { Upstream } from './upstream.js'
 import type { VisitorAdmission } from '../visitor-admission.js'
 import { StreamTally, type StreamTraffic } from '../stream-tally.js'
 import type { HttpRoute, HttpsRoute } from './vhost-route.js'
+import type { VhostForwarder } from './fleet-forward.js'
+import type { Duplex } from 'node:stream'
 
 export type VhostSpec = HttpProxySpec | HttpsProxySpec
 
@@ -118,6 +120,7 @@ export class Vhosts {
   readonly #httpGroups: HttpGroups
   #http: HttpVhost | undefined
   #https: HttpsVhost | undefined
+  #forwarder: VhostForwarder | undefined
 
   constructor (settings: VhostSettings, log: Logger) {
     this.#settings = settings
@@ -140,6 +143,19 @@ export class Vhosts {
     }, log)
   }
 
+  /** A fleet relay's way to its peers: http requests for hosts served elsewhere are forwarded. */
+  set forwarder (f: VhostForwarder | undefined) {
+    this.#forwarder = f
+    if (this.#http !== undefined) this.#http.forwarder = f
+  }
+
+  /** A visitor connection a peer relay forwarded to the http port; false (and destroyed) when this relay has none. */
+  acceptForwarded (socket: Duplex): boolean {
+    if (this.#http === undefined) { socket.destroy(); return false }
+    this.#http.acceptForwarded(socket)
+    return true
+  }
+
   /** The counters, as a copy of plain numbers. */
   get stats (): VhostStats {
     return { http: { ...this.#stats.http }, https: { ...this.#stats.https } }
@@ -153,6 +169,7 @@ export class Vhosts {
       if (httpPort !== null) {
         const notFoundPage = await this.#custom404()
         this.#http = new HttpVhost({ responseHeaderTimeoutMs, notFoundPage, routing: this.#routing() }, this.#stats.http, this.#log.child({ vhost: 'http' }), admit)
+        this.#http.forwarder = this.#forwarder
         const port = await this.#http.listen(host, httpPort)
         ports.push(port)
         this.#log.info({ protocol: 'http', port }, 'vhost listening')

@@ -216,6 +216,12 @@ export const statusReportSchema = z.object({
     relays: z.array(z.object({ nodeName: z.string(), advertiseAddr: z.string(), startedAt: z.string(), clients: count })).nullable(),
     error: z.string().nullable(),
     store: z.object({ claims: count, conflicts: count, unavailable: count, leasesRegranted: count, reclaimed: count, reclaimLost: count }),
+    /** Inter-relay links: up now (dialled out, accepted in), streams on them, and counters; absent from older relays and from a relay that cannot link. */
+    links: z.object({
+      out: count, in: count, streams: count,
+      dialled: count, dialFailed: count, accepted: count, refused: count,
+      forwardedOut: count, forwardedIn: count, forwardFailed: count,
+    }).optional(),
   }).optional(),
 })
 export type StatusReport = z.infer<typeof statusReportSchema>

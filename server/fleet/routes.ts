@@ -1,0 +1,78 @@
+// Where a visitor goes when this relay has no session of the owning client: the owner of the
+// domain (own/domain/<kind>/<domain>, or the wildcard that covers it) and the relays that serve a
+// session of that owner (attach/<owner>/<nodeName>), read from the store and cached. The cache
+// is forgotten whenever the store's watch reports a change of a domain's owner, of an owner's
+// relays or of the relays themselves, and an entry is forgotten when a forward through it fails.
+// An answer of "nobody" is cached for NEGATIVE_ROUTE_MS only (a visitor guessing host names must
+// not turn each request into store reads, nor keep a domain unreachable once it is claimed).
+import type { OwnedKey } from './keys.js'
+import type { OwnershipStore } from './store.js'
+
+/** Routes kept at most (oldest forgotten first). */
+export const MAX_ROUTE_CACHE_ENTRIES = 10_000
+/** How long "no relay serves this domain" is believed without a watch event. */
+export const NEGATIVE_ROUTE_MS = 1_000
+/** Labels of a host name tried as wildcards at most (`*.b.c`, `*.c`, ...). */
+const MAX_WILDCARD_LEVELS = 8
+
+interface Entry {
+  /** Relays that serve the owner, other than this one (empty: none, cached until `until`). */
+  nodes: string[]
+  until: number
+}
+
+export class FleetRoutes {
+  readonly #store: OwnershipStore
+  readonly #self: string
+  readonly #now: () => number
+  readonly #cache = new Map<string, Entry>()
+  readonly #unwatch: () => void
+  /** Store lookups made (cache misses), for status. */
+  lookups = 0
+
+  constructor (store: OwnershipStore, self: string, now: () => number = () => performance.now()) {
+    this.#store = store
+    this.#self = self
+    this.#now = now
+    this.#unwatch = store.watchRoutes(() => { this.#cache.clear() })
+  }
+
+  /** Relays other than this one that serve the owner of `domain` (kind http or https); [] when none. Throws TUN_FLEET_UNAVAILABLE. */
+  async find (kind: 'http' | 'https', domain: string): Promise<string[]> {
+    const id = `${kind}/${domain.toLowerCase()}`
+    const hit = this.#cache.get(id)
+    if (hit !== undefined && (hit.nodes.length > 0 || this.#now() < hit.until)) return hit.nodes
+    this.lookups++
+    let identity: string | undefined
+    for (const candidate of candidates(domain.toLowerCase())) {
+      const key: OwnedKey = { kind: 'domain', id: `${kind}/${candidate}` }
+      identity = await this.#store.owner(key)
+      if (identity !== undefined) break
+    }
+    const nodes = identity === undefined ? [] : (await this.#store.servedBy(identity)).filter((n) => n !== this.#self)
+    if (this.#cache.size >= MAX_ROUTE_CACHE_ENTRIES) {
+      const oldest = this.#cache.keys().next()
+      if (oldest.done !== true) this.#cache.delete(oldest.value)
+    }
+    this.#cache.set(id, { nodes, until: this.#now() + NEGATIVE_ROUTE_MS })
+    return nodes
+  }
+
+  /** A forward to `node` for `domain` failed: ask the store again next time. */
+  failed (kind: 'http' | 'https', domain: string): void {
+    this.#cache.delete(`${kind}/${domain.toLowerCase()}`)
+  }
+
+  close (): void {
+    this.#unwatch()
+    this.#cache.clear()
+  }
+}
+
+/** The domain itself, then the wildcards that would cover it, nearest first. */
+function candidates (domain: string): string[] {
+  const labels = domain.split('.')
+  const out = [domain]
+  for (let i = 1; i < labels.length && i <= MAX_WILDCARD_LEVELS; i++) out.push(`*.${labels.slice(i).join('.')}`)
+  return out
+}

@@ -1,0 +1,144 @@
+// Inter-relay links and forwarding with real processes on loopback: two fleet relays (each with its
+// own auth.privateKey, published in its record) sharing a one-member etcd started by the test; a
+// client attached to the first relay only serves an http proxy. A visitor that asks the second
+// relay for that domain is forwarded over a Noise-authenticated link to the first, byte-exact both
+// ways, and the service sees the original visitor's address; a domain nobody serves stays a 404
+// without any forward. A party that knows auth.token (every client does) but is not a fleet member
+// cannot open a link: neither under a name the store does not know nor under a member's name with
+// another key.
+import { randomBytes } from 'node:crypto'
+import { request } from 'node:http'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import pino from 'pino'
+import { cleanupCli, logMsg, startClient, startRelay, TEST_TOKEN, type RelayHandle } from '../helpers/cli.js'
+import { closeServices, getFreePort, sha256 } from '../helpers/services.js'
+import { closeHttp, startHttpService, type Seen } from '../helpers/http.js'
+import { vhostClientYaml } from '../helpers/vhost.js'
+import { startEtcd, type EtcdCluster } from '../helpers/etcd.js'
+import { missingTool } from '../helpers/system-tools.js'
+import { derivePsk, keyPairFromSecret, decodeKey, newKeyPair } from '../../shared/transport/index.js'
+import { FleetLinks, type OwnershipStore, type RelayRecord } from '../../server/fleet/index.js'
+
+const BODY_BYTES = 512 * 1024
+
+interface Answer { status: number, body: Buffer }
+
+/** A POST with `body` to 127.0.0.1:port for `host`, sent from `source` (a loopback address). */
+async function post (port: number, host: string, body: Buffer, source: string): Promise<Answer> {
+  return await new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, localAddress: source, path: '/upload', method: 'POST', agent: false, headers: { Host: host, 'Content-Length': String(body.length) } }, (res) => {
+      const parts: Buffer[] = []
+      res.on('data', (c: Buffer) => parts.push(c))
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }) })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** A store that knows exactly the records given (what a dialler reads to find and pin a peer). */
+function recordsStore (records: RelayRecord[]): OwnershipStore {
+  const fail = (): never => { throw new Error('not used by a dialler') }
+  return {
+    nodeName: 'intruder',
+    stats: { claims: 0, conflicts: 0, unavailable: 0, leasesRegranted: 0, reclaimed: 0, reclaimLost: 0 },
+    start: async () => {},
+    attach: fail,
+    detach: fail,
+    claim: fail,
+    release: fail,
+    drop: fail,
+    relays: async () => records,
+    relay: async (name) => records.find((r) => r.nodeName === name),
+    owner: fail,
+    servedBy: fail,
+    watchRoutes: () => () => {},
+    close: async () => {},
+  }
+}
+
+describe.skipIf(missingTool('etcd', 'etcd-server'))('inter-relay links of a fleet of real processes', { timeout: 120_000 }, () => {
+  let etcd: EtcdCluster
+  const keys = [newKeyPair(), newKeyPair()]
+  const relays: RelayHandle[] = []
+  const ports: Array<{ bind: number, http: number }> = []
+
+  beforeAll(async () => {
+    etcd = await startEtcd(1)
+    for (let i = 0; i < 2; i++) {
+      const bind = await getFreePort()
+      const http = await getFreePort()
+      ports.push({ bind, http })
+      relays.push(await startRelay({
+        bindPort: bind,
+        extraYaml: `  privateKey: "${keys[i]?.privateKey ?? ''}"\nvhostHTTPPort: ${http}\nfleet:\n  nodeName: link-${i}\n  advertiseAddr: 127.0.0.1:${bind}\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: /links/\n`,
+      }))
+    }
+  }, 60_000)
+  afterAll(async () => {
+    await cleanupCli()
+    await etcd.close()
+  }, 30_000)
+  afterEach(async () => {
+    await closeServices()
+    await closeHttp()
+  })
+
+  it('forwards a request for a domain served by another relay over a link, byte-exact, with the original visitor\'s address', async () => {
+    const [first, second] = relays
+    const [p0, p1] = ports
+    if (first === undefined || second === undefined || p0 === undefined || p1 === undefined) throw new Error('two relays')
+    const svc = await startHttpService('linked')
+    const yaml = vhostClientYaml(p0.bind, [{ name: 'linked-site', type: 'http', localPort: svc.port, extra: ['customDomains: [linked.example.test]'] }])
+    await startClient(yaml.replace('proxies:', 'clientID: linked-client\nfleet:\n  servers: [127.0.0.1:' + String(p0.bind) + ']\n  connections: 1\nproxies:'))
+    for (let n = 0; n < 3; n++) {
+      const body = randomBytes(BODY_BYTES)
+      const answer = await post(p1.http, 'linked.example.test', body, `127.0.0.${n + 5}`)
+      expect(answer.status).toBe(200)
+      const seen = JSON.parse(answer.body.toString('utf8')) as Seen
+      expect(seen.bodyBytes).toBe(BODY_BYTES)
+      expect(seen.bodySha256).toBe(sha256(body))
+      // The first relay's vhost treats the forwarded visitor as its own: the original address.
+      expect(seen.headers['x-real-ip']).toBe(`127.0.0.${n + 5}`)
+      expect(seen.headers['x-forwarded-for']).toBe(`127.0.0.${n + 5}`)
+    }
+    // One link, reused: dialled once by the second relay, accepted once by the first.
+    expect(second.handle.logs.filter((l) => l.msg === 'fleet: link to a peer relay up')).toHaveLength(1)
+    expect(first.handle.logs.filter((l) => l.msg === 'fleet: link from a peer relay up')).toHaveLength(1)
+    // The same domain asked of the relay that serves it: no forward at all.
+    const direct = await post(p0.http, 'linked.example.test', Buffer.from('direct'), '127.0.0.1')
+    expect(direct.status).toBe(200)
+    // A domain nobody serves: a 404 from the relay asked, nothing forwarded.
+    const none = await post(p1.http, 'nobody.example.test', Buffer.from('x'), '127.0.0.1')
+    expect(none.status).toBe(404)
+    expect(svc.requests).toHaveLength(4)
+  })
+
+  it('refuses a link from a party that knows auth.token but is not a fleet member, by name or by key', async () => {
+    const [first] = relays
+    const [p0] = ports
+    const published = keys[0]?.publicKey
+    if (first === undefined || p0 === undefined || published === undefined) throw new Error('two relays')
+    const target: RelayRecord = { nodeName: 'link-0', advertiseAddr: `127.0.0.1:${p0.bind}`, startedAt: 0, clients: 0, publicKey: published }
+    const mark = first.handle.logs.length
+    for (const name of ['intruder', 'link-1']) {
+      const impostor = newKeyPair()
+      const secret = decodeKey(impostor.privateKey)
+      if (typeof secret === 'string') throw new Error(secret)
+      const links = new FleetLinks({ nodeName: name, store: recordsStore([target]), staticKey: keyPairFromSecret(secret), psk: derivePsk(TEST_TOKEN), log: pino({ level: 'silent' }) })
+      // The handshake itself succeeds (the token is right); the relay then checks the fleet's records and drops the link.
+      const session = await links.link('link-0')
+      await new Promise<void>((resolve) => { if (session.closed) resolve(); else session.once('close', () => { resolve() }) })
+      expect(session.closed).toBe(true)
+      links.close()
+    }
+    const refusals = await first.handle.waitForLog((l) => l.msg === 'fleet: link refused: the peer is not a proven fleet member' && l.peer === 'link-1', 10_000, mark)
+    expect(refusals.code).toBe('TUN_FLEET_LINK_REFUSED')
+    const refused = first.handle.logs.slice(mark).filter((l) => l.msg === 'fleet: link refused: the peer is not a proven fleet member')
+    expect(refused.map((l) => l.peer)).toEqual(['intruder', 'link-1'])
+    expect(refused.map((l) => l.reason)).toEqual(['no relay of that name is in the fleet', 'its key is not the one that relay publishes'])
+    // Nothing of the impostors was taken for a link.
+    expect(first.handle.logs.slice(mark).filter(logMsg('fleet: link from a peer relay up'))).toHaveLength(0)
+  })
+})
