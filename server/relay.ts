@@ -315,7 +315,8 @@ export class Relay {
     if (vhosts === undefined) return
     this.#routes = new FleetRoutes(fleet, fleet.nodeName)
     vhosts.forwarder = new FleetForwarder(this.#routes, links)
-    links.serve('http', (duplex) => { vhosts.acceptForwarded(duplex) })
+    links.serve('http', (duplex) => { vhosts.acceptForwarded('http', duplex) })
+    links.serve('https', (duplex) => { vhosts.acceptForwarded('https', duplex) })
   }
 
   /** The STUN server; a port that cannot be bound is a warning, not a failure (xtcp then needs natHoleStunServer). */

@@ -19,7 +19,7 @@ export class FleetForwarder {
   }
 
   /** A stream to a relay serving `host`'s owner, or undefined when no other relay does. Throws the last failure when none could be reached. */
-  async open (kind: 'http', host: string, visitor: Endpoint, listener: Endpoint): Promise<Duplex | undefined> {
+  async open (kind: 'http' | 'https', host: string, visitor: Endpoint, listener: Endpoint): Promise<Duplex | undefined> {
     const nodes = await this.#routes.find(kind, host)
     if (nodes.length === 0) return undefined
     let last: unknown
@@ -34,7 +34,7 @@ export class FleetForwarder {
     throw last
   }
 
-  failed (kind: 'http', host: string): void {
+  failed (kind: 'http' | 'https', host: string): void {
     this.#routes.failed(kind, host)
   }
 

@@ -33,7 +33,7 @@ export const LINK_HEARTBEAT_MS = 10_000
 export const LINK_HEARTBEAT_TIMEOUT_MS = 30_000
 
 /** What a stream on a link is for: the open header's proxy field. */
-export type LinkTarget = 'http'
+export type LinkTarget = 'http' | 'https'
 
 /** Counters of a relay's links (plain numbers, for status and metrics). */
 export interface LinkStats {

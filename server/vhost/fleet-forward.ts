@@ -14,9 +14,9 @@ import { endToEnd } from './header-rewrite.js'
 /** What the vhost asks of the fleet (server/fleet implements it; relay.ts wires it in). */
 export interface VhostForwarder {
   /** A stream to a relay that serves `host`'s owner, carrying the visitor; undefined when none does. Throws when the way fails. */
-  open: (kind: 'http', host: string, visitor: Endpoint, listener: Endpoint) => Promise<Duplex | undefined>
+  open: (kind: 'http' | 'https', host: string, visitor: Endpoint, listener: Endpoint) => Promise<Duplex | undefined>
   /** A forward for `host` failed: its route is looked up again next time. */
-  failed: (kind: 'http', host: string) => void
+  failed: (kind: 'http' | 'https', host: string) => void
   /** The connection came over an inter-relay link. */
   forwarded: (socket: Duplex) => boolean
 }

@@ -142,11 +142,12 @@ export class HttpVhost {
   }
 
   /** The checks before forwarding; answers and returns undefined when the request stops here. */
-  #admit (req: IncomingMessage, visitor: string, answer: (status: number, host: string, headers?: Record<string, string>) => void, res?: ServerResponse): Target | undefined {
+  #admit (req: IncomingMessage, visitor: string, answer: (status: number, host: string, headers?: Record<string, string>) => void, viaFleet?: (forwarder: VhostForwarder, host: string) => void): Target | undefined {
     this.#stats.requests++
     const r = this.#resolve(req)
-    if ('status' in r && r.status === 404 && res !== undefined && this.forwarder !== undefined && !this.forwarder.forwarded(req.socket)) {
-      this.#viaFleet(this.forwarder, req, res, r.host, visitor, answer)
+    // No proxy here: another relay of the fleet may serve the host (never for a request that came from one).
+    if ('status' in r && r.status === 404 && viaFleet !== undefined && this.forwarder !== undefined && !this.forwarder.forwarded(req.socket)) {
+      viaFleet(this.forwarder, r.host)
       return undefined
     }
     if ('status' in r) {
@@ -205,7 +206,8 @@ export class HttpVhost {
 
   #onRequest (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
     const visitor = normalizeAddress(req.socket.remoteAddress ?? '')
-    const t = this.#admit(req, visitor, (status, host, headers) => { this.#page(req, res, status, host, headers) }, res)
+    const answer = (status: number, host: string, headers?: Record<string, string>): void => { this.#page(req, res, status, host, headers) }
+    const t = this.#admit(req, visitor, answer, (forwarder, host) => { this.#viaFleet(forwarder, req, res, host, visitor, answer) })
     if (t === undefined) return
     if (expectContinue) res.writeContinue()
     req.on('error', () => { res.destroy() })
@@ -322,7 +324,9 @@ export class HttpVhost {
   #onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => { socket.destroy() })
     const visitor = normalizeAddress((socket as Socket).remoteAddress ?? '')
-    const t = this.#admit(req, visitor, (status, host, headers) => { this.#rawPage(socket, status, host, headers) })
+    const t = this.#admit(req, visitor, (status, host, headers) => { this.#rawPage(socket, status, host, headers) }, (forwarder, host) => {
+      this.#upgradeViaFleet(forwarder, req, socket, head, host, visitor)
+    })
     if (t === undefined) return
     // An upgrade carries no body (h2c with a POST body is not passed on): a body would be lost,
     // and the service would wait for it until the 504.
@@ -377,6 +381,36 @@ export class HttpVhost {
       this.#rawPage(socket, timeout ? 504 : 502, t.host)
     })
     ureq.end()
+  }
+
+  /**
+   * An upgrade (WebSocket) for a host another relay serves: the request goes there as the visitor
+   * sent it (end-to-end headers plus Connection/Upgrade), and from then on bytes both ways.
+   */
+  #upgradeViaFleet (forwarder: VhostForwarder, req: IncomingMessage, socket: Duplex, head: Buffer, host: string, visitor: string): void {
+    const from = { address: visitor, port: (socket as Socket).remotePort ?? 0 }
+    const at = { address: normalizeAddress((socket as Socket).localAddress ?? ''), port: this.port }
+    forwarder.open('http', host, from, at).then((link) => {
+      if (link === undefined) {
+        this.#stats.notFound++
+        this.#rawPage(socket, 404, host)
+        return
+      }
+      if (socket.destroyed) { link.destroy(); return }
+      let headers = endToEnd(req.rawHeaders)
+      headers = setHeader(headers, 'Connection', 'Upgrade')
+      headers = setHeader(headers, 'Upgrade', req.headers.upgrade ?? '')
+      const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`]
+      for (let i = 0; i + 1 < headers.length; i += 2) lines.push(`${headers[i] ?? ''}: ${headers[i + 1] ?? ''}`)
+      link.write(`${lines.join('\r\n')}\r\n\r\n`)
+      if (head.length > 0) link.write(head)
+      this.#stats.forwarded++
+      this.#splice(socket, link)
+    }, () => {
+      forwarder.failed('http', host)
+      this.#stats.badGateway++
+      this.#rawPage(socket, 502, host)
+    })
   }
 
   /** Bytes both ways until either side is gone. */

@@ -34,6 +34,8 @@ export interface HttpsVhostStats {
   backendDown: number
   /** Reset: the proxy's allowSources/denySources refused the visitor. */
   forbidden: number
+  /** Fleet relays: connections for a name served by another relay, passed on to it over an inter-relay link. */
+  forwarded: number
 }
 
 export interface VhostStats {
@@ -44,6 +46,6 @@ export interface VhostStats {
 export function newVhostStats (): VhostStats {
   return {
     http: { requests: 0, notFound: 0, badGateway: 0, gatewayTimeout: 0, unauthorized: 0, forbidden: 0, badRequest: 0, upgrades: 0, forwarded: 0 },
-    https: { connections: 0, routed: 0, unknownHost: 0, badHello: 0, backendDown: 0, forbidden: 0 },
+    https: { connections: 0, routed: 0, unknownHost: 0, badHello: 0, backendDown: 0, forbidden: 0, forwarded: 0 },
   }
 }

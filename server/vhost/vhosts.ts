@@ -24,6 +24,7 @@ import type { VisitorAdmission } from '../visitor-admission.js'
 import { StreamTally, type StreamTraffic } from '../stream-tally.js'
 import type { HttpRoute, HttpsRoute } from './vhost-route.js'
 import type { VhostForwarder } from './fleet-forward.js'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 
 export type VhostSpec = HttpProxySpec | HttpsProxySpec
@@ -147,13 +148,16 @@ export class Vhosts {
   set forwarder (f: VhostForwarder | undefined) {
     this.#forwarder = f
     if (this.#http !== undefined) this.#http.forwarder = f
+    if (this.#https !== undefined) this.#https.forwarder = f
   }
 
-  /** A visitor connection a peer relay forwarded to the http port; false (and destroyed) when this relay has none. */
-  acceptForwarded (socket: Duplex): boolean {
-    if (this.#http === undefined) { socket.destroy(); return false }
-    this.#http.acceptForwarded(socket)
-    return true
+  /** A visitor connection a peer relay forwarded to the http or https port; false (and destroyed) when this relay has none. */
+  acceptForwarded (kind: 'http' | 'https', socket: Duplex): boolean {
+    if (kind === 'http' && this.#http !== undefined) { this.#http.acceptForwarded(socket); return true }
+    // The https port treats it as a socket: it has a socket's addresses and resetAndDestroy (ForwardedDuplex).
+    if (kind === 'https' && this.#https !== undefined) { this.#https.acceptForwarded(socket as Socket); return true }
+    socket.destroy()
+    return false
   }
 
   /** The counters, as a copy of plain numbers. */
@@ -176,6 +180,7 @@ export class Vhosts {
       }
       if (httpsPort !== null) {
         this.#https = new HttpsVhost(this.#stats.https, this.#log.child({ vhost: 'https' }), admit, this.#routing())
+        this.#https.forwarder = this.#forwarder
         const port = await this.#https.listen(host, httpsPort)
         ports.push(port)
         this.#log.info({ protocol: 'https', port }, 'vhost listening')

@@ -6,13 +6,14 @@
 // without any forward. A party that knows auth.token (every client does) but is not a fleet member
 // cannot open a link: neither under a name the store does not know nor under a member's name with
 // another key.
-import { randomBytes } from 'node:crypto'
+import { randomBytes, X509Certificate } from 'node:crypto'
 import { request } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import pino from 'pino'
 import { cleanupCli, logMsg, startClient, startRelay, TEST_TOKEN, type RelayHandle } from '../helpers/cli.js'
 import { closeServices, getFreePort, sha256 } from '../helpers/services.js'
-import { closeHttp, startHttpService, type Seen } from '../helpers/http.js'
+import { connect as tlsConnect } from 'node:tls'
+import { closeHttp, secureExampleCert, startHttpService, startHttpsService, startWebSocketEcho, webSocketEcho, type Seen } from '../helpers/http.js'
 import { vhostClientYaml } from '../helpers/vhost.js'
 import { startEtcd, type EtcdCluster } from '../helpers/etcd.js'
 import { missingTool } from '../helpers/system-tools.js'
@@ -62,17 +63,18 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('inter-relay links of a flee
   let etcd: EtcdCluster
   const keys = [newKeyPair(), newKeyPair()]
   const relays: RelayHandle[] = []
-  const ports: Array<{ bind: number, http: number }> = []
+  const ports: Array<{ bind: number, http: number, https: number }> = []
 
   beforeAll(async () => {
     etcd = await startEtcd(1)
     for (let i = 0; i < 2; i++) {
       const bind = await getFreePort()
       const http = await getFreePort()
-      ports.push({ bind, http })
+      const https = await getFreePort()
+      ports.push({ bind, http, https })
       relays.push(await startRelay({
         bindPort: bind,
-        extraYaml: `  privateKey: "${keys[i]?.privateKey ?? ''}"\nvhostHTTPPort: ${http}\nfleet:\n  nodeName: link-${i}\n  advertiseAddr: 127.0.0.1:${bind}\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: /links/\n`,
+        extraYaml: `  privateKey: "${keys[i]?.privateKey ?? ''}"\nvhostHTTPPort: ${http}\nvhostHTTPSPort: ${https}\nfleet:\n  nodeName: link-${i}\n  advertiseAddr: 127.0.0.1:${bind}\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: /links/\n`,
       }))
     }
   }, 60_000)
@@ -113,6 +115,38 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('inter-relay links of a flee
     const none = await post(p1.http, 'nobody.example.test', Buffer.from('x'), '127.0.0.1')
     expect(none.status).toBe(404)
     expect(svc.requests).toHaveLength(4)
+  })
+
+  it('forwards a WebSocket upgrade and an https connection (by SNI, TLS not terminated) to the relay that serves the domain', async () => {
+    const [p0, p1] = ports
+    if (p0 === undefined || p1 === undefined) throw new Error('two relays')
+    const ws = await startWebSocketEcho()
+    const cert = secureExampleCert()
+    const tlsSvc = await startHttpsService('secure', cert)
+    const yaml = vhostClientYaml(p0.bind, [
+      { name: 'linked-ws', type: 'http', localPort: ws.port, extra: ['customDomains: [ws.linked.test]'] },
+      { name: 'linked-tls', type: 'https', localPort: tlsSvc.port, extra: ['customDomains: [secure.example.test]'] },
+    ])
+    await startClient(yaml.replace('proxies:', 'clientID: linked-ws-client\nfleet:\n  servers: [127.0.0.1:' + String(p0.bind) + ']\n  connections: 1\nproxies:'))
+    const messages = ['hello', 'x'.repeat(100_000)]
+    const { echoes } = await webSocketEcho(p1.http, 'ws.linked.test', messages)
+    expect(echoes).toEqual(messages)
+    // The visitor gets the service's own certificate through the relay that does not serve it.
+    const fingerprint = await new Promise<string>((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: p1.https, servername: 'secure.example.test', ca: cert.cert }, () => {
+        resolve(s.getPeerCertificate().fingerprint256)
+        s.end()
+      })
+      s.on('error', reject)
+    })
+    expect(fingerprint).toBe(new X509Certificate(cert.cert).fingerprint256)
+    // A name nobody serves: the unrecognized_name alert, as on a single relay.
+    const unknown = await new Promise<string>((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: p1.https, servername: 'nobody.example.test', rejectUnauthorized: false })
+      s.on('error', (err: Error) => { resolve(err.message) })
+      s.on('secureConnect', () => { resolve('connected'); s.destroy() })
+    })
+    expect(unknown).toMatch(/unrecognized name/i)
   })
 
   it('refuses a link from a party that knows auth.token but is not a fleet member, by name or by key', async () => {
