@@ -10,7 +10,7 @@ import { TunnelError } from '../shared/errors.js'
 import { readFdFacts, type FdFacts } from './fd-limit.js'
 import { formatHostPort, normalizeAddress, listenError, listenTcp, SourceFilter } from '../shared/net/index.js'
 import { encodeKey, encodeRefusal, Refusal, relayKeyId, derivePsk, formatKeyId, relayKeyPair, type KeyPair, type RecordLimits, ReplayGuard } from '../shared/transport/index.js'
-import { SUPPORTED_CONTROL_VERSIONS } from '../shared/wire/index.js'
+import { ResetCode, SUPPORTED_CONTROL_VERSIONS } from '../shared/wire/index.js'
 import { ConnectionBudget, type BudgetStats } from './connection-budget.js'
 import { ControlSession, type SessionLimits } from './control-session.js'
 import { clientKeyPolicy, type ClientKeyPolicy } from './client-keys.js'
@@ -311,10 +311,19 @@ export class Relay {
       return
     }
     if (this.#config.transport.tls.force) this.#log.warn({ code: 'TUN_FLEET_LINK_DOWN' }, 'fleet: transport.tls.force is on: peer relays cannot open links to this one (they dial the raw handshake); visitors are not forwarded here')
+    this.#routes = new FleetRoutes(fleet, fleet.nodeName)
+    const forwarder = new FleetForwarder(this.#routes, links)
+    this.visits.forwarder = forwarder
+    const visitLog = this.#log.child({ visits: true, forwarded: true })
+    links.serveVisits((stream, open, via) => {
+      const visit = open.visit
+      if (visit === undefined) { stream.reset(ResetCode.REFUSED); return }
+      // The visitor's session is on the relay `via`: its address and login user as that relay knows them.
+      this.visits.handleForwarded({ user: visit.user, remote: open.visitor, local: open.listener, clientId: `${via}:${open.visitor.address}`, log: visitLog }, stream, open.proxy, visit)
+    })
     const vhosts = this.#vhosts
     if (vhosts === undefined) return
-    this.#routes = new FleetRoutes(fleet, fleet.nodeName)
-    vhosts.forwarder = new FleetForwarder(this.#routes, links)
+    vhosts.forwarder = forwarder
     links.serve('http', (duplex) => { vhosts.acceptForwarded('http', duplex) })
     links.serve('https', (duplex) => { vhosts.acceptForwarded('https', duplex) })
   }

@@ -252,7 +252,7 @@ export class EtcdOwnershipStore implements OwnershipStore {
   watchRoutes (changed: () => void): () => void {
     let stopped = false
     const watchers: Array<{ cancel: () => Promise<void> }> = []
-    for (const prefix of ['own/domain/', 'attach/', 'relays/']) {
+    for (const prefix of ['own/domain/', 'own/name/', 'attach/', 'relays/']) {
       this.#ns.watch().prefix(prefix).create().then((w) => {
         if (stopped) { void w.cancel().catch(() => {}); return }
         watchers.push(w)

@@ -2,7 +2,8 @@
 // tried in order over their links (links.ts) until one stream opens. A relay that cannot be
 // reached is dropped from the cached route, so the next visitor asks the store again.
 import type { Duplex } from 'node:stream'
-import type { Endpoint } from '../../shared/wire/index.js'
+import type { MuxStream } from '../../shared/mux/index.js'
+import type { Endpoint, VisitBlock } from '../../shared/wire/index.js'
 import { ForwardedDuplex, type FleetLinks } from './links.js'
 import type { FleetRoutes } from './routes.js'
 
@@ -32,6 +33,26 @@ export class FleetForwarder {
       }
     }
     throw last
+  }
+
+  /** A visit stream to a relay serving secret proxy `name`'s client, or undefined when no other relay does. Throws the last failure when none could be reached. */
+  async openVisit (name: string, visitor: Endpoint, listener: Endpoint, visit: VisitBlock): Promise<MuxStream | undefined> {
+    const nodes = await this.#routes.findName(name)
+    if (nodes.length === 0) return undefined
+    let last: unknown
+    for (const node of nodes.slice(0, MAX_FORWARD_TRIES)) {
+      try {
+        return await this.#links.forwardVisit(node, name, visitor, listener, visit)
+      } catch (err) {
+        last = err
+        this.#routes.failedName(name)
+      }
+    }
+    throw last
+  }
+
+  failedVisit (name: string): void {
+    this.#routes.failedName(name)
   }
 
   failed (kind: 'http' | 'https', host: string): void {

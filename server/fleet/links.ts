@@ -16,7 +16,7 @@ import { TunnelError } from '../../shared/errors.js'
 import { MuxDuplex, Session, type MuxStream } from '../../shared/mux/index.js'
 import { normalizeAddress, parseHostPort, unbracket } from '../../shared/net/index.js'
 import { ACCEPT_BYTES, ClientHandshake, decodeKey, encodeKey, parseResponse, readHandshakeMessage, recordWire, type KeyPair } from '../../shared/transport/index.js'
-import { type Endpoint, ResetCode } from '../../shared/wire/index.js'
+import { type Endpoint, type OpenHeader, ResetCode, type VisitBlock } from '../../shared/wire/index.js'
 import type { RecordWire } from '../../shared/transport/index.js'
 import type { OwnershipStore } from './store.js'
 
@@ -34,6 +34,8 @@ export const LINK_HEARTBEAT_TIMEOUT_MS = 30_000
 
 /** What a stream on a link is for: the open header's proxy field. */
 export type LinkTarget = 'http' | 'https'
+/** A visit to a secret proxy: the open header's proxy field is this prefix and the proxy's name; it carries the visit block. */
+export const LINK_VISIT_PREFIX = 'visit/'
 
 /** Counters of a relay's links (plain numbers, for status and metrics). */
 export interface LinkStats {
@@ -99,6 +101,7 @@ export class FleetLinks {
   readonly #out = new Map<string, Outbound>()
   readonly #in = new Set<Session>()
   readonly #handlers = new Map<LinkTarget, (duplex: ForwardedDuplex) => void>()
+  #visits: ((stream: MuxStream, open: OpenHeader, via: string) => void) | undefined
   #closed = false
 
   constructor (options: FleetLinksOptions) {
@@ -108,6 +111,11 @@ export class FleetLinks {
   /** Streams of `target` that peers forward here go to `handler`. */
   serve (target: LinkTarget, handler: (duplex: ForwardedDuplex) => void): void {
     this.#handlers.set(target, handler)
+  }
+
+  /** Visits to secret proxies that peers forward here go to `handler` (the stream is not accepted yet). */
+  serveVisits (handler: (stream: MuxStream, open: OpenHeader, via: string) => void): void {
+    this.#visits = handler
   }
 
   /** Links up now: peers this relay dialled, and peers that dialled it. */
@@ -163,6 +171,19 @@ export class FleetLinks {
       const duplex = new MuxDuplex(stream)
       duplex.on('error', () => {})
       return duplex
+    } catch (err) {
+      this.stats.forwardFailed++
+      throw err
+    }
+  }
+
+  /** Opens a visit to secret proxy `name` on `nodeName` (the visit block with the visitor's user filled in). Throws (counted as a failed forward). */
+  async forwardVisit (nodeName: string, name: string, visitor: Endpoint, listener: Endpoint, visit: VisitBlock): Promise<MuxStream> {
+    try {
+      const session = await this.link(nodeName)
+      const stream = session.openStream({ proxy: `${LINK_VISIT_PREFIX}${name}`, visitor, listener, visit })
+      this.stats.forwardedOut++
+      return stream
     } catch (err) {
       this.stats.forwardFailed++
       throw err
@@ -248,7 +269,12 @@ export class FleetLinks {
 
   #onStream (stream: MuxStream, via: string): void {
     const open = stream.open
-    const handler = open === undefined ? undefined : this.#handlers.get(open.proxy as LinkTarget)
+    if (open?.visit !== undefined && open.proxy.startsWith(LINK_VISIT_PREFIX) && this.#visits !== undefined) {
+      this.stats.forwardedIn++
+      this.#visits(stream, { ...open, proxy: open.proxy.slice(LINK_VISIT_PREFIX.length) }, via)
+      return
+    }
+    const handler = open === undefined || open.visit !== undefined ? undefined : this.#handlers.get(open.proxy as LinkTarget)
     if (open === undefined || handler === undefined) { stream.reset(ResetCode.REFUSED); return }
     this.stats.forwardedIn++
     stream.accept()

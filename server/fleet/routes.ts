@@ -50,12 +50,33 @@ export class FleetRoutes {
       if (identity !== undefined) break
     }
     const nodes = identity === undefined ? [] : (await this.#store.servedBy(identity)).filter((n) => n !== this.#self)
+    this.#remember(id, nodes)
+    return nodes
+  }
+
+  /** Relays other than this one that serve the owner of proxy name `name` (a secret proxy's visits go there); [] when none. Throws TUN_FLEET_UNAVAILABLE. */
+  async findName (name: string): Promise<string[]> {
+    const id = `name/${name}`
+    const hit = this.#cache.get(id)
+    if (hit !== undefined && (hit.nodes.length > 0 || this.#now() < hit.until)) return hit.nodes
+    this.lookups++
+    const identity = await this.#store.owner({ kind: 'name', id: name })
+    const nodes = identity === undefined ? [] : (await this.#store.servedBy(identity)).filter((n) => n !== this.#self)
+    this.#remember(id, nodes)
+    return nodes
+  }
+
+  /** A visit to `name` failed on its way: ask the store again next time. */
+  failedName (name: string): void {
+    this.#cache.delete(`name/${name}`)
+  }
+
+  #remember (id: string, nodes: string[]): void {
     if (this.#cache.size >= MAX_ROUTE_CACHE_ENTRIES) {
       const oldest = this.#cache.keys().next()
       if (oldest.done !== true) this.#cache.delete(oldest.value)
     }
     this.#cache.set(id, { nodes, until: this.#now() + NEGATIVE_ROUTE_MS })
-    return nodes
   }
 
   /** A forward to `node` for `domain` failed: ask the store again next time. */

@@ -59,7 +59,7 @@ export interface OwnershipStore {
   owner: (key: OwnedKey) => Promise<string | undefined>
   /** The relays that serve a session of `identity` now (attach keys). Throws TUN_FLEET_UNAVAILABLE. */
   servedBy: (identity: string) => Promise<string[]>
-  /** Calls `changed` whenever a domain's owner or an owner's relays change (a watch); returns its stop. */
+  /** Calls `changed` whenever a domain's or a proxy name's owner, an owner's relays or the relays change (a watch); returns its stop. */
   watchRoutes: (changed: () => void) => () => void
   readonly stats: FleetStats
   /** Leaves the fleet: the relay's record goes at once (its lease is revoked). */

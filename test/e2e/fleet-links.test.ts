@@ -11,7 +11,7 @@ import { request } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import pino from 'pino'
 import { cleanupCli, logMsg, startClient, startRelay, TEST_TOKEN, type RelayHandle } from '../helpers/cli.js'
-import { closeServices, getFreePort, sha256 } from '../helpers/services.js'
+import { closeServices, echoOnce, exchange, getFreePort, sha256, startEchoServer } from '../helpers/services.js'
 import { connect as tlsConnect } from 'node:tls'
 import { closeHttp, secureExampleCert, startHttpService, startHttpsService, startWebSocketEcho, webSocketEcho, type Seen } from '../helpers/http.js'
 import { vhostClientYaml } from '../helpers/vhost.js'
@@ -147,6 +147,36 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('inter-relay links of a flee
       s.on('secureConnect', () => { resolve('connected'); s.destroy() })
     })
     expect(unknown).toMatch(/unrecognized name/i)
+  })
+
+  it('forwards a visit to an stcp proxy served by another relay: the right visitor gets its bytes back exactly, a wrong secret or a user not allowed is refused', async () => {
+    const [, second] = relays
+    const [p0, p1] = ports
+    if (second === undefined || p0 === undefined || p1 === undefined) throw new Error('two relays')
+    const echo = await startEchoServer()
+    const client = (port: number, user: string, body: string): string => [
+      'serverAddr: 127.0.0.1', `serverPort: ${port}`, `user: ${user}`, `clientID: ${user}-visits`, 'auth:', `  token: ${JSON.stringify(TEST_TOKEN)}`,
+      'fleet:', `  servers: [127.0.0.1:${port}]`, '  connections: 1', body,
+    ].join('\n') + '\n'
+    const home = await startClient(client(p0.bind, 'home', `proxies:\n  - { name: vault, type: stcp, localPort: ${echo.port}, secretKey: s3cret, allowUsers: [laptop] }`), { waitFor: 'login' })
+    await home.handle.waitForLog(logMsg('proxy registered', { proxy: 'home.vault' }))
+    const [good, wrongKey, eveKey] = [await getFreePort(), await getFreePort(), await getFreePort()]
+    const visitor = (name: string, bindPort: number, secret = 's3cret'): string => `  - { name: ${name}, type: stcp, serverUser: home, serverName: vault, secretKey: ${secret}, bindPort: ${bindPort} }`
+    const laptop = await startClient(client(p1.bind, 'laptop', `visitors:\n${visitor('good', good)}\n${visitor('wrong', wrongKey, 'guess')}`), { waitFor: 'login' })
+    const eve = await startClient(client(p1.bind, 'eve', `visitors:\n${visitor('eve', eveKey)}`), { waitFor: 'login' })
+    await laptop.handle.waitForLog(logMsg('visitor listening', { visitor: 'wrong' }))
+    await eve.handle.waitForLog(logMsg('visitor listening', { visitor: 'eve' }))
+    const { sent, reply } = await exchange(good, BODY_BYTES, { keep: true, timeoutMs: 15_000 })
+    expect(reply.bytes).toBe(BODY_BYTES)
+    expect(reply.sha256).toBe(sent.sha256)
+    // Refused by the relay that holds the proxy, with the answer a local refusal gets.
+    expect(await echoOnce(wrongKey)).toBe(false)
+    expect(await echoOnce(eveKey)).toBe(false)
+    await laptop.handle.waitForLog((l) => l.visitor === 'wrong' && l.code === 'TUN_VISIT_REFUSED')
+    await eve.handle.waitForLog((l) => l.visitor === 'eve' && l.code === 'TUN_VISIT_REFUSED')
+    const reasons = relays[0]?.handle.logs.filter((l) => l.msg === 'visit refused').map((l) => l.reason).sort()
+    expect(reasons).toEqual(['proof', 'user'])
+    expect(await echoOnce(good)).toBe(true)
   })
 
   it('refuses a link from a party that knows auth.token but is not a fleet member, by name or by key', async () => {
