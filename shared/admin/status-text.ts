@@ -111,6 +111,13 @@ export function renderStatus (r: StatusReport, now = Date.now()): string {
       s.streams, s.proxies, formatBytes(s.bytesIn), formatBytes(s.bytesOut), s.reconnects,
     ])))
   }
+  if (r.fleetConnections !== undefined) {
+    const attached = r.fleetConnections.filter((c) => c.state === 'attached').length
+    lines.push('', `Fleet connections (${attached} of ${r.fleetConnections.length} attached)`)
+    lines.push(...renderTable(['connection', 'relay', 'state', 'streams', 'bytes in', 'bytes out', 'reconnects'], r.fleetConnections.map((c) => [
+      c.connection, c.relay === '' ? '-' : c.relay, c.state, c.streams, formatBytes(c.bytesIn), formatBytes(c.bytesOut), c.reconnects,
+    ])))
+  }
   lines.push('', `Proxies (${r.proxies.length})`)
   if (r.proxies.length === 0) lines.push('  none')
   else {

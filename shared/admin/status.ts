@@ -207,6 +207,16 @@ export const statusReportSchema = z.object({
   }).optional(),
   /** client: its visitors (absent from older processes). */
   visitors: z.array(visitorStatusSchema).optional(),
+  /** client of a fleet: every control connection (fleet.connections), the relay it is attached to or trying, and its load (absent without a fleet block). */
+  fleetConnections: z.array(z.object({
+    connection: count,
+    relay: z.string(),
+    state: z.enum(['attached', 'connecting']),
+    streams: count,
+    bytesIn: count,
+    bytesOut: count,
+    reconnects: count,
+  })).optional(),
   /** relay: visits to secret proxies joined, and refused by reason (absent from older processes). */
   visits: z.object({ accepted: count, refusals: z.record(z.string(), count) }).optional(),
   /** relay of a fleet: its name, the fleet's relays as the store knows them, and its store traffic (absent on a single relay). */
