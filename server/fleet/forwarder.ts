@@ -24,14 +24,18 @@ export class FleetForwarder {
     const nodes = await this.#routes.find(kind, host)
     if (nodes.length === 0) return undefined
     let last: unknown
+    const down: string[] = []
     for (const node of nodes.slice(0, MAX_FORWARD_TRIES)) {
       try {
-        return await this.#links.forward(node, kind, visitor, listener)
+        const duplex = await this.#links.forward(node, kind, visitor, listener)
+        for (const d of down) this.#routes.demote(kind, host, d)
+        return duplex
       } catch (err) {
         last = err
-        this.#routes.failed(kind, host)
+        down.push(node)
       }
     }
+    this.#routes.failed(kind, host)
     throw last
   }
 
@@ -40,14 +44,18 @@ export class FleetForwarder {
     const nodes = await this.#routes.findName(name)
     if (nodes.length === 0) return undefined
     let last: unknown
+    const down: string[] = []
     for (const node of nodes.slice(0, MAX_FORWARD_TRIES)) {
       try {
-        return await this.#links.forwardVisit(node, name, visitor, listener, visit)
+        const stream = await this.#links.forwardVisit(node, name, visitor, listener, visit)
+        for (const d of down) this.#routes.demote('name', name, d)
+        return stream
       } catch (err) {
         last = err
-        this.#routes.failedName(name)
+        down.push(node)
       }
     }
+    this.#routes.failedName(name)
     throw last
   }
 

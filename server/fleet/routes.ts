@@ -16,7 +16,7 @@ export const NEGATIVE_ROUTE_MS = 1_000
 const MAX_WILDCARD_LEVELS = 8
 
 interface Entry {
-  /** Relays that serve the owner, other than this one (empty: none, cached until `until`). */
+  /** Relays that serve the owner, other than this one, the ones that failed last (empty: none, cached until `until`). */
   nodes: string[]
   until: number
 }
@@ -77,6 +77,18 @@ export class FleetRoutes {
       if (oldest.done !== true) this.#cache.delete(oldest.value)
     }
     this.#cache.set(id, { nodes, until: this.#now() + NEGATIVE_ROUTE_MS })
+  }
+
+  /**
+   * A forward through `node` failed but another relay of the route took it: `node` goes last in
+   * the cached route (a relay just killed stays in the store until its lease ends; the next
+   * visitors should not wait on it first).
+   */
+  demote (kind: 'http' | 'https' | 'name', id: string, node: string): void {
+    const key = kind === 'name' ? `name/${id}` : `${kind}/${id.toLowerCase()}`
+    const hit = this.#cache.get(key)
+    if (hit === undefined || !hit.nodes.includes(node)) return
+    hit.nodes = [...hit.nodes.filter((n) => n !== node), node]
   }
 
   /** A forward to `node` for `domain` failed: ask the store again next time. */
