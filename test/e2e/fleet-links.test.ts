@@ -10,7 +10,7 @@ import { randomBytes, X509Certificate } from 'node:crypto'
 import { request } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import pino from 'pino'
-import { cleanupCli, logMsg, startClient, startRelay, TEST_TOKEN, type RelayHandle } from '../helpers/cli.js'
+import { cleanupCli, logMsg, spawnCli, startClient, startRelay, TEST_TOKEN, type RelayHandle } from '../helpers/cli.js'
 import { closeServices, echoOnce, exchange, getFreePort, sha256, startEchoServer } from '../helpers/services.js'
 import { connect as tlsConnect } from 'node:tls'
 import { closeHttp, secureExampleCert, startHttpService, startHttpsService, startWebSocketEcho, webSocketEcho, type Seen } from '../helpers/http.js'
@@ -63,7 +63,7 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('inter-relay links of a flee
   let etcd: EtcdCluster
   const keys = [newKeyPair(), newKeyPair()]
   const relays: RelayHandle[] = []
-  const ports: Array<{ bind: number, http: number, https: number }> = []
+  const ports: Array<{ bind: number, http: number, https: number, admin: number }> = []
 
   beforeAll(async () => {
     etcd = await startEtcd(1)
@@ -71,10 +71,11 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('inter-relay links of a flee
       const bind = await getFreePort()
       const http = await getFreePort()
       const https = await getFreePort()
-      ports.push({ bind, http, https })
+      const admin = await getFreePort()
+      ports.push({ bind, http, https, admin })
       relays.push(await startRelay({
         bindPort: bind,
-        extraYaml: `  privateKey: "${keys[i]?.privateKey ?? ''}"\nvhostHTTPPort: ${http}\nvhostHTTPSPort: ${https}\nfleet:\n  nodeName: link-${i}\n  advertiseAddr: 127.0.0.1:${bind}\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: /links/\n`,
+        extraYaml: `  privateKey: "${keys[i]?.privateKey ?? ''}"\nvhostHTTPPort: ${http}\nvhostHTTPSPort: ${https}\nwebServer:\n  port: ${admin}\nfleet:\n  nodeName: link-${i}\n  advertiseAddr: 127.0.0.1:${bind}\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: /links/\n`,
       }))
     }
   }, 60_000)
@@ -115,6 +116,19 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('inter-relay links of a flee
     const none = await post(p1.http, 'nobody.example.test', Buffer.from('x'), '127.0.0.1')
     expect(none.status).toBe(404)
     expect(svc.requests).toHaveLength(4)
+    // Both relays' status counts the forwarded streams and the link, and tunnel status --fleet prints them.
+    const status = async (r: RelayHandle): Promise<{ fleet: { links: Record<string, number> } }> => {
+      const h = spawnCli(['status', '-c', r.configPath, '--json'])
+      expect((await h.exit).code, h.stderr()).toBe(0)
+      return JSON.parse(h.stdout()) as never
+    }
+    const out = (await status(second)).fleet.links
+    const into = (await status(first)).fleet.links
+    expect(out).toMatchObject({ out: 1, dialled: 1, forwardedOut: 3, forwardFailed: 0 })
+    expect(into).toMatchObject({ in: 1, accepted: 1, refused: 0, forwardedIn: 3 })
+    const text = spawnCli(['status', '-c', second.configPath, '--fleet'])
+    expect((await text.exit).code).toBe(0)
+    expect(text.stdout()).toMatch(/Links \(this relay\): 1 out, 0 in, \d+ streams; dialled 1 \(failed 0\), accepted 0, refused 0; forwarded out 3, in 0, failed 0/)
   })
 
   it('forwards a WebSocket upgrade and an https connection (by SNI, TLS not terminated) to the relay that serves the domain', async () => {
