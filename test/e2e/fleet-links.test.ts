@@ -8,10 +8,12 @@
 // another key.
 import { randomBytes, X509Certificate } from 'node:crypto'
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import pino from 'pino'
 import { cleanupCli, logMsg, spawnCli, startClient, startRelay, TEST_TOKEN, type RelayHandle } from '../helpers/cli.js'
-import { closeServices, echoOnce, exchange, getFreePort, sha256, startEchoServer } from '../helpers/services.js'
+import { closeServices, echoOnce, exchange, getFreePort, sha256, startEchoServer, startServer } from '../helpers/services.js'
+import { parseProxyHeader, type ParsedProxyHeader } from '../../shared/net/proxy-protocol.js'
 import { connect as tlsConnect } from 'node:tls'
 import { closeHttp, secureExampleCert, startHttpService, startHttpsService, startWebSocketEcho, webSocketEcho, type Seen } from '../helpers/http.js'
 import { vhostClientYaml } from '../helpers/vhost.js'
@@ -161,6 +163,32 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('inter-relay links of a flee
       s.on('secureConnect', () => { resolve('connected'); s.destroy() })
     })
     expect(unknown).toMatch(/unrecognized name/i)
+  })
+
+  it('gives a forwarded https connection\'s service the original visitor\'s address in the PROXY header its proxy asks for', async () => {
+    const [p0, p1] = ports
+    if (p0 === undefined || p1 === undefined) throw new Error('two relays')
+    const headers: ParsedProxyHeader[] = []
+    const svc = await startServer((socket) => {
+      let buf = Buffer.alloc(0)
+      socket.on('data', (c: Buffer) => {
+        buf = Buffer.concat([buf, c])
+        const h = parseProxyHeader(buf)
+        if (h !== undefined) { headers.push(h); socket.destroy() }
+      })
+      socket.on('error', () => {})
+    })
+    const yaml = vhostClientYaml(p0.bind, [{ name: 'pp-tls', type: 'https', localPort: svc.port, extra: ['customDomains: [pp.example.test]', 'transport: { proxyProtocolVersion: v2 }'] }])
+    await startClient(yaml.replace('proxies:', 'clientID: linked-pp-client\nfleet:\n  servers: [127.0.0.1:' + String(p0.bind) + ']\n  connections: 1\nproxies:'))
+    await new Promise<void>((resolve) => {
+      const raw = connect({ host: '127.0.0.1', port: p1.https, localAddress: '127.0.0.9' })
+      raw.on('error', () => {})
+      const s = tlsConnect({ socket: raw, servername: 'pp.example.test', rejectUnauthorized: false })
+      s.on('error', () => { resolve() })
+      s.on('close', () => { resolve() })
+    })
+    expect(headers).toHaveLength(1)
+    expect(headers[0]?.source?.address).toBe('127.0.0.9')
   })
 
   it('forwards a visit to an stcp proxy served by another relay: the right visitor gets its bytes back exactly, a wrong secret or a user not allowed is refused', async () => {
