@@ -8,7 +8,7 @@
 // another key.
 import { randomBytes, X509Certificate } from 'node:crypto'
 import { request } from 'node:http'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import pino from 'pino'
 import { cleanupCli, logMsg, spawnCli, startClient, startRelay, TEST_TOKEN, type RelayHandle } from '../helpers/cli.js'
@@ -23,6 +23,17 @@ import { derivePsk, keyPairFromSecret, decodeKey, newKeyPair } from '../../share
 import { FleetLinks, type OwnershipStore, type RelayRecord } from '../../server/fleet/index.js'
 
 const BODY_BYTES = 512 * 1024
+/** The first relay's maxConnectionsPerSource: a forwarded visitor counts there under its own address. */
+const PER_SOURCE_CAP = 3
+
+/** Opens a request to 127.0.0.1:port for `host` from `source` whose body never completes: the connection stays busy. */
+async function heldRequest (port: number, host: string, source: string): Promise<Socket> {
+  const socket = connect({ host: '127.0.0.1', port, localAddress: source })
+  socket.on('error', () => {})
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  socket.write(`POST /slow HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 1000\r\n\r\npartial`)
+  return socket
+}
 
 interface Answer { status: number, body: Buffer }
 
@@ -77,7 +88,7 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('inter-relay links of a flee
       ports.push({ bind, http, https, admin })
       relays.push(await startRelay({
         bindPort: bind,
-        extraYaml: `  privateKey: "${keys[i]?.privateKey ?? ''}"\nvhostHTTPPort: ${http}\nvhostHTTPSPort: ${https}\nwebServer:\n  port: ${admin}\nfleet:\n  nodeName: link-${i}\n  advertiseAddr: 127.0.0.1:${bind}\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: /links/\n`,
+        extraYaml: `  privateKey: "${keys[i]?.privateKey ?? ''}"\n${i === 0 ? `maxConnectionsPerSource: ${PER_SOURCE_CAP}\n` : ''}vhostHTTPPort: ${http}\nvhostHTTPSPort: ${https}\nwebServer:\n  port: ${admin}\nfleet:\n  nodeName: link-${i}\n  advertiseAddr: 127.0.0.1:${bind}\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: /links/\n`,
       }))
     }
   }, 60_000)
@@ -163,6 +174,36 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('inter-relay links of a flee
       s.on('secureConnect', () => { resolve('connected'); s.destroy() })
     })
     expect(unknown).toMatch(/unrecognized name/i)
+  })
+
+  it('applies the serving relay\'s maxConnectionsPerSource to a forwarded visitor under its own address', async () => {
+    const [p0, p1] = ports
+    if (p0 === undefined || p1 === undefined) throw new Error('two relays')
+    // cap.example.test is served by the first relay; visitors ask the second.
+    const svc = await startHttpService('capped')
+    const yaml = vhostClientYaml(p0.bind, [{ name: 'capped-site', type: 'http', localPort: svc.port, extra: ['customDomains: [cap.example.test]'] }])
+    await startClient(yaml.replace('proxies:', 'clientID: capped-client\nfleet:\n  servers: [127.0.0.1:' + String(p0.bind) + ']\n  connections: 1\nproxies:'))
+    const first = relays[0]
+    if (first === undefined) throw new Error('two relays')
+    const visitors = async (): Promise<number> => {
+      const h = spawnCli(['status', '-c', first.configPath, '--json'])
+      expect((await h.exit).code, h.stderr()).toBe(0)
+      return (JSON.parse(h.stdout()) as { limits: { visitors: number } }).limits.visitors
+    }
+    const before = await visitors()
+    const held: Socket[] = []
+    for (let i = 0; i < PER_SOURCE_CAP; i++) held.push(await heldRequest(p1.http, 'cap.example.test', '127.0.0.20'))
+    try {
+      // The first relay holds them once the second relay forwarded each on its own stream.
+      for (let i = 0; i < 100 && await visitors() < before + PER_SOURCE_CAP; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(await visitors()).toBe(before + PER_SOURCE_CAP)
+      // One more from that source is shed where the proxy is served (the second relay answers 502); another source is not.
+      expect((await post(p1.http, 'cap.example.test', Buffer.from('one more'), '127.0.0.20')).status).toBe(502)
+      expect((await post(p1.http, 'cap.example.test', Buffer.from('other source'), '127.0.0.21')).status).toBe(200)
+      expect(svc.requests.map((r) => r.bodyBytes)).toEqual(['other source'.length])
+    } finally {
+      for (const s of held) s.destroy()
+    }
   })
 
   it('gives a forwarded https connection\'s service the original visitor\'s address in the PROXY header its proxy asks for', async () => {
