@@ -503,10 +503,9 @@ export class Relay {
     }
     if (this.#closed) { ticket.release(); socket.destroy(); return }
     const { link } = result
-    if (FleetLinks.isLinkId(link.clientId)) {
+    const links = this.#links
+    if (links !== undefined && FleetLinks.isLinkId(link.clientId)) {
       // A peer relay: proven against the fleet's records, never a client session.
-      const links = this.#links
-      if (links === undefined) { ticket.release(); link.wire.close(true); return }
       void links.accept(link, remote).finally(() => { ticket.release() })
       return
     }
