@@ -149,6 +149,11 @@ export class FleetLinks {
     if (performance.now() - o.failedAt < LINK_REDIAL_MS) throw new TunnelError('TUN_FLEET_LINK_DOWN', `the link to relay ${nodeName} failed moments ago`)
     const entry = o
     entry.dialling = this.#dial(nodeName).then((s) => {
+      // Closed while dialling: the new link must not outlive the relay.
+      if (this.#closed) {
+        s.close(new TunnelError('TUN_GOAWAY', 'relay shutting down'))
+        throw new TunnelError('TUN_FLEET_LINK_DOWN', 'this relay is shutting down')
+      }
       entry.session = s
       this.stats.dialled++
       s.once('close', () => { if (entry.session === s) entry.session = undefined })

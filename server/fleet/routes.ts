@@ -12,6 +12,11 @@ import type { OwnershipStore } from './store.js'
 export const MAX_ROUTE_CACHE_ENTRIES = 10_000
 /** How long "no relay serves this domain" is believed without a watch event. */
 export const NEGATIVE_ROUTE_MS = 1_000
+/**
+ * Store lookups in flight at most: past it a visitor for a name not cached is answered as if
+ * nobody served it (a 404), so a flood of made-up host names costs etcd a bounded load.
+ */
+export const MAX_ROUTE_LOOKUPS = 64
 /** Labels of a host name tried as wildcards at most (`*.b.c`, `*.c`, ...). */
 const MAX_WILDCARD_LEVELS = 8
 
@@ -29,6 +34,9 @@ export class FleetRoutes {
   readonly #unwatch: () => void
   /** Store lookups made (cache misses), for status. */
   lookups = 0
+  /** Lookups refused because MAX_ROUTE_LOOKUPS were in flight. */
+  lookupsShed = 0
+  #inFlight = 0
 
   constructor (store: OwnershipStore, self: string, now: () => number = () => performance.now()) {
     this.#store = store
@@ -42,16 +50,32 @@ export class FleetRoutes {
     const id = `${kind}/${domain.toLowerCase()}`
     const hit = this.#cache.get(id)
     if (hit !== undefined && (hit.nodes.length > 0 || this.#now() < hit.until)) return hit.nodes
-    this.lookups++
-    let identity: string | undefined
-    for (const candidate of candidates(domain.toLowerCase())) {
-      const key: OwnedKey = { kind: 'domain', id: `${kind}/${candidate}` }
-      identity = await this.#store.owner(key)
-      if (identity !== undefined) break
+    return await this.#bounded(async () => {
+      let identity: string | undefined
+      for (const candidate of candidates(domain.toLowerCase())) {
+        const key: OwnedKey = { kind: 'domain', id: `${kind}/${candidate}` }
+        identity = await this.#store.owner(key)
+        if (identity !== undefined) break
+      }
+      const nodes = identity === undefined ? [] : (await this.#store.servedBy(identity)).filter((n) => n !== this.#self)
+      this.#remember(id, nodes)
+      return nodes
+    })
+  }
+
+  /** One store lookup, unless MAX_ROUTE_LOOKUPS are in flight already (then: nobody, not cached). */
+  async #bounded (lookup: () => Promise<string[]>): Promise<string[]> {
+    if (this.#inFlight >= MAX_ROUTE_LOOKUPS) {
+      this.lookupsShed++
+      return []
     }
-    const nodes = identity === undefined ? [] : (await this.#store.servedBy(identity)).filter((n) => n !== this.#self)
-    this.#remember(id, nodes)
-    return nodes
+    this.#inFlight++
+    this.lookups++
+    try {
+      return await lookup()
+    } finally {
+      this.#inFlight--
+    }
   }
 
   /** Relays other than this one that serve the owner of proxy name `name` (a secret proxy's visits go there); [] when none. Throws TUN_FLEET_UNAVAILABLE. */
@@ -59,11 +83,12 @@ export class FleetRoutes {
     const id = `name/${name}`
     const hit = this.#cache.get(id)
     if (hit !== undefined && (hit.nodes.length > 0 || this.#now() < hit.until)) return hit.nodes
-    this.lookups++
-    const identity = await this.#store.owner({ kind: 'name', id: name })
-    const nodes = identity === undefined ? [] : (await this.#store.servedBy(identity)).filter((n) => n !== this.#self)
-    this.#remember(id, nodes)
-    return nodes
+    return await this.#bounded(async () => {
+      const identity = await this.#store.owner({ kind: 'name', id: name })
+      const nodes = identity === undefined ? [] : (await this.#store.servedBy(identity)).filter((n) => n !== this.#self)
+      this.#remember(id, nodes)
+      return nodes
+    })
   }
 
   /** A visit to `name` failed on its way: ask the store again next time. */

@@ -3,7 +3,7 @@
 // that owner other than this one, cached until the store's watch reports a change or a forward
 // fails; "nobody" believed for NEGATIVE_ROUTE_MS only; a relay that failed goes last.
 import { describe, expect, it } from 'vitest'
-import { FleetRoutes, NEGATIVE_ROUTE_MS, type OwnedKey, type OwnershipStore } from '../../server/fleet/index.js'
+import { FleetRoutes, MAX_ROUTE_LOOKUPS, NEGATIVE_ROUTE_MS, type OwnedKey, type OwnershipStore } from '../../server/fleet/index.js'
 
 function scriptedStore (owners: Map<string, string>, attached: Map<string, string[]>): { store: OwnershipStore, reads: () => number, change: () => void } {
   let reads = 0
@@ -70,6 +70,23 @@ describe('fleet routes', () => {
     routes.failedName('home.vault')
     expect(await routes.findName('home.vault')).toEqual(['r1', 'r2'])
     expect(reads()).toBeGreaterThan(before)
+    routes.close()
+  })
+
+  it('asks the store about at most MAX_ROUTE_LOOKUPS names at once: a flood of made-up hosts past it gets nobody, uncached', async () => {
+    const { store } = scriptedStore(new Map(), new Map())
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => { release = resolve })
+    let asked = 0
+    store.owner = async () => { asked++; await gate; return undefined }
+    const routes = new FleetRoutes(store, 'self')
+    const pending = Array.from({ length: MAX_ROUTE_LOOKUPS }, async (_, i) => await routes.find('http', `h${i}.example.test`))
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(await routes.find('http', 'one-more.example.test')).toEqual([])
+    expect(routes.lookupsShed).toBe(1)
+    expect(asked).toBe(MAX_ROUTE_LOOKUPS)
+    release()
+    expect((await Promise.all(pending)).every((n) => n.length === 0)).toBe(true)
     routes.close()
   })
 })
