@@ -27,7 +27,7 @@ export class HttpsVhost {
   readonly #stats: HttpsVhostStats
   readonly #log: Logger
   readonly #sockets = new Set<Socket>()
-  readonly #admitVisitor: VisitorAdmission | undefined
+  readonly #admit: VisitorAdmission | undefined
   port = 0
   /** A fleet relay's way to the other relays: connections for names served elsewhere go there. */
   forwarder: VhostForwarder | undefined
@@ -36,12 +36,19 @@ export class HttpsVhost {
     this.router = new VhostRouter<HttpsRoute>(routing)
     this.#stats = stats
     this.#log = log
-    this.#admitVisitor = admit
     this.#server = createServer({ allowHalfOpen: true, noDelay: true })
-    this.#server.on('connection', (socket) => {
-      socket.on('error', () => {})
-      if (admit === undefined || admit(socket)) this.#onConnection(socket)
-    })
+    this.#admit = admit
+    this.#server.on('connection', (socket) => { this.accept(socket) })
+  }
+
+  /**
+   * A visitor's connection, from this port's listener or handed over by the relay's client port
+   * when vhostHTTPSPort is bindPort (frp's shared port); its first bytes may have been read and
+   * put back.
+   */
+  accept (socket: Socket): void {
+    socket.on('error', () => {})
+    if (this.#admit === undefined || this.#admit(socket)) this.#onConnection(socket)
   }
 
   async listen (host: string, port: number): Promise<number> {
@@ -53,7 +60,7 @@ export class HttpsVhost {
 
   /** A visitor connection another relay of the fleet forwarded here (it reads as the original visitor's socket). */
   acceptForwarded (socket: Socket): void {
-    if (this.#admitVisitor === undefined || this.#admitVisitor(socket)) this.#onConnection(socket)
+    this.accept(socket)
   }
 
   destroy (): void {

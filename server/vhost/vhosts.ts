@@ -4,6 +4,7 @@
 // its domains belong to its owner (the client identity), which keeps them reserved for
 // ownershipGrace after its session ended (router.ts).
 import { readFile } from 'node:fs/promises'
+import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
@@ -24,7 +25,6 @@ import type { VisitorAdmission } from '../visitor-admission.js'
 import { StreamTally, type StreamTraffic } from '../stream-tally.js'
 import type { HttpRoute, HttpsRoute } from './vhost-route.js'
 import type { VhostForwarder } from './fleet-forward.js'
-import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 
 export type VhostSpec = HttpProxySpec | HttpsProxySpec
@@ -102,6 +102,8 @@ export interface VhostSettings {
   /** null = not served; 0 = any free port (tests). */
   httpPort: number | null
   httpsPort: number | null
+  /** The relay's client port: an httpsPort equal to it is not listened on; the relay hands its https visitors over (frp's shared port). */
+  bindPort?: number
   subDomainHost: string
   /** vhostHTTPTimeout in ms. */
   responseHeaderTimeoutMs: number
@@ -136,6 +138,7 @@ export class Vhosts {
       host: config.proxyBindAddr,
       httpPort: config.vhostHTTPPort === 0 ? null : config.vhostHTTPPort,
       httpsPort: config.vhostHTTPSPort === 0 ? null : config.vhostHTTPSPort,
+      bindPort: config.bindPort,
       subDomainHost: config.subDomainHost,
       responseHeaderTimeoutMs: config.vhostHTTPTimeout * 1000,
       custom404Page: config.custom404Page,
@@ -181,15 +184,34 @@ export class Vhosts {
       if (httpsPort !== null) {
         this.#https = new HttpsVhost(this.#stats.https, this.#log.child({ vhost: 'https' }), admit, this.#routing())
         this.#https.forwarder = this.#forwarder
-        const port = await this.#https.listen(host, httpsPort)
-        ports.push(port)
-        this.#log.info({ protocol: 'https', port }, 'vhost listening')
+        if (this.sharesBindPort) {
+          this.#log.info({ protocol: 'https', port: httpsPort, shared: true }, 'vhost served on the client port (vhostHTTPSPort is bindPort)')
+        } else {
+          const port = await this.#https.listen(host, httpsPort)
+          ports.push(port)
+          this.#log.info({ protocol: 'https', port }, 'vhost listening')
+        }
       }
     } catch (err) {
       this.destroy()
       throw err
     }
     return ports
+  }
+
+  /** vhostHTTPSPort is bindPort: the relay's client port hands TLS visitors to the https vhost. */
+  get sharesBindPort (): boolean {
+    const { httpsPort, bindPort } = this.#settings
+    return httpsPort !== null && httpsPort === bindPort
+  }
+
+  /** An https visitor that arrived on the shared client port, `first` its bytes read so far (put back here): false, and nothing put back, when no https vhost runs. */
+  acceptHttps (socket: Socket, first: Buffer): boolean {
+    if (this.#https === undefined) return false
+    socket.unshift(first)
+    this.#https.accept(socket)
+    socket.resume() // the client port's first read left it paused; the vhost reads with 'data' listeners
+    return true
   }
 
   #routing (): RouterOptions {
