@@ -24,6 +24,21 @@ function pluginLocal (plugin: PluginConfig): string | null {
   }
 }
 
+/** One control connection of a fleet client, for status. */
+function fleetConnection (c: Client, index: number): NonNullable<StatusReport['fleetConnections']>[number] {
+  const s = c.session
+  const attached = c.attached && s !== undefined
+  return {
+    connection: index + 1,
+    relay: c.relay,
+    state: attached ? 'attached' : 'connecting',
+    streams: attached ? s.streamCount : 0,
+    bytesIn: s?.bytesIn ?? 0,
+    bytesOut: s?.bytesOut ?? 0,
+    reconnects: c.reconnects,
+  }
+}
+
 /** The coarser state of schema 1, from the phase. */
 function stateOf (e: ProxyEntry): ProxyState {
   const phases: Record<ClientProxyPhase, ProxyState> = {
@@ -46,8 +61,12 @@ export class ClientStatus {
   #sessionId: string | undefined
   #since = 0
 
-  constructor (client: Client) {
+  /** A fleet client's connections (the first is `client`); undefined without a fleet block. */
+  readonly #connections: (() => readonly Client[]) | undefined
+
+  constructor (client: Client, connections?: () => readonly Client[]) {
     this.#client = client
+    this.#connections = connections
     client.on('login', (sessionId) => {
       this.#logins++
       this.#sessionId = sessionId
@@ -114,6 +133,7 @@ export class ClientStatus {
       lastError: this.#lastError,
       kernel,
       visitors: this.#client.visitorEntries().map(visitorStatus),
+      ...(this.#connections === undefined ? {} : { fleetConnections: this.#connections().map(fleetConnection) }),
     }
   }
 

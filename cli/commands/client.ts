@@ -30,7 +30,8 @@ export async function runClient (args: Args): Promise<number> {
   const agent = config.fleet === null ? new Client(config, log, { clientKey }) : new FleetClient(config, log, { clientKey })
   const client = agent instanceof FleetClient ? agent.primary : agent
   // The status follows the client's events from the start, for the admin API only (loaded with it).
-  const status = config.webServer === null ? undefined : new (await import('../../client/status.js')).ClientStatus(client)
+  const connections = agent instanceof FleetClient ? () => agent.connections : undefined
+  const status = config.webServer === null ? undefined : new (await import('../../client/status.js')).ClientStatus(client, connections)
   const signalled = untilSignal(log).then(() => { agent.close(args.grace * 1000) })
   onHangup(() => {
     log.debug({ signal: 'SIGHUP' }, 'reload requested')
@@ -38,7 +39,7 @@ export async function runClient (args: Args): Promise<number> {
   })
   // POST /api/reload (tunnel reload) and the dashboard's apply do what SIGHUP does; reloads run one at a time.
   const reload = async (): ReturnType<typeof reloadFromFile> => await reloadFromFile(agent, args.config, log)
-  const admin = await startAdminServer(config.webServer, async () => (await import('../../client/admin.js')).clientAdminRoutes(client, status ?? new (await import('../../client/status.js')).ClientStatus(client), { reload, configFile: args.config, log }), log)
+  const admin = await startAdminServer(config.webServer, async () => (await import('../../client/admin.js')).clientAdminRoutes(client, status ?? new (await import('../../client/status.js')).ClientStatus(client, connections), { reload, configFile: args.config, log }), log)
   if (!admin.ok) return admin.exitCode
   startedUp()
   try {

@@ -41,6 +41,8 @@ export interface EtcdStoreOptions {
   /** Owner leases' TTL (s) instead of ownershipGrace's (tests shorten it; etcd rounds tiny ones up). */
   ownerTtlS?: number
   now?: () => number
+  /** This relay's static public key (base64), published in its record for inter-relay links. */
+  publicKey?: string
 }
 
 interface Served {
@@ -63,6 +65,7 @@ export class EtcdOwnershipStore implements OwnershipStore {
   readonly #relayTtlS: number
   readonly #timeoutMs: number
   readonly #now: () => number
+  readonly #publicKey: string | undefined
   readonly #served = new Map<string, Served>()
   readonly #byLease = new Map<string, string>()
   #relayLease: Lease | undefined
@@ -81,6 +84,7 @@ export class EtcdOwnershipStore implements OwnershipStore {
     this.#relayTtlS = options.relayTtlS ?? FLEET_RELAY_TTL_S
     this.#timeoutMs = config.etcd.requestTimeout * 1000
     this.#now = options.now ?? Date.now
+    this.#publicKey = options.publicKey
     this.#client = new Etcd3(clientOptions(config))
     this.#ns = this.#client.namespace(config.etcd.prefix)
   }
@@ -95,7 +99,7 @@ export class EtcdOwnershipStore implements OwnershipStore {
       this.#log.error({ code: 'TUN_FLEET_UNAVAILABLE', err: err.message }, 'fleet: this relay lost its lease in the store (etcd): rejoining')
       void this.#rejoin()
     })
-    const record: Omit<RelayRecord, 'clients'> = { nodeName: this.nodeName, advertiseAddr: this.#config.advertiseAddr, startedAt: this.#now() }
+    const record: Omit<RelayRecord, 'clients'> = { nodeName: this.nodeName, advertiseAddr: this.#config.advertiseAddr, startedAt: this.#now(), ...(this.#publicKey === undefined ? {} : { publicKey: this.#publicKey }) }
     await this.#timed('joining the fleet', lease.put(relayKey(this.nodeName)).value(JSON.stringify(record)).exec())
     joined = true
     clearInterval(this.#timer)
@@ -223,15 +227,48 @@ export class EtcdOwnershipStore implements OwnershipStore {
     }
     const out: RelayRecord[] = []
     for (const text of Object.values(records)) {
-      try {
-        const r = JSON.parse(text) as Partial<RelayRecord>
-        if (typeof r.nodeName !== 'string' || typeof r.advertiseAddr !== 'string') continue
-        out.push({ nodeName: r.nodeName, advertiseAddr: r.advertiseAddr, startedAt: typeof r.startedAt === 'number' ? r.startedAt : 0, clients: clients.get(r.nodeName) ?? 0 })
-      } catch {
-        // A record this version cannot read is left out.
-      }
+      const r = readRecord(text)
+      if (r !== undefined) out.push({ ...r, clients: clients.get(r.nodeName) ?? 0 })
     }
     return out.sort((a, b) => a.nodeName.localeCompare(b.nodeName))
+  }
+
+  async relay (nodeName: string): Promise<RelayRecord | undefined> {
+    const text = await this.#timed('reading a relay\'s record', this.#ns.get(relayKey(nodeName)).string())
+    const r = text === null ? undefined : readRecord(text)
+    return r?.nodeName === nodeName ? r : undefined
+  }
+
+  async owner (key: OwnedKey): Promise<string | undefined> {
+    return await this.#timed(`reading the owner of ${keyText(key)}`, this.#ns.get(keyText(key)).string()) ?? undefined
+  }
+
+  async servedBy (identity: string): Promise<string[]> {
+    const prefix = attachPrefix(identity)
+    const keys = await this.#timed('listing a client\'s relays', this.#ns.getAll().prefix(prefix).keys())
+    return keys.map((k) => k.slice(prefix.length)).sort()
+  }
+
+  watchRoutes (changed: () => void): () => void {
+    let stopped = false
+    const watchers: Array<{ cancel: () => Promise<void> }> = []
+    for (const prefix of ['own/domain/', 'own/name/', 'attach/', 'relays/']) {
+      this.#ns.watch().prefix(prefix).create().then((w) => {
+        if (stopped) { void w.cancel().catch(() => {}); return }
+        watchers.push(w)
+        w.on('put', changed)
+        w.on('delete', changed)
+        // A watch that fails or reconnects may have missed events: forget everything once.
+        w.on('error', changed)
+        w.on('connected', changed)
+      }, (err: unknown) => {
+        this.#log.warn({ code: 'TUN_FLEET_UNAVAILABLE', err: err instanceof Error ? err.message : String(err) }, 'fleet: could not watch the routes; forwarding relies on failed forwards to notice changes')
+      })
+    }
+    return () => {
+      stopped = true
+      for (const w of watchers) void w.cancel().catch(() => {})
+    }
   }
 
   async close (): Promise<void> {
@@ -336,6 +373,17 @@ export class EtcdOwnershipStore implements OwnershipStore {
       // A request that loses the race still settles later; nothing waits for it.
       work.catch(() => {})
     }
+  }
+}
+
+/** A relay's record as stored, or undefined when this version cannot read it (such a record is left out). */
+function readRecord (text: string): Omit<RelayRecord, 'clients'> & { clients: 0 } | undefined {
+  try {
+    const r = JSON.parse(text) as Partial<RelayRecord>
+    if (typeof r.nodeName !== 'string' || typeof r.advertiseAddr !== 'string') return undefined
+    return { nodeName: r.nodeName, advertiseAddr: r.advertiseAddr, startedAt: typeof r.startedAt === 'number' ? r.startedAt : 0, clients: 0, ...(typeof r.publicKey === 'string' ? { publicKey: r.publicKey } : {}) }
+  } catch {
+    return undefined
   }
 }
 

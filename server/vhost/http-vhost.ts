@@ -21,6 +21,7 @@ import { VhostRouter, type RouterOptions } from './router.js'
 import type { HttpVhostStats } from './stats.js'
 import { UPSTREAM_HOST, UPSTREAM_PORT } from './upstream.js'
 import type { HttpRoute } from './vhost-route.js'
+import { forwardToFleet, type VhostForwarder } from './fleet-forward.js'
 
 /** Request (and response) header bytes at most, as node's default. */
 export const VHOST_MAX_HEADER_BYTES = 16 * 1024
@@ -62,6 +63,8 @@ export class HttpVhost {
   readonly #log: Logger
   readonly #upgraded = new Set<Duplex>()
   port = 0
+  /** A fleet relay's way to the other relays: requests for hosts served elsewhere go there. */
+  forwarder: VhostForwarder | undefined
 
   constructor (options: HttpVhostOptions, stats: HttpVhostStats, log: Logger, admit?: VisitorAdmission) {
     this.#options = options
@@ -94,6 +97,11 @@ export class HttpVhost {
   async listen (host: string, port: number): Promise<number> {
     this.port = (await listenOrClose(this.#server, host, port)).port
     return this.port
+  }
+
+  /** A visitor connection another relay of the fleet forwarded here (it reads as the original visitor's). */
+  acceptForwarded (socket: Duplex): void {
+    this.#server.emit('connection', socket)
   }
 
   /** Stops accepting (idle keep-alive connections close); requests in flight finish. */
@@ -134,9 +142,14 @@ export class HttpVhost {
   }
 
   /** The checks before forwarding; answers and returns undefined when the request stops here. */
-  #admit (req: IncomingMessage, visitor: string, answer: (status: number, host: string, headers?: Record<string, string>) => void): Target | undefined {
+  #admit (req: IncomingMessage, visitor: string, answer: (status: number, host: string, headers?: Record<string, string>) => void, viaFleet?: (forwarder: VhostForwarder, host: string) => void): Target | undefined {
     this.#stats.requests++
     const r = this.#resolve(req)
+    // No proxy here: another relay of the fleet may serve the host (never for a request that came from one).
+    if ('status' in r && r.status === 404 && viaFleet !== undefined && this.forwarder !== undefined && !this.forwarder.forwarded(req.socket)) {
+      viaFleet(this.forwarder, r.host)
+      return undefined
+    }
     if ('status' in r) {
       if (r.status === 404) this.#stats.notFound++
       else this.#stats.badRequest++
@@ -193,11 +206,36 @@ export class HttpVhost {
 
   #onRequest (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
     const visitor = normalizeAddress(req.socket.remoteAddress ?? '')
-    const t = this.#admit(req, visitor, (status, host, headers) => { this.#page(req, res, status, host, headers) })
+    const answer = (status: number, host: string, headers?: Record<string, string>): void => { this.#page(req, res, status, host, headers) }
+    const t = this.#admit(req, visitor, answer, (forwarder, host) => { this.#viaFleet(forwarder, req, res, host, visitor, answer) })
     if (t === undefined) return
     if (expectContinue) res.writeContinue()
     req.on('error', () => { res.destroy() })
     this.#forward(req, res, t, visitor, 0)
+  }
+
+  /** No proxy here serves `host`: another relay of the fleet may (else the 404 as usual). */
+  #viaFleet (forwarder: VhostForwarder, req: IncomingMessage, res: ServerResponse, host: string, visitor: string, answer: (status: number, host: string) => void): void {
+    const from = { address: visitor, port: req.socket.remotePort ?? 0 }
+    const at = { address: normalizeAddress(req.socket.localAddress ?? ''), port: this.port }
+    // A visitor that expects 100-continue may send its body: it goes on to the other relay.
+    if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue()
+    forwardToFleet(forwarder, req, res, host, from, at, this.#options.responseHeaderTimeoutMs, VHOST_MAX_HEADER_BYTES).then((outcome) => {
+      if (outcome === 'forwarded') { this.#stats.forwarded++; return }
+      if (outcome === 'none') {
+        this.#stats.notFound++
+        this.#log.debug({ host, status: 404, remote: visitor }, 'vhost request not routed')
+        answer(404, host)
+        return
+      }
+      if (outcome === 'timeout') this.#stats.gatewayTimeout++
+      else this.#stats.badGateway++
+      this.#log.debug({ host, outcome }, 'vhost request forwarded to another relay failed')
+      answer(outcome === 'timeout' ? 504 : 502, host)
+    }, () => {
+      this.#stats.badGateway++
+      answer(502, host)
+    })
   }
 
   #forward (req: IncomingMessage, res: ServerResponse, t: Target, visitor: string, attempt: number): void {
@@ -286,7 +324,9 @@ export class HttpVhost {
   #onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => { socket.destroy() })
     const visitor = normalizeAddress((socket as Socket).remoteAddress ?? '')
-    const t = this.#admit(req, visitor, (status, host, headers) => { this.#rawPage(socket, status, host, headers) })
+    const t = this.#admit(req, visitor, (status, host, headers) => { this.#rawPage(socket, status, host, headers) }, (forwarder, host) => {
+      this.#upgradeViaFleet(forwarder, req, socket, head, host, visitor)
+    })
     if (t === undefined) return
     // An upgrade carries no body (h2c with a POST body is not passed on): a body would be lost,
     // and the service would wait for it until the 504.
@@ -341,6 +381,36 @@ export class HttpVhost {
       this.#rawPage(socket, timeout ? 504 : 502, t.host)
     })
     ureq.end()
+  }
+
+  /**
+   * An upgrade (WebSocket) for a host another relay serves: the request goes there as the visitor
+   * sent it (end-to-end headers plus Connection/Upgrade), and from then on bytes both ways.
+   */
+  #upgradeViaFleet (forwarder: VhostForwarder, req: IncomingMessage, socket: Duplex, head: Buffer, host: string, visitor: string): void {
+    const from = { address: visitor, port: (socket as Socket).remotePort ?? 0 }
+    const at = { address: normalizeAddress((socket as Socket).localAddress ?? ''), port: this.port }
+    forwarder.open('http', host, from, at).then((link) => {
+      if (link === undefined) {
+        this.#stats.notFound++
+        this.#rawPage(socket, 404, host)
+        return
+      }
+      if (socket.destroyed) { link.destroy(); return }
+      let headers = endToEnd(req.rawHeaders)
+      headers = setHeader(headers, 'Connection', 'Upgrade')
+      headers = setHeader(headers, 'Upgrade', req.headers.upgrade ?? '')
+      const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`]
+      for (let i = 0; i + 1 < headers.length; i += 2) lines.push(`${headers[i] ?? ''}: ${headers[i + 1] ?? ''}`)
+      link.write(`${lines.join('\r\n')}\r\n\r\n`)
+      if (head.length > 0) link.write(head)
+      this.#stats.forwarded++
+      this.#splice(socket, link)
+    }, () => {
+      forwarder.failed('http', host)
+      this.#stats.badGateway++
+      this.#rawPage(socket, 502, host)
+    })
   }
 
   /** Bytes both ways until either side is gone. */

@@ -217,6 +217,16 @@ export const statusReportSchema = z.object({
   }).optional(),
   /** client: its visitors (absent from older processes). */
   visitors: z.array(visitorStatusSchema).optional(),
+  /** client of a fleet: every control connection (fleet.connections), the relay it is attached to or trying, and its load (absent without a fleet block). */
+  fleetConnections: z.array(z.object({
+    connection: count,
+    relay: z.string(),
+    state: z.enum(['attached', 'connecting']),
+    streams: count,
+    bytesIn: count,
+    bytesOut: count,
+    reconnects: count,
+  })).optional(),
   /** relay: visits to secret proxies joined, and refused by reason (absent from older processes). */
   visits: z.object({ accepted: count, refusals: z.record(z.string(), count) }).optional(),
   /** relay of a fleet: its name, the fleet's relays as the store knows them, and its store traffic (absent on a single relay). */
@@ -226,6 +236,12 @@ export const statusReportSchema = z.object({
     relays: z.array(z.object({ nodeName: z.string(), advertiseAddr: z.string(), startedAt: z.string(), clients: count })).nullable(),
     error: z.string().nullable(),
     store: z.object({ claims: count, conflicts: count, unavailable: count, leasesRegranted: count, reclaimed: count, reclaimLost: count }),
+    /** Inter-relay links: up now (dialled out, accepted in), streams on them, and counters; absent from older relays and from a relay that cannot link. */
+    links: z.object({
+      out: count, in: count, streams: count,
+      dialled: count, dialFailed: count, accepted: count, refused: count,
+      forwardedOut: count, forwardedIn: count, forwardFailed: count,
+    }).optional(),
   }).optional(),
 })
 export type StatusReport = z.infer<typeof statusReportSchema>

@@ -125,6 +125,13 @@ export class TunnelMetrics {
     this.#counter('tunnel_fleet_claim_conflicts_total', 'Fleet relay: claims refused because another client key owns the key.', [], (r) => store(r, 'conflicts'))
     this.#counter('tunnel_fleet_store_unavailable_total', 'Fleet relay: store requests that failed or timed out (TUN_FLEET_UNAVAILABLE).', [], (r) => store(r, 'unavailable'))
     this.#counter('tunnel_fleet_ownership_lost_total', 'Fleet relay: keys another client took while their owner\'s lease had expired.', [], (r) => store(r, 'reclaimLost'))
+    const links = (r: StatusReport): NonNullable<NonNullable<StatusReport['fleet']>['links']> | undefined => r.fleet?.links
+    this.#counter('tunnel_fleet_forwarded_streams_total', 'Fleet relay: visitor streams forwarded over inter-relay links; out = sent to a peer relay, in = received from one.', ['direction'],
+      (r) => { const l = links(r); return l === undefined ? [] : [[{ direction: 'out' }, l.forwardedOut], [{ direction: 'in' }, l.forwardedIn]] })
+    this.#counter('tunnel_fleet_forward_failures_total', 'Fleet relay: forwards that could not reach a peer relay (the visitor got 502).', [], (r) => { const l = links(r); return l === undefined ? [] : [[{}, l.forwardFailed]] })
+    this.#counter('tunnel_fleet_link_refusals_total', 'Fleet relay: inter-relay links refused because the dialling party is not a proven fleet member.', [], (r) => { const l = links(r); return l === undefined ? [] : [[{}, l.refused]] })
+    this.#gauge('tunnel_fleet_links', 'Fleet relay: inter-relay links up now; out = dialled by this relay, in = dialled by a peer.', ['direction'],
+      (r) => { const l = links(r); return l === undefined ? [] : [[{ direction: 'out' }, l.out], [{ direction: 'in' }, l.in]] })
     this.#gauge('tunnel_fleet_relay_clients', 'Fleet relay: client keys attached to each relay of the fleet, as the store lists them.', ['relay'],
       (r) => (r.fleet?.relays ?? []).map((x): Sample => [{ relay: x.nodeName }, x.clients]))
   }
