@@ -17,6 +17,21 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 /** Bundled: pure JavaScript, nothing read from beside the package at run time. */
 const BUNDLED = new Set(['zod', 'yargs', 'yaml', 'smol-toml', 'tweetnacl'])
 
+/**
+ * zod's index re-exports its 60-odd message locales as a namespace (`z.locales`), which keeps
+ * them all in the bundle; the config code uses none of them (zod's default, English, is imported
+ * by zod's schemas directly). The namespace keeps only `en`.
+ */
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup (b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'zod-english-only' } : undefined)
+    b.onLoad({ filter: /.*/, namespace: 'zod-english-only' }, () =>
+      ({ contents: "export { default as en } from 'zod/v4/locales/en.js'", resolveDir: root, loader: 'js' }))
+  },
+}
+
 // Chunks are named by their content's hash: a new build replaces the old files, not adds to them.
 rmSync(join(root, 'dist', 'bundle'), { recursive: true, force: true })
 
@@ -35,5 +50,6 @@ await build({
   legalComments: 'none',
   // The bundled CommonJS libraries (yaml, tweetnacl) call require() for Node's own modules.
   banner: { js: "import { createRequire as __tunnelCreateRequire } from 'node:module'; const require = __tunnelCreateRequire(import.meta.url);" },
+  plugins: [zodEnglishOnly],
   logLevel: 'warning',
 })
