@@ -1,7 +1,7 @@
 // Issue 21 (idle memory): what a relay or a client holds when idle is mostly the code it loaded.
 // The libraries of features a config does not name (the fleet's etcd client with gRPC, xtcp's
-// udx-native, the static_file plugin's send and its media-type table) load when first used,
-// not with the relay's and the client's code.
+// udx-native, the static_file plugin's send and its media-type table, ws for WebSocket
+// transports) load when first used, not with the relay's and the client's code.
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -24,7 +24,7 @@ async function packagesLoadedBy (modules: readonly string[]): Promise<Set<string
   return new Set(JSON.parse(stdout) as string[])
 }
 
-const ON_DEMAND = ['etcd3', '@grpc/grpc-js', 'protobufjs', 'udx-native', 'send', 'mime-db']
+const ON_DEMAND = ['etcd3', '@grpc/grpc-js', 'protobufjs', 'udx-native', 'send', 'mime-db', 'ws']
 
 describe('libraries of unconfigured features', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
   it('are not loaded by the server and client commands with the relay and the client', async () => {
