@@ -1,6 +1,7 @@
 // The CLI as one bundle, built into dist/bundle/ by `npm run build` (after tsc): esbuild joins
 // the compiled modules of dist/cli/program.js and the pure-JavaScript libraries they load (zod,
-// yargs, yaml, smol-toml, tweetnacl) into a few files, tree-shaken and without comments or
+// yargs, yaml, smol-toml, tweetnacl, pino: it logs through a stream in the process, never through
+// a transport's worker thread) into a few files, tree-shaken and without comments or
 // whitespace, split at the dynamic imports so each command still loads only its own code.
 // dist/cli/main.js runs it when it is there (issue 21: an idle relay or client holds the text and
 // bytecode of every module it loaded; one bundle is 5-8 MiB less RSS than ~300 separate modules).
@@ -14,8 +15,8 @@ import { fileURLToPath } from 'node:url'
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 
-/** Bundled: pure JavaScript, nothing read from beside the package at run time. */
-const BUNDLED = new Set(['zod', 'yargs', 'yaml', 'smol-toml', 'tweetnacl'])
+/** Bundled: pure JavaScript, nothing read from beside the package at run time (pino: no transports used). */
+const BUNDLED = new Set(['zod', 'yargs', 'yaml', 'smol-toml', 'tweetnacl', 'pino'])
 
 /**
  * zod's index re-exports its 60-odd message locales as a namespace (`z.locales`), which keeps
