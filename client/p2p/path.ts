@@ -4,7 +4,9 @@
 // a udx stream to the address that answered, carrying encrypted records (udx-wire.ts) under a mux
 // session, the same streams and flow control as on the relay's path. The visitor opens streams on
 // it; the home client hands the streams that arrive to the proxy's forwarder.
-import UDX, { type UdxSocket } from 'udx-native'
+import { createRequire } from 'node:module'
+import type UDX from 'udx-native'
+import type { UdxSocket } from 'udx-native'
 import type { Logger } from 'pino'
 import { TunnelError } from '../../shared/errors.js'
 import { Session } from '../../shared/mux/index.js'
@@ -28,9 +30,12 @@ export const PATH_HEARTBEAT_TIMEOUT_MS = 8_000
 const VISITOR_STREAM_ID = 1
 const HOME_STREAM_ID = 2
 
+// udx-native (a native addon and its loader, a dozen modules) loads with the first direct path,
+// not with the client: a client without xtcp never loads it (issue 21: idle memory).
+const requireLazily = createRequire(import.meta.url)
 let shared: UDX | undefined
 function udx (): UDX {
-  shared ??= new UDX()
+  shared ??= new (requireLazily('udx-native') as typeof UDX)()
   return shared
 }
 

@@ -4,10 +4,8 @@
 // owner, kept alive by every relay serving it). Every request is bounded by
 // fleet.etcd.requestTimeout: past it, or on any store error, it fails closed with
 // TUN_FLEET_UNAVAILABLE; what already runs does not depend on the store.
-import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
-import { circuitBreaker, ConsecutiveBreaker, handleWhen, retry } from 'cockatiel'
-import { Etcd3, isRecoverableError, type IOptions, type Lease, type Namespace } from 'etcd3'
+import type { Etcd3, Lease, Namespace } from 'etcd3'
 import type { FleetConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
 import { attachKey, attachPrefix, keyText, ownerLeaseId, relayKey, type OwnedKey } from './keys.js'
@@ -19,18 +17,6 @@ export const FLEET_RELAY_TTL_S = 10
 export const FLEET_MIN_OWNER_TTL_S = 10
 /** Owner leases are kept alive at least this often (ms), and at a third of their TTL. */
 export const MAX_FLEET_KEEPALIVE_MS = 5_000
-/** After this many failures in a row, one etcd endpoint is skipped for HOST_HALF_OPEN_MS. */
-const HOST_FAILURES = 3
-const HOST_HALF_OPEN_MS = 1_000
-/**
- * gRPC's reconnect backoff toward etcd, capped low: its default grows to 2 minutes, so after a
- * long outage the store would stay unreachable long after etcd is back.
- */
-const MAX_RECONNECT_BACKOFF_MS = 1_000
-const INITIAL_RECONNECT_BACKOFF_MS = 250
-/** Tries of one request over the endpoints (the first included). */
-const REQUEST_ATTEMPTS = 2
-
 export interface EtcdStoreOptions {
   config: FleetConfig
   /** frps.yml's ownershipGrace (s): an owner's lease lives that long without a relay serving it (at least FLEET_MIN_OWNER_TTL_S). */
@@ -58,8 +44,9 @@ export class EtcdOwnershipStore implements OwnershipStore {
   readonly prefix: string
   readonly stats: FleetStats = { claims: 0, conflicts: 0, unavailable: 0, leasesRegranted: 0, reclaimed: 0, reclaimLost: 0 }
   readonly #config: FleetConfig
-  readonly #client: Etcd3
-  readonly #ns: Namespace
+  // etcd3 (with gRPC and protobufjs, about 130 modules) loads when the relay joins, not with the
+  // relay's code: a relay without a fleet block never loads it (issue 21: idle memory).
+  #etcd: { client: Etcd3, ns: Namespace } | undefined
   readonly #log: Logger
   readonly #ownerTtlS: number
   readonly #relayTtlS: number
@@ -85,11 +72,22 @@ export class EtcdOwnershipStore implements OwnershipStore {
     this.#timeoutMs = config.etcd.requestTimeout * 1000
     this.#now = options.now ?? Date.now
     this.#publicKey = options.publicKey
-    this.#client = new Etcd3(clientOptions(config))
-    this.#ns = this.#client.namespace(config.etcd.prefix)
+  }
+
+  get #client (): Etcd3 { return this.#opened().client }
+  get #ns (): Namespace { return this.#opened().ns }
+
+  #opened (): { client: Etcd3, ns: Namespace } {
+    if (this.#etcd === undefined) throw new TunnelError('TUN_FLEET_UNAVAILABLE', 'fleet: the store is used before the relay joined it')
+    return this.#etcd
   }
 
   async start (): Promise<void> {
+    if (this.#etcd === undefined) {
+      const { openEtcdClient } = await import('./etcd-client.js')
+      const client = openEtcdClient(this.#config)
+      this.#etcd = { client, ns: client.namespace(this.#config.etcd.prefix) }
+    }
     const lease = this.#ns.lease(this.#relayTtlS)
     this.#relayLease = lease
     // Until the join succeeds a lost lease is the join's failure (thrown below), not a reason to rejoin.
@@ -282,7 +280,7 @@ export class EtcdOwnershipStore implements OwnershipStore {
     } catch (err) {
       this.#log.warn({ code: 'TUN_FLEET_UNAVAILABLE', err: err instanceof Error ? err.message : String(err) }, 'fleet: could not leave the store cleanly; this relay\'s record expires with its lease')
     }
-    this.#client.close()
+    this.#etcd?.client.close()
   }
 
   /**
@@ -384,29 +382,5 @@ function readRecord (text: string): Omit<RelayRecord, 'clients'> & { clients: 0 
     return { nodeName: r.nodeName, advertiseAddr: r.advertiseAddr, startedAt: typeof r.startedAt === 'number' ? r.startedAt : 0, clients: 0, ...(typeof r.publicKey === 'string' ? { publicKey: r.publicKey } : {}) }
   } catch {
     return undefined
-  }
-}
-
-/** etcd3's options from the fleet block: endpoints, TLS files, and fault handling that gives up fast (the caller fails closed). */
-function clientOptions (config: FleetConfig): IOptions {
-  const { endpoints, caFile, certFile, keyFile } = config.etcd
-  const tls = endpoints.every((e) => e.startsWith('https://'))
-  const custom = tls && (caFile !== null || certFile !== null)
-  return {
-    hosts: endpoints,
-    ...(custom
-      ? {
-          credentials: {
-            // grpc's createSsl takes null for "the system's CAs"; etcd3's type asks for a Buffer.
-            rootCertificate: caFile === null ? null as unknown as Buffer : readFileSync(caFile),
-            ...(certFile === null || keyFile === null ? {} : { certChain: readFileSync(certFile), privateKey: readFileSync(keyFile) }),
-          },
-        }
-      : {}),
-    grpcOptions: { 'grpc.initial_reconnect_backoff_ms': INITIAL_RECONNECT_BACKOFF_MS, 'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS },
-    faultHandling: {
-      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: HOST_HALF_OPEN_MS, breaker: new ConsecutiveBreaker(HOST_FAILURES) }),
-      global: retry(handleWhen(isRecoverableError), { maxAttempts: REQUEST_ATTEMPTS - 1 }),
-    },
   }
 }

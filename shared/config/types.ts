@@ -453,7 +453,7 @@ export interface ClientTlsConfig {
 export interface ServerTlsConfig {
   /** Only clients that speak TLS are accepted (a trustedCaFile implies it, as in frp). */
   force: boolean
-  /** The certificate the relay shows; null = a self-signed one made at start (frp does the same). */
+  /** The certificate the relay shows; null = a self-signed one (frp does the same), made with the first TLS client. */
   certFile: string | null
   keyFile: string | null
   /** Clients must show a certificate from this CA (mutual TLS); null = none asked. */
