@@ -473,11 +473,11 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
       if (stream === undefined) break
       this.#streamTurnsSinceDgram++
       stream.inReady = false
-      const frame = stream.takeFrame(this.#dataFrameLimit(bytes))
+      const frame = stream.takeFrame(MAX_DATA_BYTES)
       if (frame !== undefined) {
-        const len = frame.bytes
+        const len = frame.payload?.length ?? 0
         out.push(encodeHeader(FrameType.DATA, frame.fin ? Flag.FIN : 0, stream.id, len))
-        for (const p of frame.payload) out.push(p)
+        if (frame.payload !== undefined) out.push(frame.payload)
         bytes += HEADER_BYTES + len
       }
       if (stream.sendable()) {
@@ -496,21 +496,6 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
       if (this.#wire.pendingBytes() >= SEND_BUDGET_BYTES) this.#waitingDrain = true
       else this.#scheduleFlush()
     }
-  }
-
-  /**
-   * The largest DATA payload for the next frame of a batch that holds `bytes` so far. Over
-   * records (the wire's recordBytes) a frame ends where a record ends, so a batch of full frames
-   * is whole records: no short record at the end of every batch, each of which costs a cipher
-   * on both sides (with 64 KiB frames a two-frame batch was three records, the third 58 bytes).
-   */
-  #dataFrameLimit (bytes: number): number {
-    const record = this.#wire.recordBytes
-    if (record === undefined) return MAX_DATA_BYTES
-    let limit = record - (bytes % record) - HEADER_BYTES
-    // The header would straddle two records: fill the next one as well.
-    if (limit <= 0) limit += record
-    return Math.min(limit, MAX_DATA_BYTES)
   }
 
   #onDrain (): void {

@@ -60,9 +60,6 @@ export const STREAM_SEND_HWM_BYTES = 128 * 1024
  */
 export const SOCKET_READ_BYTES = 64 * 1024
 
-/** Pieces of one frame are copied into one buffer when each is smaller than this (small writes). */
-const COPY_PIECES_BELOW_BYTES = 4096
-
 export class MuxStream {
   readonly id: number
   /** The open header, for streams the peer opened. */
@@ -195,55 +192,50 @@ export class MuxStream {
     return this.#ending
   }
 
-  /**
-   * Takes up to `max` bytes within credit, as the pieces of one frame's payload (`bytes` in all);
-   * `fin` when this is the last piece. Queued buffers are not copied together unless all of
-   * them are small (keystroke traffic then costs one buffer): a frame may end inside a queued
-   * buffer and the next frame starts with its rest.
-   */
-  takeFrame (max: number): { payload: Buffer[], bytes: number, fin: boolean } | undefined {
+  /** Takes up to `max` bytes within credit; `fin` when this is the last piece. */
+  takeFrame (max: number): { payload: Buffer | undefined, fin: boolean } | undefined {
     if (!this.sendable()) return undefined
-    let payload: Buffer[] = []
-    let bytes = 0
+    let payload: Buffer | undefined
     const limit = Math.min(max, this.#sendWindow)
-    if (this.#queueBytes > 0 && limit > 0) {
-      payload = this.#dequeue(limit)
-      for (const p of payload) bytes += p.length
-    }
+    if (this.#queueBytes > 0 && limit > 0) payload = this.#dequeue(limit)
     const fin = this.#ending && this.#queueBytes === 0
     if (fin) this.#finSent = true
-    if (bytes > 0) {
-      this.#sendWindow -= bytes
-      this.bytesOut += bytes
-      this.#host.buffered(-bytes)
+    if (payload !== undefined) {
+      this.#sendWindow -= payload.length
+      this.bytesOut += payload.length
+      this.#host.buffered(-payload.length)
     }
     this.#maybeUnblock()
     if (fin && this.#remoteEnded) this.#finish(undefined)
-    return { payload, bytes, fin }
+    return { payload, fin }
   }
 
-  /** Up to `limit` bytes from the front of the queue (limit > 0, queue not empty). */
-  #dequeue (limit: number): Buffer[] {
-    const parts: Buffer[] = []
-    let size = 0
-    let allSmall = true
-    while (size < limit && this.#queue.length > 0) {
-      const head = this.#queue[0] as Buffer
-      const take = Math.min(head.length, limit - size)
-      if (take === head.length) {
-        this.#queue.shift()
-        parts.push(head)
-      } else {
-        this.#queue[0] = head.subarray(take)
-        parts.push(head.subarray(0, take))
-      }
-      size += take
-      if (take >= COPY_PIECES_BELOW_BYTES) allSmall = false
+  #dequeue (limit: number): Buffer {
+    const first = this.#queue[0] as Buffer
+    if (first.length <= limit) {
+      this.#queue.shift()
+      // Merge small queued writes into one frame so keystroke traffic costs one header.
+      if (first.length < limit && this.#queue.length > 0) return this.#gather(first, limit)
+      this.#queueBytes -= first.length
+      return first
+    }
+    this.#queue[0] = first.subarray(limit)
+    this.#queueBytes -= limit
+    return first.subarray(0, limit)
+  }
+
+  #gather (first: Buffer, limit: number): Buffer {
+    const parts = [first]
+    let size = first.length
+    while (this.#queue.length > 0) {
+      const next = this.#queue[0] as Buffer
+      if (size + next.length > limit) break
+      parts.push(next)
+      size += next.length
+      this.#queue.shift()
     }
     this.#queueBytes -= size
-    // Merge small queued writes into one buffer so keystroke traffic costs one write.
-    if (parts.length > 1 && allSmall) return [Buffer.concat(parts, size)]
-    return parts
+    return parts.length === 1 ? first : Buffer.concat(parts, size)
   }
 
   /** DATA from the peer; false when it broke the window (the session resets the stream). */

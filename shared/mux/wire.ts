@@ -22,12 +22,6 @@ export interface Wire {
   resumeReading (): void
   /** Flush and end (abort = false) or drop everything at once (abort = true). */
   close (abort: boolean): void
-  /**
-   * Plaintext bytes per record when this wire seals each write batch into records from the
-   * start of the batch (the encrypted record layer); undefined for a plain byte pipe. The
-   * session sizes DATA frames so that they end where records end.
-   */
-  readonly recordBytes?: number | undefined
 }
 
 /** How long a graceful close may wait for the peer to take our last bytes. */

@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import { TunnelError } from '../errors.js'
 import { closeReason, closeSocket, type Wire } from '../mux/index.js'
 import type { CipherState } from './noise.js'
-import { DEFAULT_RECORD_LIMITS, MAX_RECORD_PLAINTEXT, RecordOpener, RecordSealer, type RecordLimits } from './record.js'
+import { DEFAULT_RECORD_LIMITS, RecordOpener, RecordSealer, type RecordLimits } from './record.js'
 
 export interface TransportCiphers {
   send: CipherState
@@ -74,7 +74,6 @@ export function recordWire (socket: Socket, options: RecordWireOptions): RecordW
   }
 
   return {
-    recordBytes: sealer === undefined ? undefined : MAX_RECORD_PLAINTEXT,
     write (chunks) {
       if (socket.destroyed || failure !== undefined) return
       let out: Buffer[]

@@ -5,7 +5,7 @@
 // tag. Both sides rekey (Noise Rekey(), §11.3) after the same number of records or bytes, so they
 // stay in step without signalling. One write batch becomes as few records as possible: the
 // batch's buffers are fed to cipher.update() one after another, never concatenated when large.
-import { createCipheriv, createDecipheriv, type DecipherChaCha20Poly1305 } from 'node:crypto'
+import { createCipheriv, createDecipheriv } from 'node:crypto'
 import { TunnelError } from '../errors.js'
 import { nonceBytes, TAG_BYTES, type CipherState } from './noise.js'
 
@@ -14,8 +14,8 @@ export const MAX_RECORD_BYTES = 65_535
 export const MAX_RECORD_PLAINTEXT = MAX_RECORD_BYTES - TAG_BYTES
 /** Plaintext pieces smaller than this are copied together before encryption (fewer tiny buffers). */
 const COALESCE_BELOW_BYTES = 4096
-/** Sealed outputs smaller than this are joined with their small neighbours (fewer iovecs and write() calls). */
-const JOIN_BELOW_BYTES = 8192
+/** Records smaller than this go out as one buffer (one iovec instead of three or more). */
+const SINGLE_BUFFER_BELOW_BYTES = 8192
 
 export interface RecordLimits {
   /** Rekey after this many records in one direction. */
@@ -76,16 +76,11 @@ export class RecordSealer {
 
   get rekeys (): number { return this.#keys.rekeys }
 
-  /**
-   * The records for one batch, as buffers to write in order. An empty batch gives one empty
-   * record. Small outputs next to each other (a record's length, the previous record's tag, the
-   * ciphertext of frame headers) are joined into one buffer: fewer buffers for the socket's
-   * writev, each of which costs a write() call and a slot in Node's write queue.
-   */
+  /** The records for one batch, as buffers to write in order. An empty batch gives one empty record. */
   seal (chunks: readonly Buffer[]): Buffer[] {
     let total = 0
     for (const c of chunks) total += c.length
-    const out = new OutputRun()
+    const out: Buffer[] = []
     let index = 0
     let offset = 0
     do {
@@ -94,12 +89,12 @@ export class RecordSealer {
       const cipher = createCipheriv('chacha20-poly1305', this.#keys.cipher.key, nonce, { authTagLength: TAG_BYTES })
       const header = Buffer.allocUnsafe(RECORD_HEADER_BYTES)
       header.writeUInt16BE(size + TAG_BYTES, 0)
-      out.push(header)
+      const parts: Buffer[] = [header]
       let small: Buffer[] = []
       let smallBytes = 0
       const flushSmall = (): void => {
         if (small.length === 0) return
-        out.push(cipher.update(small.length === 1 ? small[0] as Buffer : Buffer.concat(small, smallBytes)))
+        parts.push(cipher.update(small.length === 1 ? small[0] as Buffer : Buffer.concat(small, smallBytes)))
         small = []
         smallBytes = 0
       }
@@ -113,7 +108,7 @@ export class RecordSealer {
           smallBytes += take
         } else {
           flushSmall()
-          out.push(cipher.update(piece))
+          parts.push(cipher.update(piece))
         }
         need -= take
         offset += take
@@ -121,68 +116,29 @@ export class RecordSealer {
       }
       flushSmall()
       cipher.final()
-      out.push(cipher.getAuthTag())
+      parts.push(cipher.getAuthTag())
       this.#keys.done(size)
       this.records++
+      if (size + TAG_BYTES + RECORD_HEADER_BYTES < SINGLE_BUFFER_BELOW_BYTES) out.push(Buffer.concat(parts))
+      else out.push(...parts)
       total -= size
     } while (total > 0)
-    return out.finish()
-  }
-}
-
-/** Collects output buffers, joining runs of small ones (each below JOIN_BELOW_BYTES) into one. */
-class OutputRun {
-  readonly #out: Buffer[] = []
-  #run: Buffer[] = []
-  #runBytes = 0
-
-  push (b: Buffer): void {
-    if (b.length === 0) return
-    if (b.length < JOIN_BELOW_BYTES) {
-      this.#run.push(b)
-      this.#runBytes += b.length
-      return
-    }
-    this.#flush()
-    this.#out.push(b)
-  }
-
-  finish (): Buffer[] {
-    this.#flush()
-    return this.#out
-  }
-
-  #flush (): void {
-    if (this.#run.length === 0) return
-    this.#out.push(this.#run.length === 1 ? this.#run[0] as Buffer : Buffer.concat(this.#run, this.#runBytes))
-    this.#run = []
-    this.#runBytes = 0
+    return out
   }
 }
 
 /**
  * Incremental opener: push() any chunking of the byte stream; get the plaintext of every record
- * that completed, only after its tag verified. Ciphertext is deciphered as it arrives, so no
- * pushed chunk is referenced after push() returns (the caller may reuse its read buffer): only
- * the 2-byte length, the 16-byte tag and the not-yet-verified plaintext of the record being read
- * are kept. Nothing is allocated from a length before the bytes are there (the length is at most
- * 65,535 anyway). Throws TUN_RECORD_AUTH or TUN_RECORD_LIMIT; after a throw the opener is dead.
+ * that completed, only after its tag verified. Nothing is allocated from a length before the
+ * bytes are there (the length is at most 65,535 anyway). Throws TUN_RECORD_AUTH or
+ * TUN_RECORD_LIMIT; after a throw the opener is dead.
  */
 export class RecordOpener {
   readonly #keys: KeySchedule
-  /** The record header being read (copied: it may straddle two chunks). */
-  readonly #header = Buffer.alloc(RECORD_HEADER_BYTES)
-  #headerGot = 0
-  /** The tag being read (copied, as the header). */
-  readonly #tag = Buffer.alloc(TAG_BYTES)
-  #tagGot = 0
-  /** The cipher of the record being read; undefined while its header is incomplete. */
-  #decipher: DecipherChaCha20Poly1305 | undefined
-  /** Ciphertext bytes of the current record still to come. */
-  #cipherLeft = 0
-  /** Plaintext of the current record, withheld until its tag verifies. */
-  #plain: Buffer[] = []
-  #plainBytes = 0
+  #chunks: Buffer[] = []
+  #buffered = 0
+  /** Ciphertext + tag length of the record being read; -1 while its header is incomplete. */
+  #need = -1
   #dead = false
   records = 0
 
@@ -192,70 +148,74 @@ export class RecordOpener {
 
   get rekeys (): number { return this.#keys.rekeys }
   /** Bytes received but not yet part of a verified record. */
-  get buffered (): number { return this.#headerGot + this.#plainBytes + this.#tagGot }
+  get buffered (): number { return this.#buffered }
 
   push (chunk: Buffer): Buffer[] {
     if (this.#dead) throw new TunnelError('TUN_RECORD_AUTH', 'the record stream already failed')
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk)
+      this.#buffered += chunk.length
+    }
     const out: Buffer[] = []
     try {
-      let off = 0
-      while (off < chunk.length) {
-        if (this.#decipher === undefined) {
-          const take = Math.min(RECORD_HEADER_BYTES - this.#headerGot, chunk.length - off)
-          chunk.copy(this.#header, this.#headerGot, off, off + take)
-          this.#headerGot += take
-          off += take
-          if (this.#headerGot === RECORD_HEADER_BYTES) this.#begin(this.#header.readUInt16BE(0))
-        } else if (this.#cipherLeft > 0) {
-          const take = Math.min(this.#cipherLeft, chunk.length - off)
-          const plain = this.#decipher.update(chunk.subarray(off, off + take))
-          if (plain.length > 0) {
-            this.#plain.push(plain)
-            this.#plainBytes += plain.length
-          }
-          this.#cipherLeft -= take
-          off += take
-        } else {
-          const take = Math.min(TAG_BYTES - this.#tagGot, chunk.length - off)
-          chunk.copy(this.#tag, this.#tagGot, off, off + take)
-          this.#tagGot += take
-          off += take
-          if (this.#tagGot === TAG_BYTES) this.#finish(out)
+      for (;;) {
+        if (this.#need < 0) {
+          if (this.#buffered < RECORD_HEADER_BYTES) break
+          const len = Buffer.concat(this.#takePieces(RECORD_HEADER_BYTES), RECORD_HEADER_BYTES).readUInt16BE(0)
+          if (len < TAG_BYTES) throw new TunnelError('TUN_RECORD_AUTH', `a record is shorter than its tag (${len} bytes): the stream is corrupted or tampered with`)
+          this.#need = len
         }
+        if (this.#buffered < this.#need) break
+        const size = this.#need
+        this.#need = -1
+        this.#open(size, out)
       }
     } catch (err) {
       this.#dead = true
-      this.#decipher = undefined
-      this.#plain = []
-      this.#plainBytes = 0
+      this.#chunks = []
       throw err
     }
     return out
   }
 
-  #begin (len: number): void {
-    if (len < TAG_BYTES) throw new TunnelError('TUN_RECORD_AUTH', `a record is shorter than its tag (${len} bytes): the stream is corrupted or tampered with`)
+  #open (size: number, out: Buffer[]): void {
+    const pieces = this.#takePieces(size - TAG_BYTES)
+    const tag = Buffer.concat(this.#takePieces(TAG_BYTES), TAG_BYTES)
     const nonce = this.#keys.next()
-    this.#decipher = createDecipheriv('chacha20-poly1305', this.#keys.cipher.key, nonce, { authTagLength: TAG_BYTES })
-    this.#cipherLeft = len - TAG_BYTES
-    this.#tagGot = 0
-  }
-
-  #finish (out: Buffer[]): void {
-    const decipher = this.#decipher as DecipherChaCha20Poly1305
-    decipher.setAuthTag(this.#tag)
+    const decipher = createDecipheriv('chacha20-poly1305', this.#keys.cipher.key, nonce, { authTagLength: TAG_BYTES })
+    decipher.setAuthTag(tag)
+    const plain: Buffer[] = []
+    for (const p of pieces) {
+      const d = decipher.update(p)
+      if (d.length > 0) plain.push(d)
+    }
     try {
       decipher.final()
     } catch {
       throw new TunnelError('TUN_RECORD_AUTH', `record ${this.records} failed authentication: the stream is corrupted or tampered with`)
     }
-    this.#keys.done(this.#plainBytes)
+    this.#keys.done(size - TAG_BYTES)
     this.records++
-    for (const p of this.#plain) out.push(p)
-    this.#plain = []
-    this.#plainBytes = 0
-    this.#decipher = undefined
-    this.#headerGot = 0
-    this.#tagGot = 0
+    out.push(...plain)
+  }
+
+  /** Exactly `n` bytes from the front, as views of the received chunks. */
+  #takePieces (n: number): Buffer[] {
+    const pieces: Buffer[] = []
+    let need = n
+    while (need > 0) {
+      const head = this.#chunks[0] as Buffer
+      if (head.length <= need) {
+        pieces.push(head)
+        this.#chunks.shift()
+        need -= head.length
+      } else {
+        pieces.push(head.subarray(0, need))
+        this.#chunks[0] = head.subarray(need)
+        need = 0
+      }
+    }
+    this.#buffered -= n
+    return pieces
   }
 }
