@@ -52,6 +52,7 @@ export function proxySpec (user: string, p: ProxyConfig, healthy = false): Proxy
       ...(Object.keys(p.responseHeaders).length === 0 ? {} : { responseHeaders: p.responseHeaders }),
       ...(p.httpUser === '' ? {} : { httpUser: p.httpUser }),
       ...(p.httpPassword === null ? {} : { httpPassword: Buffer.from(p.httpPassword.reveal()).toString('utf8') }),
+      ...(p.routeByHTTPUser === '' ? {} : { routeByHTTPUser: p.routeByHTTPUser }),
       ...sources,
       ...member,
     }

@@ -136,7 +136,7 @@ const LIMITED_TYPES: ReadonlySet<string> = new Set(['tcp', 'udp', 'tcpmux'])
 const OPTIONAL: Readonly<Record<string, readonly string[]>> = {
   tcp: ['group', 'groupKey', 'metas'],
   udp: ['metas'],
-  http: ['group', 'groupKey', 'metas', 'subdomain', 'hostHeaderRewrite', 'requestHeaders', 'responseHeaders', 'httpUser', 'httpPassword'],
+  http: ['group', 'groupKey', 'metas', 'subdomain', 'hostHeaderRewrite', 'requestHeaders', 'responseHeaders', 'httpUser', 'httpPassword', 'routeByHTTPUser'],
   https: ['metas', 'subdomain'],
   tcpmux: ['group', 'groupKey', 'metas', 'subdomain', 'httpUser', 'httpPassword', 'routeByHTTPUser'],
 }

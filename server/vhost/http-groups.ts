@@ -105,6 +105,8 @@ export interface HttpGroupPlace {
   router: VhostRouter<HttpRoute>
   domains: readonly string[]
   locations: readonly string[]
+  /** routeByHTTPUser: the only user the group serves; '' = any user. */
+  user: string
   listener: Endpoint
   makeRoute: (upstream: Upstream) => HttpRoute
 }
@@ -142,23 +144,23 @@ export class HttpGroups {
    */
   join (spec: HttpProxySpec & { group: string }, session: Session, identity: string, place: HttpGroupPlace): HttpGroupTicket {
     const key = spec.groupKey ?? ''
-    const signature = JSON.stringify([[...place.domains].sort(), [...place.locations].sort()])
+    const signature = JSON.stringify([[...place.domains].sort(), [...place.locations].sort(), place.user])
     let g = this.#groups.get(spec.group)
     if (g !== undefined) {
-      if (g.signature !== signature) throw new TunnelError('TUN_GROUP_MISMATCH', `group ${spec.group} serves other domains or locations: members of a group serve the same ones`)
+      if (g.signature !== signature) throw new TunnelError('TUN_GROUP_MISMATCH', `group ${spec.group} serves other domains, locations or routeByHTTPUser: members of a group serve the same ones`)
       const refusal = groupRefusal(g, key, identity)
       if (refusal !== undefined) throw new TunnelError('TUN_GROUP_KEY', refusal)
     } else {
       const upstream = new GroupUpstream(session, spec.name, place.listener)
       const route = place.makeRoute(upstream)
       const owner = groupOwner(spec.group, key, identity)
-      const claim = place.router.claim(place.domains, place.locations, route, owner, route.auth !== undefined || route.gate.filters)
+      const claim = place.router.claim(place.domains, place.locations, route, owner, route.auth !== undefined || route.gate.filters, place.user)
       if (!claim.ok) {
         if (claim.reason === 'owned') {
           throw new TunnelError('TUN_DOMAIN_OWNED', `http domain ${claim.domain} belongs to another client or group (or is reserved for it while it reconnects); a group takes only domains free or its own`)
         }
         const who = claim.holder.session === session ? `proxy ${claim.holder.name} of this client` : 'a proxy of another client'
-        throw new TunnelError('TUN_VHOST_CONFLICT', `http ${claim.domain} (location ${claim.location}) is already served by ${who}; each domain and location can have one owner (or one group)`)
+        throw new TunnelError('TUN_VHOST_CONFLICT', `http ${claim.domain} (location ${claim.location}${place.user === '' ? '' : `, routeByHTTPUser ${place.user}`}) is already served by ${who}; each domain, location and user can have one owner (or one group)`)
       }
       g = { name: spec.group, keyDigest: groupKeyDigest(key), keyless: key === '', creator: identity, owner, signature, route, upstream }
       this.#groups.set(g.name, g)

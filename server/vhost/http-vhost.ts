@@ -11,7 +11,7 @@ import { createServer, request, STATUS_CODES, type ClientRequest, type IncomingM
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
-import { basicChallenge } from './basic-auth.js'
+import { basicChallenge, parseBasicAuth } from './basic-auth.js'
 import { appendForwardedFor, endToEnd, headerValues, setHeader, setHeaders } from './header-rewrite.js'
 import { hostFromHeader, loosePath, routingPath } from '../../shared/http/index.js'
 import { normalizeAddress, listenOrClose } from '../../shared/net/index.js'
@@ -114,7 +114,8 @@ export class HttpVhost {
     const url = req.url ?? '/'
     let authority = req.headers.host
     let path = url
-    if (/^https?:\/\//i.test(url)) {
+    const absolute = /^https?:\/\//i.test(url)
+    if (absolute) {
       // absolute-form: its authority wins over Host (RFC 9112 section 3.2.2).
       try {
         const u = new URL(url)
@@ -128,7 +129,7 @@ export class HttpVhost {
     const host = authority === undefined ? undefined : hostFromHeader(authority)
     const routing = routingPath(url)
     if (host === undefined || authority === undefined || routing === undefined) return { status: 400, host: host ?? '' }
-    const hit = this.router.lookup(host, routing, loosePath(url))
+    const hit = this.router.lookup(host, routing, loosePath(url), routeUser(req, absolute))
     if (hit === undefined) return { status: 404, host }
     return { route: hit.target, host, hostHeader: authority, path }
   }
@@ -383,6 +384,17 @@ function isStaleStream (err: Error): boolean {
   const code = (err as NodeJS.ErrnoException).code
   // node:http's "socket hang up" carries ECONNRESET too: recognised by code, not by its text.
   return !(err instanceof ResponseTimeout) && code === 'ECONNRESET'
+}
+
+/**
+ * The user a request is routed by (routeByHTTPUser), as frp: for an absolute-form (proxy-style)
+ * request the Proxy-Authorization user, else (or without one) the Authorization (basic) user;
+ * '' when there is none. Only routing: the route's own credentials are checked afterwards.
+ */
+function routeUser (req: IncomingMessage, absolute: boolean): string {
+  const proxyAuth = req.headers['proxy-authorization']
+  if (absolute && proxyAuth !== undefined && proxyAuth !== '') return parseBasicAuth(proxyAuth)?.user ?? ''
+  return parseBasicAuth(req.headers.authorization)?.user ?? ''
 }
 
 /** Whether the visitor's request carries a body (node:http frames it by these two headers). */

@@ -4,6 +4,12 @@
 // of the path wins; a domain whose locations all miss falls through to the next candidate, as
 // in frp.
 //
+// Users (frp's routeByHTTPUser, http only): a route may serve one user alone. At each candidate
+// domain the routes of the request's user are tried first, then those for any user (user ''),
+// as in frp; one (domain, location, user) has one proxy. Users do not split ownership: every
+// route of a domain, whatever its user, is its owner's (another client could otherwise take a
+// user's requests, credentials included, off a domain it does not own).
+//
 // Ownership: a domain has one owner (the client identity its control session names). Another
 // owner cannot add locations to it, and one (domain, location) has one proxy: a second claim is
 // refused, not queued. When an owner's routes go with its session (not by an unregister), the
@@ -33,6 +39,13 @@ export interface Route<T> {
   readonly target: T
   /** The location in loose form, when the route is guarded; undefined otherwise. */
   readonly loose: string | undefined
+  /** The only user it serves (routeByHTTPUser); '' = any user. */
+  readonly user: string
+}
+
+/** A route's key within its domain: its location, and its user when it has one. */
+function slot (location: string, user: string): string {
+  return user === '' ? location : `${location}\u0000${user}`
 }
 
 export type ClaimResult<T> =
@@ -54,8 +67,9 @@ export interface RouterOptions {
 interface DomainEntry<T> {
   readonly domain: string
   readonly owner: string
+  /** By slot(location, user). */
   readonly byLocation: Map<string, Route<T>>
-  /** The same routes, longest location first (ties by location, so every route has one place). */
+  /** The same routes, longest location first (ties by location, then user, so every route has one place). */
   readonly ordered: Array<Route<T>>
   /** While it has no routes: reserved for its owner until then (ms); 0 otherwise. */
   reservedUntil: number
@@ -67,13 +81,20 @@ function before (a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0
 }
 
-/** The index of the first route that does not sort before `location`. */
-function position<T> (list: ReadonlyArray<Route<T>>, location: string): number {
+/** Locations as above, then users: a total order on a domain's routes. */
+function routeBefore (location: string, user: string, other: { location: string, user: string }): number {
+  const byLocation = before(other.location, location)
+  if (byLocation !== 0) return byLocation
+  return other.user < user ? -1 : other.user > user ? 1 : 0
+}
+
+/** The index of the first route that does not sort before (`location`, `user`). */
+function position<T> (list: ReadonlyArray<Route<T>>, location: string, user: string): number {
   let lo = 0
   let hi = list.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
-    if (before((list[mid] as Route<T>).location, location) < 0) lo = mid + 1
+    if (routeBefore(location, user, list[mid] as Route<T>) < 0) lo = mid + 1
     else hi = mid
   }
   return lo
@@ -118,14 +139,14 @@ export class VhostRouter<T> {
    * another owner holds one of the domains, or another target of this owner one of the pairs.
    * Claiming what `target` already holds again changes nothing.
    */
-  claim (domains: readonly string[], locations: readonly string[], target: T, owner: string, guarded = false): ClaimResult<T> {
+  claim (domains: readonly string[], locations: readonly string[], target: T, owner: string, guarded = false, user = ''): ClaimResult<T> {
     this.#expire()
     for (const domain of domains) {
       const entry = this.#live(domain)
       if (entry === undefined) continue
       if (entry.owner !== owner) return { ok: false, reason: 'owned', domain }
       for (const location of locations) {
-        const held = entry.byLocation.get(location)
+        const held = entry.byLocation.get(slot(location, user))
         if (held !== undefined && held.target !== target) return { ok: false, reason: 'conflict', domain, location, holder: held.target }
       }
     }
@@ -140,10 +161,11 @@ export class VhostRouter<T> {
         this.#reserved.delete(domain)
       }
       for (const location of locations) {
-        if (entry.byLocation.has(location)) continue
-        const route: Route<T> = { domain, location, target, loose: guarded ? looseLocation(location) : undefined }
-        entry.byLocation.set(location, route)
-        entry.ordered.splice(position(entry.ordered, location), 0, route)
+        const key = slot(location, user)
+        if (entry.byLocation.has(key)) continue
+        const route: Route<T> = { domain, location, target, loose: guarded ? looseLocation(location) : undefined, user }
+        entry.byLocation.set(key, route)
+        entry.ordered.splice(position(entry.ordered, location, user), 0, route)
         mine.push(route)
         this.#routes++
       }
@@ -163,9 +185,10 @@ export class VhostRouter<T> {
     this.#byTarget.delete(target)
     for (const route of mine) {
       const entry = this.#domains.get(route.domain)
-      if (entry?.byLocation.get(route.location) !== route) continue
-      entry.byLocation.delete(route.location)
-      entry.ordered.splice(position(entry.ordered, route.location), 1)
+      const key = slot(route.location, route.user)
+      if (entry?.byLocation.get(key) !== route) continue
+      entry.byLocation.delete(key)
+      entry.ordered.splice(position(entry.ordered, route.location, route.user), 1)
       this.#routes--
       if (entry.byLocation.size > 0) continue
       if (reserve && this.#graceMs > 0) {
@@ -180,16 +203,19 @@ export class VhostRouter<T> {
 
   /**
    * The route for a normalised host and a routing path, or undefined (404). `loose`, the path's
-   * loose form, is matched against guarded routes too.
+   * loose form, is matched against guarded routes too. `user` (the request's basic-auth user, ''
+   * without one) picks that user's routes first at each candidate domain, then those for any user.
    */
-  lookup (host: string, path: string, loose?: string): Route<T> | undefined {
+  lookup (host: string, path: string, loose?: string, user = ''): Route<T> | undefined {
     for (const candidate of lookupOrder(host)) {
       const list = this.#domains.get(candidate)?.ordered
       if (list === undefined) continue
-      for (const r of list) {
-        if (locationMatches(r.location, path)) return r
-        if (r.loose !== undefined && loose !== undefined && locationMatches(r.loose, loose)) return r
+      if (user !== '') {
+        const mine = match(list, path, loose, user)
+        if (mine !== undefined) return mine
       }
+      const any = match(list, path, loose, '')
+      if (any !== undefined) return any
     }
     return undefined
   }
@@ -217,4 +243,14 @@ export class VhostRouter<T> {
     this.#reserved.delete(entry.domain)
     if (this.#domains.get(entry.domain) === entry) this.#domains.delete(entry.domain)
   }
+}
+
+/** The first route of `user` in `list` (longest location first) that takes the path. */
+function match<T> (list: ReadonlyArray<Route<T>>, path: string, loose: string | undefined, user: string): Route<T> | undefined {
+  for (const r of list) {
+    if (r.user !== user) continue
+    if (locationMatches(r.location, path)) return r
+    if (r.loose !== undefined && loose !== undefined && locationMatches(r.loose, loose)) return r
+  }
+  return undefined
 }

@@ -220,7 +220,8 @@ export class Vhosts {
       requests: 0,
     })
     if (spec.group !== undefined) {
-      const t = this.#httpGroups.join({ ...spec, group: spec.group }, session, owner, { router: vhost.router, domains, locations, listener, makeRoute })
+      const routeUser = spec.routeByHTTPUser ?? ''
+      const t = this.#httpGroups.join({ ...spec, group: spec.group }, session, owner, { router: vhost.router, domains, locations, user: routeUser, listener, makeRoute })
       const member = new VhostProxy({ name: spec.name, type: 'http', port: vhost.port, domains, locations },
         (reserve) => { t.leave(reserve) },
         () => { t.cut() },
@@ -233,7 +234,7 @@ export class Vhosts {
     if (spec.healthy === false) route.upstream.healthy = false
     // Guarded locations also take the other spellings of their paths (router.ts).
     const guarded = route.auth !== undefined || route.gate.filters
-    refuseConflict(vhost.router.claim(domains, locations, route, owner, guarded), session, 'http')
+    refuseConflict(vhost.router.claim(domains, locations, route, owner, guarded, spec.routeByHTTPUser ?? ''), session, 'http', spec.routeByHTTPUser ?? '')
     const proxy = new VhostProxy({ name: spec.name, type: 'http', port: vhost.port, domains, locations },
       (reserve) => { vhost.router.release(route, reserve); route.upstream.closeIdle() },
       () => { route.upstream.destroy() },
@@ -281,12 +282,12 @@ export class Vhosts {
   }
 }
 
-function refuseConflict (claim: ClaimResult<HttpRoute | HttpsRoute>, session: Session, type: string): void {
+function refuseConflict (claim: ClaimResult<HttpRoute | HttpsRoute>, session: Session, type: string, user = ''): void {
   if (claim.ok) return
   if (claim.reason === 'owned') {
     throw new TunnelError('TUN_DOMAIN_OWNED', `${type} domain ${claim.domain} belongs to another client (or is reserved for it while it reconnects); a domain has one owner, and only it can add locations to it`)
   }
-  const where = type === 'http' ? `${claim.domain} (location ${claim.location})` : claim.domain
+  const where = type === 'http' ? `${claim.domain} (location ${claim.location}${user === '' ? '' : `, routeByHTTPUser ${user}`})` : claim.domain
   const who = claim.holder.session === session ? `proxy ${claim.holder.name} of this client` : 'a proxy of another client'
   throw new TunnelError('TUN_VHOST_CONFLICT', `${type} ${where} is already served by ${who}; each domain and location can have one owner`)
 }

@@ -37,8 +37,8 @@ function proxyIssues (ctx: CheckContext, i: number, p: Record<string, unknown>):
     }
   }
   for (const key of ['multiplexer', 'routeByHTTPUser']) {
-    if (Object.hasOwn(p, key) && p.type !== 'tcpmux') {
-      const why = key === 'routeByHTTPUser' && p.type === 'http' ? 'routing http proxies by user is not offered yet' : 'it applies only to type tcpmux proxies'
+    if (Object.hasOwn(p, key) && p.type !== 'tcpmux' && !(key === 'routeByHTTPUser' && p.type === 'http')) {
+      const why = key === 'routeByHTTPUser' ? 'it applies only to type http and tcpmux proxies' : 'it applies only to type tcpmux proxies'
       issues.push(issue(ctx, [...base, key], `${key}: ${why}; remove it`, true))
     }
   }

@@ -41,7 +41,7 @@ export const groupProxyKeys = {
   healthCheck: healthCheck.optional(),
   metadatas: metas.optional().describe('frp\'s per-proxy metadata: sent with the proxy to the relay\'s plugins (httpPlugins, NewProxy), nowhere else.'),
   multiplexer: z.literal('httpconnect').optional().describe('tcpmux only: the multiplexer, httpconnect (the only one frp has). Default httpconnect.'),
-  routeByHTTPUser: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('tcpmux only: only CONNECT requests whose Proxy-Authorization user is this one reach this proxy (several proxies may share a domain, one per user).'),
+  routeByHTTPUser: z.string().max(VHOST_LIMITS.credentialChars).optional().describe('http and tcpmux: only requests of this user reach this proxy (several proxies may share a domain and location, one per user; a proxy without it takes the other users). tcpmux: the CONNECT request\'s Proxy-Authorization user; http: the Authorization (basic) user, or Proxy-Authorization\'s for absolute-form (proxy-style) requests.'),
 }
 
 /** Top-level keys of frpc.yml. */

@@ -230,6 +230,8 @@ export interface HttpProxyConfig extends SourceRules, VhostDomains, BandwidthRul
   /** Basic auth the relay asks for; both '' = none. */
   httpUser: string
   httpPassword: Secret | null
+  /** Only requests whose basic-auth user (Proxy-Authorization for absolute-form) is this one reach this proxy; '' = any user. */
+  routeByHTTPUser: string
   /** frp's client plugin (static_file, http2https, ...); absent = none. */
   plugin?: PluginConfig
 }

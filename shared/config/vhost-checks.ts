@@ -76,11 +76,13 @@ export function duplicateDomainWarnings (ctx: CheckContext): Array<{ message: st
       for (const l of locations) {
         const n = typeof l === 'string' ? normalizeLocation(l) : undefined
         if (n === undefined || 'problem' in n) continue
-        const slot = `${String(p.type)} ${domain} ${n.location}`
+        // http proxies of one domain and location may differ by routeByHTTPUser (each user its own).
+        const user = p.type === 'http' && typeof p.routeByHTTPUser === 'string' ? p.routeByHTTPUser : ''
+        const slot = `${String(p.type)} ${domain} ${n.location} ${user}`
         const first = claimed.get(slot)
         if (first === undefined) { claimed.set(slot, i); continue }
         if (first === i) continue
-        const what = p.type === 'http' ? `${domain} (location ${n.location})` : domain
+        const what = p.type === 'http' ? `${domain} (location ${n.location}${user === '' ? '' : `, routeByHTTPUser ${user}`})` : domain
         issues.push({ message: `${what} is also claimed by proxies[${first}]: the relay serves it by the first proxy to register and refuses the other (TUN_VHOST_CONFLICT); give each domain and location one proxy`, location: at(ctx, ['proxies', i, 'customDomains', j]) })
       }
     })

@@ -39,5 +39,6 @@ export function completeVhostProxy (p: ProxyInput & { type: 'http' | 'https' }, 
     responseHeaders: p.responseHeaders?.set ?? {},
     httpUser: p.httpUser ?? '',
     httpPassword: p.httpPassword === undefined || p.httpPassword === '' ? null : new Secret(Buffer.from(p.httpPassword, 'utf8')),
+    routeByHTTPUser: p.routeByHTTPUser ?? '',
   }
 }

@@ -78,6 +78,8 @@ export const httpSpecSchema = z.object({
   httpUser: z.string().max(VHOST_LIMITS.credentialChars).optional(),
   /** Secret: travels only inside the encrypted control connection, never logged. */
   httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional(),
+  /** Only requests whose basic-auth user is this one are routed here (frp's routeByHTTPUser). */
+  routeByHTTPUser: z.string().max(VHOST_LIMITS.credentialChars).optional(),
   ...memberFields,
 })
 

@@ -59,7 +59,7 @@ describe('frpc.yml groups and health checks', () => {
       '  - { name: b, type: tcp, localPort: 1, remotePort: 6001, loadBalancer: { group: g2, groupKey: k } }',
       '  - { name: c, type: tcp, localPort: 1, remotePort: 6000, loadBalancer: { group: g2, groupKey: other } }',
       '  - { name: m, type: tcp, localPort: 1, multiplexer: httpconnect }',
-      '  - { name: r, type: http, localPort: 1, customDomains: [r.test], routeByHTTPUser: x }',
+      '  - { name: r, type: https, localPort: 1, customDomains: [r.test], routeByHTTPUser: x }',
       '  - { name: x, type: tcp, localPort: 1, healthCheck: { type: ping } }',
     ].join('\n')))
     const has = (line: number, text: string): void => { expect(found.find((l) => l.startsWith(`frpc.yml:${line}:`))).toContain(text) }
@@ -70,7 +70,7 @@ describe('frpc.yml groups and health checks', () => {
     has(7, 'group g2 is also used by proxies[4] with another remotePort')
     has(8, 'group g2 has another groupKey in proxies[4]')
     has(9, 'multiplexer: it applies only to type tcpmux proxies')
-    has(10, 'routing http proxies by user is not offered yet')
+    has(10, 'routeByHTTPUser: it applies only to type http and tcpmux proxies')
     has(11, 'proxies[9].healthCheck.type')
   })
 

@@ -111,7 +111,7 @@ describe('frpc.yml http and https proxies', () => {
     expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, subdomain: a.b }]'))[0]).toContain('subdomain: must be one label')
     expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, customDomains: [a.test], locations: [api] }]'))[0]).toContain('locations[0]: must be a path prefix starting with /')
     expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, customDomains: [a.test], requestHeaders: { set: { "bad name": x } } }]')).join('\n')).toContain('is not a header name')
-    expect(issues(() => client('proxies: [{ name: a, type: http, localPort: 1, customDomains: [a.test], routeByHTTPUser: x }]'))[0]).toContain('routing http proxies by user is not offered yet')
+    expect(issues(() => client('proxies: [{ name: a, type: https, localPort: 1, customDomains: [a.test], routeByHTTPUser: x }]'))[0]).toContain('routeByHTTPUser: it applies only to type http and tcpmux proxies')
   })
 
   it('warns about one domain and location claimed by two proxies of the file (the relay refuses the second alone)', () => {

@@ -15,7 +15,6 @@ const CORPUS = join(import.meta.dirname, '..', 'fixtures', 'frp')
 /** Why a file is refused, with the error lines each reason explains. */
 const REASONS = {
   // Features other agents are building: their merges flip these rows.
-  routeByHTTPUser: { why: 'routeByHTTPUser on http proxies: routing http by user is not offered yet (tcpmux proxies have it)', lines: /\.routeByHTTPUser: / },
   natTraversal: { why: 'xtcp natTraversal options (disableAssistedAddrs): not supported, every local and mapped address is offered', lines: /\.natTraversal: / },
   // Refused on purpose, with the reason in the message.
   kcpQuic: { why: 'transport.protocol kcp / quic: transports this tunnel does not have (a relay file is only warned)', lines: /transport\.protocol: (kcp|quic) is not supported/ },
@@ -108,7 +107,7 @@ const EXPECTED: Record<string, Expectation> = {
   'e2e/http-locations.frpc.toml': PASSES,
   'e2e/http-request-headers.frpc.toml': PASSES,
   'e2e/http-response-headers.frpc.toml': PASSES,
-  'e2e/http-route-by-user.frpc.toml': refused('routeByHTTPUser'),
+  'e2e/http-route-by-user.frpc.toml': PASSES,
   'e2e/http-subdomain.frpc.toml': PASSES,
   'e2e/http-subdomain.frps.toml': passes(/^subdomainHost is read as subDomainHost/),
   'e2e/http-timeout.frps.toml': PASSES,

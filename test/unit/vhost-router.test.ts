@@ -239,3 +239,55 @@ describe('VhostRouter ownership', () => {
     expect(r.size).toBe(5)
   })
 })
+
+describe('VhostRouter users (routeByHTTPUser)', () => {
+  it('tries the request user\'s routes first at each domain, then those for any user, as frp does', () => {
+    const r = new VhostRouter<string>()
+    expect(r.claim(['n.test'], ['/'], 'user1', 'o', false, 'user1').ok).toBe(true)
+    expect(r.claim(['n.test'], ['/'], 'user2', 'o', false, 'user2').ok).toBe(true)
+    expect(r.claim(['n.test'], ['/'], 'any', 'o').ok).toBe(true)
+    expect(r.claim(['*.wild.test'], ['/'], 'wild-alice', 'o', false, 'alice').ok).toBe(true)
+    expect(r.claim(['*'], ['/'], 'all', 'o').ok).toBe(true)
+    expect(r.lookup('n.test', '/', undefined, 'user1')?.target).toBe('user1')
+    expect(r.lookup('n.test', '/x', undefined, 'user2')?.target).toBe('user2')
+    expect(r.lookup('n.test', '/', undefined, 'user3')?.target).toBe('any')
+    expect(r.lookup('n.test', '/')?.target).toBe('any')
+    // A user's route at a wildcard name only after the exact name has nothing for anyone.
+    expect(r.lookup('a.wild.test', '/', undefined, 'alice')?.target).toBe('wild-alice')
+    expect(r.lookup('a.wild.test', '/', undefined, 'bob')?.target).toBe('all')
+    expect(r.lookup('a.wild.test', '/')?.target).toBe('all')
+  })
+
+  it('prefers the user\'s shorter location over a longer one for any user, and falls back by location within the user', () => {
+    const r = new VhostRouter<string>()
+    r.claim(['n.test'], ['/'], 'alice-root', 'o', false, 'alice')
+    r.claim(['n.test'], ['/api/'], 'any-api', 'o')
+    r.claim(['n.test'], ['/api/'], 'alice-api', 'o', false, 'alice')
+    expect(r.lookup('n.test', '/api/x', undefined, 'alice')?.target).toBe('alice-api')
+    expect(r.lookup('n.test', '/other', undefined, 'alice')?.target).toBe('alice-root')
+    expect(r.lookup('n.test', '/api/x', undefined, 'bob')?.target).toBe('any-api')
+    expect(r.lookup('n.test', '/other', undefined, 'bob')).toBeUndefined()
+  })
+
+  it('refuses a second target for one (domain, location, user), and another owner even for a new user', () => {
+    const r = new VhostRouter<string>()
+    r.claim(['n.test'], ['/'], 'a', 'o', false, 'alice')
+    expect(r.claim(['n.test'], ['/'], 'b', 'o', false, 'alice')).toEqual({ ok: false, reason: 'conflict', domain: 'n.test', location: '/', holder: 'a' })
+    expect(r.claim(['n.test'], ['/'], 'c', 'other-owner', false, 'bob')).toEqual({ ok: false, reason: 'owned', domain: 'n.test' })
+    expect(r.claim(['n.test'], ['/'], 'd', 'o', false, 'bob').ok).toBe(true)
+    expect(r.size).toBe(2)
+  })
+
+  it('releases one user\'s route without touching the others of the same location', () => {
+    const r = new VhostRouter<string>()
+    const users = ['', 'b', 'a', 'c']
+    users.forEach((u) => r.claim(['n.test'], ['/', '/x/'], `t-${u}`, 'o', false, u))
+    r.release('t-a')
+    expect(r.lookup('n.test', '/x/1', undefined, 'a')?.target).toBe('t-')
+    expect(r.lookup('n.test', '/x/1', undefined, 'b')?.target).toBe('t-b')
+    expect(r.lookup('n.test', '/', undefined, 'c')?.target).toBe('t-c')
+    r.release('t-')
+    expect(r.lookup('n.test', '/', undefined, 'a')).toBeUndefined()
+    expect(r.size).toBe(4)
+  })
+})
