@@ -393,6 +393,16 @@ export class VisitorConnection {
 
   #onService (ex: Exchange, chunk: Buffer): void {
     if (this.#ex !== ex) return
+    // The response head and the body bytes of one read leave in one write (writev).
+    this.#socket.cork()
+    try {
+      this.#serviceBytes(ex, chunk)
+    } finally {
+      this.#socket.uncork()
+    }
+  }
+
+  #serviceBytes (ex: Exchange, chunk: Buffer): void {
     if (!ex.resStarted) {
       ex.resStarted = true
       clearTimeout(ex.timer)
