@@ -22,10 +22,9 @@ export const UPSTREAM_IDLE_MS = 30_000
 export const UPSTREAM_HOST = 'tunnel-upstream'
 export const UPSTREAM_PORT = 80
 
-/** Emitted on a pooled stream when take() hands it out again (its idle watchers go). */
-const RAW_TAKEN = 'tunnel:taken'
-/** The pool name each fast-path stream was opened under. */
+/** The pool name each fast-path stream was opened under, and an idle one's timer. */
 const rawName = new WeakMap<Duplex, string>()
+const idleTimers = new WeakMap<Duplex, NodeJS.Timeout>()
 
 /** Where one stream of an upstream goes: a session and the proxy name its client knows. */
 export interface UpstreamTarget {
@@ -50,8 +49,8 @@ export class Upstream extends Agent {
   readonly tally = new StreamTally()
   #closing = false
   /** The fast path's idle streams by pool name, most recent last; and its busy ones. */
-  readonly #rawIdle = new Map<string, Duplex[]>()
-  readonly #rawBusy = new Set<Duplex>()
+  readonly #rawIdle = new Map<string, MuxDuplex[]>()
+  readonly #rawBusy = new Set<MuxDuplex>()
 
   constructor (session: Session, proxy: string, listener: Endpoint) {
     super({ keepAlive: true, maxFreeSockets: UPSTREAM_MAX_IDLE, timeout: UPSTREAM_IDLE_MS, scheduling: 'lifo' })
@@ -102,23 +101,24 @@ export class Upstream extends Agent {
   /**
    * A stream for one request of the fast path: an idle one of the request's pool (reused: true),
    * else a new one. Calls back at once, or on the next tick with the error (no healthy service,
-   * session closed or its stream limit reached: a 502).
+   * session closed or its stream limit reached: a 502). The caller speaks to it in direct mode
+   * (MuxDuplex.direct) and gives it back with give().
    */
-  take (callback: (err: Error | undefined, stream: Duplex | undefined, reused: boolean) => void): void {
+  take (callback: (err: Error | undefined, stream: MuxDuplex | undefined, reused: boolean) => void): void {
     const options: ClientRequestArgs = { host: UPSTREAM_HOST, port: UPSTREAM_PORT }
     const name = this.getName(options)
     const idle = this.#rawIdle.get(name)
     const reuse = idle?.pop()
     if (idle !== undefined && idle.length === 0) this.#rawIdle.delete(name)
     if (reuse !== undefined) {
-      reuse.emit(RAW_TAKEN)
+      clearTimeout(idleTimers.get(reuse))
       this.#rawBusy.add(reuse)
       callback(undefined, reuse, true)
       return
     }
     let failed = false
     const stream = this.createConnection(options, (err) => { failed = true; callback(err ?? new TunnelError('TUN_LOCAL_DIAL', 'no stream'), undefined, false) })
-    if (failed || stream === undefined || stream === null) return
+    if (failed || !(stream instanceof MuxDuplex)) return
     rawName.set(stream, name)
     this.#rawBusy.add(stream)
     stream.once('close', () => { this.#rawBusy.delete(stream) })
@@ -130,39 +130,27 @@ export class Upstream extends Agent {
    * full), for `idleMs` at most; destroyed otherwise. A pooled stream that ends, fails or sends
    * anything while idle is dropped.
    */
-  give (stream: Duplex, idleMs = UPSTREAM_IDLE_MS): void {
+  give (stream: MuxDuplex, idleMs = UPSTREAM_IDLE_MS): void {
     this.#rawBusy.delete(stream)
     const name = rawName.get(stream)
-    if (name === undefined || stream.destroyed || !stream.writable || idleMs <= 0 || !this.poolable(stream)) { stream.destroy(); return }
+    if (name === undefined || stream.destroyed || stream.stream.closed || idleMs <= 0 || !this.poolable(stream)) { stream.destroy(); return }
     let list = this.#rawIdle.get(name)
     if (list === undefined) { list = []; this.#rawIdle.set(name, list) }
     if (list.length >= UPSTREAM_MAX_IDLE) { stream.destroy(); return }
     list.push(stream)
     const pool = list
     const drop = (): void => {
-      clearTimeout(timer)
-      stream.off('data', drop)
-      stream.off('end', drop)
-      stream.off('close', drop)
-      stream.off(RAW_TAKEN, taken)
+      clearTimeout(idleTimers.get(stream))
       const at = pool.indexOf(stream)
       if (at >= 0) pool.splice(at, 1)
       if (pool.length === 0 && this.#rawIdle.get(name) === pool) this.#rawIdle.delete(name)
       stream.destroy()
     }
-    const taken = (): void => {
-      clearTimeout(timer)
-      stream.off('data', drop)
-      stream.off('end', drop)
-      stream.off('close', drop)
-    }
+    stream.holdReads(false)
+    stream.direct({ data: drop, end: drop, drain: () => {}, close: drop })
     const timer = setTimeout(drop, Math.min(idleMs, UPSTREAM_IDLE_MS))
     timer.unref()
-    stream.on('data', drop)
-    stream.once('end', drop)
-    stream.once('close', drop)
-    stream.once(RAW_TAKEN, taken)
-    stream.resume()
+    idleTimers.set(stream, timer)
   }
 
   override keepSocketAlive (socket: Duplex): boolean {

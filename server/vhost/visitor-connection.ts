@@ -15,6 +15,7 @@
 // cannot write pauses the other's reading.
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import type { MuxDuplex } from '../../shared/mux/index.js'
 import { ChunkedScanner, hasBareLf, headEnd, isHeadError, parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from './http1.js'
 import { endToEnd, headerValue, headerValues, setHeader, setHeaders } from './header-rewrite.js'
 import { DETAILS } from './pages.js'
@@ -83,7 +84,7 @@ interface Exchange {
   /** The rewritten request head (kept for the one retry). */
   out: string
   upgrade: boolean
-  stream: Duplex | undefined
+  stream: MuxDuplex | undefined
   reused: boolean
   attempt: number
   /** Request body: bytes left (Length) or the chunk scanner. */
@@ -149,7 +150,7 @@ export class VisitorConnection {
     clearTimeout(this.#timer)
     const ex = this.#ex
     this.#ex = undefined
-    if (ex !== undefined) { clearTimeout(ex.timer); ex.stream?.destroy() }
+    if (ex !== undefined) { clearTimeout(ex.timer); ex.detach(); ex.stream?.destroy() }
     this.#socket.destroy()
   }
 
@@ -203,7 +204,7 @@ export class VisitorConnection {
     this.#state = State.Closed
     const ex = this.#ex
     this.#ex = undefined
-    if (ex !== undefined) { clearTimeout(ex.timer); ex.stream?.destroy() }
+    if (ex !== undefined) { clearTimeout(ex.timer); ex.detach(); ex.stream?.destroy() }
   }
 
   #onIdle (): void {
@@ -325,20 +326,15 @@ export class VisitorConnection {
       if (err !== undefined || stream === undefined) { this.#failed(ex, err ?? new Error('no stream'), false); return }
       ex.stream = stream
       ex.reused = reused
-      const onData = (c: Buffer): void => { if (ex.stream === stream) this.#onService(ex, c) }
-      const onEnd = (): void => { if (ex.stream === stream) this.#onServiceEnd(ex, undefined) }
-      const onError = (e: Error): void => { if (ex.stream === stream) this.#onServiceEnd(ex, e) }
-      stream.on('data', onData)
-      stream.on('end', onEnd)
-      stream.on('error', onError)
-      stream.on('close', onEnd)
-      ex.detach = () => {
-        stream.off('data', onData)
-        stream.off('end', onEnd)
-        stream.off('error', onError)
-        stream.off('close', onEnd)
-      }
-      stream.write(ex.out, 'latin1')
+      let live = true
+      stream.direct({
+        data: (c) => { if (live && ex.stream === stream) this.#onService(ex, c) },
+        end: () => { if (live && ex.stream === stream) this.#onServiceEnd(ex, undefined) },
+        drain: () => { if (live && ex.stream === stream && this.#state === State.Body) this.#resume() },
+        close: (e) => { if (live && ex.stream === stream) this.#onServiceEnd(ex, e) },
+      })
+      ex.detach = () => { live = false }
+      stream.writeDirect(Buffer.from(ex.out, 'latin1'))
       if (this.#state === State.Body) {
         const rest = this.#buf
         this.#buf = undefined
@@ -369,10 +365,8 @@ export class VisitorConnection {
     }
     const body = n === chunk.length ? chunk : chunk.subarray(0, n)
     if (n < chunk.length) this.#append(chunk.subarray(n))
-    if (body.length > 0 && !ex.stream.write(body)) {
-      this.#pause()
-      ex.stream.once('drain', () => { if (this.#ex === ex && this.#state === State.Body) this.#resume() })
-    }
+    // The stream's drain resumes the visitor (see #open).
+    if (body.length > 0 && !ex.stream.writeDirect(body)) this.#pause()
     const done = ex.bodyChunks !== undefined ? ex.bodyChunks.done : ex.bodyLeft === 0
     if (done) {
       this.#state = State.Wait
@@ -437,10 +431,10 @@ export class VisitorConnection {
       if (!this.#socket.write(part) && !ex.draining && ex.stream !== undefined) {
         const stream = ex.stream
         ex.draining = true
-        stream.pause()
+        stream.holdReads(true)
         this.#socket.once('drain', () => {
           ex.draining = false
-          if (ex.stream === stream && this.#ex === ex) stream.resume()
+          if (ex.stream === stream && this.#ex === ex) stream.holdReads(false)
         })
       }
       if (ex.resDone) {
@@ -544,6 +538,7 @@ export class VisitorConnection {
   /** The exchange ends with our own page (502, 504) instead of the service's response. */
   #abandon (ex: Exchange, status: number): void {
     clearTimeout(ex.timer)
+    ex.detach()
     ex.stream?.destroy()
     this.#ex = undefined
     const isHead = ex.head.method === 'HEAD'
@@ -591,6 +586,8 @@ export class VisitorConnection {
     clearTimeout(this.#timer)
     this.#core.count('upgrades')
     ex.detach()
+    stream.holdReads(false)
+    stream.direct(undefined)
     this.#socket.off('data', this.#onData)
     this.#socket.off('end', this.#onVisitorEnd)
     const headers = setHeaders([...res.raw], ex.fwd.route.responseHeaders)
@@ -598,7 +595,7 @@ export class VisitorConnection {
     if (rest.length > 0) this.#socket.write(rest)
     const early = this.#buf
     this.#buf = undefined
-    if (early !== undefined && early.length > 0) stream.write(early)
+    if (early !== undefined && early.length > 0) stream.writeDirect(early)
     this.#resume()
     this.#core.splice(this.#socket, stream)
   }
