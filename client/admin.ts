@@ -2,12 +2,14 @@
 // side is asked over the connection), /metrics (frp's client has no enablePrometheus, so it is
 // always on with the admin API), the traffic history, the path's history, the dashboard, reload
 // when a handler is given (the composition root decides how a reload is applied), and the
-// config editor when the file is given and the API has credentials.
-import { configRoutes, dashboardRoutes, diagRoute, historyRoute, json, metricsRoute, probeRtt, reloadRoute, roundMs, statusRoute, TrafficHistory, PATH_HISTORY_PATH, type AdminRoute, type AdminRouteSet, type ReloadHandler } from '../shared/admin/index.js'
+// config editor when the file is given and the API has credentials, and frp's Store API
+// (/api/store/*) when store.path is set (also behind credentials).
+import { configRoutes, storeRoutes, dashboardRoutes, diagRoute, historyRoute, json, metricsRoute, probeRtt, reloadRoute, roundMs, statusRoute, TrafficHistory, PATH_HISTORY_PATH, type AdminRoute, type AdminRouteSet, type ReloadHandler } from '../shared/admin/index.js'
 import { TunnelMetrics } from '../shared/metrics/index.js'
 import { readWebAssets } from '../shared/web-assets.js'
 import type { Client } from './client.js'
 import { ConfigEditor } from './config-editor.js'
+import { ProxyStore } from './store.js'
 import { clientTarget } from './diag-target.js'
 import { PATH_BUSY_RETRY_MS, PathHistory, pathFigures } from './path-history.js'
 import { sleep } from '../shared/backoff.js'
@@ -60,6 +62,12 @@ export function clientAdminRoutes (client: Client, status: ClientStatus, options
     const { password, token } = client.config.webServer ?? { password: '', token: '' }
     const editor = password !== '' || token !== '' ? new ConfigEditor({ file: configFile, running: () => client.config, reload, log }) : undefined
     routes.push(...configRoutes(editor))
+  }
+  const storeFile = client.config.store
+  if (reload !== undefined && storeFile !== null && log !== undefined) {
+    const { password, token } = client.config.webServer ?? { password: '', token: '' }
+    const store = password !== '' || token !== '' ? new ProxyStore({ file: storeFile, running: () => client.config, reload, log }) : undefined
+    routes.push(...storeRoutes(store))
   }
   return { routes, stop: () => { history.stop(); path.stop() } }
 }

@@ -136,13 +136,17 @@ function issuesOf (err: unknown): ConfigIssueAt[] {
  * Replaces `file` with `text` so that a reader sees the old file or the new one, never a part:
  * a temporary file in the same directory (same mode, owner kept where allowed), fsync, then a
  * rename over the target (a symbolic link's target, not the link). With `backup`, the previous
- * file is copied there first.
+ * file is copied there first. A file that does not exist yet is created with mode 600 (its
+ * folder must exist).
  */
 export async function writeAtomically (file: string, text: string, backup?: string): Promise<void> {
-  const target = await realpath(file)
-  const info = await stat(target)
+  const existing = await realpath(file).then(async (target) => ({ target, info: await stat(target) }), (err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  })
+  const target = existing?.target ?? file
   const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-  const handle = await open(tmp, 'wx', info.mode & 0o777)
+  const handle = await open(tmp, 'wx', existing === undefined ? 0o600 : existing.info.mode & 0o777)
   try {
     await handle.writeFile(text, 'utf8')
     await handle.sync()
@@ -153,8 +157,8 @@ export async function writeAtomically (file: string, text: string, backup?: stri
   }
   await handle.close()
   try {
-    await chown(tmp, info.uid, info.gid).catch(() => { /* not ours to give away: the file keeps our owner */ })
-    if (backup !== undefined) await copyFile(target, backup)
+    if (existing !== undefined) await chown(tmp, existing.info.uid, existing.info.gid).catch(() => { /* not ours to give away: the file keeps our owner */ })
+    if (backup !== undefined && existing !== undefined) await copyFile(target, backup)
     await rename(tmp, target)
   } catch (err) {
     await rm(tmp, { force: true })

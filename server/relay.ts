@@ -177,6 +177,7 @@ export class Relay {
       forceTls: tls.force,
       websocket: websocket.enable ? new WebSocketAcceptor() : undefined,
       trustedProxies: new SourceFilter(websocket.trustedProxies, []),
+      ...(config.vhostHTTPSPort > 0 && config.vhostHTTPSPort === config.bindPort ? { httpsVisitor: (socket: Socket, first: Buffer) => this.#httpsVisitor(socket, first) } : {}),
     }
     if (websocket.bindPort > 0) {
       this.#extraServer = createServer({ noDelay: true })
@@ -393,6 +394,12 @@ export class Relay {
     return undefined
   }
 
+  /** An https visitor on the shared client port (vhostHTTPSPort is bindPort): the vhost takes it, first bytes put back. */
+  #httpsVisitor (socket: Socket, first: Buffer): boolean {
+    if (socket.localPort !== this.#config.bindPort || this.#vhosts?.sharesBindPort !== true) return false
+    return this.#vhosts.acceptHttps(socket, first)
+  }
+
   /** Opens the transports (TLS, WebSocket) the client wrapped its handshake in, then runs the handshake. */
   async #accept (socket: Socket, peer: Peer, gateTicket: GateTicket | undefined, signal: AbortSignal, onTicket: (t: GateTicket) => void): Promise<void> {
     let ticket = gateTicket
@@ -411,6 +418,11 @@ export class Relay {
     })
     settle()
     if (!opened.ok && opened.refused === true) { this.#handshaking.delete(socket); return }
+    if (!opened.ok && opened.handedOff === true) {
+      this.#handshaking.delete(socket)
+      ticket?.release()
+      return
+    }
     if (!opened.ok) {
       this.#handshaking.delete(socket)
       ticket?.release()

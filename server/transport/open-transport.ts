@@ -38,11 +38,18 @@ export interface TransportPolicy {
   websocket: WebSocketAcceptor | undefined
   /** Whose X-Forwarded-For is believed (the TCP peer must be one of them). */
   trustedProxies: SourceFilter
+  /**
+   * vhostHTTPSPort is bindPort (frp's shared port): a connection whose first byte is a plain TLS
+   * handshake (0x16; tunnel clients on this port mark theirs with 0x17, as frp's do) may be an
+   * https visitor. Given the socket with its first chunk put back, this takes it and answers true,
+   * or answers false (another port, no https vhost) and the TLS transport goes on.
+   */
+  httpsVisitor?: (socket: Socket, first: Buffer) => boolean
 }
 
 export type OpenedTransport =
   | { ok: true, stream: Socket, layers: TransportLayer[], forwardedFor: string | undefined }
-  | { ok: false, error: TunnelError, layers: TransportLayer[], tlsRequired?: true, refused?: true }
+  | { ok: false, error: TunnelError, layers: TransportLayer[], tlsRequired?: true, refused?: true, handedOff?: true }
 
 /**
  * Peels the transports off `socket`. On success the returned stream is paused, its next byte the
@@ -87,6 +94,9 @@ export async function openTransport (socket: Socket, policy: TransportPolicy, pe
       continue
     }
     if (layers.includes('tls')) return fail('TLS inside TLS')
+    if (kind === 'tls' && layers.length === 0 && policy.httpsVisitor?.(stream, chunk) === true) {
+      return { ok: false, error: new HandshakeError('TUN_HANDSHAKE_INVALID', 'an https visitor on the shared port (handed to the vhost)', { reason: 'https visitor' }), layers, handedOff: true }
+    }
     const rest = kind === 'tls-marker' ? chunk.subarray(1) : chunk
     if (rest.length > 0) stream.unshift(rest)
     try {

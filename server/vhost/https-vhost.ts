@@ -26,6 +26,7 @@ export class HttpsVhost {
   readonly #stats: HttpsVhostStats
   readonly #log: Logger
   readonly #sockets = new Set<Socket>()
+  readonly #admit: VisitorAdmission | undefined
   port = 0
 
   constructor (stats: HttpsVhostStats, log: Logger, admit?: VisitorAdmission, routing?: RouterOptions) {
@@ -33,10 +34,18 @@ export class HttpsVhost {
     this.#stats = stats
     this.#log = log
     this.#server = createServer({ allowHalfOpen: true, noDelay: true })
-    this.#server.on('connection', (socket) => {
-      socket.on('error', () => {})
-      if (admit === undefined || admit(socket)) this.#onConnection(socket)
-    })
+    this.#admit = admit
+    this.#server.on('connection', (socket) => { this.accept(socket) })
+  }
+
+  /**
+   * A visitor's connection, from this port's listener or handed over by the relay's client port
+   * when vhostHTTPSPort is bindPort (frp's shared port); its first bytes may have been read and
+   * put back.
+   */
+  accept (socket: Socket): void {
+    socket.on('error', () => {})
+    if (this.#admit === undefined || this.#admit(socket)) this.#onConnection(socket)
   }
 
   async listen (host: string, port: number): Promise<number> {

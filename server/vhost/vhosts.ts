@@ -4,6 +4,7 @@
 // its domains belong to its owner (the client identity), which keeps them reserved for
 // ownershipGrace after its session ended (router.ts).
 import { readFile } from 'node:fs/promises'
+import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { ServerConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
@@ -99,6 +100,8 @@ export interface VhostSettings {
   /** null = not served; 0 = any free port (tests). */
   httpPort: number | null
   httpsPort: number | null
+  /** The relay's client port: an httpsPort equal to it is not listened on; the relay hands its https visitors over (frp's shared port). */
+  bindPort?: number
   subDomainHost: string
   /** vhostHTTPTimeout in ms. */
   responseHeaderTimeoutMs: number
@@ -132,6 +135,7 @@ export class Vhosts {
       host: config.proxyBindAddr,
       httpPort: config.vhostHTTPPort === 0 ? null : config.vhostHTTPPort,
       httpsPort: config.vhostHTTPSPort === 0 ? null : config.vhostHTTPSPort,
+      bindPort: config.bindPort,
       subDomainHost: config.subDomainHost,
       responseHeaderTimeoutMs: config.vhostHTTPTimeout * 1000,
       custom404Page: config.custom404Page,
@@ -159,15 +163,34 @@ export class Vhosts {
       }
       if (httpsPort !== null) {
         this.#https = new HttpsVhost(this.#stats.https, this.#log.child({ vhost: 'https' }), admit, this.#routing())
-        const port = await this.#https.listen(host, httpsPort)
-        ports.push(port)
-        this.#log.info({ protocol: 'https', port }, 'vhost listening')
+        if (this.sharesBindPort) {
+          this.#log.info({ protocol: 'https', port: httpsPort, shared: true }, 'vhost served on the client port (vhostHTTPSPort is bindPort)')
+        } else {
+          const port = await this.#https.listen(host, httpsPort)
+          ports.push(port)
+          this.#log.info({ protocol: 'https', port }, 'vhost listening')
+        }
       }
     } catch (err) {
       this.destroy()
       throw err
     }
     return ports
+  }
+
+  /** vhostHTTPSPort is bindPort: the relay's client port hands TLS visitors to the https vhost. */
+  get sharesBindPort (): boolean {
+    const { httpsPort, bindPort } = this.#settings
+    return httpsPort !== null && httpsPort === bindPort
+  }
+
+  /** An https visitor that arrived on the shared client port, `first` its bytes read so far (put back here): false, and nothing put back, when no https vhost runs. */
+  acceptHttps (socket: Socket, first: Buffer): boolean {
+    if (this.#https === undefined) return false
+    socket.unshift(first)
+    this.#https.accept(socket)
+    socket.resume() // the client port's first read left it paused; the vhost reads with 'data' listeners
+    return true
   }
 
   #routing (): RouterOptions {

@@ -31,7 +31,7 @@ export const MAX_HEADER_BYTES = 16 * 1024
 export const HEADERS_TIMEOUT_MS = 10_000
 export const REQUEST_TIMEOUT_MS = 15_000
 
-export type Method = 'GET' | 'POST'
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
 
 export interface AdminRequest {
   method: Method
@@ -45,6 +45,7 @@ export interface AdminRequest {
 
 export interface AdminRoute {
   method: Method
+  /** The exact path, or a folder ending in `/*`: any one segment below it (`/api/store/proxies/*`). */
   path: string
   /** Largest body read (413 above); default MAX_BODY_BYTES. */
   maxBodyBytes?: number
@@ -214,7 +215,7 @@ export class AdminServer {
     } catch {
       return errorResponse(400, 'TUN_ADMIN_REQUEST', 'malformed request target')
     }
-    const byMethod = this.#routes.get(url.pathname)
+    const byMethod = this.#routes.get(url.pathname) ?? this.#routes.get(url.pathname.replace(/\/[^/]+$/, '/*'))
     if (byMethod === undefined) return errorResponse(404, 'TUN_ADMIN_REQUEST', `no such endpoint: ${url.pathname.slice(0, 200)} (see docs/operations.md)`)
     const route = byMethod.get(req.method as Method)
     if (route === undefined) {

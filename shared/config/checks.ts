@@ -12,9 +12,11 @@ import { formatPath, locate, type ConfigPath } from './locate.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
 import { groupIssues, groupWarnings } from './group-checks.js'
-import { duplicateDomainWarnings, vhostIssues } from './vhost-checks.js'
+import { duplicateDomainWarnings, sharedPortWarnings, vhostIssues } from './vhost-checks.js'
 import { fleetIssues, fleetWarnings } from './fleet-checks.js'
 import { secretIssues, secretWarnings } from './secret-checks.js'
+import { tokenSourceIssues } from './token-source.js'
+import { storeWarnings } from './store-file.js'
 import { transportIssues, transportWarnings } from './transport-load.js'
 import { pluginConfigIssues, pluginConfigWarnings } from './plugin-checks.js'
 
@@ -139,8 +141,8 @@ function adminIssues (ctx: CheckContext): ConfigIssue[] {
 /** Problems that involve more than one field. */
 export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
   return ctx.side === 'server'
-    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...transportIssues(ctx), ...groupIssues(ctx), ...fleetIssues(ctx)]
-    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx), ...pluginConfigIssues(ctx), ...transportIssues(ctx), ...groupIssues(ctx), ...fleetIssues(ctx)]
+    ? [...allowPortsIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...transportIssues(ctx), ...tokenSourceIssues(ctx), ...groupIssues(ctx), ...fleetIssues(ctx)]
+    : [...proxyIssues(ctx), ...heartbeatIssues(ctx), ...addressIssues(ctx), ...keyIssues(ctx), ...adminIssues(ctx), ...vhostIssues(ctx), ...secretIssues(ctx), ...pluginConfigIssues(ctx), ...transportIssues(ctx), ...tokenSourceIssues(ctx), ...groupIssues(ctx), ...fleetIssues(ctx)]
 }
 
 function adminWarnings (ctx: CheckContext): ConfigWarning[] {
@@ -230,12 +232,12 @@ export function configWarnings (ctx: CheckContext, options: WarningOptions = {})
   // Group warnings name their proxies (proxies[i]...), so an included file keeps them too.
   warnings.push(...groupWarnings(ctx))
   if (options.included === true) return warnings.filter((w) => w.location.path.startsWith('proxies[') || w.location.path.startsWith('visitors['))
-  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...capWarnings(ctx), ...transportWarnings(ctx), ...duplicateDomainWarnings(ctx))
+  warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...storeWarnings(ctx), ...capWarnings(ctx), ...transportWarnings(ctx), ...duplicateDomainWarnings(ctx), ...sharedPortWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {
     warnings.push({ message: 'transport.insecurePlaintext is true: after the handshake, tunnelled bytes cross the network unencrypted and unauthenticated; use it only for benchmarks or a link you trust', location: at(ctx, ['transport', 'insecurePlaintext']) })
   }
   const token = valueAt(ctx.data, ['auth', 'token'])
-  if (token === undefined || token === '') {
+  if ((token === undefined || token === '') && valueAt(ctx.data, ['auth', 'tokenSource']) === undefined) {
     const relay = ctx.side === 'server' ? 'this relay' : 'the relay'
     warnings.push({ message: `auth.token is empty: anyone who can reach ${relay} can connect; set the same token on both sides`, location: at(ctx, ['auth', 'token']) })
   }

@@ -29,6 +29,8 @@ import { completeSecretProxy, completeVisitors } from './secret-load.js'
 import { completeClientTransport, completeServerTransport } from './transport-load.js'
 import { completePlugin } from './plugin-load.js'
 import { completeClientFleet, completeFleet } from './fleet-load.js'
+import { tokenFromSource } from './token-source.js'
+import { readStoreFile, storeFilePath } from './store-file.js'
 
 export interface Loaded<T> {
   config: T
@@ -127,7 +129,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     bindAddr,
     bindPort: d.bindPort ?? SERVER_DEFAULTS.bindPort,
     proxyBindAddr: d.proxyBindAddr === undefined ? bindAddr : unbracket(d.proxyBindAddr),
-    auth: { method: 'token', token: d.auth?.token ?? '', privateKey: loadPrivateKey(d.auth, file), clientKeys: loadClientKeyRules(d.auth?.clientKeys) },
+    auth: { method: 'token', token: d.auth?.token ?? tokenFromSource(file, d.auth?.tokenSource) ?? '', privateKey: loadPrivateKey(d.auth, file), clientKeys: loadClientKeyRules(d.auth?.clientKeys) },
     allowPorts,
     maxPortsPerClient: d.maxPortsPerClient ?? 0,
     ownershipGrace: d.ownershipGrace ?? SERVER_DEFAULTS.ownershipGrace,
@@ -181,7 +183,7 @@ function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
     loginFailExit: d.loginFailExit ?? CLIENT_DEFAULTS.loginFailExit,
     auth: {
       method: 'token',
-      token: d.auth?.token ?? '',
+      token: d.auth?.token ?? tokenFromSource(file, d.auth?.tokenSource) ?? '',
       serverKey: loadServerKey(d.auth?.serverKey),
       clientKey: loadClientKey(d.auth?.clientKey),
       clientKeyFile: d.auth?.clientKeyFile === undefined ? null : keyFilePath(file, d.auth.clientKeyFile),
@@ -197,6 +199,7 @@ function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
       ...completeClientTransport(d, file, env),
     },
     log: { level: d.log?.level ?? CLIENT_DEFAULTS.logLevel },
+    store: storeFilePath(file, d.store?.path),
     proxies: (d.proxies ?? []).map((p, i) => ({ p, i })).filter(({ p }) => p.enabled !== false).map(({ p, i }): ProxyConfig => {
       // A plugin takes the connections instead of localIP:localPort (frp: "useless" then).
       const plugin = p.plugin === undefined || p.type === 'udp' || p.type === 'sudp' ? {} : { plugin: completePlugin(p.plugin, file, `proxies[${i}].plugin`) }
@@ -399,6 +402,9 @@ function withIncluded (data: unknown, contexts: readonly CheckContext[]): unknow
 /** Reads and checks the files `includes` names, each in its own place (file:line:col). */
 function loadIncludes (parsed: Parsed, env: Env): Included | undefined {
   const found = readIncludes(parsed.ctx)
+  const store = readStoreFile(parsed.ctx)
+  found.issues.push(...store.issues)
+  if (store.file !== undefined) found.files.push(store.file)
   if (found.files.length === 0 && found.issues.length === 0 && found.warnings.length === 0) return undefined
   const more: Included = { issues: [...found.issues], warnings: [...found.warnings], contexts: [], files: found.files.map((f) => f.path) }
   for (const f of found.files) {

@@ -12,6 +12,7 @@ import { MAX_SOURCE_RULES, SECRET_LIMITS, VHOST_LIMITS } from '../wire/index.js'
 import { CLIENT_DEFAULTS, SERVER_DEFAULTS } from './types.js'
 import { groupClientKeys, groupProxyKeys, groupServerKeys } from './group-schema.js'
 import { pluginSchema } from './plugin-schema.js'
+import { tokenSourceSchema } from './token-source-schema.js'
 
 export type Side = 'server' | 'client'
 
@@ -114,9 +115,8 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ...refuse(CLIENT, XTCP_NAT_TRAVERSAL_KEYS, 'natTraversal options are not supported: every local and mapped address is offered as a candidate'),
   ...refuse(CLIENT, ['start'], 'remove it and set `enabled: false` on proxies that should not run'),
   ...refuse(CLIENT, ['dnsServer'], 'the system resolver is used; remove it'),
-  ...refuse(CLIENT, ['featureGates', 'virtualNet', 'store'], 'remove it'),
+  ...refuse(CLIENT, ['featureGates', 'virtualNet'], 'remove it'),
   ...refuse(BOTH, ['webServer.tls'], 'the admin API speaks plain HTTP: keep it on loopback, or put a TLS proxy in front of it'),
-  ...refuse(BOTH, ['auth.tokenSource'], 'put the token in auth.token, or use {{ .Envs.NAME }}'),
 ]
 
 /** Optional zod entries for the `ignore` rows whose parent is `parent` (e.g. `transport`). */
@@ -149,7 +149,8 @@ const clientKeys = {
 
 const auth = (side: Side) => z.strictObject({
   method: z.literal('token').optional().describe('Only token is supported. Default token.'),
-  token: z.string().optional().describe('Shared secret; must match on both sides. Use {{ .Envs.NAME }} to keep it out of the file.'),
+  token: z.string().optional().describe('Shared secret; must match on both sides. Use {{ .Envs.NAME }} or tokenSource to keep it out of the file.'),
+  tokenSource: tokenSourceSchema.optional(),
   ...ignoredAt(side, 'auth'),
 })
 
@@ -409,6 +410,9 @@ export const clientSchema = z.strictObject({
   visitors: z.array(visitor).optional().describe('Visitors of secret proxies (stcp, sudp, xtcp) of other clients: each listens on bindAddr:bindPort and reaches its proxy through the relay (xtcp: directly when a path can be punched), proving it knows the secretKey.'),
   natHoleStunServer: z.string().min(1).max(MAX_STUN_SERVER_CHARS).optional().describe('frp\'s key: host:port of the STUN server xtcp uses to learn this client\'s public address. Default: the relay itself (its STUN server on UDP serverPort).'),
   ...includeKeys,
+  store: z.strictObject({
+    path: z.string().min(1).describe('The JSON file of proxies and visitors that the admin API\'s /api/store/* endpoints manage (created on the first change, mode 600). Relative to this file\'s directory.'),
+  }).optional().describe('frp\'s Store API: proxies and visitors added, changed and removed at run time over the admin API (needs webServer.port and credentials), kept in a file and joined to this config at start and on reload.'),
   fleet: fleetClient,
   ...ignoredAt('client', ''),
 }).describe('frpc.yml: a tunnel client (frp v1 key names).')

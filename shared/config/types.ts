@@ -410,6 +410,8 @@ export interface ClientConfig {
   metadatas?: Record<string, string>
   /** Attached to several relays of a fleet (our keys), or null: one connection to serverAddr. */
   fleet: ClientFleetConfig | null
+  /** frp's store.path, resolved: the file the admin API's /api/store/* endpoints keep proxies and visitors in; null without one. */
+  store: string | null
 }
 
 /** frpc.yml's `fleet:` block, completed. */

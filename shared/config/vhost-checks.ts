@@ -106,15 +106,25 @@ function serverIssues (ctx: CheckContext): ConfigIssue[] {
   const bindPort = valueAt(ctx.data, ['bindPort']) === undefined ? SERVER_DEFAULTS.bindPort : num('bindPort')
   const http = num('vhostHTTPPort')
   const https = num('vhostHTTPSPort')
-  for (const [key, port] of [['vhostHTTPPort', http], ['vhostHTTPSPort', https]] as const) {
-    if (port !== undefined && port === bindPort) issues.push(issue(ctx, [key], `${key} ${port} is also bindPort; give the vhost port a port of its own (clients and visitors do not share one here)`))
-  }
+  if (http !== undefined && http === bindPort) issues.push(issue(ctx, ['vhostHTTPPort'], `vhostHTTPPort ${http} is also bindPort; give it a port of its own (only vhostHTTPSPort may share bindPort, as in frp)`))
   if (http !== undefined && http === https) issues.push(issue(ctx, ['vhostHTTPSPort'], `vhostHTTPSPort ${https} is also vhostHTTPPort; use two ports (usually 443 and 80)`))
   const sub = valueAt(ctx.data, ['subDomainHost'])
   if (typeof sub === 'string' && sub !== '' && http === undefined && https === undefined && num('tcpmuxHTTPConnectPort') === undefined) {
     issues.push(issue(ctx, ['subDomainHost'], 'subDomainHost needs vhostHTTPPort, vhostHTTPSPort or tcpmuxHTTPConnectPort: without one no proxy is served by name'))
   }
   return issues
+}
+
+/** vhostHTTPSPort equal to bindPort (frp's shared port): what the clients must do then. */
+export function sharedPortWarnings (ctx: CheckContext): Array<{ message: string, location: ConfigLocation }> {
+  if (ctx.side !== 'server') return []
+  const https = valueAt(ctx.data, ['vhostHTTPSPort'])
+  const bind = valueAt(ctx.data, ['bindPort']) ?? SERVER_DEFAULTS.bindPort
+  if (typeof https !== 'number' || !Number.isSafeInteger(https) || https <= 0 || https !== bind) return []
+  return [{
+    message: `vhostHTTPSPort ${https} is also bindPort: https visitors and clients share it (a plain TLS hello goes to the https vhost); clients that use TLS must mark it with transport.tls.disableCustomTLSFirstByte: false, as frp's clients must`,
+    location: at(ctx, ['vhostHTTPSPort'], true),
+  }]
 }
 
 export function vhostIssues (ctx: CheckContext): ConfigIssue[] {

@@ -6,19 +6,11 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { runVerify } from '../../cli/commands/verify.js'
 import { detectConfigKind, parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
-import { ConfigError } from '../../shared/errors.js'
+import { configErrorLines } from '../helpers/config-errors.js'
 
 const server = (text: string): ReturnType<typeof parseServerConfig> => parseServerConfig(text, '/etc/tunnel/frps.yml', {})
 
-function issues (fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message.split('\n')
-    throw err
-  }
-  throw new Error('expected a ConfigError')
-}
+const issues = configErrorLines
 
 const FLEET = `fleet:
   nodeName: relay-a

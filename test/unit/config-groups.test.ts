@@ -5,21 +5,13 @@ import { describe, expect, it } from 'vitest'
 import { proxySpec } from '../../client/proxy/proxy-spec.js'
 import { relayChanged } from '../../client/proxy/proxy-diff.js'
 import { parseClientConfig, parseServerConfig, type ProxyConfig } from '../../shared/config/index.js'
-import { ConfigError } from '../../shared/errors.js'
 import { PROXY_SPEC_SCHEMAS } from '../../shared/wire/proxy-spec.js'
+import { configErrorLines } from '../helpers/config-errors.js'
 
 const client = (text: string, file = 'frpc.yml'): ReturnType<typeof parseClientConfig> => parseClientConfig(text, file, {})
 const server = (text: string, file = 'frps.yml'): ReturnType<typeof parseServerConfig> => parseServerConfig(text, file, {})
 
-function issues (fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message.split('\n')
-    throw err
-  }
-  throw new Error('expected a ConfigError')
-}
+const issues = configErrorLines
 
 const one = (yaml: string): ProxyConfig => {
   const p = client(`proxies:\n${yaml}`).config.proxies[0]

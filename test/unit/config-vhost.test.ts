@@ -4,26 +4,18 @@ import { describe, expect, it } from 'vitest'
 import { runVerify } from '../../cli/commands/verify.js'
 import { proxySpec, registerBatches } from '../../client/proxy/proxy-spec.js'
 import { parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
-import { ConfigError } from '../../shared/errors.js'
 import { MAX_CONTROL_BYTES } from '../../shared/wire/frame.js'
 import { MessageType, parseControlMessage } from '../../shared/wire/control.js'
 import { PROXY_SPEC_SCHEMAS, type ProxySpec } from '../../shared/wire/proxy-spec.js'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { configErrorLines } from '../helpers/config-errors.js'
 
 const client = (text: string): ReturnType<typeof parseClientConfig> => parseClientConfig(text, 'frpc.yml', {})
 const server = (text: string): ReturnType<typeof parseServerConfig> => parseServerConfig(text, '/etc/tunnel/frps.yml', {})
 
-function issues (fn: () => unknown): string[] {
-  try {
-    fn()
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message.split('\n')
-    throw err
-  }
-  throw new Error('expected a ConfigError')
-}
+const issues = configErrorLines
 
 const HTTP_PROXY = `proxies:
   - name: web
@@ -137,6 +129,8 @@ describe('frps.yml vhost keys', () => {
 
   it('refuses a vhost port shared with bindPort or with the other vhost port', () => {
     expect(issues(() => server('vhostHTTPPort: 7000'))[0]).toContain('vhostHTTPPort 7000 is also bindPort')
+    // vhostHTTPSPort may share bindPort (frp's shared port): a warning says what clients must do.
+    expect(server('vhostHTTPSPort: 7000').warnings.map((w) => w.message)).toContainEqual(expect.stringContaining('vhostHTTPSPort 7000 is also bindPort: https visitors and clients share it'))
     expect(issues(() => server('vhostHTTPPort: 80\nvhostHTTPSPort: 80'))[0]).toContain('vhostHTTPSPort 80 is also vhostHTTPPort')
     expect(issues(() => server('subDomainHost: example.com'))[0]).toContain('subDomainHost needs vhostHTTPPort, vhostHTTPSPort or tcpmuxHTTPConnectPort')
     expect(issues(() => server('vhostHTTPPort: 80\nsubDomainHost: "not a domain"'))[0]).toContain('subDomainHost: must be a domain')

@@ -3,83 +3,21 @@
 // writing exactly the bytes a test wants: SOCKS5 and HTTP CONNECT handshakes good and hostile,
 // wrong credentials, oversized heads, a half-closed tunnel, and the forwarder's counters.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { connect as tlsConnect } from 'node:tls'
 import { afterEach, describe, expect, it } from 'vitest'
-import { PluginForwarder, type PluginProxy } from '../../client/plugins/index.js'
-import type { PluginConfig } from '../../shared/config/index.js'
-import { silentLogger } from '../../shared/log.js'
-import { MuxDuplex } from '../../shared/mux/duplex.js'
+import type { MuxDuplex } from '../../shared/mux/duplex.js'
 import { Secret } from '../../shared/secret.js'
 import { closeHttp, secureExampleCert, startHttpService, startHttpsService, type Seen } from '../helpers/http.js'
-import { muxPair, type MuxPair } from '../helpers/mux-pair.js'
-
-const pairs: MuxPair[] = []
-const servers: Server[] = []
-const forwarders: PluginForwarder[] = []
+import { closedPort, closePluginMux, echoService, exchange, pluginHarness } from '../helpers/plugin-mux.js'
 
 afterEach(async () => {
-  for (const f of forwarders.splice(0)) f.close()
-  for (const p of pairs.splice(0)) p.close()
-  await Promise.all(servers.splice(0).map(async (s) => { await new Promise((resolve) => { s.close(resolve) }) }))
+  await closePluginMux()
   await closeHttp()
 })
 
-const proxyWith = (plugin: PluginConfig): PluginProxy => ({ name: 'p', type: 'tcp', localIP: '127.0.0.1', localPort: 0, remotePort: 0, allowSources: [], denySources: [], proxyProtocolVersion: null, maxVisitors: 0, bandwidthLimit: 0, bandwidthLimitMode: 'client', plugin })
 const creds = (user: string, password: string): { user: string, password: Secret } => ({ user, password: new Secret(Buffer.from(password)) })
-
-/** A TCP service that answers `echo:` + what it got, and ends when the peer ends. */
-async function echoService (): Promise<number> {
-  const server = createNetServer({ allowHalfOpen: true }, (s) => {
-    s.on('error', () => {})
-    s.write('echo:')
-    s.pipe(s)
-  })
-  servers.push(server)
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
-  return (server.address() as AddressInfo).port
-}
-
-/** A forwarder for `plugin` on a fresh mux pair, and a way to open visitor streams to it. */
-async function harness (plugin: PluginConfig): Promise<{ forwarder: PluginForwarder, visit: () => MuxDuplex }> {
-  const pair = await muxPair()
-  pairs.push(pair)
-  const forwarder = new PluginForwarder(proxyWith(plugin), silentLogger())
-  forwarders.push(forwarder)
-  pair.client.on('stream', (s) => { forwarder.handle(s) })
-  const endpoint = { address: '127.0.0.1', port: 40000 }
-  return {
-    forwarder,
-    visit: () => {
-      const d = new MuxDuplex(pair.server.openStream({ proxy: 'p', visitor: endpoint, listener: endpoint }))
-      d.on('error', () => {})
-      return d
-    },
-  }
-}
-
-/** Writes `bytes` and collects the reply until it is `n` bytes long or the stream closes. */
-async function exchange (d: MuxDuplex, bytes: Buffer | string, n = Infinity): Promise<{ data: Buffer, closed: boolean }> {
-  return await new Promise((resolve) => {
-    const parts: Buffer[] = []
-    let got = 0
-    const done = (closed: boolean): void => {
-      d.off('data', onData)
-      resolve({ data: Buffer.concat(parts), closed })
-    }
-    const onData = (c: Buffer): void => {
-      parts.push(c)
-      got += c.length
-      if (got >= n) done(false)
-    }
-    d.on('data', onData)
-    d.once('close', () => { done(true) })
-    d.once('end', () => { done(true) })
-    if (bytes.length > 0) d.write(bytes)
-  })
-}
 
 const socksConnect = (port: number): Buffer => Buffer.from([5, 1, 0, 1, 127, 0, 0, 1, port >> 8, port & 0xff])
 const userPass = (u: string, p: string): Buffer => Buffer.concat([Buffer.from([1, u.length]), Buffer.from(u), Buffer.from([p.length]), Buffer.from(p)])
@@ -87,7 +25,7 @@ const userPass = (u: string, p: string): Buffer => Buffer.concat([Buffer.from([1
 describe('socks5 plugin', () => {
   it('connects an authenticated visitor to the asked target and carries bytes both ways', async () => {
     const port = await echoService()
-    const { forwarder, visit } = await harness({ type: 'socks5', credentials: creds('u', 'p') })
+    const { forwarder, visit } = await pluginHarness({ type: 'socks5', credentials: creds('u', 'p') })
     const d = visit()
     expect([...(await exchange(d, Buffer.from([5, 1, 2]), 2)).data]).toEqual([5, 2])
     expect([...(await exchange(d, userPass('u', 'p'), 2)).data]).toEqual([1, 0])
@@ -101,7 +39,7 @@ describe('socks5 plugin', () => {
   })
 
   it('refuses a wrong password with the RFC 1929 failure status, and counts it', async () => {
-    const { forwarder, visit } = await harness({ type: 'socks5', credentials: creds('u', 'p') })
+    const { forwarder, visit } = await pluginHarness({ type: 'socks5', credentials: creds('u', 'p') })
     const d = visit()
     await exchange(d, Buffer.from([5, 1, 2]), 2)
     const r = await exchange(d, userPass('u', 'nope'))
@@ -111,7 +49,7 @@ describe('socks5 plugin', () => {
   })
 
   it('answers "no acceptable method" to a visitor that offers no user/password when credentials are set', async () => {
-    const { forwarder, visit } = await harness({ type: 'socks5', credentials: creds('u', 'p') })
+    const { forwarder, visit } = await pluginHarness({ type: 'socks5', credentials: creds('u', 'p') })
     const r = await exchange(visit(), Buffer.from([5, 1, 0]))
     expect([...r.data]).toEqual([5, 0xff])
     expect(r.closed).toBe(true)
@@ -119,7 +57,7 @@ describe('socks5 plugin', () => {
   })
 
   it('closes on a malformed greeting (another protocol, no methods) without answering', async () => {
-    const { forwarder, visit } = await harness({ type: 'socks5', credentials: null })
+    const { forwarder, visit } = await pluginHarness({ type: 'socks5', credentials: null })
     for (const junk of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([4, 1, 0, 80]), Buffer.from([5, 0])]) {
       const r = await exchange(visit(), junk)
       expect(r).toEqual({ data: Buffer.alloc(0), closed: true })
@@ -128,23 +66,22 @@ describe('socks5 plugin', () => {
   })
 
   it('answers "command not supported" to BIND and "connection refused" when the target refuses', async () => {
-    const { forwarder, visit } = await harness({ type: 'socks5', credentials: null })
+    const { forwarder, visit } = await pluginHarness({ type: 'socks5', credentials: null })
     const d = visit()
     await exchange(d, Buffer.from([5, 1, 0]), 2)
     const bind = await exchange(d, Buffer.from([5, 2, 0, 1, 127, 0, 0, 1, 0, 80]))
     expect(bind.data[1]).toBe(7)
-    const closedPort = await echoService()
-    await new Promise((resolve) => { servers.pop()?.close(resolve) })
+    const refusedPort = await closedPort()
     const e = visit()
     await exchange(e, Buffer.from([5, 1, 0]), 2)
-    const refused = await exchange(e, socksConnect(closedPort))
+    const refused = await exchange(e, socksConnect(refusedPort))
     expect(refused.data[1]).toBe(5)
     expect(forwarder.traffic().dialFailures).toBe(1)
   })
 
   it('keeps the tunnel open for the answer after the visitor half-closes', async () => {
     const port = await echoService()
-    const { visit } = await harness({ type: 'socks5', credentials: null })
+    const { visit } = await pluginHarness({ type: 'socks5', credentials: null })
     const d = visit()
     await exchange(d, Buffer.from([5, 1, 0]), 2)
     await exchange(d, socksConnect(port), 15)
@@ -159,7 +96,7 @@ describe('socks5 plugin', () => {
 describe('http_proxy plugin', () => {
   it('opens a CONNECT tunnel with the right Proxy-Authorization, carrying bytes sent behind the head', async () => {
     const port = await echoService()
-    const { visit } = await harness({ type: 'http_proxy', credentials: creds('u', 'p') })
+    const { visit } = await pluginHarness({ type: 'http_proxy', credentials: creds('u', 'p') })
     const auth = Buffer.from('u:p').toString('base64')
     const head = `CONNECT 127.0.0.1:${port} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nProxy-Authorization: Basic ${auth}\r\n\r\n`
     const expected = 'HTTP/1.1 200 Connection established\r\n\r\necho:early'
@@ -168,7 +105,7 @@ describe('http_proxy plugin', () => {
   })
 
   it('answers 407 to a CONNECT with wrong or no credentials, and counts them', async () => {
-    const { forwarder, visit } = await harness({ type: 'http_proxy', credentials: creds('u', 'p') })
+    const { forwarder, visit } = await pluginHarness({ type: 'http_proxy', credentials: creds('u', 'p') })
     for (const auth of ['', `Proxy-Authorization: Basic ${Buffer.from('u:x').toString('base64')}\r\n`]) {
       const r = await exchange(visit(), `CONNECT 127.0.0.1:9 HTTP/1.1\r\n${auth}\r\n`)
       expect(r.data.toString()).toMatch(/^HTTP\/1\.1 407 /)
@@ -178,7 +115,7 @@ describe('http_proxy plugin', () => {
   })
 
   it('answers 431 to an oversized CONNECT head and 400 to a malformed one', async () => {
-    const { forwarder, visit } = await harness({ type: 'http_proxy', credentials: null })
+    const { forwarder, visit } = await pluginHarness({ type: 'http_proxy', credentials: null })
     const big = await exchange(visit(), `CONNECT 127.0.0.1:9 HTTP/1.1\r\nX-Big: ${'x'.repeat(40_000)}\r\n\r\n`)
     expect(big.data.toString()).toMatch(/^HTTP\/1\.1 431 /)
     const bad = await exchange(visit(), 'CONNECT nowhere HTTP/1.1\r\n\r\n')
@@ -187,16 +124,15 @@ describe('http_proxy plugin', () => {
   })
 
   it('answers 502 when the CONNECT target refuses', async () => {
-    const closedPort = await echoService()
-    await new Promise((resolve) => { servers.pop()?.close(resolve) })
-    const { forwarder, visit } = await harness({ type: 'http_proxy', credentials: null })
-    const r = await exchange(visit(), `CONNECT 127.0.0.1:${closedPort} HTTP/1.1\r\n\r\n`)
+    const refusedPort = await closedPort()
+    const { forwarder, visit } = await pluginHarness({ type: 'http_proxy', credentials: null })
+    const r = await exchange(visit(), `CONNECT 127.0.0.1:${refusedPort} HTTP/1.1\r\n\r\n`)
     expect(r.data.toString()).toMatch(/^HTTP\/1\.1 502 /)
     expect(forwarder.traffic().dialFailures).toBe(1)
   })
 
   it('refuses an origin-form request (it is a proxy, not a web server) and asks for credentials on absolute-form ones', async () => {
-    const { visit } = await harness({ type: 'http_proxy', credentials: creds('u', 'p') })
+    const { visit } = await pluginHarness({ type: 'http_proxy', credentials: creds('u', 'p') })
     const noAuth = await exchange(visit(), 'GET http://127.0.0.1:9/ HTTP/1.1\r\nHost: 127.0.0.1:9\r\nConnection: close\r\n\r\n')
     expect(noAuth.data.toString()).toMatch(/^HTTP\/1\.1 407 /)
     const auth = Buffer.from('u:p').toString('base64')
@@ -207,7 +143,7 @@ describe('http_proxy plugin', () => {
 
 describe('the plugin forwarder', () => {
   it('resets its streams and refuses new ones once closed', async () => {
-    const { forwarder, visit } = await harness({ type: 'socks5', credentials: null })
+    const { forwarder, visit } = await pluginHarness({ type: 'socks5', credentials: null })
     const d = visit()
     await exchange(d, Buffer.from([5, 1, 0]), 2)
     const closed = exchange(d, '')
@@ -227,7 +163,7 @@ async function rawHttp (d: MuxDuplex, head: string): Promise<string> {
 describe('HTTP plugins', () => {
   it('http2http rewrites the Host and sets request headers for the local service', async () => {
     const svc = await startHttpService('local')
-    const { visit } = await harness({ type: 'http2http', localAddr: { host: '127.0.0.1', port: svc.port }, hostHeaderRewrite: 'inside.lan', requestHeaders: { 'x-from-where': 'tunnel' } })
+    const { visit } = await pluginHarness({ type: 'http2http', localAddr: { host: '127.0.0.1', port: svc.port }, hostHeaderRewrite: 'inside.lan', requestHeaders: { 'x-from-where': 'tunnel' } })
     const text = await rawHttp(visit(), 'GET /p?q=1 HTTP/1.1\r\nHost: outside.example\r\nConnection: close\r\n\r\n')
     expect(text).toMatch(/^HTTP\/1\.1 200 /)
     const seen = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Seen
@@ -236,23 +172,22 @@ describe('HTTP plugins', () => {
 
   it('http2https reaches an HTTPS service without checking its certificate', async () => {
     const svc = await startHttpsService('tls-local', secureExampleCert())
-    const { visit } = await harness({ type: 'http2https', localAddr: { host: '127.0.0.1', port: svc.port }, hostHeaderRewrite: '', requestHeaders: {} })
+    const { visit } = await pluginHarness({ type: 'http2https', localAddr: { host: '127.0.0.1', port: svc.port }, hostHeaderRewrite: '', requestHeaders: {} })
     const text = await rawHttp(visit(), 'GET /x HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n')
     expect(text).toMatch(/^HTTP\/1\.1 200 /)
     expect(text).toContain('"service":"tls-local"')
   })
 
   it('answers 502 when the local service cannot be reached, and counts it', async () => {
-    const closedPort = await echoService()
-    await new Promise((resolve) => { servers.pop()?.close(resolve) })
-    const { forwarder, visit } = await harness({ type: 'http2http', localAddr: { host: '127.0.0.1', port: closedPort }, hostHeaderRewrite: '', requestHeaders: {} })
+    const refusedPort = await closedPort()
+    const { forwarder, visit } = await pluginHarness({ type: 'http2http', localAddr: { host: '127.0.0.1', port: refusedPort }, hostHeaderRewrite: '', requestHeaders: {} })
     expect(await rawHttp(visit(), 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 502 /)
     expect(forwarder.traffic().dialFailures).toBe(1)
   })
 
   it('https2https ends TLS with a self-signed certificate and passes the request on over TLS', async () => {
     const svc = await startHttpsService('tls-local', secureExampleCert())
-    const { visit } = await harness({ type: 'https2https', localAddr: { host: '127.0.0.1', port: svc.port }, hostHeaderRewrite: '', requestHeaders: {}, certificate: null, enableHTTP2: false })
+    const { visit } = await pluginHarness({ type: 'https2https', localAddr: { host: '127.0.0.1', port: svc.port }, hostHeaderRewrite: '', requestHeaders: {}, certificate: null, enableHTTP2: false })
     const socket = tlsConnect({ socket: visit(), servername: 'localhost', rejectUnauthorized: false })
     socket.on('error', () => {})
     const text = await new Promise<string>((resolve) => {
@@ -270,7 +205,7 @@ describe('HTTP plugins', () => {
     writeFileSync(join(dir, 'visible.txt'), 'v')
     writeFileSync(join(dir, '.hidden'), 'h')
     try {
-      const { visit } = await harness({ type: 'static_file', localPath: dir, stripPrefix: '', credentials: creds('u', 'p') })
+      const { visit } = await pluginHarness({ type: 'static_file', localPath: dir, stripPrefix: '', credentials: creds('u', 'p') })
       expect(await rawHttp(visit(), 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).toMatch(/^HTTP\/1\.1 401 [^]*www-authenticate: Basic/i)
       const auth = Buffer.from('u:p').toString('base64')
       const listing = await rawHttp(visit(), `GET / HTTP/1.1\r\nHost: a\r\nAuthorization: Basic ${auth}\r\nConnection: close\r\n\r\n`)
