@@ -280,7 +280,8 @@ export class VisitorConnection {
       this.#page(400, r.host, true, isHead, DETAILS.upgradeWithBody)
       return
     }
-    clearTimeout(this.#timer)
+    // The head/idle timer keeps running: it ignores a connection with an exchange in flight, and
+    // #finish re-arms it (a cleared timer could not be refreshed).
     let continued = false
     const expect = headerValue(head.raw, 'expect')
     if (expect !== undefined && expect.toLowerCase() === '100-continue' && head.minor === 1 && !upgrade) {

@@ -3,10 +3,10 @@
 // close-delimited and bodiless responses, oversize heads, and the smuggling shapes refused
 // before anything reaches a service.
 import { connect, type Socket } from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { TcpForwarder } from '../../client/tcp-forwarder.js'
 import { Vhosts } from '../../server/vhost/vhosts.js'
-import { VHOST_MAX_HEADER_BYTES } from '../../server/vhost/visitor-connection.js'
+import { VHOST_HEADERS_TIMEOUT_MS, VHOST_KEEPALIVE_TIMEOUT_MS, VHOST_MAX_HEADER_BYTES } from '../../server/vhost/visitor-connection.js'
 import type { TcpProxyConfig } from '../../shared/config/types.js'
 import { silentLogger } from '../../shared/log.js'
 import { ResetCode } from '../../shared/wire/frame.js'
@@ -264,5 +264,35 @@ describe('vhost fast path: responses', () => {
     const [reply] = responses(text.replace('HTTP/1.1 100 Continue\r\n\r\n', ''))
     expect(seen(reply?.body ?? '{}')).toMatchObject({ url: '/c', bodyBytes: 4 })
     expect(seen(reply?.body ?? '{}').headers.expect).toBeUndefined()
+  })
+})
+
+describe('vhost fast path: timers', () => {
+  it('closes a keep-alive connection idle for the keep-alive timeout after each request, and answers 408 to a head not finished in time', async () => {
+    const b = await bed()
+    const a = await startHttpService('a')
+    b.add(http('a', ['a.example.test']), a.port)
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      const v = await visitor(b.port)
+      for (let i = 0; i < 2; i++) {
+        v.socket.write('GET / HTTP/1.1\r\nHost: a.example.test\r\n\r\n')
+        await v.waitFor((t) => responses(t).length === i + 1)
+        // Just short of the timeout the connection is still open and serves the next request.
+        await vi.advanceTimersByTimeAsync(VHOST_KEEPALIVE_TIMEOUT_MS - 1_000)
+        expect(v.socket.destroyed).toBe(false)
+      }
+      await vi.advanceTimersByTimeAsync(1_000)
+      await v.closed
+      expect(responses(v.text())).toHaveLength(2)
+
+      const slow = await visitor(b.port)
+      slow.socket.write('GET / HTTP/1.1\r\nHost: a.exa')
+      await vi.advanceTimersByTimeAsync(VHOST_HEADERS_TIMEOUT_MS)
+      await slow.closed
+      expect(slow.text()).toMatch(/^HTTP\/1\.1 408 /)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 })
