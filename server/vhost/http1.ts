@@ -26,8 +26,8 @@ export function headEnd (buf: Buffer, from = 0): number {
 }
 
 /** Whether `buf` has a LF without a CR before it (a head that would never end by CRLF CRLF). */
-export function hasBareLf (buf: Buffer): boolean {
-  for (let i = buf.indexOf(LF); i >= 0; i = buf.indexOf(LF, i + 1)) if (i === 0 || buf[i - 1] !== CR) return true
+export function hasBareLf (buf: Buffer, from = 0): boolean {
+  for (let i = buf.indexOf(LF, from); i >= 0; i = buf.indexOf(LF, i + 1)) if (i === 0 || buf[i - 1] !== CR) return true
   return false
 }
 

@@ -116,7 +116,12 @@ export class VisitorConnection {
   readonly #core: VhostCore
   readonly #visitor: string
   #state = State.Head
+  /** Bytes read and not yet used: the head being read, or what came after the current request. */
   #buf: Buffer | undefined
+  /** The buffer #buf grows in while it is whole (appends copy into its spare room, doubling). */
+  #store: Buffer | undefined
+  /** How far into #buf a head's end and bare LFs were looked for already (each byte once). */
+  #scanned = 0
   readonly #timer: NodeJS.Timeout
   #ex: Exchange | undefined
   /** Close after the current response (the visitor asked, HTTP/1.0, a close-delimited response, ...). */
@@ -175,7 +180,31 @@ export class VisitorConnection {
   }
 
   #append (chunk: Buffer): void {
-    this.#buf = this.#buf === undefined || this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk])
+    const buf = this.#buf
+    if (buf === undefined || buf.length === 0) {
+      this.#buf = chunk
+      this.#scanned = 0
+      return
+    }
+    // A head arriving in small pieces grows in place: amortised, not a copy of all of it per piece.
+    const need = buf.length + chunk.length
+    const store = this.#store
+    if (store !== undefined && buf.buffer === store.buffer && buf.byteOffset === store.byteOffset && need <= store.length) {
+      chunk.copy(store, buf.length)
+      this.#buf = store.subarray(0, need)
+      return
+    }
+    const grown = Buffer.allocUnsafe(Math.max(need, Math.min(2 * need, need + MAX_PIPELINED_BYTES)))
+    buf.copy(grown, 0)
+    chunk.copy(grown, buf.length)
+    this.#store = grown
+    this.#buf = grown.subarray(0, need)
+  }
+
+  /** What is left of the buffer after `from` bytes were used. */
+  #consume (buf: Buffer, from: number): void {
+    this.#buf = from >= buf.length ? undefined : buf.subarray(from)
+    this.#scanned = 0
   }
 
   #pause (): void {
@@ -231,22 +260,30 @@ export class VisitorConnection {
         return
       }
       // Empty lines before a request line are ignored (RFC 9112 section 2.2).
-      let skip = 0
-      while (skip + 1 < buf.length && buf[skip] === 0x0d && buf[skip + 1] === 0x0a) skip += 2
-      if (skip > 0) { buf = buf.subarray(skip); this.#buf = buf }
-      const end = headEnd(buf)
+      if (this.#scanned === 0) {
+        let skip = 0
+        while (skip + 1 < buf.length && buf[skip] === 0x0d && buf[skip + 1] === 0x0a) skip += 2
+        if (skip > 0) {
+          this.#consume(buf, skip)
+          if (this.#buf === undefined) return
+          buf = this.#buf
+        }
+      }
+      const end = headEnd(buf, this.#scanned)
       if (end < 0 || end > VHOST_MAX_HEADER_BYTES) {
         if (end > VHOST_MAX_HEADER_BYTES || buf.length > VHOST_MAX_HEADER_BYTES) {
           this.#core.count('badRequest')
           this.#page(431, '', true, false, DETAILS.malformed)
-        } else if (hasBareLf(buf)) {
+        } else if (hasBareLf(buf, Math.max(0, this.#scanned - 1))) {
           this.#core.count('badRequest')
           this.#page(400, '', true, false, DETAILS.malformed)
+        } else {
+          this.#scanned = buf.length
         }
         return
       }
       const head = parseRequestHead(buf.toString('latin1', 0, end - 4))
-      this.#buf = buf.subarray(end)
+      this.#consume(buf, end)
       if (isHeadError(head)) {
         this.#core.count('badRequest')
         this.#page(400, '', true, false, DETAILS.malformed)

@@ -106,6 +106,22 @@ describe('vhost fast path: requests', () => {
     expect(a.requests).toHaveLength(req.length - 1)
   })
 
+  it('reads a large head that arrives in many small pieces, and the body bytes after it', async () => {
+    const b = await bed()
+    const a = await startHttpService('a')
+    b.add(http('a', ['a.example.test']), a.port)
+    const req = `POST /pieces HTTP/1.1\r\nHost: a.example.test\r\nX-Big: ${'p'.repeat(12_000)}\r\nContent-Length: 5\r\n\r\nhello`
+    const v = await visitor(b.port)
+    v.socket.setNoDelay(true)
+    for (let at = 0; at < req.length; at += 97) {
+      v.socket.write(req.slice(at, at + 97))
+      if (at % 970 === 0) await new Promise((resolve) => setImmediate(resolve))
+    }
+    const text = await v.waitFor((t) => responses(t).length === 1)
+    expect(seen(responses(text)[0]?.body ?? '{}')).toMatchObject({ url: '/pieces', bodyBytes: 5 })
+    expect(String(seen(responses(text)[0]?.body ?? '{}').headers['x-big']).length).toBe(12_000)
+  })
+
   it('answers pipelined requests in order, each routed by its own Host, a chunked body with trailers passed intact', async () => {
     const b = await bed()
     const a = await startHttpService('a')
