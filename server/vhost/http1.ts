@@ -2,10 +2,10 @@
 // response heads, and the chunked body framing, which it only follows (the bytes are passed on
 // as they came). Strict where leniency lets two parsers disagree about where a message ends:
 // bare LF, obs-fold, a space before the colon, control characters, Content-Length together with
-// Transfer-Encoding in a request, several or malformed Content-Length values, a Transfer-Encoding
-// whose last coding is not chunked in a request, malformed chunk sizes: each is refused, never
-// repaired. Heads are bounded by the caller (VHOST_MAX_HEADER_BYTES); chunk-size lines and
-// trailers here. Pure: no I/O.
+// Transfer-Encoding in a request, Transfer-Encoding in an HTTP/1.0 request, several or malformed
+// Content-Length values, a request Transfer-Encoding whose last coding is not chunked, malformed
+// chunk sizes: each is refused, never repaired. Heads are bounded by the caller
+// (VHOST_MAX_HEADER_BYTES); chunk-size lines and trailers here. Pure: no I/O.
 
 /** A chunk-size line (size, extensions, CRLF) is at most this long. */
 export const MAX_CHUNK_LINE_BYTES = 4096
@@ -143,6 +143,8 @@ export function parseRequestHead (text: string): RequestHead | HeadError {
   if (minor < 0) return { error: 'not HTTP/1.0 or HTTP/1.1' }
   const fr = framing(f.raw, true)
   if ('error' in fr) return fr
+  // RFC 9112 section 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
+  if (minor === 0 && fr.transferEncoding) return { error: 'Transfer-Encoding in an HTTP/1.0 request' }
   return { method, target, minor, raw: f.raw, ...fr }
 }
 

@@ -78,6 +78,8 @@ describe('request heads', () => {
     expect(refused('GET / HTTP/2.0')).toMatch(/not HTTP\/1\.0 or HTTP\/1\.1/)
     expect(refused('GET /a\u0001b HTTP/1.1')).toMatch(/control characters/)
     expect(refused('G(T / HTTP/1.1')).toMatch(/not a token/)
+    expect(refused('POST / HTTP/1.0\r\nHost: a.test\r\nTransfer-Encoding: chunked')).toMatch(/HTTP\/1\.0 request/)
+    expect(refused(`${base}\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked`)).toMatch(/not the last/)
     expect(refused(`${base}\r\nTransfer-Encoding: chunked`)).toBeUndefined()
     expect(refused(`${base}\r\nTransfer-Encoding: gzip, chunked`)).toBeUndefined()
   })
