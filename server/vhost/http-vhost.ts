@@ -64,10 +64,7 @@ export class HttpVhost {
     // allowHalfOpen: a visitor's end is handled by its connection (it ends the exchange).
     this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
       // A shed socket is reset before any byte is read.
-      if (admit !== undefined) {
-        admit(socket)
-        if (socket.destroyed) return
-      }
+      if (admit !== undefined && !admit(socket)) return
       const c = new VisitorConnection(socket, this.#core, normalizeAddress(socket.remoteAddress ?? ''))
       this.#connections.add(c)
       socket.once('close', () => { this.#connections.delete(c) })
