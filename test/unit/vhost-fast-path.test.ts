@@ -230,6 +230,21 @@ describe('vhost fast path: responses', () => {
     expect(svc.connections).toBe(1)
   })
 
+  it('sets responseHeaders on a chunked response without touching its body, and drops a Content-Length beside Transfer-Encoding', async () => {
+    const b = await bed()
+    const svc = await rawService(() => 'HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\nX-Frame-Options: SAMEORIGIN\r\n\r\n3\r\nabc\r\n0\r\n\r\n')
+    b.add(http('s', ['s.example.test'], { responseHeaders: { 'X-Frame-Options': 'DENY', 'X-Extra': '1' } }), svc.port)
+    const v = await visitor(b.port)
+    v.socket.write('GET / HTTP/1.1\r\nHost: s.example.test\r\n\r\n')
+    const text = await v.waitFor((t) => t.endsWith('0\r\n\r\n'))
+    const [head, body] = text.split('\r\n\r\n', 2)
+    expect(head).toContain('\r\nX-Frame-Options: DENY')
+    expect(head).toContain('\r\nX-Extra: 1')
+    expect(head).toContain('\r\nTransfer-Encoding: chunked')
+    expect(head).not.toMatch(/content-length|SAMEORIGIN/i)
+    expect(`${body ?? ''}\r\n\r\n`).toBe('3\r\nabc\r\n0\r\n\r\n')
+  })
+
   it('ends the visitor\'s connection after a response framed by the service closing it', async () => {
     const b = await bed()
     const svc = await rawService(() => 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end<EOF>')
