@@ -7,9 +7,22 @@ afterEach(async () => {
   await closeInProcess()
 })
 
+/** Attempts at a relay whose STUN ports bind: UDP on the TCP port it got, which another process may hold. */
+const STUN_START_ATTEMPTS = 5
+
+/** An in-process relay whose STUN server runs (UDP on its bindPort), retried when that UDP port was taken. */
+async function relayWithStun (): ReturnType<typeof startRelayInProcess> {
+  for (let attempt = 1; attempt < STUN_START_ATTEMPTS; attempt++) {
+    const started = await startRelayInProcess()
+    if (started.relay.stunPorts !== undefined) return started
+    await started.relay.close(0)
+  }
+  return await startRelayInProcess()
+}
+
 describe('tunnel diag nat', () => {
   it('asks the relay\'s STUN server (UDP on its bindPort) and reports the mapping, filtering and port preservation, as JSON and text', async () => {
-    const { relay, port } = await startRelayInProcess()
+    const { relay, port } = await relayWithStun()
     expect(relay.stunPorts?.port).toBe(port)
     const frpc = await writeTempFile('frpc.yml', `serverAddr: 127.0.0.1\nserverPort: ${port}\nauth:\n  token: x\n`)
     const json = spawnCli(['diag', 'nat', '-c', frpc, '--json'])

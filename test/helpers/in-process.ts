@@ -21,7 +21,8 @@ import { ALL_CAPABILITIES, CONTROL_PROTOCOL_VERSION, encodeControlMessage, Messa
 import { encodeHeader, FrameType } from '../../shared/wire/frame.js'
 
 export const IN_PROCESS_TOKEN = 'in-process-token'
-const WAIT_MS = 5_000
+/** A hang guard for logins, results and raw handshakes: generous, since a busy machine (a full suite beside CPU loops) has taken more than 5 s for one login. */
+const WAIT_MS = 20_000
 
 const relays: Relay[] = []
 const clients: Array<{ client: Client, running: Promise<void> }> = []
