@@ -1,10 +1,13 @@
 // The xtcp bench (lab, root): two NAT'd sites and a relay in network namespaces
 // (test/lab/netlab/p2plab.sh, both NATs plain masquerade), a home client with an xtcp proxy and
 // an stcp proxy in front of one echo service, and a visitor client with an xtcp visitor (the
-// punched path) and an stcp visitor (the relay's path). Interleaved repetitions of bulk echo
-// throughput and 64-byte round trips through each; the result is the punched path's figures as
-// ratios to the relayed path's, measured in the same run.
-//   npm run build --silent && node dist/bench/p2p-lab.js [--reps N] [--mib M] [--rr N] [--json]
+// punched path) and an stcp visitor (the relay's path). With --delay MS (default 10; 0 for none)
+// the home NAT's uplink and the relay's link each get MS of one-way delay (p2plab.sh delay:
+// netlab-impair.py, as this kernel has no sch_netem), so the punched path's round trip is 2×MS
+// and the relayed path's 6×MS, as when the relay is far from both. Interleaved repetitions of
+// bulk echo throughput and 64-byte round trips through each; the result is the punched path's
+// figures as ratios to the relayed path's, measured in the same run.
+//   npm run build --silent && node dist/bench/p2p-lab.js [--delay MS] [--reps N] [--mib M] [--rr N] [--json]
 // Bounded: every probe has a deadline, the whole run takes well under a minute at the defaults.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -25,6 +28,8 @@ const RELAYED_PORT = 6001
 const PROBE_TIMEOUT_MS = 30_000
 /** How long the clients may take to come up and punch. */
 const READY_TIMEOUT_MS = 20_000
+/** The largest one-way delay --delay takes (the relayed path's round trip is six of them). */
+const MAX_DELAY_MS = 100
 
 interface Probe { ok: boolean, why: string, ms: number, received?: number, p50Us?: number, p99Us?: number }
 
@@ -66,7 +71,8 @@ const median = (xs: number[]): number => {
 }
 
 async function main (): Promise<void> {
-  const { values } = parseArgs({ options: { reps: { type: 'string', default: '3' }, mib: { type: 'string', default: '32' }, rr: { type: 'string', default: '500' }, json: { type: 'boolean', default: false } } })
+  const { values } = parseArgs({ options: { delay: { type: 'string', default: '10' }, reps: { type: 'string', default: '3' }, mib: { type: 'string', default: '16' }, rr: { type: 'string', default: '100' }, json: { type: 'boolean', default: false } } })
+  const delayMs = Math.min(MAX_DELAY_MS, Math.max(0, Math.round(Number(values.delay))))
   const reps = Math.min(10, Math.max(1, Number(values.reps)))
   const mib = Math.min(256, Math.max(1, Number(values.mib)))
   const rrCount = Math.min(10_000, Math.max(10, Number(values.rr)))
@@ -74,6 +80,10 @@ async function main (): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'p2p-bench-'))
   execFileSync(P2PLAB, ['up'], { stdio: 'inherit' })
   try {
+    if (delayMs > 0) {
+      execFileSync(P2PLAB, ['delay', 'home', String(delayMs)], { stdio: 'inherit' })
+      execFileSync(P2PLAB, ['delay', 'public', String(delayMs)], { stdio: 'inherit' })
+    }
     const write = (name: string, text: string): string => { const f = join(dir, name); writeFileSync(f, text); return f }
     const secret = 'a-long-random-secret-for-the-bench'
     const relay = inNs('tp-public', [CLI_JS, 'server', '-c', write('frps.yml', 'bindAddr: 0.0.0.0\nbindPort: 7000\nauth:\n  token: bench\n'), '--log-format', 'json'])
@@ -110,7 +120,9 @@ async function main (): Promise<void> {
       }
     }
     const result = {
-      reps, mib, rrCount,
+      delayMs, reps, mib, rrCount,
+      /** The links' added round trip: the punched path crosses the home uplink; the relayed one also crosses the relay's link twice. */
+      addedRttMs: { p2p: 2 * delayMs, relayed: 6 * delayMs },
       p2p: { mbps: median(mbps.p2p), rrP50Ms: median(p50.p2p), rrP99Ms: median(p99.p2p) },
       relayed: { mbps: median(mbps.relayed), rrP50Ms: median(p50.relayed), rrP99Ms: median(p99.relayed) },
       ratios: {
@@ -122,7 +134,7 @@ async function main (): Promise<void> {
     if (values.json) { process.stdout.write(JSON.stringify(result, null, 2) + '\n'); return }
     const f = (n: number, d = 1): string => n.toFixed(d)
     process.stdout.write([
-      `xtcp bench (lab: two NAT'd sites, plain masquerade; ${reps} reps, ${mib} MiB echo, ${rrCount} round trips; medians)`,
+      `xtcp bench (lab: two NAT'd sites, plain masquerade; ${delayMs > 0 ? `${delayMs} ms one-way on the home uplink and the relay's link (added RTT: p2p ${2 * delayMs} ms, relayed ${6 * delayMs} ms)` : 'no added delay'}; ${reps} reps, ${mib} MiB echo, ${rrCount} round trips; medians)`,
       'path      throughput Mbit/s   rr p50 ms   rr p99 ms',
       `p2p       ${f(result.p2p.mbps).padStart(18)}   ${f(result.p2p.rrP50Ms, 3).padStart(9)}   ${f(result.p2p.rrP99Ms, 3).padStart(9)}`,
       `relayed   ${f(result.relayed.mbps).padStart(18)}   ${f(result.relayed.rrP50Ms, 3).padStart(9)}   ${f(result.relayed.rrP99Ms, 3).padStart(9)}`,

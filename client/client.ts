@@ -118,6 +118,8 @@ export class Client extends EventEmitter<ClientEvents> {
   get session (): ClientSession | undefined { return this.#session }
   /** host:port of the relay this client dialled last (a fleet client's connections differ). */
   get relay (): string { return this.#relay }
+  /** A login was accepted on the current session and it is still open (a fleet connection is attached). */
+  get attached (): boolean { return this.#loggedIn !== undefined && !this.#loggedIn.closed }
   /** The relay's address of the current connection (normalised), once connected. */
   get relayPeer (): string | undefined { return this.#relayPeer }
   /** The transport of the current (or last) connection (tcp, tls, websocket, websocket+tls, wss) and the proxy it goes through. */

@@ -9,6 +9,7 @@ import { CONTROL_PROTOCOL_VERSION } from '../shared/wire/index.js'
 import type { Client } from './client.js'
 import type { ClientProxyPhase, ProxyEntry } from './proxy/index.js'
 import type { VisitorEntry } from './visitors/index.js'
+import type { ResponderStats } from './p2p/index.js'
 import type { PluginConfig } from '../shared/config/index.js'
 
 /** What a plugin proxy serves, for the `local` column: its socket, folder or upstream; null for the proxies. */
@@ -20,6 +21,21 @@ function pluginLocal (plugin: PluginConfig): string | null {
     case 'socks5':
       return null
     default: return formatHostPort(plugin.localAddr.host, plugin.localAddr.port)
+  }
+}
+
+/** One control connection of a fleet client, for status. */
+function fleetConnection (c: Client, index: number): NonNullable<StatusReport['fleetConnections']>[number] {
+  const s = c.session
+  const attached = c.attached && s !== undefined
+  return {
+    connection: index + 1,
+    relay: c.relay,
+    state: attached ? 'attached' : 'connecting',
+    streams: attached ? s.streamCount : 0,
+    bytesIn: s?.bytesIn ?? 0,
+    bytesOut: s?.bytesOut ?? 0,
+    reconnects: c.reconnects,
   }
 }
 
@@ -45,8 +61,12 @@ export class ClientStatus {
   #sessionId: string | undefined
   #since = 0
 
-  constructor (client: Client) {
+  /** A fleet client's connections (the first is `client`); undefined without a fleet block. */
+  readonly #connections: (() => readonly Client[]) | undefined
+
+  constructor (client: Client, connections?: () => readonly Client[]) {
     this.#client = client
+    this.#connections = connections
     client.on('login', (sessionId) => {
       this.#logins++
       this.#sessionId = sessionId
@@ -113,6 +133,7 @@ export class ClientStatus {
       lastError: this.#lastError,
       kernel,
       visitors: this.#client.visitorEntries().map(visitorStatus),
+      ...(this.#connections === undefined ? {} : { fleetConnections: this.#connections().map(fleetConnection) }),
     }
   }
 
@@ -143,6 +164,7 @@ export class ClientStatus {
       ...(e.health === undefined ? {} : { health: e.health.state }),
       ...(p.loadBalancer === undefined ? {} : { group: { name: p.loadBalancer.group } }),
       ...(e.gate === undefined ? {} : { visitRefusals: nonZero(e.gate.refusals) }),
+      ...(e.p2p === undefined ? {} : { p2p: p2pProxyStatus(e.p2p.stats()) }),
     }
     if (e.local.kind === 'tcp') {
       const t = e.local.forwarder.traffic()
@@ -171,6 +193,10 @@ function visitorStatus (e: VisitorEntry): VisitorStatus {
     error: e.problem,
     ...(t.p2p === undefined ? {} : { p2p: t.p2p }),
   }
+}
+
+function p2pProxyStatus (s: ResponderStats): NonNullable<ProxyStatus['p2p']> {
+  return { paths: { active: s.active, total: s.total }, failures: nonZero(s.failures), punchRefusals: nonZero(s.punchRefusals), nat: s.nat, peerNat: s.peerNat }
 }
 
 function nonZero (counts: Readonly<Record<string, number>>): Record<string, number> {

@@ -46,7 +46,8 @@ async function fleetStatus (relay: Relay): Promise<NonNullable<StatusReport['fle
   } catch (err) {
     error = err instanceof Error ? err.message : String(err)
   }
-  return { nodeName: store.nodeName, relays, error, store: { ...store.stats } }
+  const links = relay.links
+  return { nodeName: store.nodeName, relays, error, store: { ...store.stats }, ...(links === undefined ? {} : { links: { ...links.open, ...links.stats } }) }
 }
 
 function relayLimits (relay: Relay): NonNullable<StatusReport['limits']> {

@@ -9,8 +9,8 @@ import type { ServerConfig } from '../shared/config/index.js'
 import { TunnelError } from '../shared/errors.js'
 import { readFdFacts, type FdFacts } from './fd-limit.js'
 import { formatHostPort, normalizeAddress, listenError, listenTcp, SourceFilter } from '../shared/net/index.js'
-import { encodeRefusal, Refusal, relayKeyId, derivePsk, formatKeyId, relayKeyPair, type KeyPair, type RecordLimits, ReplayGuard } from '../shared/transport/index.js'
-import { SUPPORTED_CONTROL_VERSIONS } from '../shared/wire/index.js'
+import { encodeKey, encodeRefusal, Refusal, relayKeyId, derivePsk, formatKeyId, relayKeyPair, type KeyPair, type RecordLimits, ReplayGuard } from '../shared/transport/index.js'
+import { ResetCode, SUPPORTED_CONTROL_VERSIONS } from '../shared/wire/index.js'
 import { ConnectionBudget, type BudgetStats } from './connection-budget.js'
 import { ControlSession, type SessionLimits } from './control-session.js'
 import { clientKeyPolicy, type ClientKeyPolicy } from './client-keys.js'
@@ -29,7 +29,7 @@ import { budgetAdmission } from './visitor-admission.js'
 import { relayPeerView, type PeerViewSource } from './peer-view.js'
 import { type RouterSize, type VhostStats, Vhosts } from './vhost/index.js'
 import { SecretDirectory, VisitBroker } from './visit/index.js'
-import { EtcdOwnershipStore, type OwnershipStore, type RelayRecord } from './fleet/index.js'
+import { EtcdOwnershipStore, FleetForwarder, FleetLinks, FleetRoutes, type OwnershipStore, type RelayRecord } from './fleet/index.js'
 import { StunServer } from './stun/index.js'
 import { CONTROL_KEEPALIVE_MS, DEFAULT_GRACE_MS } from '../shared/timing.js'
 import { openTransport, TlsAcceptor, type TransportLayer, type TransportPolicy, WebSocketAcceptor } from './transport/index.js'
@@ -145,6 +145,9 @@ export class Relay {
   /** The fleet's ownership store; undefined on a single relay. */
   readonly #fleet: OwnershipStore | undefined
   #fleetClosed: Promise<void> | undefined
+  /** Inter-relay links (a fleet relay with auth.privateKey, not in plaintext); undefined otherwise. */
+  readonly #links: FleetLinks | undefined
+  #routes: FleetRoutes | undefined
   /** The STUN server xtcp clients ask (stunBindPort); undefined when off or its port could not be bound. */
   readonly stun: StunServer
   /** Its two UDP ports once bound. */
@@ -184,7 +187,12 @@ export class Relay {
       this.#extraServer.on('connection', (socket) => { this.#onConnection(socket) })
     }
     this.#vhosts = Vhosts.fromConfig(config, log, options.reservationClock)
-    this.#fleet = options.fleetStore ?? (config.fleet === null ? undefined : new EtcdOwnershipStore({ config: config.fleet, ownershipGraceS: config.ownershipGrace, log: log.child({ fleet: config.fleet.nodeName }) }))
+    const publicKey = this.#staticKey === undefined ? undefined : encodeKey(this.#staticKey.publicKey)
+    this.#fleet = options.fleetStore ?? (config.fleet === null ? undefined : new EtcdOwnershipStore({ config: config.fleet, ownershipGraceS: config.ownershipGrace, log: log.child({ fleet: config.fleet.nodeName }), ...(publicKey === undefined ? {} : { publicKey }) }))
+    // Links only with a key to prove and never in plaintext: a relay without them forwards nothing.
+    this.#links = this.#fleet === undefined || this.#staticKey === undefined || config.transport.insecurePlaintext
+      ? undefined
+      : new FleetLinks({ nodeName: this.#fleet.nodeName, store: this.#fleet, staticKey: this.#staticKey, psk: this.#psk, log: log.child({ fleet: this.#fleet.nodeName }), ...(options.now === undefined ? {} : { now: options.now }) })
     this.stun = new StunServer(log.child({ stun: true }))
     const v = options.visits ?? {}
     this.visits = new VisitBroker({
@@ -221,6 +229,8 @@ export class Relay {
   }
 
   get address (): RelayAddress | undefined { return this.#address }
+  /** This fleet relay's inter-relay links; undefined on a single relay or one that cannot link. */
+  get links (): FleetLinks | undefined { return this.#links }
   /** This relay's fleet store; undefined on a single relay. */
   get fleet (): OwnershipStore | undefined { return this.#fleet }
 
@@ -275,6 +285,7 @@ export class Relay {
       }
       // A fleet relay joins before it says it is ready: without the store it could own nothing.
       await this.#fleet?.start()
+      this.#startForwarding()
     } catch (err) {
       this.#closeListener()
       this.#vhosts?.destroy()
@@ -288,6 +299,34 @@ export class Relay {
     this.#startupWarnings()
     this.#logBudget()
     return address
+  }
+
+  /** Visitors for what another relay of the fleet serves go there over the links. */
+  #startForwarding (): void {
+    const fleet = this.#fleet
+    if (fleet === undefined) return
+    const links = this.#links
+    if (links === undefined) {
+      const why = this.#config.transport.insecurePlaintext ? 'transport.insecurePlaintext is on (links are never plaintext)' : 'it has no auth.privateKey to prove itself with (run tunnel keygen)'
+      this.#log.warn({ code: 'TUN_FLEET_LINK_DOWN' }, `fleet: this relay opens no links to its peers and forwards no visitors: ${why}; a domain served only by another relay gets 404 here`)
+      return
+    }
+    if (this.#config.transport.tls.force) this.#log.warn({ code: 'TUN_FLEET_LINK_DOWN' }, 'fleet: transport.tls.force is on: peer relays cannot open links to this one (they dial the raw handshake); visitors are not forwarded here')
+    this.#routes = new FleetRoutes(fleet, fleet.nodeName)
+    const forwarder = new FleetForwarder(this.#routes, links)
+    this.visits.forwarder = forwarder
+    const visitLog = this.#log.child({ visits: true, forwarded: true })
+    links.serveVisits((stream, open, via) => {
+      const visit = open.visit
+      if (visit === undefined) { stream.reset(ResetCode.REFUSED); return }
+      // The visitor's session is on the relay `via`: its address and login user as that relay knows them.
+      this.visits.handleForwarded({ user: visit.user, remote: open.visitor, local: open.listener, clientId: `${via}:${open.visitor.address}`, log: visitLog }, stream, open.proxy, visit)
+    })
+    const vhosts = this.#vhosts
+    if (vhosts === undefined) return
+    vhosts.forwarder = forwarder
+    links.serve('http', (duplex) => { vhosts.acceptForwarded('http', duplex) })
+    links.serve('https', (duplex) => { vhosts.acceptForwarded('https', duplex) })
   }
 
   /** The STUN server; a port that cannot be bound is a warning, not a failure (xtcp then needs natHoleStunServer). */
@@ -457,7 +496,7 @@ export class Relay {
       guard: this.#guard,
       now: this.#options.now ?? Date.now,
       controlVersions: this.#options.controlVersions ?? SUPPORTED_CONTROL_VERSIONS,
-      ...(this.#clientKeys === undefined ? {} : { clientKeyAllowed: this.#clientKeys.allows }),
+      ...(this.#clientKeys === undefined ? {} : { clientKeyAllowed: this.#linkOrClientKey(this.#clientKeys) }),
       dhAllowed: () => this.#dh.take(ticket.source),
       onProven: ticket.prove,
       signal: deadline,
@@ -476,6 +515,12 @@ export class Relay {
     }
     if (this.#closed) { ticket.release(); socket.destroy(); return }
     const { link } = result
+    const links = this.#links
+    if (links !== undefined && FleetLinks.isLinkId(link.clientId)) {
+      // A peer relay: proven against the fleet's records, never a client session.
+      void links.accept(link, remote).finally(() => { ticket.release() })
+      return
+    }
     if (!link.pinned && this.#staticKey !== undefined) {
       logRefusal(this.#log, this.#limiter, { code: undefined, reason: 'unpinned', source, clientId: link.clientId }, 'client did not pin the relay key (auth.serverKey): the relay is not authenticated to it')
     }
@@ -516,6 +561,11 @@ export class Relay {
     control.session.once('close', () => { ticket.release(); this.#sessions.delete(control) })
   }
 
+  /** auth.clientKeys' check, except for a peer relay's link (checked against the fleet's records instead). */
+  #linkOrClientKey (policy: ClientKeyPolicy): (key: Uint8Array, clientId: string) => boolean {
+    return (key, clientId) => (this.#links !== undefined && FleetLinks.isLinkId(clientId)) || policy.allows(key, clientId)
+  }
+
   /** Graceful stop: no new clients or visitors, go-away to every client, drain up to graceMs. */
   async close (graceMs = DEFAULT_GRACE_MS): Promise<void> {
     if (this.#closed) return
@@ -553,6 +603,8 @@ export class Relay {
     for (const s of [...this.#handshaking]) s.destroy()
     for (const c of [...this.#sessions]) c.session.close(new TunnelError('TUN_GOAWAY', 'relay shutting down'))
     this.#sessions.clear()
+    this.#routes?.close()
+    this.#links?.close()
     // Leaving the fleet revokes the relay's lease: its record and attach keys go at once.
     this.#fleetClosed ??= this.#fleet?.close()
   }

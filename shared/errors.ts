@@ -65,6 +65,8 @@ export const ERROR_CODES = {
   TUN_CLIENT_KEY_REFUSED: 'the relay does not accept this client\'s key for its clientID or user (the relay\'s auth.clientKeys)',
   TUN_CLIENT_ID_IN_USE: 'another client (with another key) holds this clientID on the relay: a session may only replace one of the same key',
   TUN_FLEET_UNAVAILABLE: 'a fleet relay could not reach its store (etcd) within fleet.etcd.requestTimeout: new logins and registrations are refused until it is back (what runs keeps running); the client retries',
+  TUN_FLEET_LINK_REFUSED: 'a relay refused an inter-relay link: the dialling party is not a fleet member (no record of its nodeName in the store, or its key is not the one that record publishes), or the store could not be asked',
+  TUN_FLEET_LINK_DOWN: 'a fleet relay could not open or use the link to a peer relay (the peer is not in the store, publishes no key, cannot be reached at its advertiseAddr, or this relay has no auth.privateKey); forwarded visitors get 502 meanwhile',
   TUN_HANDSHAKE_INVALID: 'a peer sent a malformed handshake (not a tunnel peer, or another version)',
   TUN_HANDSHAKE_TIMEOUT: 'the handshake did not finish within transport.handshakeTimeout',
   TUN_RECORD_AUTH: 'a record on the control connection failed authentication (corrupted or tampered)',

@@ -30,7 +30,8 @@ export async function runClient (args: Args): Promise<number> {
   const agent = config.fleet === null ? new Client(config, log, { clientKey }) : new FleetClient(config, log, { clientKey })
   const client = agent instanceof FleetClient ? agent.primary : agent
   // The status follows the client's events from the start, for the admin API only (loaded with it).
-  const status = config.webServer === null ? undefined : new (await import('../../client/status.js')).ClientStatus(client)
+  const connections = agent instanceof FleetClient ? () => agent.connections : undefined
+  const status = config.webServer === null ? undefined : new (await import('../../client/status.js')).ClientStatus(client, connections)
   const signalled = untilSignal(log).then(() => { agent.close(args.grace * 1000) })
   onHangup(() => {
     log.debug({ signal: 'SIGHUP' }, 'reload requested')
@@ -38,7 +39,7 @@ export async function runClient (args: Args): Promise<number> {
   })
   // POST /api/reload (tunnel reload) and the dashboard's apply do what SIGHUP does; reloads run one at a time.
   const reload = async (): ReturnType<typeof reloadFromFile> => await reloadFromFile(agent, args.config, log)
-  const admin = await startAdminServer(config.webServer, async () => (await import('../../client/admin.js')).clientAdminRoutes(client, status ?? new (await import('../../client/status.js')).ClientStatus(client), { reload, configFile: args.config, log }), log)
+  const admin = await startAdminServer(config.webServer, async () => (await import('../../client/admin.js')).clientAdminRoutes(client, status ?? new (await import('../../client/status.js')).ClientStatus(client, connections), { reload, configFile: args.config, log }), log)
   if (!admin.ok) return admin.exitCode
   startedUp()
   try {
@@ -60,7 +61,7 @@ export const clientCommand: CommandModule<object, Args> = {
   command: 'client',
   describe: 'Run the client behind NAT: connects to the relay and exposes local services',
   builder: (y) => withLogOptions(y)
-    .option('config', { alias: 'c', type: 'string', default: './frpc.yml', describe: 'frpc.yml (frp v1 keys: serverAddr, serverPort, auth.token, proxies of type tcp, udp, http, https, tcpmux, stcp, sudp, with loadBalancer groups and healthCheck, visitors of stcp/sudp proxies, with frp\u2019s client plugins: http_proxy, socks5, static_file, unix_domain_socket, https2http, ..., includes, port-range templates, ...); a .toml file is read as TOML (frp\u2019s documented format)' })
+    .option('config', { alias: 'c', type: 'string', default: './frpc.yml', describe: 'frpc.yml (frp v1 keys: serverAddr, serverPort, auth.token, proxies of type tcp, udp, http, https, tcpmux, stcp, sudp, with loadBalancer groups and healthCheck, visitors of stcp/sudp proxies, with frp\u2019s client plugins: http_proxy, socks5, static_file, unix_domain_socket, https2http, ..., includes, port-range templates, ...); a .toml file is read as TOML (frp\u2019s documented format), a .ini file or one with a [common] section as frp\u2019s legacy INI' })
     .option('grace', { type: 'number', default: DEFAULT_GRACE_MS / 1000, describe: 'Seconds to let open connections finish after SIGTERM/SIGINT' })
     .example('$0 client -c frpc.yml', 'expose the proxies of frpc.yml through the relay')
     .example('$0 client -c frpc-stcp-visitor.yml', 'listen on 127.0.0.1:bindPort for another client\u2019s secret (stcp/sudp) proxy: see configs/frpc-stcp-*.yml')

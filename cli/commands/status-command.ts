@@ -31,7 +31,7 @@ export const statusCommand: CommandModule<object, Args> = {
     .option('admin', ADMIN_OPTIONS.admin)
     .option('admin-token', ADMIN_OPTIONS['admin-token'])
     .option('json', { type: 'boolean', default: false, describe: 'Print the status as JSON (shape in docs/operations.md)' })
-    .option('fleet', { type: 'boolean', default: false, describe: 'A fleet relay: print the fleet\'s relays (name, address, uptime, attached clients) as its store sees them, and its store counters' })
+    .option('fleet', { type: 'boolean', default: false, describe: 'A fleet relay: print the fleet\'s relays (name, address, uptime, attached clients) as its store sees them, its store counters and its inter-relay links (up, streams, forwarded in and out)' })
     .example('$0 status -c frpc.yml', 'the client\'s proxies: state, public address, traffic')
     .example('$0 status -c frps.yml --json', 'the relay\'s sessions and proxies as JSON')
     .example('$0 status --admin http://127.0.0.1:7500', 'ask an admin API directly')

@@ -3,7 +3,7 @@
 import { ExitCode } from '../exit-codes.js'
 
 import { ConfigError } from '../../shared/errors.js'
-import { detectConfigKind, formatConfigWarning, parseClientConfig, parseServerConfig, readConfigFile, type ConfigKind, type ConfigWarning } from '../../shared/config/index.js'
+import { detectConfigKind, formatConfigWarning, isLegacyIni, legacyIniAsV1Yaml, parseClientConfig, parseServerConfig, readConfigFile, type ConfigKind, type ConfigWarning } from '../../shared/config/index.js'
 
 export interface VerifyOutput {
   stdout: (s: string) => void
@@ -14,14 +14,21 @@ export interface VerifyOptions {
   strict?: boolean
   /** Check as this kind instead of the one detected from the file's keys (`--kind`). */
   kind?: ConfigKind | undefined
+  /**
+   * `--print-v1`: a legacy INI file is also printed on stdout as the v1 YAML that means the same
+   * (the verdict goes to stderr then, so stdout is the file alone).
+   */
+  printV1?: boolean
 }
 
 export async function runVerify (file: string, out: VerifyOutput, opts: VerifyOptions): Promise<number> {
   let warnings: ConfigWarning[]
   let kind: ConfigKind
   let included: number
+  let text = ''
+  const printing = opts.printV1 === true
   try {
-    const text = await readConfigFile(file)
+    text = await readConfigFile(file)
     kind = opts.kind ?? detectConfigKind(text, file)
     const loaded = kind === 'server' ? parseServerConfig(text, file) : parseClientConfig(text, file)
     warnings = loaded.warnings
@@ -29,14 +36,27 @@ export async function runVerify (file: string, out: VerifyOutput, opts: VerifyOp
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
     for (const line of err.message.split('\n')) out.stderr(line)
+    // A refused file is still printed (when it converts): the v1 file is where to fix it.
+    if (printing && text !== '') printV1(text, file, opts.kind ?? detectConfigKind(text, file), out)
     return ExitCode.REFUSED
   }
   for (const w of warnings) out.stderr(formatConfigWarning(w))
+  if (printing) printV1(text, file, kind, out)
   if (opts.strict === true && warnings.length > 0) {
     out.stderr(`tunnel: ${file} has ${warnings.length} warning${warnings.length === 1 ? '' : 's'}, which --strict treats as errors`)
     return ExitCode.REFUSED
   }
   const withIncludes = included === 0 ? '' : `, with ${included} included file${included === 1 ? '' : 's'}`
-  out.stdout(`tunnel: ${file} is valid (${kind} config${withIncludes})`)
+  ;(printing ? out.stderr : out.stdout)(`tunnel: ${file} is valid (${kind} config${withIncludes})`)
   return ExitCode.OK
+}
+
+/** The v1 YAML of a legacy INI file on stdout; a v1 file is said to be one. */
+function printV1 (text: string, file: string, kind: ConfigKind, out: VerifyOutput): void {
+  if (!isLegacyIni(text, file)) {
+    out.stderr(`tunnel: ${file} is already in frp's v1 format; --print-v1 prints legacy INI files only`)
+    return
+  }
+  const r = legacyIniAsV1Yaml(text, file, kind)
+  if ('yaml' in r) out.stdout(r.yaml)
 }

@@ -4,7 +4,9 @@
 // a udx stream to the address that answered, carrying encrypted records (udx-wire.ts) under a mux
 // session, the same streams and flow control as on the relay's path. The visitor opens streams on
 // it; the home client hands the streams that arrive to the proxy's forwarder.
-import UDX, { type UdxSocket } from 'udx-native'
+import { createRequire } from 'node:module'
+import type UDX from 'udx-native'
+import type { UdxSocket } from 'udx-native'
 import type { Logger } from 'pino'
 import { TunnelError } from '../../shared/errors.js'
 import { Session } from '../../shared/mux/index.js'
@@ -12,7 +14,7 @@ import { isIP } from 'node:net'
 import { localAddresses, type NatReport, probeNat, type DatagramEndpoint, type StunAddress } from '../../shared/stun/index.js'
 import type { IntroChannel } from './channel.js'
 import { derivePathKeys, encodeIntro, INTRO_VERSION, type Candidate, type Intro, MAX_CANDIDATES, newKeyShare, openIntro } from './intro.js'
-import { punch } from './punch.js'
+import { punch, type PunchRefusal } from './punch.js'
 import { udxWire, type UdxWire } from './udx-wire.js'
 
 /** How long a side waits for the other's introduction message. */
@@ -28,9 +30,12 @@ export const PATH_HEARTBEAT_TIMEOUT_MS = 8_000
 const VISITOR_STREAM_ID = 1
 const HOME_STREAM_ID = 2
 
+// udx-native (a native addon and its loader, a dozen modules) loads with the first direct path,
+// not with the client: a client without xtcp never loads it (issue 21: idle memory).
+const requireLazily = createRequire(import.meta.url)
 let shared: UDX | undefined
 function udx (): UDX {
-  shared ??= new UDX()
+  shared ??= new (requireLazily('udx-native') as typeof UDX)()
   return shared
 }
 
@@ -69,10 +74,15 @@ export interface PathSettings {
   log: Logger
   punchTimeoutMs?: number
   signal?: AbortSignal
+  /** frp's natTraversal.disableAssistedAddrs: offer only the STUN-seen addresses, not this machine's own. */
+  disableAssistedAddrs?: boolean
+  /** Every punch packet refused (forged or replayed), for the side's counters. */
+  onPunchRefused?: (reason: PunchRefusal) => void
 }
 
-function endpointOf (socket: UdxSocket): DatagramEndpoint {
+function endpointOf (socket: UdxSocket): DatagramEndpoint & { family: 4 | 6 } {
   return {
+    family: socket.address().family === 6 ? 6 : 4,
     send: (m, port, host) => { socket.trySend(m, port, host) },
     onMessage: (cb) => {
       const h = (m: Buffer, from: { host: string, port: number }): void => { cb(m, { host: from.host, port: from.port }) }
@@ -83,18 +93,33 @@ function endpointOf (socket: UdxSocket): DatagramEndpoint {
   }
 }
 
+/** Dual-stack where the machine has IPv6 (IPv4 peers then appear as plain IPv4), else IPv4 only. */
 async function bindSocket (): Promise<UdxSocket> {
   const socket = udx().createSocket()
   socket.on('error', () => {})
-  socket.bind(0, '0.0.0.0')
+  try {
+    socket.bind(0, '::')
+  } catch {
+    socket.bind(0, '0.0.0.0')
+  }
   return socket
 }
 
-/** This side's candidates, and its NAT as the STUN server sees it. */
-async function gather (ep: DatagramEndpoint, settings: PathSettings): Promise<{ candidates: Candidate[], nat: NatReport | null }> {
+/** The addresses of this machine worth offering a peer: IPv4, and IPv6 except link-local (it needs a scope). */
+function ownCandidateAddresses (): string[] {
+  const all = localAddresses()
+  const v4 = all.filter((a) => isIP(a) === 4)
+  const v6 = all.filter((a) => isIP(a) === 6 && !/^fe[89ab]/i.test(a))
+  return [...v4, ...v6]
+}
+
+/** This side's candidates (its own addresses unless disableAssistedAddrs), and its NAT as the STUN server sees it. */
+export async function gatherCandidates (ep: DatagramEndpoint & { family?: 4 | 6 }, settings: Pick<PathSettings, 'stun' | 'log' | 'disableAssistedAddrs'>): Promise<{ candidates: Candidate[], nat: NatReport | null }> {
   const port = ep.localPort()
-  const own = localAddresses().filter((a) => isIP(a) === 4)
-  const candidates: Candidate[] = own.map((host) => ({ host, port, kind: 'local' }))
+  const own = ownCandidateAddresses()
+  // IPv6 addresses only from a dual-stack socket (an IPv4-only one cannot send to them).
+  const offered = ep.family === 4 ? own.filter((a) => isIP(a) === 4) : own
+  const candidates: Candidate[] = settings.disableAssistedAddrs === true ? [] : offered.map((host) => ({ host, port, kind: 'local' }))
   let nat: NatReport | null = null
   if (settings.stun !== undefined) {
     try {
@@ -104,7 +129,7 @@ async function gather (ep: DatagramEndpoint, settings: PathSettings): Promise<{ 
     }
   }
   const mapped = nat?.mapped
-  if (mapped != null && isIP(mapped.host) === 4 && !candidates.some((c) => c.host === mapped.host && c.port === mapped.port)) {
+  if (mapped != null && (isIP(mapped.host) === 4 || (isIP(mapped.host) === 6 && ep.family !== 4)) && !candidates.some((c) => c.host === mapped.host && c.port === mapped.port)) {
     candidates.unshift({ host: mapped.host, port: mapped.port, kind: 'mapped' })
     const last = Math.max(mapped.port, nat?.mappedOther?.port ?? 0)
     if (nat?.mapping === 'address-and-port-dependent') {
@@ -122,12 +147,17 @@ async function finish (socket: UdxSocket, channel: IntroChannel, role: 'visitor'
   const abort = new AbortController()
   channel.onClose(() => { abort.abort() })
   settings.signal?.addEventListener('abort', () => { abort.abort() })
-  const result = await punch(endpointOf(socket), keys.punch, role, peerCandidates, { signal: abort.signal, ...(settings.punchTimeoutMs === undefined ? {} : { timeoutMs: settings.punchTimeoutMs }) })
+  const onRefused = settings.onPunchRefused
+  const result = await punch(endpointOf(socket), keys.punch, role, peerCandidates, {
+    signal: abort.signal,
+    ...(settings.punchTimeoutMs === undefined ? {} : { timeoutMs: settings.punchTimeoutMs }),
+    ...(onRefused === undefined ? {} : { onRefused: (reason: PunchRefusal) => { onRefused(reason) } }),
+  })
   if (result.peer === undefined) {
     void socket.close()
     channel.close()
     // The introduction closing meanwhile means the other side gave up punching first: a timeout too.
-    throw new PathError(settings.signal?.aborted === true ? 'closed' : 'punchTimeout', `punching found no direct path (${result.sent} packets sent to ${peerCandidates.length} candidates${result.forged > 0 ? `, ${result.forged} forged ones ignored` : ''})`, nat, peerNat)
+    throw new PathError(settings.signal?.aborted === true ? 'closed' : 'punchTimeout', `punching found no direct path (${result.sent} packets sent to ${peerCandidates.length} candidates${result.forged + result.replayed > 0 ? `, ${result.forged} forged and ${result.replayed} replayed ones refused` : ''})`, nat, peerNat)
   }
   const peer = result.peer
   const visitor = role === 'visitor'
@@ -158,7 +188,7 @@ async function finish (socket: UdxSocket, channel: IntroChannel, role: 'visitor'
 export async function connectPath (channel: IntroChannel, settings: PathSettings): Promise<DirectPath> {
   const socket = await bindSocket()
   try {
-    const { candidates, nat } = await gather(endpointOf(socket), settings)
+    const { candidates, nat } = await gatherCandidates(endpointOf(socket), settings)
     const share = newKeyShare()
     const offer = encodeIntro({ v: INTRO_VERSION, pub: share.publicRaw.toString('base64'), candidates, nat: natOf(nat) }, settings.homeKey, 'offer')
     channel.send(offer.frame)
@@ -194,7 +224,7 @@ export async function acceptPath (channel: IntroChannel, settings: PathSettings,
   }
   const socket = await bindSocket()
   try {
-    const { candidates, nat } = await gather(endpointOf(socket), settings)
+    const { candidates, nat } = await gatherCandidates(endpointOf(socket), settings)
     const share = newKeyShare()
     const answer = encodeIntro({ v: INTRO_VERSION, pub: share.publicRaw.toString('base64'), candidates, nat: natOf(nat) }, settings.homeKey, 'answer', frame.json)
     channel.send(answer.frame)

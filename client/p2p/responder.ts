@@ -9,6 +9,7 @@ import type { StunAddress } from '../../shared/stun/index.js'
 import { ResetCode } from '../../shared/wire/index.js'
 import type { TcpForwarder } from '../tcp-forwarder.js'
 import { IntroChannel } from './channel.js'
+import type { Intro } from './intro.js'
 import { acceptPath, PathError, type DirectPath } from './path.js'
 
 /** Direct paths one xtcp proxy holds at once (each is a udx socket and a mux session). */
@@ -18,6 +19,11 @@ export interface ResponderStats {
   active: number
   total: number
   failures: Record<string, number>
+  /** Punch packets refused while punching toward visitors (forged: no secret; replayed). */
+  punchRefusals: Record<string, number>
+  /** This side's NAT and the last visitor's, as their probes saw them (null before an attempt got that far). */
+  nat: Intro['nat']
+  peerNat: Intro['nat']
 }
 
 export class XtcpResponder {
@@ -29,9 +35,14 @@ export class XtcpResponder {
   #pending = 0
   #total = 0
   readonly #failures: Record<string, number> = {}
+  readonly #punchRefusals: Record<string, number> = {}
+  #nat: Intro['nat'] = null
+  #peerNat: Intro['nat'] = null
   #closed = false
+  readonly #disableAssistedAddrs: boolean
 
-  constructor (forwarder: TcpForwarder, homeKey: Buffer, stun: () => Promise<StunAddress | undefined>, log: Logger) {
+  constructor (forwarder: TcpForwarder, homeKey: Buffer, stun: () => Promise<StunAddress | undefined>, log: Logger, disableAssistedAddrs = false) {
+    this.#disableAssistedAddrs = disableAssistedAddrs
     this.#forwarder = forwarder
     this.#homeKey = homeKey
     this.#stun = stun
@@ -39,7 +50,7 @@ export class XtcpResponder {
   }
 
   stats (): ResponderStats {
-    return { active: this.#paths.size, total: this.#total, failures: { ...this.#failures } }
+    return { active: this.#paths.size, total: this.#total, failures: { ...this.#failures }, punchRefusals: { ...this.#punchRefusals }, nat: this.#nat, peerNat: this.#peerNat }
   }
 
   /** An xtcp visit the gate admitted. */
@@ -55,19 +66,27 @@ export class XtcpResponder {
   async #accept (channel: IntroChannel, refuse: string | undefined): Promise<void> {
     let path: DirectPath
     try {
-      path = await acceptPath(channel, { stun: await this.#stun(), homeKey: this.#homeKey, log: this.#log.child({ p2p: true }) }, refuse)
+      const onPunchRefused = (reason: string): void => { this.#punchRefusals[reason] = (this.#punchRefusals[reason] ?? 0) + 1 }
+      path = await acceptPath(channel, { stun: await this.#stun(), homeKey: this.#homeKey, log: this.#log.child({ p2p: true }), onPunchRefused, disableAssistedAddrs: this.#disableAssistedAddrs }, refuse)
     } catch (err) {
+      if (err instanceof PathError) this.#noteNats(err.nat, err.peerNat)
       const reason = err instanceof PathError ? err.reason : 'error'
       this.#failures[reason] = (this.#failures[reason] ?? 0) + 1
       this.#log.info({ reason, code: 'TUN_DIRECT_PATH_FAILED' }, `an xtcp visitor got no direct path: ${(err as Error).message}`)
       return
     }
+    this.#noteNats(path.nat, path.peerNat)
     if (this.#closed) { path.close(); return }
     this.#paths.add(path)
     this.#total++
     this.#log.info({ peer: `${path.peer.host}:${path.peer.port}` }, 'direct path to an xtcp visitor up')
     path.session.on('stream', (s) => { this.#forwarder.handle(s) })
     path.session.once('close', () => { this.#paths.delete(path) })
+  }
+
+  #noteNats (nat: { mapping: string, filtering: string } | null, peerNat: Intro['nat']): void {
+    if (nat !== null) this.#nat = { mapping: nat.mapping, filtering: nat.filtering }
+    if (peerNat !== null) this.#peerNat = peerNat
   }
 
   close (): void {

@@ -8,7 +8,8 @@
 import { opendir, realpath, stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { relative, resolve, sep } from 'node:path'
-import send from 'send'
+import { createRequire } from 'node:module'
+import type send from 'send'
 import { CredentialCheck } from './credentials.js'
 import { answer } from './forward-http.js'
 import { closeServer, plainServer, serveHttp, visitorOf } from './http-serve.js'
@@ -114,7 +115,7 @@ export const createStaticFile: PluginFactory<'static_file'> = (config, ctx): Cli
   }
 
   function pipeFile (req: IncomingMessage, res: ServerResponse, root: string, file: string): void {
-    send(req, sendPath(root, file), { root, dotfiles: 'allow', index: false })
+    sendFile()(req, sendPath(root, file), { root, dotfiles: 'allow', index: false })
       .on('error', (err: Error & { status?: number }) => { answer(res, err.status ?? 500, err.status === 404 ? 'not found' : 'cannot send the file') })
       .pipe(res)
   }
@@ -132,4 +133,13 @@ export const createStaticFile: PluginFactory<'static_file'> = (config, ctx): Cli
     },
     close () { closeServer(server) },
   }
+}
+
+// send (with mime-db's table of every media type, a MiB of heap) loads with the first file
+// served, not with the client: a client without a static_file plugin never loads it (issue 21).
+const requireLazily = createRequire(import.meta.url)
+let sender: typeof send | undefined
+function sendFile (): typeof send {
+  sender ??= requireLazily('send') as typeof send
+  return sender
 }

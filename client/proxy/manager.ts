@@ -219,7 +219,7 @@ export class ProxyManager extends EventEmitter<ProxyManagerEvents> {
     } else if (p.type === 'xtcp') {
       const gate = new SecretGate(p, name, this.#config.user, this.#replay, log)
       const forwarder = new TcpForwarder(p, log)
-      const responder = new XtcpResponder(forwarder, visitKeysFor(p.secretKey.reveal(), name).homeKey, async () => await this.stun(), log)
+      const responder = new XtcpResponder(forwarder, visitKeysFor(p.secretKey.reveal(), name).homeKey, async () => await this.stun(), log, p.disableAssistedAddrs)
       this.#entries.set(name, new ProxyEntry(p, name, { kind: 'tcp', forwarder }, gate, responder))
     } else {
       const gate = p.type === 'stcp' ? new SecretGate(p, name, this.#config.user, this.#replay, log) : undefined

@@ -2,8 +2,9 @@
 // Upgrade over the stream dialled so far (TCP, a proxy tunnel, or TLS for wss), through ws. The
 // Host header is serverAddr:serverPort (websocket) or the TLS server name (wss), as frp sends
 // them, so a reverse proxy routes it like frp's. A status instead of 101 is TUN_WEBSOCKET_UPGRADE.
+import { createRequire } from 'node:module'
 import { isIP, type Socket } from 'node:net'
-import { WebSocket } from 'ws'
+import type { WebSocket } from 'ws'
 import { TunnelError } from '../../shared/errors.js'
 import { MAX_WEBSOCKET_MESSAGE_BYTES, WEBSOCKET_PATH, WebSocketStream } from '../../shared/net/index.js'
 
@@ -14,8 +15,11 @@ export function websocketUrl (secure: boolean, host: string, port: number): stri
   return `${secure ? 'wss' : 'ws'}://${h}${port === defaultPort ? '' : `:${port}`}${WEBSOCKET_PATH}`
 }
 
+// ws loads with the first WebSocket connection, not with the client (issue 21: idle memory).
+const requireLazily = createRequire(import.meta.url)
+
 export function websocketConnect (stream: Socket, url: string, signal: AbortSignal): Promise<WebSocketStream> {
-  const ws = new WebSocket(url, {
+  const ws = new (requireLazily('ws') as typeof WebSocket)(url, {
     createConnection: () => stream,
     perMessageDeflate: false,
     maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES,

@@ -57,7 +57,7 @@ export class XtcpVisitor implements Visitor {
   #total = 0
   #doneIn = 0
   #doneOut = 0
-  readonly #p2p = { attempts: 0, successes: 0, failures: {} as Record<string, number>, lastConnectMs: null as number | null, direct: 0, fallback: 0, refused: 0 }
+  readonly #p2p = { attempts: 0, successes: 0, failures: {} as Record<string, number>, lastConnectMs: null as number | null, direct: 0, fallback: 0, refused: 0, punchRefusals: {} as Record<string, number> }
   #nat: P2pStatus['nat'] = null
   #peerNat: P2pStatus['peerNat'] = null
 
@@ -129,6 +129,7 @@ export class XtcpVisitor implements Visitor {
       failures: { ...p.failures },
       lastConnectMs: p.lastConnectMs,
       connections: { direct: p.direct, fallback: p.fallback, refused: p.refused },
+      punchRefusals: { ...p.punchRefusals },
       nat: this.#nat,
       peerNat: this.#peerNat,
       advice,
@@ -240,7 +241,9 @@ export class XtcpVisitor implements Visitor {
       return undefined
     }
     try {
-      const path = await connectPath(new IntroChannel(stream), { stun: await this.#ctx.stun(), homeKey: this.#keys.homeKey, log: this.#log.child({ p2p: true }) })
+      const refusals = this.#p2p.punchRefusals
+      const onPunchRefused = (reason: string): void => { refusals[reason] = (refusals[reason] ?? 0) + 1 }
+      const path = await connectPath(new IntroChannel(stream), { stun: await this.#ctx.stun(), homeKey: this.#keys.homeKey, log: this.#log.child({ p2p: true }), onPunchRefused, disableAssistedAddrs: this.config.disableAssistedAddrs === true })
       this.#nat = path.nat === null ? null : { mapping: path.nat.mapping, filtering: path.nat.filtering }
       this.#peerNat = path.peerNat
       if (this.#closed) { path.close(); return undefined }

@@ -4,10 +4,8 @@
 // owner, kept alive by every relay serving it). Every request is bounded by
 // fleet.etcd.requestTimeout: past it, or on any store error, it fails closed with
 // TUN_FLEET_UNAVAILABLE; what already runs does not depend on the store.
-import { readFileSync } from 'node:fs'
 import type { Logger } from 'pino'
-import { circuitBreaker, ConsecutiveBreaker, handleWhen, retry } from 'cockatiel'
-import { Etcd3, isRecoverableError, type IOptions, type Lease, type Namespace } from 'etcd3'
+import type { Etcd3, Lease, Namespace } from 'etcd3'
 import type { FleetConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
 import { attachKey, attachPrefix, keyText, ownerLeaseId, relayKey, type OwnedKey } from './keys.js'
@@ -19,18 +17,6 @@ export const FLEET_RELAY_TTL_S = 10
 export const FLEET_MIN_OWNER_TTL_S = 10
 /** Owner leases are kept alive at least this often (ms), and at a third of their TTL. */
 export const MAX_FLEET_KEEPALIVE_MS = 5_000
-/** After this many failures in a row, one etcd endpoint is skipped for HOST_HALF_OPEN_MS. */
-const HOST_FAILURES = 3
-const HOST_HALF_OPEN_MS = 1_000
-/**
- * gRPC's reconnect backoff toward etcd, capped low: its default grows to 2 minutes, so after a
- * long outage the store would stay unreachable long after etcd is back.
- */
-const MAX_RECONNECT_BACKOFF_MS = 1_000
-const INITIAL_RECONNECT_BACKOFF_MS = 250
-/** Tries of one request over the endpoints (the first included). */
-const REQUEST_ATTEMPTS = 2
-
 export interface EtcdStoreOptions {
   config: FleetConfig
   /** frps.yml's ownershipGrace (s): an owner's lease lives that long without a relay serving it (at least FLEET_MIN_OWNER_TTL_S). */
@@ -41,6 +27,8 @@ export interface EtcdStoreOptions {
   /** Owner leases' TTL (s) instead of ownershipGrace's (tests shorten it; etcd rounds tiny ones up). */
   ownerTtlS?: number
   now?: () => number
+  /** This relay's static public key (base64), published in its record for inter-relay links. */
+  publicKey?: string
 }
 
 interface Served {
@@ -56,13 +44,15 @@ export class EtcdOwnershipStore implements OwnershipStore {
   readonly prefix: string
   readonly stats: FleetStats = { claims: 0, conflicts: 0, unavailable: 0, leasesRegranted: 0, reclaimed: 0, reclaimLost: 0 }
   readonly #config: FleetConfig
-  readonly #client: Etcd3
-  readonly #ns: Namespace
+  // etcd3 (with gRPC and protobufjs, about 130 modules) loads when the relay joins, not with the
+  // relay's code: a relay without a fleet block never loads it (issue 21: idle memory).
+  #etcd: { client: Etcd3, ns: Namespace } | undefined
   readonly #log: Logger
   readonly #ownerTtlS: number
   readonly #relayTtlS: number
   readonly #timeoutMs: number
   readonly #now: () => number
+  readonly #publicKey: string | undefined
   readonly #served = new Map<string, Served>()
   readonly #byLease = new Map<string, string>()
   #relayLease: Lease | undefined
@@ -81,11 +71,23 @@ export class EtcdOwnershipStore implements OwnershipStore {
     this.#relayTtlS = options.relayTtlS ?? FLEET_RELAY_TTL_S
     this.#timeoutMs = config.etcd.requestTimeout * 1000
     this.#now = options.now ?? Date.now
-    this.#client = new Etcd3(clientOptions(config))
-    this.#ns = this.#client.namespace(config.etcd.prefix)
+    this.#publicKey = options.publicKey
+  }
+
+  get #client (): Etcd3 { return this.#opened().client }
+  get #ns (): Namespace { return this.#opened().ns }
+
+  #opened (): { client: Etcd3, ns: Namespace } {
+    if (this.#etcd === undefined) throw new TunnelError('TUN_FLEET_UNAVAILABLE', 'fleet: the store is used before the relay joined it')
+    return this.#etcd
   }
 
   async start (): Promise<void> {
+    if (this.#etcd === undefined) {
+      const { openEtcdClient } = await import('./etcd-client.js')
+      const client = openEtcdClient(this.#config)
+      this.#etcd = { client, ns: client.namespace(this.#config.etcd.prefix) }
+    }
     const lease = this.#ns.lease(this.#relayTtlS)
     this.#relayLease = lease
     // Until the join succeeds a lost lease is the join's failure (thrown below), not a reason to rejoin.
@@ -95,7 +97,7 @@ export class EtcdOwnershipStore implements OwnershipStore {
       this.#log.error({ code: 'TUN_FLEET_UNAVAILABLE', err: err.message }, 'fleet: this relay lost its lease in the store (etcd): rejoining')
       void this.#rejoin()
     })
-    const record: Omit<RelayRecord, 'clients'> = { nodeName: this.nodeName, advertiseAddr: this.#config.advertiseAddr, startedAt: this.#now() }
+    const record: Omit<RelayRecord, 'clients'> = { nodeName: this.nodeName, advertiseAddr: this.#config.advertiseAddr, startedAt: this.#now(), ...(this.#publicKey === undefined ? {} : { publicKey: this.#publicKey }) }
     await this.#timed('joining the fleet', lease.put(relayKey(this.nodeName)).value(JSON.stringify(record)).exec())
     joined = true
     clearInterval(this.#timer)
@@ -223,15 +225,48 @@ export class EtcdOwnershipStore implements OwnershipStore {
     }
     const out: RelayRecord[] = []
     for (const text of Object.values(records)) {
-      try {
-        const r = JSON.parse(text) as Partial<RelayRecord>
-        if (typeof r.nodeName !== 'string' || typeof r.advertiseAddr !== 'string') continue
-        out.push({ nodeName: r.nodeName, advertiseAddr: r.advertiseAddr, startedAt: typeof r.startedAt === 'number' ? r.startedAt : 0, clients: clients.get(r.nodeName) ?? 0 })
-      } catch {
-        // A record this version cannot read is left out.
-      }
+      const r = readRecord(text)
+      if (r !== undefined) out.push({ ...r, clients: clients.get(r.nodeName) ?? 0 })
     }
     return out.sort((a, b) => a.nodeName.localeCompare(b.nodeName))
+  }
+
+  async relay (nodeName: string): Promise<RelayRecord | undefined> {
+    const text = await this.#timed('reading a relay\'s record', this.#ns.get(relayKey(nodeName)).string())
+    const r = text === null ? undefined : readRecord(text)
+    return r?.nodeName === nodeName ? r : undefined
+  }
+
+  async owner (key: OwnedKey): Promise<string | undefined> {
+    return await this.#timed(`reading the owner of ${keyText(key)}`, this.#ns.get(keyText(key)).string()) ?? undefined
+  }
+
+  async servedBy (identity: string): Promise<string[]> {
+    const prefix = attachPrefix(identity)
+    const keys = await this.#timed('listing a client\'s relays', this.#ns.getAll().prefix(prefix).keys())
+    return keys.map((k) => k.slice(prefix.length)).sort()
+  }
+
+  watchRoutes (changed: () => void): () => void {
+    let stopped = false
+    const watchers: Array<{ cancel: () => Promise<void> }> = []
+    for (const prefix of ['own/domain/', 'own/name/', 'attach/', 'relays/']) {
+      this.#ns.watch().prefix(prefix).create().then((w) => {
+        if (stopped) { void w.cancel().catch(() => {}); return }
+        watchers.push(w)
+        w.on('put', changed)
+        w.on('delete', changed)
+        // A watch that fails or reconnects may have missed events: forget everything once.
+        w.on('error', changed)
+        w.on('connected', changed)
+      }, (err: unknown) => {
+        this.#log.warn({ code: 'TUN_FLEET_UNAVAILABLE', err: err instanceof Error ? err.message : String(err) }, 'fleet: could not watch the routes; forwarding relies on failed forwards to notice changes')
+      })
+    }
+    return () => {
+      stopped = true
+      for (const w of watchers) void w.cancel().catch(() => {})
+    }
   }
 
   async close (): Promise<void> {
@@ -245,7 +280,7 @@ export class EtcdOwnershipStore implements OwnershipStore {
     } catch (err) {
       this.#log.warn({ code: 'TUN_FLEET_UNAVAILABLE', err: err instanceof Error ? err.message : String(err) }, 'fleet: could not leave the store cleanly; this relay\'s record expires with its lease')
     }
-    this.#client.close()
+    this.#etcd?.client.close()
   }
 
   /**
@@ -339,26 +374,13 @@ export class EtcdOwnershipStore implements OwnershipStore {
   }
 }
 
-/** etcd3's options from the fleet block: endpoints, TLS files, and fault handling that gives up fast (the caller fails closed). */
-function clientOptions (config: FleetConfig): IOptions {
-  const { endpoints, caFile, certFile, keyFile } = config.etcd
-  const tls = endpoints.every((e) => e.startsWith('https://'))
-  const custom = tls && (caFile !== null || certFile !== null)
-  return {
-    hosts: endpoints,
-    ...(custom
-      ? {
-          credentials: {
-            // grpc's createSsl takes null for "the system's CAs"; etcd3's type asks for a Buffer.
-            rootCertificate: caFile === null ? null as unknown as Buffer : readFileSync(caFile),
-            ...(certFile === null || keyFile === null ? {} : { certChain: readFileSync(certFile), privateKey: readFileSync(keyFile) }),
-          },
-        }
-      : {}),
-    grpcOptions: { 'grpc.initial_reconnect_backoff_ms': INITIAL_RECONNECT_BACKOFF_MS, 'grpc.max_reconnect_backoff_ms': MAX_RECONNECT_BACKOFF_MS },
-    faultHandling: {
-      host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: HOST_HALF_OPEN_MS, breaker: new ConsecutiveBreaker(HOST_FAILURES) }),
-      global: retry(handleWhen(isRecoverableError), { maxAttempts: REQUEST_ATTEMPTS - 1 }),
-    },
+/** A relay's record as stored, or undefined when this version cannot read it (such a record is left out). */
+function readRecord (text: string): Omit<RelayRecord, 'clients'> & { clients: 0 } | undefined {
+  try {
+    const r = JSON.parse(text) as Partial<RelayRecord>
+    if (typeof r.nodeName !== 'string' || typeof r.advertiseAddr !== 'string') return undefined
+    return { nodeName: r.nodeName, advertiseAddr: r.advertiseAddr, startedAt: typeof r.startedAt === 'number' ? r.startedAt : 0, clients: 0, ...(typeof r.publicKey === 'string' ? { publicKey: r.publicKey } : {}) }
+  } catch {
+    return undefined
   }
 }

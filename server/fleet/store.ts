@@ -11,6 +11,8 @@ export interface RelayRecord {
   startedAt: number
   /** Owners (client keys) with a session on it: how many attach keys it holds. */
   clients: number
+  /** The relay's static public key (base64, as auth.serverKey): what its inter-relay links are pinned to and proven with; absent on a relay without auth.privateKey (no links). */
+  publicKey?: string
 }
 
 /** Counters of a fleet relay's store traffic (plain numbers, for status and metrics). */
@@ -51,6 +53,14 @@ export interface OwnershipStore {
   drop: (key: OwnedKey, identity: string) => void
   /** The fleet's relays now. Throws TUN_FLEET_UNAVAILABLE. */
   relays: () => Promise<RelayRecord[]>
+  /** One relay's record (clients 0: not counted here), or undefined when it is not in the fleet. Throws TUN_FLEET_UNAVAILABLE. */
+  relay: (nodeName: string) => Promise<RelayRecord | undefined>
+  /** The owner (client key) of `key`, or undefined when nobody holds it. Throws TUN_FLEET_UNAVAILABLE. */
+  owner: (key: OwnedKey) => Promise<string | undefined>
+  /** The relays that serve a session of `identity` now (attach keys). Throws TUN_FLEET_UNAVAILABLE. */
+  servedBy: (identity: string) => Promise<string[]>
+  /** Calls `changed` whenever a domain's or a proxy name's owner, an owner's relays or the relays change (a watch); returns its stop. */
+  watchRoutes: (changed: () => void) => () => void
   readonly stats: FleetStats
   /** Leaves the fleet: the relay's record goes at once (its lease is revoked). */
   close: () => Promise<void>

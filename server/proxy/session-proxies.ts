@@ -14,7 +14,7 @@ import type { RelayStats } from '../relay-stats.js'
 import { FootprintTally, type Footprint, type FootprintLimits, type UserFootprints } from './footprint.js'
 import type { ProxyKinds } from './kinds.js'
 import type { ProxyContext, ProxyKind, RelayProxy, SpecBase, StopMode } from './relay-proxy.js'
-import type { FleetClaims, OwnedKey } from '../fleet/index.js'
+import { groupIdentity, type FleetClaims, type OwnedKey } from '../fleet/index.js'
 
 export interface SessionProxiesOptions {
   session: RelaySession
@@ -192,7 +192,7 @@ export class SessionProxies {
     // A fleet relay: the name, a fixed port and the domains are the owner's fleet-wide first.
     const owned: OwnedKey[] = []
     try {
-      await this.#claimInFleet(spec.name, kind, fixedPort(spec), isGrouped(spec) ? undefined : domains, owned, isGrouped(spec))
+      await this.#claimInFleet(spec.name, kind, fixedPort(spec), domains, owned, groupOf(spec))
     } catch (err) {
       registry.releaseProxy(spec.name, owner)
       for (const key of owned) this.#o.fleet?.drop(key)
@@ -226,20 +226,26 @@ export class SessionProxies {
 
   /**
    * Claims the proxy's name, fixed port and domains in the fleet store (each added to `owned` as it
-   * is won). A member of a load-balancing group claims its name only: its port and domains are
-   * the group's, shared with the other members' keys by groupKey on each relay.
+   * is won). A member of a load-balancing group claims its name for its client; its port and
+   * domains are the group's (groupIdentity: the group with its groupKey), shared fleet-wide by
+   * every member of the group, on any relay, and refused to anyone else.
    */
-  async #claimInFleet (name: string, kind: ProxyKind, remotePort: number, domains: readonly string[] | undefined, owned: OwnedKey[], grouped = false): Promise<void> {
+  async #claimInFleet (name: string, kind: ProxyKind, remotePort: number, domains: readonly string[] | undefined, owned: OwnedKey[], group: string | undefined): Promise<void> {
     const fleet = this.#o.fleet
     if (fleet === undefined) return
     const key: OwnedKey = { kind: 'name', id: name }
     await fleet.claim(key, () => refusal('TUN_PROXY_EXISTS', `proxy name "${name}" is held in the relay fleet by another client (or reserved for it while it reconnects): choose another name (or set user)`))
     owned.push(key)
-    if (kind.holdsPort && remotePort > 0 && !grouped) await this.#claimPort(kind.type, remotePort, owned)
+    const claim = async (k: OwnedKey, refused: () => TunnelError): Promise<void> => {
+      if (group === undefined) await fleet.claim(k, refused)
+      else await fleet.claimShared(k, group, refused)
+      owned.push(k)
+    }
+    if (kind.holdsPort && remotePort > 0) {
+      await claim({ kind: 'port', id: `${kind.type}/${remotePort}` }, () => refusal('TUN_PORT_IN_USE', `remotePort ${remotePort} (${kind.type}) is held in the relay fleet by ${group === undefined ? 'another client' : 'another client or another group (a group shares it only with the same groupKey)'} (or reserved for it while it reconnects)`))
+    }
     for (const domain of domains ?? []) {
-      const d: OwnedKey = { kind: 'domain', id: `${kind.type}/${domain}` }
-      await fleet.claim(d, () => refusal('TUN_DOMAIN_OWNED', `domain ${domain} is held in the relay fleet by another client (or reserved for it while it reconnects)`))
-      owned.push(d)
+      await claim({ kind: 'domain', id: `${kind.type}/${domain}` }, () => refusal('TUN_DOMAIN_OWNED', `domain ${domain} is held in the relay fleet by ${group === undefined ? 'another client' : 'another client or another group (a group shares it only with the same groupKey)'} (or reserved for it while it reconnects)`))
     }
   }
 
@@ -315,6 +321,13 @@ export class SessionProxies {
 /** A member of a load-balancing group (loadBalancer.group). */
 function isGrouped (spec: object): boolean {
   return 'group' in spec && typeof spec.group === 'string'
+}
+
+/** A group member's fleet identity for its group's port and domains (undefined: not in a group). */
+function groupOf (spec: object): string | undefined {
+  if (!('group' in spec) || typeof spec.group !== 'string') return undefined
+  const key = 'groupKey' in spec && typeof spec.groupKey === 'string' ? spec.groupKey : ''
+  return groupIdentity(spec.group, key)
 }
 
 /** The remotePort a port-holding spec asks for (0: the relay picks). */

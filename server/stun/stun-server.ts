@@ -4,7 +4,10 @@
 // (default: bindPort's number) and the other on stunAltPort (default: a free port). A request to
 // either is answered from the one it reached, or from the other when it asks for a change of
 // port; a change of address cannot be done with one address and is answered with error 420 (so a
-// client knows, rather than waits). Anything else is dropped unanswered. Answers are bounded by a
+// client knows, rather than waits). RESPONSE-PORT sends the answer to another port of the asker's
+// own address (never another address: no reflection at third parties), which is how a client
+// tests how long its NAT keeps an idle UDP mapping (shared/stun/lifetime.ts). Anything else is
+// dropped unanswered. Answers are bounded by a
 // token bucket (the port is public, and an answer is a little bigger than a request).
 import type { Socket } from 'node:dgram'
 import type { Logger } from 'pino'
@@ -87,7 +90,9 @@ export class StunServer {
       : encodeStun({ cls: StunClass.SUCCESS, method: STUN_METHOD_BINDING, transactionId: m.transactionId, mapped, responseOrigin: wildcard(out), otherAddress: wildcard(there), software: SOFTWARE })
     this.stats.answers++
     const sender = (change & CHANGE_IP) !== 0 ? here : out
-    sender.send(answer, rinfo.port, rinfo.address, (err) => {
+    // RESPONSE-PORT (RFC 5780 §7.5): the asker's own address, another of its ports (port 0 is no port).
+    const toPort = m.responsePort !== undefined && m.responsePort !== 0 ? m.responsePort : rinfo.port
+    sender.send(answer, toPort, rinfo.address, (err) => {
       if (err !== null) this.#log.debug({ err: err.message }, 'STUN answer not sent')
     })
   }

@@ -21,8 +21,9 @@ import type { VisitorAdmission } from '../visitor-admission.js'
 import { DETAILS, statusPage } from './pages.js'
 import { VhostRouter, type RouterOptions } from './router.js'
 import type { HttpVhostStats } from './stats.js'
-import { RAW_LINGER_MS, VisitorConnection, type Forward, type Refusal, type VhostCore } from './visitor-connection.js'
+import { RAW_LINGER_MS, VisitorConnection, type FleetForward, type Forward, type Refusal, type VhostCore, type VisitorSocket } from './visitor-connection.js'
 import type { HttpRoute } from './vhost-route.js'
+import type { VhostForwarder } from './fleet-forward.js'
 
 export { VHOST_HEADERS_TIMEOUT_MS, VHOST_KEEPALIVE_TIMEOUT_MS, VHOST_MAX_HEADER_BYTES } from './visitor-connection.js'
 
@@ -46,7 +47,10 @@ export class HttpVhost {
   readonly #upgraded = new Set<Duplex>()
   readonly #connections = new Set<VisitorConnection>()
   readonly #core: VhostCore
+  readonly #admitSocket: VisitorAdmission | undefined
   port = 0
+  /** A fleet relay's way to the other relays: requests for hosts served elsewhere go there. */
+  forwarder: VhostForwarder | undefined
 
   constructor (options: HttpVhostOptions, stats: HttpVhostStats, log: Logger, admit?: VisitorAdmission) {
     this.#options = options
@@ -54,21 +58,36 @@ export class HttpVhost {
     this.#log = log
     this.router = new VhostRouter<HttpRoute>(options.routing)
     this.#core = {
-      admit: (head, visitor) => this.#admit(head, visitor),
+      admit: (head, visitor, viaFleet) => this.#admit(head, visitor, viaFleet),
       page: (status, host, detail) => this.#pageBody(status, host, detail),
       count: (what) => { this.#stats[what]++ },
       responseHeaderTimeoutMs: options.responseHeaderTimeoutMs,
       splice: (visitor, service) => { this.#splice(visitor, service) },
-      debug: (route, fields, msg) => { route.log.debug(fields, msg) },
+      debug: (route, fields, msg) => { (route?.log ?? this.#log).debug(fields, msg) },
     }
+    this.#admitSocket = admit
     // allowHalfOpen: a visitor's end is handled by its connection (it ends the exchange).
     this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
       // A shed socket is reset before any byte is read.
       if (admit !== undefined && !admit(socket)) return
-      const c = new VisitorConnection(socket, this.#core, normalizeAddress(socket.remoteAddress ?? ''))
-      this.#connections.add(c)
-      socket.once('close', () => { this.#connections.delete(c) })
+      this.#serve(socket, normalizeAddress(socket.remoteAddress ?? ''), false)
     })
+  }
+
+  #serve (socket: VisitorSocket, visitor: string, viaFleet: boolean): void {
+    const c = new VisitorConnection(socket, this.#core, visitor, viaFleet)
+    this.#connections.add(c)
+    socket.once('close', () => { this.#connections.delete(c) })
+  }
+
+  /**
+   * A visitor connection another relay of the fleet forwarded here: it reads as the original
+   * visitor's (address, port), passes this relay's admission, and its requests are never forwarded again.
+   */
+  acceptForwarded (socket: Duplex & { remoteAddress?: string, remotePort?: number }): void {
+    // The admission sheds by the visitor's address and resets what it sheds (ForwardedDuplex has resetAndDestroy).
+    if (this.#admitSocket !== undefined && !this.#admitSocket(socket as Socket)) return
+    this.#serve(socket, normalizeAddress(socket.remoteAddress ?? ''), true)
   }
 
   async listen (host: string, port: number): Promise<number> {
@@ -116,10 +135,20 @@ export class HttpVhost {
     return { route: hit.target, host, hostHeader: authority, path }
   }
 
-  /** The checks before forwarding: the request's route, or the answer the relay gives itself. */
-  #admit (head: RequestHead, visitor: string): Forward | Refusal {
+  /** The checks before forwarding: the request's route, a fleet forward, or the answer the relay gives itself. */
+  #admit (head: RequestHead, visitor: string, viaFleet: boolean): Forward | FleetForward | Refusal {
     this.#stats.requests++
     const r = this.#resolve(head)
+    // No proxy here: another relay of the fleet may serve the host (never for a request that came from one).
+    const forwarder = this.forwarder
+    if ('status' in r && r.status === 404 && !viaFleet && forwarder !== undefined) {
+      const host = r.host
+      return {
+        host,
+        open: async (from, listener) => await forwarder.open('http', host, from, listener),
+        failed: () => { forwarder.failed('http', host) },
+      }
+    }
     if ('status' in r) {
       if (r.status === 404) this.#stats.notFound++
       else this.#stats.badRequest++

@@ -13,6 +13,7 @@ import type { VisitorAdmission } from '../visitor-admission.js'
 import { VhostRouter, type RouterOptions } from './router.js'
 import type { HttpsVhostStats } from './stats.js'
 import type { HttpsRoute } from './vhost-route.js'
+import type { VhostForwarder } from './fleet-forward.js'
 
 /** The ClientHello must have arrived this long after the connection. */
 export const HELLO_TIMEOUT_MS = 10_000
@@ -28,6 +29,8 @@ export class HttpsVhost {
   readonly #sockets = new Set<Socket>()
   readonly #admit: VisitorAdmission | undefined
   port = 0
+  /** A fleet relay's way to the other relays: connections for names served elsewhere go there. */
+  forwarder: VhostForwarder | undefined
 
   constructor (stats: HttpsVhostStats, log: Logger, admit?: VisitorAdmission, routing?: RouterOptions) {
     this.router = new VhostRouter<HttpsRoute>(routing)
@@ -54,6 +57,11 @@ export class HttpsVhost {
   }
 
   close (): void { this.#server.close() }
+
+  /** A visitor connection another relay of the fleet forwarded here (it reads as the original visitor's socket). */
+  acceptForwarded (socket: Socket): void {
+    this.accept(socket)
+  }
 
   destroy (): void {
     this.#server.close()
@@ -95,9 +103,41 @@ export class HttpsVhost {
     socket.once('end', onEnd)
   }
 
+  /** No proxy here serves `serverName`: another relay of the fleet may; the hello and every byte after it go there. */
+  #viaFleet (forwarder: VhostForwarder, socket: Socket, hello: Buffer, serverName: string, visitor: { address: string, port: number }): void {
+    const listener = { address: normalizeAddress(socket.localAddress ?? ''), port: this.port }
+    // Bytes after the hello wait in the socket until the link is up.
+    socket.pause()
+    forwarder.open('https', serverName, visitor, listener).then((link) => {
+      if (link === undefined) {
+        this.#stats.unknownHost++
+        socket.end(ALERT_UNRECOGNIZED_NAME)
+        setTimeout(() => { socket.destroy() }, LINGER_MS).unref()
+        return
+      }
+      if (socket.destroyed) { link.destroy(); return }
+      this.#stats.forwarded++
+      link.write(hello)
+      link.on('error', () => { socket.destroy() })
+      socket.once('close', () => { link.destroy() })
+      link.once('close', () => { if (!socket.writableEnded) socket.destroy() })
+      socket.pipe(link)
+      link.pipe(socket)
+      socket.resume()
+    }, () => {
+      forwarder.failed('https', serverName)
+      this.#stats.backendDown++
+      socket.destroy()
+    })
+  }
+
   #route (socket: Socket, hello: Buffer, serverName: string): void {
     const visitor = { address: normalizeAddress(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 }
     const hit = this.router.lookup(serverName, '/')
+    if (hit === undefined && serverName !== '' && this.forwarder !== undefined && !this.forwarder.forwarded(socket)) {
+      this.#viaFleet(this.forwarder, socket, hello, serverName, visitor)
+      return
+    }
     if (hit === undefined) {
       this.#stats.unknownHost++
       this.#log.debug({ serverName, remote: visitor.address }, 'https vhost: no proxy for this server name')

@@ -17,6 +17,8 @@ export interface HttpVhostStats {
   badRequest: number
   /** Upgrades (WebSocket) switched to a pass-through connection. */
   upgrades: number
+  /** Fleet relays: requests for a host served by another relay, answered through it over an inter-relay link. */
+  forwarded: number
 }
 
 export interface HttpsVhostStats {
@@ -32,6 +34,8 @@ export interface HttpsVhostStats {
   backendDown: number
   /** Reset: the proxy's allowSources/denySources refused the visitor. */
   forbidden: number
+  /** Fleet relays: connections for a name served by another relay, passed on to it over an inter-relay link. */
+  forwarded: number
 }
 
 export interface VhostStats {
@@ -41,7 +45,7 @@ export interface VhostStats {
 
 export function newVhostStats (): VhostStats {
   return {
-    http: { requests: 0, notFound: 0, badGateway: 0, gatewayTimeout: 0, unauthorized: 0, forbidden: 0, badRequest: 0, upgrades: 0 },
-    https: { connections: 0, routed: 0, unknownHost: 0, badHello: 0, backendDown: 0, forbidden: 0 },
+    http: { requests: 0, notFound: 0, badGateway: 0, gatewayTimeout: 0, unauthorized: 0, forbidden: 0, badRequest: 0, upgrades: 0, forwarded: 0 },
+    https: { connections: 0, routed: 0, unknownHost: 0, badHello: 0, backendDown: 0, forbidden: 0, forwarded: 0 },
   }
 }

@@ -24,6 +24,8 @@ import { Upstream } from './upstream.js'
 import type { VisitorAdmission } from '../visitor-admission.js'
 import { StreamTally, type StreamTraffic } from '../stream-tally.js'
 import type { HttpRoute, HttpsRoute } from './vhost-route.js'
+import type { VhostForwarder } from './fleet-forward.js'
+import type { Duplex } from 'node:stream'
 
 export type VhostSpec = HttpProxySpec | HttpsProxySpec
 
@@ -121,6 +123,7 @@ export class Vhosts {
   readonly #httpGroups: HttpGroups
   #http: HttpVhost | undefined
   #https: HttpsVhost | undefined
+  #forwarder: VhostForwarder | undefined
 
   constructor (settings: VhostSettings, log: Logger) {
     this.#settings = settings
@@ -144,6 +147,22 @@ export class Vhosts {
     }, log)
   }
 
+  /** A fleet relay's way to its peers: http requests for hosts served elsewhere are forwarded. */
+  set forwarder (f: VhostForwarder | undefined) {
+    this.#forwarder = f
+    if (this.#http !== undefined) this.#http.forwarder = f
+    if (this.#https !== undefined) this.#https.forwarder = f
+  }
+
+  /** A visitor connection a peer relay forwarded to the http or https port; false (and destroyed) when this relay has none. */
+  acceptForwarded (kind: 'http' | 'https', socket: Duplex): boolean {
+    if (kind === 'http' && this.#http !== undefined) { this.#http.acceptForwarded(socket); return true }
+    // The https port treats it as a socket: it has a socket's addresses and resetAndDestroy (ForwardedDuplex).
+    if (kind === 'https' && this.#https !== undefined) { this.#https.acceptForwarded(socket as Socket); return true }
+    socket.destroy()
+    return false
+  }
+
   /** The counters, as a copy of plain numbers. */
   get stats (): VhostStats {
     return { http: { ...this.#stats.http }, https: { ...this.#stats.https } }
@@ -157,12 +176,14 @@ export class Vhosts {
       if (httpPort !== null) {
         const notFoundPage = await this.#custom404()
         this.#http = new HttpVhost({ responseHeaderTimeoutMs, notFoundPage, routing: this.#routing() }, this.#stats.http, this.#log.child({ vhost: 'http' }), admit)
+        this.#http.forwarder = this.#forwarder
         const port = await this.#http.listen(host, httpPort)
         ports.push(port)
         this.#log.info({ protocol: 'http', port }, 'vhost listening')
       }
       if (httpsPort !== null) {
         this.#https = new HttpsVhost(this.#stats.https, this.#log.child({ vhost: 'https' }), admit, this.#routing())
+        this.#https.forwarder = this.#forwarder
         if (this.sharesBindPort) {
           this.#log.info({ protocol: 'https', port: httpsPort, shared: true }, 'vhost served on the client port (vhostHTTPSPort is bindPort)')
         } else {

@@ -13,11 +13,13 @@
 // a response head must arrive within the vhost's responseHeaderTimeoutMs after the request
 // (504), and is at most VHOST_MAX_HEADER_BYTES (502 beyond). Back-pressure both ways: a side that
 // cannot write pauses the other's reading.
-import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { MuxDuplex } from '../../shared/mux/index.js'
+import type { Endpoint } from '../../shared/wire/index.js'
 import { ChunkedScanner, hasBareLf, headEnd, isHeadError, parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from './http1.js'
 import { endToEnd, headerValue, headerValues, setHeader, setHeaders } from './header-rewrite.js'
+import { normalizeAddress } from '../../shared/net/index.js'
+import { FORWARD_SLACK_MS } from './fleet-forward.js'
 import { DETAILS } from './pages.js'
 import type { Upstream } from './upstream.js'
 import type { HttpRoute } from './vhost-route.js'
@@ -44,6 +46,18 @@ export interface Forward {
   path: string
 }
 
+/**
+ * A request for a host no proxy of this relay serves, that another relay of the fleet may serve
+ * (fleet-forward.ts): it goes there as the visitor sent it, and that relay's answer comes back.
+ */
+export interface FleetForward {
+  /** Opens a link stream to a relay serving `host` (undefined: none does, a 404). */
+  open: (visitor: Endpoint, listener: Endpoint) => Promise<MuxDuplex | undefined>
+  /** The forward failed: the route is looked up again next time. */
+  failed: () => void
+  host: string
+}
+
 /** A request the vhost answers itself. */
 export interface Refusal {
   status: number
@@ -54,17 +68,38 @@ export interface Refusal {
 
 /** What a visitor connection needs from its vhost. */
 export interface VhostCore {
-  /** Routes and checks one request (counting it); a Forward, or the answer to give. */
-  admit: (head: RequestHead, visitor: string) => Forward | Refusal
+  /** Routes and checks one request (counting it); a Forward, a fleet forward, or the answer to give. */
+  admit: (head: RequestHead, visitor: string, viaFleet: boolean) => Forward | FleetForward | Refusal
   /** The HTML of the relay's own answer. */
   page: (status: number, host: string, detail?: string) => string
   /** Counters: the service could not be reached (502), did not answer in time (504), a malformed request (400/431), an upgrade passed. */
-  count: (what: 'badGateway' | 'gatewayTimeout' | 'badRequest' | 'upgrades') => void
+  count: (what: 'badGateway' | 'gatewayTimeout' | 'badRequest' | 'upgrades' | 'notFound' | 'forwarded') => void
   responseHeaderTimeoutMs: number
   /** Byte pipe after a 101. */
   splice: (visitor: Duplex, service: Duplex) => void
-  debug: (route: HttpRoute, fields: Record<string, unknown>, msg: string) => void
+  debug: (route: HttpRoute | undefined, fields: Record<string, unknown>, msg: string) => void
 }
+
+/** What a visitor connection reads from and writes to: a TCP socket, or a stream another relay of the fleet forwarded. */
+export type VisitorSocket = Duplex & { readonly remotePort?: number | undefined, readonly localAddress?: string | undefined, readonly localPort?: number | undefined, setNoDelay?: ((noDelay?: boolean) => unknown) | undefined }
+
+/** Where an exchange's request goes: a stream of the proxy's upstream, or of a link to another relay. */
+interface Way {
+  /** A stream for the request (reused: it came from a pool). */
+  take: (callback: (err: Error | undefined, stream: MuxDuplex | undefined, reused: boolean) => void) => void
+  /** The exchange is done with its stream and the stream may carry another request. */
+  give: (stream: MuxDuplex, idleMs: number | undefined) => void
+  /** The route's header settings on responses. */
+  responseHeaders: Readonly<Record<string, string>>
+  /** How long the response head may take after the request. */
+  timeoutMs: number
+  route: HttpRoute | undefined
+  /** A fleet forward: its failures drop the cached route. */
+  fleet: FleetForward | undefined
+}
+
+/** No relay of the fleet serves the host: the visitor gets the 404. */
+class NotServed extends Error {}
 
 /** Methods that may be sent again when a pooled stream turned out dead (as Go's Transport does). */
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
@@ -80,7 +115,9 @@ const enum Framing { None, Length, Chunked, Close }
 /** One request in flight: its upstream stream, the request body still to send, the response's progress. */
 interface Exchange {
   head: RequestHead
-  fwd: Forward
+  /** Normalised host (pages and logs). */
+  host: string
+  way: Way
   /** The rewritten request head (kept for the one retry). */
   out: string
   upgrade: boolean
@@ -112,9 +149,11 @@ interface Exchange {
 }
 
 export class VisitorConnection {
-  readonly #socket: Socket
+  readonly #socket: VisitorSocket
   readonly #core: VhostCore
   readonly #visitor: string
+  /** Another relay of the fleet forwarded this connection: its requests are never forwarded again. */
+  readonly #viaFleet: boolean
   #state = State.Head
   /** Bytes read and not yet used: the head being read, or what came after the current request. */
   #buf: Buffer | undefined
@@ -129,11 +168,12 @@ export class VisitorConnection {
   #paused = false
   #stopping = false
 
-  constructor (socket: Socket, core: VhostCore, visitor: string) {
+  constructor (socket: VisitorSocket, core: VhostCore, visitor: string, viaFleet = false) {
     this.#socket = socket
     this.#core = core
     this.#visitor = visitor
-    socket.setNoDelay(true)
+    this.#viaFleet = viaFleet
+    socket.setNoDelay?.(true)
     this.#timer = setTimeout(() => { this.#onIdle() }, VHOST_HEADERS_TIMEOUT_MS)
     socket.on('data', this.#onData)
     socket.on('end', this.#onVisitorEnd)
@@ -303,7 +343,7 @@ export class VisitorConnection {
       this.#page(400, '', true, isHead, DETAILS.malformed)
       return
     }
-    const r = this.#core.admit(head, this.#visitor)
+    const r = this.#core.admit(head, this.#visitor, this.#viaFleet)
     if ('status' in r) {
       // An unread body would have to be read and thrown away to keep the connection: close instead.
       this.#page(r.status, r.host, hasBody || r.status === 400 || this.#closeAfter, isHead, r.detail, r.headers)
@@ -327,8 +367,9 @@ export class VisitorConnection {
     }
     const ex: Exchange = {
       head,
-      fwd: r,
-      out: requestHead(head, r, this.#visitor, upgrade ? upgradeValue : undefined),
+      host: r.host,
+      way: 'open' in r ? this.#fleetWay(r) : this.#routeWay(r.route),
+      out: 'open' in r ? passedHead(head, upgrade ? upgradeValue : undefined) : requestHead(head, r, this.#visitor, upgrade ? upgradeValue : undefined),
       upgrade,
       stream: undefined,
       reused: false,
@@ -355,12 +396,50 @@ export class VisitorConnection {
     this.#open(ex)
   }
 
-  /** Takes a stream of the route's upstream and sends the head (and what the body has so far). */
+  /** The way to a proxy's service: its upstream's pooled streams. */
+  #routeWay (route: HttpRoute): Way {
+    const upstream: Upstream = route.upstream
+    return {
+      take: (callback) => {
+        upstream.visitor = { address: this.#visitor, port: this.#socket.remotePort ?? 0 }
+        upstream.take(callback)
+      },
+      give: (stream, idleMs) => { upstream.give(stream, idleMs) },
+      responseHeaders: route.responseHeaders,
+      timeoutMs: this.#core.responseHeaderTimeoutMs,
+      route,
+      fleet: undefined,
+    }
+  }
+
+  /** The way to another relay of the fleet: one link stream per request, never pooled. */
+  #fleetWay (fleet: FleetForward): Way {
+    return {
+      take: (callback) => {
+        const listener = { address: normalizeAddress(this.#socket.localAddress ?? ''), port: this.#socket.localPort ?? 0 }
+        fleet.open({ address: this.#visitor, port: this.#socket.remotePort ?? 0 }, listener).then((stream) => {
+          if (stream === undefined) { callback(new NotServed(), undefined, false); return }
+          this.#core.count('forwarded')
+          callback(undefined, stream, false)
+        }, (err: unknown) => {
+          fleet.failed()
+          callback(err instanceof Error ? err : new Error(String(err)), undefined, false)
+        })
+      },
+      give: (stream) => { stream.destroy() },
+      responseHeaders: {},
+      // That relay answers 504 itself after its own timeout: ours waits a little longer.
+      timeoutMs: this.#core.responseHeaderTimeoutMs + FORWARD_SLACK_MS,
+      route: undefined,
+      fleet,
+    }
+  }
+
+  /** Takes a stream of the exchange's way and sends the head (and what the body has so far). */
   #open (ex: Exchange): void {
-    const upstream: Upstream = ex.fwd.route.upstream
-    upstream.visitor = { address: this.#visitor, port: this.#socket.remotePort ?? 0 }
-    upstream.take((err, stream, reused) => {
-      if (this.#ex !== ex) { if (stream !== undefined) upstream.give(stream, 0); return }
+    ex.way.take((err, stream, reused) => {
+      if (this.#ex !== ex) { if (stream !== undefined) ex.way.give(stream, 0); return }
+      if (err instanceof NotServed) { this.#notServed(ex); return }
       if (err !== undefined || stream === undefined) { this.#failed(ex, err ?? new Error('no stream'), false); return }
       ex.stream = stream
       ex.reused = reused
@@ -418,7 +497,7 @@ export class VisitorConnection {
     if (this.#paused && (this.#buf?.length ?? 0) <= MAX_PIPELINED_BYTES) this.#resume()
     if (ex.resDone) { this.#finish(ex); return }
     if (ex.resStarted) return
-    ex.timer = setTimeout(() => { this.#timedOut(ex) }, this.#core.responseHeaderTimeoutMs)
+    ex.timer = setTimeout(() => { this.#timedOut(ex) }, ex.way.timeoutMs)
   }
 
   // ---- service side ----
@@ -518,7 +597,7 @@ export class VisitorConnection {
     ex.keepAliveMs = keepAliveHint(res)
     // A close-delimited body ends the visitor's connection too; a refused upgrade closes it.
     if (ex.resFraming === Framing.Close || ex.upgrade) this.#closeAfter = true
-    this.#socket.write(responseHead(res, ex.fwd.route.responseHeaders, this.#closeAfter), 'latin1')
+    this.#socket.write(responseHead(res, ex.way.responseHeaders, this.#closeAfter), 'latin1')
     if (ex.resFraming === Framing.None || (ex.resFraming === Framing.Length && ex.resLeft === 0)) {
       ex.resDone = true
       if (rest.length > 0) ex.serviceCloses = true
@@ -561,19 +640,29 @@ export class VisitorConnection {
   #timedOut (ex: Exchange): void {
     if (this.#ex !== ex || ex.resStarted) return
     this.#core.count('gatewayTimeout')
-    this.#core.debug(ex.fwd.route, { host: ex.fwd.host }, 'vhost request timed out')
+    this.#core.debug(ex.way.route, { host: ex.host, viaFleet: ex.way.fleet !== undefined }, 'vhost request timed out')
     this.#abandon(ex, 504)
   }
 
   #failed (ex: Exchange, err: Error, malformed: boolean): void {
     if (this.#ex !== ex) return
     this.#core.count('badGateway')
-    this.#core.debug(ex.fwd.route, { host: ex.fwd.host, code: (err as NodeJS.ErrnoException).code, err: err.message, malformed }, 'vhost request failed')
+    // A link that failed before the answer: the next request looks the route up again.
+    if (!ex.resHeadSent) ex.way.fleet?.failed()
+    this.#core.debug(ex.way.route, { host: ex.host, code: (err as NodeJS.ErrnoException).code, err: err.message, malformed, viaFleet: ex.way.fleet !== undefined }, 'vhost request failed')
     if (ex.resHeadSent) { this.destroy(); return }
     this.#abandon(ex, 502)
   }
 
-  /** The exchange ends with our own page (502, 504) instead of the service's response. */
+  /** No relay of the fleet serves the host after all: the 404 this relay would give. */
+  #notServed (ex: Exchange): void {
+    if (this.#ex !== ex) return
+    this.#core.count('notFound')
+    this.#core.debug(undefined, { host: ex.host, status: 404, remote: this.#visitor }, 'vhost request not routed')
+    this.#abandon(ex, 404)
+  }
+
+  /** The exchange ends with our own page (404, 502, 504) instead of the service's response. */
   #abandon (ex: Exchange, status: number): void {
     clearTimeout(ex.timer)
     ex.detach()
@@ -582,7 +671,7 @@ export class VisitorConnection {
     const isHead = ex.head.method === 'HEAD'
     const close = !ex.requestDone || this.#closeAfter || ex.head.chunked || (ex.head.contentLength ?? 0) > 0 || ex.upgrade
     this.#state = State.Head
-    this.#page(status, ex.fwd.host, close, isHead)
+    this.#page(status, ex.host, close, isHead)
     if (this.#state === State.Head) {
       this.#resume()
       this.#next()
@@ -606,7 +695,7 @@ export class VisitorConnection {
     if (stream !== undefined) {
       ex.detach()
       if (ex.serviceCloses || !ex.requestDone) stream.destroy()
-      else ex.fwd.route.upstream.give(stream, ex.keepAliveMs === 0 ? undefined : ex.keepAliveMs)
+      else ex.way.give(stream, ex.keepAliveMs === 0 ? undefined : ex.keepAliveMs)
     }
     if (this.#closeAfter || this.#stopping) { this.#end(); return }
     this.#state = State.Head
@@ -628,7 +717,7 @@ export class VisitorConnection {
     stream.direct(undefined)
     this.#socket.off('data', this.#onData)
     this.#socket.off('end', this.#onVisitorEnd)
-    const headers = setHeaders([...res.raw], ex.fwd.route.responseHeaders)
+    const headers = setHeaders([...res.raw], ex.way.responseHeaders)
     this.#socket.write(statusLine(res) + joinHeaders(headers), 'latin1')
     if (rest.length > 0) this.#socket.write(rest)
     const early = this.#buf
@@ -671,6 +760,20 @@ function requestHead (head: RequestHead, t: Forward, visitor: string, upgrade: s
     h = setHeader(h, 'Upgrade', upgrade)
   }
   return `${head.method} ${t.path} HTTP/1.${head.minor}\r\n${joinHeaders(h)}`
+}
+
+/**
+ * The request head another relay of the fleet gets: as the visitor sent it (its target, Host and
+ * end-to-end headers; that relay routes, checks and rewrites it as its own visitor's).
+ */
+function passedHead (head: RequestHead, upgrade: string | undefined): string {
+  let h = endToEnd(head.raw, new Set(['expect']))
+  if (head.chunked) h.push('Transfer-Encoding', headerValues(head.raw, 'transfer-encoding').join(', '))
+  if (upgrade !== undefined) {
+    h = setHeader(h, 'Connection', 'Upgrade')
+    h = setHeader(h, 'Upgrade', upgrade)
+  }
+  return `${head.method} ${head.target} HTTP/1.${head.minor}\r\n${joinHeaders(h)}`
 }
 
 /** X-Forwarded-For with the visitor appended to what earlier proxies wrote (one header). */

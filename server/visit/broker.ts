@@ -8,8 +8,8 @@
 // unchecked (RATE_LIMITED). The relay's own counters and logs keep the real reason.
 import { randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
-import type { MuxStream } from '../../shared/mux/index.js'
-import { ResetCode, VISIT_MAC_BYTES, visitKindName } from '../../shared/wire/index.js'
+import { joinStreams, type MuxStream } from '../../shared/mux/index.js'
+import { type Endpoint, ResetCode, VISIT_MAC_BYTES, type VisitBlock, visitKindName } from '../../shared/wire/index.js'
 import { checkVisitMac, ReplayWindow, type VisitClaim } from '../../shared/visit/index.js'
 import { LogLimiter } from '../log-limiter.js'
 import type { SecretDirectory, VisitorSide } from './directory.js'
@@ -29,6 +29,14 @@ export interface VisitBrokerOptions {
   maxPerSession?: number
 }
 
+/** A fleet relay's way to its peers for visits to secret proxies served elsewhere (server/fleet implements it). */
+export interface VisitForwarder {
+  /** A stream to a relay that serves proxy `name`'s client, carrying the visit; undefined when none does. Throws when the way fails. */
+  openVisit: (name: string, visitor: Endpoint, listener: Endpoint, visit: VisitBlock) => Promise<MuxStream | undefined>
+  /** A visit to `name` failed on its way: its route is looked up again next time. */
+  failedVisit: (name: string) => void
+}
+
 export class VisitBroker {
   readonly directory: SecretDirectory
   readonly #replay: ReplayWindow
@@ -43,6 +51,10 @@ export class VisitBroker {
   readonly refusals: VisitRefusalCounts = newVisitRefusalCounts()
   /** Visits joined to their home client. */
   accepted = 0
+  /** Visits passed on to another relay of the fleet (that relay checks and joins them). */
+  forwarded = 0
+  /** A fleet relay: visits to a name no proxy here has go to the relay that serves it. */
+  forwarder: VisitForwarder | undefined
 
   constructor (options: VisitBrokerOptions) {
     this.directory = options.directory
@@ -82,6 +94,55 @@ export class VisitBroker {
       return
     }
     const endpoint = this.directory.get(open.proxy)
+    if (endpoint === undefined && this.forwarder !== undefined) {
+      this.#forward(this.forwarder, guard, visitor, stream, open.proxy, visit)
+      return
+    }
+    this.#check(guard, visitor, stream, open.proxy, visit)
+  }
+
+  /**
+   * A visit another relay of the fleet passed on: the visitor's session is there (its failure
+   * budget and visit cap were applied there), `visitor.user` is the user it logged in with; it is
+   * checked and joined here as any visit, and never passed on again.
+   */
+  handleForwarded (visitor: VisitorSide, stream: MuxStream, name: string, visit: VisitBlock): void {
+    this.#check(undefined, visitor, stream, name, visit)
+  }
+
+  /**
+   * No secret proxy of that name here: the visit goes to a relay of the fleet that serves its
+   * client, carrying the visitor's user; that relay's answer (joined, or a reset that says why)
+   * reaches the visitor as it is. A name no relay serves is refused like an unknown one here.
+   */
+  #forward (forwarder: VisitForwarder, guard: VisitGuard, visitor: VisitorSide, stream: MuxStream, name: string, visit: VisitBlock): void {
+    guard.active++
+    forwarder.openVisit(name, visitor.remote, visitor.local, { ...visit, user: visitor.user }).then((peer) => {
+      if (peer === undefined) {
+        guard.active--
+        guard.failed()
+        this.#refuse(stream, visitor, name, 'unknown', ResetCode.FORBIDDEN)
+        return
+      }
+      if (stream.closed) { guard.active--; peer.reset(ResetCode.CANCEL); return }
+      this.forwarded++
+      stream.accept()
+      joinStreams(stream, peer, (r) => {
+        guard.active--
+        // The other relay refused it: it counts against this visitor's budget here, as a local refusal would.
+        if (r.error?.code === 'TUN_VISIT_REFUSED') guard.failed()
+        visitor.log.debug({ proxy: name, bytesIn: r.bytesAtoB, bytesOut: r.bytesBtoA, code: r.error?.code }, 'forwarded visit closed')
+      })
+    }, () => {
+      guard.active--
+      forwarder.failedVisit(name)
+      this.#refuse(stream, visitor, name, 'homeUnavailable', ResetCode.CANCEL)
+    })
+  }
+
+  #check (guard: VisitGuard | undefined, visitor: VisitorSide, stream: MuxStream, name: string, visit: VisitBlock): void {
+    const open = { proxy: name }
+    const endpoint = this.directory.get(open.proxy)
     const claim: VisitClaim = { kind: visit.kind, target: open.proxy, user: visitor.user, nonce: visit.nonce, timestampMs: visit.timestampMs }
     // The same work whether or not the name exists.
     const proofOk = checkVisitMac(endpoint?.relayKey ?? this.#decoyKey, claim, visit.relayMac)
@@ -94,17 +155,17 @@ export class VisitBroker {
     else if (!endpoint.admitsSource(visitor.remote.address)) reason = 'source'
     else if (freshness !== 'fresh') reason = freshness
     if (reason !== undefined) {
-      guard.failed()
+      guard?.failed()
       if (endpoint !== undefined && reason !== 'kind') endpoint.noteRefusal(reason)
       this.#refuse(stream, visitor, open.proxy, reason, ResetCode.FORBIDDEN)
       return
     }
     if (endpoint === undefined) return // narrowed above; kept for the type checker
     this.#replay.remember(visit.nonce, visit.timestampMs)
-    guard.active++
-    const failed = endpoint.join(visitor, stream, visit, () => { guard.active-- })
+    if (guard !== undefined) guard.active++
+    const failed = endpoint.join(visitor, stream, visit, () => { if (guard !== undefined) guard.active-- })
     if (failed !== undefined) {
-      guard.active--
+      if (guard !== undefined) guard.active--
       endpoint.noteRefusal(failed)
       this.#refuse(stream, visitor, open.proxy, failed, failed === 'homeUnavailable' ? ResetCode.CANCEL : ResetCode.TOO_MANY_STREAMS)
       return

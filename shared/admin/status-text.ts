@@ -36,6 +36,7 @@ function drops (p: ProxyStatus): string {
     for (const [reason, n] of Object.entries(p.udpDrops)) if (n > 0) parts.push(`${reason} ${n}`)
   }
   if (p.visitRefusals !== undefined && Object.keys(p.visitRefusals).length > 0) parts.push(`(${reasons(p.visitRefusals)})`)
+  if (p.p2p !== undefined && Object.keys(p.p2p.punchRefusals).length > 0) parts.push(`punch packets refused (${reasons(p.p2p.punchRefusals)})`)
   return parts.length === 0 ? '-' : parts.join(', ')
 }
 
@@ -68,7 +69,7 @@ function visitorLines (visitors: readonly VisitorStatus[]): string[] {
     const p = v.p2p
     if (p === undefined) continue
     const failures = reasons(p.failures)
-    lines.push(`  ${v.name}: path ${p.path}${p.peer === null ? '' : ` (peer ${p.peer})`}${p.reason === null ? '' : `, last failure ${p.reason}`}; punches ${p.successes}/${p.attempts}${failures === '' ? '' : ` (failed: ${failures})`}${p.lastConnectMs === null ? '' : `, connected in ${p.lastConnectMs} ms`}; connections direct ${p.connections.direct}, via relay ${p.connections.fallback}, refused ${p.connections.refused}`)
+    lines.push(`  ${v.name}: path ${p.path}${p.peer === null ? '' : ` (peer ${p.peer})`}${p.reason === null ? '' : `, last failure ${p.reason}`}; punches ${p.successes}/${p.attempts}${failures === '' ? '' : ` (failed: ${failures})`}${p.lastConnectMs === null ? '' : `, connected in ${p.lastConnectMs} ms`}; connections direct ${p.connections.direct}, via relay ${p.connections.fallback}, refused ${p.connections.refused}${reasons(p.punchRefusals ?? {}) === '' ? '' : `; punch packets refused: ${reasons(p.punchRefusals ?? {})}`}`)
     if (p.advice !== null) lines.push(`    ${p.advice}`)
   }
   return lines
@@ -89,6 +90,9 @@ export function renderFleet (r: StatusReport, now = Date.now()): string {
   }
   const s = f.store
   lines.push('', `Store (this relay): claims ${s.claims}, refused ${s.conflicts}, unavailable ${s.unavailable}, leases renewed ${s.leasesRegranted}, reclaimed ${s.reclaimed}, lost ${s.reclaimLost}`)
+  const l = f.links
+  if (l === undefined) lines.push('Links: none (this relay cannot link to its peers: no auth.privateKey, or insecurePlaintext)')
+  else lines.push(`Links (this relay): ${l.out} out, ${l.in} in, ${l.streams} streams; dialled ${l.dialled} (failed ${l.dialFailed}), accepted ${l.accepted}, refused ${l.refused}; forwarded out ${l.forwardedOut}, in ${l.forwardedIn}, failed ${l.forwardFailed}`)
   return lines.join('\n') + '\n'
 }
 
@@ -106,6 +110,13 @@ export function renderStatus (r: StatusReport, now = Date.now()): string {
     lines.push(...renderTable(['client', 'session', 'remote', 'up', 'rtt ms', 'streams', 'proxies', 'bytes in', 'bytes out', 'reconnects'], r.sessions.map((s) => [
       s.clientId, s.id, s.remote, since(s.since, now), s.rttMs === null ? null : s.rttMs.toFixed(s.rttMs < 10 ? 2 : 0),
       s.streams, s.proxies, formatBytes(s.bytesIn), formatBytes(s.bytesOut), s.reconnects,
+    ])))
+  }
+  if (r.fleetConnections !== undefined) {
+    const attached = r.fleetConnections.filter((c) => c.state === 'attached').length
+    lines.push('', `Fleet connections (${attached} of ${r.fleetConnections.length} attached)`)
+    lines.push(...renderTable(['connection', 'relay', 'state', 'streams', 'bytes in', 'bytes out', 'reconnects'], r.fleetConnections.map((c) => [
+      c.connection, c.relay === '' ? '-' : c.relay, c.state, c.streams, formatBytes(c.bytesIn), formatBytes(c.bytesOut), c.reconnects,
     ])))
   }
   lines.push('', `Proxies (${r.proxies.length})`)

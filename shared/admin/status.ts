@@ -106,6 +106,14 @@ export const proxyStatusSchema = z.object({
    * client: its own check's reasons). The visitor is only ever told "refused".
    */
   visitRefusals: z.record(z.string(), count).optional(),
+  /** xtcp proxies: direct paths to visitors (open now, made in all), failed attempts by reason, punch packets refused by reason (forged, replayed), this side's NAT and the last visitor's (tunnel diag nat --proxy). */
+  p2p: z.object({
+    paths: z.object({ active: count, total: count }),
+    failures: z.record(z.string(), count),
+    punchRefusals: z.record(z.string(), count),
+    nat: z.object({ mapping: z.string(), filtering: z.string() }).nullable().optional(),
+    peerNat: z.object({ mapping: z.string(), filtering: z.string() }).nullable().optional(),
+  }).optional(),
 })
 export type ProxyStatus = z.infer<typeof proxyStatusSchema>
 
@@ -127,6 +135,8 @@ export const p2pStatusSchema = z.object({
   lastConnectMs: z.number().nullable(),
   /** Local connections carried directly, and handed to fallbackTo. */
   connections: z.object({ direct: count, fallback: count, refused: count }),
+  /** Punch packets refused while punching, by reason: forged (does not verify under the secret), replayed (seen before); absent from older processes. */
+  punchRefusals: z.record(z.string(), count).optional(),
   /** This side's NAT and the peer's, as their STUN probes saw them (null when unknown). */
   nat: z.object({ mapping: z.string(), filtering: z.string() }).nullable(),
   peerNat: z.object({ mapping: z.string(), filtering: z.string() }).nullable(),
@@ -207,6 +217,16 @@ export const statusReportSchema = z.object({
   }).optional(),
   /** client: its visitors (absent from older processes). */
   visitors: z.array(visitorStatusSchema).optional(),
+  /** client of a fleet: every control connection (fleet.connections), the relay it is attached to or trying, and its load (absent without a fleet block). */
+  fleetConnections: z.array(z.object({
+    connection: count,
+    relay: z.string(),
+    state: z.enum(['attached', 'connecting']),
+    streams: count,
+    bytesIn: count,
+    bytesOut: count,
+    reconnects: count,
+  })).optional(),
   /** relay: visits to secret proxies joined, and refused by reason (absent from older processes). */
   visits: z.object({ accepted: count, refusals: z.record(z.string(), count) }).optional(),
   /** relay of a fleet: its name, the fleet's relays as the store knows them, and its store traffic (absent on a single relay). */
@@ -216,6 +236,12 @@ export const statusReportSchema = z.object({
     relays: z.array(z.object({ nodeName: z.string(), advertiseAddr: z.string(), startedAt: z.string(), clients: count })).nullable(),
     error: z.string().nullable(),
     store: z.object({ claims: count, conflicts: count, unavailable: count, leasesRegranted: count, reclaimed: count, reclaimLost: count }),
+    /** Inter-relay links: up now (dialled out, accepted in), streams on them, and counters; absent from older relays and from a relay that cannot link. */
+    links: z.object({
+      out: count, in: count, streams: count,
+      dialled: count, dialFailed: count, accepted: count, refused: count,
+      forwardedOut: count, forwardedIn: count, forwardFailed: count,
+    }).optional(),
   }).optional(),
 })
 export type StatusReport = z.infer<typeof statusReportSchema>

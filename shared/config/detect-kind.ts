@@ -11,6 +11,7 @@ import { parse as parseYamlText } from 'yaml'
 import type { ConfigKind } from './load.js'
 import { FRP_KEYS, schemaFor, type Side } from './schema.js'
 import { renderTemplate } from './template.js'
+import { isLegacyIni, legacyIniKind } from './legacy-ini.js'
 import { isRecord, keysAt } from './validate.js'
 
 /** Top-level keys only one side has (ours and frp's, supported or not). */
@@ -65,6 +66,9 @@ export function topLevelKeys (text: string, file: string): string[] {
 
 /** Server or client, from the top-level keys; then from the name (frps* / frpc*); else client. */
 export function detectConfigKind (text: string, file: string): ConfigKind {
+  // frp's legacy INI: by the keys only one side's [common] reads, and its sections.
+  const legacy = isLegacyIni(text, file) ? legacyIniKind(renderTemplate(text, {}, { unsetAs: '0' }).text) : undefined
+  if (legacy !== undefined) return legacy
   const keys = topLevelKeys(text, file).map((k) => k.toLowerCase())
   const { client, server } = sets()
   const c = keys.filter((k) => client.has(k)).length

@@ -72,7 +72,12 @@ const LOOPBACK_URL = /^http:\/\/(?:127\.[0-9.]+|localhost|\[::1\]):/
 
 export function fleetWarnings (ctx: CheckContext): ConfigWarning[] {
   if (ctx.side !== 'server') return []
+  const out: ConfigWarning[] = []
   const plain = endpointsOf(ctx).filter((e) => e.startsWith('http://') && !LOOPBACK_URL.test(e))
-  if (plain.length === 0) return []
-  return [{ message: `fleet.etcd.endpoints ${plain.join(', ')} are plain http off loopback: whoever is on that network can read and change who owns what; use https:// with caFile (and certFile/keyFile)`, location: at(ctx, ['fleet', 'etcd', 'endpoints']) }]
+  if (plain.length > 0) out.push({ message: `fleet.etcd.endpoints ${plain.join(', ')} are plain http off loopback: whoever is on that network can read and change who owns what; use https:// with caFile (and certFile/keyFile)`, location: at(ctx, ['fleet', 'etcd', 'endpoints']) })
+  const keyed = ['privateKey', 'privateKeyFile'].some((k) => typeof valueAt(ctx.data, ['auth', k]) === 'string')
+  if (isRecord(valueAt(ctx.data, ['fleet'])) && !keyed) {
+    out.push({ message: 'a fleet relay without auth.privateKey (or privateKeyFile) opens no inter-relay links: an http request for a domain whose client is attached to another relay gets 404 here instead of being forwarded; run tunnel keygen', location: at(ctx, ['fleet'], true) })
+  }
+  return out
 }

@@ -16,6 +16,8 @@ export {
 } from './load.js'
 export { formatConfigWarning } from './checks.js'
 export { detectConfigKind } from './detect-kind.js'
+export { isLegacyIni } from './legacy-ini.js'
+export { legacyIniAsV1Yaml } from './legacy-print.js'
 export { FRP_KEYS, LOG_LEVELS, PROXY_NAME } from './schema.js'
 export type { FrpKey } from './schema.js'
 export { PLUGIN_TYPES, type PluginType } from './plugin-schema.js'

@@ -15,7 +15,7 @@ import type { Env } from './env.js'
 import { renderTemplate } from './template.js'
 import { SourceMap } from './locate.js'
 import { tomlDuplicates, tomlPathOffsets } from './toml-paths.js'
-import { legacyIniIssue } from './legacy-ini.js'
+import { convertLegacyIni, isLegacyIni, legacyLabel, type LegacySource } from './legacy-ini.js'
 import { foldKeyCase } from './key-case.js'
 import { crossFileIssues, INCLUDED_KEYS, readIncludes, unreadKeys } from './includes.js'
 import { SECRET_KEYS, clientSchema, serverSchema, type ClientInput, type ServerInput, type Side } from './schema.js'
@@ -264,7 +264,12 @@ function throwIfAny (issues: ConfigIssue[]): void {
   if (issues.length > 0) throw new ConfigError(byPlace(issues))
 }
 
-interface Parsed { ctx: CheckContext, yamlWarnings: ConfigWarning[] }
+interface Parsed {
+  ctx: CheckContext
+  yamlWarnings: ConfigWarning[]
+  /** A legacy INI file's v1 paths → the INI section and key each came from (legacy-ini.ts). */
+  legacy?: ReadonlyMap<string, LegacySource>
+}
 
 /**
  * Env substitution and YAML; throws on templating or syntax problems. Text the YAML library
@@ -272,7 +277,6 @@ interface Parsed { ctx: CheckContext, yamlWarnings: ConfigWarning[] }
  * a value under a secret key in the first place.
  */
 function parseYaml (side: Side, text: string, file: string, env: Env): Parsed {
-  refuseLegacyIni(text, file)
   const sub = renderTemplate(text, env)
   const map = new SourceMap(file, text, sub.spans)
   throwIfAny(sub.problems.map((p) => ({ code: p.code, message: p.message, location: map.atOriginal(p.offset, '') })))
@@ -301,15 +305,8 @@ function parseYaml (side: Side, text: string, file: string, env: Env): Parsed {
   return { ctx, yamlWarnings: [...yamlWarnings, ...foldKeyCase(ctx)] }
 }
 
-/** frp's old INI format (a `[common]` section, frp's own test for it) has other key names. */
-function refuseLegacyIni (text: string, file: string): void {
-  const issue = legacyIniIssue(text, file)
-  if (issue !== undefined) throwIfAny([issue])
-}
-
 /** TOML (frp's documented format): the same pipeline, with positions from toml-paths.ts. */
 function parseToml (side: Side, text: string, file: string, env: Env): Parsed {
-  refuseLegacyIni(text, file)
   const sub = renderTemplate(text, env)
   const map = new SourceMap(file, text, sub.spans)
   throwIfAny(sub.problems.map((p) => ({ code: p.code, message: p.message, location: map.atOriginal(p.offset, '') })))
@@ -333,6 +330,49 @@ function parseToml (side: Side, text: string, file: string, env: Env): Parsed {
   // The checks read values from the data; a YAML document made from it keeps their interface.
   const ctx: CheckContext = { side, doc: new Document(data), map, data }
   return { ctx, yamlWarnings: foldKeyCase(ctx) }
+}
+
+/**
+ * frp's legacy INI (frpc.ini / frps.ini): templates rendered as for the other formats, then the
+ * INI converted to v1 data (legacy-ini.ts) whose paths point at the INI keys. `fragment`: a file
+ * `includes` adds (proxy and visitor sections only).
+ */
+function parseLegacyIni (side: Side, text: string, file: string, env: Env, fragment = false): Parsed {
+  const sub = renderTemplate(text, env)
+  const map = new SourceMap(file, text, sub.spans)
+  throwIfAny(sub.problems.map((p) => ({ code: p.code, message: p.message, location: map.atOriginal(p.offset, '') })))
+  const converted = convertLegacyIni(sub.text, side, { fragment })
+  throwIfAny(converted.issues.map((i) => ({ code: i.code, message: i.message, location: map.at(i.offset, '') })))
+  const data = clean(converted.data, true)
+  map.useTomlPaths(converted.offsets)
+  const ctx: CheckContext = { side, doc: new Document(data), map, data }
+  const notes = converted.notes.map((n) => ({ message: n.message, location: map.at(n.offset, '') }))
+  return { ctx, yamlWarnings: [...notes, ...foldKeyCase(ctx)], legacy: converted.sources }
+}
+
+/** The parser a file needs: legacy INI (by extension or a [common] section, as frp tells), TOML, else YAML (and JSON). */
+function parserFor (text: string, file: string): typeof parseYaml {
+  return isLegacyIni(text, file) ? parseLegacyIni : isTomlFile(file) ? parseToml : parseYaml
+}
+
+/** A legacy INI file's problems and warnings name the INI key beside the v1 path (`ssh.remote_port (remotePort)`). */
+function withLegacyNames<T> (parsed: Parsed, file: string, run: () => Loaded<T>): Loaded<T> {
+  const sources = parsed.legacy
+  if (sources === undefined) return run()
+  const label = (location: ConfigLocation): ConfigLocation => (location.file === file ? { ...location, path: legacyLabel(sources, location.path) } : location)
+  let loaded: Loaded<T>
+  try {
+    loaded = run()
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    throw new ConfigError(err.issues.map((i) => ({ ...i, location: label(i.location) })), { cause: err })
+  }
+  const warnings = loaded.warnings.map((w) => {
+    const { path } = w.location
+    if (w.location.file !== file || path === '' || !w.message.startsWith(`${path} `)) return w
+    return { ...w, message: legacyLabel(sources, path) + w.message.slice(path.length) }
+  })
+  return { ...loaded, warnings }
 }
 
 /** The key or table defined a second time on the line of `offset` (where the TOML library stopped), named with the line of its first definition. */
@@ -410,7 +450,7 @@ function loadIncludes (parsed: Parsed, env: Env): Included | undefined {
   for (const f of found.files) {
     let inc: Parsed
     try {
-      inc = (isTomlFile(f.path) ? parseToml : parseYaml)('client', f.text, f.path, env)
+      inc = isLegacyIni(f.text, f.path) ? parseLegacyIni('client', f.text, f.path, env, true) : parserFor(f.text, f.path)('client', f.text, f.path, env)
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err
       more.issues.push(...err.issues)
@@ -439,13 +479,13 @@ function withoutSkippedProxies (data: unknown): unknown {
 }
 
 export function parseServerConfig (text: string, file: string, env: Env = process.env): Loaded<ServerConfig> {
-  const parsed = (isTomlFile(file) ? parseToml : parseYaml)('server', text, file, env)
-  return finish(parsed, serverSchema, (d) => completeServer(d, file))
+  const parsed = parserFor(text, file)('server', text, file, env)
+  return withLegacyNames(parsed, file, () => finish(parsed, serverSchema, (d) => completeServer(d, file)))
 }
 
 export function parseClientConfig (text: string, file: string, env: Env = process.env): Loaded<ClientConfig> {
-  const parsed = (isTomlFile(file) ? parseToml : parseYaml)('client', text, file, env)
-  return finish(parsed, clientSchema, (d) => withGroupKeys(completeClient(d, file, env), d), loadIncludes(parsed, env))
+  const parsed = parserFor(text, file)('client', text, file, env)
+  return withLegacyNames(parsed, file, () => finish(parsed, clientSchema, (d) => withGroupKeys(completeClient(d, file, env), d), loadIncludes(parsed, env)))
 }
 
 const READ_REASONS: Record<string, string> = {

@@ -77,9 +77,6 @@ const refuse = (sides: readonly Side[], paths: readonly string[], why: string): 
 
 const stringMap = z.record(z.string(), z.string())
 
-/** frp's xtcp keys this version does not offer (assisted addresses are always used). */
-const XTCP_NAT_TRAVERSAL_KEYS = ['visitors[].natTraversal', 'proxies[].natTraversal']
-
 export const FRP_KEYS: readonly FrpKey[] = [
   ignore(BOTH, 'webServer.assetsDir', z.string(), 'there is no web dashboard; the admin API serves JSON and metrics only'),
   ignore(BOTH, 'webServer.pprofEnable', z.boolean(), 'Go profiling does not apply; profile with node --cpu-prof or --inspect'),
@@ -112,7 +109,6 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ignore(CLIENT, 'visitors[].transport.useEncryption', z.boolean(), 'every visit rides the encrypted control connection (the relay sees the bytes, as for every proxy: see docs/security.md)'),
   ignore(CLIENT, 'visitors[].transport.useCompression', z.boolean(), 'compression is not offered'),
   ...refuse(CLIENT, ['visitors[].plugin'], 'visitor plugins (virtual_net) are not supported; connect to bindAddr:bindPort'),
-  ...refuse(CLIENT, XTCP_NAT_TRAVERSAL_KEYS, 'natTraversal options are not supported: every local and mapped address is offered as a candidate'),
   ...refuse(CLIENT, ['start'], 'remove it and set `enabled: false` on proxies that should not run'),
   ...refuse(CLIENT, ['dnsServer'], 'the system resolver is used; remove it'),
   ...refuse(CLIENT, ['featureGates', 'virtualNet'], 'remove it'),
@@ -316,6 +312,13 @@ const secretProxyKeys = {
   allowUsers: z.array(z.string().min(1).max(SECRET_LIMITS.userChars)).max(SECRET_LIMITS.allowUsers).optional().describe('stcp/sudp/xtcp: the users whose visitors may come ("*" = any user). Empty or absent: only visitors with this client\'s own user (frp\'s rule).'),
 }
 
+// xtcp proxies and visitors: frp's natTraversal block (secret-checks.ts refuses it on other types).
+const natTraversalKeys = {
+  natTraversal: z.strictObject({
+    disableAssistedAddrs: z.boolean().optional().describe('xtcp: true offers the peer only the addresses the STUN server saw (this side\'s public mapping, and predicted ports behind a symmetric NAT), not this machine\'s own interface addresses (frp\'s "assisted addresses"): for a machine whose interfaces include slow VPN or private addresses the peer cannot reach anyway. Two machines on one LAN then meet through their NAT (hairpinning) or the relay. Default false.'),
+  }).optional().describe('xtcp only (frp\'s key): how this side offers its addresses for punching.'),
+}
+
 const proxy = z.strictObject({
   name: z.string().min(1).max(MAX_CONFIG_PROXY_NAME_CHARS).describe(`Unique name: any text of 1-${MAX_CONFIG_PROXY_NAME_CHARS} characters (as in frp; spaces and any script allowed).`),
   type: z.enum(['tcp', 'udp', 'http', 'https', 'tcpmux', 'stcp', 'sudp', 'xtcp']).describe('tcp, udp, http (websites by Host on the relay\'s vhostHTTPPort), https (by TLS server name on vhostHTTPSPort), tcpmux (TCP services by HTTP CONNECT host on tcpmuxHTTPConnectPort), stcp or sudp (secret: no public port; reached through a visitor that knows secretKey), xtcp (secret, peer to peer: the visitor connects directly through a punched UDP path).'),
@@ -337,6 +340,7 @@ const proxy = z.strictObject({
   ...vhostProxyKeys,
   ...groupProxyKeys,
   ...secretProxyKeys,
+  ...natTraversalKeys,
   plugin: pluginSchema.optional(),
   ...ignoredAt('client', 'proxies[]'),
 })
@@ -368,6 +372,7 @@ const visitor = z.strictObject({
     ...ignoredAt('client', 'visitors[].transport'),
   }).optional(),
   ...xtcpVisitorKeys,
+  ...natTraversalKeys,
   ...ignoredAt('client', 'visitors[]'),
 })
 // frpc's includes (frp's key): files whose proxies and visitors join this file's (includes.ts).

@@ -11,7 +11,7 @@ import { isRecord, valueAt, type CheckContext } from './validate.js'
 export const MIN_SECRET_KEY_CHARS = 16
 const SECRET_TYPES: ReadonlySet<unknown> = new Set(['stcp', 'sudp', 'xtcp'])
 /** frp's keys only xtcp visitors have. */
-const XTCP_ONLY_VISITOR_KEYS = ['keepTunnelOpen', 'maxRetriesAnHour', 'minRetryInterval', 'fallbackTo', 'fallbackTimeoutMs'] as const
+const XTCP_ONLY_VISITOR_KEYS = ['keepTunnelOpen', 'maxRetriesAnHour', 'minRetryInterval', 'fallbackTo', 'fallbackTimeoutMs', 'natTraversal'] as const
 /** The other proxy types this version runs. */
 const OTHER_TYPES: ReadonlySet<unknown> = new Set(['tcp', 'udp', 'http', 'https'])
 /** The proxy keys a secret proxy uses (besides frp keys this version ignores). */
@@ -42,6 +42,9 @@ const missing = (v: unknown): boolean => v === undefined || v === ''
 function proxyIssues (ctx: CheckContext, i: number, p: Record<string, unknown>): ConfigIssue[] {
   const base: ConfigPath = ['proxies', i]
   const issues: ConfigIssue[] = []
+  if (Object.hasOwn(p, 'natTraversal') && p.type !== 'xtcp' && (SECRET_TYPES.has(p.type) || OTHER_TYPES.has(p.type))) {
+    issues.push(issue(ctx, [...base, 'natTraversal'], `natTraversal applies only to type xtcp proxies (frp's rule too); remove it from this ${String(p.type)} proxy`, true))
+  }
   if (!SECRET_TYPES.has(p.type)) {
     // Types this version lacks (xtcp, tcpmux) get one issue, about their type, elsewhere.
     if (!OTHER_TYPES.has(p.type)) return issues

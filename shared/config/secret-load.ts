@@ -18,7 +18,7 @@ const secret = (text: string | undefined): Secret => new Secret(Buffer.from(text
 
 export function completeSecretProxy (p: ProxyInput & { type: 'stcp' | 'sudp' | 'xtcp' }, common: Common): StcpProxyConfig | SudpProxyConfig | XtcpProxyConfig {
   const rules = { secretKey: secret(p.secretKey), allowUsers: p.allowUsers ?? [] }
-  if (p.type === 'xtcp') return { ...common, ...rules, type: 'xtcp', proxyProtocolVersion: null }
+  if (p.type === 'xtcp') return { ...common, ...rules, type: 'xtcp', proxyProtocolVersion: null, disableAssistedAddrs: p.natTraversal?.disableAssistedAddrs ?? false }
   if (p.type === 'sudp') return { ...common, ...rules, type: 'sudp', proxyProtocolVersion: p.transport?.proxyProtocolVersion === 'v2' ? 'v2' : null }
   return { ...common, ...rules, type: 'stcp', proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null, maxVisitors: p.maxVisitors ?? 0 }
 }
@@ -38,5 +38,6 @@ export function completeVisitors (list: readonly VisitorInput[]): VisitorConfig[
     minRetryInterval: v.minRetryInterval ?? CLIENT_DEFAULTS.xtcpMinRetryInterval,
     fallbackTo: v.fallbackTo ?? '',
     fallbackTimeoutMs: v.fallbackTimeoutMs ?? CLIENT_DEFAULTS.xtcpFallbackTimeoutMs,
+    disableAssistedAddrs: v.natTraversal?.disableAssistedAddrs ?? false,
   }))
 }

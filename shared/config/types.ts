@@ -286,6 +286,8 @@ export interface XtcpProxyConfig extends SourceRules, BandwidthRules, SecretRule
   proxyProtocolVersion: null
   /** Client plugins do not serve xtcp proxies (refused when the file loads). */
   plugin?: never
+  /** frp's natTraversal.disableAssistedAddrs: offer visitors only the STUN-seen addresses, not this machine's own. */
+  disableAssistedAddrs: boolean
 }
 
 export type ProxyConfig = (TcpProxyConfig | UdpProxyConfig | HttpProxyConfig | HttpsProxyConfig | TcpmuxProxyConfig | StcpProxyConfig | SudpProxyConfig | XtcpProxyConfig) & ProxyExtras
@@ -314,6 +316,8 @@ export interface VisitorConfig {
   fallbackTo: string
   /** xtcp: ms a connection waits for the direct path before it goes to fallbackTo. */
   fallbackTimeoutMs: number
+  /** xtcp: frp's natTraversal.disableAssistedAddrs: offer only the STUN-seen addresses, not this machine's own (absent = false). */
+  disableAssistedAddrs?: boolean
 }
 
 // ---- client plugins (frp's `plugin:` block; shared/config/plugin-schema.ts has the keys) ----
@@ -449,7 +453,7 @@ export interface ClientTlsConfig {
 export interface ServerTlsConfig {
   /** Only clients that speak TLS are accepted (a trustedCaFile implies it, as in frp). */
   force: boolean
-  /** The certificate the relay shows; null = a self-signed one made at start (frp does the same). */
+  /** The certificate the relay shows; null = a self-signed one (frp does the same), made with the first TLS client. */
   certFile: string | null
   keyFile: string | null
   /** Clients must show a certificate from this CA (mutual TLS); null = none asked. */

@@ -125,6 +125,13 @@ export class TunnelMetrics {
     this.#counter('tunnel_fleet_claim_conflicts_total', 'Fleet relay: claims refused because another client key owns the key.', [], (r) => store(r, 'conflicts'))
     this.#counter('tunnel_fleet_store_unavailable_total', 'Fleet relay: store requests that failed or timed out (TUN_FLEET_UNAVAILABLE).', [], (r) => store(r, 'unavailable'))
     this.#counter('tunnel_fleet_ownership_lost_total', 'Fleet relay: keys another client took while their owner\'s lease had expired.', [], (r) => store(r, 'reclaimLost'))
+    const links = (r: StatusReport): NonNullable<NonNullable<StatusReport['fleet']>['links']> | undefined => r.fleet?.links
+    this.#counter('tunnel_fleet_forwarded_streams_total', 'Fleet relay: visitor streams forwarded over inter-relay links; out = sent to a peer relay, in = received from one.', ['direction'],
+      (r) => { const l = links(r); return l === undefined ? [] : [[{ direction: 'out' }, l.forwardedOut], [{ direction: 'in' }, l.forwardedIn]] })
+    this.#counter('tunnel_fleet_forward_failures_total', 'Fleet relay: forwards that could not reach a peer relay (the visitor got 502).', [], (r) => { const l = links(r); return l === undefined ? [] : [[{}, l.forwardFailed]] })
+    this.#counter('tunnel_fleet_link_refusals_total', 'Fleet relay: inter-relay links refused because the dialling party is not a proven fleet member.', [], (r) => { const l = links(r); return l === undefined ? [] : [[{}, l.refused]] })
+    this.#gauge('tunnel_fleet_links', 'Fleet relay: inter-relay links up now; out = dialled by this relay, in = dialled by a peer.', ['direction'],
+      (r) => { const l = links(r); return l === undefined ? [] : [[{ direction: 'out' }, l.out], [{ direction: 'in' }, l.in]] })
     this.#gauge('tunnel_fleet_relay_clients', 'Fleet relay: client keys attached to each relay of the fleet, as the store lists them.', ['relay'],
       (r) => (r.fleet?.relays ?? []).map((x): Sample => [{ relay: x.nodeName }, x.clients]))
   }
@@ -158,6 +165,12 @@ export class TunnelMetrics {
       each(p2p, (v) => byReason({ visitor: v.name }, v.p2p.failures)))
     this.#gauge('tunnel_visitor_punch_connect_seconds', 'Client, xtcp: time the last successful punch took, from the introduction to the path being up.', ['visitor'],
       each(p2p, (v) => (v.p2p.lastConnectMs === null ? [] : [[{ visitor: v.name }, v.p2p.lastConnectMs / 1000]])))
+    this.#counter('tunnel_visitor_punch_refusals_total', 'Client, xtcp: punch packets refused while punching, by reason (forged: does not verify under the secret; replayed: seen before).', ['visitor', 'reason'],
+      each(p2p, (v) => byReason({ visitor: v.name }, v.p2p.punchRefusals)))
+    this.#counter('tunnel_proxy_punch_refusals_total', 'Client, xtcp proxy: punch packets refused while punching toward visitors, by reason (forged, replayed).', ['proxy', 'reason'],
+      each((r) => r.proxies, (p) => byReason({ proxy: p.name }, p.p2p?.punchRefusals)))
+    this.#gauge('tunnel_proxy_p2p_paths', 'Client, xtcp proxy: direct paths to visitors open now.', ['proxy'],
+      each((r) => r.proxies, (p) => (p.p2p === undefined ? [] : [[{ proxy: p.name }, p.p2p.paths.active]])))
     this.#counter('tunnel_visitor_p2p_connections_total', 'Client, xtcp: local connections by the path they took (direct, fallback, refused).', ['visitor', 'path'],
       each(p2p, (v) => Object.entries(v.p2p.connections).map(([path, n]): Sample => [{ visitor: v.name, path }, n])))
   }

@@ -4,3 +4,4 @@
 export { CHANGE_IP, CHANGE_PORT, decodeStun, encodeStun, looksLikeStun, MAX_STUN_ATTRIBUTES, MAX_STUN_MESSAGE_BYTES, newTransactionId, STUN_HEADER_BYTES, STUN_MAGIC_COOKIE, STUN_METHOD_BINDING, STUN_TRANSACTION_ID_BYTES, StunAttr, StunClass, stunAddressable, type StunAddress, type StunMessage } from './message.js'
 export { type DatagramEndpoint, type FilteringBehaviour, type MappingBehaviour, natAdvice, type NatReport, type PairAdvice, pairAdvice, probeNat, type ProbeOptions, type PunchVerdict, STUN_MAX_TRANSMISSIONS, STUN_REQUEST_TIMEOUT_MS, STUN_RTO_MS, stunRequest } from './probe.js'
 export { dgramEndpoint, localAddresses, stunServerFor } from './endpoint.js'
+export { describeLifetime, type DisposableEndpoint, lifetimeWaits, type LifetimeProbe, type LifetimeReport, MAX_LIFETIME_PROBES, MAX_LIFETIME_WAIT_MS, MIN_LIFETIME_WAIT_MS, probeMappingLifetime } from './lifetime.js'

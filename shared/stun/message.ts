@@ -24,6 +24,7 @@ export const StunAttr = {
   CHANGE_REQUEST: 0x0003,
   ERROR_CODE: 0x0009,
   XOR_MAPPED_ADDRESS: 0x0020,
+  RESPONSE_PORT: 0x0027,
   SOFTWARE: 0x8022,
   RESPONSE_ORIGIN: 0x802b,
   OTHER_ADDRESS: 0x802c,
@@ -49,6 +50,8 @@ export interface StunMessage {
   otherAddress?: StunAddress
   /** CHANGE-REQUEST flags (CHANGE_IP | CHANGE_PORT). */
   changeRequest?: number
+  /** RFC 5780 §7.5 RESPONSE-PORT: answer to the request's source address at this port (the NAT mapping lifetime test). */
+  responsePort?: number
   errorCode?: number
   software?: string
 }
@@ -121,6 +124,7 @@ export function encodeStun (m: StunMessage): Buffer {
   const attrs: Buffer[] = []
   if (m.mapped !== undefined) attrs.push(attr(StunAttr.XOR_MAPPED_ADDRESS, addressValue(m.mapped, true, m.transactionId)))
   if (m.changeRequest !== undefined) { const v = Buffer.alloc(4); v.writeUInt32BE(m.changeRequest & (CHANGE_IP | CHANGE_PORT)); attrs.push(attr(StunAttr.CHANGE_REQUEST, v)) }
+  if (m.responsePort !== undefined) { const v = Buffer.alloc(4); v.writeUInt16BE(m.responsePort & 0xffff); attrs.push(attr(StunAttr.RESPONSE_PORT, v)) }
   if (m.responseOrigin !== undefined) attrs.push(attr(StunAttr.RESPONSE_ORIGIN, addressValue(m.responseOrigin, false, m.transactionId)))
   if (m.otherAddress !== undefined) attrs.push(attr(StunAttr.OTHER_ADDRESS, addressValue(m.otherAddress, false, m.transactionId)))
   if (m.errorCode !== undefined) { const v = Buffer.alloc(4); v.writeUInt8(Math.floor(m.errorCode / 100) & 7, 2); v.writeUInt8(m.errorCode % 100, 3); attrs.push(attr(StunAttr.ERROR_CODE, v)) }
@@ -171,6 +175,7 @@ export function decodeStun (b: Buffer): StunMessage | undefined {
         break
       }
       case StunAttr.CHANGE_REQUEST: if (len !== 4) return undefined; m.changeRequest = v.readUInt32BE(0) & (CHANGE_IP | CHANGE_PORT); break
+      case StunAttr.RESPONSE_PORT: if (len !== 4) return undefined; m.responsePort = v.readUInt16BE(0); break
       case StunAttr.ERROR_CODE: if (len < 4) return undefined; m.errorCode = (v.readUInt8(2) & 7) * 100 + v.readUInt8(3); break
       case StunAttr.SOFTWARE: m.software = v.toString('utf8'); break
       default: break

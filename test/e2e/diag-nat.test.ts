@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { closeInProcess, startRelayInProcess } from '../helpers/in-process.js'
-import { cleanupCli, spawnCli, writeTempFile } from '../helpers/cli.js'
+import { closeInProcess, IN_PROCESS_TOKEN, startRelayInProcess } from '../helpers/in-process.js'
+import { cleanupCli, logMsg, spawnCli, writeTempFile } from '../helpers/cli.js'
+import { closeServices, echoOnce, getFreePort, startEchoServer } from '../helpers/services.js'
 
 afterEach(async () => {
   await cleanupCli()
   await closeInProcess()
+  await closeServices()
 })
 
 /** Attempts at a relay whose STUN ports bind: UDP on the TCP port it got, which another process may hold. */
@@ -37,6 +39,37 @@ describe('tunnel diag nat', () => {
     expect(text.stdout()).toContain('mapping          none')
     expect(text.stdout()).toContain('direct path      yes (direct)')
     expect(relay.stun.stats.answers).toBeGreaterThanOrEqual(6)
+  })
+
+  it('judges a pair from a running client\'s xtcp visitor or xtcp proxy (--proxy): before the first punch it says the peer is not known yet, after it the verdict from the peer\'s NAT', async () => {
+    const { port } = await relayWithStun()
+    const echo = await startEchoServer()
+    const secret = 'a-long-random-secret-for-diag-tests'
+    const homeAdmin = await getFreePort()
+    const home = await writeTempFile('home.yml', `serverAddr: 127.0.0.1\nserverPort: ${port}\nuser: home\nauth:\n  token: ${IN_PROCESS_TOKEN}\nwebServer:\n  port: ${homeAdmin}\nproxies:\n  - { name: p2p, type: xtcp, localPort: ${echo.port}, secretKey: ${secret}, allowUsers: ['*'] }\n`)
+    const h = spawnCli(['client', '-c', home, '--log-format', 'json'])
+    await h.waitForLog((l) => l.msg === 'proxy registered', 15_000)
+    const [visitorPort, adminPort] = [await getFreePort(), await getFreePort()]
+    const laptop = await writeTempFile('laptop.yml', `serverAddr: 127.0.0.1\nserverPort: ${port}\nuser: laptop\nauth:\n  token: ${IN_PROCESS_TOKEN}\nwebServer:\n  port: ${adminPort}\nvisitors:\n  - { name: ssh, type: xtcp, serverUser: home, serverName: p2p, secretKey: ${secret}, bindPort: ${visitorPort} }\n`)
+    const l = spawnCli(['client', '-c', laptop, '--log-format', 'json'])
+    await l.waitForLog(logMsg('logged in'), 15_000)
+    const before = spawnCli(['diag', 'nat', '-c', laptop, '--proxy', 'p2p', '--json'])
+    expect((await before.exit).code, before.stderr()).toBe(0)
+    const b = JSON.parse(before.stdout()) as { pair: null, pairNote: string }
+    expect(b.pair).toBeNull()
+    expect(b.pairNote).toContain('has not punched yet')
+    expect(await echoOnce(visitorPort)).toBe(true)
+    const after = spawnCli(['diag', 'nat', '-c', laptop, '--proxy', 'ssh'])
+    expect((await after.exit).code, after.stderr()).toBe(0)
+    expect(after.stdout()).toContain('peer             visitor ssh (home.p2p): mapping none')
+    expect(after.stdout()).toContain('direct path      yes (direct)')
+    // The home side names its xtcp proxy: the peer is its last visitor.
+    const atHome = spawnCli(['diag', 'nat', '-c', home, '--proxy', 'p2p', '--json'])
+    expect((await atHome.exit).code, atHome.stderr()).toBe(0)
+    expect(JSON.parse(atHome.stdout())).toMatchObject({ pair: { source: 'proxy home.p2p (its last visitor)', peer: { mapping: 'none' }, verdict: { verdict: 'direct', canPunch: true } } })
+    const unknown = spawnCli(['diag', 'nat', '-c', laptop, '--proxy', 'nope'])
+    expect((await unknown.exit).code).toBe(2)
+    expect(unknown.stderr()).toContain('visitor ssh -> home.p2p')
   })
 
   it('exits 1 with TUN_STUN_UNREACHABLE when no STUN server answers, and 2 without a server to ask', async () => {

@@ -95,17 +95,26 @@ describe('udp flood', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
     const baseline = { relay: relay.handle.rss(), client: client.handle.rss() }
     const maxRss = { ...baseline }
     const sampler = setInterval(() => {
-      maxRss.relay = Math.max(maxRss.relay, relay.handle.rss())
-      maxRss.client = Math.max(maxRss.client, client.handle.rss())
+      try {
+        maxRss.relay = Math.max(maxRss.relay, relay.handle.rss())
+        maxRss.client = Math.max(maxRss.client, client.handle.rss())
+      } catch {
+        clearInterval(sampler) // a process gone (the test failed and cleaned up): nothing to sample
+      }
     }, RSS_SAMPLE_MS)
     const tcpBefore = tcpSink.bytes()
-    flood.command(`send ${DATAGRAMS}`)
-    const floodSent = Number((await flood.waitForLine((l) => l.sent === DATAGRAMS, FLOOD_DEADLINE_MS)).sent)
-    const tcpDuring = tcpSink.bytes() - tcpBefore
-    // Every datagram is now in the relay's socket queue or counted in its kernel drops; once the
-    // relay has read the queue empty, each one is counted by the relay (forwarded or dropped).
-    await waitFor(() => udpReceiveQueueBytes(udpPort) === 0)
-    clearInterval(sampler)
+    let floodSent: number
+    let tcpDuring: number
+    try {
+      flood.command(`send ${DATAGRAMS}`)
+      floodSent = Number((await flood.waitForLine((l) => l.sent === DATAGRAMS, FLOOD_DEADLINE_MS)).sent)
+      tcpDuring = tcpSink.bytes() - tcpBefore
+      // Every datagram is now in the relay's socket queue or counted in its kernel drops; once the
+      // relay has read the queue empty, each one is counted by the relay (forwarded or dropped).
+      await waitFor(() => udpReceiveQueueBytes(udpPort) === 0)
+    } finally {
+      clearInterval(sampler)
+    }
     const tcp = await writer.stop()
     console.info(`flood of ${floodSent} datagrams; TCP moved ${(tcpDuring / MB).toFixed(0)} MB meanwhile (see the bench's flood scenario for the share); ` +
       `RSS relay ${(baseline.relay / MB).toFixed(0)} → max ${(maxRss.relay / MB).toFixed(0)} MB, client ${(baseline.client / MB).toFixed(0)} → max ${(maxRss.client / MB).toFixed(0)} MB`)

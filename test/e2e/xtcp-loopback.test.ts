@@ -4,12 +4,15 @@
 import { connect } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { afterEach, describe, expect, it } from 'vitest'
-import { relayStatus } from '../../server/index.js'
+import { Relay, relayStatus } from '../../server/index.js'
+import { parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
+import { localAddresses } from '../../shared/stun/index.js'
+import { silentLogger } from '../../shared/log.js'
 import type { XtcpVisitor } from '../../client/visitors/xtcp.js'
 import { ClientStatus } from '../../client/status.js'
 import { TunnelMetrics } from '../../shared/metrics/index.js'
 import { renderStatus } from '../../shared/admin/index.js'
-import { clientConfig, closeInProcess, type RunningClient, startClientInProcess, startRelayInProcess } from '../helpers/in-process.js'
+import { clientConfig, closeInProcess, IN_PROCESS_TOKEN, type RunningClient, startClientInProcess, startRelayInProcess } from '../helpers/in-process.js'
 import { closeServices, echoOnce, getFreePort, startEchoServer } from '../helpers/services.js'
 
 const SECRET = 'a-long-random-secret-for-xtcp-tests'
@@ -20,9 +23,9 @@ afterEach(async () => {
 })
 
 /** Sends `payload` through `port` and resolves with the echo (all of it, then the server's end). */
-async function echoAll (port: number, payload: Buffer): Promise<Buffer> {
+async function echoAll (port: number, payload: Buffer, host = '127.0.0.1'): Promise<Buffer> {
   return await new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1')
+    const socket = connect(port, host)
     const parts: Buffer[] = []
     let got = 0
     socket.on('data', (d: Buffer) => {
@@ -36,12 +39,12 @@ async function echoAll (port: number, payload: Buffer): Promise<Buffer> {
   })
 }
 
-async function setup (visitorExtra = '', xtcpSecret = SECRET): Promise<{ relayProxyBytes: () => Promise<number>, visitorPort: number, xtcp: () => XtcpVisitor, home: RunningClient, laptop: RunningClient }> {
+async function setup (visitorExtra = '', xtcpSecret = SECRET, homeExtra = ''): Promise<{ relayProxyBytes: () => Promise<number>, visitorPort: number, xtcp: () => XtcpVisitor, home: RunningClient, laptop: RunningClient }> {
   const { relay, port } = await startRelayInProcess()
   const echo = await startEchoServer()
   const home = await startClientInProcess(clientConfig(port, [
     'proxies:',
-    `  - { name: p2p, type: xtcp, localPort: ${echo.port}, secretKey: ${SECRET}, allowUsers: ['*'] }`,
+    `  - { name: p2p, type: xtcp, localPort: ${echo.port}, secretKey: ${SECRET}, allowUsers: ['*']${homeExtra} }`,
     `  - { name: p2p-relay, type: stcp, localPort: ${echo.port}, secretKey: ${SECRET}, allowUsers: ['*'] }`,
   ].join('\n'), 'home.yml'))
   const visitorPort = await getFreePort()
@@ -59,8 +62,49 @@ async function setup (visitorExtra = '', xtcpSecret = SECRET): Promise<{ relayPr
 }
 
 describe('xtcp on loopback', () => {
+  it.skipIf(!localAddresses().includes('::1'))('punches over IPv6: with the relay (and its STUN server) on ::1 and only STUN-seen addresses offered, the path is [::1] to [::1]', async () => {
+    const v6Relay = async (): Promise<{ relay: Relay, port: number }> => {
+      const relay = new Relay(parseServerConfig(`bindAddr: "::1"\nbindPort: 0\nauth:\n  token: ${IN_PROCESS_TOKEN}\n`, 'frps.yml', {}).config, silentLogger())
+      return { relay, port: (await relay.start()).port }
+    }
+    // The STUN server takes UDP on the TCP port the relay got, which another process may hold: try again (bounded).
+    let { relay, port } = await v6Relay()
+    for (let attempt = 1; attempt < 5 && relay.stunPorts === undefined; attempt++) {
+      relay.destroy();
+      ({ relay, port } = await v6Relay())
+    }
+    try {
+      expect(relay.stunPorts?.port).toBe(port)
+      const echo = await startEchoServer()
+      const v6 = (yaml: string, file: string): ReturnType<typeof parseClientConfig>['config'] => parseClientConfig(`serverAddr: "::1"\nserverPort: ${port}\nauth:\n  token: ${IN_PROCESS_TOKEN}\n${yaml}`, file, {}).config
+      const noAssist = 'natTraversal: { disableAssistedAddrs: true }'
+      await startClientInProcess(v6(`proxies:\n  - { name: p2p, type: xtcp, localPort: ${echo.port}, secretKey: ${SECRET}, allowUsers: ['*'], ${noAssist} }\n`, 'home.yml'))
+      const visitorPort = await getFreePort()
+      const laptop = await startClientInProcess(v6(`visitors:\n  - { name: p2p, type: xtcp, serverName: p2p, secretKey: ${SECRET}, bindPort: ${visitorPort}, ${noAssist} }\n`, 'laptop.yml'))
+      const payload = randomBytes(128 * 1024)
+      expect((await echoAll(visitorPort, payload)).equals(payload)).toBe(true)
+      const xtcp = laptop.client.visitorEntries().find((e) => e.config.name === 'p2p')?.visitor as XtcpVisitor
+      expect(xtcp.p2pStatus()).toMatchObject({ path: 'p2p', successes: 1, connections: { direct: 1, fallback: 0 } })
+      expect(xtcp.p2pStatus().peer).toMatch(/^\[::1\]:\d+$/)
+    } finally {
+      await closeInProcess()
+      relay.destroy()
+    }
+  })
+
+  it('connects directly with natTraversal.disableAssistedAddrs on both sides: each offers only the address the STUN server saw', async () => {
+    const noAssist = ', natTraversal: { disableAssistedAddrs: true }'
+    const { relayProxyBytes, visitorPort, xtcp, home } = await setup(noAssist, SECRET, noAssist)
+    expect(xtcp().config.disableAssistedAddrs).toBe(true)
+    expect(home.client.proxyEntries().find((e) => e.config.name === 'p2p')?.config).toMatchObject({ disableAssistedAddrs: true })
+    const payload = randomBytes(256 * 1024)
+    expect((await echoAll(visitorPort, payload)).equals(payload)).toBe(true)
+    expect(xtcp().p2pStatus()).toMatchObject({ path: 'p2p', successes: 1, connections: { direct: 1, fallback: 0 } })
+    expect(await relayProxyBytes()).toBeLessThan(4096)
+  })
+
   it('connects directly: the bytes cross byte-exact and the relay carries only the introduction', async () => {
-    const { relayProxyBytes, visitorPort, xtcp, laptop } = await setup()
+    const { relayProxyBytes, visitorPort, xtcp, laptop, home } = await setup()
     const payload = randomBytes(4 * 1024 * 1024)
     const back = await echoAll(visitorPort, payload)
     expect(back.equals(payload)).toBe(true)
@@ -75,6 +119,10 @@ describe('xtcp on loopback', () => {
     const text = await new TunnelMetrics({ processMetrics: false }).render(async () => await status2.report())
     expect(text).toContain('tunnel_visitor_p2p_path{visitor="p2p",path="p2p"} 1')
     expect(text).toContain('tunnel_visitor_punch_successes_total{visitor="p2p"} 1')
+    // The home side: its xtcp proxy's direct paths, in the status and the metrics.
+    const homeStatus = new ClientStatus(home.client)
+    expect((await homeStatus.report()).proxies.find((p) => p.name === 'p2p')?.p2p).toMatchObject({ paths: { active: 1, total: 1 }, failures: {}, punchRefusals: {}, peerNat: { mapping: 'none' } })
+    expect(await new TunnelMetrics({ processMetrics: false }).render(async () => await homeStatus.report())).toContain('tunnel_proxy_p2p_paths{proxy="p2p"} 1')
     expect(renderStatus(report)).toMatch(/p2p: path p2p \(peer [\d.]+:\d+\); punches 1\/1, connected in \d+ ms; connections direct 1, via relay 0, refused 0/)
   })
 

@@ -229,10 +229,15 @@ export function logMsg (msg: string, fields: Record<string, unknown> = {}): LogP
   return (line) => line.msg === msg && Object.entries(fields).every(([k, v]) => line[k] === v)
 }
 
-/** The process's exit, or 'timeout' when it is still running after `ms`. */
+/**
+ * The process's exit, or 'timeout' when it is still running after `ms`, but never less than
+ * DEFAULT_WAIT_MS: a hang guard, not a deadline (a full suite beside CPU loops and other suites,
+ * load 20 on 2 cores, has taken more than 10 s to start a CLI and see it exit).
+ */
 export async function exitWithin (handle: CliHandle, ms: number): Promise<ExitInfo | 'timeout'> {
   let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => { resolve('timeout') }, ms) })
+  const limit = Math.max(ms, DEFAULT_WAIT_MS)
+  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => { resolve('timeout') }, limit) })
   try {
     return await Promise.race([handle.exit, timeout])
   } finally {

@@ -3,7 +3,7 @@
 // both sides punches a direct path; masquerade random (symmetric) on both falls back to the
 // relay; UDP dropped in one NAT mid-transfer ends the transfer and sends the next connection
 // through the fallback; `tunnel diag nat` names each NAT kind. Run by `npm run test:lab` (root).
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { cleanupCli, logMsg, spawnCli, writeTempFile, type CliHandle } from '../helpers/cli.js'
@@ -13,7 +13,10 @@ const unavailable = labUnavailable()
 if (unavailable !== undefined) console.warn(`lab suite not run: ${unavailable}`)
 
 const P2PLAB = fileURLToPath(new URL('./netlab/p2plab.sh', import.meta.url))
-const NS = { home: 'tp-home', visitor: 'tp-visitor', public: 'tp-public' } as const
+const FORGER = fileURLToPath(new URL('./netlab/punch-forger.py', import.meta.url))
+const NS = { home: 'tp-home', visitor: 'tp-visitor', public: 'tp-public', inet: 'tp-inet' } as const
+const HOME_NAT_WAN = '10.201.1.2'
+const VISITOR_NAT_WAN = '10.201.4.2'
 const RELAY = '10.201.2.10'
 const TOKEN = 'lab-token'
 const SECRET = 'a-long-random-secret-for-the-lab'
@@ -23,22 +26,23 @@ const FALLBACK_TIMEOUT_MS = 2000
 const MB = 1024 * 1024
 const lab = (...args: string[]): void => { execFileSync(P2PLAB, args, { stdio: ['ignore', 'ignore', 'pipe'] }) }
 
-interface P2pStatusLine { path: string, reason: string | null, attempts: number, successes: number, connections: { direct: number, fallback: number }, nat: { mapping: string } | null, peerNat: { mapping: string } | null }
+interface P2pStatusLine { path: string, peer: string | null, reason: string | null, attempts: number, successes: number, connections: { direct: number, fallback: number }, nat: { mapping: string } | null, peerNat: { mapping: string } | null, punchRefusals?: Record<string, number> }
+interface ProxyP2p { paths: { active: number, total: number }, failures: Record<string, number>, punchRefusals: Record<string, number> }
 
-async function statusOf (config: string, ns: string): Promise<{ proxies: Array<{ name: string, bytesIn: number, bytesOut: number }>, visitors?: Array<{ name: string, p2p?: P2pStatusLine }> }> {
+async function statusOf (config: string, ns: string): Promise<{ proxies: Array<{ name: string, bytesIn: number, bytesOut: number, p2p?: ProxyP2p }>, visitors?: Array<{ name: string, p2p?: P2pStatusLine }> }> {
   const h = spawnCli(['status', '-c', config, '--json'], { netns: ns })
   expect((await h.exit).code, h.stderr()).toBe(0)
   return JSON.parse(h.stdout()) as never
 }
 
-interface Lab { relay: CliHandle, relayConfig: string, visitor: CliHandle, visitorConfig: string }
+interface Lab { relay: CliHandle, relayConfig: string, visitor: CliHandle, visitorConfig: string, homeConfig: string }
 
 async function startAll (): Promise<Lab> {
   const relayConfig = await writeTempFile('p2p-frps.yml', `bindAddr: 0.0.0.0\nbindPort: 7000\nauth:\n  token: ${TOKEN}\nwebServer:\n  port: 7400\n`)
   const relay = spawnCli(['server', '-c', relayConfig, '--log-format', 'json'], { netns: NS.public })
   await relay.waitForLog(logMsg('relay listening'), 15_000)
   const homeConfig = await writeTempFile('p2p-home.yml', [
-    `serverAddr: ${RELAY}`, 'serverPort: 7000', 'user: home', `auth:\n  token: ${TOKEN}`,
+    `serverAddr: ${RELAY}`, 'serverPort: 7000', 'user: home', `auth:\n  token: ${TOKEN}`, 'webServer:\n  port: 7402',
     'proxies:',
     `  - { name: p2p, type: xtcp, localPort: ${ECHO_PORT}, secretKey: ${SECRET}, allowUsers: ['*'] }`,
     `  - { name: p2p-relay, type: stcp, localPort: ${ECHO_PORT}, secretKey: ${SECRET}, allowUsers: ['*'] }`,
@@ -53,7 +57,7 @@ async function startAll (): Promise<Lab> {
   ].join('\n') + '\n')
   const visitor = spawnCli(['client', '-c', visitorConfig, '--log-format', 'json'], { netns: NS.visitor })
   await visitor.waitForLog(logMsg('logged in'), 15_000)
-  return { relay, relayConfig, visitor, visitorConfig }
+  return { relay, relayConfig, visitor, visitorConfig, homeConfig }
 }
 
 /** Bytes the relay carried for the two secret proxies (both directions). */
@@ -64,6 +68,28 @@ async function relayBytes (l: Lab): Promise<number> {
 
 async function p2pOf (l: Lab): Promise<P2pStatusLine | undefined> {
   return (await statusOf(l.visitorConfig, NS.visitor)).visitors?.find((v) => v.name === 'p2p')?.p2p
+}
+
+interface ForgerReport { seen: number, sent: { badmac: number, replay: number, wrongkey: number }, targets: string[] }
+
+/** The on-path forger (netlab/punch-forger.py) in the "internet" router; resolves once it listens. */
+async function startForger (): Promise<{ done: () => Promise<ForgerReport> }> {
+  const child = spawn('ip', ['netns', 'exec', NS.inet, 'python3', FORGER, '--seconds', '60', '--max', '20'], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (t: string) => { out += t })
+  const exited = new Promise<void>((resolve) => { child.once('exit', () => { resolve() }) })
+  await new Promise<void>((resolve, reject) => {
+    const check = (): void => { if (out.includes('"ready"')) resolve() }
+    child.stdout.on('data', check)
+    child.once('exit', (code) => { reject(new Error(`the forger exited ${String(code)}: ${out}`)) })
+  })
+  return {
+    done: async () => {
+      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGTERM')
+      await exited
+      return JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as ForgerReport
+    },
+  }
 }
 
 describe.skipIf(unavailable !== undefined)('xtcp between two NAT\'d sites', () => {
@@ -103,6 +129,13 @@ describe.skipIf(unavailable !== undefined)('xtcp between two NAT\'d sites', () =
     expect(p2p).toMatchObject({ path: 'relay', reason: 'punchTimeout', successes: 0, nat: { mapping: 'address-and-port-dependent' }, peerNat: { mapping: 'address-and-port-dependent' } })
     expect(p2p?.connections.fallback).toBe(2)
     expect(await relayBytes(l)).toBeGreaterThanOrEqual(2 * 50 * MB)
+    // Given the visitor's name, tunnel diag nat judges the pair from what the punch learned, and says why not.
+    const diag = spawnCli(['diag', 'nat', '-c', l.visitorConfig, '--proxy', 'p2p', '--json'], { netns: NS.visitor })
+    expect((await diag.exit).code, diag.stderr()).toBe(0)
+    const d = JSON.parse(diag.stdout()) as { nat: { mapping: string }, pair: { source: string, verdict: { verdict: string, canPunch: boolean, advice: string } } }
+    expect(d.nat.mapping).toBe('address-and-port-dependent')
+    expect(d.pair).toMatchObject({ source: 'visitor p2p (home.p2p)', verdict: { verdict: 'bothSymmetric', canPunch: false } })
+    expect(d.pair.verdict.advice).toContain('relay')
   })
 
   it('ends the open transfer with an error when UDP to the direct path is dropped, and the next connection succeeds through the fallback within 5 s', async () => {
@@ -121,19 +154,62 @@ describe.skipIf(unavailable !== undefined)('xtcp between two NAT\'d sites', () =
     expect(await p2pOf(l)).toMatchObject({ path: 'relay', reason: 'closed' })
   })
 
-  it('tunnel diag nat names each NAT kind: endpoint-independent behind plain masquerade, symmetric behind masquerade random', async () => {
+  it('creates no path from punch packets forged without the secret by an on-path sender (bad MAC, replayed, wrong key): the path goes to the real peer and the forgeries are counted as refused', async () => {
+    const l = await startAll()
+    const forger = await startForger()
+    let report: ForgerReport | undefined
+    try {
+      const r = await echoCheck(NS.visitor, '127.0.0.1', VISITOR_PORT, 4 * MB, 30_000)
+      expect(r, r.why).toMatchObject({ ok: true, received: 4 * MB })
+      // The forgeries land during the punch and its linger (PUNCH_LINGER_MS, 3 s): wait that out.
+      await new Promise((resolve) => setTimeout(resolve, 4_000))
+    } finally {
+      report = await forger.done()
+    }
+    // The forger saw the real punches, and sent every kind of forgery at both sides' NAT mappings.
+    expect(report.seen).toBeGreaterThan(0)
+    expect(report.sent.badmac).toBeGreaterThan(0)
+    expect(report.sent.replay).toBeGreaterThan(0)
+    expect(report.sent.wrongkey).toBeGreaterThan(0)
+    expect(report.targets.some((t) => t.startsWith(`${HOME_NAT_WAN}:`))).toBe(true)
+    expect(report.targets.some((t) => t.startsWith(`${VISITOR_NAT_WAN}:`))).toBe(true)
+    // The path is the real one: to the home NAT's mapping, made once, carrying the connection.
+    const p2p = await p2pOf(l)
+    expect(p2p).toMatchObject({ path: 'p2p', successes: 1, connections: { direct: 1, fallback: 0 } })
+    expect(p2p?.peer?.startsWith(`${HOME_NAT_WAN}:`)).toBe(true)
+    const home = (await statusOf(l.homeConfig, NS.home)).proxies.find((p) => p.name === 'home.p2p')
+    expect(home?.p2p?.paths).toEqual({ active: 1, total: 1 })
+    // Every forgery that reached a side was refused and counted, by kind, on that side.
+    const refused = (k: string): number => (p2p?.punchRefusals?.[k] ?? 0) + (home?.p2p?.punchRefusals[k] ?? 0)
+    expect(refused('forged')).toBeGreaterThan(0)
+    expect(refused('replayed')).toBeGreaterThan(0)
+    console.info(`forger: saw ${report.seen} punch packets, sent ${JSON.stringify(report.sent)}; refused at the visitor ${JSON.stringify(p2p?.punchRefusals)}, at the home ${JSON.stringify(home?.p2p?.punchRefusals)}`)
+    // One more connection still goes directly (the forgeries did not disturb the path).
+    expect((await echoCheck(NS.visitor, '127.0.0.1', VISITOR_PORT, 1024, 10_000)).ok).toBe(true)
+    expect(await p2pOf(l)).toMatchObject({ path: 'p2p', successes: 1, connections: { direct: 2, fallback: 0 } })
+  })
+
+  it('tunnel diag nat names each NAT kind (endpoint-independent behind plain masquerade, symmetric behind masquerade random), its port preservation and its UDP mapping lifetime', async () => {
     const relayConfig = await writeTempFile('p2p-frps-diag.yml', `bindAddr: 0.0.0.0\nbindPort: 7000\nauth:\n  token: ${TOKEN}\n`)
     const relay = spawnCli(['server', '-c', relayConfig, '--log-format', 'json'], { netns: NS.public })
     await relay.waitForLog(logMsg('relay listening'), 15_000)
     lab('nat', 'visitor', 'symmetric')
-    const run = async (ns: string): Promise<{ nat: { mapping: string, filtering: string, portPreserved: boolean } }> => {
-      const h = spawnCli(['diag', 'nat', '--stun', `${RELAY}:7000`, '--json'], { netns: ns })
+    // Both NATs forget an idle UDP mapping after 5 s; probes at 1, 2, 4, 8 and 16 s bracket it.
+    lab('udptimeout', 'home', '5')
+    lab('udptimeout', 'visitor', '5')
+    interface Diag { nat: { mapping: string, filtering: string, portPreserved: boolean }, lifetime: { atLeastMs: number | null, belowMs: number | null, summary: string } | null }
+    const run = async (ns: string): Promise<Diag> => {
+      const h = spawnCli(['diag', 'nat', '--stun', `${RELAY}:7000`, '--json', '--lifetime', '16'], { netns: ns })
       expect((await h.exit).code, h.stderr()).toBe(0)
-      return JSON.parse(h.stdout()) as never
+      return JSON.parse(h.stdout()) as Diag
     }
-    expect((await run(NS.home)).nat).toMatchObject({ mapping: 'endpoint-independent', filtering: 'address-and-port-dependent', portPreserved: true })
-    expect((await run(NS.visitor)).nat).toMatchObject({ mapping: 'address-and-port-dependent' })
-    const relayOwn = await run(NS.public)
+    const [home, visitor, relayOwn] = await Promise.all([run(NS.home), run(NS.visitor), run(NS.public)])
+    expect(home.nat).toMatchObject({ mapping: 'endpoint-independent', filtering: 'address-and-port-dependent', portPreserved: true })
+    expect(home.lifetime).toMatchObject({ atLeastMs: 4_000, belowMs: 8_000 })
+    expect(visitor.nat).toMatchObject({ mapping: 'address-and-port-dependent', filtering: 'address-and-port-dependent', portPreserved: false })
+    expect(visitor.lifetime).toMatchObject({ atLeastMs: 4_000, belowMs: 8_000 })
     expect(relayOwn.nat.mapping).toBe('none')
+    expect(relayOwn.lifetime).toBeNull()
+    console.info(`diag nat lifetime at the home NAT: ${home.lifetime?.summary ?? ''}`)
   })
 })

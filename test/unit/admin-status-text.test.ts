@@ -34,6 +34,18 @@ describe('status text', () => {
     expect(text).toContain('ListenOverflows 5')
   })
 
+  it('an xtcp proxy and visitor: punch packets refused (forged, replayed) beside the other drops and the path line', () => {
+    const p2p = { path: 'p2p' as const, reason: null, peer: '10.201.1.2:40000', attempts: 1, successes: 1, failures: {}, lastConnectMs: 120, connections: { direct: 2, fallback: 0, refused: 0 }, punchRefusals: { forged: 6, replayed: 2 }, nat: null, peerNat: null, advice: null }
+    const r = statusFixture({
+      role: 'client',
+      proxies: [tcpProxyFixture({ name: 'ssh', type: 'xtcp', p2p: { paths: { active: 1, total: 1 }, failures: {}, punchRefusals: { forged: 3 } } })],
+      visitors: [{ name: 'home-ssh', type: 'xtcp', target: 'home.ssh', phase: 'running', local: '127.0.0.1:6000', streams: { active: 0, total: 2 }, flows: null, bytesIn: 0, bytesOut: 0, refusals: {}, udpDrops: null, error: null, p2p }],
+    })
+    const text = renderStatus(r)
+    expect(text).toContain('punch packets refused (forged 3)')
+    expect(text).toMatch(/home-ssh: path p2p \(peer 10\.201\.1\.2:40000\); punches 1\/1.*; punch packets refused: forged 6, replayed 2/)
+  })
+
   it('a client: local address column, refused proxies with their error, "not connected" without a session', () => {
     const r = statusFixture({
       role: 'client',

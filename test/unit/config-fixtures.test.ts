@@ -17,6 +17,8 @@ const ENV: Record<string, string> = {
   LONG_VALUE: 'L'.repeat(50),
   MULTILINE: '1\nbindPort: 2',
   SSH_SECRET: 'fixture-secret-of-twenty-chars',
+  WEB_PASSWORD: 'fixture-web-password',
+  SOCKS_PASSWORD: 'fixture-socks-password',
 }
 
 /** Kind from content (falls back to the frpc-/frps- name prefix), then load. */
@@ -81,6 +83,21 @@ describe('configs/ examples', () => {
     it(`${f} has a yaml-language-server modeline for its JSON Schema`, () => {
       const schema = kindOfName(f) === 'server' ? 'frps.schema.json' : 'frpc.schema.json' // frpc-udp.yml uses frpc's
       expect(readFileSync(join(dir, f), 'utf8')).toContain(`# yaml-language-server: $schema=./${schema}`)
+    })
+  }
+})
+
+describe('configs/ legacy INI examples (frp\'s frpc.ini / frps.ini)', () => {
+  const dir = join(ROOT, 'configs')
+  const ini = readdirSync(dir).filter((f) => f.endsWith('.ini')).sort()
+  it('has one for each side', () => {
+    expect(ini).toEqual(['frpc.ini', 'frps.ini'])
+  })
+  for (const f of ini) {
+    it(`${f} loads as a ${kindOfName(f)} config without warnings`, () => {
+      const { kind, warnings } = load(join(dir, f), join(dir, f))
+      expect(kind).toBe(kindOfName(f))
+      expect(warnings).toEqual([])
     })
   }
 })

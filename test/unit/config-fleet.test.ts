@@ -61,6 +61,13 @@ describe('frps.yml fleet block', () => {
     expect(lo.warnings.map((w) => w.message).join('\n')).not.toMatch(/plain http/)
   })
 
+  it('warns that a fleet relay without a relay key opens no inter-relay links, and not when it has one', () => {
+    const bare = server('fleet:\n  advertiseAddr: 10.0.0.1:7000\n  etcd:\n    endpoints: [http://127.0.0.1:2379]\n')
+    expect(bare.warnings.map((w) => w.message).join('\n')).toMatch(/opens no inter-relay links/)
+    const keyed = server('auth:\n  privateKey: "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="\nfleet:\n  advertiseAddr: 10.0.0.1:7000\n  etcd:\n    endpoints: [http://127.0.0.1:2379]\n')
+    expect(keyed.warnings.map((w) => w.message).join('\n')).not.toMatch(/inter-relay links/)
+  })
+
   it('is a relay\'s file with bindPort beside it, and tunnel verify accepts it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fleet-verify-'))
     const file = join(dir, 'relay.yml')

@@ -102,19 +102,38 @@ describe('secret proxies and visitors in frpc.yml', () => {
     expect(client(`visitors:\n  - { name: p, type: xtcp, serverName: p2p, secretKey: ${SECRET}, bindPort: 9001, enabled: false, keepTunnelOpen: true }`).config.visitors).toEqual([])
   })
 
-  it('refuses an xtcp fallbackTo that names no stcp visitor, an xtcp visitor without a port, and natTraversal', () => {
+  it('loads frp\'s natTraversal.disableAssistedAddrs on xtcp proxies and visitors (default false), and refuses natTraversal on a tcp proxy', () => {
+    const { config } = client([
+      'proxies:',
+      `  - { name: p2p, type: xtcp, localPort: 22, secretKey: ${SECRET}, natTraversal: { disableAssistedAddrs: true } }`,
+      `  - { name: p2q, type: xtcp, localPort: 22, secretKey: ${SECRET}, natTraversal: {} }`,
+      'visitors:',
+      `  - { name: p, type: xtcp, serverName: p2p, secretKey: ${SECRET}, bindPort: 9001, natTraversal: { disableAssistedAddrs: true } }`,
+      `  - { name: q, type: xtcp, serverName: p2p, secretKey: ${SECRET}, bindPort: 9002 }`,
+    ].join('\n'))
+    expect(config.proxies.map((p) => (p.type === 'xtcp' ? p.disableAssistedAddrs : undefined))).toEqual([true, false])
+    expect(config.visitors.map((v) => v.disableAssistedAddrs)).toEqual([true, false])
+    const e = issuesOf('proxies:\n  - { name: a, type: tcp, localPort: 1, natTraversal: { disableAssistedAddrs: true } }\n  - { name: b, type: xtcp, localPort: 1, secretKey: ' + SECRET + ', natTraversal: { other: 1 } }')
+    expect(e.issues.map((i) => `${i.location.path} ${i.code}`)).toEqual([
+      'proxies[0].natTraversal TUN_CONFIG_INVALID',
+      'proxies[1].natTraversal.other TUN_CONFIG_UNKNOWN_KEY',
+    ])
+    expect(e.message).toContain('natTraversal applies only to type xtcp proxies')
+  })
+
+  it('refuses an xtcp fallbackTo that names no stcp visitor, an xtcp visitor without a port, and natTraversal on a visitor of another type', () => {
     const e = issuesOf([
       'visitors:',
       `  - { name: p, type: xtcp, serverName: p2p, secretKey: ${SECRET}, bindPort: 9001, fallbackTo: nobody }`,
       `  - { name: q, type: xtcp, serverName: p2p, secretKey: ${SECRET}, bindPort: -1, fallbackTo: u }`,
       `  - { name: u, type: sudp, serverName: dns, secretKey: ${SECRET}, bindPort: 9003 }`,
-      `  - { name: r, type: xtcp, serverName: p2p, secretKey: ${SECRET}, bindPort: 9004, natTraversal: { disableAssistedAddrs: true } }`,
+      `  - { name: r, type: stcp, serverName: p2p, secretKey: ${SECRET}, bindPort: 9004, natTraversal: { disableAssistedAddrs: true } }`,
     ].join('\n'))
     expect(e.issues.map((i) => `${i.location.path} ${i.code}`)).toEqual([
       'visitors[0].fallbackTo TUN_CONFIG_INVALID',
       'visitors[1].bindPort TUN_CONFIG_INVALID',
       'visitors[1].fallbackTo TUN_CONFIG_INVALID',
-      'visitors[3].natTraversal TUN_CONFIG_UNKNOWN_KEY',
+      'visitors[3].natTraversal TUN_CONFIG_INVALID',
     ])
     expect(e.message).toContain('fallbackTo must name an stcp visitor; u is of type sudp')
   })

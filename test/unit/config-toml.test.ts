@@ -105,10 +105,9 @@ describe('toml-paths', () => {
 })
 
 describe('frp legacy INI', () => {
-  it('is refused with a pointer to the v1 names, at the [common] line', () => {
-    const e = issuesOf(() => parseClientConfig('# old frpc.ini\n[common]\nserver_addr = 1.2.3.4\n\n[ssh]\ntype = tcp\nlocal_port = 22\n', 'frpc.ini', {}))
+  it('is read as frp converts it, whatever the extension says, with problems at the INI key', () => {
+    const e = issuesOf(() => parseClientConfig('# old frpc.ini\n[common]\nserver_addr = 1.2.3.4\n\n[ssh]\ntype = tcp\nlocal_port = 22\nremote_port = 70000\n', 'frpc.toml', {}))
     expect(e.issues).toHaveLength(1)
-    expect(e.issues[0]).toMatchObject({ code: 'TUN_CONFIG_INVALID', location: { line: 2, col: 1 } })
-    expect(e.issues[0]?.message).toMatch(/^this is frp's legacy INI format/)
+    expect(e.issues[0]).toMatchObject({ code: 'TUN_CONFIG_RANGE', location: { line: 8, col: 15, path: 'ssh.remote_port (remotePort)' } })
   })
 })

@@ -99,6 +99,32 @@ describe('punching', () => {
     expect(heard).toHaveLength(0)
   })
 
+  it('refuses captured punch packets replayed from anywhere (a PUNCH seen before, an ACK already used), answers none of them, and counts them', async () => {
+    const key = randomBytes(32)
+    const a = await udp()
+    const b = await udp()
+    const eve = await udp()
+    // Capture what the visitor sends the home side, as an on-path sender would.
+    const captured: Buffer[] = []
+    b.socket.on('message', (m) => { if (captured.length < 40) captured.push(Buffer.from(m)) })
+    const refusedAtB: string[] = []
+    const [ra, rb] = await Promise.all([
+      punch(a.io, key, 'visitor', [{ host: '127.0.0.1', port: b.port, kind: 'local' }], { timeoutMs: 3000 }),
+      punch(b.io, key, 'home', [{ host: '127.0.0.1', port: a.port, kind: 'local' }], { timeoutMs: 3000, onRefused: (reason) => { refusedAtB.push(reason) } }),
+    ])
+    expect(ra.peer?.port).toBe(b.port)
+    expect(rb.peer?.port).toBe(a.port)
+    const heard: Buffer[] = []
+    eve.socket.on('message', (m) => { heard.push(m) })
+    const replays = captured.filter((m) => decodePunch(key, m) !== undefined)
+    expect(replays.length).toBeGreaterThan(0)
+    for (const m of replays) eve.io.send(m, b.port, '127.0.0.1')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    // Every replay was refused (still inside the linger), and none got an ACK.
+    expect(refusedAtB.filter((r) => r === 'replayed')).toHaveLength(replays.length)
+    expect(heard).toHaveLength(0)
+  })
+
   it('verifies punch packets only under their key and role', () => {
     const key = randomBytes(32)
     const { bytes } = encodePunch(key, { type: PunchType.PUNCH, role: 'home', echo: Buffer.alloc(12) })
