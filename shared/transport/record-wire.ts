@@ -74,6 +74,8 @@ export function recordWire (socket: Socket, options: RecordWireOptions): RecordW
   }
 
   return {
+    // Sealing copies every byte into ciphertext before write() returns; plaintext is written by reference.
+    copiesOnWrite: sealer !== undefined,
     write (chunks) {
       if (socket.destroyed || failure !== undefined) return
       let out: Buffer[]
