@@ -11,7 +11,7 @@
 //
 // The rule that keeps bytes intact: release a piece only when nothing will read it again, and
 // every byte exactly once (a piece's bytes are counted against its block).
-import type { OnReadOpts } from 'node:net'
+import type { OnReadOpts, Socket } from 'node:net'
 
 /** The shared read buffer: one socket read at most (libuv reads TCP in 64 KiB pieces, as stream.ts's SOCKET_READ_BYTES). */
 export const READ_BUFFER_BYTES = 64 * 1024
@@ -64,7 +64,7 @@ export function releaseRead (piece: Buffer): void {
 export type ReadHandler = (chunk: Buffer) => void
 
 /**
- * `onread` options for net.connect, and the place to plug the consumer in. Reads that arrive
+ * `onread` options for net.connect, and the place to plug the consumer in (attach, or emitTo). Reads that arrive
  * before attach() are kept (copied) and delivered by it. (Only sockets we create can read this
  * way: net.Server has no onread option, so a relay's accepted sockets read as usual.)
  */
@@ -88,5 +88,26 @@ export class PooledReader {
     const early = this.#early
     this.#early = []
     for (const chunk of early) handler(chunk)
+  }
+
+  /**
+   * Delivers the reads as 'data' events of `socket`, for code that reads a socket the usual way
+   * (the handshake reader, then the record wire). A read that comes while the socket has no
+   * 'data' listener is kept, with the socket paused, and emitted once a listener is added.
+   */
+  emitTo (socket: Socket): void {
+    const waiting: Buffer[] = []
+    socket.on('newListener', (event: string | symbol) => {
+      if (event !== 'data' || waiting.length === 0) return
+      // After the listener is in place ('newListener' comes before it is added).
+      process.nextTick(() => {
+        for (const chunk of waiting.splice(0)) socket.emit('data', chunk)
+      })
+    })
+    this.attach((chunk) => {
+      if (socket.listenerCount('data') > 0) { socket.emit('data', chunk); return }
+      waiting.push(chunk)
+      socket.pause()
+    })
   }
 }

@@ -1,5 +1,6 @@
-// The client reads its local services through the shared read buffer and pooled blocks
-// (shared/mux/read-pool.ts). Downloads from a service to several visitors at once, and an echo
+// The client reads its local services, and its control connection when it is plain TCP, through
+// the shared read buffer and pooled blocks (shared/mux/read-pool.ts). Downloads from a service to
+// several visitors at once, uploads from several visitors to a service, and an echo
 // whose visitor reads slowly (so the relay's window fills and the client must stop reading and
 // resume on credit), arrive byte for byte, over an encrypted session (blocks reused after
 // sealing) and a plaintext one (blocks left to the garbage collector).
@@ -7,7 +8,7 @@ import type { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { readPoolStats } from '../../shared/mux/read-pool.js'
 import { clientConfig, closeInProcess, startClientInProcess, startRelayInProcess } from '../helpers/in-process.js'
-import { closeServices, connectTo, readAll, sha256, startEchoServer, startSourceServer, writeRandom } from '../helpers/services.js'
+import { closeServices, connectTo, exchange, readAll, sha256, startEchoServer, startHashSinkServer, startSourceServer, writeRandom } from '../helpers/services.js'
 
 const MB = 1024 * 1024
 const DOWNLOAD_BYTES = 8 * MB
@@ -70,6 +71,14 @@ describe.each([
     // The reads went through the pool; only sealing returns blocks to it.
     expect(readPoolStats.blocksAllocated + readPoolStats.blocksReused).toBeGreaterThan(blocksBefore)
     if (!plaintext) expect(readPoolStats.blocksReused).toBeGreaterThan(reused)
+  })
+
+  it('carries uploads from several visitors at once byte for byte (the client reads them from its control connection)', async () => {
+    const sink = await startHashSinkServer()
+    const port = await tunnelTo(sink.port, plaintext)
+    const results = await Promise.all(Array.from({ length: VISITORS }, async () => await exchange(port, DOWNLOAD_BYTES)))
+    const received = await Promise.all(sink.received)
+    expect(received.map((r) => `${r.sha256} ${r.bytes}`).sort()).toEqual(results.map((r) => `${r.sent.sha256} ${r.sent.bytes}`).sort())
   })
 
   it('echoes to a visitor that reads slowly byte for byte (the client stops reading its service and resumes on credit)', async () => {
