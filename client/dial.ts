@@ -3,11 +3,16 @@
 import { connect, type Socket } from 'node:net'
 import { TunnelError } from '../shared/errors.js'
 import { formatHostPort } from '../shared/net/index.js'
+import type { PooledReader } from '../shared/mux/index.js'
 
-/** `localAddress`: the address the connection leaves from (transport.connectServerLocalIP); undefined = the system's choice. */
-export function dial (host: string, port: number, timeoutMs: number, signal: AbortSignal, localAddress?: string): Promise<Socket> {
+/**
+ * `localAddress`: the address the connection leaves from (transport.connectServerLocalIP); undefined = the system's choice.
+ * `reader`: the socket reads through it (shared/mux/read-pool.ts), its reads emitted as 'data' events.
+ */
+export function dial (host: string, port: number, timeoutMs: number, signal: AbortSignal, localAddress?: string, reader?: PooledReader): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, ...(localAddress === undefined ? {} : { localAddress }) })
+    const socket = connect({ host, port, ...(localAddress === undefined ? {} : { localAddress }), ...(reader === undefined ? {} : { onread: reader.onread }) })
+    reader?.emitTo(socket)
     const fail = (err: Error): void => {
       cleanup()
       socket.destroy()

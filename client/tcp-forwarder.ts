@@ -10,7 +10,7 @@ import { connect, type Socket } from 'node:net'
 import type { Logger } from 'pino'
 import type { HttpProxyConfig, HttpsProxyConfig, StcpProxyConfig, TcpmuxProxyConfig, TcpProxyConfig, XtcpProxyConfig } from '../shared/config/index.js'
 import { TokenBucket, type TokenBucketStats } from '../shared/limit/index.js'
-import { bridge, type MuxStream } from '../shared/mux/index.js'
+import { bridge, PooledReader, type MuxStream } from '../shared/mux/index.js'
 import { formatHostPort, encodeProxyHeader } from '../shared/net/index.js'
 import { ResetCode } from '../shared/wire/index.js'
 import type { StreamForwarder } from './stream-forwarder.js'
@@ -81,7 +81,9 @@ export class TcpForwarder implements StreamForwarder {
     if (this.#closed) { stream.reset(ResetCode.REFUSED); return }
     const { localIP, localPort } = this.#proxy
     const visitor = stream.open === undefined ? '' : `${stream.open.visitor.address}:${stream.open.visitor.port}`
-    const socket = connect({ host: localIP, port: localPort, noDelay: true, allowHalfOpen: true })
+    // Reads land in one shared buffer and are copied out (pooled when large): no fresh 64 KiB per read.
+    const reader = new PooledReader()
+    const socket = connect({ host: localIP, port: localPort, noDelay: true, allowHalfOpen: true, onread: reader.onread })
     this.#streams.set(stream, socket)
     socket.setTimeout(LOCAL_DIAL_TIMEOUT_MS)
     const onEarlyError = (err: Error): void => {
@@ -118,7 +120,7 @@ export class TcpForwarder implements StreamForwarder {
         this.#doneIn += stream.bytesIn
         this.#doneOut += stream.bytesOut
         this.#log.debug({ streamId: stream.id, bytesIn: r.bytesToSocket, bytesOut: r.bytesFromSocket, code: r.error?.code }, 'stream closed')
-      }, { limiter: this.#limiter })
+      }, { limiter: this.#limiter, reader })
     })
   }
 

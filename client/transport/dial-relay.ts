@@ -7,6 +7,7 @@ import type { Socket } from 'node:net'
 import type { ClientConfig } from '../../shared/config/index.js'
 import { describeProxy } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
+import { PooledReader } from '../../shared/mux/index.js'
 import { asSocket, normalizeAddress } from '../../shared/net/index.js'
 import { dial } from '../dial.js'
 import { httpConnect } from './http-connect.js'
@@ -40,8 +41,12 @@ export async function dialRelay (config: ClientConfig, stop: AbortSignal): Promi
   const proxy = transport.proxyURL
   const timeoutMs = transport.dialServerTimeout * 1000
   const local = transport.connectServerLocalIP ?? undefined
+  // Straight TCP to the relay reads through the shared buffer into pooled blocks, which the
+  // record layer gives back once it has opened them (no fresh 64 KiB buffer per read). Anything
+  // layered on the socket (a proxy's reply, TLS, WebSocket) reads it the usual way.
+  const pooled = proxy === null && transport.protocol === 'tcp' && !transport.tls.enable
   const tcp = proxy === null
-    ? await dial(serverAddr, serverPort, timeoutMs, stop, local)
+    ? await dial(serverAddr, serverPort, timeoutMs, stop, local, pooled ? new PooledReader() : undefined)
     : await dialProxy(proxy.host, proxy.port, describeProxy(proxy), timeoutMs, stop, local)
   const deadline = AbortSignal.any([stop, AbortSignal.timeout(timeoutMs)])
   const peer = normalizeAddress(tcp.remoteAddress ?? '')

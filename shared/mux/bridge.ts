@@ -13,6 +13,7 @@ import type { TunnelError } from '../errors.js'
 import type { TokenBucket } from '../limit/index.js'
 import { ResetCode } from '../wire/index.js'
 import type { MuxStream } from './stream.js'
+import type { PooledReader } from './read-pool.js'
 
 export interface BridgeResult {
   bytesToSocket: number
@@ -23,6 +24,11 @@ export interface BridgeResult {
 export interface BridgeOptions {
   /** Paces both directions (frp's transport.bandwidthLimit); shared by the proxy's connections. */
   limiter?: TokenBucket | undefined
+  /**
+   * The socket was made with this reader's onread (read-pool.ts): its reads arrive through the
+   * reader, copied out of the shared read buffer, instead of as 'data' events.
+   */
+  reader?: PooledReader | undefined
 }
 
 export function bridge (stream: MuxStream, socket: Socket, done?: (result: BridgeResult) => void, options: BridgeOptions = {}): void {
@@ -64,7 +70,7 @@ export function bridge (stream: MuxStream, socket: Socket, done?: (result: Bridg
     else resumeReading()
   }
 
-  socket.on('data', (chunk: Buffer) => {
+  const onChunk = (chunk: Buffer): void => {
     bytesFromSocket += chunk.length
     if (!stream.write(chunk)) {
       streamBlocked = true
@@ -76,7 +82,9 @@ export function bridge (stream: MuxStream, socket: Socket, done?: (result: Bridg
       socket.pause()
       readTimer = setTimeout(onReadTimer, wait)
     }
-  })
+  }
+  if (options.reader === undefined) socket.on('data', onChunk)
+  else options.reader.attach(onChunk)
   socket.on('end', () => {
     socketEnded = true
     stream.end()

@@ -19,6 +19,7 @@ import { SESSION_WINDOW_BUDGET_BYTES } from './window.js'
 import { RttFilter } from './rtt-filter.js'
 import { DatagramQueue, type DatagramQueueLimits, type DatagramQueueStats, type QueueDropReason } from './datagram-queue.js'
 import type { Wire } from './wire.js'
+import { releaseRead } from './read-pool.js'
 
 /**
  * Streams open at once on one session unless transport.maxStreams says otherwise: enough for
@@ -463,6 +464,8 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
     this.#control = []
     this.#controlBytes = 0
     const budget = SEND_BUDGET_BYTES - this.#wire.pendingBytes()
+    // Data payloads to release once the wire has copied them (read-pool.ts); none when it keeps references.
+    const sealed: Buffer[] | undefined = this.#wire.copiesOnWrite === true ? [] : undefined
     while (bytes < budget) {
       if (!this.#dgrams.empty && this.#streamTurnsSinceDgram >= this.#ready.length) {
         bytes += this.#dgrams.take(out, Math.min(DATAGRAM_QUANTUM_BYTES, budget - bytes))
@@ -477,7 +480,10 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
       if (frame !== undefined) {
         const len = frame.payload?.length ?? 0
         out.push(encodeHeader(FrameType.DATA, frame.fin ? Flag.FIN : 0, stream.id, len))
-        if (frame.payload !== undefined) out.push(frame.payload)
+        if (frame.payload !== undefined) {
+          out.push(frame.payload)
+          sealed?.push(frame.payload)
+        }
         bytes += HEADER_BYTES + len
       }
       if (stream.sendable()) {
@@ -488,6 +494,7 @@ export class Session<In extends ControlMessage = ControlMessage, Out extends Con
     if (out.length > 0) {
       this.bytesOut += bytes
       this.#wire.write(out)
+      if (sealed !== undefined) for (const payload of sealed) releaseRead(payload)
       if (!this.#checkPeerQueue()) return
       this.#maybeResumeReading()
       this.#watchStall()

@@ -10,6 +10,7 @@
 import { TunnelError, type ErrorCode } from '../errors.js'
 import { ResetCode, type OpenHeader } from '../wire/index.js'
 import { nextWindow } from './window.js'
+import { releaseRead } from './read-pool.js'
 
 /** What the session does for its streams. */
 export interface StreamHost {
@@ -235,7 +236,11 @@ export class MuxStream {
       this.#queue.shift()
     }
     this.#queueBytes -= size
-    return parts.length === 1 ? first : Buffer.concat(parts, size)
+    if (parts.length === 1) return first
+    const merged = Buffer.concat(parts, size)
+    // The pieces were copied: pooled read blocks among them may be reused (read-pool.ts).
+    for (const part of parts) releaseRead(part)
+    return merged
   }
 
   /** DATA from the peer; false when it broke the window (the session resets the stream). */
@@ -279,6 +284,8 @@ export class MuxStream {
   #finish (err: TunnelError | undefined): void {
     this.#closed = true
     this.#closeError = err
+    // Nobody will send these bytes now: pooled read blocks among them may be reused.
+    for (const chunk of this.#queue) releaseRead(chunk)
     this.#queue = []
     if (this.#queueBytes > 0) this.#host.buffered(-this.#queueBytes)
     this.#queueBytes = 0

@@ -6,6 +6,12 @@ import { TunnelError } from '../errors.js'
 export interface Wire {
   /** Writes one batch of buffers with as few syscalls as possible (one writev). */
   write (chunks: Buffer[]): void
+  /**
+   * write() has copied the bytes of its buffers by the time it returns (an encrypted wire seals
+   * them into records), so the caller may reuse them. Absent or false: the wire keeps references
+   * until the kernel takes the bytes.
+   */
+  readonly copiesOnWrite?: boolean
   /** Bytes accepted but not yet handed to the kernel. */
   pendingBytes (): number
   /** Bytes the kernel has taken so far (the peer's progress: it stops when the peer stops reading). */

@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { TunnelError } from '../errors.js'
-import { closeReason, closeSocket, type Wire } from '../mux/index.js'
+import { closeReason, closeSocket, releaseRead, type Wire } from '../mux/index.js'
 import type { CipherState } from './noise.js'
 import { DEFAULT_RECORD_LIMITS, RecordOpener, RecordSealer, type RecordLimits } from './record.js'
 
@@ -42,7 +42,8 @@ export interface RecordWire extends Wire {
 export function recordWire (socket: Socket, options: RecordWireOptions): RecordWire {
   const limits = options.limits ?? DEFAULT_RECORD_LIMITS
   const sealer = options.ciphers === undefined ? undefined : new RecordSealer(options.ciphers.send, limits)
-  const opener = options.ciphers === undefined ? undefined : new RecordOpener(options.ciphers.recv, limits)
+  // Pooled reads (a socket made with a PooledReader) go back to the pool once opened.
+  const opener = options.ciphers === undefined ? undefined : new RecordOpener(options.ciphers.recv, limits, releaseRead)
   let lastError: Error | undefined
   let failure: TunnelError | undefined
   /** The session asked to stop reading; reading starts (onData) or resumes only without it. */
@@ -74,6 +75,8 @@ export function recordWire (socket: Socket, options: RecordWireOptions): RecordW
   }
 
   return {
+    // Sealing copies every byte into ciphertext before write() returns; plaintext is written by reference.
+    copiesOnWrite: sealer !== undefined,
     write (chunks) {
       if (socket.destroyed || failure !== undefined) return
       let out: Buffer[]

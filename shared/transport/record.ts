@@ -140,10 +140,17 @@ export class RecordOpener {
   /** Ciphertext + tag length of the record being read; -1 while its header is incomplete. */
   #need = -1
   #dead = false
+  readonly #release: ((piece: Buffer) => void) | undefined
   records = 0
 
-  constructor (cipher: CipherState, limits: RecordLimits = DEFAULT_RECORD_LIMITS) {
+  /**
+   * `release` is told of every piece of a pushed chunk once the opener has copied its bytes out
+   * (deciphered, or a header or tag copied together) and will never read it again (the caller
+   * may then reuse the memory: shared/mux/read-pool.ts).
+   */
+  constructor (cipher: CipherState, limits: RecordLimits = DEFAULT_RECORD_LIMITS, release?: (piece: Buffer) => void) {
     this.#keys = new KeySchedule(cipher, limits)
+    this.#release = release
   }
 
   get rekeys (): number { return this.#keys.rekeys }
@@ -161,7 +168,7 @@ export class RecordOpener {
       for (;;) {
         if (this.#need < 0) {
           if (this.#buffered < RECORD_HEADER_BYTES) break
-          const len = Buffer.concat(this.#takePieces(RECORD_HEADER_BYTES), RECORD_HEADER_BYTES).readUInt16BE(0)
+          const len = this.#copied(this.#takePieces(RECORD_HEADER_BYTES), RECORD_HEADER_BYTES).readUInt16BE(0)
           if (len < TAG_BYTES) throw new TunnelError('TUN_RECORD_AUTH', `a record is shorter than its tag (${len} bytes): the stream is corrupted or tampered with`)
           this.#need = len
         }
@@ -180,13 +187,14 @@ export class RecordOpener {
 
   #open (size: number, out: Buffer[]): void {
     const pieces = this.#takePieces(size - TAG_BYTES)
-    const tag = Buffer.concat(this.#takePieces(TAG_BYTES), TAG_BYTES)
+    const tag = this.#copied(this.#takePieces(TAG_BYTES), TAG_BYTES)
     const nonce = this.#keys.next()
     const decipher = createDecipheriv('chacha20-poly1305', this.#keys.cipher.key, nonce, { authTagLength: TAG_BYTES })
     decipher.setAuthTag(tag)
     const plain: Buffer[] = []
     for (const p of pieces) {
       const d = decipher.update(p)
+      this.#release?.(p)
       if (d.length > 0) plain.push(d)
     }
     try {
@@ -197,6 +205,13 @@ export class RecordOpener {
     this.#keys.done(size - TAG_BYTES)
     this.records++
     out.push(...plain)
+  }
+
+  /** The pieces' bytes in one new buffer; the pieces are released. */
+  #copied (pieces: Buffer[], n: number): Buffer {
+    const out = Buffer.concat(pieces, n)
+    if (this.#release !== undefined) for (const p of pieces) this.#release(p)
+    return out
   }
 
   /** Exactly `n` bytes from the front, as views of the received chunks. */
