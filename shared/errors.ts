@@ -115,6 +115,8 @@ export interface ConfigIssue {
   code: ErrorCode
   message: string
   location: ConfigLocation
+  /** A file the key names does not exist: refused at start and reload, a warning in `tunnel verify` (shared/config/missing-files.ts). */
+  missingFile?: true
 }
 
 /**
