@@ -19,6 +19,7 @@ import { tokenSourceIssues } from './token-source.js'
 import { storeWarnings } from './store-file.js'
 import { transportIssues, transportWarnings } from './transport-load.js'
 import { pluginConfigIssues, pluginConfigWarnings } from './plugin-checks.js'
+import { virtualNetWarnings } from './virtual-net.js'
 
 export interface ConfigWarning {
   message: string
@@ -230,7 +231,7 @@ export function configWarnings (ctx: CheckContext, options: WarningOptions = {})
     location: at(ctx, path, true),
   }))
   // Group warnings name their proxies (proxies[i]...), so an included file keeps them too.
-  warnings.push(...groupWarnings(ctx))
+  warnings.push(...groupWarnings(ctx), ...virtualNetWarnings(ctx))
   if (options.included === true) return warnings.filter((w) => w.location.path.startsWith('proxies[') || w.location.path.startsWith('visitors['))
   warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...storeWarnings(ctx), ...capWarnings(ctx), ...transportWarnings(ctx), ...duplicateDomainWarnings(ctx), ...sharedPortWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {

@@ -51,7 +51,7 @@ describe('a file a key names that is not on this machine', () => {
     expect(server.warnings.map((w) => w.message)).toContain(`auth.tokenSource.file.path names a file that is not on this machine (${join(dir, 'nope.token')} does not exist): the relay refuses to start until it exists there`)
     const client = parseClientConfig(pluginClient('nope.crt'), frpc, {}, VERIFY)
     expect(client.warnings.some((w) => w.message.startsWith('proxies[0].plugin.crtPath names a file that is not on this machine') && w.message.endsWith('the client refuses to start until it exists there'))).toBe(true)
-    expect(client.config.proxies[0]?.plugin).toMatchObject({ type: 'https2http', certificate: null })
+    expect(client.config.proxies[0]).toMatchObject({ plugin: { type: 'https2http', certificate: null } })
     // Still an error beside the missing file: the typo is not hidden by the warning.
     expect(configErrorLines(() => parseClientConfig(pluginClient('nope.crt').replace('localAddr: 127.0.0.1:8080', 'localAddr: 127.0.0.1:99999'), frpc, {}, VERIFY))[0]).toMatch(/proxies\[0\]\.plugin\.localAddr/)
   })
