@@ -133,9 +133,6 @@ function adminIssues (ctx: CheckContext): ConfigIssue[] {
   if (str(w.user) !== '' && str(w.password) === '') {
     issues.push({ code: 'TUN_CONFIG_INVALID', message: 'webServer.user is set without webServer.password: set a password (or remove user)', location: at(ctx, ['webServer', 'user']) })
   }
-  if (!Number.isInteger(w.port) || typeof w.addr !== 'string') return issues
-  const problem = adminBindProblem({ addr: w.addr, password: str(w.password), token: str(w.token) })
-  if (problem !== undefined) issues.push({ code: 'TUN_ADMIN_INSECURE', message: problem, location: at(ctx, ['webServer', 'addr']) })
   return issues
 }
 
@@ -147,6 +144,18 @@ export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
 }
 
 function adminWarnings (ctx: CheckContext): ConfigWarning[] {
+  return [...openAdminWarnings(ctx), ...otherAdminWarnings(ctx)]
+}
+
+/** An admin API on a non-loopback address without credentials: it starts, serving /metrics only. */
+function openAdminWarnings (ctx: CheckContext): ConfigWarning[] {
+  const w = valueAt(ctx.data, ['webServer'])
+  if (!isRecord(w) || !Number.isInteger(w.port) || typeof w.addr !== 'string') return []
+  const problem = adminBindProblem({ addr: w.addr, password: str(w.password), token: str(w.token) })
+  return problem === undefined ? [] : [{ message: problem, location: at(ctx, ['webServer', 'addr']) }]
+}
+
+function otherAdminWarnings (ctx: CheckContext): ConfigWarning[] {
   const w = valueAt(ctx.data, ['webServer'])
   const hasPort = isRecord(w) && Number.isInteger(w.port)
   const out: ConfigWarning[] = []
