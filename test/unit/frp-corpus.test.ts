@@ -17,7 +17,6 @@ const REASONS = {
   // Refused on purpose, with the reason in the message.
   kcpQuic: { why: 'transport.protocol kcp / quic: transports this tunnel does not have (a relay file is only warned)', lines: /transport\.protocol: (kcp|quic) is not supported/ },
   oidc: { why: 'auth.method oidc: refused with the reason (clients prove themselves by token and key)', lines: /auth\.method: oidc is not supported: / },
-  httpProxyProtocol: { why: 'proxyProtocolVersion on an http proxy: it gets X-Forwarded-For (pooled connections carry many visitors)', lines: /proxyProtocolVersion: http proxies get the visitor's address/ },
   // frp features nobody here builds yet.
 } as const satisfies Record<string, { why: string, lines: RegExp }>
 
@@ -123,7 +122,7 @@ const EXPECTED: Record<string, Expectation> = {
   'e2e/plugin-static-file.frpc.toml': passes(/static does not exist \(yet\): visitors get 404/),
   'e2e/plugin-tls2raw.frpc.toml': passes(MISSING('proxies[0].plugin.crtPath', 'client'), MISSING('proxies[0].plugin.keyPath', 'client')),
   'e2e/plugin-unix-domain-socket.frpc.toml': passes(/useEncryption is an frp setting this tunnel ignores/),
-  'e2e/real-ip-http-v2.frpc.toml': refused('httpProxyProtocol'),
+  'e2e/real-ip-http-v2.frpc.toml': passes(/^proxies\[0\]\.transport\.proxyProtocolVersion is ignored on an http proxy: the service gets no PROXY header/),
   'e2e/real-ip-http2https.frpc.toml': PASSES,
   'e2e/real-ip-tcp-v2.frpc.toml': PASSES,
   'e2e/real-ip-udp-v2.frpc.toml': PASSES,
