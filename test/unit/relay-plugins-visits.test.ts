@@ -4,10 +4,11 @@
 // cannot be asked, refuses it (fail closed) with the same answer as any refusal, counted as
 // `plugin`. xtcp visits carry only the introduction and are not asked (as in frp).
 import { afterEach, describe, expect, it } from 'vitest'
-import { VisitKind } from '../../shared/wire/index.js'
-import { clientConfig, closeInProcess, startClientInProcess, startRelayInProcess } from '../helpers/in-process.js'
+import { connect as tlsConnect } from 'node:tls'
+import { MessageType, VisitKind } from '../../shared/wire/index.js'
+import { clientConfig, closeInProcess, rawControl, startClientInProcess, startRelayInProcess } from '../helpers/in-process.js'
 import { closePluginServices, startPluginService, type PluginReply, type PluginRequest } from '../helpers/plugin-service.js'
-import { closeServices, startEchoServer } from '../helpers/services.js'
+import { closeServices, getFreePort, startEchoServer } from '../helpers/services.js'
 import { closeUdp, startUdpEcho } from '../helpers/udp.js'
 import { openVisit, rawVisitor, visitBlock } from '../helpers/visit.js'
 
@@ -78,5 +79,32 @@ describe('NewUserConn for visits to secret proxies', () => {
     expect((await openVisit(laptop, 'ssh', visitBlock({ target: 'ssh', secret: 'wrong-secret', user: 'laptop' })).closed)?.code).toBe('TUN_VISIT_REFUSED')
     expect(relay.visits.refusals.proof).toBe(1)
     expect(plugin.requests.filter((r) => r.op === 'NewUserConn')).toHaveLength(1)
+  })
+})
+
+describe('NewUserConn for https visitors', () => {
+  it('is sent for each TLS connection to an https proxy (proxy_type https), and a rejection resets it before the client sees a stream', async () => {
+    let allow = false
+    const plugin = await startPluginService((r) => ({ json: r.op !== 'NewUserConn' || allow ? { unchange: true } : { reject: true, reject_reason: 'not now' } }))
+    const httpsPort = await getFreePort()
+    const { port } = await startRelayInProcess(`vhostHTTPSPort: ${httpsPort}\nhttpPlugins:\n  - { name: guard, addr: "127.0.0.1:${plugin.port}", path: /handler, ops: [NewUserConn] }`, undefined, 0, { pluginTimeoutMs: TIMEOUT_MS })
+    const raw = await rawControl(port, 'web-client')
+    raw.send({ type: MessageType.REGISTER, proxies: [{ name: 'site', type: 'https', customDomains: ['site.example.test'] }], id: 1 })
+    expect(await raw.waitFor((m) => m.type === MessageType.PROXY_RESULT && m.id === 1)).toMatchObject({ ok: true })
+    const visit = async (): Promise<void> => await new Promise((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: httpsPort, servername: 'site.example.test', rejectUnauthorized: false })
+      s.on('error', () => { resolve() })
+      s.on('close', () => { resolve() })
+      s.setTimeout(2_000, () => { s.destroy() })
+    })
+    await visit()
+    expect(raw.streams).toHaveLength(0)
+    const seen = plugin.requests.filter((r) => r.op === 'NewUserConn')
+    expect(seen.map((r) => [r.body.content?.proxy_name, r.body.content?.proxy_type])).toEqual([['site', 'https']])
+    expect(String(seen[0]?.body.content?.remote_addr)).toMatch(/^127\.0\.0\.1:\d+$/)
+    allow = true
+    await visit()
+    // Admitted: the TLS bytes reach the client as a stream (this raw client echoes them, so the handshake itself fails).
+    expect(raw.streams).toHaveLength(1)
   })
 })
