@@ -3,9 +3,14 @@
 // reloads), but `tunnel verify` may run on another machine than the one that deploys (frp's own
 // verify does not read them): there it is a warning. One check, two modes: the checks mark the
 // issue as a missing file and the loader decides what it is.
-import type { ConfigIssue } from '../errors.js'
-import type { ConfigWarning } from './checks.js'
+import type { ConfigIssue, ConfigLocation } from '../errors.js'
 import type { Side } from './schema.js'
+
+/** A warning, as checks.ts's ConfigWarning (not imported from there: checks.ts imports the checks that import this file). */
+interface Warning {
+  message: string
+  location: ConfigLocation
+}
 
 /** What a missing file is: refused (the relay and client start, reload) or a warning (`tunnel verify`). */
 export type MissingFiles = 'refuse' | 'warn'
@@ -35,10 +40,10 @@ export function missingFileIssue (issue: ConfigIssue, missing: boolean): ConfigI
 }
 
 /** Issues split by mode: in 'warn' mode the missing-file ones become warnings that say what start will do. */
-export function splitMissingFiles (issues: readonly ConfigIssue[], mode: MissingFiles, side: Side): { issues: ConfigIssue[], warnings: ConfigWarning[] } {
+export function splitMissingFiles (issues: readonly ConfigIssue[], mode: MissingFiles, side: Side): { issues: ConfigIssue[], warnings: Warning[] } {
   if (mode === 'refuse') return { issues: [...issues], warnings: [] }
   const who = side === 'server' ? 'the relay' : 'the client'
-  const warnings: ConfigWarning[] = []
+  const warnings: Warning[] = []
   const kept: ConfigIssue[] = []
   for (const i of issues) {
     if (i.missingFile !== true) {
