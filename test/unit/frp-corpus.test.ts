@@ -17,7 +17,6 @@ const REASONS = {
   // Refused on purpose, with the reason in the message.
   kcpQuic: { why: 'transport.protocol kcp / quic: transports this tunnel does not have (a relay file is only warned)', lines: /transport\.protocol: (kcp|quic) is not supported/ },
   oidc: { why: 'auth.method oidc: refused with the reason (clients prove themselves by token and key)', lines: /auth\.method: oidc is not supported: / },
-  // frp features nobody here builds yet.
 } as const satisfies Record<string, { why: string, lines: RegExp }>
 
 type Reason = keyof typeof REASONS
