@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { runVerify } from '../../cli/commands/verify.js'
+import { reloadFromFile } from '../../client/index.js'
+import { silentLogger } from '../../shared/log.js'
 import { loadClientConfig, loadServerConfig, parseClientConfig, parseServerConfig } from '../../shared/config/index.js'
 import { configErrorLines } from '../helpers/config-errors.js'
 
@@ -43,6 +45,15 @@ describe('a file a key names that is not on this machine', () => {
     await expect(loadServerConfig(frps, {})).rejects.toThrow(`${frps}:6:13 auth.tokenSource.file.path: ${join(dir, 'nope.token')} does not exist (TUN_CONFIG_INVALID)`)
     writeFileSync(frpc, pluginClient('nope.crt'))
     await expect(loadClientConfig(frpc, {})).rejects.toThrow(`${frpc}:11:16 proxies[0].plugin.crtPath: ${join(dir, 'nope.crt')} does not exist (TUN_CONFIG_INVALID)`)
+  })
+
+  it('is refused by a reload (SIGHUP, the admin API) with the same error, and the running proxies stay', async () => {
+    writeFileSync(frpc, pluginClient('nope.crt'))
+    let applied = 0
+    const outcome = await reloadFromFile({ reload: async () => { applied++; return await Promise.reject(new Error('not reached')) } }, frpc, silentLogger())
+    expect(outcome.status).toBe('refused')
+    expect(applied).toBe(0)
+    expect(outcome.errors.map((e) => `${e.message} (${e.code})`).join('\n')).toContain(`proxies[0].plugin.crtPath: ${join(dir, 'nope.crt')} does not exist`)
   })
 
   it('leaves the rest of the file checked in verify mode: a token file\'s token is unknown, a plugin falls back to no certificate', () => {
