@@ -24,7 +24,7 @@ export interface AdminBindSettings {
   token: string
 }
 
-/** A non-loopback address without credentials: the admin server serves only the public routes (metricsOnly). */
+/** A non-loopback address without credentials: the admin server serves only the public routes (PUBLIC_PATHS, shared/admin/server.ts). */
 export function adminOpenWithoutCredentials (s: AdminBindSettings): boolean {
   return !isLoopbackHost(s.addr) && s.password === '' && s.token === ''
 }

@@ -458,6 +458,9 @@ function loadIncludes (parsed: Parsed, env: Env): Included | undefined {
       more.issues.push(...err.issues)
       continue
     }
+    // Its proxies are the including file's client's: checks that need its user get it.
+    const owner = valueAt(parsed.ctx.data, ['user'])
+    inc.ctx.includedBy = { user: typeof owner === 'string' ? owner : '' }
     const checked = clientSchema.safeParse(inc.ctx.data)
     more.issues.push(...(checked.success ? [] : mapZodIssues(inc.ctx, checked.error.issues)), ...crossFieldIssues(inc.ctx))
     more.warnings.push(...inc.yamlWarnings, ...unreadKeys(inc.ctx), ...configWarnings(inc.ctx, { included: true }))

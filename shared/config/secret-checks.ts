@@ -46,7 +46,7 @@ const missing = (v: unknown): boolean => v === undefined || v === ''
  * empty when only the owner's user may visit (an empty list: frp's default, ours too).
  */
 function otherUsers (ctx: CheckContext, p: Record<string, unknown>): string[] {
-  const owner = valueAt(ctx.data, ['user'])
+  const owner = ctx.includedBy?.user ?? valueAt(ctx.data, ['user'])
   const ownUser = typeof owner === 'string' ? owner : ''
   const list = Array.isArray(p.allowUsers) ? p.allowUsers.filter((u): u is string => typeof u === 'string') : []
   return list.filter((u) => u !== ownUser)
@@ -154,23 +154,34 @@ function shortSecret (ctx: CheckContext, path: ConfigPath, value: unknown): Warn
   return [{ message: `secretKey has ${value.length} characters: whoever sees a visit's proof (the relay's operator) can try to guess it offline; use ${MIN_SECRET_KEY_CHARS} or more random characters (20 or more is better)`, location: at(ctx, path) }]
 }
 
+/**
+ * Secret proxies and visitors without secretKey (frp's empty secret), accepted while allowUsers
+ * keeps the proxy to its owner's user: one warning each, included files' entries too.
+ */
+export function noSecretWarnings (ctx: CheckContext): Warning[] {
+  if (ctx.side !== 'client') return []
+  const out: Warning[] = []
+  for (const [i, p] of listOf(ctx, 'proxies')) {
+    if (!SECRET_TYPES.has(p.type) || !missing(p.secretKey) || p.enabled === false || otherUsers(ctx, p).length > 0) continue
+    const path: ConfigPath = ['proxies', i, Object.hasOwn(p, 'secretKey') ? 'secretKey' : 'type']
+    out.push({ message: `proxies[${i}] (${String(p.type)}) has no secretKey: a visit proves only its user; ${OWN_USER_ONLY}. Anyone who may log in with that user can visit (bind users to keys with the relay's auth.clientKeys, or set a secretKey of 20 or more random characters)`, location: at(ctx, path) })
+  }
+  for (const [i, v] of listOf(ctx, 'visitors')) {
+    if (!SECRET_TYPES.has(v.type) || !missing(v.secretKey) || v.enabled === false) continue
+    out.push({ message: `visitors[${i}] has no secretKey: it reaches only a proxy without one, of its own user (such a proxy admits no other user)`, location: at(ctx, ['visitors', i, Object.hasOwn(v, 'secretKey') ? 'secretKey' : 'type']) })
+  }
+  return out
+}
+
 /** Warnings for secret proxies and visitors of a valid frpc.yml. Never includes a secret's value. */
 export function secretWarnings (ctx: CheckContext): Warning[] {
   if (ctx.side !== 'client') return []
   const out: Warning[] = []
   for (const [i, p] of listOf(ctx, 'proxies')) {
-    if (!SECRET_TYPES.has(p.type)) continue
-    out.push(...shortSecret(ctx, ['proxies', i, 'secretKey'], p.secretKey))
-    if (missing(p.secretKey) && p.enabled !== false && otherUsers(ctx, p).length === 0) {
-      const path: ConfigPath = ['proxies', i, Object.hasOwn(p, 'secretKey') ? 'secretKey' : 'type']
-      out.push({ message: `proxies[${i}] (${String(p.type)}) has no secretKey: a visit proves only its user; ${OWN_USER_ONLY}. Anyone who may log in with that user can visit (bind users to keys with the relay's auth.clientKeys, or set a secretKey of 20 or more random characters)`, location: at(ctx, path) })
-    }
+    if (SECRET_TYPES.has(p.type)) out.push(...shortSecret(ctx, ['proxies', i, 'secretKey'], p.secretKey))
   }
   for (const [i, v] of listOf(ctx, 'visitors')) {
     out.push(...shortSecret(ctx, ['visitors', i, 'secretKey'], v.secretKey))
-    if (SECRET_TYPES.has(v.type) && missing(v.secretKey) && v.enabled !== false) {
-      out.push({ message: `visitors[${i}] has no secretKey: it reaches only a proxy without one, of its own user (such a proxy admits no other user)`, location: at(ctx, ['visitors', i, Object.hasOwn(v, 'secretKey') ? 'secretKey' : 'type']) })
-    }
     if (v.bindPort === -1 && v.type === 'stcp' && !listOf(ctx, 'visitors').some(([, o]) => o.type === 'xtcp' && o.fallbackTo === v.name)) {
       out.push({ message: 'bindPort -1: this visitor opens no listener, and no xtcp visitor names it in fallbackTo, so nothing reaches it', location: at(ctx, ['visitors', i, 'bindPort']) })
     }

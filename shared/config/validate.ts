@@ -17,6 +17,8 @@ export interface CheckContext {
   map: SourceMap
   /** The plain data zod saw (nulls and top-level `.` keys already removed). */
   data: unknown
+  /** A file `includes` added: the including file's `user` (the owner of the proxies it adds). */
+  includedBy?: { user: string }
 }
 
 export function isRecord (value: unknown): value is Record<string, unknown> {

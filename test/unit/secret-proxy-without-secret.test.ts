@@ -3,6 +3,9 @@
 // long as allowUsers keeps the proxy to its owner's own user: the relay and the home client both
 // check the visitor's user, which is then all a visit proves. A proxy without secret that
 // allowUsers opens to other users stays refused (tests in config-secret.test.ts and below).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseClientConfig } from '../../shared/config/index.js'
 import { clientConfig, closeInProcess, startClientInProcess, startRelayInProcess } from '../helpers/in-process.js'
@@ -51,6 +54,24 @@ describe('an stcp proxy and visitor without secretKey', () => {
       const lines = configErrorLines(() => parseClientConfig(`user: alice\nproxies:\n  - { name: ssh, type: sudp, localPort: 53, allowUsers: ${allow} }\n`, 'frpc.yml', {}))
       expect(lines, allow).toHaveLength(1)
       expect(lines[0]).toMatch(/^frpc\.yml:3:\d+ proxies\[0\]\.type: an sudp proxy that allowUsers opens to other users \(.*\) needs a secretKey: .*\(TUN_CONFIG_INVALID\)$/)
+    }
+  })
+
+  it('is judged against the including file\'s user in a file includes adds, and warned about there too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tunnel-no-secret-'))
+    try {
+      const main = join(dir, 'frpc.yml')
+      writeFileSync(main, 'user: alice\nincludes: [./part.yml]\n')
+      writeFileSync(join(dir, 'part.yml'), 'proxies:\n  - { name: ssh, type: stcp, localPort: 22, allowUsers: [alice] }\n')
+      const ok = parseClientConfig('user: alice\nincludes: [./part.yml]\n', main, {})
+      expect(ok.warnings.filter((w) => w.message.startsWith('proxies[0] (stcp) has no secretKey')).map((w) => `${w.location.file}:${w.location.line}`)).toEqual([`${join(dir, 'part.yml')}:2`])
+      writeFileSync(join(dir, 'part.yml'), 'proxies:\n  - { name: ssh, type: stcp, localPort: 22, allowUsers: [bob] }\n')
+      const lines = configErrorLines(() => parseClientConfig('user: alice\nincludes: [./part.yml]\n', main, {}))
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toContain(`${join(dir, 'part.yml')}:2:`)
+      expect(lines[0]).toContain('opens to other users ("bob") needs a secretKey')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })
