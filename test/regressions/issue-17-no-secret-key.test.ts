@@ -1,4 +1,4 @@
-// frp takes an stcp proxy and visitor without secretKey (an empty secret; its stcp is visited only
+// Issue 17: frp takes an stcp proxy and visitor without secretKey (an empty secret; its stcp is visited only
 // by the proxy owner's own user unless allowUsers says otherwise). Ours too, with a warning, as
 // long as allowUsers keeps the proxy to its owner's own user: the relay and the home client both
 // check the visitor's user, which is then all a visit proves. A proxy without secret that
@@ -18,7 +18,7 @@ afterEach(async () => {
   await closeServices()
 })
 
-describe('an stcp proxy and visitor without secretKey', () => {
+describe('issue 17: an stcp proxy and visitor without secretKey', () => {
   it('work for the owner\'s own user (here: none), and a visitor of another user is refused by the relay', async () => {
     const { relay, port } = await startRelayInProcess()
     const echo = await startEchoServer()

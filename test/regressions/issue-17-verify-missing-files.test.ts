@@ -1,4 +1,4 @@
-// Files a config names (transport.tls.*, a plugin's crtPath/keyPath, auth.tokenSource's file) that
+// Issue 17: Files a config names (transport.tls.*, a plugin's crtPath/keyPath, auth.tokenSource's file) that
 // are not on this machine: `tunnel verify` warns at the key's line:col (it may run elsewhere than
 // where the file deploys, and frp's verify does not read them); the relay and client (start and
 // reload load the same way) refuse them with the file:line:col error. A file that is there but
@@ -32,7 +32,7 @@ const pluginClient = (crt: string): string => [
   '      type: https2http', '      localAddr: 127.0.0.1:8080', `      crtPath: ${crt}`, `      keyPath: ${join(TLS, 'relay.key')}`, '',
 ].join('\n')
 
-describe('a file a key names that is not on this machine', () => {
+describe('issue 17: a file a key names that is not on this machine', () => {
   it('is a warning in verify mode, at the key\'s line:col, saying the relay will refuse to start until it exists', () => {
     const { warnings } = parseServerConfig(serverTls('nope.crt'), frps, {}, VERIFY)
     const missing = warnings.filter((w) => w.message.includes('not on this machine'))

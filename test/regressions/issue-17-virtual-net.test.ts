@@ -1,4 +1,4 @@
-// frp's experimental virtual network (the virtual_net plugin on an stcp proxy and on a visitor,
+// Issue 17: frp's experimental virtual network (the virtual_net plugin on an stcp proxy and on a visitor,
 // behind frp's VirtualNet feature gate, with virtualNet.address): not supported here. A file that
 // uses it loads with a warning per proxy/visitor, those are not started, and the client starts
 // and serves the file's other proxies.
@@ -42,7 +42,7 @@ type = "virtual_net"
 destinationIP = "100.86.0.1"
 `
 
-describe('frp\'s virtual_net', () => {
+describe('issue 17: frp\'s virtual_net', () => {
   it('loads with a warning for featureGates, virtualNet and each proxy and visitor with the plugin, which are left out', () => {
     const { config, warnings } = parseClientConfig(file(7000, 22), 'frpc.toml', {})
     expect(config.proxies.map((p) => p.name)).toEqual(['web'])
