@@ -6,6 +6,7 @@
 // (/api/store/*) when store.path is set (also behind credentials).
 import { configRoutes, storeRoutes, dashboardRoutes, diagRoute, historyRoute, json, metricsRoute, probeRtt, reloadRoute, roundMs, statusRoute, TrafficHistory, PATH_HISTORY_PATH, type AdminRoute, type AdminRouteSet, type ReloadHandler } from '../shared/admin/index.js'
 import { TunnelMetrics } from '../shared/metrics/index.js'
+import { adminOpenWithoutCredentials } from '../shared/config/index.js'
 import { readWebAssets } from '../shared/web-assets.js'
 import type { Client } from './client.js'
 import { ConfigEditor } from './config-editor.js'
@@ -51,7 +52,8 @@ export function clientAdminRoutes (client: Client, status: ClientStatus, options
       const view = await client.relayView()
       return { relaySide: view instanceof TunnelError ? { error: `${view.message} (${view.code})` } : view }
     }),
-    metricsRoute(new TunnelMetrics({ processMetrics: true }), report),
+    // Open without credentials (non-loopback, no user/password/token): /metrics is all it serves, without series naming proxies or visitors.
+    metricsRoute(new TunnelMetrics({ processMetrics: true, tenantLabels: client.config.webServer === null || !adminOpenWithoutCredentials(client.config.webServer) }), report),
     historyRoute(history),
     { method: 'GET', path: PATH_HISTORY_PATH, handle: async () => json(200, await path.report()) },
     ...dashboardRoutes('client', 'assets' in options ? options.assets : readWebAssets()),

@@ -3,6 +3,7 @@
 // reload (the relay does not reload).
 import { dashboardRoutes, diagRoute, historyRoute, metricsRoute, statusRoute, TrafficHistory, type AdminRouteSet } from '../shared/admin/index.js'
 import { TunnelMetrics } from '../shared/metrics/index.js'
+import { adminOpenWithoutCredentials } from '../shared/config/index.js'
 import { readWebAssets } from '../shared/web-assets.js'
 import { relayProxyCounters, relayStatus } from './admin-status.js'
 import { relayTarget } from './diag-target.js'
@@ -23,6 +24,8 @@ export function relayAdminRoutes (relay: Relay, options: RelayAdminOptions = {})
     historyRoute(history),
     ...dashboardRoutes('relay', 'assets' in options ? options.assets : readWebAssets()),
   ]
-  if (relay.config.enablePrometheus) routes.push(metricsRoute(new TunnelMetrics({ processMetrics: true }), report))
+  // Open without credentials (non-loopback, no user/password/token): /metrics is all it serves, without series naming tenants.
+  const open = relay.config.webServer !== null && adminOpenWithoutCredentials(relay.config.webServer)
+  if (relay.config.enablePrometheus) routes.push(metricsRoute(new TunnelMetrics({ processMetrics: true, tenantLabels: !open }), report))
   return { routes, stop: () => { history.stop() } }
 }

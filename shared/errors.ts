@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   TUN_DIAG_SOURCE: 'a diagnostic source (ss, a /proc file, a sysctl) could not be read; the report names it and says why',
   TUN_DIAG_PARSE: 'the output of ss or a /proc file had an unexpected shape; the report names it',
   TUN_DIAG_FINDINGS: '`tunnel diag --strict` found something to fix (a finding of severity warn or error)',
-  TUN_ADMIN_INSECURE: 'the admin API (webServer) would listen on a non-loopback address without webServer.password or webServer.token',
+  TUN_ADMIN_INSECURE: 'the admin API (webServer) listens on a non-loopback address without webServer.password or webServer.token: it serves only /metrics (without tenant series) and answers 401 to the rest (a warning)',
   TUN_ADMIN_AUTH: 'the admin API refused the request: missing or wrong credentials (HTTP 401)',
   TUN_ADMIN_UNREACHABLE: 'the admin API could not be reached (the process is not running, or webServer.addr/port differ)',
   TUN_ADMIN_NOT_CONFIGURED: 'the config file has no webServer.port, so the process runs no admin API to ask',
@@ -115,6 +115,8 @@ export interface ConfigIssue {
   code: ErrorCode
   message: string
   location: ConfigLocation
+  /** A file the key names does not exist: refused at start and reload, a warning in `tunnel verify` (shared/config/missing-files.ts). */
+  missingFile?: true
 }
 
 /**

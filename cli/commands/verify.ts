@@ -21,6 +21,8 @@ export interface VerifyOptions {
   printV1?: boolean
 }
 
+const VERIFY_LOAD = { missingFiles: 'warn' } as const
+
 export async function runVerify (file: string, out: VerifyOutput, opts: VerifyOptions): Promise<number> {
   let warnings: ConfigWarning[]
   let kind: ConfigKind
@@ -30,7 +32,9 @@ export async function runVerify (file: string, out: VerifyOutput, opts: VerifyOp
   try {
     text = await readConfigFile(file)
     kind = opts.kind ?? detectConfigKind(text, file)
-    const loaded = kind === 'server' ? parseServerConfig(text, file) : parseClientConfig(text, file)
+    // A file a key names (certificate, key, token file) that is not on this machine is a warning here:
+    // verify may run elsewhere than where the file deploys; `tunnel server`/`client` refuse it.
+    const loaded = kind === 'server' ? parseServerConfig(text, file, process.env, VERIFY_LOAD) : parseClientConfig(text, file, process.env, VERIFY_LOAD)
     warnings = loaded.warnings
     included = loaded.included?.length ?? 0
   } catch (err) {

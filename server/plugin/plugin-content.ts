@@ -4,7 +4,8 @@
 //
 // Mapping: Login = a client's login (after the handshake proved the token and the client key);
 // NewProxy = one proxy of a register; CloseProxy = an unregister or the end of the session, per
-// proxy; Ping = the client's heartbeat; NewUserConn = a visitor of a tcp or tcpmux proxy;
+// proxy; Ping = the client's heartbeat; NewUserConn = a visitor of a tcp, tcpmux or https proxy, or a
+// visit to an stcp or sudp proxy (server/proxy/secret.ts; remote_addr: the visitor client's);
 // NewWorkConn = the stream the relay opens to the client for that visitor (our work connection).
 // Not sent: privilege_key (the token never leaves the relay, not even as frp's MD5 of it), os,
 // arch and pool_count (our login does not carry them).

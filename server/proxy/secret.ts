@@ -21,6 +21,7 @@ export class SecretRelayProxy implements RelayProxy, SecretEndpoint {
   readonly name: string
   readonly kind: VisitKind
   readonly relayKey: Buffer
+  readonly admit: ((visitor: VisitorSide) => Promise<boolean>) | undefined
   readonly #spec: SecretProxySpec
   readonly #ctx: ProxyContext
   readonly #sources: SourceFilter
@@ -44,6 +45,11 @@ export class SecretRelayProxy implements RelayProxy, SecretEndpoint {
     this.#sources = new SourceFilter(spec.allowSources ?? [], spec.denySources ?? [])
     this.#limiter = spec.bandwidthLimit === undefined ? undefined : new TokenBucket(spec.bandwidthLimit)
     this.#maxVisitors = spec.type === 'stcp' ? spec.maxVisitors ?? 0 : 0
+    // frp sends NewUserConn for every user connection its stcp and sudp proxies carry (the owner's
+    // user, the proxy's name and type, the visitor client's address); an xtcp visit carries only
+    // the introduction (frp's relay carries no user connection for it either).
+    const ask = ctx.admitVisitor
+    this.admit = ask === undefined || spec.type === 'xtcp' ? undefined : async (visitor) => await ask({ name: spec.name, type: spec.type }, visitor.remote)
   }
 
   async start (): Promise<void> {

@@ -25,7 +25,9 @@ export class VhostRelayProxy implements RelayProxy {
   async start (): Promise<void> {
     const vhosts = this.#ctx.vhosts
     if (vhosts === undefined) throw new TunnelError('TUN_VHOST_UNAVAILABLE', `this relay serves no ${this.type} proxies: its frps.yml sets neither vhostHTTPPort nor vhostHTTPSPort`)
-    this.#routes = vhosts.open(this.#spec, this.#ctx.session, this.#ctx.log, this.#ctx.owner)
+    const ask = this.#ctx.admitVisitor
+    const name = this.#spec.name
+    this.#routes = vhosts.open(this.#spec, this.#ctx.session, this.#ctx.log, this.#ctx.owner, ask === undefined ? undefined : async (visitor) => await ask({ name, type: 'https' }, visitor))
     this.#phase = 'listening'
     return await Promise.resolve()
   }

@@ -151,6 +151,28 @@ export class HttpsVhost {
       socket.resetAndDestroy()
       return
     }
+    const admit = route.admit
+    if (admit === undefined) {
+      this.#open(socket, hello, serverName, route, visitor)
+      return
+    }
+    // The relay's plugins (NewUserConn) decide; bytes after the hello wait in the socket meanwhile.
+    socket.pause()
+    const decided = (ok: boolean): void => {
+      if (socket.destroyed) return
+      if (!ok) {
+        this.#stats.forbidden++
+        socket.resetAndDestroy()
+        return
+      }
+      socket.resume() // flowing from the next tick: #open's bridge is attached by then
+      this.#open(socket, hello, serverName, route, visitor)
+    }
+    admit(visitor).then(decided, () => { decided(false) })
+  }
+
+  /** Opens the stream toward the proxy's client and passes the hello and every byte after it. */
+  #open (socket: Socket, hello: Buffer, serverName: string, route: HttpsRoute, visitor: { address: string, port: number }): void {
     const listener = { address: normalizeAddress(socket.localAddress ?? ''), port: socket.localPort ?? 0 }
     let stream
     try {

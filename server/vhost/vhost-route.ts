@@ -31,4 +31,6 @@ export interface HttpsRoute {
   /** Bytes of the TLS connections passed through, for the admin API. */
   readonly tally: StreamTally
   connections: number
+  /** Asks the relay's plugins about a visitor (frp's NewUserConn); false refuses it. Undefined: no plugin asked. */
+  readonly admit?: ((visitor: { address: string, port: number }) => Promise<boolean>) | undefined
 }

@@ -237,8 +237,9 @@ export class Vhosts {
    * session's owner: only compared, never interpreted; a group admits other identities only with
    * its groupKey); throws TunnelError for this proxy alone.
    */
-  open (spec: VhostSpec, session: Session, log: Logger, owner: string): VhostProxy {
-    return spec.type === 'http' ? this.#openHttp(spec, session, log, owner) : this.#openHttps(spec, session, log, owner)
+  /** `admit`: the relay's plugins asked about each https visitor (NewUserConn), as frp asks for every user connection of an https proxy. */
+  open (spec: VhostSpec, session: Session, log: Logger, owner: string, admit?: HttpsRoute['admit']): VhostProxy {
+    return spec.type === 'http' ? this.#openHttp(spec, session, log, owner) : this.#openHttps(spec, session, log, owner, admit)
   }
 
   #openHttp (spec: HttpProxySpec, session: Session, log: Logger, owner: string): VhostProxy {
@@ -290,12 +291,12 @@ export class Vhosts {
     return proxy
   }
 
-  #openHttps (spec: HttpsProxySpec, session: Session, log: Logger, owner: string): VhostProxy {
+  #openHttps (spec: HttpsProxySpec, session: Session, log: Logger, owner: string, admit: HttpsRoute['admit']): VhostProxy {
     const vhost = this.#https
     if (vhost === undefined) throw new TunnelError('TUN_VHOST_UNAVAILABLE', 'this relay serves no https proxies: its frps.yml does not set vhostHTTPSPort')
     const domains = resolveDomains(spec, this.#settings.subDomainHost)
     const plog = log.child({ proxy: spec.name })
-    const route: HttpsRoute = { kind: 'https', name: spec.name, session, gate: new SourceGate(spec, plog), log: plog, tally: new StreamTally(), connections: 0 }
+    const route: HttpsRoute = { kind: 'https', name: spec.name, session, gate: new SourceGate(spec, plog), log: plog, tally: new StreamTally(), connections: 0, admit }
     refuseConflict(vhost.router.claim(domains, ['/'], route, owner), session, 'https')
     // Open TLS connections are streams of the session: they end with it.
     return new VhostProxy({ name: spec.name, type: 'https', port: vhost.port, domains, locations: [] },

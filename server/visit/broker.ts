@@ -12,7 +12,7 @@ import { joinStreams, type MuxStream } from '../../shared/mux/index.js'
 import { type Endpoint, ResetCode, VISIT_MAC_BYTES, type VisitBlock, visitKindName } from '../../shared/wire/index.js'
 import { checkVisitMac, ReplayWindow, type VisitClaim } from '../../shared/visit/index.js'
 import { LogLimiter } from '../log-limiter.js'
-import type { SecretDirectory, VisitorSide } from './directory.js'
+import type { SecretDirectory, SecretEndpoint, VisitorSide } from './directory.js'
 import { FAILED_GUESSES, newVisitRefusalCounts, type VisitRefusal, type VisitRefusalCounts } from './reasons.js'
 import { VisitGuard } from './visit-guard.js'
 
@@ -162,16 +162,38 @@ export class VisitBroker {
     }
     if (endpoint === undefined) return // narrowed above; kept for the type checker
     this.#replay.remember(visit.nonce, visit.timestampMs)
+    const admit = endpoint.admit
+    if (admit === undefined) {
+      this.#join(guard, visitor, stream, endpoint, visit)
+      return
+    }
+    // The relay's plugins are asked last, about a visit every check passed (the slot is held meanwhile).
+    if (guard !== undefined) guard.active++
+    const decided = (ok: boolean): void => {
+      if (guard !== undefined) guard.active--
+      if (stream.closed) return // the visitor gave up while the plugin was asked
+      if (ok) {
+        this.#join(guard, visitor, stream, endpoint, visit)
+        return
+      }
+      endpoint.noteRefusal('plugin')
+      this.#refuse(stream, visitor, open.proxy, 'plugin', ResetCode.FORBIDDEN)
+    }
+    admit(visitor).then(decided, () => { decided(false) })
+  }
+
+  /** Joins a visit that passed every check to its home client, or refuses it at a limit. */
+  #join (guard: VisitGuard | undefined, visitor: VisitorSide, stream: MuxStream, endpoint: SecretEndpoint, visit: VisitBlock): void {
     if (guard !== undefined) guard.active++
     const failed = endpoint.join(visitor, stream, visit, () => { if (guard !== undefined) guard.active-- })
     if (failed !== undefined) {
       if (guard !== undefined) guard.active--
       endpoint.noteRefusal(failed)
-      this.#refuse(stream, visitor, open.proxy, failed, failed === 'homeUnavailable' ? ResetCode.CANCEL : ResetCode.TOO_MANY_STREAMS)
+      this.#refuse(stream, visitor, endpoint.name, failed, failed === 'homeUnavailable' ? ResetCode.CANCEL : ResetCode.TOO_MANY_STREAMS)
       return
     }
     this.accepted++
-    visitor.log.debug({ streamId: stream.id, proxy: open.proxy, kind: visitKindName(visit.kind) }, 'visit joined')
+    visitor.log.debug({ streamId: stream.id, proxy: endpoint.name, kind: visitKindName(visit.kind) }, 'visit joined')
   }
 
   #refuse (stream: MuxStream, visitor: VisitorSide, target: string, reason: VisitRefusal, code: number): void {
@@ -180,7 +202,8 @@ export class VisitBroker {
     const suppressed = this.#logLimiter.allow(`${reason}\0${visitor.clientId}`)
     if (suppressed === undefined) return
     const fields = { reason, target, user: visitor.user, remote: visitor.remote.address, suppressed }
-    if (FAILED_GUESSES.has(reason) || reason === 'rateLimited') this.#log.warn({ code: reason === 'rateLimited' ? 'TUN_VISIT_RATE_LIMITED' : 'TUN_VISIT_REFUSED', ...fields }, 'visit refused')
+    if (reason === 'plugin') this.#log.info({ code: 'TUN_PLUGIN_REJECTED', ...fields }, 'visit refused by a relay plugin (NewUserConn)')
+    else if (FAILED_GUESSES.has(reason) || reason === 'rateLimited') this.#log.warn({ code: reason === 'rateLimited' ? 'TUN_VISIT_RATE_LIMITED' : 'TUN_VISIT_REFUSED', ...fields }, 'visit refused')
     else this.#log.info({ code: 'TUN_TOO_MANY_STREAMS', ...fields }, 'visit refused: at a limit')
   }
 }

@@ -37,6 +37,11 @@ export interface SecretEndpoint {
    */
   join: (visitor: VisitorSide, stream: MuxStream, visit: VisitBlock, done: () => void) => VisitRefusal | undefined
   noteRefusal: (reason: VisitRefusal) => void
+  /**
+   * Asks the relay's plugins about a visit that passed every check (frp's NewUserConn, as for any
+   * user connection of a proxy); false refuses it. Undefined: no plugin takes NewUserConn.
+   */
+  admit?: ((visitor: VisitorSide) => Promise<boolean>) | undefined
 }
 
 export class SecretDirectory {

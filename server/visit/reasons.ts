@@ -24,6 +24,8 @@ export const VISIT_REFUSALS = [
   'proxyLimit',
   /** No stream could be opened toward the home client (its session is closing or full). */
   'homeUnavailable',
+  /** A relay plugin (httpPlugins, NewUserConn) rejected the visit, or could not be asked (fail closed). */
+  'plugin',
 ] as const
 export type VisitRefusal = typeof VISIT_REFUSALS[number]
 

@@ -9,6 +9,11 @@
 // the routes is revealed), route (404, or 405 with Allow), body size (413), then the handler
 // (500 on a crash, logged without the request's headers).
 //
+// On a non-loopback address without credentials (frp's monitoring setup: webServer.addr 0.0.0.0,
+// no user/password) the server starts, with a warning (TUN_ADMIN_INSECURE), and serves only
+// PUBLIC_PATHS (/metrics, which the composition root then builds without per-proxy and
+// per-client series); every other path, known or not, answers 401 naming webServer.user/password.
+//
 // Connections: at most MAX_ADMIN_CONNECTIONS at once, and one with no request in flight (idle,
 // or still sending its headers) is closed after ADMIN_IDLE_TIMEOUT_MS. When the table is full a
 // new connection closes the connection idle the longest instead of being turned away, so idle
@@ -19,8 +24,9 @@ import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { TunnelError } from '../errors.js'
 import { formatHostPort, listenError, listenTcp } from '../net/index.js'
-import { authorize, authSchemes, challenges, type AdminCredentials } from './auth.js'
-import { adminBindProblem, isLoopbackHost } from '../config/index.js'
+import { ADMIN_REALM, authorize, authSchemes, challenges, type AdminCredentials } from './auth.js'
+import { adminBindProblem, adminOpenWithoutCredentials, isLoopbackHost } from '../config/index.js'
+import { METRICS_PATH } from './endpoints.js'
 import { errorResponse, MAX_BODY_BYTES, readBody, writeResponse, type AdminResponse } from './http.js'
 
 /** Connections at once; the admin API is for a handful of operators and one scraper. */
@@ -32,6 +38,12 @@ export const HEADERS_TIMEOUT_MS = 10_000
 export const REQUEST_TIMEOUT_MS = 15_000
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
+
+/**
+ * What an admin server on a non-loopback address without credentials still serves: read-only,
+ * listing no tenant (there is no health endpoint; /metrics answers when the API is up).
+ */
+export const PUBLIC_PATHS: ReadonlySet<string> = new Set([METRICS_PATH])
 
 export interface AdminRequest {
   method: Method
@@ -81,6 +93,8 @@ export class AdminServer {
   readonly #server: Server
   readonly #routes = new Map<string, Map<Method, AdminRoute>>()
   readonly #loopbackOnly: boolean
+  /** Non-loopback without credentials: only PUBLIC_PATHS are served, the rest answers 401. */
+  readonly #publicOnly: boolean
   /** Open connections, the one idle the longest first: requests in flight and the idle timer. */
   readonly #connections = new Map<Socket, { busy: number, timer: NodeJS.Timeout | undefined }>()
   #address: AdminAddress | undefined
@@ -95,6 +109,7 @@ export class AdminServer {
       this.#routes.set(r.path, byMethod)
     }
     this.#loopbackOnly = isLoopbackHost(options.addr)
+    this.#publicOnly = adminOpenWithoutCredentials({ addr: options.addr, password: options.credentials.password, token: options.credentials.token })
     this.#server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
       this.#onRequest(req, res).catch((err: unknown) => {
         this.#options.log.warn({ err: (err as Error).message }, 'admin request failed')
@@ -161,11 +176,11 @@ export class AdminServer {
     this.#connections.delete(socket)
   }
 
-  /** Binds addr:port; throws TunnelError TUN_ADMIN_INSECURE (bind rules) or TUN_LISTEN / TUN_PORT_IN_USE. */
+  /** Binds addr:port (warns TUN_ADMIN_INSECURE when it serves only PUBLIC_PATHS); throws TunnelError TUN_LISTEN / TUN_PORT_IN_USE. */
   async start (): Promise<AdminAddress> {
     const { addr, port, credentials, log } = this.#options
     const problem = adminBindProblem({ addr, password: credentials.password, token: credentials.token })
-    if (problem !== undefined) throw new TunnelError('TUN_ADMIN_INSECURE', problem)
+    if (problem !== undefined) log.warn({ code: 'TUN_ADMIN_INSECURE', publicPaths: [...PUBLIC_PATHS] }, problem)
     try {
       const bound = await listenTcp(this.#server, addr, port)
       this.#address = { address: bound.address, port: bound.port }
@@ -206,6 +221,9 @@ export class AdminServer {
     const foreign = foreignOrigin(req.headers, req.method)
     if (foreign !== undefined) return errorResponse(403, 'TUN_ADMIN_REQUEST', foreign)
     const { credentials } = this.#options
+    if (this.#publicOnly && !PUBLIC_PATHS.has(pathOf(req.url))) {
+      return errorResponse(401, 'TUN_ADMIN_AUTH', `this admin API listens on ${this.#options.addr} without credentials, so it serves only ${[...PUBLIC_PATHS].join(', ')}: set webServer.user and webServer.password (or webServer.token) to use the dashboard and /api/*`, { 'www-authenticate': `Basic realm="${ADMIN_REALM}", charset="UTF-8"` })
+    }
     if (!authorize(req.headers.authorization, credentials)) {
       return errorResponse(401, 'TUN_ADMIN_AUTH', 'authentication required: basic auth (webServer.user/password) or a bearer token (webServer.token)', { 'www-authenticate': challenges(credentials) })
     }
@@ -254,6 +272,15 @@ export function foreignOrigin (headers: IncomingHttpHeaders, method = 'GET'): st
   const host = headers.host
   if (host !== undefined && origin.toLowerCase() === `http://${host.toLowerCase()}`) return undefined
   return 'requests from other web pages (an Origin other than this API\'s own) are refused'
+}
+
+/** The path of a request target, without the query ('' when it cannot be read). */
+function pathOf (target: string | undefined): string {
+  try {
+    return new URL(target ?? '/', 'http://admin.invalid').pathname
+  } catch {
+    return ''
+  }
 }
 
 /** The host part of a Host header (`127.0.0.1:7500` → `127.0.0.1`, `[::1]:7500` → `[::1]`). */

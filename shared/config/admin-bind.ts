@@ -1,6 +1,8 @@
-// Where the admin API may listen: loopback addresses need no credentials; any other address
-// (0.0.0.0, ::, a LAN address, a host name) is refused unless a password or a token is set.
-// Used by the config checks (file:line:col at load) and again by the server before it binds.
+// Where the admin API may listen: loopback addresses need no credentials. On any other address
+// (0.0.0.0, ::, a LAN address, a host name) without a password or a token (frp's monitoring setup)
+// it starts, with a warning, but serves only /metrics without per-proxy or per-client series:
+// every other route answers 401 (every token holder may be an attacker of other tenants).
+// Used by the config checks (a warning at file:line:col) and again by the server when it binds.
 import { isIP } from 'node:net'
 import { normalizeAddress } from '../net/index.js'
 
@@ -22,9 +24,13 @@ export interface AdminBindSettings {
   token: string
 }
 
-/** Why the admin API must not start with these settings, or undefined when it may. */
+/** A non-loopback address without credentials: the admin server serves only the public routes (PUBLIC_PATHS, shared/admin/server.ts). */
+export function adminOpenWithoutCredentials (s: AdminBindSettings): boolean {
+  return !isLoopbackHost(s.addr) && s.password === '' && s.token === ''
+}
+
+/** What an admin API on these settings serves less than usual (a warning), or undefined when it serves everything. */
 export function adminBindProblem (s: AdminBindSettings): string | undefined {
-  if (isLoopbackHost(s.addr)) return undefined
-  if (s.password !== '' || s.token !== '') return undefined
-  return `webServer.addr ${s.addr} is not a loopback address and the admin API has no credentials: anyone who can reach it could read its status and reload it. Set webServer.password (basic auth) or webServer.token (bearer), or use addr 127.0.0.1`
+  if (!adminOpenWithoutCredentials(s)) return undefined
+  return `webServer.addr ${s.addr} is not a loopback address and the admin API has no credentials: it serves only /metrics (Prometheus, when enabled, without per-proxy and per-client series) and answers 401 to everything else (the dashboard, /api/*); set webServer.user and webServer.password (basic auth) or webServer.token (bearer) to use them, or use addr 127.0.0.1`
 }

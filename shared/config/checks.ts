@@ -12,13 +12,14 @@ import { formatPath, locate, type ConfigPath } from './locate.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
 import { groupIssues, groupWarnings } from './group-checks.js'
-import { duplicateDomainWarnings, sharedPortWarnings, vhostIssues } from './vhost-checks.js'
+import { duplicateDomainWarnings, httpProxyProtocolWarnings, sharedPortWarnings, vhostIssues } from './vhost-checks.js'
 import { fleetIssues, fleetWarnings } from './fleet-checks.js'
-import { secretIssues, secretWarnings } from './secret-checks.js'
+import { noSecretWarnings, secretIssues, secretWarnings } from './secret-checks.js'
 import { tokenSourceIssues } from './token-source.js'
 import { storeWarnings } from './store-file.js'
 import { transportIssues, transportWarnings } from './transport-load.js'
 import { pluginConfigIssues, pluginConfigWarnings } from './plugin-checks.js'
+import { virtualNetWarnings } from './virtual-net.js'
 
 export interface ConfigWarning {
   message: string
@@ -132,9 +133,6 @@ function adminIssues (ctx: CheckContext): ConfigIssue[] {
   if (str(w.user) !== '' && str(w.password) === '') {
     issues.push({ code: 'TUN_CONFIG_INVALID', message: 'webServer.user is set without webServer.password: set a password (or remove user)', location: at(ctx, ['webServer', 'user']) })
   }
-  if (!Number.isInteger(w.port) || typeof w.addr !== 'string') return issues
-  const problem = adminBindProblem({ addr: w.addr, password: str(w.password), token: str(w.token) })
-  if (problem !== undefined) issues.push({ code: 'TUN_ADMIN_INSECURE', message: problem, location: at(ctx, ['webServer', 'addr']) })
   return issues
 }
 
@@ -146,6 +144,18 @@ export function crossFieldIssues (ctx: CheckContext): ConfigIssue[] {
 }
 
 function adminWarnings (ctx: CheckContext): ConfigWarning[] {
+  return [...openAdminWarnings(ctx), ...otherAdminWarnings(ctx)]
+}
+
+/** An admin API on a non-loopback address without credentials: it starts, serving /metrics only. */
+function openAdminWarnings (ctx: CheckContext): ConfigWarning[] {
+  const w = valueAt(ctx.data, ['webServer'])
+  if (!isRecord(w) || !Number.isInteger(w.port) || typeof w.addr !== 'string') return []
+  const problem = adminBindProblem({ addr: w.addr, password: str(w.password), token: str(w.token) })
+  return problem === undefined ? [] : [{ message: problem, location: at(ctx, ['webServer', 'addr']) }]
+}
+
+function otherAdminWarnings (ctx: CheckContext): ConfigWarning[] {
   const w = valueAt(ctx.data, ['webServer'])
   const hasPort = isRecord(w) && Number.isInteger(w.port)
   const out: ConfigWarning[] = []
@@ -230,7 +240,7 @@ export function configWarnings (ctx: CheckContext, options: WarningOptions = {})
     location: at(ctx, path, true),
   }))
   // Group warnings name their proxies (proxies[i]...), so an included file keeps them too.
-  warnings.push(...groupWarnings(ctx))
+  warnings.push(...groupWarnings(ctx), ...virtualNetWarnings(ctx), ...httpProxyProtocolWarnings(ctx), ...noSecretWarnings(ctx))
   if (options.included === true) return warnings.filter((w) => w.location.path.startsWith('proxies[') || w.location.path.startsWith('visitors['))
   warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...storeWarnings(ctx), ...capWarnings(ctx), ...transportWarnings(ctx), ...duplicateDomainWarnings(ctx), ...sharedPortWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {

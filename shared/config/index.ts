@@ -32,8 +32,9 @@ export function serverConfigJsonSchema (): object {
 export function clientConfigJsonSchema (): object {
   return jsonSchemaFor('client')
 }
-export { adminBindProblem, DEFAULT_ADMIN_ADDR, isLoopbackHost, type AdminBindSettings } from './admin-bind.js'
+export { adminBindProblem, adminOpenWithoutCredentials, DEFAULT_ADMIN_ADDR, isLoopbackHost, type AdminBindSettings } from './admin-bind.js'
 export { keyFilePath, readKeyFile } from './keys.js'
 export { pluginUrl } from './group-load.js'
 export { describeProxy, noProxyMatches, parseProxyUrl, proxyEnvNames, proxyFromEnv, type ProxyScheme, type ProxyUrl } from './proxy-url.js'
 export { pemFileProblem } from './transport-load.js'
+export type { LoadOptions, MissingFiles } from './missing-files.js'

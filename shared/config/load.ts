@@ -31,6 +31,7 @@ import { completePlugin } from './plugin-load.js'
 import { completeClientFleet, completeFleet } from './fleet-load.js'
 import { tokenFromSource } from './token-source.js'
 import { readStoreFile, storeFilePath } from './store-file.js'
+import { splitMissingFiles, type LoadOptions, type MissingFiles } from './missing-files.js'
 
 export interface Loaded<T> {
   config: T
@@ -121,7 +122,7 @@ export function defaultClientID (user: string, file: string): string {
   return `${user === '' ? 'client' : user}-${hash}`
 }
 
-function completeServer (d: ServerInput, file: string): ServerConfig {
+function completeServer (d: ServerInput, file: string, missingFiles: MissingFiles): ServerConfig {
   const bindAddr = unbracket(d.bindAddr ?? SERVER_DEFAULTS.bindAddr)
   const allowPorts = (d.allowPorts ?? []).map((r): PortRange => ('single' in r ? { start: r.single, end: r.single } : { start: r.start, end: r.end }))
   return {
@@ -129,7 +130,7 @@ function completeServer (d: ServerInput, file: string): ServerConfig {
     bindAddr,
     bindPort: d.bindPort ?? SERVER_DEFAULTS.bindPort,
     proxyBindAddr: d.proxyBindAddr === undefined ? bindAddr : unbracket(d.proxyBindAddr),
-    auth: { method: 'token', token: d.auth?.token ?? tokenFromSource(file, d.auth?.tokenSource) ?? '', privateKey: loadPrivateKey(d.auth, file), clientKeys: loadClientKeyRules(d.auth?.clientKeys) },
+    auth: { method: 'token', token: d.auth?.token ?? tokenFromSource(file, d.auth?.tokenSource, missingFiles) ?? '', privateKey: loadPrivateKey(d.auth, file), clientKeys: loadClientKeyRules(d.auth?.clientKeys) },
     allowPorts,
     maxPortsPerClient: d.maxPortsPerClient ?? 0,
     ownershipGrace: d.ownershipGrace ?? SERVER_DEFAULTS.ownershipGrace,
@@ -172,7 +173,7 @@ function completeAdmin (w: ServerInput['webServer'] | ClientInput['webServer']):
   return { addr: w.addr ?? SERVER_DEFAULTS.adminAddr, port: w.port, user: w.user ?? '', password: w.password ?? '', token: w.token ?? '' }
 }
 
-function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
+function completeClient (d: ClientInput, file: string, env: Env, missingFiles: MissingFiles): ClientConfig {
   const user = d.user ?? ''
   return {
     source: file,
@@ -183,7 +184,7 @@ function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
     loginFailExit: d.loginFailExit ?? CLIENT_DEFAULTS.loginFailExit,
     auth: {
       method: 'token',
-      token: d.auth?.token ?? tokenFromSource(file, d.auth?.tokenSource) ?? '',
+      token: d.auth?.token ?? tokenFromSource(file, d.auth?.tokenSource, missingFiles) ?? '',
       serverKey: loadServerKey(d.auth?.serverKey),
       clientKey: loadClientKey(d.auth?.clientKey),
       clientKeyFile: d.auth?.clientKeyFile === undefined ? null : keyFilePath(file, d.auth.clientKeyFile),
@@ -202,7 +203,7 @@ function completeClient (d: ClientInput, file: string, env: Env): ClientConfig {
     store: storeFilePath(file, d.store?.path),
     proxies: (d.proxies ?? []).map((p, i) => ({ p, i })).filter(({ p }) => p.enabled !== false).map(({ p, i }): ProxyConfig => {
       // A plugin takes the connections instead of localIP:localPort (frp: "useless" then).
-      const plugin = p.plugin === undefined || p.type === 'udp' || p.type === 'sudp' ? {} : { plugin: completePlugin(p.plugin, file, `proxies[${i}].plugin`) }
+      const plugin = p.plugin === undefined || p.type === 'udp' || p.type === 'sudp' ? {} : { plugin: completePlugin(p.plugin, file, `proxies[${i}].plugin`, missingFiles) }
       const common = {
         name: p.name,
         localIP: unbracket(p.localIP ?? CLIENT_DEFAULTS.localIP),
@@ -417,14 +418,15 @@ interface Included {
   files: string[]
 }
 
-function finish<I, T> (parsed: Parsed, schema: z.ZodType<I>, complete: (input: I) => T, more?: Included): Loaded<T> {
+function finish<I, T> (parsed: Parsed, schema: z.ZodType<I>, complete: (input: I) => T, more: Included | undefined, missingFiles: MissingFiles): Loaded<T> {
   const { ctx } = parsed
   let result = schema.safeParse(ctx.data)
-  throwIfAny([...(result.success ? [] : mapZodIssues(ctx, result.error.issues)), ...crossFieldIssues(ctx), ...(more?.issues ?? [])])
+  const checked = splitMissingFiles([...crossFieldIssues(ctx), ...(more?.issues ?? [])], missingFiles, ctx.side)
+  throwIfAny([...(result.success ? [] : mapZodIssues(ctx, result.error.issues)), ...checked.issues])
   if (!result.success || more !== undefined) result = schema.safeParse(withIncluded(withoutSkippedProxies(ctx.data), more?.contexts ?? []))
   if (!result.success) throw new ConfigError(mapZodIssues(ctx, result.error.issues))
   const moreProxies = (more?.contexts ?? []).some((c) => Array.isArray(valueAt(c.data, ['proxies'])))
-  const warnings = byPlace([...parsed.yamlWarnings, ...configWarnings(ctx, { moreProxies }), ...(more?.warnings ?? [])])
+  const warnings = byPlace([...parsed.yamlWarnings, ...configWarnings(ctx, { moreProxies }), ...(more?.warnings ?? []), ...checked.warnings])
   return { config: complete(result.data), warnings, ...(more === undefined ? {} : { included: more.files }) }
 }
 
@@ -456,6 +458,9 @@ function loadIncludes (parsed: Parsed, env: Env): Included | undefined {
       more.issues.push(...err.issues)
       continue
     }
+    // Its proxies are the including file's client's: checks that need its user get it.
+    const owner = valueAt(parsed.ctx.data, ['user'])
+    inc.ctx.includedBy = { user: typeof owner === 'string' ? owner : '' }
     const checked = clientSchema.safeParse(inc.ctx.data)
     more.issues.push(...(checked.success ? [] : mapZodIssues(inc.ctx, checked.error.issues)), ...crossFieldIssues(inc.ctx))
     more.warnings.push(...inc.yamlWarnings, ...unreadKeys(inc.ctx), ...configWarnings(inc.ctx, { included: true }))
@@ -478,14 +483,17 @@ function withoutSkippedProxies (data: unknown): unknown {
   return out
 }
 
-export function parseServerConfig (text: string, file: string, env: Env = process.env): Loaded<ServerConfig> {
+/** `opts.missingFiles: 'warn'` is `tunnel verify`'s mode: a file a key names that is not on this machine is a warning. */
+export function parseServerConfig (text: string, file: string, env: Env = process.env, opts: LoadOptions = {}): Loaded<ServerConfig> {
   const parsed = parserFor(text, file)('server', text, file, env)
-  return withLegacyNames(parsed, file, () => finish(parsed, serverSchema, (d) => completeServer(d, file)))
+  const missingFiles = opts.missingFiles ?? 'refuse'
+  return withLegacyNames(parsed, file, () => finish(parsed, serverSchema, (d) => completeServer(d, file, missingFiles), undefined, missingFiles))
 }
 
-export function parseClientConfig (text: string, file: string, env: Env = process.env): Loaded<ClientConfig> {
+export function parseClientConfig (text: string, file: string, env: Env = process.env, opts: LoadOptions = {}): Loaded<ClientConfig> {
   const parsed = parserFor(text, file)('client', text, file, env)
-  return withLegacyNames(parsed, file, () => finish(parsed, clientSchema, (d) => withGroupKeys(completeClient(d, file, env), d), loadIncludes(parsed, env)))
+  const missingFiles = opts.missingFiles ?? 'refuse'
+  return withLegacyNames(parsed, file, () => finish(parsed, clientSchema, (d) => withGroupKeys(completeClient(d, file, env, missingFiles), d), loadIncludes(parsed, env), missingFiles))
 }
 
 const READ_REASONS: Record<string, string> = {

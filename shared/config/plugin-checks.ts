@@ -11,6 +11,7 @@ import { keyFilePath } from './keys.js'
 import { locate, type ConfigPath } from './locate.js'
 import { PLUGIN_TYPES } from './plugin-schema.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
+import { fileReadProblem, missingFileIssue, type FileProblem } from './missing-files.js'
 
 /** Largest certificate or key file read (a long chain is a few KiB). */
 export const MAX_PEM_FILE_BYTES = 1024 * 1024
@@ -38,15 +39,14 @@ function proxiesOf (data: unknown): Array<[number, Record<string, unknown>]> {
 }
 
 /** A PEM file's bytes, or why it cannot be used. */
-export function readPemFile (path: string): { bytes: Buffer } | { problem: string } {
+export function readPemFile (path: string): { bytes: Buffer } | FileProblem {
   try {
     const st = statSync(path)
-    if (!st.isFile()) return { problem: `${path} is not a regular file` }
-    if (st.size > MAX_PEM_FILE_BYTES) return { problem: `${path} is ${st.size} bytes, more than ${MAX_PEM_FILE_BYTES} for a certificate or key` }
+    if (!st.isFile()) return { problem: `${path} is not a regular file`, missing: false }
+    if (st.size > MAX_PEM_FILE_BYTES) return { problem: `${path} is ${st.size} bytes, more than ${MAX_PEM_FILE_BYTES} for a certificate or key`, missing: false }
     return { bytes: readFileSync(path) }
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    return { problem: code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path} (${code ?? String(err)})` }
+    return fileReadProblem(path, err)
   }
 }
 
@@ -63,8 +63,8 @@ function certificateIssues (ctx: CheckContext, base: ConfigPath, plugin: Record<
   const cert = readPemFile(keyFilePath(ctx.map.file, crt))
   const priv = readPemFile(keyFilePath(ctx.map.file, key))
   const issues: ConfigIssue[] = []
-  if ('problem' in cert) issues.push(issue(ctx, [...base, 'crtPath'], cert.problem))
-  if ('problem' in priv) issues.push(issue(ctx, [...base, 'keyPath'], priv.problem))
+  if ('problem' in cert) issues.push(missingFileIssue(issue(ctx, [...base, 'crtPath'], cert.problem), cert.missing))
+  if ('problem' in priv) issues.push(missingFileIssue(issue(ctx, [...base, 'keyPath'], priv.problem), priv.missing))
   if ('problem' in cert || 'problem' in priv) return issues
   try {
     createSecureContext({ cert: cert.bytes, key: priv.bytes })

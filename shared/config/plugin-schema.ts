@@ -16,6 +16,19 @@ export const UNSUPPORTED_PLUGINS: Readonly<Record<string, string>> = {
   virtual_net: 'virtual_net is frp\'s experimental virtual network over stcp, which this version does not have',
 }
 
+/**
+ * frp's experimental virtual network (a TUN device behind its VirtualNet feature gate): a proxy or
+ * visitor whose plugin is virtual_net is not started here, with a warning; the rest of the file runs.
+ */
+export const VIRTUAL_NET = 'virtual_net'
+
+/** A proxy or visitor entry whose plugin is frp's virtual_net. */
+export function isVirtualNet (entry: unknown): boolean {
+  if (typeof entry !== 'object' || entry === null || !('plugin' in entry)) return false
+  const plugin: unknown = entry.plugin
+  return typeof plugin === 'object' && plugin !== null && 'type' in plugin && plugin.type === VIRTUAL_NET
+}
+
 /** RFC 1929 carries the user name and password in one length byte each. */
 export const MAX_SOCKS_CREDENTIAL_BYTES = 255
 

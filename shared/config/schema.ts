@@ -108,10 +108,12 @@ export const FRP_KEYS: readonly FrpKey[] = [
   ignore(BOTH, 'auth.oidc', z.looseObject({}), 'auth.method is token, so it is never read (frp ignores it then too)'),
   ignore(CLIENT, 'visitors[].transport.useEncryption', z.boolean(), 'every visit rides the encrypted control connection (the relay sees the bytes, as for every proxy: see docs/security.md)'),
   ignore(CLIENT, 'visitors[].transport.useCompression', z.boolean(), 'compression is not offered'),
-  ...refuse(CLIENT, ['visitors[].plugin'], 'visitor plugins (virtual_net) are not supported; connect to bindAddr:bindPort'),
+  ...refuse(CLIENT, ['visitors[].plugin'], 'frp\'s only visitor plugin is virtual_net (its experimental virtual network: not supported, a visitor with it is not started); connect to bindAddr:bindPort'),
   ...refuse(CLIENT, ['start'], 'remove it and set `enabled: false` on proxies that should not run'),
   ...refuse(CLIENT, ['dnsServer'], 'the system resolver is used; remove it'),
-  ...refuse(CLIENT, ['featureGates', 'virtualNet'], 'remove it'),
+  // frp's experimental virtual network: its proxies and visitors are not started (virtual-net.ts warns), the rest runs.
+  ignore(CLIENT, 'featureGates', z.record(z.string(), z.boolean()), 'frp\'s experimental features (VirtualNet) are not supported'),
+  ignore(CLIENT, 'virtualNet', z.looseObject({ address: z.string().optional() }), 'virtual_net is frp\'s experimental virtual network: not supported, proxies and visitors with the virtual_net plugin are not started'),
   ...refuse(BOTH, ['webServer.tls'], 'the admin API speaks plain HTTP: keep it on loopback, or put a TLS proxy in front of it'),
 ]
 

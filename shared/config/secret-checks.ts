@@ -6,6 +6,7 @@ import type { ConfigIssue, ConfigLocation } from '../errors.js'
 import { parseHost } from '../net/index.js'
 import { locate, type ConfigPath } from './locate.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
+import { isVirtualNet } from './plugin-schema.js'
 
 /** A secretKey shorter than this gets a warning: a proof lets whoever sees it guess offline. */
 export const MIN_SECRET_KEY_CHARS = 16
@@ -31,13 +32,28 @@ function issue (ctx: CheckContext, path: ConfigPath, message: string, key = fals
   return { code: 'TUN_CONFIG_INVALID', message, location: at(ctx, path, key) }
 }
 
+/** The entries of the list, without frp's virtual_net ones (not started: virtual-net.ts warns about them alone). */
 function listOf (ctx: CheckContext, key: 'proxies' | 'visitors'): Array<[number, Record<string, unknown>]> {
   const list = valueAt(ctx.data, [key])
   if (!Array.isArray(list)) return []
-  return list.flatMap((p, i): Array<[number, Record<string, unknown>]> => (isRecord(p) ? [[i, p]] : []))
+  return list.flatMap((p, i): Array<[number, Record<string, unknown>]> => (isRecord(p) && !isVirtualNet(p) ? [[i, p]] : []))
 }
 
 const missing = (v: unknown): boolean => v === undefined || v === ''
+
+/**
+ * The users other than the owner's own that a secret proxy's allowUsers admits (`*` for any);
+ * empty when only the owner's user may visit (an empty list: frp's default, ours too).
+ */
+function otherUsers (ctx: CheckContext, p: Record<string, unknown>): string[] {
+  const owner = ctx.includedBy?.user ?? valueAt(ctx.data, ['user'])
+  const ownUser = typeof owner === 'string' ? owner : ''
+  const list = Array.isArray(p.allowUsers) ? p.allowUsers.filter((u): u is string => typeof u === 'string') : []
+  return list.filter((u) => u !== ownUser)
+}
+
+/** How a visit to a proxy without secretKey is still held to its owner's own user (docs/security.md, "Secret proxies"). */
+const OWN_USER_ONLY = 'only visitors logged in with this client\'s own user (the allowUsers default) get in, checked by the relay and again by this client'
 
 function proxyIssues (ctx: CheckContext, i: number, p: Record<string, unknown>): ConfigIssue[] {
   const base: ConfigPath = ['proxies', i]
@@ -54,8 +70,12 @@ function proxyIssues (ctx: CheckContext, i: number, p: Record<string, unknown>):
     return issues
   }
   const type = String(p.type)
-  if (missing(p.secretKey)) {
-    issues.push(issue(ctx, Object.hasOwn(p, 'secretKey') ? [...base, 'secretKey'] : [...base, 'type'], `an ${type} proxy needs a secretKey: visitors prove they know it (use 20 or more random characters; {{ .Envs.NAME }} keeps it out of the file)`))
+  // frp takes an empty secret. Without one a visit proves nothing but its user, so it is accepted
+  // only while allowUsers keeps the proxy to its owner's own user (warned); open to other users it
+  // would be open to every token holder who claims one of them.
+  const others = otherUsers(ctx, p)
+  if (missing(p.secretKey) && others.length > 0) {
+    issues.push(issue(ctx, Object.hasOwn(p, 'secretKey') ? [...base, 'secretKey'] : [...base, 'type'], `an ${type} proxy that allowUsers opens to other users (${others.map((u) => JSON.stringify(u)).join(', ')}) needs a secretKey: without one any of them, or any token holder who logs in as one, could visit it. Set a secretKey (20 or more random characters; {{ .Envs.NAME }} keeps it out of the file), or drop allowUsers to keep it to this client's own user`))
   }
   for (const key of Object.keys(p)) {
     if (SECRET_PROXY_KEYS.has(key)) continue
@@ -107,9 +127,6 @@ function visitorIssues (ctx: CheckContext): ConfigIssue[] {
       if (target === undefined) issues.push(issue(ctx, [...base, 'fallbackTo'], `fallbackTo names no visitor: add an stcp visitor named ${v.fallbackTo} (bindPort -1 is usual) that reaches the same service through the relay`))
       else if (target[1].type !== 'stcp') issues.push(issue(ctx, [...base, 'fallbackTo'], `fallbackTo must name an stcp visitor; ${v.fallbackTo} is of type ${String(target[1].type)}`))
     }
-    if (missing(v.secretKey)) {
-      issues.push(issue(ctx, Object.hasOwn(v, 'secretKey') ? [...base, 'secretKey'] : [...base, 'type'], 'a visitor needs the secretKey of the proxy it visits'))
-    }
     if (v.bindPort === 0) issues.push(issue(ctx, [...base, 'bindPort'], 'bindPort is required: the port local applications connect to (1-65535)'))
     if (v.bindPort === -1 && v.type === 'sudp') issues.push(issue(ctx, [...base, 'bindPort'], 'an sudp visitor needs a bindPort (1-65535): it has no other way to receive datagrams'))
     if (typeof v.bindAddr === 'string' && v.bindAddr !== '') {
@@ -135,6 +152,25 @@ export function secretIssues (ctx: CheckContext): ConfigIssue[] {
 function shortSecret (ctx: CheckContext, path: ConfigPath, value: unknown): Warning[] {
   if (typeof value !== 'string' || value === '' || value.length >= MIN_SECRET_KEY_CHARS) return []
   return [{ message: `secretKey has ${value.length} characters: whoever sees a visit's proof (the relay's operator) can try to guess it offline; use ${MIN_SECRET_KEY_CHARS} or more random characters (20 or more is better)`, location: at(ctx, path) }]
+}
+
+/**
+ * Secret proxies and visitors without secretKey (frp's empty secret), accepted while allowUsers
+ * keeps the proxy to its owner's user: one warning each, included files' entries too.
+ */
+export function noSecretWarnings (ctx: CheckContext): Warning[] {
+  if (ctx.side !== 'client') return []
+  const out: Warning[] = []
+  for (const [i, p] of listOf(ctx, 'proxies')) {
+    if (!SECRET_TYPES.has(p.type) || !missing(p.secretKey) || p.enabled === false || otherUsers(ctx, p).length > 0) continue
+    const path: ConfigPath = ['proxies', i, Object.hasOwn(p, 'secretKey') ? 'secretKey' : 'type']
+    out.push({ message: `proxies[${i}] (${String(p.type)}) has no secretKey: a visit proves only its user; ${OWN_USER_ONLY}. Anyone who may log in with that user can visit (bind users to keys with the relay's auth.clientKeys, or set a secretKey of 20 or more random characters)`, location: at(ctx, path) })
+  }
+  for (const [i, v] of listOf(ctx, 'visitors')) {
+    if (!SECRET_TYPES.has(v.type) || !missing(v.secretKey) || v.enabled === false) continue
+    out.push({ message: `visitors[${i}] has no secretKey: it reaches only a proxy without one, of its own user (such a proxy admits no other user)`, location: at(ctx, ['visitors', i, Object.hasOwn(v, 'secretKey') ? 'secretKey' : 'type']) })
+  }
+  return out
 }
 
 /** Warnings for secret proxies and visitors of a valid frpc.yml. Never includes a secret's value. */

@@ -7,29 +7,33 @@ import { keyFilePath } from './keys.js'
 import { locate, type ConfigPath } from './locate.js'
 import type { TokenSourceInput } from './token-source-schema.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
+import { fileReadProblem, missingFileIssue, type FileProblem, type MissingFiles } from './missing-files.js'
 
 /** Longest token file read (a token is a line; this leaves room for a trailing comment-free newline or two). */
 export const MAX_TOKEN_FILE_BYTES = 4096
 
 /** The token in `path`, trimmed, or why it cannot be used. */
-export function readTokenFile (path: string): { token: string } | { problem: string } {
+export function readTokenFile (path: string): { token: string } | FileProblem {
   try {
     const st = statSync(path)
-    if (!st.isFile()) return { problem: `${path} is not a regular file` }
-    if (st.size > MAX_TOKEN_FILE_BYTES) return { problem: `${path} is ${st.size} bytes, too long for a token file (at most ${MAX_TOKEN_FILE_BYTES})` }
+    if (!st.isFile()) return { problem: `${path} is not a regular file`, missing: false }
+    if (st.size > MAX_TOKEN_FILE_BYTES) return { problem: `${path} is ${st.size} bytes, too long for a token file (at most ${MAX_TOKEN_FILE_BYTES})`, missing: false }
     const token = readFileSync(path, 'utf8').trim()
-    if (token === '') return { problem: `${path} is empty: write the token into it` }
+    if (token === '') return { problem: `${path} is empty: write the token into it`, missing: false }
     return { token }
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    return { problem: code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path} (${code ?? String(err)})` }
+    return fileReadProblem(path, err)
   }
 }
 
-/** The token a checked auth.tokenSource names (tokenSourceIssues refused every other case first). */
-export function tokenFromSource (configFile: string, source: TokenSourceInput | undefined): string | undefined {
+/**
+ * The token a checked auth.tokenSource names (tokenSourceIssues refused every other case first;
+ * in 'warn' mode a missing file was only warned about, and there is no token).
+ */
+export function tokenFromSource (configFile: string, source: TokenSourceInput | undefined, missingFiles: MissingFiles = 'refuse'): string | undefined {
   if (source?.type !== 'file' || source.file === undefined) return undefined
   const read = readTokenFile(keyFilePath(configFile, source.file.path))
+  if ('problem' in read && read.missing && missingFiles === 'warn') return undefined
   if ('problem' in read) throw new TypeError(`auth.tokenSource.file.path: ${read.problem}`) // tokenSourceIssues refused it already
   return read.token
 }
@@ -54,6 +58,6 @@ export function tokenSourceIssues (ctx: CheckContext): ConfigIssue[] {
   }
   if (path === '') return issues // the schema refuses an empty path
   const read = readTokenFile(keyFilePath(ctx.map.file, path))
-  if ('problem' in read) issues.push(at(['auth', 'tokenSource', 'file', 'path'], read.problem))
+  if ('problem' in read) issues.push(missingFileIssue(at(['auth', 'tokenSource', 'file', 'path'], read.problem), read.missing))
   return issues
 }

@@ -13,6 +13,7 @@ import type { ClientInput, ServerInput } from './schema.js'
 import type { ClientConfig, ServerConfig } from './types.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
 import type { Env } from './env.js'
+import { fileReadProblem, missingFileIssue, type FileProblem } from './missing-files.js'
 
 /** Longest PEM file read (a certificate chain with its key is a few KiB). */
 export const MAX_PEM_FILE_BYTES = 1024 * 1024
@@ -79,17 +80,21 @@ function clientProxy (text: string | undefined, secure: boolean, host: string, p
 
 /** A PEM file that exists, is a file, is not too long and holds a PEM block; else why not. */
 export function pemFileProblem (path: string, kind: 'certificate' | 'private key'): string | undefined {
+  return pemFileCheck(path, kind)?.problem
+}
+
+/** pemFileProblem, saying also whether the file does not exist. */
+function pemFileCheck (path: string, kind: 'certificate' | 'private key'): FileProblem | undefined {
   try {
     const st = statSync(path)
-    if (!st.isFile()) return `${path} is not a regular file`
-    if (st.size > MAX_PEM_FILE_BYTES) return `${path} is ${st.size} bytes, too long for a ${kind} file`
+    if (!st.isFile()) return { problem: `${path} is not a regular file`, missing: false }
+    if (st.size > MAX_PEM_FILE_BYTES) return { problem: `${path} is ${st.size} bytes, too long for a ${kind} file`, missing: false }
     const text = readFileSync(path, 'utf8')
     const label = kind === 'certificate' ? /-----BEGIN CERTIFICATE-----/ : /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/
-    if (!label.test(text)) return `${path} holds no PEM ${kind} (-----BEGIN ${kind === 'certificate' ? 'CERTIFICATE' : '... PRIVATE KEY'}-----)`
+    if (!label.test(text)) return { problem: `${path} holds no PEM ${kind} (-----BEGIN ${kind === 'certificate' ? 'CERTIFICATE' : '... PRIVATE KEY'}-----)`, missing: false }
     return undefined
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    return code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path} (${code ?? String(err)})`
+    return fileReadProblem(path, err)
   }
 }
 
@@ -106,8 +111,8 @@ export function transportIssues (ctx: CheckContext): ConfigIssue[] {
     for (const [key, kind] of files) {
       const v = tls[key]
       if (typeof v !== 'string' || v === '') continue
-      const problem = pemFileProblem(keyFilePath(ctx.map.file, v), kind)
-      if (problem !== undefined) issues.push(issue(ctx, ['transport', 'tls', key], problem))
+      const problem = pemFileCheck(keyFilePath(ctx.map.file, v), kind)
+      if (problem !== undefined) issues.push(missingFileIssue(issue(ctx, ['transport', 'tls', key], problem.problem), problem.missing))
     }
     const cert = typeof tls.certFile === 'string'
     const key = typeof tls.keyFile === 'string'

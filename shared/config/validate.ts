@@ -7,7 +7,7 @@ import type { Document } from 'yaml'
 import type { ConfigIssue, ErrorCode } from '../errors.js'
 import { FRP_KEYS, SECRET_KEYS, schemaFor, type Side } from './schema.js'
 import { locate, patternPath, type ConfigPath, type SourceMap } from './locate.js'
-import { PLUGIN_TYPES, UNSUPPORTED_PLUGINS, pluginKeys } from './plugin-schema.js'
+import { PLUGIN_TYPES, UNSUPPORTED_PLUGINS, isVirtualNet, pluginKeys } from './plugin-schema.js'
 
 type ZodIssue = z.core.$ZodIssue
 
@@ -17,6 +17,8 @@ export interface CheckContext {
   map: SourceMap
   /** The plain data zod saw (nulls and top-level `.` keys already removed). */
   data: unknown
+  /** A file `includes` added: the including file's `user` (the owner of the proxies it adds). */
+  includedBy?: { user: string }
 }
 
 export function isRecord (value: unknown): value is Record<string, unknown> {
@@ -292,14 +294,19 @@ export function fromZod (ctx: CheckContext, iss: ZodIssue, prefix: ConfigPath = 
  * Proxies whose type is a string other than tcp, udp, http, https, tcpmux, stcp and sudp, index →
  * disabled (`enabled: false`). Other issues under such a proxy are noise; a disabled one is
  * skipped entirely, so an frp file can keep, say, an xtcp proxy switched off. `list` visitors:
- * the same for visitors of a type other than stcp and sudp.
+ * the same for visitors of a type other than stcp and sudp. A proxy or visitor with frp's
+ * virtual_net plugin is skipped entirely too (true), with a warning.
  */
 export function unsupportedProxies (data: unknown, list: 'proxies' | 'visitors' = 'proxies'): Map<number, boolean> {
   const out = new Map<number, boolean>()
   const known = list === 'proxies' ? PROXY_TYPES : VISITOR_TYPES
   const entries = valueAt(data, [list])
   if (Array.isArray(entries)) {
-    entries.forEach((p, i) => { if (isRecord(p) && typeof p.type === 'string' && !known.has(p.type)) out.set(i, p.enabled === false) })
+    entries.forEach((p, i) => {
+      if (isRecord(p) && typeof p.type === 'string' && !known.has(p.type)) out.set(i, p.enabled === false)
+      // frp's virtual_net is not started (virtual-net.ts warns): skipped whole, like a disabled entry.
+      if (isVirtualNet(p)) out.set(i, true)
+    })
   }
   return out
 }

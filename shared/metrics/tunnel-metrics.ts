@@ -10,7 +10,15 @@ import { UDP_DROP_REASONS } from '../udp/index.js'
 export interface TunnelMetricsOptions {
   /** Also export prom-client's process and Node.js metrics (fds, memory, event loop, GC). */
   processMetrics: boolean
+  /**
+   * false: leave out every series labelled by a proxy, client, visitor, group or fleet relay (an
+   * admin API open without credentials: /metrics must not list tenants). Default true.
+   */
+  tenantLabels?: boolean
 }
+
+/** Labels that name a tenant's proxy, a client, a visitor, a group or a fleet relay. */
+export const TENANT_LABELS: ReadonlySet<string> = new Set(['proxy', 'client', 'visitor', 'group', 'relay'])
 
 type Labels = Record<string, string>
 type Sample = [Labels, number]
@@ -20,8 +28,10 @@ export class TunnelMetrics {
   readonly registry = new Registry()
   #current: StatusReport | undefined
   #queue: Promise<unknown> = Promise.resolve()
+  readonly #tenantLabels: boolean
 
   constructor (options: TunnelMetricsOptions) {
+    this.#tenantLabels = options.tenantLabels ?? true
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry })
     this.#define()
   }
@@ -42,7 +52,13 @@ export class TunnelMetrics {
     return await run
   }
 
+  /** Whether a metric with these labels is exported (tenantLabels false leaves out the ones naming tenants). */
+  #exported (labelNames: readonly string[]): boolean {
+    return this.#tenantLabels || !labelNames.some((l) => TENANT_LABELS.has(l))
+  }
+
   #counter (name: string, help: string, labelNames: readonly string[], read: Read): void {
+    if (!this.#exported(labelNames)) return
     // collect() runs with `this` bound to the prom-client metric, so the report comes in here.
     const current = (): StatusReport | undefined => this.#current
     new Counter({
@@ -56,6 +72,7 @@ export class TunnelMetrics {
   }
 
   #gauge (name: string, help: string, labelNames: readonly string[], read: Read): void {
+    if (!this.#exported(labelNames)) return
     // collect() runs with `this` bound to the prom-client metric, so the report comes in here.
     const current = (): StatusReport | undefined => this.#current
     new Gauge({

@@ -158,14 +158,27 @@ describe('admin API of running processes', { timeout: E2E_TEST_TIMEOUT_MS }, () 
     expect(table.stdout).toMatch(/ok\s+tcp\s+pending\s.*TUN_/)
   })
 
-  it('refuses to start with the admin API on a non-loopback address without credentials (exit 2, with the place)', async () => {
-    const relay = spawnCli(['server', '-c', await writeTempFile('frps-insecure.yml', 'bindAddr: 127.0.0.1\nbindPort: 0\nauth:\n  token: t\nwebServer:\n  addr: 0.0.0.0\n  port: 0\n'), '--log-format', 'json'])
-    expect((await relay.exit).code).toBe(2)
-    expect(relay.stderr()).toMatch(/frps-insecure\.yml:6:9 webServer\.addr: webServer\.addr 0\.0\.0\.0 is not a loopback address .*\(TUN_ADMIN_INSECURE\)/)
-    expect(relay.logs.some((l) => l.msg === 'relay listening')).toBe(false)
-    const client = spawnCli(['client', '-c', await writeTempFile('frpc-insecure.yml', 'serverAddr: 127.0.0.1\nwebServer:\n  addr: "::"\n  port: 0\nproxies: []\n'), '--log-format', 'json'])
-    expect((await client.exit).code).toBe(2)
-    expect(client.stderr()).toContain('TUN_ADMIN_INSECURE')
+  it('starts a relay and a client whose admin API is on 0.0.0.0 without credentials (frp\'s monitor.frps.toml): /metrics answers with our metrics and no tenant series, the dashboard and /api/* answer 401', async () => {
+    const echo = await startEchoServer()
+    const relay = await startRelay({ extraYaml: 'enablePrometheus: true\nwebServer:\n  addr: 0.0.0.0\n  port: 0\n' })
+    const relayAdmin = await adminPort(relay.handle)
+    const client = await startClient(clientYaml({ serverPort: relay.port, proxies: [{ name: 'echo', localPort: echo.port, remotePort: 0 }], extraYaml: 'webServer:\n  addr: "0.0.0.0"\n  port: 0\n' }))
+    const clientAdmin = await adminPort(client.handle)
+    for (const [who, h, port] of [['relay', relay.handle, relayAdmin], ['client', client.handle, clientAdmin]] as const) {
+      expect(h.logs.filter((l) => l.code === 'TUN_ADMIN_INSECURE').length, who).toBe(1)
+      const m = await rawRequest(port, { path: '/metrics' })
+      expect(m.status, who).toBe(200)
+      expect(m.text).toMatch(/^tunnel_sessions 1$/m)
+      expect(m.text).toMatch(/^tunnel_logins_total \d+$/m)
+      expect(m.text).not.toMatch(/proxy="|client="|visitor="/)
+      for (const [method, path] of [['GET', '/'], ['GET', '/api/status'], ['GET', '/api/history'], ['GET', '/api/diag'], ['POST', '/api/reload']] as const) {
+        const r = await rawRequest(port, { method, path })
+        expect(r.status, `${who} ${method} ${path}`).toBe(401)
+        expect(r.text).toContain('webServer.user and webServer.password')
+      }
+    }
+    // The proxy works: only the admin API is held back.
+    expect(client.ports.get('echo')).toBeGreaterThan(0)
   })
 
   it('`tunnel diag --admin` prints the report the running relay and client make of their own sockets', async () => {

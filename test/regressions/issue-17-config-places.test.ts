@@ -52,10 +52,10 @@ describe('issue 17: line:col for visitors, httpPlugins, [[rdp]] and sub-tables o
   it('reports each visitor\'s problems at its own line in TOML and YAML', () => {
     const toml = issues(() => parseClientConfig(VISITORS_TOML, 'frpc.toml', {}))
     expect(toml[0]).toMatch(/^3:1 visitors\[0\]\.serverName: is missing/)
-    expect(toml.find((l) => l.includes('visitors[1].type'))).toMatch(/^10:8 visitors\[1\]\.type: a visitor needs the secretKey/)
+    expect(toml.find((l) => l.includes('visitors[1].bindPort'))).toMatch(/^11:12 visitors\[1\]\.bindPort: 70000 is outside/)
     const yaml = issues(() => parseClientConfig(VISITORS_YAML, 'frpc.yml', {}))
     expect(yaml[0]).toMatch(/^3:5 visitors\[0\]\.serverName: is missing/)
-    expect(yaml.find((l) => l.includes('visitors[1].type'))).toMatch(/^7:11 visitors\[1\]\.type: a visitor needs the secretKey/)
+    expect(yaml.find((l) => l.includes('visitors[1].bindPort'))).toMatch(/^8:15 visitors\[1\]\.bindPort: 70000 is outside/)
   })
 
   it('finds any place inside visitors, so checks of visitor keys carry line:col whatever they are', () => {
@@ -94,7 +94,7 @@ describe('issue 17: line:col for visitors, httpPlugins, [[rdp]] and sub-tables o
   })
 
   it('puts [proxies.plugin] under the proxy above it, at its own line, without "localPort is missing"', () => {
-    const text = '[[proxies]]\nname = "a"\ntype = "tcp"\nlocalPort = 1\n\n[[proxies]]\nname = "plugin_socks5"\ntype = "tcp"\nremotePort = 6005\n[proxies.plugin]\ntype = "virtual_net"\n'
+    const text = '[[proxies]]\nname = "a"\ntype = "tcp"\nlocalPort = 1\n\n[[proxies]]\nname = "plugin_socks5"\ntype = "tcp"\nremotePort = 6005\n[proxies.plugin]\ntype = "socks4"\n'
     const found = issues(() => parseClientConfig(text, 'frpc.toml', {}))
     expect(found).toHaveLength(1)
     expect(found[0]).toMatch(/^11:8 proxies\[1\]\.plugin\.type: /)

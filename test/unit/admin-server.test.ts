@@ -166,12 +166,31 @@ describe('admin server: routing and limits', () => {
 })
 
 describe('admin server: start', () => {
-  it('refuses to listen on a non-loopback address without credentials (TUN_ADMIN_INSECURE)', async () => {
-    for (const addr of ['0.0.0.0', '::', '192.0.2.1', 'admin.example']) {
-      const server = new AdminServer({ addr, port: 0, credentials: { user: '', password: '', token: '' }, routes: [], log: silentLogger() })
-      await expect(server.start()).rejects.toMatchObject({ code: 'TUN_ADMIN_INSECURE' })
-      expect(server.address).toBeUndefined()
+  it('on a non-loopback address without credentials serves only /metrics, answers 401 to every other path, known or not, and warns once (TUN_ADMIN_INSECURE)', async () => {
+    const lines: string[] = []
+    const log = pino({ level: 'info' }, new Writable({ write (chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done() } }))
+    const routes: AdminRoute[] = [...echoRoutes, { method: 'GET', path: '/metrics', handle: () => json(200, { metrics: true }) }, { method: 'GET', path: '/', handle: () => json(200, { dashboard: true }) }]
+    const { port } = await startAdmin({ addr: '0.0.0.0', routes, log })
+    const metrics = await rawRequest(port, { path: '/metrics?x=1', host: '127.0.0.1' })
+    expect([metrics.status, metrics.json]).toEqual([200, { metrics: true }])
+    for (const [method, path] of [['GET', '/'], ['GET', '/api/status'], ['POST', '/api/reload'], ['GET', '/api/nothing'], ['GET', '/metrics/x'], ['DELETE', '/api/store/proxies/a']] as const) {
+      const r = await rawRequest(port, { method, path })
+      expect(r.status, `${method} ${path}`).toBe(401)
+      expect(r.text).toContain('set webServer.user and webServer.password (or webServer.token) to use the dashboard and /api/*')
+      expect(r.headers['www-authenticate']).toContain('Basic realm=')
     }
+    // Credentials cannot open the rest: there are none to match.
+    expect((await rawRequest(port, { path: '/api/status', headers: { authorization: basic('', '') } })).status).toBe(401)
+    const warned = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.code === 'TUN_ADMIN_INSECURE')
+    expect(warned).toHaveLength(1)
+    expect(String(warned[0]?.msg)).toContain('it serves only /metrics')
+  })
+
+  it('serves every route on loopback without credentials, and on any address with them', async () => {
+    const { port } = await startAdmin({ addr: '127.0.0.1', routes: echoRoutes })
+    expect((await rawRequest(port, { path: '/api/status' })).status).toBe(200)
+    const open = await startAdmin({ addr: '0.0.0.0', routes: echoRoutes, credentials: CREDS })
+    expect((await rawRequest(open.port, { path: '/api/status', headers: { authorization: basic('admin', 'pa55word') } })).status).toBe(200)
   })
 
   it('listens on a wildcard address once credentials are set, and answers on loopback with them', async () => {

@@ -20,12 +20,14 @@ describe('webServer', () => {
     expect(server('webServer: { port: 7500 }\nenablePrometheus: true').config.enablePrometheus).toBe(true)
   })
 
-  it('refuses a non-loopback addr without credentials, at the addr, without repeating secrets (TUN_ADMIN_INSECURE)', () => {
-    const err = failure(() => server('auth:\n  token: s3cret-token\nwebServer:\n  addr: 0.0.0.0\n  port: 7500\n'))
-    expect(err.issues.map((i) => [i.code, `${i.location.line}:${i.location.col}`, i.location.path])).toEqual([['TUN_ADMIN_INSECURE', '4:9', 'webServer.addr']])
-    expect(err.message).toContain('webServer.password')
-    expect(err.message).not.toContain('s3cret-token')
-    expect(failure(() => client('webServer: { addr: "::", port: 7400 }')).code).toBe('TUN_ADMIN_INSECURE')
+  it('warns about a non-loopback addr without credentials, at the addr, saying it serves /metrics only, without repeating secrets', () => {
+    const { config, warnings } = server('auth:\n  token: s3cret-token\nwebServer:\n  addr: 0.0.0.0\n  port: 7500\nenablePrometheus: true\n')
+    expect(config.webServer?.addr).toBe('0.0.0.0')
+    const open = warnings.filter((w) => w.location.path === 'webServer.addr')
+    expect(open.map((w) => `${w.location.line}:${w.location.col}`)).toEqual(['4:9'])
+    expect(open[0]?.message).toMatch(/^webServer\.addr 0\.0\.0\.0 is not a loopback address and the admin API has no credentials: it serves only \/metrics .* answers 401 to everything else \(the dashboard, \/api\/\*\); set webServer\.user and webServer\.password/)
+    expect(JSON.stringify(warnings)).not.toContain('s3cret-token')
+    expect(client('webServer: { addr: "::", port: 7400 }').warnings.some((w) => w.message.startsWith('webServer.addr :: is not a loopback address'))).toBe(true)
   })
 
   it('accepts a non-loopback addr with a password or a token', () => {

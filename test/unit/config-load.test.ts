@@ -223,9 +223,9 @@ describe('frp compatibility', () => {
   })
 
   it('refuses frp features it lacks with a reason instead of a bare unknown key', () => {
-    const e = issuesOf(() => client('featureGates: {}\nproxies:\n  - { name: a, type: tcp, localPort: 1 }\nvisitors:\n  - { name: v, type: stcp, serverName: a, secretKey: a-long-random-secret, bindPort: 9000, plugin: { type: virtual_net } }'))
+    const e = issuesOf(() => client('dnsServer: 8.8.8.8\nproxies:\n  - { name: a, type: tcp, localPort: 1 }\nvisitors:\n  - { name: v, type: stcp, serverName: a, secretKey: a-long-random-secret, bindPort: 9000, plugin: { type: tun } }'))
     expect(e.issues.map((i) => [i.code, i.location.path])).toEqual([
-      ['TUN_CONFIG_UNKNOWN_KEY', 'featureGates'],
+      ['TUN_CONFIG_UNKNOWN_KEY', 'dnsServer'],
       ['TUN_CONFIG_UNKNOWN_KEY', 'visitors[0].plugin'],
     ])
     expect(e.message).toContain('is an frp setting this version does not support yet')

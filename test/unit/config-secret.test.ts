@@ -43,7 +43,7 @@ describe('secret proxies and visitors in frpc.yml', () => {
   it('refuses what does not fit a secret proxy, each at its place', () => {
     const e = issuesOf([
       'proxies:',
-      '  - { name: a, type: stcp, localPort: 22 }',
+      '  - { name: a, type: stcp, localPort: 22, allowUsers: ["*"] }',
       `  - { name: b, type: stcp, localPort: 22, secretKey: ${SECRET}, remotePort: 6000 }`,
       `  - { name: c, type: sudp, localPort: 53, secretKey: ${SECRET}, idleTimeout: 30, maxVisitors: 2, transport: { proxyProtocolVersion: v1 } }`,
       `  - { name: d, type: tcp, localPort: 80, secretKey: ${SECRET} }`,
@@ -56,7 +56,7 @@ describe('secret proxies and visitors in frpc.yml', () => {
       '5 proxies[2].transport.proxyProtocolVersion',
       '6 proxies[3].secretKey',
     ])
-    expect(e.message).toContain('an stcp proxy needs a secretKey')
+    expect(e.message).toContain('an stcp proxy that allowUsers opens to other users ("*") needs a secretKey')
     expect(e.message).toContain('the relay opens none')
     expect(e.message).not.toContain(SECRET)
   })
@@ -68,10 +68,9 @@ describe('secret proxies and visitors in frpc.yml', () => {
       `  - { name: v, type: stcp, serverName: ssh, secretKey: ${SECRET}, bindPort: 6000 }`,
       `  - { name: w, type: stcp, serverName: ssh, secretKey: ${SECRET}, bindPort: 0 }`,
       `  - { name: x, type: sudp, serverName: dns, secretKey: ${SECRET}, bindPort: -1 }`,
-      `  - { name: y, type: stcp, serverName: ssh, secretKey: ${SECRET}, bindPort: 6001, fallbackTo: v, plugin: { type: virtual_net } }`,
+      `  - { name: y, type: stcp, serverName: ssh, secretKey: ${SECRET}, bindPort: 6001, fallbackTo: v, plugin: { type: tun } }`,
     ].join('\n'))
     expect(e.issues.map((i) => `${i.location.line} ${i.location.path} ${i.code}`)).toEqual([
-      '3 visitors[0].type TUN_CONFIG_INVALID',
       '4 visitors[1].name TUN_CONFIG_INVALID',
       '4 visitors[1].bindPort TUN_CONFIG_INVALID',
       '5 visitors[2].bindPort TUN_CONFIG_INVALID',

@@ -71,6 +71,14 @@ describe('frpc.yml http and https proxies', () => {
     for (const b of batches) expect(Buffer.byteLength(JSON.stringify({ type: 'register', proxies: b }))).toBeLessThan(MAX_CONTROL_BYTES)
   })
 
+  it('ignores proxyProtocolVersion on an http proxy with a warning at its key (frp\'s real-ip-http file), and sends the relay no such setting', () => {
+    const { config, warnings } = client('proxies:\n  - name: c\n    type: http\n    localPort: 1\n    customDomains: [c.test]\n    transport: { proxyProtocolVersion: v2 }\n')
+    const said = warnings.filter((w) => w.location.path === 'proxies[0].transport.proxyProtocolVersion').map((w) => `${w.location.line}:${w.location.col} ${w.message}`)
+    expect(said).toHaveLength(1)
+    expect(said[0]).toMatch(/^6:18 proxies\[0\]\.transport\.proxyProtocolVersion is ignored on an http proxy: the service gets no PROXY header .* X-Forwarded-For and X-Real-IP/)
+    expect(config.proxies[0]).not.toHaveProperty('proxyProtocolVersion')
+  })
+
   it('refuses keys that belong to another type, with their places', () => {
     const lines = issues(() => client(`proxies:
   - name: a
@@ -93,7 +101,6 @@ describe('frpc.yml http and https proxies', () => {
       'frpc.yml:6:5 proxies[0].locations: locations applies only to type http proxies; remove it (TUN_CONFIG_INVALID)',
       expect.stringMatching(/^frpc\.yml:7:5 proxies\[0\]\.remotePort: an https proxy has no port of its own: .*vhostHTTPSPort.* \(TUN_CONFIG_INVALID\)$/),
       'frpc.yml:11:5 proxies[1].customDomains: customDomains applies only to type http and https proxies; remove it (TUN_CONFIG_INVALID)',
-      expect.stringMatching(/^frpc\.yml:16:18 proxies\[2\]\.transport\.proxyProtocolVersion: http proxies get the visitor's address in X-Forwarded-For/),
     ])
   })
 

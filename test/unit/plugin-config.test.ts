@@ -41,9 +41,11 @@ describe('plugin config', () => {
     expect(p.type === 'tcp' && p.plugin?.type).toBe('http_proxy')
   })
 
-  it('names an unknown plugin type, a typo and frp\'s virtual_net at the type\'s line and column', () => {
+  it('names an unknown plugin type and a typo at the type\'s line and column, and skips frp\'s virtual_net with a warning there', () => {
     expect(issues('  - name: a\n    type: tcp\n    plugin:\n      type: sock5\n')).toEqual(['7:13 proxies[0].plugin.type: "sock5" is not a plugin type; did you mean socks5? (TUN_CONFIG_INVALID)'])
-    expect(issues('  - name: a\n    type: tcp\n    plugin:\n      type: virtual_net\n')[0]).toContain('does not support: virtual_net')
+    const vnet = load('  - name: a\n    type: stcp\n    plugin:\n      type: virtual_net\n  - { name: b, type: tcp, localPort: 1 }\n')
+    expect(vnet.config.proxies.map((p) => p.name)).toEqual(['b'])
+    expect(vnet.warnings.map((w) => `${w.location.line}:${w.location.col} ${w.message}`)).toContain('7:13 proxies[0].plugin virtual_net is frp\'s experimental virtual network: not supported, this proxy is not started (the rest of the file runs)')
     expect(issues('  - name: a\n    type: tcp\n    plugin: { username: u }\n')[0]).toContain('proxies[0].plugin.type: is missing: a plugin needs a type')
   })
 
