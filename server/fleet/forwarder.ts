@@ -2,7 +2,7 @@
 // tried in order over their links (links.ts) until one stream opens. A relay that cannot be
 // reached is dropped from the cached route, so the next visitor asks the store again.
 import type { Duplex } from 'node:stream'
-import type { MuxStream } from '../../shared/mux/index.js'
+import type { MuxDuplex, MuxStream } from '../../shared/mux/index.js'
 import type { Endpoint, VisitBlock } from '../../shared/wire/index.js'
 import { ForwardedDuplex, type FleetLinks } from './links.js'
 import type { FleetRoutes } from './routes.js'
@@ -20,7 +20,7 @@ export class FleetForwarder {
   }
 
   /** A stream to a relay serving `host`'s owner, or undefined when no other relay does. Throws the last failure when none could be reached. */
-  async open (kind: 'http' | 'https', host: string, visitor: Endpoint, listener: Endpoint): Promise<Duplex | undefined> {
+  async open (kind: 'http' | 'https', host: string, visitor: Endpoint, listener: Endpoint): Promise<MuxDuplex | undefined> {
     const nodes = await this.#routes.find(kind, host)
     if (nodes.length === 0) return undefined
     let last: unknown

@@ -10,7 +10,6 @@
 // original visitor's address, which the accepting relay treats as the visitor's own.
 import { connect } from 'node:net'
 import { timingSafeEqual } from 'node:crypto'
-import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { TunnelError } from '../../shared/errors.js'
 import { MuxDuplex, Session, type MuxStream } from '../../shared/mux/index.js'
@@ -168,7 +167,7 @@ export class FleetLinks {
   }
 
   /** Opens a stream for `target` to `nodeName`, carrying the original visitor. Throws (counted as a failed forward). */
-  async forward (nodeName: string, target: LinkTarget, visitor: Endpoint, listener: Endpoint): Promise<Duplex> {
+  async forward (nodeName: string, target: LinkTarget, visitor: Endpoint, listener: Endpoint): Promise<MuxDuplex> {
     try {
       const session = await this.link(nodeName)
       const stream = session.openStream({ proxy: target, visitor, listener })

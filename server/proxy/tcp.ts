@@ -7,6 +7,7 @@ import { formatBandwidth } from '../../shared/limit/index.js'
 import { Capability, tcpSpecSchema, type TcpProxySpec } from '../../shared/wire/index.js'
 import { TcpProxy, type TcpProxyOptions } from '../tcp-proxy.js'
 import { defineProxyKind, type ProxyContext, type ProxyEndpoint, type ProxyMembership, type ProxyMetrics, type RelayProxy, type RelayProxyPhase, type StopMode } from './relay-proxy.js'
+import { listenerMetrics, stopListener } from './tcp-listener.js'
 import type { TcpGroupTicket } from './tcp-groups.js'
 
 class TcpRelayProxy implements RelayProxy {
@@ -76,10 +77,7 @@ class TcpRelayProxy implements RelayProxy {
     if (this.#phase === 'closed') return
     this.#phase = 'closed'
     this.#group?.leave()
-    const l = this.#listener
-    if (mode === 'drain') l?.close()
-    else if (mode === 'reset') l?.reset()
-    else l?.destroy()
+    stopListener(this.#listener, mode)
   }
 
   status (): RelayProxyPhase { return this.#phase }
@@ -95,9 +93,7 @@ class TcpRelayProxy implements RelayProxy {
   }
 
   metrics (): ProxyMetrics {
-    const t = this.#listener?.traffic()
-    if (t === undefined) return { streams: { active: 0, total: 0 }, flows: null, bytesIn: 0, bytesOut: 0, refused: 0, dropped: 0, udpDrops: null }
-    return { streams: { active: t.activeStreams, total: t.streamsTotal }, flows: null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, refused: t.refused, dropped: t.dropped, udpDrops: null }
+    return listenerMetrics(this.#listener)
   }
 }
 

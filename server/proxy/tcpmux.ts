@@ -10,6 +10,7 @@ import { TcpProxy } from '../tcp-proxy.js'
 import type { TcpmuxTicket } from '../tcpmux/index.js'
 import { resolveDomains } from '../vhost/index.js'
 import { defineProxyKind, type ProxyContext, type ProxyEndpoint, type ProxyMembership, type ProxyMetrics, type RelayProxy, type RelayProxyPhase, type StopMode } from './relay-proxy.js'
+import { listenerMetrics, stopListener } from './tcp-listener.js'
 
 class TcpmuxRelayProxy implements RelayProxy {
   readonly type = 'tcpmux'
@@ -77,10 +78,7 @@ class TcpmuxRelayProxy implements RelayProxy {
     if (this.#phase === 'closed') return
     this.#phase = 'closed'
     this.#ticket?.leave(reserve)
-    const l = this.#listener
-    if (mode === 'drain') l?.close()
-    else if (mode === 'reset') l?.reset()
-    else l?.destroy()
+    stopListener(this.#listener, mode)
   }
 
   status (): RelayProxyPhase { return this.#phase }
@@ -96,9 +94,7 @@ class TcpmuxRelayProxy implements RelayProxy {
   }
 
   metrics (): ProxyMetrics {
-    const t = this.#listener?.traffic()
-    if (t === undefined) return { streams: { active: 0, total: 0 }, flows: null, bytesIn: 0, bytesOut: 0, refused: 0, dropped: 0, udpDrops: null }
-    return { streams: { active: t.activeStreams, total: t.streamsTotal }, flows: null, bytesIn: t.bytesIn, bytesOut: t.bytesOut, refused: t.refused, dropped: t.dropped, udpDrops: null }
+    return listenerMetrics(this.#listener)
   }
 }
 

@@ -79,11 +79,18 @@ export class GroupUpstream extends Upstream {
     return super.keepSocketAlive(socket)
   }
 
+  override poolable (socket: Duplex): boolean {
+    const m = this.#owners.get(socket)
+    if (m !== undefined && (m.left || !m.healthy)) return false
+    return super.poolable(socket)
+  }
+
   /** Closes `member`'s idle streams (it left or turned unhealthy); busy ones finish their request. */
   dropIdleOf (member: HttpGroupMember): void {
     for (const list of Object.values(this.freeSockets)) {
       for (const s of list ?? []) if (this.#owners.get(s) === member) s.destroy()
     }
+    this.dropRawIdle((s) => this.#owners.get(s) === member)
   }
 }
 

@@ -1,36 +1,31 @@
-// The relay's HTTP virtual-host port (frp's vhostHTTPPort). node:http parses what visitors send
-// (keep-alive, chunked bodies, pipelining, bounded headers); every request is routed on its own by
-// Host and path (router.ts), so one visitor connection may reach different proxies request by
-// request. The request goes on to the owning client through that proxy's Upstream (pooled mux
-// streams) with hop-by-hop headers dropped and X-Forwarded-For / X-Real-IP / X-Forwarded-Proto /
-// X-Forwarded-Host set; bodies stream both ways with back-pressure (pipe). WebSocket and other
-// upgrades become a byte pipe after the service's 101. The relay answers itself only when it must:
-// 400 (no usable host or path), 404 (no proxy), 401 (basic auth), 403 (source filter), 502 (client
-// or service unreachable), 504 (no response header within vhostHTTPTimeout); all are counted.
-import { createServer, request, STATUS_CODES, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
+// The relay's HTTP virtual-host port (frp's vhostHTTPPort). The relay reads each visitor
+// connection itself (visitor-connection.ts, the fast path of issue 21: only request heads are
+// parsed, with strict framing, and bodies and responses pass as bytes); every request is routed
+// on its own by Host and path (router.ts) and, with routeByHTTPUser, its basic-auth user, so one
+// visitor connection may reach different proxies request by request. The request goes on to the
+// owning client through that proxy's Upstream (pooled mux streams) with hop-by-hop headers
+// dropped and X-Forwarded-For / X-Real-IP / X-Forwarded-Proto / X-Forwarded-Host set. WebSocket
+// and other upgrades become a byte pipe after the service's 101. The relay answers itself only
+// when it must: 400 (no usable host or path, or not HTTP/1.1), 431 (head too large), 404 (no
+// proxy), 401 (basic auth), 403 (source filter), 502 (client or service unreachable, or a
+// malformed response), 504 (no response header within vhostHTTPTimeout); all are counted.
+import { createServer, type Server, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { basicChallenge, parseBasicAuth } from './basic-auth.js'
-import { appendForwardedFor, endToEnd, headerValues, setHeader, setHeaders } from './header-rewrite.js'
+import { headerValue, headerValues } from './header-rewrite.js'
+import type { RequestHead } from './http1.js'
 import { hostFromHeader, loosePath, routingPath } from '../../shared/http/index.js'
 import { normalizeAddress, listenOrClose } from '../../shared/net/index.js'
 import type { VisitorAdmission } from '../visitor-admission.js'
 import { DETAILS, statusPage } from './pages.js'
 import { VhostRouter, type RouterOptions } from './router.js'
 import type { HttpVhostStats } from './stats.js'
-import { UPSTREAM_HOST, UPSTREAM_PORT } from './upstream.js'
+import { RAW_LINGER_MS, VisitorConnection, type FleetForward, type Forward, type Refusal, type VhostCore, type VisitorSocket } from './visitor-connection.js'
 import type { HttpRoute } from './vhost-route.js'
-import { forwardToFleet, type VhostForwarder } from './fleet-forward.js'
+import type { VhostForwarder } from './fleet-forward.js'
 
-/** Request (and response) header bytes at most, as node's default. */
-export const VHOST_MAX_HEADER_BYTES = 16 * 1024
-/** A visitor must send a request's headers within this (slow-header attacks). */
-export const VHOST_HEADERS_TIMEOUT_MS = 30_000
-/** An idle keep-alive visitor connection is closed after this. */
-export const VHOST_KEEPALIVE_TIMEOUT_MS = 30_000
-/** A refused upgrade connection is destroyed this long after its answer, if the visitor lingers. */
-const RAW_LINGER_MS = 5_000
+export { VHOST_HEADERS_TIMEOUT_MS, VHOST_KEEPALIVE_TIMEOUT_MS, VHOST_MAX_HEADER_BYTES } from './visitor-connection.js'
 
 export interface HttpVhostOptions {
   /** vhostHTTPTimeout: the service's response header must arrive within this after the request. */
@@ -41,19 +36,7 @@ export interface HttpVhostOptions {
   routing?: RouterOptions
 }
 
-interface Target {
-  route: HttpRoute
-  /** Normalised host (for pages and logs). */
-  host: string
-  /** The Host as the visitor sent it (with its port), or the authority of an absolute-form target. */
-  hostHeader: string
-  /** The request target to send on: origin-form. */
-  path: string
-}
-
-type Resolved = Target | { status: 400 | 404, host: string }
-
-class ResponseTimeout extends Error {}
+type Resolved = Forward | { status: 400 | 404, host: string }
 
 export class HttpVhost {
   readonly router: VhostRouter<HttpRoute>
@@ -62,6 +45,9 @@ export class HttpVhost {
   readonly #options: HttpVhostOptions
   readonly #log: Logger
   readonly #upgraded = new Set<Duplex>()
+  readonly #connections = new Set<VisitorConnection>()
+  readonly #core: VhostCore
+  readonly #admitSocket: VisitorAdmission | undefined
   port = 0
   /** A fleet relay's way to the other relays: requests for hosts served elsewhere go there. */
   forwarder: VhostForwarder | undefined
@@ -71,27 +57,37 @@ export class HttpVhost {
     this.#stats = stats
     this.#log = log
     this.router = new VhostRouter<HttpRoute>(options.routing)
-    this.#server = createServer({
-      maxHeaderSize: VHOST_MAX_HEADER_BYTES,
-      // Uploads and downloads may take as long as they take; idle visitors are bounded below.
-      requestTimeout: 0,
-      headersTimeout: VHOST_HEADERS_TIMEOUT_MS,
-      keepAliveTimeout: VHOST_KEEPALIVE_TIMEOUT_MS,
-      noDelay: true,
-      // A missing Host gets our own 400 page.
-      requireHostHeader: false,
+    this.#core = {
+      admit: (head, visitor, viaFleet) => this.#admit(head, visitor, viaFleet),
+      page: (status, host, detail) => this.#pageBody(status, host, detail),
+      count: (what) => { this.#stats[what]++ },
+      responseHeaderTimeoutMs: options.responseHeaderTimeoutMs,
+      splice: (visitor, service) => { this.#splice(visitor, service) },
+      debug: (route, fields, msg) => { (route?.log ?? this.#log).debug(fields, msg) },
+    }
+    this.#admitSocket = admit
+    // allowHalfOpen: a visitor's end is handled by its connection (it ends the exchange).
+    this.#server = createServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) => {
+      // A shed socket is reset before any byte is read.
+      if (admit !== undefined && !admit(socket)) return
+      this.#serve(socket, normalizeAddress(socket.remoteAddress ?? ''), false)
     })
-    // Runs after http's own connection listener: a shed socket is reset before any byte is read.
-    if (admit !== undefined) this.#server.on('connection', (socket: Socket) => { admit(socket) })
-    this.#server.on('request', (req, res) => { this.#onRequest(req, res, false) })
-    this.#server.on('checkContinue', (req, res) => { this.#onRequest(req, res, true) })
-    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => { this.#onUpgrade(req, socket, head) })
-    // Unparsable requests and heads over the size limit: counted, and answered with our page.
-    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      this.#stats.badRequest++
-      if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return }
-      this.#rawPage(socket, err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400, '', {}, DETAILS.malformed)
-    })
+  }
+
+  #serve (socket: VisitorSocket, visitor: string, viaFleet: boolean): void {
+    const c = new VisitorConnection(socket, this.#core, visitor, viaFleet)
+    this.#connections.add(c)
+    socket.once('close', () => { this.#connections.delete(c) })
+  }
+
+  /**
+   * A visitor connection another relay of the fleet forwarded here: it reads as the original
+   * visitor's (address, port), passes this relay's admission, and its requests are never forwarded again.
+   */
+  acceptForwarded (socket: Duplex & { remoteAddress?: string, remotePort?: number }): void {
+    // The admission sheds by the visitor's address and resets what it sheds (ForwardedDuplex has resetAndDestroy).
+    if (this.#admitSocket !== undefined && !this.#admitSocket(socket as Socket)) return
+    this.#serve(socket, normalizeAddress(socket.remoteAddress ?? ''), true)
   }
 
   async listen (host: string, port: number): Promise<number> {
@@ -99,28 +95,25 @@ export class HttpVhost {
     return this.port
   }
 
-  /** A visitor connection another relay of the fleet forwarded here (it reads as the original visitor's). */
-  acceptForwarded (socket: Duplex): void {
-    this.#server.emit('connection', socket)
-  }
-
   /** Stops accepting (idle keep-alive connections close); requests in flight finish. */
   close (): void {
     this.#server.close()
+    for (const c of this.#connections) c.stop()
   }
 
   destroy (): void {
     this.#server.close()
-    this.#server.closeAllConnections()
+    for (const c of [...this.#connections]) c.destroy()
+    this.#connections.clear()
     for (const s of this.#upgraded) s.destroy()
     this.#upgraded.clear()
   }
 
   // ---- routing ----
 
-  #resolve (req: IncomingMessage): Resolved {
-    const url = req.url ?? '/'
-    let authority = req.headers.host
+  #resolve (head: RequestHead): Resolved {
+    const url = head.target
+    let authority = headerValue(head.raw, 'host')
     let path = url
     const absolute = /^https?:\/\//i.test(url)
     if (absolute) {
@@ -133,285 +126,54 @@ export class HttpVhost {
         return { status: 400, host: '' }
       }
     }
-    if (headerValues(req.rawHeaders, 'host').length > 1) return { status: 400, host: '' }
+    if (headerValues(head.raw, 'host').length > 1) return { status: 400, host: '' }
     const host = authority === undefined ? undefined : hostFromHeader(authority)
     const routing = routingPath(url)
     if (host === undefined || authority === undefined || routing === undefined) return { status: 400, host: host ?? '' }
-    const hit = this.router.lookup(host, routing, loosePath(url), routeUser(req, absolute))
+    const hit = this.router.lookup(host, routing, loosePath(url), routeUser(head, absolute))
     if (hit === undefined) return { status: 404, host }
     return { route: hit.target, host, hostHeader: authority, path }
   }
 
-  /** The checks before forwarding; answers and returns undefined when the request stops here. */
-  #admit (req: IncomingMessage, visitor: string, answer: (status: number, host: string, headers?: Record<string, string>) => void, viaFleet?: (forwarder: VhostForwarder, host: string) => void): Target | undefined {
+  /** The checks before forwarding: the request's route, a fleet forward, or the answer the relay gives itself. */
+  #admit (head: RequestHead, visitor: string, viaFleet: boolean): Forward | FleetForward | Refusal {
     this.#stats.requests++
-    const r = this.#resolve(req)
+    const r = this.#resolve(head)
     // No proxy here: another relay of the fleet may serve the host (never for a request that came from one).
-    if ('status' in r && r.status === 404 && viaFleet !== undefined && this.forwarder !== undefined && !this.forwarder.forwarded(req.socket)) {
-      viaFleet(this.forwarder, r.host)
-      return undefined
+    const forwarder = this.forwarder
+    if ('status' in r && r.status === 404 && !viaFleet && forwarder !== undefined) {
+      const host = r.host
+      return {
+        host,
+        open: async (from, listener) => await forwarder.open('http', host, from, listener),
+        failed: () => { forwarder.failed('http', host) },
+      }
     }
     if ('status' in r) {
       if (r.status === 404) this.#stats.notFound++
       else this.#stats.badRequest++
       this.#log.debug({ host: r.host, status: r.status, remote: visitor }, 'vhost request not routed')
-      answer(r.status, r.host)
-      return undefined
+      return r
     }
     if (!r.route.gate.admits(visitor)) {
       this.#stats.forbidden++
-      answer(403, r.host)
-      return undefined
+      return { status: 403, host: r.host }
     }
-    if (r.route.auth !== undefined && !r.route.auth.check(req.headers.authorization)) {
+    if (r.route.auth !== undefined && !r.route.auth.check(headerValue(head.raw, 'authorization'))) {
       this.#stats.unauthorized++
-      answer(401, r.host, { 'WWW-Authenticate': basicChallenge(r.host) })
-      return undefined
+      return { status: 401, host: r.host, headers: { 'WWW-Authenticate': basicChallenge(r.host) } }
     }
     r.route.requests++
     return r
   }
 
-  #requestHeaders (req: IncomingMessage, t: Target, visitor: string): string[] {
-    const drop = new Set(['expect'])
-    // The relay consumed the credentials; the service does not get the proxy's password.
-    if (t.route.auth !== undefined) drop.add('authorization')
-    let h = endToEnd(req.rawHeaders, drop)
-    h = setHeader(h, 'Host', t.route.hostHeaderRewrite ?? t.hostHeader)
-    h = setHeader(h, 'X-Forwarded-For', appendForwardedFor(req.rawHeaders, visitor))
-    h = setHeader(h, 'X-Real-IP', visitor)
-    h = setHeader(h, 'X-Forwarded-Proto', 'http')
-    h = setHeader(h, 'X-Forwarded-Host', t.hostHeader)
-    h = setHeaders(h, t.route.requestHeaders)
-    // node:http decoded a chunked body; say so again and it is chunked again on the way out.
-    const te = req.headers['transfer-encoding']
-    if (te !== undefined) h.push('Transfer-Encoding', te)
-    return h
-  }
-
-  #open (req: IncomingMessage, t: Target, headers: string[], visitor: string): ClientRequest {
-    t.route.upstream.visitor = { address: visitor, port: req.socket.remotePort ?? 0 }
-    return request({
-      agent: t.route.upstream,
-      host: UPSTREAM_HOST,
-      port: UPSTREAM_PORT,
-      method: req.method ?? 'GET',
-      path: t.path,
-      headers,
-      setHost: false,
-      maxHeaderSize: VHOST_MAX_HEADER_BYTES,
-    })
-  }
-
-  // ---- plain requests ----
-
-  #onRequest (req: IncomingMessage, res: ServerResponse, expectContinue: boolean): void {
-    const visitor = normalizeAddress(req.socket.remoteAddress ?? '')
-    const answer = (status: number, host: string, headers?: Record<string, string>): void => { this.#page(req, res, status, host, headers) }
-    const t = this.#admit(req, visitor, answer, (forwarder, host) => { this.#viaFleet(forwarder, req, res, host, visitor, answer) })
-    if (t === undefined) return
-    if (expectContinue) res.writeContinue()
-    req.on('error', () => { res.destroy() })
-    this.#forward(req, res, t, visitor, 0)
-  }
-
-  /** No proxy here serves `host`: another relay of the fleet may (else the 404 as usual). */
-  #viaFleet (forwarder: VhostForwarder, req: IncomingMessage, res: ServerResponse, host: string, visitor: string, answer: (status: number, host: string) => void): void {
-    const from = { address: visitor, port: req.socket.remotePort ?? 0 }
-    const at = { address: normalizeAddress(req.socket.localAddress ?? ''), port: this.port }
-    // A visitor that expects 100-continue may send its body: it goes on to the other relay.
-    if (req.headers.expect?.toLowerCase() === '100-continue') res.writeContinue()
-    forwardToFleet(forwarder, req, res, host, from, at, this.#options.responseHeaderTimeoutMs, VHOST_MAX_HEADER_BYTES).then((outcome) => {
-      if (outcome === 'forwarded') { this.#stats.forwarded++; return }
-      if (outcome === 'none') {
-        this.#stats.notFound++
-        this.#log.debug({ host, status: 404, remote: visitor }, 'vhost request not routed')
-        answer(404, host)
-        return
-      }
-      if (outcome === 'timeout') this.#stats.gatewayTimeout++
-      else this.#stats.badGateway++
-      this.#log.debug({ host, outcome }, 'vhost request forwarded to another relay failed')
-      answer(outcome === 'timeout' ? 504 : 502, host)
-    }, () => {
-      this.#stats.badGateway++
-      answer(502, host)
-    })
-  }
-
-  #forward (req: IncomingMessage, res: ServerResponse, t: Target, visitor: string, attempt: number): void {
-    let ureq: ClientRequest
-    try {
-      ureq = this.#open(req, t, this.#requestHeaders(req, t, visitor), visitor)
-    } catch (err) {
-      // node:http refused to write what node:http parsed (it should not happen): not the visitor's fault.
-      this.#failed(req, res, t, err as Error)
-      return
-    }
-    let responded = false
-    let visitorGone = false
-    let timer: NodeJS.Timeout | undefined
-    const onVisitorGone = (): void => { if (!res.writableFinished) { visitorGone = true; ureq.destroy() } }
-    res.once('close', onVisitorGone)
-    ureq.once('finish', () => {
-      // The response-header clock starts when the whole request is out (unless it is already here).
-      if (responded) return
-      timer = setTimeout(() => { ureq.destroy(new ResponseTimeout(`no response header within ${this.#options.responseHeaderTimeoutMs} ms`)) }, this.#options.responseHeaderTimeoutMs)
-    })
-    ureq.once('close', () => { clearTimeout(timer) })
-    ureq.once('response', (ures) => {
-      responded = true
-      clearTimeout(timer)
-      this.#respond(req, res, ures, t)
-    })
-    ureq.on('error', (err) => {
-      clearTimeout(timer)
-      if (responded || visitorGone) { res.destroy(); return } // not the service's fault: no 502 counted
-      // An idle pooled stream the service closed just as it was taken: try once on a new one,
-      // when nothing of the request is lost (no body).
-      if (attempt === 0 && ureq.reusedSocket && !hasBody(req) && IDEMPOTENT.has(req.method ?? '') && isStaleStream(err) && !res.headersSent && !res.destroyed) {
-        res.off('close', onVisitorGone)
-        this.#forward(req, res, t, visitor, 1)
-        return
-      }
-      this.#failed(req, res, t, err)
-    })
-    if (hasBody(req)) req.pipe(ureq)
-    else ureq.end()
-  }
-
-  #respond (req: IncomingMessage, res: ServerResponse, ures: IncomingMessage, t: Target): void {
-    if (res.destroyed) { ures.destroy(); return }
-    try {
-      res.writeHead(ures.statusCode ?? 502, ures.statusMessage ?? '', setHeaders(endToEnd(ures.rawHeaders), t.route.responseHeaders))
-    } catch (err) {
-      ures.destroy()
-      this.#failed(req, res, t, err as Error)
-      return
-    }
-    ures.on('error', () => { res.destroy() })
-    ures.once('close', () => { if (!ures.complete) res.destroy() })
-    ures.pipe(res)
-  }
-
-  #failed (req: IncomingMessage, res: ServerResponse, t: Target, err: Error): void {
-    const timeout = err instanceof ResponseTimeout
-    if (timeout) this.#stats.gatewayTimeout++
-    else this.#stats.badGateway++
-    t.route.log.debug({ host: t.host, code: (err as { code?: unknown }).code, err: err.message }, timeout ? 'vhost request timed out' : 'vhost request failed')
-    if (res.headersSent || res.destroyed) { res.destroy(); return }
-    this.#page(req, res, timeout ? 504 : 502, t.host)
-  }
-
-  #page (req: IncomingMessage, res: ServerResponse, status: number, host: string, headers: Record<string, string> = {}): void {
-    if (res.headersSent || res.destroyed) { res.destroy(); return }
-    const body = this.#pageBody(status, host)
-    // An unread request body would be read and thrown away to keep the connection: close instead.
-    const close = hasBody(req) || status === 400 ? { Connection: 'close' } : {}
-    res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), 'Cache-Control': 'no-store', ...close, ...headers })
-    res.end(body)
-  }
-
-  #pageBody (status: number, host: string): string {
+  #pageBody (status: number, host: string, given?: string): string {
+    if (given !== undefined) return statusPage(status, host, given)
     if (status === 404 && this.#options.notFoundPage !== undefined) return this.#options.notFoundPage
     const detail = status === 404
       ? DETAILS.notFound(host)
-      : status === 502 ? DETAILS.badGateway : status === 504 ? DETAILS.gatewayTimeout : status === 401 ? DETAILS.unauthorized : status === 403 ? DETAILS.forbidden : DETAILS.badRequest
+      : status === 502 ? DETAILS.badGateway : status === 504 ? DETAILS.gatewayTimeout : status === 401 ? DETAILS.unauthorized : status === 403 ? DETAILS.forbidden : status === 408 ? DETAILS.malformed : DETAILS.badRequest
     return statusPage(status, host, detail)
-  }
-
-  // ---- upgrades (WebSocket) ----
-
-  #onUpgrade (req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => { socket.destroy() })
-    const visitor = normalizeAddress((socket as Socket).remoteAddress ?? '')
-    const t = this.#admit(req, visitor, (status, host, headers) => { this.#rawPage(socket, status, host, headers) }, (forwarder, host) => {
-      this.#upgradeViaFleet(forwarder, req, socket, head, host, visitor)
-    })
-    if (t === undefined) return
-    // An upgrade carries no body (h2c with a POST body is not passed on): a body would be lost,
-    // and the service would wait for it until the 504.
-    if (hasBody(req)) {
-      this.#stats.badRequest++
-      this.#rawPage(socket, 400, t.host, {}, DETAILS.upgradeWithBody)
-      return
-    }
-    let headers = this.#requestHeaders(req, t, visitor)
-    headers = setHeader(headers, 'Connection', 'Upgrade')
-    headers = setHeader(headers, 'Upgrade', req.headers.upgrade ?? '')
-    let ureq: ClientRequest
-    try {
-      ureq = this.#open(req, t, headers, visitor)
-    } catch {
-      this.#stats.badGateway++
-      this.#rawPage(socket, 502, t.host)
-      return
-    }
-    let answered = false
-    const timer = setTimeout(() => { ureq.destroy(new ResponseTimeout('no answer to the upgrade in time')) }, this.#options.responseHeaderTimeoutMs)
-    const onVisitorGone = (): void => { if (!answered) ureq.destroy() }
-    socket.once('close', onVisitorGone)
-    ureq.once('upgrade', (ures: IncomingMessage, usock: Duplex, uhead: Buffer) => {
-      answered = true
-      clearTimeout(timer)
-      this.#stats.upgrades++
-      const h = setHeaders([...ures.rawHeaders], t.route.responseHeaders)
-      socket.write(responseHead(ures, h))
-      if (uhead.length > 0) socket.write(uhead)
-      if (head.length > 0) usock.write(head)
-      this.#splice(socket, usock)
-    })
-    ureq.once('response', (ures) => {
-      // The service said no to the upgrade: pass its answer on, then close.
-      answered = true
-      clearTimeout(timer)
-      const h = setHeader(setHeaders(endToEnd(ures.rawHeaders), t.route.responseHeaders), 'Connection', 'close')
-      socket.write(responseHead(ures, h))
-      ures.on('error', () => { socket.destroy() })
-      socket.once('close', () => { ures.destroy() })
-      // The visitor may keep its half open (allowHalfOpen): it goes a moment after the answer.
-      ures.once('end', () => { setTimeout(() => { socket.destroy() }, RAW_LINGER_MS).unref() })
-      ures.pipe(socket)
-    })
-    ureq.on('error', (err) => {
-      clearTimeout(timer)
-      if (answered) { socket.destroy(); return }
-      const timeout = err instanceof ResponseTimeout
-      if (timeout) this.#stats.gatewayTimeout++
-      else this.#stats.badGateway++
-      this.#rawPage(socket, timeout ? 504 : 502, t.host)
-    })
-    ureq.end()
-  }
-
-  /**
-   * An upgrade (WebSocket) for a host another relay serves: the request goes there as the visitor
-   * sent it (end-to-end headers plus Connection/Upgrade), and from then on bytes both ways.
-   */
-  #upgradeViaFleet (forwarder: VhostForwarder, req: IncomingMessage, socket: Duplex, head: Buffer, host: string, visitor: string): void {
-    const from = { address: visitor, port: (socket as Socket).remotePort ?? 0 }
-    const at = { address: normalizeAddress((socket as Socket).localAddress ?? ''), port: this.port }
-    forwarder.open('http', host, from, at).then((link) => {
-      if (link === undefined) {
-        this.#stats.notFound++
-        this.#rawPage(socket, 404, host)
-        return
-      }
-      if (socket.destroyed) { link.destroy(); return }
-      let headers = endToEnd(req.rawHeaders)
-      headers = setHeader(headers, 'Connection', 'Upgrade')
-      headers = setHeader(headers, 'Upgrade', req.headers.upgrade ?? '')
-      const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`]
-      for (let i = 0; i + 1 < headers.length; i += 2) lines.push(`${headers[i] ?? ''}: ${headers[i + 1] ?? ''}`)
-      link.write(`${lines.join('\r\n')}\r\n\r\n`)
-      if (head.length > 0) link.write(head)
-      this.#stats.forwarded++
-      this.#splice(socket, link)
-    }, () => {
-      forwarder.failed('http', host)
-      this.#stats.badGateway++
-      this.#rawPage(socket, 502, host)
-    })
   }
 
   /** Bytes both ways until either side is gone. */
@@ -429,31 +191,6 @@ export class HttpVhost {
     visitor.pipe(service)
     service.pipe(visitor)
   }
-
-  #rawPage (socket: Duplex, status: number, host: string, headers: Record<string, string> = {}, detail?: string): void {
-    if (socket.destroyed) return
-    const body = detail === undefined ? this.#pageBody(status, host) : statusPage(status, host, detail)
-    const lines = [
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
-      'Content-Type: text/html; charset=utf-8',
-      `Content-Length: ${Buffer.byteLength(body)}`,
-      'Cache-Control: no-store',
-      'Connection: close',
-      ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
-    ]
-    socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`)
-    setTimeout(() => { socket.destroy() }, RAW_LINGER_MS).unref()
-  }
-}
-
-/** Methods that may be sent again when a pooled stream turned out dead (as Go's Transport does). */
-const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
-
-/** The service closed the idle stream as it was taken (not a timeout, not a malformed answer). */
-function isStaleStream (err: Error): boolean {
-  const code = (err as NodeJS.ErrnoException).code
-  // node:http's "socket hang up" carries ECONNRESET too: recognised by code, not by its text.
-  return !(err instanceof ResponseTimeout) && code === 'ECONNRESET'
 }
 
 /**
@@ -461,20 +198,8 @@ function isStaleStream (err: Error): boolean {
  * request the Proxy-Authorization user, else (or without one) the Authorization (basic) user;
  * '' when there is none. Only routing: the route's own credentials are checked afterwards.
  */
-function routeUser (req: IncomingMessage, absolute: boolean): string {
-  const proxyAuth = req.headers['proxy-authorization']
+function routeUser (head: RequestHead, absolute: boolean): string {
+  const proxyAuth = headerValue(head.raw, 'proxy-authorization')
   if (absolute && proxyAuth !== undefined && proxyAuth !== '') return parseBasicAuth(proxyAuth)?.user ?? ''
-  return parseBasicAuth(req.headers.authorization)?.user ?? ''
-}
-
-/** Whether the visitor's request carries a body (node:http frames it by these two headers). */
-function hasBody (req: IncomingMessage): boolean {
-  const len = req.headers['content-length']
-  return req.headers['transfer-encoding'] !== undefined || (len !== undefined && len !== '0')
-}
-
-function responseHead (res: IncomingMessage, headers: readonly string[]): string {
-  const lines = [`HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}`]
-  for (let i = 0; i + 1 < headers.length; i += 2) lines.push(`${headers[i] ?? ''}: ${headers[i + 1] ?? ''}`)
-  return `${lines.join('\r\n')}\r\n\r\n`
+  return parseBasicAuth(headerValue(head.raw, 'authorization'))?.user ?? ''
 }

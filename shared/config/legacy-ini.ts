@@ -218,6 +218,11 @@ export interface LegacyConverted {
   templated: Set<string>
 }
 
+/** `table[name]` for a name from the file: only the table's own entries (`__proto__`, `constructor` are names like any other). */
+function ownValue<T> (table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined
+}
+
 /** `a.b` under `proxies[2]` → `proxies[2].a.b`. */
 function join (base: string, path: string): string {
   return base === '' ? path : `${base}.${path}`
@@ -307,7 +312,7 @@ class Converter {
   apply (section: IniSection, base: string, rules: Readonly<Record<string, Rule>>, keys: Iterable<IniKey>): IniKey[] {
     const rest: IniKey[] = []
     for (const key of keys) {
-      const rule = rules[key.name]
+      const rule = ownValue(rules, key.name)
       if (rule === undefined) { rest.push(key); continue }
       if (key.value === '') continue // frp: an empty value leaves the default
       const value = typed(rule[1], key.value)
@@ -331,7 +336,7 @@ class Converter {
   /** Warnings for keys frp reads nowhere here (a parent's keys a dotted section took are the parent's business). */
   ignored (section: IniSection, keys: readonly IniKey[], what: string): void {
     for (const key of keys.filter((k: SourcedKey) => k.from === undefined)) {
-      const dropped = section.name === 'common' ? DROPPED_BY_V1[key.name] : undefined
+      const dropped = section.name === 'common' ? ownValue(DROPPED_BY_V1, key.name) : undefined
       const name = `${section.name === '' ? '' : `${section.name}.`}${key.name}`
       const message = dropped !== undefined
         ? `${name} is a key frp's v1 format dropped (${dropped}); ignored, as frp does`
@@ -446,7 +451,7 @@ class Converter {
       this.ignored(section, rest, `in a type ${type} visitor section`)
       return
     }
-    const typeRules = PROXY_TYPES[type]
+    const typeRules = ownValue(PROXY_TYPES, type)
     if (typeRules === undefined) {
       // The v1 schema names the supported types at the type key.
       this.apply(section, base, PROXY_BASE, keys)
@@ -466,11 +471,11 @@ class Converter {
   /** `plugin_*` keys: the ones frp's INI passes to the section's plugin. */
   pluginParams (section: IniSection, base: string, keys: IniKey[]): IniKey[] {
     const plugin = section.keys.get('plugin')?.value ?? ''
-    const params = PLUGIN_PARAMS[plugin] ?? {}
+    const params = ownValue(PLUGIN_PARAMS, plugin) ?? {}
     const rest: IniKey[] = []
     for (const key of keys) {
       if (!key.name.startsWith('plugin_')) { rest.push(key); continue }
-      const v1 = params[key.name]
+      const v1 = ownValue(params, key.name)
       const header = PLUGIN_HEADERS.has(plugin) && key.name.startsWith('plugin_header_') ? key.name.slice('plugin_header_'.length) : ''
       if (v1 !== undefined) {
         if (key.value !== '') this.put(section, base, `plugin.${v1}`, key.value, key)

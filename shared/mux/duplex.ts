@@ -9,7 +9,7 @@
 import { Duplex } from 'node:stream'
 import { TunnelError } from '../errors.js'
 import { ResetCode } from '../wire/index.js'
-import type { MuxStream } from './stream.js'
+import type { MuxStream, StreamHandler } from './stream.js'
 
 /** Readable buffer before credit is held back (the peer may still send up to its window). */
 export const DUPLEX_READ_HWM_BYTES = 64 * 1024
@@ -21,6 +21,9 @@ export class MuxDuplex extends Duplex {
   #held = 0
   #pendingWrite: ((err?: Error | null) => void) | undefined
   #timer: NodeJS.Timeout | undefined
+  /** Direct mode (see direct()): the stream's events go to this handler, not through the Readable. */
+  #direct: StreamHandler | undefined
+  #directHeld = false
 
   constructor (stream: MuxStream) {
     super({ allowHalfOpen: false, readableHighWaterMark: DUPLEX_READ_HWM_BYTES })
@@ -28,17 +31,61 @@ export class MuxDuplex extends Duplex {
     stream.attach({
       data: (chunk) => {
         this.#touch()
-        if (this.push(chunk)) stream.consume(chunk.length)
+        const d = this.#direct
+        if (d !== undefined) {
+          // Credit goes back at once unless the consumer holds it (its own sink is full).
+          if (this.#directHeld) this.#held += chunk.length
+          else stream.consume(chunk.length)
+          d.data(chunk)
+        } else if (this.push(chunk)) stream.consume(chunk.length)
         else this.#held += chunk.length
       },
-      end: () => { this.push(null) },
-      drain: () => { this.#release() },
+      end: () => {
+        if (this.#direct !== undefined) this.#direct.end()
+        else this.push(null)
+      },
+      drain: () => {
+        this.#release()
+        this.#direct?.drain()
+      },
       close: (err) => {
         this.#release(err)
-        if (err !== undefined) this.destroy(err)
+        const d = this.#direct
+        if (d !== undefined) {
+          d.close(err)
+          this.destroy()
+        } else if (err !== undefined) this.destroy(err)
         else this.push(null)
       },
     })
+  }
+
+  /**
+   * Direct mode, for a consumer that speaks to the stream itself (the vhost's fast path): from
+   * now on the stream's data, end, drain and close go to `handler` (until another is set), not
+   * through this Duplex's Readable side; write with writeDirect(). undefined goes back to the
+   * Readable side (e.g. for pipe()).
+   * Saves node's stream machinery on every chunk. Back-pressure: holdReads(true) keeps the
+   * credit of what arrives (the peer stops within its window) until holdReads(false).
+   */
+  direct (handler: StreamHandler | undefined): void {
+    this.#direct = handler
+  }
+
+  /** Queues bytes on the stream (direct mode); false = wait for the handler's drain. */
+  writeDirect (chunk: Buffer): boolean {
+    this.#touch()
+    return this.stream.write(chunk)
+  }
+
+  /** Direct mode: hold back (true) or give back (false) the credit of received bytes. */
+  holdReads (hold: boolean): void {
+    this.#directHeld = hold
+    if (!hold && this.#held > 0) {
+      const n = this.#held
+      this.#held = 0
+      this.stream.consume(n)
+    }
   }
 
   override _read (): void {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { closeInProcess, IN_PROCESS_TOKEN, startRelayInProcess } from '../helpers/in-process.js'
-import { cleanupCli, logMsg, spawnCli, writeTempFile } from '../helpers/cli.js'
+import { cleanupCli, E2E_TEST_TIMEOUT_MS, logMsg, spawnCli, writeTempFile } from '../helpers/cli.js'
 import { closeServices, echoOnce, getFreePort, startEchoServer } from '../helpers/services.js'
 
 afterEach(async () => {
@@ -41,7 +41,9 @@ describe('tunnel diag nat', () => {
     expect(relay.stun.stats.answers).toBeGreaterThanOrEqual(6)
   })
 
-  it('judges a pair from a running client\'s xtcp visitor or xtcp proxy (--proxy): before the first punch it says the peer is not known yet, after it the verdict from the peer\'s NAT', async () => {
+  // Two clients and four `diag nat` runs, one after another: on a loaded machine (load 15 on 2
+  // cores) that took over the usual 60 s guard, so this hang guard is three times it.
+  it('judges a pair from a running client\'s xtcp visitor or xtcp proxy (--proxy): before the first punch it says the peer is not known yet, after it the verdict from the peer\'s NAT', { timeout: E2E_TEST_TIMEOUT_MS * 3 }, async () => {
     const { port } = await relayWithStun()
     const echo = await startEchoServer()
     const secret = 'a-long-random-secret-for-diag-tests'

@@ -7,7 +7,7 @@
 // cannot open a link: neither under a name the store does not know nor under a member's name with
 // another key.
 import { randomBytes, X509Certificate } from 'node:crypto'
-import { request } from 'node:http'
+import { Agent, request } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import pino from 'pino'
@@ -142,6 +142,33 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('inter-relay links of a flee
     const text = spawnCli(['status', '-c', second.configPath, '--fleet'])
     expect((await text.exit).code).toBe(0)
     expect(text.stdout()).toMatch(/Links \(this relay\): 1 out, 0 in, \d+ streams; dialled 1 \(failed 0\), accepted 0, refused 0; forwarded out 3, in 0, failed 0/)
+    // One keep-alive visitor connection, three requests in a row: each is forwarded on its own
+    // (a link stream per request) and answered on the same visitor connection.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    const sockets = new Set<unknown>()
+    try {
+      for (let n = 0; n < 3; n++) {
+        const body = randomBytes(1000 + n)
+        const answer = await new Promise<Answer>((resolve, reject) => {
+          const req = request({ host: '127.0.0.1', port: p1.http, path: `/keep-${n}`, method: 'POST', agent, headers: { Host: 'linked.example.test', 'Content-Length': String(body.length) } }, (res) => {
+            const parts: Buffer[] = []
+            res.on('data', (c: Buffer) => parts.push(c))
+            res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }) })
+            res.on('error', reject)
+          })
+          req.on('socket', (sock) => { sockets.add(sock) })
+          req.on('error', reject)
+          req.end(body)
+        })
+        expect(answer.status).toBe(200)
+        expect((JSON.parse(answer.body.toString('utf8')) as Seen).bodySha256).toBe(sha256(body))
+      }
+    } finally {
+      agent.destroy()
+    }
+    expect(sockets.size).toBe(1)
+    expect(svc.requests).toHaveLength(7)
+    expect((await status(second)).fleet.links).toMatchObject({ forwardedOut: 6, forwardFailed: 0 })
   })
 
   it('forwards a WebSocket upgrade and an https connection (by SNI, TLS not terminated) to the relay that serves the domain', async () => {

@@ -386,6 +386,24 @@ describe('hostile INI files', () => {
     expect(Object.keys((p.requestHeaders as { set: object }).set)).toEqual(['__proto__'])
   })
 
+  it('read __proto__, constructor and toString as key, type and plugin names like any unknown name (an ignored key, a refused type), never as the lookup tables\' prototype', () => {
+    for (const [text, file] of [
+      ['[common]\n__proto__ = 1\nconstructor = 2\ntoString = 3\nserver_port = 7000\n', 'frpc.ini'],
+      ['[common]\n__proto__ = 1\nbind_port = 7000\n', 'frps.ini'],
+      ['[common]\nserver_port = 7000\n[p]\ntype = constructor\nlocal_port = 22\n', 'frpc.ini'],
+      ['[common]\nserver_port = 7000\n[p]\ntype = tcp\nlocal_port = 22\nremote_port = 6000\nplugin = constructor\nplugin___proto__ = 1\nplugin_constructor = 2\n', 'frpc.ini'],
+    ] as const) {
+      const load = file === 'frpc.ini' ? () => parseClientConfig(text, file, {}) : () => parseServerConfig(text, file, {})
+      try {
+        load()
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError)
+        expect((err as ConfigError).issues.length).toBeGreaterThan(0)
+      }
+    }
+    expect(() => parseClientConfig('[common]\n__proto__ = 1\nserver_port = 7000\n', 'frpc.ini', {})).not.toThrow()
+  })
+
   it('never make the loader throw anything but a ConfigError with placed issues', () => {
     const pieces = ['[common]', '[range:r]', '[plugin.p]', '[a.b]', '[a]', '[DEFAULT]', '[__proto__]', 'local_port = ', 'remote_port = ', '6000-6002', '70000', ',', '-',
       'type = ', 'udp', 'http', 'xtcp', 'role = visitor', 'plugin = socks5', 'plugin_user = x', 'meta_a = 1', 'header___proto__ = y', 'allow_ports = ',

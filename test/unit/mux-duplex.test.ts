@@ -6,7 +6,7 @@ import { TcpForwarder } from '../../client/tcp-forwarder.js'
 import { Upstream, UPSTREAM_HOST, UPSTREAM_PORT } from '../../server/vhost/upstream.js'
 import { MuxDuplex } from '../../shared/mux/duplex.js'
 import { silentLogger } from '../../shared/log.js'
-import type { MuxStream } from '../../shared/mux/stream.js'
+import { INITIAL_WINDOW_BYTES, type MuxStream } from '../../shared/mux/stream.js'
 import { closeHttp, startHttpService } from '../helpers/http.js'
 import { muxPair, type MuxPair } from '../helpers/mux-pair.js'
 import type { TcpProxyConfig } from '../../shared/config/types.js'
@@ -161,4 +161,29 @@ describe('Upstream', () => {
     pair.server.close()
     await expect.poll(() => Object.values(upstream.freeSockets).flat()).toHaveLength(0)
   })
+
+  it('in direct mode hands bytes to its handler, holds their credit on request (the peer stops within its window), and still closes as a Duplex', async () => {
+    const { relay, client } = await streamPair()
+    let received = 0
+    let ended = false
+    relay.direct({ data: (c) => { received += c.length }, end: () => { ended = true }, drain: () => {}, close: () => {} })
+    relay.holdReads(true)
+    client.attach({ data: (c) => { client.consume(c.length) }, end: () => { client.end() }, drain: () => {}, close: () => {} })
+    const total = 4 * INITIAL_WINDOW_BYTES
+    client.write(Buffer.alloc(total, 2))
+    client.end()
+    for (let i = 0; i < 1000 && received < INITIAL_WINDOW_BYTES; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    // Held: no credit went back, so no more than the first window arrived.
+    expect(received).toBe(INITIAL_WINDOW_BYTES)
+    expect(client.queuedBytes).toBe(total - INITIAL_WINDOW_BYTES)
+    const closed = new Promise((resolve) => relay.once('close', resolve))
+    relay.holdReads(false)
+    for (let i = 0; i < 500 && !ended; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(received).toBe(total)
+    expect(relay.writeDirect(Buffer.from('bye'))).toBe(true)
+    relay.end()
+    await closed
+  })
 })
+
