@@ -2,8 +2,12 @@
 //   httpecho PORT                          HTTP service: a POST is answered with its body, anything else with "ok\n"; until killed;
 //                                          prints {"listening":PORT}
 //   httpcheck HOST PORT HOSTHDR BYTES [MS] POST BYTES random bytes with Host HOSTHDR, expect them back byte-exact; prints JSON, exit 0/1
+//   trickle HOST PORT BYTES TICK_MS        a visitor that stays connected to an echo: BYTES random bytes every TICK_MS, a line
+//                                          {"sent","received"} after each; on "stop" (a line on stdin) it ends its side, reads
+//                                          the rest of the echo and prints {"done":true,"ok","why","sent","received"}, exit 0/1
 import { createHash, randomBytes } from 'node:crypto'
 import { createServer, request } from 'node:http'
+import { connect } from 'node:net'
 
 const [mode, ...args] = process.argv.slice(2)
 
@@ -42,6 +46,46 @@ if (mode === 'httpecho') {
   })
   req.on('error', (err) => { done(false, err.message) })
   req.end(body)
+} else if (mode === 'trickle') {
+  const [host, portText, bytesText, tickText] = args
+  const chunkBytes = Number(bytesText)
+  const sentHash = createHash('sha256')
+  const gotHash = createHash('sha256')
+  let sent = 0
+  let received = 0
+  let stopping = false
+  let timer
+  const say = (o) => { process.stdout.write(JSON.stringify(o) + '\n') }
+  const done = (ok, why) => {
+    clearInterval(timer)
+    say({ done: true, ok, why, sent, received })
+    process.exit(ok ? 0 : 1)
+  }
+  const s = connect({ host, port: Number(portText), allowHalfOpen: true })
+  s.on('error', (err) => { done(false, err.code ?? err.message) })
+  s.on('data', (c) => { received += c.length; gotHash.update(c) })
+  s.on('end', () => {
+    if (!stopping) { done(false, 'the echo ended before the visitor did'); return }
+    if (received !== sent) { done(false, 'length'); return }
+    done(gotHash.digest('hex') === sentHash.digest('hex'), 'digest')
+  })
+  s.on('connect', () => {
+    say({ connected: true, sent, received })
+    timer = setInterval(() => {
+      const b = randomBytes(chunkBytes)
+      sentHash.update(b)
+      sent += b.length
+      s.write(b)
+      say({ sent, received })
+    }, Number(tickText))
+  })
+  process.stdin.setEncoding('utf8').on('data', (t) => {
+    if (stopping || !t.includes('stop')) return
+    stopping = true
+    clearInterval(timer)
+    s.end()
+    setTimeout(() => { done(false, 'the echo did not end') }, 20000).unref()
+  })
 } else {
   process.stderr.write(`fleet-probe: unknown mode ${mode}\n`)
   process.exit(2)

@@ -8,13 +8,14 @@
 #   fl-r1 10.203.0.11   fl-r2 10.203.0.12   fl-r3 10.203.0.13    three relays
 #   fl-store 10.203.0.5                                          the etcd cluster (three members)
 #   fl-home 10.203.0.20                                          the clients and their services
+#   fl-home2 10.203.0.21                                         a second client machine (registration races)
 #   fl-edge 10.203.0.30                                          visitors (and a load balancer)
 #   each eth0 ---- v-<name> in fl-lan, all on fl-lan's bridge br0 (nothing touches the host's
 #   root namespace, so no lab packet can leave this machine)
 set -euo pipefail
 
 LAN=fl-lan
-NODES=(r1:11 r2:12 r3:13 store:5 home:20 edge:30)
+NODES=(r1:11 r2:12 r3:13 store:5 home:20 home2:21 edge:30)
 die() { echo "fleetlab: $*" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || die "must run as root"
 command -v ip >/dev/null || die "missing 'ip' (apt-get install -y iproute2)"
