@@ -39,17 +39,27 @@ function flows (relay: Relay): { active: number, drops: Record<string, number> }
   return { active: m?.flows?.active ?? 0, drops: m?.udpDrops ?? {} }
 }
 
-/** The hostile address talks from HOSTILE_PORTS source ports, two datagrams each; resolves when all answers that will come have come. */
-async function talkFromManyPorts (port: number): Promise<UdpVisitor[]> {
+/** No answer and no change in the relay's flow counters for this long: everything sent has been handled. */
+const SETTLED_MS = 1_000
+
+/**
+ * The hostile address talks from HOSTILE_PORTS source ports, two datagrams each; resolves when
+ * all answers that will come have come: neither the answers nor the relay's flows and drops have
+ * moved for SETTLED_MS (on a loaded machine the relay may still be taking datagrams after a
+ * shorter pause in the answers).
+ */
+async function talkFromManyPorts (port: number, relay: Relay): Promise<UdpVisitor[]> {
   const visitors = await Promise.all(Array.from({ length: HOSTILE_PORTS }, async () => await udpVisitor(port, 4, HOSTILE)))
   for (const v of visitors) { v.send('x'); v.send('y') }
   const started = Date.now()
-  let last = -1
+  let last = ''
   let since = Date.now()
   for (;;) {
     const answered = visitors.reduce((n, v) => n + v.received.length, 0)
-    if (answered !== last) { last = answered; since = Date.now() }
-    if (Date.now() - since > 300) return visitors
+    const f = flows(relay)
+    const now = `${answered} ${f.active} ${JSON.stringify(f.drops)}`
+    if (now !== last) { last = now; since = Date.now() }
+    if (Date.now() - since > SETTLED_MS) return visitors
     if (Date.now() - started > DEADLINE_MS) throw new Error('the echoes did not settle')
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
@@ -59,7 +69,7 @@ describe('issue 22: one address with many UDP source ports', () => {
   it('holds at most maxFlowsPerSource flows of a proxy; its other ports are dropped and counted, and a new visitor elsewhere gets a flow', async () => {
     const { relay, port } = await startRelayInProcess('maxFlowsPerSource: 32\n')
     const public_ = await udpEchoClient(port)
-    const hostile = await talkFromManyPorts(public_)
+    const hostile = await talkFromManyPorts(public_, relay)
     expect(flows(relay).active).toBe(32)
     const talking = hostile.filter((v) => v.received.length === 2)
     expect(talking).toHaveLength(32)
@@ -80,7 +90,7 @@ describe('issue 22: one address with many UDP source ports', () => {
   it('when its conversations fill the table, a new visitor from another address still gets a flow (one of the busiest source\'s gives way)', async () => {
     const { relay, port } = await startRelayInProcess('maxFlowsPerSource: 0\n')
     const public_ = await udpEchoClient(port)
-    await talkFromManyPorts(public_)
+    await talkFromManyPorts(public_, relay)
     expect(flows(relay).active).toBe(MAX_FLOWS)
     const newcomer = await udpVisitor(public_)
     newcomer.send('hello')
