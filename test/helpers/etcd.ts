@@ -130,3 +130,8 @@ export async function startEtcd (size = 1): Promise<EtcdCluster> {
     output: (i = 0) => member(i).log.join(''),
   }
 }
+
+/** A relay's `fleet:` block on `etcd` with keys under `prefix` (advertiseAddr is never dialled by these tests). */
+export function fleetYaml (etcd: EtcdCluster, node: string, prefix: string): string {
+  return `fleet:\n  nodeName: ${node}\n  advertiseAddr: 127.0.0.1:7000\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: ${prefix}\n`
+}

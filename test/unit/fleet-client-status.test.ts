@@ -8,7 +8,7 @@ import { renderStatus } from '../../shared/admin/index.js'
 import { silentLogger } from '../../shared/log.js'
 import { clientConfig, closeInProcess, startRelayInProcess } from '../helpers/in-process.js'
 import { closeServices, startEchoServer } from '../helpers/services.js'
-import { startEtcd, type EtcdCluster } from '../helpers/etcd.js'
+import { type EtcdCluster, fleetYaml, startEtcd } from '../helpers/etcd.js'
 import { missingTool } from '../helpers/system-tools.js'
 
 /** Polls `check` every 50 ms, 200 times at most. */
@@ -31,7 +31,7 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('a fleet client\'s status', 
   })
 
   it('lists every fleet connection with its relay, state and streams, and a connection whose relay died as connecting', async () => {
-    const fleet = (node: string): string => `fleet:\n  nodeName: ${node}\n  advertiseAddr: 127.0.0.1:7000\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: /status/\n`
+    const fleet = (node: string): string => fleetYaml(etcd, node, '/status/')
     const r1 = await startRelayInProcess(fleet('s1'))
     const r2 = await startRelayInProcess(`proxyBindAddr: 127.0.0.2\n${fleet('s2')}`)
     const echo = await startEchoServer()

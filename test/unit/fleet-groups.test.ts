@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MessageType } from '../../shared/wire/control.js'
 import { closeInProcess, rawControl, startRelayInProcess, type RawControl } from '../helpers/in-process.js'
 import { closeServices, getFreePort, readAll } from '../helpers/services.js'
-import { startEtcd, type EtcdCluster } from '../helpers/etcd.js'
+import { type EtcdCluster, fleetYaml, startEtcd } from '../helpers/etcd.js'
 import { missingTool } from '../helpers/system-tools.js'
 
 type Msg = Record<string, unknown>
@@ -39,7 +39,7 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('load-balancing groups in a 
   })
 
   it('shares a group\'s port among members of different clients on different relays and refuses it to anyone without the group\'s key', async () => {
-    const fleet = (node: string): string => `fleet:\n  nodeName: ${node}\n  advertiseAddr: 127.0.0.1:7000\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: /groups/\n`
+    const fleet = (node: string): string => fleetYaml(etcd, node, '/groups/')
     const r1 = await startRelayInProcess(`proxyBindAddr: 127.0.0.1\n${fleet('g1')}`)
     const r2 = await startRelayInProcess(`proxyBindAddr: 127.0.0.2\n${fleet('g2')}`)
     const port = await getFreePort()

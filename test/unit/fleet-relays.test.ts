@@ -18,7 +18,7 @@ import { silentLogger } from '../../shared/log.js'
 import { FLEET_RETRY_POLICY } from '../../client/proxy/index.js'
 import { clientConfig, closeInProcess, memoryLogger, rawControl, rawSession, startClientInProcess, startRelayInProcess, type RawControl } from '../helpers/in-process.js'
 import { closeServices, echoOnce, getFreePort, holdPort, readAll, startEchoServer } from '../helpers/services.js'
-import { startEtcd, type EtcdCluster } from '../helpers/etcd.js'
+import { type EtcdCluster, fleetYaml, startEtcd } from '../helpers/etcd.js'
 import { missingTool } from '../helpers/system-tools.js'
 
 type Msg = Record<string, unknown>
@@ -223,7 +223,7 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('a client attached to severa
   })
 
   it('registers its proxy on two relays with the same remotePort, keeps serving through one when the other dies, and moves that connection to the third relay', async () => {
-    const fleet = (node: string): string => `fleet:\n  nodeName: ${node}\n  advertiseAddr: 127.0.0.1:7000\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: /attach/\n`
+    const fleet = (node: string): string => fleetYaml(etcd, node, '/attach/')
     const r1 = await startRelayInProcess(fleet('r1'))
     const r2 = await startRelayInProcess(`proxyBindAddr: 127.0.0.2\n${fleet('r2')}`)
     const r3 = await startRelayInProcess(`proxyBindAddr: 127.0.0.3\n${fleet('r3')}`)
