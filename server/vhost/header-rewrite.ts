@@ -8,20 +8,26 @@ const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'proxy-authorization', 'proxy-authenticate',
 ])
 
+/** A parsed head's headers: `raw` as sent (name, value, ...) and each name in lower case. */
+export interface HeaderList {
+  readonly raw: readonly string[]
+  /** names[i] is raw[2 * i] in lower case. */
+  readonly names: readonly string[]
+}
+
+/** Headers the relay sets, by lower-case name: the spelling to use when appended, and the value. */
+export type HeaderSets = Map<string, { name: string, value: string }>
+
 /** The value of the first header called `name` (lower case), or undefined. */
-export function headerValue (raw: readonly string[], name: string): string | undefined {
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if ((raw[i] as string).toLowerCase() === name) return raw[i + 1]
-  }
-  return undefined
+export function headerValue (h: HeaderList, name: string): string | undefined {
+  const i = h.names.indexOf(name)
+  return i < 0 ? undefined : h.raw[2 * i + 1]
 }
 
 /** Every value of `name` (lower case), in order. */
-export function headerValues (raw: readonly string[], name: string): string[] {
+export function headerValues (h: HeaderList, name: string): string[] {
   const out: string[] = []
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if ((raw[i] as string).toLowerCase() === name) out.push(raw[i + 1] as string)
-  }
+  for (let i = h.names.indexOf(name); i >= 0; i = h.names.indexOf(name, i + 1)) out.push(h.raw[2 * i + 1] as string)
   return out
 }
 
@@ -32,35 +38,56 @@ export function headerValues (raw: readonly string[], name: string): string[] {
  */
 const NOT_DROPPABLE: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'host'])
 
-/** Lower-case names listed in Connection headers (`Connection: close, X-Foo`). */
-function connectionTokens (raw: readonly string[]): Set<string> {
-  const out = new Set<string>()
-  for (const v of headerValues(raw, 'connection')) {
-    for (const t of v.split(',')) {
+/** Lower-case names listed in Connection headers (`Connection: close, X-Foo`); undefined when none. */
+function connectionTokens (h: HeaderList): Set<string> | undefined {
+  let out: Set<string> | undefined
+  for (let i = h.names.indexOf('connection'); i >= 0; i = h.names.indexOf('connection', i + 1)) {
+    for (const t of (h.raw[2 * i + 1] as string).split(',')) {
       const name = t.trim().toLowerCase()
-      if (name !== '' && !NOT_DROPPABLE.has(name)) out.add(name)
+      if (name !== '' && !NOT_DROPPABLE.has(name) && !HOP_BY_HOP.has(name)) (out ??= new Set()).add(name)
     }
   }
   return out
 }
 
+/** Adds `name: value` to `sets` (a later set of the same name, in any case, replaces the value). */
+export function addSet (sets: HeaderSets, name: string, value: string): void {
+  const lower = name.toLowerCase()
+  const had = sets.get(lower)
+  sets.set(lower, { name: had?.name ?? name, value })
+}
+
 /**
- * `raw` without hop-by-hop headers, headers named in Connection, and `drop` (lower-case names).
- * A Transfer-Encoding header is dropped too: node:http frames the forwarded body itself.
+ * The header lines (`Name: value` CRLF each, no blank line) a proxy sends on: `h` without its
+ * hop-by-hop headers, the headers named in Connection and `drop` (lower-case names), followed by
+ * the `extra` pairs; then each header of `sets` replaces the first header of its name in place
+ * (dropping the others) or, when there is none, is appended, in the order of `sets`. Names keep
+ * their spelling. The same list as dropping, pushing and setting header by header, in one pass:
+ * this runs for every request and response of the vhost.
  */
-export function endToEnd (raw: readonly string[], drop: ReadonlySet<string> = new Set()): string[] {
-  const listed = connectionTokens(raw)
-  const out: string[] = []
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i] as string
-    const lower = name.toLowerCase()
-    if (HOP_BY_HOP.has(lower) || listed.has(lower) || drop.has(lower)) continue
-    out.push(name, raw[i + 1] as string)
+export function rewriteHeaders (h: HeaderList, drop: ReadonlySet<string> | undefined, sets: HeaderSets | undefined, extra?: readonly string[]): string {
+  const listed = connectionTokens(h)
+  let placed: Set<string> | undefined
+  let out = ''
+  const line = (name: string, lower: string, value: string): void => {
+    const set = sets?.get(lower)
+    if (set === undefined) { out += `${name}: ${value}\r\n`; return }
+    if (placed?.has(lower) === true) return
+    (placed ??= new Set()).add(lower)
+    out += `${name}: ${set.value}\r\n`
   }
+  const { raw, names } = h
+  for (let i = 0; i < names.length; i++) {
+    const lower = names[i] as string
+    if (HOP_BY_HOP.has(lower) || listed?.has(lower) === true || drop?.has(lower) === true) continue
+    line(raw[2 * i] as string, lower, raw[2 * i + 1] as string)
+  }
+  if (extra !== undefined) for (let i = 0; i + 1 < extra.length; i += 2) line(extra[i] as string, (extra[i] as string).toLowerCase(), extra[i + 1] as string)
+  if (sets !== undefined) for (const [lower, set] of sets) if (placed?.has(lower) !== true) out += `${set.name}: ${set.value}\r\n`
   return out
 }
 
-/** Replaces every header called `name` (any case) by one `name: value`, at the first one's place. */
+/** Replaces every header called `name` (any case) by one `name: value`, at the first one's place (raw pairs, all headers kept). */
 export function setHeader (raw: string[], name: string, value: string): string[] {
   const lower = name.toLowerCase()
   const out: string[] = []
@@ -82,10 +109,4 @@ export function setHeaders (raw: string[], headers: Readonly<Record<string, stri
   let out = raw
   for (const [name, value] of Object.entries(headers)) out = setHeader(out, name, value)
   return out
-}
-
-/** X-Forwarded-For with the visitor appended to what earlier proxies wrote (one header). */
-export function appendForwardedFor (raw: readonly string[], visitor: string): string {
-  const earlier = headerValues(raw, 'x-forwarded-for').map((v) => v.trim()).filter((v) => v !== '')
-  return [...earlier, visitor].join(', ')
 }

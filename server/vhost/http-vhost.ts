@@ -13,9 +13,10 @@ import { createServer, type Server, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import { basicChallenge, parseBasicAuth } from './basic-auth.js'
-import { headerValue, headerValues } from './header-rewrite.js'
+import { headerValue } from './header-rewrite.js'
 import type { RequestHead } from './http1.js'
-import { hostFromHeader, loosePath, routingPath } from '../../shared/http/index.js'
+import { loosePath, routingPath } from '../../shared/http/index.js'
+import { HostMemo } from './host-memo.js'
 import { normalizeAddress, listenOrClose } from '../../shared/net/index.js'
 import type { VisitorAdmission } from '../visitor-admission.js'
 import { DETAILS, statusPage } from './pages.js'
@@ -46,6 +47,7 @@ export class HttpVhost {
   readonly #log: Logger
   readonly #upgraded = new Set<Duplex>()
   readonly #connections = new Set<VisitorConnection>()
+  readonly #hosts = new HostMemo()
   readonly #core: VhostCore
   readonly #admitSocket: VisitorAdmission | undefined
   port = 0
@@ -113,9 +115,11 @@ export class HttpVhost {
 
   #resolve (head: RequestHead): Resolved {
     const url = head.target
-    let authority = headerValue(head.raw, 'host')
+    const hostAt = head.names.indexOf('host')
+    let authority = hostAt < 0 ? undefined : head.raw[2 * hostAt + 1]
     let path = url
-    const absolute = /^https?:\/\//i.test(url)
+    // origin-form starts with `/`; anything else may be absolute-form.
+    const absolute = url.charCodeAt(0) !== 0x2f && /^https?:\/\//i.test(url)
     if (absolute) {
       // absolute-form: its authority wins over Host (RFC 9112 section 3.2.2).
       try {
@@ -126,11 +130,11 @@ export class HttpVhost {
         return { status: 400, host: '' }
       }
     }
-    if (headerValues(head.raw, 'host').length > 1) return { status: 400, host: '' }
-    const host = authority === undefined ? undefined : hostFromHeader(authority)
+    if (hostAt >= 0 && head.names.indexOf('host', hostAt + 1) >= 0) return { status: 400, host: '' }
+    const host = authority === undefined ? undefined : this.#hosts.get(authority)
     const routing = routingPath(url)
     if (host === undefined || authority === undefined || routing === undefined) return { status: 400, host: host ?? '' }
-    const hit = this.router.lookup(host, routing, loosePath(url), routeUser(head, absolute))
+    const hit = this.router.lookup(host, routing, () => loosePath(url), routeUser(head, absolute))
     if (hit === undefined) return { status: 404, host }
     return { route: hit.target, host, hostHeader: authority, path }
   }
@@ -159,7 +163,7 @@ export class HttpVhost {
       this.#stats.forbidden++
       return { status: 403, host: r.host }
     }
-    if (r.route.auth !== undefined && !r.route.auth.check(headerValue(head.raw, 'authorization'))) {
+    if (r.route.auth !== undefined && !r.route.auth.check(headerValue(head, 'authorization'))) {
       this.#stats.unauthorized++
       return { status: 401, host: r.host, headers: { 'WWW-Authenticate': basicChallenge(r.host) } }
     }
@@ -199,7 +203,7 @@ export class HttpVhost {
  * '' when there is none. Only routing: the route's own credentials are checked afterwards.
  */
 function routeUser (head: RequestHead, absolute: boolean): string {
-  const proxyAuth = headerValue(head.raw, 'proxy-authorization')
+  const proxyAuth = headerValue(head, 'proxy-authorization')
   if (absolute && proxyAuth !== undefined && proxyAuth !== '') return parseBasicAuth(proxyAuth)?.user ?? ''
-  return parseBasicAuth(headerValue(head.raw, 'authorization'))?.user ?? ''
+  return parseBasicAuth(headerValue(head, 'authorization'))?.user ?? ''
 }

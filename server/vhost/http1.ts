@@ -32,11 +32,13 @@ export function hasBareLf (buf: Buffer, from = 0): boolean {
 }
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-/** Field values: visible ASCII, space, tab and obs-text; no other control character. */
-const VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 /** A request target: no spaces or control characters. */
 const TARGET = /^[\x21-\x7e\x80-\xff]+$/
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([\t\x20-\x7e\x80-\xff]*))?$/
+
+/** tchar (RFC 9110 section 5.6.2) by character code, for codes below 128: 1 = allowed. */
+const TCHAR = new Uint8Array(128)
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1
 
 export interface Framing {
   /** Lower-case names listed in Connection headers. */
@@ -56,6 +58,8 @@ export interface RequestHead extends Framing {
   minor: number
   /** name, value, name, value, ... as sent (values trimmed of surrounding whitespace). */
   raw: string[]
+  /** The header names of `raw` in lower case, one per pair (names[i] is raw[2 * i]'s). */
+  names: string[]
 }
 
 export interface ResponseHead extends Framing {
@@ -63,42 +67,74 @@ export interface ResponseHead extends Framing {
   reason: string
   minor: number
   raw: string[]
+  /** The header names of `raw` in lower case, one per pair. */
+  names: string[]
 }
 
 export interface HeadError {
   error: string
 }
 
-/** Splits a head (latin1 text without its blank line) into its first line and header pairs. */
-function fields (text: string): { first: string, raw: string[] } | HeadError {
-  if (text.includes('\n') && /(^|[^\r])\n/.test(text)) return { error: 'bare LF' }
-  const lines = text.split('\r\n')
-  const first = lines[0] ?? ''
-  const raw: string[] = []
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string
-    const c0 = line.charCodeAt(0)
-    if (c0 === 0x20 || c0 === 0x09) return { error: 'obs-fold (a header line starting with whitespace)' }
-    const colon = line.indexOf(':')
-    if (colon <= 0) return { error: 'a header line without a name and a colon' }
-    const name = line.slice(0, colon)
-    if (!TOKEN.test(name)) return { error: 'a header name that is not a token' }
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')
-    if (!VALUE.test(value)) return { error: 'a control character in a header value' }
-    raw.push(name, value)
+/** Whether `s[from, to)` is a token (non-empty, tchar only). */
+function isToken (s: string, from: number, to: number): boolean {
+  if (to <= from) return false
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 128 || TCHAR[c] === 0) return false
   }
-  return { first, raw }
+  return true
+}
+
+/**
+ * Splits a head (latin1 text without its blank line) into its first line and header pairs,
+ * checking as it goes: lines end in CRLF only (a LF without its CR is refused), no obs-fold, a
+ * token before the colon, and values of visible ASCII, space, tab and obs-text only. One pass
+ * by character codes: this runs for every request and every response the vhost passes.
+ */
+function fields (text: string): { first: string, raw: string[], names: string[] } | HeadError {
+  let lineEnd = text.indexOf('\r\n')
+  if (lineEnd < 0) lineEnd = text.length
+  const first = text.slice(0, lineEnd)
+  if (first.includes('\n')) return { error: 'bare LF' }
+  const raw: string[] = []
+  const names: string[] = []
+  let at = lineEnd + 2
+  while (at <= text.length) {
+    let end = text.indexOf('\r\n', at)
+    if (end < 0) end = text.length
+    const c0 = text.charCodeAt(at)
+    if (c0 === 0x20 || c0 === 0x09) return { error: 'obs-fold (a header line starting with whitespace)' }
+    const colon = text.indexOf(':', at)
+    if (colon < 0 || colon >= end) {
+      return text.lastIndexOf('\n', end - 1) >= at ? { error: 'bare LF' } : { error: 'a header line without a name and a colon' }
+    }
+    if (colon === at) return { error: 'a header line without a name and a colon' }
+    if (!isToken(text, at, colon)) return text.lastIndexOf('\n', colon) >= at ? { error: 'bare LF' } : { error: 'a header name that is not a token' }
+    let from = colon + 1
+    let to = end
+    while (from < to && (text.charCodeAt(from) === 0x20 || text.charCodeAt(from) === 0x09)) from++
+    while (to > from && (text.charCodeAt(to - 1) === 0x20 || text.charCodeAt(to - 1) === 0x09)) to--
+    for (let i = from; i < to; i++) {
+      const c = text.charCodeAt(i)
+      if ((c < 0x20 && c !== 0x09) || c === 0x7f) return c === 0x0a ? { error: 'bare LF' } : { error: 'a control character in a header value' }
+    }
+    const name = text.slice(at, colon)
+    raw.push(name, text.slice(from, to))
+    names.push(name.toLowerCase())
+    at = end + 2
+  }
+  return { first, raw, names }
 }
 
 /** Content-Length, Transfer-Encoding and Connection of a header list, or what is wrong with them. */
-function framing (raw: readonly string[], request: boolean): Framing | HeadError {
+function framing (raw: readonly string[], names: readonly string[], request: boolean): Framing | HeadError {
   const connection = new Set<string>()
   let contentLength: number | undefined
   const codings: string[] = []
   let transferEncoding = false
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase()
-    const value = raw[i + 1] as string
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i] as string
+    const value = raw[2 * i + 1] as string
     if (name === 'content-length') {
       if (contentLength !== undefined) return { error: 'more than one Content-Length' }
       if (!/^\d+$/.test(value) || value.length > MAX_LENGTH_DIGITS) return { error: 'a Content-Length that is not a number' }
@@ -141,11 +177,11 @@ export function parseRequestHead (text: string): RequestHead | HeadError {
   if (!TARGET.test(target)) return { error: 'a request target with spaces or control characters' }
   const minor = version === 'HTTP/1.1' ? 1 : version === 'HTTP/1.0' ? 0 : -1
   if (minor < 0) return { error: 'not HTTP/1.0 or HTTP/1.1' }
-  const fr = framing(f.raw, true)
+  const fr = framing(f.raw, f.names, true)
   if ('error' in fr) return fr
   // RFC 9112 section 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
   if (minor === 0 && fr.transferEncoding) return { error: 'Transfer-Encoding in an HTTP/1.0 request' }
-  return { method, target, minor, raw: f.raw, ...fr }
+  return { method, target, minor, raw: f.raw, names: f.names, ...fr }
 }
 
 /** A response head (latin1 text up to, not including, its blank line), or what is wrong with it. */
@@ -154,9 +190,9 @@ export function parseResponseHead (text: string): ResponseHead | HeadError {
   if ('error' in f) return f
   const m = STATUS_LINE.exec(f.first)
   if (m === null) return { error: 'not an HTTP/1.x status line' }
-  const fr = framing(f.raw, false)
+  const fr = framing(f.raw, f.names, false)
   if ('error' in fr) return fr
-  return { status: Number(m[2]), reason: m[3] ?? '', minor: Number(m[1]), raw: f.raw, ...fr }
+  return { status: Number(m[2]), reason: m[3] ?? '', minor: Number(m[1]), raw: f.raw, names: f.names, ...fr }
 }
 
 export function isHeadError (x: RequestHead | ResponseHead | HeadError): x is HeadError {

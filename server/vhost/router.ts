@@ -206,16 +206,31 @@ export class VhostRouter<T> {
    * loose form, is matched against guarded routes too. `user` (the request's basic-auth user, ''
    * without one) picks that user's routes first at each candidate domain, then those for any user.
    */
-  lookup (host: string, path: string, loose?: string, user = ''): Route<T> | undefined {
-    for (const candidate of lookupOrder(host)) {
+  lookup (host: string, path: string, loose?: string | (() => string | undefined), user = ''): Route<T> | undefined {
+    // The loose form is worked out only when a guarded route is there to compare it with.
+    let looseForm: string | undefined
+    let worked = typeof loose !== 'function'
+    if (worked) looseForm = loose as string | undefined
+    const looseOf = (): string | undefined => {
+      if (!worked) { looseForm = (loose as () => string | undefined)(); worked = true }
+      return looseForm
+    }
+    const at = (candidate: string): Route<T> | undefined => {
       const list = this.#domains.get(candidate)?.ordered
-      if (list === undefined) continue
+      if (list === undefined) return undefined
       if (user !== '') {
-        const mine = match(list, path, loose, user)
+        const mine = match(list, path, looseOf, user)
         if (mine !== undefined) return mine
       }
-      const any = match(list, path, loose, '')
-      if (any !== undefined) return any
+      return match(list, path, looseOf, '')
+    }
+    // Most requests name a host that has routes of its own: its wildcard parents are listed only when it does not.
+    const own = at(host)
+    if (own !== undefined) return own
+    const order = lookupOrder(host)
+    for (let i = 1; i < order.length; i++) {
+      const hit = at(order[i] as string)
+      if (hit !== undefined) return hit
     }
     return undefined
   }
@@ -246,11 +261,14 @@ export class VhostRouter<T> {
 }
 
 /** The first route of `user` in `list` (longest location first) that takes the path. */
-function match<T> (list: ReadonlyArray<Route<T>>, path: string, loose: string | undefined, user: string): Route<T> | undefined {
+function match<T> (list: ReadonlyArray<Route<T>>, path: string, loose: () => string | undefined, user: string): Route<T> | undefined {
   for (const r of list) {
     if (r.user !== user) continue
     if (locationMatches(r.location, path)) return r
-    if (r.loose !== undefined && loose !== undefined && locationMatches(r.loose, loose)) return r
+    if (r.loose !== undefined) {
+      const l = loose()
+      if (l !== undefined && locationMatches(r.loose, l)) return r
+    }
   }
   return undefined
 }

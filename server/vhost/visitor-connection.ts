@@ -17,7 +17,7 @@ import type { Duplex } from 'node:stream'
 import type { MuxDuplex } from '../../shared/mux/index.js'
 import type { Endpoint } from '../../shared/wire/index.js'
 import { ChunkedScanner, hasBareLf, headEnd, isHeadError, parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from './http1.js'
-import { endToEnd, headerValue, headerValues, setHeader, setHeaders } from './header-rewrite.js'
+import { addSet, headerValue, headerValues, rewriteHeaders, setHeaders, type HeaderSets } from './header-rewrite.js'
 import { normalizeAddress } from '../../shared/net/index.js'
 import { FORWARD_SLACK_MS } from './fleet-forward.js'
 import { DETAILS } from './pages.js'
@@ -167,6 +167,8 @@ export class VisitorConnection {
   #closeAfter = false
   #paused = false
   #stopping = false
+  /** The way of the last request's route (#routeWay). */
+  #lastWay: Way | undefined
 
   constructor (socket: VisitorSocket, core: VhostCore, visitor: string, viaFleet = false) {
     this.#socket = socket
@@ -337,7 +339,7 @@ export class VisitorConnection {
     const hasBody = head.chunked || (head.contentLength ?? 0) > 0
     const isHead = head.method === 'HEAD'
     if (head.minor === 0 ? !head.connection.has('keep-alive') : head.connection.has('close')) this.#closeAfter = true
-    const upgradeValue = headerValue(head.raw, 'upgrade')
+    const upgradeValue = headerValue(head, 'upgrade')
     if (head.method === 'CONNECT') {
       this.#core.count('badRequest')
       this.#page(400, '', true, isHead, DETAILS.malformed)
@@ -360,7 +362,7 @@ export class VisitorConnection {
     // The head/idle timer keeps running: it ignores a connection with an exchange in flight, and
     // #finish re-arms it (a cleared timer could not be refreshed).
     let continued = false
-    const expect = headerValue(head.raw, 'expect')
+    const expect = headerValue(head, 'expect')
     if (expect !== undefined && expect.toLowerCase() === '100-continue' && head.minor === 1 && !upgrade) {
       this.#socket.write('HTTP/1.1 100 Continue\r\n\r\n')
       continued = true
@@ -396,8 +398,14 @@ export class VisitorConnection {
     this.#open(ex)
   }
 
-  /** The way to a proxy's service: its upstream's pooled streams. */
+  /** The way to a proxy's service: its upstream's pooled streams (the last one kept: a keep-alive connection mostly asks one route). */
   #routeWay (route: HttpRoute): Way {
+    if (this.#lastWay?.route === route) return this.#lastWay
+    this.#lastWay = this.#newRouteWay(route)
+    return this.#lastWay
+  }
+
+  #newRouteWay (route: HttpRoute): Way {
     const upstream: Upstream = route.upstream
     return {
       take: (callback) => {
@@ -741,25 +749,31 @@ export class VisitorConnection {
   }
 }
 
+/** What the service must not get from the visitor's request: our own 100 Continue answered it. */
+const DROP_EXPECT: ReadonlySet<string> = new Set(['expect'])
+/** ... nor the credentials the relay consumed (a route with httpUser/httpPassword). */
+const DROP_EXPECT_AUTH: ReadonlySet<string> = new Set(['expect', 'authorization'])
+/** A response framed by Transfer-Encoding: a Content-Length beside it is dropped (RFC 9112 6.3). */
+const DROP_CONTENT_LENGTH: ReadonlySet<string> = new Set(['content-length'])
+
 /** The request head the service gets: origin-form target, end-to-end headers, the relay's own. */
 function requestHead (head: RequestHead, t: Forward, visitor: string, upgrade: string | undefined): string {
-  const drop = new Set(['expect'])
-  // The relay consumed the credentials; the service does not get the proxy's password.
-  if (t.route.auth !== undefined) drop.add('authorization')
-  let h = endToEnd(head.raw, drop)
-  h = setHeader(h, 'Host', t.route.hostHeaderRewrite ?? t.hostHeader)
-  h = setHeader(h, 'X-Forwarded-For', forwardedFor(head.raw, visitor))
-  h = setHeader(h, 'X-Real-IP', visitor)
-  h = setHeader(h, 'X-Forwarded-Proto', 'http')
-  h = setHeader(h, 'X-Forwarded-Host', t.hostHeader)
-  h = setHeaders(h, t.route.requestHeaders)
-  // The body passes as it came: its framing header goes with it.
-  if (head.chunked) h.push('Transfer-Encoding', headerValues(head.raw, 'transfer-encoding').join(', '))
+  const sets: HeaderSets = new Map()
+  addSet(sets, 'Host', t.route.hostHeaderRewrite ?? t.hostHeader)
+  addSet(sets, 'X-Forwarded-For', forwardedFor(head, visitor))
+  addSet(sets, 'X-Real-IP', visitor)
+  addSet(sets, 'X-Forwarded-Proto', 'http')
+  addSet(sets, 'X-Forwarded-Host', t.hostHeader)
+  for (const [name, value] of Object.entries(t.route.requestHeaders)) addSet(sets, name, value)
   if (upgrade !== undefined) {
-    h = setHeader(h, 'Connection', 'Upgrade')
-    h = setHeader(h, 'Upgrade', upgrade)
+    addSet(sets, 'Connection', 'Upgrade')
+    addSet(sets, 'Upgrade', upgrade)
   }
-  return `${head.method} ${t.path} HTTP/1.${head.minor}\r\n${joinHeaders(h)}`
+  // The relay consumed the credentials; the service does not get the proxy's password.
+  let h = rewriteHeaders(head, t.route.auth !== undefined ? DROP_EXPECT_AUTH : DROP_EXPECT, sets)
+  // The body passes as it came: its framing header goes with it.
+  if (head.chunked) h += `Transfer-Encoding: ${headerValues(head, 'transfer-encoding').join(', ')}\r\n`
+  return `${head.method} ${t.path} HTTP/1.${head.minor}\r\n${h}\r\n`
 }
 
 /**
@@ -767,21 +781,22 @@ function requestHead (head: RequestHead, t: Forward, visitor: string, upgrade: s
  * end-to-end headers; that relay routes, checks and rewrites it as its own visitor's).
  */
 function passedHead (head: RequestHead, upgrade: string | undefined): string {
-  let h = endToEnd(head.raw, new Set(['expect']))
-  if (head.chunked) h.push('Transfer-Encoding', headerValues(head.raw, 'transfer-encoding').join(', '))
+  let sets: HeaderSets | undefined
   if (upgrade !== undefined) {
-    h = setHeader(h, 'Connection', 'Upgrade')
-    h = setHeader(h, 'Upgrade', upgrade)
+    sets = new Map()
+    addSet(sets, 'Connection', 'Upgrade')
+    addSet(sets, 'Upgrade', upgrade)
   }
-  return `${head.method} ${head.target} HTTP/1.${head.minor}\r\n${joinHeaders(h)}`
+  let h = rewriteHeaders(head, DROP_EXPECT, sets)
+  if (head.chunked) h += `Transfer-Encoding: ${headerValues(head, 'transfer-encoding').join(', ')}\r\n`
+  return `${head.method} ${head.target} HTTP/1.${head.minor}\r\n${h}\r\n`
 }
 
 /** X-Forwarded-For with the visitor appended to what earlier proxies wrote (one header). */
-function forwardedFor (raw: readonly string[], visitor: string): string {
+function forwardedFor (head: RequestHead, visitor: string): string {
   let out = ''
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if ((raw[i] as string).toLowerCase() !== 'x-forwarded-for') continue
-    for (const part of (raw[i + 1] as string).split(',')) {
+  for (const value of headerValues(head, 'x-forwarded-for')) {
+    for (const part of value.split(',')) {
       const v = part.trim()
       if (v !== '') out += `${v}, `
     }
@@ -791,15 +806,12 @@ function forwardedFor (raw: readonly string[], visitor: string): string {
 
 /** The response head the visitor gets: end-to-end headers, the framing header kept, the proxy's own set. */
 function responseHead (res: ResponseHead, set: Readonly<Record<string, string>>, close: boolean): string {
-  let h = endToEnd(res.raw)
-  if (res.transferEncoding) {
-    // Transfer-Encoding frames the body; a Content-Length beside it is dropped (RFC 9112 6.3).
-    h = h.filter((_, i, a) => (a[i - (i % 2)] as string).toLowerCase() !== 'content-length')
-    h.push('Transfer-Encoding', headerValues(res.raw, 'transfer-encoding').join(', '))
-  }
-  if (Object.keys(set).length > 0) h = setHeaders(h, set)
-  if (close) h.push('Connection', 'close')
-  return statusLine(res) + joinHeaders(h)
+  let sets: HeaderSets | undefined
+  for (const [name, value] of Object.entries(set)) addSet(sets ??= new Map<string, { name: string, value: string }>(), name, value)
+  const h = res.transferEncoding
+    ? rewriteHeaders(res, DROP_CONTENT_LENGTH, sets, ['Transfer-Encoding', headerValues(res, 'transfer-encoding').join(', ')])
+    : rewriteHeaders(res, undefined, sets)
+  return `${statusLine(res)}${h}${close ? 'Connection: close\r\n' : ''}\r\n`
 }
 
 function statusLine (res: ResponseHead): string {
@@ -814,7 +826,7 @@ function joinHeaders (h: readonly string[]): string {
 
 /** How long the service keeps an idle connection, from its Keep-Alive header (ms, a second less, as node's agent); 0 = no hint. */
 function keepAliveHint (res: ResponseHead): number {
-  const v = headerValue(res.raw, 'keep-alive')
+  const v = headerValue(res, 'keep-alive')
   const m = v === undefined ? null : /(?:^|[,\s])timeout=(\d+)/i.exec(v)
   if (m?.[1] === undefined) return 0
   const ms = Number(m[1]) * 1000 - 1000

@@ -28,7 +28,9 @@ function targetPath (target: string): string | undefined {
     }
   }
   if (!target.startsWith('/')) return undefined
-  const end = target.search(/[?#]/)
+  let end = target.indexOf('?')
+  const hash = target.indexOf('#')
+  if (hash >= 0 && (end < 0 || hash < end)) end = hash
   return end < 0 ? target : target.slice(0, end)
 }
 
@@ -37,6 +39,8 @@ export function routingPath (target: string): string | undefined {
   if (target === '*') return '/'
   const path = targetPath(target)
   if (path === undefined) return undefined
+  // Nothing to decode, merge or resolve (the common case): the path is its own routing form.
+  if (!path.includes('%') && !path.includes('//') && !path.includes('/.') && !path.includes('\0')) return path
   let decoded: string
   try {
     decoded = decodeURIComponent(path)

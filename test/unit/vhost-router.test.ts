@@ -1,5 +1,6 @@
 // The vhost routing table and the host/path normal forms it is keyed by.
 import { describe, expect, it } from 'vitest'
+import { fc, test } from '@fast-check/vitest'
 import { VhostRouter } from '../../server/vhost/router.js'
 import { hostFromHeader, lookupOrder, normalizeDomain, normalizeHostName } from '../../shared/http/host.js'
 import { looseLocation, loosePath, normalizeLocation, removeDotSegments, routingPath } from '../../shared/http/path.js'
@@ -144,6 +145,38 @@ describe('VhostRouter guarded routes', () => {
     expect(route('/Docs/a')).toBe('docs')
     expect(route('/administrator')).toBe('open')
   })
+
+  it('works the loose form out only when a guarded route of a candidate domain could take it, and gives the same answers lazily', () => {
+    const r = new VhostRouter<string>()
+    r.claim(['open.test'], ['/'], 'open', 'o')
+    r.claim(['*.g.test'], ['/'], 'open-g', 'o')
+    r.claim(['*.g.test'], ['/admin/'], 'guarded', 'o', true)
+    let worked = 0
+    const lazy = (target: string) => (): string | undefined => { worked++; return loosePath(target) }
+    expect(r.lookup('open.test', '/ADMIN/', lazy('/ADMIN/'))?.target).toBe('open')
+    expect(worked).toBe(0)
+    expect(r.lookup('a.g.test', '/ADMIN/', lazy('/ADMIN/'))?.target).toBe('guarded')
+    expect(r.lookup('a.g.test', '/x', lazy('/x'))?.target).toBe('open-g')
+    expect(worked).toBe(2)
+    expect(r.lookup('a.g.test', '/ADMIN/', loosePath('/ADMIN/'))?.target).toBe('guarded')
+  })
+})
+
+describe('the routing form of a plain path', () => {
+  test.prop([fc.array(fc.constantFrom('/', '//', 'a', 'B', '.', '..', '%2e', '%41', '%zz', '%00', '?', '#', ';', '~', '\u00e9'), { maxLength: 10 })])(
+    'is what decoding, merging slashes and resolving dot segments give, shortcut or not', (pieces) => {
+      const target = `/${pieces.join('')}`
+      const end = target.search(/[?#]/)
+      const path = end < 0 ? target : target.slice(0, end)
+      let want: string | undefined
+      try {
+        const decoded = decodeURIComponent(path)
+        want = decoded.includes('\0') ? undefined : removeDotSegments(decoded.replace(/\/{2,}/g, '/'))
+      } catch {
+        want = undefined
+      }
+      expect(routingPath(target)).toBe(want)
+    })
 })
 
 describe('VhostRouter ownership', () => {
