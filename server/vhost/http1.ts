@@ -40,9 +40,12 @@ const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: ([\t\x20-\x7e\x80-\xff]*))?$/
 const TCHAR = new Uint8Array(128)
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1
 
+/** The Connection tokens of a head without a Connection header (shared: never changed). */
+const NO_TOKENS: ReadonlySet<string> = new Set()
+
 export interface Framing {
   /** Lower-case names listed in Connection headers. */
-  connection: Set<string>
+  connection: ReadonlySet<string>
   /** The Content-Length, or undefined. */
   contentLength: number | undefined
   /** Transfer-Encoding is present and its last coding is chunked. */
@@ -128,7 +131,7 @@ function fields (text: string): { first: string, raw: string[], names: string[] 
 
 /** Content-Length, Transfer-Encoding and Connection of a header list, or what is wrong with them. */
 function framing (raw: readonly string[], names: readonly string[], request: boolean): Framing | HeadError {
-  const connection = new Set<string>()
+  let connection: Set<string> | undefined
   let contentLength: number | undefined
   const codings: string[] = []
   let transferEncoding = false
@@ -150,7 +153,7 @@ function framing (raw: readonly string[], names: readonly string[], request: boo
     } else if (name === 'connection') {
       for (const t of value.split(',')) {
         const token = t.trim().toLowerCase()
-        if (token !== '') connection.add(token)
+        if (token !== '') (connection ??= new Set()).add(token)
       }
     }
   }
@@ -163,7 +166,7 @@ function framing (raw: readonly string[], names: readonly string[], request: boo
       if (!chunked) return { error: 'a request Transfer-Encoding whose last coding is not chunked' }
     }
   }
-  return { connection, contentLength, chunked, transferEncoding }
+  return { connection: connection ?? NO_TOKENS, contentLength, chunked, transferEncoding }
 }
 
 /** A request head (latin1 text up to, not including, its blank line), or what is wrong with it. */
@@ -181,7 +184,7 @@ export function parseRequestHead (text: string): RequestHead | HeadError {
   if ('error' in fr) return fr
   // RFC 9112 section 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty framing.
   if (minor === 0 && fr.transferEncoding) return { error: 'Transfer-Encoding in an HTTP/1.0 request' }
-  return { method, target, minor, raw: f.raw, names: f.names, ...fr }
+  return { method, target, minor, raw: f.raw, names: f.names, connection: fr.connection, contentLength: fr.contentLength, chunked: fr.chunked, transferEncoding: fr.transferEncoding }
 }
 
 /** A response head (latin1 text up to, not including, its blank line), or what is wrong with it. */
@@ -192,7 +195,7 @@ export function parseResponseHead (text: string): ResponseHead | HeadError {
   if (m === null) return { error: 'not an HTTP/1.x status line' }
   const fr = framing(f.raw, f.names, false)
   if ('error' in fr) return fr
-  return { status: Number(m[2]), reason: m[3] ?? '', minor: Number(m[1]), raw: f.raw, names: f.names, ...fr }
+  return { status: Number(m[2]), reason: m[3] ?? '', minor: Number(m[1]), raw: f.raw, names: f.names, connection: fr.connection, contentLength: fr.contentLength, chunked: fr.chunked, transferEncoding: fr.transferEncoding }
 }
 
 export function isHeadError (x: RequestHead | ResponseHead | HeadError): x is HeadError {

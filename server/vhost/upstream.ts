@@ -22,9 +22,21 @@ export const UPSTREAM_IDLE_MS = 30_000
 export const UPSTREAM_HOST = 'tunnel-upstream'
 export const UPSTREAM_PORT = 80
 
-/** The pool name each fast-path stream was opened under, and an idle one's timer. */
-const rawName = new WeakMap<Duplex, string>()
-const idleTimers = new WeakMap<Duplex, NodeJS.Timeout>()
+/**
+ * How often an upstream with idle fast-path streams looks for those whose time is up. A stream
+ * is dropped at the first look less than this before its time, so none outlives it (and none
+ * goes more than this early). One timer per upstream instead of one per pooled stream: a
+ * keep-alive request took a stream from the pool and gave it back, arming and clearing a timer
+ * each time.
+ */
+export const IDLE_SWEEP_MS = 1_000
+
+/** An idle stream of the fast path: its pool name and when it must be gone (Date.now() ms). */
+interface IdleStream {
+  readonly stream: MuxDuplex
+  readonly name: string
+  readonly until: number
+}
 
 /** Where one stream of an upstream goes: a session and the proxy name its client knows. */
 export interface UpstreamTarget {
@@ -48,9 +60,11 @@ export class Upstream extends Agent {
   /** Bytes of every stream this upstream opened, for the admin API. */
   readonly tally = new StreamTally()
   #closing = false
-  /** The fast path's idle streams by pool name, most recent last; and its busy ones. */
-  readonly #rawIdle = new Map<string, MuxDuplex[]>()
-  readonly #rawBusy = new Set<MuxDuplex>()
+  /** The fast path's idle streams by pool name, most recent last; and its busy ones, with their pool name. */
+  readonly #rawIdle = new Map<string, IdleStream[]>()
+  readonly #rawBusy = new Map<MuxDuplex, string>()
+  #rawIdleCount = 0
+  #sweep: NodeJS.Timeout | undefined
 
   constructor (session: Session, proxy: string, listener: Endpoint) {
     super({ keepAlive: true, maxFreeSockets: UPSTREAM_MAX_IDLE, timeout: UPSTREAM_IDLE_MS, scheduling: 'lifo' })
@@ -76,13 +90,41 @@ export class Upstream extends Agent {
 
   /** Closes the fast path's idle streams that `which` picks. */
   protected dropRawIdle (which: (s: Duplex) => boolean): void {
-    for (const list of [...this.#rawIdle.values()]) for (const s of [...list]) if (which(s)) s.destroy()
+    for (const list of [...this.#rawIdle.values()]) for (const e of [...list]) if (which(e.stream)) this.#dropIdle(e)
+  }
+
+  /** Takes an idle stream out of its pool and closes it. */
+  #dropIdle (e: IdleStream): void {
+    const pool = this.#rawIdle.get(e.name)
+    const at = pool === undefined ? -1 : pool.indexOf(e)
+    if (pool !== undefined && at >= 0) {
+      pool.splice(at, 1)
+      this.#rawIdleCount--
+      if (pool.length === 0) this.#rawIdle.delete(e.name)
+    }
+    e.stream.destroy()
+  }
+
+  /** Drops the idle streams whose time is up by the next look, and looks again while any are left. */
+  #sweepIdle (): void {
+    this.#sweep = undefined
+    const by = Date.now() + IDLE_SWEEP_MS
+    for (const list of [...this.#rawIdle.values()]) for (const e of [...list]) if (e.until <= by) this.#dropIdle(e)
+    this.#armSweep()
+  }
+
+  #armSweep (): void {
+    if (this.#sweep !== undefined || this.#rawIdleCount === 0) return
+    this.#sweep = setTimeout(() => { this.#sweepIdle() }, IDLE_SWEEP_MS)
+    this.#sweep.unref()
   }
 
   override destroy (): void {
     super.destroy()
     this.dropRawIdle(() => true)
-    for (const s of [...this.#rawBusy]) s.destroy()
+    for (const s of [...this.#rawBusy.keys()]) s.destroy()
+    clearTimeout(this.#sweep)
+    this.#sweep = undefined
   }
 
   /** Whether a stream that finished its exchange may wait for the next request. */
@@ -93,9 +135,7 @@ export class Upstream extends Agent {
 
   /** Streams of the fast path: idle and busy (for tests and status). */
   get rawStreams (): { idle: number, busy: number } {
-    let idle = 0
-    for (const list of this.#rawIdle.values()) idle += list.length
-    return { idle, busy: this.#rawBusy.size }
+    return { idle: this.#rawIdleCount, busy: this.#rawBusy.size }
   }
 
   /**
@@ -108,19 +148,26 @@ export class Upstream extends Agent {
     const options: ClientRequestArgs = { host: UPSTREAM_HOST, port: UPSTREAM_PORT }
     const name = this.getName(options)
     const idle = this.#rawIdle.get(name)
-    const reuse = idle?.pop()
-    if (idle !== undefined && idle.length === 0) this.#rawIdle.delete(name)
-    if (reuse !== undefined) {
-      clearTimeout(idleTimers.get(reuse))
-      this.#rawBusy.add(reuse)
-      callback(undefined, reuse, true)
-      return
+    if (idle !== undefined) {
+      const now = Date.now()
+      let reuse: IdleStream | undefined
+      // Most recent first; one whose time is up (the sweep has not come by yet) is closed instead.
+      for (let e = idle.pop(); e !== undefined; e = idle.pop()) {
+        this.#rawIdleCount--
+        if (e.until > now) { reuse = e; break }
+        e.stream.destroy()
+      }
+      if (idle.length === 0) this.#rawIdle.delete(name)
+      if (reuse !== undefined) {
+        this.#rawBusy.set(reuse.stream, name)
+        callback(undefined, reuse.stream, true)
+        return
+      }
     }
     let failed = false
     const stream = this.createConnection(options, (err) => { failed = true; callback(err ?? new TunnelError('TUN_LOCAL_DIAL', 'no stream'), undefined, false) })
     if (failed || !(stream instanceof MuxDuplex)) return
-    rawName.set(stream, name)
-    this.#rawBusy.add(stream)
+    this.#rawBusy.set(stream, name)
     stream.once('close', () => { this.#rawBusy.delete(stream) })
     callback(undefined, stream, false)
   }
@@ -131,26 +178,19 @@ export class Upstream extends Agent {
    * anything while idle is dropped.
    */
   give (stream: MuxDuplex, idleMs = UPSTREAM_IDLE_MS): void {
+    const name = this.#rawBusy.get(stream)
     this.#rawBusy.delete(stream)
-    const name = rawName.get(stream)
     if (name === undefined || stream.destroyed || stream.stream.closed || idleMs <= 0 || !this.poolable(stream)) { stream.destroy(); return }
     let list = this.#rawIdle.get(name)
     if (list === undefined) { list = []; this.#rawIdle.set(name, list) }
     if (list.length >= UPSTREAM_MAX_IDLE) { stream.destroy(); return }
-    list.push(stream)
-    const pool = list
-    const drop = (): void => {
-      clearTimeout(idleTimers.get(stream))
-      const at = pool.indexOf(stream)
-      if (at >= 0) pool.splice(at, 1)
-      if (pool.length === 0 && this.#rawIdle.get(name) === pool) this.#rawIdle.delete(name)
-      stream.destroy()
-    }
+    const entry: IdleStream = { stream, name, until: Date.now() + Math.min(idleMs, UPSTREAM_IDLE_MS) }
+    list.push(entry)
+    this.#rawIdleCount++
+    const drop = (): void => { this.#dropIdle(entry) }
     stream.holdReads(false)
     stream.direct({ data: drop, end: drop, drain: () => {}, close: drop })
-    const timer = setTimeout(drop, Math.min(idleMs, UPSTREAM_IDLE_MS))
-    timer.unref()
-    idleTimers.set(stream, timer)
+    this.#armSweep()
   }
 
   override keepSocketAlive (socket: Duplex): boolean {

@@ -60,6 +60,48 @@ function responses (text: string): Array<{ head: string, body: string }> {
 const seen = (body: string): Seen => JSON.parse(body) as Seen
 
 describe('vhost fast path: requests', () => {
+  it('keeps a stream to the service for the next request until the time its Keep-Alive gives, closes it by then, and never reuses one whose time is up', async () => {
+    const b = await bed()
+    const open = new Set<Socket>()
+    let closes: Array<() => void> = []
+    const svc = await startServer((socket) => {
+      open.add(socket)
+      socket.once('close', () => { open.delete(socket); for (const c of closes.splice(0)) c() })
+      socket.on('data', (c: Buffer) => {
+        // Node's own servers say timeout=5: the relay keeps the stream 4 s at most.
+        if (c.includes('\r\n\r\n')) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nKeep-Alive: timeout=5\r\n\r\nok')
+      })
+    })
+    b.add(http('k', ['k.example.test']), svc.port)
+    const closed = async (): Promise<void> => { await new Promise<void>((resolve) => { closes.push(resolve) }) }
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] })
+    try {
+      const v = await visitor(b.port)
+      const ask = async (n: number): Promise<void> => {
+        v.socket.write('GET / HTTP/1.1\r\nHost: k.example.test\r\n\r\n')
+        await v.waitFor((t) => responses(t).length === n)
+      }
+      await ask(1)
+      await ask(2)
+      expect(svc.connections).toBe(1) // the second request reused the pooled stream
+      await vi.advanceTimersByTimeAsync(2_500)
+      expect(open.size).toBe(1)
+      const gone = closed()
+      await vi.advanceTimersByTimeAsync(1_500) // 4 s after the last response
+      await gone
+      expect(open.size).toBe(0)
+      await ask(3)
+      expect(svc.connections).toBe(2)
+      // The clock jumps past the pooled stream's time before the sweep has looked: it is not reused.
+      vi.setSystemTime(Date.now() + 10_000)
+      await ask(4)
+      expect(svc.connections).toBe(3)
+    } finally {
+      closes = []
+      vi.useRealTimers()
+    }
+  })
+
   it('finds the head wherever the visitor cuts it, one cut per connection', async () => {
     const b = await bed()
     const a = await startHttpService('a')
