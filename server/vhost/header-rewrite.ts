@@ -110,3 +110,33 @@ export function setHeaders (raw: string[], headers: Readonly<Record<string, stri
   for (const [name, value] of Object.entries(headers)) out = setHeader(out, name, value)
   return out
 }
+
+/** Whether rewriteHeaders(h) without drop, sets or extras would drop any header. */
+function dropsAny (h: HeaderList, listed: ReadonlySet<string> | undefined): boolean {
+  for (const lower of h.names) if (HOP_BY_HOP.has(lower) || listed?.has(lower) === true) return true
+  return false
+}
+
+/**
+ * A head's bytes as they came, without its hop-by-hop headers and those named in Connection: the
+ * same header lines as rewriteHeaders(h) with nothing set or added, taken from `head` (the
+ * bytes up to and including the blank line, as parsed into `h`: one header per line after the
+ * first) instead of written again. The whole head itself when nothing is dropped.
+ */
+export function passHead (head: Buffer, h: HeaderList): Buffer {
+  const listed = connectionTokens(h)
+  if (!dropsAny(h, listed)) return head
+  const parts: Buffer[] = []
+  let keptFrom = 0
+  let at = head.indexOf('\r\n', 0, 'latin1') + 2
+  for (const lower of h.names) {
+    const next = head.indexOf('\r\n', at, 'latin1') + 2
+    if (HOP_BY_HOP.has(lower) || listed?.has(lower) === true) {
+      if (at > keptFrom) parts.push(head.subarray(keptFrom, at))
+      keptFrom = next
+    }
+    at = next
+  }
+  parts.push(head.subarray(keptFrom))
+  return Buffer.concat(parts)
+}

@@ -17,7 +17,7 @@ import type { Duplex } from 'node:stream'
 import type { MuxDuplex } from '../../shared/mux/index.js'
 import type { Endpoint } from '../../shared/wire/index.js'
 import { ChunkedScanner, hasBareLf, headEnd, isHeadError, parseRequestHead, parseResponseHead, type RequestHead, type ResponseHead } from './http1.js'
-import { addSet, headerValue, headerValues, rewriteHeaders, setHeaders, type HeaderSets } from './header-rewrite.js'
+import { addSet, headerValue, headerValues, passHead, rewriteHeaders, setHeaders, type HeaderSets } from './header-rewrite.js'
 import { normalizeAddress } from '../../shared/net/index.js'
 import { FORWARD_SLACK_MS } from './fleet-forward.js'
 import { DETAILS } from './pages.js'
@@ -141,7 +141,8 @@ interface Exchange {
   keepAliveMs: number
   /** We sent our own 100 Continue: the service's is not passed on. */
   continued: boolean
-  timer: NodeJS.Timeout | undefined
+  /** The response-header clock runs for this exchange (the connection's #resTimer). */
+  waiting: boolean
   /** Takes this exchange's listeners off its stream. */
   detach: () => void
   /** The visitor could not take more: the stream is paused until it drains. */
@@ -169,6 +170,9 @@ export class VisitorConnection {
   #stopping = false
   /** The way of the last request's route (#routeWay). */
   #lastWay: Way | undefined
+  /** The response-header clock (see #requestSent) and its duration. */
+  #resTimer: NodeJS.Timeout | undefined
+  #resTimerMs = 0
 
   constructor (socket: VisitorSocket, core: VhostCore, visitor: string, viaFleet = false) {
     this.#socket = socket
@@ -195,9 +199,10 @@ export class VisitorConnection {
   destroy (): void {
     this.#state = State.Closed
     clearTimeout(this.#timer)
+    clearTimeout(this.#resTimer)
     const ex = this.#ex
     this.#ex = undefined
-    if (ex !== undefined) { clearTimeout(ex.timer); ex.detach(); ex.stream?.destroy() }
+    if (ex !== undefined) { ex.waiting = false; ex.detach(); ex.stream?.destroy() }
     this.#socket.destroy()
   }
 
@@ -271,11 +276,12 @@ export class VisitorConnection {
 
   #onVisitorClose (): void {
     clearTimeout(this.#timer)
+    clearTimeout(this.#resTimer)
     if (this.#state === State.Spliced) return
     this.#state = State.Closed
     const ex = this.#ex
     this.#ex = undefined
-    if (ex !== undefined) { clearTimeout(ex.timer); ex.detach(); ex.stream?.destroy() }
+    if (ex !== undefined) { ex.waiting = false; ex.detach(); ex.stream?.destroy() }
   }
 
   #onIdle (): void {
@@ -289,6 +295,7 @@ export class VisitorConnection {
     if (this.#state === State.Closed) return
     this.#state = State.Closed
     clearTimeout(this.#timer)
+    clearTimeout(this.#resTimer)
     this.#socket.end()
     setTimeout(() => { this.#socket.destroy() }, RAW_LINGER_MS).unref()
   }
@@ -389,7 +396,7 @@ export class VisitorConnection {
       serviceCloses: false,
       keepAliveMs: 0,
       continued,
-      timer: undefined,
+      waiting: false,
       detach: () => {},
       draining: false,
     }
@@ -505,7 +512,18 @@ export class VisitorConnection {
     if (this.#paused && (this.#buf?.length ?? 0) <= MAX_PIPELINED_BYTES) this.#resume()
     if (ex.resDone) { this.#finish(ex); return }
     if (ex.resStarted) return
-    ex.timer = setTimeout(() => { this.#timedOut(ex) }, ex.way.timeoutMs)
+    ex.waiting = true
+    // One timer per connection, restarted for each request (one exchange is in flight at a time):
+    // cheaper than a timer made and cleared per request. Its callback reads the exchange then.
+    const ms = ex.way.timeoutMs
+    if (this.#resTimer !== undefined && this.#resTimerMs === ms) { this.#resTimer.refresh(); return }
+    clearTimeout(this.#resTimer)
+    this.#resTimerMs = ms
+    this.#resTimer = setTimeout(() => {
+      const current = this.#ex
+      if (current?.waiting === true) this.#timedOut(current)
+    }, ms)
+    this.#resTimer.unref()
   }
 
   // ---- service side ----
@@ -524,7 +542,7 @@ export class VisitorConnection {
   #serviceBytes (ex: Exchange, chunk: Buffer): void {
     if (!ex.resStarted) {
       ex.resStarted = true
-      clearTimeout(ex.timer)
+      ex.waiting = false
     }
     let data = chunk
     while (data.length > 0 && this.#ex === ex) {
@@ -605,7 +623,10 @@ export class VisitorConnection {
     ex.keepAliveMs = keepAliveHint(res)
     // A close-delimited body ends the visitor's connection too; a refused upgrade closes it.
     if (ex.resFraming === Framing.Close || ex.upgrade) this.#closeAfter = true
-    this.#socket.write(responseHead(res, ex.way.responseHeaders, this.#closeAfter), 'latin1')
+    // The common answer (HTTP/1.1, framed by Content-Length, nothing to set or add) leaves as the
+    // service's own bytes, its hop-by-hop lines cut out; any other is written anew.
+    if (res.minor === 1 && buf[12] === 0x20 && !res.transferEncoding && !this.#closeAfter && isEmpty(ex.way.responseHeaders)) this.#socket.write(passHead(buf.subarray(0, end), res))
+    else this.#socket.write(responseHead(res, ex.way.responseHeaders, this.#closeAfter), 'latin1')
     if (ex.resFraming === Framing.None || (ex.resFraming === Framing.Length && ex.resLeft === 0)) {
       ex.resDone = true
       if (rest.length > 0) ex.serviceCloses = true
@@ -633,7 +654,7 @@ export class VisitorConnection {
     // taken: sent again once on a new stream when nothing of the request is lost (no body).
     const hasBody = ex.head.chunked || (ex.head.contentLength ?? 0) > 0
     if (ex.attempt === 0 && ex.reused && !ex.resStarted && !hasBody && !ex.upgrade && IDEMPOTENT.has(ex.head.method)) {
-      clearTimeout(ex.timer)
+      ex.waiting = false
       ex.detach()
       ex.stream?.destroy()
       ex.stream = undefined
@@ -672,7 +693,7 @@ export class VisitorConnection {
 
   /** The exchange ends with our own page (404, 502, 504) instead of the service's response. */
   #abandon (ex: Exchange, status: number): void {
-    clearTimeout(ex.timer)
+    ex.waiting = false
     ex.detach()
     ex.stream?.destroy()
     this.#ex = undefined
@@ -697,7 +718,7 @@ export class VisitorConnection {
 
   /** The exchange is complete: the stream goes back to the pool (or away), the next request is read. */
   #finish (ex: Exchange): void {
-    clearTimeout(ex.timer)
+    ex.waiting = false
     this.#ex = undefined
     const stream = ex.stream
     if (stream !== undefined) {
@@ -715,10 +736,11 @@ export class VisitorConnection {
   #upgraded (ex: Exchange, res: ResponseHead, rest: Buffer): void {
     const stream = ex.stream
     if (stream === undefined) return
-    clearTimeout(ex.timer)
+    ex.waiting = false
     this.#ex = undefined
     this.#state = State.Spliced
     clearTimeout(this.#timer)
+    clearTimeout(this.#resTimer)
     this.#core.count('upgrades')
     ex.detach()
     stream.holdReads(false)
@@ -812,6 +834,11 @@ function responseHead (res: ResponseHead, set: Readonly<Record<string, string>>,
     ? rewriteHeaders(res, DROP_CONTENT_LENGTH, sets, ['Transfer-Encoding', headerValues(res, 'transfer-encoding').join(', ')])
     : rewriteHeaders(res, undefined, sets)
   return `${statusLine(res)}${h}${close ? 'Connection: close\r\n' : ''}\r\n`
+}
+
+function isEmpty (o: Readonly<Record<string, string>>): boolean {
+  for (const k in o) if (Object.hasOwn(o, k)) return false
+  return true
 }
 
 function statusLine (res: ResponseHead): string {

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { BasicAuth, basicChallenge, parseBasicAuth } from '../../server/vhost/basic-auth.js'
 import { isHeaderName, isHeaderValue } from '../../shared/http/headers.js'
 import { fc, test } from '@fast-check/vitest'
-import { addSet, rewriteHeaders, setHeader, setHeaders, type HeaderList, type HeaderSets } from '../../server/vhost/header-rewrite.js'
+import { addSet, passHead, rewriteHeaders, setHeader, setHeaders, type HeaderList, type HeaderSets } from '../../server/vhost/header-rewrite.js'
+import { isHeadError, parseResponseHead } from '../../server/vhost/http1.js'
 
 describe('headers', () => {
   const list = (raw: string[]): HeaderList => ({ raw, names: raw.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase()) })
@@ -56,6 +57,18 @@ describe('headers', () => {
       for (const [n, v] of sets) addSet(map, n, v)
       const want = stepwise(raw, new Set(drop), extra.flat(), sets)
       expect(lines(rewriteHeaders(list(raw), new Set(drop), map, extra.flat()))).toEqual(want)
+    })
+
+  test.prop([pairs])(
+    'passHead gives the bytes of the head written anew without hop-by-hop headers, cut from the head as it came', (headers) => {
+      const text = `HTTP/1.1 200 OK\r\n${headers.map(([n, v]) => `${n}: ${v}\r\n`).join('')}`
+      const res = parseResponseHead(text)
+      if (isHeadError(res)) return
+      const head = Buffer.from(`${text}\r\n`, 'latin1')
+      const passed = passHead(head, res)
+      expect(passed.toString('latin1')).toBe(`HTTP/1.1 200 OK\r\n${rewriteHeaders(res, undefined, undefined)}\r\n`)
+      // Nothing to drop: the very bytes, not a copy.
+      if (passed.length === head.length) expect(passed).toBe(head)
     })
 
   it('setHeader replaces every spelling at the first place, or appends', () => {
