@@ -1,5 +1,5 @@
-// The client reads its local services, and its control connection when it is plain TCP, through
-// the shared read buffer and pooled blocks (shared/mux/read-pool.ts). Downloads from a service to
+// The client reads its local services, and its control connection when it is plain TCP, and the
+// relay its tcp visitors, through the shared read buffer and pooled blocks (shared/mux/read-pool.ts). Downloads from a service to
 // several visitors at once, uploads from several visitors to a service, and an echo
 // whose visitor reads slowly (so the relay's window fills and the client must stop reading and
 // resume on credit), arrive byte for byte, over an encrypted session (blocks reused after
@@ -73,12 +73,15 @@ describe.each([
     if (!plaintext) expect(readPoolStats.blocksReused).toBeGreaterThan(reused)
   })
 
-  it('carries uploads from several visitors at once byte for byte (the client reads them from its control connection)', async () => {
+  it('carries uploads from several visitors at once byte for byte (the relay reads them into pooled blocks, the client from its control connection)', async () => {
     const sink = await startHashSinkServer()
     const port = await tunnelTo(sink.port, plaintext)
+    const adopted = readPoolStats.adopted
     const results = await Promise.all(Array.from({ length: VISITORS }, async () => await exchange(port, DOWNLOAD_BYTES)))
     const received = await Promise.all(sink.received)
     expect(received.map((r) => `${r.sha256} ${r.bytes}`).sort()).toEqual(results.map((r) => `${r.sent.sha256} ${r.sent.bytes}`).sort())
+    // Every visitor socket the relay accepted was switched to pooled reads (adoptPooledReads).
+    expect(readPoolStats.adopted - adopted).toBe(VISITORS)
   })
 
   it('echoes to a visitor that reads slowly byte for byte (the client stops reading its service and resumes on credit)', async () => {
