@@ -137,10 +137,10 @@ export function adoptPooledReads (socket: Socket): PooledReader | undefined {
   const callbackField = symbols.find((sym) => sym.description === ONREAD_CALLBACK_FIELD)
   const generatorField = symbols.find((sym) => sym.description === ONREAD_GENERATOR_FIELD)
   const handle = fields._handle
-  if (bufferField === undefined || callbackField === undefined || typeof handle?.useUserBuffer !== 'function') return undefined
-  // Already reading into a buffer of its own (made with onread): leave it.
-  if (fields[bufferField] !== null && fields[bufferField] !== undefined) return undefined
-  if (generatorField !== undefined && fields[generatorField] !== null && fields[generatorField] !== undefined) return undefined
+  if (bufferField === undefined || callbackField === undefined || generatorField === undefined || typeof handle?.useUserBuffer !== 'function') return undefined
+  // Already reading into a buffer of its own (made with onread): leave it. Node reads the generator
+  // field after every read and calls it unless it is null, so it must stay null.
+  if (fields[bufferField] !== null || fields[generatorField] !== null) return undefined
   const reader = new PooledReader()
   fields[bufferField] = shared
   const onread = reader.onread

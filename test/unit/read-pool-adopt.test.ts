@@ -3,9 +3,9 @@
 // arrives in order through the reader and none as a 'data' event, large reads land in pooled
 // blocks, pausing stops the reads, and a socket that already holds unread bytes is left to read
 // as usual. On Node 20 adoption must succeed: this test fails when Node's internals it uses move.
-import { createServer, type Server, type Socket } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { adoptPooledReads, POOLED_READ_MIN_BYTES, type PooledReader, readPoolStats } from '../../shared/mux/read-pool.js'
+import { adoptPooledReads, POOLED_READ_MIN_BYTES, PooledReader, readPoolStats } from '../../shared/mux/read-pool.js'
 import { connectTo } from '../helpers/services.js'
 
 const MB = 1024 * 1024
@@ -116,6 +116,17 @@ describe('an accepted socket adopted into the read pool', () => {
     })
     expect(result.adopted).toBe(false)
     expect(result.bytes).toBe(11)
+    expect(readPoolStats.adopted).toBe(before)
+  })
+
+  it('is refused for a socket that already reads into a buffer of its own (made with onread)', async () => {
+    const { port } = await listen((socket) => { socket.end() })
+    const own = new PooledReader()
+    const socket = connect({ host: '127.0.0.1', port, onread: own.onread })
+    cleanup.push(() => { socket.destroy() })
+    await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+    const before = readPoolStats.adopted
+    expect(adoptPooledReads(socket)).toBeUndefined()
     expect(readPoolStats.adopted).toBe(before)
   })
 })
