@@ -7,18 +7,20 @@
 // releases them at once. Measured with iperf3 through relay + client on loopback: 50-60
 // mark-compacts per 3 s down to 1, relay+client CPU 2.3 -> 1.3 ns/B, throughput 5 -> 8-9 Gbit/s.
 import { setFlagsFromString } from 'node:v8'
+import { capYoungGeneration } from './young-generation.js'
 
 setFlagsFromString('--no-concurrent-array-buffer-sweeping')
 
-// The young generation (new space) grows by this factor after a scavenge that kept much of it;
-// 2 is V8's default. While the modules load, almost everything allocated survives, so by default
-// the semi-spaces grew from 1 to 16 MiB during start-up and stayed so until V8's memory reducer
-// ran, 10-20 s later if the process was idle (issue 21: an idle relay or client was 12 MiB larger
-// from it). Start-up runs without growth; startedUp() gives it back for the load.
-const SEMI_SPACE_GROWTH_FACTOR = 2
+// The young generation (new space) grows by a factor after a scavenge that kept much of it (2 is
+// V8's default). While the modules load, almost everything allocated survives, so by default the
+// semi-spaces grew from 1 to 16 MiB during start-up and stayed so until V8's memory reducer ran,
+// 10-20 s later if the process was idle (issue 21: an idle relay or client was 12 MiB larger from
+// it). Start-up runs without growth; startedUp() lets it grow under load up to a cap
+// (young-generation.ts: a larger young generation lets more dead read and cipher buffers pile up
+// between scavenges).
 setFlagsFromString('--semi-space-growth-factor=1')
 
-/** The command has started (modules loaded, config read, listening): the young generation may grow again. */
+/** The command has started (modules loaded, config read, listening): the young generation may grow again, up to its cap. */
 export function startedUp (): void {
-  setFlagsFromString(`--semi-space-growth-factor=${SEMI_SPACE_GROWTH_FACTOR}`)
+  capYoungGeneration()
 }

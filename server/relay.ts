@@ -22,6 +22,7 @@ import { NatProbes } from './nat-probe-mode.js'
 import { BUILTIN_PROXY_KINDS, ProxyKinds, PortAllocator, type ProxyKind, TcpGroups, UserFootprints } from './proxy/index.js'
 import { RelayPlugins } from './plugin/index.js'
 import { TcpmuxHub, type TcpmuxStats } from './tcpmux/index.js'
+import { adoptPooledReads } from '../shared/mux/index.js'
 import { Registry } from './registry.js'
 import { RelayStats } from './relay-stats.js'
 import { acceptSecureConnection } from './secure-accept.js'
@@ -524,6 +525,10 @@ export class Relay {
     if (!link.pinned && this.#staticKey !== undefined) {
       logRefusal(this.#log, this.#limiter, { code: undefined, reason: 'unpinned', source, clientId: link.clientId }, 'client did not pin the relay key (auth.serverKey): the relay is not authenticated to it')
     }
+    // A client straight on TCP: its connection reads into pooled blocks from now on, which the record
+    // layer gives back once it has opened them (issue 21: no fresh 64 KiB per read). Transports
+    // layered on the socket (TLS, WebSocket) read it themselves.
+    if (stream === socket && layers.length === 0) adoptPooledReads(socket)?.emitTo(socket)
     const control = new ControlSession(link, remote, {
       config: this.#config,
       registry: this.#registry,

@@ -14,7 +14,7 @@ import type { Logger } from 'pino'
 import { formatBandwidth, TokenBucket, type TokenBucketStats } from '../shared/limit/index.js'
 import { normalizeAddress, listenOrClose } from '../shared/net/index.js'
 import { TunnelError } from '../shared/errors.js'
-import { bridge, type Session, type MuxStream } from '../shared/mux/index.js'
+import { adoptPooledReads, bridge, type Session, type MuxStream } from '../shared/mux/index.js'
 import type { Endpoint, SourceSpec } from '../shared/wire/index.js'
 import { ConnectionBudget, SOURCE_SHED_REASONS, type ShedReason, type SourceShedReason } from './connection-budget.js'
 import { ShedWarner } from './shed-warner.js'
@@ -254,13 +254,15 @@ export class TcpProxy {
     }
     this.#visitors.set(socket, stream)
     this.#log.debug({ streamId: stream.id, remote: `${visitor.address}:${visitor.port}` }, 'visitor connected')
+    // The visitor's reads go into pooled blocks, given back once sealed (issue 21: memory under load).
+    const reader = adoptPooledReads(socket)
     bridge(stream, socket, (r) => {
       this.#visitors.delete(socket)
       // The relay sends the visitor's bytes on the stream and receives the service's.
       this.#doneIn += stream.bytesOut
       this.#doneOut += stream.bytesIn
       this.#log.debug({ streamId: stream.id, bytesIn: r.bytesFromSocket, bytesOut: r.bytesToSocket, code: r.error?.code }, 'visitor closed')
-    }, { limiter: this.#limiter })
+    }, { limiter: this.#limiter, reader })
   }
 
   /** Which share the visitor's source already holds in full, if any (checked before anything is taken). */

@@ -26,7 +26,7 @@ const outstanding = new WeakMap<ArrayBufferLike, number>()
 const free: ArrayBuffer[] = []
 
 /** Counters for tests and diagnostics. */
-export const readPoolStats = { blocksAllocated: 0, blocksReused: 0, released: 0 }
+export const readPoolStats = { blocksAllocated: 0, blocksReused: 0, released: 0, adopted: 0 }
 
 /** A copy of the first `n` bytes of `src`: in a pooled block when large, else a small fresh buffer. */
 export function copyRead (src: Uint8Array, n: number): Buffer {
@@ -65,8 +65,8 @@ export type ReadHandler = (chunk: Buffer) => void
 
 /**
  * `onread` options for net.connect, and the place to plug the consumer in (attach, or emitTo). Reads that arrive
- * before attach() are kept (copied) and delivered by it. (Only sockets we create can read this
- * way: net.Server has no onread option, so a relay's accepted sockets read as usual.)
+ * before attach() are kept (copied) and delivered by it. (net.Server has no onread option: a
+ * socket it accepted is switched over by adoptPooledReads.)
  */
 export class PooledReader {
   #handler: ReadHandler | undefined
@@ -110,4 +110,42 @@ export class PooledReader {
       socket.pause()
     })
   }
+}
+
+/** The fields Node 20's net.Socket keeps an `onread` option in (lib/net.js; found by their descriptions). */
+const ONREAD_BUFFER_FIELD = 'kBuffer'
+const ONREAD_CALLBACK_FIELD = 'kBufferCb'
+const ONREAD_GENERATOR_FIELD = 'kBufferGen'
+
+/**
+ * Switches a socket that net.Server accepted to reading through a new PooledReader, as if it had
+ * been created with its `onread` (issue 21: the relay's visitor reads were a fresh 64 KiB each, half
+ * of what it allocated per tunnelled byte). Node 20 offers `onread` only to sockets it creates
+ * (net.connect, new net.Socket); an accepted socket is switched through what that option sets: the
+ * socket's buffer and callback fields (found by their symbols' descriptions) and its handle's
+ * useUserBuffer(). Returns undefined, and the socket reads as usual, when those are not there (another
+ * Node) or when it already holds bytes read the usual way (they would come before the reader's);
+ * call it before the socket's first read is delivered, e.g. in the 'connection' listener.
+ * Feed the reader to bridge() ({ reader }) or attach() it; until then its reads are kept.
+ */
+export function adoptPooledReads (socket: Socket): PooledReader | undefined {
+  if (socket.destroyed || socket.readableLength > 0) return undefined
+  // Node's private fields: this is the one place that reaches into them, and tests hold it on Node 20.
+  const fields = socket as unknown as Record<symbol, unknown> & { _handle?: { useUserBuffer?: (buffer: Uint8Array) => void } | null }
+  const symbols = Object.getOwnPropertySymbols(socket)
+  const bufferField = symbols.find((sym) => sym.description === ONREAD_BUFFER_FIELD)
+  const callbackField = symbols.find((sym) => sym.description === ONREAD_CALLBACK_FIELD)
+  const generatorField = symbols.find((sym) => sym.description === ONREAD_GENERATOR_FIELD)
+  const handle = fields._handle
+  if (bufferField === undefined || callbackField === undefined || generatorField === undefined || typeof handle?.useUserBuffer !== 'function') return undefined
+  // Already reading into a buffer of its own (made with onread): leave it. Node reads the generator
+  // field after every read and calls it unless it is null, so it must stay null.
+  if (fields[bufferField] !== null || fields[generatorField] !== null) return undefined
+  const reader = new PooledReader()
+  fields[bufferField] = shared
+  const onread = reader.onread
+  fields[callbackField] = (n: number, buffer: Uint8Array): boolean => onread.callback(n, buffer) !== false
+  handle.useUserBuffer(shared)
+  readPoolStats.adopted++
+  return reader
 }

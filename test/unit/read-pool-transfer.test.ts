@@ -1,5 +1,6 @@
-// The client reads its local services, and its control connection when it is plain TCP, through
-// the shared read buffer and pooled blocks (shared/mux/read-pool.ts). Downloads from a service to
+// The client reads its local services, and its control connection when it is plain TCP, and the
+// relay its tcp visitors and a plain-TCP client's connection, through the shared read buffer and
+// pooled blocks (shared/mux/read-pool.ts). Downloads from a service to
 // several visitors at once, uploads from several visitors to a service, and an echo
 // whose visitor reads slowly (so the relay's window fills and the client must stop reading and
 // resume on credit), arrive byte for byte, over an encrypted session (blocks reused after
@@ -55,8 +56,9 @@ describe.each([
   { mode: 'encrypted', plaintext: false },
   { mode: 'plaintext', plaintext: true },
 ])('pooled reads of local services, $mode session', ({ plaintext }) => {
-  it('carries downloads to several visitors at once byte for byte', async () => {
+  it('carries downloads to several visitors at once byte for byte (the relay reads the client\'s connection into pooled blocks)', async () => {
     const source = await startSourceServer(DOWNLOAD_BYTES)
+    const adopted = readPoolStats.adopted
     const port = await tunnelTo(source.port, plaintext)
     const blocksBefore = readPoolStats.blocksAllocated + readPoolStats.blocksReused
     const reused = readPoolStats.blocksReused
@@ -71,14 +73,19 @@ describe.each([
     // The reads went through the pool; only sealing returns blocks to it.
     expect(readPoolStats.blocksAllocated + readPoolStats.blocksReused).toBeGreaterThan(blocksBefore)
     if (!plaintext) expect(readPoolStats.blocksReused).toBeGreaterThan(reused)
+    // The relay switched the client's control connection (plain TCP) and each visitor to pooled reads.
+    expect(readPoolStats.adopted - adopted).toBe(1 + VISITORS)
   })
 
-  it('carries uploads from several visitors at once byte for byte (the client reads them from its control connection)', async () => {
+  it('carries uploads from several visitors at once byte for byte (the relay reads them into pooled blocks, the client from its control connection)', async () => {
     const sink = await startHashSinkServer()
     const port = await tunnelTo(sink.port, plaintext)
+    const adopted = readPoolStats.adopted
     const results = await Promise.all(Array.from({ length: VISITORS }, async () => await exchange(port, DOWNLOAD_BYTES)))
     const received = await Promise.all(sink.received)
     expect(received.map((r) => `${r.sha256} ${r.bytes}`).sort()).toEqual(results.map((r) => `${r.sent.sha256} ${r.sent.bytes}`).sort())
+    // Every visitor socket the relay accepted was switched to pooled reads (adoptPooledReads).
+    expect(readPoolStats.adopted - adopted).toBe(VISITORS)
   })
 
   it('echoes to a visitor that reads slowly byte for byte (the client stops reading its service and resumes on credit)', async () => {
