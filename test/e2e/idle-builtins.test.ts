@@ -3,10 +3,11 @@
 // are loaded where a config uses them (shared/lazy-builtins.ts: the admin API, vhosts, HTTP
 // plugins, health checks, TLS transports, certificate checks, `ss` for diagnoses). This test reads
 // process.moduleLoadList from the real CLI's processes after a visitor went through, so it fails
-// when someone imports one of them eagerly again.
+// when someone imports one of them eagerly again. It also counts the Intl.Segmenters made: the CLI
+// bundle splits yargs' help text without one (cli/lazy-segmenter.ts), as the first costs 2.5 MiB.
 import { existsSync, readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cleanupCli, clientYaml, E2E_TEST_TIMEOUT_MS, logMsg, pollUntil, relayYaml, spawnCli, waitForProxyResult, writeTempFile, type CliHandle } from '../helpers/cli.js'
+import { CHILD_COVERAGE_ENV, cleanupCli, clientYaml, E2E_TEST_TIMEOUT_MS, logMsg, pollUntil, relayYaml, spawnCli, waitForProxyResult, writeTempFile, type CliHandle } from '../helpers/cli.js'
 import { closeServices, echoOnce, startEchoServer } from '../helpers/services.js'
 
 /** Waits this long at most for a process to write its module list. */
@@ -17,11 +18,18 @@ const CLIENT_UNLOADED = ['http', 'https', 'http2', 'tls', '_tls_wrap', 'child_pr
 /** The same for the relay. */
 const RELAY_UNLOADED = ['https', 'http2', 'tls', '_tls_wrap', 'readline']
 
-// Loaded before the CLI: on SIGUSR2 it writes the process's list of loaded built-in modules.
+// Loaded before the CLI: counts the real Intl.Segmenters made and, on SIGUSR2, writes them and
+// the process's list of loaded built-in modules.
 const PRELOAD = [
   "import { writeFileSync } from 'node:fs'",
-  "process.on('SIGUSR2', () => { writeFileSync(process.env.IDLE_MODULES_FILE, JSON.stringify(process.moduleLoadList)) })",
+  'let segmenters = 0',
+  'const Real = Intl.Segmenter',
+  "Object.defineProperty(Intl, 'Segmenter', { value: class extends Real { constructor (...a) { super(...a); segmenters++ } }, writable: true, configurable: true })",
+  "process.on('SIGUSR2', () => { writeFileSync(process.env.IDLE_MODULES_FILE, JSON.stringify({ modules: process.moduleLoadList, segmenters })) })",
 ].join('\n')
+
+/** Under `npm run coverage` the CLI runs its separate modules, not the bundle. */
+const BUNDLED = (process.env[CHILD_COVERAGE_ENV] ?? '') === ''
 
 let seq = 0
 async function spawnWatched (args: string[], preload: string): Promise<{ handle: CliHandle, file: string }> {
@@ -30,15 +38,16 @@ async function spawnWatched (args: string[], preload: string): Promise<{ handle:
   return { handle, file }
 }
 
-/** The public built-in modules (`NativeModule http`, not `internal/...`) the process has loaded. */
-async function builtinsOf (p: { handle: CliHandle, file: string }): Promise<Set<string>> {
+/** The public built-in modules (`NativeModule http`, not `internal/...`) the process has loaded, and the Intl.Segmenters it made. */
+async function loadedBy (p: { handle: CliHandle, file: string }): Promise<{ builtins: Set<string>, segmenters: number }> {
   p.handle.kill('SIGUSR2')
   // A half-written file does not parse: the poll tries again.
-  const list = await pollUntil(async () => {
+  const dump = await pollUntil(async () => {
     const t = existsSync(p.file) ? readFileSync(p.file, 'utf8') : ''
-    return t === '' ? undefined : JSON.parse(t) as string[]
+    return t === '' ? undefined : JSON.parse(t) as { modules: string[], segmenters: number }
   }, { timeoutMs: DUMP_WAIT_MS })
-  return new Set(list.filter((m) => m.startsWith('NativeModule ') && !m.includes('internal/')).map((m) => m.slice('NativeModule '.length)))
+  const builtins = new Set(dump.modules.filter((m) => m.startsWith('NativeModule ') && !m.includes('internal/')).map((m) => m.slice('NativeModule '.length)))
+  return { builtins, segmenters: dump.segmenters }
 }
 
 afterEach(async () => {
@@ -47,7 +56,7 @@ afterEach(async () => {
 })
 
 describe('an idle relay and client with a plain tcp proxy', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
-  it('carry a visitor without loading node:http2, https, tls or (on the client) http and child_process', async () => {
+  it('carry a visitor without loading node:http2, https, tls or (on the client) http and child_process, nor making an Intl.Segmenter', async () => {
     const preload = await writeTempFile('dump-modules.mjs', PRELOAD)
     const echo = await startEchoServer()
     const relayConfig = await writeTempFile('frps-idle.yml', relayYaml())
@@ -59,13 +68,14 @@ describe('an idle relay and client with a plain tcp proxy', { timeout: E2E_TEST_
     if (!outcome.ok) throw new Error(`the proxy was refused: ${outcome.code}`)
     expect(await echoOnce(outcome.remotePort)).toBe(true)
 
-    const onClient = await builtinsOf(client)
-    const onRelay = await builtinsOf(relay)
+    const onClient = await loadedBy(client)
+    const onRelay = await loadedBy(relay)
     // The list is Node's own: it names what the processes did load.
-    expect(onClient.has('net')).toBe(true)
-    expect(onClient.has('crypto')).toBe(true)
-    expect(onRelay.has('net')).toBe(true)
-    expect(CLIENT_UNLOADED.filter((m) => onClient.has(m))).toEqual([])
-    expect(RELAY_UNLOADED.filter((m) => onRelay.has(m))).toEqual([])
+    expect(onClient.builtins.has('net')).toBe(true)
+    expect(onClient.builtins.has('crypto')).toBe(true)
+    expect(onRelay.builtins.has('net')).toBe(true)
+    expect(CLIENT_UNLOADED.filter((m) => onClient.builtins.has(m))).toEqual([])
+    expect(RELAY_UNLOADED.filter((m) => onRelay.builtins.has(m))).toEqual([])
+    if (BUNDLED) expect([onRelay.segmenters, onClient.segmenters]).toEqual([0, 0])
   })
 })
