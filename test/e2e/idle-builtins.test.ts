@@ -3,8 +3,10 @@
 // are loaded where a config uses them (shared/lazy-builtins.ts: the admin API, vhosts, HTTP
 // plugins, health checks, TLS transports, certificate checks, `ss` for diagnoses). This test reads
 // process.moduleLoadList from the real CLI's processes after a visitor went through, so it fails
-// when someone imports one of them eagerly again. It also counts the Intl.Segmenters made: the CLI
-// bundle splits yargs' help text without one (cli/lazy-segmenter.ts), as the first costs 2.5 MiB.
+// when someone imports one of them eagerly again. It also counts the Intl.Segmenters made (the CLI
+// bundle splits yargs' help text without one, cli/lazy-segmenter.ts: the first costs 2.5 MiB) and
+// the functions made with `new Function` (zod's compiled parsers, off in the CLI by
+// cli/zod-jitless.ts: building one after start-up made V8 load its optimizing compiler, 4 MiB).
 import { existsSync, readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CHILD_COVERAGE_ENV, cleanupCli, clientYaml, E2E_TEST_TIMEOUT_MS, logMsg, pollUntil, relayYaml, spawnCli, waitForProxyResult, writeTempFile, type CliHandle } from '../helpers/cli.js'
@@ -18,14 +20,16 @@ const CLIENT_UNLOADED = ['http', 'https', 'http2', 'tls', '_tls_wrap', 'child_pr
 /** The same for the relay. */
 const RELAY_UNLOADED = ['https', 'http2', 'tls', '_tls_wrap', 'readline']
 
-// Loaded before the CLI: counts the real Intl.Segmenters made and, on SIGUSR2, writes them and
-// the process's list of loaded built-in modules.
+// Loaded before the CLI: counts the real Intl.Segmenters and the `new Function`s made and, on
+// SIGUSR2, writes them and the process's list of loaded built-in modules.
 const PRELOAD = [
   "import { writeFileSync } from 'node:fs'",
   'let segmenters = 0',
+  'let functions = 0',
   'const Real = Intl.Segmenter',
   "Object.defineProperty(Intl, 'Segmenter', { value: class extends Real { constructor (...a) { super(...a); segmenters++ } }, writable: true, configurable: true })",
-  "process.on('SIGUSR2', () => { writeFileSync(process.env.IDLE_MODULES_FILE, JSON.stringify({ modules: process.moduleLoadList, segmenters })) })",
+  'globalThis.Function = new Proxy(Function, { construct (target, args, newTarget) { functions++; return Reflect.construct(target, args, newTarget) } })',
+  "process.on('SIGUSR2', () => { writeFileSync(process.env.IDLE_MODULES_FILE, JSON.stringify({ modules: process.moduleLoadList, segmenters, functions })) })",
 ].join('\n')
 
 /** Under `npm run coverage` the CLI runs its separate modules, not the bundle. */
@@ -38,16 +42,16 @@ async function spawnWatched (args: string[], preload: string): Promise<{ handle:
   return { handle, file }
 }
 
-/** The public built-in modules (`NativeModule http`, not `internal/...`) the process has loaded, and the Intl.Segmenters it made. */
-async function loadedBy (p: { handle: CliHandle, file: string }): Promise<{ builtins: Set<string>, segmenters: number }> {
+/** The public built-in modules (`NativeModule http`, not `internal/...`) the process has loaded, and the Intl.Segmenters and `new Function`s it made. */
+async function loadedBy (p: { handle: CliHandle, file: string }): Promise<{ builtins: Set<string>, segmenters: number, functions: number }> {
   p.handle.kill('SIGUSR2')
   // A half-written file does not parse: the poll tries again.
   const dump = await pollUntil(async () => {
     const t = existsSync(p.file) ? readFileSync(p.file, 'utf8') : ''
-    return t === '' ? undefined : JSON.parse(t) as { modules: string[], segmenters: number }
+    return t === '' ? undefined : JSON.parse(t) as { modules: string[], segmenters: number, functions: number }
   }, { timeoutMs: DUMP_WAIT_MS })
   const builtins = new Set(dump.modules.filter((m) => m.startsWith('NativeModule ') && !m.includes('internal/')).map((m) => m.slice('NativeModule '.length)))
-  return { builtins, segmenters: dump.segmenters }
+  return { builtins, segmenters: dump.segmenters, functions: dump.functions }
 }
 
 afterEach(async () => {
@@ -56,7 +60,7 @@ afterEach(async () => {
 })
 
 describe('an idle relay and client with a plain tcp proxy', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
-  it('carry a visitor without loading node:http2, https, tls or (on the client) http and child_process, nor making an Intl.Segmenter', async () => {
+  it('carry a visitor without loading node:http2, https, tls or (on the client) http and child_process, nor making an Intl.Segmenter or a function from source', async () => {
     const preload = await writeTempFile('dump-modules.mjs', PRELOAD)
     const echo = await startEchoServer()
     const relayConfig = await writeTempFile('frps-idle.yml', relayYaml())
@@ -77,5 +81,6 @@ describe('an idle relay and client with a plain tcp proxy', { timeout: E2E_TEST_
     expect(CLIENT_UNLOADED.filter((m) => onClient.builtins.has(m))).toEqual([])
     expect(RELAY_UNLOADED.filter((m) => onRelay.builtins.has(m))).toEqual([])
     if (BUNDLED) expect([onRelay.segmenters, onClient.segmenters]).toEqual([0, 0])
+    expect([onRelay.functions, onClient.functions]).toEqual([0, 0])
   })
 })
