@@ -4,7 +4,7 @@
 // 25519_ChaChaPoly_SHA256.
 // Pure and synchronous: no sockets, no clock. X25519, HMAC/HKDF, SHA-256 and ChaCha20-Poly1305
 // come from node:crypto (OpenSSL). The ephemeral key pair can be injected (test vectors);
-// otherwise its private half is 32 random bytes. X25519 was tweetnacl's scalarMult, in
+// otherwise OpenSSL makes it. X25519 was tweetnacl's scalarMult, in
 // JavaScript: 1.2 ms per operation, and hot enough at a relay's first client login for V8 to
 // optimize it, which pulls about 4 MiB of its optimizing compiler into an idle process (issue 21).
 import { createCipheriv, createDecipheriv, createHash, createPrivateKey, createPublicKey, createSecretKey, diffieHellman, generateKeyPairSync, hkdfSync, type KeyObject } from 'node:crypto'
@@ -49,8 +49,9 @@ export function protocolName (pattern: PatternName): string {
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex')
 
 /**
- * OpenSSL's key object of each private key this process used, by the key's bytes: made once (a
- * PKCS #8 import costs about 0.4 ms), so a static key costs nothing more per handshake.
+ * OpenSSL's key object of each private key this process used, by the array holding it (key arrays
+ * are never changed once made): made once (a PKCS #8 import costs about 0.4 ms), so a static key
+ * costs nothing more per handshake.
  */
 const privateKeyObjects = new WeakMap<Uint8Array, KeyObject>()
 
