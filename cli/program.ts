@@ -1,5 +1,6 @@
 // The composition root: yargs commands; usage errors exit 2, crashes exit 1. Loaded by main.ts
 // once the V8 settings are in place.
+import './zod-jitless.js'
 import { ExitCode, exitCodesHelp } from './exit-codes.js'
 import yargs, { type CommandModule } from 'yargs'
 import { hideBin } from 'yargs/helpers'

@@ -52,5 +52,10 @@ await build({
   // The bundled CommonJS libraries (yaml, tweetnacl) call require() for Node's own modules.
   banner: { js: "import { createRequire as __tunnelCreateRequire } from 'node:module'; const require = __tunnelCreateRequire(import.meta.url);" },
   plugins: [zodEnglishOnly],
+  // string-width makes an Intl.Segmenter when it loads, and yargs measures the running command's
+  // help text with it: the first real one loads ICU's segmentation data, 2.5 MiB of an idle relay's
+  // or client's RSS (issue 21). cli/lazy-segmenter.ts splits simple text without it.
+  inject: ['dist/cli/lazy-segmenter.js'],
+  define: { 'Intl.Segmenter': 'LazySegmenter' },
   logLevel: 'warning',
 })

@@ -1,9 +1,9 @@
 // The checks behind frp's healthCheck types: tcp connects to localIP:localPort; http sends
 // GET path there (with the configured headers) and wants a 2xx answer. Each takes an AbortSignal
 // (the monitor's timeout) and leaves no socket behind.
-import { request } from 'node:http'
 import { connect } from 'node:net'
 import type { HealthCheckConfig } from '../../shared/config/index.js'
+import { nodeHttp } from '../../shared/lazy-builtins.js'
 import { formatHostPort } from '../../shared/net/index.js'
 import type { HealthCheckFn } from './health-monitor.js'
 
@@ -31,7 +31,7 @@ export function httpCheck (host: string, port: number, path: string, headers: Re
   return async (signal) => await new Promise<void>((resolve, reject) => {
     const h: Record<string, string> = {}
     for (const { name, value } of headers) h[name.toLowerCase()] = value
-    const req = request({ host, port, path: target, method: 'GET', headers: h, agent: false, signal })
+    const req = nodeHttp().request({ host, port, path: target, method: 'GET', headers: h, agent: false, signal })
     req.once('error', (err) => { reject(err) })
     req.once('response', (res) => {
       const status = res.statusCode ?? 0

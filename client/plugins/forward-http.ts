@@ -4,9 +4,9 @@
 // Connection header names, and HTTP/2 pseudo-headers) are not passed on. An upstream that cannot
 // be reached is a 502; one that sends no response head within PLUGIN_UPSTREAM_TIMEOUT_MS a 504.
 // WebSocket (any Upgrade) requests on HTTP/1.1 become a byte pipe once the upstream answers 101.
-import { Agent, request as plainRequest, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from 'node:http'
-import { Agent as TlsAgent, request as tlsRequest } from 'node:https'
+import type { Agent, IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
+import { nodeHttp, nodeHttps } from '../../shared/lazy-builtins.js'
 import type { AnyRequest, AnyResponse } from './http-serve.js'
 import { pipeBoth } from './splice.js'
 
@@ -30,7 +30,7 @@ export interface Upstream {
 /** A keep-alive agent for one plugin's upstream connections (destroy() it with the plugin). */
 export function upstreamAgent (secure: boolean): Agent {
   const options = { keepAlive: true, maxSockets: MAX_UPSTREAM_SOCKETS, maxFreeSockets: MAX_IDLE_UPSTREAM_SOCKETS, scheduling: 'lifo' as const }
-  return secure ? new TlsAgent({ ...options, rejectUnauthorized: false }) : new Agent(options)
+  return secure ? new (nodeHttps().Agent)({ ...options, rejectUnauthorized: false }) : new (nodeHttp().Agent)(options)
 }
 
 /** The end-to-end headers of a message (hop-by-hop, Connection-named and pseudo-headers dropped; Host too: callers set it). */
@@ -61,8 +61,8 @@ export function answer (res: AnyResponse, status: number, text: string, headers:
 function send (upstream: Upstream, agent: Agent, method: string, path: string, headers: OutgoingHttpHeaders, host: string) {
   const options = { host: upstream.host, port: upstream.port, method, path, agent, headers: { ...headers, host }, setHost: false }
   return upstream.secure
-    ? tlsRequest({ ...options, rejectUnauthorized: false, ...(upstream.servername === undefined ? {} : { servername: upstream.servername }) })
-    : plainRequest(options)
+    ? nodeHttps().request({ ...options, rejectUnauthorized: false, ...(upstream.servername === undefined ? {} : { servername: upstream.servername }) })
+    : nodeHttp().request(options)
 }
 
 /** Sends `req` to the upstream with `headers` (end-to-end ones already filtered) and pipes the answer into `res`. */

@@ -5,10 +5,11 @@
 // heads complete within PLUGIN_HEADERS_TIMEOUT_MS, TLS handshakes within
 // PLUGIN_TLS_HANDSHAKE_TIMEOUT_MS, idle keep-alive connections closed after
 // PLUGIN_KEEP_ALIVE_TIMEOUT_MS.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import type { Server as NetServer } from 'node:net'
-import { TLSSocket, type SecureContext } from 'node:tls'
+import type { SecureContext, TLSSocket } from 'node:tls'
+import { nodeHttp, nodeHttp2, nodeTls } from '../../shared/lazy-builtins.js'
 import { MuxDuplex } from '../../shared/mux/index.js'
 import type { PluginConn } from './plugin.js'
 
@@ -54,14 +55,14 @@ function bound (server: Server): void {
 
 /** An HTTP/1.1 server fed with visitor streams; closeServer() stops it. */
 export function plainServer (handler: (req: IncomingMessage, res: ServerResponse) => void): Server {
-  const server = createServer({ maxHeaderSize: MAX_PLUGIN_HEADER_BYTES }, handler)
+  const server = nodeHttp().createServer({ maxHeaderSize: MAX_PLUGIN_HEADER_BYTES }, handler)
   bound(server)
   return server
 }
 
 /** An HTTPS server (HTTP/2 when `http2` and the visitor offers it, else HTTP/1.1) fed with TLS sockets by serveTls(). */
 export function tlsServer (handler: (req: AnyRequest, res: AnyResponse) => void): Http2SecureServer {
-  const server = createSecureServer({ allowHTTP1: true, maxSessionMemory: MAX_PLUGIN_H2_SESSION_MEGABYTES, settings: { maxHeaderListSize: MAX_PLUGIN_HEADER_BYTES } }, handler)
+  const server = nodeHttp2().createSecureServer({ allowHTTP1: true, maxSessionMemory: MAX_PLUGIN_H2_SESSION_MEGABYTES, settings: { maxHeaderListSize: MAX_PLUGIN_HEADER_BYTES } }, handler)
   bound(server as unknown as Server) // the HTTP/1.1 side has node:http's fields and checks
   return server
 }
@@ -91,7 +92,7 @@ export function acceptTls (conn: PluginConn, context: SecureContext, alpn: strin
   conn.stream.accept()
   const duplex = visitorDuplex(conn)
   // `server`: the HTTP/1.1 side of an HTTP/2 server reads its settings from socket.server.
-  const socket = new TLSSocket(duplex, { isServer: true, secureContext: context, ...(alpn === undefined ? {} : { ALPNProtocols: alpn }), ...(server === undefined ? {} : { server: server as unknown as NetServer }) })
+  const socket = new (nodeTls().TLSSocket)(duplex, { isServer: true, secureContext: context, ...(alpn === undefined ? {} : { ALPNProtocols: alpn }), ...(server === undefined ? {} : { server: server as unknown as NetServer }) })
   ;(socket as unknown as Tagged)[VISITOR] = conn.visitorAddress
   let secured = false
   const timer = setTimeout(() => {

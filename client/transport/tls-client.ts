@@ -4,9 +4,10 @@
 // relay is authenticated by its Noise key (auth.serverKey) and TLS only disguises the traffic.
 import { readFileSync } from 'node:fs'
 import { isIP, type Socket } from 'node:net'
-import { connect, type ConnectionOptions, type TLSSocket } from 'node:tls'
+import type { ConnectionOptions, TLSSocket } from 'node:tls'
 import type { ClientTlsConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
+import { nodeTls } from '../../shared/lazy-builtins.js'
 import { FRP_TLS_FIRST_BYTE } from '../../shared/net/index.js'
 
 /** OpenSSL and Node codes of a certificate that did not verify (recognised by code, never by text). */
@@ -48,7 +49,7 @@ export function tlsConnect (stream: Socket, tls: ClientTlsConfig, serverAddr: st
     return Promise.reject(new TunnelError('TUN_TLS', `transport.tls: cannot read a certificate file: ${err instanceof Error ? err.message : String(err)}`, { cause: err }))
   }
   if (marker) stream.write(Buffer.from([FRP_TLS_FIRST_BYTE]))
-  const socket = connect({ ...options, socket: stream })
+  const socket = nodeTls().connect({ ...options, socket: stream })
   return new Promise((resolve, reject) => {
     const done = (err?: Error): void => {
       socket.off('secureConnect', onSecure)

@@ -6,10 +6,10 @@
 // error, which the caller turns into a refusal (fail closed) or a skip, by operation. A rejection
 // is TUN_PLUGIN_REJECTED with the plugin's reason.
 import { randomBytes } from 'node:crypto'
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http'
 import { pluginUrl, type HttpPluginConfig, type PluginOp } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
+import { nodeHttp, nodeHttps } from '../../shared/lazy-builtins.js'
 import { CallLimit } from './call-limit.js'
 import { parsePluginAnswer } from './plugin-answer.js'
 
@@ -54,7 +54,7 @@ export class HttpPlugin {
     this.#url = url
     this.#timeoutMs = timeoutMs
     const options = { keepAlive: true, maxSockets: MAX_PLUGIN_CALLS_IN_FLIGHT, maxFreeSockets: 8, timeout: timeoutMs }
-    this.#agent = url.protocol === 'https:' ? new HttpsAgent({ ...options, rejectUnauthorized: config.tlsVerify }) : new HttpAgent(options)
+    this.#agent = url.protocol === 'https:' ? new (nodeHttps().Agent)({ ...options, rejectUnauthorized: config.tlsVerify }) : new (nodeHttp().Agent)(options)
   }
 
   get url (): string { return this.#url.href }
@@ -102,7 +102,7 @@ export class HttpPlugin {
     const url = new URL(this.#url.href)
     url.searchParams.set('version', PLUGIN_API_VERSION)
     url.searchParams.set('op', op)
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest
+    const request = url.protocol === 'https:' ? nodeHttps().request : nodeHttp().request
     return await new Promise<string>((resolve, reject) => {
       const req = request(url, {
         method: 'POST',

@@ -3,9 +3,10 @@
 // (mutual TLS). A TLS session runs over the TCP socket or over a WebSocket stream.
 import { readFileSync } from 'node:fs'
 import type { Socket } from 'node:net'
-import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls'
+import type { SecureContext, TLSSocket } from 'node:tls'
 import type { ServerTlsConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
+import { nodeTls } from '../../shared/lazy-builtins.js'
 import { selfSignedCertificate } from './self-signed.js'
 
 export class TlsAcceptor {
@@ -22,7 +23,7 @@ export class TlsAcceptor {
       if (config.certFile !== null && config.keyFile !== null) {
         const cert = readFileSync(config.certFile, 'utf8')
         const key = readFileSync(config.keyFile, 'utf8')
-        this.#context = createSecureContext({ cert, key, ...(this.#ca === undefined ? {} : { ca: this.#ca }) })
+        this.#context = nodeTls().createSecureContext({ cert, key, ...(this.#ca === undefined ? {} : { ca: this.#ca }) })
         this.selfSigned = false
       } else {
         this.selfSigned = true
@@ -43,14 +44,14 @@ export class TlsAcceptor {
   #secureContext (): SecureContext {
     if (this.#context === undefined) {
       const { cert, key } = selfSignedCertificate()
-      this.#context = createSecureContext({ cert, key, ...(this.#ca === undefined ? {} : { ca: this.#ca }) })
+      this.#context = nodeTls().createSecureContext({ cert, key, ...(this.#ca === undefined ? {} : { ca: this.#ca }) })
     }
     return this.#context
   }
 
   /** Runs the TLS handshake on `stream` (whose first bytes are the ClientHello); resolves once it is done. */
   accept (stream: Socket, signal: AbortSignal): Promise<TLSSocket> {
-    const tls = new TLSSocket(stream, { isServer: true, secureContext: this.#secureContext(), requestCert: this.#mutual, rejectUnauthorized: this.#mutual })
+    const tls = new (nodeTls().TLSSocket)(stream, { isServer: true, secureContext: this.#secureContext(), requestCert: this.#mutual, rejectUnauthorized: this.#mutual })
     return new Promise((resolve, reject) => {
       const done = (err?: Error): void => {
         tls.off('secure', onSecure)

@@ -4,11 +4,11 @@
 // Behind a reverse proxy listed in transport.websocket.trustedProxies, X-Forwarded-For names the
 // client (the rightmost address that is not itself a trusted proxy); from anyone else it is
 // ignored, so a client cannot choose the address the handshake limits count it under.
-import { IncomingMessage } from 'node:http'
 import { isIP, type Socket } from 'node:net'
 import { createRequire } from 'node:module'
 import type { WebSocket, WebSocketServer } from 'ws'
 import { HandshakeError } from '../../shared/errors.js'
+import { nodeHttp } from '../../shared/lazy-builtins.js'
 import { MAX_WEBSOCKET_MESSAGE_BYTES, normalizeAddress, type SourceFilter, WEBSOCKET_PATH } from '../../shared/net/index.js'
 import { readHandshakeMessage } from '../../shared/transport/index.js'
 
@@ -105,7 +105,7 @@ export class WebSocketAcceptor {
     })
     const status = upgradeStatus(request)
     if (status !== 0) return { status }
-    const req = new IncomingMessage(stream)
+    const req = new (nodeHttp().IncomingMessage)(stream)
     req.method = request.method
     req.url = request.target
     req.headers = request.headers

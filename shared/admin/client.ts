@@ -2,8 +2,8 @@
 // one bounded HTTP request (time limit, response size limit) to a target, its JSON parsed.
 // A refused connection or a timeout is TUN_ADMIN_UNREACHABLE; a 401 is TUN_ADMIN_AUTH; the
 // caller decides what other statuses mean.
-import { request } from 'node:http'
 import { TunnelError } from '../errors.js'
+import { nodeHttp } from '../lazy-builtins.js'
 import type { AdminTarget } from './target.js'
 
 export const ADMIN_REQUEST_TIMEOUT_MS = 10_000
@@ -38,7 +38,7 @@ export function adminRequest (target: AdminTarget, path: string, options: AdminR
       req.destroy()
       reject(err)
     }
-    const req = request(url, {
+    const req = nodeHttp().request(url, {
       method,
       headers: {
         accept: 'application/json, text/plain',

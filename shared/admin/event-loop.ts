@@ -2,7 +2,8 @@
 // window of the last EVENT_LOOP_WINDOW_MS to twice that (two histograms take turns), so a status
 // report taken any time shows what happened in the last seconds, and readers do not reset each
 // other's view. Started on first use; the sampling timer does not keep the process alive.
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks'
+import type { IntervalHistogram } from 'node:perf_hooks'
+import { nodePerfHooks } from '../lazy-builtins.js'
 
 /** Each histogram covers this long before it is reset. */
 export const EVENT_LOOP_WINDOW_MS = 10_000
@@ -17,7 +18,7 @@ export interface EventLoopDelay {
 let pair: { current: IntervalHistogram, previous: IntervalHistogram, since: number } | undefined
 
 function histogram (): IntervalHistogram {
-  const h = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
+  const h = nodePerfHooks().monitorEventLoopDelay({ resolution: RESOLUTION_MS })
   h.enable()
   return h
 }

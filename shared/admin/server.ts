@@ -19,10 +19,11 @@
 // new connection closes the connection idle the longest instead of being turned away, so idle
 // connections cannot keep an operator's request out; only when every connection is serving a
 // request is the newcomer closed.
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { TunnelError } from '../errors.js'
+import { nodeHttp } from '../lazy-builtins.js'
 import { formatHostPort, listenError, listenTcp } from '../net/index.js'
 import { ADMIN_REALM, authorize, authSchemes, challenges, type AdminCredentials } from './auth.js'
 import { adminBindProblem, adminOpenWithoutCredentials, isLoopbackHost } from '../config/index.js'
@@ -110,7 +111,7 @@ export class AdminServer {
     }
     this.#loopbackOnly = isLoopbackHost(options.addr)
     this.#publicOnly = adminOpenWithoutCredentials({ addr: options.addr, password: options.credentials.password, token: options.credentials.token })
-    this.#server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
+    this.#server = nodeHttp().createServer({ maxHeaderSize: MAX_HEADER_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
       this.#onRequest(req, res).catch((err: unknown) => {
         this.#options.log.warn({ err: (err as Error).message }, 'admin request failed')
         if (!res.headersSent) writeResponse(res, errorResponse(500, 'TUN_ADMIN_REQUEST', 'internal error'))

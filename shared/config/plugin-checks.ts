@@ -4,9 +4,9 @@
 // load, so `tunnel verify` catches a bad certificate at its line), and the warnings a valid
 // plugin can still deserve (an open proxy, keys it does not use). Secrets never appear.
 import { readFileSync, statSync } from 'node:fs'
-import { createSecureContext } from 'node:tls'
 import type { ConfigIssue, ConfigLocation } from '../errors.js'
 import { isHeaderName } from '../http/index.js'
+import { nodeTls } from '../lazy-builtins.js'
 import { keyFilePath } from './keys.js'
 import { locate, type ConfigPath } from './locate.js'
 import { PLUGIN_TYPES } from './plugin-schema.js'
@@ -67,7 +67,7 @@ function certificateIssues (ctx: CheckContext, base: ConfigPath, plugin: Record<
   if ('problem' in priv) issues.push(missingFileIssue(issue(ctx, [...base, 'keyPath'], priv.problem), priv.missing))
   if ('problem' in cert || 'problem' in priv) return issues
   try {
-    createSecureContext({ cert: cert.bytes, key: priv.bytes })
+    nodeTls().createSecureContext({ cert: cert.bytes, key: priv.bytes })
   } catch (err) {
     // OpenSSL's reason (no PEM found, key does not match the certificate); never the key's bytes.
     const why = err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err)

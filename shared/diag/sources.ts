@@ -1,7 +1,6 @@
 // Readers of the kernel facts: `ss` spawned without a shell and with a time limit, /proc and
 // /proc/sys files. Each returns a Source: the value, or why it could not be had (no ss, not
 // Linux, no permission), so the report can say so instead of failing.
-import { execFile } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { ErrorCode } from '../errors.js'
@@ -34,12 +33,15 @@ export function platformProblem (options: SourceOptions = {}): string | undefine
 }
 
 /** Runs `ss ARGS` and returns its stdout. */
-export function runSs (args: readonly string[], options: SourceOptions = {}): Promise<Source<string>> {
+export async function runSs (args: readonly string[], options: SourceOptions = {}): Promise<Source<string>> {
   const problem = platformProblem(options)
-  if (problem !== undefined) return Promise.resolve(unavailable(problem))
+  if (problem !== undefined) return unavailable(problem)
   const ss = options.ssPath ?? 'ss'
   const timeout = options.ssTimeoutMs ?? SS_TIMEOUT_MS
-  return new Promise((resolve) => {
+  // node:child_process loads with the first diagnosis, not with every relay and client that
+  // imports this folder's parsers (issue 21, idle memory).
+  const { execFile } = await import('node:child_process')
+  return await new Promise((resolve) => {
     execFile(ss, args, { encoding: 'utf8', timeout, killSignal: 'SIGKILL', maxBuffer: SS_MAX_OUTPUT_BYTES, windowsHide: true }, (err, stdout, stderr) => {
       if (err === null) { resolve({ ok: true, value: stdout }); return }
       const e = err as NodeJS.ErrnoException & { killed?: boolean, code?: string | number }
