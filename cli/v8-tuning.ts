@@ -33,6 +33,9 @@ export function startedUp (): void {
 // (issue 21). startedUp() turns it back on, so under load code is optimized as before; start-up
 // runs in V8's interpreter and baseline compiler (Sparkplug). Only `tunnel server` and `tunnel
 // client` call startedUp(); every other command keeps TurboFan from its first line.
-const COMMANDS_THAT_START_UP: ReadonlySet<string> = new Set(['server', 'client'])
+// Not held for now: merged with the young-generation cap (young-generation.ts), a websocket client
+// behind nginx no longer logged in (test/e2e/transports-debian.test.ts, "after the relay behind
+// nginx restarts"); each change alone passes it. Until that is understood the set is empty.
+const COMMANDS_THAT_START_UP: ReadonlySet<string> = new Set([])
 const optimizerHeld = COMMANDS_THAT_START_UP.has(process.argv[2] ?? '')
 if (optimizerHeld) setFlagsFromString('--no-turbofan')

@@ -29,13 +29,11 @@ async function optimizedAs (command: string): Promise<{ before: boolean, after: 
 }
 
 describe('the optimizing compiler during start-up', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
-  it('is off for the relay and the client until they have started, then on', async () => {
-    expect(await optimizedAs('server')).toEqual({ before: false, after: true })
-    expect(await optimizedAs('client')).toEqual({ before: false, after: true })
-  })
-
-  it('is on from the start for the other commands', async () => {
-    expect(await optimizedAs('bench')).toEqual({ before: true, after: true })
-    expect(await optimizedAs('verify')).toEqual({ before: true, after: true })
+  // The hold is off for now (cli/v8-tuning.ts: with the young-generation cap a websocket client
+  // behind nginx did not log in); when it is back, server and client expect { before: false, after: true }.
+  it('is on from the start for every command while the start-up hold is off', async () => {
+    for (const command of ['server', 'client', 'bench', 'verify']) {
+      expect(await optimizedAs(command), command).toEqual({ before: true, after: true })
+    }
   })
 })
