@@ -23,19 +23,10 @@ setFlagsFromString('--semi-space-growth-factor=1')
 /** The command has started (modules loaded, config read, listening): the young generation may grow again, up to its cap. */
 export function startedUp (): void {
   capYoungGeneration()
-  if (optimizerHeld) setFlagsFromString('--turbofan')
 }
 
-// TurboFan, V8's optimizing compiler, is off while a relay or a client starts. Loading the modules
-// and checking the config run a few functions hot enough for V8 to optimize them, and the first
-// optimization pulls the compiler's own code (pages of the node binary, about 4 MiB) and its output
-// into the process for good: an idle relay or client that never runs anything hot again kept them
-// (issue 21). startedUp() turns it back on, so under load code is optimized as before; start-up
-// runs in V8's interpreter and baseline compiler (Sparkplug). Only `tunnel server` and `tunnel
-// client` call startedUp(); every other command keeps TurboFan from its first line.
-// Not held for now: merged with the young-generation cap (young-generation.ts), a websocket client
-// behind nginx no longer logged in (test/e2e/transports-debian.test.ts, "after the relay behind
-// nginx restarts"); each change alone passes it. Until that is understood the set is empty.
-const COMMANDS_THAT_START_UP: ReadonlySet<string> = new Set([])
-const optimizerHeld = COMMANDS_THAT_START_UP.has(process.argv[2] ?? '')
-if (optimizerHeld) setFlagsFromString('--no-turbofan')
+// Not done here: holding TurboFan (V8's optimizing compiler) off until startedUp() saved an idle
+// relay or client about 5 MiB (its first optimization pulls the compiler's code into the process),
+// but switching the compiler off and on at run time is what node's docs call unpredictable, and
+// with the young-generation cap a websocket client behind nginx failed to log in in one helper's
+// runs (docs/bench.md, "Issue 21, fourth round: idle memory"). Compiler flags stay as node sets them.
