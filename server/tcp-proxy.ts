@@ -70,6 +70,9 @@ export interface TcpProxyTraffic {
   dropped: number
 }
 
+/** A visitor socket's errors are reported through 'close'; one function for every socket, not a closure each (issue 21). */
+function ignoreSocketError (): void {}
+
 export class TcpProxy {
   readonly type = 'tcp'
   readonly name: string
@@ -151,7 +154,7 @@ export class TcpProxy {
    * not read meanwhile).
    */
   accept (socket: Socket): void {
-    socket.on('error', () => { /* reported through 'close' */ })
+    socket.on('error', ignoreSocketError)
     if (!this.healthy && !this.#closed) {
       this.unhealthyDrops++
       socket.resetAndDestroy()
@@ -211,7 +214,7 @@ export class TcpProxy {
   }
 
   #onVisitor (socket: Socket): void {
-    socket.on('error', () => { /* reported through 'close' */ })
+    socket.on('error', ignoreSocketError)
     if (this.#closed || this.#session.closed) { this.dropped++; socket.destroy(); return }
     if (!this.#gate.admits(socket.remoteAddress ?? '')) { socket.resetAndDestroy(); return }
     if (this.#maxVisitors > 0 && this.#visitors.size >= this.#maxVisitors) {

@@ -71,16 +71,16 @@ export type ReadHandler = (chunk: Buffer) => void
 export class PooledReader {
   #handler: ReadHandler | undefined
   #early: Buffer[] = []
-  readonly onread: OnReadOpts = {
-    buffer: shared,
-    callback: (n: number, buf: Uint8Array): boolean => {
-      const chunk = copyRead(buf, n)
-      if (this.#handler === undefined) this.#early.push(chunk)
-      else this.#handler(chunk)
-      // Pausing is the handler's business (socket.pause() stops reading a socket with onread too).
-      return true
-    },
+  /** The read callback of `onread`, a function of its own (adoptPooledReads installs it as it is). */
+  readonly callback = (n: number, buf: Uint8Array): boolean => {
+    const chunk = copyRead(buf, n)
+    if (this.#handler === undefined) this.#early.push(chunk)
+    else this.#handler(chunk)
+    // Pausing is the handler's business (socket.pause() stops reading a socket with onread too).
+    return true
   }
+
+  readonly onread: OnReadOpts = { buffer: shared, callback: this.callback }
 
   /** Delivers what came early, then every read. */
   attach (handler: ReadHandler): void {
@@ -143,8 +143,8 @@ export function adoptPooledReads (socket: Socket): PooledReader | undefined {
   if (fields[bufferField] !== null || fields[generatorField] !== null) return undefined
   const reader = new PooledReader()
   fields[bufferField] = shared
-  const onread = reader.onread
-  fields[callbackField] = (n: number, buffer: Uint8Array): boolean => onread.callback(n, buffer) !== false
+  // The reader's callback itself (it always returns true: keep reading), not a closure around it.
+  fields[callbackField] = reader.callback
   handle.useUserBuffer(shared)
   readPoolStats.adopted++
   return reader
