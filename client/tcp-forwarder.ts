@@ -86,7 +86,7 @@ export class TcpForwarder implements StreamForwarder {
     const socket = connect({ host: localIP, port: localPort, noDelay: true, allowHalfOpen: true, onread: reader.onread })
     this.#streams.set(stream, socket)
     // The dial's closures and timer live only until the socket connects or fails: what stays for
-    // the connection's life is the bridge and its done callback (#bridge), not this scope
+    // the connection's life is the bridge and its done callback (#connected), not this scope
     // (issue 21, fifth round: about 0.4 KB of each idle stream). Our own timer, not
     // socket.setTimeout(), whose cleared timer and bound callback the socket keeps.
     const onEarlyError = (err: Error): void => {
