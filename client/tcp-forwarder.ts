@@ -105,7 +105,7 @@ export class TcpForwarder implements StreamForwarder {
     socket.once('connect', () => {
       clearEarly()
       // The PROXY header goes first, before any byte of the stream (bridge starts after it).
-      const version = this.#proxy.type === 'http' ? null : this.#proxy.proxyProtocolVersion
+      const version = this.#proxy.proxyProtocolVersion
       if (version !== null) {
         const open = stream.open ?? { visitor: { address: '', port: 0 }, listener: { address: '', port: 0 } }
         socket.write(encodeProxyHeader(version, open.visitor, open.listener))

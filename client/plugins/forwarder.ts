@@ -66,7 +66,7 @@ export class PluginForwarder implements StreamForwarder {
       proxy: proxy.name,
       log,
       limiter,
-      proxyProtocolVersion: proxy.type === 'http' ? null : proxy.proxyProtocolVersion,
+      proxyProtocolVersion: proxy.proxyProtocolVersion,
       serverNames: proxy.type === 'tcp' || proxy.type === 'stcp' ? [] : proxy.customDomains,
       events,
     })

@@ -53,6 +53,7 @@ export function proxySpec (user: string, p: ProxyConfig, healthy = false): Proxy
       ...(p.httpUser === '' ? {} : { httpUser: p.httpUser }),
       ...(p.httpPassword === null ? {} : { httpPassword: Buffer.from(p.httpPassword.reveal()).toString('utf8') }),
       ...(p.routeByHTTPUser === '' ? {} : { routeByHTTPUser: p.routeByHTTPUser }),
+      ...(p.proxyProtocolVersion === null ? {} : { proxyProtocol: true }),
       ...sources,
       ...member,
     }

@@ -5,7 +5,7 @@
 // fleet.etcd.requestTimeout: past it, or on any store error, it fails closed with
 // TUN_FLEET_UNAVAILABLE; what already runs does not depend on the store.
 import type { Logger } from 'pino'
-import type { Etcd3, Lease, Namespace } from 'etcd3'
+import type { Etcd3, Lease, Namespace, Watcher } from 'etcd3'
 import type { FleetConfig } from '../../shared/config/index.js'
 import { TunnelError } from '../../shared/errors.js'
 import { attachKey, attachPrefix, keyText, ownerLeaseId, relayKey, type OwnedKey } from './keys.js'
@@ -17,6 +17,12 @@ export const FLEET_RELAY_TTL_S = 10
 export const FLEET_MIN_OWNER_TTL_S = 10
 /** Owner leases are kept alive at least this often (ms), and at a third of their TTL. */
 export const MAX_FLEET_KEEPALIVE_MS = 5_000
+/** A route watch etcd cancelled, or one that could not be made, is made again after this (ms)... */
+export const FLEET_WATCH_RETRY_MS = 500
+/** ...doubling while it keeps failing, up to this (ms). */
+export const MAX_FLEET_WATCH_RETRY_MS = 30_000
+/** What routes depend on: domains' and proxy names' owners, owners' relays, the relays. */
+const ROUTE_PREFIXES = ['own/domain/', 'own/name/', 'attach/', 'relays/']
 export interface EtcdStoreOptions {
   config: FleetConfig
   /** frps.yml's ownershipGrace (s): an owner's lease lives that long without a relay serving it (at least FLEET_MIN_OWNER_TTL_S). */
@@ -42,7 +48,7 @@ export class EtcdOwnershipStore implements OwnershipStore {
   readonly nodeName: string
   /** fleet.etcd.prefix: the fleet's keys live under it. */
   readonly prefix: string
-  readonly stats: FleetStats = { claims: 0, conflicts: 0, unavailable: 0, leasesRegranted: 0, reclaimed: 0, reclaimLost: 0 }
+  readonly stats: FleetStats = { claims: 0, conflicts: 0, unavailable: 0, leasesRegranted: 0, reclaimed: 0, reclaimLost: 0, watchesRenewed: 0 }
   readonly #config: FleetConfig
   // etcd3 (with gRPC and protobufjs, about 130 modules) loads when the relay joins, not with the
   // relay's code: a relay without a fleet block never loads it (issue 21: idle memory).
@@ -60,6 +66,7 @@ export class EtcdOwnershipStore implements OwnershipStore {
   #opening = false
   #timer: NodeJS.Timeout | undefined
   #closed = false
+  #routeWatches = 0
 
   constructor (options: EtcdStoreOptions) {
     const { config } = options
@@ -247,25 +254,61 @@ export class EtcdOwnershipStore implements OwnershipStore {
     return keys.map((k) => k.slice(prefix.length)).sort()
   }
 
+  /**
+   * One etcd watch per prefix of what routes depend on. A watch etcd cancels (it resumed after an
+   * outage from a revision that compaction removed meanwhile) or that could not be made is made
+   * again, from now, after FLEET_WATCH_RETRY_MS (doubling to MAX_FLEET_WATCH_RETRY_MS while it
+   * keeps failing): without it the relay would keep its cached routes until a forward failed.
+   */
+  /** Route watches etcd runs for this relay now (four per watchRoutes while all is well). */
+  get routeWatches (): number { return this.#routeWatches }
+
   watchRoutes (changed: () => void): () => void {
     let stopped = false
-    const watchers: Array<{ cancel: () => Promise<void> }> = []
-    for (const prefix of ['own/domain/', 'own/name/', 'attach/', 'relays/']) {
+    const live = new Set<Watcher>()
+    const timers = new Set<NodeJS.Timeout>()
+    const later = (prefix: string, delayMs: number): void => {
+      const timer = setTimeout(() => {
+        timers.delete(timer)
+        open(prefix, delayMs)
+      }, delayMs)
+      timers.add(timer)
+    }
+    const open = (prefix: string, delayMs: number): void => {
+      if (stopped || this.#closed) return
+      const next = Math.min(delayMs * 2, MAX_FLEET_WATCH_RETRY_MS)
       this.#ns.watch().prefix(prefix).create().then((w) => {
         if (stopped) { void w.cancel().catch(() => {}); return }
-        watchers.push(w)
+        live.add(w)
+        this.#routeWatches++
         w.on('put', changed)
         w.on('delete', changed)
-        // A watch that fails or reconnects may have missed events: forget everything once.
-        w.on('error', changed)
+        // Reconnected after the stream broke: events may have been missed, forget everything once.
         w.on('connected', changed)
+        // Cancelled by etcd: it sends nothing more, so a new watch takes over from now.
+        w.on('error', (err: unknown) => {
+          if (live.delete(w)) this.#routeWatches--
+          w.removeAllListeners()
+          this.stats.watchesRenewed++
+          changed()
+          this.#log.warn({ code: 'TUN_FLEET_UNAVAILABLE', prefix, err: err instanceof Error ? err.message : String(err) }, 'fleet: etcd cancelled a watch of the routes (compacted while away?); watching again')
+          later(prefix, FLEET_WATCH_RETRY_MS)
+        })
       }, (err: unknown) => {
-        this.#log.warn({ code: 'TUN_FLEET_UNAVAILABLE', err: err instanceof Error ? err.message : String(err) }, 'fleet: could not watch the routes; forwarding relies on failed forwards to notice changes')
+        if (stopped || this.#closed) return
+        this.#log.warn({ code: 'TUN_FLEET_UNAVAILABLE', prefix, retryMs: delayMs, err: err instanceof Error ? err.message : String(err) }, 'fleet: could not watch the routes; trying again (meanwhile failed forwards notice changes)')
+        changed()
+        later(prefix, next)
       })
     }
+    for (const prefix of ROUTE_PREFIXES) open(prefix, FLEET_WATCH_RETRY_MS)
     return () => {
       stopped = true
-      for (const w of watchers) void w.cancel().catch(() => {})
+      for (const t of timers) clearTimeout(t)
+      timers.clear()
+      for (const w of live) void w.cancel().catch(() => {})
+      this.#routeWatches -= live.size
+      live.clear()
     }
   }
 

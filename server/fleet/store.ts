@@ -27,6 +27,8 @@ export interface FleetStats {
   /** Keys this relay had to claim again after their lease expired, and those another owner had taken meanwhile. */
   reclaimed: number
   reclaimLost: number
+  /** Route watches etcd cancelled (compaction while the relay was away from it), made again. */
+  watchesRenewed: number
 }
 
 export interface OwnershipStore {

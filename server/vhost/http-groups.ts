@@ -151,10 +151,10 @@ export class HttpGroups {
    */
   join (spec: HttpProxySpec & { group: string }, session: Session, identity: string, place: HttpGroupPlace): HttpGroupTicket {
     const key = spec.groupKey ?? ''
-    const signature = JSON.stringify([[...place.domains].sort(), [...place.locations].sort(), place.user])
+    const signature = JSON.stringify([[...place.domains].sort(), [...place.locations].sort(), place.user, spec.proxyProtocol === true])
     let g = this.#groups.get(spec.group)
     if (g !== undefined) {
-      if (g.signature !== signature) throw new TunnelError('TUN_GROUP_MISMATCH', `group ${spec.group} serves other domains, locations or routeByHTTPUser: members of a group serve the same ones`)
+      if (g.signature !== signature) throw new TunnelError('TUN_GROUP_MISMATCH', `group ${spec.group} serves other domains, locations or routeByHTTPUser, or its members differ in transport.proxyProtocolVersion (set or not): members of a group serve the same ones the same way`)
       const refusal = groupRefusal(g, key, identity)
       if (refusal !== undefined) throw new TunnelError('TUN_GROUP_KEY', refusal)
     } else {

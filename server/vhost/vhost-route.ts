@@ -20,6 +20,12 @@ export interface HttpRoute {
   readonly gate: SourceGate
   readonly log: Logger
   requests: number
+  /**
+   * The client writes its service a PROXY header naming the visitor on each stream
+   * (transport.proxyProtocolVersion): a stream carries the requests of one visitor connection only,
+   * kept by that connection between its requests instead of going back to the upstream's pool.
+   */
+  readonly perVisitor: boolean
 }
 
 export interface HttpsRoute {

@@ -263,6 +263,7 @@ export class Vhosts {
       gate: new SourceGate(spec, plog),
       log: plog,
       requests: 0,
+      perVisitor: spec.proxyProtocol === true,
     })
     if (spec.group !== undefined) {
       const routeUser = spec.routeByHTTPUser ?? ''

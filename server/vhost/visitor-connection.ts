@@ -21,7 +21,7 @@ import { addSet, headerValue, headerValues, passHead, rewriteHeaders, setHeaders
 import { normalizeAddress } from '../../shared/net/index.js'
 import { FORWARD_SLACK_MS } from './fleet-forward.js'
 import { DETAILS } from './pages.js'
-import type { Upstream } from './upstream.js'
+import { UPSTREAM_IDLE_MS, type Upstream } from './upstream.js'
 import type { HttpRoute } from './vhost-route.js'
 
 /** Request (and response) header bytes at most, as node's default. */
@@ -96,6 +96,8 @@ interface Way {
   route: HttpRoute | undefined
   /** A fleet forward: its failures drop the cached route. */
   fleet: FleetForward | undefined
+  /** The connection is done with this way: a stream it keeps for the visitor's next request closes. */
+  release: () => void
 }
 
 /** No relay of the fleet serves the host: the visitor gets the 404. */
@@ -200,6 +202,7 @@ export class VisitorConnection {
     this.#state = State.Closed
     clearTimeout(this.#timer)
     clearTimeout(this.#resTimer)
+    this.#lastWay?.release()
     const ex = this.#ex
     this.#ex = undefined
     if (ex !== undefined) { ex.waiting = false; ex.detach(); ex.stream?.destroy() }
@@ -277,6 +280,7 @@ export class VisitorConnection {
   #onVisitorClose (): void {
     clearTimeout(this.#timer)
     clearTimeout(this.#resTimer)
+    this.#lastWay?.release()
     if (this.#state === State.Spliced) return
     this.#state = State.Closed
     const ex = this.#ex
@@ -296,6 +300,7 @@ export class VisitorConnection {
     this.#state = State.Closed
     clearTimeout(this.#timer)
     clearTimeout(this.#resTimer)
+    this.#lastWay?.release()
     this.#socket.end()
     setTimeout(() => { this.#socket.destroy() }, RAW_LINGER_MS).unref()
   }
@@ -408,8 +413,53 @@ export class VisitorConnection {
   /** The way to a proxy's service: its upstream's pooled streams (the last one kept: a keep-alive connection mostly asks one route). */
   #routeWay (route: HttpRoute): Way {
     if (this.#lastWay?.route === route) return this.#lastWay
-    this.#lastWay = this.#newRouteWay(route)
+    this.#lastWay?.release()
+    this.#lastWay = route.perVisitor ? this.#visitorWay(route) : this.#newRouteWay(route)
     return this.#lastWay
+  }
+
+  /**
+   * The way to a proxy whose service gets a PROXY header naming the visitor on each stream: a
+   * stream of its own, kept between this connection's requests (for the service's Keep-Alive at
+   * most, UPSTREAM_IDLE_MS or less) and never given to another visitor through the pool.
+   */
+  #visitorWay (route: HttpRoute): Way {
+    const upstream: Upstream = route.upstream
+    let kept: MuxDuplex | undefined
+    let expiry: NodeJS.Timeout | undefined
+    const drop = (): void => {
+      clearTimeout(expiry)
+      const s = kept
+      kept = undefined
+      s?.destroy()
+    }
+    return {
+      take: (callback) => {
+        const s = kept
+        kept = undefined
+        clearTimeout(expiry)
+        if (s !== undefined && !s.destroyed && !s.stream.closed && upstream.poolable(s)) { callback(undefined, s, true); return }
+        s?.destroy()
+        upstream.visitor = { address: this.#visitor, port: this.#socket.remotePort ?? 0 }
+        upstream.take(callback)
+      },
+      give: (stream, idleMs) => {
+        drop()
+        const ms = Math.min(idleMs ?? UPSTREAM_IDLE_MS, UPSTREAM_IDLE_MS)
+        if (this.#state === State.Closed || stream.destroyed || stream.stream.closed || ms <= 0 || !upstream.poolable(stream)) { stream.destroy(); return }
+        kept = stream
+        // Anything the service sends or does while no request is out ends the stream.
+        stream.holdReads(false)
+        stream.direct({ data: drop, end: drop, drain: () => {}, close: drop })
+        expiry = setTimeout(drop, ms)
+        expiry.unref()
+      },
+      responseHeaders: route.responseHeaders,
+      timeoutMs: this.#core.responseHeaderTimeoutMs,
+      route,
+      fleet: undefined,
+      release: drop,
+    }
   }
 
   #newRouteWay (route: HttpRoute): Way {
@@ -424,6 +474,7 @@ export class VisitorConnection {
       timeoutMs: this.#core.responseHeaderTimeoutMs,
       route,
       fleet: undefined,
+      release: () => {},
     }
   }
 
@@ -447,6 +498,7 @@ export class VisitorConnection {
       timeoutMs: this.#core.responseHeaderTimeoutMs + FORWARD_SLACK_MS,
       route: undefined,
       fleet,
+      release: () => {},
     }
   }
 

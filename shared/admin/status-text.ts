@@ -89,7 +89,7 @@ export function renderFleet (r: StatusReport, now = Date.now()): string {
     lines.push(`  ${f.relays.length} relays, ${f.relays.reduce((n, x) => n + x.clients, 0)} client attachments`)
   }
   const s = f.store
-  lines.push('', `Store (this relay): claims ${s.claims}, refused ${s.conflicts}, unavailable ${s.unavailable}, leases renewed ${s.leasesRegranted}, reclaimed ${s.reclaimed}, lost ${s.reclaimLost}`)
+  lines.push('', `Store (this relay): claims ${s.claims}, refused ${s.conflicts}, unavailable ${s.unavailable}, leases renewed ${s.leasesRegranted}, reclaimed ${s.reclaimed}, lost ${s.reclaimLost}, route watches renewed ${s.watchesRenewed}`)
   const l = f.links
   if (l === undefined) lines.push('Links: none (this relay cannot link to its peers: no auth.privateKey, or insecurePlaintext)')
   else lines.push(`Links (this relay): ${l.out} out, ${l.in} in, ${l.streams} streams; dialled ${l.dialled} (failed ${l.dialFailed}), accepted ${l.accepted}, refused ${l.refused}; forwarded out ${l.forwardedOut}, in ${l.forwardedIn}, failed ${l.forwardFailed}`)

@@ -235,7 +235,7 @@ export const statusReportSchema = z.object({
     /** null when the store did not answer (then `error` says why). */
     relays: z.array(z.object({ nodeName: z.string(), advertiseAddr: z.string(), startedAt: z.string(), clients: count })).nullable(),
     error: z.string().nullable(),
-    store: z.object({ claims: count, conflicts: count, unavailable: count, leasesRegranted: count, reclaimed: count, reclaimLost: count }),
+    store: z.object({ claims: count, conflicts: count, unavailable: count, leasesRegranted: count, reclaimed: count, reclaimLost: count, watchesRenewed: count.default(0) }),
     /** Inter-relay links: up now (dialled out, accepted in), streams on them, and counters; absent from older relays and from a relay that cannot link. */
     links: z.object({
       out: count, in: count, streams: count,

@@ -12,7 +12,7 @@ import { formatPath, locate, type ConfigPath } from './locate.js'
 import { isRecord, valueAt, type CheckContext } from './validate.js'
 import { adminBindProblem } from './admin-bind.js'
 import { groupIssues, groupWarnings } from './group-checks.js'
-import { duplicateDomainWarnings, httpProxyProtocolWarnings, sharedPortWarnings, vhostIssues } from './vhost-checks.js'
+import { duplicateDomainWarnings, sharedPortWarnings, vhostIssues } from './vhost-checks.js'
 import { fleetIssues, fleetWarnings } from './fleet-checks.js'
 import { noSecretWarnings, secretIssues, secretWarnings } from './secret-checks.js'
 import { tokenSourceIssues } from './token-source.js'
@@ -240,7 +240,7 @@ export function configWarnings (ctx: CheckContext, options: WarningOptions = {})
     location: at(ctx, path, true),
   }))
   // Group warnings name their proxies (proxies[i]...), so an included file keeps them too.
-  warnings.push(...groupWarnings(ctx), ...virtualNetWarnings(ctx), ...httpProxyProtocolWarnings(ctx), ...noSecretWarnings(ctx))
+  warnings.push(...groupWarnings(ctx), ...virtualNetWarnings(ctx), ...noSecretWarnings(ctx))
   if (options.included === true) return warnings.filter((w) => w.location.path.startsWith('proxies[') || w.location.path.startsWith('visitors['))
   warnings.push(...heartbeatWarnings(ctx), ...adminWarnings(ctx), ...storeWarnings(ctx), ...capWarnings(ctx), ...transportWarnings(ctx), ...duplicateDomainWarnings(ctx), ...sharedPortWarnings(ctx))
   if (valueAt(ctx.data, ['transport', 'insecurePlaintext']) === true) {

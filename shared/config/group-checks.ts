@@ -67,6 +67,8 @@ function groupAgreement (ctx: CheckContext, proxies: Array<[number, Record<strin
     const differs = ['type', 'remotePort', 'customDomains', 'subdomain', 'locations', 'routeByHTTPUser'].find((k) => JSON.stringify(p[k]) !== JSON.stringify(q[k]))
     if (differs !== undefined) {
       issues.push(issue(ctx, ['proxies', i, 'loadBalancer', 'group'], `group ${group} is also used by proxies[${j}] with another ${differs}: members of one group share one type, remotePort and domains`))
+    } else if (p.type === 'http' && (valueAt(p, ['transport', 'proxyProtocolVersion']) === undefined) !== (valueAt(q, ['transport', 'proxyProtocolVersion']) === undefined)) {
+      issues.push(issue(ctx, ['proxies', i, 'loadBalancer', 'group'], `group ${group} is also used by proxies[${j}], which ${valueAt(q, ['transport', 'proxyProtocolVersion']) === undefined ? 'sends no' : 'sends a'} PROXY header: the http members of one group all set transport.proxyProtocolVersion or none does (the relay would refuse one of them)`))
     } else if (JSON.stringify(valueAt(p, ['loadBalancer', 'groupKey'])) !== JSON.stringify(valueAt(q, ['loadBalancer', 'groupKey']))) {
       issues.push(issue(ctx, ['proxies', i, 'loadBalancer', 'groupKey'], `group ${group} has another groupKey in proxies[${j}]: the relay would refuse one of them`))
     }

@@ -331,7 +331,7 @@ const proxy = z.strictObject({
   idleTimeout: z.int().min(1).max(86400).optional().describe(`udp only: seconds without a datagram before a flow expires. Default ${CLIENT_DEFAULTS.udpIdleTimeout}.`),
   maxFlows: z.int().min(1).max(65536).optional().describe(`udp only: flows (visitor address + port) at once at most. Default ${CLIENT_DEFAULTS.udpMaxFlows}.`),
   transport: z.strictObject({
-    proxyProtocolVersion: z.enum(['v1', 'v2']).optional().describe('Send the local service a PROXY protocol header with the visitor\'s address and the relay\'s public address: tcp and https: v1 (text) or v2 (binary) before any data; udp: v2 only, in front of every datagram (the service must expect it); not on http. Default: none.'),
+    proxyProtocolVersion: z.enum(['v1', 'v2']).optional().describe('Send the local service a PROXY protocol header with the visitor\'s address and the relay\'s public address: tcp, https and http: v1 (text) or v2 (binary) before any data (http: each connection to the service carries the requests of that one visitor); udp: v2 only, in front of every datagram (the service must expect it). Default: none.'),
     bandwidthLimit: bandwidth.optional().describe('frp\'s bandwidth limit per proxy: a number and KB or MB per second (1KB = 1024 bytes), like 500KB or 1MB. One budget for both directions and every visitor of the proxy together; 0 or absent = no limit. tcp, http, https: connections slow down; udp: datagrams over the limit are dropped (counted).'),
     bandwidthLimitMode: z.enum(['client', 'server']).optional().describe('Where bandwidthLimit applies: client (frp\'s default, on this client) or server (on the relay; tcp and udp only). Default client.'),
     ...ignoredAt('client', 'proxies[].transport'),

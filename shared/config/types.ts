@@ -232,6 +232,8 @@ export interface HttpProxyConfig extends SourceRules, VhostDomains, BandwidthRul
   httpPassword: Secret | null
   /** Only requests whose basic-auth user (Proxy-Authorization for absolute-form) is this one reach this proxy; '' = any user. */
   routeByHTTPUser: string
+  /** A PROXY header naming the visitor on each connection to the service (its requests all come from that visitor). */
+  proxyProtocolVersion: 'v1' | 'v2' | null
   /** frp's client plugin (static_file, http2https, ...); absent = none. */
   plugin?: PluginConfig
 }

@@ -53,24 +53,6 @@ function keyIssues (ctx: CheckContext, i: number, p: Record<string, unknown>): C
 }
 
 /**
- * proxyProtocolVersion on an http proxy (frp's real-ip-http e2e file): ignored with a warning. Its
- * connections to the service carry requests of many visitors, so one PROXY header would name the
- * first of them for all; the visitor's address goes in X-Forwarded-For and X-Real-IP instead.
- */
-export function httpProxyProtocolWarnings (ctx: CheckContext): Array<{ message: string, location: ConfigLocation }> {
-  if (ctx.side !== 'client') return []
-  const list = valueAt(ctx.data, ['proxies'])
-  if (!Array.isArray(list)) return []
-  return list.flatMap((p: unknown, i) => {
-    if (!isRecord(p) || p.type !== 'http' || p.enabled === false || !isRecord(p.transport) || !Object.hasOwn(p.transport, 'proxyProtocolVersion')) return []
-    return [{
-      message: `proxies[${i}].transport.proxyProtocolVersion is ignored on an http proxy: the service gets no PROXY header (its connections carry requests of many visitors), the visitor's address is in X-Forwarded-For and X-Real-IP; a service that requires the header (nginx \`listen … proxy_protocol\`) must not for this proxy`,
-      location: at(ctx, ['proxies', i, 'transport', 'proxyProtocolVersion'], true),
-    }]
-  })
-}
-
-/**
  * Two enabled proxies of this file claiming the same domain (and location, for http). A warning,
  * not an error: the relay gives the name to the first to register and refuses the other alone
  * (TUN_VHOST_CONFLICT), as frp's does; frp's own full example has two https proxies on one name.

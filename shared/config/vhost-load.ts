@@ -40,5 +40,6 @@ export function completeVhostProxy (p: ProxyInput & { type: 'http' | 'https' }, 
     httpUser: p.httpUser ?? '',
     httpPassword: p.httpPassword === undefined || p.httpPassword === '' ? null : new Secret(Buffer.from(p.httpPassword, 'utf8')),
     routeByHTTPUser: p.routeByHTTPUser ?? '',
+    proxyProtocolVersion: p.transport?.proxyProtocolVersion ?? null,
   }
 }

@@ -142,6 +142,7 @@ export class TunnelMetrics {
     this.#counter('tunnel_fleet_claim_conflicts_total', 'Fleet relay: claims refused because another client key owns the key.', [], (r) => store(r, 'conflicts'))
     this.#counter('tunnel_fleet_store_unavailable_total', 'Fleet relay: store requests that failed or timed out (TUN_FLEET_UNAVAILABLE).', [], (r) => store(r, 'unavailable'))
     this.#counter('tunnel_fleet_ownership_lost_total', 'Fleet relay: keys another client took while their owner\'s lease had expired.', [], (r) => store(r, 'reclaimLost'))
+    this.#counter('tunnel_fleet_route_watches_renewed_total', 'Fleet relay: route watches etcd cancelled (compaction while the relay was away from it) and made again.', [], (r) => store(r, 'watchesRenewed'))
     const links = (r: StatusReport): NonNullable<NonNullable<StatusReport['fleet']>['links']> | undefined => r.fleet?.links
     this.#counter('tunnel_fleet_forwarded_streams_total', 'Fleet relay: visitor streams forwarded over inter-relay links; out = sent to a peer relay, in = received from one.', ['direction'],
       (r) => { const l = links(r); return l === undefined ? [] : [[{ direction: 'out' }, l.forwardedOut], [{ direction: 'in' }, l.forwardedIn]] })

@@ -80,6 +80,11 @@ export const httpSpecSchema = z.object({
   httpPassword: z.string().max(VHOST_LIMITS.credentialChars).optional(),
   /** Only requests whose basic-auth user is this one are routed here (frp's routeByHTTPUser). */
   routeByHTTPUser: z.string().max(VHOST_LIMITS.credentialChars).optional(),
+  /**
+   * The client writes its service a PROXY header (transport.proxyProtocolVersion) first on each
+   * stream: the relay then carries one visitor connection's requests on a stream, never another's.
+   */
+  proxyProtocol: z.boolean().optional(),
   ...memberFields,
 })
 

@@ -56,7 +56,7 @@ function recordsStore (records: RelayRecord[]): OwnershipStore {
   const fail = (): never => { throw new Error('not used by a dialler') }
   return {
     nodeName: 'intruder',
-    stats: { claims: 0, conflicts: 0, unavailable: 0, leasesRegranted: 0, reclaimed: 0, reclaimLost: 0 },
+    stats: { claims: 0, conflicts: 0, unavailable: 0, leasesRegranted: 0, reclaimed: 0, reclaimLost: 0, watchesRenewed: 0 },
     start: async () => {},
     attach: fail,
     detach: fail,

@@ -88,8 +88,26 @@ export interface NginxOptions {
  * (`-g 'daemon off;'`), every path under its own temp prefix.
  */
 export async function startNginx (o: NginxOptions): Promise<Daemon> {
-  return await startDaemon('nginx', async (dir, port) => {
-    const listen = o.tls === undefined ? `listen 127.0.0.1:${port};` : `listen 127.0.0.1:${port} ssl;\n    ssl_certificate ${o.tls.cert};\n    ssl_certificate_key ${o.tls.key};`
+  const listen = (port: number): string => o.tls === undefined ? `listen 127.0.0.1:${port};` : `listen 127.0.0.1:${port} ssl;\n    ssl_certificate ${o.tls.cert};\n    ssl_certificate_key ${o.tls.key};`
+  return await startNginxSite((port) => `${listen(port)}
+    location /~!frp {
+      proxy_pass http://127.0.0.1:${o.upstreamPort};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_read_timeout 3600s;
+      proxy_send_timeout 3600s;
+    }`, o.port)
+}
+
+/**
+ * nginx with one `server` block whose body `site(port)` writes (its listen line included), in the
+ * foreground, every path under its own temp prefix; on a free loopback port unless `port` is given.
+ */
+export async function startNginxSite (site: (port: number) => string, port?: number): Promise<Daemon> {
+  return await startDaemon('nginx', async (dir, p) => {
     const conf = `worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;
@@ -103,24 +121,14 @@ http {
   scgi_temp_path ${dir}/scgi;
   map $http_upgrade $connection_upgrade { default upgrade; '' close; }
   server {
-    ${listen}
-    location /~!frp {
-      proxy_pass http://127.0.0.1:${o.upstreamPort};
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection $connection_upgrade;
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_read_timeout 3600s;
-      proxy_send_timeout 3600s;
-    }
+    ${site(p)}
   }
 }
 `
     const path = join(dir, 'nginx.conf')
     await writeFile(path, conf)
     return ['-p', dir, '-c', path, '-g', 'daemon off;']
-  }, o.port)
+  }, port)
 }
 
 export interface Credentials {

@@ -146,8 +146,8 @@ export function seenOf (reply: Reply): Seen {
  * Sends `requests` (each a complete request head, no body) one after another on ONE connection,
  * waiting for each response (Content-Length framed) before the next. Resolves with the bodies.
  */
-export async function keepAliveRequests (port: number, requests: readonly string[], timeoutMs = 10_000): Promise<string[]> {
-  const socket = track(connect({ host: LOOPBACK, port }))
+export async function keepAliveRequests (port: number, requests: readonly string[], timeoutMs = 10_000, options: { localAddress?: string } = {}): Promise<string[]> {
+  const socket = track(connect({ host: LOOPBACK, port, ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) }))
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
   const bodies: string[] = []
   let buf = Buffer.alloc(0)

@@ -53,6 +53,8 @@ describe('frpc.yml groups and health checks', () => {
       '  - { name: m, type: tcp, localPort: 1, multiplexer: httpconnect }',
       '  - { name: r, type: https, localPort: 1, customDomains: [r.test], routeByHTTPUser: x }',
       '  - { name: x, type: tcp, localPort: 1, healthCheck: { type: ping } }',
+      '  - { name: p, type: http, localPort: 1, customDomains: [p.test], loadBalancer: { group: pp, groupKey: k }, transport: { proxyProtocolVersion: v2 } }',
+      '  - { name: q, type: http, localPort: 2, customDomains: [p.test], loadBalancer: { group: pp, groupKey: k } }',
     ].join('\n')))
     const has = (line: number, text: string): void => { expect(found.find((l) => l.startsWith(`frpc.yml:${line}:`))).toContain(text) }
     has(2, 'loadBalancer is offered on tcp, http and tcpmux proxies, not on udp')
@@ -64,6 +66,7 @@ describe('frpc.yml groups and health checks', () => {
     has(9, 'multiplexer: it applies only to type tcpmux proxies')
     has(10, 'routeByHTTPUser: it applies only to type http and tcpmux proxies')
     has(11, 'proxies[9].healthCheck.type')
+    has(13, 'group pp is also used by proxies[10], which sends a PROXY header: the http members of one group all set transport.proxyProtocolVersion or none does')
   })
 
   it('warns about a group without a key (only this client can join it)', () => {

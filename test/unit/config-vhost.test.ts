@@ -71,12 +71,16 @@ describe('frpc.yml http and https proxies', () => {
     for (const b of batches) expect(Buffer.byteLength(JSON.stringify({ type: 'register', proxies: b }))).toBeLessThan(MAX_CONTROL_BYTES)
   })
 
-  it('ignores proxyProtocolVersion on an http proxy with a warning at its key (frp\'s real-ip-http file), and sends the relay no such setting', () => {
+  it('takes proxyProtocolVersion on an http proxy without a warning (frp\'s real-ip-http file) and tells the relay its streams carry a PROXY header', () => {
     const { config, warnings } = client('proxies:\n  - name: c\n    type: http\n    localPort: 1\n    customDomains: [c.test]\n    transport: { proxyProtocolVersion: v2 }\n')
-    const said = warnings.filter((w) => w.location.path === 'proxies[0].transport.proxyProtocolVersion').map((w) => `${w.location.line}:${w.location.col} ${w.message}`)
-    expect(said).toHaveLength(1)
-    expect(said[0]).toMatch(/^6:18 proxies\[0\]\.transport\.proxyProtocolVersion is ignored on an http proxy: the service gets no PROXY header .* X-Forwarded-For and X-Real-IP/)
-    expect(config.proxies[0]).not.toHaveProperty('proxyProtocolVersion')
+    expect(warnings.filter((w) => w.location.path.includes('proxyProtocolVersion'))).toEqual([])
+    const proxy = config.proxies[0]
+    expect(proxy).toMatchObject({ type: 'http', proxyProtocolVersion: 'v2' })
+    if (proxy === undefined) throw new Error('no proxy')
+    expect(proxySpec('', proxy)).toMatchObject({ type: 'http', proxyProtocol: true })
+    const plain = client('proxies:\n  - name: c\n    type: http\n    localPort: 1\n    customDomains: [c.test]\n').config.proxies[0]
+    if (plain === undefined) throw new Error('no proxy')
+    expect(proxySpec('', plain)).not.toHaveProperty('proxyProtocol')
   })
 
   it('refuses keys that belong to another type, with their places', () => {

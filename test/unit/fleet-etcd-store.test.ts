@@ -1,6 +1,8 @@
 // The fleet's ownership store against a real etcd (Debian's etcd-server) started by the test:
 // put-if-absent claims bound to the owner's lease, the same owner across relays, races between
 // relays, leases that outlive a session for their TTL, goodbye, and the store going away.
+import { createServer, connect, type Socket } from 'node:net'
+import { Etcd3 } from 'etcd3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseServerConfig } from '../../shared/config/index.js'
 import { errorCode } from '../../shared/errors.js'
@@ -32,9 +34,9 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('fleet ownership in etcd', (
   }, 30_000)
 
   /** A relay's store in a fresh fleet (its own prefix), or in `prefix`'s fleet. */
-  async function relayStore (node: string, prefix?: string, extra: { ownerTtlS?: number, requestTimeout?: number } = {}): Promise<EtcdOwnershipStore> {
+  async function relayStore (node: string, prefix?: string, extra: { ownerTtlS?: number, requestTimeout?: number, endpoints?: string[] } = {}): Promise<EtcdOwnershipStore> {
     const p = prefix ?? `/t${++prefixes}/`
-    const yaml = `fleet:\n  nodeName: ${node}\n  advertiseAddr: 127.0.0.1:7000\n  etcd:\n    endpoints: [${etcd.endpoints.join(', ')}]\n    prefix: ${p}\n    requestTimeout: ${extra.requestTimeout ?? 2}\n`
+    const yaml = `fleet:\n  nodeName: ${node}\n  advertiseAddr: 127.0.0.1:7000\n  etcd:\n    endpoints: [${(extra.endpoints ?? etcd.endpoints).join(', ')}]\n    prefix: ${p}\n    requestTimeout: ${extra.requestTimeout ?? 2}\n`
     const config = parseServerConfig(yaml, 'frps.yml', {}).config.fleet
     if (config === null) throw new Error('no fleet block')
     const store = new EtcdOwnershipStore({ config, ownershipGraceS: 0, log: silentLogger(), ...(extra.ownerTtlS === undefined ? {} : { ownerTtlS: extra.ownerTtlS }) })
@@ -155,9 +157,82 @@ describe.skipIf(missingTool('etcd', 'etcd-server'))('fleet ownership in etcd', (
     expect(await until(async () => await r1.claim(name('new'), A).catch(() => false))).toBe(true)
     expect(await r1.claim(name('kept'), B)).toBe(false)
   }, 60_000)
+
+  it('watches the routes again after etcd cancels the watches because it compacted the history they would resume from', async () => {
+    const cut = await startCuttableProxy(Number(new URL(etcd.endpoints[0] ?? '').port))
+    const direct = new Etcd3({ hosts: etcd.endpoints })
+    try {
+      const r1 = await relayStore('r1', undefined, { endpoints: [`http://127.0.0.1:${cut.port}`] })
+      const ns = direct.namespace(r1.prefix)
+      let changes = 0
+      const stop = r1.watchRoutes(() => { changes++ })
+      try {
+        expect(await until(async () => await Promise.resolve(r1.routeWatches === 4))).toBe(true)
+        const before = changes
+        await ns.put('own/domain/http/a.example').value('A')
+        expect(await until(async () => await Promise.resolve(changes > before))).toBe(true)
+
+        // The relay loses etcd; meanwhile routes change and etcd compacts its history past them.
+        cut.cut()
+        await ns.put('own/domain/http/b.example').value('B')
+        const { header } = await ns.put('own/domain/http/c.example').value('C')
+        await direct.kv.compact({ revision: header.revision, physical: true })
+        cut.resume()
+
+        // On its way back the watches resume from a revision that is gone: etcd cancels each.
+        expect(await until(async () => await Promise.resolve(r1.stats.watchesRenewed >= 4 && r1.routeWatches === 4))).toBe(true)
+        const after = changes
+        await ns.put('own/domain/http/d.example').value('D')
+        expect(await until(async () => await Promise.resolve(changes > after))).toBe(true)
+      } finally {
+        stop()
+      }
+      expect(r1.routeWatches).toBe(0)
+    } finally {
+      direct.close()
+      await cut.close()
+    }
+  }, 60_000)
 })
 
 /** The prefix a store was made with, for a second relay of the same fleet. */
 function r1prefix (store: EtcdOwnershipStore): string {
   return store.prefix
+}
+
+interface CuttableProxy {
+  port: number
+  /** Drops every connection through it and refuses new ones until resume(). */
+  cut: () => void
+  resume: () => void
+  close: () => Promise<void>
+}
+
+/** A TCP proxy to 127.0.0.1:`target` that a test can cut, to take etcd away from one client only. */
+async function startCuttableProxy (target: number): Promise<CuttableProxy> {
+  const open = new Set<Socket>()
+  let refusing = false
+  const server = createServer((visitor) => {
+    if (refusing) { visitor.destroy(); return }
+    const upstream = connect(target, '127.0.0.1')
+    for (const s of [visitor, upstream]) {
+      open.add(s)
+      s.on('close', () => { open.delete(s); visitor.destroy(); upstream.destroy() })
+      s.on('error', () => {})
+    }
+    visitor.pipe(upstream).pipe(visitor)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  const dropAll = (): void => { for (const s of open) s.destroy() }
+  return {
+    port: address.port,
+    cut: () => { refusing = true; dropAll() },
+    resume: () => { refusing = false },
+    close: async () => {
+      dropAll()
+      await new Promise<void>((resolve) => server.close(() => { resolve() }))
+    },
+  }
 }

@@ -11,7 +11,7 @@ function scriptedStore (owners: Map<string, string>, attached: Map<string, strin
   const fail = (): never => { throw new Error('not used') }
   const store: OwnershipStore = {
     nodeName: 'self',
-    stats: { claims: 0, conflicts: 0, unavailable: 0, leasesRegranted: 0, reclaimed: 0, reclaimLost: 0 },
+    stats: { claims: 0, conflicts: 0, unavailable: 0, leasesRegranted: 0, reclaimed: 0, reclaimLost: 0, watchesRenewed: 0 },
     start: async () => {},
     attach: fail,
     detach: fail,

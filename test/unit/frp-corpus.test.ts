@@ -121,7 +121,7 @@ const EXPECTED: Record<string, Expectation> = {
   'e2e/plugin-static-file.frpc.toml': passes(/static does not exist \(yet\): visitors get 404/),
   'e2e/plugin-tls2raw.frpc.toml': passes(MISSING('proxies[0].plugin.crtPath', 'client'), MISSING('proxies[0].plugin.keyPath', 'client')),
   'e2e/plugin-unix-domain-socket.frpc.toml': passes(/useEncryption is an frp setting this tunnel ignores/),
-  'e2e/real-ip-http-v2.frpc.toml': passes(/^proxies\[0\]\.transport\.proxyProtocolVersion is ignored on an http proxy: the service gets no PROXY header/),
+  'e2e/real-ip-http-v2.frpc.toml': PASSES,
   'e2e/real-ip-http2https.frpc.toml': PASSES,
   'e2e/real-ip-tcp-v2.frpc.toml': PASSES,
   'e2e/real-ip-udp-v2.frpc.toml': PASSES,

@@ -140,6 +140,15 @@ describe('http groups', () => {
     expect(await register(d, web('back', 'site.test', { group: 'site', groupKey: 'k' }), 2)).toMatchObject({ ok: true })
   })
 
+  it('refuse a member that differs from its group in sending the service PROXY headers (transport.proxyProtocolVersion)', async () => {
+    const vhostPort = await getFreePort()
+    const { port } = await startRelayInProcess(`vhostHTTPPort: ${vhostPort}`)
+    const a = await rawControl(port, 'a')
+    expect(await register(a, web('p1', 'pp.test', { group: 'pp', groupKey: 'k', proxyProtocol: true }), 1)).toMatchObject({ ok: true })
+    expect(await register(a, web('p2', 'pp.test', { group: 'pp', groupKey: 'k' }), 2)).toMatchObject({ ok: false, code: 'TUN_GROUP_MISMATCH' })
+    expect(await register(a, web('p3', 'pp.test', { group: 'pp', groupKey: 'k', proxyProtocol: true }), 3)).toMatchObject({ ok: true })
+  })
+
   const served = (r: Awaited<ReturnType<typeof httpRequest>>): string => (r.status === 200 ? seenOf(r).service : String(r.status))
 
   it('take requests in turn, on fresh and keep-alive connections, and skip a member whose health check fails', async () => {
