@@ -85,7 +85,8 @@ rmSync(join(root, 'dist', 'bundle'), { recursive: true, force: true })
 // reading, finding the package scope), enough calls that V8 optimized node's getPathFromURLPosix
 // while a relay or client started, which pulls the optimizing compiler's code into the process for
 // good (about 4 MiB). Apart, a command loads its own bundle and the chunks of what it loads later
-// (admin API, fleet); `tunnel --help` loads them all (each with its own copy of the shared code).
+// (admin API, fleet); `tunnel --help` loads them all (server, client and the rest each with their
+// own copy of the code they share).
 await build({
   ...common,
   stdin: { contents: "export { z } from 'zod'", resolveDir: root, sourcefile: 'zod-entry.js' },
@@ -103,10 +104,17 @@ await build({
 const program = readFileSync(join(root, 'dist', 'cli', 'program.js'), 'utf8')
 const commands = [...program.matchAll(/import\('(\.\/commands\/[\w-]+\.js)'\)/g)].map((m) => COMMAND_MODULE.exec(m[1])[1])
 if (commands.length === 0) throw new Error('bundle-cli: no command modules found in dist/cli/program.js')
-for (const name of commands) {
+/**
+ * The commands that run as daemons get a build each; the short-lived rest share one split build
+ * (their chunks are loaded by a handful of imports, and `tunnel --help`, which loads every command,
+ * then holds one copy of their common code rather than one per command).
+ */
+const DAEMONS = new Set(['server', 'client'])
+const groups = [...commands.filter((name) => DAEMONS.has(name)).map((name) => [name]), commands.filter((name) => !DAEMONS.has(name))]
+for (const group of groups.filter((g) => g.length > 0)) {
   await build({
     ...common,
-    entryPoints: { [`command-${name}`]: `dist/cli/commands/${name}.js` },
+    entryPoints: Object.fromEntries(group.map((name) => [`command-${name}`, `dist/cli/commands/${name}.js`])),
     outdir: 'dist/bundle',
     // Split at the command's own dynamic imports (admin API, fleet, status): loaded when used.
     splitting: true,
