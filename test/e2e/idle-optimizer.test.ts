@@ -3,8 +3,8 @@
 // client has nothing hot to run, so what got optimized while one started was start-up work done
 // over and over: yargs laying out the running command's help text (string-width's functions;
 // cli/help-cache.ts stops it) and node's ES module loader turning URLs into paths for every import
-// between the bundle's many chunks (getPathFromURLPosix; tools/bundle-cli.mjs now bundles each
-// command apart). This runs the real CLI with V8's --trace-opt, carries one visitor, and reads
+// between the bundle's many chunks (getPathFromURLPosix; tools/bundle-cli.mjs now bundles the
+// relay and the client apart). This runs the real CLI with V8's --trace-opt, carries one visitor, and reads
 // which functions V8 optimized: none but zod's schema construction, which the config's and the
 // control messages' 1,700-odd schemas still make hot (docs/bench.md, "Issue 21, fifth round").
 // It counts the trace's lines; it does not time anything.
