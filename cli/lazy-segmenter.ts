@@ -1,7 +1,7 @@
 // A stand-in for Intl.Segmenter in the CLI bundle: tools/bundle-cli.mjs injects it wherever the
 // bundled libraries write `Intl.Segmenter`. string-width (yargs' help layout, three copies) makes a
-// segmenter when it loads, and yargs lays out the running command's help text once when the
-// command starts (it caches it for a later failure). The first real segmenter makes V8 load ICU's
+// segmenter when it loads, and yargs measures help text with it (a running command's help is no
+// longer laid out at start: cli/help-cache.ts). The first real segmenter makes V8 load ICU's
 // segmentation data: 2.5 MiB of RSS for the whole life of an idle relay or client (issue 21,
 // measured in a bare node). This one splits text whose every character is a grapheme cluster of
 // its own (UAX #29) without ICU, and hands any other text to a real Intl.Segmenter made with the

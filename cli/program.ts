@@ -4,6 +4,7 @@ import './zod-jitless.js'
 import { ExitCode, exitCodesHelp } from './exit-codes.js'
 import yargs, { type CommandModule } from 'yargs'
 import { hideBin } from 'yargs/helpers'
+import { skipHelpCache } from './help-cache.js'
 
 // Each command's module (and all it imports: the relay, the client, the load generator, the
 // diagnostics, their libraries) is loaded only when that command runs: a relay or a client
@@ -31,7 +32,10 @@ process.on('uncaughtException', (err) => {
   process.exit(ExitCode.FAILED)
 })
 
-await yargs(hideBin(process.argv))
+const cli = yargs(hideBin(process.argv))
+// No help text laid out for a command that only runs (help-cache.ts: it woke V8's optimizing compiler at start).
+skipHelpCache(cli)
+await cli
   .scriptName('tunnel')
   .usage('$0 <command> [options]\n\nAn frp-style tunnel: a public relay and a client behind NAT share one\nmultiplexed control connection. Config files use frp v1 YAML key names.')
   // eslint-disable-next-line @typescript-eslint/no-unsafe-argument -- the commands' own argument types, checked in their modules

@@ -1,6 +1,8 @@
 // The small HTML pages the relay answers with itself (404, 502, ...): plain, no scripts or
 // styles from elsewhere, naming the host so a visitor can tell which name went wrong.
-import { STATUS_CODES } from 'node:http'
+// node:http's reason phrases are read when a page is made: a relay without vhost ports makes
+// none and so does not load node:http at all (issue 21, idle memory).
+import { nodeHttp } from '../../shared/lazy-builtins.js'
 
 /** Longest custom404Page read (the page is kept in memory). */
 export const MAX_CUSTOM_PAGE_BYTES = 64 * 1024
@@ -10,7 +12,7 @@ export function escapeHtml (text: string): string {
 }
 
 export function statusPage (status: number, host: string, detail: string): string {
-  const title = `${status} ${STATUS_CODES[status] ?? ''}`.trim()
+  const title = `${status} ${nodeHttp().STATUS_CODES[status] ?? ''}`.trim()
   return '<!doctype html>\n<html><head><meta charset="utf-8"><title>' + title + '</title></head>\n' +
     `<body><h1>${title}</h1>\n<p>${escapeHtml(detail)}</p>\n<p><small>host: ${escapeHtml(host === '' ? '(none)' : host)}</small></p></body></html>\n`
 }

@@ -1,14 +1,16 @@
-// The way from the relay to one http proxy's service: an http.Agent whose connections are mux
-// streams on the owning client's session (the client dials localIP:localPort for each, as for
-// tcp). Keep-alive: a stream that finished a response waits, idle, for the next request to
-// the same proxy (a new local connection per request would cost a connect each time).
+// The way from the relay to one http proxy's service: mux streams on the owning client's
+// session (the client dials localIP:localPort for each, as for tcp). Keep-alive: a stream that
+// finished a response waits, idle, for the next request to the same proxy (a new local
+// connection per request would cost a connect each time).
 //
-// The vhost's fast path (visitor-connection.ts) writes requests itself and takes streams with
-// take() and gives them back with give(): a pool of its own beside the agent's, with the same
-// bounds (UPSTREAM_MAX_IDLE per pool name, UPSTREAM_IDLE_MS or less if the service's Keep-Alive
-// says so), the same choice of stream (getName/target: a group's member per request), and the
-// same rules on closing (closeIdle, dropIdle, destroy, poolable).
-import { Agent, type ClientRequestArgs } from 'node:http'
+// The vhost (visitor-connection.ts) writes requests itself and takes streams with take() and
+// gives them back with give(): a pool with bounds (UPSTREAM_MAX_IDLE per pool name,
+// UPSTREAM_IDLE_MS or less if the service's Keep-Alive says so), a choice of stream per request
+// (getName/target: a group's member per request) and rules on closing (closeIdle, dropIdle,
+// destroy, poolable). This was an http.Agent once; nothing sends requests through node:http
+// here any more, and extending the agent loaded node:http into every relay (issue 21: a relay
+// without vhost ports needs none of it), so only the agent's pool naming is kept.
+import type { ClientRequestArgs } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { MuxDuplex, type Session } from '../../shared/mux/index.js'
 import type { Endpoint } from '../../shared/wire/index.js'
@@ -18,7 +20,7 @@ import { StreamTally } from '../stream-tally.js'
 /** Idle streams kept per proxy, and how long each waits for a request (the service may say less). */
 export const UPSTREAM_MAX_IDLE = 128
 export const UPSTREAM_IDLE_MS = 30_000
-/** The agent pools by host:port; every request of one proxy uses these, so they share one pool. */
+/** Pools are named by host:port (as node's agent did); every request of one proxy uses these, so they share one pool. */
 export const UPSTREAM_HOST = 'tunnel-upstream'
 export const UPSTREAM_PORT = 80
 
@@ -48,7 +50,7 @@ export interface UpstreamTarget {
   opened?: (duplex: MuxDuplex) => void
 }
 
-export class Upstream extends Agent {
+export class Upstream {
   readonly #session: Session
   readonly #proxy: string
   readonly #listener: Endpoint
@@ -66,8 +68,13 @@ export class Upstream extends Agent {
   #rawIdleCount = 0
   #sweep: NodeJS.Timeout | undefined
 
+  /**
+   * Idle streams of node's agent pool, by pool name: none, since no request goes through
+   * node:http (kept for subclasses that close a member's idle streams in both pools).
+   */
+  readonly freeSockets: Readonly<Record<string, Duplex[] | undefined>> = {}
+
   constructor (session: Session, proxy: string, listener: Endpoint) {
-    super({ keepAlive: true, maxFreeSockets: UPSTREAM_MAX_IDLE, timeout: UPSTREAM_IDLE_MS, scheduling: 'lifo' })
     this.#session = session
     this.#proxy = proxy
     this.#listener = listener
@@ -119,8 +126,7 @@ export class Upstream extends Agent {
     this.#sweep.unref()
   }
 
-  override destroy (): void {
-    super.destroy()
+  destroy (): void {
     this.dropRawIdle(() => true)
     for (const s of [...this.#rawBusy.keys()]) s.destroy()
     clearTimeout(this.#sweep)
@@ -193,10 +199,17 @@ export class Upstream extends Agent {
     this.#armSweep()
   }
 
-  override keepSocketAlive (socket: Duplex): boolean {
-    if (this.#closing || !this.healthy) return false
-    // Node's own rules (the service's Keep-Alive hint, the idle timeout) decide otherwise.
-    return (Agent.prototype.keepSocketAlive as (s: Duplex) => boolean).call(this, socket)
+  /** Whether a stream may be kept for the next request (node's agent asked this; the same as poolable). */
+  keepSocketAlive (socket: Duplex): boolean {
+    return this.poolable(socket)
+  }
+
+  /**
+   * The pool a request's stream comes from and goes back to: `host:port:` of the request, as
+   * node's agent named it (every request of one proxy has the same; a group adds its member).
+   */
+  getName (options: ClientRequestArgs = {}): string {
+    return `${options.host ?? 'localhost'}:${options.port ?? ''}:`
   }
 
   /** Where the next stream goes; undefined when nowhere (a 502). A load-balancing group picks a member here. */
@@ -205,7 +218,8 @@ export class Upstream extends Agent {
     return this.healthy ? { session: this.#session, proxy: this.#proxy } : undefined
   }
 
-  override createConnection (options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+  /** A new stream to the service: on the target's session, counted and told to the target. */
+  createConnection (options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
     try {
       const target = this.target(options)
       if (target === undefined) throw new TunnelError('TUN_LOCAL_DIAL', 'no healthy service: its client\'s health check fails')
@@ -219,7 +233,7 @@ export class Upstream extends Agent {
       return duplex
     } catch (err) {
       // Session closed, or its stream limit reached: the request fails with this error (a 502).
-      // node's oncreate reads only the error then; the declared type wants a stream anyway.
+      // The caller reads only the error then; the callback's type (node's agent's) wants a stream anyway.
       process.nextTick(() => { callback?.(err as Error, undefined as unknown as Duplex) })
       return undefined
     }

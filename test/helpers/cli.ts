@@ -71,10 +71,12 @@ export interface SpawnOptions {
    * still node's.
    */
   ulimitNofile?: number
+  /** node's own options, before the CLI's path (e.g. V8's --trace-opt, which NODE_OPTIONS refuses). */
+  nodeArgs?: readonly string[]
 }
 
 export function spawnCli (args: readonly string[], options: SpawnOptions = {}): CliHandle {
-  const argv = [CLI_PATH, ...args]
+  const argv = [...options.nodeArgs ?? [], CLI_PATH, ...args]
   let [command, commandArgs]: [string, string[]] = options.netns === undefined
     ? [process.execPath, argv]
     : ['ip', ['netns', 'exec', options.netns, process.execPath, ...argv]]

@@ -1,9 +1,8 @@
-// A mux stream as a node Duplex under node:http: bytes and ends both ways, back-pressure,
-// net.Socket's timeout semantics, and no listener growth over many keep-alive requests.
-import { request } from 'node:http'
+// A mux stream as a node Duplex: bytes and ends both ways, back-pressure, net.Socket's timeout
+// semantics, and no listener growth over many keep-alive requests through the vhost's upstream.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { TcpForwarder } from '../../client/tcp-forwarder.js'
-import { Upstream, UPSTREAM_HOST, UPSTREAM_PORT } from '../../server/vhost/upstream.js'
+import { Upstream } from '../../server/vhost/upstream.js'
 import { MuxDuplex } from '../../shared/mux/duplex.js'
 import { silentLogger } from '../../shared/log.js'
 import { INITIAL_WINDOW_BYTES, type MuxStream } from '../../shared/mux/stream.js'
@@ -31,6 +30,32 @@ async function newPair (): Promise<MuxPair> {
 }
 
 const endpoint = { address: '127.0.0.1', port: 1 }
+
+/** A stream of the upstream's pool (the vhost's way), and whether it was an idle one. */
+async function take (upstream: Upstream): Promise<{ stream: MuxDuplex, fromPool: boolean }> {
+  return await new Promise((resolve, reject) => {
+    upstream.take((err, stream, fromPool) => { if (stream === undefined) reject(err ?? new Error('no stream')); else resolve({ stream, fromPool }) })
+  })
+}
+
+/** One keep-alive request on a stream in direct mode: the response's head and body as text. */
+async function exchange (stream: MuxDuplex, path: string): Promise<string> {
+  return await new Promise((resolve, reject) => {
+    let got = ''
+    stream.direct({
+      data: (c) => {
+        got += c.toString('latin1')
+        const head = got.indexOf('\r\n\r\n')
+        const length = /\r\ncontent-length: *(\d+)/i.exec(got)
+        if (head >= 0 && length !== null && got.length >= head + 4 + Number(length[1])) resolve(got)
+      },
+      end: () => { reject(new Error(`ended after ${got.length} bytes`)) },
+      drain: () => {},
+      close: () => { reject(new Error('closed')) },
+    })
+    stream.writeDirect(Buffer.from(`GET ${path} HTTP/1.1\r\nHost: a.test\r\n\r\n`))
+  })
+}
 
 async function streamPair (): Promise<{ relay: MuxDuplex, client: MuxStream }> {
   const p = await newPair()
@@ -125,23 +150,23 @@ describe('Upstream', () => {
     const fwd = new TcpForwarder(tcpTarget(svc.port), log)
     pair.client.on('stream', (s) => { fwd.handle(s) })
     const upstream = new Upstream(pair.server, 'p', endpoint)
+    let reused = 0
     for (let i = 0; i < 30; i++) {
-      await new Promise<void>((resolve, reject) => {
-        const req = request({ agent: upstream, host: UPSTREAM_HOST, port: UPSTREAM_PORT, path: `/${i}`, headers: { Host: 'a.test' } }, (res) => { res.resume(); res.on('end', resolve) })
-        req.on('error', reject)
-        req.end()
-      })
-      // the stream goes back to the pool on the next tick
-      await new Promise((resolve) => setImmediate(resolve))
+      const { stream, fromPool } = await take(upstream)
+      if (fromPool) reused++
+      expect(await exchange(stream, `/${i}`)).toContain('HTTP/1.1 200 OK')
+      upstream.give(stream)
     }
+    expect(reused).toBe(29)
     expect(upstream.opened).toBe(1)
     expect(svc.connections).toBe(1)
-    const idle = Object.values(upstream.freeSockets).flat()
-    expect(idle).toHaveLength(1)
-    for (const s of idle) for (const event of ['timeout', 'data', 'end', 'close', 'error']) expect(s?.listenerCount(event), event).toBeLessThanOrEqual(2)
+    expect(upstream.rawStreams).toEqual({ idle: 1, busy: 0 })
+    const { stream } = await take(upstream)
+    for (const event of ['timeout', 'data', 'end', 'close', 'error']) expect(stream.listenerCount(event), event).toBeLessThanOrEqual(2)
+    upstream.give(stream)
     upstream.closeIdle()
     await new Promise((resolve) => setImmediate(resolve))
-    expect(Object.values(upstream.freeSockets).flat()).toHaveLength(0)
+    expect(upstream.rawStreams).toEqual({ idle: 0, busy: 0 })
     expect(pair.server.streamCount).toBe(0)
   })
 
@@ -151,15 +176,12 @@ describe('Upstream', () => {
     const fwd = new TcpForwarder(tcpTarget(svc.port), log)
     pair.client.on('stream', (s) => { fwd.handle(s) })
     const upstream = new Upstream(pair.server, 'p', endpoint)
-    await new Promise<void>((resolve, reject) => {
-      const req = request({ agent: upstream, host: UPSTREAM_HOST, port: UPSTREAM_PORT, path: '/', headers: { Host: 'a.test' } }, (res) => { res.resume(); res.on('end', resolve) })
-      req.on('error', reject)
-      req.end()
-    })
-    await new Promise((resolve) => setImmediate(resolve))
-    expect(Object.values(upstream.freeSockets).flat()).toHaveLength(1)
+    const { stream } = await take(upstream)
+    expect(await exchange(stream, '/')).toContain('HTTP/1.1 200 OK')
+    upstream.give(stream)
+    expect(upstream.rawStreams).toEqual({ idle: 1, busy: 0 })
     pair.server.close()
-    await expect.poll(() => Object.values(upstream.freeSockets).flat()).toHaveLength(0)
+    await expect.poll(() => upstream.rawStreams.idle).toBe(0)
   })
 
   it('in direct mode hands bytes to its handler, holds their credit on request (the peer stops within its window), and still closes as a Duplex', async () => {
