@@ -9,6 +9,7 @@
 import { setFlagsFromString } from 'node:v8'
 import { capYoungGeneration } from './young-generation.js'
 import { limitOldGenerationGrowth } from './old-generation.js'
+import { interruptBudgetFlags } from './interrupt-budget.js'
 
 setFlagsFromString('--no-concurrent-array-buffer-sweeping')
 
@@ -21,11 +22,27 @@ setFlagsFromString('--no-concurrent-array-buffer-sweeping')
 // between scavenges).
 setFlagsFromString('--semi-space-growth-factor=1')
 
+// V8 sends a function to its optimizing compiler (TurboFan) once it has run its interrupt budget
+// of bytecode a few times over, and the first optimization pulls the compiler's code (about 4 MiB
+// of the node binary) and its memory into the process for good. Nothing is hot in an idle relay or
+// client, but start-up is: zod runs its schema constructor some 10,000 times while the config's
+// and the control messages' schemas are built, about four times what V8's default budget allows
+// (issue 21, idle memory: docs/bench.md, "fifth round"). So start-up runs with a budget 16 times
+// larger, and startedUp() gives V8 its default back: kept for the whole run, the large budget cost
+// 10-30 % more CPU per round trip and per new connection under load (functions reached TurboFan,
+// and came back to it after a deoptimization, that much later). The budget only paces when V8
+// looks at a function's heat; the compiler itself is never switched (see the note at the end).
+// Only `server` and `client` (they call startedUp()); a budget given on node's command line is left alone.
+
+const budget = interruptBudgetFlags(process.argv.slice(2), [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)])
+if (budget !== undefined) setFlagsFromString(budget.startUp)
+
 /**
  * The command has started (modules loaded, config read, listening): the young generation may grow
  * again, up to its cap, and the old generation grows by a small factor between full collections.
  */
 export function startedUp (): void {
+  if (budget !== undefined) setFlagsFromString(budget.running)
   capYoungGeneration()
   limitOldGenerationGrowth()
 }

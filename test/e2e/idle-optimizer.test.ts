@@ -2,22 +2,16 @@
 // the compiler's code, about 4 MiB of the node binary, into the process for good. An idle relay or
 // client has nothing hot to run, so what got optimized while one started was start-up work done
 // over and over: yargs laying out the running command's help text (string-width's functions;
-// cli/help-cache.ts stops it) and node's ES module loader turning URLs into paths for every import
+// cli/help-cache.ts stops it), node's ES module loader turning URLs into paths for every import
 // between the bundle's many chunks (getPathFromURLPosix; tools/bundle-cli.mjs now bundles the
-// relay and the client apart). This runs the real CLI with V8's --trace-opt, carries one visitor, and reads
-// which functions V8 optimized: none but zod's schema construction, which the config's and the
-// control messages' 1,700-odd schemas still make hot (docs/bench.md, "Issue 21, fifth round").
-// It counts the trace's lines; it does not time anything.
+// relay and the client apart), and zod's schema construction (the config's and the control
+// messages' 1,700-odd schemas: cli/v8-tuning.ts starts the relay and the client with a larger
+// interrupt budget). This runs the real CLI with V8's --trace-opt, carries one visitor, and reads
+// which functions V8 optimized: none. It counts the trace's lines; it does not time anything.
 import { readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { CHILD_COVERAGE_ENV, cleanupCli, clientYaml, E2E_TEST_TIMEOUT_MS, logMsg, relayYaml, spawnCli, waitForProxyResult, writeTempFile } from '../helpers/cli.js'
 import { closeServices, echoOnce, startEchoServer } from '../helpers/services.js'
-
-/**
- * zod's `$constructor` init and its `own` helper: every schema the relay's and client's modules
- * build at load runs them (about 10,000 times), past V8's threshold. Known and left (see the header).
- */
-const KNOWN_HOT = new Set(['init', 'own'])
 
 /** Under `npm run coverage` the CLI runs its separate modules, not the bundle (and the loader's work differs). */
 const BUNDLED = (process.env[CHILD_COVERAGE_ENV] ?? '') === ''
@@ -38,7 +32,7 @@ afterEach(async () => {
 })
 
 describe.skipIf(!BUNDLED)('an idle relay and client', { timeout: E2E_TEST_TIMEOUT_MS }, () => {
-  it('start, register a proxy and carry a visitor without V8 optimizing any function but zod\'s schema construction', async () => {
+  it('start, register a proxy and carry a visitor without V8 optimizing any function', async () => {
     const echo = await startEchoServer()
     const relayConfig = await writeTempFile('frps-trace-opt.yml', relayYaml())
     const relay = spawnCli(['server', '-c', relayConfig, '--log-format', 'json'], { nodeArgs: ['--trace-opt'] })
@@ -53,7 +47,7 @@ describe.skipIf(!BUNDLED)('an idle relay and client', { timeout: E2E_TEST_TIMEOU
     const byClient = optimizedIn(client.stdout())
     // Both run with the trace on.
     for (const p of [relay, client]) expect(readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0')).toContain('--trace-opt')
-    expect(byRelay.filter((name) => !KNOWN_HOT.has(name))).toEqual([])
-    expect(byClient.filter((name) => !KNOWN_HOT.has(name))).toEqual([])
+    expect(byRelay).toEqual([])
+    expect(byClient).toEqual([])
   })
 })
