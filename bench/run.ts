@@ -170,6 +170,15 @@ async function runBench (options: BenchOptions, group: ProcessGroup, tempDirs: s
     const bareNodeRssBytes = await bareNodeRss(group)
     const idle = { relay: readMemory(relay.pid), client: readMemory(client.pid) }
     const baseIdle = base === undefined ? undefined : { relay: readMemory(base.relay.pid), client: readMemory(base.client.pid) }
+    // V8's memory reducer shrinks an idle process some 8-30 s after it started: the settled reading.
+    let settled: { tunnel: { relay: number, client: number }, base?: { relay: number, client: number } } | undefined
+    if (options.idleSettleSeconds > 0) {
+      const waitMs = options.idleSettleSeconds * 1000 - (performance.now() - tunnel.startedAt)
+      progress(`relay and client idle until ${options.idleSettleSeconds} s after their start (--idle-settle)`)
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs))
+      settled = { tunnel: { relay: readMemory(relay.pid).rssBytes, client: readMemory(client.pid).rssBytes } }
+      if (base !== undefined) settled.base = { relay: readMemory(base.relay.pid).rssBytes, client: readMemory(base.client.pid).rssBytes }
+    }
     const basePids = { bench: process.pid, services: services.child.pid }
     const tunnelPids = { ...basePids, relay: relay.pid, client: client.pid }
     const servicesMemory = { relay: services.child.pid, client: services.child.pid }
@@ -201,11 +210,12 @@ async function runBench (options: BenchOptions, group: ProcessGroup, tempDirs: s
     const samples = await runRepetitions(options, build, bed, notes)
     const disturbed = options.smoke ? undefined : disturbedNote(samples)
     if (disturbed !== undefined) notes.push(disturbed)
-    const memoryOf = (mode: Mode, pids: { relay: number, client: number }, at: { relay: { rssBytes: number }, client: { rssBytes: number } }): { relay: ProcessMemory, client: ProcessMemory } => {
+    const memoryOf = (mode: Mode, pids: { relay: number, client: number }, at: { relay: { rssBytes: number }, client: { rssBytes: number } }, settledAt: { relay: number, client: number } | undefined): { relay: ProcessMemory, client: ProcessMemory } => {
       const end = { relay: readMemory(pids.relay), client: readMemory(pids.client) }
       const ofMode = samples.filter((s) => s.mode === mode)
       const one = (which: 'relay' | 'client'): ProcessMemory => ({
         idleRssBytes: at[which].rssBytes,
+        ...(settledAt === undefined ? {} : { settledRssBytes: settledAt[which] }),
         maxRssBytes: Math.max(...ofMode.map((s) => s.rssBytes[which])),
         underLoadMaxRssBytes: Math.max(...ofMode.map((s) => s.rssMaxBytes[which])),
         peakRssBytes: end[which].peakRssBytes,
@@ -218,8 +228,8 @@ async function runBench (options: BenchOptions, group: ProcessGroup, tempDirs: s
       transports = await runTransports(group, { cliJs: CLI_JS, logLevel: options.logLevel, services: services.ports, reps: options.reps, sizes, build, progress }, tempDirs)
     }
     const scenarios = build({ seconds: options.seconds, mib: options.mib, rrCount: options.rrCount, rrWarmup: options.rrWarmup })
-    const memory: Report['memory'] = { bareNodeRssBytes, ...memoryOf('tunnel', { relay: relay.pid, client: client.pid }, idle) }
-    if (base !== undefined && baseIdle !== undefined) memory.base = memoryOf('base', { relay: base.relay.pid, client: base.client.pid }, baseIdle)
+    const memory: Report['memory'] = { bareNodeRssBytes, ...memoryOf('tunnel', { relay: relay.pid, client: client.pid }, idle, settled?.tunnel) }
+    if (base !== undefined && baseIdle !== undefined) memory.base = memoryOf('base', { relay: base.relay.pid, client: base.client.pid }, baseIdle, settled?.base)
     const results = resultRows(scenarios, samples)
     return {
       tool: 'tunnel-bench',

@@ -10,7 +10,8 @@
 // cap below sets the factor to 1 once a growth could pass the cap, and back to 2 when V8 has shrunk
 // the young generation well below it. Measured in docs/bench.md ("Issue 21, fourth round").
 import { setFlagsFromString, getHeapSpaceStatistics } from 'node:v8'
-import { PerformanceObserver } from 'node:perf_hooks'
+import type { PerformanceObserver } from 'node:perf_hooks'
+import { nodePerfHooks } from '../shared/lazy-builtins.js'
 
 /**
  * The young generation (both semi-spaces, as V8's new_space space_size counts it) may grow up to
@@ -64,6 +65,8 @@ export interface YoungGenerationCap {
   readonly factor: number
   /** How many times the factor was changed (for tests and diagnostics). */
   readonly changes: number
+  /** Whether GCs are watched: not when the cap leaves no room to grow from where it started. */
+  readonly watching: boolean
   stop: () => void
 }
 
@@ -84,15 +87,21 @@ export function capYoungGeneration (options: YoungGenerationCapOptions = {}, wat
     return factor
   }
   decide()
+  // Growth is held off from the start (v8-tuning.ts), so the young generation is now at the size
+  // V8 started it with, the least it ever shrinks to. When the cap leaves no room to grow even from
+  // there (the default cap is that size), no GC can change the decision: nothing watches the GCs,
+  // and node's performance hooks are not loaded for it (issue 21, idle memory).
+  const mayGrow = factor !== NO_GROWTH_FACTOR
   let observer: PerformanceObserver | undefined
-  if (watch) {
-    observer = new PerformanceObserver(() => { decide() })
+  if (watch && mayGrow) {
+    observer = new (nodePerfHooks().PerformanceObserver)(() => { decide() })
     observer.observe({ entryTypes: ['gc'] })
   }
   return {
     decide,
     get factor () { return factor },
     get changes () { return changes },
+    watching: observer !== undefined,
     stop: () => { observer?.disconnect() },
   }
 }

@@ -34,6 +34,25 @@ const zodEnglishOnly = {
   },
 }
 
+/**
+ * pino loads node:worker_threads when it loads, for its transports (thread-stream's Worker) and
+ * to know it runs on the main thread (tools.js's isMainThread): the CLI logs through a stream in
+ * the process and never starts a transport, and always runs on the main thread. In the bundle they
+ * get a stand-in (issue 21: worker_threads and what it loads are 0.5-1.5 MiB of an idle relay's or
+ * client's RSS); a transport asked for anyway fails loudly instead of running.
+ */
+const pinoWithoutWorkers = {
+  name: 'pino-without-workers',
+  setup (b) {
+    b.onResolve({ filter: /^(node:)?worker_threads$/ }, (args) =>
+      /[\\/]node_modules[\\/](pino|thread-stream)[\\/]/.test(args.importer) ? { path: 'worker-threads-stand-in', namespace: 'pino-without-workers' } : undefined)
+    b.onLoad({ filter: /.*/, namespace: 'pino-without-workers' }, () => ({
+      contents: "export const isMainThread = true\nexport class Worker { constructor () { throw new Error('pino transports (worker threads) are not part of the tunnel CLI bundle: it logs through a stream') } }\n",
+      loader: 'js',
+    }))
+  },
+}
+
 /** The command modules program.js loads by name, each bundled on its own (see below). */
 const COMMAND_MODULE = /^\.\/commands\/([\w-]+)\.js$/
 
@@ -98,7 +117,7 @@ await build({
   ...common,
   entryPoints: { program: 'dist/cli/program.js' },
   outdir: 'dist/bundle',
-  plugins: [zodApart('./zod.js'), commandsApart],
+  plugins: [zodApart('./zod.js'), commandsApart, pinoWithoutWorkers],
 })
 
 const program = readFileSync(join(root, 'dist', 'cli', 'program.js'), 'utf8')
@@ -118,6 +137,6 @@ for (const group of groups.filter((g) => g.length > 0)) {
     outdir: 'dist/bundle',
     // Split at the command's own dynamic imports (admin API, fleet, status): loaded when used.
     splitting: true,
-    plugins: [zodApart('./zod.js')],
+    plugins: [zodApart('./zod.js'), pinoWithoutWorkers],
   })
 }

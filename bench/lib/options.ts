@@ -38,6 +38,8 @@ export interface BenchOptions {
   closeConnections: number
   /** Idle connections the idle scenario opens through one client at once. */
   idleStreams: number
+  /** Seconds after start at which the settled idle RSS is read; 0 = not read. */
+  idleSettleSeconds: number
   /**
    * Another build's `dist/cli/main.js` (e.g. the commit before a change): every scenario also runs
    * through a tunnel of that build, interleaved, so before and after are measured in one run.
@@ -63,6 +65,9 @@ relay and client processes), interleaved, and prints medians and tunnel/direct r
                       connection with Connection: close (default 20, as the peers' http-close)
   --idle-streams N    connections the idle scenario holds open at once through one client
                       (default 2000; smoke 20): RSS per idle stream of relay and client
+  --idle-settle S     seconds the relay and client sit idle after start before their settled
+                      idle RSS is read, once V8's memory reducer has run (default 30; smoke 0 =
+                      not read); the idle memory goal is judged on it
   --udp-rate N        offered datagrams per second of udp and of flood's flood (default
                       100000 ≈ 0.96 Gbit/s at 1,200 B, the peers' "1G offered"; smoke 20000)
   --udp-size N        payload bytes per udp datagram (default 1200; at most 65507)
@@ -133,6 +138,7 @@ export function parseOptions (argv: readonly string[]): BenchOptions | undefined
         'no-warmup': { type: 'boolean' },
         'close-conns': { type: 'string' },
         'idle-streams': { type: 'string' },
+        'idle-settle': { type: 'string' },
         base: { type: 'string' },
         'no-transports': { type: 'boolean' },
         'log-level': { type: 'string' },
@@ -181,6 +187,7 @@ export function parseOptions (argv: readonly string[]): BenchOptions | undefined
     timeoutSeconds: num(v.timeout, 'timeout', smoke ? 60 : 600, 1, 86_400, false),
     closeConnections: num(v['close-conns'], 'close-conns', 20, 1, 1_000, true),
     idleStreams: num(v['idle-streams'], 'idle-streams', smoke ? 20 : 2_000, 1, MAX_IDLE_STREAMS, true),
+    idleSettleSeconds: num(v['idle-settle'], 'idle-settle', smoke ? 0 : 30, 0, 600, false),
     baseCli: v.base === undefined ? undefined : resolveBaseCli(v.base),
   }
 }

@@ -153,12 +153,13 @@ export function formatReport (r: Report): string {
   out.push('')
   const m = r.memory
   const memRows: string[][] = []
-  const memRow = (who: string, p: ProcessMemory): string[] => [who, mib(p.idleRssBytes), `+${mib(p.idleRssBytes - m.bareNodeRssBytes)}`, mib(p.underLoadMaxRssBytes), mib(p.maxRssBytes), mib(p.peakRssBytes)]
-  memRows.push(['bare node (setInterval)', mib(m.bareNodeRssBytes), '', '', '', ''])
+  const over = (bytes: number | undefined): string => (bytes === undefined ? '' : `+${mib(bytes - m.bareNodeRssBytes)}`)
+  const memRow = (who: string, p: ProcessMemory): string[] => [who, mib(p.idleRssBytes), over(p.idleRssBytes), p.settledRssBytes === undefined ? '' : mib(p.settledRssBytes), over(p.settledRssBytes), mib(p.underLoadMaxRssBytes), mib(p.maxRssBytes), mib(p.peakRssBytes)]
+  memRows.push(['bare node (setInterval)', mib(m.bareNodeRssBytes), '', '', '', '', '', ''])
   memRows.push(memRow('relay', m.relay), memRow('client', m.client))
   if (m.base !== undefined) memRows.push(memRow('relay (base build)', m.base.relay), memRow('client (base build)', m.base.client))
-  out.push('RSS (VmRSS): idle after start-up, and under load (read every 100 ms during the runs):')
-  out.push(table(['process', 'idle', 'over bare node', 'under load max', 'after runs max', 'peak (VmHWM)'], memRows))
+  out.push('RSS (VmRSS): idle right after start-up, idle settled (--idle-settle s after start), and under load (read every 100 ms during the runs):')
+  out.push(table(['process', 'idle', 'over bare node', 'settled', 'over bare node', 'under load max', 'after runs max', 'peak (VmHWM)'], memRows))
   out.push('')
   out.push('Goals (issue 21), judged from this run:')
   for (const g of r.goals) out.push(`  [${g.met === undefined ? ' – ' : g.met ? 'met' : 'NOT'}] ${g.goal}: ${g.measured === '' ? '(not measured)' : g.measured}`)

@@ -54,6 +54,8 @@ export interface Tunnel {
   dir: string
   /** The relay's control port. */
   relayPort: number
+  /** When the client was spawned (performance.now()): the idle processes' age is counted from it. */
+  startedAt: number
   /** auth.token and the relay's public key (for raw clients of the attack bench). */
   token: string
   serverKey: string
@@ -113,6 +115,7 @@ export async function startTunnel (group: ProcessGroup, options: TunnelOptions):
       `  - name: ${name}\n    type: ${UDP_SERVICES.has(name) ? 'udp' : 'tcp'}\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services[name]}\n    remotePort: 0\n`).join('') +
       `  - name: web\n    type: http\n    localIP: "${LOOPBACK}"\n    localPort: ${options.services.http}\n    customDomains: [${VHOST_HOST}]\n`
     await writeFile(frpc, `serverAddr: "${LOOPBACK}"\nserverPort: ${relayPort}\nclientID: "${BENCH_CLIENT_ID}"\nauth:\n  token: "${token}"\n  serverKey: "${keys.publicKey}"\n${options.clientTransport ?? transport}proxies:\n${proxies}`)
+    const startedAt = performance.now()
     const client = group.spawn(`${prefix}client`, process.execPath, [options.cliJs, 'client', '-c', frpc, '--log-level', options.logLevel, '--log-format', 'json', '--grace', '1'],
       // The client's key file goes to the bench's temp dir, not to the user's ~/.local/state.
       { env: { XDG_STATE_HOME: dir, STATE_DIRECTORY: '' } })
@@ -125,7 +128,7 @@ export async function startTunnel (group: ProcessGroup, options: TunnelOptions):
       if (!registered.has('web')) return undefined
       return { sink: port('sink'), echo: port('echo'), http: port('http'), udpEcho: port('udpEcho'), udpSink: port('udpSink'), vhost: vhostPort }
     }, READY_TIMEOUT_MS, `"proxy registered" log lines for ${SERVICE_NAMES.join(', ')}, web`)
-    return { relay, client, ports, dir, cleanup, relayPort, token, serverKey: keys.publicKey, adminPort, vhostHttpsPort }
+    return { relay, client, ports, dir, cleanup, relayPort, startedAt, token, serverKey: keys.publicKey, adminPort, vhostHttpsPort }
   } catch (err) {
     await cleanup()
     throw err

@@ -55,6 +55,20 @@ describe('the bench judges the issue-21 goals from one run', () => {
     expect(verdict(goals, 'relay and client <=')).toBe(false)
   })
 
+  it('judges idle memory on the settled reading when there is one, and says both', () => {
+    const settledAt = (mib: number): GoalMemory => {
+      const m = memory(58, 90)
+      return { ...m, relay: { ...m.relay, settledRssBytes: mib * MIB }, client: { ...m.client, settledRssBytes: mib * MIB } }
+    }
+    const met = evaluateGoals([], settledAt(54), options()).find((g) => g.goal.startsWith('idle relay and client'))
+    expect(met).toMatchObject({ met: true })
+    expect(met?.goal).toContain('settled')
+    expect(met?.measured).toContain('right after start-up 58.0 MiB')
+    expect(verdict(evaluateGoals([], settledAt(56), options()), 'idle relay and client')).toBe(false)
+    // Without a settled reading, the one right after start-up decides.
+    expect(verdict(evaluateGoals([], memory(58, 90), options()), 'idle relay and client')).toBe(false)
+  })
+
   it('judges the 10,000 idle connections only when that many were asked for', () => {
     const held = (n: number): ResultRow => row('idle-held', 1, { tunnel: n })
     expect(verdict(evaluateGoals([held(2000)], memory(50, 90), options(['--idle-streams', '2000'])), '10,000 idle connections')).toBeUndefined()

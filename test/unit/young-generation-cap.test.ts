@@ -94,4 +94,15 @@ describe('the young generation under load', () => {
     expect(YOUNG_GENERATION_CAP_BYTES).toBe(START_BYTES)
     expect(v8.size).toBe(START_BYTES)
   })
+
+  it('watches the GCs only when the cap leaves the young generation room to grow from where it starts', () => {
+    const v8 = modelV8()
+    const held = capYoungGeneration({ readNewSpace: () => v8.size, setFactor: (f) => { v8.factor = f } })
+    expect(held.watching).toBe(false)
+    expect(held.factor).toBe(NO_GROWTH_FACTOR)
+    held.stop()
+    const roomy = capYoungGeneration({ capBytes: 64 * START_BYTES, readNewSpace: () => v8.size, setFactor: (f) => { v8.factor = f } })
+    expect(roomy.watching).toBe(true)
+    roomy.stop()
+  })
 })
