@@ -1,12 +1,13 @@
 // A bridge with a bandwidth limiter paces both directions without buffering beyond the mux
 // windows: the far side of the stream is held back by credit, the socket's writer by TCP. The
 // pacing is checked on simulated time (see pacedClock), so a busy machine cannot fail it.
-import { createServer, connect, type Socket, type AddressInfo } from 'node:net'
+import type { Socket } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { TokenBucket } from '../../shared/limit/token-bucket.js'
 import { bridge } from '../../shared/mux/bridge.js'
 import type { MuxStream } from '../../shared/mux/stream.js'
 import { muxPair, type MuxPair } from '../helpers/mux-pair.js'
+import { loopbackSocketPair } from '../helpers/socket-pair.js'
 
 const open = { proxy: 'p', visitor: { address: '127.0.0.1', port: 1 }, listener: { address: '127.0.0.1', port: 2 } }
 const RATE = 256 * 1024
@@ -20,17 +21,6 @@ afterEach(() => {
   for (const s of sockets.splice(0)) s.destroy()
 })
 
-/** Two ends of a loopback TCP connection. */
-async function socketPair (): Promise<[Socket, Socket]> {
-  const listener = createServer({ allowHalfOpen: true })
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve))
-  const accepted = new Promise<Socket>((resolve) => listener.once('connection', resolve))
-  const a = connect({ host: '127.0.0.1', port: (listener.address() as AddressInfo).port, allowHalfOpen: true })
-  const b = await accepted
-  listener.close()
-  sockets.push(a, b)
-  return [a, b]
-}
 
 /** Largest piece the bridge charges at once: a mux DATA frame, or one socket read. */
 const MAX_CHUNK = 64 * 1024
@@ -77,7 +67,7 @@ describe('bridge with a bandwidth limiter', () => {
     pair = await muxPair()
     const accepted = new Promise<MuxStream>((resolve) => pair?.client.once('stream', resolve))
     const stream = pair.server.openStream(open)
-    const [near, far] = await socketPair()
+    const [near, far] = await loopbackSocketPair(sockets)
     const { limiter, step, elapsedMs } = pacedClock()
     bridge(stream, near, undefined, { limiter })
     let received = 0
@@ -112,7 +102,7 @@ describe('bridge with a bandwidth limiter', () => {
     pair = await muxPair()
     const accepted = new Promise<MuxStream>((resolve) => pair?.client.once('stream', resolve))
     const stream = pair.server.openStream(open)
-    const [near, far] = await socketPair()
+    const [near, far] = await loopbackSocketPair(sockets)
     const { limiter, step, elapsedMs } = pacedClock()
     bridge(stream, near, undefined, { limiter })
     const receiver = await accepted
@@ -148,7 +138,7 @@ describe('bridge with a bandwidth limiter', () => {
     pair = await muxPair()
     const accepted = new Promise<MuxStream>((resolve) => pair?.client.once('stream', resolve))
     const stream = pair.server.openStream(open)
-    const [near, far] = await socketPair()
+    const [near, far] = await loopbackSocketPair(sockets)
     bridge(stream, near, undefined, { limiter: new TokenBucket(4 * MB) })
     const sender = await accepted
     sender.accept()

@@ -2,11 +2,12 @@
 // 1 KB of each idle stream's heap on each side was a bridge's fifteen closures and their scope):
 // every bridge puts the same listener functions on its socket, and they still carry bytes, FIN
 // and the close both ways, each bridge for its own socket only.
-import { createServer, connect, type Socket, type AddressInfo } from 'node:net'
+import type { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BRIDGE_SOCKET_LISTENERS, bridge } from '../../shared/mux/index.js'
 import type { MuxStream } from '../../shared/mux/index.js'
 import { muxPair, type MuxPair } from '../helpers/mux-pair.js'
+import { loopbackSocketPair } from '../helpers/socket-pair.js'
 
 const open = { proxy: 'p', visitor: { address: '127.0.0.1', port: 1 }, listener: { address: '127.0.0.1', port: 2 } }
 const CONNECTIONS = 3
@@ -19,17 +20,6 @@ afterEach(() => {
   for (const s of sockets.splice(0)) s.destroy()
 })
 
-/** Two ends of a loopback TCP connection. */
-async function socketPair (): Promise<[Socket, Socket]> {
-  const listener = createServer({ allowHalfOpen: true })
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve))
-  const accepted = new Promise<Socket>((resolve) => listener.once('connection', resolve))
-  const a = connect({ host: '127.0.0.1', port: (listener.address() as AddressInfo).port, allowHalfOpen: true })
-  const b = await accepted
-  listener.close()
-  sockets.push(a, b)
-  return [a, b]
-}
 
 /** What one bridged connection saw: bytes each way and how it ended. */
 interface Seen { toFar: string, toPeer: string, farEnded: boolean, peerEnded: boolean, result: { bytesToSocket: number, bytesFromSocket: number } | undefined }
@@ -45,7 +35,7 @@ describe('bridge', () => {
     const nears: Socket[] = []
     const done: Array<Promise<void>> = []
     for (let i = 0; i < CONNECTIONS; i++) {
-      const [near, far] = await socketPair()
+      const [near, far] = await loopbackSocketPair(sockets)
       const s: Seen = { toFar: '', toPeer: '', farEnded: false, peerEnded: false, result: undefined }
       seen.push(s)
       far.on('data', (c: Buffer) => { s.toFar += c.toString() })
