@@ -91,6 +91,7 @@ export class GroupUpstream extends Upstream {
       for (const s of list ?? []) if (this.#owners.get(s) === member) s.destroy()
     }
     this.dropRawIdle((s) => this.#owners.get(s) === member)
+    this.dropHeld((s) => this.#owners.get(s) === member)
   }
 }
 

@@ -67,6 +67,11 @@ export class Upstream {
   readonly #rawBusy = new Map<MuxDuplex, string>()
   #rawIdleCount = 0
   #sweep: NodeJS.Timeout | undefined
+  /**
+   * Streams that visitor connections keep, idle, between their own requests (routes whose service
+   * gets a PROXY header per stream): not in the pool, but closed with the idle ones.
+   */
+  readonly #held = new Set<MuxDuplex>()
 
   /**
    * Idle streams of node's agent pool, by pool name: none, since no request goes through
@@ -93,6 +98,26 @@ export class Upstream {
   dropIdle (): void {
     for (const list of Object.values(this.freeSockets)) for (const s of list ?? []) s.destroy()
     this.dropRawIdle(() => true)
+    this.dropHeld(() => true)
+  }
+
+  /** A visitor connection keeps `stream`, idle, for its next request (see #held). */
+  hold (stream: MuxDuplex): void {
+    this.#held.add(stream)
+  }
+
+  /** The visitor connection takes `stream` back for a request, or lets it go. */
+  unhold (stream: MuxDuplex): void {
+    this.#held.delete(stream)
+  }
+
+  /** Closes the held streams that `which` picks (their visitor connections forget them on close). */
+  protected dropHeld (which: (s: Duplex) => boolean): void {
+    for (const s of [...this.#held]) {
+      if (!which(s)) continue
+      this.#held.delete(s)
+      s.destroy()
+    }
   }
 
   /** Closes the fast path's idle streams that `which` picks. */

@@ -431,13 +431,16 @@ export class VisitorConnection {
       clearTimeout(expiry)
       const s = kept
       kept = undefined
-      s?.destroy()
+      if (s === undefined) return
+      upstream.unhold(s)
+      s.destroy()
     }
     return {
       take: (callback) => {
         const s = kept
         kept = undefined
         clearTimeout(expiry)
+        if (s !== undefined) upstream.unhold(s)
         if (s !== undefined && !s.destroyed && !s.stream.closed && upstream.poolable(s)) { callback(undefined, s, true); return }
         s?.destroy()
         upstream.visitor = { address: this.#visitor, port: this.#socket.remotePort ?? 0 }
@@ -448,6 +451,8 @@ export class VisitorConnection {
         const ms = Math.min(idleMs ?? UPSTREAM_IDLE_MS, UPSTREAM_IDLE_MS)
         if (this.#state === State.Closed || stream.destroyed || stream.stream.closed || ms <= 0 || !upstream.poolable(stream)) { stream.destroy(); return }
         kept = stream
+        // The proxy going or failing its health check closes it as it does the pool's idle streams.
+        upstream.hold(stream)
         // Anything the service sends or does while no request is out ends the stream.
         stream.holdReads(false)
         stream.direct({ data: drop, end: drop, drain: () => {}, close: drop })

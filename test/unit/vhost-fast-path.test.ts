@@ -340,3 +340,47 @@ describe('vhost fast path: timers', () => {
     }
   })
 })
+
+describe('vhost fast path: routes whose service gets a PROXY header per stream', () => {
+  /** A keep-alive service answering every request with its connection's number; counts closes. */
+  async function numberedService (): Promise<{ port: number, closed: () => number }> {
+    let closed = 0
+    let n = 0
+    const svc = await startServer((socket) => {
+      const id = ++n
+      socket.once('close', () => { closed++ })
+      let buf = ''
+      socket.on('data', (c: Buffer) => {
+        buf += c.toString('latin1')
+        for (let end = buf.indexOf('\r\n\r\n'); end >= 0; end = buf.indexOf('\r\n\r\n')) {
+          buf = buf.slice(end + 4)
+          socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${String(id).length}\r\n\r\n${id}`)
+        }
+      })
+    })
+    return { port: svc.port, closed: () => closed }
+  }
+
+  it('keeps a stream per visitor connection, never shared, and closes a kept one when the proxy is taken out of service', async () => {
+    const svc = await numberedService()
+    const b = await bed()
+    const proxy = b.add(http('pp', ['pp.test'], { proxyProtocol: true }), svc.port)
+    const get = 'GET / HTTP/1.1\r\nHost: pp.test\r\n\r\n'
+    const one = await visitor(b.port)
+    one.socket.write(get)
+    await one.waitFor((t) => responses(t).length === 1)
+    one.socket.write(get)
+    await one.waitFor((t) => responses(t).length === 2)
+    const two = await visitor(b.port)
+    two.socket.write(get)
+    await two.waitFor((t) => responses(t).length === 1)
+    // The first visitor's two requests shared a stream; the second visitor got its own, though the first's sat idle.
+    expect(responses(one.text()).map((r) => r.body)).toEqual(['1', '1'])
+    expect(responses(two.text()).map((r) => r.body)).toEqual(['2'])
+    expect(svc.closed()).toBe(0)
+    // Taken out by its health check: the idle kept streams close now, while both visitors stay connected.
+    proxy.setHealthy?.(false)
+    await vi.waitFor(() => { expect(svc.closed()).toBe(2) }, { timeout: 5_000 })
+    expect(one.socket.destroyed || two.socket.destroyed).toBe(false)
+  })
+})
