@@ -99,11 +99,15 @@ export class TcpForwarder implements StreamForwarder {
     }
     const dialTimer = setTimeout(() => { onEarlyError(new Error(`no answer within ${LOCAL_DIAL_TIMEOUT_MS} ms`)) }, LOCAL_DIAL_TIMEOUT_MS)
     dialTimer.unref()
+    // Destroyed while dialling (the proxy was closed, the stream reset): no failure to report later.
+    const onEarlyClose = (): void => { clearEarly() }
     const clearEarly = (): void => {
       socket.off('error', onEarlyError)
+      socket.off('close', onEarlyClose)
       clearTimeout(dialTimer)
     }
     socket.once('error', onEarlyError)
+    socket.once('close', onEarlyClose)
     socket.once('connect', () => {
       clearEarly()
       this.#connected(stream, socket, reader, visitor)

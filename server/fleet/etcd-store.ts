@@ -287,6 +287,7 @@ export class EtcdOwnershipStore implements OwnershipStore {
         w.on('connected', changed)
         // Cancelled by etcd: it sends nothing more, so a new watch takes over from now.
         w.on('error', (err: unknown) => {
+          if (stopped) return
           if (live.delete(w)) this.#routeWatches--
           w.removeAllListeners()
           this.stats.watchesRenewed++

@@ -67,4 +67,16 @@ describe('the client dialling a local service', () => {
     expect(fwd.dialFailures).toBe(0)
     expect(fwd.active).toBe(1)
   })
+
+  it('reports no dial failure later for a dial cut short by closing the proxy', async () => {
+    const echo = await startEchoServer()
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    const fwd = new TcpForwarder(tcpTarget(echo.port), silentLogger())
+    // The proxy closes while the dial is still under way: its socket is destroyed, never connected.
+    const { closed } = await openThrough(fwd, () => { fwd.close() })
+    expect(await closed).toBe('TUN_STREAM_RESET')
+    await until(() => vi.getTimerCount() === 0)
+    vi.advanceTimersByTime(2 * LOCAL_DIAL_TIMEOUT_MS)
+    expect(fwd.dialFailures).toBe(0)
+  })
 })
